@@ -1,0 +1,82 @@
+# Cairn: build, run, test, bench.
+#   make          build build/cairn
+#   make run      build and serve on ./cairn.db
+#   make test     unit + black-box API tests, release and ASan/UBSan builds
+#   make bench    load benchmark (see bench/)
+CC ?= cc
+PYTHON ?= python3
+BUILD := build
+CPPFLAGS := -Isrc -D_GNU_SOURCE -DH2O_USE_EPOLL=1
+WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
+CFLAGS := -std=c17 -O2 -g $(WARN) -pthread
+SANFLAGS := -std=c17 -O1 -g $(WARN) -pthread -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS := -lh2o-evloop -lssl -lcrypto -lz -ljansson -lsqlite3 -lm -pthread
+
+SRCS := $(shell find src -name '*.c' | sort)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+HDRS := $(shell find src -name '*.h')
+
+OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
+ASAN_OBJS := $(SRCS:%.c=$(BUILD)/asan/obj/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+
+.PHONY: all deps run test test-unit test-api bench clean format check-format
+all: deps $(BUILD)/cairn
+
+deps:
+	@scripts/deps.sh build
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(BUILD)/cairn: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/asan/cairn: $(ASAN_OBJS)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/asan/unit: $(UNIT_SRCS) $(ASAN_LIB_OBJS) $(wildcard tests/unit/*.h)
+	$(CC) $(CPPFLAGS) $(SANFLAGS) -Itests/unit -o $@ $(UNIT_SRCS) $(ASAN_LIB_OBJS) $(LDLIBS)
+
+run: all
+	$(BUILD)/cairn serve --db ./cairn.db
+
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+test: 
+	@scripts/deps.sh test
+	$(MAKE) --no-print-directory $(BUILD)/cairn $(BUILD)/asan/cairn $(BUILD)/unit $(BUILD)/asan/unit
+	$(MAKE) --no-print-directory test-unit test-api
+
+test-unit:
+	$(BUILD)/unit
+	$(ASAN_ENV) $(BUILD)/asan/unit
+
+test-api:
+	CAIRN_BIN=$(BUILD)/cairn $(PYTHON) tests/api/run.py
+	$(ASAN_ENV) CAIRN_BIN=$(BUILD)/asan/cairn $(PYTHON) tests/api/run.py
+
+bench: all
+	@scripts/deps.sh bench
+	bench/run.sh
+
+format:
+	clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS)
+
+check-format:
+	clang-format --dry-run --Werror $(SRCS) $(HDRS) $(UNIT_SRCS)
+
+clean:
+	rm -rf $(BUILD)

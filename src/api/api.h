@@ -1,0 +1,144 @@
+/* api.h - the request lifecycle, independent of the HTTP library.
+ *
+ * Owns: api_req (one request: its arena, parsed input, auth result and
+ * response), routing, authentication and scopes, per-key limits, error
+ * bodies (api_error is the only function that writes one), idempotency and
+ * the response envelope. The HTTP adapter (http/server.c) fills an api_req,
+ * calls api_handle(), and either sends the response or, for writes, hands
+ * the request to the group-commit writer (api/writer.h), which runs
+ * api_run_write() inside a batch transaction. */
+#ifndef CAIRN_API_H
+#define CAIRN_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/ids.h"
+#include "core/jw.h"
+#include "resources/registry.h"
+#include "store/store.h"
+
+#define API_MAX_BODY (1u << 20)
+#define API_MAX_PARAMS 32
+#define API_MAX_SEGS 8
+#define API_MAX_RESPONSE (64u << 20)
+
+typedef enum api_method { M_GET, M_POST, M_PATCH, M_DELETE, M_PUT, M_HEAD, M_OTHER } api_method;
+
+typedef struct api_param {
+    const char *k, *v;
+    bool used; /* consumed by the handler; leftovers are rejected */
+} api_param;
+
+typedef struct api_key_info {
+    char id[ID_MAX];
+    char workspace_id[ID_MAX];
+    char scopes[512];
+    bool super_admin;
+    int max_concurrent, rate;
+} api_key_info;
+
+struct api_route;
+
+typedef struct api_req {
+    arena a;
+    api_method method;
+    const char *path; /* without the query string */
+    api_param params[API_MAX_PARAMS];
+    int nparams;
+    const char *authorization, *content_type, *idem_key; /* NULL when absent */
+    const char *body;
+    size_t body_len;
+    size_t header_bytes;
+    store_conn *conn; /* this thread's connection; the writer's during writes */
+
+    const struct api_route *route;
+    const char *pv[3]; /* path variables in order: {id}, {sub_id} */
+    api_key_info key;
+    bool authed;
+    const char *ws; /* workspace of the key */
+    json_t *json;   /* parsed body of writes */
+    bool limited;   /* holds a concurrency slot to give back */
+
+    char request_id[ID_MAX];
+    int status;
+    buf out;
+    const char *out_type;
+    int retry_after; /* seconds; 0 = no header */
+    const char *ratelimit[3]; /* X-RateLimit-Limit/Remaining/Reset values */
+    bool replayed;   /* answered from an idempotency record */
+    bool deferred;   /* must run on the writer */
+    uint64_t start_ns;
+} api_req;
+
+typedef int (*api_handler)(api_req *q);
+
+typedef struct api_route {
+    api_method method;
+    const char *pattern; /* OpenAPI path, e.g. "/v1/contacts/{id}" */
+    const char *segs[API_MAX_SEGS];
+    int nsegs;
+    api_handler handler;
+    const res_def *res;
+    const res_sublist *sub;
+    const char *scope;  /* NULL: any valid key */
+    bool write;         /* runs on the writer, inside a transaction */
+    bool public;        /* no key needed */
+    const char *op_id;  /* OpenAPI operationId */
+    const char *summary;
+    const char *kind;   /* "list", "create", "get", "update", "delete", "sublist", or NULL */
+} api_route;
+
+typedef struct api_config {
+    int key_concurrency; /* default per-key concurrent requests; 0 = unlimited */
+    int key_rate;        /* default per-key requests/second; 0 = unlimited */
+} api_config;
+
+/* Every scope a key can hold, NULL-terminated (DESIGN.md section 2). */
+extern const char *const api_all_scopes[];
+
+void api_init(const api_config *cfg);
+void api_shutdown(void);
+const api_route *api_routes(int *n);
+
+/* Prepares req for a new request (arena, request id, buffers). */
+void api_req_init(api_req *q);
+/* Frees everything the request holds, releasing its limit slot. */
+void api_req_release(api_req *q);
+
+/* Runs the request as far as this thread can: everything for reads, or up
+ * to the point where a write must go to the writer (q->deferred set). */
+void api_handle(api_req *q);
+/* Runs a deferred write on the writer's connection, inside the writer's
+ * transaction; the caller wraps it in a savepoint and rolls it back when
+ * it returns false (failed request). */
+bool api_run_write(api_req *q, store_conn *writer_conn);
+/* Replaces the response with a store failure (used when a batch commit fails). */
+void api_fail_store(api_req *q);
+
+/* Writes the error body; returns -1 so handlers can `return api_error(...)`. */
+int api_error(api_req *q, int status, const char *code, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+int api_store_error(api_req *q, int rc, const store_err *e);
+
+/* Response envelope. api_data() starts `{"data":` and returns the writer for
+ * the value; api_finish() closes it with request_id (and next_cursor for lists). */
+jw *api_data(api_req *q, int status);
+void api_finish(api_req *q);
+void api_finish_list(api_req *q, const char *next_cursor);
+
+/* Query parameters: returns the value and marks it used, or NULL. */
+const char *api_param_get(api_req *q, const char *k);
+/* Rejects parameters nobody consumed: 400 naming the first. */
+int api_params_check(api_req *q);
+bool api_has_scope(const api_req *q, const char *scope);
+
+/* Per-thread statistics the metrics endpoint sums. */
+void api_metrics_render(buf *b);
+void api_metrics_observe(const api_req *q, uint64_t dur_ns);
+void api_metrics_store_error(void);
+
+#endif

@@ -1,0 +1,443 @@
+/* openapi.c - the OpenAPI 3.1 document, generated from the route table and
+ * the resource table, so it cannot drift from what the server does. Built
+ * once per process and served from memory. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/routes.h"
+
+static buf doc;
+static pthread_once_t doc_once = PTHREAD_ONCE_INIT;
+
+static void field_schema(jw *w, const res_field *f)
+{
+    jw_obj_open(w);
+    switch (f->type) {
+    case FT_INT:
+    case FT_MONEY:
+        jw_kstr(w, "type", "integer");
+        jw_kstr(w, "format", "int64");
+        if (f->min < f->max) {
+            jw_kint(w, "minimum", f->min);
+            jw_kint(w, "maximum", f->max);
+        }
+        break;
+    case FT_NUMBER: jw_kstr(w, "type", "number"); break;
+    case FT_BOOL: jw_kstr(w, "type", "boolean"); break;
+    default:
+        jw_kstr(w, "type", "string");
+        jw_kint(w, "maxLength", res_field_max(f));
+    }
+    switch (f->type) {
+    case FT_EMAIL: jw_kstr(w, "format", "email"); break;
+    case FT_URL: jw_kstr(w, "format", "uri"); break;
+    case FT_DATETIME: jw_kstr(w, "format", "date-time"); break;
+    case FT_DATE: jw_kstr(w, "format", "date"); break;
+    case FT_CURRENCY: jw_kstr(w, "pattern", "^[A-Z]{3}$"); break;
+    case FT_ENUM:
+        jw_key(w, "enum");
+        jw_arr_open(w);
+        for (const char *const *e = f->enum_vals; *e; e++)
+            jw_str(w, *e);
+        jw_arr_close(w);
+        break;
+    default: break;
+    }
+    char desc[300];
+    if (f->type == FT_REF)
+        snprintf(desc, sizeof desc, "%s%sid of a %s in the same workspace", f->doc ? f->doc : "",
+                 f->doc ? "; " : "", res_find(f->ref)->singular);
+    else if (f->type == FT_MONEY)
+        snprintf(desc, sizeof desc, "%s%sinteger cents", f->doc ? f->doc : "", f->doc ? "; " : "");
+    else
+        snprintf(desc, sizeof desc, "%s", f->doc ? f->doc : "");
+    if (desc[0]) jw_kstr(w, "description", desc);
+    if (f->dflt) {
+        jw_key(w, "default");
+        if (f->type == FT_BOOL)
+            jw_bool(w, strcmp(f->dflt, "true") == 0);
+        else
+            jw_str(w, f->dflt);
+    }
+    jw_obj_close(w);
+}
+
+static void custom_schema(jw *w)
+{
+    jw_key(w, "custom_fields");
+    jw_obj_open(w);
+    jw_kstr(w, "type", "object");
+    jw_key(w, "additionalProperties");
+    jw_obj_open(w);
+    jw_key(w, "type");
+    jw_arr_open(w);
+    jw_str(w, "string");
+    jw_str(w, "number");
+    jw_str(w, "boolean");
+    jw_arr_close(w);
+    jw_obj_close(w);
+    jw_obj_close(w);
+}
+
+/* mode: 0 = record, 1 = create body, 2 = update body */
+static void resource_schema(jw *w, const res_def *r, int mode)
+{
+    jw_obj_open(w);
+    jw_kstr(w, "type", "object");
+    if (mode == 0 && r->doc) jw_kstr(w, "description", r->doc);
+    if (mode) jw_kbool(w, "additionalProperties", false);
+    jw_key(w, "properties");
+    jw_obj_open(w);
+    if (mode == 0) {
+        jw_key(w, "id");
+        jw_obj_open(w);
+        jw_kstr(w, "type", "string");
+        jw_kstr(w, "pattern", "^[a-z]+_[0-9A-Z]{26}$");
+        jw_obj_close(w);
+        jw_key(w, "object");
+        jw_obj_open(w);
+        jw_kstr(w, "const", r->singular);
+        jw_obj_close(w);
+    }
+    for (int i = 0; i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        if (mode && (f->flags & (RF_READONLY | RF_PARENT))) continue;
+        jw_key(w, f->name);
+        field_schema(w, f);
+    }
+    if (r->custom_fields) custom_schema(w);
+    if (mode == 0) {
+        for (int k = 0; k < 2; k++) {
+            jw_key(w, k ? "updated_at" : "created_at");
+            jw_obj_open(w);
+            jw_kstr(w, "type", "string");
+            jw_kstr(w, "format", "date-time");
+            jw_obj_close(w);
+        }
+    }
+    jw_obj_close(w);
+    if (mode != 2) {
+        jw_key(w, "required");
+        jw_arr_open(w);
+        if (mode == 0) {
+            jw_str(w, "id");
+            jw_str(w, "created_at");
+            jw_str(w, "updated_at");
+        }
+        for (int i = 0; i < r->nfields; i++)
+            if ((r->fields[i].flags & RF_REQUIRED) && !(mode && (r->fields[i].flags & RF_PARENT)))
+                jw_str(w, r->fields[i].name);
+        jw_arr_close(w);
+    }
+    jw_obj_close(w);
+}
+
+static void ref(jw *w, const char *name)
+{
+    jw_obj_open(w);
+    char s[160];
+    snprintf(s, sizeof s, "#/components/schemas/%s", name);
+    jw_kstr(w, "$ref", s);
+    jw_obj_close(w);
+}
+
+static void param(jw *w, const char *name, const char *in, bool required, const char *type,
+                  const char *desc)
+{
+    jw_obj_open(w);
+    jw_kstr(w, "name", name);
+    jw_kstr(w, "in", in);
+    jw_kbool(w, "required", required);
+    if (desc) jw_kstr(w, "description", desc);
+    jw_key(w, "schema");
+    jw_obj_open(w);
+    jw_kstr(w, "type", type);
+    if (strcmp(name, "limit") == 0) {
+        jw_kint(w, "minimum", 1);
+        jw_kint(w, "maximum", 100);
+        jw_kint(w, "default", 20);
+    }
+    jw_obj_close(w);
+    jw_obj_close(w);
+}
+
+static void json_content(jw *w, const char *schema_name, bool list)
+{
+    jw_key(w, "content");
+    jw_obj_open(w);
+    jw_key(w, "application/json");
+    jw_obj_open(w);
+    jw_key(w, "schema");
+    jw_obj_open(w);
+    jw_kstr(w, "type", "object");
+    jw_key(w, "properties");
+    jw_obj_open(w);
+    jw_key(w, "data");
+    if (list) {
+        jw_obj_open(w);
+        jw_kstr(w, "type", "array");
+        jw_key(w, "items");
+        ref(w, schema_name);
+        jw_obj_close(w);
+        jw_key(w, "next_cursor");
+        jw_obj_open(w);
+        jw_key(w, "type");
+        jw_arr_open(w);
+        jw_str(w, "string");
+        jw_str(w, "null");
+        jw_arr_close(w);
+        jw_obj_close(w);
+    } else {
+        ref(w, schema_name);
+    }
+    jw_key(w, "request_id");
+    jw_obj_open(w);
+    jw_kstr(w, "type", "string");
+    jw_obj_close(w);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    jw_obj_close(w);
+}
+
+static void error_responses(jw *w, const api_route *rt)
+{
+    static const struct {
+        const char *code, *desc;
+        bool write_only, auth;
+    } errs[] = {
+        {"400", "validation_failed: a parameter or field is invalid (param names it)", false, false},
+        {"401", "unauthorized: missing or invalid bearer token", false, true},
+        {"403", "forbidden: the key lacks the required scope", false, true},
+        {"404", "not_found: no such record in this workspace", false, true},
+        {"409", "conflict or idempotency_key_reused", true, true},
+        {"413", "payload_too_large: body over 1 MiB", true, true},
+        {"415", "unsupported_media_type: body is not application/json", true, true},
+        {"429", "rate_limited: per-key rate or concurrency limit (Retry-After)", false, true},
+    };
+    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
+        if (errs[i].write_only && !rt->write) continue;
+        if (errs[i].auth && rt->public) continue;
+        jw_key(w, errs[i].code);
+        jw_obj_open(w);
+        jw_kstr(w, "description", errs[i].desc);
+        jw_key(w, "content");
+        jw_obj_open(w);
+        jw_key(w, "application/json");
+        jw_obj_open(w);
+        jw_key(w, "schema");
+        ref(w, "Error");
+        jw_obj_close(w);
+        jw_obj_close(w);
+        jw_obj_close(w);
+    }
+}
+
+static const char *mlower(api_method m)
+{
+    static const char *n[] = {"get", "post", "patch", "delete", "put", "head", "other"};
+    return n[m];
+}
+
+static void operation(jw *w, const api_route *rt)
+{
+    jw_key(w, mlower(rt->method));
+    jw_obj_open(w);
+    jw_kstr(w, "operationId", rt->op_id);
+    jw_kstr(w, "summary", rt->summary);
+    if (rt->res) {
+        jw_key(w, "tags");
+        jw_arr_open(w);
+        jw_str(w, rt->res->name);
+        jw_arr_close(w);
+    }
+    if (rt->public) {
+        jw_key(w, "security");
+        jw_arr_open(w);
+        jw_arr_close(w);
+    } else {
+        jw_key(w, "x-required-scopes");
+        jw_arr_open(w);
+        if (rt->scope) jw_str(w, rt->scope);
+        jw_arr_close(w);
+    }
+    jw_key(w, "parameters");
+    jw_arr_open(w);
+    for (int i = 0, v = 0; i < rt->nsegs; i++) {
+        if (rt->segs[i][0] != '*') continue;
+        /* Names come from the pattern: "{id}", "{company_membership_id}". */
+        const char *p = rt->pattern;
+        for (int k = 0; k <= v; k++)
+            p = strchr(p, '{') + 1;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(strchr(p, '}') - p), p);
+        param(w, name, "path", true, "string", NULL);
+        v++;
+    }
+    const res_def *r = rt->res;
+    if (rt->kind && (!strcmp(rt->kind, "list") || !strcmp(rt->kind, "sublist"))) {
+        param(w, "limit", "query", false, "integer", "Page size, 1 to 100 (default 20)");
+        param(w, "cursor", "query", false, "string", "Opaque cursor from next_cursor");
+        if (res_has_search(r)) {
+            buf b;
+            buf_init(&b, 1024);
+            buf_puts(&b, "Full-text prefix search across");
+            for (int i = 0, n = 0; i < r->nfields; i++)
+                if (r->fields[i].flags & RF_SEARCH)
+                    buf_printf(&b, "%s %s", n++ ? "," : "", r->fields[i].name);
+            param(w, "query", "query", false, "string", buf_cstr(&b));
+            buf_free(&b);
+        }
+        for (int i = 0; i < r->nfields; i++) {
+            const res_field *f = &r->fields[i];
+            if (!(f->flags & RF_FILTER)) continue;
+            jw_obj_open(w);
+            jw_kstr(w, "name", f->name);
+            jw_kstr(w, "in", "query");
+            jw_kbool(w, "required", false);
+            jw_kstr(w, "description", "Exact match (case-insensitive for text)");
+            jw_key(w, "schema");
+            field_schema(w, f);
+            jw_obj_close(w);
+        }
+        if (r->custom_fields) {
+            param(w, "custom_field_key", "query", false, "string",
+                  "Custom field to match; requires custom_field_value");
+            param(w, "custom_field_value", "query", false, "string",
+                  "Value the custom field must equal (string form)");
+        }
+    }
+    if (rt->write)
+        param(w, "Idempotency-Key", "header", false, "string",
+              "Same key + same body replays the first response for 24 h");
+    jw_arr_close(w);
+    if (rt->write && rt->kind && strcmp(rt->kind, "delete") != 0) {
+        jw_key(w, "requestBody");
+        jw_obj_open(w);
+        jw_kbool(w, "required", true);
+        jw_key(w, "content");
+        jw_obj_open(w);
+        jw_key(w, "application/json");
+        jw_obj_open(w);
+        jw_key(w, "schema");
+        char s[128];
+        snprintf(s, sizeof s, "%s%s", r->schema, strcmp(rt->kind, "create") ? "Update" : "Create");
+        ref(w, s);
+        jw_obj_close(w);
+        jw_obj_close(w);
+        jw_obj_close(w);
+    }
+    jw_key(w, "responses");
+    jw_obj_open(w);
+    jw_key(w, rt->kind && !strcmp(rt->kind, "create") ? "201" : "200");
+    jw_obj_open(w);
+    jw_kstr(w, "description", "Success");
+    if (r && rt->kind && strcmp(rt->kind, "delete") != 0)
+        json_content(w, r->schema, !strcmp(rt->kind, "list") || !strcmp(rt->kind, "sublist"));
+    else if (rt->kind && !strcmp(rt->kind, "delete"))
+        json_content(w, "Deleted", false);
+    else if (!strcmp(rt->op_id, "getWorkspace"))
+        json_content(w, "Workspace", false);
+    jw_obj_close(w);
+    error_responses(w, rt);
+    jw_obj_close(w);
+    jw_obj_close(w);
+}
+
+static void build(void)
+{
+    buf_init(&doc, 16u << 20);
+    jw w;
+    jw_init(&w, &doc);
+    jw_obj_open(&w);
+    jw_kstr(&w, "openapi", "3.1.0");
+    jw_key(&w, "info");
+    jw_obj_open(&w);
+    jw_kstr(&w, "title", "Cairn API");
+    jw_kstr(&w, "version", "1");
+    jw_kstr(&w, "description",
+            "API-first CRM. Envelope {data, request_id}; lists add next_cursor; errors "
+            "{error: {code, message, param}, request_id}.");
+    jw_obj_close(&w);
+    jw_key(&w, "security");
+    jw_arr_open(&w);
+    jw_obj_open(&w);
+    jw_key(&w, "bearer");
+    jw_arr_open(&w);
+    jw_arr_close(&w);
+    jw_obj_close(&w);
+    jw_arr_close(&w);
+
+    int n;
+    const api_route *rts = api_routes(&n);
+    jw_key(&w, "paths");
+    jw_obj_open(&w);
+    /* Routes sharing a pattern go under one path item; patterns repeat
+     * only adjacently except for sub-lists, so look back for a match. */
+    for (int i = 0; i < n; i++) {
+        bool seen = false;
+        for (int k = 0; k < i && !seen; k++)
+            seen = strcmp(rts[k].pattern, rts[i].pattern) == 0;
+        if (seen) continue;
+        jw_key(&w, rts[i].pattern);
+        jw_obj_open(&w);
+        for (int k = i; k < n; k++)
+            if (strcmp(rts[k].pattern, rts[i].pattern) == 0) operation(&w, &rts[k]);
+        jw_obj_close(&w);
+    }
+    jw_obj_close(&w);
+
+    jw_key(&w, "components");
+    jw_obj_open(&w);
+    jw_key(&w, "securitySchemes");
+    jw_obj_open(&w);
+    jw_key(&w, "bearer");
+    jw_obj_open(&w);
+    jw_kstr(&w, "type", "http");
+    jw_kstr(&w, "scheme", "bearer");
+    jw_kstr(&w, "description", "API key: ck_...; scopes per operation in x-required-scopes");
+    jw_obj_close(&w);
+    jw_obj_close(&w);
+    jw_key(&w, "schemas");
+    jw_obj_open(&w);
+    for (int i = 0; i < res_count; i++) {
+        const res_def *r = res_table[i];
+        char s[128];
+        jw_key(&w, r->schema);
+        resource_schema(&w, r, 0);
+        snprintf(s, sizeof s, "%sCreate", r->schema);
+        jw_key(&w, s);
+        resource_schema(&w, r, 1);
+        snprintf(s, sizeof s, "%sUpdate", r->schema);
+        jw_key(&w, s);
+        resource_schema(&w, r, 2);
+    }
+    buf_puts(&doc,
+             ",\"Error\":{\"type\":\"object\",\"required\":[\"error\",\"request_id\"],"
+             "\"properties\":{\"error\":{\"type\":\"object\",\"required\":[\"code\",\"message\"],"
+             "\"properties\":{\"code\":{\"type\":\"string\",\"enum\":[\"unauthorized\","
+             "\"forbidden\",\"not_found\",\"validation_failed\",\"idempotency_key_reused\","
+             "\"conflict\",\"payload_too_large\",\"unsupported_media_type\",\"rate_limited\","
+             "\"method_not_allowed\",\"store_unavailable\",\"internal\"]},"
+             "\"message\":{\"type\":\"string\"},\"param\":{\"type\":\"string\"}}},"
+             "\"request_id\":{\"type\":\"string\"}}}"
+             ",\"Deleted\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"
+             "\"object\":{\"type\":\"string\"},\"deleted\":{\"const\":true}}}"
+             ",\"Workspace\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"
+             "\"name\":{\"type\":\"string\"},\"enabled_modules\":{\"type\":\"array\","
+             "\"items\":{\"type\":\"string\"}},\"created_at\":{\"type\":\"string\","
+             "\"format\":\"date-time\"}}}");
+    jw_obj_close(&w);
+    jw_obj_close(&w);
+    jw_obj_close(&w);
+}
+
+int meta_openapi(api_req *q)
+{
+    pthread_once(&doc_once, build);
+    buf_reset(&q->out);
+    q->status = 200;
+    buf_append(&q->out, doc.data, doc.len);
+    return 0;
+}

@@ -1,0 +1,157 @@
+/* routes.c - route table built from the resource table; see routes.h. */
+#include "api/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/engine.h"
+
+#define MAX_ROUTES 512
+
+static api_route routes[MAX_ROUTES];
+static int nroutes;
+
+const api_route *api_routes(int *n)
+{
+    *n = nroutes;
+    return routes;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (!p) abort();
+    return p;
+}
+
+/* Splits a pattern like "/v1/contacts/{id}" into segments; variables
+ * become "*". The strings live for the process. */
+static void add(api_method m, const char *pattern, api_handler h, const res_def *r,
+                const res_sublist *sub, const char *scope, bool write, bool pub, const char *kind,
+                const char *op_id, const char *summary)
+{
+    if (nroutes == MAX_ROUTES) abort();
+    api_route *rt = &routes[nroutes++];
+    *rt = (api_route){.method = m, .pattern = xstrdup(pattern), .handler = h, .res = r,
+                      .sub = sub, .scope = scope, .write = write, .public = pub, .kind = kind,
+                      .op_id = xstrdup(op_id), .summary = xstrdup(summary)};
+    char *copy = xstrdup(pattern);
+    for (char *save = NULL, *s = strtok_r(copy, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+        if (rt->nsegs == API_MAX_SEGS) abort();
+        rt->segs[rt->nsegs++] = s[0] == '{' ? "*" : s;
+    }
+}
+
+static void camel(char *out, size_t cap, const char *verb, const char *name)
+{
+    size_t n = (size_t)snprintf(out, cap, "%s", verb);
+    bool up = true;
+    for (const char *p = name; *p && n + 1 < cap; p++) {
+        if (*p == '-' || *p == '_' || *p == '/') {
+            up = true;
+            continue;
+        }
+        out[n++] = up && *p >= 'a' && *p <= 'z' ? (char)(*p - 32) : *p;
+        up = false;
+    }
+    out[n] = '\0';
+}
+
+static void add_resource(const res_def *r)
+{
+    char base[200], item[300], op[128], sum[256];
+    if (r->parent) {
+        const res_def *p = res_find(r->parent);
+        snprintf(base, sizeof base, "/v1/%s/{id}/%s", p->path, r->subpath);
+        snprintf(item, sizeof item, "%s/{%s_id}", base, r->singular);
+    } else {
+        snprintf(base, sizeof base, "/v1/%s", r->path);
+        snprintf(item, sizeof item, "%s/{id}", base);
+    }
+    camel(op, sizeof op, "list", r->name);
+    snprintf(sum, sizeof sum, "List %s", r->name);
+    add(M_GET, base, engine_list, r, NULL, r->scope_read, false, false, "list", op, sum);
+    camel(op, sizeof op, "create", r->singular);
+    snprintf(sum, sizeof sum, "Create a %s", r->singular);
+    add(M_POST, base, engine_create, r, NULL, r->scope_write, true, false, "create", op, sum);
+    camel(op, sizeof op, "get", r->singular);
+    snprintf(sum, sizeof sum, "Get a %s", r->singular);
+    add(M_GET, item, engine_get, r, NULL, r->scope_read, false, false, "get", op, sum);
+    camel(op, sizeof op, "update", r->singular);
+    snprintf(sum, sizeof sum, "Update a %s (partial)", r->singular);
+    add(M_PATCH, item, engine_update, r, NULL, r->scope_write, true, false, "update", op, sum);
+    camel(op, sizeof op, "delete", r->singular);
+    snprintf(sum, sizeof sum, "Delete a %s", r->singular);
+    add(M_DELETE, item, engine_delete, r, NULL, r->scope_write, true, false, "delete", op, sum);
+}
+
+void routes_build(void)
+{
+    if (nroutes) return;
+    add(M_GET, "/healthz", meta_healthz, NULL, NULL, NULL, false, true, NULL, "healthz",
+        "Liveness");
+    add(M_GET, "/readyz", meta_readyz, NULL, NULL, NULL, false, true, NULL, "readyz",
+        "Readiness: the database answers");
+    add(M_GET, "/metrics", meta_metrics, NULL, NULL, NULL, false, true, NULL, "metrics",
+        "Prometheus metrics");
+    add(M_GET, "/v1/openapi.json", meta_openapi, NULL, NULL, NULL, false, true, NULL,
+        "getOpenapi", "This API's OpenAPI 3.1 document");
+    add(M_GET, "/v1/workspace", meta_workspace, NULL, NULL, NULL, false, false, NULL,
+        "getWorkspace", "Get workspace summary");
+    for (int i = 0; i < res_count; i++)
+        add_resource(res_table[i]);
+    for (int i = 0; i < res_sublist_count; i++) {
+        const res_sublist *s = &res_sublists[i];
+        const res_def *owner = res_find(s->owner), *r = res_find(s->res);
+        char pat[256], op[128], sum[256];
+        snprintf(pat, sizeof pat, "/v1/%s/{id}/%s", owner->path, s->name);
+        camel(op, sizeof op, "list", owner->singular);
+        camel(op + strlen(op), sizeof op - strlen(op), "", s->name);
+        snprintf(sum, sizeof sum, "List %s linked to a %s", s->name, owner->singular);
+        add(M_GET, pat, engine_sublist, r, s, r->scope_read, false, false, "sublist", op, sum);
+    }
+}
+
+const api_route *routes_match(api_req *q, int *allowed)
+{
+    const char *segs[API_MAX_SEGS + 1];
+    size_t lens[API_MAX_SEGS + 1];
+    int n = 0;
+    const char *p = q->path;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        if (!*p) break;
+        if (n > API_MAX_SEGS) return NULL;
+        const char *s = p;
+        while (*p && *p != '/')
+            p++;
+        segs[n] = s;
+        lens[n++] = (size_t)(p - s);
+    }
+    if (n > API_MAX_SEGS) return NULL;
+    *allowed = 0;
+    for (int i = 0; i < nroutes; i++) {
+        const api_route *rt = &routes[i];
+        if (rt->nsegs != n) continue;
+        int v = 0;
+        bool ok = true;
+        const char *pv[3] = {0};
+        for (int k = 0; k < n && ok; k++) {
+            if (rt->segs[k][0] == '*') {
+                if (v < 3) pv[v++] = arena_strndup(&q->a, segs[k], lens[k]);
+            } else {
+                ok = strlen(rt->segs[k]) == lens[k] && memcmp(rt->segs[k], segs[k], lens[k]) == 0;
+            }
+        }
+        if (!ok) continue;
+        if (rt->method != q->method && !(q->method == M_HEAD && rt->method == M_GET)) {
+            *allowed = 1;
+            continue;
+        }
+        memcpy(q->pv, pv, sizeof pv);
+        return rt;
+    }
+    return NULL;
+}

@@ -1,0 +1,26 @@
+/* writer.h - group commit: the one thread that writes.
+ *
+ * Owns: the write connection and the queue of pending write requests.
+ * Worker threads validate nothing here; they hand over whole requests. The
+ * writer takes every request waiting (up to a batch cap), runs each inside
+ * its own savepoint of one transaction, commits once (one fsync for the
+ * batch), then calls each job's done() so its worker can answer. With
+ * synchronous=FULL every acknowledged write is on disk, and since only
+ * this thread writes, no client ever sees "database is locked". */
+#ifndef CAIRN_WRITER_H
+#define CAIRN_WRITER_H
+
+#include "api/api.h"
+
+typedef struct writer_job {
+    api_req *q;
+    void (*done)(struct writer_job *j); /* called on the writer thread */
+    struct writer_job *next;
+} writer_job;
+
+int writer_start(store *s, store_err *e);
+void writer_submit(writer_job *j);
+/* Finishes what is queued, then stops the thread. */
+void writer_stop(void);
+
+#endif

@@ -1,0 +1,30 @@
+/* ids.h - identifiers, tokens and hashes.
+ *
+ * Owns: the id format (type prefix + 26-char Crockford base32 of a 48-bit
+ * millisecond time and 80 random bits, monotonic within a thread so ids made
+ * in one millisecond still sort in creation order), API token generation and
+ * token hashing. Time-ordered ids keep inserts at the right edge of every
+ * index instead of scattering writes. */
+#ifndef CAIRN_IDS_H
+#define CAIRN_IDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ID_BODY_LEN 26
+#define ID_MAX 48           /* prefix + '_' + body + NUL, with room to spare */
+#define TOKEN_HASH_HEX 65   /* sha256 hex + NUL */
+
+/* Writes "<prefix>_<26 chars>" into out (ID_MAX bytes). */
+void id_new(char out[ID_MAX], const char *prefix);
+/* True when s looks like an id with this prefix (cheap shape check). */
+bool id_valid(const char *s, const char *prefix);
+/* Fills buf with n cryptographically random bytes. */
+void rand_bytes(void *buf, size_t n);
+/* "ck_" + 43 base64url chars (32 random bytes). out must hold 64 bytes. */
+void token_new(char out[64]);
+/* Lower-case hex SHA-256 of s. */
+void sha256_hex(const void *s, size_t n, char out[TOKEN_HASH_HEX]);
+
+#endif

@@ -1,0 +1,163 @@
+/* jw.c - streaming JSON writer; see jw.h. */
+#include "core/jw.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jw_init(jw *w, buf *out)
+{
+    w->out = out;
+    w->depth = 0;
+    w->need_comma[0] = false;
+}
+
+/* Called before every value: a comma if a sibling came before. A value
+ * right after a key never gets one (jw_key clears the flag). */
+static void pre_value(jw *w)
+{
+    if (w->need_comma[w->depth]) buf_putc(w->out, ',');
+    w->need_comma[w->depth] = true;
+}
+
+static void push(jw *w, char c)
+{
+    pre_value(w);
+    buf_putc(w->out, c);
+    assert(w->depth + 1 < JW_MAX_DEPTH);
+    w->need_comma[++w->depth] = false;
+}
+
+void jw_obj_open(jw *w) { push(w, '{'); }
+void jw_arr_open(jw *w) { push(w, '['); }
+
+void jw_obj_close(jw *w)
+{
+    assert(w->depth > 0);
+    w->depth--;
+    buf_putc(w->out, '}');
+}
+
+void jw_arr_close(jw *w)
+{
+    assert(w->depth > 0);
+    w->depth--;
+    buf_putc(w->out, ']');
+}
+
+void jw_escape(buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf_putc(b, '"');
+    size_t run = 0; /* start of the current run of bytes needing no escape */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        buf_append(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': buf_append(b, "\\\"", 2); break;
+        case '\\': buf_append(b, "\\\\", 2); break;
+        case '\n': buf_append(b, "\\n", 2); break;
+        case '\r': buf_append(b, "\\r", 2); break;
+        case '\t': buf_append(b, "\\t", 2); break;
+        default: {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            buf_append(b, e, 6);
+        }
+        }
+    }
+    buf_append(b, s + run, n - run);
+    buf_putc(b, '"');
+}
+
+void jw_key(jw *w, const char *k)
+{
+    pre_value(w);
+    jw_escape(w->out, k, strlen(k));
+    buf_putc(w->out, ':');
+    w->need_comma[w->depth] = false;
+}
+
+/* After a value following a key the next key needs a comma again. */
+static void post_value(jw *w) { w->need_comma[w->depth] = true; }
+
+void jw_strn(jw *w, const char *s, size_t n)
+{
+    pre_value(w);
+    jw_escape(w->out, s, n);
+    post_value(w);
+}
+
+void jw_str(jw *w, const char *s)
+{
+    if (!s) {
+        jw_null(w);
+        return;
+    }
+    jw_strn(w, s, strlen(s));
+}
+
+void jw_int(jw *w, int64_t v)
+{
+    pre_value(w);
+    buf_printf(w->out, "%" PRId64, v);
+    post_value(w);
+}
+
+void jw_double(jw *w, double v)
+{
+    pre_value(w);
+    if (!isfinite(v))
+        buf_puts(w->out, "null");
+    else {
+        /* Shortest of %.15g/%.17g that reads back exactly: 0.1, not 0.1000...01. */
+        char tmp[32];
+        snprintf(tmp, sizeof tmp, "%.15g", v);
+        if (strtod(tmp, NULL) != v) snprintf(tmp, sizeof tmp, "%.17g", v);
+        buf_puts(w->out, tmp);
+    }
+    post_value(w);
+}
+
+void jw_bool(jw *w, bool v)
+{
+    pre_value(w);
+    buf_puts(w->out, v ? "true" : "false");
+    post_value(w);
+}
+
+void jw_null(jw *w)
+{
+    pre_value(w);
+    buf_puts(w->out, "null");
+    post_value(w);
+}
+
+void jw_raw(jw *w, const char *json, size_t n)
+{
+    pre_value(w);
+    buf_append(w->out, json, n);
+    post_value(w);
+}
+
+void jw_kstr(jw *w, const char *k, const char *v)
+{
+    jw_key(w, k);
+    jw_str(w, v);
+}
+
+void jw_kint(jw *w, const char *k, int64_t v)
+{
+    jw_key(w, k);
+    jw_int(w, v);
+}
+
+void jw_kbool(jw *w, const char *k, bool v)
+{
+    jw_key(w, k);
+    jw_bool(w, v);
+}

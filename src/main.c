@@ -1,0 +1,457 @@
+/* main.c - the `cairn` command line: serve, key, workspace, migrate.
+ *
+ * Owns: argument parsing, environment fallbacks (CAIRN_*), first-run setup
+ * (default workspace + admin key on an empty database) and exit codes. The
+ * only file that calls exit(). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "core/jw.h"
+#include "core/timeutil.h"
+#include "http/server.h"
+#include "store/store.h"
+
+static const char usage_main[] =
+    "usage: cairn <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve       serve the HTTP API\n"
+    "  key         create, list and revoke API keys\n"
+    "  workspace   create and list workspaces\n"
+    "  migrate     apply database migrations and exit\n"
+    "\n"
+    "Run 'cairn <command> --help' for a command's options.\n";
+
+static const char usage_serve[] =
+    "usage: cairn serve [--listen HOST:PORT] [--db PATH] [--threads N]\n"
+    "                   [--key-concurrency N] [--key-rate N] [--access-log PATH|-|off]\n"
+    "\n"
+    "  --listen            address to serve on (env CAIRN_LISTEN, default 127.0.0.1:8080;\n"
+    "                      port 0 picks a free port)\n"
+    "  --db                SQLite database file (env CAIRN_DB, default ./cairn.db)\n"
+    "  --threads           worker threads (env CAIRN_THREADS, default: one per core)\n"
+    "  --key-concurrency   default concurrent requests per key, 0 = unlimited (default 10)\n"
+    "  --key-rate          default requests per second per key, 0 = unlimited (default 0)\n"
+    "  --access-log        where the JSON access log goes (default - = stderr)\n"
+    "\n"
+    "On an empty database, creates a default workspace and an admin key with\n"
+    "every scope, and prints its token once.\n";
+
+static const char usage_key[] =
+    "usage: cairn key create --workspace NAME_OR_ID --scopes all|s1,s2,...\n"
+    "                        [--super-admin] [--name LABEL] [--max-concurrent N]\n"
+    "                        [--rate N] [--db PATH]\n"
+    "       cairn key list [--db PATH]\n"
+    "       cairn key revoke ID [--db PATH]\n"
+    "\n"
+    "'create' prints one JSON object with the token; the token is never shown again.\n"
+    "It creates the workspace NAME when it does not exist.\n";
+
+static const char usage_workspace[] = "usage: cairn workspace create NAME [--db PATH]\n"
+                                      "       cairn workspace list [--db PATH]\n";
+
+static const char usage_migrate[] = "usage: cairn migrate [--db PATH]\n"
+                                    "Applies pending migrations and exits.\n";
+
+static int die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "cairn: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return 2;
+}
+
+typedef struct opts {
+    const char *db, *listen, *workspace, *scopes, *name, *access_log;
+    int threads, key_conc, key_rate, max_conc, rate;
+    bool super_admin, help;
+    const char *pos[4];
+    int npos;
+} opts;
+
+static bool parse_int(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > 1000000) return false;
+    *out = (int)v;
+    return true;
+}
+
+/* Parses flags shared by all commands; unknown flags are errors. */
+static int parse(int argc, char **argv, opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char **str = NULL;
+        int *num = NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            o->help = true;
+            continue;
+        }
+        if (!strcmp(a, "--super-admin")) {
+            o->super_admin = true;
+            continue;
+        }
+        if (!strcmp(a, "--db")) str = &o->db;
+        else if (!strcmp(a, "--listen")) str = &o->listen;
+        else if (!strcmp(a, "--workspace")) str = &o->workspace;
+        else if (!strcmp(a, "--scopes")) str = &o->scopes;
+        else if (!strcmp(a, "--name")) str = &o->name;
+        else if (!strcmp(a, "--access-log")) str = &o->access_log;
+        else if (!strcmp(a, "--threads")) num = &o->threads;
+        else if (!strcmp(a, "--key-concurrency")) num = &o->key_conc;
+        else if (!strcmp(a, "--key-rate")) num = &o->key_rate;
+        else if (!strcmp(a, "--max-concurrent")) num = &o->max_conc;
+        else if (!strcmp(a, "--rate")) num = &o->rate;
+        else if (a[0] == '-') return die("unknown option '%s' (see --help)", a);
+        else {
+            if (o->npos == 4) return die("unexpected argument '%s'", a);
+            o->pos[o->npos++] = a;
+            continue;
+        }
+        if (i + 1 >= argc) return die("option '%s' needs a value", a);
+        if (str) *str = argv[++i];
+        if (num && !parse_int(argv[++i], num)) return die("option '%s' wants a number", a);
+    }
+    return 0;
+}
+
+static store *open_db(const opts *o, store_conn **conn)
+{
+    store_opts so = {.durable = true, .busy_ms = 5000};
+    store *db = NULL;
+    store_err e;
+    if (store_open(&db, o->db, &so, &e) != STORE_OK) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        return NULL;
+    }
+    int applied;
+    if (store_connect(db, conn, &e) != STORE_OK || store_migrate(*conn, &applied, &e) != STORE_OK) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        if (*conn) store_disconnect(*conn);
+        store_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* Normalises "all" or "a,b,c" into a space-separated, validated list. */
+static int scopes_parse(const char *in, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (!strcmp(in, "all")) {
+        for (int i = 0; api_all_scopes[i]; i++)
+            snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? " " : "", api_all_scopes[i]);
+        return 0;
+    }
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", in);
+    int n = 0;
+    for (char *save = NULL, *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+        while (*s == ' ')
+            s++;
+        bool known = false;
+        for (int i = 0; api_all_scopes[i] && !known; i++)
+            known = !strcmp(api_all_scopes[i], s);
+        if (!known) return die("unknown scope '%s'", s);
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", n++ ? " " : "", s);
+    }
+    if (n == 0) return die("--scopes is empty%s", "");
+    return 0;
+}
+
+static void print_key_json(const store_key *k, const char *token)
+{
+    buf b;
+    buf_init(&b, 8192);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj_open(&w);
+    jw_kstr(&w, "id", k->id);
+    if (token) jw_kstr(&w, "token", token);
+    jw_kstr(&w, "workspace_id", k->workspace_id);
+    jw_kstr(&w, "name", k->name);
+    jw_key(&w, "scopes");
+    jw_arr_open(&w);
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", k->scopes);
+    for (char *save = NULL, *s = strtok_r(copy, " ", &save); s; s = strtok_r(NULL, " ", &save))
+        jw_str(&w, s);
+    jw_arr_close(&w);
+    jw_kbool(&w, "super_admin", k->super_admin);
+    if (!token) {
+        char t[TIME_STR];
+        time_format_ms((uint64_t)k->created_ms, t);
+        jw_kstr(&w, "created_at", t);
+        jw_kbool(&w, "revoked", k->revoked_ms != 0);
+    }
+    jw_obj_close(&w);
+    printf("%s\n", buf_cstr(&b));
+    buf_free(&b);
+}
+
+static int make_key(store_conn *c, const store_workspace *ws, const char *scopes, bool super,
+                    const char *name, int max_conc, int rate, char token[64], store_key *k)
+{
+    memset(k, 0, sizeof *k);
+    id_new(k->id, "key");
+    snprintf(k->workspace_id, sizeof k->workspace_id, "%s", ws->id);
+    snprintf(k->name, sizeof k->name, "%s", name ? name : "");
+    snprintf(k->scopes, sizeof k->scopes, "%s", scopes);
+    k->super_admin = super;
+    k->max_concurrent = max_conc;
+    k->rate = rate;
+    k->created_ms = (int64_t)time_now_ms();
+    token_new(token);
+    char hash[TOKEN_HASH_HEX];
+    sha256_hex(token, strlen(token), hash);
+    store_err e;
+    if (store_key_create(c, k, hash, &e) != STORE_OK) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static int find_or_create_ws(store_conn *c, const char *name, store_workspace *ws)
+{
+    store_err e;
+    int rc = store_workspace_find(c, name, ws, &e);
+    if (rc == STORE_NOTFOUND) {
+        if (strlen(name) == 0 || strlen(name) > 100)
+            return die("workspace names are 1 to 100 characters%s", "");
+        rc = store_workspace_create(c, name, ws, &e);
+    }
+    if (rc) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static void key_list_cb(const store_key *k, void *ud)
+{
+    (void)ud;
+    print_key_json(k, NULL);
+}
+
+static int cmd_key(opts *o)
+{
+    if (o->help || o->npos == 0) {
+        fputs(usage_key, o->help ? stdout : stderr);
+        return o->help ? 0 : 2;
+    }
+    const char *sub = o->pos[0];
+    if (strcmp(sub, "create") && strcmp(sub, "list") && strcmp(sub, "revoke"))
+        return die("unknown key command '%s'", sub);
+    if (!strcmp(sub, "create")) {
+        if (!o->workspace) return die("key create needs --workspace%s", "");
+        if (!o->scopes) return die("key create needs --scopes%s", "");
+    }
+    if (!strcmp(sub, "revoke") && o->npos < 2) return die("key revoke needs an ID%s", "");
+    char scopes[512] = "";
+    if (o->scopes && scopes_parse(o->scopes, scopes, sizeof scopes)) return 2;
+    store_conn *c = NULL;
+    store *db = open_db(o, &c);
+    if (!db) return 1;
+    int ret = 0;
+    store_err e;
+    if (!strcmp(sub, "create")) {
+        store_workspace ws;
+        char token[64];
+        store_key k;
+        ret = store_begin(c, true, &e) ? 1 : find_or_create_ws(c, o->workspace, &ws);
+        if (!ret)
+            ret = make_key(c, &ws, scopes, o->super_admin, o->name, o->max_conc, o->rate, token, &k);
+        if (!ret && store_commit(c, &e)) ret = 1;
+        if (ret)
+            store_rollback(c);
+        else
+            print_key_json(&k, token);
+    } else if (!strcmp(sub, "list")) {
+        if (store_key_each(c, key_list_cb, NULL, &e)) {
+            fprintf(stderr, "cairn: %s\n", e.msg);
+            ret = 1;
+        }
+    } else {
+        int rc = store_key_revoke(c, o->pos[1], &e);
+        if (rc) {
+            fprintf(stderr, "cairn: %s\n", e.msg);
+            ret = 1;
+        } else {
+            printf("{\"id\":\"%s\",\"revoked\":true}\n", o->pos[1]);
+        }
+    }
+    store_disconnect(c);
+    store_close(db);
+    return ret;
+}
+
+static void ws_print(const store_workspace *w, void *ud)
+{
+    (void)ud;
+    char t[TIME_STR];
+    time_format_ms((uint64_t)w->created_ms, t);
+    buf b;
+    buf_init(&b, 4096);
+    jw j;
+    jw_init(&j, &b);
+    jw_obj_open(&j);
+    jw_kstr(&j, "id", w->id);
+    jw_kstr(&j, "name", w->name);
+    jw_kstr(&j, "created_at", t);
+    jw_obj_close(&j);
+    printf("%s\n", buf_cstr(&b));
+    buf_free(&b);
+}
+
+static int cmd_workspace(opts *o)
+{
+    if (o->help || o->npos == 0) {
+        fputs(usage_workspace, o->help ? stdout : stderr);
+        return o->help ? 0 : 2;
+    }
+    const char *sub = o->pos[0];
+    if (strcmp(sub, "create") && strcmp(sub, "list"))
+        return die("unknown workspace command '%s'", sub);
+    if (!strcmp(sub, "create") && o->npos < 2) return die("workspace create needs a NAME%s", "");
+    if (!strcmp(sub, "create") && (strlen(o->pos[1]) == 0 || strlen(o->pos[1]) > 100))
+        return die("workspace names are 1 to 100 characters%s", "");
+    store_conn *c = NULL;
+    store *db = open_db(o, &c);
+    if (!db) return 1;
+    store_err e;
+    int ret = 0;
+    if (!strcmp(sub, "create")) {
+        store_workspace ws;
+        int rc = store_workspace_create(c, o->pos[1], &ws, &e);
+        if (rc == STORE_CONFLICT) {
+            fprintf(stderr, "cairn: a workspace named '%s' already exists\n", o->pos[1]);
+            ret = 1;
+        } else if (rc) {
+            fprintf(stderr, "cairn: %s\n", e.msg);
+            ret = 1;
+        } else {
+            ws_print(&ws, NULL);
+        }
+    } else if (store_workspace_each(c, ws_print, NULL, &e)) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        ret = 1;
+    }
+    store_disconnect(c);
+    store_close(db);
+    return ret;
+}
+
+static int cmd_migrate(opts *o)
+{
+    if (o->help) {
+        fputs(usage_migrate, stdout);
+        return 0;
+    }
+    if (o->npos) return die("unexpected argument '%s'", o->pos[0]);
+    store_conn *c = NULL;
+    store *db = open_db(o, &c);
+    if (!db) return 1;
+    int version = 0;
+    store_err e;
+    store_schema_version(c, &version, &e);
+    printf("{\"schema_version\":%d}\n", version);
+    store_disconnect(c);
+    store_close(db);
+    return 0;
+}
+
+/* First run: an empty database gets a workspace and an admin key, whose
+ * token is printed once so a newcomer can make the first call. */
+static int first_run(store_conn *c)
+{
+    int64_t n = 0;
+    store_err e;
+    if (store_workspace_count(c, &n, &e)) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        return 1;
+    }
+    if (n > 0) return 0;
+    char scopes[512], token[64];
+    scopes_parse("all", scopes, sizeof scopes);
+    store_workspace ws;
+    store_key k;
+    if (store_begin(c, true, &e)) return 1;
+    int ret = find_or_create_ws(c, "default", &ws);
+    if (!ret) ret = make_key(c, &ws, scopes, false, "admin", -1, -1, token, &k);
+    if (!ret && store_commit(c, &e)) ret = 1;
+    if (ret) {
+        store_rollback(c);
+        return ret;
+    }
+    printf("created workspace 'default' (%s) and an admin key with every scope.\n", ws.id);
+    printf("admin token (shown once, keep it): %s\n", token);
+    fflush(stdout);
+    return 0;
+}
+
+static int cmd_serve(opts *o)
+{
+    if (o->help) {
+        fputs(usage_serve, stdout);
+        return 0;
+    }
+    if (o->npos) return die("unexpected argument '%s'", o->pos[0]);
+    if (!o->listen) o->listen = getenv("CAIRN_LISTEN") ? getenv("CAIRN_LISTEN") : "127.0.0.1:8080";
+    if (!o->threads && getenv("CAIRN_THREADS") && !parse_int(getenv("CAIRN_THREADS"), &o->threads))
+        return die("CAIRN_THREADS wants a number%s", "");
+    if (!o->threads) o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    store_conn *c = NULL;
+    store *db = open_db(o, &c);
+    if (!db) return 1;
+    int ret = first_run(c);
+    store_disconnect(c);
+    if (ret) {
+        store_close(db);
+        return ret;
+    }
+    FILE *log = stderr;
+    bool close_log = false;
+    if (o->access_log && !strcmp(o->access_log, "off")) {
+        log = NULL;
+    } else if (o->access_log && strcmp(o->access_log, "-")) {
+        log = fopen(o->access_log, "a");
+        if (!log) {
+            store_close(db);
+            return die("cannot open access log '%s'", o->access_log);
+        }
+        close_log = true;
+    }
+    api_config ac = {.key_concurrency = o->key_conc, .key_rate = o->key_rate};
+    api_init(&ac);
+    server_config sc = {.listen = o->listen, .threads = o->threads, .db = db, .access_log = log};
+    ret = server_run(&sc);
+    api_shutdown();
+    if (close_log) fclose(log);
+    store_close(db);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage_main, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    opts o = {.key_conc = 10, .max_conc = -1, .rate = -1};
+    if (parse(argc - 2, argv + 2, &o)) return 2;
+    if (!o.db) o.db = getenv("CAIRN_DB") ? getenv("CAIRN_DB") : "./cairn.db";
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "serve")) return cmd_serve(&o);
+    if (!strcmp(cmd, "key")) return cmd_key(&o);
+    if (!strcmp(cmd, "workspace")) return cmd_workspace(&o);
+    if (!strcmp(cmd, "migrate")) return cmd_migrate(&o);
+    return die("unknown command '%s' (see cairn --help)", cmd);
+}

@@ -1,0 +1,92 @@
+/* contacts.c - what contacts and their company memberships do beyond the
+ * generic engine: a derived display name, company_name filled from the
+ * linked company, and one primary membership per contact that also sets
+ * the contact's company_id. */
+#include <string.h>
+
+#include "resources/engine.h"
+#include "resources/hooks.h"
+
+static int field(const res_def *r, const char *name) { return res_field_index(r, name); }
+
+static const char *text(const res_row *row, int i)
+{
+    return row->vals[i].kind == SV_TEXT ? row->vals[i].s : NULL;
+}
+
+static int contact_before(res_write *w)
+{
+    const res_def *r = w->r;
+    res_row *row = w->row;
+    int fn = field(r, "first_name"), ln = field(r, "last_name"), nm = field(r, "name");
+    int cid = field(r, "company_id"), cname = field(r, "company_name");
+    /* The name follows first/last only while it was never chosen apart
+     * from them: absent on create, or equal to the old derived name. */
+    bool derive = !w->set[nm];
+    if (derive && !w->is_create) {
+        const char *of = text(w->old, fn), *ol = text(w->old, ln), *on = text(w->old, nm);
+        char *old_derived = arena_printf(&w->q->a, "%s%s%s", of ? of : "", of && ol ? " " : "",
+                                         ol ? ol : "");
+        derive = (w->set[fn] || w->set[ln]) && (!on || strcmp(on, old_derived) == 0);
+    }
+    if (derive) {
+        const char *f = text(row, fn), *l = text(row, ln);
+        if (f || l) {
+            row->vals[nm] = (store_val){
+                .kind = SV_TEXT,
+                .s = arena_printf(&w->q->a, "%s%s%s", f ? f : "", f && l ? " " : "", l ? l : "")};
+            w->set[nm] = true;
+        }
+    }
+    if (w->set[cid] && text(row, cid) && !w->set[cname]) {
+        res_row co;
+        if (engine_load(w->q, res_find("companies"), text(row, cid), "company_id", &co)) return -1;
+        row->vals[cname] = co.vals[res_field_index(res_find("companies"), "name")];
+        w->set[cname] = true;
+    }
+    return 0;
+}
+
+const res_hooks contact_hooks = {.before_write = contact_before};
+
+/* A primary membership makes its company the contact's company and
+ * demotes the contact's other memberships. */
+static int membership_after(res_write *w)
+{
+    const res_def *r = w->r;
+    int prim = field(r, "is_primary"), co = field(r, "company_id"), ct = field(r, "contact_id");
+    if (w->row->vals[prim].kind != SV_INT || w->row->vals[prim].i == 0) return 0;
+    api_req *q = w->q;
+
+    store_filter fl = {.field = prim, .v = {.kind = SV_INT, .i = 1}};
+    store_query sq = {.filters = &fl, .nfilters = 1, .limit = 100, .link_field = ct,
+                      .link_value = text(w->row, ct)};
+    res_row *rows;
+    int n;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(q->conn, &q->a, r, q->ws, &sq, &rows, &n, &more, &e);
+    if (rc) return api_store_error(q, rc, &e);
+    bool *set = arena_zalloc(&q->a, sizeof(bool) * (size_t)r->nfields);
+    set[prim] = true;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(rows[i].id, w->row->id) == 0) continue;
+        rows[i].vals[prim] = (store_val){.kind = SV_INT, .i = 0};
+        if (engine_save(q, r, &rows[i], set)) return -1;
+    }
+
+    const res_def *contacts = res_find("contacts");
+    res_row c;
+    if (engine_load(q, contacts, text(w->row, ct), NULL, &c)) return -1;
+    int cid = field(contacts, "company_id"), cname = field(contacts, "company_name");
+    if (text(&c, cid) && strcmp(text(&c, cid), text(w->row, co)) == 0) return 0;
+    res_row company;
+    if (engine_load(q, res_find("companies"), text(w->row, co), "company_id", &company)) return -1;
+    bool *cset = arena_zalloc(&q->a, sizeof(bool) * (size_t)contacts->nfields);
+    c.vals[cid] = (store_val){.kind = SV_TEXT, .s = company.id};
+    c.vals[cname] = company.vals[field(res_find("companies"), "name")];
+    cset[cid] = cset[cname] = true;
+    return engine_save(q, contacts, &c, cset);
+}
+
+const res_hooks membership_hooks = {.after_write = membership_after};

@@ -1,0 +1,1027 @@
+/* sqlite.c - the embedded store: SQLite in WAL mode; see store.h.
+ *
+ * Owns: the SQLite schema (derived from the resource table plus a few core
+ * tables), its versioned migrations, a prepared-statement cache per
+ * connection, and every SQL statement Cairn runs on SQLite.
+ *
+ * Lists are keyset-paginated on the integer `rid` (the rowid): every index
+ * on (workspace_id, ...) carries the rowid, so "newest first after cursor"
+ * is an index range scan that stops after limit + 1 rows. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/timeutil.h"
+#include "store/store.h"
+
+#define STMT_CACHE 256
+#define STMT_PROBE 8
+
+struct store {
+    char *path;
+    store_opts opts;
+};
+
+typedef struct stmt_slot {
+    char *sql;
+    uint64_t hash;
+    sqlite3_stmt *st;
+} stmt_slot;
+
+struct store_conn {
+    store *s;
+    sqlite3 *db;
+    stmt_slot cache[STMT_CACHE];
+    int sp_depth;
+};
+
+static int fail(store_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(store_err *e, int code, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static int sqlfail(store_conn *c, store_err *e, int rc)
+{
+    int code = STORE_ERROR;
+    int ext = sqlite3_extended_errcode(c->db);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        code = STORE_BUSY;
+    else if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        code = STORE_CONFLICT;
+    return fail(e, code, "sqlite: %s", sqlite3_errmsg(c->db));
+}
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static void global_init(void)
+{
+    /* With memory statistics on, every allocation takes a global mutex and
+     * reads stop scaling past one thread. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
+}
+
+int store_open(store **out, const char *url, const store_opts *opts, store_err *e)
+{
+    pthread_once(&global_once, global_init);
+    if (!url || !*url) return fail(e, STORE_ERROR, "empty database path");
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return fail(e, STORE_ERROR, "PostgreSQL is not supported by this build yet");
+    const char *path = strncmp(url, "sqlite://", 9) == 0 ? url + 9 : url;
+    store *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    s->path = strdup(path);
+    s->opts = *opts;
+    if (s->opts.busy_ms <= 0) s->opts.busy_ms = 5000;
+    *out = s;
+    return STORE_OK;
+}
+
+void store_close(store *s)
+{
+    if (!s) return;
+    free(s->path);
+    free(s);
+}
+
+static int exec(store_conn *c, const char *sql, store_err *e)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        int r = sqlfail(c, e, rc);
+        if (e && msg) snprintf(e->msg, sizeof e->msg, "sqlite: %s", msg);
+        sqlite3_free(msg);
+        return r;
+    }
+    return STORE_OK;
+}
+
+int store_connect(store *s, store_conn **out, store_err *e)
+{
+    store_conn *c = calloc(1, sizeof *c);
+    if (!c) abort();
+    c->s = s;
+    int rc = sqlite3_open_v2(s->path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        fail(e, STORE_ERROR, "cannot open %s: %s", s->path,
+             c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        sqlite3_close(c->db);
+        free(c);
+        return STORE_ERROR;
+    }
+    sqlite3_busy_timeout(c->db, s->opts.busy_ms);
+    sqlite3_extended_result_codes(c->db, 1);
+    char pragmas[512];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;"
+             "PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+             s->opts.durable ? "FULL" : "NORMAL");
+    if (exec(c, pragmas, e) != STORE_OK) {
+        sqlite3_close(c->db);
+        free(c);
+        return STORE_ERROR;
+    }
+    *out = c;
+    return STORE_OK;
+}
+
+void store_disconnect(store_conn *c)
+{
+    if (!c) return;
+    for (int i = 0; i < STMT_CACHE; i++) {
+        if (c->cache[i].st) sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Returns a reset statement for sql, from the cache when possible. The
+ * statement belongs to the cache; callers only reset it (done()). */
+static sqlite3_stmt *prep(store_conn *c, const char *sql, store_err *e)
+{
+    uint64_t h = fnv(sql);
+    stmt_slot *free_slot = NULL;
+    for (int i = 0; i < STMT_PROBE; i++) {
+        stmt_slot *s = &c->cache[(h + (uint64_t)i) % STMT_CACHE];
+        if (s->st && s->hash == h && strcmp(s->sql, sql) == 0) return s->st;
+        if (!s->st && !free_slot) free_slot = s;
+    }
+    if (!free_slot) free_slot = &c->cache[h % STMT_CACHE]; /* evict */
+    if (free_slot->st) {
+        sqlite3_finalize(free_slot->st);
+        free(free_slot->sql);
+        free_slot->st = NULL;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        sqlfail(c, e, rc);
+        return NULL;
+    }
+    free_slot->sql = strdup(sql);
+    free_slot->hash = h;
+    free_slot->st = st;
+    return st;
+}
+
+static void done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static void bind_val(sqlite3_stmt *st, int i, const store_val *v)
+{
+    switch (v->kind) {
+    case SV_NULL: sqlite3_bind_null(st, i); break;
+    case SV_INT: sqlite3_bind_int64(st, i, v->i); break;
+    case SV_REAL: sqlite3_bind_double(st, i, v->d); break;
+    case SV_TEXT: sqlite3_bind_text(st, i, v->s, -1, SQLITE_STATIC); break;
+    }
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Runs a statement expected to produce no rows. */
+static int step_done(store_conn *c, sqlite3_stmt *st, store_err *e)
+{
+    int rc = sqlite3_step(st);
+    int r = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
+    done(st);
+    return r;
+}
+
+/* ---------------------------------------------------------------- schema */
+
+static const char *sql_type(const res_field *f)
+{
+    switch (f->type) {
+    case FT_INT:
+    case FT_MONEY:
+    case FT_BOOL:
+    case FT_DATETIME: return "INTEGER";
+    case FT_NUMBER: return "REAL";
+    default: return "TEXT";
+    }
+}
+
+/* Case-insensitive comparison for human-typed strings (emails, domains). */
+static bool nocase(const res_field *f)
+{
+    return f->type == FT_EMAIL || f->type == FT_STRING || f->type == FT_URL;
+}
+
+static void fts_cols(const res_def *r, buf *b, const char *prefix)
+{
+    buf_printf(b, "%sworkspace_id", prefix);
+    for (int i = 0; i < r->nfields; i++)
+        if (r->fields[i].flags & RF_SEARCH) buf_printf(b, ", %s%s", prefix, r->fields[i].name);
+}
+
+static bool column_exists(store_conn *c, const char *table, const char *col)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name='%s'", table, col);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) return false;
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Brings one resource's table, indexes and FTS index in line with the
+ * resource table. Idempotent: it only adds what is missing, so it runs on
+ * every start and a new field in the table becomes a new column. */
+static int sync_resource(store_conn *c, const res_def *r, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 20);
+    buf_printf(&b,
+               "CREATE TABLE IF NOT EXISTS %s (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+               "workspace_id TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL",
+               r->table);
+    for (int i = 0; i < r->nfields; i++)
+        buf_printf(&b, ", %s %s", r->fields[i].name, sql_type(&r->fields[i]));
+    buf_puts(&b, ", custom_fields TEXT);");
+    int rc = exec(c, buf_cstr(&b), e);
+    for (int i = 0; rc == STORE_OK && i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        if (column_exists(c, r->table, f->name)) continue;
+        buf_reset(&b);
+        buf_printf(&b, "ALTER TABLE %s ADD COLUMN %s %s;", r->table, f->name, sql_type(f));
+        rc = exec(c, buf_cstr(&b), e);
+    }
+    if (rc == STORE_OK) {
+        buf_reset(&b);
+        buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws ON %s(workspace_id);", r->table, r->table);
+        for (int i = 0; i < r->nfields; i++) {
+            const res_field *f = &r->fields[i];
+            if (!(f->flags & (RF_FILTER | RF_PARENT)) && f->type != FT_REF) continue;
+            buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s ON %s(workspace_id, %s%s);", r->table,
+                       f->name, r->table, f->name, nocase(f) ? " COLLATE NOCASE" : "");
+        }
+        if (r->unique[0]) {
+            buf_printf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS %s_unique ON %s(workspace_id", r->table,
+                       r->table);
+            for (int i = 0; r->unique[i]; i++)
+                buf_printf(&b, ", %s", r->unique[i]);
+            buf_puts(&b, ");");
+        }
+        rc = exec(c, buf_cstr(&b), e);
+    }
+    if (rc == STORE_OK && res_has_search(r)) {
+        buf_reset(&b);
+        /* External-content FTS5 kept in step by triggers. prefix='2 3'
+         * makes short prefix queries index lookups instead of scans. */
+        buf_printf(&b, "CREATE VIRTUAL TABLE IF NOT EXISTS %s_fts USING fts5(", r->table);
+        fts_cols(r, &b, "");
+        buf_printf(&b, ", content='%s', content_rowid='rid', prefix='2 3', tokenize='unicode61');",
+                   r->table);
+        const char *ev[3] = {"INSERT", "DELETE", "UPDATE"};
+        for (int k = 0; k < 3; k++) {
+            buf_printf(&b, "CREATE TRIGGER IF NOT EXISTS %s_fts_%c AFTER %s ON %s BEGIN ", r->table,
+                       ev[k][0] + 32, ev[k], r->table);
+            if (k >= 1) {
+                buf_printf(&b, "INSERT INTO %s_fts(%s_fts, rowid, ", r->table, r->table);
+                fts_cols(r, &b, "");
+                buf_puts(&b, ") VALUES('delete', old.rid, ");
+                fts_cols(r, &b, "old.");
+                buf_puts(&b, ");");
+            }
+            if (k != 1) {
+                buf_printf(&b, "INSERT INTO %s_fts(rowid, ", r->table);
+                fts_cols(r, &b, "");
+                buf_puts(&b, ") VALUES(new.rid, ");
+                fts_cols(r, &b, "new.");
+                buf_puts(&b, ");");
+            }
+            buf_puts(&b, " END;");
+        }
+        rc = exec(c, buf_cstr(&b), e);
+    }
+    buf_free(&b);
+    return rc;
+}
+
+/* Versioned migrations of the core tables. Append only: a released
+ * migration is never edited, a change is a new entry. */
+static const char *const migrations[] = {
+    /* 1: workspaces, keys, event outbox, idempotency records */
+    "CREATE TABLE workspaces (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE api_keys (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, "
+    "  name TEXT NOT NULL DEFAULT '', token_hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, "
+    "  super_admin INTEGER NOT NULL DEFAULT 0, max_concurrent INTEGER NOT NULL DEFAULT -1, "
+    "  rate INTEGER NOT NULL DEFAULT -1, created_at INTEGER NOT NULL, "
+    "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE events (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+    "  workspace_id TEXT NOT NULL, type TEXT NOT NULL, resource_type TEXT NOT NULL, "
+    "  resource_id TEXT NOT NULL, data TEXT NOT NULL, actor_key_id TEXT, "
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX events_ws ON events(workspace_id);"
+    "CREATE INDEX events_ws_resource ON events(workspace_id, resource_id);"
+    "CREATE TABLE idempotency_keys (workspace_id TEXT NOT NULL, key TEXT NOT NULL, "
+    "  request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, "
+    "  created_at INTEGER NOT NULL, PRIMARY KEY (workspace_id, key)) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+int store_schema_version(store_conn *c, int *version, store_err *e)
+{
+    *version = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT max(version) FROM schema_migrations", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return STORE_OK; /* no table yet: version 0 */
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    (void)e;
+    return STORE_OK;
+}
+
+int store_migrate(store_conn *c, int *applied, store_err *e)
+{
+    *applied = 0;
+    int rc = store_begin(c, true, e);
+    if (rc) return rc;
+    rc = exec(c,
+              "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+              "applied_at INTEGER NOT NULL);",
+              e);
+    int version = 0;
+    if (rc == STORE_OK) rc = store_schema_version(c, &version, e);
+    for (int v = version + 1; rc == STORE_OK && v <= NMIGRATIONS; v++) {
+        rc = exec(c, migrations[v - 1], e);
+        if (rc) break;
+        char sql[128];
+        snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, %llu);", v,
+                 (unsigned long long)time_now_ms());
+        rc = exec(c, sql, e);
+        (*applied)++;
+    }
+    for (int i = 0; rc == STORE_OK && i < res_count; i++)
+        rc = sync_resource(c, res_table[i], e);
+    if (rc) {
+        store_rollback(c);
+        return rc;
+    }
+    return store_commit(c, e);
+}
+
+int store_ping(store_conn *c, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "SELECT 1", e);
+    if (!st) return STORE_ERROR;
+    int rc = sqlite3_step(st);
+    done(st);
+    return rc == SQLITE_ROW ? STORE_OK : sqlfail(c, e, rc);
+}
+
+/* ---------------------------------------------------------- transactions */
+
+int store_begin(store_conn *c, bool write, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, write ? "BEGIN IMMEDIATE" : "BEGIN", e);
+    if (!st) return STORE_ERROR;
+    return step_done(c, st, e);
+}
+
+int store_commit(store_conn *c, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "COMMIT", e);
+    if (!st) return STORE_ERROR;
+    int rc = step_done(c, st, e);
+    if (rc != STORE_OK) store_rollback(c);
+    return rc;
+}
+
+void store_rollback(store_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    c->sp_depth = 0;
+}
+
+int store_savepoint(store_conn *c, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "SAVEPOINT sp", e);
+    if (!st) return STORE_ERROR;
+    int rc = step_done(c, st, e);
+    if (rc == STORE_OK) c->sp_depth++;
+    return rc;
+}
+
+int store_release(store_conn *c, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "RELEASE sp", e);
+    if (!st) return STORE_ERROR;
+    c->sp_depth--;
+    return step_done(c, st, e);
+}
+
+void store_rollback_to(store_conn *c)
+{
+    sqlite3_exec(c->db, "ROLLBACK TO sp; RELEASE sp;", NULL, NULL, NULL);
+    c->sp_depth--;
+}
+
+/* ------------------------------------------------------ workspaces, keys */
+
+static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static void read_workspace(sqlite3_stmt *st, store_workspace *w)
+{
+    copy_col(w->id, sizeof w->id, st, 0);
+    copy_col(w->name, sizeof w->name, st, 1);
+    w->created_ms = sqlite3_column_int64(st, 2);
+}
+
+int store_workspace_create(store_conn *c, const char *name, store_workspace *out, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)", e);
+    if (!st) return STORE_ERROR;
+    id_new(out->id, "wrk");
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->created_ms = (int64_t)time_now_ms();
+    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, out->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, out->created_ms);
+    return step_done(c, st, e);
+}
+
+int store_workspace_find(store_conn *c, const char *name_or_id, store_workspace *out, store_err *e)
+{
+    sqlite3_stmt *st =
+        prep(c, "SELECT id, name, created_at FROM workspaces WHERE id = ?1 OR name = ?1", e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, name_or_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int r = STORE_OK;
+    if (rc == SQLITE_ROW)
+        read_workspace(st, out);
+    else if (rc == SQLITE_DONE)
+        r = fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
+    else
+        r = sqlfail(c, e, rc);
+    done(st);
+    return r;
+}
+
+int store_workspace_count(store_conn *c, int64_t *n, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "SELECT count(*) FROM workspaces", e);
+    if (!st) return STORE_ERROR;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        int r = sqlfail(c, e, rc);
+        done(st);
+        return r;
+    }
+    *n = sqlite3_column_int64(st, 0);
+    done(st);
+    return STORE_OK;
+}
+
+int store_workspace_each(store_conn *c, store_workspace_cb cb, void *ud, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "SELECT id, name, created_at FROM workspaces ORDER BY id", e);
+    if (!st) return STORE_ERROR;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_workspace w;
+        read_workspace(st, &w);
+        cb(&w, ud);
+    }
+    int r = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
+    done(st);
+    return r;
+}
+
+#define KEY_COLS                                                                               \
+    "id, workspace_id, name, scopes, super_admin, max_concurrent, rate, created_at, revoked_at"
+
+static void read_key(sqlite3_stmt *st, store_key *k)
+{
+    copy_col(k->id, sizeof k->id, st, 0);
+    copy_col(k->workspace_id, sizeof k->workspace_id, st, 1);
+    copy_col(k->name, sizeof k->name, st, 2);
+    copy_col(k->scopes, sizeof k->scopes, st, 3);
+    k->super_admin = sqlite3_column_int(st, 4) != 0;
+    k->max_concurrent = sqlite3_column_int(st, 5);
+    k->rate = sqlite3_column_int(st, 6);
+    k->created_ms = sqlite3_column_int64(st, 7);
+    k->revoked_ms = sqlite3_column_int64(st, 8);
+}
+
+int store_key_create(store_conn *c, const store_key *k, const char *token_hash, store_err *e)
+{
+    sqlite3_stmt *st = prep(c,
+                            "INSERT INTO api_keys (" KEY_COLS ", token_hash) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                            e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, k->workspace_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, k->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, k->scopes, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, k->super_admin);
+    sqlite3_bind_int(st, 6, k->max_concurrent);
+    sqlite3_bind_int(st, 7, k->rate);
+    sqlite3_bind_int64(st, 8, k->created_ms);
+    sqlite3_bind_text(st, 9, token_hash, -1, SQLITE_STATIC);
+    return step_done(c, st, e);
+}
+
+int store_key_by_hash(store_conn *c, const char *token_hash, store_key *out, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "SELECT " KEY_COLS " FROM api_keys WHERE token_hash = ?", e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int r = STORE_OK;
+    if (rc == SQLITE_ROW)
+        read_key(st, out);
+    else if (rc == SQLITE_DONE)
+        r = fail(e, STORE_NOTFOUND, "no such key");
+    else
+        r = sqlfail(c, e, rc);
+    done(st);
+    return r;
+}
+
+int store_key_each(store_conn *c, store_key_cb cb, void *ud, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "SELECT " KEY_COLS " FROM api_keys ORDER BY id", e);
+    if (!st) return STORE_ERROR;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_key k;
+        read_key(st, &k);
+        cb(&k, ud);
+    }
+    int r = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
+    done(st);
+    return r;
+}
+
+int store_key_revoke(store_conn *c, const char *id, store_err *e)
+{
+    sqlite3_stmt *st =
+        prep(c, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0", e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, (int64_t)time_now_ms());
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    int r = step_done(c, st, e);
+    if (r == STORE_OK && sqlite3_changes(c->db) == 0)
+        r = fail(e, STORE_NOTFOUND, "no active key '%s'", id);
+    return r;
+}
+
+/* --------------------------------------------------------------- records */
+
+static void select_cols(const res_def *r, buf *b, const char *alias)
+{
+    buf_printf(b, "SELECT %1$srid, %1$sid, %1$screated_at, %1$supdated_at", alias);
+    for (int i = 0; i < r->nfields; i++)
+        buf_printf(b, ", %s%s", alias, r->fields[i].name);
+    buf_printf(b, ", %scustom_fields FROM %s", alias, r->table);
+}
+
+static const char *col_text(arena *a, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    if (!t) return NULL;
+    return arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, col));
+}
+
+static void read_row(arena *a, const res_def *r, sqlite3_stmt *st, res_row *row)
+{
+    row->rid = sqlite3_column_int64(st, 0);
+    copy_col(row->id, sizeof row->id, st, 1);
+    row->created_ms = sqlite3_column_int64(st, 2);
+    row->updated_ms = sqlite3_column_int64(st, 3);
+    row->vals = arena_alloc(a, sizeof(store_val) * (size_t)(r->nfields ? r->nfields : 1));
+    for (int i = 0; i < r->nfields; i++) {
+        store_val *v = &row->vals[i];
+        int col = 4 + i;
+        v->kind = SV_NULL;
+        switch (sqlite3_column_type(st, col)) {
+        case SQLITE_NULL: break;
+        case SQLITE_INTEGER:
+            v->kind = SV_INT;
+            v->i = sqlite3_column_int64(st, col);
+            break;
+        case SQLITE_FLOAT:
+            v->kind = SV_REAL;
+            v->d = sqlite3_column_double(st, col);
+            break;
+        default:
+            v->kind = SV_TEXT;
+            v->s = col_text(a, st, col);
+        }
+    }
+    row->custom = col_text(a, st, 4 + r->nfields);
+}
+
+int store_rec_get(store_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
+                  res_row *out, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 16);
+    select_cols(r, &b, "");
+    buf_puts(&b, " WHERE id = ? AND workspace_id = ?");
+    sqlite3_stmt *st = prep(c, buf_cstr(&b), e);
+    buf_free(&b);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = STORE_OK;
+    if (rc == SQLITE_ROW)
+        read_row(a, r, st, out);
+    else if (rc == SQLITE_DONE)
+        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    else
+        ret = sqlfail(c, e, rc);
+    done(st);
+    return ret;
+}
+
+int store_rec_exists(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ? AND workspace_id = ?", r->table);
+    sqlite3_stmt *st = prep(c, sql, e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_ROW    ? STORE_OK
+              : rc == SQLITE_DONE ? fail(e, STORE_NOTFOUND, "no such %s", r->singular)
+                                  : sqlfail(c, e, rc);
+    done(st);
+    return ret;
+}
+
+int store_rec_insert(store_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 16);
+    buf_printf(&b, "INSERT INTO %s (id, workspace_id, created_at, updated_at", r->table);
+    for (int i = 0; i < r->nfields; i++)
+        buf_printf(&b, ", %s", r->fields[i].name);
+    buf_puts(&b, ", custom_fields) VALUES (?, ?, ?, ?");
+    for (int i = 0; i <= r->nfields; i++)
+        buf_puts(&b, ", ?");
+    buf_putc(&b, ')');
+    sqlite3_stmt *st = prep(c, buf_cstr(&b), e);
+    buf_free(&b);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, row->created_ms);
+    sqlite3_bind_int64(st, 4, row->updated_ms);
+    for (int i = 0; i < r->nfields; i++)
+        bind_val(st, 5 + i, &row->vals[i]);
+    bind_text(st, 5 + r->nfields, row->custom);
+    int ret = step_done(c, st, e);
+    if (ret == STORE_OK) row->rid = sqlite3_last_insert_rowid(c->db);
+    return ret;
+}
+
+int store_rec_update(store_conn *c, const res_def *r, const char *ws, const res_row *row,
+                     const bool *set, bool set_custom, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 16);
+    buf_printf(&b, "UPDATE %s SET updated_at = ?", r->table);
+    for (int i = 0; i < r->nfields; i++)
+        if (set[i]) buf_printf(&b, ", %s = ?", r->fields[i].name);
+    if (set_custom) buf_puts(&b, ", custom_fields = ?");
+    buf_puts(&b, " WHERE id = ? AND workspace_id = ?");
+    sqlite3_stmt *st = prep(c, buf_cstr(&b), e);
+    buf_free(&b);
+    if (!st) return STORE_ERROR;
+    int k = 1;
+    sqlite3_bind_int64(st, k++, row->updated_ms);
+    for (int i = 0; i < r->nfields; i++)
+        if (set[i]) bind_val(st, k++, &row->vals[i]);
+    if (set_custom) bind_text(st, k++, row->custom);
+    sqlite3_bind_text(st, k++, row->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, k++, ws, -1, SQLITE_STATIC);
+    int ret = step_done(c, st, e);
+    if (ret == STORE_OK && sqlite3_changes(c->db) == 0)
+        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    return ret;
+}
+
+int store_rec_delete(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ? AND workspace_id = ?", r->table);
+    sqlite3_stmt *st = prep(c, sql, e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
+    int ret = step_done(c, st, e);
+    if (ret == STORE_OK && sqlite3_changes(c->db) == 0)
+        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    return ret;
+}
+
+int store_rec_detach(store_conn *c, const res_def *r, int field, const char *ws, const char *id,
+                     bool delete_rows, store_err *e)
+{
+    char sql[256];
+    const char *f = r->fields[field].name;
+    if (delete_rows)
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE workspace_id = ? AND %s = ?", r->table, f);
+    else
+        snprintf(sql, sizeof sql, "UPDATE %s SET %s = NULL WHERE workspace_id = ? AND %s = ?",
+                 r->table, f, f);
+    sqlite3_stmt *st = prep(c, sql, e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    return step_done(c, st, e);
+}
+
+int store_rec_find_by(store_conn *c, arena *a, const res_def *r, const char *ws, int field,
+                      const char *value, res_row *out, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 16);
+    select_cols(r, &b, "");
+    buf_printf(&b, " WHERE workspace_id = ? AND %s = ? COLLATE NOCASE ORDER BY rid LIMIT 1",
+               r->fields[field].name);
+    sqlite3_stmt *st = prep(c, buf_cstr(&b), e);
+    buf_free(&b);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = STORE_OK;
+    if (rc == SQLITE_ROW)
+        read_row(a, r, st, out);
+    else if (rc == SQLITE_DONE)
+        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    else
+        ret = sqlfail(c, e, rc);
+    done(st);
+    return ret;
+}
+
+/* Turns what a user typed into an FTS5 expression over the searchable
+ * columns: each word becomes a quoted prefix term, all ANDed, so "jane@ac"
+ * finds jane@acme.com and no user input is ever parsed as FTS syntax. */
+static bool fts_expr(const res_def *r, const char *q, buf *b)
+{
+    buf_putc(b, '{');
+    bool first = true;
+    for (int i = 0; i < r->nfields; i++) {
+        if (!(r->fields[i].flags & RF_SEARCH)) continue;
+        buf_printf(b, "%s%s", first ? "" : " ", r->fields[i].name);
+        first = false;
+    }
+    buf_puts(b, "} : (");
+    int terms = 0;
+    const unsigned char *p = (const unsigned char *)q;
+    while (*p) {
+        while (*p && *p < 0x80 && !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                                    (*p >= 'A' && *p <= 'Z')))
+            p++;
+        const unsigned char *s = p;
+        while (*p && (*p >= 0x80 || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= 'A' && *p <= 'Z')))
+            p++;
+        if (p > s) {
+            buf_printf(b, "%s\"%.*s\"*", terms ? " AND " : "", (int)(p - s), (const char *)s);
+            terms++;
+        }
+    }
+    buf_putc(b, ')');
+    return terms > 0;
+}
+
+int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
+                   res_row **rows, int *n, bool *more, store_err *e)
+{
+    *n = 0;
+    *more = false;
+    buf sql, fts;
+    buf_init(&sql, 1 << 16);
+    buf_init(&fts, 1 << 16);
+    store_val binds[32];
+    int nb = 0;
+    const char *alias = "";
+    bool use_fts = q->fts && fts_expr(r, q->fts, &fts);
+    if (q->fts && !use_fts) {
+        /* Only punctuation: nothing can match. */
+        buf_free(&sql);
+        buf_free(&fts);
+        *rows = NULL;
+        return STORE_OK;
+    }
+    if (use_fts) {
+        alias = "t.";
+        select_cols(r, &sql, "t.");
+        buf_printf(&sql, " AS t JOIN %1$s_fts ON %1$s_fts.rowid = t.rid WHERE %1$s_fts MATCH ?",
+                   r->table);
+        /* The workspace is a column of the index too, so FTS5 intersects
+         * it with the terms instead of us filtering other tenants' hits. */
+        char *m = arena_printf(a, "workspace_id : \"%s\" AND %s", ws, buf_cstr(&fts));
+        binds[nb++] = (store_val){.kind = SV_TEXT, .s = m};
+        buf_puts(&sql, " AND t.workspace_id = ?");
+    } else {
+        select_cols(r, &sql, "");
+        buf_puts(&sql, " WHERE workspace_id = ?");
+    }
+    binds[nb++] = (store_val){.kind = SV_TEXT, .s = ws};
+    if (q->before_rid > 0) {
+        if (use_fts)
+            buf_printf(&sql, " AND %s_fts.rowid < ?", r->table);
+        else
+            buf_puts(&sql, " AND rid < ?");
+        binds[nb++] = (store_val){.kind = SV_INT, .i = q->before_rid};
+    }
+    for (int i = 0; i < q->nfilters && nb < 28; i++) {
+        const res_field *f = &r->fields[q->filters[i].field];
+        buf_printf(&sql, " AND %s%s = ?%s", alias, f->name, nocase(f) ? " COLLATE NOCASE" : "");
+        binds[nb++] = q->filters[i].v;
+    }
+    if (q->cf_key) {
+        char *path = arena_printf(a, "$.\"%s\"", q->cf_key);
+        buf_printf(&sql,
+                   " AND (CASE json_type(%1$scustom_fields, ?) WHEN 'true' THEN 'true' "
+                   "WHEN 'false' THEN 'false' ELSE CAST(json_extract(%1$scustom_fields, ?) AS TEXT) "
+                   "END) = ?",
+                   alias);
+        binds[nb++] = (store_val){.kind = SV_TEXT, .s = path};
+        binds[nb++] = (store_val){.kind = SV_TEXT, .s = path};
+        binds[nb++] = (store_val){.kind = SV_TEXT, .s = q->cf_value};
+    }
+    if (q->link_field >= 0) {
+        buf_printf(&sql, " AND (%s%s = ?", alias, r->fields[q->link_field].name);
+        binds[nb++] = (store_val){.kind = SV_TEXT, .s = q->link_value};
+        if (q->link_via) {
+            buf_printf(&sql, " OR %sid IN (SELECT %s FROM %s WHERE workspace_id = ? AND %s = ?)",
+                       alias, q->link_via->fields[q->link_via_target].name, q->link_via->table,
+                       q->link_via->fields[q->link_via_match].name);
+            binds[nb++] = (store_val){.kind = SV_TEXT, .s = ws};
+            binds[nb++] = (store_val){.kind = SV_TEXT, .s = q->link_value};
+        }
+        buf_putc(&sql, ')');
+    }
+    /* FTS5 walks its rowids backwards itself when asked to order by them,
+     * so a search page stops after limit + 1 hits. */
+    if (use_fts)
+        buf_printf(&sql, " ORDER BY %s_fts.rowid DESC LIMIT ?", r->table);
+    else
+        buf_puts(&sql, " ORDER BY rid DESC LIMIT ?");
+    binds[nb++] = (store_val){.kind = SV_INT, .i = q->limit + 1};
+    sqlite3_stmt *st = prep(c, buf_cstr(&sql), e);
+    buf_free(&sql);
+    buf_free(&fts);
+    if (!st) return STORE_ERROR;
+    for (int i = 0; i < nb; i++)
+        bind_val(st, i + 1, &binds[i]);
+    res_row *out = arena_alloc(a, sizeof(res_row) * (size_t)(q->limit + 1));
+    int rc, k = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == q->limit) {
+            *more = true;
+            break;
+        }
+        read_row(a, r, st, &out[k++]);
+    }
+    int ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : sqlfail(c, e, rc);
+    done(st);
+    *rows = out;
+    *n = k;
+    return ret;
+}
+
+/* ---------------------------------------------------------------- events */
+
+int store_event_append(store_conn *c, const char *ws, const char *type, const char *res_type,
+                       const char *res_id, const char *data_json, const char *actor_key,
+                       store_err *e)
+{
+    sqlite3_stmt *st = prep(c,
+                            "INSERT INTO events (id, workspace_id, type, resource_type, "
+                            "resource_id, data, actor_key_id, created_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            e);
+    if (!st) return STORE_ERROR;
+    char id[ID_MAX];
+    id_new(id, "evt");
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, res_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, res_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, data_json, -1, SQLITE_STATIC);
+    bind_text(st, 7, actor_key);
+    sqlite3_bind_int64(st, 8, (int64_t)time_now_ms());
+    return step_done(c, st, e);
+}
+
+int store_event_count(store_conn *c, const char *ws, int64_t *n, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "SELECT count(*) FROM events WHERE workspace_id = ?", e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_ROW ? STORE_OK : sqlfail(c, e, rc);
+    if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
+    done(st);
+    return ret;
+}
+
+/* ----------------------------------------------------------- idempotency */
+
+int store_idem_get(store_conn *c, arena *a, const char *ws, const char *key, store_idem *out,
+                   store_err *e)
+{
+    sqlite3_stmt *st = prep(c,
+                            "SELECT request_hash, status, body, created_at FROM idempotency_keys "
+                            "WHERE workspace_id = ? AND key = ?",
+                            e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = STORE_OK;
+    if (rc == SQLITE_ROW) {
+        copy_col(out->req_hash, sizeof out->req_hash, st, 0);
+        out->status = sqlite3_column_int(st, 1);
+        out->body = col_text(a, st, 2);
+        out->created_ms = sqlite3_column_int64(st, 3);
+    } else if (rc == SQLITE_DONE) {
+        ret = fail(e, STORE_NOTFOUND, "no such key");
+    } else {
+        ret = sqlfail(c, e, rc);
+    }
+    done(st);
+    return ret;
+}
+
+int store_idem_put(store_conn *c, const char *ws, const char *key, const char *req_hash, int status,
+                   const char *body, size_t body_len, store_err *e)
+{
+    /* REPLACE: an expired record for the same key may still be present. */
+    sqlite3_stmt *st = prep(c,
+                            "INSERT OR REPLACE INTO idempotency_keys (workspace_id, key, "
+                            "request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, req_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, status);
+    sqlite3_bind_text(st, 5, body, (int)body_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)time_now_ms());
+    return step_done(c, st, e);
+}
+
+int store_idem_expire(store_conn *c, int64_t cutoff_ms, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "DELETE FROM idempotency_keys WHERE created_at < ?", e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_int64(st, 1, cutoff_ms);
+    return step_done(c, st, e);
+}

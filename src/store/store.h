@@ -1,0 +1,173 @@
+/* store.h - the only storage interface the rest of Cairn sees.
+ *
+ * Owns: connections, transactions, the schema and its migrations, and every
+ * query. Implementations: sqlite.c (embedded default). Every function that
+ * touches records takes the workspace id and scopes the SQL by it itself, so
+ * no caller can forget. Rows come back as arrays of store_val allocated from
+ * the caller's arena; the store never keeps them.
+ *
+ * Errors: functions return STORE_OK (0) or a negative store_status and fill
+ * the caller's store_err (fixed buffer, never allocates). */
+#ifndef CAIRN_STORE_H
+#define CAIRN_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/ids.h"
+#include "resources/registry.h"
+
+typedef enum store_status {
+    STORE_OK = 0,
+    STORE_NOTFOUND = -1,
+    STORE_CONFLICT = -2, /* unique constraint */
+    STORE_ERROR = -3,    /* anything else: I/O, corruption, bug */
+    STORE_BUSY = -4,     /* could not get the lock in time */
+} store_status;
+
+typedef struct store_err {
+    char msg[256];
+} store_err;
+
+typedef enum { SV_NULL = 0, SV_INT, SV_REAL, SV_TEXT } sv_kind;
+
+typedef struct store_val {
+    sv_kind kind;
+    int64_t i;
+    double d;
+    const char *s; /* NUL-terminated; arena or borrowed */
+} store_val;
+
+typedef struct res_row {
+    int64_t rid; /* internal insertion order; cursors are built on it */
+    char id[ID_MAX];
+    int64_t created_ms, updated_ms;
+    store_val *vals;    /* one per field of the resource */
+    const char *custom; /* custom_fields as JSON text, NULL = {} */
+} res_row;
+
+typedef struct store store;           /* shared, thread-safe: the database */
+typedef struct store_conn store_conn; /* one per thread */
+
+typedef struct store_opts {
+    bool durable;    /* fsync every commit (synchronous=FULL) */
+    int busy_ms;     /* wait this long for a lock before STORE_BUSY */
+} store_opts;
+
+int store_open(store **out, const char *url, const store_opts *opts, store_err *e);
+void store_close(store *s);
+int store_connect(store *s, store_conn **out, store_err *e);
+void store_disconnect(store_conn *c);
+/* Applies pending migrations; *applied gets how many ran. */
+int store_migrate(store_conn *c, int *applied, store_err *e);
+int store_schema_version(store_conn *c, int *version, store_err *e);
+/* Cheap liveness check for /readyz. */
+int store_ping(store_conn *c, store_err *e);
+
+/* Transactions. `write` takes the write lock at once (BEGIN IMMEDIATE), so a
+ * transaction never fails half-way for lack of it. Savepoints nest inside. */
+int store_begin(store_conn *c, bool write, store_err *e);
+int store_commit(store_conn *c, store_err *e);
+void store_rollback(store_conn *c);
+int store_savepoint(store_conn *c, store_err *e);
+int store_release(store_conn *c, store_err *e);
+void store_rollback_to(store_conn *c);
+
+/* ---- workspaces and keys ---- */
+typedef struct store_workspace {
+    char id[ID_MAX];
+    char name[128];
+    int64_t created_ms;
+} store_workspace;
+
+typedef struct store_key {
+    char id[ID_MAX];
+    char workspace_id[ID_MAX];
+    char name[128];
+    char scopes[512]; /* space-separated */
+    bool super_admin;
+    int max_concurrent; /* -1 = server default */
+    int rate;           /* -1 = server default */
+    int64_t created_ms;
+    int64_t revoked_ms; /* 0 = active */
+} store_key;
+
+int store_workspace_create(store_conn *c, const char *name, store_workspace *out, store_err *e);
+/* Finds by id or by name. */
+int store_workspace_find(store_conn *c, const char *name_or_id, store_workspace *out, store_err *e);
+int store_workspace_count(store_conn *c, int64_t *n, store_err *e);
+typedef void (*store_workspace_cb)(const store_workspace *w, void *ud);
+int store_workspace_each(store_conn *c, store_workspace_cb cb, void *ud, store_err *e);
+
+/* k->id, workspace_id, scopes, ... filled by the caller; hash is the token's. */
+int store_key_create(store_conn *c, const store_key *k, const char *token_hash, store_err *e);
+int store_key_by_hash(store_conn *c, const char *token_hash, store_key *out, store_err *e);
+typedef void (*store_key_cb)(const store_key *k, void *ud);
+int store_key_each(store_conn *c, store_key_cb cb, void *ud, store_err *e);
+int store_key_revoke(store_conn *c, const char *id, store_err *e);
+
+/* ---- records ---- */
+int store_rec_get(store_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
+                  res_row *out, store_err *e);
+int store_rec_exists(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e);
+/* Inserts row (id, times, vals, custom set by the caller); fills row->rid. */
+int store_rec_insert(store_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e);
+/* Updates the fields whose set[i] is true (and custom when set_custom). */
+int store_rec_update(store_conn *c, const res_def *r, const char *ws, const res_row *row,
+                     const bool *set, bool set_custom, store_err *e);
+int store_rec_delete(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e);
+/* Detaches every `r` row whose `field` holds `id` (a record being deleted):
+ * deletes those rows when delete_rows, else sets the field to NULL. */
+int store_rec_detach(store_conn *c, const res_def *r, int field, const char *ws, const char *id,
+                     bool delete_rows, store_err *e);
+/* Finds a record by a field value, case-insensitively (natural keys). */
+int store_rec_find_by(store_conn *c, arena *a, const res_def *r, const char *ws, int field,
+                      const char *value, res_row *out, store_err *e);
+
+typedef struct store_filter {
+    int field; /* index into r->fields */
+    store_val v;
+} store_filter;
+
+typedef struct store_query {
+    const store_filter *filters;
+    int nfilters;
+    const char *cf_key, *cf_value; /* custom field equality (string form) */
+    const char *fts;               /* full-text query as typed by the user */
+    int64_t before_rid;            /* keyset cursor: rows with rid < this; 0 = first page */
+    int limit;                     /* rows wanted; the store reads limit + 1 to know if more */
+    /* Sub-list link: rows where field `link_field` = link_value, or that a
+     * `link_via` row (link_via_match = link_value) names in link_via_target. */
+    int link_field; /* -1 = none */
+    const char *link_value;
+    const res_def *link_via;
+    int link_via_match, link_via_target;
+} store_query;
+
+/* Newest first. *n rows in *rows; *more tells if another page exists. */
+int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
+                   res_row **rows, int *n, bool *more, store_err *e);
+
+/* ---- events (outbox) ---- */
+int store_event_append(store_conn *c, const char *ws, const char *type, const char *res_type,
+                       const char *res_id, const char *data_json, const char *actor_key,
+                       store_err *e);
+int store_event_count(store_conn *c, const char *ws, int64_t *n, store_err *e);
+
+/* ---- idempotency ---- */
+typedef struct store_idem {
+    char req_hash[TOKEN_HASH_HEX];
+    int status;
+    const char *body; /* arena */
+    int64_t created_ms;
+} store_idem;
+
+int store_idem_get(store_conn *c, arena *a, const char *ws, const char *key, store_idem *out,
+                   store_err *e);
+int store_idem_put(store_conn *c, const char *ws, const char *key, const char *req_hash, int status,
+                   const char *body, size_t body_len, store_err *e);
+/* Drops keys older than `cutoff_ms`. */
+int store_idem_expire(store_conn *c, int64_t cutoff_ms, store_err *e);
+
+#endif
