@@ -68,9 +68,8 @@ test-api:
 	CAIRN_BIN=$(BUILD)/cairn $(PYTHON) tests/api/run.py
 	$(ASAN_ENV) CAIRN_BIN=$(BUILD)/asan/cairn $(PYTHON) tests/api/run.py
 
-bench: all
-	@scripts/deps.sh bench
-	bench/run.sh
+# bench/bench.mk defines the `bench` target and its generator's build.
+-include bench/bench.mk
 
 format:
 	clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS)

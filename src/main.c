@@ -15,16 +15,15 @@
 #include "http/server.h"
 #include "store/store.h"
 
-static const char usage_main[] =
-    "usage: cairn <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  serve       serve the HTTP API\n"
-    "  key         create, list and revoke API keys\n"
-    "  workspace   create and list workspaces\n"
-    "  migrate     apply database migrations and exit\n"
-    "\n"
-    "Run 'cairn <command> --help' for a command's options.\n";
+static const char usage_main[] = "usage: cairn <command> [options]\n"
+                                 "\n"
+                                 "commands:\n"
+                                 "  serve       serve the HTTP API\n"
+                                 "  key         create, list and revoke API keys\n"
+                                 "  workspace   create and list workspaces\n"
+                                 "  migrate     apply database migrations and exit\n"
+                                 "\n"
+                                 "Run 'cairn <command> --help' for a command's options.\n";
 
 static const char usage_serve[] =
     "usage: cairn serve [--listen HOST:PORT] [--db PATH] [--threads N]\n"
@@ -98,18 +97,30 @@ static int parse(int argc, char **argv, opts *o)
             o->super_admin = true;
             continue;
         }
-        if (!strcmp(a, "--db")) str = &o->db;
-        else if (!strcmp(a, "--listen")) str = &o->listen;
-        else if (!strcmp(a, "--workspace")) str = &o->workspace;
-        else if (!strcmp(a, "--scopes")) str = &o->scopes;
-        else if (!strcmp(a, "--name")) str = &o->name;
-        else if (!strcmp(a, "--access-log")) str = &o->access_log;
-        else if (!strcmp(a, "--threads")) num = &o->threads;
-        else if (!strcmp(a, "--key-concurrency")) num = &o->key_conc;
-        else if (!strcmp(a, "--key-rate")) num = &o->key_rate;
-        else if (!strcmp(a, "--max-concurrent")) num = &o->max_conc;
-        else if (!strcmp(a, "--rate")) num = &o->rate;
-        else if (a[0] == '-') return die("unknown option '%s' (see --help)", a);
+        if (!strcmp(a, "--db"))
+            str = &o->db;
+        else if (!strcmp(a, "--listen"))
+            str = &o->listen;
+        else if (!strcmp(a, "--workspace"))
+            str = &o->workspace;
+        else if (!strcmp(a, "--scopes"))
+            str = &o->scopes;
+        else if (!strcmp(a, "--name"))
+            str = &o->name;
+        else if (!strcmp(a, "--access-log"))
+            str = &o->access_log;
+        else if (!strcmp(a, "--threads"))
+            num = &o->threads;
+        else if (!strcmp(a, "--key-concurrency"))
+            num = &o->key_conc;
+        else if (!strcmp(a, "--key-rate"))
+            num = &o->key_rate;
+        else if (!strcmp(a, "--max-concurrent"))
+            num = &o->max_conc;
+        else if (!strcmp(a, "--rate"))
+            num = &o->rate;
+        else if (a[0] == '-')
+            return die("unknown option '%s' (see --help)", a);
         else {
             if (o->npos == 4) return die("unexpected argument '%s'", a);
             o->pos[o->npos++] = a;
@@ -268,7 +279,8 @@ static int cmd_key(opts *o)
         store_key k;
         ret = store_begin(c, true, &e) ? 1 : find_or_create_ws(c, o->workspace, &ws);
         if (!ret)
-            ret = make_key(c, &ws, scopes, o->super_admin, o->name, o->max_conc, o->rate, token, &k);
+            ret =
+                make_key(c, &ws, scopes, o->super_admin, o->name, o->max_conc, o->rate, token, &k);
         if (!ret && store_commit(c, &e)) ret = 1;
         if (ret)
             store_rollback(c);
@@ -441,7 +453,8 @@ static int cmd_serve(opts *o)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
         fputs(usage_main, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }

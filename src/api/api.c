@@ -13,18 +13,31 @@
 #include "api/routes.h"
 #include "core/timeutil.h"
 
-#define KEY_CACHE_SLOTS 1024
+#define KEY_CACHE_SLOTS  1024
 #define KEY_CACHE_TTL_MS 2000
-#define IDEM_TTL_MS (24ll * 3600 * 1000)
+#define IDEM_TTL_MS      (24ll * 3600 * 1000)
 
 static api_config config;
 
-const char *const api_all_scopes[] = {
-    "crm:read",          "crm:write",          "support:read",   "support:write",
-    "tasks:read",        "tasks:write",        "activity:read",  "activity:write",
-    "cms:read",          "cms:write",          "assets:read",    "assets:write",
-    "integrations:read", "integrations:write", "analytics:read", "analytics:write",
-    "bi:read",           "bi:write",           NULL};
+const char *const api_all_scopes[] = {"crm:read",
+                                      "crm:write",
+                                      "support:read",
+                                      "support:write",
+                                      "tasks:read",
+                                      "tasks:write",
+                                      "activity:read",
+                                      "activity:write",
+                                      "cms:read",
+                                      "cms:write",
+                                      "assets:read",
+                                      "assets:write",
+                                      "integrations:read",
+                                      "integrations:write",
+                                      "analytics:read",
+                                      "analytics:write",
+                                      "bi:read",
+                                      "bi:write",
+                                      NULL};
 
 void api_init(const api_config *cfg)
 {
@@ -33,7 +46,10 @@ void api_init(const api_config *cfg)
     limits_init();
 }
 
-void api_shutdown(void) { limits_shutdown(); }
+void api_shutdown(void)
+{
+    limits_shutdown();
+}
 
 void api_req_init(api_req *q)
 {
@@ -84,7 +100,8 @@ int api_error(api_req *q, int status, const char *code, const char *param, const
 int api_store_error(api_req *q, int rc, const store_err *e)
 {
     if (rc == STORE_NOTFOUND) return api_error(q, 404, "not_found", NULL, "%s", e->msg);
-    if (rc == STORE_CONFLICT) return api_error(q, 409, "conflict", NULL, "the record conflicts with an existing one");
+    if (rc == STORE_CONFLICT)
+        return api_error(q, 409, "conflict", NULL, "the record conflicts with an existing one");
     api_metrics_store_error();
     fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"store\":\"%s\"}\n", q->request_id,
             e->msg);
@@ -180,10 +197,16 @@ typedef struct key_slot {
  * also how long a revoked key can keep working. */
 static _Thread_local key_slot *key_cache;
 
-static void key_cache_free(void *p) { free(p); }
+static void key_cache_free(void *p)
+{
+    free(p);
+}
 static pthread_key_t cache_owner;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
-static void cache_key_init(void) { pthread_key_create(&cache_owner, key_cache_free); }
+static void cache_key_init(void)
+{
+    pthread_key_create(&cache_owner, key_cache_free);
+}
 
 static int authenticate(api_req *q)
 {
@@ -206,8 +229,8 @@ static int authenticate(api_req *q)
         if (!key_cache) abort();
         pthread_setspecific(cache_owner, key_cache);
     }
-    unsigned idx = (unsigned)strtoul((char[9]){hash[0], hash[1], hash[2], hash[3], hash[4],
-                                               hash[5], hash[6], hash[7], 0},
+    unsigned idx = (unsigned)strtoul((char[9]){hash[0], hash[1], hash[2], hash[3], hash[4], hash[5],
+                                               hash[6], hash[7], 0},
                                      NULL, 16) %
                    KEY_CACHE_SLOTS;
     key_slot *s = &key_cache[idx];
@@ -292,8 +315,8 @@ static int parse_body(api_req *q)
     json_error_t je;
     q->json = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!q->json)
-        return api_error(q, 400, "validation_failed", NULL, "the body is not valid JSON: %s (at %d:%d)",
-                         je.text, je.line, je.column);
+        return api_error(q, 400, "validation_failed", NULL,
+                         "the body is not valid JSON: %s (at %d:%d)", je.text, je.line, je.column);
     if (!json_is_object(q->json))
         return api_error(q, 400, "validation_failed", NULL, "the body must be a JSON object");
     return 0;

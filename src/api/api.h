@@ -21,9 +21,9 @@
 #include "resources/registry.h"
 #include "store/store.h"
 
-#define API_MAX_BODY (1u << 20)
-#define API_MAX_PARAMS 32
-#define API_MAX_SEGS 8
+#define API_MAX_BODY     (1u << 20)
+#define API_MAX_PARAMS   32
+#define API_MAX_SEGS     8
 #define API_MAX_RESPONSE (64u << 20)
 
 typedef enum api_method { M_GET, M_POST, M_PATCH, M_DELETE, M_PUT, M_HEAD, M_OTHER } api_method;
@@ -67,10 +67,10 @@ typedef struct api_req {
     int status;
     buf out;
     const char *out_type;
-    int retry_after; /* seconds; 0 = no header */
+    int retry_after;          /* seconds; 0 = no header */
     const char *ratelimit[3]; /* X-RateLimit-Limit/Remaining/Reset values */
-    bool replayed;   /* answered from an idempotency record */
-    bool deferred;   /* must run on the writer */
+    bool replayed;            /* answered from an idempotency record */
+    bool deferred;            /* must run on the writer */
     uint64_t start_ns;
 } api_req;
 
@@ -84,12 +84,12 @@ typedef struct api_route {
     api_handler handler;
     const res_def *res;
     const res_sublist *sub;
-    const char *scope;  /* NULL: any valid key */
-    bool write;         /* runs on the writer, inside a transaction */
-    bool public;        /* no key needed */
-    const char *op_id;  /* OpenAPI operationId */
+    const char *scope; /* NULL: any valid key */
+    bool write;        /* runs on the writer, inside a transaction */
+    bool public;       /* no key needed */
+    const char *op_id; /* OpenAPI operationId */
     const char *summary;
-    const char *kind;   /* "list", "create", "get", "update", "delete", "sublist", or NULL */
+    const char *kind; /* "list", "create", "get", "update", "delete", "sublist", or NULL */
 } api_route;
 
 typedef struct api_config {

@@ -7,11 +7,11 @@
 #include "api/api.h"
 
 #define MAX_ROUTES 512
-#define NSTATUS 600
-#define NBUCKETS 14
+#define NSTATUS    600
+#define NBUCKETS   14
 
 static const double bucket_le[NBUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                           0.025,  0.05,    0.1,    0.25,  0.5,   1,     5};
+                                           0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
 
 static _Atomic uint64_t by_route[MAX_ROUTES + 1][NSTATUS];
 static _Atomic uint64_t buckets[NBUCKETS + 1];
@@ -57,11 +57,14 @@ void api_metrics_render(buf *b)
             uint64_t v = atomic_load_explicit(&by_route[r][s], memory_order_relaxed);
             if (!v) continue;
             if (r == MAX_ROUTES)
-                buf_printf(b, "cairn_http_requests_total{method=\"\",route=\"unmatched\",status=\"%d\"} %llu\n",
+                buf_printf(b,
+                           "cairn_http_requests_total{method=\"\",route=\"unmatched\",status=\"%"
+                           "d\"} %llu\n",
                            s, (unsigned long long)v);
             else
-                buf_printf(b, "cairn_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
-                           mname(routes[r].method), routes[r].pattern, s, (unsigned long long)v);
+                buf_printf(
+                    b, "cairn_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
+                    mname(routes[r].method), routes[r].pattern, s, (unsigned long long)v);
         }
     }
     buf_puts(b, "# HELP cairn_http_request_duration_seconds Request latency.\n"
@@ -79,7 +82,8 @@ void api_metrics_render(buf *b)
                (double)atomic_load(&dur_sum_us) / 1e6);
     buf_printf(b, "cairn_http_request_duration_seconds_count %llu\n",
                (unsigned long long)atomic_load(&dur_count));
-    buf_printf(b, "# HELP cairn_store_errors_total Store failures answered as 5xx.\n"
-                  "# TYPE cairn_store_errors_total counter\ncairn_store_errors_total %llu\n",
+    buf_printf(b,
+               "# HELP cairn_store_errors_total Store failures answered as 5xx.\n"
+               "# TYPE cairn_store_errors_total counter\ncairn_store_errors_total %llu\n",
                (unsigned long long)atomic_load(&store_errors));
 }

@@ -25,9 +25,7 @@ static void field_schema(jw *w, const res_field *f)
         break;
     case FT_NUMBER: jw_kstr(w, "type", "number"); break;
     case FT_BOOL: jw_kstr(w, "type", "boolean"); break;
-    default:
-        jw_kstr(w, "type", "string");
-        jw_kint(w, "maxLength", res_field_max(f));
+    default: jw_kstr(w, "type", "string"); jw_kint(w, "maxLength", res_field_max(f));
     }
     switch (f->type) {
     case FT_EMAIL: jw_kstr(w, "format", "email"); break;
@@ -207,7 +205,8 @@ static void error_responses(jw *w, const api_route *rt)
         const char *code, *desc;
         bool write_only, auth;
     } errs[] = {
-        {"400", "validation_failed: a parameter or field is invalid (param names it)", false, false},
+        {"400", "validation_failed: a parameter or field is invalid (param names it)", false,
+         false},
         {"401", "unauthorized: missing or invalid bearer token", false, true},
         {"403", "forbidden: the key lacks the required scope", false, true},
         {"404", "not_found: no such record in this workspace", false, true},

@@ -33,9 +33,17 @@ static void add(api_method m, const char *pattern, api_handler h, const res_def 
 {
     if (nroutes == MAX_ROUTES) abort();
     api_route *rt = &routes[nroutes++];
-    *rt = (api_route){.method = m, .pattern = xstrdup(pattern), .handler = h, .res = r,
-                      .sub = sub, .scope = scope, .write = write, .public = pub, .kind = kind,
-                      .op_id = xstrdup(op_id), .summary = xstrdup(summary)};
+    *rt = (api_route){.method = m,
+                      .pattern = xstrdup(pattern),
+                      .handler = h,
+                      .res = r,
+                      .sub = sub,
+                      .scope = scope,
+                      .write = write,
+                      .public = pub,
+                      .kind = kind,
+                      .op_id = xstrdup(op_id),
+                      .summary = xstrdup(summary)};
     char *copy = xstrdup(pattern);
     for (char *save = NULL, *s = strtok_r(copy, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
         if (rt->nsegs == API_MAX_SEGS) abort();
@@ -95,8 +103,8 @@ void routes_build(void)
         "Readiness: the database answers");
     add(M_GET, "/metrics", meta_metrics, NULL, NULL, NULL, false, true, NULL, "metrics",
         "Prometheus metrics");
-    add(M_GET, "/v1/openapi.json", meta_openapi, NULL, NULL, NULL, false, true, NULL,
-        "getOpenapi", "This API's OpenAPI 3.1 document");
+    add(M_GET, "/v1/openapi.json", meta_openapi, NULL, NULL, NULL, false, true, NULL, "getOpenapi",
+        "This API's OpenAPI 3.1 document");
     add(M_GET, "/v1/workspace", meta_workspace, NULL, NULL, NULL, false, false, NULL,
         "getWorkspace", "Get workspace summary");
     for (int i = 0; i < res_count; i++)

@@ -6,7 +6,7 @@
 
 #include "core/timeutil.h"
 
-#define BATCH_MAX 512
+#define BATCH_MAX     512
 #define IDEM_SWEEP_MS (10 * 60 * 1000)
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

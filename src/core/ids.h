@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ID_BODY_LEN 26
-#define ID_MAX 48           /* prefix + '_' + body + NUL, with room to spare */
-#define TOKEN_HASH_HEX 65   /* sha256 hex + NUL */
+#define ID_BODY_LEN    26
+#define ID_MAX         48 /* prefix + '_' + body + NUL, with room to spare */
+#define TOKEN_HASH_HEX 65 /* sha256 hex + NUL */
 
 /* Writes "<prefix>_<26 chars>" into out (ID_MAX bytes). */
 void id_new(char out[ID_MAX], const char *prefix);
@@ -22,7 +22,7 @@ void id_new(char out[ID_MAX], const char *prefix);
 bool id_valid(const char *s, const char *prefix);
 /* Fills buf with n cryptographically random bytes. */
 void rand_bytes(void *buf, size_t n);
-/* "ck_" + 43 base64url chars (32 random bytes). out must hold 64 bytes. */
+/* "ck_" + 44 base64url chars (33 random bytes). out must hold 64 bytes. */
 void token_new(char out[64]);
 /* Lower-case hex SHA-256 of s. */
 void sha256_hex(const void *s, size_t n, char out[TOKEN_HASH_HEX]);

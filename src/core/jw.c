@@ -31,8 +31,14 @@ static void push(jw *w, char c)
     w->need_comma[++w->depth] = false;
 }
 
-void jw_obj_open(jw *w) { push(w, '{'); }
-void jw_arr_open(jw *w) { push(w, '['); }
+void jw_obj_open(jw *w)
+{
+    push(w, '{');
+}
+void jw_arr_open(jw *w)
+{
+    push(w, '[');
+}
 
 void jw_obj_close(jw *w)
 {
@@ -83,7 +89,10 @@ void jw_key(jw *w, const char *k)
 }
 
 /* After a value following a key the next key needs a comma again. */
-static void post_value(jw *w) { w->need_comma[w->depth] = true; }
+static void post_value(jw *w)
+{
+    w->need_comma[w->depth] = true;
+}
 
 void jw_strn(jw *w, const char *s, size_t n)
 {

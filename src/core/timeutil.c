@@ -88,7 +88,11 @@ bool time_parse(const char *s, int64_t *ms_out)
         return false;
     }
     if (*p) return false;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi,
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
                     .tm_sec = se};
     time_t t = timegm(&tm);
     *ms_out = ((int64_t)t - (int64_t)off * 60) * 1000 + frac_ms;

@@ -28,10 +28,10 @@
 #include "api/writer.h"
 #include "core/timeutil.h"
 
-#define MAX_URL 8192
+#define MAX_URL          8192
 #define MAX_HEADER_BYTES (16 * 1024)
-#define MAX_THREADS 64
-#define DRAIN_MS 10000
+#define MAX_THREADS      64
+#define DRAIN_MS         10000
 
 typedef struct worker {
     int index;
@@ -49,7 +49,7 @@ typedef struct job {
     writer_job wj;
     h2o_multithread_message_t msg;
     worker *w;
-    h2o_req_t *req;   /* NULL once h2o disposed of it */
+    h2o_req_t *req;    /* NULL once h2o disposed of it */
     struct job **slot; /* in req->pool; cleared when we are done */
     api_req q;
 } job;
@@ -249,9 +249,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     } else if (too_big_headers(req, &hbytes)) {
         api_error(q, 431, "headers_too_large", NULL, "request headers exceed %d bytes",
                   MAX_HEADER_BYTES);
-    } else if (req->query_at != SIZE_MAX &&
-               parse_query(q, req->path.base + req->query_at + 1,
-                           req->path.len - req->query_at - 1)) {
+    } else if (req->query_at != SIZE_MAX && parse_query(q, req->path.base + req->query_at + 1,
+                                                        req->path.len - req->query_at - 1)) {
         api_error(q, 400, "validation_failed", NULL, "too many query parameters (max %d)",
                   API_MAX_PARAMS);
     } else {
@@ -343,7 +342,8 @@ static int open_listener(const char *spec, char *bound, size_t cap)
         memmove(host, host + 1, strlen(host));
         host[strcspn(host, "]")] = '\0';
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
                     *res = NULL;
     int gai = getaddrinfo(host, colon + 1, &hints, &res);

@@ -7,7 +7,10 @@
 #include "resources/engine.h"
 #include "resources/hooks.h"
 
-static int field(const res_def *r, const char *name) { return res_field_index(r, name); }
+static int field(const res_def *r, const char *name)
+{
+    return res_field_index(r, name);
+}
 
 static const char *text(const res_row *row, int i)
 {
@@ -25,8 +28,8 @@ static int contact_before(res_write *w)
     bool derive = !w->set[nm];
     if (derive && !w->is_create) {
         const char *of = text(w->old, fn), *ol = text(w->old, ln), *on = text(w->old, nm);
-        char *old_derived = arena_printf(&w->q->a, "%s%s%s", of ? of : "", of && ol ? " " : "",
-                                         ol ? ol : "");
+        char *old_derived =
+            arena_printf(&w->q->a, "%s%s%s", of ? of : "", of && ol ? " " : "", ol ? ol : "");
         derive = (w->set[fn] || w->set[ln]) && (!on || strcmp(on, old_derived) == 0);
     }
     if (derive) {
@@ -59,7 +62,10 @@ static int membership_after(res_write *w)
     api_req *q = w->q;
 
     store_filter fl = {.field = prim, .v = {.kind = SV_INT, .i = 1}};
-    store_query sq = {.filters = &fl, .nfilters = 1, .limit = 100, .link_field = ct,
+    store_query sq = {.filters = &fl,
+                      .nfilters = 1,
+                      .limit = 100,
+                      .link_field = ct,
                       .link_value = text(w->row, ct)};
     res_row *rows;
     int n;

@@ -226,8 +226,7 @@ static int convert(api_req *q, const res_field *f, json_t *j, store_val *out)
         break;
     case FT_DATETIME: {
         int64_t ms;
-        if (!time_parse(s, &ms))
-            return bad(q, f->name, "%s must be an RFC 3339 date-time", "");
+        if (!time_parse(s, &ms)) return bad(q, f->name, "%s must be an RFC 3339 date-time", "");
         *out = (store_val){.kind = SV_INT, .i = ms};
         return 0;
     }
@@ -269,8 +268,7 @@ static bool valid_cf_key(const char *k)
  * keys into the stored object; a null value removes a key. */
 static int convert_custom(api_req *q, json_t *j, const char *old, const char **out)
 {
-    if (!json_is_object(j))
-        return bad(q, "custom_fields", "%s must be an object", "");
+    if (!json_is_object(j)) return bad(q, "custom_fields", "%s must be an object", "");
     if (json_object_size(j) > 100)
         return bad(q, "custom_fields", "%s may hold at most 100 keys", "");
     json_t *merged = NULL;
@@ -282,7 +280,8 @@ static int convert_custom(api_req *q, json_t *j, const char *old, const char **o
     {
         if (!valid_cf_key(k)) {
             json_decref(merged);
-            return bad(q, "custom_fields", "%s keys must be 1-100 characters of [A-Za-z0-9_.-]", "");
+            return bad(q, "custom_fields", "%s keys must be 1-100 characters of [A-Za-z0-9_.-]",
+                       "");
         }
         if (json_is_null(v)) {
             json_object_del(merged, k);
@@ -398,8 +397,14 @@ static int run_hook(res_write *w, int (*fn)(res_write *))
     return fn ? fn(w) : 0;
 }
 
-static const char *parent_id(api_req *q) { return q->route->res->parent ? q->pv[0] : NULL; }
-static const char *item_id(api_req *q) { return q->route->res->parent ? q->pv[1] : q->pv[0]; }
+static const char *parent_id(api_req *q)
+{
+    return q->route->res->parent ? q->pv[0] : NULL;
+}
+static const char *item_id(api_req *q)
+{
+    return q->route->res->parent ? q->pv[1] : q->pv[0];
+}
 
 /* A nested resource's parent must exist in this workspace. */
 static int check_parent(api_req *q, const res_def *r)
@@ -426,9 +431,10 @@ int engine_create(api_req *q)
     for (int i = 0; i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
         if (set[i] || !f->dflt) continue;
-        json_t *d = f->type == FT_BOOL                            ? json_boolean(strcmp(f->dflt, "true") == 0)
-                    : (f->type == FT_INT || f->type == FT_MONEY) ? json_integer(strtoll(f->dflt, NULL, 10))
-                                                                  : json_string(f->dflt);
+        json_t *d = f->type == FT_BOOL ? json_boolean(strcmp(f->dflt, "true") == 0)
+                    : (f->type == FT_INT || f->type == FT_MONEY)
+                        ? json_integer(strtoll(f->dflt, NULL, 10))
+                        : json_string(f->dflt);
         int rc = convert(q, f, d, &row.vals[i]);
         json_decref(d);
         if (rc) return -1;
@@ -462,9 +468,12 @@ int engine_create(api_req *q)
     store_err e;
     int rc = store_rec_insert(q->conn, r, q->ws, &row, &e);
     if (rc == STORE_CONFLICT)
-        return api_error(q, 409, "conflict", r->unique[0] ? r->unique[1] ? r->unique[1] : r->unique[0] : NULL,
+        return api_error(q, 409, "conflict",
+                         r->unique[0] ? r->unique[1] ? r->unique[1] : r->unique[0] : NULL,
                          "a %s with the same %s already exists", r->singular,
-                         r->unique[1] ? r->unique[1] : r->unique[0] ? r->unique[0] : "id");
+                         r->unique[1]   ? r->unique[1]
+                         : r->unique[0] ? r->unique[0]
+                                        : "id");
     if (rc) return api_store_error(q, rc, &e);
     if (r->hooks && run_hook(&w, r->hooks->after_write)) return -1;
     return respond_row(q, r, &row, 201, "created");
@@ -609,8 +618,7 @@ static int parse_query(api_req *q, const res_def *r, store_query *sq)
                              "query must be at most 200 characters");
         sq->fts = qs;
     } else if (qs) {
-        return api_error(q, 400, "validation_failed", "query", "%s cannot be searched",
-                         r->name);
+        return api_error(q, 400, "validation_failed", "query", "%s cannot be searched", r->name);
     }
     store_filter *fl = arena_alloc(&q->a, sizeof(store_filter) * (size_t)(r->nfields + 1));
     int nf = 0;
@@ -655,7 +663,8 @@ static int parse_query(api_req *q, const res_def *r, store_query *sq)
     const char *ck = api_param_get(q, "custom_field_key");
     const char *cv = api_param_get(q, "custom_field_value");
     if ((ck != NULL) != (cv != NULL))
-        return api_error(q, 400, "validation_failed", ck ? "custom_field_value" : "custom_field_key",
+        return api_error(q, 400, "validation_failed",
+                         ck ? "custom_field_value" : "custom_field_key",
                          "custom_field_key and custom_field_value go together");
     if (ck && !r->custom_fields)
         return api_error(q, 400, "validation_failed", "custom_field_key",

@@ -9,10 +9,13 @@
 #include "resources/hooks.h"
 
 static const char *const record_status[] = {"active", "inactive", "archived", NULL};
-static const char *const lifecycle[] = {"subscriber", "lead",       "opportunity",
-                                        "customer",   "evangelist", "other", NULL};
+static const char *const lifecycle[] = {"subscriber", "lead",  "opportunity", "customer",
+                                        "evangelist", "other", NULL};
 
-#define F(...) {__VA_ARGS__}
+#define F(...)                                                                                     \
+    {                                                                                              \
+        __VA_ARGS__                                                                                \
+    }
 #define NF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* ---- companies ---- */
@@ -24,7 +27,7 @@ static const res_field company_fields[] = {
     F(.name = "website", .type = FT_URL, .flags = RF_SEARCH, .max_len = 2048),
     F(.name = "industry", .type = FT_STRING, .flags = RF_FILTER, .max_len = 100),
     F(.name = "phone", .type = FT_STRING, .max_len = 50),
-    F(.name = "employee_count", .type = FT_INT, .min = 0, .max = 100000000),
+    F(.name = "employee_count", .type = FT_INT, .min = 0, .max = INT64_MAX),
     F(.name = "annual_revenue_cents", .type = FT_MONEY),
     F(.name = "currency", .type = FT_CURRENCY),
     F(.name = "owner_id", .type = FT_STRING, .flags = RF_FILTER, .max_len = 100),
@@ -34,11 +37,18 @@ static const res_field company_fields[] = {
     F(.name = "country", .type = FT_STRING, .flags = RF_FILTER, .max_len = 100),
     F(.name = "notes", .type = FT_TEXT, .flags = RF_SEARCH, .max_len = 10000),
 };
-static const res_def companies = {
-    .name = "companies", .singular = "company", .schema = "Company", .path = "companies",
-    .prefix = "com", .table = "companies", .scope_read = "crm:read", .scope_write = "crm:write",
-    .fields = company_fields, .nfields = NF(company_fields), .custom_fields = true,
-    .doc = "Organisations you sell to or work with."};
+static const res_def companies = {.name = "companies",
+                                  .singular = "company",
+                                  .schema = "Company",
+                                  .path = "companies",
+                                  .prefix = "com",
+                                  .table = "companies",
+                                  .scope_read = "crm:read",
+                                  .scope_write = "crm:write",
+                                  .fields = company_fields,
+                                  .nfields = NF(company_fields),
+                                  .custom_fields = true,
+                                  .doc = "Organisations you sell to or work with."};
 
 /* ---- contacts ---- */
 static const res_field contact_fields[] = {
@@ -61,11 +71,20 @@ static const res_field contact_fields[] = {
     F(.name = "notes", .type = FT_TEXT, .flags = RF_SEARCH, .max_len = 10000),
 };
 static const res_def contacts = {
-    .name = "contacts", .singular = "contact", .schema = "Contact", .path = "contacts",
-    .prefix = "con", .table = "contacts", .scope_read = "crm:read", .scope_write = "crm:write",
+    .name = "contacts",
+    .singular = "contact",
+    .schema = "Contact",
+    .path = "contacts",
+    .prefix = "con",
+    .table = "contacts",
+    .scope_read = "crm:read",
+    .scope_write = "crm:write",
     .require_one_of = {"name", "first_name", "last_name", "email", NULL},
-    .fields = contact_fields, .nfields = NF(contact_fields), .custom_fields = true,
-    .hooks = &contact_hooks, .doc = "People: customers, prospects, partners."};
+    .fields = contact_fields,
+    .nfields = NF(contact_fields),
+    .custom_fields = true,
+    .hooks = &contact_hooks,
+    .doc = "People: customers, prospects, partners."};
 
 /* ---- contact-company memberships ---- */
 static const res_field membership_fields[] = {
@@ -75,20 +94,34 @@ static const res_field membership_fields[] = {
     F(.name = "is_primary", .type = FT_BOOL, .flags = RF_FILTER, .dflt = "false"),
 };
 static const res_def memberships = {
-    .name = "company-memberships", .singular = "company_membership",
-    .schema = "CompanyMembership", .path = "company-memberships", .prefix = "ccm",
-    .table = "contact_company_memberships", .scope_read = "crm:read", .scope_write = "crm:write",
-    .parent = "contacts", .subpath = "company-memberships",
-    .unique = {"contact_id", "company_id", NULL}, .fields = membership_fields,
-    .nfields = NF(membership_fields), .hooks = &membership_hooks,
+    .name = "company-memberships",
+    .singular = "company_membership",
+    .schema = "CompanyMembership",
+    .path = "company-memberships",
+    .prefix = "ccm",
+    .table = "contact_company_memberships",
+    .scope_read = "crm:read",
+    .scope_write = "crm:write",
+    .parent = "contacts",
+    .subpath = "company-memberships",
+    .unique = {"contact_id", "company_id", NULL},
+    .fields = membership_fields,
+    .nfields = NF(membership_fields),
+    .custom_fields = true,
+    .hooks = &membership_hooks,
     .doc = "Links a contact to a company with a role; one may be primary."};
 
 const res_def *const res_table[] = {&companies, &contacts, &memberships};
 const int res_count = NF(res_table);
 
 const res_sublist res_sublists[] = {
-    {.owner = "companies", .name = "contacts", .res = "contacts", .field = "company_id",
-     .via = "company-memberships", .via_match = "company_id", .via_target = "contact_id"},
+    {.owner = "companies",
+     .name = "contacts",
+     .res = "contacts",
+     .field = "company_id",
+     .via = "company-memberships",
+     .via_match = "company_id",
+     .via_target = "contact_id"},
 };
 const int res_sublist_count = NF(res_sublists);
 

@@ -78,17 +78,17 @@ typedef struct res_sublist {
 } res_sublist;
 
 struct res_def {
-    const char *name;      /* plural, as in the path: "contacts" */
-    const char *singular;  /* event names: "contact.created" */
-    const char *schema;    /* OpenAPI schema name: "Contact" */
-    const char *path;      /* path under /v1 for top-level resources */
-    const char *prefix;    /* id prefix without '_' */
-    const char *table;     /* SQL table */
+    const char *name;     /* plural, as in the path: "contacts" */
+    const char *singular; /* event names: "contact.created" */
+    const char *schema;   /* OpenAPI schema name: "Contact" */
+    const char *path;     /* path under /v1 for top-level resources */
+    const char *prefix;   /* id prefix without '_' */
+    const char *table;    /* SQL table */
     const char *scope_read;
     const char *scope_write;
-    const char *parent;    /* nested: parent resource name ... */
-    const char *subpath;   /* ... and the segment after /{parent}/{id}/ */
-    const char *unique[4]; /* optional unique tuple (field names), NULL-ended */
+    const char *parent;            /* nested: parent resource name ... */
+    const char *subpath;           /* ... and the segment after /{parent}/{id}/ */
+    const char *unique[4];         /* optional unique tuple (field names), NULL-ended */
     const char *require_one_of[5]; /* create needs one of these, NULL-ended */
     const res_field *fields;
     int nfields;

@@ -112,8 +112,8 @@ int store_connect(store *s, store_conn **out, store_err *e)
     store_conn *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->s = s;
-    int rc = sqlite3_open_v2(s->path, &c->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         fail(e, STORE_ERROR, "cannot open %s: %s", s->path,
              c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
@@ -171,6 +171,7 @@ static sqlite3_stmt *prep(store_conn *c, const char *sql, store_err *e)
     if (free_slot->st) {
         sqlite3_finalize(free_slot->st);
         free(free_slot->sql);
+        free_slot->sql = NULL;
         free_slot->st = NULL;
     }
     sqlite3_stmt *st = NULL;
@@ -263,10 +264,11 @@ static int sync_resource(store_conn *c, const res_def *r, store_err *e)
 {
     buf b;
     buf_init(&b, 1 << 20);
-    buf_printf(&b,
-               "CREATE TABLE IF NOT EXISTS %s (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-               "workspace_id TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL",
-               r->table);
+    buf_printf(
+        &b,
+        "CREATE TABLE IF NOT EXISTS %s (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+        "workspace_id TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL",
+        r->table);
     for (int i = 0; i < r->nfields; i++)
         buf_printf(&b, ", %s %s", r->fields[i].name, sql_type(&r->fields[i]));
     buf_puts(&b, ", custom_fields TEXT);");
@@ -284,12 +286,12 @@ static int sync_resource(store_conn *c, const res_def *r, store_err *e)
         for (int i = 0; i < r->nfields; i++) {
             const res_field *f = &r->fields[i];
             if (!(f->flags & (RF_FILTER | RF_PARENT)) && f->type != FT_REF) continue;
-            buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s ON %s(workspace_id, %s%s);", r->table,
-                       f->name, r->table, f->name, nocase(f) ? " COLLATE NOCASE" : "");
+            buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s ON %s(workspace_id, %s%s);",
+                       r->table, f->name, r->table, f->name, nocase(f) ? " COLLATE NOCASE" : "");
         }
         if (r->unique[0]) {
-            buf_printf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS %s_unique ON %s(workspace_id", r->table,
-                       r->table);
+            buf_printf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS %s_unique ON %s(workspace_id",
+                       r->table, r->table);
             for (int i = 0; r->unique[i]; i++)
                 buf_printf(&b, ", %s", r->unique[i]);
             buf_puts(&b, ");");
@@ -531,7 +533,7 @@ int store_workspace_each(store_conn *c, store_workspace_cb cb, void *ud, store_e
     return r;
 }
 
-#define KEY_COLS                                                                               \
+#define KEY_COLS                                                                                   \
     "id, workspace_id, name, scopes, super_admin, max_concurrent, rate, created_at, revoked_at"
 
 static void read_key(sqlite3_stmt *st, store_key *k)
@@ -649,9 +651,7 @@ static void read_row(arena *a, const res_def *r, sqlite3_stmt *st, res_row *row)
             v->kind = SV_REAL;
             v->d = sqlite3_column_double(st, col);
             break;
-        default:
-            v->kind = SV_TEXT;
-            v->s = col_text(a, st, col);
+        default: v->kind = SV_TEXT; v->s = col_text(a, st, col);
         }
     }
     row->custom = col_text(a, st, 4 + r->nfields);
@@ -821,8 +821,8 @@ static bool fts_expr(const res_def *r, const char *q, buf *b)
     int terms = 0;
     const unsigned char *p = (const unsigned char *)q;
     while (*p) {
-        while (*p && *p < 0x80 && !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-                                    (*p >= 'A' && *p <= 'Z')))
+        while (*p && *p < 0x80 &&
+               !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
             p++;
         const unsigned char *s = p;
         while (*p && (*p >= 0x80 || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
@@ -845,7 +845,9 @@ int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, co
     buf sql, fts;
     buf_init(&sql, 1 << 16);
     buf_init(&fts, 1 << 16);
-    store_val binds[32];
+    /* Fixed binds (match, workspace, cursor, custom field x3, link x3,
+     * limit) plus one per filter. */
+    store_val *binds = arena_alloc(a, sizeof(store_val) * (size_t)(12 + q->nfilters));
     int nb = 0;
     const char *alias = "";
     bool use_fts = q->fts && fts_expr(r, q->fts, &fts);
@@ -878,18 +880,19 @@ int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, co
             buf_puts(&sql, " AND rid < ?");
         binds[nb++] = (store_val){.kind = SV_INT, .i = q->before_rid};
     }
-    for (int i = 0; i < q->nfilters && nb < 28; i++) {
+    for (int i = 0; i < q->nfilters; i++) {
         const res_field *f = &r->fields[q->filters[i].field];
         buf_printf(&sql, " AND %s%s = ?%s", alias, f->name, nocase(f) ? " COLLATE NOCASE" : "");
         binds[nb++] = q->filters[i].v;
     }
     if (q->cf_key) {
         char *path = arena_printf(a, "$.\"%s\"", q->cf_key);
-        buf_printf(&sql,
-                   " AND (CASE json_type(%1$scustom_fields, ?) WHEN 'true' THEN 'true' "
-                   "WHEN 'false' THEN 'false' ELSE CAST(json_extract(%1$scustom_fields, ?) AS TEXT) "
-                   "END) = ?",
-                   alias);
+        buf_printf(
+            &sql,
+            " AND (CASE json_type(%1$scustom_fields, ?) WHEN 'true' THEN 'true' "
+            "WHEN 'false' THEN 'false' ELSE CAST(json_extract(%1$scustom_fields, ?) AS TEXT) "
+            "END) = ?",
+            alias);
         binds[nb++] = (store_val){.kind = SV_TEXT, .s = path};
         binds[nb++] = (store_val){.kind = SV_TEXT, .s = path};
         binds[nb++] = (store_val){.kind = SV_TEXT, .s = q->cf_value};

@@ -51,8 +51,8 @@ typedef struct store store;           /* shared, thread-safe: the database */
 typedef struct store_conn store_conn; /* one per thread */
 
 typedef struct store_opts {
-    bool durable;    /* fsync every commit (synchronous=FULL) */
-    int busy_ms;     /* wait this long for a lock before STORE_BUSY */
+    bool durable; /* fsync every commit (synchronous=FULL) */
+    int busy_ms;  /* wait this long for a lock before STORE_BUSY */
 } store_opts;
 
 int store_open(store **out, const char *url, const store_opts *opts, store_err *e);

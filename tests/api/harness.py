@@ -1,0 +1,533 @@
+"""Harness for Cairn's black-box HTTP tests.
+
+Owns everything a test needs to drive a real `cairn` binary and nothing else:
+  - locating the binary (CAIRN_BIN, default build/cairn) and running its CLI;
+  - Server: a `cairn serve` process on 127.0.0.1 with a private temp dir,
+    started on port 0, stdout pumped into memory, stderr captured to a file;
+  - Client: a key bound to a server, with get/post/patch/delete helpers;
+  - Resp: one HTTP exchange (status, headers, json), iterable as a 3-tuple,
+    able to describe itself for failure messages;
+  - expect()/eq()/ok(): assertions whose messages name the exact request,
+    the expected and the actual response, on one line.
+
+Standard library only. Never talks to anything but 127.0.0.1.
+Timeouts scale with CAIRN_TIMEOUT_SCALE (default 1; ASan runs are ~3x slower,
+and the defaults below already leave a wide margin).
+"""
+
+import atexit
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCALE = float(os.environ.get("CAIRN_TIMEOUT_SCALE", "1") or "1")
+HTTP_TIMEOUT = 30.0 * SCALE
+START_TIMEOUT = 30.0 * SCALE
+STOP_TIMEOUT = 20.0 * SCALE
+CLI_TIMEOUT = 30.0 * SCALE
+
+ALL_SCOPES = [
+    "crm:read", "crm:write", "support:read", "support:write",
+    "tasks:read", "tasks:write", "activity:read", "activity:write",
+    "cms:read", "cms:write", "assets:read", "assets:write",
+    "integrations:read", "integrations:write", "analytics:read",
+    "analytics:write", "bi:read", "bi:write",
+]
+
+LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def id_re(prefix):
+    return re.compile(r"^" + re.escape(prefix) + r"[0-9A-Za-z]{26}$")
+
+
+class HarnessError(Exception):
+    """The harness itself could not do its job (binary missing, no listen line)."""
+
+
+# ---------------------------------------------------------------- paths
+
+def binary():
+    b = os.environ.get("CAIRN_BIN") or "build/cairn"
+    if not os.path.isabs(b) and not os.path.exists(b):
+        alt = os.path.join(ROOT, b)
+        if os.path.exists(alt):
+            b = alt
+    return os.path.abspath(b)
+
+
+_tmp_root = None
+
+
+def tmpdir(prefix="t"):
+    """A fresh directory under one per-run root, removed at exit."""
+    global _tmp_root
+    if _tmp_root is None:
+        _tmp_root = tempfile.mkdtemp(prefix="cairn-api-")
+    return tempfile.mkdtemp(prefix=prefix + "-", dir=_tmp_root)
+
+
+def _cleanup_tmp():
+    if _tmp_root and not os.environ.get("CAIRN_TEST_KEEP"):
+        shutil.rmtree(_tmp_root, ignore_errors=True)
+
+
+_counter = [0]
+_counter_lock = threading.Lock()
+
+
+def uniq(prefix="x"):
+    """A short name unique within this run (safe in search tokens: letters+digits)."""
+    with _counter_lock:
+        _counter[0] += 1
+        n = _counter[0]
+    return "%s%d%s" % (prefix, n, format(int(time.time() * 1000) % 1000000, "x"))
+
+
+# ---------------------------------------------------------------- CLI
+
+def cli(*args, cwd=None, timeout=None):
+    """Run `cairn ARGS...`; returns CompletedProcess (text). Never raises on exit code."""
+    b = binary()
+    if not os.path.exists(b):
+        raise HarnessError("binary not found: %s (set CAIRN_BIN or run make)" % b)
+    try:
+        return subprocess.run([b] + [str(a) for a in args], cwd=cwd or tmpdir("cwd"),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout or CLI_TIMEOUT)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError("cairn %s: did not exit within %.0fs" % (" ".join(map(str, args)), e.timeout))
+
+
+def cli_json(*args):
+    """Run a CLI command that must succeed and print one JSON object."""
+    p = cli(*args)
+    if p.returncode != 0:
+        raise AssertionError("cairn %s: exit %d, stderr: %s" % (" ".join(map(str, args)), p.returncode, p.stderr.strip()[-400:]))
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        raise AssertionError("cairn %s: stdout is not one JSON object: %r" % (" ".join(map(str, args)), p.stdout[:400]))
+
+
+def parse_json_listing(text):
+    """`key list` / `workspace list` print a JSON array or JSON lines."""
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        v = json.loads(text)
+        if isinstance(v, list):
+            return v
+        if isinstance(v, dict) and isinstance(v.get("data"), list):
+            return v["data"]
+        return [v]
+    except ValueError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def create_key(db, workspace, scopes="all", super_admin=False, name=None, rate=None, max_concurrent=None):
+    args = ["key", "create", "--db", db, "--workspace", workspace, "--scopes", scopes]
+    if super_admin:
+        args.append("--super-admin")
+    if name:
+        args += ["--name", name]
+    if rate is not None:
+        args += ["--rate", rate]
+    if max_concurrent is not None:
+        args += ["--max-concurrent", max_concurrent]
+    k = cli_json(*args)
+    if not str(k.get("token", "")).startswith("ck_"):
+        raise AssertionError("key create printed no ck_ token: %r" % k)
+    return k
+
+
+# ---------------------------------------------------------------- HTTP
+
+def _short(b, n=400):
+    if b is None:
+        return "null"
+    if isinstance(b, (bytes, bytearray)):
+        s = b.decode("utf-8", "replace")
+    elif isinstance(b, str):
+        s = b
+    else:
+        s = json.dumps(b)
+    s = s.replace("\r", "\\r").replace("\n", "\\n")
+    return s if len(s) <= n else s[:n] + "...(%d chars)" % len(s)
+
+
+class Resp:
+    """One exchange. Iterates as (status, headers, json); headers keys are lower-case."""
+
+    def __init__(self, method, path, req_body, req_headers, status, headers, body):
+        self.method, self.path, self.req_body, self.req_headers = method, path, req_body, req_headers
+        self.status, self.headers, self.body = status, headers, body
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def __iter__(self):
+        return iter((self.status, self.headers, self.json))
+
+    @property
+    def data(self):
+        return (self.json or {}).get("data") if isinstance(self.json, dict) else None
+
+    @property
+    def error(self):
+        e = (self.json or {}).get("error") if isinstance(self.json, dict) else None
+        return e if isinstance(e, dict) else {}
+
+    def request_line(self):
+        extra = []
+        for h in ("Content-Type", "Idempotency-Key"):
+            if h in self.req_headers:
+                extra.append("%s: %s" % (h, self.req_headers[h]))
+        auth = self.req_headers.get("Authorization")
+        if auth is not None:
+            extra.append("Authorization: " + (auth[:16] + "..." if len(auth) > 16 else auth))
+        s = "%s %s" % (self.method, _short(self.path, 160))
+        if extra:
+            s += " [" + "; ".join(extra) + "]"
+        if self.req_body is not None:
+            s += " body=" + _short(self.req_body, 240)
+        return s
+
+    def describe(self):
+        return "%s -> %s %s" % (self.request_line(), self.status, _short(self.body))
+
+
+def _headers_dict(msg):
+    d = {}
+    for k, v in msg.items():
+        k = k.lower()
+        d[k] = d[k] + ", " + v if k in d else v
+    return d
+
+
+def _qs(path, params):
+    if not params:
+        return path
+    return path + ("&" if "?" in path else "?") + urllib.parse.urlencode(params)
+
+
+class Server:
+    """A `cairn serve` process with its own temp dir and database."""
+
+    instances = []
+    _live = set()
+
+    def __init__(self, threads=2, extra_args=(), db_dir=None, name="srv"):
+        self.dir = db_dir or tmpdir(name)
+        self.db = os.path.join(self.dir, "cairn.db")
+        self.threads = threads
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.port = None
+        self.stdout_lines = []
+        self.starts = 0
+        self._cv = threading.Condition()
+        self._eof = True
+        Server.instances.append(self)
+
+    # -- keys (CLI against this server's db; may run before or during serve)
+    def key(self, workspace, scopes="all", **kw):
+        return Client(self, create_key(self.db, workspace, scopes, **kw))
+
+    # -- process lifecycle
+    def start(self):
+        b = binary()
+        if not os.path.exists(b):
+            raise HarnessError("binary not found: %s (set CAIRN_BIN or run make)" % b)
+        self.starts += 1
+        self.stderr_path = os.path.join(self.dir, "stderr.%d.log" % self.starts)
+        self.stdout_path = os.path.join(self.dir, "stdout.%d.log" % self.starts)
+        self.stdout_lines = []
+        self._eof = False
+        errf = open(self.stderr_path, "wb")
+        args = [b, "serve", "--listen", "127.0.0.1:0", "--db", self.db,
+                "--threads", str(self.threads)] + self.extra_args
+        self.proc = subprocess.Popen(args, cwd=self.dir, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=errf,
+                                     start_new_session=True)
+        errf.close()
+        Server._live.add(self)
+        self._pump_thread = threading.Thread(target=self._pump, args=(self.proc,), daemon=True)
+        self._pump_thread.start()
+        deadline = time.time() + START_TIMEOUT
+        with self._cv:
+            while True:
+                m = self._listen_match()
+                if m or self._eof:
+                    break
+                left = deadline - time.time()
+                if left <= 0:
+                    break
+                self._cv.wait(min(left, 0.2))
+        if not m:
+            why = "exited with %s" % self.proc.poll() if self._eof else "no listen line within %.0fs" % START_TIMEOUT
+            self.kill9()
+            raise HarnessError("cairn serve %s; stdout=%r stderr tail: %s" % (
+                why, self.stdout_lines[-5:], " | ".join(self.stderr_tail(8))))
+        self.port = int(m.group(1))
+        return self
+
+    def _listen_match(self):
+        for line in self.stdout_lines:
+            m = LISTEN_RE.search(line)
+            if m:
+                return m
+        return None
+
+    def _pump(self, proc):
+        with open(self.stdout_path, "ab") as f:
+            for raw in proc.stdout:
+                f.write(raw)
+                f.flush()
+                with self._cv:
+                    self.stdout_lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+                    self._cv.notify_all()
+        with self._cv:
+            self._eof = True
+            self._cv.notify_all()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=None):
+        """Signal the server and wait; returns its exit code (SIGKILLs and raises on hang)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout or STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+                raise AssertionError("server did not exit within %.0fs after signal %d" % (timeout or STOP_TIMEOUT, sig))
+        rc = self.proc.returncode
+        Server._live.discard(self)
+        self._pump_thread.join(5)
+        return rc
+
+    def stop_ok(self):
+        """SIGTERM and require exit code 0."""
+        rc = self.stop()
+        if rc != 0:
+            raise AssertionError("server exited with code %s after SIGTERM (want 0); stderr tail: %s" % (
+                rc, " | ".join(self.stderr_tail(8))))
+
+    def kill9(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        Server._live.discard(self)
+
+    def stderr_tail(self, n=12):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                f.seek(0, 2)
+                size = f.tell()
+                f.seek(max(0, size - 8192))
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            return lines[-n:]
+        except (OSError, AttributeError):
+            return []
+
+    # -- HTTP
+    def request(self, method, path, body=None, raw=None, token=None, headers=None,
+                ctype="application/json", params=None, timeout=None):
+        """One request on a fresh connection.
+
+        body: a Python value sent as JSON; raw: bytes sent as is; ctype: the
+        Content-Type sent with a body (None: no header); params: query dict.
+        """
+        path = _qs(path, params)
+        hdrs = {}
+        if token is not None:
+            hdrs["Authorization"] = "Bearer " + token
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+        elif raw is not None:
+            data = raw if isinstance(raw, bytes) else raw.encode()
+        if data is not None and ctype is not None:
+            hdrs["Content-Type"] = ctype
+        hdrs.update(headers or {})
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout or HTTP_TIMEOUT)
+        try:
+            try:
+                conn.request(method, path, body=data, headers=hdrs)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server may answer early (413) and stop reading
+            r = conn.getresponse()
+            rb = r.read()
+            return Resp(method, path, body if body is not None else raw, hdrs, r.status,
+                        _headers_dict(r.msg), rb)
+        finally:
+            conn.close()
+
+
+class Client:
+    """A key bound to a server: client.get('/v1/contacts', params={...})."""
+
+    def __init__(self, server, key):
+        self.server = server
+        self.key = key
+        self.token = key["token"]
+        self.id = key.get("id")
+        self.workspace_id = key.get("workspace_id")
+
+    def request(self, method, path, **kw):
+        kw.setdefault("token", self.token)
+        return self.server.request(method, path, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def create(self, path, body, **kw):
+        """POST that must answer 201; returns data."""
+        return expect(self.post(path, body, **kw), 201)["data"]
+
+
+def raw_exchange(port, data, timeout=None):
+    """Send raw bytes on a new socket, read one HTTP response.
+
+    Returns (status, headers, body) or raises AssertionError when the server
+    closed the connection without a response.
+    """
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout or HTTP_TIMEOUT)
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        r = http.client.HTTPResponse(s, method="GET")
+        try:
+            r.begin()
+        except (http.client.RemoteDisconnected, ConnectionResetError, http.client.BadStatusLine) as e:
+            raise AssertionError("server closed the connection without an HTTP response (%s: %s)" % (type(e).__name__, e))
+        body = r.read()
+        return r.status, _headers_dict(r.msg), body
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------- assertions
+
+_MISSING = object()
+
+
+def expect(resp, status, code=None, param=_MISSING, message_has=()):
+    """Assert status (and error code/param/message fragments); returns resp.json."""
+    bad = resp.status != status
+    if code is not None and resp.error.get("code") != code:
+        bad = True
+    if param is not _MISSING and resp.error.get("param") != param:
+        bad = True
+    msg = resp.error.get("message") or ""
+    for frag in message_has:
+        if frag.lower() not in msg.lower():
+            bad = True
+    if status < 400 and not isinstance(resp.json, dict):
+        bad = True
+    if bad:
+        want = str(status)
+        if code is not None:
+            want += " " + code
+        if param is not _MISSING:
+            want += " param=%s" % param
+        if message_has:
+            want += " message containing %s" % list(message_has)
+        raise AssertionError("%s: expected %s, got %s %s" % (
+            resp.request_line(), want, resp.status, _short(resp.body)))
+    return resp.json
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        raise AssertionError("%s: expected %s, got %s" % (what, _short(expected, 300), _short(actual, 300)))
+
+
+def ok(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def check_record(rec, prefix, what="record", custom_fields=True):
+    """Every record has a well-formed id, created_at, updated_at and custom_fields."""
+    ok(isinstance(rec, dict), "%s is not an object: %s" % (what, _short(rec)))
+    ok(id_re(prefix).match(str(rec.get("id"))), "%s id %r is not %s + 26 chars" % (what, rec.get("id"), prefix))
+    for f in ("created_at", "updated_at"):
+        ok(TIME_RE.match(str(rec.get(f))), "%s %s %r is not RFC 3339 UTC with ms" % (what, f, rec.get(f)))
+    ok(not custom_fields or isinstance(rec.get("custom_fields"), dict), "%s custom_fields is not an object: %r" % (what, rec.get("custom_fields")))
+
+
+def list_all(client, path, params=None, limit=100, max_pages=500):
+    """Walk next_cursor; returns every item. Fails on non-200 or a cursor loop."""
+    items, cursor, seen = [], None, set()
+    for _ in range(max_pages):
+        q = dict(params or {})
+        q["limit"] = limit
+        if cursor:
+            q["cursor"] = cursor
+        j = expect(client.get(path, params=q), 200)
+        ok(isinstance(j.get("data"), list), "GET %s: data is not a list" % path)
+        ok("next_cursor" in j, "GET %s: list response has no next_cursor key" % path)
+        items += j["data"]
+        cursor = j["next_cursor"]
+        if cursor is None:
+            return items
+        ok(cursor not in seen, "GET %s: next_cursor repeats (%s)" % (path, cursor))
+        seen.add(cursor)
+    raise AssertionError("GET %s: more than %d pages" % (path, max_pages))
+
+
+def count(client, path, params=None):
+    return len(list_all(client, path, params))
+
+
+def ids(items):
+    return [x.get("id") for x in items]
+
+
+# ---------------------------------------------------------------- cleanup
+
+def _kill_all():
+    for s in list(Server._live):
+        s.kill9()
+    _cleanup_tmp()
+
+
+atexit.register(_kill_all)

@@ -1,0 +1,352 @@
+"""HTTP-level behaviour: unknown routes, 405, 413 body limit, 415 media type,
+414 long URLs, 431 big headers, hostile JSON, keep-alive and HTTP/2 (h2c,
+prior knowledge and upgrade) through curl."""
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+
+from harness import (HTTP_TIMEOUT, Server, count, eq, expect, id_re, ok,
+                     raw_exchange, uniq)
+
+CURL = "/usr/bin/curl"
+S = A = None
+
+
+def setup_module():
+    global S, A
+    S = Server(name="http")
+    A = S.key("http-main")
+    S.start()
+
+
+def teardown_module():
+    S.stop_ok()
+
+
+def _healthy():
+    expect(S.request("GET", "/healthz"), 200)
+
+
+# ------------------------------------------------------------ routing
+
+ROUTE_CASES = [
+    # label, method, path, status, code
+    ("unknown_collection", "GET", "/v1/no-such-thing", 404, "not_found"),
+    ("unknown_nested", "GET", "/v1/contacts/con_00000000000000000000000000/nope", 404, "not_found"),
+    ("unknown_top", "GET", "/nope", 404, "not_found"),
+    ("put_collection", "PUT", "/v1/contacts", 405, "method_not_allowed"),
+    ("delete_collection", "DELETE", "/v1/contacts", 405, "method_not_allowed"),
+    ("put_companies", "PUT", "/v1/companies", 405, "method_not_allowed"),
+]
+
+
+def _make_route_test(label, method, path, status, code):
+    def t():
+        n = count(A, "/v1/contacts")
+        body = {"name": "x"} if method in ("PUT", "POST", "PATCH") else None
+        expect(A.request(method, path, body=body), status, code)
+        eq(count(A, "/v1/contacts"), n, "contact count after %s %s" % (method, path))
+    return t
+
+
+for _c in ROUTE_CASES:
+    globals()["test_route_" + _c[0]] = _make_route_test(*_c)
+
+
+def test_put_and_post_on_item_are_405():
+    c = A.create("/v1/contacts", {"name": "Method Check"})
+    expect(A.request("PUT", "/v1/contacts/" + c["id"], body={"name": "y"}), 405, "method_not_allowed")
+    expect(A.post("/v1/contacts/" + c["id"], {"name": "y"}), 405, "method_not_allowed")
+    eq(expect(A.get("/v1/contacts/" + c["id"]), 200)["data"]["name"], "Method Check", "name after 405s")
+
+
+# ------------------------------------------------------------ 413 / 415
+
+def test_body_over_1mib_is_413_and_not_stored():
+    n = count(A, "/v1/contacts")
+    marker = uniq("big")
+    body = json.dumps({"name": marker, "notes": "a" * (1024 * 1024 + 100 * 1024)}).encode()
+    req = (b"POST /v1/contacts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + A.token.encode() +
+           b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
+           b"\r\nConnection: close\r\n\r\n" + body)
+    status, headers, rb = raw_exchange(S.port, req)
+    ok(status == 413, "POST /v1/contacts with a %d-byte body: expected 413 payload_too_large, got %s %s" % (
+        len(body), status, rb[:300]))
+    j = json.loads(rb or b"{}")
+    eq((j.get("error") or {}).get("code"), "payload_too_large", "413 error code")
+    eq(count(A, "/v1/contacts"), n, "contact count after 413")
+    eq(count(A, "/v1/contacts", {"query": marker}), 0, "search for the 413 record")
+    _healthy()
+
+
+def test_body_just_under_1mib_is_validated_not_413():
+    # ~1,000,000 bytes: within the limit, so the notes length rule (10000) answers.
+    n = count(A, "/v1/contacts")
+    r = A.post("/v1/contacts", {"name": "Under Limit", "notes": "a" * 1000000})
+    expect(r, 400, "validation_failed", "notes")
+    eq(count(A, "/v1/contacts"), n, "contact count after 400")
+
+
+MEDIA_CASES = [
+    # label, ctype, status
+    ("text_plain", "text/plain", 415),
+    ("form", "application/x-www-form-urlencoded", 415),
+    ("missing", None, 415),
+    ("json_charset", "application/json; charset=utf-8", 201),
+    ("json", "application/json", 201),
+]
+
+
+def _make_media_test(label, ctype, status):
+    def t():
+        n = count(A, "/v1/contacts")
+        r = A.post("/v1/contacts", raw=json.dumps({"name": "Media " + label}).encode(), ctype=ctype)
+        if status == 415:
+            expect(r, 415, "unsupported_media_type")
+            eq(count(A, "/v1/contacts"), n, "contact count after 415")
+        else:
+            expect(r, status)
+            eq(count(A, "/v1/contacts"), n + 1, "contact count after 201")
+    return t
+
+
+for _c in MEDIA_CASES:
+    globals()["test_content_type_" + _c[0]] = _make_media_test(*_c)
+
+
+def test_patch_with_wrong_media_type_is_415_and_unchanged():
+    c = A.create("/v1/contacts", {"name": "Patch Media", "title": "Before"})
+    expect(A.patch("/v1/contacts/" + c["id"], raw=b'{"title":"After"}', ctype="text/plain"), 415,
+           "unsupported_media_type")
+    eq(expect(A.get("/v1/contacts/" + c["id"]), 200)["data"].get("title"), "Before", "title after 415")
+
+
+# ------------------------------------------------------------ hostile JSON
+
+def test_deeply_nested_json_is_400_not_crash():
+    n = count(A, "/v1/contacts")
+    raw = b'{"name":"deep","custom_fields":{"a":' + b"[" * 50000 + b"]" * 50000 + b"}}"
+    expect(A.post("/v1/contacts", raw=raw), 400, "validation_failed")
+    raw2 = b"[" * 200000
+    expect(A.post("/v1/contacts", raw=raw2), 400, "validation_failed")
+    _healthy()
+    eq(count(A, "/v1/contacts"), n, "contact count after nested bodies")
+
+
+def test_invalid_utf8_in_json_is_400():
+    n = count(A, "/v1/contacts")
+    expect(A.post("/v1/contacts", raw=b'{"name":"bad \xff\xfe utf8"}'), 400, "validation_failed")
+    eq(count(A, "/v1/contacts"), n, "contact count after invalid UTF-8")
+
+
+def test_unicode_round_trip():
+    name = "Zo\u00eb \u00d1and\u00fa \u65e5\u672c \U0001F600"
+    c = A.create("/v1/contacts", {"name": name, "city": "M\u00fcnchen"})
+    d = expect(A.get("/v1/contacts/" + c["id"]), 200)["data"]
+    eq(d["name"], name, "unicode name round trip")
+    eq(d["city"], "M\u00fcnchen", "unicode city round trip")
+    c2 = A.create("/v1/contacts", {"name": "esc"})
+    r = A.patch("/v1/contacts/" + c2["id"], raw=b'{"title":"caf\\u00e9 \\"q\\" \\\\ \\n"}')
+    eq(expect(r, 200)["data"]["title"], 'caf\u00e9 "q" \\ \n', "escaped title round trip")
+
+
+# ------------------------------------------------------------ limits on the request head
+
+def test_url_over_8kib_is_414():
+    r = A.get("/v1/contacts", params={"query": "a" * 9000})
+    eq(r.status, 414, "GET /v1/contacts?query=<9000 chars>: status (%s)" % r.describe()[:200])
+    _healthy()
+
+
+def test_header_over_16kib_is_431():
+    req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * (17 * 1024) + b"\r\nConnection: close\r\n\r\n"
+    status, _, body = raw_exchange(S.port, req)
+    ok(400 <= status < 500, "GET /healthz with a 17 KiB header: expected 431 (or another 4xx), got %s %s" % (status, body[:200]))
+    _healthy()
+
+
+def test_header_of_8kib_is_fine():
+    r = S.request("GET", "/healthz", headers={"X-Pad": "b" * 8192})
+    expect(r, 200)
+
+
+# ------------------------------------------------------------ connections
+
+def test_keep_alive_many_requests_one_connection():
+    conn = http.client.HTTPConnection("127.0.0.1", S.port, timeout=HTTP_TIMEOUT)
+    auth = {"Authorization": "Bearer " + A.token}
+    ports = set()
+    steps = [
+        ("GET", "/healthz", None, 200),
+        ("GET", "/v1/contacts", None, 200),
+        ("POST", "/v1/contacts", {"name": "Keep Alive"}, 201),
+        ("GET", "/v1/no-such-route", None, 404),
+        ("POST", "/v1/contacts", {"foo": 1}, 400),
+        ("GET", "/v1/workspace", None, 200),
+        ("GET", "/healthz", None, 200),
+    ]
+    try:
+        for method, path, body, status in steps:
+            hdrs = dict(auth)
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                hdrs["Content-Type"] = "application/json"
+            conn.request(method, path, body=data, headers=hdrs)
+            r = conn.getresponse()
+            r.read()
+            eq(r.status, status, "keep-alive %s %s status" % (method, path))
+            ok((r.getheader("Connection") or "").lower() != "close",
+               "keep-alive: %s %s answered Connection: close" % (method, path))
+            ports.add(conn.sock.getsockname()[1] if conn.sock else None)
+    finally:
+        conn.close()
+    eq(len(ports), 1, "number of TCP connections used for %d keep-alive requests" % len(steps))
+
+
+def test_pipelined_requests():
+    req = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2 + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    s = socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT)
+    try:
+        s.sendall(req)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    eq(data.count(b"HTTP/1.1 200"), 3, "200 responses to 3 pipelined requests (got %r)" % data[:300])
+
+
+# ------------------------------------------------------------ HTTP/2 via curl
+
+def _curl(*args):
+    ok(os.path.exists(CURL), "curl not found at %s" % CURL)
+    p = subprocess.run([CURL, "-sS", "--no-progress-meter", "--max-time", str(int(HTTP_TIMEOUT))] + list(args),
+                       capture_output=True, text=True, timeout=HTTP_TIMEOUT + 10)
+    return p
+
+
+def test_http2_prior_knowledge():
+    p = _curl("--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+              "http://127.0.0.1:%d/healthz" % S.port)
+    eq(p.stdout.strip(), "2 200", "curl --http2-prior-knowledge /healthz -> http_version http_code (stderr %r)" % p.stderr.strip())
+
+
+def test_http2_h2c_upgrade():
+    p = _curl("--http2", "-D", "-", "-w", "\n%{http_version} %{http_code}", "http://127.0.0.1:%d/healthz" % S.port)
+    last = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+    eq(last, "2 200", "curl --http2 (h2c upgrade) /healthz -> http_version http_code (stderr %r)" % p.stderr.strip())
+    ok('"ok"' in p.stdout, "curl --http2 /healthz body lacks \"ok\": %r" % p.stdout[-300:])
+
+
+def test_http2_post_with_body_and_request_id():
+    name = uniq("htwo")
+    p = _curl("--http2-prior-knowledge", "-D", "-", "-X", "POST",
+              "-H", "Authorization: Bearer " + A.token, "-H", "Content-Type: application/json",
+              "--data-binary", json.dumps({"name": name, "email": name + "@example.com"}),
+              "-w", "\n%{http_version} %{http_code}", "http://127.0.0.1:%d/v1/contacts" % S.port)
+    lines = p.stdout.strip().splitlines()
+    eq(lines[-1] if lines else "", "2 201", "curl h2 POST /v1/contacts -> version code (stderr %r, out %r)" % (p.stderr.strip(), p.stdout[-300:]))
+    hdr = {l.split(":", 1)[0].strip().lower(): l.split(":", 1)[1].strip() for l in lines if ":" in l and not l.startswith("{")}
+    body = json.loads(lines[-2])
+    ok(id_re("con_").match(body["data"]["id"]), "h2 POST: id %r" % body["data"]["id"])
+    eq(hdr.get("x-request-id"), body.get("request_id"), "h2 POST: X-Request-Id vs body request_id")
+    eq(expect(A.get("/v1/contacts/" + body["data"]["id"]), 200)["data"]["name"], name, "h2-created contact over HTTP/1.1")
+
+
+def test_http2_multiplexed_streams():
+    url = "http://127.0.0.1:%d/healthz" % S.port
+    args = ["--http2-prior-knowledge", "--parallel", "--parallel-immediate", "-w", "%{http_version} %{http_code}\n"]
+    for _ in range(10):
+        args += ["-o", "/dev/null", url]
+    p = _curl(*args)
+    got = p.stdout.split("\n")
+    got = [g for g in got if g.strip()]
+    eq(got, ["2 200"] * 10, "10 parallel h2 streams: version/code per stream (stderr %r)" % p.stderr.strip()[:300])
+
+
+# ------------------------------------------------------------ hostile connections
+
+def _chunked(body, size=65536):
+    out = b""
+    for i in range(0, len(body), size):
+        part = body[i:i + size]
+        out += b"%x\r\n" % len(part) + part + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+def _head(method, path, extra=b""):
+    return (method.encode() + b" " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+            A.token.encode() + b"\r\nContent-Type: application/json\r\nConnection: close\r\n" + extra + b"\r\n")
+
+
+def test_chunked_request_body():
+    name = uniq("chunk")
+    body = json.dumps({"name": name, "notes": "n" * 5000}).encode()
+    status, _, rb = raw_exchange(S.port, _head("POST", "/v1/contacts", b"Transfer-Encoding: chunked\r\n") + _chunked(body, 1000))
+    ok(status == 201, "chunked POST /v1/contacts: expected 201, got %s %s" % (status, rb[:300]))
+    eq(count(A, "/v1/contacts", {"query": name}), 1, "contacts created by the chunked POST")
+
+
+def test_chunked_body_over_1mib_is_413():
+    n = count(A, "/v1/contacts")
+    body = json.dumps({"name": "Big Chunks", "notes": "a" * (1200 * 1024)}).encode()
+    status, _, rb = raw_exchange(S.port, _head("POST", "/v1/contacts", b"Transfer-Encoding: chunked\r\n") + _chunked(body))
+    ok(status == 413, "chunked POST of %d bytes: expected 413, got %s %s" % (len(body), status, rb[:300]))
+    eq(count(A, "/v1/contacts"), n, "contact count after chunked 413")
+    _healthy()
+
+
+def test_garbage_request_is_400_and_server_survives():
+    for junk in (b"\x00\x01\x02\xff\xfe garbage\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
+                 b"POST /v1/contacts HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+                 b"POST /v1/contacts HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n"):
+        s = socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT)
+        try:
+            s.sendall(junk)
+            data = s.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            data = b""
+        finally:
+            s.close()
+        ok(data == b"" or data.startswith(b"HTTP/1.1 4") or data.startswith(b"HTTP/1.0 4"),
+           "garbage %r: expected a 4xx or a closed connection, got %r" % (junk[:40], data[:80]))
+        _healthy()
+
+
+def test_truncated_body_stores_nothing():
+    n = count(A, "/v1/contacts")
+    name = uniq("trunc")
+    body = json.dumps({"name": name}).encode()
+    s = socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT)
+    try:
+        s.sendall(_head("POST", "/v1/contacts", b"Content-Length: %d\r\n" % (len(body) + 50)) + body)
+        s.shutdown(socket.SHUT_WR)
+        try:
+            s.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            pass
+    finally:
+        s.close()
+    _healthy()
+    eq(count(A, "/v1/contacts"), n, "contact count after a truncated body")
+
+
+def test_idle_connections_do_not_block_others():
+    socks = []
+    try:
+        for _ in range(64):
+            socks.append(socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT))
+        socks[0].sendall(b"GET /healthz HTTP/1.1\r\nHo")  # a half-sent request head
+        for _ in range(5):
+            expect(A.get("/v1/contacts", params={"limit": 1}), 200)
+    finally:
+        for s in socks:
+            s.close()
+    _healthy()

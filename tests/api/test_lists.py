@@ -1,0 +1,291 @@
+"""List endpoints: full-text search, filters (incl. custom fields), cursor
+pagination, and validation of list parameters. Each concern uses its own
+workspace so result sets can be asserted exactly."""
+
+from harness import Server, count, eq, expect, ids, list_all, ok
+
+S = SR = PG = PC = None
+C = {}   # search workspace contacts by label
+CO = {}  # search workspace companies by label
+PAGE_IDS = []  # pagination workspace contact ids, in creation order
+
+
+def setup_module():
+    global S, SR, PG, PC
+    S = Server(name="lists")
+    SR = S.key("lists-search")
+    PG = S.key("lists-paging")
+    PC = S.key("lists-paging-companies")
+    S.start()
+    CO["globex"] = SR.create("/v1/companies", {"name": "Globex Corporation", "domain": "globex.com",
+                                                "industry": "Manufacturing", "country": "US", "owner_id": "usr_1"})
+    CO["initech"] = SR.create("/v1/companies", {"name": "Initech", "domain": "initech.io", "industry": "Software",
+                                                 "notes": "makers of tps reports", "country": "US", "status": "inactive"})
+    CO["piper"] = SR.create("/v1/companies", {"name": "Pied Piper", "domain": "piedpiper.com",
+                                               "website": "https://www.middleout.example", "industry": "Software",
+                                               "country": "DE", "owner_id": "usr_2",
+                                               "custom_fields": {"segment": "startup"}})
+    mk = [
+        ("jane", {"first_name": "Jane", "last_name": "Doe", "email": "jane@acme.com", "company_name": "Acme Corp",
+                  "country": "DE", "status": "active", "lifecycle_stage": "customer", "owner_id": "usr_1",
+                  "custom_fields": {"tier": "gold"}}),
+        ("janet", {"first_name": "Janet", "last_name": "Jackson", "email": "janet@initech.io", "country": "US",
+                   "lifecycle_stage": "lead", "owner_id": "usr_2", "custom_fields": {"tier": "silver"}}),
+        ("john", {"first_name": "John", "last_name": "Smith", "email": "jsmith@zenithmail.net", "country": "DE",
+                  "status": "inactive", "lifecycle_stage": "lead", "custom_fields": {"tier": "gold"}}),
+        ("bob", {"first_name": "Bob", "last_name": "Builder", "email": "bob@example.org",
+                 "company_name": "Umbrella Holdings", "status": "archived"}),
+        ("carol", {"first_name": "Carol", "last_name": "Ng", "company_id": "GLOBEX", "country": "SG"}),
+        ("dave", {"first_name": "Dave", "last_name": "Quill", "notes": "met at the quarkcon conference"}),
+    ]
+    for label, body in mk:
+        if body.get("company_id") == "GLOBEX":
+            body["company_id"] = CO["globex"]["id"]
+        C[label] = SR.create("/v1/contacts", body)
+    for i in range(45):
+        PAGE_IDS.append(PG.create("/v1/contacts", {"name": "Page Person %02d" % i})["id"])
+    for i in range(25):
+        PC.create("/v1/companies", {"name": "Paged Co %02d" % i})
+
+
+def teardown_module():
+    S.stop_ok()
+
+
+def _labels(items, table):
+    back = {v["id"]: k for k, v in table.items()}
+    return sorted(back.get(i, i) for i in ids(items))
+
+
+# ------------------------------------------------------------ search
+
+CONTACT_SEARCH = [
+    # query, expected labels (exact set)
+    ("zenithmail", ["john"]),          # email fragment (domain part)
+    ("acme", ["jane"]),                # email domain + company_name
+    ("jsmith", ["john"]),              # email local part
+    ("Jan", ["jane", "janet"]),        # name prefix
+    ("jan", ["jane", "janet"]),        # case-insensitive prefix
+    ("JANET", ["janet"]),              # case-insensitive full word
+    ("Doe", ["jane"]),                 # last name
+    ("umbrella", ["bob"]),             # company_name
+    ("Globex", ["carol"]),             # company_name filled from company_id
+    ("quarkcon", ["dave"]),            # notes
+    ("nosuchwordanywhere", []),
+]
+
+COMPANY_SEARCH = [
+    ("globex", ["globex"]),            # name + domain
+    ("INITECH", ["initech"]),
+    ("tps", ["initech"]),              # notes
+    ("middleout", ["piper"]),          # website
+    ("piedpiper", ["piper"]),          # domain
+    ("Pied", ["piper"]),               # name word
+    ("nosuchwordanywhere", []),
+]
+
+
+def _make_search_test(path, table, query, want):
+    def t():
+        items = list_all(SR, path, {"query": query})
+        eq(_labels(items, table), sorted(want), "GET %s?query=%s result set" % (path, query))
+    return t
+
+
+for _i, (_q, _w) in enumerate(CONTACT_SEARCH):
+    globals()["test_search_contacts_%02d_%s" % (_i, _q)] = _make_search_test("/v1/contacts", C, _q, _w)
+for _i, (_q, _w) in enumerate(COMPANY_SEARCH):
+    globals()["test_search_companies_%02d_%s" % (_i, _q)] = _make_search_test("/v1/companies", CO, _q, _w)
+
+
+def test_search_multiword_and_filter_combination():
+    eq(_labels(list_all(SR, "/v1/contacts", {"query": "Jane Doe"}), C), ["jane"], "query=Jane Doe")
+    eq(_labels(list_all(SR, "/v1/contacts", {"query": "Jan", "country": "US"}), C), ["janet"], "query=Jan&country=US")
+
+
+def test_search_sees_updates_and_deletes():
+    c = SR.create("/v1/contacts", {"name": "Xylophone Player"})
+    eq(ids(list_all(SR, "/v1/contacts", {"query": "xylophone"})), [c["id"]], "search after create")
+    expect(SR.patch("/v1/contacts/" + c["id"], {"name": "Marimba Player"}), 200)
+    eq(ids(list_all(SR, "/v1/contacts", {"query": "xylophone"})), [], "search for the old name after PATCH")
+    eq(ids(list_all(SR, "/v1/contacts", {"query": "marimba"})), [c["id"]], "search for the new name after PATCH")
+    expect(SR.delete("/v1/contacts/" + c["id"]), 200)
+    eq(ids(list_all(SR, "/v1/contacts", {"query": "marimba"})), [], "search after DELETE")
+
+
+HOSTILE_QUERIES = ['"', '"unbalanced', "jane*", "*", "a OR b", "NEAR(a b)", "(", "-jane", "jane:doe",
+                   "'; DROP TABLE contacts; --", "%", "_", "\\", "^", "AND", "col:val", "{a b}"]
+
+
+def test_search_hostile_query_syntax_never_5xx():
+    for q in HOSTILE_QUERIES:
+        r = SR.get("/v1/contacts", params={"query": q})
+        ok(r.status in (200, 400), "%s: expected 200 or 400, got %s" % (r.request_line(), r.describe()))
+        if r.status == 400:
+            expect(r, 400, "validation_failed", "query")
+    eq(count(SR, "/v1/contacts"), len(C), "contacts intact after hostile queries")
+
+
+# ------------------------------------------------------------ filters
+
+CONTACT_FILTERS = [
+    ({"email": "jane@acme.com"}, ["jane"]),
+    ({"company_id": "GLOBEX"}, ["carol"]),
+    ({"owner_id": "usr_1"}, ["jane"]),
+    ({"status": "active"}, ["carol", "dave", "jane", "janet"]),
+    ({"status": "inactive"}, ["john"]),
+    ({"status": "archived"}, ["bob"]),
+    ({"lifecycle_stage": "lead"}, ["janet", "john"]),
+    ({"lifecycle_stage": "evangelist"}, []),
+    ({"country": "DE"}, ["jane", "john"]),
+    ({"country": "DE", "status": "inactive"}, ["john"]),
+    ({"custom_field_key": "tier", "custom_field_value": "gold"}, ["jane", "john"]),
+    ({"custom_field_key": "tier", "custom_field_value": "silver"}, ["janet"]),
+    ({"custom_field_key": "tier", "custom_field_value": "gold", "country": "DE", "lifecycle_stage": "customer"}, ["jane"]),
+    ({"custom_field_key": "nosuchkey", "custom_field_value": "gold"}, []),
+]
+
+COMPANY_FILTERS = [
+    ({"domain": "initech.io"}, ["initech"]),
+    ({"industry": "Software"}, ["initech", "piper"]),
+    ({"owner_id": "usr_2"}, ["piper"]),
+    ({"status": "inactive"}, ["initech"]),
+    ({"status": "active"}, ["globex", "piper"]),
+    ({"country": "US"}, ["globex", "initech"]),
+    ({"country": "US", "industry": "Software"}, ["initech"]),
+    ({"custom_field_key": "segment", "custom_field_value": "startup"}, ["piper"]),
+]
+
+
+def _resolve(params):
+    return {k: (CO["globex"]["id"] if v == "GLOBEX" else v) for k, v in params.items()}
+
+
+def _make_filter_test(path, table, params, want):
+    def t():
+        items = list_all(SR, path, _resolve(params))
+        eq(_labels(items, table), sorted(want), "GET %s?%s result set" % (path, params))
+    return t
+
+
+for _i, (_p, _w) in enumerate(CONTACT_FILTERS):
+    globals()["test_filter_contacts_%02d_%s" % (_i, "_".join(_p))] = _make_filter_test("/v1/contacts", C, _p, _w)
+for _i, (_p, _w) in enumerate(COMPANY_FILTERS):
+    globals()["test_filter_companies_%02d_%s" % (_i, "_".join(_p))] = _make_filter_test("/v1/companies", CO, _p, _w)
+
+
+BAD_PARAMS = [
+    # path, params, param named in the error (a tuple: any of these)
+    ("/v1/contacts", {"limit": "0"}, "limit"),
+    ("/v1/contacts", {"limit": "101"}, "limit"),
+    ("/v1/contacts", {"limit": "abc"}, "limit"),
+    ("/v1/contacts", {"limit": "-1"}, "limit"),
+    ("/v1/contacts", {"limit": "1.5"}, "limit"),
+    ("/v1/contacts", {"cursor": "garbage"}, "cursor"),
+    ("/v1/contacts", {"foo": "1"}, "foo"),
+    ("/v1/contacts", {"domain": "acme.com"}, "domain"),         # a companies filter, not a contacts one
+    ("/v1/contacts", {"status": "deleted"}, "status"),
+    ("/v1/contacts", {"lifecycle_stage": "whale"}, "lifecycle_stage"),
+    ("/v1/contacts", {"custom_field_key": "tier"}, ("custom_field_key", "custom_field_value")),
+    ("/v1/contacts", {"custom_field_value": "gold"}, ("custom_field_key", "custom_field_value")),
+    ("/v1/companies", {"limit": "0"}, "limit"),
+    ("/v1/companies", {"cursor": "!!!"}, "cursor"),
+    ("/v1/companies", {"email": "x@y.z"}, "email"),
+    ("/v1/companies", {"status": "bogus"}, "status"),
+    ("/v1/companies", {"custom_field_key": "segment"}, ("custom_field_key", "custom_field_value")),
+]
+
+
+def _make_bad_param_test(path, params, param):
+    def t():
+        r = SR.get(path, params=params)
+        allowed = param if isinstance(param, tuple) else (param,)
+        expect(r, 400, "validation_failed")
+        ok(r.error.get("param") in allowed, "%s: expected param in %s, got %s" % (r.request_line(), list(allowed), r.describe()))
+    return t
+
+
+for _i, (_path, _p, _n) in enumerate(BAD_PARAMS):
+    globals()["test_bad_param_%02d_%s_%s" % (_i, _path.split("/")[-1], "_".join(_p))] = _make_bad_param_test(_path, _p, _n)
+
+
+# ------------------------------------------------------------ pagination
+
+def test_pagination_walk_45_with_limit_20():
+    pages = []
+    cursor = None
+    for _ in range(10):
+        params = {"limit": 20}
+        if cursor:
+            params["cursor"] = cursor
+        j = expect(PG.get("/v1/contacts", params=params), 200)
+        ok("next_cursor" in j, "list response has no next_cursor key")
+        pages.append(ids(j["data"]))
+        cursor = j["next_cursor"]
+        if cursor is None:
+            break
+        ok(isinstance(cursor, str) and cursor, "next_cursor is not a non-empty string: %r" % cursor)
+    eq([len(p) for p in pages], [20, 20, 5], "page sizes walking 45 contacts with limit=20")
+    flat = [i for p in pages for i in p]
+    eq(len(set(flat)), 45, "distinct ids over all pages")
+    eq(flat, list(reversed(PAGE_IDS)), "order over all pages (newest first)")
+
+
+def test_pagination_default_limit_is_20():
+    j = expect(PG.get("/v1/contacts"), 200)
+    eq(len(j["data"]), 20, "default page size")
+    ok(isinstance(j.get("next_cursor"), str), "next_cursor on a full first page: %r" % j.get("next_cursor"))
+
+
+def test_pagination_exact_fit_has_null_cursor():
+    for limit in (45, 100):
+        j = expect(PG.get("/v1/contacts", params={"limit": limit}), 200)
+        eq(len(j["data"]), 45, "items with limit=%d" % limit)
+        ok("next_cursor" in j and j["next_cursor"] is None, "next_cursor with limit=%d: %r" % (limit, j.get("next_cursor")))
+
+
+def test_pagination_small_pages_visit_each_once():
+    items = list_all(PG, "/v1/contacts", limit=7)
+    eq(ids(items), list(reversed(PAGE_IDS)), "walk with limit=7")
+    items = list_all(PG, "/v1/contacts", limit=1)
+    eq(len(items), 45, "walk with limit=1")
+
+
+def test_pagination_is_stable_under_inserts():
+    j = expect(PG.get("/v1/contacts", params={"limit": 20}), 200)
+    first = ids(j["data"])
+    extra = PG.create("/v1/contacts", {"name": "Inserted Mid Walk"})
+    try:
+        rest, cursor = [], j["next_cursor"]
+        while cursor:
+            jj = expect(PG.get("/v1/contacts", params={"limit": 20, "cursor": cursor}), 200)
+            rest += ids(jj["data"])
+            cursor = jj["next_cursor"]
+        eq(first + rest, list(reversed(PAGE_IDS)), "walk while a new contact is inserted after page 1")
+    finally:
+        expect(PG.delete("/v1/contacts/" + extra["id"]), 200)
+
+
+def test_pagination_with_filter_keeps_filter():
+    items = list_all(PG, "/v1/contacts", {"query": "Page"}, limit=10)
+    eq(len(items), 45, "walk query=Page with limit=10")
+    eq(len(set(ids(items))), 45, "distinct ids walking query=Page")
+
+
+def test_cursor_from_another_list_or_workspace_is_not_a_leak():
+    j = expect(PG.get("/v1/contacts", params={"limit": 5}), 200)
+    r = SR.get("/v1/contacts", params={"limit": 5, "cursor": j["next_cursor"]})
+    ok(r.status in (200, 400), "%s: %s" % (r.request_line(), r.describe()))
+    if r.status == 200:
+        leaked = set(ids(r.json["data"])) & set(PAGE_IDS)
+        eq(sorted(leaked), [], "contacts of another workspace returned through its cursor")
+
+
+def test_companies_pagination():
+    items = list_all(PC, "/v1/companies", limit=10)
+    eq(len(items), 25, "companies walked with limit=10")
+    eq(len(set(ids(items))), 25, "distinct companies")
+    created = [x["created_at"] for x in items]
+    eq(created, sorted(created, reverse=True), "companies newest first")
+    j = expect(PC.get("/v1/companies", params={"limit": 10}), 200)
+    eq(len(j["data"]), 10, "first page size")

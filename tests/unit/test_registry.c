@@ -1,0 +1,292 @@
+/* test_registry.c - the resource table's invariants, checked over every row.
+ *
+ * Nothing here names a particular resource: each test loops over res_table
+ * (and res_sublists), so a resource added to the table is checked by
+ * default. A failure names the resource and field. */
+#include <stdio.h>
+#include <string.h>
+
+#include "resources/registry.h"
+#include "test.h"
+
+static bool nonempty(const char *s)
+{
+    return s && *s;
+}
+
+/* A plain SQL identifier: the store splices names into SQL unquoted. */
+static bool ident(const char *s)
+{
+    if (!s || !((*s >= 'a' && *s <= 'z') || *s == '_')) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_')) return false;
+    return true;
+}
+
+/* Path segments: lower case, digits, '-', '/' between segments. */
+static bool path_ok(const char *s)
+{
+    if (!nonempty(s) || *s == '/' || s[strlen(s) - 1] == '/') return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '/' ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+#define R_CHECK(e, r)                                                                              \
+    do {                                                                                           \
+        if (!CHECK(e)) printf("  resource %s\n", (r)->name ? (r)->name : "(null)");                \
+    } while (0)
+#define F_CHECK(e, r, f)                                                                           \
+    do {                                                                                           \
+        if (!CHECK(e))                                                                             \
+            printf("  resource %s field %s\n", (r)->name ? (r)->name : "(null)",                   \
+                   (f)->name ? (f)->name : "(null)");                                              \
+    } while (0)
+
+TEST(registry_not_empty)
+{
+    CHECK(res_count > 0);
+    for (int i = 0; i < res_count; i++)
+        CHECK(res_table[i] != NULL);
+}
+
+TEST(registry_resource_basics)
+{
+    for (int i = 0; i < res_count; i++) {
+        const res_def *r = res_table[i];
+        R_CHECK(nonempty(r->name), r);
+        R_CHECK(nonempty(r->singular), r);
+        R_CHECK(nonempty(r->schema), r);
+        R_CHECK(r->schema && r->schema[0] >= 'A' && r->schema[0] <= 'Z', r);
+        R_CHECK(nonempty(r->prefix), r);
+        R_CHECK(r->prefix && strspn(r->prefix, "abcdefghijklmnopqrstuvwxyz") == strlen(r->prefix),
+                r);
+        R_CHECK(r->prefix && strlen(r->prefix) <= 8, r); /* ids must fit ID_MAX */
+        R_CHECK(ident(r->table), r);
+        R_CHECK(nonempty(r->scope_read) && strchr(r->scope_read, ':'), r);
+        R_CHECK(nonempty(r->scope_write) && strchr(r->scope_write, ':'), r);
+        R_CHECK(ident(r->singular), r);               /* used in event names: contact.created */
+        if (!r->parent) R_CHECK(path_ok(r->path), r); /* nested: path is optional */
+        R_CHECK(r->fields != NULL, r);
+        R_CHECK(r->nfields > 0, r);
+        /* res_find finds each resource as itself. */
+        R_CHECK(r->name && res_find(r->name) == r, r);
+    }
+    CHECK(res_find("no-such-resource") == NULL);
+}
+
+TEST(registry_unique_across_resources)
+{
+    for (int i = 0; i < res_count; i++)
+        for (int j = i + 1; j < res_count; j++) {
+            const res_def *a = res_table[i], *b = res_table[j];
+            if (!CHECK(strcmp(a->name, b->name) != 0)) printf("  duplicate name %s\n", a->name);
+            if (!CHECK(strcmp(a->prefix, b->prefix) != 0))
+                printf("  %s and %s share prefix %s\n", a->name, b->name, a->prefix);
+            if (!CHECK(strcmp(a->table, b->table) != 0))
+                printf("  %s and %s share table %s\n", a->name, b->name, a->table);
+            if (!CHECK(strcmp(a->singular, b->singular) != 0))
+                printf("  %s and %s share singular %s\n", a->name, b->name, a->singular);
+            if (!CHECK(strcmp(a->schema, b->schema) != 0))
+                printf("  %s and %s share schema %s\n", a->name, b->name, a->schema);
+            /* Two top-level resources cannot share a path. */
+            if (!a->parent && !b->parent && !CHECK(strcmp(a->path, b->path) != 0))
+                printf("  %s and %s share path %s\n", a->name, b->name, a->path);
+            /* Two nested resources cannot share parent + subpath. */
+            if (a->parent && b->parent && strcmp(a->parent, b->parent) == 0 &&
+                !CHECK(strcmp(a->subpath, b->subpath) != 0))
+                printf("  %s and %s share /%s/{id}/%s\n", a->name, b->name, a->parent, a->subpath);
+        }
+    /* The core tables are not resource tables. */
+    static const char *const core[] = {"workspaces", "api_keys", "events", "idempotency_keys",
+                                       "schema_migrations"};
+    for (int i = 0; i < res_count; i++)
+        for (size_t k = 0; k < sizeof core / sizeof core[0]; k++)
+            R_CHECK(strcmp(res_table[i]->table, core[k]) != 0, res_table[i]);
+}
+
+TEST(registry_fields)
+{
+    /* Columns every resource table has already. */
+    static const char *const reserved[] = {"rid",        "id",         "workspace_id",
+                                           "created_at", "updated_at", "custom_fields"};
+    for (int i = 0; i < res_count; i++) {
+        const res_def *r = res_table[i];
+        for (int k = 0; k < r->nfields; k++) {
+            const res_field *f = &r->fields[k];
+            F_CHECK(ident(f->name), r, f);
+            for (size_t x = 0; x < sizeof reserved / sizeof reserved[0]; x++)
+                F_CHECK(strcmp(f->name, reserved[x]) != 0, r, f);
+            for (int m = k + 1; m < r->nfields; m++)
+                F_CHECK(strcmp(f->name, r->fields[m].name) != 0, r, f);
+            F_CHECK(res_field_index(r, f->name) == k, r, f);
+            F_CHECK(f->type >= FT_STRING && f->type <= FT_REF, r, f);
+            F_CHECK(f->max_len >= 0, r, f);
+            F_CHECK(res_field_max(f) > 0, r, f);
+            /* A read-only field cannot be required of the client, unless it
+             * comes from the path (the parent id). */
+            if ((f->flags & RF_READONLY) && !(f->flags & RF_PARENT))
+                F_CHECK(!(f->flags & RF_REQUIRED), r, f);
+            /* enum_vals and ref belong to their types only. */
+            if (f->type == FT_ENUM) {
+                F_CHECK(f->enum_vals != NULL && f->enum_vals[0] != NULL, r, f);
+                for (int v = 0; f->enum_vals && f->enum_vals[v]; v++) {
+                    F_CHECK(nonempty(f->enum_vals[v]), r, f);
+                    for (int w = v + 1; f->enum_vals[w]; w++)
+                        F_CHECK(strcmp(f->enum_vals[v], f->enum_vals[w]) != 0, r, f);
+                }
+            } else {
+                F_CHECK(f->enum_vals == NULL, r, f);
+            }
+            if (f->type == FT_REF) {
+                F_CHECK(nonempty(f->ref), r, f);
+                F_CHECK(f->ref && res_find(f->ref) != NULL, r, f);
+            } else {
+                F_CHECK(f->ref == NULL, r, f);
+            }
+            /* Defaults must be values the field accepts. */
+            if (f->dflt) {
+                if (f->type == FT_ENUM) {
+                    bool found = false;
+                    for (int v = 0; f->enum_vals && f->enum_vals[v]; v++)
+                        found = found || strcmp(f->enum_vals[v], f->dflt) == 0;
+                    F_CHECK(found, r, f);
+                } else if (f->type == FT_BOOL) {
+                    F_CHECK(strcmp(f->dflt, "true") == 0 || strcmp(f->dflt, "false") == 0, r, f);
+                } else if (f->type == FT_INT || f->type == FT_MONEY) {
+                    const char *p = f->dflt + (*f->dflt == '-');
+                    F_CHECK(*p && strspn(p, "0123456789") == strlen(p), r, f);
+                }
+            }
+            if (f->type == FT_INT && f->min < f->max && f->dflt) {
+                long long d = 0;
+                sscanf(f->dflt, "%lld", &d);
+                F_CHECK(d >= f->min && d <= f->max, r, f);
+            }
+            F_CHECK(f->min <= f->max, r, f);
+        }
+        /* Derived helpers agree with the flags. */
+        bool any_search = false;
+        for (int k = 0; k < r->nfields; k++)
+            any_search = any_search || (r->fields[k].flags & RF_SEARCH);
+        R_CHECK(res_has_search(r) == any_search, r);
+        R_CHECK(res_field_index(r, "no_such_field") == -1, r);
+    }
+}
+
+TEST(registry_nesting)
+{
+    for (int i = 0; i < res_count; i++) {
+        const res_def *r = res_table[i];
+        int nparent = 0, pf = -1;
+        for (int k = 0; k < r->nfields; k++)
+            if (r->fields[k].flags & RF_PARENT) {
+                nparent++;
+                pf = k;
+            }
+        if (!r->parent) {
+            R_CHECK(nparent == 0, r);
+            R_CHECK(r->subpath == NULL, r);
+            R_CHECK(res_parent_field(r) == -1, r);
+            continue;
+        }
+        const res_def *p = res_find(r->parent);
+        R_CHECK(p != NULL, r);
+        R_CHECK(p != r, r);
+        R_CHECK(path_ok(r->subpath), r);
+        R_CHECK(nparent == 1, r);
+        R_CHECK(res_parent_field(r) == pf, r);
+        if (pf >= 0) {
+            const res_field *f = &r->fields[pf];
+            /* The parent field holds the parent's id and comes from the path. */
+            F_CHECK(f->type == FT_REF, r, f);
+            F_CHECK(f->ref && strcmp(f->ref, r->parent) == 0, r, f);
+            F_CHECK(f->flags & RF_READONLY, r, f);
+        }
+        /* No cycles: walking parents ends at a top-level resource. */
+        const res_def *q = r;
+        int hops = 0;
+        while (q && q->parent && hops <= res_count) {
+            q = res_find(q->parent);
+            hops++;
+        }
+        R_CHECK(hops <= res_count, r);
+    }
+}
+
+TEST(registry_unique_and_require_one_of)
+{
+    for (int i = 0; i < res_count; i++) {
+        const res_def *r = res_table[i];
+        int n = 0;
+        for (; n < 4 && r->unique[n]; n++) {
+            if (!CHECK(res_field_index(r, r->unique[n]) >= 0))
+                printf("  resource %s unique names unknown field %s\n", r->name, r->unique[n]);
+            for (int m = 0; m < n; m++)
+                R_CHECK(strcmp(r->unique[m], r->unique[n]) != 0, r);
+        }
+        R_CHECK(n < 4, r); /* the array is NULL-ended */
+        n = 0;
+        for (; n < 5 && r->require_one_of[n]; n++) {
+            int k = res_field_index(r, r->require_one_of[n]);
+            if (!CHECK(k >= 0))
+                printf("  resource %s require_one_of names unknown field %s\n", r->name,
+                       r->require_one_of[n]);
+            /* Required-one-of fields are ones a client can send. */
+            else
+                R_CHECK(!(r->fields[k].flags & RF_READONLY), r);
+        }
+        R_CHECK(n < 5, r);
+    }
+}
+
+TEST(registry_sublists)
+{
+    CHECK(res_sublist_count >= 0);
+    for (int i = 0; i < res_sublist_count; i++) {
+        const res_sublist *s = &res_sublists[i];
+        const res_def *owner = s->owner ? res_find(s->owner) : NULL;
+        const res_def *res = s->res ? res_find(s->res) : NULL;
+        if (!CHECK(owner != NULL && res != NULL)) {
+            printf("  sublist %d: owner %s res %s\n", i, s->owner ? s->owner : "(null)",
+                   s->res ? s->res : "(null)");
+            continue;
+        }
+        CHECK(path_ok(s->name));
+        int f = s->field ? res_field_index(res, s->field) : -1;
+        if (!CHECK(f >= 0)) printf("  sublist %s/%s: no field %s\n", s->owner, s->name, s->field);
+        /* The link field names the owner. */
+        if (f >= 0 && res->fields[f].type == FT_REF) CHECK_STR(res->fields[f].ref, s->owner);
+        /* A sublist may not shadow a nested resource's path. */
+        for (int k = 0; k < res_count; k++) {
+            const res_def *r = res_table[k];
+            if (r->parent && strcmp(r->parent, s->owner) == 0 &&
+                !CHECK(strcmp(r->subpath, s->name)))
+                printf("  sublist %s/%s shadows %s\n", s->owner, s->name, r->name);
+        }
+        if (!s->via) {
+            CHECK(s->via_match == NULL && s->via_target == NULL);
+            continue;
+        }
+        const res_def *via = res_find(s->via);
+        if (!CHECK(via != NULL)) {
+            printf("  sublist %s/%s: no via resource %s\n", s->owner, s->name, s->via);
+            continue;
+        }
+        int m = s->via_match ? res_field_index(via, s->via_match) : -1;
+        int t = s->via_target ? res_field_index(via, s->via_target) : -1;
+        if (!CHECK(m >= 0 && t >= 0))
+            printf("  sublist %s/%s: via %s lacks %s or %s\n", s->owner, s->name, s->via,
+                   s->via_match ? s->via_match : "(null)",
+                   s->via_target ? s->via_target : "(null)");
+        if (m >= 0 && via->fields[m].type == FT_REF) CHECK_STR(via->fields[m].ref, s->owner);
+        if (t >= 0 && via->fields[t].type == FT_REF) CHECK_STR(via->fields[t].ref, s->res);
+    }
+    /* Sublists are unique per owner. */
+    for (int i = 0; i < res_sublist_count; i++)
+        for (int j = i + 1; j < res_sublist_count; j++)
+            if (strcmp(res_sublists[i].owner, res_sublists[j].owner) == 0)
+                CHECK(strcmp(res_sublists[i].name, res_sublists[j].name) != 0);
+}
