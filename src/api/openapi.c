@@ -278,6 +278,30 @@ static void operation(jw *w, const api_route *rt)
     if (rt->kind && (!strcmp(rt->kind, "list") || !strcmp(rt->kind, "sublist"))) {
         param(w, "limit", "query", false, "integer", "Page size, 1 to 100 (default 20)");
         param(w, "cursor", "query", false, "string", "Opaque cursor from next_cursor");
+        jw_obj_open(w);
+        jw_kstr(w, "name", "sort");
+        jw_kstr(w, "in", "query");
+        jw_kbool(w, "required", false);
+        jw_kstr(w, "description",
+                "Order; '-' prefix for descending. Default -created_at. "
+                "Not combinable with query.");
+        jw_key(w, "schema");
+        jw_obj_open(w);
+        jw_kstr(w, "type", "string");
+        jw_key(w, "enum");
+        jw_arr_open(w);
+        jw_str(w, "created_at");
+        jw_str(w, "-created_at");
+        for (int i = 0; i < r->nfields; i++) {
+            if (!(r->fields[i].flags & RF_SORT)) continue;
+            jw_str(w, r->fields[i].name);
+            char d[80];
+            snprintf(d, sizeof d, "-%s", r->fields[i].name);
+            jw_str(w, d);
+        }
+        jw_arr_close(w);
+        jw_obj_close(w);
+        jw_obj_close(w);
         if (res_has_search(r)) {
             buf b;
             buf_init(&b, 1024);

@@ -62,54 +62,93 @@ void engine_write_row(jw *w, const res_def *r, const res_row *row)
 
 static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* A cursor is base64url("<resource>:<rid>"): opaque to clients, bound to
- * the resource it came from, and cheap to check. */
-static char *cursor_encode(arena *a, const res_def *r, int64_t rid)
+/* A cursor is base64url("<resource>|<sort>|<rid>|<value>"): opaque to
+ * clients, bound to the list and order it came from, and carrying the last
+ * row's position (its rid, and its sort value, typed: n null, i integer,
+ * r real, t text) so the next page is an index range scan. */
+static char *cursor_encode(arena *a, const res_def *r, const char *sort, const res_row *last,
+                           const store_query *sq)
 {
-    char raw[128];
-    int n = snprintf(raw, sizeof raw, "%s:%" PRId64, r->name, rid);
-    char *out = arena_alloc(a, (size_t)n * 2 + 4);
-    char *o = out;
-    for (int i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)(unsigned char)raw[i] << 16;
-        if (i + 1 < n) v |= (uint32_t)(unsigned char)raw[i + 1] << 8;
-        if (i + 2 < n) v |= (unsigned char)raw[i + 2];
+    buf raw;
+    buf_init(&raw, 4096);
+    buf_printf(&raw, "%s|%s|%" PRId64 "|", r->name, sort ? sort : "", last->rid);
+    if (sq->sort_by) {
+        const store_val *v = &last->vals[sq->sort_by - r->fields];
+        switch (v->kind) {
+        case SV_NULL: buf_putc(&raw, 'n'); break;
+        case SV_INT: buf_printf(&raw, "i%" PRId64, v->i); break;
+        case SV_REAL: buf_printf(&raw, "r%.17g", v->d); break;
+        case SV_TEXT: buf_printf(&raw, "t%s", v->s); break;
+        }
+    }
+    size_t n = raw.len;
+    const unsigned char *in = (const unsigned char *)raw.data;
+    char *out = arena_alloc(a, n * 2 + 4), *o = out;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        if (i + 1 < n) v |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < n) v |= in[i + 2];
         *o++ = b64u[(v >> 18) & 63];
         *o++ = b64u[(v >> 12) & 63];
         if (i + 1 < n) *o++ = b64u[(v >> 6) & 63];
         if (i + 2 < n) *o++ = b64u[v & 63];
     }
     *o = '\0';
+    buf_free(&raw);
     return out;
 }
 
-static bool cursor_decode(const res_def *r, const char *s, int64_t *rid)
+static bool cursor_decode(arena *a, const res_def *r, const char *sort, const char *s,
+                          store_query *sq)
 {
-    char raw[128];
     size_t n = strlen(s), k = 0;
-    if (n == 0 || n > 160) return false;
+    if (n == 0 || n > 2048) return false;
+    char *raw = arena_alloc(a, n + 1);
     uint32_t acc = 0;
     int bits = 0;
     for (size_t i = 0; i < n; i++) {
         const char *p = strchr(b64u, s[i]);
-        if (!p || !s[i]) return false;
+        if (!p) return false;
         acc = (acc << 6) | (uint32_t)(p - b64u);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            if (k + 1 >= sizeof raw) return false;
             raw[k++] = (char)((acc >> bits) & 0xff);
         }
     }
     raw[k] = '\0';
-    size_t nl = strlen(r->name);
-    if (k <= nl + 1 || strncmp(raw, r->name, nl) != 0 || raw[nl] != ':') return false;
+    if (strlen(raw) != k) return false; /* embedded NUL */
+    char *f[4] = {raw, NULL, NULL, NULL};
+    for (int i = 1; i < 4; i++) {
+        char *bar = strchr(f[i - 1], '|');
+        if (!bar) return false;
+        *bar = '\0';
+        f[i] = bar + 1;
+    }
+    if (strcmp(f[0], r->name) != 0 || strcmp(f[1], sort ? sort : "") != 0) return false;
     char *end;
     errno = 0;
-    long long v = strtoll(raw + nl + 1, &end, 10);
-    if (errno || *end || v <= 0) return false;
-    *rid = v;
-    return true;
+    long long rid = strtoll(f[2], &end, 10);
+    if (errno || end == f[2] || *end || rid <= 0) return false;
+    sq->after_rid = rid;
+    if (!sq->sort_by) return f[3][0] == '\0';
+    const char *v = f[3];
+    switch (v[0]) {
+    case 'n': sq->after_val = (store_val){.kind = SV_NULL}; return v[1] == '\0';
+    case 't': sq->after_val = (store_val){.kind = SV_TEXT, .s = v + 1}; return true;
+    case 'i': {
+        errno = 0;
+        long long iv = strtoll(v + 1, &end, 10);
+        sq->after_val = (store_val){.kind = SV_INT, .i = iv};
+        return !errno && end != v + 1 && !*end;
+    }
+    case 'r': {
+        double d = strtod(v + 1, &end);
+        sq->after_val = (store_val){.kind = SV_REAL, .d = d};
+        return end != v + 1 && !*end;
+    }
+    default: return false;
+    }
 }
 
 /* ------------------------------------------------------------ validation */
@@ -601,17 +640,49 @@ static int parse_limit(api_req *q, int *limit)
     return 0;
 }
 
-/* Reads limit, cursor, query, field filters and custom-field filters. */
+/* sort=field or sort=-field (descending), over sortable fields and
+ * created_at. The default, newest first, is sort=-created_at. */
+static int parse_sort(api_req *q, const res_def *r, const char *s, store_query *sq)
+{
+    bool desc = s[0] == '-';
+    const char *name = desc ? s + 1 : s;
+    int i = res_field_index(r, name);
+    if (strcmp(name, "created_at") == 0) {
+        sq->ascending = !desc;
+        return 0;
+    }
+    if (i >= 0 && (r->fields[i].flags & RF_SORT)) {
+        sq->sort_by = &r->fields[i];
+        sq->ascending = !desc;
+        return 0;
+    }
+    buf b;
+    buf_init(&b, 1024);
+    buf_puts(&b, "created_at");
+    for (int k = 0; k < r->nfields; k++)
+        if (r->fields[k].flags & RF_SORT) buf_printf(&b, ", %s", r->fields[k].name);
+    api_error(q, 400, "validation_failed", "sort",
+              "sort must be one of %s, optionally prefixed with '-' for descending", buf_cstr(&b));
+    buf_free(&b);
+    return -1;
+}
+
+/* Reads limit, sort, cursor, query, field filters and custom-field filters. */
 static int parse_query(api_req *q, const res_def *r, store_query *sq)
 {
     memset(sq, 0, sizeof *sq);
     sq->link_field = -1;
     if (parse_limit(q, &sq->limit)) return -1;
+    const char *sort = api_param_get(q, "sort");
+    if (sort && parse_sort(q, r, sort, sq)) return -1;
     const char *cur = api_param_get(q, "cursor");
-    if (cur && !cursor_decode(r, cur, &sq->before_rid))
+    if (cur && !cursor_decode(&q->a, r, sort, cur, sq))
         return api_error(q, 400, "validation_failed", "cursor",
-                         "cursor is not a cursor returned by this list");
+                         "cursor is not a cursor returned by this list with this sort");
     const char *qs = api_param_get(q, "query");
+    if (qs && sort)
+        return api_error(q, 400, "validation_failed", "sort",
+                         "sort cannot be combined with query (search results are newest first)");
     if (qs && res_has_search(r)) {
         if (strlen(qs) > 200)
             return api_error(q, 400, "validation_failed", "query",
@@ -691,7 +762,8 @@ static int run_list(api_req *q, const res_def *r, store_query *sq)
     for (int i = 0; i < n; i++)
         engine_write_row(w, r, &rows[i]);
     jw_arr_close(w);
-    api_finish_list(q, more && n > 0 ? cursor_encode(&q->a, r, rows[n - 1].rid) : NULL);
+    const char *sort = api_param_get(q, "sort");
+    api_finish_list(q, more && n > 0 ? cursor_encode(&q->a, r, sort, &rows[n - 1], sq) : NULL);
     return 0;
 }
 

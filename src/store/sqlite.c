@@ -285,7 +285,7 @@ static int sync_resource(store_conn *c, const res_def *r, store_err *e)
         buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws ON %s(workspace_id);", r->table, r->table);
         for (int i = 0; i < r->nfields; i++) {
             const res_field *f = &r->fields[i];
-            if (!(f->flags & (RF_FILTER | RF_PARENT)) && f->type != FT_REF) continue;
+            if (!(f->flags & (RF_FILTER | RF_PARENT | RF_SORT)) && f->type != FT_REF) continue;
             buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s ON %s(workspace_id, %s%s);",
                        r->table, f->name, r->table, f->name, nocase(f) ? " COLLATE NOCASE" : "");
         }
@@ -845,9 +845,9 @@ int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, co
     buf sql, fts;
     buf_init(&sql, 1 << 16);
     buf_init(&fts, 1 << 16);
-    /* Fixed binds (match, workspace, cursor, custom field x3, link x3,
+    /* Fixed binds (match, workspace, cursor x3, custom field x3, link x3,
      * limit) plus one per filter. */
-    store_val *binds = arena_alloc(a, sizeof(store_val) * (size_t)(12 + q->nfilters));
+    store_val *binds = arena_alloc(a, sizeof(store_val) * (size_t)(14 + q->nfilters));
     int nb = 0;
     const char *alias = "";
     bool use_fts = q->fts && fts_expr(r, q->fts, &fts);
@@ -873,12 +873,35 @@ int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, co
         buf_puts(&sql, " WHERE workspace_id = ?");
     }
     binds[nb++] = (store_val){.kind = SV_TEXT, .s = ws};
-    if (q->before_rid > 0) {
-        if (use_fts)
-            buf_printf(&sql, " AND %s_fts.rowid < ?", r->table);
-        else
-            buf_puts(&sql, " AND rid < ?");
-        binds[nb++] = (store_val){.kind = SV_INT, .i = q->before_rid};
+    const char *cmp = q->ascending ? ">" : "<";
+    const res_field *sf = use_fts ? NULL : q->sort_by;
+    const char *coll = sf && nocase(sf) ? " COLLATE NOCASE" : "";
+    if (q->after_rid > 0 && use_fts) {
+        buf_printf(&sql, " AND %s_fts.rowid < ?", r->table);
+        binds[nb++] = (store_val){.kind = SV_INT, .i = q->after_rid};
+    } else if (q->after_rid > 0 && !sf) {
+        buf_printf(&sql, " AND rid %s ?", cmp);
+        binds[nb++] = (store_val){.kind = SV_INT, .i = q->after_rid};
+    } else if (q->after_rid > 0) {
+        /* Keyset on (value, rid) with NULLs lowest, as SQLite orders them. */
+        const char *c = sf->name;
+        if (q->after_val.kind == SV_NULL) {
+            if (q->ascending)
+                buf_printf(&sql, " AND ((%1$s IS NULL AND rid > ?) OR %1$s IS NOT NULL)", c);
+            else
+                buf_printf(&sql, " AND %s IS NULL AND rid < ?", c);
+            binds[nb++] = (store_val){.kind = SV_INT, .i = q->after_rid};
+        } else {
+            if (q->ascending)
+                buf_printf(&sql, " AND (%1$s > ?%2$s OR (%1$s = ?%2$s AND rid > ?))", c, coll);
+            else
+                buf_printf(&sql,
+                           " AND (%1$s < ?%2$s OR (%1$s = ?%2$s AND rid < ?) OR %1$s IS NULL)", c,
+                           coll);
+            binds[nb++] = q->after_val;
+            binds[nb++] = q->after_val;
+            binds[nb++] = (store_val){.kind = SV_INT, .i = q->after_rid};
+        }
     }
     for (int i = 0; i < q->nfilters; i++) {
         const res_field *f = &r->fields[q->filters[i].field];
@@ -911,10 +934,13 @@ int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, co
     }
     /* FTS5 walks its rowids backwards itself when asked to order by them,
      * so a search page stops after limit + 1 hits. */
+    const char *dir = q->ascending ? "ASC" : "DESC";
     if (use_fts)
         buf_printf(&sql, " ORDER BY %s_fts.rowid DESC LIMIT ?", r->table);
+    else if (sf)
+        buf_printf(&sql, " ORDER BY %s%s %s, rid %s LIMIT ?", sf->name, coll, dir, dir);
     else
-        buf_puts(&sql, " ORDER BY rid DESC LIMIT ?");
+        buf_printf(&sql, " ORDER BY rid %s LIMIT ?", dir);
     binds[nb++] = (store_val){.kind = SV_INT, .i = q->limit + 1};
     sqlite3_stmt *st = prep(c, buf_cstr(&sql), e);
     buf_free(&sql);

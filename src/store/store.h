@@ -135,8 +135,16 @@ typedef struct store_query {
     int nfilters;
     const char *cf_key, *cf_value; /* custom field equality (string form) */
     const char *fts;               /* full-text query as typed by the user */
-    int64_t before_rid;            /* keyset cursor: rows with rid < this; 0 = first page */
-    int limit;                     /* rows wanted; the store reads limit + 1 to know if more */
+    /* Order: by `sort_by` (NULLs first when ascending), ties by insertion
+     * order; without sort_by, insertion order alone. Newest first unless
+     * `ascending`. Not combinable with fts (which is always newest first). */
+    const res_field *sort_by;
+    bool ascending;
+    /* Keyset cursor: the last row of the previous page (its rid, and its
+     * sort_by value); after_rid 0 = first page. */
+    int64_t after_rid;
+    store_val after_val;
+    int limit; /* rows wanted; the store reads limit + 1 to know if more */
     /* Sub-list link: rows where field `link_field` = link_value, or that a
      * `link_via` row (link_via_match = link_value) names in link_via_target. */
     int link_field; /* -1 = none */
@@ -145,7 +153,8 @@ typedef struct store_query {
     int link_via_match, link_via_target;
 } store_query;
 
-/* Newest first. *n rows in *rows; *more tells if another page exists. */
+/* One page in the query's order. *n rows in *rows; *more tells if another
+ * page exists. */
 int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
                    res_row **rows, int *n, bool *more, store_err *e);
 

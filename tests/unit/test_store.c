@@ -596,7 +596,7 @@ TEST(store_list_order_and_keyset_pagination)
                 last_rid = rows[i].rid;
                 seen++;
             }
-            if (n > 0) q.before_rid = rows[n - 1].rid;
+            if (n > 0) q.after_rid = rows[n - 1].rid;
         }
         if (!CHECK(ok_order)) printf("  limit %d\n", limit);
         if (!CHECK_EQ_INT(seen, N)) printf("  limit %d\n", limit);
@@ -604,7 +604,7 @@ TEST(store_list_order_and_keyset_pagination)
     }
     /* A cursor below every row: empty page, no more. */
     store_query q = q_all(10);
-    q.before_rid = rids[0];
+    q.after_rid = rids[0];
     bool more = true;
     CHECK_EQ_INT(list(&d, r, d.ws, &q, NULL, &more), 0);
     CHECK(!more);
@@ -653,7 +653,7 @@ TEST(store_list_filters)
     if (CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 1)) {
         CHECK_STR(rows[0].id, c3);
         CHECK(more);
-        q.before_rid = rows[0].rid;
+        q.after_rid = rows[0].rid;
         if (CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 1)) CHECK_STR(rows[0].id, c2);
         CHECK(!more);
     }
@@ -849,7 +849,7 @@ TEST(store_search_pagination)
         pages++;
         for (int i = 0; i < n; i++, seen++)
             if (seen >= N || strcmp(rows[i].id, ids[N - 1 - seen]) != 0) ok = false;
-        if (n > 0) q.before_rid = rows[n - 1].rid;
+        if (n > 0) q.after_rid = rows[n - 1].rid;
     }
     CHECK(ok);
     CHECK_EQ_INT(seen, N);
@@ -1340,7 +1340,7 @@ static void many_binds_child(void *p)
     q.filters = f;
     q.nfilters = NF;
     q.fts = "x";
-    q.before_rid = 1000;
+    q.after_rid = 1000;
     q.cf_key = "k";
     q.cf_value = "v";
     q.link_field = res_field_index(r, "company_id");
@@ -1383,7 +1383,7 @@ static void cache_churn_child(void *p)
                 store_query q = q_all(1);
                 q.filters = f;
                 q.nfilters = k;
-                q.before_rid = before ? 1000 : 0;
+                q.after_rid = before ? 1000 : 0;
                 res_row *rows;
                 int n;
                 bool more;
