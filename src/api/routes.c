@@ -77,21 +77,27 @@ static void add_resource(const res_def *r)
         snprintf(base, sizeof base, "/v1/%s", r->path);
         snprintf(item, sizeof item, "%s/{id}", base);
     }
-    camel(op, sizeof op, "list", r->name);
-    snprintf(sum, sizeof sum, "List %s", r->name);
-    add(M_GET, base, engine_list, r, NULL, r->scope_read, false, false, "list", op, sum);
-    camel(op, sizeof op, "create", r->singular);
-    snprintf(sum, sizeof sum, "Create a %s", r->singular);
-    add(M_POST, base, engine_create, r, NULL, r->scope_write, true, false, "create", op, sum);
-    camel(op, sizeof op, "get", r->singular);
-    snprintf(sum, sizeof sum, "Get a %s", r->singular);
-    add(M_GET, item, engine_get, r, NULL, r->scope_read, false, false, "get", op, sum);
-    camel(op, sizeof op, "update", r->singular);
-    snprintf(sum, sizeof sum, "Update a %s (partial)", r->singular);
-    add(M_PATCH, item, engine_update, r, NULL, r->scope_write, true, false, "update", op, sum);
-    camel(op, sizeof op, "delete", r->singular);
-    snprintf(sum, sizeof sum, "Delete a %s", r->singular);
-    add(M_DELETE, item, engine_delete, r, NULL, r->scope_write, true, false, "delete", op, sum);
+    /* The five generic operations every resource gets. */
+    static const struct {
+        api_method m;
+        api_handler h;
+        const char *kind, *verb, *summary;
+        bool item, write;
+    } ops[] = {
+        {M_GET, engine_list, "list", "list", "List %s", false, false},
+        {M_POST, engine_create, "create", "create", "Create a %s", false, true},
+        {M_GET, engine_get, "get", "get", "Get a %s", true, false},
+        {M_PATCH, engine_update, "update", "update", "Update a %s (partial)", true, true},
+        {M_DELETE, engine_delete, "delete", "delete", "Delete a %s", true, true},
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        const char *noun = ops[i].h == engine_list ? r->name : r->singular;
+        camel(op, sizeof op, ops[i].verb, noun);
+        snprintf(sum, sizeof sum, ops[i].summary, noun);
+        add(ops[i].m, ops[i].item ? item : base, ops[i].h, r, NULL,
+            ops[i].write ? r->scope_write : r->scope_read, ops[i].write, false, ops[i].kind, op,
+            sum);
+    }
 }
 
 void routes_build(void)

@@ -453,6 +453,18 @@ static int check_parent(api_req *q, const res_def *r)
     return engine_load(q, res_find(r->parent), q->pv[0], NULL, &p);
 }
 
+/* The record the path names: {id}, or {sub_id} under its parent {id}. */
+static int load_item(api_req *q, const res_def *r, res_row *row)
+{
+    if (check_parent(q, r)) return -1;
+    if (engine_load(q, r, item_id(q), NULL, row)) return -1;
+    int pf = res_parent_field(r);
+    if (pf >= 0 && strcmp(row->vals[pf].s, parent_id(q)) != 0)
+        return api_error(q, 404, "not_found", NULL, "no %s '%s' under this %s", r->singular,
+                         item_id(q), res_find(r->parent)->singular);
+    return 0;
+}
+
 int engine_create(api_req *q)
 {
     const res_def *r = q->route->res;
@@ -522,13 +534,8 @@ int engine_get(api_req *q)
 {
     const res_def *r = q->route->res;
     if (api_params_check(q)) return -1;
-    if (check_parent(q, r)) return -1;
     res_row row;
-    if (engine_load(q, r, item_id(q), NULL, &row)) return -1;
-    int pf = res_parent_field(r);
-    if (pf >= 0 && strcmp(row.vals[pf].s, parent_id(q)) != 0)
-        return api_error(q, 404, "not_found", NULL, "no %s '%s' under this %s", r->singular,
-                         item_id(q), r->parent);
+    if (load_item(q, r, &row)) return -1;
     return respond_row(q, r, &row, 200, NULL);
 }
 
@@ -551,13 +558,8 @@ int engine_save(api_req *q, const res_def *r, res_row *row, const bool *set)
 int engine_update(api_req *q)
 {
     const res_def *r = q->route->res;
-    if (check_parent(q, r)) return -1;
     res_row old, row;
-    if (engine_load(q, r, item_id(q), NULL, &old)) return -1;
-    int pf = res_parent_field(r);
-    if (pf >= 0 && strcmp(old.vals[pf].s, parent_id(q)) != 0)
-        return api_error(q, 404, "not_found", NULL, "no %s '%s' under this %s", r->singular,
-                         item_id(q), r->parent);
+    if (load_item(q, r, &old)) return -1;
     row = old;
     row.vals = arena_alloc(&q->a, sizeof(store_val) * (size_t)(r->nfields + 1));
     memcpy(row.vals, old.vals, sizeof(store_val) * (size_t)r->nfields);
@@ -583,13 +585,8 @@ int engine_delete(api_req *q)
     const res_def *r = q->route->res;
     if (q->json && json_object_size(q->json) > 0)
         return api_error(q, 400, "validation_failed", NULL, "DELETE takes no body");
-    if (check_parent(q, r)) return -1;
     res_row row;
-    if (engine_load(q, r, item_id(q), NULL, &row)) return -1;
-    int pf = res_parent_field(r);
-    if (pf >= 0 && strcmp(row.vals[pf].s, parent_id(q)) != 0)
-        return api_error(q, 404, "not_found", NULL, "no %s '%s' under this %s", r->singular,
-                         item_id(q), r->parent);
+    if (load_item(q, r, &row)) return -1;
     store_err e;
     /* Records pointing here: children and required links go with it,
      * optional links are cleared. */

@@ -657,6 +657,22 @@ static void read_row(arena *a, const res_def *r, sqlite3_stmt *st, res_row *row)
     row->custom = col_text(a, st, 4 + r->nfields);
 }
 
+/* Steps a bound statement expected to yield at most one record. */
+static int one_row(store_conn *c, arena *a, const res_def *r, sqlite3_stmt *st, res_row *out,
+                   store_err *e)
+{
+    int rc = sqlite3_step(st);
+    int ret = STORE_OK;
+    if (rc == SQLITE_ROW)
+        read_row(a, r, st, out);
+    else if (rc == SQLITE_DONE)
+        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    else
+        ret = sqlfail(c, e, rc);
+    done(st);
+    return ret;
+}
+
 int store_rec_get(store_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
                   res_row *out, store_err *e)
 {
@@ -669,16 +685,7 @@ int store_rec_get(store_conn *c, arena *a, const res_def *r, const char *ws, con
     if (!st) return STORE_ERROR;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int ret = STORE_OK;
-    if (rc == SQLITE_ROW)
-        read_row(a, r, st, out);
-    else if (rc == SQLITE_DONE)
-        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-    else
-        ret = sqlfail(c, e, rc);
-    done(st);
-    return ret;
+    return one_row(c, a, r, st, out, e);
 }
 
 int store_rec_exists(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
@@ -793,16 +800,7 @@ int store_rec_find_by(store_conn *c, arena *a, const res_def *r, const char *ws,
     if (!st) return STORE_ERROR;
     sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int ret = STORE_OK;
-    if (rc == SQLITE_ROW)
-        read_row(a, r, st, out);
-    else if (rc == SQLITE_DONE)
-        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-    else
-        ret = sqlfail(c, e, rc);
-    done(st);
-    return ret;
+    return one_row(c, a, r, st, out, e);
 }
 
 /* Turns what a user typed into an FTS5 expression over the searchable
