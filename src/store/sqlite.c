@@ -16,15 +16,16 @@
 
 #include "core/buf.h"
 #include "core/timeutil.h"
-#include "store/store.h"
+#include "store/impl.h"
 
 #define STMT_CACHE 256
 #define STMT_PROBE 8
 
-struct store {
+typedef struct sq_store {
+    store base;
     char *path;
     store_opts opts;
-};
+} sq_store;
 
 typedef struct stmt_slot {
     char *sql;
@@ -32,12 +33,13 @@ typedef struct stmt_slot {
     sqlite3_stmt *st;
 } stmt_slot;
 
-struct store_conn {
-    store *s;
+typedef struct sq_conn {
+    store_conn base;
+    sq_store *s;
     sqlite3 *db;
     stmt_slot cache[STMT_CACHE];
     int sp_depth;
-};
+} sq_conn;
 
 static int fail(store_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(store_err *e, int code, const char *fmt, ...)
@@ -51,7 +53,7 @@ static int fail(store_err *e, int code, const char *fmt, ...)
     return code;
 }
 
-static int sqlfail(store_conn *c, store_err *e, int rc)
+static int sqlfail(sq_conn *c, store_err *e, int rc)
 {
     int code = STORE_ERROR;
     int ext = sqlite3_extended_errcode(c->db);
@@ -71,30 +73,29 @@ static void global_init(void)
     sqlite3_initialize();
 }
 
-int store_open(store **out, const char *url, const store_opts *opts, store_err *e)
+static int sq_open(store **out, const char *url, const store_opts *opts, store_err *e)
 {
     pthread_once(&global_once, global_init);
     if (!url || !*url) return fail(e, STORE_ERROR, "empty database path");
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return fail(e, STORE_ERROR, "PostgreSQL is not supported by this build yet");
     const char *path = strncmp(url, "sqlite://", 9) == 0 ? url + 9 : url;
-    store *s = calloc(1, sizeof *s);
+    sq_store *s = calloc(1, sizeof *s);
     if (!s) abort();
+    s->base.ops = &store_sqlite_ops;
     s->path = strdup(path);
     s->opts = *opts;
     if (s->opts.busy_ms <= 0) s->opts.busy_ms = 5000;
-    *out = s;
+    *out = &s->base;
     return STORE_OK;
 }
 
-void store_close(store *s)
+static void sq_close(store *bs)
 {
-    if (!s) return;
+    sq_store *s = (sq_store *)bs;
     free(s->path);
     free(s);
 }
 
-static int exec(store_conn *c, const char *sql, store_err *e)
+static int exec(sq_conn *c, const char *sql, store_err *e)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
@@ -107,10 +108,12 @@ static int exec(store_conn *c, const char *sql, store_err *e)
     return STORE_OK;
 }
 
-int store_connect(store *s, store_conn **out, store_err *e)
+static int sq_connect(store *bs, store_conn **out, store_err *e)
 {
-    store_conn *c = calloc(1, sizeof *c);
+    sq_store *s = (sq_store *)bs;
+    sq_conn *c = calloc(1, sizeof *c);
     if (!c) abort();
+    c->base.ops = &store_sqlite_ops;
     c->s = s;
     int rc = sqlite3_open_v2(
         s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -133,11 +136,11 @@ int store_connect(store *s, store_conn **out, store_err *e)
         free(c);
         return STORE_ERROR;
     }
-    *out = c;
+    *out = &c->base;
     return STORE_OK;
 }
 
-void store_disconnect(store_conn *c)
+static void sq_disconnect(sq_conn *c)
 {
     if (!c) return;
     for (int i = 0; i < STMT_CACHE; i++) {
@@ -158,7 +161,7 @@ static uint64_t fnv(const char *s)
 
 /* Returns a reset statement for sql, from the cache when possible. The
  * statement belongs to the cache; callers only reset it (done()). */
-static sqlite3_stmt *prep(store_conn *c, const char *sql, store_err *e)
+static sqlite3_stmt *prep(sq_conn *c, const char *sql, store_err *e)
 {
     uint64_t h = fnv(sql);
     stmt_slot *free_slot = NULL;
@@ -211,7 +214,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* Runs a statement expected to produce no rows. */
-static int step_done(store_conn *c, sqlite3_stmt *st, store_err *e)
+static int step_done(sq_conn *c, sqlite3_stmt *st, store_err *e)
 {
     int rc = sqlite3_step(st);
     int r = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
@@ -246,7 +249,7 @@ static void fts_cols(const res_def *r, buf *b, const char *prefix)
         if (r->fields[i].flags & RF_SEARCH) buf_printf(b, ", %s%s", prefix, r->fields[i].name);
 }
 
-static bool column_exists(store_conn *c, const char *table, const char *col)
+static bool column_exists(sq_conn *c, const char *table, const char *col)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name='%s'", table, col);
@@ -260,7 +263,7 @@ static bool column_exists(store_conn *c, const char *table, const char *col)
 /* Brings one resource's table, indexes and FTS index in line with the
  * resource table. Idempotent: it only adds what is missing, so it runs on
  * every start and a new field in the table becomes a new column. */
-static int sync_resource(store_conn *c, const res_def *r, store_err *e)
+static int sync_resource(sq_conn *c, const res_def *r, store_err *e)
 {
     buf b;
     buf_init(&b, 1 << 20);
@@ -332,6 +335,10 @@ static int sync_resource(store_conn *c, const res_def *r, store_err *e)
     return rc;
 }
 
+static int sq_begin(sq_conn *c, bool write, store_err *e);
+static int sq_commit(sq_conn *c, store_err *e);
+static void sq_rollback(sq_conn *c);
+
 /* Versioned migrations of the core tables. Append only: a released
  * migration is never edited, a change is a new entry. */
 static const char *const migrations[] = {
@@ -356,7 +363,7 @@ static const char *const migrations[] = {
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
-int store_schema_version(store_conn *c, int *version, store_err *e)
+static int sq_schema_version(sq_conn *c, int *version, store_err *e)
 {
     *version = 0;
     sqlite3_stmt *st = NULL;
@@ -372,17 +379,17 @@ int store_schema_version(store_conn *c, int *version, store_err *e)
     return STORE_OK;
 }
 
-int store_migrate(store_conn *c, int *applied, store_err *e)
+static int sq_migrate(sq_conn *c, int *applied, store_err *e)
 {
     *applied = 0;
-    int rc = store_begin(c, true, e);
+    int rc = sq_begin(c, true, e);
     if (rc) return rc;
     rc = exec(c,
               "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
               "applied_at INTEGER NOT NULL);",
               e);
     int version = 0;
-    if (rc == STORE_OK) rc = store_schema_version(c, &version, e);
+    if (rc == STORE_OK) rc = sq_schema_version(c, &version, e);
     for (int v = version + 1; rc == STORE_OK && v <= NMIGRATIONS; v++) {
         rc = exec(c, migrations[v - 1], e);
         if (rc) break;
@@ -395,13 +402,13 @@ int store_migrate(store_conn *c, int *applied, store_err *e)
     for (int i = 0; rc == STORE_OK && i < res_count; i++)
         rc = sync_resource(c, res_table[i], e);
     if (rc) {
-        store_rollback(c);
+        sq_rollback(c);
         return rc;
     }
-    return store_commit(c, e);
+    return sq_commit(c, e);
 }
 
-int store_ping(store_conn *c, store_err *e)
+static int sq_ping(sq_conn *c, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "SELECT 1", e);
     if (!st) return STORE_ERROR;
@@ -412,29 +419,29 @@ int store_ping(store_conn *c, store_err *e)
 
 /* ---------------------------------------------------------- transactions */
 
-int store_begin(store_conn *c, bool write, store_err *e)
+static int sq_begin(sq_conn *c, bool write, store_err *e)
 {
     sqlite3_stmt *st = prep(c, write ? "BEGIN IMMEDIATE" : "BEGIN", e);
     if (!st) return STORE_ERROR;
     return step_done(c, st, e);
 }
 
-int store_commit(store_conn *c, store_err *e)
+static int sq_commit(sq_conn *c, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "COMMIT", e);
     if (!st) return STORE_ERROR;
     int rc = step_done(c, st, e);
-    if (rc != STORE_OK) store_rollback(c);
+    if (rc != STORE_OK) sq_rollback(c);
     return rc;
 }
 
-void store_rollback(store_conn *c)
+static void sq_rollback(sq_conn *c)
 {
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     c->sp_depth = 0;
 }
 
-int store_savepoint(store_conn *c, store_err *e)
+static int sq_savepoint(sq_conn *c, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "SAVEPOINT sp", e);
     if (!st) return STORE_ERROR;
@@ -443,7 +450,7 @@ int store_savepoint(store_conn *c, store_err *e)
     return rc;
 }
 
-int store_release(store_conn *c, store_err *e)
+static int sq_release(sq_conn *c, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "RELEASE sp", e);
     if (!st) return STORE_ERROR;
@@ -451,7 +458,7 @@ int store_release(store_conn *c, store_err *e)
     return step_done(c, st, e);
 }
 
-void store_rollback_to(store_conn *c)
+static void sq_rollback_to(sq_conn *c)
 {
     sqlite3_exec(c->db, "ROLLBACK TO sp; RELEASE sp;", NULL, NULL, NULL);
     c->sp_depth--;
@@ -472,7 +479,7 @@ static void read_workspace(sqlite3_stmt *st, store_workspace *w)
     w->created_ms = sqlite3_column_int64(st, 2);
 }
 
-int store_workspace_create(store_conn *c, const char *name, store_workspace *out, store_err *e)
+static int sq_workspace_create(sq_conn *c, const char *name, store_workspace *out, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)", e);
     if (!st) return STORE_ERROR;
@@ -485,7 +492,7 @@ int store_workspace_create(store_conn *c, const char *name, store_workspace *out
     return step_done(c, st, e);
 }
 
-int store_workspace_find(store_conn *c, const char *name_or_id, store_workspace *out, store_err *e)
+static int sq_workspace_find(sq_conn *c, const char *name_or_id, store_workspace *out, store_err *e)
 {
     sqlite3_stmt *st =
         prep(c, "SELECT id, name, created_at FROM workspaces WHERE id = ?1 OR name = ?1", e);
@@ -503,7 +510,7 @@ int store_workspace_find(store_conn *c, const char *name_or_id, store_workspace 
     return r;
 }
 
-int store_workspace_count(store_conn *c, int64_t *n, store_err *e)
+static int sq_workspace_count(sq_conn *c, int64_t *n, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "SELECT count(*) FROM workspaces", e);
     if (!st) return STORE_ERROR;
@@ -518,7 +525,7 @@ int store_workspace_count(store_conn *c, int64_t *n, store_err *e)
     return STORE_OK;
 }
 
-int store_workspace_each(store_conn *c, store_workspace_cb cb, void *ud, store_err *e)
+static int sq_workspace_each(sq_conn *c, store_workspace_cb cb, void *ud, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "SELECT id, name, created_at FROM workspaces ORDER BY id", e);
     if (!st) return STORE_ERROR;
@@ -549,7 +556,7 @@ static void read_key(sqlite3_stmt *st, store_key *k)
     k->revoked_ms = sqlite3_column_int64(st, 8);
 }
 
-int store_key_create(store_conn *c, const store_key *k, const char *token_hash, store_err *e)
+static int sq_key_create(sq_conn *c, const store_key *k, const char *token_hash, store_err *e)
 {
     sqlite3_stmt *st = prep(c,
                             "INSERT INTO api_keys (" KEY_COLS ", token_hash) "
@@ -568,7 +575,7 @@ int store_key_create(store_conn *c, const store_key *k, const char *token_hash, 
     return step_done(c, st, e);
 }
 
-int store_key_by_hash(store_conn *c, const char *token_hash, store_key *out, store_err *e)
+static int sq_key_by_hash(sq_conn *c, const char *token_hash, store_key *out, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "SELECT " KEY_COLS " FROM api_keys WHERE token_hash = ?", e);
     if (!st) return STORE_ERROR;
@@ -585,7 +592,7 @@ int store_key_by_hash(store_conn *c, const char *token_hash, store_key *out, sto
     return r;
 }
 
-int store_key_each(store_conn *c, store_key_cb cb, void *ud, store_err *e)
+static int sq_key_each(sq_conn *c, store_key_cb cb, void *ud, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "SELECT " KEY_COLS " FROM api_keys ORDER BY id", e);
     if (!st) return STORE_ERROR;
@@ -600,7 +607,7 @@ int store_key_each(store_conn *c, store_key_cb cb, void *ud, store_err *e)
     return r;
 }
 
-int store_key_revoke(store_conn *c, const char *id, store_err *e)
+static int sq_key_revoke(sq_conn *c, const char *id, store_err *e)
 {
     sqlite3_stmt *st =
         prep(c, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0", e);
@@ -658,7 +665,7 @@ static void read_row(arena *a, const res_def *r, sqlite3_stmt *st, res_row *row)
 }
 
 /* Steps a bound statement expected to yield at most one record. */
-static int one_row(store_conn *c, arena *a, const res_def *r, sqlite3_stmt *st, res_row *out,
+static int one_row(sq_conn *c, arena *a, const res_def *r, sqlite3_stmt *st, res_row *out,
                    store_err *e)
 {
     int rc = sqlite3_step(st);
@@ -673,8 +680,8 @@ static int one_row(store_conn *c, arena *a, const res_def *r, sqlite3_stmt *st, 
     return ret;
 }
 
-int store_rec_get(store_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
-                  res_row *out, store_err *e)
+static int sq_rec_get(sq_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
+                      res_row *out, store_err *e)
 {
     buf b;
     buf_init(&b, 1 << 16);
@@ -688,7 +695,7 @@ int store_rec_get(store_conn *c, arena *a, const res_def *r, const char *ws, con
     return one_row(c, a, r, st, out, e);
 }
 
-int store_rec_exists(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
+static int sq_rec_exists(sq_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ? AND workspace_id = ?", r->table);
@@ -704,7 +711,7 @@ int store_rec_exists(store_conn *c, const res_def *r, const char *ws, const char
     return ret;
 }
 
-int store_rec_insert(store_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
+static int sq_rec_insert(sq_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
 {
     buf b;
     buf_init(&b, 1 << 16);
@@ -730,8 +737,8 @@ int store_rec_insert(store_conn *c, const res_def *r, const char *ws, res_row *r
     return ret;
 }
 
-int store_rec_update(store_conn *c, const res_def *r, const char *ws, const res_row *row,
-                     const bool *set, bool set_custom, store_err *e)
+static int sq_rec_update(sq_conn *c, const res_def *r, const char *ws, const res_row *row,
+                         const bool *set, bool set_custom, store_err *e)
 {
     buf b;
     buf_init(&b, 1 << 16);
@@ -756,7 +763,7 @@ int store_rec_update(store_conn *c, const res_def *r, const char *ws, const res_
     return ret;
 }
 
-int store_rec_delete(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
+static int sq_rec_delete(sq_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ? AND workspace_id = ?", r->table);
@@ -770,8 +777,8 @@ int store_rec_delete(store_conn *c, const res_def *r, const char *ws, const char
     return ret;
 }
 
-int store_rec_detach(store_conn *c, const res_def *r, int field, const char *ws, const char *id,
-                     bool delete_rows, store_err *e)
+static int sq_rec_detach(sq_conn *c, const res_def *r, int field, const char *ws, const char *id,
+                         bool delete_rows, store_err *e)
 {
     char sql[256];
     const char *f = r->fields[field].name;
@@ -787,8 +794,8 @@ int store_rec_detach(store_conn *c, const res_def *r, int field, const char *ws,
     return step_done(c, st, e);
 }
 
-int store_rec_find_by(store_conn *c, arena *a, const res_def *r, const char *ws, int field,
-                      const char *value, res_row *out, store_err *e)
+static int sq_rec_find_by(sq_conn *c, arena *a, const res_def *r, const char *ws, int field,
+                          const char *value, res_row *out, store_err *e)
 {
     buf b;
     buf_init(&b, 1 << 16);
@@ -835,8 +842,8 @@ static bool fts_expr(const res_def *r, const char *q, buf *b)
     return terms > 0;
 }
 
-int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
-                   res_row **rows, int *n, bool *more, store_err *e)
+static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
+                       res_row **rows, int *n, bool *more, store_err *e)
 {
     *n = 0;
     *more = false;
@@ -964,9 +971,9 @@ int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, co
 
 /* ---------------------------------------------------------------- events */
 
-int store_event_append(store_conn *c, const char *ws, const char *type, const char *res_type,
-                       const char *res_id, const char *data_json, const char *actor_key,
-                       store_err *e)
+static int sq_event_append(sq_conn *c, const char *ws, const char *type, const char *res_type,
+                           const char *res_id, const char *data_json, const char *actor_key,
+                           store_err *e)
 {
     sqlite3_stmt *st = prep(c,
                             "INSERT INTO events (id, workspace_id, type, resource_type, "
@@ -987,7 +994,7 @@ int store_event_append(store_conn *c, const char *ws, const char *type, const ch
     return step_done(c, st, e);
 }
 
-int store_event_count(store_conn *c, const char *ws, int64_t *n, store_err *e)
+static int sq_event_count(sq_conn *c, const char *ws, int64_t *n, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "SELECT count(*) FROM events WHERE workspace_id = ?", e);
     if (!st) return STORE_ERROR;
@@ -1001,8 +1008,8 @@ int store_event_count(store_conn *c, const char *ws, int64_t *n, store_err *e)
 
 /* ----------------------------------------------------------- idempotency */
 
-int store_idem_get(store_conn *c, arena *a, const char *ws, const char *key, store_idem *out,
-                   store_err *e)
+static int sq_idem_get(sq_conn *c, arena *a, const char *ws, const char *key, store_idem *out,
+                       store_err *e)
 {
     sqlite3_stmt *st = prep(c,
                             "SELECT request_hash, status, body, created_at FROM idempotency_keys "
@@ -1027,8 +1034,8 @@ int store_idem_get(store_conn *c, arena *a, const char *ws, const char *key, sto
     return ret;
 }
 
-int store_idem_put(store_conn *c, const char *ws, const char *key, const char *req_hash, int status,
-                   const char *body, size_t body_len, store_err *e)
+static int sq_idem_put(sq_conn *c, const char *ws, const char *key, const char *req_hash,
+                       int status, const char *body, size_t body_len, store_err *e)
 {
     /* REPLACE: an expired record for the same key may still be present. */
     sqlite3_stmt *st = prep(c,
@@ -1045,10 +1052,37 @@ int store_idem_put(store_conn *c, const char *ws, const char *key, const char *r
     return step_done(c, st, e);
 }
 
-int store_idem_expire(store_conn *c, int64_t cutoff_ms, store_err *e)
+static int sq_idem_expire(sq_conn *c, int64_t cutoff_ms, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "DELETE FROM idempotency_keys WHERE created_at < ?", e);
     if (!st) return STORE_ERROR;
     sqlite3_bind_int64(st, 1, cutoff_ms);
     return step_done(c, st, e);
 }
+
+/* ------------------------------------------------------------- the table */
+
+#define SELF ((sq_conn *)c)
+#define STORE_OP(ret, name, params, args)                                                          \
+    static ret op_##name params                                                                    \
+    {                                                                                              \
+        return sq_##name args;                                                                     \
+    }
+#define STORE_VOID(name, params, args)                                                             \
+    static void op_##name params                                                                   \
+    {                                                                                              \
+        sq_##name args;                                                                            \
+    }
+#include "store/store_ops.def"
+#undef STORE_OP
+#undef STORE_VOID
+
+const store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .connect = sq_connect,
+#define STORE_OP(ret, name, params, args) .name = op_##name,
+#define STORE_VOID(name, params, args)    .name = op_##name,
+#include "store/store_ops.def"
+};

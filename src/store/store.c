@@ -1,0 +1,38 @@
+/* store.c - picks the backend for a database URL and dispatches every
+ * store.h call to it. Nothing here knows SQL. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/impl.h"
+
+int store_open(store **out, const char *url, const store_opts *opts, store_err *e)
+{
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        snprintf(e->msg, sizeof e->msg, "PostgreSQL is not supported by this build yet");
+        return STORE_ERROR;
+    }
+    return store_sqlite_ops.open(out, url, opts, e);
+}
+
+void store_close(store *s)
+{
+    if (s) s->ops->close(s);
+}
+
+int store_connect(store *s, store_conn **out, store_err *e)
+{
+    return s->ops->connect(s, out, e);
+}
+
+#define SELF c
+#define STORE_OP(ret, name, params, args)                                                          \
+    ret store_##name params                                                                        \
+    {                                                                                              \
+        return c->ops->name args;                                                                  \
+    }
+#define STORE_VOID(name, params, args)                                                             \
+    void store_##name params                                                                       \
+    {                                                                                              \
+        c->ops->name args;                                                                         \
+    }
+#include "store/store_ops.def"
