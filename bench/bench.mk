@@ -1,0 +1,13 @@
+# bench/bench.mk - `make bench`: the load benchmark (included by the Makefile).
+#   make bench                                  1M contacts, 10 s per scenario
+#   BENCH_CONTACTS=20000 BENCH_DURATION=3s make bench   quick check
+# See bench/README.md for what it measures and the other BENCH_* settings.
+
+BENCH_GEN := $(BUILD)/bench-gen
+
+bench: all $(BENCH_GEN)
+	@scripts/deps.sh bench
+	bench/run.sh
+
+$(BENCH_GEN): bench/gen.c $(LIB_OBJS) $(HDRS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ bench/gen.c $(LIB_OBJS) $(LDLIBS)
