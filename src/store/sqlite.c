@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "store/impl.h"
+#include "store/search.h"
 
 #define STMT_CACHE 256
 #define STMT_PROBE 8
@@ -73,6 +74,8 @@ static void global_init(void)
     sqlite3_initialize();
 }
 
+static void fts_doc_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
 static int sq_open(store **out, const char *url, const store_opts *opts, store_err *e)
 {
     pthread_once(&global_once, global_init);
@@ -125,6 +128,8 @@ static int sq_connect(store *bs, store_conn **out, store_err *e)
         return STORE_ERROR;
     }
     sqlite3_busy_timeout(c->db, s->opts.busy_ms);
+    sqlite3_create_function(c->db, "cairn_fts_doc", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            fts_doc_fn, NULL, NULL);
     sqlite3_extended_result_codes(c->db, 1);
     char pragmas[512];
     snprintf(pragmas, sizeof pragmas,
@@ -242,11 +247,104 @@ static bool nocase(const res_field *f)
     return f->type == FT_EMAIL || f->type == FT_STRING || f->type == FT_URL;
 }
 
-static void fts_cols(const res_def *r, buf *b, const char *prefix)
+/* cairn_fts_doc(workspace_id, text...): the document the full-text index
+ * holds for a row, every word tagged with its workspace (search.h). The
+ * triggers call it, so every connection registers it. */
+static void fts_doc_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-    buf_printf(b, "%sworkspace_id", prefix);
+    const unsigned char *ws = sqlite3_value_text(argv[0]);
+    char tag[SEARCH_TAG_LEN + 1];
+    search_tag(ws ? (const char *)ws : "", tag);
+    buf b;
+    buf_init(&b, 1u << 24);
+    for (int i = 1; i < argc; i++) {
+        const unsigned char *t = sqlite3_value_text(argv[i]);
+        if (t) search_doc_append(&b, tag, (const char *)t);
+    }
+    if (b.overflow) {
+        sqlite3_result_error_toobig(ctx);
+    } else {
+        buf_cstr(&b);
+        sqlite3_result_text(ctx, b.data, (int)b.len, SQLITE_TRANSIENT);
+    }
+    buf_free(&b);
+}
+
+static void fts_doc_call(const res_def *r, buf *b, const char *row)
+{
+    buf_printf(b, "cairn_fts_doc(%s.workspace_id", row);
     for (int i = 0; i < r->nfields; i++)
-        if (r->fields[i].flags & RF_SEARCH) buf_printf(b, ", %s%s", prefix, r->fields[i].name);
+        if (r->fields[i].flags & RF_SEARCH) buf_printf(b, ", %s.%s", row, r->fields[i].name);
+    buf_putc(b, ')');
+}
+
+/* The full-text index of a resource: contentless FTS5 over the tagged
+ * document, kept in step by triggers. The prefix indexes cover a tag plus
+ * one to three characters, so short prefixes are single index lookups. */
+static void fts_ddl(const res_def *r, buf *b)
+{
+    buf_printf(b,
+               "CREATE VIRTUAL TABLE %1$s_fts USING fts5(doc, content='', prefix='%2$d %3$d %4$d', "
+               "tokenize='unicode61');",
+               r->table, SEARCH_TAG_LEN + 1, SEARCH_TAG_LEN + 2, SEARCH_TAG_LEN + 3);
+    buf_printf(b,
+               "CREATE TRIGGER %1$s_fts_i AFTER INSERT ON %1$s BEGIN "
+               "INSERT INTO %1$s_fts(rowid, doc) VALUES (new.rid, ",
+               r->table);
+    fts_doc_call(r, b, "new");
+    buf_puts(b, "); END;");
+    buf_printf(b,
+               "CREATE TRIGGER %1$s_fts_d AFTER DELETE ON %1$s BEGIN "
+               "INSERT INTO %1$s_fts(%1$s_fts, rowid, doc) VALUES ('delete', old.rid, ",
+               r->table);
+    fts_doc_call(r, b, "old");
+    buf_puts(b, "); END;");
+    /* Only updates of indexed columns touch the index. */
+    buf_printf(b, "CREATE TRIGGER %s_fts_u AFTER UPDATE OF workspace_id", r->table);
+    for (int i = 0; i < r->nfields; i++)
+        if (r->fields[i].flags & RF_SEARCH) buf_printf(b, ", %s", r->fields[i].name);
+    buf_printf(b,
+               " ON %1$s BEGIN "
+               "INSERT INTO %1$s_fts(%1$s_fts, rowid, doc) VALUES ('delete', old.rid, ",
+               r->table);
+    fts_doc_call(r, b, "old");
+    buf_printf(b, "); INSERT INTO %s_fts(rowid, doc) VALUES (new.rid, ", r->table);
+    fts_doc_call(r, b, "new");
+    buf_puts(b, "); END;");
+}
+
+static int step_done(sq_conn *c, sqlite3_stmt *st, store_err *e);
+
+/* Creates or rebuilds a resource's search index when its DDL differs from
+ * the one recorded in search_indexes (new searchable field, new scheme),
+ * then fills it from the table. */
+static int sync_fts(sq_conn *c, const res_def *r, buf *ddl, store_err *e)
+{
+    sqlite3_stmt *st = prep(c, "SELECT ddl FROM search_indexes WHERE table_name = ?", e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, r->table, -1, SQLITE_STATIC);
+    bool same = sqlite3_step(st) == SQLITE_ROW &&
+                strcmp((const char *)sqlite3_column_text(st, 0), buf_cstr(ddl)) == 0;
+    done(st);
+    if (same) return STORE_OK;
+    buf b;
+    buf_init(&b, 1 << 20);
+    buf_printf(&b,
+               "DROP TRIGGER IF EXISTS %1$s_fts_i; DROP TRIGGER IF EXISTS %1$s_fts_d;"
+               "DROP TRIGGER IF EXISTS %1$s_fts_u; DROP TABLE IF EXISTS %1$s_fts;",
+               r->table);
+    buf_append(&b, ddl->data, ddl->len);
+    buf_printf(&b, "INSERT INTO %s_fts(rowid, doc) SELECT rid, ", r->table);
+    fts_doc_call(r, &b, r->table);
+    buf_printf(&b, " FROM %s;", r->table);
+    int rc = exec(c, buf_cstr(&b), e);
+    buf_free(&b);
+    if (rc) return rc;
+    st = prep(c, "INSERT OR REPLACE INTO search_indexes (table_name, ddl) VALUES (?, ?)", e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, r->table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, buf_cstr(ddl), -1, SQLITE_STATIC);
+    return step_done(c, st, e);
 }
 
 static bool column_exists(sq_conn *c, const char *table, const char *col)
@@ -303,33 +401,8 @@ static int sync_resource(sq_conn *c, const res_def *r, store_err *e)
     }
     if (rc == STORE_OK && res_has_search(r)) {
         buf_reset(&b);
-        /* External-content FTS5 kept in step by triggers. prefix='2 3'
-         * makes short prefix queries index lookups instead of scans. */
-        buf_printf(&b, "CREATE VIRTUAL TABLE IF NOT EXISTS %s_fts USING fts5(", r->table);
-        fts_cols(r, &b, "");
-        buf_printf(&b, ", content='%s', content_rowid='rid', prefix='2 3', tokenize='unicode61');",
-                   r->table);
-        const char *ev[3] = {"INSERT", "DELETE", "UPDATE"};
-        for (int k = 0; k < 3; k++) {
-            buf_printf(&b, "CREATE TRIGGER IF NOT EXISTS %s_fts_%c AFTER %s ON %s BEGIN ", r->table,
-                       ev[k][0] + 32, ev[k], r->table);
-            if (k >= 1) {
-                buf_printf(&b, "INSERT INTO %s_fts(%s_fts, rowid, ", r->table, r->table);
-                fts_cols(r, &b, "");
-                buf_puts(&b, ") VALUES('delete', old.rid, ");
-                fts_cols(r, &b, "old.");
-                buf_puts(&b, ");");
-            }
-            if (k != 1) {
-                buf_printf(&b, "INSERT INTO %s_fts(rowid, ", r->table);
-                fts_cols(r, &b, "");
-                buf_puts(&b, ") VALUES(new.rid, ");
-                fts_cols(r, &b, "new.");
-                buf_puts(&b, ");");
-            }
-            buf_puts(&b, " END;");
-        }
-        rc = exec(c, buf_cstr(&b), e);
+        fts_ddl(r, &b);
+        rc = sync_fts(c, r, &b, e);
     }
     buf_free(&b);
     return rc;
@@ -360,6 +433,8 @@ static const char *const migrations[] = {
     "  request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, "
     "  created_at INTEGER NOT NULL, PRIMARY KEY (workspace_id, key)) WITHOUT ROWID;"
     "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);",
+    /* 2: the DDL each full-text index was built with, to rebuild on change */
+    "CREATE TABLE search_indexes (table_name TEXT PRIMARY KEY, ddl TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -810,36 +885,27 @@ static int sq_rec_find_by(sq_conn *c, arena *a, const res_def *r, const char *ws
     return one_row(c, a, r, st, out, e);
 }
 
-/* Turns what a user typed into an FTS5 expression over the searchable
- * columns: each word becomes a quoted prefix term, all ANDed, so "jane@ac"
- * finds jane@acme.com and no user input is ever parsed as FTS syntax. */
-static bool fts_expr(const res_def *r, const char *q, buf *b)
+typedef struct expr_ctx {
+    buf *b;
+    const char *tag;
+    int terms;
+} expr_ctx;
+
+static void expr_word(const char *w, size_t n, void *ud)
 {
-    buf_putc(b, '{');
-    bool first = true;
-    for (int i = 0; i < r->nfields; i++) {
-        if (!(r->fields[i].flags & RF_SEARCH)) continue;
-        buf_printf(b, "%s%s", first ? "" : " ", r->fields[i].name);
-        first = false;
-    }
-    buf_puts(b, "} : (");
-    int terms = 0;
-    const unsigned char *p = (const unsigned char *)q;
-    while (*p) {
-        while (*p && *p < 0x80 &&
-               !((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
-            p++;
-        const unsigned char *s = p;
-        while (*p && (*p >= 0x80 || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-                      (*p >= 'A' && *p <= 'Z')))
-            p++;
-        if (p > s) {
-            buf_printf(b, "%s\"%.*s\"*", terms ? " AND " : "", (int)(p - s), (const char *)s);
-            terms++;
-        }
-    }
-    buf_putc(b, ')');
-    return terms > 0;
+    expr_ctx *x = ud;
+    buf_printf(x->b, "%s\"%s%.*s\"*", x->terms++ ? " AND " : "", x->tag, (int)n, w);
+}
+
+/* Turns what a user typed into an FTS5 expression: each word becomes a
+ * quoted prefix term in this workspace's tag, all ANDed, so "jane@ac"
+ * finds jane@acme.com and no user input is ever parsed as FTS syntax. */
+static bool fts_expr(const char *ws, const char *q, buf *b)
+{
+    char tag[SEARCH_TAG_LEN + 1];
+    search_tag(ws, tag);
+    expr_ctx x = {b, tag, 0};
+    return search_words(q, expr_word, &x) > 0;
 }
 
 static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
@@ -855,7 +921,7 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
     store_val *binds = arena_alloc(a, sizeof(store_val) * (size_t)(14 + q->nfilters));
     int nb = 0;
     const char *alias = "";
-    bool use_fts = q->fts && fts_expr(r, q->fts, &fts);
+    bool use_fts = q->fts && fts_expr(ws, q->fts, &fts);
     if (q->fts && !use_fts) {
         /* Only punctuation: nothing can match. */
         buf_free(&sql);
@@ -868,10 +934,9 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
         select_cols(r, &sql, "t.");
         buf_printf(&sql, " AS t JOIN %1$s_fts ON %1$s_fts.rowid = t.rid WHERE %1$s_fts MATCH ?",
                    r->table);
-        /* The workspace is a column of the index too, so FTS5 intersects
-         * it with the terms instead of us filtering other tenants' hits. */
-        char *m = arena_printf(a, "workspace_id : \"%s\" AND %s", ws, buf_cstr(&fts));
-        binds[nb++] = (store_val){.kind = SV_TEXT, .s = m};
+        /* Terms carry the workspace tag; the workspace_id test below only
+         * guards against two workspaces sharing a tag. */
+        binds[nb++] = (store_val){.kind = SV_TEXT, .s = arena_strdup(a, buf_cstr(&fts))};
         buf_puts(&sql, " AND t.workspace_id = ?");
     } else {
         select_cols(r, &sql, "");

@@ -1,0 +1,28 @@
+/* search.h - how Cairn cuts text into search words, for every backend.
+ *
+ * Owns: the word rule (a run of ASCII letters and digits, or of any
+ * non-ASCII bytes, so "jane@acme.com" is jane, acme, com and "José" stays
+ * whole) and the workspace tag. Indexed words are written as tag + word:
+ * each workspace's words are then their own terms in the index, so a
+ * prefix query reads only this workspace's postings instead of
+ * intersecting with a term every row of the workspace carries. */
+#ifndef CAIRN_SEARCH_H
+#define CAIRN_SEARCH_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+
+#define SEARCH_TAG_LEN 7 /* 'w' + 6 base-36 characters */
+
+/* Writes the tag of a workspace id (SEARCH_TAG_LEN chars + NUL). */
+void search_tag(const char *workspace_id, char out[SEARCH_TAG_LEN + 1]);
+
+/* Calls fn for each word of s (pointer and length, not NUL-terminated);
+ * returns the number of words. */
+int search_words(const char *s, void (*fn)(const char *w, size_t n, void *ud), void *ud);
+
+/* Appends " <tag><word>" for every word of s to b: the indexed document. */
+void search_doc_append(buf *b, const char *tag, const char *s);
+
+#endif
