@@ -56,6 +56,7 @@ void api_req_init(api_req *q)
     memset(q, 0, sizeof *q);
     arena_init(&q->a);
     buf_init(&q->out, API_MAX_RESPONSE);
+    buf_reserve(&q->out, 16384);
     id_new(q->request_id, "req");
     q->status = 500;
     q->out_type = "application/json";

@@ -46,6 +46,12 @@ static bool reserve(buf *b, size_t extra)
     return true;
 }
 
+void buf_reserve(buf *b, size_t n)
+{
+    if (reserve(b, n)) return;
+    b->overflow = false; /* a reservation past the cap is a hint, not data */
+}
+
 void buf_append(buf *b, const void *p, size_t n)
 {
     if (!reserve(b, n)) return;

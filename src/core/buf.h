@@ -20,6 +20,9 @@ typedef struct buf {
 void buf_init(buf *b, size_t limit);
 void buf_free(buf *b);
 void buf_reset(buf *b);
+/* Makes room for n more bytes up front (a response's usual size), so
+ * appends do not grow the buffer step by step. */
+void buf_reserve(buf *b, size_t n);
 void buf_append(buf *b, const void *p, size_t n);
 void buf_puts(buf *b, const char *s);
 void buf_putc(buf *b, char c);

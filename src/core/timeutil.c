@@ -19,13 +19,46 @@ uint64_t time_mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 void time_format_ms(uint64_t ms, char out[TIME_STR])
 {
-    time_t sec = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&sec, &tm);
-    snprintf(out, TIME_STR, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+    /* Lists format two times per row: remember the last second's calendar
+     * date per thread instead of calling gmtime_r and snprintf each time. */
+    static _Thread_local int64_t last_sec = -1;
+    static _Thread_local char last[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+    int64_t sec = (int64_t)(ms / 1000);
+    if (sec != last_sec) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        int y = (tm.tm_year + 1900) % 10000;
+        put2(last, y / 100);
+        put2(last + 2, y % 100);
+        last[4] = '-';
+        put2(last + 5, tm.tm_mon + 1);
+        last[7] = '-';
+        put2(last + 8, tm.tm_mday);
+        last[10] = 'T';
+        put2(last + 11, tm.tm_hour);
+        last[13] = ':';
+        put2(last + 14, tm.tm_min);
+        last[16] = ':';
+        put2(last + 17, tm.tm_sec);
+        last_sec = sec;
+    }
+    memcpy(out, last, 19);
+    unsigned f = (unsigned)(ms % 1000);
+    out[19] = '.';
+    out[20] = (char)('0' + f / 100);
+    out[21] = (char)('0' + f / 10 % 10);
+    out[22] = (char)('0' + f % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
 }
 
 static int digits(const char *s, int n)

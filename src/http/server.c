@@ -154,6 +154,11 @@ static void add_header(h2o_req_t *req, const char *name, const char *value)
                           h2o_strdup(&req->pool, value, SIZE_MAX).base, strlen(value));
 }
 
+static void free_owned(void *p)
+{
+    free(*(void **)p);
+}
+
 /* Sends q's response on req and releases q. */
 static void respond(worker *w, h2o_req_t *req, api_req *q)
 {
@@ -175,8 +180,15 @@ static void respond(worker *w, h2o_req_t *req, api_req *q)
         add_header(req, "x-ratelimit-reset", q->ratelimit[2]);
     }
     if (q->replayed) add_header(req, "idempotent-replayed", "true");
-    h2o_iovec_t body = h2o_strdup(&req->pool, q->out.data ? q->out.data : "", q->out.len);
-    req->res.content_length = q->out.len;
+    /* The body's heap buffer passes to the request's pool, which frees it
+     * once h2o has written it: no copy. */
+    h2o_iovec_t body = h2o_iovec_init(q->out.data ? q->out.data : "", q->out.len);
+    if (q->out.data) {
+        void **owned = h2o_mem_alloc_shared(&req->pool, sizeof(void *), free_owned);
+        *owned = q->out.data;
+        buf_init(&q->out, q->out.limit); /* detached: release must not free it */
+    }
+    req->res.content_length = body.len;
     uint64_t dur = time_mono_ns() - q->start_ns;
     api_metrics_observe(q, dur);
     log_request(q, dur);
