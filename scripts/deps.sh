@@ -4,10 +4,10 @@
 # nothing by hand. Usage: scripts/deps.sh [build|test|bench]
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make pkg-config libh2o-evloop-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev)
+pkgs=(gcc make pkg-config libh2o-evloop-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev)
 case "$what" in
-  test) pkgs+=(python3 curl) ;;
-  bench) pkgs+=(wrk curl) ;;
+  test) pkgs+=(python3 curl postgresql-15) ;;
+  bench) pkgs+=(wrk curl postgresql-15) ;;
 esac
 missing=()
 for p in "${pkgs[@]}"; do

@@ -106,9 +106,11 @@ int api_store_error(api_req *q, int rc, const store_err *e)
     api_metrics_store_error();
     fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"store\":\"%s\"}\n", q->request_id,
             e->msg);
-    if (rc == STORE_BUSY) {
+    if (rc == STORE_BUSY || rc == STORE_UNAVAILABLE) {
         q->retry_after = 1;
-        return api_error(q, 503, "store_unavailable", NULL, "the database is busy; retry shortly");
+        return api_error(q, 503, "store_unavailable", NULL, "%s",
+                         rc == STORE_BUSY ? "the database is busy; retry shortly"
+                                          : "the database is unavailable; retry shortly");
     }
     return api_error(q, 500, "internal", NULL, "internal error");
 }

@@ -29,5 +29,6 @@ struct store_conn {
 };
 
 extern const store_ops store_sqlite_ops;
+extern const store_ops store_postgres_ops;
 
 #endif

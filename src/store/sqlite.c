@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "store/impl.h"
+#include "store/schema.h"
 #include "store/search.h"
 
 #define STMT_CACHE 256
@@ -229,24 +230,6 @@ static int step_done(sq_conn *c, sqlite3_stmt *st, store_err *e)
 
 /* ---------------------------------------------------------------- schema */
 
-static const char *sql_type(const res_field *f)
-{
-    switch (f->type) {
-    case FT_INT:
-    case FT_MONEY:
-    case FT_BOOL:
-    case FT_DATETIME: return "INTEGER";
-    case FT_NUMBER: return "REAL";
-    default: return "TEXT";
-    }
-}
-
-/* Case-insensitive comparison for human-typed strings (emails, domains). */
-static bool nocase(const res_field *f)
-{
-    return f->type == FT_EMAIL || f->type == FT_STRING || f->type == FT_URL;
-}
-
 /* cairn_fts_doc(workspace_id, text...): the document the full-text index
  * holds for a row, every word tagged with its workspace (search.h). The
  * triggers call it, so every connection registers it. */
@@ -371,14 +354,16 @@ static int sync_resource(sq_conn *c, const res_def *r, store_err *e)
         "workspace_id TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL",
         r->table);
     for (int i = 0; i < r->nfields; i++)
-        buf_printf(&b, ", %s %s", r->fields[i].name, sql_type(&r->fields[i]));
+        buf_printf(&b, ", %s %s", r->fields[i].name,
+                   schema_column_type(&r->fields[i], DIALECT_SQLITE));
     buf_puts(&b, ", custom_fields TEXT);");
     int rc = exec(c, buf_cstr(&b), e);
     for (int i = 0; rc == STORE_OK && i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
         if (column_exists(c, r->table, f->name)) continue;
         buf_reset(&b);
-        buf_printf(&b, "ALTER TABLE %s ADD COLUMN %s %s;", r->table, f->name, sql_type(f));
+        buf_printf(&b, "ALTER TABLE %s ADD COLUMN %s %s;", r->table, f->name,
+                   schema_column_type(f, DIALECT_SQLITE));
         rc = exec(c, buf_cstr(&b), e);
     }
     if (rc == STORE_OK) {
@@ -386,9 +371,10 @@ static int sync_resource(sq_conn *c, const res_def *r, store_err *e)
         buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws ON %s(workspace_id);", r->table, r->table);
         for (int i = 0; i < r->nfields; i++) {
             const res_field *f = &r->fields[i];
-            if (!(f->flags & (RF_FILTER | RF_PARENT | RF_SORT)) && f->type != FT_REF) continue;
+            if (!schema_indexed(f)) continue;
             buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s ON %s(workspace_id, %s%s);",
-                       r->table, f->name, r->table, f->name, nocase(f) ? " COLLATE NOCASE" : "");
+                       r->table, f->name, r->table, f->name,
+                       schema_nocase(f) ? " COLLATE NOCASE" : "");
         }
         if (r->unique[0]) {
             buf_printf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS %s_unique ON %s(workspace_id",
@@ -945,7 +931,7 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
     binds[nb++] = (store_val){.kind = SV_TEXT, .s = ws};
     const char *cmp = q->ascending ? ">" : "<";
     const res_field *sf = use_fts ? NULL : q->sort_by;
-    const char *coll = sf && nocase(sf) ? " COLLATE NOCASE" : "";
+    const char *coll = sf && schema_nocase(sf) ? " COLLATE NOCASE" : "";
     if (q->after_rid > 0 && use_fts) {
         buf_printf(&sql, " AND %s_fts.rowid < ?", r->table);
         binds[nb++] = (store_val){.kind = SV_INT, .i = q->after_rid};
@@ -975,7 +961,8 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
     }
     for (int i = 0; i < q->nfilters; i++) {
         const res_field *f = &r->fields[q->filters[i].field];
-        buf_printf(&sql, " AND %s%s = ?%s", alias, f->name, nocase(f) ? " COLLATE NOCASE" : "");
+        buf_printf(&sql, " AND %s%s = ?%s", alias, f->name,
+                   schema_nocase(f) ? " COLLATE NOCASE" : "");
         binds[nb++] = q->filters[i].v;
     }
     if (q->cf_key) {

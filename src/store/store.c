@@ -1,5 +1,6 @@
-/* store.c - picks the backend for a database URL and dispatches every
- * store.h call to it. Nothing here knows SQL. */
+/* store.c - picks the backend for a database URL (postgres:// or
+ * postgresql:// is PostgreSQL, anything else a SQLite path) and dispatches
+ * every store.h call to it. Nothing here knows SQL. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,10 +8,12 @@
 
 int store_open(store **out, const char *url, const store_opts *opts, store_err *e)
 {
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        snprintf(e->msg, sizeof e->msg, "PostgreSQL is not supported by this build yet");
+    if (!url || !*url) {
+        snprintf(e->msg, sizeof e->msg, "empty database URL");
         return STORE_ERROR;
     }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return store_postgres_ops.open(out, url, opts, e);
     return store_sqlite_ops.open(out, url, opts, e);
 }
 

@@ -21,9 +21,10 @@
 typedef enum store_status {
     STORE_OK = 0,
     STORE_NOTFOUND = -1,
-    STORE_CONFLICT = -2, /* unique constraint */
-    STORE_ERROR = -3,    /* anything else: I/O, corruption, bug */
-    STORE_BUSY = -4,     /* could not get the lock in time */
+    STORE_CONFLICT = -2,    /* unique constraint */
+    STORE_ERROR = -3,       /* anything else: I/O, corruption, bug */
+    STORE_BUSY = -4,        /* could not get the lock in time */
+    STORE_UNAVAILABLE = -5, /* the database server cannot be reached */
 } store_status;
 
 typedef struct store_err {

@@ -1,0 +1,1172 @@
+/* postgres.c - the scale-out store: PostgreSQL through libpq; see store.h.
+ *
+ * Owns: the PostgreSQL schema (derived from the resource table like the
+ * SQLite one, types from schema.c), its migrations, one libpq connection
+ * per store_conn with its prepared statements, reconnecting after the
+ * server went away, and every SQL statement Cairn runs on PostgreSQL.
+ *
+ * Several Cairn processes may share one database: migrations take an
+ * advisory lock, and idempotency keys are locked per key for the length
+ * of the writing transaction (store_idem_get), so two nodes racing one key
+ * serialise and the second replays the first's answer.
+ *
+ * Parameters and results travel as text; rows are keyset-paginated on the
+ * BIGSERIAL `rid`, with (workspace_id, ..., rid) indexes so a page reads
+ * O(limit) index entries. Search: the tagged document (search.h) is
+ * computed here on every write into `search_doc`, indexed as a tsvector
+ * with GIN, and queried with prefix terms. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/timeutil.h"
+#include "store/impl.h"
+#include "store/schema.h"
+#include "store/search.h"
+
+#define STMT_CACHE 256
+#define STMT_PROBE 8
+#define MAX_PARAMS 64
+
+typedef struct pg_store {
+    store base;
+    char *url;
+    store_opts opts;
+} pg_store;
+
+typedef struct pg_stmt {
+    char *sql;
+    uint64_t hash;
+    unsigned id; /* statement name "c<id>" on this connection */
+} pg_stmt;
+
+typedef struct pg_conn {
+    store_conn base;
+    pg_store *s;
+    PGconn *db;
+    pg_stmt cache[STMT_CACHE];
+    unsigned next_id;
+    bool in_tx;
+    bool broken_tx; /* the connection failed inside the current transaction */
+} pg_conn;
+
+/* Parameters of one statement, as text. */
+typedef struct pg_params {
+    const char *v[MAX_PARAMS];
+    char num[MAX_PARAMS][32];
+    int n;
+} pg_params;
+
+static int fail(store_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(store_err *e, int code, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static int p_text(pg_params *p, const char *s)
+{
+    p->v[p->n] = s;
+    return ++p->n;
+}
+
+static int p_int(pg_params *p, int64_t v)
+{
+    snprintf(p->num[p->n], sizeof p->num[0], "%" PRId64, v);
+    p->v[p->n] = p->num[p->n];
+    return ++p->n;
+}
+
+static int p_val(pg_params *p, const store_val *v)
+{
+    switch (v->kind) {
+    case SV_NULL: p->v[p->n] = NULL; return ++p->n;
+    case SV_INT: return p_int(p, v->i);
+    case SV_REAL:
+        snprintf(p->num[p->n], sizeof p->num[0], "%.17g", v->d);
+        p->v[p->n] = p->num[p->n];
+        return ++p->n;
+    case SV_TEXT: return p_text(p, v->s);
+    }
+    return p->n;
+}
+
+/* ------------------------------------------------------------ connection */
+
+static void forget_statements(pg_conn *c)
+{
+    for (int i = 0; i < STMT_CACHE; i++) {
+        free(c->cache[i].sql);
+        c->cache[i].sql = NULL;
+    }
+}
+
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* (Re)connects. The URL is libpq's own; a connect timeout keeps an
+ * unreachable server from holding a request past a few seconds. */
+static int pg_link(pg_conn *c, store_err *e)
+{
+    if (c->db) PQfinish(c->db);
+    forget_statements(c);
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", "options", NULL};
+    const char *vals[] = {c->s->url, "3", "cairn", "-c statement_timeout=30000", NULL};
+    c->db = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(c->db) != CONNECTION_OK) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->db));
+        msg[strcspn(msg, "\n")] = '\0';
+        PQfinish(c->db);
+        c->db = NULL;
+        return fail(e, STORE_UNAVAILABLE, "postgres: %s", msg);
+    }
+    PQsetNoticeProcessor(c->db, quiet, NULL);
+    PQclear(PQexec(c->db, "SET client_min_messages = warning"));
+    return STORE_OK;
+}
+
+static int pg_open(store **out, const char *url, const store_opts *opts, store_err *e)
+{
+    (void)e;
+    pg_store *s = calloc(1, sizeof *s);
+    if (!s) abort();
+    s->base.ops = &store_postgres_ops;
+    s->url = strdup(url);
+    s->opts = *opts;
+    *out = &s->base;
+    return STORE_OK;
+}
+
+static void pg_close(store *bs)
+{
+    pg_store *s = (pg_store *)bs;
+    free(s->url);
+    free(s);
+}
+
+static int pg_connect(store *bs, store_conn **out, store_err *e)
+{
+    pg_conn *c = calloc(1, sizeof *c);
+    if (!c) abort();
+    c->base.ops = &store_postgres_ops;
+    c->s = (pg_store *)bs;
+    int rc = pg_link(c, e);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = &c->base;
+    return STORE_OK;
+}
+
+static void pg_disconnect(pg_conn *c)
+{
+    if (c->db) PQfinish(c->db);
+    forget_statements(c);
+    free(c);
+}
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static bool conn_lost(pg_conn *c)
+{
+    return !c->db || PQstatus(c->db) != CONNECTION_OK;
+}
+
+/* Maps a failed result to a store status. */
+static int result_fail(pg_conn *c, PGresult *res, store_err *e)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->db);
+    char m[200];
+    snprintf(m, sizeof m, "%s", msg && *msg ? msg : "no result");
+    m[strcspn(m, "\n")] = '\0';
+    int code = STORE_ERROR;
+    if (conn_lost(c) || (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+                                   strcmp(state, "57P03") == 0)))
+        code = STORE_UNAVAILABLE;
+    else if (state && strcmp(state, "23505") == 0)
+        code = STORE_CONFLICT;
+    else if (state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 ||
+                       strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0))
+        code = STORE_BUSY;
+    return fail(e, code, "postgres: %s", m);
+}
+
+/* Runs sql (a prepared statement, cached per connection) with p. On
+ * success *out holds the result (caller PQclear()s it). A connection lost
+ * outside a transaction is re-established and the statement retried once;
+ * inside one, the transaction is gone and the caller learns so. */
+static int run(pg_conn *c, const char *sql, const pg_params *p, PGresult **out, store_err *e)
+{
+    *out = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (conn_lost(c)) {
+            if (c->in_tx) {
+                c->broken_tx = true;
+                return fail(e, STORE_UNAVAILABLE, "postgres: connection lost in a transaction");
+            }
+            int rc = pg_link(c, e);
+            if (rc) return rc;
+        }
+        uint64_t h = fnv(sql);
+        pg_stmt *slot = NULL, *free_slot = NULL;
+        for (int i = 0; i < STMT_PROBE && !slot; i++) {
+            pg_stmt *s = &c->cache[(h + (uint64_t)i) % STMT_CACHE];
+            if (s->sql && s->hash == h && strcmp(s->sql, sql) == 0) slot = s;
+            if (!s->sql && !free_slot) free_slot = s;
+        }
+        char name[16];
+        if (!slot) {
+            if (!free_slot) {
+                free_slot = &c->cache[h % STMT_CACHE];
+                snprintf(name, sizeof name, "c%u", free_slot->id);
+                char dealloc[48];
+                snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);
+                PQclear(PQexec(c->db, dealloc));
+                free(free_slot->sql);
+                free_slot->sql = NULL;
+            }
+            unsigned id = c->next_id++;
+            snprintf(name, sizeof name, "c%u", id);
+            PGresult *pr = PQprepare(c->db, name, sql, 0, NULL);
+            if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
+                int rc = result_fail(c, pr, e);
+                PQclear(pr);
+                if (rc == STORE_UNAVAILABLE && !c->in_tx) continue;
+                if (c->in_tx && rc == STORE_UNAVAILABLE) c->broken_tx = true;
+                return rc;
+            }
+            PQclear(pr);
+            free_slot->sql = strdup(sql);
+            free_slot->hash = h;
+            free_slot->id = id;
+            slot = free_slot;
+        }
+        snprintf(name, sizeof name, "c%u", slot->id);
+        PGresult *res = PQexecPrepared(c->db, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            *out = res;
+            return STORE_OK;
+        }
+        int rc = result_fail(c, res, e);
+        PQclear(res);
+        if (rc == STORE_UNAVAILABLE && !c->in_tx) continue;
+        if (rc == STORE_UNAVAILABLE) c->broken_tx = true;
+        return rc;
+    }
+    return fail(e, STORE_UNAVAILABLE, "postgres: unavailable");
+}
+
+/* run() for statements whose result only matters as success. */
+static int run_done(pg_conn *c, const char *sql, const pg_params *p, store_err *e)
+{
+    PGresult *res;
+    int rc = run(c, sql, p, &res, e);
+    PQclear(res);
+    return rc;
+}
+
+/* Plain (unprepared, multi-statement) SQL: schema and transactions. */
+static int exec_sql(pg_conn *c, const char *sql, store_err *e)
+{
+    if (conn_lost(c)) {
+        if (c->in_tx) {
+            c->broken_tx = true;
+            return fail(e, STORE_UNAVAILABLE, "postgres: connection lost in a transaction");
+        }
+        int rc = pg_link(c, e);
+        if (rc) return rc;
+    }
+    PGresult *res = PQexec(c->db, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STORE_OK : result_fail(c, res, e);
+    PQclear(res);
+    return rc;
+}
+
+static int64_t get_int(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void copy_col(char *dst, size_t cap, PGresult *r, int row, int col)
+{
+    snprintf(dst, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+static const char *get_text(arena *a, PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col)) return NULL;
+    return arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+/* ---------------------------------------------------------------- schema */
+
+static const char *const migrations[] = {
+    /* 1: workspaces, keys, event outbox, idempotency records */
+    "CREATE TABLE workspaces (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+    "  created_at BIGINT NOT NULL);"
+    "CREATE TABLE api_keys (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, "
+    "  name TEXT NOT NULL DEFAULT '', token_hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, "
+    "  super_admin INTEGER NOT NULL DEFAULT 0, max_concurrent INTEGER NOT NULL DEFAULT -1, "
+    "  rate INTEGER NOT NULL DEFAULT -1, created_at BIGINT NOT NULL, "
+    "  revoked_at BIGINT NOT NULL DEFAULT 0);"
+    "CREATE TABLE events (rid BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+    "  workspace_id TEXT NOT NULL, type TEXT NOT NULL, resource_type TEXT NOT NULL, "
+    "  resource_id TEXT NOT NULL, data TEXT NOT NULL, actor_key_id TEXT, "
+    "  created_at BIGINT NOT NULL);"
+    "CREATE INDEX events_ws ON events(workspace_id, rid);"
+    "CREATE INDEX events_ws_resource ON events(workspace_id, resource_id, rid);"
+    "CREATE TABLE idempotency_keys (workspace_id TEXT NOT NULL, key TEXT NOT NULL, "
+    "  request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, "
+    "  created_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, key));"
+    "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);",
+    /* 2: what each search index was built from, to rebuild on change */
+    "CREATE TABLE search_indexes (table_name TEXT PRIMARY KEY, ddl TEXT NOT NULL);",
+};
+#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* Expression of a field as filters and sorts compare it. */
+static void col_expr(buf *b, const res_field *f)
+{
+    if (schema_nocase(f))
+        buf_printf(b, "lower(%s)", f->name);
+    else
+        buf_puts(b, f->name);
+}
+
+static void search_fields(const res_def *r, buf *b)
+{
+    for (int i = 0; i < r->nfields; i++)
+        if (r->fields[i].flags & RF_SEARCH) buf_printf(b, "%s ", r->fields[i].name);
+}
+
+/* Rewrites search_doc of every row when the searchable fields changed:
+ * the document is computed in C (the workspace tag), so SQL cannot. */
+static int rebuild_search(pg_conn *c, const res_def *r, store_err *e)
+{
+    int64_t after = 0;
+    for (;;) {
+        buf sql;
+        buf_init(&sql, 1 << 16);
+        buf_printf(&sql, "SELECT rid, workspace_id");
+        for (int i = 0; i < r->nfields; i++)
+            if (r->fields[i].flags & RF_SEARCH) buf_printf(&sql, ", %s", r->fields[i].name);
+        buf_printf(&sql, " FROM %s WHERE rid > $1 ORDER BY rid LIMIT 1000", r->table);
+        pg_params p = {0};
+        p_int(&p, after);
+        PGresult *res;
+        int rc = run(c, buf_cstr(&sql), &p, &res, e);
+        buf_free(&sql);
+        if (rc) return rc;
+        int n = PQntuples(res);
+        for (int row = 0; row < n && rc == STORE_OK; row++) {
+            char tag[SEARCH_TAG_LEN + 1];
+            search_tag(PQgetvalue(res, row, 1), tag);
+            buf doc;
+            buf_init(&doc, 1u << 24);
+            for (int col = 2; col < PQnfields(res); col++)
+                if (!PQgetisnull(res, row, col))
+                    search_doc_append(&doc, tag, PQgetvalue(res, row, col));
+            char upd[160];
+            snprintf(upd, sizeof upd, "UPDATE %s SET search_doc = $1 WHERE rid = $2", r->table);
+            pg_params q = {0};
+            p_text(&q, buf_cstr(&doc));
+            after = get_int(res, row, 0);
+            p_int(&q, after);
+            rc = run_done(c, upd, &q, e);
+            buf_free(&doc);
+        }
+        PQclear(res);
+        if (rc) return rc;
+        if (n < 1000) return STORE_OK;
+    }
+}
+
+static int sync_resource(pg_conn *c, const res_def *r, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 20);
+    buf_printf(&b,
+               "CREATE TABLE IF NOT EXISTS %s (rid BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
+               "workspace_id TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL",
+               r->table);
+    for (int i = 0; i < r->nfields; i++)
+        buf_printf(&b, ", %s %s", r->fields[i].name,
+                   schema_column_type(&r->fields[i], DIALECT_POSTGRES));
+    buf_puts(&b, ", custom_fields JSONB, search_doc TEXT);");
+    for (int i = 0; i < r->nfields; i++)
+        buf_printf(&b, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s;", r->table,
+                   r->fields[i].name, schema_column_type(&r->fields[i], DIALECT_POSTGRES));
+    buf_printf(&b, "CREATE INDEX IF NOT EXISTS %1$s_ws ON %1$s(workspace_id, rid);", r->table);
+    for (int i = 0; i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        if (!schema_indexed(f)) continue;
+        buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s ON %s(workspace_id, ", r->table,
+                   f->name, r->table);
+        col_expr(&b, f);
+        buf_puts(&b, ", rid);");
+        if (f->flags & RF_SORT) {
+            /* NULLs lowest, as SQLite orders them: first going up. */
+            buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s_sort ON %s(workspace_id, ",
+                       r->table, f->name, r->table);
+            col_expr(&b, f);
+            buf_puts(&b, " NULLS FIRST, rid);");
+        }
+    }
+    if (r->unique[0]) {
+        buf_printf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS %s_unique ON %s(workspace_id", r->table,
+                   r->table);
+        for (int i = 0; r->unique[i]; i++)
+            buf_printf(&b, ", %s", r->unique[i]);
+        buf_puts(&b, ");");
+    }
+    int rc = exec_sql(c, buf_cstr(&b), e);
+    if (rc == STORE_OK && res_has_search(r)) {
+        buf_reset(&b);
+        buf_printf(&b,
+                   "ALTER TABLE %1$s ADD COLUMN IF NOT EXISTS search_tsv tsvector GENERATED "
+                   "ALWAYS AS (to_tsvector('simple'::regconfig, coalesce(search_doc, ''))) STORED;"
+                   "CREATE INDEX IF NOT EXISTS %1$s_search ON %1$s USING gin (search_tsv);",
+                   r->table);
+        rc = exec_sql(c, buf_cstr(&b), e);
+        buf fields;
+        buf_init(&fields, 4096);
+        search_fields(r, &fields);
+        pg_params p = {0};
+        p_text(&p, r->table);
+        PGresult *res = NULL;
+        if (rc == STORE_OK)
+            rc = run(c, "SELECT ddl FROM search_indexes WHERE table_name = $1", &p, &res, e);
+        bool same = rc == STORE_OK && PQntuples(res) == 1 &&
+                    strcmp(PQgetvalue(res, 0, 0), buf_cstr(&fields)) == 0;
+        PQclear(res);
+        if (rc == STORE_OK && !same) {
+            rc = rebuild_search(c, r, e);
+            p_text(&p, buf_cstr(&fields));
+            if (rc == STORE_OK)
+                rc = run_done(c,
+                              "INSERT INTO search_indexes (table_name, ddl) VALUES ($1, $2) "
+                              "ON CONFLICT (table_name) DO UPDATE SET ddl = excluded.ddl",
+                              &p, e);
+        }
+        buf_free(&fields);
+    }
+    buf_free(&b);
+    return rc;
+}
+
+static int pg_schema_version(pg_conn *c, int *version, store_err *e)
+{
+    *version = 0;
+    PGresult *res;
+    int rc = run(c, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL, &res, e);
+    if (rc) return rc;
+    bool exists = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!exists) return STORE_OK;
+    rc = run(c, "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL, &res, e);
+    if (rc) return rc;
+    *version = (int)get_int(res, 0, 0);
+    PQclear(res);
+    return STORE_OK;
+}
+
+static int pg_begin(pg_conn *c, bool write, store_err *e);
+static int pg_commit(pg_conn *c, store_err *e);
+static void pg_rollback(pg_conn *c);
+
+static int pg_migrate(pg_conn *c, int *applied, store_err *e)
+{
+    *applied = 0;
+    int rc = pg_begin(c, true, e);
+    if (rc) return rc;
+    /* Nodes starting together: one migrates, the others wait and find
+     * nothing left to do. */
+    rc = exec_sql(c,
+                  "SELECT pg_advisory_xact_lock(7244106917133461332);"
+                  "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                  "applied_at BIGINT NOT NULL);",
+                  e);
+    int version = 0;
+    if (rc == STORE_OK) rc = pg_schema_version(c, &version, e);
+    for (int v = version + 1; rc == STORE_OK && v <= NMIGRATIONS; v++) {
+        rc = exec_sql(c, migrations[v - 1], e);
+        if (rc) break;
+        pg_params p = {0};
+        p_int(&p, v);
+        p_int(&p, (int64_t)time_now_ms());
+        rc = run_done(c, "INSERT INTO schema_migrations VALUES ($1, $2)", &p, e);
+        (*applied)++;
+    }
+    for (int i = 0; rc == STORE_OK && i < res_count; i++)
+        rc = sync_resource(c, res_table[i], e);
+    if (rc) {
+        pg_rollback(c);
+        return rc;
+    }
+    return pg_commit(c, e);
+}
+
+static int pg_ping(pg_conn *c, store_err *e)
+{
+    return run_done(c, "SELECT 1", NULL, e);
+}
+
+/* ---------------------------------------------------------- transactions */
+
+static int pg_begin(pg_conn *c, bool write, store_err *e)
+{
+    (void)write; /* row locks and the idempotency lock do what SQLite's write lock does */
+    int rc = exec_sql(c, "BEGIN", e);
+    if (rc == STORE_OK) {
+        c->in_tx = true;
+        c->broken_tx = false;
+    }
+    return rc;
+}
+
+static int pg_commit(pg_conn *c, store_err *e)
+{
+    if (c->broken_tx) {
+        pg_rollback(c);
+        return fail(e, STORE_UNAVAILABLE, "postgres: the transaction was lost");
+    }
+    int rc = exec_sql(c, "COMMIT", e);
+    c->in_tx = false;
+    if (rc) pg_rollback(c);
+    return rc;
+}
+
+static void pg_rollback(pg_conn *c)
+{
+    if (!conn_lost(c) && PQtransactionStatus(c->db) != PQTRANS_IDLE)
+        PQclear(PQexec(c->db, "ROLLBACK"));
+    c->in_tx = false;
+    c->broken_tx = false;
+}
+
+static int pg_savepoint(pg_conn *c, store_err *e)
+{
+    return exec_sql(c, "SAVEPOINT sp", e);
+}
+
+static int pg_release(pg_conn *c, store_err *e)
+{
+    return exec_sql(c, "RELEASE SAVEPOINT sp", e);
+}
+
+static void pg_rollback_to(pg_conn *c)
+{
+    if (!conn_lost(c)) PQclear(PQexec(c->db, "ROLLBACK TO SAVEPOINT sp; RELEASE SAVEPOINT sp"));
+}
+
+/* ------------------------------------------------------ workspaces, keys */
+
+static void read_workspace(PGresult *r, int row, store_workspace *w)
+{
+    copy_col(w->id, sizeof w->id, r, row, 0);
+    copy_col(w->name, sizeof w->name, r, row, 1);
+    w->created_ms = get_int(r, row, 2);
+}
+
+static int pg_workspace_create(pg_conn *c, const char *name, store_workspace *out, store_err *e)
+{
+    id_new(out->id, "wrk");
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->created_ms = (int64_t)time_now_ms();
+    pg_params p = {0};
+    p_text(&p, out->id);
+    p_text(&p, out->name);
+    p_int(&p, out->created_ms);
+    return run_done(c, "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)", &p, e);
+}
+
+static int pg_workspace_find(pg_conn *c, const char *name_or_id, store_workspace *out, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, name_or_id);
+    PGresult *res;
+    int rc = run(c, "SELECT id, name, created_at FROM workspaces WHERE id = $1 OR name = $1", &p,
+                 &res, e);
+    if (rc) return rc;
+    if (PQntuples(res) == 0)
+        rc = fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
+    else
+        read_workspace(res, 0, out);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_workspace_count(pg_conn *c, int64_t *n, store_err *e)
+{
+    PGresult *res;
+    int rc = run(c, "SELECT count(*) FROM workspaces", NULL, &res, e);
+    if (rc) return rc;
+    *n = get_int(res, 0, 0);
+    PQclear(res);
+    return STORE_OK;
+}
+
+static int pg_workspace_each(pg_conn *c, store_workspace_cb cb, void *ud, store_err *e)
+{
+    PGresult *res;
+    int rc = run(c, "SELECT id, name, created_at FROM workspaces ORDER BY id", NULL, &res, e);
+    if (rc) return rc;
+    for (int i = 0; i < PQntuples(res); i++) {
+        store_workspace w;
+        read_workspace(res, i, &w);
+        cb(&w, ud);
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+#define KEY_COLS                                                                                   \
+    "id, workspace_id, name, scopes, super_admin, max_concurrent, rate, created_at, revoked_at"
+
+static void read_key(PGresult *r, int row, store_key *k)
+{
+    copy_col(k->id, sizeof k->id, r, row, 0);
+    copy_col(k->workspace_id, sizeof k->workspace_id, r, row, 1);
+    copy_col(k->name, sizeof k->name, r, row, 2);
+    copy_col(k->scopes, sizeof k->scopes, r, row, 3);
+    k->super_admin = get_int(r, row, 4) != 0;
+    k->max_concurrent = (int)get_int(r, row, 5);
+    k->rate = (int)get_int(r, row, 6);
+    k->created_ms = get_int(r, row, 7);
+    k->revoked_ms = get_int(r, row, 8);
+}
+
+static int pg_key_create(pg_conn *c, const store_key *k, const char *token_hash, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, k->id);
+    p_text(&p, k->workspace_id);
+    p_text(&p, k->name);
+    p_text(&p, k->scopes);
+    p_int(&p, k->super_admin);
+    p_int(&p, k->max_concurrent);
+    p_int(&p, k->rate);
+    p_int(&p, k->created_ms);
+    p_text(&p, token_hash);
+    return run_done(c,
+                    "INSERT INTO api_keys (" KEY_COLS ", token_hash) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
+                    &p, e);
+}
+
+static int pg_key_by_hash(pg_conn *c, const char *token_hash, store_key *out, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, token_hash);
+    PGresult *res;
+    int rc = run(c, "SELECT " KEY_COLS " FROM api_keys WHERE token_hash = $1", &p, &res, e);
+    if (rc) return rc;
+    if (PQntuples(res) == 0)
+        rc = fail(e, STORE_NOTFOUND, "no such key");
+    else
+        read_key(res, 0, out);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_key_each(pg_conn *c, store_key_cb cb, void *ud, store_err *e)
+{
+    PGresult *res;
+    int rc = run(c, "SELECT " KEY_COLS " FROM api_keys ORDER BY id", NULL, &res, e);
+    if (rc) return rc;
+    for (int i = 0; i < PQntuples(res); i++) {
+        store_key k;
+        read_key(res, i, &k);
+        cb(&k, ud);
+    }
+    PQclear(res);
+    return STORE_OK;
+}
+
+static int pg_key_revoke(pg_conn *c, const char *id, store_err *e)
+{
+    pg_params p = {0};
+    p_int(&p, (int64_t)time_now_ms());
+    p_text(&p, id);
+    PGresult *res;
+    int rc =
+        run(c, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0", &p, &res, e);
+    if (rc) return rc;
+    if (strcmp(PQcmdTuples(res), "0") == 0) rc = fail(e, STORE_NOTFOUND, "no active key '%s'", id);
+    PQclear(res);
+    return rc;
+}
+
+/* --------------------------------------------------------------- records */
+
+static void select_cols(const res_def *r, buf *b)
+{
+    buf_puts(b, "SELECT rid, id, created_at, updated_at");
+    for (int i = 0; i < r->nfields; i++)
+        buf_printf(b, ", %s", r->fields[i].name);
+    buf_printf(b, ", custom_fields FROM %s", r->table);
+}
+
+static void read_row(arena *a, const res_def *r, PGresult *res, int row, res_row *out)
+{
+    out->rid = get_int(res, row, 0);
+    copy_col(out->id, sizeof out->id, res, row, 1);
+    out->created_ms = get_int(res, row, 2);
+    out->updated_ms = get_int(res, row, 3);
+    out->vals = arena_alloc(a, sizeof(store_val) * (size_t)(r->nfields ? r->nfields : 1));
+    for (int i = 0; i < r->nfields; i++) {
+        store_val *v = &out->vals[i];
+        int col = 4 + i;
+        if (PQgetisnull(res, row, col)) {
+            *v = (store_val){.kind = SV_NULL};
+            continue;
+        }
+        const char *t = PQgetvalue(res, row, col);
+        switch (r->fields[i].type) {
+        case FT_INT:
+        case FT_MONEY:
+        case FT_BOOL:
+        case FT_DATETIME: *v = (store_val){.kind = SV_INT, .i = strtoll(t, NULL, 10)}; break;
+        case FT_NUMBER: *v = (store_val){.kind = SV_REAL, .d = strtod(t, NULL)}; break;
+        default: *v = (store_val){.kind = SV_TEXT, .s = get_text(a, res, row, col)};
+        }
+    }
+    out->custom = get_text(a, res, row, 4 + r->nfields);
+}
+
+static int one_row(pg_conn *c, arena *a, const res_def *r, const char *sql, const pg_params *p,
+                   res_row *out, store_err *e)
+{
+    PGresult *res;
+    int rc = run(c, sql, p, &res, e);
+    if (rc) return rc;
+    if (PQntuples(res) == 0)
+        rc = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    else
+        read_row(a, r, res, 0, out);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_rec_get(pg_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
+                      res_row *out, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 16);
+    select_cols(r, &b);
+    buf_puts(&b, " WHERE id = $1 AND workspace_id = $2");
+    pg_params p = {0};
+    p_text(&p, id);
+    p_text(&p, ws);
+    int rc = one_row(c, a, r, buf_cstr(&b), &p, out, e);
+    buf_free(&b);
+    return rc;
+}
+
+static int pg_rec_exists(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = $1 AND workspace_id = $2", r->table);
+    pg_params p = {0};
+    p_text(&p, id);
+    p_text(&p, ws);
+    PGresult *res;
+    int rc = run(c, sql, &p, &res, e);
+    if (rc) return rc;
+    if (PQntuples(res) == 0) rc = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    PQclear(res);
+    return rc;
+}
+
+static const char *search_doc(arena *a, const res_def *r, const char *ws, const store_val *vals)
+{
+    buf b;
+    buf_init(&b, 1u << 24);
+    schema_search_doc(r, ws, vals, &b);
+    const char *s = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return s;
+}
+
+static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
+{
+    if (r->nfields + 8 > MAX_PARAMS) return fail(e, STORE_ERROR, "too many fields");
+    arena a;
+    arena_init(&a);
+    buf b;
+    buf_init(&b, 1 << 16);
+    buf_printf(&b, "INSERT INTO %s (id, workspace_id, created_at, updated_at", r->table);
+    for (int i = 0; i < r->nfields; i++)
+        buf_printf(&b, ", %s", r->fields[i].name);
+    buf_puts(&b, ", custom_fields, search_doc) VALUES ($1, $2, $3, $4");
+    for (int i = 0; i < r->nfields + 2; i++)
+        buf_printf(&b, ", $%d", 5 + i);
+    buf_puts(&b, ") RETURNING rid");
+    pg_params p = {0};
+    p_text(&p, row->id);
+    p_text(&p, ws);
+    p_int(&p, row->created_ms);
+    p_int(&p, row->updated_ms);
+    for (int i = 0; i < r->nfields; i++)
+        p_val(&p, &row->vals[i]);
+    p_text(&p, row->custom);
+    p_text(&p, res_has_search(r) ? search_doc(&a, r, ws, row->vals) : NULL);
+    PGresult *res;
+    int rc = run(c, buf_cstr(&b), &p, &res, e);
+    buf_free(&b);
+    if (rc == STORE_OK) {
+        row->rid = get_int(res, 0, 0);
+        PQclear(res);
+    }
+    arena_release(&a);
+    return rc;
+}
+
+static int pg_rec_update(pg_conn *c, const res_def *r, const char *ws, const res_row *row,
+                         const bool *set, bool set_custom, store_err *e)
+{
+    arena a;
+    arena_init(&a);
+    buf b;
+    buf_init(&b, 1 << 16);
+    pg_params p = {0};
+    buf_printf(&b, "UPDATE %s SET updated_at = $%d", r->table, p_int(&p, row->updated_ms));
+    bool searched = false;
+    for (int i = 0; i < r->nfields; i++) {
+        if (!set[i]) continue;
+        buf_printf(&b, ", %s = $%d", r->fields[i].name, p_val(&p, &row->vals[i]));
+        searched |= (r->fields[i].flags & RF_SEARCH) != 0;
+    }
+    if (set_custom) buf_printf(&b, ", custom_fields = $%d", p_text(&p, row->custom));
+    /* row carries every field, so the document can be rebuilt whole. */
+    if (searched)
+        buf_printf(&b, ", search_doc = $%d", p_text(&p, search_doc(&a, r, ws, row->vals)));
+    buf_printf(&b, " WHERE id = $%d", p_text(&p, row->id));
+    buf_printf(&b, " AND workspace_id = $%d", p_text(&p, ws));
+    PGresult *res;
+    int rc = run(c, buf_cstr(&b), &p, &res, e);
+    buf_free(&b);
+    if (rc == STORE_OK) {
+        if (strcmp(PQcmdTuples(res), "0") == 0)
+            rc = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+        PQclear(res);
+    }
+    arena_release(&a);
+    return rc;
+}
+
+static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1 AND workspace_id = $2", r->table);
+    pg_params p = {0};
+    p_text(&p, id);
+    p_text(&p, ws);
+    PGresult *res;
+    int rc = run(c, sql, &p, &res, e);
+    if (rc) return rc;
+    if (strcmp(PQcmdTuples(res), "0") == 0) rc = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_rec_detach(pg_conn *c, const res_def *r, int field, const char *ws, const char *id,
+                         bool delete_rows, store_err *e)
+{
+    char sql[256];
+    const char *f = r->fields[field].name;
+    if (delete_rows)
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE workspace_id = $1 AND %s = $2", r->table,
+                 f);
+    else
+        snprintf(sql, sizeof sql, "UPDATE %s SET %s = NULL WHERE workspace_id = $1 AND %s = $2",
+                 r->table, f, f);
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, id);
+    return run_done(c, sql, &p, e);
+}
+
+static int pg_rec_find_by(pg_conn *c, arena *a, const res_def *r, const char *ws, int field,
+                          const char *value, res_row *out, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 16);
+    select_cols(r, &b);
+    buf_printf(&b, " WHERE workspace_id = $1 AND lower(%s) = lower($2) ORDER BY rid LIMIT 1",
+               r->fields[field].name);
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, value);
+    int rc = one_row(c, a, r, buf_cstr(&b), &p, out, e);
+    buf_free(&b);
+    return rc;
+}
+
+typedef struct tsq_ctx {
+    buf *b;
+    const char *tag;
+    int terms;
+} tsq_ctx;
+
+static void tsq_word(const char *w, size_t n, void *ud)
+{
+    tsq_ctx *x = ud;
+    /* Words are letters, digits and non-ASCII bytes only (search.h), so
+     * nothing a user types can be read as tsquery syntax. */
+    buf_printf(x->b, "%s%s%.*s:*", x->terms++ ? " & " : "", x->tag, (int)n, w);
+}
+
+static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
+                       res_row **rows, int *n, bool *more, store_err *e)
+{
+    *n = 0;
+    *more = false;
+    *rows = NULL;
+    if (q->nfilters + 16 > MAX_PARAMS) return fail(e, STORE_ERROR, "too many filters");
+    buf sql, tsq;
+    buf_init(&sql, 1 << 16);
+    buf_init(&tsq, 1 << 16);
+    pg_params p = {0};
+    bool use_fts = false;
+    if (q->fts) {
+        char tag[SEARCH_TAG_LEN + 1];
+        search_tag(ws, tag);
+        tsq_ctx x = {&tsq, tag, 0};
+        if (search_words(q->fts, tsq_word, &x) == 0) {
+            buf_free(&sql);
+            buf_free(&tsq);
+            return STORE_OK; /* only punctuation: nothing can match */
+        }
+        use_fts = true;
+    }
+    select_cols(r, &sql);
+    buf_printf(&sql, " WHERE workspace_id = $%d", p_text(&p, ws));
+    if (use_fts)
+        buf_printf(&sql, " AND search_tsv @@ to_tsquery('simple'::regconfig, $%d)",
+                   p_text(&p, arena_strdup(a, buf_cstr(&tsq))));
+    const res_field *sf = use_fts ? NULL : q->sort_by;
+    if (q->after_rid > 0 && !sf) {
+        const char *cmp = q->ascending && !use_fts ? ">" : "<";
+        buf_printf(&sql, " AND rid %s $%d", cmp, p_int(&p, q->after_rid));
+    } else if (q->after_rid > 0) {
+        buf e1;
+        buf_init(&e1, 256);
+        col_expr(&e1, sf);
+        const char *x = buf_cstr(&e1);
+        const char *vx = schema_nocase(sf) ? "lower($%d)" : "$%d";
+        if (q->after_val.kind == SV_NULL) {
+            if (q->ascending)
+                buf_printf(&sql, " AND ((%s IS NULL AND rid > $%d) OR %s IS NOT NULL)", sf->name,
+                           p_int(&p, q->after_rid), sf->name);
+            else
+                buf_printf(&sql, " AND %s IS NULL AND rid < $%d", sf->name,
+                           p_int(&p, q->after_rid));
+        } else {
+            char v1[32];
+            snprintf(v1, sizeof v1, vx, p_val(&p, &q->after_val));
+            int ri = p_int(&p, q->after_rid);
+            if (q->ascending)
+                buf_printf(&sql, " AND (%1$s > %2$s OR (%1$s = %2$s AND rid > $%3$d))", x, v1, ri);
+            else
+                buf_printf(&sql,
+                           " AND (%1$s < %2$s OR (%1$s = %2$s AND rid < $%3$d) OR %4$s IS NULL)", x,
+                           v1, ri, sf->name);
+        }
+        buf_free(&e1);
+    }
+    for (int i = 0; i < q->nfilters; i++) {
+        const res_field *f = &r->fields[q->filters[i].field];
+        int k = p_val(&p, &q->filters[i].v);
+        if (schema_nocase(f))
+            buf_printf(&sql, " AND lower(%s) = lower($%d)", f->name, k);
+        else
+            buf_printf(&sql, " AND %s = $%d", f->name, k);
+    }
+    if (q->cf_key) {
+        int k = p_text(&p, q->cf_key);
+        buf_printf(&sql, " AND custom_fields ->> $%d = $%d", k, p_text(&p, q->cf_value));
+    }
+    if (q->link_field >= 0) {
+        int v = p_text(&p, q->link_value);
+        buf_printf(&sql, " AND (%s = $%d", r->fields[q->link_field].name, v);
+        if (q->link_via)
+            buf_printf(&sql, " OR id IN (SELECT %s FROM %s WHERE workspace_id = $1 AND %s = $%d)",
+                       q->link_via->fields[q->link_via_target].name, q->link_via->table,
+                       q->link_via->fields[q->link_via_match].name, v);
+        buf_putc(&sql, ')');
+    }
+    const char *dir = q->ascending ? "ASC" : "DESC";
+    if (sf) {
+        buf_puts(&sql, " ORDER BY ");
+        col_expr(&sql, sf);
+        buf_printf(&sql, " %s NULLS %s, rid %s", dir, q->ascending ? "FIRST" : "LAST", dir);
+    } else {
+        buf_printf(&sql, " ORDER BY rid %s", use_fts ? "DESC" : dir);
+    }
+    buf_printf(&sql, " LIMIT $%d", p_int(&p, q->limit + 1));
+    PGresult *res;
+    int rc = run(c, buf_cstr(&sql), &p, &res, e);
+    buf_free(&sql);
+    buf_free(&tsq);
+    if (rc) return rc;
+    int total = PQntuples(res);
+    int k = total > q->limit ? q->limit : total;
+    res_row *out = arena_alloc(a, sizeof(res_row) * (size_t)(k ? k : 1));
+    for (int i = 0; i < k; i++)
+        read_row(a, r, res, i, &out[i]);
+    PQclear(res);
+    *rows = out;
+    *n = k;
+    *more = total > q->limit;
+    return STORE_OK;
+}
+
+/* ---------------------------------------------------------------- events */
+
+static int pg_event_append(pg_conn *c, const char *ws, const char *type, const char *res_type,
+                           const char *res_id, const char *data_json, const char *actor_key,
+                           store_err *e)
+{
+    char id[ID_MAX];
+    id_new(id, "evt");
+    pg_params p = {0};
+    p_text(&p, id);
+    p_text(&p, ws);
+    p_text(&p, type);
+    p_text(&p, res_type);
+    p_text(&p, res_id);
+    p_text(&p, data_json);
+    p_text(&p, actor_key);
+    p_int(&p, (int64_t)time_now_ms());
+    return run_done(c,
+                    "INSERT INTO events (id, workspace_id, type, resource_type, resource_id, data, "
+                    "actor_key_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &p, e);
+}
+
+static int pg_event_count(pg_conn *c, const char *ws, int64_t *n, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, ws);
+    PGresult *res;
+    int rc = run(c, "SELECT count(*) FROM events WHERE workspace_id = $1", &p, &res, e);
+    if (rc) return rc;
+    *n = get_int(res, 0, 0);
+    PQclear(res);
+    return STORE_OK;
+}
+
+/* ----------------------------------------------------------- idempotency */
+
+static int pg_idem_get(pg_conn *c, arena *a, const char *ws, const char *key, store_idem *out,
+                       store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, key);
+    /* Inside a write transaction, hold the key until commit: a request
+     * with the same key on another node waits here, then sees our record
+     * and replays it instead of writing a second time. */
+    if (c->in_tx) {
+        int rc = run_done(c, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0))",
+                          &p, e);
+        if (rc) return rc;
+    }
+    PGresult *res;
+    int rc = run(c,
+                 "SELECT request_hash, status, body, created_at FROM idempotency_keys "
+                 "WHERE workspace_id = $1 AND key = $2",
+                 &p, &res, e);
+    if (rc) return rc;
+    if (PQntuples(res) == 0) {
+        rc = fail(e, STORE_NOTFOUND, "no such key");
+    } else {
+        copy_col(out->req_hash, sizeof out->req_hash, res, 0, 0);
+        out->status = (int)get_int(res, 0, 1);
+        out->body = get_text(a, res, 0, 2);
+        out->created_ms = get_int(res, 0, 3);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_idem_put(pg_conn *c, const char *ws, const char *key, const char *req_hash,
+                       int status, const char *body, size_t body_len, store_err *e)
+{
+    arena a;
+    arena_init(&a);
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, key);
+    p_text(&p, req_hash);
+    p_int(&p, status);
+    p_text(&p, arena_strndup(&a, body, body_len));
+    p_int(&p, (int64_t)time_now_ms());
+    int rc =
+        run_done(c,
+                 "INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, body, "
+                 "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, key) "
+                 "DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status, "
+                 "body = excluded.body, created_at = excluded.created_at",
+                 &p, e);
+    arena_release(&a);
+    return rc;
+}
+
+static int pg_idem_expire(pg_conn *c, int64_t cutoff_ms, store_err *e)
+{
+    pg_params p = {0};
+    p_int(&p, cutoff_ms);
+    return run_done(c, "DELETE FROM idempotency_keys WHERE created_at < $1", &p, e);
+}
+
+/* ------------------------------------------------------------- the table */
+
+#define SELF ((pg_conn *)c)
+#define STORE_OP(ret, name, params, args)                                                          \
+    static ret op_##name params                                                                    \
+    {                                                                                              \
+        return pg_##name args;                                                                     \
+    }
+#define STORE_VOID(name, params, args)                                                             \
+    static void op_##name params                                                                   \
+    {                                                                                              \
+        pg_##name args;                                                                            \
+    }
+#include "store/store_ops.def"
+#undef STORE_OP
+#undef STORE_VOID
+
+const store_ops store_postgres_ops = {
+    .name = "postgres",
+    .open = pg_open,
+    .close = pg_close,
+    .connect = pg_connect,
+#define STORE_OP(ret, name, params, args) .name = op_##name,
+#define STORE_VOID(name, params, args)    .name = op_##name,
+#include "store/store_ops.def"
+};

@@ -1,0 +1,25 @@
+/* schema.h - what both backends derive alike from the resource table.
+ *
+ * Owns: the column type of each field type per SQL dialect (the one type
+ * mapping), which fields compare case-insensitively, which get an index,
+ * and the tagged search document of a row (search.h). */
+#ifndef CAIRN_SCHEMA_H
+#define CAIRN_SCHEMA_H
+
+#include <stdbool.h>
+
+#include "core/buf.h"
+#include "store/store.h"
+
+typedef enum { DIALECT_SQLITE, DIALECT_POSTGRES } store_dialect;
+
+const char *schema_column_type(const res_field *f, store_dialect d);
+/* Human-typed text (names, emails, domains): filters and sorts ignore case. */
+bool schema_nocase(const res_field *f);
+/* Gets a (workspace_id, field) index: filters, references, parents, sorts. */
+bool schema_indexed(const res_field *f);
+/* Appends the search document of a row: every word of its searchable
+ * fields, tagged with the workspace. */
+void schema_search_doc(const res_def *r, const char *ws, const store_val *vals, buf *out);
+
+#endif
