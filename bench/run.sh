@@ -27,6 +27,14 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+backend=${BACKEND:-sqlite}
+case $backend in
+  sqlite) ;;
+  postgres)
+    # A throwaway PostgreSQL 15 cluster (fsync on) for the whole run.
+    if [[ -z ${CAIRN_TEST_PG:-} ]]; then exec scripts/with-postgres.sh "$0" "$@"; fi ;;
+  *) echo "bench: BACKEND must be sqlite or postgres, not '$backend'" >&2; exit 2 ;;
+esac
 contacts=${BENCH_CONTACTS:-1000000}
 duration=${BENCH_DURATION:-10s}
 conns=${BENCH_CONNECTIONS:-32}
@@ -45,6 +53,13 @@ rundb=$out/run.db
 data_lua=$out/data.lua
 data_sh=$out/data.sh
 results=$out/results.txt
+if [[ $backend == postgres ]]; then
+  db=${CAIRN_TEST_PG%/*}/cairn_bench
+  rundb=$db
+  data_lua=$out/data-postgres.lua
+  data_sh=$out/data-postgres.sh
+  results=$out/results-postgres.txt
+fi
 
 die() {
   echo "bench: $*" >&2
@@ -60,7 +75,15 @@ mkdir -p "$out"
 # ---------------------------------------------------------------- data
 params="gen=$("$gen" --version) contacts=$contacts workspaces=$workspaces keys=$keys seed=42"
 gen_secs=reused
-if [[ -f $db && -f $data_lua && -f $data_sh && -f $out/bench.params &&
+if [[ $backend == postgres ]]; then
+  # The cluster lives for this run only: always generate.
+  "$CAIRN_TEST_PG_BIN/psql" -qX "$CAIRN_TEST_PG" -c 'CREATE DATABASE cairn_bench' >/dev/null
+  echo "bench: generating $db ($params)"
+  t0=$(date +%s.%N)
+  "$gen" --db "$db" --lua "$data_lua" --sh "$data_sh" --contacts "$contacts" \
+    --workspaces "$workspaces" --keys "$keys" --seed 42
+  gen_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')
+elif [[ -f $db && -f $data_lua && -f $data_sh && -f $out/bench.params &&
   "$(cat "$out/bench.params")" == "$params" ]]; then
   echo "bench: reusing $db ($params)"
 else
@@ -75,8 +98,10 @@ fi
 # shellcheck source=/dev/null
 source "$data_sh"
 
-rm -f "$rundb" "$rundb-wal" "$rundb-shm"
-cp --reflink=auto "$db" "$rundb"
+if [[ $backend == sqlite ]]; then
+  rm -f "$rundb" "$rundb-wal" "$rundb-shm"
+  cp --reflink=auto "$db" "$rundb"
+fi
 
 # -------------------------------------------------------------- server
 server_pid=
@@ -98,7 +123,7 @@ stop_server() {
 }
 cleanup() {
   stop_server
-  rm -f "$rundb" "$rundb-wal" "$rundb-shm"
+  [[ $backend == postgres ]] || rm -f "$rundb" "$rundb-wal" "$rundb-shm"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -184,7 +209,7 @@ stop_server
 server_errors=$(grep -c '"level":"error"' "$out/server.err" || true)
 
 {
-  echo "Cairn load benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "Cairn load benchmark ($backend), $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "data: $contacts contacts in $workspaces workspaces, $keys keys each; generation: $gen_secs"
   echo "load: wrk -t$threads -c$conns -d$duration per scenario (after a $warmup warm-up)," \
     "$(nproc) cores shared by client and server${server_args:+; serve $server_args}"
