@@ -1,7 +1,8 @@
 # Cairn: build, run, test, bench.
 #   make          build build/cairn
 #   make run      build and serve on ./cairn.db
-#   make test     unit + black-box API tests, release and ASan/UBSan builds
+#   make test     unit + black-box API tests, release and ASan/UBSan builds,
+#                 on SQLite and on a throwaway PostgreSQL 15 cluster
 #   make bench    load benchmark (see bench/)
 CC ?= cc
 PYTHON ?= python3
@@ -64,9 +65,13 @@ test-unit:
 	$(BUILD)/unit
 	$(ASAN_ENV) $(BUILD)/asan/unit
 
+# The same suite on both backends: SQLite files, then a throwaway
+# PostgreSQL cluster (scripts/with-postgres.sh removes it, also on failure).
 test-api:
 	CAIRN_BIN=$(BUILD)/cairn $(PYTHON) tests/api/run.py
 	$(ASAN_ENV) CAIRN_BIN=$(BUILD)/asan/cairn $(PYTHON) tests/api/run.py
+	CAIRN_BIN=$(BUILD)/cairn scripts/with-postgres.sh $(PYTHON) tests/api/run.py
+	$(ASAN_ENV) CAIRN_BIN=$(BUILD)/asan/cairn scripts/with-postgres.sh $(PYTHON) tests/api/run.py
 
 # bench/bench.mk defines the `bench` target and its generator's build.
 -include bench/bench.mk

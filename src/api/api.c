@@ -115,10 +115,11 @@ int api_store_error(api_req *q, int rc, const store_err *e)
     return api_error(q, 500, "internal", NULL, "internal error");
 }
 
-void api_fail_store(api_req *q)
+void api_fail_store(api_req *q, int rc, const store_err *e)
 {
-    store_err e = {.msg = "commit failed"};
-    api_store_error(q, STORE_BUSY, &e);
+    /* Anything but unavailability is still transient for the client: the
+     * batch changed nothing, and a retry may land in a healthy one. */
+    api_store_error(q, rc == STORE_UNAVAILABLE ? rc : STORE_BUSY, e);
 }
 
 jw *api_data(api_req *q, int status)

@@ -116,8 +116,9 @@ void api_handle(api_req *q);
  * transaction; the caller wraps it in a savepoint and rolls it back when
  * it returns false (failed request). */
 bool api_run_write(api_req *q, store_conn *writer_conn);
-/* Replaces the response with a store failure (used when a batch commit fails). */
-void api_fail_store(api_req *q);
+/* Replaces the response with a store failure (a batch that could not
+ * begin or commit): rc and e say what the store reported. */
+void api_fail_store(api_req *q, int rc, const store_err *e);
 
 /* Writes the error body; returns -1 so handlers can `return api_error(...)`. */
 int api_error(api_req *q, int status, const char *code, const char *param, const char *fmt, ...)

@@ -24,12 +24,12 @@ static void run_batch(writer_job *batch)
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"writer begin failed\",\"store\":\"%s\"}\n",
                 e.msg);
         for (writer_job *j = batch; j; j = j->next)
-            api_fail_store(j->q);
+            api_fail_store(j->q, rc, &e);
         return;
     }
     for (writer_job *j = batch; j; j = j->next) {
-        if (store_savepoint(conn, &e) != STORE_OK) {
-            api_fail_store(j->q);
+        if ((rc = store_savepoint(conn, &e)) != STORE_OK) {
+            api_fail_store(j->q, rc, &e);
             continue;
         }
         if (api_run_write(j->q, conn))
@@ -37,13 +37,13 @@ static void run_batch(writer_job *batch)
         else
             store_rollback_to(conn);
     }
-    if (store_commit(conn, &e) != STORE_OK) {
+    if ((rc = store_commit(conn, &e)) != STORE_OK) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"writer commit failed\",\"store\":\"%s\"}\n",
                 e.msg);
         /* Nothing of the batch is stored: successes become 503s; errors
          * stand as they are, since they changed nothing either way. */
         for (writer_job *j = batch; j; j = j->next)
-            if (j->q->status < 400) api_fail_store(j->q);
+            if (j->q->status < 400) api_fail_store(j->q, rc, &e);
     }
 }
 

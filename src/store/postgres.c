@@ -289,21 +289,30 @@ static int run_done(pg_conn *c, const char *sql, const pg_params *p, store_err *
     return rc;
 }
 
-/* Plain (unprepared, multi-statement) SQL: schema and transactions. */
+/* Plain (unprepared, multi-statement) SQL: schema and transactions. Like
+ * run(), a connection found dead outside a transaction is re-established
+ * and the command tried once more: libpq only learns a connection died
+ * when a command fails on it, so the first BEGIN after a database restart
+ * would otherwise fail a whole batch. */
 static int exec_sql(pg_conn *c, const char *sql, store_err *e)
 {
-    if (conn_lost(c)) {
-        if (c->in_tx) {
-            c->broken_tx = true;
-            return fail(e, STORE_UNAVAILABLE, "postgres: connection lost in a transaction");
+    int rc = STORE_UNAVAILABLE;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (conn_lost(c)) {
+            if (c->in_tx) {
+                c->broken_tx = true;
+                return fail(e, STORE_UNAVAILABLE, "postgres: connection lost in a transaction");
+            }
+            rc = pg_link(c, e);
+            if (rc) return rc;
         }
-        int rc = pg_link(c, e);
-        if (rc) return rc;
+        PGresult *res = PQexec(c->db, sql);
+        ExecStatusType st = PQresultStatus(res);
+        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STORE_OK : result_fail(c, res, e);
+        PQclear(res);
+        if (rc != STORE_UNAVAILABLE || c->in_tx) break;
     }
-    PGresult *res = PQexec(c->db, sql);
-    ExecStatusType st = PQresultStatus(res);
-    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STORE_OK : result_fail(c, res, e);
-    PQclear(res);
+    if (rc == STORE_UNAVAILABLE && c->in_tx) c->broken_tx = true;
     return rc;
 }
 

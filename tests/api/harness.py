@@ -4,6 +4,10 @@ Owns everything a test needs to drive a real `cairn` binary and nothing else:
   - locating the binary (CAIRN_BIN, default build/cairn) and running its CLI;
   - Server: a `cairn serve` process on 127.0.0.1 with a private temp dir,
     started on port 0, stdout pumped into memory, stderr captured to a file;
+  - the storage backend: SQLite (a file per server, the default) or, when
+    CAIRN_TEST_PG is set (scripts/with-postgres.sh sets it), PostgreSQL: a
+    fresh database `t_<unique>` per server, created from that admin URL with
+    psql and dropped after its module (new_db/drop_db/db_has_schema, pg_ctl);
   - Client: a key bound to a server, with get/post/patch/delete helpers;
   - Resp: one HTTP exchange (status, headers, json), iterable as a 3-tuple,
     able to describe itself for failure messages;
@@ -20,6 +24,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -54,6 +59,14 @@ def id_re(prefix):
 
 class HarnessError(Exception):
     """The harness itself could not do its job (binary missing, no listen line)."""
+
+
+class Skip(Exception):
+    """Raised by a test (or setup_module) that does not apply to this run; counted as skipped."""
+
+
+def skip(reason):
+    raise Skip(reason)
 
 
 # ---------------------------------------------------------------- paths
@@ -93,6 +106,161 @@ def uniq(prefix="x"):
         _counter[0] += 1
         n = _counter[0]
     return "%s%d%s" % (prefix, n, format(int(time.time() * 1000) % 1000000, "x"))
+
+
+# ---------------------------------------------------------------- backend
+
+PG_ADMIN = os.environ.get("CAIRN_TEST_PG") or ""
+PG_CTL = os.environ.get("CAIRN_TEST_PG_CTL") or ""
+PG_TIMEOUT = 60.0 * SCALE
+
+
+def backend():
+    """'postgres' when CAIRN_TEST_PG is set, else 'sqlite'."""
+    return "postgres" if PG_ADMIN else "sqlite"
+
+
+def is_pg_url(db):
+    return str(db).startswith(("postgres://", "postgresql://"))
+
+
+def _redact(url):
+    """The URL without a password (there is none with trust auth, but never print one)."""
+    u = urllib.parse.urlsplit(url)
+    if u.password:
+        netloc = "%s:***@%s" % (u.username or "", u.hostname or "")
+        if u.port:
+            netloc += ":%d" % u.port
+        u = u._replace(netloc=netloc)
+    return urllib.parse.urlunsplit(u)
+
+
+def psql_bin():
+    cands = []
+    if os.environ.get("CAIRN_TEST_PG_BIN"):
+        cands.append(os.path.join(os.environ["CAIRN_TEST_PG_BIN"], "psql"))
+    cands += ["/usr/lib/postgresql/15/bin/psql", "/usr/bin/psql"]
+    for c in cands:
+        if os.path.exists(c):
+            return c
+    raise HarnessError("psql not found (tried %s)" % ", ".join(cands))
+
+
+def psql(sql, url=None, timeout=None):
+    """Run one SQL command with psql (unaligned, tuples only); returns stdout. Raises HarnessError."""
+    url = url or PG_ADMIN
+    try:
+        p = subprocess.run([psql_bin(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=timeout or PG_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise HarnessError("psql %s -c %r: no answer within %.0fs" % (_redact(url), sql, timeout or PG_TIMEOUT))
+    if p.returncode != 0:
+        raise HarnessError("psql %s -c %r: exit %d: %s" % (_redact(url), sql, p.returncode, p.stderr.strip()[-400:]))
+    return p.stdout
+
+
+def pg_url(dbname):
+    """The admin URL with its database replaced by dbname."""
+    u = urllib.parse.urlsplit(PG_ADMIN)
+    return urllib.parse.urlunsplit(u._replace(path="/" + dbname))
+
+
+def describe_backend():
+    if not PG_ADMIN:
+        return "sqlite (a database file per server)"
+    return "postgres %s (a fresh database per server)" % _redact(PG_ADMIN)
+
+
+_pg_dbs = []          # URLs of the databases this run created and has not dropped yet
+_pg_lock = threading.Lock()
+
+
+def new_db(name="db", dir=None):
+    """A fresh, empty database for one server or CLI test.
+
+    SQLite: DIR/cairn.db (DIR defaults to a new temp dir); the file does not
+    exist yet. PostgreSQL: CREATE DATABASE t_<unique> on CAIRN_TEST_PG and
+    its URL (the schema is the server's/CLI's job).
+    """
+    if not PG_ADMIN:
+        return os.path.join(dir or tmpdir(name), "cairn.db")
+    with _counter_lock:
+        _counter[0] += 1
+        n = _counter[0]
+    tag = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:24]
+    dbname = ("t_%d_%d_%s_%s" % (os.getpid(), n, format(int(time.time() * 1000) % 0xFFFFFF, "x"), tag)).rstrip("_")
+    psql('CREATE DATABASE "%s"' % dbname)
+    url = pg_url(dbname)
+    with _pg_lock:
+        _pg_dbs.append(url)
+    return url
+
+
+def db_mark():
+    """Position in the list of created databases (for drop_dbs_since)."""
+    with _pg_lock:
+        return len(_pg_dbs)
+
+
+def drop_db(db):
+    """Best effort: drop a PostgreSQL database this run created (no-op for SQLite paths)."""
+    if not is_pg_url(db):
+        return
+    with _pg_lock:
+        if db in _pg_dbs:
+            _pg_dbs.remove(db)
+    if os.environ.get("CAIRN_TEST_KEEP"):
+        return
+    name = urllib.parse.urlsplit(db).path.lstrip("/")
+    try:
+        psql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name, timeout=30 * SCALE)
+    except HarnessError:
+        pass
+
+
+def drop_dbs_since(mark):
+    with _pg_lock:
+        doomed = _pg_dbs[mark:]
+    for db in doomed:
+        drop_db(db)
+
+
+def db_has_schema(db):
+    """Whether `db` holds a Cairn database: the SQLite file exists, or the
+    PostgreSQL database has at least one table outside the system schemas."""
+    if not is_pg_url(db):
+        return os.path.exists(db)
+    out = psql("SELECT count(*) FROM pg_catalog.pg_tables"
+               " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')", url=db)
+    return int(out.strip() or "0") > 0
+
+
+def pg_ctl(action, timeout=None):
+    """Stop or start the throwaway cluster (CAIRN_TEST_PG_CTL stop|start|status); returns the exit code."""
+    if not PG_CTL:
+        raise HarnessError("CAIRN_TEST_PG_CTL is not set (run under scripts/with-postgres.sh)")
+    try:
+        p = subprocess.run(shlex.split(PG_CTL) + [action], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=timeout or PG_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise HarnessError("%s %s: did not finish within %.0fs" % (PG_CTL, action, timeout or PG_TIMEOUT))
+    if action != "status" and p.returncode != 0:
+        raise HarnessError("%s %s: exit %d: %s" % (PG_CTL, action, p.returncode, (p.stderr or p.stdout).strip()[-400:]))
+    return p.returncode
+
+
+def pg_wait_ready(timeout=None):
+    """Poll the admin database until it answers (after pg_ctl start)."""
+    deadline = time.time() + (timeout or PG_TIMEOUT)
+    while True:
+        try:
+            psql("SELECT 1", timeout=5)
+            return
+        except HarnessError as e:
+            if time.time() > deadline:
+                raise HarnessError("PostgreSQL does not answer: %s" % e)
+        time.sleep(0.2)
 
 
 # ---------------------------------------------------------------- CLI
@@ -225,14 +393,19 @@ def _qs(path, params):
 
 
 class Server:
-    """A `cairn serve` process with its own temp dir and database."""
+    """A `cairn serve` process with its own temp dir and database.
+
+    The database is new_db(): DIR/cairn.db on SQLite, a fresh PostgreSQL
+    database when CAIRN_TEST_PG is set. db=OTHER.db makes a second node on
+    the same database (PostgreSQL).
+    """
 
     instances = []
     _live = set()
 
-    def __init__(self, threads=2, extra_args=(), db_dir=None, name="srv"):
+    def __init__(self, threads=2, extra_args=(), db_dir=None, name="srv", db=None):
         self.dir = db_dir or tmpdir(name)
-        self.db = os.path.join(self.dir, "cairn.db")
+        self.db = db or new_db(name, self.dir)
         self.threads = threads
         self.extra_args = list(extra_args)
         self.proc = None
@@ -527,6 +700,7 @@ def ids(items):
 def _kill_all():
     for s in list(Server._live):
         s.kill9()
+    drop_dbs_since(0)
     _cleanup_tmp()
 
 

@@ -3,15 +3,21 @@
 
 Discovers tests/api/test_*.py, calls each module's setup_module(), then every
 module-level function named test_* in definition order (tables may generate
-them), then teardown_module(). Prints one line per failure with its reason
-(followed by the tail of the stderr of the servers the module started), and
-ends with exactly `N passed, N failed`; exits 1 when anything failed.
+them), then teardown_module(). Prints the storage backend first, one line
+per failure with its reason (followed by the tail of the stderr of the
+servers the module started) and one per skip, and ends with exactly
+`N passed, N failed` (`, N skipped` appended when a test or a module's
+setup raised harness.Skip); exits 1 when anything failed.
 
     python3 tests/api/run.py [--bin build/cairn] [-k SUBSTR] [-v] [module ...]
 
 CAIRN_BIN selects the binary when --bin is not given (default build/cairn).
 CAIRN_TIMEOUT_SCALE multiplies every timeout (e.g. 3 for sanitizer builds).
 CAIRN_TEST_KEEP=1 keeps the temp dirs (server logs, databases).
+CAIRN_TEST_PG=postgres://USER@HOST:PORT/DB runs every server on PostgreSQL: a
+fresh database per server, created from that admin URL and dropped after its
+module (scripts/with-postgres.sh sets it up: `scripts/with-postgres.sh
+python3 tests/api/run.py`). Modules in LAST run after the others.
 """
 
 import argparse
@@ -23,6 +29,8 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Run after every other module: test_nodes stops and restarts PostgreSQL.
+LAST = ("test_nodes",)
 
 
 def one_line(s, n=1500):
@@ -44,14 +52,31 @@ def main():
     sys.path.insert(0, HERE)
     import harness
 
-    counts = {"passed": 0, "failed": 0}
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+
+    def summary():
+        line = "%d passed, %d failed" % (counts["passed"], counts["failed"])
+        if counts["skipped"]:
+            line += ", %d skipped" % counts["skipped"]
+        return line
 
     def watchdog():
         print("ABORT: run exceeded %.0fs" % a.deadline, flush=True)
         for s in list(harness.Server._live):
             s.kill9()
-        print("%d passed, %d failed" % (counts["passed"], counts["failed"] + 1), flush=True)
+        counts["failed"] += 1
+        print(summary(), flush=True)
         os._exit(1)
+
+    print("backend: %s; binary: %s" % (harness.describe_backend(), harness.binary()), flush=True)
+    if harness.backend() == "postgres":
+        try:
+            harness.psql("SELECT 1", timeout=10)
+        except harness.HarnessError as e:
+            print("FAIL backend - %s" % one_line(e), flush=True)
+            counts["failed"] += 1
+            print(summary(), flush=True)
+            return 1
 
     wd = threading.Timer(a.deadline, watchdog)
     wd.daemon = True
@@ -59,9 +84,15 @@ def main():
 
     names = [m[:-3] if m.endswith(".py") else m for m in a.modules] or sorted(
         f[:-3] for f in os.listdir(HERE) if f.startswith("test_") and f.endswith(".py"))
+    names = [n for n in names if n not in LAST] + [n for n in names if n in LAST]
     t_all = time.time()
     for modname in names:
         first_server = len(harness.Server.instances)
+        first_db = harness.db_mark()
+
+        def skipped(label, exc):
+            counts["skipped"] += 1
+            print("SKIP %s::%s - %s" % (modname, label, one_line(exc)), flush=True)
 
         def fail(label, exc):
             counts["failed"] += 1
@@ -92,10 +123,14 @@ def main():
             tests = [(n, f) for n, f in tests if a.filter in "%s::%s" % (modname, n)]
         if not tests:
             continue
-        setup_ok = True
+        setup_ok, setup_skipped = True, False
         if hasattr(mod, "setup_module"):
             try:
                 mod.setup_module()
+            except harness.Skip as e:
+                setup_ok, setup_skipped = False, True
+                for n, _ in tests:
+                    skipped(n, e)
             except Exception as e:  # noqa: BLE001
                 setup_ok = False
                 for n, _ in tests:
@@ -108,19 +143,22 @@ def main():
                     counts["passed"] += 1
                     if a.verbose:
                         print("ok   %s::%s (%.2fs)" % (modname, n, time.time() - t0), flush=True)
+                except harness.Skip as e:
+                    skipped(n, e)
                 except Exception as e:  # noqa: BLE001
                     fail(n, e)
-        if hasattr(mod, "teardown_module"):
+        if not setup_skipped and hasattr(mod, "teardown_module"):
             try:
                 mod.teardown_module()
             except Exception as e:  # noqa: BLE001
                 fail("teardown_module", e)
         for s in harness.Server.instances[first_server:]:
             s.kill9()
+        harness.drop_dbs_since(first_db)
     if a.verbose:
         print("total %.1fs" % (time.time() - t_all))
     wd.cancel()
-    print("%d passed, %d failed" % (counts["passed"], counts["failed"]), flush=True)
+    print(summary(), flush=True)
     return 1 if counts["failed"] else 0
 
 

@@ -3,15 +3,15 @@ every command, and errors (message on stderr, non-zero exit)."""
 
 import os
 
-from harness import (ALL_SCOPES, SCALE, cli, cli_json, create_key, eq, id_re, ok,
-                     parse_json_listing, tmpdir)
+from harness import (ALL_SCOPES, SCALE, cli, cli_json, create_key, db_has_schema, eq, id_re,
+                     new_db, ok, parse_json_listing, tmpdir)
 
 DB = None
 
 
 def setup_module():
     global DB
-    DB = os.path.join(tmpdir("cli"), "cairn.db")
+    DB = new_db("cli")
 
 
 def _run_ok(*args):
@@ -28,10 +28,12 @@ def _run_fails(*args):
 
 
 def test_migrate_fresh_and_again():
-    db = os.path.join(tmpdir("cli-migrate"), "cairn.db")
+    db = new_db("cli-migrate")
+    ok(not db_has_schema(db), "fresh database %s already has a schema before migrate" % db)
     _run_ok("migrate", "--db", db)
-    ok(os.path.exists(db), "migrate did not create %s" % db)
+    ok(db_has_schema(db), "migrate did not create %s" % db)
     _run_ok("migrate", "--db", db)
+    ok(db_has_schema(db), "second migrate left no schema in %s" % db)
 
 
 def test_key_create_all_scopes():
@@ -99,6 +101,7 @@ ERRORS = [
     ("serve_unknown_flag", ["serve", "--db", "DB", "--listen", "127.0.0.1:0", "--bogus"]),
     ("serve_bad_listen", ["serve", "--db", "DB", "--listen", "not-an-address"]),
     ("migrate_unknown_flag", ["migrate", "--db", "DB", "--bogus"]),
+    ("migrate_unreachable_postgres", ["migrate", "--db", "postgres://postgres@127.0.0.1:1/cairn_nowhere"]),
 ]
 
 
