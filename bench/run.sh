@@ -31,8 +31,11 @@ backend=${BACKEND:-sqlite}
 case $backend in
   sqlite) ;;
   postgres)
-    # A throwaway PostgreSQL 15 cluster (fsync on) for the whole run.
-    if [[ -z ${CAIRN_TEST_PG:-} ]]; then exec scripts/with-postgres.sh "$0" "$@"; fi ;;
+    # A throwaway PostgreSQL 15 cluster (fsync on) for the whole run, with
+    # the buffer cache a production server would have for a 1 GB database.
+    if [[ -z ${CAIRN_TEST_PG:-} ]]; then
+      CAIRN_TEST_PG_SHARED_BUFFERS=${BENCH_PG_SHARED_BUFFERS:-2GB} exec scripts/with-postgres.sh "$0" "$@"
+    fi ;;
   *) echo "bench: BACKEND must be sqlite or postgres, not '$backend'" >&2; exit 2 ;;
 esac
 contacts=${BENCH_CONTACTS:-1000000}

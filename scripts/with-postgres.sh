@@ -139,6 +139,7 @@ max_connections = 200
 fsync = on
 synchronous_commit = on
 full_page_writes = on
+shared_buffers = ${CAIRN_TEST_PG_SHARED_BUFFERS:-128MB}
 EOF
   if "$CTL" start >/dev/null 2>&1; then
     started=1
