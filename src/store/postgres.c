@@ -53,8 +53,20 @@ typedef struct pg_conn {
     pg_stmt cache[STMT_CACHE];
     unsigned next_id;
     bool in_tx;
-    bool broken_tx; /* the connection failed inside the current transaction */
+    bool broken_tx;   /* the connection failed inside the current transaction */
+    bool release_due; /* a RELEASE not sent yet: it rides with the next command */
+    /* Events appended in the open transaction, inserted in one statement
+     * at commit; `ev_mark` is where the current savepoint began. */
+    buf ev[8];
+    size_t ev_len_mark[8];
+    int nev, ev_mark;
 } pg_conn;
+
+#define EV_COLS 8 /* columns of an event row */
+
+static void events_reset(pg_conn *c);
+static void events_truncate(pg_conn *c);
+static int events_flush(pg_conn *c, store_err *e);
 
 /* Parameters of one statement, as text. */
 typedef struct pg_params {
@@ -176,6 +188,7 @@ static int pg_connect(store *bs, store_conn **out, store_err *e)
 
 static void pg_disconnect(pg_conn *c)
 {
+    events_reset(c);
     if (c->db) PQfinish(c->db);
     forget_statements(c);
     free(c);
@@ -551,6 +564,8 @@ static int pg_ping(pg_conn *c, store_err *e)
 static int pg_begin(pg_conn *c, bool write, store_err *e)
 {
     (void)write; /* row locks and the idempotency lock do what SQLite's write lock does */
+    c->release_due = false;
+    events_reset(c);
     int rc = exec_sql(c, "BEGIN", e);
     if (rc == STORE_OK) {
         c->in_tx = true;
@@ -565,7 +580,13 @@ static int pg_commit(pg_conn *c, store_err *e)
         pg_rollback(c);
         return fail(e, STORE_UNAVAILABLE, "postgres: the transaction was lost");
     }
-    int rc = exec_sql(c, "COMMIT", e);
+    c->release_due = false; /* COMMIT releases every savepoint */
+    int rc = events_flush(c, e);
+    if (rc) {
+        pg_rollback(c);
+        return rc;
+    }
+    rc = exec_sql(c, "COMMIT", e);
     c->in_tx = false;
     if (rc) pg_rollback(c);
     return rc;
@@ -577,21 +598,34 @@ static void pg_rollback(pg_conn *c)
         PQclear(PQexec(c->db, "ROLLBACK"));
     c->in_tx = false;
     c->broken_tx = false;
+    c->release_due = false;
+    events_reset(c);
 }
 
+/* The writer wraps every request of a batch in a savepoint. Releasing one
+ * is deferred and sent with the next savepoint (COMMIT releases the last),
+ * saving a round trip per request. */
 static int pg_savepoint(pg_conn *c, store_err *e)
 {
-    return exec_sql(c, "SAVEPOINT sp", e);
+    bool due = c->release_due;
+    c->release_due = false;
+    c->ev_mark = c->nev;
+    for (int i = 0; i < EV_COLS; i++)
+        c->ev_len_mark[i] = c->ev[i].len;
+    return exec_sql(c, due ? "RELEASE SAVEPOINT sp; SAVEPOINT sp" : "SAVEPOINT sp", e);
 }
 
 static int pg_release(pg_conn *c, store_err *e)
 {
-    return exec_sql(c, "RELEASE SAVEPOINT sp", e);
+    (void)e;
+    c->release_due = true;
+    return STORE_OK;
 }
 
 static void pg_rollback_to(pg_conn *c)
 {
     if (!conn_lost(c)) PQclear(PQexec(c->db, "ROLLBACK TO SAVEPOINT sp; RELEASE SAVEPOINT sp"));
+    events_truncate(c);
 }
 
 /* ------------------------------------------------------ workspaces, keys */
@@ -1059,25 +1093,83 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
 
 /* ---------------------------------------------------------------- events */
 
+/* Appends one value to a PostgreSQL array literal: "..." with quotes and
+ * backslashes escaped, or NULL. */
+static void array_elem(buf *b, const char *v)
+{
+    buf_putc(b, b->len ? ',' : '{');
+    if (!v) {
+        buf_puts(b, "NULL");
+        return;
+    }
+    buf_putc(b, '"');
+    for (const char *p = v; *p; p++) {
+        if (*p == '"' || *p == '\\') buf_putc(b, '\\');
+        buf_putc(b, *p);
+    }
+    buf_putc(b, '"');
+}
+
+static void events_reset(pg_conn *c)
+{
+    for (int i = 0; i < EV_COLS; i++) {
+        buf_free(&c->ev[i]);
+        c->ev_len_mark[i] = 0;
+    }
+    c->nev = c->ev_mark = 0;
+}
+
+/* Forgets the events of a request rolled back to its savepoint. */
+static void events_truncate(pg_conn *c)
+{
+    for (int i = 0; i < EV_COLS; i++)
+        c->ev[i].len = c->ev_len_mark[i];
+    c->nev = c->ev_mark;
+}
+
+/* Inserts the transaction's events with one statement: a round trip per
+ * batch instead of one per write. */
+static int events_flush(pg_conn *c, store_err *e)
+{
+    if (c->nev == 0) return STORE_OK;
+    pg_params p = {0};
+    for (int i = 0; i < EV_COLS; i++) {
+        buf_putc(&c->ev[i], '}');
+        p_text(&p, buf_cstr(&c->ev[i]));
+    }
+    int rc = run_done(c,
+                      "INSERT INTO events (id, workspace_id, type, resource_type, resource_id, "
+                      "data, actor_key_id, created_at) SELECT * FROM unnest($1::text[], "
+                      "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
+                      "$8::bigint[])",
+                      &p, e);
+    events_reset(c);
+    return rc;
+}
+
 static int pg_event_append(pg_conn *c, const char *ws, const char *type, const char *res_type,
                            const char *res_id, const char *data_json, const char *actor_key,
                            store_err *e)
 {
-    char id[ID_MAX];
+    char id[ID_MAX], ms[32];
     id_new(id, "evt");
-    pg_params p = {0};
-    p_text(&p, id);
-    p_text(&p, ws);
-    p_text(&p, type);
-    p_text(&p, res_type);
-    p_text(&p, res_id);
-    p_text(&p, data_json);
-    p_text(&p, actor_key);
-    p_int(&p, (int64_t)time_now_ms());
-    return run_done(c,
-                    "INSERT INTO events (id, workspace_id, type, resource_type, resource_id, data, "
-                    "actor_key_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    &p, e);
+    snprintf(ms, sizeof ms, "%" PRId64, (int64_t)time_now_ms());
+    const char *v[EV_COLS] = {id, ws, type, res_type, res_id, data_json, actor_key, ms};
+    if (!c->in_tx) {
+        pg_params p = {0};
+        for (int i = 0; i < EV_COLS; i++)
+            p_text(&p, v[i]);
+        return run_done(c,
+                        "INSERT INTO events (id, workspace_id, type, resource_type, resource_id, "
+                        "data, actor_key_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        &p, e);
+    }
+    for (int i = 0; i < EV_COLS; i++) {
+        if (c->ev[i].limit == 0) buf_init(&c->ev[i], 1u << 30);
+        array_elem(&c->ev[i], v[i]);
+    }
+    c->nev++;
+    return STORE_OK;
 }
 
 static int pg_event_count(pg_conn *c, const char *ws, int64_t *n, store_err *e)
