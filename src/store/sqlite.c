@@ -132,10 +132,17 @@ static int sq_connect(store *bs, store_conn **out, store_err *e)
     sqlite3_create_function(c->db, "cairn_fts_doc", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             fts_doc_fn, NULL, NULL);
     sqlite3_extended_result_codes(c->db, 1);
+    /* Checkpoint every 64 MiB of WAL rather than SQLite's 4 MiB: a page
+     * changed by many writes in between is copied into the database once.
+     * Measured on 1M contacts: creates from ~3,700 to ~5,500/s; the price
+     * is a longer pause at each checkpoint (create p99 ~20 -> ~45 ms). A
+     * checkpointer thread beside the writer was tried and was slower: its
+     * RESTART blocks the writer, whose busy handler then sleeps. */
     char pragmas[512];
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;"
-             "PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+             "PRAGMA mmap_size=268435456; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+             "PRAGMA wal_autocheckpoint=16384;",
              s->opts.durable ? "FULL" : "NORMAL");
     if (exec(c, pragmas, e) != STORE_OK) {
         sqlite3_close(c->db);
