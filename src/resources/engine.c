@@ -453,6 +453,19 @@ static int check_parent(api_req *q, const res_def *r)
     return engine_load(q, res_find(r->parent), q->pv[0], NULL, &p);
 }
 
+/* A write hit the resource's unique tuple: name its last field, the one
+ * that tells records apart within the tuple (company_id of a contact's
+ * memberships). */
+static int conflict(api_req *q, const res_def *r)
+{
+    int n = 0;
+    while (n < 3 && r->unique[n])
+        n++;
+    const char *f = n ? r->unique[n - 1] : "id";
+    return api_error(q, 409, "conflict", n ? f : NULL, "a %s with the same %s already exists",
+                     r->singular, f);
+}
+
 /* The record the path names: {id}, or {sub_id} under its parent {id}. */
 static int load_item(api_req *q, const res_def *r, res_row *row)
 {
@@ -518,13 +531,7 @@ int engine_create(api_req *q)
     if (check_refs(q, r, &row, set)) return -1;
     store_err e;
     int rc = store_rec_insert(q->conn, r, q->ws, &row, &e);
-    if (rc == STORE_CONFLICT)
-        return api_error(q, 409, "conflict",
-                         r->unique[0] ? r->unique[1] ? r->unique[1] : r->unique[0] : NULL,
-                         "a %s with the same %s already exists", r->singular,
-                         r->unique[1]   ? r->unique[1]
-                         : r->unique[0] ? r->unique[0]
-                                        : "id");
+    if (rc == STORE_CONFLICT) return conflict(q, r);
     if (rc) return api_store_error(q, rc, &e);
     if (r->hooks && run_hook(&w, r->hooks->after_write)) return -1;
     return respond_row(q, r, &row, 201, "created");
@@ -572,9 +579,7 @@ int engine_update(api_req *q)
     if (check_refs(q, r, &row, set)) return -1;
     store_err e;
     int rc = store_rec_update(q->conn, r, q->ws, &row, set, set_custom, &e);
-    if (rc == STORE_CONFLICT)
-        return api_error(q, 409, "conflict", NULL, "a %s with the same %s already exists",
-                         r->singular, r->unique[1] ? r->unique[1] : "key");
+    if (rc == STORE_CONFLICT) return conflict(q, r);
     if (rc) return api_store_error(q, rc, &e);
     if (r->hooks && run_hook(&w, r->hooks->after_write)) return -1;
     return respond_row(q, r, &row, 200, "updated");
