@@ -16,7 +16,8 @@ LDLIBS := -lh2o-evloop -lssl -lcrypto -lz -ljansson -lsqlite3 -lpq -lm -pthread
 SRCS := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
-HDRS := $(shell find src -name '*.h')
+HDRS := $(shell find src -name '*.h' -o -name '*.def' -o -name '*.inc')
+FMT := $(SRCS) $(shell find src -name '*.h') $(UNIT_SRCS) bench/gen.c
 
 OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJS := $(SRCS:%.c=$(BUILD)/asan/obj/%.o)
@@ -56,8 +57,9 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-test: 
+test:
 	@scripts/deps.sh test
+	$(MAKE) --no-print-directory check-format
 	$(MAKE) --no-print-directory $(BUILD)/cairn $(BUILD)/asan/cairn $(BUILD)/unit $(BUILD)/asan/unit
 	$(MAKE) --no-print-directory test-unit test-api
 
@@ -77,10 +79,10 @@ test-api:
 -include bench/bench.mk
 
 format:
-	clang-format -i $(SRCS) $(HDRS) $(UNIT_SRCS)
+	clang-format -i $(FMT)
 
 check-format:
-	clang-format --dry-run --Werror $(SRCS) $(HDRS) $(UNIT_SRCS)
+	clang-format --dry-run --Werror $(FMT)
 
 clean:
 	rm -rf $(BUILD)

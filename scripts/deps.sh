@@ -6,7 +6,7 @@ set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make pkg-config libh2o-evloop-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev)
 case "$what" in
-  test) pkgs+=(python3 curl postgresql-15) ;;
+  test) pkgs+=(python3 curl postgresql-15 clang-format) ;;
   bench) pkgs+=(wrk curl postgresql-15) ;;
 esac
 missing=()

@@ -1250,27 +1250,8 @@ static int pg_idem_expire(pg_conn *c, int64_t cutoff_ms, store_err *e)
 
 /* ------------------------------------------------------------- the table */
 
-#define SELF ((pg_conn *)c)
-#define STORE_OP(ret, name, params, args)                                                          \
-    static ret op_##name params                                                                    \
-    {                                                                                              \
-        return pg_##name args;                                                                     \
-    }
-#define STORE_VOID(name, params, args)                                                             \
-    static void op_##name params                                                                   \
-    {                                                                                              \
-        pg_##name args;                                                                            \
-    }
-#include "store/store_ops.def"
-#undef STORE_OP
-#undef STORE_VOID
-
-const store_ops store_postgres_ops = {
-    .name = "postgres",
-    .open = pg_open,
-    .close = pg_close,
-    .connect = pg_connect,
-#define STORE_OP(ret, name, params, args) .name = op_##name,
-#define STORE_VOID(name, params, args)    .name = op_##name,
-#include "store/store_ops.def"
-};
+#define BACKEND_CONN  pg_conn
+#define BACKEND_FN(x) pg_##x
+#define BACKEND_OPS   store_postgres_ops
+#define BACKEND_NAME  "postgres"
+#include "store/backend.inc"

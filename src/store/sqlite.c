@@ -1121,27 +1121,8 @@ static int sq_idem_expire(sq_conn *c, int64_t cutoff_ms, store_err *e)
 
 /* ------------------------------------------------------------- the table */
 
-#define SELF ((sq_conn *)c)
-#define STORE_OP(ret, name, params, args)                                                          \
-    static ret op_##name params                                                                    \
-    {                                                                                              \
-        return sq_##name args;                                                                     \
-    }
-#define STORE_VOID(name, params, args)                                                             \
-    static void op_##name params                                                                   \
-    {                                                                                              \
-        sq_##name args;                                                                            \
-    }
-#include "store/store_ops.def"
-#undef STORE_OP
-#undef STORE_VOID
-
-const store_ops store_sqlite_ops = {
-    .name = "sqlite",
-    .open = sq_open,
-    .close = sq_close,
-    .connect = sq_connect,
-#define STORE_OP(ret, name, params, args) .name = op_##name,
-#define STORE_VOID(name, params, args)    .name = op_##name,
-#include "store/store_ops.def"
-};
+#define BACKEND_CONN  sq_conn
+#define BACKEND_FN(x) sq_##x
+#define BACKEND_OPS   store_sqlite_ops
+#define BACKEND_NAME  "sqlite"
+#include "store/backend.inc"
