@@ -66,6 +66,7 @@ test:
 test-unit:
 	$(BUILD)/unit
 	$(ASAN_ENV) $(BUILD)/asan/unit
+	scripts/with-postgres.sh $(BUILD)/unit
 
 # The same suite on both backends: SQLite files, then a throwaway
 # PostgreSQL cluster (scripts/with-postgres.sh removes it, also on failure).

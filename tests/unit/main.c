@@ -27,6 +27,7 @@ static test_case tests[MAX_TESTS];
 static int ntests;
 static const char *current = "?";
 static int current_failures;
+static bool current_skipped;
 static char tmpdir[256];
 
 void test_register(const char *name, const char *file, test_fn fn)
@@ -131,6 +132,12 @@ static int by_file_then_order(const void *a, const void *b)
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+void test_skip(const char *why)
+{
+    printf("SKIP %s: %s\n", current, why);
+    current_skipped = true;
+}
+
 int main(int argc, char **argv)
 {
     (void)argv;
@@ -148,17 +155,23 @@ int main(int argc, char **argv)
      * keeping each file's tests in source order. */
     qsort(tests, (size_t)ntests, sizeof tests[0], by_file_then_order);
 
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (int i = 0; i < ntests; i++) {
         current = tests[i].name;
         current_failures = 0;
+        current_skipped = false;
         tests[i].fn();
         if (current_failures)
             failed++;
+        else if (current_skipped)
+            skipped++;
         else
             passed++;
     }
     nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    printf("%d passed, %d failed\n", passed, failed);
+    if (skipped)
+        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    else
+        printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

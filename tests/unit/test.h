@@ -40,6 +40,10 @@ bool test_check_str(const char *file, int line, const char *ea, const char *eb, 
     test_check_int(__FILE__, __LINE__, #a, #b, (long long)(a), (long long)(b))
 #define CHECK_STR(a, b) test_check_str(__FILE__, __LINE__, #a, #b, (a), (b))
 
+/* Marks the running test skipped (counted apart, never as passed); the
+ * test returns right after. */
+void test_skip(const char *why);
+
 /* A fresh directory under $TMPDIR for this run; removed by main(). */
 const char *test_tmpdir(void);
 /* "<tmpdir>/<name>" in a static rotating buffer (valid for a few calls). */
