@@ -31,9 +31,7 @@ void limits_shutdown(void) {}
 
 static slot *find(const char *key)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    uint64_t h = hash_str(key);
     for (unsigned i = 0; i < SLOTS; i++) {
         slot *s = &table[(h + i) % SLOTS];
         if (s->key[0] == '\0') {

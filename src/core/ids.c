@@ -94,6 +94,14 @@ void token_new(char out[64])
     *o = '\0'; /* 3 + 44 chars */
 }
 
+uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
 void sha256_hex(const void *s, size_t n, char out[TOKEN_HASH_HEX])
 {
     unsigned char d[SHA256_DIGEST_LENGTH];

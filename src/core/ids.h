@@ -24,6 +24,9 @@ bool id_valid(const char *s, const char *prefix);
 void rand_bytes(void *buf, size_t n);
 /* "ck_" + 44 base64url chars (33 random bytes). out must hold 64 bytes. */
 void token_new(char out[64]);
+/* FNV-1a of a string: a fast non-cryptographic hash for table slots and
+ * cache keys (never for anything a client could exploit). */
+uint64_t hash_str(const char *s);
 /* Lower-case hex SHA-256 of s. */
 void sha256_hex(const void *s, size_t n, char out[TOKEN_HASH_HEX]);
 

@@ -28,6 +28,9 @@ struct store_conn {
     const store_ops *ops;
 };
 
+/* Fills e (when given) and returns code: `return store_fail(e, ...)`. */
+int store_fail(store_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 extern const store_ops store_sqlite_ops;
 extern const store_ops store_postgres_ops;
 

@@ -19,7 +19,6 @@
  * until a vacuum merges it, and search times swing by 10x. */
 #include <inttypes.h>
 #include <libpq-fe.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,18 +73,6 @@ typedef struct pg_params {
     char num[MAX_PARAMS][32];
     int n;
 } pg_params;
-
-static int fail(store_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(store_err *e, int code, const char *fmt, ...)
-{
-    if (e) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static int p_text(pg_params *p, const char *s)
 {
@@ -145,7 +132,7 @@ static int pg_link(pg_conn *c, store_err *e)
         msg[strcspn(msg, "\n")] = '\0';
         PQfinish(c->db);
         c->db = NULL;
-        return fail(e, STORE_UNAVAILABLE, "postgres: %s", msg);
+        return store_fail(e, STORE_UNAVAILABLE, "postgres: %s", msg);
     }
     PQsetNoticeProcessor(c->db, quiet, NULL);
     PQclear(PQexec(c->db, "SET client_min_messages = warning"));
@@ -194,14 +181,6 @@ static void pg_disconnect(pg_conn *c)
     free(c);
 }
 
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static bool conn_lost(pg_conn *c)
 {
     return !c->db || PQstatus(c->db) != CONNECTION_OK;
@@ -224,7 +203,7 @@ static int result_fail(pg_conn *c, PGresult *res, store_err *e)
     else if (state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 ||
                        strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0))
         code = STORE_BUSY;
-    return fail(e, code, "postgres: %s", m);
+    return store_fail(e, code, "postgres: %s", m);
 }
 
 /* Runs sql (a prepared statement, cached per connection) with p. On
@@ -238,12 +217,13 @@ static int run(pg_conn *c, const char *sql, const pg_params *p, PGresult **out, 
         if (conn_lost(c)) {
             if (c->in_tx) {
                 c->broken_tx = true;
-                return fail(e, STORE_UNAVAILABLE, "postgres: connection lost in a transaction");
+                return store_fail(e, STORE_UNAVAILABLE,
+                                  "postgres: connection lost in a transaction");
             }
             int rc = pg_link(c, e);
             if (rc) return rc;
         }
-        uint64_t h = fnv(sql);
+        uint64_t h = hash_str(sql);
         pg_stmt *slot = NULL, *free_slot = NULL;
         for (int i = 0; i < STMT_PROBE && !slot; i++) {
             pg_stmt *s = &c->cache[(h + (uint64_t)i) % STMT_CACHE];
@@ -290,7 +270,7 @@ static int run(pg_conn *c, const char *sql, const pg_params *p, PGresult **out, 
         if (rc == STORE_UNAVAILABLE) c->broken_tx = true;
         return rc;
     }
-    return fail(e, STORE_UNAVAILABLE, "postgres: unavailable");
+    return store_fail(e, STORE_UNAVAILABLE, "postgres: unavailable");
 }
 
 /* run() for statements whose result only matters as success. */
@@ -314,7 +294,8 @@ static int exec_sql(pg_conn *c, const char *sql, store_err *e)
         if (conn_lost(c)) {
             if (c->in_tx) {
                 c->broken_tx = true;
-                return fail(e, STORE_UNAVAILABLE, "postgres: connection lost in a transaction");
+                return store_fail(e, STORE_UNAVAILABLE,
+                                  "postgres: connection lost in a transaction");
             }
             rc = pg_link(c, e);
             if (rc) return rc;
@@ -578,7 +559,7 @@ static int pg_commit(pg_conn *c, store_err *e)
 {
     if (c->broken_tx) {
         pg_rollback(c);
-        return fail(e, STORE_UNAVAILABLE, "postgres: the transaction was lost");
+        return store_fail(e, STORE_UNAVAILABLE, "postgres: the transaction was lost");
     }
     c->release_due = false; /* COMMIT releases every savepoint */
     int rc = events_flush(c, e);
@@ -658,7 +639,7 @@ static int pg_workspace_find(pg_conn *c, const char *name_or_id, store_workspace
                  &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
-        rc = fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
+        rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
     else
         read_workspace(res, 0, out);
     PQclear(res);
@@ -731,7 +712,7 @@ static int pg_key_by_hash(pg_conn *c, const char *token_hash, store_key *out, st
     int rc = run(c, "SELECT " KEY_COLS " FROM api_keys WHERE token_hash = $1", &p, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
-        rc = fail(e, STORE_NOTFOUND, "no such key");
+        rc = store_fail(e, STORE_NOTFOUND, "no such key");
     else
         read_key(res, 0, out);
     PQclear(res);
@@ -761,7 +742,8 @@ static int pg_key_revoke(pg_conn *c, const char *id, store_err *e)
     int rc =
         run(c, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0", &p, &res, e);
     if (rc) return rc;
-    if (strcmp(PQcmdTuples(res), "0") == 0) rc = fail(e, STORE_NOTFOUND, "no active key '%s'", id);
+    if (strcmp(PQcmdTuples(res), "0") == 0)
+        rc = store_fail(e, STORE_NOTFOUND, "no active key '%s'", id);
     PQclear(res);
     return rc;
 }
@@ -810,7 +792,7 @@ static int one_row(pg_conn *c, arena *a, const res_def *r, const char *sql, cons
     int rc = run(c, sql, p, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
-        rc = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+        rc = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
     else
         read_row(a, r, res, 0, out);
     PQclear(res);
@@ -832,19 +814,28 @@ static int pg_rec_get(pg_conn *c, arena *a, const res_def *r, const char *ws, co
     return rc;
 }
 
-static int pg_rec_exists(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
+/* Runs a statement on one record (fmt has the table as %s, $1 = id, $2 =
+ * workspace); STORE_NOTFOUND when it found or changed no row. */
+static int by_id(pg_conn *c, const res_def *r, const char *fmt, const char *ws, const char *id,
+                 store_err *e)
 {
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = $1 AND workspace_id = $2", r->table);
+    snprintf(sql, sizeof sql, fmt, r->table);
     pg_params p = {0};
     p_text(&p, id);
     p_text(&p, ws);
     PGresult *res;
     int rc = run(c, sql, &p, &res, e);
     if (rc) return rc;
-    if (PQntuples(res) == 0) rc = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    bool hit = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0
+                                                      : strcmp(PQcmdTuples(res), "0") != 0;
     PQclear(res);
-    return rc;
+    return hit ? STORE_OK : store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+}
+
+static int pg_rec_exists(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
+{
+    return by_id(c, r, "SELECT 1 FROM %s WHERE id = $1 AND workspace_id = $2", ws, id, e);
 }
 
 static const char *search_doc(arena *a, const res_def *r, const char *ws, const store_val *vals)
@@ -859,7 +850,7 @@ static const char *search_doc(arena *a, const res_def *r, const char *ws, const 
 
 static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
 {
-    if (r->nfields + 8 > MAX_PARAMS) return fail(e, STORE_ERROR, "too many fields");
+    if (r->nfields + 8 > MAX_PARAMS) return store_fail(e, STORE_ERROR, "too many fields");
     arena a;
     arena_init(&a);
     buf b;
@@ -917,7 +908,7 @@ static int pg_rec_update(pg_conn *c, const res_def *r, const char *ws, const res
     buf_free(&b);
     if (rc == STORE_OK) {
         if (strcmp(PQcmdTuples(res), "0") == 0)
-            rc = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+            rc = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
         PQclear(res);
     }
     arena_release(&a);
@@ -926,17 +917,7 @@ static int pg_rec_update(pg_conn *c, const res_def *r, const char *ws, const res
 
 static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = $1 AND workspace_id = $2", r->table);
-    pg_params p = {0};
-    p_text(&p, id);
-    p_text(&p, ws);
-    PGresult *res;
-    int rc = run(c, sql, &p, &res, e);
-    if (rc) return rc;
-    if (strcmp(PQcmdTuples(res), "0") == 0) rc = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-    PQclear(res);
-    return rc;
+    return by_id(c, r, "DELETE FROM %s WHERE id = $1 AND workspace_id = $2", ws, id, e);
 }
 
 static int pg_rec_detach(pg_conn *c, const res_def *r, int field, const char *ws, const char *id,
@@ -992,7 +973,7 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     *n = 0;
     *more = false;
     *rows = NULL;
-    if (q->nfilters + 16 > MAX_PARAMS) return fail(e, STORE_ERROR, "too many filters");
+    if (q->nfilters + 16 > MAX_PARAMS) return store_fail(e, STORE_ERROR, "too many filters");
     buf sql, tsq;
     buf_init(&sql, 1 << 16);
     buf_init(&tsq, 1 << 16);
@@ -1207,7 +1188,7 @@ static int pg_idem_get(pg_conn *c, arena *a, const char *ws, const char *key, st
                  &p, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0) {
-        rc = fail(e, STORE_NOTFOUND, "no such key");
+        rc = store_fail(e, STORE_NOTFOUND, "no such key");
     } else {
         copy_col(out->req_hash, sizeof out->req_hash, res, 0, 0);
         out->status = (int)get_int(res, 0, 1);

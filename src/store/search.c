@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include "core/ids.h"
+
 static int is_word_byte(unsigned char c)
 {
     return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -11,9 +13,7 @@ static int is_word_byte(unsigned char c)
 void search_tag(const char *workspace_id, char out[SEARCH_TAG_LEN + 1])
 {
     static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = workspace_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    uint64_t h = hash_str(workspace_id);
     out[0] = 'w';
     for (int i = 1; i < SEARCH_TAG_LEN; i++) {
         out[i] = digits[h % 36];

@@ -9,7 +9,6 @@
  * is an index range scan that stops after limit + 1 rows. */
 #include <pthread.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,20 +39,7 @@ typedef struct sq_conn {
     sq_store *s;
     sqlite3 *db;
     stmt_slot cache[STMT_CACHE];
-    int sp_depth;
 } sq_conn;
-
-static int fail(store_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(store_err *e, int code, const char *fmt, ...)
-{
-    if (e) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static int sqlfail(sq_conn *c, store_err *e, int rc)
 {
@@ -63,7 +49,7 @@ static int sqlfail(sq_conn *c, store_err *e, int rc)
         code = STORE_BUSY;
     else if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         code = STORE_CONFLICT;
-    return fail(e, code, "sqlite: %s", sqlite3_errmsg(c->db));
+    return store_fail(e, code, "sqlite: %s", sqlite3_errmsg(c->db));
 }
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -80,7 +66,7 @@ static void fts_doc_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 static int sq_open(store **out, const char *url, const store_opts *opts, store_err *e)
 {
     pthread_once(&global_once, global_init);
-    if (!url || !*url) return fail(e, STORE_ERROR, "empty database path");
+    if (!url || !*url) return store_fail(e, STORE_ERROR, "empty database path");
     const char *path = strncmp(url, "sqlite://", 9) == 0 ? url + 9 : url;
     sq_store *s = calloc(1, sizeof *s);
     if (!s) abort();
@@ -122,8 +108,8 @@ static int sq_connect(store *bs, store_conn **out, store_err *e)
     int rc = sqlite3_open_v2(
         s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        fail(e, STORE_ERROR, "cannot open %s: %s", s->path,
-             c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        store_fail(e, STORE_ERROR, "cannot open %s: %s", s->path,
+                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
         sqlite3_close(c->db);
         free(c);
         return STORE_ERROR;
@@ -164,19 +150,11 @@ static void sq_disconnect(sq_conn *c)
     free(c);
 }
 
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 /* Returns a reset statement for sql, from the cache when possible. The
  * statement belongs to the cache; callers only reset it (done()). */
 static sqlite3_stmt *prep(sq_conn *c, const char *sql, store_err *e)
 {
-    uint64_t h = fnv(sql);
+    uint64_t h = hash_str(sql);
     stmt_slot *free_slot = NULL;
     for (int i = 0; i < STMT_PROBE; i++) {
         stmt_slot *s = &c->cache[(h + (uint64_t)i) % STMT_CACHE];
@@ -506,30 +484,25 @@ static int sq_commit(sq_conn *c, store_err *e)
 static void sq_rollback(sq_conn *c)
 {
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    c->sp_depth = 0;
 }
 
 static int sq_savepoint(sq_conn *c, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "SAVEPOINT sp", e);
     if (!st) return STORE_ERROR;
-    int rc = step_done(c, st, e);
-    if (rc == STORE_OK) c->sp_depth++;
-    return rc;
+    return step_done(c, st, e);
 }
 
 static int sq_release(sq_conn *c, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "RELEASE sp", e);
     if (!st) return STORE_ERROR;
-    c->sp_depth--;
     return step_done(c, st, e);
 }
 
 static void sq_rollback_to(sq_conn *c)
 {
     sqlite3_exec(c->db, "ROLLBACK TO sp; RELEASE sp;", NULL, NULL, NULL);
-    c->sp_depth--;
 }
 
 /* ------------------------------------------------------ workspaces, keys */
@@ -571,7 +544,7 @@ static int sq_workspace_find(sq_conn *c, const char *name_or_id, store_workspace
     if (rc == SQLITE_ROW)
         read_workspace(st, out);
     else if (rc == SQLITE_DONE)
-        r = fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
+        r = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
     else
         r = sqlfail(c, e, rc);
     done(st);
@@ -653,7 +626,7 @@ static int sq_key_by_hash(sq_conn *c, const char *token_hash, store_key *out, st
     if (rc == SQLITE_ROW)
         read_key(st, out);
     else if (rc == SQLITE_DONE)
-        r = fail(e, STORE_NOTFOUND, "no such key");
+        r = store_fail(e, STORE_NOTFOUND, "no such key");
     else
         r = sqlfail(c, e, rc);
     done(st);
@@ -684,7 +657,7 @@ static int sq_key_revoke(sq_conn *c, const char *id, store_err *e)
     sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
     int r = step_done(c, st, e);
     if (r == STORE_OK && sqlite3_changes(c->db) == 0)
-        r = fail(e, STORE_NOTFOUND, "no active key '%s'", id);
+        r = store_fail(e, STORE_NOTFOUND, "no active key '%s'", id);
     return r;
 }
 
@@ -741,7 +714,7 @@ static int one_row(sq_conn *c, arena *a, const res_def *r, sqlite3_stmt *st, res
     if (rc == SQLITE_ROW)
         read_row(a, r, st, out);
     else if (rc == SQLITE_DONE)
-        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+        ret = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
     else
         ret = sqlfail(c, e, rc);
     done(st);
@@ -773,7 +746,7 @@ static int sq_rec_exists(sq_conn *c, const res_def *r, const char *ws, const cha
     sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     int ret = rc == SQLITE_ROW    ? STORE_OK
-              : rc == SQLITE_DONE ? fail(e, STORE_NOTFOUND, "no such %s", r->singular)
+              : rc == SQLITE_DONE ? store_fail(e, STORE_NOTFOUND, "no such %s", r->singular)
                                   : sqlfail(c, e, rc);
     done(st);
     return ret;
@@ -827,7 +800,7 @@ static int sq_rec_update(sq_conn *c, const res_def *r, const char *ws, const res
     sqlite3_bind_text(st, k++, ws, -1, SQLITE_STATIC);
     int ret = step_done(c, st, e);
     if (ret == STORE_OK && sqlite3_changes(c->db) == 0)
-        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+        ret = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
     return ret;
 }
 
@@ -841,7 +814,7 @@ static int sq_rec_delete(sq_conn *c, const res_def *r, const char *ws, const cha
     sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
     int ret = step_done(c, st, e);
     if (ret == STORE_OK && sqlite3_changes(c->db) == 0)
-        ret = fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+        ret = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
     return ret;
 }
 
@@ -1085,7 +1058,7 @@ static int sq_idem_get(sq_conn *c, arena *a, const char *ws, const char *key, st
         out->body = col_text(a, st, 2);
         out->created_ms = sqlite3_column_int64(st, 3);
     } else if (rc == SQLITE_DONE) {
-        ret = fail(e, STORE_NOTFOUND, "no such key");
+        ret = store_fail(e, STORE_NOTFOUND, "no such key");
     } else {
         ret = sqlfail(c, e, rc);
     }

@@ -1,10 +1,22 @@
 /* store.c - picks the backend for a database URL (postgres:// or
  * postgresql:// is PostgreSQL, anything else a SQLite path) and dispatches
  * every store.h call to it. Nothing here knows SQL. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "store/impl.h"
+
+int store_fail(store_err *e, int code, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
 
 int store_open(store **out, const char *url, const store_opts *opts, store_err *e)
 {
