@@ -1,7 +1,9 @@
 /* store.h - the only storage interface the rest of Cairn sees.
  *
  * Owns: connections, transactions, the schema and its migrations, and every
- * query. Implementations: sqlite.c (embedded default). Every function that
+ * query. Implementations: sqlite.c (the embedded default) and postgres.c
+ * (a postgres:// URL), picked by store.c behind a vtable generated from
+ * store_ops.def, so a new operation is one line there. Every function that
  * touches records takes the workspace id and scopes the SQL by it itself, so
  * no caller can forget. Rows come back as arrays of store_val allocated from
  * the caller's arena; the store never keeps them.
