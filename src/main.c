@@ -445,7 +445,6 @@ static int cmd_serve(opts *o)
     api_init(&ac);
     server_config sc = {.listen = o->listen, .threads = o->threads, .db = db, .access_log = log};
     ret = server_run(&sc);
-    api_shutdown();
     if (close_log) fclose(log);
     store_close(db);
     return ret;

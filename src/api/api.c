@@ -43,12 +43,6 @@ void api_init(const api_config *cfg)
 {
     config = *cfg;
     routes_build();
-    limits_init();
-}
-
-void api_shutdown(void)
-{
-    limits_shutdown();
 }
 
 void api_req_init(api_req *q)
@@ -304,14 +298,9 @@ static bool is_json_type(const char *ct)
 
 static int parse_body(api_req *q)
 {
-    bool needs = q->method == M_POST || q->method == M_PATCH;
     if (q->body_len == 0) {
-        if (!needs) return 0;
-        if (q->route->kind && strcmp(q->route->kind, "delete") == 0) return 0;
-        q->json = json_object();
-        if (q->method == M_PATCH || (q->route->kind && strcmp(q->route->kind, "create") == 0))
-            return api_error(q, 400, "validation_failed", NULL, "a JSON object body is required");
-        return 0;
+        if (q->method != M_POST && q->method != M_PATCH) return 0; /* DELETE needs none */
+        return api_error(q, 400, "validation_failed", NULL, "a JSON object body is required");
     }
     if (!is_json_type(q->content_type))
         return api_error(q, 415, "unsupported_media_type", NULL,

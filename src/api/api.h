@@ -52,7 +52,6 @@ typedef struct api_req {
     const char *authorization, *content_type, *idem_key; /* NULL when absent */
     const char *body;
     size_t body_len;
-    size_t header_bytes;
     store_conn *conn; /* this thread's connection; the writer's during writes */
 
     const struct api_route *route;
@@ -101,7 +100,6 @@ typedef struct api_config {
 extern const char *const api_all_scopes[];
 
 void api_init(const api_config *cfg);
-void api_shutdown(void);
 const api_route *api_routes(int *n);
 
 /* Prepares req for a new request (arena, request id, buffers). */

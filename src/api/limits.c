@@ -23,12 +23,6 @@ typedef struct slot {
 static slot table[SLOTS];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
-void limits_init(void)
-{
-    memset(table, 0, sizeof table);
-}
-void limits_shutdown(void) {}
-
 static slot *find(const char *key)
 {
     uint64_t h = hash_str(key);

@@ -14,8 +14,6 @@ typedef struct limit_result {
     int reset;        /* seconds until the bucket is full */
 } limit_result;
 
-void limits_init(void);
-void limits_shutdown(void);
 /* Takes a concurrency slot and a rate token; false when refused. max_conc
  * or rate <= 0 disables that limit. */
 bool limits_enter(const char *key_id, int max_conc, int rate, limit_result *out);

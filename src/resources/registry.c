@@ -159,12 +159,6 @@ int res_field_max(const res_field *f)
     }
 }
 
-bool res_field_is_text(const res_field *f)
-{
-    return !(f->type == FT_INT || f->type == FT_MONEY || f->type == FT_BOOL ||
-             f->type == FT_NUMBER || f->type == FT_DATETIME);
-}
-
 bool res_has_search(const res_def *r)
 {
     for (int i = 0; i < r->nfields; i++)

@@ -108,7 +108,6 @@ int res_field_index(const res_def *r, const char *name); /* -1 if none */
 int res_parent_field(const res_def *r);
 /* Effective max length for string-like fields. */
 int res_field_max(const res_field *f);
-bool res_field_is_text(const res_field *f); /* stored as TEXT */
 bool res_has_search(const res_def *r);
 
 #endif
