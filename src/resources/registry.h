@@ -26,17 +26,22 @@ typedef enum res_ftype {
     FT_DATETIME, /* RFC 3339 in, stored as epoch ms, RFC 3339 UTC ms out */
     FT_DATE,     /* YYYY-MM-DD */
     FT_CURRENCY, /* ISO 4217: three upper-case letters */
-    FT_REF,      /* id of a record of resource `ref` in the same workspace */
+    FT_REF,      /* id of a record of resource `ref` (or, with `ref_by`, of the
+                    resource whose singular name field `ref_by` holds) in the
+                    same workspace */
+    FT_RANK,     /* server-made ordering key: compared byte-wise, never by case */
 } res_ftype;
 
 /* Field flags. */
 enum {
-    RF_REQUIRED = 1 << 0, /* must be present (and non-null) on create */
-    RF_FILTER = 1 << 1,   /* list filter `?name=value`, indexed */
-    RF_SEARCH = 1 << 2,   /* part of the full-text index behind `query` */
-    RF_SORT = 1 << 3,     /* may be used with `sort=` */
-    RF_READONLY = 1 << 4, /* set by the server (or the path); rejected in bodies */
-    RF_PARENT = 1 << 5,   /* the parent id of a nested resource, from the path */
+    RF_REQUIRED = 1 << 0,   /* must be present (and non-null) on create */
+    RF_FILTER = 1 << 1,     /* list filter `?name=value`, indexed */
+    RF_SEARCH = 1 << 2,     /* part of the full-text index behind `query` */
+    RF_SORT = 1 << 3,       /* may be used with `sort=` */
+    RF_READONLY = 1 << 4,   /* set by the server (or the path); rejected in bodies */
+    RF_PARENT = 1 << 5,     /* the parent id of a nested resource, from the path */
+    RF_CREATEONLY = 1 << 6, /* set on create, rejected in updates */
+    RF_RANGE = 1 << 7,      /* FT_DATETIME: list params `<x>_before`/`<x>_after` (x_at) */
 };
 
 typedef struct res_field {
@@ -46,6 +51,7 @@ typedef struct res_field {
     int max_len;                  /* strings: max bytes; 0 = type default */
     const char *const *enum_vals; /* FT_ENUM: NULL-terminated */
     const char *ref;              /* FT_REF: target resource name */
+    const char *ref_by;           /* FT_REF: the FT_ENUM field naming the target's singular */
     const char *dflt;             /* default on create: enum literal, "true"/"false", integer */
     int64_t min, max;             /* FT_INT: bounds when min < max */
     const char *doc;
@@ -62,6 +68,8 @@ typedef struct res_hooks {
     int (*before_write)(struct res_write *w);
     /* After the row is stored, inside the same transaction. */
     int (*after_write)(struct res_write *w);
+    /* Before a record is deleted: refuse (409) what must stay. */
+    int (*before_delete)(struct res_write *w);
 } res_hooks;
 
 /* A secondary list route: GET /v1/{owner}/{id}/{name} lists `res` records
@@ -95,12 +103,39 @@ struct res_def {
     bool custom_fields;
     const res_hooks *hooks;
     const char *doc;
+    const char *indexes[4];     /* extra composite indexes: "stage_id,position" */
+    const char *default_sort;   /* list order when no sort= is given (ascending) */
+    const char *upsert_keys[3]; /* fields `?upsert_on=` may name */
+    bool mergeable;             /* POST /{id}/merge */
+    bool timeline;              /* GET /{id}/timeline */
+    bool batch;                 /* POST /batch */
 };
+
+struct api_req;
+
+/* A route with behaviour of its own (lead conversion, deal moves, the
+ * board): declared here so routing, scopes and the OpenAPI document see it,
+ * implemented in the resource family's hook file. */
+typedef struct res_action {
+    const char *method; /* "GET", "POST", "PATCH" */
+    const char *path;   /* under /v1: "leads/{id}/convert" */
+    const char *res;    /* resource whose scopes apply and whose record {id} names */
+    bool write;         /* runs on the writer, inside a transaction */
+    const char *scope;  /* NULL: the resource's read or write scope */
+    int (*handler)(struct api_req *q);
+    const res_field *body; /* accepted body fields, validated by the engine */
+    int nbody;
+    const char *response; /* OpenAPI schema of `data`; NULL: the resource's */
+    bool list;            /* answers a list page */
+    const char *op_id, *summary;
+} res_action;
 
 extern const res_def *const res_table[];
 extern const int res_count;
 extern const res_sublist res_sublists[];
 extern const int res_sublist_count;
+extern const res_action res_actions[];
+extern const int res_action_count;
 
 const res_def *res_find(const char *name);
 int res_field_index(const res_def *r, const char *name); /* -1 if none */
@@ -109,5 +144,7 @@ int res_parent_field(const res_def *r);
 /* Effective max length for string-like fields. */
 int res_field_max(const res_field *f);
 bool res_has_search(const res_def *r);
+/* The resource whose singular name is `singular`, or NULL. */
+const res_def *res_find_singular(const char *singular);
 
 #endif

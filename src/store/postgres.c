@@ -8,7 +8,8 @@
  * Several Cairn processes may share one database: migrations take an
  * advisory lock, and idempotency keys are locked per key for the length
  * of the writing transaction (store_idem_get), so two nodes racing one key
- * serialise and the second replays the first's answer.
+ * serialise and the second replays the first's answer; store_lock does the
+ * same for natural keys (upserts).
  *
  * Parameters and results travel as text; rows are keyset-paginated on the
  * BIGSERIAL `rid`, with (workspace_id, ..., rid) indexes so a page reads
@@ -45,6 +46,16 @@ typedef struct pg_stmt {
     unsigned id; /* statement name "c<id>" on this connection */
 } pg_stmt;
 
+#define EV_COLS  10 /* columns of an event row */
+#define SP_DEPTH 8  /* savepoints open at once */
+
+/* An event appended in the open transaction: its column values (NULL =
+ * SQL NULL), all in one allocation. */
+typedef struct pg_event {
+    char *mem;
+    const char *v[EV_COLS];
+} pg_event;
+
 typedef struct pg_conn {
     store_conn base;
     pg_store *s;
@@ -52,19 +63,24 @@ typedef struct pg_conn {
     pg_stmt cache[STMT_CACHE];
     unsigned next_id;
     bool in_tx;
-    bool broken_tx;   /* the connection failed inside the current transaction */
-    bool release_due; /* a RELEASE not sent yet: it rides with the next command */
-    /* Events appended in the open transaction, inserted in one statement
-     * at commit; `ev_mark` is where the current savepoint began. */
-    buf ev[8];
-    size_t ev_len_mark[8];
-    int nev, ev_mark;
+    bool broken_tx; /* the connection failed inside the current transaction */
+    /* Savepoints (all named "sp": PostgreSQL takes the most recent). Each
+     * RELEASE is deferred and sent with the next command that needs it
+     * (SAVEPOINT, ROLLBACK TO; COMMIT releases them all), so until then
+     * the server holds sp_depth + release_due savepoints. */
+    int sp_depth, release_due;
+    /* Events appended in the open transaction, inserted in one statement at
+     * commit (or earlier, when a statement must see them: events_flush).
+     * The first ev_flushed are in the table already. For each open
+     * savepoint: how many events there were (sp_ev) and how many were in
+     * the table (sp_flushed) when it began. */
+    pg_event *ev;
+    int nev, ev_cap, ev_flushed;
+    int sp_ev[SP_DEPTH], sp_flushed[SP_DEPTH];
 } pg_conn;
 
-#define EV_COLS 8 /* columns of an event row */
-
 static void events_reset(pg_conn *c);
-static void events_truncate(pg_conn *c);
+static void events_truncate(pg_conn *c, int n);
 static int events_flush(pg_conn *c, store_err *e);
 
 /* Parameters of one statement, as text. */
@@ -176,6 +192,7 @@ static int pg_connect(store *bs, store_conn **out, store_err *e)
 static void pg_disconnect(pg_conn *c)
 {
     events_reset(c);
+    free(c->ev);
     if (c->db) PQfinish(c->db);
     forget_statements(c);
     free(c);
@@ -349,6 +366,14 @@ static const char *const migrations[] = {
     "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);",
     /* 2: what each search index was built from, to rebuild on change */
     "CREATE TABLE search_indexes (table_name TEXT PRIMARY KEY, ddl TEXT NOT NULL);",
+    /* 3: timelines (an event's subject and changes) and merged-record stubs */
+    "ALTER TABLE events ADD COLUMN subject_id TEXT;"
+    "ALTER TABLE events ADD COLUMN changes TEXT;"
+    "CREATE INDEX events_ws_subject ON events(workspace_id, subject_id, rid) "
+    "  WHERE subject_id IS NOT NULL;"
+    "CREATE TABLE merged_records (workspace_id TEXT NOT NULL, resource_type TEXT NOT NULL, "
+    "  id TEXT NOT NULL, into_id TEXT NOT NULL, snapshot TEXT NOT NULL, "
+    "  merged_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, resource_type, id));",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -359,6 +384,29 @@ static void col_expr(buf *b, const res_field *f)
         buf_printf(b, "lower(%s)", f->name);
     else
         buf_puts(b, f->name);
+}
+
+/* Appends ", a, lower(b), rid" for a composite index spec "a,b": fields as
+ * filters compare them, then rid, so a keyset page over the prefix is an
+ * index range scan. */
+static void index_cols(const res_def *r, const char *spec, buf *b)
+{
+    bool has_rid = false;
+    for (const char *p = spec; *p;) {
+        size_t n = strcspn(p, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        int i = res_field_index(r, name);
+        buf_puts(b, ", ");
+        if (i >= 0)
+            col_expr(b, &r->fields[i]);
+        else
+            buf_puts(b, name);
+        has_rid |= strcmp(name, "rid") == 0;
+        p += n;
+        if (*p == ',') p++;
+    }
+    if (!has_rid) buf_puts(b, ", rid");
 }
 
 static void search_fields(const res_def *r, buf *b)
@@ -439,6 +487,12 @@ static int sync_resource(pg_conn *c, const res_def *r, store_err *e)
             col_expr(&b, f);
             buf_puts(&b, " NULLS FIRST, rid);");
         }
+    }
+    for (int k = 0; k < 4 && r->indexes[k]; k++) {
+        buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ix%d ON %s(workspace_id", r->table, k,
+                   r->table);
+        index_cols(r, r->indexes[k], &b);
+        buf_puts(&b, ");");
     }
     if (r->unique[0]) {
         buf_printf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS %s_unique ON %s(workspace_id", r->table,
@@ -542,11 +596,17 @@ static int pg_ping(pg_conn *c, store_err *e)
 
 /* ---------------------------------------------------------- transactions */
 
+/* Forgets the transaction's savepoints and buffered events. */
+static void tx_reset(pg_conn *c)
+{
+    c->sp_depth = c->release_due = 0;
+    events_reset(c);
+}
+
 static int pg_begin(pg_conn *c, bool write, store_err *e)
 {
     (void)write; /* row locks and the idempotency lock do what SQLite's write lock does */
-    c->release_due = false;
-    events_reset(c);
+    tx_reset(c);
     int rc = exec_sql(c, "BEGIN", e);
     if (rc == STORE_OK) {
         c->in_tx = true;
@@ -561,14 +621,14 @@ static int pg_commit(pg_conn *c, store_err *e)
         pg_rollback(c);
         return store_fail(e, STORE_UNAVAILABLE, "postgres: the transaction was lost");
     }
-    c->release_due = false; /* COMMIT releases every savepoint */
-    int rc = events_flush(c, e);
+    int rc = events_flush(c, e); /* COMMIT releases every savepoint */
     if (rc) {
         pg_rollback(c);
         return rc;
     }
     rc = exec_sql(c, "COMMIT", e);
     c->in_tx = false;
+    tx_reset(c);
     if (rc) pg_rollback(c);
     return rc;
 }
@@ -579,34 +639,56 @@ static void pg_rollback(pg_conn *c)
         PQclear(PQexec(c->db, "ROLLBACK"));
     c->in_tx = false;
     c->broken_tx = false;
-    c->release_due = false;
-    events_reset(c);
+    tx_reset(c);
 }
 
-/* The writer wraps every request of a batch in a savepoint. Releasing one
- * is deferred and sent with the next savepoint (COMMIT releases the last),
- * saving a round trip per request. */
+/* The writer wraps every request of a batch in a savepoint, and a batch
+ * request each of its items in one more. Releasing one is deferred and
+ * sent with the next savepoint (COMMIT releases the last), saving a round
+ * trip per request. */
 static int pg_savepoint(pg_conn *c, store_err *e)
 {
-    bool due = c->release_due;
-    c->release_due = false;
-    c->ev_mark = c->nev;
-    for (int i = 0; i < EV_COLS; i++)
-        c->ev_len_mark[i] = c->ev[i].len;
-    return exec_sql(c, due ? "RELEASE SAVEPOINT sp; SAVEPOINT sp" : "SAVEPOINT sp", e);
+    if (c->sp_depth == SP_DEPTH)
+        return store_fail(e, STORE_ERROR, "postgres: more than %d nested savepoints", SP_DEPTH);
+    char sql[(SP_DEPTH + 1) * 24] = "";
+    for (int i = 0; i < c->release_due; i++)
+        strcat(sql, "RELEASE SAVEPOINT sp;");
+    strcat(sql, "SAVEPOINT sp");
+    int rc = exec_sql(c, sql, e);
+    if (rc) return rc; /* the transaction is failed: only a rollback is left */
+    c->release_due = 0;
+    c->sp_ev[c->sp_depth] = c->nev;
+    c->sp_flushed[c->sp_depth] = c->ev_flushed;
+    c->sp_depth++;
+    return STORE_OK;
 }
 
 static int pg_release(pg_conn *c, store_err *e)
 {
-    (void)e;
-    c->release_due = true;
+    if (c->sp_depth == 0) return store_fail(e, STORE_ERROR, "postgres: no savepoint to release");
+    c->sp_depth--;
+    c->release_due++;
     return STORE_OK;
 }
 
+/* Undoes the most recent open savepoint. Those released inside it since
+ * are still open on the server, above it: each is rolled back to and
+ * released first (a RELEASE alone would be refused when a statement has
+ * failed the transaction), then the savepoint itself. */
 static void pg_rollback_to(pg_conn *c)
 {
-    if (!conn_lost(c)) PQclear(PQexec(c->db, "ROLLBACK TO SAVEPOINT sp; RELEASE SAVEPOINT sp"));
-    events_truncate(c);
+    if (c->sp_depth == 0) return;
+    char sql[(SP_DEPTH + 1) * 48] = "";
+    for (int i = 0; i <= c->release_due; i++)
+        strcat(sql, "ROLLBACK TO SAVEPOINT sp; RELEASE SAVEPOINT sp;");
+    if (!conn_lost(c)) PQclear(PQexec(c->db, sql));
+    c->release_due = 0;
+    c->sp_depth--;
+    /* The server dropped what was inserted since the savepoint began, also
+     * events of enclosing scopes flushed inside it: those go back to the
+     * buffer's unflushed part. */
+    events_truncate(c, c->sp_ev[c->sp_depth]);
+    c->ev_flushed = c->sp_flushed[c->sp_depth];
 }
 
 /* ------------------------------------------------------ workspaces, keys */
@@ -953,6 +1035,30 @@ static int pg_rec_find_by(pg_conn *c, arena *a, const res_def *r, const char *ws
     return rc;
 }
 
+/* One filter's condition, its value the next parameter; the workspace is
+ * $1. Equality ignores case as the indexes on lower() do. */
+static void filter_sql(const res_def *r, const store_filter *fl, buf *sql, pg_params *p)
+{
+    const res_field *f = &r->fields[fl->field];
+    int k = p_val(p, &fl->v);
+    switch (fl->op) {
+    case SF_LT: buf_printf(sql, " AND %s < $%d", f->name, k); break;
+    case SF_GE: buf_printf(sql, " AND %s >= $%d", f->name, k); break;
+    case SF_REL: {
+        const res_field *rf = &fl->rel->fields[fl->rel_field];
+        buf_printf(sql, " AND %s IN (SELECT id FROM %s WHERE workspace_id = $1 AND ", f->name,
+                   fl->rel->table);
+        col_expr(sql, rf);
+        buf_printf(sql, schema_nocase(rf) ? " = lower($%d))" : " = $%d)", k);
+        break;
+    }
+    default:
+        buf_puts(sql, " AND ");
+        col_expr(sql, f);
+        buf_printf(sql, schema_nocase(f) ? " = lower($%d)" : " = $%d", k);
+    }
+}
+
 typedef struct tsq_ctx {
     buf *b;
     const char *tag;
@@ -1025,14 +1131,8 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
         }
         buf_free(&e1);
     }
-    for (int i = 0; i < q->nfilters; i++) {
-        const res_field *f = &r->fields[q->filters[i].field];
-        int k = p_val(&p, &q->filters[i].v);
-        if (schema_nocase(f))
-            buf_printf(&sql, " AND lower(%s) = lower($%d)", f->name, k);
-        else
-            buf_printf(&sql, " AND %s = $%d", f->name, k);
-    }
+    for (int i = 0; i < q->nfilters; i++)
+        filter_sql(r, &q->filters[i], &sql, &p);
     if (q->cf_key) {
         int k = p_text(&p, q->cf_key);
         buf_printf(&sql, " AND custom_fields ->> $%d = $%d", k, p_text(&p, q->cf_value));
@@ -1072,6 +1172,161 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     return STORE_OK;
 }
 
+/* ------------------------------------------------- merges, aggregates */
+
+static int pg_rec_repoint(pg_conn *c, const res_def *r, int field, const char *ws, const char *from,
+                          const char *to, int type_field, const char *type_value, store_err *e)
+{
+    /* Parameters as schema.h numbers them, each statement given only those
+     * it uses: PostgreSQL cannot type a parameter a statement never reads. */
+    buf b;
+    buf_init(&b, 1 << 14);
+    int rc = STORE_OK;
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, from);
+    if (to) {
+        p_text(&p, to);
+        if (type_field >= 0) p_text(&p, type_value);
+        schema_repoint_dupes(r, field, type_field, DIALECT_POSTGRES, &b);
+        if (b.len) rc = run_done(c, buf_cstr(&b), &p, e);
+    } else if (type_field >= 0) {
+        p_text(&p, NULL); /* $3: read (as NULL) so that $4 can be sent */
+        p_text(&p, type_value);
+    }
+    buf_reset(&b);
+    schema_repoint(r, field, to != NULL, type_field, DIALECT_POSTGRES, &b);
+    if (!to && type_field >= 0) buf_puts(&b, " AND $3::text IS NULL");
+    if (rc == STORE_OK) rc = run_done(c, buf_cstr(&b), &p, e);
+    buf_free(&b);
+    return rc;
+}
+
+/* The kind of an aggregate key as SQLite returns it: integer columns as
+ * SV_INT, the rest as text. */
+static sv_kind agg_key_kind(const res_field *f)
+{
+    switch (f->type) {
+    case FT_INT:
+    case FT_MONEY:
+    case FT_BOOL:
+    case FT_DATETIME: return SV_INT;
+    default: return SV_TEXT;
+    }
+}
+
+static store_val agg_key(arena *a, const res_def *r, int field, PGresult *res, int row, int col)
+{
+    if (field < 0 || PQgetisnull(res, row, col)) return (store_val){.kind = SV_NULL};
+    if (agg_key_kind(&r->fields[field]) == SV_INT)
+        return (store_val){.kind = SV_INT, .i = get_int(res, row, col)};
+    return (store_val){.kind = SV_TEXT, .s = get_text(a, res, row, col)};
+}
+
+static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *ws,
+                            const store_agg *q, store_agg_row **rows, int *n, store_err *e)
+{
+    *n = 0;
+    *rows = NULL;
+    if (q->nfilters + 1 > MAX_PARAMS) return store_fail(e, STORE_ERROR, "too many filters");
+    buf sql;
+    buf_init(&sql, 1 << 14);
+    pg_params p = {0};
+    buf_puts(&sql, "SELECT ");
+    for (int g = 0; g < 2; g++)
+        if (q->group[g] >= 0)
+            buf_printf(&sql, "%s, ", r->fields[q->group[g]].name);
+        else
+            buf_puts(&sql, "NULL, ");
+    if (q->sum >= 0)
+        buf_printf(&sql, "count(*), coalesce(sum(%s), 0)", r->fields[q->sum].name);
+    else
+        buf_puts(&sql, "count(*), 0");
+    buf_printf(&sql, " FROM %s WHERE workspace_id = $%d", r->table, p_text(&p, ws));
+    for (int i = 0; i < q->nfilters; i++)
+        filter_sql(r, &q->filters[i], &sql, &p);
+    /* Ordered by the keys as SQLite's grouping returns them: NULLs first,
+     * text byte-wise. */
+    for (int g = 0, k = 0; g < 2; g++)
+        if (q->group[g] >= 0)
+            buf_printf(&sql, "%s %s", k++ ? "," : " GROUP BY", r->fields[q->group[g]].name);
+    for (int g = 0, k = 0; g < 2; g++) {
+        if (q->group[g] < 0) continue;
+        const res_field *f = &r->fields[q->group[g]];
+        bool text = agg_key_kind(f) == SV_TEXT && f->type != FT_NUMBER;
+        buf_printf(&sql, "%s %s%s NULLS FIRST", k++ ? "," : " ORDER BY", f->name,
+                   text ? " COLLATE \"C\"" : "");
+    }
+    PGresult *res;
+    int rc = run(c, buf_cstr(&sql), &p, &res, e);
+    buf_free(&sql);
+    if (rc) return rc;
+    int k = PQntuples(res);
+    store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
+    for (int i = 0; i < k; i++) {
+        for (int g = 0; g < 2; g++)
+            out[i].key[g] = agg_key(a, r, q->group[g], res, i, g);
+        out[i].count = get_int(res, i, 2);
+        /* sum() of a BIGINT is NUMERIC: its text is the integer */
+        out[i].sum = get_int(res, i, 3);
+    }
+    PQclear(res);
+    *rows = out;
+    *n = k;
+    return STORE_OK;
+}
+
+/* Held until the transaction ends; the seed keeps these locks apart from
+ * the idempotency keys' (pg_idem_get). */
+static int pg_lock(pg_conn *c, const char *ws, const char *key, store_err *e)
+{
+    if (!c->in_tx) return STORE_OK; /* would be released at once */
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, key);
+    return run_done(c, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 1))", &p, e);
+}
+
+static int pg_merged_put(pg_conn *c, const char *ws, const char *res_type, const char *id,
+                         const char *into, const char *snapshot, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, res_type);
+    p_text(&p, id);
+    p_text(&p, into);
+    p_text(&p, snapshot);
+    p_int(&p, (int64_t)time_now_ms());
+    return run_done(c,
+                    "INSERT INTO merged_records (workspace_id, resource_type, id, into_id, "
+                    "snapshot, merged_at) VALUES ($1, $2, $3, $4, $5, $6) "
+                    "ON CONFLICT (workspace_id, resource_type, id) DO UPDATE SET "
+                    "into_id = excluded.into_id, snapshot = excluded.snapshot, "
+                    "merged_at = excluded.merged_at",
+                    &p, e);
+}
+
+static int pg_merged_get(pg_conn *c, const char *ws, const char *res_type, const char *id,
+                         char *into, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, res_type);
+    p_text(&p, id);
+    PGresult *res;
+    int rc = run(c,
+                 "SELECT into_id FROM merged_records WHERE workspace_id = $1 AND "
+                 "resource_type = $2 AND id = $3",
+                 &p, &res, e);
+    if (rc) return rc;
+    if (PQntuples(res) == 0)
+        rc = store_fail(e, STORE_NOTFOUND, "not merged");
+    else
+        copy_col(into, ID_MAX, res, 0, 0);
+    PQclear(res);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- events */
 
 /* Appends one value to a PostgreSQL array literal: "..." with quotes and
@@ -1091,66 +1346,151 @@ static void array_elem(buf *b, const char *v)
     buf_putc(b, '"');
 }
 
+/* Forgets events from the n-th on. */
+static void events_truncate(pg_conn *c, int n)
+{
+    for (int k = n; k < c->nev; k++)
+        free(c->ev[k].mem);
+    if (n < c->nev) c->nev = n;
+    if (c->ev_flushed > c->nev) c->ev_flushed = c->nev;
+}
+
 static void events_reset(pg_conn *c)
 {
-    for (int i = 0; i < EV_COLS; i++) {
-        buf_free(&c->ev[i]);
-        c->ev_len_mark[i] = 0;
-    }
-    c->nev = c->ev_mark = 0;
+    events_truncate(c, 0);
+    c->ev_flushed = 0;
 }
 
-/* Forgets the events of a request rolled back to its savepoint. */
-static void events_truncate(pg_conn *c)
-{
-    for (int i = 0; i < EV_COLS; i++)
-        c->ev[i].len = c->ev_len_mark[i];
-    c->nev = c->ev_mark;
-}
+#define EV_INSERT                                                                                  \
+    "INSERT INTO events (id, workspace_id, type, resource_type, resource_id, subject_id, data, "   \
+    "changes, actor_key_id, created_at) "
 
-/* Inserts the transaction's events with one statement: a round trip per
- * batch instead of one per write. */
+/* Inserts the events not in the table yet with one statement: a round trip
+ * per batch instead of one per write. They stay buffered (flushed) until
+ * the transaction ends: rolling back to a savepoint that began before this
+ * flush drops them from the table, also those of enclosing scopes, which
+ * must then be inserted again (pg_rollback_to). */
 static int events_flush(pg_conn *c, store_err *e)
 {
-    if (c->nev == 0) return STORE_OK;
+    if (c->ev_flushed == c->nev) return STORE_OK;
+    buf col[EV_COLS];
     pg_params p = {0};
+    bool overflow = false;
     for (int i = 0; i < EV_COLS; i++) {
-        buf_putc(&c->ev[i], '}');
-        p_text(&p, buf_cstr(&c->ev[i]));
+        buf_init(&col[i], 1u << 30);
+        for (int k = c->ev_flushed; k < c->nev; k++)
+            array_elem(&col[i], c->ev[k].v[i]);
+        buf_putc(&col[i], '}');
+        overflow |= col[i].overflow;
+        p_text(&p, buf_cstr(&col[i]));
     }
-    int rc = run_done(c,
-                      "INSERT INTO events (id, workspace_id, type, resource_type, resource_id, "
-                      "data, actor_key_id, created_at) SELECT * FROM unnest($1::text[], "
-                      "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
-                      "$8::bigint[])",
-                      &p, e);
-    events_reset(c);
+    int rc = overflow ? store_fail(e, STORE_ERROR, "postgres: too many events in a transaction")
+                      : run_done(c,
+                                 EV_INSERT "SELECT * FROM unnest($1::text[], $2::text[], "
+                                           "$3::text[], $4::text[], $5::text[], $6::text[], "
+                                           "$7::text[], $8::text[], $9::text[], $10::bigint[])",
+                                 &p, e);
+    for (int i = 0; i < EV_COLS; i++)
+        buf_free(&col[i]);
+    if (rc == STORE_OK) c->ev_flushed = c->nev;
     return rc;
 }
 
 static int pg_event_append(pg_conn *c, const char *ws, const char *type, const char *res_type,
-                           const char *res_id, const char *data_json, const char *actor_key,
-                           store_err *e)
+                           const char *res_id, const char *subject_id, const char *data_json,
+                           const char *changes_json, const char *actor_key, store_err *e)
 {
     char id[ID_MAX], ms[32];
     id_new(id, "evt");
     snprintf(ms, sizeof ms, "%" PRId64, (int64_t)time_now_ms());
-    const char *v[EV_COLS] = {id, ws, type, res_type, res_id, data_json, actor_key, ms};
+    const char *v[EV_COLS] = {id,         ws,        type,         res_type,  res_id,
+                              subject_id, data_json, changes_json, actor_key, ms};
     if (!c->in_tx) {
         pg_params p = {0};
         for (int i = 0; i < EV_COLS; i++)
             p_text(&p, v[i]);
-        return run_done(c,
-                        "INSERT INTO events (id, workspace_id, type, resource_type, resource_id, "
-                        "data, actor_key_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        &p, e);
+        return run_done(c, EV_INSERT "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &p, e);
     }
+    if (c->nev == c->ev_cap) {
+        c->ev_cap = c->ev_cap ? c->ev_cap * 2 : 64;
+        c->ev = realloc(c->ev, sizeof(pg_event) * (size_t)c->ev_cap);
+        if (!c->ev) abort();
+    }
+    size_t len[EV_COLS], total = 0;
+    for (int i = 0; i < EV_COLS; i++)
+        total += len[i] = v[i] ? strlen(v[i]) + 1 : 0;
+    pg_event *ev = &c->ev[c->nev];
+    ev->mem = malloc(total ? total : 1);
+    if (!ev->mem) abort();
+    char *m = ev->mem;
     for (int i = 0; i < EV_COLS; i++) {
-        if (c->ev[i].limit == 0) buf_init(&c->ev[i], 1u << 30);
-        array_elem(&c->ev[i], v[i]);
+        ev->v[i] = v[i] ? memcpy(m, v[i], len[i]) : NULL;
+        m += len[i];
     }
     c->nev++;
     return STORE_OK;
+}
+
+static int pg_event_list(pg_conn *c, arena *a, const char *ws, const char *id, int64_t before_rid,
+                         int limit, store_event **out, int *n, bool *more, store_err *e)
+{
+    *n = 0;
+    *more = false;
+    *out = NULL;
+    /* The transaction's own events too, as SQLite (which writes them at
+     * once) would list them. */
+    int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
+    if (rc) return rc;
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, id);
+    p_int(&p, before_rid > 0 ? before_rid : INT64_MAX);
+    p_int(&p, limit + 1);
+    PGresult *res;
+    rc = run(c,
+             "SELECT rid, id, type, resource_type, resource_id, subject_id, data, changes, "
+             "actor_key_id, created_at FROM events WHERE workspace_id = $1 AND "
+             "(resource_id = $2 OR subject_id = $2) AND rid < $3 ORDER BY rid DESC LIMIT $4",
+             &p, &res, e);
+    if (rc) return rc;
+    int total = PQntuples(res);
+    int k = total > limit ? limit : total;
+    store_event *ev = arena_alloc(a, sizeof(store_event) * (size_t)(k ? k : 1));
+    for (int i = 0; i < k; i++) {
+        store_event *v = &ev[i];
+        v->rid = get_int(res, i, 0);
+        copy_col(v->id, sizeof v->id, res, i, 1);
+        v->type = get_text(a, res, i, 2);
+        v->res_type = get_text(a, res, i, 3);
+        v->res_id = get_text(a, res, i, 4);
+        v->subject_id = get_text(a, res, i, 5);
+        v->data = get_text(a, res, i, 6);
+        v->changes = get_text(a, res, i, 7);
+        v->actor = get_text(a, res, i, 8);
+        v->created_ms = get_int(res, i, 9);
+    }
+    PQclear(res);
+    *out = ev;
+    *n = k;
+    *more = total > limit;
+    return STORE_OK;
+}
+
+static int pg_event_resubject(pg_conn *c, const char *ws, const char *from, const char *to,
+                              store_err *e)
+{
+    /* The transaction's own events are re-subjected too (a merge's own
+     * updates before it): they go to the table first. */
+    int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
+    if (rc) return rc;
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, from);
+    p_text(&p, to);
+    return run_done(c,
+                    "UPDATE events SET subject_id = $3 WHERE workspace_id = $1 AND "
+                    "(resource_id = $2 OR subject_id = $2)",
+                    &p, e);
 }
 
 static int pg_event_count(pg_conn *c, const char *ws, int64_t *n, store_err *e)

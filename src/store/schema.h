@@ -22,4 +22,12 @@ bool schema_indexed(const res_field *f);
  * fields, tagged with the workspace. */
 void schema_search_doc(const res_def *r, const char *ws, const store_val *vals, buf *out);
 
+/* SQL of store_rec_repoint, parameters 1 workspace, 2 from, 3 to, 4 type
+ * value (placeholders "?N" or "$N" by dialect). The first statement deletes
+ * the rows the move would make duplicates of the unique tuple (empty when
+ * `field` is not in it); the second moves or clears the rest. */
+void schema_repoint_dupes(const res_def *r, int field, int type_field, store_dialect d, buf *out);
+void schema_repoint(const res_def *r, int field, bool to_set, int type_field, store_dialect d,
+                    buf *out);
+
 #endif

@@ -326,6 +326,21 @@ static bool column_exists(sq_conn *c, const char *table, const char *col)
     return found;
 }
 
+/* Appends ", a, b COLLATE NOCASE" for a composite index spec "a,b". */
+static void index_cols(const res_def *r, const char *spec, buf *b)
+{
+    char name[64];
+    for (const char *p = spec; *p;) {
+        size_t n = strcspn(p, ",");
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        int i = res_field_index(r, name);
+        buf_printf(b, ", %s%s", name,
+                   i >= 0 && schema_nocase(&r->fields[i]) ? " COLLATE NOCASE" : "");
+        p += n;
+        if (*p == ',') p++;
+    }
+}
+
 /* Brings one resource's table, indexes and FTS index in line with the
  * resource table. Idempotent: it only adds what is missing, so it runs on
  * every start and a new field in the table becomes a new column. */
@@ -360,6 +375,12 @@ static int sync_resource(sq_conn *c, const res_def *r, store_err *e)
             buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s ON %s(workspace_id, %s%s);",
                        r->table, f->name, r->table, f->name,
                        schema_nocase(f) ? " COLLATE NOCASE" : "");
+        }
+        for (int k = 0; k < 4 && r->indexes[k]; k++) {
+            buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ix%d ON %s(workspace_id", r->table, k,
+                       r->table);
+            index_cols(r, r->indexes[k], &b);
+            buf_puts(&b, ");");
         }
         if (r->unique[0]) {
             buf_printf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS %s_unique ON %s(workspace_id",
@@ -406,6 +427,14 @@ static const char *const migrations[] = {
     "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);",
     /* 2: the DDL each full-text index was built with, to rebuild on change */
     "CREATE TABLE search_indexes (table_name TEXT PRIMARY KEY, ddl TEXT NOT NULL);",
+    /* 3: timelines (an event's subject and changes) and merged-record stubs */
+    "ALTER TABLE events ADD COLUMN subject_id TEXT;"
+    "ALTER TABLE events ADD COLUMN changes TEXT;"
+    "CREATE INDEX events_ws_subject ON events(workspace_id, subject_id) "
+    "  WHERE subject_id IS NOT NULL;"
+    "CREATE TABLE merged_records (workspace_id TEXT NOT NULL, resource_type TEXT NOT NULL, "
+    "  id TEXT NOT NULL, into_id TEXT NOT NULL, snapshot TEXT NOT NULL, "
+    "  merged_at INTEGER NOT NULL, PRIMARY KEY (workspace_id, resource_type, id)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -851,6 +880,29 @@ static int sq_rec_find_by(sq_conn *c, arena *a, const res_def *r, const char *ws
     return one_row(c, a, r, st, out, e);
 }
 
+/* One filter's condition and its binds (at most two). */
+static void filter_sql(const res_def *r, const char *ws, const char *alias, const store_filter *fl,
+                       buf *sql, store_val *binds, int *nb)
+{
+    const res_field *f = &r->fields[fl->field];
+    switch (fl->op) {
+    case SF_LT: buf_printf(sql, " AND %s%s < ?", alias, f->name); break;
+    case SF_GE: buf_printf(sql, " AND %s%s >= ?", alias, f->name); break;
+    case SF_REL: {
+        const res_field *rf = &fl->rel->fields[fl->rel_field];
+        buf_printf(sql, " AND %s%s IN (SELECT id FROM %s WHERE workspace_id = ? AND %s = ?%s)",
+                   alias, f->name, fl->rel->table, rf->name,
+                   schema_nocase(rf) ? " COLLATE NOCASE" : "");
+        binds[(*nb)++] = (store_val){.kind = SV_TEXT, .s = ws};
+        break;
+    }
+    default:
+        buf_printf(sql, " AND %s%s = ?%s", alias, f->name,
+                   schema_nocase(f) ? " COLLATE NOCASE" : "");
+    }
+    binds[(*nb)++] = fl->v;
+}
+
 typedef struct expr_ctx {
     buf *b;
     const char *tag;
@@ -883,8 +935,8 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
     buf_init(&sql, 1 << 16);
     buf_init(&fts, 1 << 16);
     /* Fixed binds (match, workspace, cursor x3, custom field x3, link x3,
-     * limit) plus one per filter. */
-    store_val *binds = arena_alloc(a, sizeof(store_val) * (size_t)(14 + q->nfilters));
+     * limit) plus up to two per filter. */
+    store_val *binds = arena_alloc(a, sizeof(store_val) * (size_t)(14 + 2 * q->nfilters));
     int nb = 0;
     const char *alias = "";
     bool use_fts = q->fts && fts_expr(ws, q->fts, &fts);
@@ -940,10 +992,7 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
         }
     }
     for (int i = 0; i < q->nfilters; i++) {
-        const res_field *f = &r->fields[q->filters[i].field];
-        buf_printf(&sql, " AND %s%s = ?%s", alias, f->name,
-                   schema_nocase(f) ? " COLLATE NOCASE" : "");
-        binds[nb++] = q->filters[i].v;
+        filter_sql(r, ws, alias, &q->filters[i], &sql, binds, &nb);
     }
     if (q->cf_key) {
         char *path = arena_printf(a, "$.\"%s\"", q->cf_key);
@@ -1004,13 +1053,13 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
 /* ---------------------------------------------------------------- events */
 
 static int sq_event_append(sq_conn *c, const char *ws, const char *type, const char *res_type,
-                           const char *res_id, const char *data_json, const char *actor_key,
-                           store_err *e)
+                           const char *res_id, const char *subject_id, const char *data_json,
+                           const char *changes_json, const char *actor_key, store_err *e)
 {
     sqlite3_stmt *st = prep(c,
                             "INSERT INTO events (id, workspace_id, type, resource_type, "
-                            "resource_id, data, actor_key_id, created_at) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            "resource_id, subject_id, data, changes, actor_key_id, created_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             e);
     if (!st) return STORE_ERROR;
     char id[ID_MAX];
@@ -1020,10 +1069,209 @@ static int sq_event_append(sq_conn *c, const char *ws, const char *type, const c
     sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, res_type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, res_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, data_json, -1, SQLITE_STATIC);
-    bind_text(st, 7, actor_key);
-    sqlite3_bind_int64(st, 8, (int64_t)time_now_ms());
+    bind_text(st, 6, subject_id);
+    sqlite3_bind_text(st, 7, data_json, -1, SQLITE_STATIC);
+    bind_text(st, 8, changes_json);
+    bind_text(st, 9, actor_key);
+    sqlite3_bind_int64(st, 10, (int64_t)time_now_ms());
     return step_done(c, st, e);
+}
+
+static int sq_event_list(sq_conn *c, arena *a, const char *ws, const char *id, int64_t before_rid,
+                         int limit, store_event **out, int *n, bool *more, store_err *e)
+{
+    /* Two index range scans merged by the OR optimisation, then sorted:
+     * the cost is the record's history, not the log. */
+    sqlite3_stmt *st =
+        prep(c,
+             "SELECT rid, id, type, resource_type, resource_id, subject_id, data, changes, "
+             "actor_key_id, created_at FROM events WHERE workspace_id = ?1 AND "
+             "(resource_id = ?2 OR subject_id = ?2) AND rid < ?3 ORDER BY rid DESC LIMIT ?4",
+             e);
+    *n = 0;
+    *more = false;
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, before_rid > 0 ? before_rid : INT64_MAX);
+    sqlite3_bind_int(st, 4, limit + 1);
+    store_event *ev = arena_alloc(a, sizeof(store_event) * (size_t)(limit + 1));
+    int rc, k = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == limit) {
+            *more = true;
+            break;
+        }
+        store_event *v = &ev[k++];
+        v->rid = sqlite3_column_int64(st, 0);
+        copy_col(v->id, sizeof v->id, st, 1);
+        v->type = col_text(a, st, 2);
+        v->res_type = col_text(a, st, 3);
+        v->res_id = col_text(a, st, 4);
+        v->subject_id = col_text(a, st, 5);
+        v->data = col_text(a, st, 6);
+        v->changes = col_text(a, st, 7);
+        v->actor = col_text(a, st, 8);
+        v->created_ms = sqlite3_column_int64(st, 9);
+    }
+    int ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : sqlfail(c, e, rc);
+    done(st);
+    *out = ev;
+    *n = k;
+    return ret;
+}
+
+static int sq_event_resubject(sq_conn *c, const char *ws, const char *from, const char *to,
+                              store_err *e)
+{
+    sqlite3_stmt *st = prep(c,
+                            "UPDATE events SET subject_id = ?3 WHERE workspace_id = ?1 AND "
+                            "(resource_id = ?2 OR subject_id = ?2)",
+                            e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+    return step_done(c, st, e);
+}
+
+/* ------------------------------------------------- merges, aggregates */
+
+static int sq_rec_repoint(sq_conn *c, const res_def *r, int field, const char *ws, const char *from,
+                          const char *to, int type_field, const char *type_value, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 14);
+    int rc = STORE_OK;
+    if (to) {
+        schema_repoint_dupes(r, field, type_field, DIALECT_SQLITE, &b);
+        sqlite3_stmt *st = b.len ? prep(c, buf_cstr(&b), e) : NULL;
+        if (b.len && !st) rc = STORE_ERROR;
+        if (st) {
+            sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+            bind_text(st, 4, type_value);
+            rc = step_done(c, st, e);
+        }
+    }
+    buf_reset(&b);
+    schema_repoint(r, field, to != NULL, type_field, DIALECT_SQLITE, &b);
+    sqlite3_stmt *st = rc == STORE_OK ? prep(c, buf_cstr(&b), e) : NULL;
+    buf_free(&b);
+    if (rc) return rc;
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+    bind_text(st, 3, to);
+    bind_text(st, 4, type_value);
+    return step_done(c, st, e);
+}
+
+static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *ws,
+                            const store_agg *q, store_agg_row **rows, int *n, store_err *e)
+{
+    buf sql;
+    buf_init(&sql, 1 << 14);
+    store_val *binds = arena_alloc(a, sizeof(store_val) * (size_t)(1 + 2 * q->nfilters));
+    int nb = 0;
+    buf_puts(&sql, "SELECT ");
+    for (int g = 0; g < 2; g++)
+        if (q->group[g] >= 0)
+            buf_printf(&sql, "%s, ", r->fields[q->group[g]].name);
+        else
+            buf_puts(&sql, "NULL, ");
+    if (q->sum >= 0)
+        buf_printf(&sql, "count(*), coalesce(sum(%s), 0)", r->fields[q->sum].name);
+    else
+        buf_puts(&sql, "count(*), 0");
+    buf_printf(&sql, " FROM %s WHERE workspace_id = ?", r->table);
+    binds[nb++] = (store_val){.kind = SV_TEXT, .s = ws};
+    for (int i = 0; i < q->nfilters; i++)
+        filter_sql(r, ws, "", &q->filters[i], &sql, binds, &nb);
+    for (int g = 0; g < 2; g++)
+        if (q->group[g] >= 0)
+            buf_printf(&sql, "%s %s", g && q->group[0] >= 0 ? "," : " GROUP BY",
+                       r->fields[q->group[g]].name);
+    sqlite3_stmt *st = prep(c, buf_cstr(&sql), e);
+    buf_free(&sql);
+    *n = 0;
+    *rows = NULL;
+    if (!st) return STORE_ERROR;
+    for (int i = 0; i < nb; i++)
+        bind_val(st, i + 1, &binds[i]);
+    int cap = 16, k = 0, rc;
+    store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)cap);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == cap) {
+            store_agg_row *bigger = arena_alloc(a, sizeof(store_agg_row) * (size_t)cap * 2);
+            memcpy(bigger, out, sizeof(store_agg_row) * (size_t)cap);
+            out = bigger;
+            cap *= 2;
+        }
+        store_agg_row *o = &out[k++];
+        for (int g = 0; g < 2; g++) {
+            o->key[g].kind = SV_NULL;
+            int t = sqlite3_column_type(st, g);
+            if (t == SQLITE_INTEGER) {
+                o->key[g].kind = SV_INT;
+                o->key[g].i = sqlite3_column_int64(st, g);
+            } else if (t != SQLITE_NULL) {
+                o->key[g].kind = SV_TEXT;
+                o->key[g].s = col_text(a, st, g);
+            }
+        }
+        o->count = sqlite3_column_int64(st, 2);
+        o->sum = sqlite3_column_int64(st, 3);
+    }
+    int ret = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
+    done(st);
+    *rows = out;
+    *n = k;
+    return ret;
+}
+
+static int sq_lock(sq_conn *c, const char *ws, const char *key, store_err *e)
+{
+    (void)c, (void)ws, (void)key, (void)e; /* the writer holds the only write lock */
+    return STORE_OK;
+}
+
+static int sq_merged_put(sq_conn *c, const char *ws, const char *res_type, const char *id,
+                         const char *into, const char *snapshot, store_err *e)
+{
+    sqlite3_stmt *st = prep(c,
+                            "INSERT OR REPLACE INTO merged_records (workspace_id, resource_type, "
+                            "id, into_id, snapshot, merged_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, res_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, into, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, snapshot, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)time_now_ms());
+    return step_done(c, st, e);
+}
+
+static int sq_merged_get(sq_conn *c, const char *ws, const char *res_type, const char *id,
+                         char *into, store_err *e)
+{
+    sqlite3_stmt *st = prep(c,
+                            "SELECT into_id FROM merged_records WHERE workspace_id = ? AND "
+                            "resource_type = ? AND id = ?",
+                            e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, res_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_ROW    ? STORE_OK
+              : rc == SQLITE_DONE ? store_fail(e, STORE_NOTFOUND, "not merged")
+                                  : sqlfail(c, e, rc);
+    if (rc == SQLITE_ROW) copy_col(into, ID_MAX, st, 0);
+    done(st);
+    return ret;
 }
 
 static int sq_event_count(sq_conn *c, const char *ws, int64_t *n, store_err *e)

@@ -128,9 +128,19 @@ int store_rec_detach(store_conn *c, const res_def *r, int field, const char *ws,
 int store_rec_find_by(store_conn *c, arena *a, const res_def *r, const char *ws, int field,
                       const char *value, res_row *out, store_err *e);
 
+typedef enum store_op {
+    SF_EQ = 0, /* field = v (case-insensitive for schema_nocase fields) */
+    SF_LT,     /* field < v */
+    SF_GE,     /* field >= v */
+    SF_REL,    /* field references a `rel` record whose `rel_field` = v */
+} store_op;
+
 typedef struct store_filter {
     int field; /* index into r->fields */
     store_val v;
+    store_op op;
+    const res_def *rel; /* SF_REL: the referenced resource ... */
+    int rel_field;      /* ... and its field compared with v */
 } store_filter;
 
 typedef struct store_query {
@@ -161,11 +171,64 @@ typedef struct store_query {
 int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
                    res_row **rows, int *n, bool *more, store_err *e);
 
+/* Re-points every `r` row whose `field` holds `from` to `to` (merges), or
+ * clears it when `to` is NULL (deletes: `type_field`, when >= 0, is cleared
+ * with it). `type_field` >= 0 restricts to rows whose type_field equals
+ * type_value (polymorphic references). Rows that would break r's unique
+ * tuple by the move are deleted instead: the survivor already has one. */
+int store_rec_repoint(store_conn *c, const res_def *r, int field, const char *ws, const char *from,
+                      const char *to, int type_field, const char *type_value, store_err *e);
+
+/* Counts (and sums) rows matching filters, grouped by up to two fields. */
+typedef struct store_agg {
+    const store_filter *filters;
+    int nfilters;
+    int group[2]; /* field indexes; -1 = unused */
+    int sum;      /* field index summed; -1 = none */
+} store_agg;
+
+typedef struct store_agg_row {
+    store_val key[2];
+    int64_t count, sum;
+} store_agg_row;
+
+int store_rec_aggregate(store_conn *c, arena *a, const res_def *r, const char *ws,
+                        const store_agg *q, store_agg_row **rows, int *n, store_err *e);
+
+/* Serialises writers that must not race on a natural key across nodes
+ * (upserts): held until the transaction ends. A no-op where one writer
+ * already holds the database (SQLite). */
+int store_lock(store_conn *c, const char *ws, const char *key, store_err *e);
+
+/* ---- merged records: what a merged-away id became ---- */
+int store_merged_put(store_conn *c, const char *ws, const char *res_type, const char *id,
+                     const char *into, const char *snapshot, store_err *e);
+/* Fills into (ID_MAX) with the survivor of a merged id, or STORE_NOTFOUND. */
+int store_merged_get(store_conn *c, const char *ws, const char *res_type, const char *id,
+                     char *into, store_err *e);
+
 /* ---- events (outbox) ---- */
+typedef struct store_event {
+    int64_t rid;
+    char id[ID_MAX];
+    const char *type, *res_type, *res_id, *subject_id, *data, *changes, *actor; /* arena */
+    int64_t created_ms;
+} store_event;
+
+/* subject_id: the record an event also concerns (an activity's lead), or
+ * NULL; changes: {"field":{"from":..,"to":..}} of an update, or NULL. */
 int store_event_append(store_conn *c, const char *ws, const char *type, const char *res_type,
-                       const char *res_id, const char *data_json, const char *actor_key,
-                       store_err *e);
+                       const char *res_id, const char *subject_id, const char *data_json,
+                       const char *changes_json, const char *actor_key, store_err *e);
 int store_event_count(store_conn *c, const char *ws, int64_t *n, store_err *e);
+/* A record's timeline: events whose resource_id or subject_id is `id`,
+ * newest first, after the event with rid `before_rid` (0 = from the newest). */
+int store_event_list(store_conn *c, arena *a, const char *ws, const char *id, int64_t before_rid,
+                     int limit, store_event **out, int *n, bool *more, store_err *e);
+/* Makes `from`'s events (its own and those it is the subject of) concern
+ * `to` as well: a merged record's history joins the survivor's timeline. */
+int store_event_resubject(store_conn *c, const char *ws, const char *from, const char *to,
+                          store_err *e);
 
 /* ---- idempotency ---- */
 typedef struct store_idem {

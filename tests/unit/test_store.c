@@ -959,6 +959,7 @@ static store_val sample_val(arena *a, const res_field *f, int variant)
     case FT_DATETIME: return (store_val){.kind = SV_INT, .i = 1700000000123 + variant};
     case FT_DATE: return (store_val){.kind = SV_TEXT, .s = variant ? "2026-02-28" : "2026-01-31"};
     case FT_CURRENCY: return (store_val){.kind = SV_TEXT, .s = variant ? "USD" : "EUR"};
+    case FT_RANK: return (store_val){.kind = SV_TEXT, .s = variant ? "b0" : "a0"};
     case FT_REF: {
         const res_def *t = f->ref ? res_find(f->ref) : NULL;
         char *id = arena_alloc(a, ID_MAX);
@@ -1137,15 +1138,15 @@ TEST(store_events)
     int64_t n = -1;
     CHECK_EQ_INT(store_event_count(d.c, d.ws, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 0);
-    CHECK_EQ_INT(store_event_append(d.c, d.ws, "contact.created", "contact", "con_1", "{\"a\":1}",
-                                    "key_1", &e),
+    CHECK_EQ_INT(store_event_append(d.c, d.ws, "contact.created", "contact", "con_1", NULL,
+                                    "{\"a\":1}", NULL, "key_1", &e),
                  STORE_OK);
-    CHECK_EQ_INT(
-        store_event_append(d.c, d.ws, "contact.updated", "contact", "con_1", "{}", NULL, &e),
-        STORE_OK);
-    CHECK_EQ_INT(
-        store_event_append(d.c, d.ws2, "contact.created", "contact", "con_2", "{}", "key_2", &e),
-        STORE_OK);
+    CHECK_EQ_INT(store_event_append(d.c, d.ws, "contact.updated", "contact", "con_1", NULL, "{}",
+                                    NULL, NULL, &e),
+                 STORE_OK);
+    CHECK_EQ_INT(store_event_append(d.c, d.ws2, "contact.created", "contact", "con_2", NULL, "{}",
+                                    NULL, "key_2", &e),
+                 STORE_OK);
     CHECK_EQ_INT(store_event_count(d.c, d.ws, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 2);
     CHECK_EQ_INT(store_event_count(d.c, d.ws2, &n, &e), STORE_OK);
@@ -1153,14 +1154,15 @@ TEST(store_events)
     /* Many events made back to back get distinct ids (no conflict). */
     int fails = 0;
     for (int i = 0; i < 500; i++)
-        fails += store_event_append(d.c, d.ws, "contact.deleted", "contact", "con_3", "{}", NULL,
-                                    &e) != STORE_OK;
+        fails += store_event_append(d.c, d.ws, "contact.deleted", "contact", "con_3", NULL, "{}",
+                                    NULL, NULL, &e) != STORE_OK;
     CHECK_EQ_INT(fails, 0);
     CHECK_EQ_INT(store_event_count(d.c, d.ws, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 502);
     /* An event inside a rolled-back transaction is gone with it. */
     CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-    CHECK_EQ_INT(store_event_append(d.c, d.ws, "x.y", "x", "x_1", "{}", NULL, &e), STORE_OK);
+    CHECK_EQ_INT(store_event_append(d.c, d.ws, "x.y", "x", "x_1", NULL, "{}", NULL, NULL, &e),
+                 STORE_OK);
     store_rollback(d.c);
     CHECK_EQ_INT(store_event_count(d.c, d.ws, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 502);
@@ -1420,4 +1422,272 @@ TEST(store_stmt_cache_eviction_then_prepare_error)
 {
     child_arg ca = {"cache.db"};
     CHECK_NO_CRASH("statement cache: evict, failed prepare, disconnect", cache_churn_child, &ca);
+}
+
+/* ---------------------------------------- timelines, merges, aggregates */
+
+/* Types of a record's timeline, newest first, joined with spaces. */
+static const char *timeline(db *d, const char *ws, const char *id)
+{
+    store_event *ev;
+    int n = 0;
+    bool more = false;
+    store_err e = {{0}};
+    if (!CHECK_EQ_INT(store_event_list(d->c, &d->a, ws, id, 0, 100, &ev, &n, &more, &e),
+                      STORE_OK)) {
+        printf("  %s\n", e.msg);
+        return "?";
+    }
+    char *s = arena_strdup(&d->a, "");
+    for (int i = 0; i < n; i++)
+        s = arena_printf(&d->a, "%s%s%s", s, i ? " " : "", ev[i].type);
+    return s;
+}
+
+TEST(store_event_timeline)
+{
+    db d;
+    if (!db_open(&d, "timeline.db")) return;
+    store_err e = {{0}};
+    CHECK_EQ_INT(store_event_append(d.c, d.ws, "lead.created", "lead", "led_1", NULL, "{\"n\":1}",
+                                    NULL, "key_1", &e),
+                 STORE_OK);
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_event_append(d.c, d.ws, "lead.updated", "lead", "led_1", NULL, "{}",
+                                    "{\"stage\":{\"from\":\"a\",\"to\":\"b\"}}", NULL, &e),
+                 STORE_OK);
+    CHECK_EQ_INT(store_event_append(d.c, d.ws, "activity.created", "activity", "act_1", "led_1",
+                                    "{}", NULL, NULL, &e),
+                 STORE_OK);
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK_EQ_INT(store_event_append(d.c, d.ws, "activity.created", "activity", "act_2", "led_2",
+                                    "{}", NULL, NULL, &e),
+                 STORE_OK);
+    CHECK_EQ_INT(
+        store_event_append(d.c, d.ws2, "lead.updated", "lead", "led_1", NULL, "{}", NULL, NULL, &e),
+        STORE_OK);
+    CHECK_EQ_INT(
+        store_event_append(d.c, d.ws, "lead.deleted", "lead", "led_1", NULL, "{}", NULL, NULL, &e),
+        STORE_OK);
+    store_event *ev;
+    int n = 0;
+    bool more = false;
+    CHECK_EQ_INT(store_event_list(d.c, &d.a, d.ws, "led_1", 0, 2, &ev, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(n, 2);
+    CHECK(more);
+    if (n == 2) {
+        CHECK_STR(ev[0].type, "lead.deleted");
+        CHECK_STR(ev[1].type, "activity.created");
+        CHECK_STR(ev[1].subject_id, "led_1");
+        CHECK(ev[1].changes == NULL);
+        int64_t before = ev[1].rid;
+        CHECK_EQ_INT(store_event_list(d.c, &d.a, d.ws, "led_1", before, 2, &ev, &n, &more, &e),
+                     STORE_OK);
+        CHECK_EQ_INT(n, 2);
+        CHECK(!more);
+        if (n == 2) {
+            CHECK_STR(ev[0].changes, "{\"stage\":{\"from\":\"a\",\"to\":\"b\"}}");
+            CHECK(ev[0].subject_id == NULL);
+            CHECK_STR(ev[1].data, "{\"n\":1}");
+            CHECK_STR(ev[1].actor, "key_1");
+        }
+    }
+    CHECK_EQ_INT(store_event_resubject(d.c, d.ws, "led_2", "led_1", &e), STORE_OK);
+    CHECK_STR(timeline(&d, d.ws, "led_1"),
+              "lead.deleted activity.created activity.created lead.updated lead.created");
+    CHECK_STR(timeline(&d, d.ws2, "led_1"), "lead.updated");
+    db_close(&d);
+}
+
+TEST(store_repoint_moves_and_clears)
+{
+    db d;
+    if (!db_open(&d, "repoint.db")) return;
+    store_err e = {{0}};
+    const res_def *mem = R("company-memberships"), *con = R("contacts"), *com = R("companies");
+    char ca[ID_MAX], cb[ID_MAX], cx[ID_MAX], cy[ID_MAX];
+    add_contact(&d, d.ws, "A", NULL, NULL, ca);
+    add_contact(&d, d.ws, "B", NULL, NULL, cb);
+    char *co[] = {cx, cy};
+    for (int i = 0; i < 2; i++) {
+        res_row row = new_row(&d, com);
+        set_s(com, &row, "name", i ? "Y" : "X");
+        insert_row(&d, com, d.ws, &row);
+        snprintf(co[i], ID_MAX, "%s", row.id);
+    }
+    const char *pairs[][3] = {{ca, cx, "a-x"}, {ca, cy, "a-y"}, {cb, cx, "b-x"}};
+    for (int i = 0; i < 3; i++) {
+        res_row row = new_row(&d, mem);
+        set_s(mem, &row, "contact_id", pairs[i][0]);
+        set_s(mem, &row, "company_id", pairs[i][1]);
+        set_s(mem, &row, "role", pairs[i][2]);
+        insert_row(&d, mem, d.ws, &row);
+    }
+    int contact_id = FI(mem, "contact_id"), company_id = FI(mem, "company_id");
+    CHECK_EQ_INT(store_rec_repoint(d.c, mem, contact_id, d.ws, ca, cb, -1, NULL, &e), STORE_OK);
+    store_query q = q_all(10);
+    q.ascending = true;
+    q.link_field = contact_id;
+    q.link_value = ca;
+    CHECK_EQ_INT(list(&d, mem, d.ws, &q, NULL, NULL), 0);
+    res_row *rows;
+    q.link_value = cb;
+    if (CHECK_EQ_INT(list(&d, mem, d.ws, &q, &rows, NULL), 2)) {
+        CHECK_STR(get_s(mem, &rows[0], "role"), "a-y");
+        CHECK_STR(get_s(mem, &rows[1], "role"), "b-x");
+    }
+    CHECK_EQ_INT(store_rec_repoint(d.c, mem, company_id, d.ws, cy, NULL, -1, NULL, &e), STORE_OK);
+    if (CHECK_EQ_INT(list(&d, mem, d.ws, &q, &rows, NULL), 2)) {
+        CHECK(get_v(mem, &rows[0], "company_id")->kind == SV_NULL);
+        CHECK_STR(get_s(mem, &rows[1], "company_id"), cx);
+    }
+    /* with a type field: status stands in for one */
+    int company = FI(con, "company_id"), status = FI(con, "status");
+    char ids[3][ID_MAX];
+    const char *st[] = {"active", "archived", "active"};
+    for (int i = 0; i < 3; i++) {
+        res_row row = new_row(&d, con);
+        set_s(con, &row, "company_id", cx);
+        set_s(con, &row, "status", st[i]);
+        insert_row(&d, con, d.ws, &row);
+        snprintf(ids[i], ID_MAX, "%s", row.id);
+    }
+    CHECK_EQ_INT(store_rec_repoint(d.c, con, company, d.ws, cx, cy, status, "active", &e),
+                 STORE_OK);
+    CHECK_EQ_INT(store_rec_repoint(d.c, con, company, d.ws, cy, NULL, status, "active", &e),
+                 STORE_OK);
+    res_row got;
+    CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws, ids[0], &got, &e), STORE_OK);
+    CHECK(get_v(con, &got, "company_id")->kind == SV_NULL);
+    CHECK(get_v(con, &got, "status")->kind == SV_NULL);
+    CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws, ids[1], &got, &e), STORE_OK);
+    CHECK_STR(get_s(con, &got, "company_id"), cx);
+    CHECK_STR(get_s(con, &got, "status"), "archived");
+    db_close(&d);
+}
+
+static const char *agg_text(arena *a, const store_agg_row *rows, int n)
+{
+    char *s = arena_strdup(a, "");
+    for (int i = 0; i < n; i++) {
+        s = arena_printf(a, "%s%s", s, i ? " " : "");
+        for (int g = 0; g < 2; g++) {
+            const store_val *k = &rows[i].key[g];
+            if (k->kind == SV_INT)
+                s = arena_printf(a, "%s#%lld/", s, (long long)k->i);
+            else if (k->kind == SV_TEXT)
+                s = arena_printf(a, "%s%s/", s, k->s);
+            else
+                s = arena_printf(a, "%s-/", s);
+        }
+        s = arena_printf(a, "%s%lld:%lld", s, (long long)rows[i].count, (long long)rows[i].sum);
+    }
+    return s;
+}
+
+TEST(store_aggregate_groups_and_ranges)
+{
+    db d;
+    if (!db_open(&d, "aggregate.db")) return;
+    store_err e = {{0}};
+    const res_def *r = R("companies");
+    struct {
+        const char *status, *country;
+        int64_t employees, revenue;
+    } rows[] = {
+        {"active", "FR", 10, 100},  {"active", "FR", 50, 200}, {"active", "DE", 5, 1000},
+        {"inactive", "FR", 500, 7}, {"active", NULL, 20, 30},
+    };
+    for (int i = 0; i < 5; i++) {
+        res_row row = new_row(&d, r);
+        set_s(r, &row, "name", "co");
+        set_s(r, &row, "status", rows[i].status);
+        set_s(r, &row, "country", rows[i].country);
+        set_i(r, &row, "employee_count", rows[i].employees);
+        set_i(r, &row, "annual_revenue_cents", rows[i].revenue);
+        insert_row(&d, r, d.ws, &row);
+    }
+    res_row x = new_row(&d, r);
+    set_s(r, &x, "status", "active");
+    set_i(r, &x, "annual_revenue_cents", 99999);
+    insert_row(&d, r, d.ws2, &x);
+    int status = FI(r, "status"), country = FI(r, "country");
+    int emp = FI(r, "employee_count"), rev = FI(r, "annual_revenue_cents");
+    store_agg_row *out;
+    int n = -1;
+    store_agg q = {.group = {status, -1}, .sum = rev};
+    CHECK_EQ_INT(store_rec_aggregate(d.c, &d.a, r, d.ws, &q, &out, &n, &e), STORE_OK);
+    CHECK_STR(agg_text(&d.a, out, n), "active/-/4:1330 inactive/-/1:7");
+    q = (store_agg){.group = {status, country}, .sum = -1};
+    CHECK_EQ_INT(store_rec_aggregate(d.c, &d.a, r, d.ws, &q, &out, &n, &e), STORE_OK);
+    CHECK_STR(agg_text(&d.a, out, n), "active/-/1:0 active/DE/1:0 active/FR/2:0 inactive/FR/1:0");
+    store_filter f[] = {
+        {.field = emp, .op = SF_GE, .v = {.kind = SV_INT, .i = 10}},
+        {.field = emp, .op = SF_LT, .v = {.kind = SV_INT, .i = 500}},
+    };
+    q = (store_agg){.filters = f, .nfilters = 2, .group = {emp, -1}, .sum = rev};
+    CHECK_EQ_INT(store_rec_aggregate(d.c, &d.a, r, d.ws, &q, &out, &n, &e), STORE_OK);
+    CHECK_STR(agg_text(&d.a, out, n), "#10/-/1:100 #20/-/1:30 #50/-/1:200");
+    store_filter fc = {.field = country, .op = SF_EQ, .v = {.kind = SV_TEXT, .s = "fr"}};
+    q = (store_agg){.filters = &fc, .nfilters = 1, .group = {-1, -1}, .sum = emp};
+    CHECK_EQ_INT(store_rec_aggregate(d.c, &d.a, r, d.ws, &q, &out, &n, &e), STORE_OK);
+    CHECK_STR(agg_text(&d.a, out, n), "-/-/3:560");
+    db_close(&d);
+}
+
+TEST(store_merged_records)
+{
+    db d;
+    if (!db_open(&d, "merged.db")) return;
+    store_err e = {{0}};
+    char into[ID_MAX] = "";
+    CHECK_EQ_INT(store_merged_get(d.c, d.ws, "contacts", "con_1", into, &e), STORE_NOTFOUND);
+    CHECK_EQ_INT(store_merged_put(d.c, d.ws, "contacts", "con_1", "con_2", "{}", &e), STORE_OK);
+    CHECK_EQ_INT(store_merged_get(d.c, d.ws, "contacts", "con_1", into, &e), STORE_OK);
+    CHECK_STR(into, "con_2");
+    CHECK_EQ_INT(store_merged_put(d.c, d.ws, "contacts", "con_1", "con_3", "{}", &e), STORE_OK);
+    CHECK_EQ_INT(store_merged_get(d.c, d.ws, "contacts", "con_1", into, &e), STORE_OK);
+    CHECK_STR(into, "con_3");
+    CHECK_EQ_INT(store_merged_get(d.c, d.ws2, "contacts", "con_1", into, &e), STORE_NOTFOUND);
+    CHECK_EQ_INT(store_lock(d.c, d.ws, "email:a@b.c", &e), STORE_OK);
+    db_close(&d);
+}
+
+TEST(store_list_rel_filter)
+{
+    db d;
+    if (!db_open(&d, "rel.db")) return;
+    const res_def *con = R("contacts"), *com = R("companies");
+    char acme[ID_MAX], other[ID_MAX], acme2[ID_MAX];
+    char *ids[] = {acme, other, acme2};
+    const char *dom[] = {"Acme.COM", "other.org", "acme.com"};
+    for (int i = 0; i < 3; i++) {
+        res_row row = new_row(&d, com);
+        set_s(com, &row, "domain", dom[i]);
+        insert_row(&d, com, i == 2 ? d.ws2 : d.ws, &row);
+        snprintf(ids[i], ID_MAX, "%s", row.id);
+    }
+    const char *co[] = {acme, other, acme, NULL, acme2};
+    for (int i = 0; i < 5; i++) {
+        res_row row = new_row(&d, con);
+        set_s(con, &row, "name", arena_printf(&d.a, "p%d", i));
+        set_s(con, &row, "company_id", co[i]);
+        insert_row(&d, con, d.ws, &row);
+    }
+    store_filter f = {.field = FI(con, "company_id"),
+                      .op = SF_REL,
+                      .v = {.kind = SV_TEXT, .s = "ACME.com"},
+                      .rel = com,
+                      .rel_field = FI(com, "domain")};
+    store_query q = q_all(10);
+    q.filters = &f;
+    q.nfilters = 1;
+    res_row *rows;
+    if (CHECK_EQ_INT(list(&d, con, d.ws, &q, &rows, NULL), 2)) {
+        CHECK_STR(get_s(con, &rows[0], "name"), "p2");
+        CHECK_STR(get_s(con, &rows[1], "name"), "p0");
+    }
+    f.v.s = "nobody.net";
+    CHECK_EQ_INT(list(&d, con, d.ws, &q, &rows, NULL), 0);
+    db_close(&d);
 }
