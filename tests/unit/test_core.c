@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/ids.h"
 #include "core/jw.h"
+#include "core/rank.h"
 #include "core/timeutil.h"
 #include "test.h"
 
@@ -676,4 +677,57 @@ TEST(time_parse_date_cases)
     CHECK(!time_parse_date("2026/01/01"));
     CHECK(!time_parse_date(""));
     CHECK(!time_parse_date("abcd-ef-gh"));
+}
+
+/* ------------------------------------------------------------------ rank */
+
+static bool rank_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || k[n - 1] == '0') return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'z'))) return false;
+    return true;
+}
+
+TEST(rank_append_stays_short_and_ordered)
+{
+    arena a;
+    arena_init(&a);
+    char *prev = rank_after(&a, NULL);
+    CHECK(rank_ok(prev));
+    for (int i = 0; i < 200000; i++) {
+        char *next = rank_after(&a, prev);
+        if (!CHECK(rank_ok(next) && strcmp(prev, next) < 0 && strlen(next) <= 4)) break;
+        prev = next;
+    }
+    arena_release(&a);
+}
+
+TEST(rank_between_always_fits)
+{
+    arena a;
+    arena_init(&a);
+    /* Squeeze repeatedly towards each side and into the middle. */
+    char *lo = rank_after(&a, NULL), *hi = rank_after(&a, lo);
+    for (int i = 0; i < 300; i++) {
+        char *m = rank_between(&a, lo, hi);
+        if (!CHECK(rank_ok(m) && strcmp(lo, m) < 0 && strcmp(m, hi) < 0)) break;
+        if (i % 3 == 0)
+            lo = m;
+        else
+            hi = m;
+    }
+    char *first = rank_after(&a, NULL);
+    for (int i = 0; i < 100; i++) {
+        char *before = rank_between(&a, NULL, first);
+        if (!CHECK(rank_ok(before) && strcmp(before, first) < 0)) break;
+        first = before;
+    }
+    CHECK(strcmp(rank_between(&a, "i", NULL), "i") > 0);
+    CHECK_STR(rank_between(&a, "a", "c"), "b");
+    CHECK(strcmp(rank_between(&a, "a", "b"), "a") > 0 &&
+          strcmp(rank_between(&a, "a", "b"), "b") < 0);
+    CHECK(strcmp(rank_after(&a, "zzzz"), "zzzz") > 0);
+    arena_release(&a);
 }
