@@ -80,15 +80,21 @@ int api_error(api_req *q, int status, const char *code, const char *param, const
     q->out_type = "application/json";
     jw w;
     jw_init(&w, &q->out);
-    jw_obj_open(&w);
-    jw_key(&w, "error");
+    if (!q->bare) {
+        jw_obj_open(&w);
+        jw_key(&w, "error");
+    }
     jw_obj_open(&w);
     jw_kstr(&w, "code", code);
     jw_kstr(&w, "message", msg);
     if (param) jw_kstr(&w, "param", param);
+    if (q->err_extra_key) jw_kstr(&w, q->err_extra_key, q->err_extra_val);
+    q->err_extra_key = NULL;
     jw_obj_close(&w);
-    jw_kstr(&w, "request_id", q->request_id);
-    jw_obj_close(&w);
+    if (!q->bare) {
+        jw_kstr(&w, "request_id", q->request_id);
+        jw_obj_close(&w);
+    }
     return -1;
 }
 
@@ -124,12 +130,13 @@ jw *api_data(api_req *q, int status)
     buf_reset(&q->out);
     q->status = status;
     jw_init(w, &q->out);
-    buf_puts(&q->out, "{\"data\":");
+    if (!q->bare) buf_puts(&q->out, "{\"data\":");
     return w;
 }
 
 void api_finish(api_req *q)
 {
+    if (q->bare) return;
     buf_puts(&q->out, ",\"request_id\":\"");
     buf_puts(&q->out, q->request_id);
     buf_puts(&q->out, "\"}");
@@ -137,6 +144,7 @@ void api_finish(api_req *q)
 
 void api_finish_list(api_req *q, const char *next_cursor)
 {
+    if (q->bare) return;
     buf_puts(&q->out, ",\"next_cursor\":");
     if (next_cursor)
         jw_escape(&q->out, next_cursor, strlen(next_cursor));
@@ -300,6 +308,11 @@ static int parse_body(api_req *q)
 {
     if (q->body_len == 0) {
         if (q->method != M_POST && q->method != M_PATCH) return 0; /* DELETE needs none */
+        if (q->route->action) {
+            /* Actions name their required fields themselves. */
+            q->json = json_object();
+            return 0;
+        }
         return api_error(q, 400, "validation_failed", NULL, "a JSON object body is required");
     }
     if (!is_json_type(q->content_type))

@@ -70,6 +70,8 @@ typedef struct api_req {
     const char *ratelimit[3]; /* X-RateLimit-Limit/Remaining/Reset values */
     bool replayed;            /* answered from an idempotency record */
     bool deferred;            /* must run on the writer */
+    bool bare;                /* batch items: data and errors without the envelope */
+    const char *err_extra_key, *err_extra_val; /* one more member of the next error */
     uint64_t start_ns;
 } api_req;
 
@@ -88,7 +90,9 @@ typedef struct api_route {
     bool public;       /* no key needed */
     const char *op_id; /* OpenAPI operationId */
     const char *summary;
-    const char *kind; /* "list", "create", "get", "update", "delete", "sublist", or NULL */
+    const char *kind;         /* "list", "create", "get", "update", "delete", "sublist", "batch",
+                                 "merge", "timeline", "action", or NULL */
+    const res_action *action; /* kind "action": its declaration */
 } api_route;
 
 typedef struct api_config {

@@ -43,7 +43,11 @@ static void field_schema(jw *w, const res_field *f)
     default: break;
     }
     char desc[300];
-    if (f->type == FT_REF)
+    if (f->type == FT_REF && f->ref_by)
+        snprintf(desc, sizeof desc,
+                 "%s%sid of a record, of the type %s names, in the same workspace",
+                 f->doc ? f->doc : "", f->doc ? "; " : "", f->ref_by);
+    else if (f->type == FT_REF)
         snprintf(desc, sizeof desc, "%s%sid of a %s in the same workspace", f->doc ? f->doc : "",
                  f->doc ? "; " : "", res_find(f->ref)->singular);
     else if (f->type == FT_MONEY)
@@ -239,6 +243,72 @@ static const char *mlower(api_method m)
     return n[m];
 }
 
+/* An inline object schema of declared body fields (an action's input). */
+static void fields_schema(jw *w, const res_field *f, int n)
+{
+    jw_obj_open(w);
+    jw_kstr(w, "type", "object");
+    jw_kbool(w, "additionalProperties", false);
+    jw_key(w, "properties");
+    jw_obj_open(w);
+    for (int i = 0; i < n; i++) {
+        jw_key(w, f[i].name);
+        field_schema(w, &f[i]);
+    }
+    jw_obj_close(w);
+    jw_key(w, "required");
+    jw_arr_open(w);
+    for (int i = 0; i < n; i++)
+        if (f[i].flags & RF_REQUIRED) jw_str(w, f[i].name);
+    jw_arr_close(w);
+    jw_obj_close(w);
+}
+
+static void body_schema(jw *w, const api_route *rt)
+{
+    const res_def *r = rt->res;
+    char s[128];
+    if (!strcmp(rt->kind, "action")) {
+        fields_schema(w, rt->action->body, rt->action->nbody);
+    } else if (!strcmp(rt->kind, "batch")) {
+        ref(w, "BatchRequest");
+    } else if (!strcmp(rt->kind, "merge")) {
+        ref(w, "MergeRequest");
+    } else {
+        snprintf(s, sizeof s, "%s%s", r->schema, strcmp(rt->kind, "create") ? "Update" : "Create");
+        ref(w, s);
+    }
+}
+
+static void range_params(jw *w, const res_def *r)
+{
+    for (int i = 0; i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        if (!(f->flags & RF_RANGE)) continue;
+        size_t n = strlen(f->name) - (strstr(f->name, "_at") ? 3 : 0);
+        char name[128], d[160];
+        snprintf(name, sizeof name, "%.*s_before", (int)n, f->name);
+        snprintf(d, sizeof d, "Only records whose %s is before this RFC 3339 time", f->name);
+        param(w, name, "query", false, "string", d);
+        snprintf(name, sizeof name, "%.*s_after", (int)n, f->name);
+        snprintf(d, sizeof d, "Only records whose %s is at or after this RFC 3339 time", f->name);
+        param(w, name, "query", false, "string", d);
+    }
+    for (int i = 0; i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        if (f->type != FT_REF || !f->ref || strlen(f->name) < 4) continue;
+        const res_def *t = res_find(f->ref);
+        for (int k = 0; k < t->nfields; k++) {
+            if (!(t->fields[k].flags & RF_FILTER)) continue;
+            char name[160], d[200];
+            snprintf(name, sizeof name, "%.*s.%s", (int)(strlen(f->name) - 3), f->name,
+                     t->fields[k].name);
+            snprintf(d, sizeof d, "Records whose %s has this %s", t->singular, t->fields[k].name);
+            param(w, name, "query", false, "string", d);
+        }
+    }
+}
+
 static void operation(jw *w, const api_route *rt)
 {
     jw_key(w, mlower(rt->method));
@@ -275,7 +345,17 @@ static void operation(jw *w, const api_route *rt)
         v++;
     }
     const res_def *r = rt->res;
-    if (rt->kind && (!strcmp(rt->kind, "list") || !strcmp(rt->kind, "sublist"))) {
+    bool is_list = rt->kind && (!strcmp(rt->kind, "list") || !strcmp(rt->kind, "sublist") ||
+                                (rt->action && rt->action->list && !rt->action->response));
+    if (rt->kind && (!strcmp(rt->kind, "timeline") || (rt->action && rt->action->list))) {
+        param(w, "limit", "query", false, "integer", "Page size, 1 to 100 (default 20)");
+        param(w, "cursor", "query", false, "string", "Opaque cursor from next_cursor");
+    }
+    if (rt->kind && !strcmp(rt->kind, "create") && r->upsert_keys[0])
+        param(w, "upsert_on", "query", false, "string",
+              "Natural key: update the record whose field matches (case-insensitive), 200, "
+              "else create, 201");
+    if (is_list) {
         param(w, "limit", "query", false, "integer", "Page size, 1 to 100 (default 20)");
         param(w, "cursor", "query", false, "string", "Opaque cursor from next_cursor");
         jw_obj_open(w);
@@ -324,6 +404,7 @@ static void operation(jw *w, const api_route *rt)
             field_schema(w, f);
             jw_obj_close(w);
         }
+        range_params(w, r);
         if (r->custom_fields) {
             param(w, "custom_field_key", "query", false, "string",
                   "Custom field to match; requires custom_field_value");
@@ -338,15 +419,15 @@ static void operation(jw *w, const api_route *rt)
     if (rt->write && rt->kind && strcmp(rt->kind, "delete") != 0) {
         jw_key(w, "requestBody");
         jw_obj_open(w);
-        jw_kbool(w, "required", true);
+        jw_kbool(w, "required",
+                 !rt->action || rt->action->nbody == 0 ||
+                     (rt->action->body[0].flags & RF_REQUIRED));
         jw_key(w, "content");
         jw_obj_open(w);
         jw_key(w, "application/json");
         jw_obj_open(w);
         jw_key(w, "schema");
-        char s[128];
-        snprintf(s, sizeof s, "%s%s", r->schema, strcmp(rt->kind, "create") ? "Update" : "Create");
-        ref(w, s);
+        body_schema(w, rt);
         jw_obj_close(w);
         jw_obj_close(w);
         jw_obj_close(w);
@@ -356,8 +437,14 @@ static void operation(jw *w, const api_route *rt)
     jw_key(w, rt->kind && !strcmp(rt->kind, "create") ? "201" : "200");
     jw_obj_open(w);
     jw_kstr(w, "description", "Success");
-    if (r && rt->kind && strcmp(rt->kind, "delete") != 0)
-        json_content(w, r->schema, !strcmp(rt->kind, "list") || !strcmp(rt->kind, "sublist"));
+    if (rt->action && rt->action->response)
+        json_content(w, rt->action->response, rt->action->list);
+    else if (rt->kind && !strcmp(rt->kind, "batch"))
+        json_content(w, "BatchResult", false);
+    else if (rt->kind && !strcmp(rt->kind, "timeline"))
+        json_content(w, "TimelineItem", true);
+    else if (r && rt->kind && strcmp(rt->kind, "delete") != 0)
+        json_content(w, r->schema, is_list);
     else if (rt->kind && !strcmp(rt->kind, "delete"))
         json_content(w, "Deleted", false);
     else if (!strcmp(rt->op_id, "getWorkspace"))
@@ -450,7 +537,38 @@ static void build(void)
              ",\"Workspace\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"
              "\"name\":{\"type\":\"string\"},\"enabled_modules\":{\"type\":\"array\","
              "\"items\":{\"type\":\"string\"}},\"created_at\":{\"type\":\"string\","
-             "\"format\":\"date-time\"}}}");
+             "\"format\":\"date-time\"}}}"
+             ",\"BatchRequest\":{\"type\":\"object\",\"required\":[\"operations\"],"
+             "\"properties\":{\"operations\":{\"type\":\"array\",\"minItems\":1,"
+             "\"maxItems\":100,\"items\":{\"type\":\"object\",\"required\":[\"action\","
+             "\"data\"],\"properties\":{\"action\":{\"enum\":[\"create\",\"update\","
+             "\"upsert\"]},\"id\":{\"type\":\"string\",\"description\":\"update: the "
+             "record\"},\"upsert_on\":{\"type\":\"string\"},\"data\":{\"type\":"
+             "\"object\"}}}}}}"
+             ",\"BatchResult\":{\"type\":\"object\",\"properties\":{\"object\":{\"const\":"
+             "\"batch\"},\"results\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+             "\"properties\":{\"index\":{\"type\":\"integer\"},\"status\":{\"type\":"
+             "\"integer\"},\"data\":{\"type\":\"object\"},\"error\":{\"type\":"
+             "\"object\"}}}},\"succeeded\":{\"type\":\"integer\"},\"failed\":{\"type\":"
+             "\"integer\"}}}"
+             ",\"MergeRequest\":{\"type\":\"object\",\"required\":[\"from_ids\"],"
+             "\"properties\":{\"from_ids\":{\"type\":\"array\",\"minItems\":1,"
+             "\"maxItems\":20,\"items\":{\"type\":\"string\"}}}}"
+             ",\"TimelineItem\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":"
+             "\"string\"},\"object\":{\"const\":\"timeline_item\"},\"type\":{\"type\":"
+             "\"string\"},\"occurred_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+             "\"resource_type\":{\"type\":\"string\"},\"resource_id\":{\"type\":"
+             "\"string\"},\"changes\":{\"type\":[\"object\",\"null\"]},\"data\":"
+             "{\"type\":\"object\"}}}"
+             ",\"Board\":{\"type\":\"object\",\"properties\":{\"object\":{\"const\":"
+             "\"board\"},\"pipeline\":{\"$ref\":\"#/components/schemas/Pipeline\"},"
+             "\"stages\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+             "\"description\":\"A PipelineStage plus deal_count, amount_cents, deals (in "
+             "order) and next_cursor\"}}}}"
+             ",\"Dashboard\":{\"type\":\"object\",\"properties\":{\"object\":{\"const\":"
+             "\"dashboard\"},\"open_pipeline\":{\"type\":\"array\"},\"win_rate_90d\":"
+             "{\"type\":\"object\"},\"this_month\":{\"type\":\"object\"},\"tasks\":"
+             "{\"type\":\"object\"},\"leads\":{\"type\":\"object\"}}}");
     jw_obj_close(&w);
     jw_obj_close(&w);
     jw_obj_close(&w);

@@ -100,6 +100,41 @@ static void add_resource(const res_def *r)
     }
 }
 
+/* Routes the engine derives from a resource's flags. */
+static void add_derived(const res_def *r)
+{
+    char pat[300], op[128], sum[256];
+    if (r->batch) {
+        snprintf(pat, sizeof pat, "/v1/%s/batch", r->path);
+        camel(op, sizeof op, "batch", r->name);
+        snprintf(sum, sizeof sum, "Create, update or upsert up to 100 %s, each on its own",
+                 r->name);
+        add(M_POST, pat, engine_batch, r, NULL, r->scope_write, true, false, "batch", op, sum);
+    }
+    if (r->mergeable) {
+        snprintf(pat, sizeof pat, "/v1/%s/{id}/merge", r->path);
+        camel(op, sizeof op, "merge", r->name);
+        snprintf(sum, sizeof sum, "Merge other %s into this one", r->name);
+        add(M_POST, pat, engine_merge, r, NULL, r->scope_write, true, false, "merge", op, sum);
+    }
+    if (r->timeline) {
+        snprintf(pat, sizeof pat, "/v1/%s/{id}/timeline", r->path);
+        camel(op, sizeof op, "timeline", r->singular);
+        snprintf(sum, sizeof sum, "A %s's history, related tasks and activities, newest first",
+                 r->singular);
+        add(M_GET, pat, engine_timeline, r, NULL, r->scope_read, false, false, "timeline", op, sum);
+    }
+}
+
+static api_method method_of(const char *m)
+{
+    if (strcmp(m, "GET") == 0) return M_GET;
+    if (strcmp(m, "POST") == 0) return M_POST;
+    if (strcmp(m, "PATCH") == 0) return M_PATCH;
+    if (strcmp(m, "DELETE") == 0) return M_DELETE;
+    abort(); /* a typo in the action table */
+}
+
 void routes_build(void)
 {
     if (nroutes) return;
@@ -113,8 +148,21 @@ void routes_build(void)
         "This API's OpenAPI 3.1 document");
     add(M_GET, "/v1/workspace", meta_workspace, NULL, NULL, NULL, false, false, NULL,
         "getWorkspace", "Get workspace summary");
-    for (int i = 0; i < res_count; i++)
+    /* Actions first: "/v1/deal-stages" must not be taken for a resource id. */
+    for (int i = 0; i < res_action_count; i++) {
+        const res_action *a = &res_actions[i];
+        const res_def *r = res_find(a->res);
+        char pat[256];
+        snprintf(pat, sizeof pat, "/v1/%s", a->path);
+        const char *scope = a->scope ? a->scope : a->write ? r->scope_write : r->scope_read;
+        add(method_of(a->method), pat, (api_handler)a->handler, r, NULL, scope, a->write, false,
+            "action", a->op_id, a->summary);
+        routes[nroutes - 1].action = a;
+    }
+    for (int i = 0; i < res_count; i++) {
+        add_derived(res_table[i]);
         add_resource(res_table[i]);
+    }
     for (int i = 0; i < res_sublist_count; i++) {
         const res_sublist *s = &res_sublists[i];
         const res_def *owner = res_find(s->owner), *r = res_find(s->res);

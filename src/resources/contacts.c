@@ -78,7 +78,7 @@ static int membership_after(res_write *w)
     for (int i = 0; i < n; i++) {
         if (strcmp(rows[i].id, w->row->id) == 0) continue;
         rows[i].vals[prim] = (store_val){.kind = SV_INT, .i = 0};
-        if (engine_save(q, r, &rows[i], set)) return -1;
+        if (engine_save(q, r, &rows[i], NULL, set)) return -1;
     }
 
     const res_def *contacts = res_find("contacts");
@@ -92,7 +92,7 @@ static int membership_after(res_write *w)
     c.vals[cid] = (store_val){.kind = SV_TEXT, .s = company.id};
     c.vals[cname] = company.vals[field(res_find("companies"), "name")];
     cset[cid] = cset[cname] = true;
-    return engine_save(q, contacts, &c, cset);
+    return engine_save(q, contacts, &c, NULL, cset);
 }
 
 const res_hooks membership_hooks = {.after_write = membership_after};

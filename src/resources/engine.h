@@ -28,11 +28,56 @@ int engine_sublist(api_req *q);
 
 /* The record's JSON object. */
 void engine_write_row(jw *w, const res_def *r, const res_row *row);
+/* Its members only, into an object the caller opened (to add more). */
+void engine_write_members(jw *w, const res_def *r, const res_row *row);
 /* Loads a record of r by id in the request's workspace; on failure writes
  * the error (404 naming `param` when given) and returns -1. */
 int engine_load(api_req *q, const res_def *r, const char *id, const char *param, res_row *out);
 /* Stores an update of row's fields marked in set (hooks use it for related
- * records) and appends the event. */
-int engine_save(api_req *q, const res_def *r, res_row *row, const bool *set);
+ * records) and appends the event; old (may be NULL) gives its changes. */
+int engine_save(api_req *q, const res_def *r, res_row *row, const res_row *old, const bool *set);
+
+/* Building records in hooks: an empty row or a copy of old, each with a
+ * zeroed `set` array, and a field setter by name. */
+res_row engine_new_row(api_req *q, const res_def *r, bool **set);
+res_row engine_copy_row(api_req *q, const res_def *r, const res_row *old, bool **set);
+void engine_set(api_req *q, const res_def *r, res_row *row, bool *set, const char *field,
+                store_val v);
+/* Applies a JSON object to row as a request body would (validation, unknown
+ * fields rejected). */
+int engine_body_into(api_req *q, const res_def *r, json_t *body, res_row *row, bool *set);
+/* Full create of a row (defaults, hooks, references, event) without
+ * answering; row->id is set. */
+int engine_insert(api_req *q, const res_def *r, res_row *row, bool *set);
+/* Full update with hooks and an event named `action` ("updated" when NULL). */
+int engine_update_row(api_req *q, const res_def *r, const res_row *old, res_row *row, bool *set,
+                      const char *action);
+/* Appends `<singular>.<action>` with the row's JSON (changes against old). */
+int engine_event(api_req *q, const res_def *r, const char *action, const res_row *row,
+                 const res_row *old);
+
+/* Validates a body against declared fields (an action's input): vals and
+ * set get one slot per field. Unknown keys are rejected. */
+int engine_parse_fields(api_req *q, const res_field *fields, int n, json_t *body, store_val *vals,
+                        bool *set);
+
+/* A field's value by name: text (NULL when null) or integer (dflt when null). */
+const char *engine_text(const res_def *r, const res_row *row, const char *field);
+int64_t engine_int(const res_def *r, const res_row *row, const char *field, int64_t dflt);
+/* One page of r for sq, with the next cursor as GET /v1/{r}?sort=`sort` would
+ * give it (NULL on the last page). */
+int engine_page(api_req *q, const res_def *r, store_query *sq, const char *sort, res_row **rows,
+                int *n, const char **next);
+
+/* Generic routes derived from res_def flags. */
+int engine_merge(api_req *q);
+int engine_timeline(api_req *q);
+int engine_batch(api_req *q);
+/* Lists r with one extra filter field = value (hooks' own list routes). */
+int engine_list_where(api_req *q, const res_def *r, const char *field, const char *value);
+/* Creates r from the body with field = value taken from the path (201). */
+int engine_create_where(api_req *q, const res_def *r, const char *field, const char *value);
+/* Answers with the record. */
+int engine_respond(api_req *q, const res_def *r, const res_row *row, int status);
 
 #endif
