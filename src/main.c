@@ -13,6 +13,7 @@
 #include "core/jw.h"
 #include "core/timeutil.h"
 #include "http/server.h"
+#include "resources/hooks.h"
 #include "store/store.h"
 
 static const char usage_main[] = "usage: cairn <command> [options]\n"
@@ -133,6 +134,48 @@ static int parse(int argc, char **argv, opts *o)
     return 0;
 }
 
+/* Gives a workspace what every workspace starts with (its default
+ * pipeline), in one transaction; a no-op when it has it. */
+static int ws_init(store_conn *c, const char *ws, store_err *e)
+{
+    int rc = store_begin(c, true, e);
+    if (rc) return rc;
+    rc = sales_workspace_init(c, ws);
+    if (rc) {
+        snprintf(e->msg, sizeof e->msg, "could not set up workspace %s", ws);
+        store_rollback(c);
+        return rc;
+    }
+    return store_commit(c, e);
+}
+
+typedef struct ws_ids {
+    char (*ids)[ID_MAX];
+    int n, cap;
+} ws_ids;
+
+static void collect_ws(const store_workspace *w, void *ud)
+{
+    ws_ids *l = ud;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->ids = realloc(l->ids, sizeof *l->ids * (size_t)l->cap);
+        if (!l->ids) abort();
+    }
+    snprintf(l->ids[l->n++], ID_MAX, "%s", w->id);
+}
+
+/* Workspaces made before a default was introduced get it at start-up. */
+static int ws_init_all(store_conn *c, store_err *e)
+{
+    ws_ids l = {0};
+    int rc = store_workspace_each(c, collect_ws, &l, e);
+    for (int i = 0; rc == STORE_OK && i < l.n; i++)
+        rc = ws_init(c, l.ids[i], e);
+    free(l.ids);
+    return rc;
+}
+
 static store *open_db(const opts *o, store_conn **conn)
 {
     store_opts so = {.durable = true, .busy_ms = 5000};
@@ -143,7 +186,8 @@ static store *open_db(const opts *o, store_conn **conn)
         return NULL;
     }
     int applied;
-    if (store_connect(db, conn, &e) != STORE_OK || store_migrate(*conn, &applied, &e) != STORE_OK) {
+    if (store_connect(db, conn, &e) != STORE_OK || store_migrate(*conn, &applied, &e) != STORE_OK ||
+        ws_init_all(*conn, &e) != STORE_OK) {
         fprintf(stderr, "cairn: %s\n", e.msg);
         if (*conn) store_disconnect(*conn);
         store_close(db);
@@ -238,6 +282,9 @@ static int find_or_create_ws(store_conn *c, const char *name, store_workspace *w
         if (strlen(name) == 0 || strlen(name) > 100)
             return die("workspace names are 1 to 100 characters%s", "");
         rc = store_workspace_create(c, name, ws, &e);
+        /* The caller's transaction covers both. */
+        if (rc == STORE_OK && (rc = sales_workspace_init(c, ws->id)))
+            snprintf(e.msg, sizeof e.msg, "could not set up workspace %s", ws->id);
     }
     if (rc) {
         fprintf(stderr, "cairn: %s\n", e.msg);
@@ -343,6 +390,7 @@ static int cmd_workspace(opts *o)
     if (!strcmp(sub, "create")) {
         store_workspace ws;
         int rc = store_workspace_create(c, o->pos[1], &ws, &e);
+        if (rc == STORE_OK) rc = ws_init(c, ws.id, &e);
         if (rc == STORE_CONFLICT) {
             fprintf(stderr, "cairn: a workspace named '%s' already exists\n", o->pos[1]);
             ret = 1;

@@ -6,5 +6,30 @@
 
 extern const res_hooks contact_hooks;    /* contacts.c */
 extern const res_hooks membership_hooks; /* contacts.c */
+extern const res_hooks pipeline_hooks;   /* pipelines.c */
+extern const res_hooks stage_hooks;      /* pipelines.c */
+extern const res_hooks deal_hooks;       /* pipelines.c */
+extern const res_hooks task_hooks;       /* tasks.c */
+extern const res_hooks activity_hooks;   /* tasks.c */
+
+struct api_req;
+struct store_conn;
+
+/* Action handlers (res_actions in registry.c). */
+int lead_convert(struct api_req *q);          /* leads.c */
+int lead_stage(struct api_req *q);            /* leads.c */
+int lead_activities_list(struct api_req *q);  /* leads.c */
+int lead_activity_create(struct api_req *q);  /* leads.c */
+int pipeline_board(struct api_req *q);        /* pipelines.c */
+int pipeline_stages_list(struct api_req *q);  /* pipelines.c */
+int pipeline_stage_create(struct api_req *q); /* pipelines.c */
+int deal_stages_list(struct api_req *q);      /* pipelines.c */
+int deal_stage_create(struct api_req *q);     /* pipelines.c */
+int deal_move(struct api_req *q);             /* pipelines.c */
+int dashboard_get(struct api_req *q);         /* dashboard.c */
+
+/* What every workspace starts with (its default pipeline); idempotent.
+ * Runs inside the caller's write transaction. */
+int sales_workspace_init(struct store_conn *c, const char *ws);
 
 #endif

@@ -122,7 +122,7 @@ TEST(registry_fields)
             for (int m = k + 1; m < r->nfields; m++)
                 F_CHECK(strcmp(f->name, r->fields[m].name) != 0, r, f);
             F_CHECK(res_field_index(r, f->name) == k, r, f);
-            F_CHECK(f->type >= FT_STRING && f->type <= FT_REF, r, f);
+            F_CHECK(f->type >= FT_STRING && f->type <= FT_RANK, r, f);
             F_CHECK(f->max_len >= 0, r, f);
             F_CHECK(res_field_max(f) > 0, r, f);
             /* A read-only field cannot be required of the client, unless it
@@ -140,7 +140,13 @@ TEST(registry_fields)
             } else {
                 F_CHECK(f->enum_vals == NULL, r, f);
             }
-            if (f->type == FT_REF) {
+            if (f->type == FT_REF && f->ref_by) {
+                /* A typed reference: its type field is an enum of singulars. */
+                int tf = res_field_index(r, f->ref_by);
+                F_CHECK(f->ref == NULL && tf >= 0 && r->fields[tf].type == FT_ENUM, r, f);
+                for (int v = 0; tf >= 0 && r->fields[tf].enum_vals[v]; v++)
+                    F_CHECK(res_find_singular(r->fields[tf].enum_vals[v]) != NULL, r, f);
+            } else if (f->type == FT_REF) {
                 F_CHECK(nonempty(f->ref), r, f);
                 F_CHECK(f->ref && res_find(f->ref) != NULL, r, f);
             } else {

@@ -1,0 +1,152 @@
+/* dashboard.c - GET /v1/dashboard: the sales picture in one call, computed
+ * by grouped aggregates over covering indexes, never by loading rows. */
+#include <string.h>
+#include <time.h>
+
+#include "core/timeutil.h"
+#include "resources/engine.h"
+#include "resources/hooks.h"
+
+static store_val text_val(const char *s)
+{
+    return (store_val){.kind = SV_TEXT, .s = s};
+}
+
+static int aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, const char *g0,
+                     const char *g1, const char *sum, store_agg_row **rows, int *n)
+{
+    store_agg ag = {.filters = f,
+                    .nfilters = nf,
+                    .group = {g0 ? res_field_index(r, g0) : -1, g1 ? res_field_index(r, g1) : -1},
+                    .sum = sum ? res_field_index(r, sum) : -1};
+    store_err e;
+    int rc = store_rec_aggregate(q->conn, &q->a, r, q->ws, &ag, rows, n, &e);
+    return rc ? api_store_error(q, rc, &e) : 0;
+}
+
+/* {"won": n, "lost": n} of deals closed since `since_ms`. */
+static int closed_since(api_req *q, jw *w, const char *key, int64_t since_ms, bool rate)
+{
+    const res_def *d = res_find("deals");
+    store_filter f = {.field = res_field_index(d, "closed_at"),
+                      .v = {.kind = SV_INT, .i = since_ms},
+                      .op = SF_GE};
+    store_agg_row *rows;
+    int n;
+    if (aggregate(q, d, &f, 1, "status", NULL, NULL, &rows, &n)) return -1;
+    int64_t won = 0, lost = 0;
+    for (int i = 0; i < n; i++) {
+        if (rows[i].key[0].kind != SV_TEXT) continue;
+        if (strcmp(rows[i].key[0].s, "won") == 0) won = rows[i].count;
+        if (strcmp(rows[i].key[0].s, "lost") == 0) lost = rows[i].count;
+    }
+    jw_key(w, key);
+    jw_obj_open(w);
+    jw_kint(w, "won", won);
+    jw_kint(w, "lost", lost);
+    if (rate) {
+        jw_key(w, "rate");
+        if (won + lost)
+            jw_double(w, (double)won / (double)(won + lost));
+        else
+            jw_null(w);
+    }
+    jw_obj_close(w);
+    return 0;
+}
+
+static int counts_by(api_req *q, jw *w, const res_def *r, const char *field)
+{
+    store_agg_row *rows;
+    int n;
+    if (aggregate(q, r, NULL, 0, field, NULL, NULL, &rows, &n)) return -1;
+    char key[64];
+    snprintf(key, sizeof key, "by_%s", field);
+    jw_key(w, key);
+    jw_obj_open(w);
+    for (int i = 0; i < n; i++)
+        if (rows[i].key[0].kind == SV_TEXT) jw_kint(w, rows[i].key[0].s, rows[i].count);
+    jw_obj_close(w);
+    return 0;
+}
+
+static int64_t month_start_ms(int64_t now_ms)
+{
+    time_t t = (time_t)(now_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    return (int64_t)timegm(&tm) * 1000;
+}
+
+int dashboard_get(api_req *q)
+{
+    const res_def *d = res_find("deals"), *s = res_find("pipeline-stages"), *t = res_find("tasks"),
+                  *l = res_find("leads");
+    if (api_params_check(q)) return -1;
+    int64_t now = (int64_t)time_now_ms();
+    buf out;
+    buf_init(&out, API_MAX_RESPONSE);
+    jw w;
+    jw_init(&w, &out);
+    char ts[TIME_STR];
+    time_format_ms((uint64_t)now, ts);
+    jw_obj_open(&w);
+    jw_kstr(&w, "object", "dashboard");
+    jw_kstr(&w, "generated_at", ts);
+
+    int rc = 0;
+    store_filter open = {.field = res_field_index(d, "status"), .v = text_val("open")};
+    store_agg_row *rows;
+    int n;
+    if ((rc = aggregate(q, d, &open, 1, "stage_id", "currency", "amount_cents", &rows, &n)))
+        goto out;
+    jw_key(&w, "open_pipeline");
+    jw_arr_open(&w);
+    for (int i = 0; i < n; i++) {
+        res_row stage;
+        store_err e;
+        bool known = rows[i].key[0].kind == SV_TEXT &&
+                     store_rec_get(q->conn, &q->a, s, q->ws, rows[i].key[0].s, &stage, &e) == 0;
+        jw_obj_open(&w);
+        jw_kstr(&w, "pipeline_id", known ? engine_text(s, &stage, "pipeline_id") : NULL);
+        jw_kstr(&w, "stage_id", rows[i].key[0].kind == SV_TEXT ? rows[i].key[0].s : NULL);
+        jw_kstr(&w, "stage_name", known ? engine_text(s, &stage, "name") : NULL);
+        jw_kstr(&w, "currency", rows[i].key[1].kind == SV_TEXT ? rows[i].key[1].s : NULL);
+        jw_kint(&w, "deal_count", rows[i].count);
+        jw_kint(&w, "amount_cents", rows[i].sum);
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    if ((rc = closed_since(q, &w, "win_rate_90d", now - 90ll * 86400 * 1000, true))) goto out;
+    if ((rc = closed_since(q, &w, "this_month", month_start_ms(now), false))) goto out;
+
+    store_filter tf[2] = {
+        {.field = res_field_index(t, "status"), .v = text_val("open")},
+        {.field = res_field_index(t, "due_at"), .v = {.kind = SV_INT, .i = now}, .op = SF_LT}};
+    int64_t open_tasks = 0, overdue = 0;
+    if ((rc = aggregate(q, t, tf, 1, NULL, NULL, NULL, &rows, &n))) goto out;
+    if (n) open_tasks = rows[0].count;
+    if ((rc = aggregate(q, t, tf, 2, NULL, NULL, NULL, &rows, &n))) goto out;
+    if (n) overdue = rows[0].count;
+    jw_key(&w, "tasks");
+    jw_obj_open(&w);
+    jw_kint(&w, "open", open_tasks);
+    jw_kint(&w, "overdue", overdue);
+    jw_obj_close(&w);
+
+    jw_key(&w, "leads");
+    jw_obj_open(&w);
+    if ((rc = counts_by(q, &w, l, "status")) || (rc = counts_by(q, &w, l, "source"))) goto out;
+    jw_obj_close(&w);
+    jw_obj_close(&w);
+    {
+        jw *o = api_data(q, 200);
+        jw_raw(o, out.data, out.len);
+        api_finish(q);
+    }
+out:
+    buf_free(&out);
+    return rc;
+}

@@ -1,0 +1,597 @@
+/* pipelines.c - what pipelines, their stages and deals do beyond the
+ * generic engine: every pipeline has open stages plus one Won and one Lost
+ * stage (protected, always last); a deal's stage decides its status and
+ * closed_at; deals keep their order within a stage by a rank string, so a
+ * move rewrites one row; the board and the default pipeline's /deal-stages. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rank.h"
+#include "core/timeutil.h"
+#include "resources/engine.h"
+#include "resources/hooks.h"
+
+#define WON_POSITION  1000000 /* Won and Lost sort after every open stage */
+#define LOST_POSITION 1000001
+
+static const res_def *R(const char *name)
+{
+    return res_find(name);
+}
+
+static store_val text_val(const char *s)
+{
+    return s ? (store_val){.kind = SV_TEXT, .s = s} : (store_val){.kind = SV_NULL};
+}
+
+static store_val int_val(int64_t i)
+{
+    return (store_val){.kind = SV_INT, .i = i};
+}
+
+/* ------------------------------------------------------------- look-ups */
+
+static int first_row(api_req *q, const res_def *r, store_query *sq, res_row *out, bool *found)
+{
+    res_row *rows;
+    int n;
+    bool more;
+    store_err e;
+    sq->limit = 1;
+    int rc = store_rec_list(q->conn, &q->a, r, q->ws, sq, &rows, &n, &more, &e);
+    if (rc) return api_store_error(q, rc, &e);
+    *found = n > 0;
+    if (n) *out = rows[0];
+    return 0;
+}
+
+static int default_pipeline(api_req *q, res_row *out)
+{
+    const res_def *p = R("pipelines");
+    store_filter f = {.field = res_field_index(p, "is_default"), .v = int_val(1)};
+    store_query sq = {.filters = &f, .nfilters = 1, .link_field = -1};
+    bool found;
+    if (first_row(q, p, &sq, out, &found)) return -1;
+    if (!found) return api_error(q, 404, "not_found", NULL, "this workspace has no pipeline");
+    return 0;
+}
+
+/* The pipeline's stages in board order, or its first open stage. */
+static int pipeline_stages(api_req *q, const char *pipeline, bool open_only, int limit,
+                           res_row **rows, int *n)
+{
+    const res_def *s = R("pipeline-stages");
+    store_filter f[2] = {{.field = res_field_index(s, "pipeline_id"), .v = text_val(pipeline)},
+                         {.field = res_field_index(s, "stage_type"), .v = text_val("open")}};
+    store_query sq = {.filters = f,
+                      .nfilters = open_only ? 2 : 1,
+                      .sort_by = &s->fields[res_field_index(s, "position")],
+                      .ascending = true,
+                      .limit = limit,
+                      .link_field = -1};
+    bool more;
+    store_err e;
+    int rc = store_rec_list(q->conn, &q->a, s, q->ws, &sq, rows, n, &more, &e);
+    return rc ? api_store_error(q, rc, &e) : 0;
+}
+
+/* Deals of a stage in order (ascending) or from the end, `limit` of them. */
+static int stage_deals(api_req *q, const char *stage, bool ascending, int limit, res_row **rows,
+                       int *n)
+{
+    const res_def *d = R("deals");
+    store_filter f = {.field = res_field_index(d, "stage_id"), .v = text_val(stage)};
+    store_query sq = {.filters = &f,
+                      .nfilters = 1,
+                      .sort_by = &d->fields[res_field_index(d, "position")],
+                      .ascending = ascending,
+                      .limit = limit,
+                      .link_field = -1};
+    bool more;
+    store_err e;
+    int rc = store_rec_list(q->conn, &q->a, d, q->ws, &sq, rows, n, &more, &e);
+    return rc ? api_store_error(q, rc, &e) : 0;
+}
+
+static int count_where(api_req *q, const res_def *r, const char *field, const char *value,
+                       int64_t *count)
+{
+    store_filter f = {.field = res_field_index(r, field), .v = text_val(value)};
+    store_agg ag = {.filters = &f, .nfilters = 1, .group = {-1, -1}, .sum = -1};
+    store_agg_row *rows;
+    int n;
+    store_err e;
+    int rc = store_rec_aggregate(q->conn, &q->a, r, q->ws, &ag, &rows, &n, &e);
+    if (rc) return api_store_error(q, rc, &e);
+    *count = n ? rows[0].count : 0;
+    return 0;
+}
+
+/* ---------------------------------------------------------- seeding */
+
+static const struct {
+    const char *name, *key, *type;
+    int position;
+} seed_stages[] = {
+    {"Qualification", "qualification", "open", 1}, {"Proposal", "proposal", "open", 2},
+    {"Negotiation", "negotiation", "open", 3},     {"Won", "won", "won", WON_POSITION},
+    {"Lost", "lost", "lost", LOST_POSITION},
+};
+#define NSEED ((int)(sizeof seed_stages / sizeof seed_stages[0]))
+
+/* The stages a new pipeline starts with. Inserted below the stage hook,
+ * which admits only open stages from clients. */
+static int insert_seed_stages(store_conn *c, arena *a, const char *ws, const char *pipeline,
+                              res_row *out, store_err *e)
+{
+    const res_def *s = R("pipeline-stages");
+    for (int k = 0; k < NSEED; k++) {
+        res_row *row = &out[k];
+        memset(row, 0, sizeof *row);
+        row->vals = arena_zalloc(a, sizeof(store_val) * (size_t)s->nfields);
+        id_new(row->id, s->prefix);
+        row->created_ms = row->updated_ms = (int64_t)time_now_ms();
+        row->vals[res_field_index(s, "pipeline_id")] = text_val(pipeline);
+        row->vals[res_field_index(s, "name")] = text_val(seed_stages[k].name);
+        row->vals[res_field_index(s, "key")] = text_val(seed_stages[k].key);
+        row->vals[res_field_index(s, "stage_type")] = text_val(seed_stages[k].type);
+        row->vals[res_field_index(s, "position")] = int_val(seed_stages[k].position);
+        int rc = store_rec_insert(c, s, ws, row, e);
+        if (rc) return rc;
+    }
+    return STORE_OK;
+}
+
+int sales_workspace_init(store_conn *c, const char *ws)
+{
+    const res_def *p = R("pipelines");
+    arena a;
+    arena_init(&a);
+    store_err e;
+    store_filter f = {.field = res_field_index(p, "is_default"), .v = int_val(1)};
+    store_query sq = {.filters = &f, .nfilters = 1, .limit = 1, .link_field = -1};
+    res_row *rows;
+    int n;
+    bool more;
+    int rc = store_rec_list(c, &a, p, ws, &sq, &rows, &n, &more, &e);
+    if (rc == STORE_OK && n == 0) {
+        res_row row = {0};
+        row.vals = arena_zalloc(&a, sizeof(store_val) * (size_t)p->nfields);
+        id_new(row.id, p->prefix);
+        row.created_ms = row.updated_ms = (int64_t)time_now_ms();
+        row.vals[res_field_index(p, "name")] = text_val("Sales pipeline");
+        row.vals[res_field_index(p, "is_default")] = int_val(1);
+        rc = store_rec_insert(c, p, ws, &row, &e);
+        res_row stages[NSEED];
+        if (rc == STORE_OK) rc = insert_seed_stages(c, &a, ws, row.id, stages, &e);
+    }
+    arena_release(&a);
+    return rc;
+}
+
+static int pipeline_after(res_write *w)
+{
+    if (!w->is_create) return 0;
+    api_req *q = w->q;
+    res_row stages[NSEED];
+    store_err e;
+    int rc = insert_seed_stages(q->conn, &q->a, q->ws, w->row->id, stages, &e);
+    if (rc) return api_store_error(q, rc, &e);
+    for (int k = 0; k < NSEED; k++)
+        if (engine_event(q, R("pipeline-stages"), "created", &stages[k], NULL)) return -1;
+    return 0;
+}
+
+static int pipeline_before_delete(res_write *w)
+{
+    api_req *q = w->q;
+    if (engine_int(w->r, w->old, "is_default", 0))
+        return api_error(q, 409, "conflict", NULL, "the default pipeline cannot be deleted");
+    int64_t n;
+    if (count_where(q, R("deals"), "pipeline_id", w->old->id, &n)) return -1;
+    if (n)
+        return api_error(q, 409, "conflict", NULL,
+                         "pipeline %s holds %lld deals; move or delete them first", w->old->id,
+                         (long long)n);
+    return 0;
+}
+
+const res_hooks pipeline_hooks = {.after_write = pipeline_after,
+                                  .before_delete = pipeline_before_delete};
+
+/* ---------------------------------------------------------------- stages */
+
+static char *slug(arena *a, const char *name)
+{
+    size_t n = strlen(name);
+    char *s = arena_alloc(a, n + 8), *o = s;
+    for (const char *p = name; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (isalnum(ch))
+            *o++ = (char)tolower(ch);
+        else if (o > s && o[-1] != '_')
+            *o++ = '_';
+    }
+    while (o > s && o[-1] == '_')
+        o--;
+    *o = '\0';
+    return *s ? s : arena_strdup(a, "stage");
+}
+
+/* Puts an open stage at `want` among the pipeline's open stages and
+ * renumbers them 1..n, so positions stay distinct: the stage takes that
+ * slot and the ones from there on shift back. Saves only what changed. */
+static int place_stage(res_write *w, int64_t want)
+{
+    api_req *q = w->q;
+    const res_def *r = w->r;
+    int pos = res_field_index(r, "position");
+    res_row *rows;
+    int n;
+    if (pipeline_stages(q, engine_text(r, w->row, "pipeline_id"), true, 100, &rows, &n)) return -1;
+    int64_t next = 1;
+    bool placed = false;
+    bool *set = arena_zalloc(&q->a, sizeof(bool) * (size_t)r->nfields);
+    set[pos] = true;
+    for (int i = 0; i <= n; i++) {
+        if (!placed && (i == n || engine_int(r, &rows[i], "position", 0) >= want)) {
+            w->row->vals[pos] = int_val(next++);
+            w->set[pos] = placed = true;
+        }
+        if (i == n) break;
+        if (strcmp(rows[i].id, w->row->id) == 0) continue;
+        if (engine_int(r, &rows[i], "position", 0) != next) {
+            res_row old = rows[i];
+            old.vals = arena_alloc(&q->a, sizeof(store_val) * (size_t)r->nfields);
+            memcpy(old.vals, rows[i].vals, sizeof(store_val) * (size_t)r->nfields);
+            rows[i].vals[pos] = int_val(next);
+            if (engine_save(q, r, &rows[i], &old, set)) return -1;
+        }
+        next++;
+    }
+    return 0;
+}
+
+static int stage_before(res_write *w)
+{
+    const res_def *r = w->r;
+    api_req *q = w->q;
+    int type = res_field_index(r, "stage_type"), pos = res_field_index(r, "position");
+    if (w->is_create) {
+        if (strcmp(w->row->vals[type].s, "open") != 0)
+            return api_error(q, 400, "validation_failed", "stage_type",
+                             "new stages are open; every pipeline has exactly one won and one "
+                             "lost stage");
+        int key = res_field_index(r, "key");
+        if (w->row->vals[key].kind == SV_NULL)
+            engine_set(q, r, w->row, w->set, "key",
+                       text_val(slug(&q->a, engine_text(r, w->row, "name"))));
+        return place_stage(w, w->row->vals[pos].kind == SV_INT ? w->row->vals[pos].i : INT64_MAX);
+    }
+    if (w->set[pos] && w->row->vals[pos].kind == SV_NULL)
+        return api_error(q, 400, "validation_failed", "position", "position cannot be null");
+    if (!w->set[pos] || w->row->vals[pos].i == w->old->vals[pos].i) return 0;
+    if (strcmp(engine_text(r, w->old, "stage_type"), "open") != 0)
+        return api_error(q, 400, "validation_failed", "position",
+                         "won and lost stages always come last; their position is fixed");
+    /* Moving down past a stage means taking the slot after it. */
+    int64_t want = w->row->vals[pos].i;
+    return place_stage(w, want > w->old->vals[pos].i ? want + 1 : want);
+}
+
+/* A renamed key follows into the deals that carry it. */
+static int stage_after(res_write *w)
+{
+    const res_def *r = w->r, *d = R("deals");
+    if (w->is_create) return 0;
+    const char *was = engine_text(r, w->old, "key"), *now = engine_text(r, w->row, "key");
+    if (!was || !now || strcmp(was, now) == 0) return 0;
+    store_err e;
+    int rc = store_rec_repoint(w->q->conn, d, res_field_index(d, "stage"), w->q->ws, was, now,
+                               res_field_index(d, "stage_id"), w->row->id, &e);
+    return rc ? api_store_error(w->q, rc, &e) : 0;
+}
+
+static int stage_before_delete(res_write *w)
+{
+    api_req *q = w->q;
+    if (strcmp(engine_text(w->r, w->old, "stage_type"), "open") != 0)
+        return api_error(q, 409, "conflict", NULL,
+                         "won and lost stages are part of every pipeline and cannot be deleted");
+    int64_t n;
+    if (count_where(q, R("deals"), "stage_id", w->old->id, &n)) return -1;
+    if (n)
+        return api_error(q, 409, "conflict", NULL,
+                         "stage %s holds %lld deals; move them to another stage first", w->old->id,
+                         (long long)n);
+    return 0;
+}
+
+const res_hooks stage_hooks = {
+    .before_write = stage_before, .after_write = stage_after, .before_delete = stage_before_delete};
+
+/* ----------------------------------------------------------------- deals */
+
+/* Sets stage_id, stage, status and closed_at for a deal entering `stage`
+ * (appended last in it unless the caller placed it already). */
+static int enter_stage(res_write *w, const res_row *stage)
+{
+    api_req *q = w->q;
+    const res_def *d = w->r, *s = R("pipeline-stages");
+    const char *type = engine_text(s, stage, "stage_type");
+    engine_set(q, d, w->row, w->set, "stage_id", text_val(arena_strdup(&q->a, stage->id)));
+    engine_set(q, d, w->row, w->set, "stage", text_val(engine_text(s, stage, "key")));
+    engine_set(q, d, w->row, w->set, "status", text_val(type));
+    const char *old_stage = w->old ? engine_text(d, w->old, "stage_id") : NULL;
+    bool moved = !old_stage || strcmp(old_stage, stage->id) != 0;
+    if (strcmp(type, "open") == 0)
+        engine_set(q, d, w->row, w->set, "closed_at", (store_val){.kind = SV_NULL});
+    else if (moved || engine_int(d, w->row, "closed_at", 0) == 0)
+        engine_set(q, d, w->row, w->set, "closed_at", int_val((int64_t)time_now_ms()));
+    int pos = res_field_index(d, "position");
+    if (moved && !w->set[pos]) {
+        res_row *last;
+        int n;
+        if (stage_deals(q, stage->id, false, 1, &last, &n)) return -1;
+        const char *after = n ? engine_text(d, &last[0], "position") : NULL;
+        engine_set(q, d, w->row, w->set, "position", text_val(rank_after(&q->a, after)));
+    }
+    return 0;
+}
+
+static int deal_before(res_write *w)
+{
+    api_req *q = w->q;
+    const res_def *d = w->r, *s = R("pipeline-stages");
+    int pf = res_field_index(d, "pipeline_id"), sf = res_field_index(d, "stage_id"),
+        kf = res_field_index(d, "stage");
+    if (!w->is_create && !w->set[pf] && !w->set[sf] && !w->set[kf]) return 0;
+    if (w->set[sf] && w->row->vals[sf].kind == SV_NULL)
+        return api_error(q, 400, "validation_failed", "stage_id", "a deal always has a stage");
+    if (w->set[kf] && w->row->vals[kf].kind == SV_NULL)
+        return api_error(q, 400, "validation_failed", "stage", "a deal always has a stage");
+    res_row stage, pipe;
+    bool have_stage = false;
+    if (w->set[pf] && w->row->vals[pf].kind == SV_TEXT &&
+        engine_load(q, R("pipelines"), w->row->vals[pf].s, "pipeline_id", &pipe))
+        return -1;
+    if (w->set[sf]) {
+        if (engine_load(q, s, w->row->vals[sf].s, "stage_id", &stage)) return -1;
+        have_stage = true;
+    }
+    if (w->row->vals[pf].kind == SV_NULL) {
+        if (have_stage) {
+            engine_set(q, d, w->row, w->set, "pipeline_id",
+                       text_val(engine_text(s, &stage, "pipeline_id")));
+        } else {
+            if (default_pipeline(q, &pipe)) return -1;
+            engine_set(q, d, w->row, w->set, "pipeline_id", text_val(arena_strdup(&q->a, pipe.id)));
+        }
+    }
+    const char *pipeline = w->row->vals[pf].s;
+    if (have_stage && strcmp(engine_text(s, &stage, "pipeline_id"), pipeline) != 0)
+        return api_error(q, 400, "validation_failed", "stage_id",
+                         "stage %s belongs to another pipeline than %s", stage.id, pipeline);
+    if (!have_stage && w->set[kf]) {
+        store_filter f[2] = {{.field = res_field_index(s, "pipeline_id"), .v = text_val(pipeline)},
+                             {.field = res_field_index(s, "key"), .v = w->row->vals[kf]}};
+        store_query sq = {.filters = f, .nfilters = 2, .link_field = -1};
+        if (first_row(q, s, &sq, &stage, &have_stage)) return -1;
+        if (!have_stage)
+            return api_error(q, 400, "validation_failed", "stage",
+                             "pipeline %s has no stage with key '%s'", pipeline,
+                             w->row->vals[kf].s);
+    }
+    if (!have_stage) {
+        const char *cur = w->old ? engine_text(d, w->old, "stage_id") : NULL;
+        if (cur && !w->set[pf]) return 0;
+        res_row *rows;
+        int n;
+        if (pipeline_stages(q, pipeline, true, 1, &rows, &n)) return -1;
+        if (!n)
+            return api_error(q, 409, "conflict", "pipeline_id", "pipeline %s has no open stage",
+                             pipeline);
+        stage = rows[0];
+    }
+    return enter_stage(w, &stage);
+}
+
+const res_hooks deal_hooks = {.before_write = deal_before};
+
+/* ------------------------------------------------------------- actions */
+
+int pipeline_stages_list(api_req *q)
+{
+    res_row p;
+    if (engine_load(q, R("pipelines"), q->pv[0], NULL, &p)) return -1;
+    return engine_list_where(q, R("pipeline-stages"), "pipeline_id", p.id);
+}
+
+int pipeline_stage_create(api_req *q)
+{
+    res_row p;
+    if (engine_load(q, R("pipelines"), q->pv[0], NULL, &p)) return -1;
+    return engine_create_where(q, R("pipeline-stages"), "pipeline_id", p.id);
+}
+
+int deal_stages_list(api_req *q)
+{
+    res_row p;
+    if (default_pipeline(q, &p)) return -1;
+    return engine_list_where(q, R("pipeline-stages"), "pipeline_id", p.id);
+}
+
+int deal_stage_create(api_req *q)
+{
+    res_row p;
+    if (default_pipeline(q, &p)) return -1;
+    return engine_create_where(q, R("pipeline-stages"), "pipeline_id", p.id);
+}
+
+/* GET /pipelines/{id}/board: every stage in order with its deal count and
+ * value and its first `limit` deals; a stage's next_cursor continues with
+ * GET /deals?stage_id=...&sort=position. */
+int pipeline_board(api_req *q)
+{
+    const res_def *p = R("pipelines"), *s = R("pipeline-stages"), *d = R("deals");
+    int limit = 20;
+    const char *ls = api_param_get(q, "limit");
+    if (ls) {
+        char *end;
+        long v = strtol(ls, &end, 10);
+        if (*end || end == ls || v < 1 || v > 100)
+            return api_error(q, 400, "validation_failed", "limit",
+                             "limit must be an integer from 1 to 100");
+        limit = (int)v;
+    }
+    if (api_params_check(q)) return -1;
+    res_row pipe;
+    if (engine_load(q, p, q->pv[0], NULL, &pipe)) return -1;
+    res_row *stages;
+    int ns;
+    if (pipeline_stages(q, pipe.id, false, 100, &stages, &ns)) return -1;
+    store_filter pf = {.field = res_field_index(d, "pipeline_id"), .v = text_val(pipe.id)};
+    store_agg ag = {.filters = &pf,
+                    .nfilters = 1,
+                    .group = {res_field_index(d, "stage_id"), -1},
+                    .sum = res_field_index(d, "amount_cents")};
+    store_agg_row *tot;
+    int nt;
+    store_err e;
+    int rc = store_rec_aggregate(q->conn, &q->a, d, q->ws, &ag, &tot, &nt, &e);
+    if (rc) return api_store_error(q, rc, &e);
+    buf out;
+    buf_init(&out, API_MAX_RESPONSE);
+    jw w;
+    jw_init(&w, &out);
+    jw_obj_open(&w);
+    jw_kstr(&w, "object", "board");
+    jw_key(&w, "pipeline");
+    engine_write_row(&w, p, &pipe);
+    jw_key(&w, "stages");
+    jw_arr_open(&w);
+    for (int i = 0; i < ns && rc == 0; i++) {
+        store_filter f = {.field = res_field_index(d, "stage_id"), .v = text_val(stages[i].id)};
+        store_query sq = {.filters = &f,
+                          .nfilters = 1,
+                          .sort_by = &d->fields[res_field_index(d, "position")],
+                          .ascending = true,
+                          .limit = limit,
+                          .link_field = -1};
+        res_row *deals;
+        int nd;
+        const char *next;
+        if ((rc = engine_page(q, d, &sq, "position", &deals, &nd, &next))) break;
+        int64_t count = 0, sum = 0;
+        for (int k = 0; k < nt; k++)
+            if (tot[k].key[0].kind == SV_TEXT && strcmp(tot[k].key[0].s, stages[i].id) == 0)
+                count = tot[k].count, sum = tot[k].sum;
+        jw_obj_open(&w);
+        engine_write_members(&w, s, &stages[i]);
+        jw_kint(&w, "deal_count", count);
+        jw_kint(&w, "amount_cents", sum);
+        jw_key(&w, "deals");
+        jw_arr_open(&w);
+        for (int k = 0; k < nd; k++)
+            engine_write_row(&w, d, &deals[k]);
+        jw_arr_close(&w);
+        jw_kstr(&w, "next_cursor", next);
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    jw_obj_close(&w);
+    if (rc == 0) {
+        jw *o = api_data(q, 200);
+        jw_raw(o, out.data, out.len);
+        api_finish(q);
+    }
+    buf_free(&out);
+    return rc;
+}
+
+/* Loads an anchor deal of a move: in this workspace (404) and in the
+ * target stage (400), and not the deal being moved. */
+static int anchor(api_req *q, const char *id, const char *param, const char *stage,
+                  const char *moving, res_row *out)
+{
+    const res_def *d = R("deals");
+    if (engine_load(q, d, id, param, out)) return -1;
+    if (strcmp(out->id, moving) == 0)
+        return api_error(q, 400, "validation_failed", param, "%s cannot be the deal being moved",
+                         param);
+    if (strcmp(engine_text(d, out, "stage_id"), stage) != 0)
+        return api_error(q, 400, "validation_failed", param, "%s: deal %s is not in stage %s",
+                         param, id, stage);
+    return 0;
+}
+
+/* The neighbour of `a` in its stage, skipping the deal being moved:
+ * the next one (after) or the previous one. NULL rank when none. */
+static int neighbour(api_req *q, const res_row *a, bool after, const char *moving,
+                     const char **rank)
+{
+    const res_def *d = R("deals");
+    int pos = res_field_index(d, "position");
+    store_filter f = {.field = res_field_index(d, "stage_id"),
+                      .v = text_val(engine_text(d, a, "stage_id"))};
+    store_query sq = {.filters = &f,
+                      .nfilters = 1,
+                      .sort_by = &d->fields[pos],
+                      .ascending = after,
+                      .after_rid = a->rid,
+                      .after_val = a->vals[pos],
+                      .limit = 2,
+                      .link_field = -1};
+    res_row *rows;
+    int n;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(q->conn, &q->a, d, q->ws, &sq, &rows, &n, &more, &e);
+    if (rc) return api_store_error(q, rc, &e);
+    *rank = NULL;
+    for (int i = 0; i < n && !*rank; i++)
+        if (strcmp(rows[i].id, moving) != 0) *rank = engine_text(d, &rows[i], "position");
+    return 0;
+}
+
+/* POST /deals/{id}/move {stage_id, above_id?, below_id?} */
+int deal_move(api_req *q)
+{
+    const res_def *d = R("deals"), *s = R("pipeline-stages");
+    const res_action *a = q->route->action;
+    store_val v[3];
+    bool given[3];
+    if (api_params_check(q)) return -1;
+    if (engine_parse_fields(q, a->body, a->nbody, q->json, v, given)) return -1;
+    res_row old, stage;
+    if (engine_load(q, d, q->pv[0], NULL, &old)) return -1;
+    if (engine_load(q, s, v[0].s, "stage_id", &stage)) return -1;
+    if (strcmp(engine_text(s, &stage, "pipeline_id"), engine_text(d, &old, "pipeline_id")) != 0)
+        return api_error(q, 400, "validation_failed", "stage_id",
+                         "stage %s belongs to another pipeline than the deal's", stage.id);
+    const char *lo = NULL, *hi = NULL;
+    res_row above, below;
+    bool placed = given[1] || given[2];
+    if (given[1]) {
+        if (anchor(q, v[1].s, "above_id", stage.id, old.id, &above)) return -1;
+        lo = engine_text(d, &above, "position");
+    }
+    if (given[2]) {
+        if (anchor(q, v[2].s, "below_id", stage.id, old.id, &below)) return -1;
+        hi = engine_text(d, &below, "position");
+    }
+    if (given[1] && !given[2] && neighbour(q, &above, true, old.id, &hi)) return -1;
+    if (given[2] && !given[1] && neighbour(q, &below, false, old.id, &lo)) return -1;
+    if (lo && hi && strcmp(lo, hi) >= 0)
+        return api_error(q, 400, "validation_failed", "below_id",
+                         "below_id must come after above_id in the stage");
+    bool *set;
+    res_row row = engine_copy_row(q, d, &old, &set);
+    if (placed) engine_set(q, d, &row, set, "position", text_val(rank_between(&q->a, lo, hi)));
+    engine_set(q, d, &row, set, "stage_id", text_val(arena_strdup(&q->a, stage.id)));
+    bool changed = strcmp(engine_text(d, &old, "stage_id"), stage.id) != 0;
+    if (engine_update_row(q, d, &old, &row, set, changed ? "stage_changed" : "moved")) return -1;
+    return engine_respond(q, d, &row, 200);
+}
