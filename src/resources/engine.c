@@ -504,8 +504,10 @@ static int append_event(api_req *q, const res_def *r, const char *action, const 
     return rc ? api_store_error(q, rc, &e) : 0;
 }
 
-int engine_event(api_req *q, const res_def *r, const char *action, const res_row *row,
-                 const res_row *old)
+/* Serialises row once, for its event `action` (changes against old) and,
+ * when json is given, for the response. */
+static int emit(api_req *q, const res_def *r, const char *action, const res_row *row,
+                const res_row *old, buf *json)
 {
     buf b;
     buf_init(&b, API_MAX_RESPONSE);
@@ -513,8 +515,18 @@ int engine_event(api_req *q, const res_def *r, const char *action, const res_row
     jw_init(&w, &b);
     engine_write_row(&w, r, row);
     int rc = append_event(q, r, action, row, old, b.data, b.len);
+    if (rc == 0 && json) {
+        buf_reset(json);
+        buf_append(json, b.data, b.len);
+    }
     buf_free(&b);
     return rc;
+}
+
+int engine_event(api_req *q, const res_def *r, const char *action, const res_row *row,
+                 const res_row *old)
+{
+    return emit(q, r, action, row, old, NULL);
 }
 
 /* Serialises row once, appends the event with it, and answers with it. */
@@ -629,18 +641,7 @@ static int insert_row(api_req *q, const res_def *r, res_row *row, bool *set, buf
     if (rc == STORE_CONFLICT) return conflict(q, r);
     if (rc) return api_store_error(q, rc, &e);
     if (r->hooks && run_hook(&w, r->hooks->after_write)) return -1;
-    buf b;
-    buf_init(&b, API_MAX_RESPONSE);
-    jw jwr;
-    jw_init(&jwr, &b);
-    engine_write_row(&jwr, r, row);
-    rc = append_event(q, r, "created", row, NULL, b.data, b.len);
-    if (rc == 0 && json) {
-        buf_reset(json);
-        buf_append(json, b.data, b.len);
-    }
-    buf_free(&b);
-    return rc;
+    return emit(q, r, "created", row, NULL, json);
 }
 
 /* Validates row's changed fields, runs hooks, stores the update and its
@@ -662,18 +663,7 @@ static int update_row(api_req *q, const res_def *r, const res_row *old, res_row 
     if (rc == STORE_CONFLICT) return conflict(q, r);
     if (rc) return api_store_error(q, rc, &e);
     if (r->hooks && run_hook(&w, r->hooks->after_write)) return -1;
-    buf b;
-    buf_init(&b, API_MAX_RESPONSE);
-    jw jwr;
-    jw_init(&jwr, &b);
-    engine_write_row(&jwr, r, row);
-    rc = append_event(q, r, action ? action : "updated", row, old, b.data, b.len);
-    if (rc == 0 && json) {
-        buf_reset(json);
-        buf_append(json, b.data, b.len);
-    }
-    buf_free(&b);
-    return rc;
+    return emit(q, r, action ? action : "updated", row, old, json);
 }
 
 static void respond_json(api_req *q, int status, const buf *json)

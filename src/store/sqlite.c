@@ -1077,16 +1077,21 @@ static int sq_event_append(sq_conn *c, const char *ws, const char *type, const c
     return step_done(c, st, e);
 }
 
+/* The rids of a record's events (?1 workspace, ?2 record, ?3 below this rid). */
+#define RECORD_EVENTS                                                                              \
+    "SELECT rid FROM events WHERE workspace_id = ?1 AND resource_id = ?2 AND rid < ?3 "            \
+    "UNION ALL SELECT rid FROM events WHERE workspace_id = ?1 AND subject_id = ?2 AND rid < ?3"
+
 static int sq_event_list(sq_conn *c, arena *a, const char *ws, const char *id, int64_t before_rid,
                          int limit, store_event **out, int *n, bool *more, store_err *e)
 {
-    /* Two index range scans merged by the OR optimisation, then sorted:
-     * the cost is the record's history, not the log. */
+    /* Spelled as two index range scans: with an OR the planner walked the
+     * workspace's whole log backwards. The cost is the record's history. */
     sqlite3_stmt *st =
         prep(c,
-             "SELECT rid, id, type, resource_type, resource_id, subject_id, data, changes, "
-             "actor_key_id, created_at FROM events WHERE workspace_id = ?1 AND "
-             "(resource_id = ?2 OR subject_id = ?2) AND rid < ?3 ORDER BY rid DESC LIMIT ?4",
+             "SELECT rid, id, type, resource_type, resource_id, subject_id, data, "
+             "changes, actor_key_id, created_at FROM events WHERE rid IN (" RECORD_EVENTS
+             ") ORDER BY rid DESC LIMIT ?4",
              e);
     *n = 0;
     *more = false;
@@ -1124,14 +1129,13 @@ static int sq_event_list(sq_conn *c, arena *a, const char *ws, const char *id, i
 static int sq_event_resubject(sq_conn *c, const char *ws, const char *from, const char *to,
                               store_err *e)
 {
-    sqlite3_stmt *st = prep(c,
-                            "UPDATE events SET subject_id = ?3 WHERE workspace_id = ?1 AND "
-                            "(resource_id = ?2 OR subject_id = ?2)",
-                            e);
+    sqlite3_stmt *st =
+        prep(c, "UPDATE events SET subject_id = ?5 WHERE rid IN (" RECORD_EVENTS ")", e);
     if (!st) return STORE_ERROR;
     sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, INT64_MAX);
+    sqlite3_bind_text(st, 5, to, -1, SQLITE_STATIC);
     return step_done(c, st, e);
 }
 
