@@ -296,3 +296,51 @@ TEST(registry_sublists)
             if (strcmp(res_sublists[i].owner, res_sublists[j].owner) == 0)
                 CHECK(strcmp(res_sublists[i].name, res_sublists[j].name) != 0);
 }
+
+/* Declared extras: composite indexes name real fields, a default sort and
+ * upsert keys name sortable / filterable fields, and actions resolve. */
+TEST(registry_indexes_sorts_upserts_actions)
+{
+    for (int t = 0; t < res_count; t++) {
+        const res_def *r = res_table[t];
+        for (int k = 0; k < 4 && r->indexes[k]; k++) {
+            char spec[256];
+            snprintf(spec, sizeof spec, "%s", r->indexes[k]);
+            for (char *save = NULL, *f = strtok_r(spec, ",", &save); f;
+                 f = strtok_r(NULL, ",", &save))
+                if (!CHECK(res_field_index(r, f) >= 0))
+                    printf("  resource %s index %s field %s\n", r->name, r->indexes[k], f);
+        }
+        if (r->default_sort) {
+            int i = res_field_index(r, r->default_sort);
+            if (!CHECK(i >= 0 && (r->fields[i].flags & RF_SORT)))
+                printf("  resource %s default_sort %s\n", r->name, r->default_sort);
+        }
+        for (int k = 0; k < 3 && r->upsert_keys[k]; k++) {
+            int i = res_field_index(r, r->upsert_keys[k]);
+            if (!CHECK(i >= 0 && (r->fields[i].flags & RF_FILTER)))
+                printf("  resource %s upsert key %s\n", r->name, r->upsert_keys[k]);
+        }
+        /* Nested resources have no /batch, /merge or /timeline of their own. */
+        if (r->parent) CHECK(!r->batch && !r->mergeable && !r->timeline);
+    }
+    for (int i = 0; i < res_action_count; i++) {
+        const res_action *a = &res_actions[i];
+        /* Like a resource path, with {id} placeholders. */
+        char plain[256];
+        size_t n = 0;
+        for (const char *c = a->path; *c && n + 1 < sizeof plain; c++)
+            if (*c != '{' && *c != '}') plain[n++] = *c;
+        plain[n] = '\0';
+        bool ok = path_ok(plain) && res_find(a->res) != NULL && a->handler != NULL &&
+                  nonempty(a->op_id) && nonempty(a->summary) &&
+                  (!strcmp(a->method, "GET") || !strcmp(a->method, "POST") ||
+                   !strcmp(a->method, "PATCH") || !strcmp(a->method, "DELETE")) &&
+                  (strcmp(a->method, "GET") != 0 || !a->write) && (a->nbody == 0 || a->body);
+        for (int k = 0; k < a->nbody && ok; k++)
+            ok = ident(a->body[k].name) && (a->body[k].type != FT_REF || a->body[k].ref);
+        for (int k = 0; k < i; k++)
+            ok = ok && strcmp(res_actions[k].op_id, a->op_id) != 0;
+        if (!CHECK(ok)) printf("  action %s %s\n", a->method, a->path);
+    }
+}
