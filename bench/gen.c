@@ -8,31 +8,51 @@
  * given --seed: names, emails on the company's domain, statuses (mostly
  * active), owners, countries, some notes and custom fields.
  *
+ * Sales data follows: every workspace gets its default pipeline
+ * (sales_workspace_init, as the server does), D deals spread round-robin
+ * over those pipelines (stages mostly open; won and lost deals closed in the
+ * last 120 days; increasing ranks within each stage), and some tasks and
+ * leads per workspace for the dashboard's aggregates. The first workspace
+ * also holds a second pipeline, "Board", with B deals of its own, which the
+ * board and move scenarios use, and 16 more keys for those scenarios and
+ * the dashboard's: they load one workspace from 32 connections, more than
+ * K keys carry under the server's default per-key concurrency limit.
+ *
  * Besides the database it writes what the wrk scripts need: a Lua file
  * (tokens, the workspace of each token, a few hundred contact ids per
- * workspace sampled uniformly over the whole table, search queries) and a
- * shell file with one token, id and query for curl checks.
+ * workspace sampled uniformly over the whole table, search queries, the
+ * board pipeline with its keys, stages, pinned anchor deals and movable
+ * deals, the dashboard's workspace) and a shell file with the ids and
+ * tokens of run.sh's curl checks.
  *
- * usage: bench-gen --db PATH --lua PATH --sh PATH [--contacts N]
- *                  [--workspaces W] [--companies C] [--keys K] [--seed S]
+ * usage: bench-gen --db PATH --lua PATH --sh PATH [--contacts N] [--deals D]
+ *                  [--board-deals B] [--tasks T] [--leads L] [--workspaces W]
+ *                  [--companies C] [--keys K] [--seed S]
  *        bench-gen --version */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/ids.h"
 #include "core/timeutil.h"
+#include "resources/hooks.h"
 #include "store/store.h"
 
 /* Bump when the generated data changes shape: run.sh regenerates then. */
-#define GEN_VERSION 2
+#define GEN_VERSION 3
 #define BATCH       10000
 #define SAMPLE_IDS  300
 #define MAX_WS      64
 #define MAX_KEYS    16
+#define NSTAGES     5  /* stages of a pipeline, as sales_workspace_init seeds them */
+#define NOPEN       3  /* the first NOPEN of them are open */
+#define ANCHORS     25 /* pinned deals per open stage of the board pipeline */
+#define BOARD_KEYS  16 /* keys of the first workspace for the board, move, dashboard */
+#define DAY_MS      (86400ll * 1000)
 
 /* ------------------------------------------------------------ randomness */
 
@@ -182,6 +202,47 @@ static const char *const notes[] = {
 static const char *const tiers[] = {"gold", "silver", "bronze"};
 static const char *const sources[] = {"webinar", "referral", "ads", "event", "organic"};
 
+/* The stages sales_workspace_init seeds (pipelines.c), in board order, with
+ * the share of generated deals each holds: mostly open, fewer further on. */
+static const struct {
+    const char *name, *key, *type;
+    int64_t position;
+    unsigned weight;
+} stage_defs[NSTAGES] = {
+    {"Qualification", "qualification", "open", 1, 30},
+    {"Proposal", "proposal", "open", 2, 22},
+    {"Negotiation", "negotiation", "open", 3, 13},
+    {"Won", "won", "won", 1000000, 20},
+    {"Lost", "lost", "lost", 1000001, 15},
+};
+
+static const char *const products[] = {
+    "Enterprise plan", "Team plan",       "Renewal",
+    "Expansion",       "Pilot",           "Support contract",
+    "Onboarding",      "Annual licence",  "Professional services",
+    "Upgrade",         "Multi-year deal", "Add-on seats",
+};
+static const char *const deal_notes[] = {
+    "Decision maker is the CFO; legal review expected to take two weeks.",
+    "Competing with an incumbent vendor; price is the main objection.",
+    "Champion moved teams; need a new sponsor.",
+    "Security questionnaire sent back, waiting on procurement.",
+};
+static const char *const task_verbs[] = {
+    "Call",  "Send proposal to",     "Follow up with",        "Prepare demo for",
+    "Email", "Review contract with", "Schedule meeting with", "Send invoice to",
+};
+static const char *const task_status[] = {"open", "completed", "canceled"};
+static const unsigned task_status_w[] = {55, 35, 10};
+static const char *const task_priority[] = {"low", "normal", "high", "urgent"};
+static const unsigned task_priority_w[] = {20, 50, 22, 8};
+static const char *const lead_status[] = {"new", "working", "qualified", "disqualified",
+                                          "converted"};
+static const unsigned lead_status_w[] = {35, 25, 15, 15, 10};
+static const char *const lead_source[] = {"manual", "website", "referral", "campaign",
+                                          "import", "api",     "mcp",      "other"};
+static const unsigned lead_source_w[] = {15, 30, 15, 15, 10, 8, 2, 5};
+
 /* ---------------------------------------------------------------- helpers */
 
 static void lower(char *dst, size_t cap, const char *src)
@@ -223,6 +284,44 @@ static double now_s(void)
     return (double)time_mono_ns() / 1e9;
 }
 
+/* An index into weights[0..n) drawn in proportion to them. */
+static size_t weighted(const unsigned *weights, size_t n)
+{
+    unsigned total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += weights[i];
+    uint64_t x = below(total);
+    for (size_t i = 0; i < n; i++) {
+        if (x < weights[i]) return i;
+        x -= weights[i];
+    }
+    return n - 1;
+}
+
+/* YYYY-MM-DD (UTC) of an epoch time in ms. */
+static void date_of(int64_t ms, char out[16])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+/* The n-th rank of a stage (n from 0): "i" and five base-36 digits, the
+ * last never '0' (the server's ranks never end in '0'), so ranks are fixed
+ * width, sort byte-wise in generation order and leave room between them
+ * for the midpoints a move computes. Good for 36^4 * 35 deals per stage. */
+static void rank_of(long n, char out[8])
+{
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    long hi = n / 35;
+    out[0] = 'i';
+    for (int i = 4; i >= 1; i--, hi /= 36)
+        out[i] = digits[hi % 36];
+    out[5] = digits[1 + n % 35];
+    out[6] = '\0';
+}
+
 /* ------------------------------------------------------------------ model */
 
 typedef struct company {
@@ -231,25 +330,52 @@ typedef struct company {
     char domain[96];
 } company;
 
+/* A pipeline: its stages in stage_defs order and how many deals each got
+ * (which is also the next rank to hand out there). */
+typedef struct pipeline {
+    char id[ID_MAX];
+    char stage[NSTAGES][ID_MAX];
+    long count[NSTAGES];
+} pipeline;
+
 typedef struct wspace {
     store_workspace ws;
     char tokens[MAX_KEYS][64];
     company *companies;
-    char (*sample)[ID_MAX]; /* reservoir of contact ids */
-    int64_t seen;           /* contacts in this workspace so far */
+    char (*sample)[ID_MAX];  /* reservoir of contact ids */
+    int64_t seen;            /* contacts in this workspace so far */
+    pipeline sales;          /* the default pipeline */
+    char (*dsample)[ID_MAX]; /* reservoir of deal ids, for tasks */
+    int64_t deals;           /* deals in this workspace so far */
 } wspace;
+
+/* The board pipeline's deals in generation (= rank) order per stage. */
+typedef struct board {
+    pipeline p;
+    char tokens[BOARD_KEYS][64];
+    char (*ids)[ID_MAX];
+    unsigned char *stage;
+    bool *anchor;
+    long n;
+} board;
 
 typedef struct params {
     const char *db, *lua, *sh;
-    long contacts, workspaces, companies, keys;
+    long contacts, workspaces, companies, keys, deals, board_deals, tasks, leads;
     uint64_t seed;
 } params;
 
 static void usage(void)
 {
-    fputs("usage: bench-gen --db PATH --lua PATH --sh PATH [--contacts N] [--workspaces W]\n"
+    fputs("usage: bench-gen --db PATH --lua PATH --sh PATH [--contacts N] [--deals D]\n"
+          "                 [--board-deals B] [--tasks T] [--leads L] [--workspaces W]\n"
           "                 [--companies C] [--keys K] [--seed S]\n"
           "       bench-gen --version\n"
+          "  --contacts    contacts, round-robin over the workspaces (default 1000000)\n"
+          "  --deals       deals in the workspaces' default pipelines (default 200000)\n"
+          "  --board-deals deals in the first workspace's Board pipeline (default 10000)\n"
+          "  --tasks       tasks per workspace (default 3000)\n"
+          "  --leads       leads per workspace (default 2000)\n"
           "  --companies   companies per workspace (default: contacts per workspace / 10,\n"
           "                at most 10000)\n"
           "  --keys        API keys per workspace (default 4)\n",
@@ -270,7 +396,15 @@ static long num_arg(const char *flag, const char *v, long lo, long hi)
 
 static void parse_args(int argc, char **argv, params *p)
 {
-    *p = (params){.contacts = 1000000, .workspaces = 10, .companies = -1, .keys = 4, .seed = 42};
+    *p = (params){.contacts = 1000000,
+                  .workspaces = 10,
+                  .companies = -1,
+                  .keys = 4,
+                  .deals = 200000,
+                  .board_deals = 10000,
+                  .tasks = 3000,
+                  .leads = 2000,
+                  .seed = 42};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--version")) {
@@ -294,6 +428,14 @@ static void parse_args(int argc, char **argv, params *p)
             p->sh = v;
         else if (!strcmp(a, "--contacts"))
             p->contacts = num_arg(a, v, 1, 100000000);
+        else if (!strcmp(a, "--deals"))
+            p->deals = num_arg(a, v, 0, 100000000);
+        else if (!strcmp(a, "--board-deals"))
+            p->board_deals = num_arg(a, v, 100, 10000000);
+        else if (!strcmp(a, "--tasks"))
+            p->tasks = num_arg(a, v, 0, 10000000);
+        else if (!strcmp(a, "--leads"))
+            p->leads = num_arg(a, v, 0, 10000000);
         else if (!strcmp(a, "--workspaces"))
             p->workspaces = num_arg(a, v, 1, MAX_WS);
         else if (!strcmp(a, "--companies"))
@@ -319,20 +461,22 @@ static void parse_args(int argc, char **argv, params *p)
 
 /* ---------------------------------------------------------------- writing */
 
-static void make_keys(store_conn *c, wspace *w, long nkeys)
+/* nkeys keys of workspace ws named <name>-<k>; their tokens into tokens. */
+static void make_keys(store_conn *c, const char *ws, const char *name, long nkeys,
+                      char (*tokens)[64])
 {
     for (long k = 0; k < nkeys; k++) {
         store_key key = {0};
         id_new(key.id, "key");
-        snprintf(key.workspace_id, sizeof key.workspace_id, "%s", w->ws.id);
-        snprintf(key.name, sizeof key.name, "bench-%ld", k);
-        snprintf(key.scopes, sizeof key.scopes, "crm:read crm:write");
+        snprintf(key.workspace_id, sizeof key.workspace_id, "%s", ws);
+        snprintf(key.name, sizeof key.name, "%s-%ld", name, k);
+        snprintf(key.scopes, sizeof key.scopes, "crm:read crm:write tasks:read");
         key.max_concurrent = -1; /* the server's defaults apply, as for any key */
         key.rate = -1;
         key.created_ms = (int64_t)time_now_ms();
-        token_new(w->tokens[k]);
+        token_new(tokens[k]);
         char hash[TOKEN_HASH_HEX];
-        sha256_hex(w->tokens[k], strlen(w->tokens[k]), hash);
+        sha256_hex(tokens[k], strlen(tokens[k]), hash);
         store_err e;
         check(store_key_create(c, &key, hash, &e), &e, "key create");
     }
@@ -437,6 +581,242 @@ static void gen_contact(const res_def *r, store_val *v, const char **custom, con
     }
 }
 
+/* --------------------------------------------------------------- pipelines */
+
+/* Finds the workspace's default pipeline, made by sales_workspace_init, and
+ * its stages by key. */
+static void load_default_pipeline(store_conn *c, const char *ws, pipeline *p)
+{
+    const res_def *rp = res_find("pipelines"), *rs = res_find("pipeline-stages");
+    arena a;
+    arena_init(&a);
+    store_err e;
+    res_row *rows;
+    int n;
+    bool more;
+    store_filter f = {.field = field(rp, "is_default"), .v = integer(1)};
+    store_query q = {.filters = &f, .nfilters = 1, .limit = 1, .link_field = -1};
+    check(store_rec_list(c, &a, rp, ws, &q, &rows, &n, &more, &e), &e, "pipeline list");
+    if (n != 1) {
+        fprintf(stderr, "bench-gen: workspace %s has no default pipeline\n", ws);
+        exit(1);
+    }
+    memset(p, 0, sizeof *p);
+    memcpy(p->id, rows[0].id, ID_MAX);
+    store_filter sf = {.field = field(rs, "pipeline_id"), .v = text(p->id)};
+    store_query sq = {.filters = &sf, .nfilters = 1, .limit = 100, .link_field = -1};
+    check(store_rec_list(c, &a, rs, ws, &sq, &rows, &n, &more, &e), &e, "stage list");
+    int fk = field(rs, "key"), ft = field(rs, "stage_type");
+    for (int k = 0; k < NSTAGES; k++) {
+        int i = 0;
+        while (i < n && !(rows[i].vals[fk].kind == SV_TEXT &&
+                          strcmp(rows[i].vals[fk].s, stage_defs[k].key) == 0 &&
+                          rows[i].vals[ft].kind == SV_TEXT &&
+                          strcmp(rows[i].vals[ft].s, stage_defs[k].type) == 0))
+            i++;
+        if (i == n) {
+            fprintf(stderr, "bench-gen: the default pipeline has no %s stage '%s'\n",
+                    stage_defs[k].type, stage_defs[k].key);
+            exit(1);
+        }
+        memcpy(p->stage[k], rows[i].id, ID_MAX);
+    }
+    arena_release(&a);
+}
+
+/* A second pipeline with the same stages, as POST /v1/pipelines makes one. */
+static void create_pipeline(store_conn *c, const char *ws, const char *name, pipeline *p)
+{
+    const res_def *rp = res_find("pipelines"), *rs = res_find("pipeline-stages");
+    store_val v[32];
+    if (rp->nfields > 32 || rs->nfields > 32) abort();
+    store_err e;
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < rp->nfields; i++)
+        v[i] = (store_val){.kind = SV_NULL};
+    v[field(rp, "name")] = text(name);
+    v[field(rp, "description")] = text("Load benchmark: the board and move scenarios");
+    v[field(rp, "is_default")] = integer(0);
+    res_row row = {.vals = v};
+    id_new(row.id, rp->prefix);
+    row.created_ms = row.updated_ms = (int64_t)time_now_ms();
+    check(store_rec_insert(c, rp, ws, &row, &e), &e, "pipeline insert");
+    memcpy(p->id, row.id, ID_MAX);
+    for (int k = 0; k < NSTAGES; k++) {
+        for (int i = 0; i < rs->nfields; i++)
+            v[i] = (store_val){.kind = SV_NULL};
+        v[field(rs, "pipeline_id")] = text(p->id);
+        v[field(rs, "name")] = text(stage_defs[k].name);
+        v[field(rs, "key")] = text(stage_defs[k].key);
+        v[field(rs, "stage_type")] = text(stage_defs[k].type);
+        v[field(rs, "position")] = integer(stage_defs[k].position);
+        res_row st = {.vals = v};
+        id_new(st.id, rs->prefix);
+        st.created_ms = st.updated_ms = row.created_ms;
+        check(store_rec_insert(c, rs, ws, &st, &e), &e, "stage insert");
+        memcpy(p->stage[k], st.id, ID_MAX);
+    }
+}
+
+/* ------------------------------------------------------------ sales rows */
+
+/* Fills v for a deal of pipeline p (appended last in its stage); returns
+ * the stage's index. Strings live in static buffers. */
+static int gen_deal(const res_def *r, store_val *v, const wspace *w, pipeline *p, long ncompanies,
+                    int64_t now_ms)
+{
+    static int f_name = -1, f_cid, f_ctid, f_pipe, f_stage_id, f_stage, f_amount, f_cur, f_close,
+               f_owner, f_status, f_closed, f_pos, f_notes;
+    if (f_name < 0) {
+        f_name = field(r, "name"), f_cid = field(r, "company_id"), f_ctid = field(r, "contact_id");
+        f_pipe = field(r, "pipeline_id"), f_stage_id = field(r, "stage_id");
+        f_stage = field(r, "stage"), f_amount = field(r, "amount_cents");
+        f_cur = field(r, "currency"), f_close = field(r, "close_date");
+        f_owner = field(r, "owner_id"), f_status = field(r, "status");
+        f_closed = field(r, "closed_at"), f_pos = field(r, "position");
+        f_notes = field(r, "notes");
+    }
+    static char name[256], close[16], rank[8];
+    unsigned weights[NSTAGES];
+    for (int k = 0; k < NSTAGES; k++)
+        weights[k] = stage_defs[k].weight;
+    int k = (int)weighted(weights, NSTAGES);
+    bool open = strcmp(stage_defs[k].type, "open") == 0;
+    const company *co = below(100) < 90 ? &w->companies[below((uint64_t)ncompanies)] : NULL;
+    if (co)
+        snprintf(name, sizeof name, "%s - %s", co->name, PICK(products));
+    else
+        snprintf(name, sizeof name, "%s %s - %s", PICK(first_names), PICK(last_names),
+                 PICK(products));
+    /* Most deals are small, a few are large: $500 to $500k, whole dollars. */
+    uint64_t size = below(100);
+    int64_t dollars = size < 60   ? 500 + (int64_t)below(19500)
+                      : size < 90 ? 20000 + (int64_t)below(80000)
+                                  : 100000 + (int64_t)below(400000);
+    uint64_t cur = below(100);
+    int64_t closed = open ? 0 : now_ms - (int64_t)below(120 * DAY_MS);
+    date_of(open ? now_ms + (int64_t)below(120) * DAY_MS : closed, close);
+    rank_of(p->count[k]++, rank);
+    for (int i = 0; i < r->nfields; i++)
+        v[i] = (store_val){.kind = SV_NULL};
+    v[f_name] = text(name);
+    v[f_cid] = text(co ? co->id : NULL);
+    v[f_ctid] = text(below(100) < 60 && w->seen
+                         ? w->sample[below(w->seen < SAMPLE_IDS ? (uint64_t)w->seen : SAMPLE_IDS)]
+                         : NULL);
+    v[f_pipe] = text(p->id);
+    v[f_stage_id] = text(p->stage[k]);
+    v[f_stage] = text(stage_defs[k].key);
+    v[f_amount] = integer(dollars * 100);
+    v[f_cur] = text(cur < 80 ? "USD" : cur < 95 ? "EUR" : "GBP");
+    v[f_close] = text(close);
+    v[f_owner] = text(PICK(owners));
+    v[f_status] = text(stage_defs[k].type);
+    v[f_closed] = open ? (store_val){.kind = SV_NULL} : integer(closed);
+    v[f_pos] = text(rank);
+    v[f_notes] = text(below(100) < 10 ? PICK(deal_notes) : NULL);
+    return k;
+}
+
+/* Fills v for a task of workspace w: about a deal, contact or company, or
+ * nothing; open ones due from 30 days ago (overdue) to 45 days ahead. */
+static void gen_task(const res_def *r, store_val *v, const wspace *w, long ncompanies,
+                     int64_t now_ms)
+{
+    static int f_title = -1, f_desc, f_status, f_due, f_assignee, f_prio, f_rtype, f_rid, f_note,
+               f_done;
+    if (f_title < 0) {
+        f_title = field(r, "title"), f_desc = field(r, "description");
+        f_status = field(r, "status"), f_due = field(r, "due_at");
+        f_assignee = field(r, "assignee_id"), f_prio = field(r, "priority");
+        f_rtype = field(r, "related_resource_type"), f_rid = field(r, "related_resource_id");
+        f_note = field(r, "completed_note"), f_done = field(r, "completed_at");
+    }
+    static char title[256];
+    for (int i = 0; i < r->nfields; i++)
+        v[i] = (store_val){.kind = SV_NULL};
+    const company *co = &w->companies[below((uint64_t)ncompanies)];
+    uint64_t rel = below(100);
+    int64_t nd = w->deals < SAMPLE_IDS ? w->deals : SAMPLE_IDS;
+    int64_t nc = w->seen < SAMPLE_IDS ? w->seen : SAMPLE_IDS;
+    if (rel < 40 && nd) {
+        v[f_rtype] = text("deal");
+        v[f_rid] = text(w->dsample[below((uint64_t)nd)]);
+    } else if (rel < 65 && nc) {
+        v[f_rtype] = text("contact");
+        v[f_rid] = text(w->sample[below((uint64_t)nc)]);
+    } else if (rel < 80) {
+        v[f_rtype] = text("company");
+        v[f_rid] = text(co->id);
+    }
+    if (below(2))
+        snprintf(title, sizeof title, "%s %s", PICK(task_verbs), co->name);
+    else
+        snprintf(title, sizeof title, "%s %s %s", PICK(task_verbs), PICK(first_names),
+                 PICK(last_names));
+    const char *st = task_status[weighted(task_status_w, NELEM(task_status_w))];
+    int64_t due = now_ms - 30 * DAY_MS + (int64_t)below(75 * DAY_MS);
+    v[f_title] = text(title);
+    v[f_desc] = text(below(100) < 30 ? PICK(notes) : NULL);
+    v[f_status] = text(st);
+    v[f_due] = below(100) < 90 ? integer(due) : (store_val){.kind = SV_NULL};
+    v[f_assignee] = text(PICK(owners));
+    v[f_prio] = text(task_priority[weighted(task_priority_w, NELEM(task_priority_w))]);
+    if (strcmp(st, "completed") == 0) {
+        v[f_done] = integer(now_ms - (int64_t)below(60 * DAY_MS));
+        v[f_note] = text(below(100) < 30 ? "Done; notes in the deal." : NULL);
+    }
+}
+
+/* Fills v for a lead of workspace w; serial keeps emails unique. */
+static void gen_lead(const res_def *r, store_val *v, const wspace *w, long ncompanies, long serial,
+                     int64_t now_ms)
+{
+    static int f_name = -1, f_email, f_phone, f_cname, f_title, f_status, f_source, f_owner,
+               f_value, f_cur, f_notes, f_conv_at, f_conv_contact, f_conv_company;
+    if (f_name < 0) {
+        f_name = field(r, "name"), f_email = field(r, "email"), f_phone = field(r, "phone");
+        f_cname = field(r, "company_name"), f_title = field(r, "title");
+        f_status = field(r, "status"), f_source = field(r, "source");
+        f_owner = field(r, "owner_id"), f_value = field(r, "value_cents");
+        f_cur = field(r, "currency"), f_notes = field(r, "notes");
+        f_conv_at = field(r, "converted_at"), f_conv_contact = field(r, "converted_contact_id");
+        f_conv_company = field(r, "converted_company_id");
+    }
+    static char name[256], email[256], phone[32], fl[64], ll[64];
+    const char *first = PICK(first_names), *last = PICK(last_names);
+    const company *co = below(100) < 70 ? &w->companies[below((uint64_t)ncompanies)] : NULL;
+    lower(fl, sizeof fl, first);
+    lower(ll, sizeof ll, last);
+    snprintf(name, sizeof name, "%s %s", first, last);
+    snprintf(email, sizeof email, "%s.%s.l%ld@%s", fl, ll, serial,
+             co ? co->domain : PICK(free_mail));
+    snprintf(phone, sizeof phone, "+%" PRIu64 " %03" PRIu64 " %07" PRIu64, 1 + below(60),
+             below(1000), below(10000000));
+    const char *st = lead_status[weighted(lead_status_w, NELEM(lead_status_w))];
+    for (int i = 0; i < r->nfields; i++)
+        v[i] = (store_val){.kind = SV_NULL};
+    v[f_name] = text(name);
+    v[f_email] = text(below(100) < 90 ? email : NULL);
+    v[f_phone] = text(below(100) < 60 ? phone : NULL);
+    v[f_cname] = text(co ? co->name : NULL);
+    v[f_title] = text(below(100) < 70 ? PICK(titles) : NULL);
+    v[f_status] = text(st);
+    v[f_source] = text(lead_source[weighted(lead_source_w, NELEM(lead_source_w))]);
+    v[f_owner] = text(PICK(owners));
+    if (below(2)) {
+        v[f_value] = integer((int64_t)(1 + below(500)) * 10000);
+        v[f_cur] = text(below(100) < 80 ? "USD" : "EUR");
+    }
+    v[f_notes] = text(below(100) < 15 ? PICK(notes) : NULL);
+    if (strcmp(st, "converted") == 0) {
+        int64_t nc = w->seen < SAMPLE_IDS ? w->seen : SAMPLE_IDS;
+        v[f_conv_at] = integer(now_ms - (int64_t)below(120 * DAY_MS));
+        v[f_conv_contact] = text(nc ? w->sample[below((uint64_t)nc)] : NULL);
+        v[f_conv_company] = text(co ? co->id : NULL);
+    }
+}
+
 static void progress(const char *what, long done, long total, double t0)
 {
     double dt = now_s() - t0;
@@ -466,11 +846,68 @@ static FILE *open_out(const char *path)
     return f;
 }
 
-static void write_lua(const params *p, const wspace *ws, int nsample)
+/* Pins ANCHORS deals spread evenly over each open stage of the board: the
+ * move scenario never moves them and uses them as above_id, so an anchor is
+ * always in the stage the request names. */
+static void pick_anchors(board *b)
+{
+    for (int k = 0; k < NOPEN; k++) {
+        long n = b->p.count[k], want = n < ANCHORS ? n : ANCHORS, seen = 0, next = 0;
+        for (long i = 0; i < b->n && next < want; i++) {
+            if (b->stage[i] != k) continue;
+            /* The (next + 1/2)-th share of the stage's deals. */
+            if (seen == (2 * next + 1) * n / (2 * want)) {
+                b->anchor[i] = true;
+                next++;
+            }
+            seen++;
+        }
+    }
+}
+
+static void write_board(FILE *f, const board *b, long dashboard_ws)
+{
+    fputs("  board = {\n    ws = 1,\n    tokens = {\n", f);
+    for (int k = 0; k < BOARD_KEYS; k++)
+        fprintf(f, "      \"%s\",\n", b->tokens[k]);
+    fprintf(f, "    },\n    pipeline = \"%s\",\n    stages = {", b->p.id);
+    for (int k = 0; k < NSTAGES; k++)
+        fprintf(f, "\"%s\",", b->p.stage[k]);
+    fputs("},\n    open_stages = {", f);
+    for (int k = 0; k < NOPEN; k++)
+        fprintf(f, "\"%s\",", b->p.stage[k]);
+    fputs("},\n    anchors = {\n", f);
+    for (int k = 0; k < NOPEN; k++) {
+        fputs("      {", f);
+        int n = 0;
+        for (long i = 0; i < b->n; i++)
+            if (b->anchor[i] && b->stage[i] == k)
+                fprintf(f, "\"%s\",%s", b->ids[i], ++n % 4 == 0 ? "\n       " : "");
+        fputs("},\n", f);
+    }
+    fputs("    },\n    deals = {\n     ", f);
+    long n = 0;
+    for (long i = 0; i < b->n; i++)
+        if (!b->anchor[i]) fprintf(f, "\"%s\",%s", b->ids[i], ++n % 4 == 0 ? "\n     " : "");
+    fprintf(f, "},\n  },\n  dashboard_ws = %ld,\n", dashboard_ws + 1);
+}
+
+/* The workspace with the most deals (the first holds the board's too). */
+static long busiest(const params *p, const wspace *ws)
+{
+    long best = 0;
+    for (long w = 1; w < p->workspaces; w++)
+        if (ws[w].deals > ws[best].deals) best = w;
+    return best;
+}
+
+static void write_lua(const params *p, const wspace *ws, int nsample, const board *b)
 {
     FILE *f = open_out(p->lua);
-    fprintf(f, "-- generated by bench-gen %d: %ld contacts in %ld workspaces\nreturn {\n",
-            GEN_VERSION, p->contacts, p->workspaces);
+    fprintf(f,
+            "-- generated by bench-gen %d: %ld contacts, %ld deals (+%ld on the board) in %ld "
+            "workspaces\nreturn {\n",
+            GEN_VERSION, p->contacts, p->deals, p->board_deals, p->workspaces);
     fputs("  tokens = {\n", f);
     for (long w = 0; w < p->workspaces; w++)
         for (long k = 0; k < p->keys; k++)
@@ -490,20 +927,38 @@ static void write_lua(const params *p, const wspace *ws, int nsample)
     fputs("  },\n  queries = {\n", f);
     for (size_t i = 0; i < NELEM(queries); i++)
         fprintf(f, "    \"%s\",\n", queries[i]);
-    fputs("  },\n}\n", f);
+    fputs("  },\n", f);
+    write_board(f, b, busiest(p, ws));
+    fputs("}\n", f);
     if (fclose(f) != 0) {
         fprintf(stderr, "bench-gen: cannot write %s\n", p->lua);
         exit(1);
     }
 }
 
-static void write_sh(const params *p, const wspace *ws)
+static void write_sh(const params *p, const wspace *ws, const board *b)
 {
     FILE *f = open_out(p->sh);
     fprintf(f, "# generated by bench-gen %d; sourced by bench/run.sh\n", GEN_VERSION);
     fprintf(f, "BENCH_TOKEN='%s'\n", ws[0].tokens[0]);
     fprintf(f, "BENCH_SAMPLE_ID='%s'\n", ws[0].sample[0]);
     fprintf(f, "BENCH_QUERY='%s'\n", queries[0]);
+    fprintf(f, "BENCH_BOARD_PIPELINE='%s'\n", b->p.id);
+    long mover = 0, anchor = 0;
+    while (mover < b->n && b->anchor[mover])
+        mover++;
+    while (anchor < b->n && !(b->anchor[anchor] && b->stage[anchor] == 1))
+        anchor++;
+    if (mover == b->n || anchor == b->n) {
+        fprintf(stderr, "bench-gen: the board has no deal to move or no anchor\n");
+        exit(1);
+    }
+    fprintf(f, "BENCH_MOVE_DEAL='%s'\n", b->ids[mover]);
+    fprintf(f, "BENCH_MOVE_STAGE='%s'\n", b->p.stage[1]);
+    fprintf(f, "BENCH_MOVE_ANCHOR='%s'\n", b->ids[anchor]);
+    long dws = busiest(p, ws);
+    fprintf(f, "BENCH_BOARD_TOKEN='%s'\n", b->tokens[0]);
+    fprintf(f, "BENCH_DASHBOARD_TOKEN='%s'\n", dws == 0 ? b->tokens[0] : ws[dws].tokens[0]);
     if (fclose(f) != 0) {
         fprintf(stderr, "bench-gen: cannot write %s\n", p->sh);
         exit(1);
@@ -519,9 +974,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-gen: %s exists; the generator only fills a new database\n", p.db);
         return 1;
     }
-    const res_def *rcon = res_find("contacts"), *rcom = res_find("companies");
-    if (!rcon || !rcom) {
-        fprintf(stderr, "bench-gen: the registry has no contacts or companies\n");
+    const res_def *rcon = res_find("contacts"), *rcom = res_find("companies"),
+                  *rdeal = res_find("deals"), *rtask = res_find("tasks"),
+                  *rlead = res_find("leads");
+    if (!rcon || !rcom || !rdeal || !rtask || !rlead) {
+        fprintf(stderr, "bench-gen: the registry lacks contacts, companies, deals, tasks or "
+                        "leads\n");
         return 1;
     }
     store *db = NULL;
@@ -533,8 +991,10 @@ int main(int argc, char **argv)
     int applied = 0;
     check(store_migrate(c, &applied, &e), &e, "migrate");
 
-    printf("bench-gen: %ld contacts, %ld workspaces x (%ld companies, %ld keys) into %s\n",
-           p.contacts, p.workspaces, p.companies, p.keys, p.db);
+    printf("bench-gen: %ld contacts, %ld deals (+%ld on the board), %ld workspaces x (%ld "
+           "companies, %ld keys, %ld tasks, %ld leads) into %s\n",
+           p.contacts, p.deals, p.board_deals, p.workspaces, p.companies, p.keys, p.tasks, p.leads,
+           p.db);
     double t_start = now_s();
     wspace *ws = calloc((size_t)p.workspaces, sizeof *ws);
     if (!ws) abort();
@@ -543,15 +1003,32 @@ int main(int argc, char **argv)
         char name[64];
         snprintf(name, sizeof name, "bench-%02ld", w + 1);
         check(store_workspace_create(c, name, &ws[w].ws, &e), &e, "workspace create");
-        make_keys(c, &ws[w], p.keys);
+        make_keys(c, ws[w].ws.id, "bench", p.keys, ws[w].tokens);
+        /* What the server gives every workspace: the default pipeline. */
+        if (sales_workspace_init(c, ws[w].ws.id) != STORE_OK) {
+            fprintf(stderr, "bench-gen: could not set up workspace %s\n", ws[w].ws.id);
+            return 1;
+        }
+        load_default_pipeline(c, ws[w].ws.id, &ws[w].sales);
         ws[w].companies = calloc((size_t)p.companies, sizeof(company));
         ws[w].sample = calloc(SAMPLE_IDS, ID_MAX);
-        if (!ws[w].companies || !ws[w].sample) abort();
+        ws[w].dsample = calloc(SAMPLE_IDS, ID_MAX);
+        if (!ws[w].companies || !ws[w].sample || !ws[w].dsample) abort();
     }
+    board b = {.n = p.board_deals};
+    create_pipeline(c, ws[0].ws.id, "Board", &b.p);
+    make_keys(c, ws[0].ws.id, "bench-board", BOARD_KEYS, b.tokens);
+    b.ids = calloc((size_t)b.n, ID_MAX);
+    b.stage = calloc((size_t)b.n, 1);
+    b.anchor = calloc((size_t)b.n, sizeof(bool));
+    if (!b.ids || !b.stage || !b.anchor) abort();
     check(store_commit(c, &e), &e, "commit");
 
-    store_val *vals = calloc(
-        (size_t)(rcon->nfields > rcom->nfields ? rcon->nfields : rcom->nfields), sizeof *vals);
+    int nfields = 0;
+    const res_def *all[] = {rcon, rcom, rdeal, rtask, rlead};
+    for (size_t i = 0; i < NELEM(all); i++)
+        nfields = all[i]->nfields > nfields ? all[i]->nfields : nfields;
+    store_val *vals = calloc((size_t)nfields, sizeof *vals);
     if (!vals) abort();
     long total_co = p.workspaces * p.companies, done = 0;
     double t0 = now_s();
@@ -596,18 +1073,77 @@ int main(int argc, char **argv)
     }
     double t_contacts = now_s() - t0;
 
+    /* Deals: round-robin over the default pipelines like contacts, then
+     * the board's, all in the first workspace. */
+    t0 = now_s();
+    int64_t now_ms = (int64_t)time_now_ms();
+    long total_deals = p.deals + p.board_deals;
+    step = total_deals >= 100000 ? 50000 : 10000;
+    for (long i = 0; i < total_deals; i++) {
+        if (i % BATCH == 0) check(store_begin(c, true, &e), &e, "begin");
+        bool on_board = i >= p.deals;
+        wspace *w = on_board ? &ws[0] : &ws[i % p.workspaces];
+        int k = gen_deal(rdeal, vals, w, on_board ? &b.p : &w->sales, p.companies, now_ms);
+        res_row row = {.vals = vals, .custom = NULL};
+        id_new(row.id, rdeal->prefix);
+        row.created_ms = row.updated_ms = (int64_t)time_now_ms();
+        check(store_rec_insert(c, rdeal, w->ws.id, &row, &e), &e, "deal insert");
+        if (on_board) {
+            memcpy(b.ids[i - p.deals], row.id, ID_MAX);
+            b.stage[i - p.deals] = (unsigned char)k;
+        }
+        if (w->deals < SAMPLE_IDS)
+            memcpy(w->dsample[w->deals], row.id, ID_MAX);
+        else if (below((uint64_t)w->deals + 1) < SAMPLE_IDS)
+            memcpy(w->dsample[below(SAMPLE_IDS)], row.id, ID_MAX);
+        w->deals++;
+        if ((i + 1) % BATCH == 0 || i + 1 == total_deals) check(store_commit(c, &e), &e, "commit");
+        if ((i + 1) % step == 0 || i + 1 == total_deals) progress("deals", i + 1, total_deals, t0);
+    }
+    pick_anchors(&b);
+    double t_deals = now_s() - t0;
+
+    /* Tasks, then leads, interleaved over the workspaces. */
+    t0 = now_s();
+    for (int kind = 0; kind < 2; kind++) {
+        const res_def *r = kind ? rlead : rtask;
+        long total = (kind ? p.leads : p.tasks) * p.workspaces;
+        double t1 = now_s();
+        for (long i = 0; i < total; i++) {
+            if (i % BATCH == 0) check(store_begin(c, true, &e), &e, "begin");
+            wspace *w = &ws[i % p.workspaces];
+            if (kind)
+                gen_lead(r, vals, w, p.companies, i + 1, now_ms);
+            else
+                gen_task(r, vals, w, p.companies, now_ms);
+            res_row row = {.vals = vals, .custom = NULL};
+            id_new(row.id, r->prefix);
+            row.created_ms = row.updated_ms = (int64_t)time_now_ms();
+            check(store_rec_insert(c, r, w->ws.id, &row, &e), &e,
+                  kind ? "lead insert" : "task insert");
+            if ((i + 1) % BATCH == 0 || i + 1 == total) check(store_commit(c, &e), &e, "commit");
+        }
+        if (total) progress(r->name, total, total, t1);
+    }
+    double t_other = now_s() - t0;
+
     store_disconnect(c); /* the last connection checkpoints the WAL away */
     store_close(db);
-    write_lua(&p, ws, SAMPLE_IDS);
-    write_sh(&p, ws);
-    printf("bench-gen: done in %.1f s (companies %.1f s, contacts %.1f s = %.0f rows/s)\n",
+    write_lua(&p, ws, SAMPLE_IDS, &b);
+    write_sh(&p, ws, &b);
+    printf("bench-gen: done in %.1f s (companies %.1f s, contacts %.1f s = %.0f rows/s, deals "
+           "%.1f s, tasks and leads %.1f s)\n",
            now_s() - t_start, t_companies, t_contacts,
-           t_contacts > 0 ? (double)p.contacts / t_contacts : 0.0);
+           t_contacts > 0 ? (double)p.contacts / t_contacts : 0.0, t_deals, t_other);
     for (long w = 0; w < p.workspaces; w++) {
         free(ws[w].companies);
         free(ws[w].sample);
+        free(ws[w].dsample);
     }
     free(ws);
+    free(b.ids);
+    free(b.stage);
+    free(b.anchor);
     free(vals);
     return 0;
 }
