@@ -97,23 +97,28 @@ int dashboard_get(api_req *q)
     jw_kstr(&w, "generated_at", ts);
 
     int rc = 0;
-    store_filter open = {.field = res_field_index(d, "status"), .v = text_val("open")};
     store_agg_row *rows;
     int n;
-    if ((rc = aggregate(q, d, &open, 1, "stage_id", "currency", "amount_cents", &rows, &n)))
+    store_err e;
+    /* The deals' rollup is kept per (status, stage, currency). */
+    const char *open[3] = {"open", NULL, NULL};
+    if ((rc = store_rollup_list(q->conn, &q->a, d, q->ws, open, &rows, &n, &e))) {
+        rc = api_store_error(q, rc, &e);
         goto out;
+    }
     jw_key(&w, "open_pipeline");
     jw_arr_open(&w);
+    res_row stage;
+    bool known = false;
     for (int i = 0; i < n; i++) {
-        res_row stage;
-        store_err e;
-        bool known = rows[i].key[0].kind == SV_TEXT &&
-                     store_rec_get(q->conn, &q->a, s, q->ws, rows[i].key[0].s, &stage, &e) == 0;
+        const store_val *sid = &rows[i].key[1];
+        if (sid->kind == SV_TEXT && (!known || strcmp(stage.id, sid->s) != 0))
+            known = store_rec_get(q->conn, &q->a, s, q->ws, sid->s, &stage, &e) == 0;
         jw_obj_open(&w);
         jw_kstr(&w, "pipeline_id", known ? engine_text(s, &stage, "pipeline_id") : NULL);
-        jw_kstr(&w, "stage_id", rows[i].key[0].kind == SV_TEXT ? rows[i].key[0].s : NULL);
+        jw_kstr(&w, "stage_id", sid->kind == SV_TEXT ? sid->s : NULL);
         jw_kstr(&w, "stage_name", known ? engine_text(s, &stage, "name") : NULL);
-        jw_kstr(&w, "currency", rows[i].key[1].kind == SV_TEXT ? rows[i].key[1].s : NULL);
+        jw_kstr(&w, "currency", rows[i].key[2].kind == SV_TEXT ? rows[i].key[2].s : NULL);
         jw_kint(&w, "deal_count", rows[i].count);
         jw_kint(&w, "amount_cents", rows[i].sum);
         jw_obj_close(&w);

@@ -595,6 +595,40 @@ static int load_item(api_req *q, const res_def *r, res_row *row)
     return 0;
 }
 
+/* Counts row into (sign 1) or out of (sign -1) its rollup group. */
+static int rollup_apply(api_req *q, const res_def *r, const res_row *row, int sign)
+{
+    if (!r->rollup.group[0]) return 0;
+    store_val keys[3] = {{0}};
+    for (int g = 0; g < 3 && r->rollup.group[g]; g++)
+        keys[g] = row->vals[res_field_index(r, r->rollup.group[g])];
+    int64_t sum = 0;
+    if (r->rollup.sum) {
+        const store_val *v = &row->vals[res_field_index(r, r->rollup.sum)];
+        if (v->kind == SV_INT) sum = v->i;
+    }
+    store_err e;
+    int rc = store_rollup_add(q->conn, r, q->ws, keys, sign, sign * sum, &e);
+    return rc ? api_store_error(q, rc, &e) : 0;
+}
+
+/* Moves an updated row between rollup groups when its keys or sum changed. */
+static int rollup_move(api_req *q, const res_def *r, const res_row *old, const res_row *row)
+{
+    if (!r->rollup.group[0]) return 0;
+    bool same = true;
+    for (int g = 0; g < 3 && r->rollup.group[g]; g++) {
+        int i = res_field_index(r, r->rollup.group[g]);
+        same = same && same_val(&old->vals[i], &row->vals[i]);
+    }
+    if (r->rollup.sum) {
+        int i = res_field_index(r, r->rollup.sum);
+        same = same && same_val(&old->vals[i], &row->vals[i]);
+    }
+    if (same) return 0;
+    return rollup_apply(q, r, old, -1) || rollup_apply(q, r, row, 1) ? -1 : 0;
+}
+
 /* Defaults, required fields, hooks, references, the insert, and the
  * event; `json` receives the record's JSON when given (the response). */
 static int insert_row(api_req *q, const res_def *r, res_row *row, bool *set, buf *json)
@@ -640,6 +674,7 @@ static int insert_row(api_req *q, const res_def *r, res_row *row, bool *set, buf
     int rc = store_rec_insert(q->conn, r, q->ws, row, &e);
     if (rc == STORE_CONFLICT) return conflict(q, r);
     if (rc) return api_store_error(q, rc, &e);
+    if (rollup_apply(q, r, row, 1)) return -1;
     if (r->hooks && run_hook(&w, r->hooks->after_write)) return -1;
     return emit(q, r, "created", row, NULL, json);
 }
@@ -662,6 +697,7 @@ static int update_row(api_req *q, const res_def *r, const res_row *old, res_row 
     int rc = store_rec_update(q->conn, r, q->ws, row, set, set_custom, &e);
     if (rc == STORE_CONFLICT) return conflict(q, r);
     if (rc) return api_store_error(q, rc, &e);
+    if (rollup_move(q, r, old, row)) return -1;
     if (r->hooks && run_hook(&w, r->hooks->after_write)) return -1;
     return emit(q, r, action ? action : "updated", row, old, json);
 }
@@ -802,6 +838,12 @@ int engine_save(api_req *q, const res_def *r, res_row *row, const res_row *old, 
     row->updated_ms = (int64_t)time_now_ms();
     int rc = store_rec_update(q->conn, r, q->ws, row, set, false, &e);
     if (rc) return api_store_error(q, rc, &e);
+    if (r->rollup.group[0]) {
+        /* Moving a row between rollup groups needs the row before. */
+        if (!old)
+            return api_error(q, 500, "internal", NULL, "updating %s needs the row before", r->name);
+        if (rollup_move(q, r, old, row)) return -1;
+    }
     return engine_event(q, r, "updated", row, old);
 }
 
@@ -882,6 +924,7 @@ int engine_delete(api_req *q)
     store_err e;
     int rc = store_rec_delete(q->conn, r, q->ws, row.id, &e);
     if (rc) return api_store_error(q, rc, &e);
+    if (rollup_apply(q, r, &row, -1)) return -1;
     if (engine_event(q, r, "deleted", &row, NULL)) return -1;
     jw *o = api_data(q, 200);
     jw_obj_open(o);
@@ -1284,7 +1327,7 @@ int engine_merge(api_req *q)
         engine_write_row(&sw, r, &src);
         if (relink(q, r, from, old.id) ||
             (rc = store_event_resubject(q->conn, q->ws, from, old.id, &e)) ||
-            (rc = store_rec_delete(q->conn, r, q->ws, from, &e)) ||
+            (rc = store_rec_delete(q->conn, r, q->ws, from, &e)) || rollup_apply(q, r, &src, -1) ||
             (rc = store_merged_put(q->conn, q->ws, r->name, from, old.id, buf_cstr(&snap), &e))) {
             buf_free(&snap);
             if (rc) rc = api_store_error(q, rc, &e);

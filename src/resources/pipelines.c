@@ -452,15 +452,10 @@ int pipeline_board(api_req *q)
     res_row *stages;
     int ns;
     if (pipeline_stages(q, pipe.id, false, 100, &stages, &ns)) return -1;
-    store_filter pf = {.field = res_field_index(d, "pipeline_id"), .v = text_val(pipe.id)};
-    store_agg ag = {.filters = &pf,
-                    .nfilters = 1,
-                    .group = {res_field_index(d, "stage_id"), -1},
-                    .sum = res_field_index(d, "amount_cents")};
     store_agg_row *tot;
     int nt;
     store_err e;
-    int rc = store_rec_aggregate(q->conn, &q->a, d, q->ws, &ag, &tot, &nt, &e);
+    int rc = store_rollup_list(q->conn, &q->a, d, q->ws, NULL, &tot, &nt, &e);
     if (rc) return api_store_error(q, rc, &e);
     buf out;
     buf_init(&out, API_MAX_RESPONSE);
@@ -484,10 +479,10 @@ int pipeline_board(api_req *q)
         int nd;
         const char *next;
         if ((rc = engine_page(q, d, &sq, "position", &deals, &nd, &next))) break;
-        int64_t count = 0, sum = 0;
+        int64_t count = 0, sum = 0; /* over the stage's statuses and currencies */
         for (int k = 0; k < nt; k++)
-            if (tot[k].key[0].kind == SV_TEXT && strcmp(tot[k].key[0].s, stages[i].id) == 0)
-                count = tot[k].count, sum = tot[k].sum;
+            if (tot[k].key[1].kind == SV_TEXT && strcmp(tot[k].key[1].s, stages[i].id) == 0)
+                count += tot[k].count, sum += tot[k].sum;
         jw_obj_open(&w);
         engine_write_members(&w, s, &stages[i]);
         jw_kint(&w, "deal_count", count);

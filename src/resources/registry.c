@@ -241,24 +241,27 @@ static const res_field deal_fields[] = {
       .doc = "Order within the stage (sort=position); changed by POST /deals/{id}/move"),
     F(.name = "notes", .type = FT_TEXT, .flags = RF_SEARCH, .max_len = 10000),
 };
-static const res_def deals = {.name = "deals",
-                              .singular = "deal",
-                              .schema = "Deal",
-                              .path = "deals",
-                              .prefix = "deal",
-                              .table = "deals",
-                              .scope_read = "crm:read",
-                              .scope_write = "crm:write",
-                              .fields = deal_fields,
-                              .nfields = NF(deal_fields),
-                              .custom_fields = true,
-                              .hooks = &deal_hooks,
-                              .indexes = {"stage_id,position", "pipeline_id,stage_id,amount_cents",
-                                          "status,stage_id,currency,amount_cents",
-                                          "closed_at,status"},
-                              .timeline = true,
-                              .batch = true,
-                              .doc = "Opportunities moving through a pipeline's stages."};
+static const res_def deals = {
+    .name = "deals",
+    .singular = "deal",
+    .schema = "Deal",
+    .path = "deals",
+    .prefix = "deal",
+    .table = "deals",
+    .scope_read = "crm:read",
+    .scope_write = "crm:write",
+    .fields = deal_fields,
+    .nfields = NF(deal_fields),
+    .custom_fields = true,
+    .hooks = &deal_hooks,
+    .indexes = {"stage_id,position", "closed_at,status"},
+    /* Board columns and the dashboard's open pipeline read
+     * this, not the deals. stage_id is never cleared under a
+     * deal: a stage holding deals cannot be deleted. */
+    .rollup = {.group = {"status", "stage_id", "currency"}, .sum = "amount_cents"},
+    .timeline = true,
+    .batch = true,
+    .doc = "Opportunities moving through a pipeline's stages."};
 
 /* ---- tasks and activities: attached to a record by a typed reference ---- */
 static const char *const related_types[] = {"lead", "deal", "contact", "company", NULL};

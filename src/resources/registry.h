@@ -85,6 +85,13 @@ typedef struct res_sublist {
     const char *via_target;
 } res_sublist;
 
+/* Counts and sums kept per group of field values as rows change, so that
+ * "deals per stage" costs one row however many deals there are. */
+typedef struct res_rollup {
+    const char *group[4]; /* text fields (enum, ref, currency), NULL-ended, at most 3 */
+    const char *sum;      /* integer field summed, or NULL */
+} res_rollup;
+
 struct res_def {
     const char *name;     /* plural, as in the path: "contacts" */
     const char *singular; /* event names: "contact.created" */
@@ -109,6 +116,7 @@ struct res_def {
     bool mergeable;             /* POST /{id}/merge */
     bool timeline;              /* GET /{id}/timeline */
     bool batch;                 /* POST /batch */
+    res_rollup rollup;          /* maintained by the engine on every write */
 };
 
 struct api_req;

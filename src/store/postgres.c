@@ -374,6 +374,11 @@ static const char *const migrations[] = {
     "CREATE TABLE merged_records (workspace_id TEXT NOT NULL, resource_type TEXT NOT NULL, "
     "  id TEXT NOT NULL, into_id TEXT NOT NULL, snapshot TEXT NOT NULL, "
     "  merged_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, resource_type, id));",
+    /* 4: rollups (counts and sums per group, kept as rows change) */
+    "CREATE TABLE rollups (workspace_id TEXT NOT NULL, resource TEXT NOT NULL, "
+    "  k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL, n BIGINT NOT NULL, "
+    "  total BIGINT NOT NULL, PRIMARY KEY (workspace_id, resource, k1, k2, k3));"
+    "CREATE TABLE rollup_specs (resource TEXT PRIMARY KEY, spec TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -557,6 +562,42 @@ static int pg_begin(pg_conn *c, bool write, store_err *e);
 static int pg_commit(pg_conn *c, store_err *e);
 static void pg_rollback(pg_conn *c);
 
+static int pg_rollup_rebuild(pg_conn *c, const res_def *r, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 14);
+    schema_rollup_rebuild(r, &b);
+    int rc = exec_sql(c, buf_cstr(&b), e);
+    buf_free(&b);
+    return rc;
+}
+
+/* Recounts a rollup whose declaration differs from the one recorded. */
+static int sync_rollup(pg_conn *c, const res_def *r, store_err *e)
+{
+    buf spec;
+    buf_init(&spec, 4096);
+    schema_rollup_spec(r, &spec);
+    pg_params p = {0};
+    p_text(&p, r->name);
+    PGresult *res = NULL;
+    int rc = run(c, "SELECT spec FROM rollup_specs WHERE resource = $1", &p, &res, e);
+    bool same =
+        rc == STORE_OK &&
+        (PQntuples(res) == 1 ? strcmp(PQgetvalue(res, 0, 0), buf_cstr(&spec)) == 0 : spec.len == 0);
+    PQclear(res);
+    if (rc == STORE_OK && !same) rc = pg_rollup_rebuild(c, r, e);
+    if (rc == STORE_OK && !same) {
+        p_text(&p, buf_cstr(&spec));
+        rc = run_done(c,
+                      "INSERT INTO rollup_specs (resource, spec) VALUES ($1, $2) "
+                      "ON CONFLICT (resource) DO UPDATE SET spec = excluded.spec",
+                      &p, e);
+    }
+    buf_free(&spec);
+    return rc;
+}
+
 static int pg_migrate(pg_conn *c, int *applied, store_err *e)
 {
     *applied = 0;
@@ -582,6 +623,8 @@ static int pg_migrate(pg_conn *c, int *applied, store_err *e)
     }
     for (int i = 0; rc == STORE_OK && i < res_count; i++)
         rc = sync_resource(c, res_table[i], e);
+    for (int i = 0; rc == STORE_OK && i < res_count; i++)
+        rc = sync_rollup(c, res_table[i], e);
     if (rc) {
         pg_rollback(c);
         return rc;
@@ -1269,6 +1312,58 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
         out[i].count = get_int(res, i, 2);
         /* sum() of a BIGINT is NUMERIC: its text is the integer */
         out[i].sum = get_int(res, i, 3);
+    }
+    PQclear(res);
+    *rows = out;
+    *n = k;
+    return STORE_OK;
+}
+
+static int pg_rollup_add(pg_conn *c, const res_def *r, const char *ws, const store_val *keys,
+                         int64_t dcount, int64_t dsum, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, r->name);
+    for (int g = 0; g < 3; g++)
+        p_text(&p, r->rollup.group[g] && keys[g].kind == SV_TEXT ? keys[g].s : "");
+    p_int(&p, dcount);
+    p_int(&p, dsum);
+    return run_done(c,
+                    "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (workspace_id, resource, k1, "
+                    "k2, k3) DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total",
+                    &p, e);
+}
+
+static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws,
+                          const char *const *match, store_agg_row **rows, int *n, store_err *e)
+{
+    *n = 0;
+    *rows = NULL;
+    pg_params p = {0};
+    p_text(&p, ws);
+    p_text(&p, r->name);
+    for (int g = 0; g < 3; g++)
+        p_text(&p, match ? match[g] : NULL);
+    PGresult *res;
+    int rc = run(c,
+                 "SELECT k1, k2, k3, n, total FROM rollups WHERE workspace_id = $1 AND "
+                 "resource = $2 AND ($3::text IS NULL OR k1 = $3) AND ($4::text IS NULL OR "
+                 "k2 = $4) AND ($5::text IS NULL OR k3 = $5) AND n <> 0 ORDER BY k1 COLLATE \"C\", "
+                 "k2 COLLATE \"C\", k3 COLLATE \"C\"",
+                 &p, &res, e);
+    if (rc) return rc;
+    int k = PQntuples(res);
+    store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
+    for (int i = 0; i < k; i++) {
+        for (int g = 0; g < 3; g++) {
+            const char *v = PQgetvalue(res, i, g);
+            out[i].key[g] = *v ? (store_val){.kind = SV_TEXT, .s = get_text(a, res, i, g)}
+                               : (store_val){.kind = SV_NULL};
+        }
+        out[i].count = get_int(res, i, 3);
+        out[i].sum = get_int(res, i, 4);
     }
     PQclear(res);
     *rows = out;

@@ -76,3 +76,30 @@ void schema_repoint(const res_def *r, int field, bool to_set, int type_field, st
     buf_printf(out, " WHERE workspace_id = %1$s1 AND %2$s = %1$s2", ph(d), f);
     if (type_field >= 0) buf_printf(out, " AND %s = %s4", r->fields[type_field].name, ph(d));
 }
+
+void schema_rollup_spec(const res_def *r, buf *out)
+{
+    for (int g = 0; g < 3 && r->rollup.group[g]; g++)
+        buf_printf(out, "%s%s", g ? "," : "", r->rollup.group[g]);
+    if (r->rollup.group[0] && r->rollup.sum) buf_printf(out, ":%s", r->rollup.sum);
+}
+
+void schema_rollup_rebuild(const res_def *r, buf *out)
+{
+    buf_printf(out, "DELETE FROM rollups WHERE resource = '%s';", r->name);
+    if (!r->rollup.group[0]) return;
+    buf_printf(out,
+               "INSERT INTO rollups (workspace_id, resource, k1, k2, k3, n, total) "
+               "SELECT workspace_id, '%s'",
+               r->name);
+    for (int g = 0; g < 3; g++)
+        if (r->rollup.group[g])
+            buf_printf(out, ", coalesce(%s, '')", r->rollup.group[g]);
+        else
+            buf_puts(out, ", ''");
+    buf_printf(out, ", count(*), coalesce(sum(%s), 0) FROM %s GROUP BY workspace_id",
+               r->rollup.sum ? r->rollup.sum : "0", r->table);
+    for (int g = 0; g < 3 && r->rollup.group[g]; g++)
+        buf_printf(out, ", %s", r->rollup.group[g]);
+    buf_putc(out, ';');
+}

@@ -30,4 +30,11 @@ void schema_repoint_dupes(const res_def *r, int field, int type_field, store_dia
 void schema_repoint(const res_def *r, int field, bool to_set, int type_field, store_dialect d,
                     buf *out);
 
+/* The rollup's declaration as text ("status,stage_id,currency:amount_cents"),
+ * recorded to rebuild when it changes; "" when r has none. */
+void schema_rollup_spec(const res_def *r, buf *out);
+/* Statements recounting r's rollup from its table (one parameter-free
+ * script for both dialects). */
+void schema_rollup_rebuild(const res_def *r, buf *out);
+
 #endif

@@ -435,8 +435,45 @@ static const char *const migrations[] = {
     "CREATE TABLE merged_records (workspace_id TEXT NOT NULL, resource_type TEXT NOT NULL, "
     "  id TEXT NOT NULL, into_id TEXT NOT NULL, snapshot TEXT NOT NULL, "
     "  merged_at INTEGER NOT NULL, PRIMARY KEY (workspace_id, resource_type, id)) WITHOUT ROWID;",
+    /* 4: rollups (counts and sums per group, kept as rows change) */
+    "CREATE TABLE rollups (workspace_id TEXT NOT NULL, resource TEXT NOT NULL, "
+    "  k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL, n INTEGER NOT NULL, "
+    "  total INTEGER NOT NULL, PRIMARY KEY (workspace_id, resource, k1, k2, k3)) WITHOUT ROWID;"
+    "CREATE TABLE rollup_specs (resource TEXT PRIMARY KEY, spec TEXT NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+static int sq_rollup_rebuild(sq_conn *c, const res_def *r, store_err *e);
+
+/* Recounts a rollup whose declaration differs from the one recorded. */
+static int sync_rollup(sq_conn *c, const res_def *r, store_err *e)
+{
+    buf spec;
+    buf_init(&spec, 4096);
+    schema_rollup_spec(r, &spec);
+    sqlite3_stmt *st = prep(c, "SELECT spec FROM rollup_specs WHERE resource = ?", e);
+    int rc = st ? STORE_OK : STORE_ERROR;
+    bool same = false;
+    if (st) {
+        sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+        same = sqlite3_step(st) == SQLITE_ROW
+                   ? strcmp((const char *)sqlite3_column_text(st, 0), buf_cstr(&spec)) == 0
+                   : spec.len == 0;
+        done(st);
+    }
+    if (rc == STORE_OK && !same) rc = sq_rollup_rebuild(c, r, e);
+    if (rc == STORE_OK && !same) {
+        st = prep(c, "INSERT OR REPLACE INTO rollup_specs (resource, spec) VALUES (?, ?)", e);
+        if (!st) rc = STORE_ERROR;
+        if (st) {
+            sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, buf_cstr(&spec), -1, SQLITE_STATIC);
+            rc = step_done(c, st, e);
+        }
+    }
+    buf_free(&spec);
+    return rc;
+}
 
 static int sq_schema_version(sq_conn *c, int *version, store_err *e)
 {
@@ -476,6 +513,8 @@ static int sq_migrate(sq_conn *c, int *applied, store_err *e)
     }
     for (int i = 0; rc == STORE_OK && i < res_count; i++)
         rc = sync_resource(c, res_table[i], e);
+    for (int i = 0; rc == STORE_OK && i < res_count; i++)
+        rc = sync_rollup(c, res_table[i], e);
     if (rc) {
         sq_rollback(c);
         return rc;
@@ -1233,6 +1272,78 @@ static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *
     *rows = out;
     *n = k;
     return ret;
+}
+
+static int sq_rollup_add(sq_conn *c, const res_def *r, const char *ws, const store_val *keys,
+                         int64_t dcount, int64_t dsum, store_err *e)
+{
+    sqlite3_stmt *st =
+        prep(c,
+             "INSERT INTO rollups (workspace_id, resource, k1, k2, k3, n, total) VALUES "
+             "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, resource, k1, k2, k3) DO UPDATE "
+             "SET n = n + excluded.n, total = total + excluded.total",
+             e);
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
+    for (int g = 0; g < 3; g++) {
+        bool on = g < 3 && r->rollup.group[g] && keys[g].kind == SV_TEXT;
+        sqlite3_bind_text(st, 3 + g, on ? keys[g].s : "", -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 6, dcount);
+    sqlite3_bind_int64(st, 7, dsum);
+    return step_done(c, st, e);
+}
+
+static int sq_rollup_list(sq_conn *c, arena *a, const res_def *r, const char *ws,
+                          const char *const *match, store_agg_row **rows, int *n, store_err *e)
+{
+    sqlite3_stmt *st = prep(c,
+                            "SELECT k1, k2, k3, n, total FROM rollups WHERE workspace_id = ?1 "
+                            "AND resource = ?2 AND (?3 IS NULL OR k1 = ?3) AND "
+                            "(?4 IS NULL OR k2 = ?4) AND (?5 IS NULL OR k3 = ?5) AND n <> 0 "
+                            "ORDER BY k1, k2, k3",
+                            e);
+    *n = 0;
+    *rows = NULL;
+    if (!st) return STORE_ERROR;
+    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
+    for (int g = 0; g < 3; g++)
+        bind_text(st, 3 + g, match ? match[g] : NULL);
+    int cap = 16, k = 0, rc;
+    store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)cap);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == cap) {
+            store_agg_row *bigger = arena_alloc(a, sizeof(store_agg_row) * (size_t)cap * 2);
+            memcpy(bigger, out, sizeof(store_agg_row) * (size_t)cap);
+            out = bigger;
+            cap *= 2;
+        }
+        store_agg_row *o = &out[k++];
+        for (int g = 0; g < 3; g++) {
+            const char *v = (const char *)sqlite3_column_text(st, g);
+            o->key[g] = v && *v ? (store_val){.kind = SV_TEXT, .s = col_text(a, st, g)}
+                                : (store_val){.kind = SV_NULL};
+        }
+        o->count = sqlite3_column_int64(st, 3);
+        o->sum = sqlite3_column_int64(st, 4);
+    }
+    int ret = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
+    done(st);
+    *rows = out;
+    *n = k;
+    return ret;
+}
+
+static int sq_rollup_rebuild(sq_conn *c, const res_def *r, store_err *e)
+{
+    buf b;
+    buf_init(&b, 1 << 14);
+    schema_rollup_rebuild(r, &b);
+    int rc = exec(c, buf_cstr(&b), e);
+    buf_free(&b);
+    return rc;
 }
 
 static int sq_lock(sq_conn *c, const char *ws, const char *key, store_err *e)

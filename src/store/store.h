@@ -188,12 +188,24 @@ typedef struct store_agg {
 } store_agg;
 
 typedef struct store_agg_row {
-    store_val key[2];
+    store_val key[3];
     int64_t count, sum;
 } store_agg_row;
 
 int store_rec_aggregate(store_conn *c, arena *a, const res_def *r, const char *ws,
                         const store_agg *q, store_agg_row **rows, int *n, store_err *e);
+
+/* ---- rollups (res_def.rollup): counts and sums per group ---- */
+/* Adds dcount and dsum to the group `keys` (one per group field, SV_NULL
+ * or SV_TEXT). Atomic across connections and nodes. */
+int store_rollup_add(store_conn *c, const res_def *r, const char *ws, const store_val *keys,
+                     int64_t dcount, int64_t dsum, store_err *e);
+/* Groups whose keys equal `match` where given (NULL: any), non-empty only. */
+int store_rollup_list(store_conn *c, arena *a, const res_def *r, const char *ws,
+                      const char *const *match, store_agg_row **rows, int *n, store_err *e);
+/* Recounts r's rollup from its table (rows written below the engine, as
+ * the bench generator does). Migrations run it when the declaration changes. */
+int store_rollup_rebuild(store_conn *c, const res_def *r, store_err *e);
 
 /* Serialises writers that must not race on a natural key across nodes
  * (upserts): held until the transaction ends. A no-op where one writer

@@ -407,3 +407,62 @@ def test_other_workspace_deal_is_404():
     expect(A.delete("/v1/deals/" + BDEAL["id"]), 404, "not_found")
     ok(BDEAL["id"] not in ids(list_all(A, "/v1/deals")), "B's deal listed for A")
     eq(expect(B.get("/v1/deals/" + BDEAL["id"]), 200)["data"], BDEAL, "B's deal after A's attempts")
+
+
+def _totals_from_deals(c, pipe_id):
+    """Per stage: (count, sum of amount_cents) computed from the deals themselves."""
+    out = {}
+    for d in list_all(c, "/v1/deals", {"pipeline_id": pipe_id}):
+        n, s = out.get(d["stage_id"], (0, 0))
+        out[d["stage_id"]] = (n + 1, s + (d["amount_cents"] or 0))
+    return out
+
+
+def _totals_from_board(c, pipe_id):
+    j = expect(c.get("/v1/pipelines/%s/board" % pipe_id), 200)
+    return {s["id"]: (s["deal_count"], s["amount_cents"]) for s in j["data"]["stages"] if s["deal_count"]}
+
+
+def _open_from_dashboard(c, pipe_id):
+    j = expect(c.get("/v1/dashboard"), 200)
+    return {(r["stage_id"], r["currency"]): (r["deal_count"], r["amount_cents"])
+            for r in j["data"]["open_pipeline"] if r["pipeline_id"] == pipe_id}
+
+
+def _open_from_deals(c, pipe_id):
+    out = {}
+    for d in list_all(c, "/v1/deals", {"pipeline_id": pipe_id, "status": "open"}):
+        k = (d["stage_id"], d["currency"])
+        n, s = out.get(k, (0, 0))
+        out[k] = (n + 1, s + (d["amount_cents"] or 0))
+    return out
+
+
+def test_board_and_dashboard_totals_follow_every_write():
+    """The board's and dashboard's totals are kept as deals change (not
+    recounted): after creates, amount and currency edits, moves in and out
+    of Won, a failed batch item, a lead conversion and a delete they still
+    equal what the deals themselves add up to."""
+    p = A.create("/v1/pipelines", {"name": "Totals"})
+    st = _stages(A, p["id"])
+    op, won = _open(st), _typed(st, "won")
+    made = [A.create("/v1/deals", {"name": "T%d" % i, "pipeline_id": p["id"], "amount_cents": 100 * (i + 1),
+                                   "currency": "USD" if i % 2 else "EUR"}) for i in range(6)]
+    expect(A.patch("/v1/deals/" + made[0]["id"], {"amount_cents": 5000}), 200)
+    expect(A.patch("/v1/deals/" + made[1]["id"], {"currency": "GBP"}), 200)
+    expect(A.post("/v1/deals/%s/move" % made[2]["id"], {"stage_id": won["id"]}), 200)
+    expect(A.post("/v1/deals/%s/move" % made[3]["id"], {"stage_id": won["id"]}), 200)
+    expect(A.post("/v1/deals/%s/move" % made[3]["id"], {"stage_id": op[1]["id"]}), 200)
+    expect(A.patch("/v1/deals/" + made[4]["id"], {"stage_id": op[2]["id"], "amount_cents": None}), 200)
+    expect(A.delete("/v1/deals/" + made[5]["id"]), 200)
+    j = expect(A.post("/v1/deals/batch", {"operations": [
+        {"action": "create", "data": {"name": "B1", "pipeline_id": p["id"], "amount_cents": 7, "currency": "USD"}},
+        {"action": "create", "data": {"name": "B2", "pipeline_id": p["id"], "amount_cents": "x"}},
+        {"action": "update", "id": made[0]["id"], "data": {"stage_id": GHOST_STAGE}}]}), 200)
+    eq([r["status"] for r in j["data"]["results"]], [201, 400, 404], "batch item statuses")
+    lead = A.create("/v1/leads", {"name": "Totals Lead", "value_cents": 900, "currency": "USD"})
+    expect(A.post("/v1/leads/%s/convert" % lead["id"],
+                  {"create_deal": True, "pipeline_id": p["id"], "stage_id": op[0]["id"]}), 200)
+    eq(_totals_from_board(A, p["id"]), _totals_from_deals(A, p["id"]), "board totals vs the deals")
+    eq(_open_from_dashboard(A, p["id"]), _open_from_deals(A, p["id"]), "dashboard open pipeline vs the deals")
+    ok(_totals_from_deals(A, p["id"]).get(won["id"]) == (1, 300), "one deal left in Won with 300 cents")

@@ -787,3 +787,48 @@ TEST(pg_list_rel_filter)
     store_disconnect(c);
     store_close(s);
 }
+
+/* Rollups on PostgreSQL: atomic increments, matching, NULL keys, rebuild. */
+TEST(pg_rollups)
+{
+    const char *url = fresh_db();
+    if (!url) return;
+    store *s;
+    store_conn *c = open_conn(url, &s);
+    if (!c) return;
+    arena a;
+    arena_init(&a);
+    store_err e;
+    const res_def *r = res_find("deals");
+    store_val k1[3] = {{.kind = SV_TEXT, .s = "open"}, {.kind = SV_TEXT, .s = "stage_a"}, {0}};
+    CHECK_EQ_INT(store_rollup_add(c, r, "wrk_r", k1, 1, 100, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, "wrk_r", k1, 2, 50, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, "wrk_other", k1, 1, 1, &e), STORE_OK);
+    store_agg_row *rows;
+    int n;
+    const char *m[3] = {"open", "stage_a", NULL};
+    CHECK_EQ_INT(store_rollup_list(c, &a, r, "wrk_r", m, &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) {
+        CHECK_EQ_INT(rows[0].count, 3);
+        CHECK_EQ_INT(rows[0].sum, 150);
+        CHECK(rows[0].key[2].kind == SV_NULL);
+    }
+    for (int i = 0; i < 2; i++) {
+        res_row row = new_row(&a, r);
+        set_s(r, &row, "name", "deal");
+        set_s(r, &row, "status", "won");
+        set_s(r, &row, "stage_id", "stage_w");
+        set_s(r, &row, "currency", "USD");
+        insert(c, r, "wrk_r", &row);
+    }
+    CHECK_EQ_INT(store_rollup_rebuild(c, r, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(c, &a, r, "wrk_r", NULL, &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) {
+        CHECK_STR(rows[0].key[0].s, "won");
+        CHECK_EQ_INT(rows[0].count, 2);
+        CHECK_EQ_INT(rows[0].sum, 0); /* no amounts: NULLs sum to 0 */
+    }
+    arena_release(&a);
+    store_disconnect(c);
+    store_close(s);
+}

@@ -321,6 +321,20 @@ TEST(registry_indexes_sorts_upserts_actions)
             if (!CHECK(i >= 0 && (r->fields[i].flags & RF_FILTER)))
                 printf("  resource %s upsert key %s\n", r->name, r->upsert_keys[k]);
         }
+        /* Rollup groups are text fields; the sum is an integer field. */
+        for (int g = 0; g < 4 && r->rollup.group[g]; g++) {
+            int i = res_field_index(r, r->rollup.group[g]);
+            res_ftype ty = i >= 0 ? r->fields[i].type : FT_INT;
+            if (!CHECK(g < 3 && i >= 0 && ty != FT_INT && ty != FT_MONEY && ty != FT_BOOL &&
+                       ty != FT_DATETIME && ty != FT_NUMBER))
+                printf("  resource %s rollup group %s\n", r->name, r->rollup.group[g]);
+        }
+        if (r->rollup.sum) {
+            int i = res_field_index(r, r->rollup.sum);
+            if (!CHECK(r->rollup.group[0] && i >= 0 &&
+                       (r->fields[i].type == FT_INT || r->fields[i].type == FT_MONEY)))
+                printf("  resource %s rollup sum %s\n", r->name, r->rollup.sum);
+        }
         /* Nested resources have no /batch, /merge or /timeline of their own. */
         if (r->parent) CHECK(!r->batch && !r->mergeable && !r->timeline);
     }
