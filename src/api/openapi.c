@@ -347,7 +347,7 @@ static void operation(jw *w, const api_route *rt)
     const res_def *r = rt->res;
     bool is_list = rt->kind && (!strcmp(rt->kind, "list") || !strcmp(rt->kind, "sublist") ||
                                 (rt->action && rt->action->list && !rt->action->response));
-    if (rt->kind && (!strcmp(rt->kind, "timeline") || (rt->action && rt->action->list))) {
+    if (rt->kind && !strcmp(rt->kind, "timeline")) {
         param(w, "limit", "query", false, "integer", "Page size, 1 to 100 (default 20)");
         param(w, "cursor", "query", false, "string", "Opaque cursor from next_cursor");
     }

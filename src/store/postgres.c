@@ -407,6 +407,9 @@ static void index_cols(const res_def *r, const char *spec, buf *b)
             col_expr(b, &r->fields[i]);
         else
             buf_puts(b, name);
+        /* Sorted lists put NULLs first going up (as SQLite does): an index
+         * in that order serves them without a sort. */
+        if (i >= 0 && (r->fields[i].flags & RF_SORT)) buf_puts(b, " NULLS FIRST");
         has_rid |= strcmp(name, "rid") == 0;
         p += n;
         if (*p == ',') p++;

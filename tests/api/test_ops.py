@@ -66,6 +66,52 @@ def test_openapi_document():
        "openapi /v1/contacts lacks get or post")
 
 
+def _refs(node, out):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref":
+                out.append(v)
+            else:
+                _refs(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _refs(v, out)
+
+
+def test_openapi_document_is_consistent():
+    """Every route issue 3 added is documented; parameters are unique per
+    operation; every $ref resolves; operationIds are unique."""
+    doc = expect(S.request("GET", "/v1/openapi.json"), 200)
+    paths = doc["paths"]
+    for p, m in (("/v1/leads/{id}/convert", "post"), ("/v1/leads/{id}/stage", "patch"),
+                 ("/v1/leads/{id}/activities", "get"), ("/v1/leads/{id}/activities", "post"),
+                 ("/v1/leads/{id}/timeline", "get"), ("/v1/pipelines/{id}/board", "get"),
+                 ("/v1/pipelines/{id}/stages", "post"), ("/v1/pipeline-stages/{id}", "delete"),
+                 ("/v1/deal-stages", "get"), ("/v1/deal-stages", "post"), ("/v1/deals/{id}/move", "post"),
+                 ("/v1/contacts/{id}/merge", "post"), ("/v1/companies/{id}/merge", "post"),
+                 ("/v1/deals/batch", "post"), ("/v1/tasks", "get"), ("/v1/activities", "post"),
+                 ("/v1/dashboard", "get")):
+        ok(m in paths.get(p, {}), "openapi lacks %s %s" % (m.upper(), p))
+    ops = set()
+    for p, item in paths.items():
+        for m, op in item.items():
+            ok(op["operationId"] not in ops, "operationId %s repeats" % op["operationId"])
+            ops.add(op["operationId"])
+            seen = [(x["name"], x["in"]) for x in op.get("parameters", [])]
+            eq(len(seen), len(set(seen)), "%s %s parameters are unique" % (m.upper(), p))
+    names = {"#/components/schemas/" + k for k in doc["components"]["schemas"]}
+    refs = []
+    _refs(doc, refs)
+    ok(refs, "the document uses $ref")
+    for r in set(refs):
+        ok(r in names, "$ref %s resolves" % r)
+    create = paths["/v1/contacts"]["post"]
+    ok("upsert_on" in [x["name"] for x in create["parameters"]], "POST /v1/contacts documents upsert_on")
+    lst = paths["/v1/tasks"]["get"]
+    for n in ("due_before", "due_after", "related_resource_type"):
+        ok(n in [x["name"] for x in lst["parameters"]], "GET /v1/tasks documents %s" % n)
+
+
 def test_workspace_endpoint():
     d = expect(A.get("/v1/workspace"), 200)["data"]
     ok(id_re("wrk_").match(str(d.get("id"))), "workspace id %r" % d.get("id"))
