@@ -43,23 +43,28 @@ static char *mid(arena *A, const char *a, const char *b)
 char *rank_after(arena *A, const char *a)
 {
     if (!a || !*a) return arena_strdup(A, "i");
-    size_t n = strlen(a), w = n > 6 ? n : 6, p = w - 3;
-    char *r = arena_alloc(A, w + 1);
-    for (size_t i = 0; i < w; i++)
-        r[i] = i < n ? a[i] : '0';
-    r[p + 1] = '\0';
-    for (size_t i = p + 1; i-- > 0;) {
-        int d = dval(r[i]) + 1;
-        if (d < 36) {
-            r[i] = digits[d];
-            size_t len = p + 1;
-            while (len > 1 && r[len - 1] == '0')
-                r[--len] = '\0';
-            return r;
+    size_t n = strlen(a), longest = n + 1 > 4 ? n + 1 : 4;
+    /* The shortest prefix of a (four characters, padded with '0') that can
+     * be incremented: a long key made by midpoints is followed by a short
+     * one again. */
+    for (size_t w = 4; w <= longest; w++) {
+        char *r = arena_alloc(A, w + 1);
+        for (size_t i = 0; i < w; i++)
+            r[i] = i < n ? a[i] : '0';
+        r[w] = '\0';
+        for (size_t i = w; i-- > 0;) {
+            int d = dval(r[i]) + 1;
+            if (d < 36) {
+                r[i] = digits[d];
+                size_t len = w;
+                while (len > 1 && r[len - 1] == '0')
+                    r[--len] = '\0';
+                return r;
+            }
+            r[i] = '0';
         }
-        r[i] = '0';
     }
-    return mid(A, a, NULL); /* all z: go one character longer */
+    return mid(A, a, NULL);
 }
 
 char *rank_between(arena *A, const char *lo, const char *hi)

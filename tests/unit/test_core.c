@@ -729,5 +729,9 @@ TEST(rank_between_always_fits)
     CHECK(strcmp(rank_between(&a, "a", "b"), "a") > 0 &&
           strcmp(rank_between(&a, "a", "b"), "b") < 0);
     CHECK(strcmp(rank_after(&a, "zzzz"), "zzzz") > 0);
+    /* After a long key from many midpoints, appends are short again. */
+    const char *longk = "i001hhhhhhhhhhhhhhhhhhhhhhhhhhhhh";
+    char *next = rank_after(&a, longk);
+    CHECK(strcmp(next, longk) > 0 && strlen(next) <= 4 && rank_ok(next));
     arena_release(&a);
 }
