@@ -64,11 +64,14 @@ typedef struct pg_conn {
     unsigned next_id;
     bool in_tx;
     bool broken_tx; /* the connection failed inside the current transaction */
-    /* Savepoints (all named "sp": PostgreSQL takes the most recent). Each
-     * RELEASE is deferred and sent with the next command that needs it
-     * (SAVEPOINT, ROLLBACK TO; COMMIT releases them all), so until then
-     * the server holds sp_depth + release_due savepoints. */
-    int sp_depth, release_due;
+    /* Savepoints (all named "sp": PostgreSQL takes the most recent). None
+     * costs a round trip of its own: a SAVEPOINT is sent in one pipeline
+     * with the first statement inside it (a request that fails before
+     * touching the database never sends it), a RELEASE with the next
+     * statement (COMMIT releases them all). sp_depth are open here, the
+     * first sp_sent of them on the server, which also still holds
+     * release_due released ones above those. */
+    int sp_depth, sp_sent, release_due;
     /* Events appended in the open transaction, inserted in one statement at
      * commit (or earlier, when a statement must see them: events_flush).
      * The first ev_flushed are in the table already. For each open
@@ -223,6 +226,68 @@ static int result_fail(pg_conn *c, PGresult *res, store_err *e)
     return store_fail(e, code, "postgres: %s", m);
 }
 
+/* Sends what the server owes of the savepoint stack (releases, then one
+ * SAVEPOINT per level opened since) and the prepared statement `name` in
+ * one pipeline: one round trip where there were two or more. */
+static int run_pipelined(pg_conn *c, const char *name, const pg_params *p, PGresult **out,
+                         store_err *e)
+{
+    int owed = c->release_due + (c->sp_depth - c->sp_sent);
+    if (!PQenterPipelineMode(c->db)) return result_fail(c, NULL, e);
+    bool sent = true;
+    for (int i = 0; i < c->release_due && sent; i++)
+        sent = PQsendQueryParams(c->db, "RELEASE SAVEPOINT sp", 0, NULL, NULL, NULL, NULL, 0);
+    for (int i = c->sp_sent; i < c->sp_depth && sent; i++)
+        sent = PQsendQueryParams(c->db, "SAVEPOINT sp", 0, NULL, NULL, NULL, NULL, 0);
+    sent = sent && PQsendQueryPrepared(c->db, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
+    sent = sent && PQpipelineSync(c->db);
+    /* Results come command by command, each closed by a NULL, then the
+     * sync; a failed command turns the rest into PIPELINE_ABORTED. */
+    PGresult *stmt = NULL, *bad = NULL;
+    for (int cmd = 0, guard = 0; sent && guard < 4 * owed + 16; guard++) {
+        PGresult *r = PQgetResult(c->db);
+        if (!r) {
+            cmd++;
+            if (conn_lost(c)) break;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (cmd == owed && !stmt)
+            stmt = r;
+        else if (cmd < owed && st != PGRES_COMMAND_OK && !bad)
+            bad = r;
+        else
+            PQclear(r);
+    }
+    PQexitPipelineMode(c->db);
+    int rc;
+    if (!sent || (!stmt && !bad)) {
+        rc = result_fail(c, NULL, e);
+        if (rc != STORE_UNAVAILABLE) c->broken_tx = true; /* the stack is unknown now */
+    } else if (bad) {
+        rc = result_fail(c, bad, e);
+        c->broken_tx = true;
+    } else {
+        c->release_due = 0;
+        c->sp_sent = c->sp_depth;
+        ExecStatusType st = PQresultStatus(stmt);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            *out = stmt;
+            stmt = NULL;
+            rc = STORE_OK;
+        } else {
+            rc = result_fail(c, stmt, e);
+        }
+    }
+    PQclear(stmt);
+    PQclear(bad);
+    return rc;
+}
+
 /* Runs sql (a prepared statement, cached per connection) with p. On
  * success *out holds the result (caller PQclear()s it). A connection lost
  * outside a transaction is re-established and the statement retried once;
@@ -275,6 +340,11 @@ static int run(pg_conn *c, const char *sql, const pg_params *p, PGresult **out, 
             slot = free_slot;
         }
         snprintf(name, sizeof name, "c%u", slot->id);
+        if (c->in_tx && (c->release_due || c->sp_sent < c->sp_depth)) {
+            int rc = run_pipelined(c, name, p, out, e);
+            if (rc == STORE_UNAVAILABLE) c->broken_tx = true;
+            return rc;
+        }
         PGresult *res = PQexecPrepared(c->db, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -645,7 +715,7 @@ static int pg_ping(pg_conn *c, store_err *e)
 /* Forgets the transaction's savepoints and buffered events. */
 static void tx_reset(pg_conn *c)
 {
-    c->sp_depth = c->release_due = 0;
+    c->sp_depth = c->sp_sent = c->release_due = 0;
     events_reset(c);
 }
 
@@ -667,11 +737,12 @@ static int pg_commit(pg_conn *c, store_err *e)
         pg_rollback(c);
         return store_fail(e, STORE_UNAVAILABLE, "postgres: the transaction was lost");
     }
-    int rc = events_flush(c, e); /* COMMIT releases every savepoint */
+    int rc = events_flush(c, e);
     if (rc) {
         pg_rollback(c);
         return rc;
     }
+    c->sp_depth = c->sp_sent = c->release_due = 0; /* COMMIT releases every savepoint */
     rc = exec_sql(c, "COMMIT", e);
     c->in_tx = false;
     tx_reset(c);
@@ -689,20 +760,12 @@ static void pg_rollback(pg_conn *c)
 }
 
 /* The writer wraps every request of a batch in a savepoint, and a batch
- * request each of its items in one more. Releasing one is deferred and
- * sent with the next savepoint (COMMIT releases the last), saving a round
- * trip per request. */
+ * request each of its items in one more. Opening one only marks where its
+ * events begin; run() sends it. */
 static int pg_savepoint(pg_conn *c, store_err *e)
 {
     if (c->sp_depth == SP_DEPTH)
         return store_fail(e, STORE_ERROR, "postgres: more than %d nested savepoints", SP_DEPTH);
-    char sql[(SP_DEPTH + 1) * 24] = "";
-    for (int i = 0; i < c->release_due; i++)
-        strcat(sql, "RELEASE SAVEPOINT sp;");
-    strcat(sql, "SAVEPOINT sp");
-    int rc = exec_sql(c, sql, e);
-    if (rc) return rc; /* the transaction is failed: only a rollback is left */
-    c->release_due = 0;
     c->sp_ev[c->sp_depth] = c->nev;
     c->sp_flushed[c->sp_depth] = c->ev_flushed;
     c->sp_depth++;
@@ -713,23 +776,30 @@ static int pg_release(pg_conn *c, store_err *e)
 {
     if (c->sp_depth == 0) return store_fail(e, STORE_ERROR, "postgres: no savepoint to release");
     c->sp_depth--;
-    c->release_due++;
+    if (c->sp_sent > c->sp_depth) { /* on the server: release it with the next statement */
+        c->sp_sent--;
+        c->release_due++;
+    }
     return STORE_OK;
 }
 
 /* Undoes the most recent open savepoint. Those released inside it since
  * are still open on the server, above it: each is rolled back to and
  * released first (a RELEASE alone would be refused when a statement has
- * failed the transaction), then the savepoint itself. */
+ * failed the transaction), then the savepoint itself. One never sent saw
+ * no statement: there is nothing to undo on the server. */
 static void pg_rollback_to(pg_conn *c)
 {
     if (c->sp_depth == 0) return;
-    char sql[(SP_DEPTH + 1) * 48] = "";
-    for (int i = 0; i <= c->release_due; i++)
-        strcat(sql, "ROLLBACK TO SAVEPOINT sp; RELEASE SAVEPOINT sp;");
-    if (!conn_lost(c)) PQclear(PQexec(c->db, sql));
-    c->release_due = 0;
     c->sp_depth--;
+    if (c->sp_sent > c->sp_depth) {
+        char sql[(SP_DEPTH + 1) * 48] = "";
+        for (int i = 0; i <= c->release_due; i++)
+            strcat(sql, "ROLLBACK TO SAVEPOINT sp; RELEASE SAVEPOINT sp;");
+        if (!conn_lost(c)) PQclear(PQexec(c->db, sql));
+        c->release_due = 0;
+        c->sp_sent--;
+    }
     /* The server dropped what was inserted since the savepoint began, also
      * events of enclosing scopes flushed inside it: those go back to the
      * buffer's unflushed part. */

@@ -832,3 +832,61 @@ TEST(pg_rollups)
     store_disconnect(c);
     store_close(s);
 }
+
+/* Savepoints travel with the first statement inside them: levels that saw
+ * no statement never reach the server, and every mix of sent and unsent
+ * levels still undoes exactly what it should. */
+TEST(pg_savepoints_sent_with_statements)
+{
+    const char *url = fresh_db();
+    if (!url) return;
+    store *s;
+    store_conn *c = open_conn(url, &s);
+    if (!c) return;
+    arena a;
+    arena_init(&a);
+    store_err e;
+    const res_def *con = res_find("contacts");
+    char kept[ID_MAX], gone[ID_MAX], late[ID_MAX];
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    /* Request 1: a statement, released (the release is owed). */
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(c, &a, "contacts", "wrk_p", "name", "Kept", kept);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    /* Request 2: fails before any statement; nothing to undo. */
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    store_rollback_to(c);
+    /* Request 3: an unsent inner level released, then a statement in the
+     * outer one, then the outer rolled back. */
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    add1(c, &a, "contacts", "wrk_p", "name", "Gone", gone);
+    store_rollback_to(c);
+    /* Request 4: nested, both with statements, kept. */
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(c, &a, "contacts", "wrk_p", "name", "Late", late);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_p", kept, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_p", gone, &e), STORE_NOTFOUND);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_p", late, &e), STORE_OK);
+    /* A failed statement inside a level sent with it: rolled back, the
+     * transaction carries on. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    res_row dup = new_row(&a, con);
+    snprintf(dup.id, sizeof dup.id, "%s", kept);
+    CHECK_EQ_INT(store_rec_insert(c, con, "wrk_p", &dup, &e), STORE_CONFLICT);
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(c, &a, "contacts", "wrk_p", "name", "After", gone);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_p", gone, &e), STORE_OK);
+    arena_release(&a);
+    store_disconnect(c);
+    store_close(s);
+}
