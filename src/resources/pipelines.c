@@ -155,7 +155,10 @@ int sales_workspace_init(store_conn *c, const char *ws)
     res_row *rows;
     int n;
     bool more;
-    int rc = store_rec_list(c, &a, p, ws, &sq, &rows, &n, &more, &e);
+    /* Nodes starting together on one database check and create under one
+     * lock, so a workspace never gets two default pipelines. */
+    int rc = store_lock(c, ws, "default-pipeline", &e);
+    if (rc == STORE_OK) rc = store_rec_list(c, &a, p, ws, &sq, &rows, &n, &more, &e);
     if (rc == STORE_OK && n == 0) {
         res_row row = {0};
         row.vals = arena_zalloc(&a, sizeof(store_val) * (size_t)p->nfields);
