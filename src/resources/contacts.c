@@ -1,7 +1,7 @@
-/* contacts.c - what contacts and their company memberships do beyond the
+/* contacts.c - what contacts, companies and memberships do beyond the
  * generic engine: a derived display name, company_name filled from the
- * linked company, and one primary membership per contact that also sets
- * the contact's company_id. */
+ * linked company and kept in step with it (renames, merges), and one
+ * primary membership per contact that also sets the contact's company_id. */
 #include <string.h>
 
 #include "resources/engine.h"
@@ -50,7 +50,70 @@ static int contact_before(res_write *w)
     return 0;
 }
 
-const res_hooks contact_hooks = {.before_write = contact_before};
+/* Memberships moved from a merged contact may leave two primaries: the
+ * survivor's own stays primary (the one matching its company), the others
+ * are demoted. */
+static int contact_after_merge(res_write *w)
+{
+    api_req *q = w->q;
+    const res_def *m = res_find("company-memberships");
+    int prim = field(m, "is_primary"), ct = field(m, "contact_id"), co = field(m, "company_id");
+    store_filter fl = {.field = prim, .v = {.kind = SV_INT, .i = 1}};
+    store_query sq = {
+        .filters = &fl, .nfilters = 1, .limit = 100, .link_field = ct, .link_value = w->row->id};
+    res_row *rows;
+    int n;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(q->conn, &q->a, m, q->ws, &sq, &rows, &n, &more, &e);
+    if (rc) return api_store_error(q, rc, &e);
+    if (n < 2) return 0;
+    const char *company = text(w->row, field(w->r, "company_id"));
+    int keep = n - 1; /* oldest, when none matches the contact's company */
+    for (int i = 0; i < n; i++)
+        if (company && strcmp(text(&rows[i], co), company) == 0) keep = i;
+    bool *set = arena_zalloc(&q->a, sizeof(bool) * (size_t)m->nfields);
+    set[prim] = true;
+    for (int i = 0; i < n; i++) {
+        if (i == keep) continue;
+        res_row before = rows[i];
+        before.vals = arena_alloc(&q->a, sizeof(store_val) * (size_t)m->nfields);
+        memcpy(before.vals, rows[i].vals, sizeof(store_val) * (size_t)m->nfields);
+        rows[i].vals[prim] = (store_val){.kind = SV_INT, .i = 0};
+        if (engine_save(q, m, &rows[i], &before, set)) return -1;
+    }
+    return 0;
+}
+
+const res_hooks contact_hooks = {.before_write = contact_before,
+                                 .after_merge = contact_after_merge};
+
+/* Contacts carry their company's name: a rename, or contacts moved over
+ * from a merged company, must show the company's name as it is. */
+static int sync_company_name(api_req *q, const char *company, const char *was, const char *now)
+{
+    if (!was || !now || strcmp(was, now) == 0) return 0;
+    const res_def *c = res_find("contacts");
+    store_err e;
+    int rc = store_rec_repoint(q->conn, c, field(c, "company_name"), q->ws, was, now,
+                               field(c, "company_id"), company, &e);
+    return rc ? api_store_error(q, rc, &e) : 0;
+}
+
+static int company_after(res_write *w)
+{
+    if (w->is_create) return 0;
+    int nm = field(w->r, "name");
+    return sync_company_name(w->q, w->row->id, text(w->old, nm), text(w->row, nm));
+}
+
+static int company_after_merge(res_write *w)
+{
+    int nm = field(w->r, "name");
+    return sync_company_name(w->q, w->row->id, text(w->old, nm), text(w->row, nm));
+}
+
+const res_hooks company_hooks = {.after_write = company_after, .after_merge = company_after_merge};
 
 /* A primary membership makes its company the contact's company and
  * demotes the contact's other memberships. */

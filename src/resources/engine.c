@@ -1325,7 +1325,8 @@ int engine_merge(api_req *q)
         jw sw;
         jw_init(&sw, &snap);
         engine_write_row(&sw, r, &src);
-        if (relink(q, r, from, old.id) ||
+        res_write mw = {.q = q, .r = r, .row = &old, .old = &src};
+        if (relink(q, r, from, old.id) || (r->hooks && run_hook(&mw, r->hooks->after_merge)) ||
             (rc = store_event_resubject(q->conn, q->ws, from, old.id, &e)) ||
             (rc = store_rec_delete(q->conn, r, q->ws, from, &e)) || rollup_apply(q, r, &src, -1) ||
             (rc = store_merged_put(q->conn, q->ws, r->name, from, old.id, buf_cstr(&snap), &e))) {

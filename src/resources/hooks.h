@@ -5,6 +5,7 @@
 #include "resources/registry.h"
 
 extern const res_hooks contact_hooks;    /* contacts.c */
+extern const res_hooks company_hooks;    /* contacts.c */
 extern const res_hooks membership_hooks; /* contacts.c */
 extern const res_hooks pipeline_hooks;   /* pipelines.c */
 extern const res_hooks stage_hooks;      /* pipelines.c */

@@ -70,6 +70,9 @@ typedef struct res_hooks {
     int (*after_write)(struct res_write *w);
     /* Before a record is deleted: refuse (409) what must stay. */
     int (*before_delete)(struct res_write *w);
+    /* After `old` was merged into `row` (references moved, before it is
+     * deleted): repair what the move left inconsistent. */
+    int (*after_merge)(struct res_write *w);
 } res_hooks;
 
 /* A secondary list route: GET /v1/{owner}/{id}/{name} lists `res` records

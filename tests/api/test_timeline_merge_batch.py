@@ -366,6 +366,35 @@ def test_merge_companies():
     eq(r2, r, "survivor after repeating the merge")
 
 
+def test_merge_companies_renames_their_contacts_company_name():
+    keep = A.create("/v1/companies", {"name": "Keeper Co"})
+    away = A.create("/v1/companies", {"name": "Away Co"})
+    ck = A.create("/v1/contacts", {"name": "Keeper Person", "company_id": keep["id"]})
+    ca = A.create("/v1/contacts", {"name": "Away Person", "company_id": away["id"]})
+    eq(ca["company_name"], "Away Co", "company_name filled from the company")
+    expect(A.post("/v1/companies/%s/merge" % keep["id"], {"from_ids": [away["id"]]}), 200)
+    got = expect(A.get("/v1/contacts/" + ca["id"]), 200)["data"]
+    eq((got["company_id"], got["company_name"]), (keep["id"], "Keeper Co"), "moved contact's company")
+    expect(A.patch("/v1/companies/" + keep["id"], {"name": "Keeper Renamed"}), 200)
+    for c in (ck, ca):
+        eq(expect(A.get("/v1/contacts/" + c["id"]), 200)["data"]["company_name"], "Keeper Renamed",
+           "company_name after the company's rename")
+
+
+def test_merge_contacts_leaves_one_primary_membership():
+    c1 = A.create("/v1/companies", {"name": "Primary One"})
+    c2 = A.create("/v1/companies", {"name": "Primary Two"})
+    keep = A.create("/v1/contacts", {"name": "Prim Keep"})
+    away = A.create("/v1/contacts", {"name": "Prim Away"})
+    A.create("/v1/contacts/%s/company-memberships" % keep["id"], {"company_id": c1["id"], "is_primary": True})
+    A.create("/v1/contacts/%s/company-memberships" % away["id"], {"company_id": c2["id"], "is_primary": True})
+    expect(A.post("/v1/contacts/%s/merge" % keep["id"], {"from_ids": [away["id"]]}), 200)
+    ms = list_all(A, "/v1/contacts/%s/company-memberships" % keep["id"])
+    eq(sorted(m["company_id"] for m in ms), sorted([c1["id"], c2["id"]]), "both memberships on the survivor")
+    eq([m["company_id"] for m in ms if m["is_primary"]], [c1["id"]], "the survivor's primary stays the only one")
+    eq(expect(A.get("/v1/contacts/" + keep["id"]), 200)["data"]["company_id"], c1["id"], "survivor's company")
+
+
 def test_merge_companies_errors():
     surv = A.create("/v1/companies", {"name": "Err Co Survivor"})
     n = count(A, "/v1/companies")
