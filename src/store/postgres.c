@@ -232,6 +232,37 @@ static int result_fail(pg_conn *c, PGresult *res, store_err *e)
     return store_fail(e, code, "postgres: %s", m);
 }
 
+/* Before a statement: a connection found dead is re-established outside a
+ * transaction; inside one the transaction is gone and the caller learns
+ * so. */
+static int relink(pg_conn *c, store_err *e)
+{
+    if (!conn_lost(c)) return STORE_OK;
+    if (c->in_tx) {
+        c->broken_tx = true;
+        return store_fail(e, STORE_UNAVAILABLE, "postgres: connection lost in a transaction");
+    }
+    return pg_link(c, e);
+}
+
+/* After a statement: hands a good result to *out, or maps the failure;
+ * *again when the connection dropped outside a transaction (worth one
+ * more try on a new connection). */
+static int outcome(pg_conn *c, PGresult *res, PGresult **out, bool *again, store_err *e)
+{
+    ExecStatusType st = PQresultStatus(res);
+    *again = false;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        *out = res;
+        return STORE_OK;
+    }
+    int rc = result_fail(c, res, e);
+    PQclear(res);
+    if (rc == STORE_UNAVAILABLE && !c->in_tx) *again = true;
+    if (rc == STORE_UNAVAILABLE && c->in_tx) c->broken_tx = true;
+    return rc;
+}
+
 /* Sends what the server owes of the savepoint stack (releases, then one
  * SAVEPOINT per level opened since) and the prepared statement `name` in
  * one pipeline: one round trip where there were two or more. */
@@ -302,15 +333,8 @@ static int run(pg_conn *c, const char *sql, const pg_params *p, PGresult **out, 
 {
     *out = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (conn_lost(c)) {
-            if (c->in_tx) {
-                c->broken_tx = true;
-                return store_fail(e, STORE_UNAVAILABLE,
-                                  "postgres: connection lost in a transaction");
-            }
-            int rc = pg_link(c, e);
-            if (rc) return rc;
-        }
+        int lrc = relink(c, e);
+        if (lrc) return lrc;
         uint64_t h = hash_str(sql);
         pg_stmt *slot = NULL, *free_slot = NULL;
         for (int i = 0; i < STMT_PROBE && !slot; i++) {
@@ -356,16 +380,9 @@ static int run(pg_conn *c, const char *sql, const pg_params *p, PGresult **out, 
             return rc;
         }
         PGresult *res = PQexecPrepared(c->db, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            *out = res;
-            return STORE_OK;
-        }
-        int rc = result_fail(c, res, e);
-        PQclear(res);
-        if (rc == STORE_UNAVAILABLE && !c->in_tx) continue;
-        if (rc == STORE_UNAVAILABLE) c->broken_tx = true;
-        return rc;
+        bool again;
+        int rc = outcome(c, res, out, &again, e);
+        if (!again) return rc;
     }
     return store_fail(e, STORE_UNAVAILABLE, "postgres: unavailable");
 }
@@ -385,27 +402,13 @@ static int run_planned(pg_conn *c, const char *sql, const pg_params *p, PGresult
         c->custom_plans = true;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (conn_lost(c)) {
-            if (c->in_tx) {
-                c->broken_tx = true;
-                return store_fail(e, STORE_UNAVAILABLE,
-                                  "postgres: connection lost in a transaction");
-            }
-            int rc = pg_link(c, e);
-            if (rc) return rc;
-        }
+        int lrc = relink(c, e);
+        if (lrc) return lrc;
         PGresult *res =
             PQexecParams(c->db, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
-        ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            *out = res;
-            return STORE_OK;
-        }
-        int rc = result_fail(c, res, e);
-        PQclear(res);
-        if (rc == STORE_UNAVAILABLE && !c->in_tx) continue;
-        if (rc == STORE_UNAVAILABLE) c->broken_tx = true;
-        return rc;
+        bool again;
+        int rc = outcome(c, res, out, &again, e);
+        if (!again) return rc;
     }
     return store_fail(e, STORE_UNAVAILABLE, "postgres: unavailable");
 }
@@ -428,15 +431,7 @@ static int exec_sql(pg_conn *c, const char *sql, store_err *e)
 {
     int rc = STORE_UNAVAILABLE;
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (conn_lost(c)) {
-            if (c->in_tx) {
-                c->broken_tx = true;
-                return store_fail(e, STORE_UNAVAILABLE,
-                                  "postgres: connection lost in a transaction");
-            }
-            rc = pg_link(c, e);
-            if (rc) return rc;
-        }
+        if ((rc = relink(c, e))) return rc;
         PGresult *res = PQexec(c->db, sql);
         ExecStatusType st = PQresultStatus(res);
         rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STORE_OK : result_fail(c, res, e);
