@@ -1211,6 +1211,19 @@ static int sq_rec_repoint(sq_conn *c, const res_def *r, int field, const char *w
     return step_done(c, st, e);
 }
 
+/* Slot k of a growing array of aggregate rows in the arena, zeroed. */
+static store_agg_row *agg_next(arena *a, store_agg_row **rows, int *cap, int k)
+{
+    if (k == *cap) {
+        int n = *cap ? *cap * 2 : 16;
+        store_agg_row *bigger = arena_zalloc(a, sizeof(store_agg_row) * (size_t)n);
+        if (*cap) memcpy(bigger, *rows, sizeof(store_agg_row) * (size_t)*cap);
+        *rows = bigger;
+        *cap = n;
+    }
+    return &(*rows)[k];
+}
+
 static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *ws,
                             const store_agg *q, store_agg_row **rows, int *n, store_err *e)
 {
@@ -1243,16 +1256,10 @@ static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *
     if (!st) return STORE_ERROR;
     for (int i = 0; i < nb; i++)
         bind_val(st, i + 1, &binds[i]);
-    int cap = 16, k = 0, rc;
-    store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)cap);
+    int cap = 0, k = 0, rc;
+    store_agg_row *out = NULL;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            store_agg_row *bigger = arena_alloc(a, sizeof(store_agg_row) * (size_t)cap * 2);
-            memcpy(bigger, out, sizeof(store_agg_row) * (size_t)cap);
-            out = bigger;
-            cap *= 2;
-        }
-        store_agg_row *o = &out[k++];
+        store_agg_row *o = agg_next(a, &out, &cap, k++);
         for (int g = 0; g < 2; g++) {
             o->key[g].kind = SV_NULL;
             int t = sqlite3_column_type(st, g);
@@ -1311,16 +1318,10 @@ static int sq_rollup_list(sq_conn *c, arena *a, const res_def *r, const char *ws
     sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
     for (int g = 0; g < 3; g++)
         bind_text(st, 3 + g, match ? match[g] : NULL);
-    int cap = 16, k = 0, rc;
-    store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)cap);
+    int cap = 0, k = 0, rc;
+    store_agg_row *out = NULL;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            store_agg_row *bigger = arena_alloc(a, sizeof(store_agg_row) * (size_t)cap * 2);
-            memcpy(bigger, out, sizeof(store_agg_row) * (size_t)cap);
-            out = bigger;
-            cap *= 2;
-        }
-        store_agg_row *o = &out[k++];
+        store_agg_row *o = agg_next(a, &out, &cap, k++);
         for (int g = 0; g < 3; g++) {
             const char *v = (const char *)sqlite3_column_text(st, g);
             o->key[g] = v && *v ? (store_val){.kind = SV_TEXT, .s = col_text(a, st, g)}
