@@ -148,7 +148,8 @@ void routes_build(void)
         "This API's OpenAPI 3.1 document");
     add(M_GET, "/v1/workspace", meta_workspace, NULL, NULL, NULL, false, false, NULL,
         "getWorkspace", "Get workspace summary");
-    /* Actions first: "/v1/deal-stages" must not be taken for a resource id. */
+    /* Actions before the generic routes: the first match wins, and an
+     * action's path is the more specific of two of the same shape. */
     for (int i = 0; i < res_action_count; i++) {
         const res_action *a = &res_actions[i];
         const res_def *r = res_find(a->res);
