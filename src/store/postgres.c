@@ -1318,10 +1318,14 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     buf_printf(&sql, " LIMIT $%d", p_int(&p, q->limit + 1));
     PGresult *res;
     /* A search's best plan depends on its words (a rare word: the text
-     * index; a common one: walk the newest rows), so it is planned each
-     * time; every other statement keeps one generic plan. */
-    int rc =
-        use_fts ? run_planned(c, buf_cstr(&sql), &p, &res, e) : run(c, buf_cstr(&sql), &p, &res, e);
+     * index; a common one: walk the newest rows), and a filter through a
+     * reference on how many records match it; those are planned each
+     * time, every other page keeps one generic plan. */
+    bool by_value = use_fts;
+    for (int i = 0; i < q->nfilters; i++)
+        by_value |= q->filters[i].op == SF_REL;
+    int rc = by_value ? run_planned(c, buf_cstr(&sql), &p, &res, e)
+                      : run(c, buf_cstr(&sql), &p, &res, e);
     buf_free(&sql);
     buf_free(&tsq);
     if (rc) return rc;
@@ -1423,7 +1427,9 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
                    text ? " COLLATE \"C\"" : "");
     }
     PGresult *res;
-    int rc = run(c, buf_cstr(&sql), &p, &res, e);
+    /* Ranges (closed in the last 90 days) and rare groups: planned for
+     * the values at hand. */
+    int rc = run_planned(c, buf_cstr(&sql), &p, &res, e);
     buf_free(&sql);
     if (rc) return rc;
     int k = PQntuples(res);
