@@ -83,8 +83,13 @@ static void custom_schema(jw *w)
 }
 
 /* mode: 0 = record, 1 = create body, 2 = update body */
-static void resource_schema(jw *w, const res_def *r, int mode)
+/* mode 0: the record, 1: a create body, 2: an update body; `skip` (may be
+ * NULL) leaves out a sub-list's link field and its type field, which come
+ * from the path. */
+static void resource_schema(jw *w, const res_def *r, int mode, const res_sublist *skip)
 {
+    int s1 = skip ? res_field_index(r, skip->field) : -1;
+    int s2 = s1 >= 0 && r->fields[s1].ref_by ? res_field_index(r, r->fields[s1].ref_by) : -1;
     jw_obj_open(w);
     jw_kstr(w, "type", "object");
     if (mode == 0 && r->doc) jw_kstr(w, "description", r->doc);
@@ -105,6 +110,7 @@ static void resource_schema(jw *w, const res_def *r, int mode)
     for (int i = 0; i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
         if (mode && (f->flags & (RF_READONLY | RF_PARENT))) continue;
+        if (i == s1 || i == s2) continue;
         jw_key(w, f->name);
         field_schema(w, f);
     }
@@ -128,7 +134,8 @@ static void resource_schema(jw *w, const res_def *r, int mode)
             jw_str(w, "updated_at");
         }
         for (int i = 0; i < r->nfields; i++)
-            if ((r->fields[i].flags & RF_REQUIRED) && !(mode && (r->fields[i].flags & RF_PARENT)))
+            if ((r->fields[i].flags & RF_REQUIRED) && !(mode && (r->fields[i].flags & RF_PARENT)) &&
+                i != s1 && i != s2)
                 jw_str(w, r->fields[i].name);
         jw_arr_close(w);
     }
@@ -274,6 +281,8 @@ static void body_schema(jw *w, const api_route *rt)
         ref(w, "BatchRequest");
     } else if (!strcmp(rt->kind, "merge")) {
         ref(w, "MergeRequest");
+    } else if (!strcmp(rt->kind, "subcreate")) {
+        resource_schema(w, r, 1, rt->sub);
     } else {
         snprintf(s, sizeof s, "%s%s", r->schema, strcmp(rt->kind, "create") ? "Update" : "Create");
         ref(w, s);
@@ -434,7 +443,8 @@ static void operation(jw *w, const api_route *rt)
     }
     jw_key(w, "responses");
     jw_obj_open(w);
-    jw_key(w, rt->kind && !strcmp(rt->kind, "create") ? "201" : "200");
+    jw_key(w, rt->kind && (!strcmp(rt->kind, "create") || !strcmp(rt->kind, "subcreate")) ? "201"
+                                                                                          : "200");
     jw_obj_open(w);
     jw_kstr(w, "description", "Success");
     if (rt->action && rt->action->response)
@@ -515,13 +525,13 @@ static void build(void)
         const res_def *r = res_table[i];
         char s[128];
         jw_key(&w, r->schema);
-        resource_schema(&w, r, 0);
+        resource_schema(&w, r, 0, NULL);
         snprintf(s, sizeof s, "%sCreate", r->schema);
         jw_key(&w, s);
-        resource_schema(&w, r, 1);
+        resource_schema(&w, r, 1, NULL);
         snprintf(s, sizeof s, "%sUpdate", r->schema);
         jw_key(&w, s);
-        resource_schema(&w, r, 2);
+        resource_schema(&w, r, 2, NULL);
     }
     buf_puts(&doc,
              ",\"Error\":{\"type\":\"object\",\"required\":[\"error\",\"request_id\"],"

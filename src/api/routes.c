@@ -172,7 +172,14 @@ void routes_build(void)
         camel(op, sizeof op, "list", owner->singular);
         camel(op + strlen(op), sizeof op - strlen(op), "", s->name);
         snprintf(sum, sizeof sum, "List %s linked to a %s", s->name, owner->singular);
-        add(M_GET, pat, engine_sublist, r, s, r->scope_read, false, false, "sublist", op, sum);
+        add(M_GET, pat, engine_sublist, r, s, r->scope_read, false, false, "sublist",
+            s->op_list ? s->op_list : op, sum);
+        if (!s->create) continue;
+        camel(op, sizeof op, "create", owner->singular);
+        camel(op + strlen(op), sizeof op - strlen(op), "", r->singular);
+        snprintf(sum, sizeof sum, "Create a %s linked to a %s", r->singular, owner->singular);
+        add(M_POST, pat, engine_sublist_create, r, s, r->scope_write, true, false, "subcreate",
+            s->op_create ? s->op_create : op, sum);
     }
 }
 

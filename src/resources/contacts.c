@@ -50,39 +50,50 @@ static int contact_before(res_write *w)
     return 0;
 }
 
+/* A contact's primary memberships, newest first. */
+static int primaries(api_req *q, const char *contact, res_row **rows, int *n)
+{
+    const res_def *m = res_find("company-memberships");
+    store_filter fl = {.field = field(m, "is_primary"), .v = sv_int(1)};
+    store_query sq = {.filters = &fl,
+                      .nfilters = 1,
+                      .limit = 100,
+                      .link_field = field(m, "contact_id"),
+                      .link_value = contact};
+    bool more;
+    store_err e;
+    int rc = store_rec_list(q->conn, &q->a, m, q->ws, &sq, rows, n, &more, &e);
+    return rc ? api_store_error(q, rc, &e) : 0;
+}
+
+/* Makes every one of rows but rows[keep] not primary. */
+static int demote(api_req *q, const res_row *rows, int n, int keep)
+{
+    const res_def *m = res_find("company-memberships");
+    for (int i = 0; i < n; i++) {
+        if (i == keep) continue;
+        bool *set;
+        res_row row = engine_copy_row(q, m, &rows[i], &set);
+        engine_set(q, m, &row, set, "is_primary", sv_int(0));
+        if (engine_save(q, m, &row, &rows[i], set)) return -1;
+    }
+    return 0;
+}
+
 /* Memberships moved from a merged contact may leave two primaries: the
  * survivor's own stays primary (the one matching its company), the others
  * are demoted. */
 static int contact_after_merge(res_write *w)
 {
-    api_req *q = w->q;
-    const res_def *m = res_find("company-memberships");
-    int prim = field(m, "is_primary"), ct = field(m, "contact_id"), co = field(m, "company_id");
-    store_filter fl = {.field = prim, .v = {.kind = SV_INT, .i = 1}};
-    store_query sq = {
-        .filters = &fl, .nfilters = 1, .limit = 100, .link_field = ct, .link_value = w->row->id};
     res_row *rows;
     int n;
-    bool more;
-    store_err e;
-    int rc = store_rec_list(q->conn, &q->a, m, q->ws, &sq, &rows, &n, &more, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    if (n < 2) return 0;
+    if (primaries(w->q, w->row->id, &rows, &n)) return -1;
+    const res_def *m = res_find("company-memberships");
     const char *company = text(w->row, field(w->r, "company_id"));
     int keep = n - 1; /* oldest, when none matches the contact's company */
     for (int i = 0; i < n; i++)
-        if (company && strcmp(text(&rows[i], co), company) == 0) keep = i;
-    bool *set = arena_zalloc(&q->a, sizeof(bool) * (size_t)m->nfields);
-    set[prim] = true;
-    for (int i = 0; i < n; i++) {
-        if (i == keep) continue;
-        res_row before = rows[i];
-        before.vals = arena_alloc(&q->a, sizeof(store_val) * (size_t)m->nfields);
-        memcpy(before.vals, rows[i].vals, sizeof(store_val) * (size_t)m->nfields);
-        rows[i].vals[prim] = (store_val){.kind = SV_INT, .i = 0};
-        if (engine_save(q, m, &rows[i], &before, set)) return -1;
-    }
-    return 0;
+        if (company && strcmp(text(&rows[i], field(m, "company_id")), company) == 0) keep = i;
+    return demote(w->q, rows, n, keep);
 }
 
 const res_hooks contact_hooks = {.before_write = contact_before,
@@ -123,26 +134,12 @@ static int membership_after(res_write *w)
     int prim = field(r, "is_primary"), co = field(r, "company_id"), ct = field(r, "contact_id");
     if (w->row->vals[prim].kind != SV_INT || w->row->vals[prim].i == 0) return 0;
     api_req *q = w->q;
-
-    store_filter fl = {.field = prim, .v = {.kind = SV_INT, .i = 1}};
-    store_query sq = {.filters = &fl,
-                      .nfilters = 1,
-                      .limit = 100,
-                      .link_field = ct,
-                      .link_value = text(w->row, ct)};
     res_row *rows;
-    int n;
-    bool more;
-    store_err e;
-    int rc = store_rec_list(q->conn, &q->a, r, q->ws, &sq, &rows, &n, &more, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    bool *set = arena_zalloc(&q->a, sizeof(bool) * (size_t)r->nfields);
-    set[prim] = true;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(rows[i].id, w->row->id) == 0) continue;
-        rows[i].vals[prim] = (store_val){.kind = SV_INT, .i = 0};
-        if (engine_save(q, r, &rows[i], NULL, set)) return -1;
-    }
+    int n, keep = -1;
+    if (primaries(q, text(w->row, ct), &rows, &n)) return -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(rows[i].id, w->row->id) == 0) keep = i;
+    if (demote(q, rows, n, keep)) return -1;
 
     const res_def *contacts = res_find("contacts");
     res_row c;

@@ -7,23 +7,6 @@
 #include "resources/engine.h"
 #include "resources/hooks.h"
 
-static store_val text_val(const char *s)
-{
-    return (store_val){.kind = SV_TEXT, .s = s};
-}
-
-static int aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, const char *g0,
-                     const char *g1, const char *sum, store_agg_row **rows, int *n)
-{
-    store_agg ag = {.filters = f,
-                    .nfilters = nf,
-                    .group = {g0 ? res_field_index(r, g0) : -1, g1 ? res_field_index(r, g1) : -1},
-                    .sum = sum ? res_field_index(r, sum) : -1};
-    store_err e;
-    int rc = store_rec_aggregate(q->conn, &q->a, r, q->ws, &ag, rows, n, &e);
-    return rc ? api_store_error(q, rc, &e) : 0;
-}
-
 /* {"won": n, "lost": n} of deals closed since `since_ms`. */
 static int closed_since(api_req *q, jw *w, const char *key, int64_t since_ms, bool rate)
 {
@@ -33,7 +16,7 @@ static int closed_since(api_req *q, jw *w, const char *key, int64_t since_ms, bo
                       .op = SF_GE};
     store_agg_row *rows;
     int n;
-    if (aggregate(q, d, &f, 1, "status", NULL, NULL, &rows, &n)) return -1;
+    if (engine_aggregate(q, d, &f, 1, "status", NULL, NULL, &rows, &n)) return -1;
     int64_t won = 0, lost = 0;
     for (int i = 0; i < n; i++) {
         if (rows[i].key[0].kind != SV_TEXT) continue;
@@ -59,7 +42,7 @@ static int counts_by(api_req *q, jw *w, const res_def *r, const char *field)
 {
     store_agg_row *rows;
     int n;
-    if (aggregate(q, r, NULL, 0, field, NULL, NULL, &rows, &n)) return -1;
+    if (engine_aggregate(q, r, NULL, 0, field, NULL, NULL, &rows, &n)) return -1;
     char key[64];
     snprintf(key, sizeof key, "by_%s", field);
     jw_key(w, key);
@@ -128,12 +111,12 @@ int dashboard_get(api_req *q)
     if ((rc = closed_since(q, &w, "this_month", month_start_ms(now), false))) goto out;
 
     store_filter tf[2] = {
-        {.field = res_field_index(t, "status"), .v = text_val("open")},
+        {.field = res_field_index(t, "status"), .v = sv_text("open")},
         {.field = res_field_index(t, "due_at"), .v = {.kind = SV_INT, .i = now}, .op = SF_LT}};
     int64_t open_tasks = 0, overdue = 0;
-    if ((rc = aggregate(q, t, tf, 1, NULL, NULL, NULL, &rows, &n))) goto out;
+    if ((rc = engine_aggregate(q, t, tf, 1, NULL, NULL, NULL, &rows, &n))) goto out;
     if (n) open_tasks = rows[0].count;
-    if ((rc = aggregate(q, t, tf, 2, NULL, NULL, NULL, &rows, &n))) goto out;
+    if ((rc = engine_aggregate(q, t, tf, 2, NULL, NULL, NULL, &rows, &n))) goto out;
     if (n) overdue = rows[0].count;
     jw_key(&w, "tasks");
     jw_obj_open(&w);

@@ -770,12 +770,8 @@ static int upsert_match(api_req *q, const res_def *r, json_t *body, const char *
     for (char *p = lock; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     int rc = store_lock(q->conn, q->ws, lock, &e);
-    if (rc == STORE_OK)
-        rc = store_rec_find_by(q->conn, &q->a, r, q->ws, res_field_index(r, on),
-                               json_string_value(v), old, &e);
-    if (rc == STORE_NOTFOUND) return 0;
     if (rc) return api_store_error(q, rc, &e);
-    return 1;
+    return engine_find_by(q, r, on, json_string_value(v), old);
 }
 
 /* Create (201), or with `upsert_on` an update of the matching record (200). */
@@ -938,7 +934,7 @@ int engine_delete(api_req *q)
 
 /* ----------------------------------------------------------------- lists */
 
-static int parse_limit(api_req *q, int *limit)
+int engine_parse_limit(api_req *q, int *limit)
 {
     *limit = 20;
     const char *s = api_param_get(q, "limit");
@@ -1048,7 +1044,7 @@ static int parse_query(api_req *q, const res_def *r, store_query *sq)
 {
     memset(sq, 0, sizeof *sq);
     sq->link_field = -1;
-    if (parse_limit(q, &sq->limit)) return -1;
+    if (engine_parse_limit(q, &sq->limit)) return -1;
     const char *sort = api_param_get(q, "sort");
     if (sort && parse_sort(q, r, sort, sq)) return -1;
     if (!sort && r->default_sort) {
@@ -1180,6 +1176,16 @@ int engine_sublist(api_req *q)
     return run_list(q, r, &sq);
 }
 
+int engine_sublist_create(api_req *q)
+{
+    const res_sublist *s = q->route->sub;
+    const res_def *o = res_find(s->owner);
+    res_row owner;
+    if (engine_load(q, o, q->pv[0], NULL, &owner)) return -1;
+    return engine_create_where(q, q->route->res, s->field, arena_strdup(&q->a, owner.id),
+                               o->singular);
+}
+
 int engine_list_where(api_req *q, const res_def *r, const char *field, const char *value)
 {
     store_query sq;
@@ -1189,17 +1195,27 @@ int engine_list_where(api_req *q, const res_def *r, const char *field, const cha
     return run_list(q, r, &sq);
 }
 
-int engine_create_where(api_req *q, const res_def *r, const char *field, const char *value)
+int engine_create_where(api_req *q, const res_def *r, const char *field, const char *value,
+                        const char *type)
 {
     if (api_params_check(q)) return -1;
     bool *set, set_custom = false;
     res_row row = engine_new_row(q, r, &set);
     if (apply_body(q, r, q->json, &row, set, &set_custom, NULL)) return -1;
     int i = res_field_index(r, field);
-    if (set[i])
-        return api_error(q, 400, "validation_failed", field, "%s comes from the path", field);
+    int t = r->fields[i].ref_by ? res_field_index(r, r->fields[i].ref_by) : -1;
+    for (int k = 0; k < 2; k++) {
+        int f = k ? t : i;
+        if (f >= 0 && set[f])
+            return api_error(q, 400, "validation_failed", r->fields[f].name,
+                             "%s comes from the path", r->fields[f].name);
+    }
     row.vals[i] = (store_val){.kind = SV_TEXT, .s = value};
     set[i] = true;
+    if (t >= 0) {
+        row.vals[t] = (store_val){.kind = SV_TEXT, .s = type};
+        set[t] = true;
+    }
     buf json;
     buf_init(&json, API_MAX_RESPONSE);
     int rc = insert_row(q, r, &row, set, &json);
@@ -1362,7 +1378,7 @@ int engine_timeline(api_req *q)
 {
     const res_def *r = q->route->res;
     store_query sq = {0};
-    if (parse_limit(q, &sq.limit)) return -1;
+    if (engine_parse_limit(q, &sq.limit)) return -1;
     const char *cur = api_param_get(q, "cursor");
     if (cur && !cursor_decode(&q->a, r, "timeline", cur, &sq))
         return api_error(q, 400, "validation_failed", "cursor",
@@ -1546,4 +1562,25 @@ int engine_page(api_req *q, const res_def *r, store_query *sq, const char *sort,
     if (rc) return api_store_error(q, rc, &e);
     *next = more && *n > 0 ? cursor_encode(&q->a, r, sort, &(*rows)[*n - 1], sq) : NULL;
     return 0;
+}
+
+int engine_find_by(api_req *q, const res_def *r, const char *field, const char *value, res_row *out)
+{
+    store_err e;
+    int rc = store_rec_find_by(q->conn, &q->a, r, q->ws, res_field_index(r, field), value, out, &e);
+    if (rc == STORE_NOTFOUND) return 0;
+    if (rc) return api_store_error(q, rc, &e);
+    return 1;
+}
+
+int engine_aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, const char *g0,
+                     const char *g1, const char *sum, store_agg_row **rows, int *n)
+{
+    store_agg ag = {.filters = f,
+                    .nfilters = nf,
+                    .group = {g0 ? res_field_index(r, g0) : -1, g1 ? res_field_index(r, g1) : -1},
+                    .sum = sum ? res_field_index(r, sum) : -1};
+    store_err e;
+    int rc = store_rec_aggregate(q->conn, &q->a, r, q->ws, &ag, rows, n, &e);
+    return rc ? api_store_error(q, rc, &e) : 0;
 }

@@ -25,6 +25,7 @@ int engine_get(api_req *q);
 int engine_update(api_req *q);
 int engine_delete(api_req *q);
 int engine_sublist(api_req *q);
+int engine_sublist_create(api_req *q);
 
 /* The record's JSON object. */
 void engine_write_row(jw *w, const res_def *r, const res_row *row);
@@ -61,6 +62,16 @@ int engine_event(api_req *q, const res_def *r, const char *action, const res_row
 int engine_parse_fields(api_req *q, const res_field *fields, int n, json_t *body, store_val *vals,
                         bool *set);
 
+/* The record whose `field` equals value case-insensitively (a natural
+ * key): 1 found (in *out), 0 none, -1 error written. */
+int engine_find_by(api_req *q, const res_def *r, const char *field, const char *value,
+                   res_row *out);
+/* Counts (and sums `sum`) of r's rows matching f, grouped by up to two
+ * fields (NULL: unused); -1 with the error written. */
+int engine_aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, const char *g0,
+                     const char *g1, const char *sum, store_agg_row **rows, int *n);
+/* `limit`: 1..100, 20 when absent; a 400 naming it otherwise. */
+int engine_parse_limit(api_req *q, int *limit);
 /* A field's value by name: text (NULL when null) or integer (dflt when null). */
 const char *engine_text(const res_def *r, const res_row *row, const char *field);
 int64_t engine_int(const res_def *r, const res_row *row, const char *field, int64_t dflt);
@@ -75,8 +86,10 @@ int engine_timeline(api_req *q);
 int engine_batch(api_req *q);
 /* Lists r with one extra filter field = value (hooks' own list routes). */
 int engine_list_where(api_req *q, const res_def *r, const char *field, const char *value);
-/* Creates r from the body with field = value taken from the path (201). */
-int engine_create_where(api_req *q, const res_def *r, const char *field, const char *value);
+/* Creates r from the body with field = value taken from the path (201);
+ * a typed reference's type field gets `type`. */
+int engine_create_where(api_req *q, const res_def *r, const char *field, const char *value,
+                        const char *type);
 /* Answers with the record. */
 int engine_respond(api_req *q, const res_def *r, const res_row *row, int status);
 

@@ -17,17 +17,13 @@ struct api_req;
 struct store_conn;
 
 /* Action handlers (res_actions in registry.c). */
-int lead_convert(struct api_req *q);          /* leads.c */
-int lead_stage(struct api_req *q);            /* leads.c */
-int lead_activities_list(struct api_req *q);  /* leads.c */
-int lead_activity_create(struct api_req *q);  /* leads.c */
-int pipeline_board(struct api_req *q);        /* pipelines.c */
-int pipeline_stages_list(struct api_req *q);  /* pipelines.c */
-int pipeline_stage_create(struct api_req *q); /* pipelines.c */
-int deal_stages_list(struct api_req *q);      /* pipelines.c */
-int deal_stage_create(struct api_req *q);     /* pipelines.c */
-int deal_move(struct api_req *q);             /* pipelines.c */
-int dashboard_get(struct api_req *q);         /* dashboard.c */
+int lead_convert(struct api_req *q);      /* leads.c */
+int lead_stage(struct api_req *q);        /* leads.c */
+int pipeline_board(struct api_req *q);    /* pipelines.c */
+int deal_stages_list(struct api_req *q);  /* pipelines.c */
+int deal_stage_create(struct api_req *q); /* pipelines.c */
+int deal_move(struct api_req *q);         /* pipelines.c */
+int dashboard_get(struct api_req *q);     /* dashboard.c */
 
 /* What every workspace starts with (its default pipeline); idempotent.
  * Runs inside the caller's write transaction. */

@@ -5,7 +5,6 @@
  * move rewrites one row; the board and the default pipeline's /deal-stages. */
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/rank.h"
@@ -15,21 +14,6 @@
 
 #define WON_POSITION  1000000 /* Won and Lost sort after every open stage */
 #define LOST_POSITION 1000001
-
-static const res_def *R(const char *name)
-{
-    return res_find(name);
-}
-
-static store_val text_val(const char *s)
-{
-    return s ? (store_val){.kind = SV_TEXT, .s = s} : (store_val){.kind = SV_NULL};
-}
-
-static store_val int_val(int64_t i)
-{
-    return (store_val){.kind = SV_INT, .i = i};
-}
 
 /* ------------------------------------------------------------- look-ups */
 
@@ -49,8 +33,8 @@ static int first_row(api_req *q, const res_def *r, store_query *sq, res_row *out
 
 static int default_pipeline(api_req *q, res_row *out)
 {
-    const res_def *p = R("pipelines");
-    store_filter f = {.field = res_field_index(p, "is_default"), .v = int_val(1)};
+    const res_def *p = res_find("pipelines");
+    store_filter f = {.field = res_field_index(p, "is_default"), .v = sv_int(1)};
     store_query sq = {.filters = &f, .nfilters = 1, .link_field = -1};
     bool found;
     if (first_row(q, p, &sq, out, &found)) return -1;
@@ -62,9 +46,9 @@ static int default_pipeline(api_req *q, res_row *out)
 static int pipeline_stages(api_req *q, const char *pipeline, bool open_only, int limit,
                            res_row **rows, int *n)
 {
-    const res_def *s = R("pipeline-stages");
-    store_filter f[2] = {{.field = res_field_index(s, "pipeline_id"), .v = text_val(pipeline)},
-                         {.field = res_field_index(s, "stage_type"), .v = text_val("open")}};
+    const res_def *s = res_find("pipeline-stages");
+    store_filter f[2] = {{.field = res_field_index(s, "pipeline_id"), .v = sv_text(pipeline)},
+                         {.field = res_field_index(s, "stage_type"), .v = sv_text("open")}};
     store_query sq = {.filters = f,
                       .nfilters = open_only ? 2 : 1,
                       .sort_by = &s->fields[res_field_index(s, "position")],
@@ -81,8 +65,8 @@ static int pipeline_stages(api_req *q, const char *pipeline, bool open_only, int
 static int stage_deals(api_req *q, const char *stage, bool ascending, int limit, res_row **rows,
                        int *n)
 {
-    const res_def *d = R("deals");
-    store_filter f = {.field = res_field_index(d, "stage_id"), .v = text_val(stage)};
+    const res_def *d = res_find("deals");
+    store_filter f = {.field = res_field_index(d, "stage_id"), .v = sv_text(stage)};
     store_query sq = {.filters = &f,
                       .nfilters = 1,
                       .sort_by = &d->fields[res_field_index(d, "position")],
@@ -98,13 +82,10 @@ static int stage_deals(api_req *q, const char *stage, bool ascending, int limit,
 static int count_where(api_req *q, const res_def *r, const char *field, const char *value,
                        int64_t *count)
 {
-    store_filter f = {.field = res_field_index(r, field), .v = text_val(value)};
-    store_agg ag = {.filters = &f, .nfilters = 1, .group = {-1, -1}, .sum = -1};
+    store_filter f = {.field = res_field_index(r, field), .v = sv_text(value)};
     store_agg_row *rows;
     int n;
-    store_err e;
-    int rc = store_rec_aggregate(q->conn, &q->a, r, q->ws, &ag, &rows, &n, &e);
-    if (rc) return api_store_error(q, rc, &e);
+    if (engine_aggregate(q, r, &f, 1, NULL, NULL, NULL, &rows, &n)) return -1;
     *count = n ? rows[0].count : 0;
     return 0;
 }
@@ -126,18 +107,18 @@ static const struct {
 static int insert_seed_stages(store_conn *c, arena *a, const char *ws, const char *pipeline,
                               res_row *out, store_err *e)
 {
-    const res_def *s = R("pipeline-stages");
+    const res_def *s = res_find("pipeline-stages");
     for (int k = 0; k < NSEED; k++) {
         res_row *row = &out[k];
         memset(row, 0, sizeof *row);
         row->vals = arena_zalloc(a, sizeof(store_val) * (size_t)s->nfields);
         id_new(row->id, s->prefix);
         row->created_ms = row->updated_ms = (int64_t)time_now_ms();
-        row->vals[res_field_index(s, "pipeline_id")] = text_val(pipeline);
-        row->vals[res_field_index(s, "name")] = text_val(seed_stages[k].name);
-        row->vals[res_field_index(s, "key")] = text_val(seed_stages[k].key);
-        row->vals[res_field_index(s, "stage_type")] = text_val(seed_stages[k].type);
-        row->vals[res_field_index(s, "position")] = int_val(seed_stages[k].position);
+        row->vals[res_field_index(s, "pipeline_id")] = sv_text(pipeline);
+        row->vals[res_field_index(s, "name")] = sv_text(seed_stages[k].name);
+        row->vals[res_field_index(s, "key")] = sv_text(seed_stages[k].key);
+        row->vals[res_field_index(s, "stage_type")] = sv_text(seed_stages[k].type);
+        row->vals[res_field_index(s, "position")] = sv_int(seed_stages[k].position);
         int rc = store_rec_insert(c, s, ws, row, e);
         if (rc) return rc;
     }
@@ -146,11 +127,11 @@ static int insert_seed_stages(store_conn *c, arena *a, const char *ws, const cha
 
 int sales_workspace_init(store_conn *c, const char *ws)
 {
-    const res_def *p = R("pipelines");
+    const res_def *p = res_find("pipelines");
     arena a;
     arena_init(&a);
     store_err e;
-    store_filter f = {.field = res_field_index(p, "is_default"), .v = int_val(1)};
+    store_filter f = {.field = res_field_index(p, "is_default"), .v = sv_int(1)};
     store_query sq = {.filters = &f, .nfilters = 1, .limit = 1, .link_field = -1};
     res_row *rows;
     int n;
@@ -164,8 +145,8 @@ int sales_workspace_init(store_conn *c, const char *ws)
         row.vals = arena_zalloc(&a, sizeof(store_val) * (size_t)p->nfields);
         id_new(row.id, p->prefix);
         row.created_ms = row.updated_ms = (int64_t)time_now_ms();
-        row.vals[res_field_index(p, "name")] = text_val("Sales pipeline");
-        row.vals[res_field_index(p, "is_default")] = int_val(1);
+        row.vals[res_field_index(p, "name")] = sv_text("Sales pipeline");
+        row.vals[res_field_index(p, "is_default")] = sv_int(1);
         rc = store_rec_insert(c, p, ws, &row, &e);
         res_row stages[NSEED];
         if (rc == STORE_OK) rc = insert_seed_stages(c, &a, ws, row.id, stages, &e);
@@ -183,7 +164,7 @@ static int pipeline_after(res_write *w)
     int rc = insert_seed_stages(q->conn, &q->a, q->ws, w->row->id, stages, &e);
     if (rc) return api_store_error(q, rc, &e);
     for (int k = 0; k < NSEED; k++)
-        if (engine_event(q, R("pipeline-stages"), "created", &stages[k], NULL)) return -1;
+        if (engine_event(q, res_find("pipeline-stages"), "created", &stages[k], NULL)) return -1;
     return 0;
 }
 
@@ -193,7 +174,7 @@ static int pipeline_before_delete(res_write *w)
     if (engine_int(w->r, w->old, "is_default", 0))
         return api_error(q, 409, "conflict", NULL, "the default pipeline cannot be deleted");
     int64_t n;
-    if (count_where(q, R("deals"), "pipeline_id", w->old->id, &n)) return -1;
+    if (count_where(q, res_find("deals"), "pipeline_id", w->old->id, &n)) return -1;
     if (n)
         return api_error(q, 409, "conflict", NULL,
                          "pipeline %s holds %lld deals; move or delete them first", w->old->id,
@@ -240,7 +221,7 @@ static int place_stage(res_write *w, int64_t want)
     set[pos] = true;
     for (int i = 0; i <= n; i++) {
         if (!placed && (i == n || engine_int(r, &rows[i], "position", 0) >= want)) {
-            w->row->vals[pos] = int_val(next++);
+            w->row->vals[pos] = sv_int(next++);
             w->set[pos] = placed = true;
         }
         if (i == n) break;
@@ -249,7 +230,7 @@ static int place_stage(res_write *w, int64_t want)
             res_row old = rows[i];
             old.vals = arena_alloc(&q->a, sizeof(store_val) * (size_t)r->nfields);
             memcpy(old.vals, rows[i].vals, sizeof(store_val) * (size_t)r->nfields);
-            rows[i].vals[pos] = int_val(next);
+            rows[i].vals[pos] = sv_int(next);
             if (engine_save(q, r, &rows[i], &old, set)) return -1;
         }
         next++;
@@ -270,7 +251,7 @@ static int stage_before(res_write *w)
         int key = res_field_index(r, "key");
         if (w->row->vals[key].kind == SV_NULL)
             engine_set(q, r, w->row, w->set, "key",
-                       text_val(slug(&q->a, engine_text(r, w->row, "name"))));
+                       sv_text(slug(&q->a, engine_text(r, w->row, "name"))));
         return place_stage(w, w->row->vals[pos].kind == SV_INT ? w->row->vals[pos].i : INT64_MAX);
     }
     if (w->set[pos] && w->row->vals[pos].kind == SV_NULL)
@@ -287,7 +268,7 @@ static int stage_before(res_write *w)
 /* A renamed key follows into the deals that carry it. */
 static int stage_after(res_write *w)
 {
-    const res_def *r = w->r, *d = R("deals");
+    const res_def *r = w->r, *d = res_find("deals");
     if (w->is_create) return 0;
     const char *was = engine_text(r, w->old, "key"), *now = engine_text(r, w->row, "key");
     if (!was || !now || strcmp(was, now) == 0) return 0;
@@ -304,7 +285,7 @@ static int stage_before_delete(res_write *w)
         return api_error(q, 409, "conflict", NULL,
                          "won and lost stages are part of every pipeline and cannot be deleted");
     int64_t n;
-    if (count_where(q, R("deals"), "stage_id", w->old->id, &n)) return -1;
+    if (count_where(q, res_find("deals"), "stage_id", w->old->id, &n)) return -1;
     if (n)
         return api_error(q, 409, "conflict", NULL,
                          "stage %s holds %lld deals; move them to another stage first", w->old->id,
@@ -322,24 +303,24 @@ const res_hooks stage_hooks = {
 static int enter_stage(res_write *w, const res_row *stage)
 {
     api_req *q = w->q;
-    const res_def *d = w->r, *s = R("pipeline-stages");
+    const res_def *d = w->r, *s = res_find("pipeline-stages");
     const char *type = engine_text(s, stage, "stage_type");
-    engine_set(q, d, w->row, w->set, "stage_id", text_val(arena_strdup(&q->a, stage->id)));
-    engine_set(q, d, w->row, w->set, "stage", text_val(engine_text(s, stage, "key")));
-    engine_set(q, d, w->row, w->set, "status", text_val(type));
+    engine_set(q, d, w->row, w->set, "stage_id", sv_text(arena_strdup(&q->a, stage->id)));
+    engine_set(q, d, w->row, w->set, "stage", sv_text(engine_text(s, stage, "key")));
+    engine_set(q, d, w->row, w->set, "status", sv_text(type));
     const char *old_stage = w->old ? engine_text(d, w->old, "stage_id") : NULL;
     bool moved = !old_stage || strcmp(old_stage, stage->id) != 0;
     if (strcmp(type, "open") == 0)
         engine_set(q, d, w->row, w->set, "closed_at", (store_val){.kind = SV_NULL});
     else if (moved || engine_int(d, w->row, "closed_at", 0) == 0)
-        engine_set(q, d, w->row, w->set, "closed_at", int_val((int64_t)time_now_ms()));
+        engine_set(q, d, w->row, w->set, "closed_at", sv_int((int64_t)time_now_ms()));
     int pos = res_field_index(d, "position");
     if (moved && !w->set[pos]) {
         res_row *last;
         int n;
         if (stage_deals(q, stage->id, false, 1, &last, &n)) return -1;
         const char *after = n ? engine_text(d, &last[0], "position") : NULL;
-        engine_set(q, d, w->row, w->set, "position", text_val(rank_after(&q->a, after)));
+        engine_set(q, d, w->row, w->set, "position", sv_text(rank_after(&q->a, after)));
     }
     return 0;
 }
@@ -347,7 +328,7 @@ static int enter_stage(res_write *w, const res_row *stage)
 static int deal_before(res_write *w)
 {
     api_req *q = w->q;
-    const res_def *d = w->r, *s = R("pipeline-stages");
+    const res_def *d = w->r, *s = res_find("pipeline-stages");
     int pf = res_field_index(d, "pipeline_id"), sf = res_field_index(d, "stage_id"),
         kf = res_field_index(d, "stage");
     if (!w->is_create && !w->set[pf] && !w->set[sf] && !w->set[kf]) return 0;
@@ -358,7 +339,7 @@ static int deal_before(res_write *w)
     res_row stage, pipe;
     bool have_stage = false;
     if (w->set[pf] && w->row->vals[pf].kind == SV_TEXT &&
-        engine_load(q, R("pipelines"), w->row->vals[pf].s, "pipeline_id", &pipe))
+        engine_load(q, res_find("pipelines"), w->row->vals[pf].s, "pipeline_id", &pipe))
         return -1;
     if (w->set[sf]) {
         if (engine_load(q, s, w->row->vals[sf].s, "stage_id", &stage)) return -1;
@@ -367,10 +348,10 @@ static int deal_before(res_write *w)
     if (w->row->vals[pf].kind == SV_NULL) {
         if (have_stage) {
             engine_set(q, d, w->row, w->set, "pipeline_id",
-                       text_val(engine_text(s, &stage, "pipeline_id")));
+                       sv_text(engine_text(s, &stage, "pipeline_id")));
         } else {
             if (default_pipeline(q, &pipe)) return -1;
-            engine_set(q, d, w->row, w->set, "pipeline_id", text_val(arena_strdup(&q->a, pipe.id)));
+            engine_set(q, d, w->row, w->set, "pipeline_id", sv_text(arena_strdup(&q->a, pipe.id)));
         }
     }
     const char *pipeline = w->row->vals[pf].s;
@@ -378,7 +359,7 @@ static int deal_before(res_write *w)
         return api_error(q, 400, "validation_failed", "stage_id",
                          "stage %s belongs to another pipeline than %s", stage.id, pipeline);
     if (!have_stage && w->set[kf]) {
-        store_filter f[2] = {{.field = res_field_index(s, "pipeline_id"), .v = text_val(pipeline)},
+        store_filter f[2] = {{.field = res_field_index(s, "pipeline_id"), .v = sv_text(pipeline)},
                              {.field = res_field_index(s, "key"), .v = w->row->vals[kf]}};
         store_query sq = {.filters = f, .nfilters = 2, .link_field = -1};
         if (first_row(q, s, &sq, &stage, &have_stage)) return -1;
@@ -405,32 +386,18 @@ const res_hooks deal_hooks = {.before_write = deal_before};
 
 /* ------------------------------------------------------------- actions */
 
-int pipeline_stages_list(api_req *q)
-{
-    res_row p;
-    if (engine_load(q, R("pipelines"), q->pv[0], NULL, &p)) return -1;
-    return engine_list_where(q, R("pipeline-stages"), "pipeline_id", p.id);
-}
-
-int pipeline_stage_create(api_req *q)
-{
-    res_row p;
-    if (engine_load(q, R("pipelines"), q->pv[0], NULL, &p)) return -1;
-    return engine_create_where(q, R("pipeline-stages"), "pipeline_id", p.id);
-}
-
 int deal_stages_list(api_req *q)
 {
     res_row p;
     if (default_pipeline(q, &p)) return -1;
-    return engine_list_where(q, R("pipeline-stages"), "pipeline_id", p.id);
+    return engine_list_where(q, res_find("pipeline-stages"), "pipeline_id", p.id);
 }
 
 int deal_stage_create(api_req *q)
 {
     res_row p;
     if (default_pipeline(q, &p)) return -1;
-    return engine_create_where(q, R("pipeline-stages"), "pipeline_id", p.id);
+    return engine_create_where(q, res_find("pipeline-stages"), "pipeline_id", p.id, NULL);
 }
 
 /* GET /pipelines/{id}/board: every stage in order with its deal count and
@@ -438,18 +405,10 @@ int deal_stage_create(api_req *q)
  * GET /deals?stage_id=...&sort=position. */
 int pipeline_board(api_req *q)
 {
-    const res_def *p = R("pipelines"), *s = R("pipeline-stages"), *d = R("deals");
-    int limit = 20;
-    const char *ls = api_param_get(q, "limit");
-    if (ls) {
-        char *end;
-        long v = strtol(ls, &end, 10);
-        if (*end || end == ls || v < 1 || v > 100)
-            return api_error(q, 400, "validation_failed", "limit",
-                             "limit must be an integer from 1 to 100");
-        limit = (int)v;
-    }
-    if (api_params_check(q)) return -1;
+    const res_def *p = res_find("pipelines"), *s = res_find("pipeline-stages"),
+                  *d = res_find("deals");
+    int limit;
+    if (engine_parse_limit(q, &limit) || api_params_check(q)) return -1;
     res_row pipe;
     if (engine_load(q, p, q->pv[0], NULL, &pipe)) return -1;
     res_row *stages;
@@ -471,7 +430,7 @@ int pipeline_board(api_req *q)
     jw_key(&w, "stages");
     jw_arr_open(&w);
     for (int i = 0; i < ns && rc == 0; i++) {
-        store_filter f = {.field = res_field_index(d, "stage_id"), .v = text_val(stages[i].id)};
+        store_filter f = {.field = res_field_index(d, "stage_id"), .v = sv_text(stages[i].id)};
         store_query sq = {.filters = &f,
                           .nfilters = 1,
                           .sort_by = &d->fields[res_field_index(d, "position")],
@@ -514,7 +473,7 @@ int pipeline_board(api_req *q)
 static int anchor(api_req *q, const char *id, const char *param, const char *stage,
                   const char *moving, res_row *out)
 {
-    const res_def *d = R("deals");
+    const res_def *d = res_find("deals");
     if (engine_load(q, d, id, param, out)) return -1;
     if (strcmp(out->id, moving) == 0)
         return api_error(q, 400, "validation_failed", param, "%s cannot be the deal being moved",
@@ -530,10 +489,10 @@ static int anchor(api_req *q, const char *id, const char *param, const char *sta
 static int neighbour(api_req *q, const res_row *a, bool after, const char *moving,
                      const char **rank)
 {
-    const res_def *d = R("deals");
+    const res_def *d = res_find("deals");
     int pos = res_field_index(d, "position");
     store_filter f = {.field = res_field_index(d, "stage_id"),
-                      .v = text_val(engine_text(d, a, "stage_id"))};
+                      .v = sv_text(engine_text(d, a, "stage_id"))};
     store_query sq = {.filters = &f,
                       .nfilters = 1,
                       .sort_by = &d->fields[pos],
@@ -557,7 +516,7 @@ static int neighbour(api_req *q, const res_row *a, bool after, const char *movin
 /* POST /deals/{id}/move {stage_id, above_id?, below_id?} */
 int deal_move(api_req *q)
 {
-    const res_def *d = R("deals"), *s = R("pipeline-stages");
+    const res_def *d = res_find("deals"), *s = res_find("pipeline-stages");
     const res_action *a = q->route->action;
     store_val v[3];
     bool given[3];
@@ -587,8 +546,8 @@ int deal_move(api_req *q)
                          "below_id must come after above_id in the stage");
     bool *set;
     res_row row = engine_copy_row(q, d, &old, &set);
-    if (placed) engine_set(q, d, &row, set, "position", text_val(rank_between(&q->a, lo, hi)));
-    engine_set(q, d, &row, set, "stage_id", text_val(arena_strdup(&q->a, stage.id)));
+    if (placed) engine_set(q, d, &row, set, "position", sv_text(rank_between(&q->a, lo, hi)));
+    engine_set(q, d, &row, set, "stage_id", sv_text(arena_strdup(&q->a, stage.id)));
     bool changed = strcmp(engine_text(d, &old, "stage_id"), stage.id) != 0;
     if (engine_update_row(q, d, &old, &row, set, changed ? "stage_changed" : "moved")) return -1;
     return engine_respond(q, d, &row, 200);

@@ -77,7 +77,9 @@ typedef struct res_hooks {
 
 /* A secondary list route: GET /v1/{owner}/{id}/{name} lists `res` records
  * linked to the owner either by res.`field` = id or, when `via` is set, by
- * a `via` record whose `via_match` = id and whose `via_target` names them. */
+ * a `via` record whose `via_match` = id and whose `via_target` names them.
+ * With `create`, POST to the same path creates one linked by `field` (and,
+ * for a typed reference, its type field set to the owner's singular). */
 typedef struct res_sublist {
     const char *owner;
     const char *name;
@@ -86,6 +88,8 @@ typedef struct res_sublist {
     const char *via;
     const char *via_match;
     const char *via_target;
+    bool create;
+    const char *op_list, *op_create; /* operationIds when the derived ones clash */
 } res_sublist;
 
 /* Counts and sums kept per group of field values as rows change, so that

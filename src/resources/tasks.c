@@ -17,8 +17,7 @@ static int task_before(res_write *w)
     const char *was = w->old ? engine_text(r, w->old, "status") : NULL;
     if (strcmp(now, "completed") == 0) {
         if (!was || strcmp(was, "completed") != 0)
-            engine_set(w->q, r, w->row, w->set, "completed_at",
-                       (store_val){.kind = SV_INT, .i = (int64_t)time_now_ms()});
+            engine_set(w->q, r, w->row, w->set, "completed_at", sv_int((int64_t)time_now_ms()));
     } else if (was && strcmp(was, "completed") == 0) {
         engine_set(w->q, r, w->row, w->set, "completed_at", (store_val){.kind = SV_NULL});
     }

@@ -42,6 +42,16 @@ typedef struct store_val {
     const char *s; /* NUL-terminated; arena or borrowed */
 } store_val;
 
+/* A text value (SV_NULL for NULL) and an integer value. */
+static inline store_val sv_text(const char *s)
+{
+    return s ? (store_val){.kind = SV_TEXT, .s = s} : (store_val){.kind = SV_NULL};
+}
+static inline store_val sv_int(int64_t i)
+{
+    return (store_val){.kind = SV_INT, .i = i};
+}
+
 typedef struct res_row {
     int64_t rid; /* internal insertion order; cursors are built on it */
     char id[ID_MAX];

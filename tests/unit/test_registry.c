@@ -263,8 +263,21 @@ TEST(registry_sublists)
         CHECK(path_ok(s->name));
         int f = s->field ? res_field_index(res, s->field) : -1;
         if (!CHECK(f >= 0)) printf("  sublist %s/%s: no field %s\n", s->owner, s->name, s->field);
-        /* The link field names the owner. */
-        if (f >= 0 && res->fields[f].type == FT_REF) CHECK_STR(res->fields[f].ref, s->owner);
+        /* The link field names the owner: as its target, or for a typed
+         * reference, among the values of its type field. */
+        if (f >= 0 && res->fields[f].type == FT_REF && res->fields[f].ref_by) {
+            int tf = res_field_index(res, res->fields[f].ref_by);
+            bool named = false;
+            for (int v = 0; tf >= 0 && res->fields[tf].enum_vals[v]; v++)
+                named |= strcmp(res->fields[tf].enum_vals[v], owner->singular) == 0;
+            if (!CHECK(named))
+                printf("  sublist %s/%s: %s cannot name a %s\n", s->owner, s->name,
+                       res->fields[f].ref_by, owner->singular);
+        } else if (f >= 0 && res->fields[f].type == FT_REF) {
+            CHECK_STR(res->fields[f].ref, s->owner);
+        }
+        /* A creating sublist links by its own field, not through another. */
+        if (s->create) CHECK(s->via == NULL && f >= 0);
         /* A sublist may not shadow a nested resource's path. */
         for (int k = 0; k < res_count; k++) {
             const res_def *r = res_table[k];
