@@ -1,13 +1,19 @@
 /* writer.c - group commit; see writer.h. */
 #include "api/writer.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "core/timeutil.h"
 
 #define BATCH_MAX     512
 #define IDEM_SWEEP_MS (10 * 60 * 1000)
+/* Upkeep (store_maintain) starts after this long without a write, in steps
+ * of about this many pages, so a write arriving meanwhile waits one step. */
+#define UPKEEP_IDLE_MS 200
+#define UPKEEP_PAGES   256
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -15,6 +21,25 @@ static writer_job *head, *tail;
 static bool stopping;
 static pthread_t thread;
 static store_conn *conn;
+static bool upkeep_due = true; /* writer thread only */
+
+/* One step of store upkeep in a transaction of its own; false when there
+ * is nothing left to do (or it failed: the next write makes it due again). */
+static bool upkeep_step(void)
+{
+    store_err e;
+    bool more = false;
+    int rc = store_begin(conn, true, &e);
+    if (rc == STORE_OK) rc = store_maintain(conn, UPKEEP_PAGES, &more, &e);
+    if (rc == STORE_OK) rc = store_commit(conn, &e);
+    if (rc != STORE_OK) {
+        store_rollback(conn);
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"store upkeep failed\",\"store\":\"%s\"}\n",
+                e.msg);
+        return false;
+    }
+    return more;
+}
 
 static void run_batch(writer_job *batch)
 {
@@ -53,8 +78,23 @@ static void *loop(void *arg)
     uint64_t last_sweep = time_now_ms();
     for (;;) {
         pthread_mutex_lock(&mu);
-        while (!head && !stopping)
-            pthread_cond_wait(&cv, &mu);
+        while (!head && !stopping) {
+            if (!upkeep_due) {
+                pthread_cond_wait(&cv, &mu);
+                continue;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += UPKEEP_IDLE_MS * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            if (pthread_cond_timedwait(&cv, &mu, &until) != ETIMEDOUT) continue;
+            while (upkeep_due && !head && !stopping) {
+                pthread_mutex_unlock(&mu);
+                upkeep_due = upkeep_step();
+                pthread_mutex_lock(&mu);
+            }
+        }
         if (!head && stopping) {
             pthread_mutex_unlock(&mu);
             break;
@@ -71,6 +111,7 @@ static void *loop(void *arg)
         pthread_mutex_unlock(&mu);
 
         run_batch(batch);
+        upkeep_due = true;
         for (writer_job *j = batch, *next; j; j = next) {
             next = j->next; /* done() may free the job */
             j->done(j);

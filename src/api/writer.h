@@ -6,7 +6,9 @@
  * its own savepoint of one transaction, commits once (one fsync for the
  * batch), then calls each job's done() so its worker can answer. With
  * synchronous=FULL every acknowledged write is on disk, and since only
- * this thread writes, no client ever sees "database is locked". */
+ * this thread writes, no client ever sees "database is locked". When no
+ * write has come for a moment, it does the store's upkeep (store_maintain)
+ * in short steps, looking at the queue between steps. */
 #ifndef CAIRN_WRITER_H
 #define CAIRN_WRITER_H
 

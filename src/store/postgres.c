@@ -1499,6 +1499,13 @@ static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws
     return STORE_OK;
 }
 
+static int pg_maintain(pg_conn *c, int budget, bool *more, store_err *e)
+{
+    (void)c, (void)budget, (void)e; /* autovacuum keeps GIN and B-tree indexes */
+    *more = false;
+    return STORE_OK;
+}
+
 /* Held until the transaction ends; the seed keeps these locks apart from
  * the idempotency keys' (pg_idem_get). */
 static int pg_lock(pg_conn *c, const char *ws, const char *key, store_err *e)

@@ -1347,6 +1347,34 @@ static int sq_rollup_rebuild(sq_conn *c, const res_def *r, store_err *e)
     return rc;
 }
 
+/* FTS5's incremental merge: a negative budget lets any two segments merge,
+ * so repeated steps end at one segment, as 'optimize' would, without
+ * holding the write lock for the whole rewrite. A step changed something
+ * when the connection's change count grew by 2 or more (FTS5's contract);
+ * one resource's index per step keeps the step bounded. */
+static int sq_maintain(sq_conn *c, int budget, bool *more, store_err *e)
+{
+    *more = false;
+    for (int i = 0; i < res_count; i++) {
+        const res_def *r = res_table[i];
+        if (!res_has_search(r)) continue;
+        char sql[160];
+        snprintf(sql, sizeof sql, "INSERT INTO %1$s_fts(%1$s_fts, rank) VALUES ('merge', %2$d)",
+                 r->table, -(budget > 0 ? budget : 1));
+        sqlite3_stmt *st = prep(c, sql, e);
+        if (!st) return STORE_ERROR;
+        int before = sqlite3_total_changes(c->db);
+        int rc = sqlite3_step(st);
+        done(st);
+        if (rc != SQLITE_DONE) return sqlfail(c, e, rc);
+        if (sqlite3_total_changes(c->db) - before >= 2) {
+            *more = true;
+            return STORE_OK;
+        }
+    }
+    return STORE_OK;
+}
+
 static int sq_lock(sq_conn *c, const char *ws, const char *key, store_err *e)
 {
     (void)c, (void)ws, (void)key, (void)e; /* the writer holds the only write lock */

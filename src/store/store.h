@@ -217,6 +217,14 @@ int store_rollup_list(store_conn *c, arena *a, const res_def *r, const char *ws,
  * the bench generator does). Migrations run it when the declaration changes. */
 int store_rollup_rebuild(store_conn *c, const res_def *r, store_err *e);
 
+/* ---- upkeep ---- */
+/* One bounded step, about `budget` pages, of the upkeep a store does when
+ * it is idle; *more says whether a further step has work. SQLite merges the
+ * full-text index toward one segment: writes leave many small ones, and a
+ * search reads every segment. Run it inside a write transaction. A no-op on
+ * PostgreSQL, whose autovacuum keeps its indexes. */
+int store_maintain(store_conn *c, int budget, bool *more, store_err *e);
+
 /* Serialises writers that must not race on a natural key across nodes
  * (upserts): held until the transaction ends. A no-op where one writer
  * already holds the database (SQLite). */

@@ -3,11 +3,12 @@ workspace + admin token printed once), SIGTERM exits 0, acknowledged writes
 survive kill -9, and parallel writers all succeed with an exact count."""
 
 import re
+import sqlite3
 import threading
 import time
 
-from harness import (Client, Server, cli, count, eq, expect, ids, list_all,
-                     ok, parse_json_listing)
+from harness import (Client, Server, backend, cli, count, eq, expect, ids,
+                     list_all, ok, parse_json_listing, skip)
 
 TOKEN_RE = re.compile(r"ck_[A-Za-z0-9_\-]+")
 
@@ -91,6 +92,32 @@ def test_kill9_keeps_acknowledged_writes():
         eq(sorted(got), sorted(made), "contacts after kill -9 and restart (%d acked)" % len(made))
         for cid in made[-3:]:
             expect(a.get("/v1/contacts/" + cid), 200)
+        srv.stop_ok()
+    finally:
+        srv.kill9()
+
+
+def test_idle_writer_merges_search_index():
+    """Every write leaves a small full-text segment; once writes pause, the
+    writer merges them into one (store_maintain) and search is unchanged."""
+    if backend() != "sqlite":
+        skip("full-text segments are SQLite's (PostgreSQL's autovacuum keeps its GIN index)")
+    srv = Server(name="upkeep")
+    try:
+        a = srv.key("upkeep")
+        srv.start()
+        for i in range(24):
+            a.create("/v1/contacts", {"name": "Merge Candidate%02d" % i, "email": "m%02d@upkeep.example" % i})
+        raw = sqlite3.connect("file:%s?mode=ro" % srv.db, uri=True)
+        segs = lambda: raw.execute("SELECT count(DISTINCT segid) FROM contacts_fts_idx").fetchone()[0]
+        deadline = time.time() + 10
+        while segs() > 1 and time.time() < deadline:
+            time.sleep(0.1)
+        eq(segs(), 1, "full-text segments 10 s after the last write")
+        raw.close()
+        eq(count(a, "/v1/contacts", {"query": "merge"}), 24, "search hits after the merge")
+        eq(count(a, "/v1/contacts", {"query": "candidate07"}), 1, "one word after the merge")
+        eq(count(a, "/v1/contacts", {"query": "m23@upk"}), 1, "an email fragment after the merge")
         srv.stop_ok()
     finally:
         srv.kill9()

@@ -4,6 +4,7 @@
  * test opens its own database file under the run's temp directory, so tests
  * do not depend on each other's rows. Rows are built the way the engine
  * builds them: one store_val per field of the resource, in table order. */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,17 @@ static int list(db *d, const res_def *r, const char *ws, const store_query *q, r
     if (out) *out = rows;
     if (more) *more = m;
     return n;
+}
+
+/* The first column of the first row of sql, or -1. */
+static int raw_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
 }
 
 static int search(db *d, const char *ws, const char *text)
@@ -830,6 +842,57 @@ TEST(store_full_text_search)
     q.nfilters = 1;
     res_row *rows;
     if (CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, NULL), 1)) CHECK_STR(rows[0].id, janet);
+    db_close(&d);
+}
+
+/* Each autocommitted insert leaves a full-text segment of its own; upkeep
+ * merges them into one, in bounded steps, and search answers the same. */
+TEST(store_maintain_merges_search_index)
+{
+    db d;
+    if (!db_open(&d, "upkeep.db")) return;
+    enum { N = 40 };
+    char name[64], email[64];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "Upkeep Person%02d", i);
+        snprintf(email, sizeof email, "p%02d@upkeep.example", i);
+        add_contact(&d, i % 4 ? d.ws : d.ws2, name, email, NULL, NULL);
+    }
+    CHECK_EQ_INT(search(&d, d.ws, "upkeep"), N - N / 4);
+    CHECK_EQ_INT(search(&d, d.ws2, "upkeep"), N / 4);
+
+    sqlite3 *raw = NULL;
+    CHECK_EQ_INT(sqlite3_open_v2(test_path("upkeep.db"), &raw, SQLITE_OPEN_READONLY, NULL),
+                 SQLITE_OK);
+    const char *segs_sql = "SELECT count(DISTINCT segid) FROM contacts_fts_idx";
+    int segs_before = raw_int(raw, segs_sql);
+    CHECK(segs_before > 1);
+
+    store_err e = {{0}};
+    int steps = 0;
+    bool more = true;
+    while (more && steps < 1000) {
+        CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+        if (!CHECK_EQ_INT(store_maintain(d.c, 1, &more, &e), STORE_OK)) printf("  %s\n", e.msg);
+        CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+        steps++;
+    }
+    CHECK(!more);
+    CHECK(steps > 1); /* a budget of one page cannot merge it all at once */
+    CHECK_EQ_INT(raw_int(raw, segs_sql), 1);
+    sqlite3_close(raw);
+
+    /* Done: a further step finds nothing. */
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_maintain(d.c, 100, &more, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK(!more);
+
+    CHECK_EQ_INT(search(&d, d.ws, "upkeep"), N - N / 4);
+    CHECK_EQ_INT(search(&d, d.ws2, "upkeep"), N / 4);
+    CHECK_EQ_INT(search(&d, d.ws, "person01"), 1);
+    CHECK_EQ_INT(search(&d, d.ws, "person04"), 0); /* in workspace B */
+    CHECK_EQ_INT(search(&d, d.ws2, "p04@upk"), 1);
     db_close(&d);
 }
 
