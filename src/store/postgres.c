@@ -14,10 +14,10 @@
  * Parameters and results travel as text; rows are keyset-paginated on the
  * BIGSERIAL `rid`, with (workspace_id, ..., rid) indexes so a page reads
  * O(limit) index entries. Search: the tagged document (search.h) is
- * computed here on every write into `search_doc`, indexed as a tsvector
- * with GIN, and queried with prefix terms. The GIN index has no pending
- * list (fastupdate off): with one, every query scans the list linearly
- * until a vacuum merges it, and search times swing by 10x. */
+ * computed here on every write into `search_doc`, kept as a tsvector that
+ * checks a row against every query word, and posted by word prefix into
+ * <table>_terms, whose primary key yields a prefix's newest rows first
+ * (sync_terms). */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -538,6 +538,97 @@ static void search_fields(const res_def *r, buf *b)
         if (r->fields[i].flags & RF_SEARCH) buf_printf(b, "%s ", r->fields[i].name);
 }
 
+/* Search postings. A GIN index over the tsvector answers which rows hold
+ * a word, but in no order: a common word's every match was read to keep
+ * the newest page (263 searches/s on 1M contacts), and its upkeep on
+ * every insert cost more than these postings do. <table>_terms holds
+ * (term, doc_rid) for the TERM_SHORT- and TERM_LONG-character prefixes of
+ * each tagged word, so the newest rows holding a prefix are a backward
+ * walk of its primary key, which stops after a page. The terms are cut
+ * from the row's tsvector, whose lexemes are its words already split and
+ * lowercased the way the query side's lower() does. Triggers keep them in
+ * step however a row changes. */
+#define TERM_SHORT 2
+#define TERM_LONG  4
+
+/* The terms of the tsvector `tsv` as a query: SELECT DISTINCT term. The
+ * one definition the triggers and the filling share. */
+static void terms_query(buf *b, const char *tsv)
+{
+    buf_printf(b,
+               "SELECT DISTINCT left(l, k.n) FROM unnest(tsvector_to_array(%s)) AS l, "
+               "(VALUES (%d), (%d)) AS k(n) WHERE length(l) > %d",
+               tsv, SEARCH_TAG_LEN + TERM_SHORT, SEARCH_TAG_LEN + TERM_LONG, SEARCH_TAG_LEN);
+}
+
+static int sync_terms(pg_conn *c, const res_def *r, store_err *e)
+{
+    buf b, def;
+    buf_init(&b, 1 << 14);
+    buf_init(&def, 1024);
+    terms_query(&def, "search_tsv");
+    /* The postings were cut by the definition recorded with them; another
+     * cut (or none yet) means filling them again. */
+    char name[160];
+    snprintf(name, sizeof name, "%s_terms", r->table);
+    pg_params p = {0};
+    p_text(&p, name);
+    PGresult *res;
+    int rc = run(c, "SELECT ddl FROM search_indexes WHERE table_name = $1", &p, &res, e);
+    if (rc) goto out;
+    bool same = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), buf_cstr(&def)) == 0;
+    PQclear(res);
+    buf_printf(&b,
+               "CREATE TABLE IF NOT EXISTS %1$s_terms (term TEXT NOT NULL, doc_rid BIGINT NOT "
+               "NULL, PRIMARY KEY (term, doc_rid));"
+               "CREATE OR REPLACE FUNCTION %1$s_terms_sync() RETURNS trigger LANGUAGE plpgsql "
+               "AS $f$ BEGIN IF TG_OP <> 'INSERT' THEN "
+               "DELETE FROM %1$s_terms WHERE doc_rid = OLD.rid AND term IN (",
+               r->table);
+    terms_query(&b, "OLD.search_tsv");
+    buf_printf(&b,
+               "); END IF; IF TG_OP <> 'DELETE' THEN "
+               "INSERT INTO %1$s_terms (term, doc_rid) SELECT t, NEW.rid FROM (",
+               r->table);
+    terms_query(&b, "NEW.search_tsv");
+    buf_printf(&b,
+               ") AS x(t); END IF; RETURN NULL; END $f$;"
+               "DROP TRIGGER IF EXISTS %1$s_terms_i ON %1$s;"
+               "DROP TRIGGER IF EXISTS %1$s_terms_u ON %1$s;"
+               "DROP TRIGGER IF EXISTS %1$s_terms_d ON %1$s;"
+               "CREATE TRIGGER %1$s_terms_i AFTER INSERT ON %1$s FOR EACH ROW "
+               "EXECUTE FUNCTION %1$s_terms_sync();"
+               "CREATE TRIGGER %1$s_terms_u AFTER UPDATE OF search_doc ON %1$s FOR EACH ROW "
+               "WHEN (OLD.search_doc IS DISTINCT FROM NEW.search_doc) "
+               "EXECUTE FUNCTION %1$s_terms_sync();"
+               "CREATE TRIGGER %1$s_terms_d AFTER DELETE ON %1$s FOR EACH ROW "
+               "EXECUTE FUNCTION %1$s_terms_sync();",
+               r->table);
+    /* Filling the postings of a big table outlasts a request's statement
+     * timeout; the migration's transaction ends this setting. */
+    if (!same) {
+        buf_printf(&b,
+                   "SET LOCAL statement_timeout = 0; TRUNCATE %1$s_terms;"
+                   "INSERT INTO %1$s_terms (term, doc_rid) SELECT x.t, %1$s.rid FROM %1$s, "
+                   "LATERAL (",
+                   r->table);
+        terms_query(&b, "search_tsv");
+        buf_puts(&b, ") AS x(t);");
+    }
+    rc = exec_sql(c, buf_cstr(&b), e);
+    if (rc == STORE_OK && !same) {
+        p_text(&p, buf_cstr(&def));
+        rc = run_done(c,
+                      "INSERT INTO search_indexes (table_name, ddl) VALUES ($1, $2) "
+                      "ON CONFLICT (table_name) DO UPDATE SET ddl = excluded.ddl",
+                      &p, e);
+    }
+out:
+    buf_free(&b);
+    buf_free(&def);
+    return rc;
+}
+
 /* Rewrites search_doc of every row when the searchable fields changed:
  * the document is computed in C (the workspace tag), so SQL cannot. */
 static int rebuild_search(pg_conn *c, const res_def *r, store_err *e)
@@ -630,10 +721,10 @@ static int sync_resource(pg_conn *c, const res_def *r, store_err *e)
         buf_printf(&b,
                    "ALTER TABLE %1$s ADD COLUMN IF NOT EXISTS search_tsv tsvector GENERATED "
                    "ALWAYS AS (to_tsvector('simple'::regconfig, coalesce(search_doc, ''))) STORED;"
-                   "CREATE INDEX IF NOT EXISTS %1$s_search ON %1$s USING gin (search_tsv) "
-                   "WITH (fastupdate = off);",
+                   "DROP INDEX IF EXISTS %1$s_search;",
                    r->table);
         rc = exec_sql(c, buf_cstr(&b), e);
+        if (rc == STORE_OK) rc = sync_terms(c, r, e);
         buf fields;
         buf_init(&fields, 4096);
         search_fields(r, &fields);
@@ -993,12 +1084,19 @@ static int pg_key_revoke(pg_conn *c, const char *id, store_err *e)
 
 /* --------------------------------------------------------------- records */
 
-static void select_cols(const res_def *r, buf *b)
+/* "SELECT <the columns read_row reads> FROM "; the caller names the source. */
+static void select_list(const res_def *r, buf *b)
 {
     buf_puts(b, "SELECT rid, id, created_at, updated_at");
     for (int i = 0; i < r->nfields; i++)
         buf_printf(b, ", %s", r->fields[i].name);
-    buf_printf(b, ", custom_fields FROM %s", r->table);
+    buf_puts(b, ", custom_fields FROM ");
+}
+
+static void select_cols(const res_def *r, buf *b)
+{
+    select_list(r, b);
+    buf_puts(b, r->table);
 }
 
 static void read_row(arena *a, const res_def *r, PGresult *res, int row, res_row *out)
@@ -1220,18 +1318,40 @@ static void filter_sql(const res_def *r, const store_filter *fl, buf *sql, pg_pa
     }
 }
 
+#define TERM_WORDS 8 /* a query's words looked up in the postings */
+
 typedef struct tsq_ctx {
     buf *b;
     const char *tag;
     int terms;
+    int nwords; /* words kept below, in the order typed */
+    const char *word[TERM_WORDS];
+    int len[TERM_WORDS];   /* bytes */
+    int chars[TERM_WORDS]; /* characters, as SQL's left() counts them */
 } tsq_ctx;
 
 static void tsq_word(const char *w, size_t n, void *ud)
 {
     tsq_ctx *x = ud;
+    if (x->nwords < TERM_WORDS) {
+        int k = x->nwords++;
+        x->word[k] = w;
+        x->len[k] = (int)n;
+        x->chars[k] = 0;
+        for (size_t i = 0; i < n; i++)
+            x->chars[k] += ((unsigned char)w[i] & 0xC0) != 0x80;
+    }
     /* Words are letters, digits and non-ASCII bytes only (search.h), so
      * nothing a user types can be read as tsquery syntax. */
     buf_printf(x->b, "%s%s%.*s:*", x->terms++ ? " & " : "", x->tag, (int)n, w);
+}
+
+/* The postings term of query word i, as cairn_search_terms() cuts it. */
+static void term_expr(buf *b, pg_params *p, arena *a, const tsq_ctx *x, int i)
+{
+    int w = p_text(p, arena_printf(a, "%s%.*s", x->tag, x->len[i], x->word[i]));
+    buf_printf(b, "left(lower($%d), %d)", w,
+               SEARCH_TAG_LEN + (x->chars[i] >= TERM_LONG ? TERM_LONG : TERM_SHORT));
 }
 
 static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
@@ -1246,26 +1366,34 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     buf_init(&tsq, 1 << 16);
     pg_params p = {0};
     bool use_fts = false;
+    char tag[SEARCH_TAG_LEN + 1];
+    tsq_ctx x = {0};
+    int driver = -1; /* the word whose postings lead a search: the longest */
     if (q->fts) {
-        char tag[SEARCH_TAG_LEN + 1];
         search_tag(ws, tag);
-        tsq_ctx x = {&tsq, tag, 0};
+        x = (tsq_ctx){&tsq, tag, 0, 0, {0}, {0}, {0}};
         if (search_words(q->fts, tsq_word, &x) == 0) {
             buf_free(&sql);
             buf_free(&tsq);
             return STORE_OK; /* only punctuation: nothing can match */
         }
         use_fts = true;
+        for (int i = 0; i < x.nwords; i++)
+            if (x.chars[i] >= TERM_SHORT && (driver < 0 || x.chars[i] > x.chars[driver]))
+                driver = i;
     }
-    select_cols(r, &sql);
+    /* sql holds the conditions; the SELECT goes in front at the end, from
+     * the table or, for a search, from its postings. */
     buf_printf(&sql, " WHERE workspace_id = $%d", p_text(&p, ws));
+    int cursor_param = 0;
     if (use_fts)
         buf_printf(&sql, " AND search_tsv @@ to_tsquery('simple'::regconfig, $%d)",
                    p_text(&p, arena_strdup(a, buf_cstr(&tsq))));
     const res_field *sf = use_fts ? NULL : q->sort_by;
     if (q->after_rid > 0 && !sf) {
         const char *cmp = q->ascending && !use_fts ? ">" : "<";
-        buf_printf(&sql, " AND rid %s $%d", cmp, p_int(&p, q->after_rid));
+        cursor_param = p_int(&p, q->after_rid);
+        buf_printf(&sql, " AND rid %s $%d", cmp, cursor_param);
     } else if (q->after_rid > 0) {
         buf e1;
         buf_init(&e1, 256);
@@ -1307,25 +1435,63 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
                        q->link_via->fields[q->link_via_match].name, v);
         buf_putc(&sql, ')');
     }
+    buf order;
+    buf_init(&order, 256);
     const char *dir = q->ascending ? "ASC" : "DESC";
     if (sf) {
-        buf_puts(&sql, " ORDER BY ");
-        col_expr(&sql, sf);
-        buf_printf(&sql, " %s NULLS %s, rid %s", dir, q->ascending ? "FIRST" : "LAST", dir);
+        buf_puts(&order, " ORDER BY ");
+        col_expr(&order, sf);
+        buf_printf(&order, " %s NULLS %s, rid %s", dir, q->ascending ? "FIRST" : "LAST", dir);
     } else {
-        buf_printf(&sql, " ORDER BY rid %s", use_fts ? "DESC" : dir);
+        buf_printf(&order, " ORDER BY rid %s", use_fts ? "DESC" : dir);
     }
-    buf_printf(&sql, " LIMIT $%d", p_int(&p, q->limit + 1));
-    PGresult *res;
-    /* A search's best plan depends on its words (a rare word: the text
-     * index; a common one: walk the newest rows), and a filter through a
-     * reference on how many records match it; those are planned each
-     * time, every other page keeps one generic plan. */
-    bool by_value = use_fts;
-    for (int i = 0; i < q->nfilters; i++)
-        by_value |= q->filters[i].op == SF_REL;
-    int rc = by_value ? run_planned(c, buf_cstr(&sql), &p, &res, e)
-                      : run(c, buf_cstr(&sql), &p, &res, e);
+    int limit_param = p_int(&p, q->limit + 1);
+    buf_printf(&order, " LIMIT $%d", limit_param);
+    PGresult *res = NULL;
+    int rc;
+    if (driver >= 0) {
+        /* The newest rows holding the longest word's prefix, walked back
+         * through its postings. The other words' postings are probed
+         * there, in the index alone; only rows that pass are read, and
+         * the conditions above check each against the whole query (every
+         * word, whole prefix). The two subqueries are fenced (OFFSET 0):
+         * joined freely, the planner may read every posting and sort. */
+        buf_reset(&tsq);
+        select_list(r, &tsq);
+        buf_printf(&tsq, "(SELECT doc_rid FROM %s_terms AS t0 WHERE t0.term = ", r->table);
+        term_expr(&tsq, &p, a, &x, driver);
+        if (cursor_param) buf_printf(&tsq, " AND t0.doc_rid < $%d", cursor_param);
+        for (int i = 0; i < x.nwords; i++) {
+            if (i == driver || x.chars[i] < TERM_SHORT) continue;
+            buf_printf(&tsq, " AND EXISTS (SELECT 1 FROM %1$s_terms AS t%2$d WHERE t%2$d.term = ",
+                       r->table, i + 1);
+            term_expr(&tsq, &p, a, &x, i);
+            buf_printf(&tsq, " AND t%d.doc_rid = t0.doc_rid)", i + 1);
+        }
+        buf_printf(&tsq,
+                   " ORDER BY doc_rid DESC OFFSET 0) AS terms, LATERAL (SELECT * FROM %1$s "
+                   "WHERE rid = terms.doc_rid OFFSET 0) AS %1$s",
+                   r->table);
+        buf_append(&tsq, sql.data, sql.len);
+        buf_printf(&tsq, " ORDER BY doc_rid DESC LIMIT $%d", limit_param);
+        rc = run(c, buf_cstr(&tsq), &p, &res, e);
+    } else {
+        /* A search by one-character words only has no postings: it walks
+         * the newest rows, checking each, which is quick because such a
+         * prefix matches many. A filter through a reference is planned
+         * for its value (how many records match it decides the plan);
+         * every other page keeps one generic plan. */
+        bool by_value = false;
+        for (int i = 0; i < q->nfilters; i++)
+            by_value |= q->filters[i].op == SF_REL;
+        buf_reset(&tsq);
+        select_cols(r, &tsq);
+        buf_append(&tsq, sql.data, sql.len);
+        buf_append(&tsq, order.data, order.len);
+        rc = by_value ? run_planned(c, buf_cstr(&tsq), &p, &res, e)
+                      : run(c, buf_cstr(&tsq), &p, &res, e);
+    }
+    buf_free(&order);
     buf_free(&sql);
     buf_free(&tsq);
     if (rc) return rc;
@@ -1501,7 +1667,7 @@ static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws
 
 static int pg_maintain(pg_conn *c, int budget, bool *more, store_err *e)
 {
-    (void)c, (void)budget, (void)e; /* autovacuum keeps GIN and B-tree indexes */
+    (void)c, (void)budget, (void)e; /* postings and B-trees need no merging */
     *more = false;
     return STORE_OK;
 }

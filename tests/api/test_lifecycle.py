@@ -101,7 +101,7 @@ def test_idle_writer_merges_search_index():
     """Every write leaves a small full-text segment; once writes pause, the
     writer merges them into one (store_maintain) and search is unchanged."""
     if backend() != "sqlite":
-        skip("full-text segments are SQLite's (PostgreSQL's autovacuum keeps its GIN index)")
+        skip("full-text segments are SQLite's; PostgreSQL's search postings are never merged")
     srv = Server(name="upkeep")
     try:
         a = srv.key("upkeep")

@@ -4,16 +4,17 @@ workspace so result sets can be asserted exactly."""
 
 from harness import Server, count, eq, expect, ids, list_all, ok
 
-S = SR = PG = PC = None
+S = SR = PG = PC = SW = None
 C = {}   # search workspace contacts by label
 CO = {}  # search workspace companies by label
 PAGE_IDS = []  # pagination workspace contact ids, in creation order
 
 
 def setup_module():
-    global S, SR, PG, PC
+    global S, SR, PG, PC, SW
     S = Server(name="lists")
     SR = S.key("lists-search")
+    SW = S.key("lists-search-window")
     PG = S.key("lists-paging")
     PC = S.key("lists-paging-companies")
     S.start()
@@ -101,6 +102,35 @@ for _i, (_q, _w) in enumerate(COMPANY_SEARCH):
 def test_search_multiword_and_filter_combination():
     eq(_labels(list_all(SR, "/v1/contacts", {"query": "Jane Doe"}), C), ["jane"], "query=Jane Doe")
     eq(_labels(list_all(SR, "/v1/contacts", {"query": "Jan", "country": "US"}), C), ["janet"], "query=Jan&country=US")
+
+
+def test_search_pages_rare_and_common_words():
+    """A search first looks among the newest rows (PostgreSQL) and goes to the
+    text index only when they do not fill the page: a word found only in the
+    oldest rows and a word in every newer row must both page exactly."""
+    old = [SW.create("/v1/contacts", {"name": "Zephyrine Old%d" % i})["id"] for i in range(3)]
+    new = []
+    for chunk in range(2):
+        ops = [{"action": "create", "data": {"name": "Commonword Person%03d" % (chunk * 65 + i)}}
+               for i in range(65)]
+        j = expect(SW.post("/v1/contacts/batch", {"operations": ops}), 200)
+        eq([x.get("status") for x in j["data"]["results"]], [201] * 65, "batch of contacts")
+        new += [x["data"]["id"] for x in j["data"]["results"]]
+    eq(ids(list_all(SW, "/v1/contacts", {"query": "zephyrine"}, limit=2)), list(reversed(old)),
+       "query=zephyrine (oldest rows only), limit=2")
+    eq(ids(list_all(SW, "/v1/contacts", {"query": "commonword"}, limit=20)), list(reversed(new)),
+       "query=commonword (every newer row), limit=20")
+    eq(ids(list_all(SW, "/v1/contacts", {"query": "person1"}, limit=3)),
+       list(reversed(new[100:])), "query=person1 (the newest 30), limit=3")
+    eq(ids(list_all(SW, "/v1/contacts", {"query": "commonword person00"}, limit=4)),
+       list(reversed(new[:10])), "query=commonword person00 (the oldest 10 of them), limit=4")
+    # One-character words have no postings on PostgreSQL: the newest rows are walked.
+    eq(ids(list_all(SW, "/v1/contacts", {"query": "z"}, limit=2)), list(reversed(old)),
+       "query=z, limit=2")
+    eq(ids(list_all(SW, "/v1/contacts", {"query": "c p"}, limit=50)), list(reversed(new)),
+       "query=c p, limit=50")
+    eq(ids(list_all(SW, "/v1/contacts", {"query": "zephyrine o"}, limit=1)), list(reversed(old)),
+       "query=zephyrine o (a long and a one-character word), limit=1")
 
 
 def test_search_sees_updates_and_deletes():

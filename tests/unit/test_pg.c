@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/timeutil.h"
+#include "store/search.h"
 #include "store/store.h"
 #include "test.h"
 
@@ -683,6 +684,87 @@ TEST(pg_rec_aggregate)
 
 /* ----------------------------------------------------- merged, lock, SF_REL */
 
+/* ------------------------------------------------------ search postings */
+
+/* The terms posted for the row with this id, sorted, with the tag cut off. */
+static const char *terms_of(PGconn *pc, arena *a, const char *tag, const char *id)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(string_agg(substr(term, %d), ' ' ORDER BY term), '') FROM "
+             "contacts_terms WHERE doc_rid IN (SELECT rid FROM contacts WHERE id = '%s') "
+             "AND left(term, %d) = '%s'",
+             (int)strlen(tag) + 1, id, (int)strlen(tag), tag);
+    PGresult *r = PQexec(pc, sql);
+    const char *s = "?";
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        s = arena_strdup(a, PQgetvalue(r, 0, 0));
+    else
+        printf("  %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return s;
+}
+
+static int search_n(store_conn *c, arena *a, const char *ws, const char *text)
+{
+    store_query q = {.limit = 10, .link_field = -1, .fts = text};
+    res_row *rows;
+    int n = -1;
+    bool more;
+    store_err e;
+    if (!CHECK_EQ_INT(store_rec_list(c, a, res_find("contacts"), ws, &q, &rows, &n, &more, &e),
+                      STORE_OK))
+        printf("  %s\n", e.msg);
+    return n;
+}
+
+/* Postings follow every write: a row's 2- and 4-character word prefixes
+ * on insert, the new ones only after an update, none after a delete. */
+TEST(pg_search_postings)
+{
+    const char *url = fresh_db();
+    if (!url) return;
+    store *s;
+    store_conn *c = open_conn(url, &s);
+    if (!c) return;
+    PGconn *pc = raw_conn(url);
+    if (!pc) return;
+    arena a;
+    arena_init(&a);
+    const res_def *r = res_find("contacts");
+    char tag[SEARCH_TAG_LEN + 1];
+    search_tag("wrk_t", tag);
+    char id[ID_MAX], other[ID_MAX];
+    add1(c, &a, "contacts", "wrk_t", "name", "Alpha Bravo Al", id);
+    add1(c, &a, "contacts", "wrk_t", "name", "Alphonse", other);
+    CHECK_STR(terms_of(pc, &a, tag, id), "al alph br brav");
+    CHECK_EQ_INT(search_n(c, &a, "wrk_t", "alph"), 2);
+    CHECK_EQ_INT(search_n(c, &a, "wrk_t", "alpha"), 1); /* the prefix posting, then the check */
+    CHECK_EQ_INT(search_n(c, &a, "wrk_t", "bravo alp"), 1);
+    CHECK_EQ_INT(search_n(c, &a, "wrk_x", "alph"), 0); /* another workspace's tag */
+
+    res_row row = new_row(&a, r);
+    snprintf(row.id, sizeof row.id, "%s", id);
+    set_s(r, &row, "name", "Charlie");
+    bool *set = arena_zalloc(&a, sizeof(bool) * (size_t)r->nfields);
+    set[res_field_index(r, "name")] = true;
+    store_err e;
+    CHECK_EQ_INT(store_rec_update(c, r, "wrk_t", &row, set, false, &e), STORE_OK);
+    CHECK_STR(terms_of(pc, &a, tag, id), "ch char");
+    CHECK_EQ_INT(search_n(c, &a, "wrk_t", "alph"), 1);
+    CHECK_EQ_INT(search_n(c, &a, "wrk_t", "charl"), 1);
+
+    CHECK_EQ_INT(store_rec_delete(c, r, "wrk_t", id, &e), STORE_OK);
+    CHECK_EQ_INT(raw_int(pc, "SELECT count(*)::int FROM contacts_terms t WHERE NOT EXISTS "
+                             "(SELECT 1 FROM contacts WHERE rid = t.doc_rid)"),
+                 0);
+    CHECK_EQ_INT(search_n(c, &a, "wrk_t", "charl"), 0);
+    PQfinish(pc);
+    arena_release(&a);
+    store_disconnect(c);
+    store_close(s);
+}
+
 TEST(pg_merged_records_and_lock)
 {
     const char *url = fresh_db();
@@ -704,7 +786,7 @@ TEST(pg_merged_records_and_lock)
     CHECK_EQ_INT(store_merged_get(c, "wrk_x", "contacts", "con_1", into, &e), STORE_NOTFOUND);
     CHECK_EQ_INT(store_merged_get(c, "wrk_m", "companies", "con_1", into, &e), STORE_NOTFOUND);
 
-    /* upkeep is autovacuum's on PostgreSQL: nothing to do, and it says so */
+    /* nothing to merge on PostgreSQL, and upkeep says so */
     bool more = true;
     CHECK_EQ_INT(store_maintain(c, 100, &more, &e), STORE_OK);
     CHECK(!more);
