@@ -538,6 +538,30 @@ static void search_fields(const res_def *r, buf *b)
         if (r->fields[i].flags & RF_SEARCH) buf_printf(b, "%s ", r->fields[i].name);
 }
 
+/* search_indexes records what each search structure was built from; a
+ * different definition (or none yet) means building it again. */
+static int search_def_same(pg_conn *c, const char *name, const char *def, bool *same, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, name);
+    PGresult *res;
+    int rc = run(c, "SELECT ddl FROM search_indexes WHERE table_name = $1", &p, &res, e);
+    *same = rc == STORE_OK && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), def) == 0;
+    PQclear(res);
+    return rc;
+}
+
+static int search_def_record(pg_conn *c, const char *name, const char *def, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, name);
+    p_text(&p, def);
+    return run_done(c,
+                    "INSERT INTO search_indexes (table_name, ddl) VALUES ($1, $2) "
+                    "ON CONFLICT (table_name) DO UPDATE SET ddl = excluded.ddl",
+                    &p, e);
+}
+
 /* Search postings. A GIN index over the tsvector answers which rows hold
  * a word, but in no order: a common word's every match was read to keep
  * the newest page (263 searches/s on 1M contacts), and its upkeep on
@@ -567,17 +591,12 @@ static int sync_terms(pg_conn *c, const res_def *r, store_err *e)
     buf_init(&b, 1 << 14);
     buf_init(&def, 1024);
     terms_query(&def, "search_tsv");
-    /* The postings were cut by the definition recorded with them; another
-     * cut (or none yet) means filling them again. */
+    /* The postings were cut by the definition recorded with them. */
     char name[160];
     snprintf(name, sizeof name, "%s_terms", r->table);
-    pg_params p = {0};
-    p_text(&p, name);
-    PGresult *res;
-    int rc = run(c, "SELECT ddl FROM search_indexes WHERE table_name = $1", &p, &res, e);
+    bool same;
+    int rc = search_def_same(c, name, buf_cstr(&def), &same, e);
     if (rc) goto out;
-    bool same = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), buf_cstr(&def)) == 0;
-    PQclear(res);
     buf_printf(&b,
                "CREATE TABLE IF NOT EXISTS %1$s_terms (term TEXT NOT NULL, doc_rid BIGINT NOT "
                "NULL, PRIMARY KEY (term, doc_rid));"
@@ -616,13 +635,7 @@ static int sync_terms(pg_conn *c, const res_def *r, store_err *e)
         buf_puts(&b, ") AS x(t);");
     }
     rc = exec_sql(c, buf_cstr(&b), e);
-    if (rc == STORE_OK && !same) {
-        p_text(&p, buf_cstr(&def));
-        rc = run_done(c,
-                      "INSERT INTO search_indexes (table_name, ddl) VALUES ($1, $2) "
-                      "ON CONFLICT (table_name) DO UPDATE SET ddl = excluded.ddl",
-                      &p, e);
-    }
+    if (rc == STORE_OK && !same) rc = search_def_record(c, name, buf_cstr(&def), e);
 out:
     buf_free(&b);
     buf_free(&def);
@@ -728,23 +741,10 @@ static int sync_resource(pg_conn *c, const res_def *r, store_err *e)
         buf fields;
         buf_init(&fields, 4096);
         search_fields(r, &fields);
-        pg_params p = {0};
-        p_text(&p, r->table);
-        PGresult *res = NULL;
-        if (rc == STORE_OK)
-            rc = run(c, "SELECT ddl FROM search_indexes WHERE table_name = $1", &p, &res, e);
-        bool same = rc == STORE_OK && PQntuples(res) == 1 &&
-                    strcmp(PQgetvalue(res, 0, 0), buf_cstr(&fields)) == 0;
-        PQclear(res);
-        if (rc == STORE_OK && !same) {
-            rc = rebuild_search(c, r, e);
-            p_text(&p, buf_cstr(&fields));
-            if (rc == STORE_OK)
-                rc = run_done(c,
-                              "INSERT INTO search_indexes (table_name, ddl) VALUES ($1, $2) "
-                              "ON CONFLICT (table_name) DO UPDATE SET ddl = excluded.ddl",
-                              &p, e);
-        }
+        bool same = false;
+        if (rc == STORE_OK) rc = search_def_same(c, r->table, buf_cstr(&fields), &same, e);
+        if (rc == STORE_OK && !same) rc = rebuild_search(c, r, e);
+        if (rc == STORE_OK && !same) rc = search_def_record(c, r->table, buf_cstr(&fields), e);
         buf_free(&fields);
     }
     buf_free(&b);
