@@ -623,11 +623,9 @@ static int sync_terms(pg_conn *c, const res_def *r, store_err *e)
                "CREATE TRIGGER %1$s_terms_d AFTER DELETE ON %1$s FOR EACH ROW "
                "EXECUTE FUNCTION %1$s_terms_sync();",
                r->table);
-    /* Filling the postings of a big table outlasts a request's statement
-     * timeout; the migration's transaction ends this setting. */
     if (!same) {
         buf_printf(&b,
-                   "SET LOCAL statement_timeout = 0; TRUNCATE %1$s_terms;"
+                   "TRUNCATE %1$s_terms;"
                    "INSERT INTO %1$s_terms (term, doc_rid) SELECT x.t, %1$s.rid FROM %1$s, "
                    "LATERAL (",
                    r->table);
@@ -813,8 +811,10 @@ static int pg_migrate(pg_conn *c, int *applied, store_err *e)
     int rc = pg_begin(c, true, e);
     if (rc) return rc;
     /* Nodes starting together: one migrates, the others wait and find
-     * nothing left to do. */
+     * nothing left to do. Neither side has a statement timeout: filling a
+     * big table's search postings takes minutes, and so does the wait. */
     rc = exec_sql(c,
+                  "SET LOCAL statement_timeout = 0;"
                   "SELECT pg_advisory_xact_lock(7244106917133461332);"
                   "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
                   "applied_at BIGINT NOT NULL);",

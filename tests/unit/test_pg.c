@@ -747,6 +747,19 @@ TEST(pg_search_postings)
                              "(SELECT 1 FROM contacts WHERE rid = t.doc_rid)"),
                  0);
     CHECK_EQ_INT(search_n(c, &a, "wrk_t", "charl"), 0);
+
+    /* A database from before the postings, or cut another way: the
+     * migration fills them again from the rows. */
+    CHECK_EQ_INT(raw_int(pc, "WITH d AS (DELETE FROM contacts_terms RETURNING 1), "
+                             "u AS (UPDATE search_indexes SET ddl = 'an older cut' "
+                             "WHERE table_name = 'contacts_terms' RETURNING 1) "
+                             "SELECT (SELECT count(*) FROM u)::int"),
+                 1);
+    CHECK_EQ_INT(search_n(c, &a, "wrk_t", "alph"), 0);
+    int applied = -1;
+    CHECK_EQ_INT(store_migrate(c, &applied, &e), STORE_OK);
+    CHECK_STR(terms_of(pc, &a, other), "al alph");
+    CHECK_EQ_INT(search_n(c, &a, "wrk_t", "alph"), 1);
     PQfinish(pc);
     arena_release(&a);
     store_disconnect(c);
