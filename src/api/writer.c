@@ -23,17 +23,13 @@ static pthread_t thread;
 static store_conn *conn;
 static bool upkeep_due = true; /* writer thread only */
 
-/* One step of store upkeep in a transaction of its own; false when there
- * is nothing left to do (or it failed: the next write makes it due again). */
+/* One step of store upkeep; false when there is nothing left to do (or
+ * it failed: the next write makes it due again). */
 static bool upkeep_step(void)
 {
     store_err e;
     bool more = false;
-    int rc = store_begin(conn, true, &e);
-    if (rc == STORE_OK) rc = store_maintain(conn, UPKEEP_PAGES, &more, &e);
-    if (rc == STORE_OK) rc = store_commit(conn, &e);
-    if (rc != STORE_OK) {
-        store_rollback(conn);
+    if (store_maintain(conn, UPKEEP_PAGES, &more, &e) != STORE_OK) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"store upkeep failed\",\"store\":\"%s\"}\n",
                 e.msg);
         return false;

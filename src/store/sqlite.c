@@ -1355,24 +1355,30 @@ static int sq_rollup_rebuild(sq_conn *c, const res_def *r, store_err *e)
 static int sq_maintain(sq_conn *c, int budget, bool *more, store_err *e)
 {
     *more = false;
-    for (int i = 0; i < res_count; i++) {
+    int rc = sq_begin(c, true, e);
+    for (int i = 0; rc == STORE_OK && !*more && i < res_count; i++) {
         const res_def *r = res_table[i];
         if (!res_has_search(r)) continue;
         char sql[160];
         snprintf(sql, sizeof sql, "INSERT INTO %1$s_fts(%1$s_fts, rank) VALUES ('merge', %2$d)",
                  r->table, -(budget > 0 ? budget : 1));
         sqlite3_stmt *st = prep(c, sql, e);
-        if (!st) return STORE_ERROR;
-        int before = sqlite3_total_changes(c->db);
-        int rc = sqlite3_step(st);
-        done(st);
-        if (rc != SQLITE_DONE) return sqlfail(c, e, rc);
-        if (sqlite3_total_changes(c->db) - before >= 2) {
-            *more = true;
-            return STORE_OK;
+        if (!st) {
+            rc = STORE_ERROR;
+            break;
         }
+        int before = sqlite3_total_changes(c->db);
+        int src = sqlite3_step(st);
+        done(st);
+        if (src != SQLITE_DONE)
+            rc = sqlfail(c, e, src);
+        else
+            *more = sqlite3_total_changes(c->db) - before >= 2;
     }
-    return STORE_OK;
+    if (rc == STORE_OK) return sq_commit(c, e);
+    sq_rollback(c);
+    *more = false;
+    return rc;
 }
 
 static int sq_lock(sq_conn *c, const char *ws, const char *key, store_err *e)
