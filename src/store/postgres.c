@@ -1346,7 +1346,7 @@ static void tsq_word(const char *w, size_t n, void *ud)
     buf_printf(x->b, "%s%s%.*s:*", x->terms++ ? " & " : "", x->tag, (int)n, w);
 }
 
-/* The postings term of query word i, as cairn_search_terms() cuts it. */
+/* The postings term of query word i, cut as terms_query() cuts a row's. */
 static void term_expr(buf *b, pg_params *p, arena *a, const tsq_ctx *x, int i)
 {
     int w = p_text(p, arena_printf(a, "%s%.*s", x->tag, x->len[i], x->word[i]));

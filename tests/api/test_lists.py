@@ -133,6 +133,19 @@ def test_search_pages_rare_and_common_words():
        "query=zephyrine o (a long and a one-character word), limit=1")
 
 
+def test_search_non_ascii_words():
+    """Accented letters are word characters: prefixes match across case.
+    (Whether "mull" finds Müller differs: SQLite's tokenizer drops
+    diacritics, PostgreSQL's 'simple' configuration keeps them.)"""
+    a = SW.create("/v1/contacts", {"first_name": "José", "last_name": "Müller", "email": "jose@bücher.example"})
+    b = SW.create("/v1/contacts", {"first_name": "Åse", "last_name": "Øvergård"})
+    for q, want in [("jos", [a]), ("JOSÉ", [a]), ("müll", [a]), ("MÜLLER jo", [a]), ("bü", [a]),
+                    ("åse", [b]), ("ØVERG", [b]), ("øv å", [b]), ("müllerx", [])]:
+        eq(ids(list_all(SW, "/v1/contacts", {"query": q})), [c["id"] for c in want], "query=%s" % q)
+    for c in (a, b):
+        expect(SW.delete("/v1/contacts/" + c["id"]), 200)
+
+
 def test_search_sees_updates_and_deletes():
     c = SR.create("/v1/contacts", {"name": "Xylophone Player"})
     eq(ids(list_all(SR, "/v1/contacts", {"query": "xylophone"})), [c["id"]], "search after create")
