@@ -532,10 +532,13 @@ static void index_cols(const res_def *r, const char *spec, buf *b)
     if (!has_rid) buf_puts(b, ", rid");
 }
 
+/* What search_doc is built from: the searchable fields, and the folding
+ * (search_fold, since documents were first folded). */
 static void search_fields(const res_def *r, buf *b)
 {
     for (int i = 0; i < r->nfields; i++)
         if (r->fields[i].flags & RF_SEARCH) buf_printf(b, "%s ", r->fields[i].name);
+    buf_puts(b, "folded");
 }
 
 /* search_indexes records what each search structure was built from; a
@@ -666,9 +669,14 @@ static int rebuild_search(pg_conn *c, const res_def *r, store_err *e)
             buf_init(&doc, 1u << 24);
             for (int col = 2; col < PQnfields(res); col++)
                 if (!PQgetisnull(res, row, col))
-                    search_doc_append(&doc, tag, PQgetvalue(res, row, col));
-            char upd[160];
-            snprintf(upd, sizeof upd, "UPDATE %s SET search_doc = $1 WHERE rid = $2", r->table);
+                    search_doc_append(&doc, tag, PQgetvalue(res, row, col), true);
+            char upd[256];
+            /* A document that comes out the same is left alone: no new row
+             * version, and its postings' trigger does not fire. */
+            snprintf(upd, sizeof upd,
+                     "UPDATE %s SET search_doc = $1 WHERE rid = $2 AND "
+                     "search_doc IS DISTINCT FROM $1",
+                     r->table);
             pg_params q = {0};
             p_text(&q, buf_cstr(&doc));
             after = get_int(res, row, 0);
@@ -1322,6 +1330,7 @@ static void filter_sql(const res_def *r, const store_filter *fl, buf *sql, pg_pa
 
 typedef struct tsq_ctx {
     buf *b;
+    arena *a;
     const char *tag;
     int terms;
     int nwords; /* words kept below, in the order typed */
@@ -1333,6 +1342,10 @@ typedef struct tsq_ctx {
 static void tsq_word(const char *w, size_t n, void *ud)
 {
     tsq_ctx *x = ud;
+    /* Folded as the documents are (search_doc_append). */
+    char *f = arena_alloc(x->a, n + 1);
+    n = search_fold(w, n, f);
+    w = f;
     if (x->nwords < TERM_WORDS) {
         int k = x->nwords++;
         x->word[k] = w;
@@ -1371,7 +1384,7 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     int driver = -1; /* the word whose postings lead a search: the longest */
     if (q->fts) {
         search_tag(ws, tag);
-        x = (tsq_ctx){&tsq, tag, 0, 0, {0}, {0}, {0}};
+        x = (tsq_ctx){&tsq, a, tag, 0, 0, {0}, {0}, {0}};
         if (search_words(q->fts, tsq_word, &x) == 0) {
             buf_free(&sql);
             buf_free(&tsq);

@@ -34,7 +34,7 @@ void schema_search_doc(const res_def *r, const char *ws, const store_val *vals, 
     search_tag(ws, tag);
     for (int i = 0; i < r->nfields; i++)
         if ((r->fields[i].flags & RF_SEARCH) && vals[i].kind == SV_TEXT)
-            search_doc_append(out, tag, vals[i].s);
+            search_doc_append(out, tag, vals[i].s, true);
 }
 
 static const char *ph(store_dialect d)

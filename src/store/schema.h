@@ -19,7 +19,8 @@ bool schema_nocase(const res_field *f);
 /* Gets a (workspace_id, field) index: filters, references, parents, sorts. */
 bool schema_indexed(const res_field *f);
 /* Appends the search document of a row: every word of its searchable
- * fields, tagged with the workspace. */
+ * fields, tagged with the workspace and folded (search_fold), as
+ * PostgreSQL indexes it; SQLite's FTS5 builds its own in a trigger. */
 void schema_search_doc(const res_def *r, const char *ws, const store_val *vals, buf *out);
 
 /* SQL of store_rec_repoint, parameters 1 workspace, 2 from, 3 to, 4 type

@@ -2,6 +2,7 @@
 #include "store/search.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "core/ids.h"
 
@@ -40,9 +41,45 @@ int search_words(const char *s, void (*fn)(const char *w, size_t n, void *ud), v
     return n;
 }
 
+/* The base letter of U+00C0..U+017F, '.' where there is none: only letters
+ * whose Unicode decomposition is a base letter plus marks (so not æ, ø, ß,
+ * đ, ł), the ones FTS5's unicode61 tokenizer folds too. */
+static const char fold_table[] = "AAAAAA.CEEEEIIII"
+                                 ".NOOOOO..UUUUY.."
+                                 "aaaaaa.ceeeeiiii"
+                                 ".nooooo..uuuuy.y"
+                                 "AaAaAaCcCcCcCcDd"
+                                 "..EeEeEeEeEeGgGg"
+                                 "GgGgHh..IiIiIiIi"
+                                 "I...JjKk.LlLlLl."
+                                 "...NnNnNn...OoOo"
+                                 "Oo..RrRrRrSsSsSs"
+                                 "SsTtTt..UuUuUuUu"
+                                 "UuUuWwYyYZzZzZz.";
+
+size_t search_fold(const char *w, size_t n, char *out)
+{
+    const unsigned char *p = (const unsigned char *)w;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] >= 0xC3 && p[i] <= 0xC5 && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
+            unsigned cp = ((p[i] & 0x1Fu) << 6) | (p[i + 1] & 0x3Fu);
+            char base = fold_table[cp - 0xC0];
+            if (base != '.') {
+                out[k++] = base;
+                i++;
+                continue;
+            }
+        }
+        out[k++] = (char)p[i];
+    }
+    return k;
+}
+
 typedef struct doc_ctx {
     buf *b;
     const char *tag;
+    bool fold;
 } doc_ctx;
 
 static void doc_word(const char *w, size_t n, void *ud)
@@ -50,11 +87,19 @@ static void doc_word(const char *w, size_t n, void *ud)
     doc_ctx *d = ud;
     buf_putc(d->b, ' ');
     buf_puts(d->b, d->tag);
-    buf_append(d->b, w, n);
+    if (!d->fold) {
+        buf_append(d->b, w, n);
+        return;
+    }
+    char small[256];
+    char *out = n <= sizeof small ? small : malloc(n);
+    if (!out) abort();
+    buf_append(d->b, out, search_fold(w, n, out));
+    if (out != small) free(out);
 }
 
-void search_doc_append(buf *b, const char *tag, const char *s)
+void search_doc_append(buf *b, const char *tag, const char *s, bool fold)
 {
-    doc_ctx d = {b, tag};
+    doc_ctx d = {b, tag, fold};
     search_words(s, doc_word, &d);
 }

@@ -9,6 +9,7 @@
 #ifndef CAIRN_SEARCH_H
 #define CAIRN_SEARCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -22,7 +23,15 @@ void search_tag(const char *workspace_id, char out[SEARCH_TAG_LEN + 1]);
  * returns the number of words. */
 int search_words(const char *s, void (*fn)(const char *w, size_t n, void *ud), void *ud);
 
-/* Appends " <tag><word>" for every word of s to b: the indexed document. */
-void search_doc_append(buf *b, const char *tag, const char *s);
+/* Writes w (n bytes) to out (n bytes at least) with the Latin letters of
+ * U+00C0..U+017F that carry diacritics as their base letter (é as e, Ü as
+ * U; not æ, ø, ß), as FTS5's unicode61 tokenizer does on SQLite. PostgreSQL's
+ * 'simple' configuration does not, so its documents and query words are
+ * folded here. Returns the length written. */
+size_t search_fold(const char *w, size_t n, char *out);
+
+/* Appends " <tag><word>" for every word of s to b: the indexed document;
+ * each word folded when fold is set. */
+void search_doc_append(buf *b, const char *tag, const char *s, bool fold);
 
 #endif

@@ -227,7 +227,7 @@ static void fts_doc_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     buf_init(&b, 1u << 24);
     for (int i = 1; i < argc; i++) {
         const unsigned char *t = sqlite3_value_text(argv[i]);
-        if (t) search_doc_append(&b, tag, (const char *)t);
+        if (t) search_doc_append(&b, tag, (const char *)t, false); /* unicode61 folds */
     }
     if (b.overflow) {
         sqlite3_result_error_toobig(ctx);

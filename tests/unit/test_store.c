@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "store/search.h"
 #include "store/store.h"
 #include "test.h"
 
@@ -843,6 +844,19 @@ TEST(store_full_text_search)
     res_row *rows;
     if (CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, NULL), 1)) CHECK_STR(rows[0].id, janet);
     db_close(&d);
+}
+
+TEST(search_fold_latin_diacritics)
+{
+    const char *in = "Müller José Øvergård ÀÿĀžİı æß ĳ Łódź naïve";
+    char out[128];
+    size_t n = search_fold(in, strlen(in), out);
+    out[n] = '\0';
+    CHECK_STR(out, "Muller Jose Øvergard AyAzIı æß ĳ Łodz naive");
+    /* a lone lead byte at the end is copied, not read past */
+    const char cut[] = {'a', (char)0xC3};
+    CHECK_EQ_INT((int)search_fold(cut, 2, out), 2);
+    CHECK_EQ_INT((unsigned char)out[1], 0xC3);
 }
 
 /* Each autocommitted insert leaves a full-text segment of its own; upkeep
