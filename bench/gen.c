@@ -44,7 +44,7 @@
 #include "store/store.h"
 
 /* Bump when the generated data changes shape: run.sh regenerates then. */
-#define GEN_VERSION 5
+#define GEN_VERSION 6
 #define BATCH       10000
 #define SAMPLE_IDS  300
 #define MAX_WS      64

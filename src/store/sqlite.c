@@ -1347,11 +1347,16 @@ static int sq_rollup_rebuild(sq_conn *c, const res_def *r, store_err *e)
     return rc;
 }
 
-/* FTS5's incremental merge: a negative budget lets any two segments merge,
- * so repeated steps end at one segment, as 'optimize' would, without
- * holding the write lock for the whole rewrite. A step changed something
- * when the connection's change count grew by 2 or more (FTS5's contract);
- * one resource's index per step keeps the step bounded. */
+/* FTS5's incremental merge, with 'usermerge' 2: segments merge two or more
+ * of a size (a level) at a time, as in any log-structured merge, so a big
+ * segment is rewritten only when another of its size has formed; what is
+ * left is about one segment per level. (A negative budget would merge all
+ * into one: after a single write, the whole index rewritten, 150 MB for a
+ * million contacts.) A step changed something when the connection's change
+ * count grew by 2 or more (FTS5's contract); one resource's index per step
+ * keeps the step bounded. */
+#define FTS_USERMERGE 2
+
 static int sq_maintain(sq_conn *c, int budget, bool *more, store_err *e)
 {
     *more = false;
@@ -1360,9 +1365,23 @@ static int sq_maintain(sq_conn *c, int budget, bool *more, store_err *e)
         const res_def *r = res_table[i];
         if (!res_has_search(r)) continue;
         char sql[160];
-        snprintf(sql, sizeof sql, "INSERT INTO %1$s_fts(%1$s_fts, rank) VALUES ('merge', %2$d)",
-                 r->table, -(budget > 0 ? budget : 1));
+        snprintf(sql, sizeof sql, "SELECT v FROM %s_fts_config WHERE k = 'usermerge'", r->table);
         sqlite3_stmt *st = prep(c, sql, e);
+        if (!st) {
+            rc = STORE_ERROR;
+            break;
+        }
+        bool set = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == FTS_USERMERGE;
+        done(st);
+        if (!set) {
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO %1$s_fts(%1$s_fts, rank) VALUES ('usermerge', %2$d)", r->table,
+                     FTS_USERMERGE);
+            if ((rc = exec(c, sql, e)) != STORE_OK) break;
+        }
+        snprintf(sql, sizeof sql, "INSERT INTO %1$s_fts(%1$s_fts, rank) VALUES ('merge', %2$d)",
+                 r->table, budget > 0 ? budget : 1);
+        st = prep(c, sql, e);
         if (!st) {
             rc = STORE_ERROR;
             break;

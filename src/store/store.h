@@ -220,8 +220,8 @@ int store_rollup_rebuild(store_conn *c, const res_def *r, store_err *e);
 /* ---- upkeep ---- */
 /* One bounded step, about `budget` pages, of the upkeep a store does when
  * it is idle; *more says whether a further step has work. SQLite merges the
- * full-text index toward one segment: writes leave many small ones, and a
- * search reads every segment. It runs in a write transaction of its own, so
+ * full-text index's segments of a size together: writes leave many small
+ * ones, and a search reads every segment. It runs in a write transaction of its own, so
  * call it outside one. A no-op on PostgreSQL, whose search postings are
  * B-trees (autovacuum does the rest). */
 int store_maintain(store_conn *c, int budget, bool *more, store_err *e);
