@@ -99,7 +99,8 @@ def test_kill9_keeps_acknowledged_writes():
 
 def test_idle_writer_merges_search_index():
     """Every write leaves a small full-text segment; once writes pause, the
-    writer merges them into one (store_maintain) and search is unchanged."""
+    writer merges them, two of a size at a time (store_maintain): here, all
+    being small, down to one; and search is unchanged."""
     if backend() != "sqlite":
         skip("full-text segments are SQLite's; PostgreSQL's search postings are never merged")
     srv = Server(name="upkeep")

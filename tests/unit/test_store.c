@@ -860,7 +860,8 @@ TEST(search_fold_latin_diacritics)
 }
 
 /* Each autocommitted insert leaves a full-text segment of its own; upkeep
- * merges them into one, in bounded steps, and search answers the same. */
+ * merges segments of a size, in bounded steps (all small here: down to
+ * one), and search answers the same. */
 TEST(store_maintain_merges_search_index)
 {
     db d;
