@@ -105,9 +105,10 @@ def test_search_multiword_and_filter_combination():
 
 
 def test_search_pages_rare_and_common_words():
-    """A search first looks among the newest rows (PostgreSQL) and goes to the
-    text index only when they do not fill the page: a word found only in the
-    oldest rows and a word in every newer row must both page exactly."""
+    """PostgreSQL walks the postings of a search's longest word newest first
+    and checks each row against the whole query: a word found only in the
+    oldest rows and a word in every newer row must both page exactly, as
+    must words of one character, which have no postings."""
     old = [SW.create("/v1/contacts", {"name": "Zephyrine Old%d" % i})["id"] for i in range(3)]
     new = []
     for chunk in range(2):
