@@ -588,32 +588,28 @@ static void terms_query(buf *b, const char *tsv)
                tsv, SEARCH_TAG_LEN + TERM_SHORT, SEARCH_TAG_LEN + TERM_LONG, SEARCH_TAG_LEN);
 }
 
+/* The postings' table, trigger function and triggers are recorded with
+ * their DDL: unchanged, nothing is sent (replacing triggers would lock the
+ * table on every start of every node); changed or new, they are made again
+ * and the postings filled from the rows. */
 static int sync_terms(pg_conn *c, const res_def *r, store_err *e)
 {
-    buf b, def;
-    buf_init(&b, 1 << 14);
-    buf_init(&def, 1024);
-    terms_query(&def, "search_tsv");
-    /* The postings were cut by the definition recorded with them. */
-    char name[160];
-    snprintf(name, sizeof name, "%s_terms", r->table);
-    bool same;
-    int rc = search_def_same(c, name, buf_cstr(&def), &same, e);
-    if (rc) goto out;
-    buf_printf(&b,
+    buf ddl;
+    buf_init(&ddl, 1 << 14);
+    buf_printf(&ddl,
                "CREATE TABLE IF NOT EXISTS %1$s_terms (term TEXT NOT NULL, doc_rid BIGINT NOT "
                "NULL, PRIMARY KEY (term, doc_rid));"
                "CREATE OR REPLACE FUNCTION %1$s_terms_sync() RETURNS trigger LANGUAGE plpgsql "
                "AS $f$ BEGIN IF TG_OP <> 'INSERT' THEN "
                "DELETE FROM %1$s_terms WHERE doc_rid = OLD.rid AND term IN (",
                r->table);
-    terms_query(&b, "OLD.search_tsv");
-    buf_printf(&b,
+    terms_query(&ddl, "OLD.search_tsv");
+    buf_printf(&ddl,
                "); END IF; IF TG_OP <> 'DELETE' THEN "
                "INSERT INTO %1$s_terms (term, doc_rid) SELECT t, NEW.rid FROM (",
                r->table);
-    terms_query(&b, "NEW.search_tsv");
-    buf_printf(&b,
+    terms_query(&ddl, "NEW.search_tsv");
+    buf_printf(&ddl,
                ") AS x(t); END IF; RETURN NULL; END $f$;"
                "DROP TRIGGER IF EXISTS %1$s_terms_i ON %1$s;"
                "DROP TRIGGER IF EXISTS %1$s_terms_u ON %1$s;"
@@ -626,7 +622,14 @@ static int sync_terms(pg_conn *c, const res_def *r, store_err *e)
                "CREATE TRIGGER %1$s_terms_d AFTER DELETE ON %1$s FOR EACH ROW "
                "EXECUTE FUNCTION %1$s_terms_sync();",
                r->table);
-    if (!same) {
+    char name[160];
+    snprintf(name, sizeof name, "%s_terms", r->table);
+    bool same;
+    int rc = search_def_same(c, name, buf_cstr(&ddl), &same, e);
+    if (rc == STORE_OK && !same) {
+        buf b;
+        buf_init(&b, 1 << 14);
+        buf_append(&b, ddl.data, ddl.len);
         buf_printf(&b,
                    "TRUNCATE %1$s_terms;"
                    "INSERT INTO %1$s_terms (term, doc_rid) SELECT x.t, %1$s.rid FROM %1$s, "
@@ -634,12 +637,11 @@ static int sync_terms(pg_conn *c, const res_def *r, store_err *e)
                    r->table);
         terms_query(&b, "search_tsv");
         buf_puts(&b, ") AS x(t);");
+        rc = exec_sql(c, buf_cstr(&b), e);
+        buf_free(&b);
+        if (rc == STORE_OK) rc = search_def_record(c, name, buf_cstr(&ddl), e);
     }
-    rc = exec_sql(c, buf_cstr(&b), e);
-    if (rc == STORE_OK && !same) rc = search_def_record(c, name, buf_cstr(&def), e);
-out:
-    buf_free(&b);
-    buf_free(&def);
+    buf_free(&ddl);
     return rc;
 }
 
@@ -1448,18 +1450,7 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
                        q->link_via->fields[q->link_via_match].name, v);
         buf_putc(&sql, ')');
     }
-    buf order;
-    buf_init(&order, 256);
-    const char *dir = q->ascending ? "ASC" : "DESC";
-    if (sf) {
-        buf_puts(&order, " ORDER BY ");
-        col_expr(&order, sf);
-        buf_printf(&order, " %s NULLS %s, rid %s", dir, q->ascending ? "FIRST" : "LAST", dir);
-    } else {
-        buf_printf(&order, " ORDER BY rid %s", use_fts ? "DESC" : dir);
-    }
     int limit_param = p_int(&p, q->limit + 1);
-    buf_printf(&order, " LIMIT $%d", limit_param);
     PGresult *res = NULL;
     int rc;
     if (driver >= 0) {
@@ -1500,11 +1491,18 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
         buf_reset(&tsq);
         select_cols(r, &tsq);
         buf_append(&tsq, sql.data, sql.len);
-        buf_append(&tsq, order.data, order.len);
+        const char *dir = q->ascending ? "ASC" : "DESC";
+        if (sf) {
+            buf_puts(&tsq, " ORDER BY ");
+            col_expr(&tsq, sf);
+            buf_printf(&tsq, " %s NULLS %s, rid %s", dir, q->ascending ? "FIRST" : "LAST", dir);
+        } else {
+            buf_printf(&tsq, " ORDER BY rid %s", use_fts ? "DESC" : dir);
+        }
+        buf_printf(&tsq, " LIMIT $%d", limit_param);
         rc = by_value ? run_planned(c, buf_cstr(&tsq), &p, &res, e)
                       : run(c, buf_cstr(&tsq), &p, &res, e);
     }
-    buf_free(&order);
     buf_free(&sql);
     buf_free(&tsq);
     if (rc) return rc;
