@@ -34,11 +34,33 @@ typedef struct stmt_slot {
     sqlite3_stmt *st;
 } stmt_slot;
 
+/* A full-text index change held back until COMMIT (see fts_defer_fn). */
+typedef struct fts_op {
+    int64_t rid;
+    size_t table, doc; /* offsets of NUL-terminated strings in fts_text */
+    int seq;           /* place in the queue */
+    bool del;
+} fts_op;
+
+/* The queue's length when a savepoint opened, to cut it back on rollback. */
+typedef struct fts_mark {
+    int n;
+    size_t text;
+} fts_mark;
+
+#define FTS_MARKS 16 /* savepoints open at once: a batch item in a job is 2 */
+
 typedef struct sq_conn {
     store_conn base;
     sq_store *s;
     sqlite3 *db;
     stmt_slot cache[STMT_CACHE];
+    bool fts_defer; /* in a write transaction: index changes wait for COMMIT */
+    fts_op *fts_ops;
+    int fts_n, fts_cap;
+    buf fts_text;
+    fts_mark fts_marks[FTS_MARKS];
+    int fts_depth;
 } sq_conn;
 
 static int sqlfail(sq_conn *c, store_err *e, int rc)
@@ -62,6 +84,7 @@ static void global_init(void)
 }
 
 static void fts_doc_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+static void fts_defer_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 
 static int sq_open(store **out, const char *url, const store_opts *opts, store_err *e)
 {
@@ -117,6 +140,8 @@ static int sq_connect(store *bs, store_conn **out, store_err *e)
     sqlite3_busy_timeout(c->db, s->opts.busy_ms);
     sqlite3_create_function(c->db, "cairn_fts_doc", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             fts_doc_fn, NULL, NULL);
+    sqlite3_create_function(c->db, "cairn_fts_defer", 4, SQLITE_UTF8, c, fts_defer_fn, NULL, NULL);
+    buf_init(&c->fts_text, (size_t)1 << 30);
     sqlite3_extended_result_codes(c->db, 1);
     /* Checkpoint every 64 MiB of WAL rather than SQLite's 4 MiB: a page
      * changed by many writes in between is copied into the database once.
@@ -147,6 +172,8 @@ static void sq_disconnect(sq_conn *c)
         free(c->cache[i].sql);
     }
     sqlite3_close(c->db);
+    free(c->fts_ops);
+    buf_free(&c->fts_text);
     free(c);
 }
 
@@ -238,6 +265,96 @@ static void fts_doc_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     buf_free(&b);
 }
 
+/* cairn_fts_defer(table, is_delete, rid, doc): in a write transaction,
+ * queues a change of table's full-text index for fts_flush and returns 1;
+ * otherwise returns 0 and the trigger changes the index itself.
+ *
+ * Why: FTS5 writes its pending terms out as a new segment at the end of
+ * every statement that has a statement journal, which every INSERT with a
+ * trigger has. Applied from the triggers, a group commit of 30 creates
+ * wrote 30 one-row segments (and merged them); queued, it writes one. */
+static void fts_defer_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sq_conn *c = sqlite3_user_data(ctx);
+    const unsigned char *table = sqlite3_value_text(argv[0]);
+    const unsigned char *doc = sqlite3_value_text(argv[3]);
+    if (!c->fts_defer || !table || !doc) {
+        sqlite3_result_int(ctx, 0);
+        return;
+    }
+    if (c->fts_n == c->fts_cap) {
+        int cap = c->fts_cap ? 2 * c->fts_cap : 64;
+        fts_op *ops = realloc(c->fts_ops, sizeof *ops * (size_t)cap);
+        if (!ops) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        c->fts_ops = ops;
+        c->fts_cap = cap;
+    }
+    fts_op *op = &c->fts_ops[c->fts_n];
+    op->rid = sqlite3_value_int64(argv[2]);
+    op->seq = c->fts_n;
+    op->del = sqlite3_value_int(argv[1]) != 0;
+    op->table = c->fts_text.len;
+    buf_append(&c->fts_text, table, strlen((const char *)table) + 1);
+    op->doc = c->fts_text.len;
+    buf_append(&c->fts_text, doc, (size_t)sqlite3_value_bytes(argv[3]) + 1);
+    if (c->fts_text.overflow) {
+        sqlite3_result_error_toobig(ctx);
+        return;
+    }
+    c->fts_n++;
+    sqlite3_result_int(ctx, 1);
+}
+
+static void fts_clear(sq_conn *c)
+{
+    c->fts_defer = false;
+    c->fts_n = 0;
+    c->fts_depth = 0;
+    buf_reset(&c->fts_text);
+}
+
+static int fts_op_cmp(const void *a, const void *b)
+{
+    const fts_op *x = a, *y = b;
+    if (x->rid != y->rid) return x->rid < y->rid ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Applies the queued index changes as plain single-row inserts (no
+ * statement journal, so FTS5 keeps them in memory until COMMIT). They go
+ * in rowid order, each row's in the order made: FTS5 writes its pending
+ * terms out whenever a rowid is lower than the one before. */
+static int fts_flush(sq_conn *c, store_err *e)
+{
+    int rc = STORE_OK;
+    if (c->fts_n > 1) qsort(c->fts_ops, (size_t)c->fts_n, sizeof *c->fts_ops, fts_op_cmp);
+    for (int i = 0; rc == STORE_OK && i < c->fts_n; i++) {
+        const fts_op *op = &c->fts_ops[i];
+        const char *t = c->fts_text.data + op->table;
+        char sql[192];
+        if (op->del)
+            snprintf(sql, sizeof sql,
+                     "INSERT INTO %1$s_fts(%1$s_fts, rowid, doc) VALUES ('delete', ?, ?)", t);
+        else
+            snprintf(sql, sizeof sql, "INSERT INTO %s_fts(rowid, doc) VALUES (?, ?)", t);
+        sqlite3_stmt *st = prep(c, sql, e);
+        if (!st) {
+            rc = STORE_ERROR;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, op->rid);
+        sqlite3_bind_text(st, 2, c->fts_text.data + op->doc, -1, SQLITE_STATIC);
+        rc = step_done(c, st, e);
+    }
+    c->fts_n = 0;
+    buf_reset(&c->fts_text);
+    return rc;
+}
+
 static void fts_doc_call(const res_def *r, buf *b, const char *row)
 {
     buf_printf(b, "cairn_fts_doc(%s.workspace_id", row);
@@ -246,65 +363,84 @@ static void fts_doc_call(const res_def *r, buf *b, const char *row)
     buf_putc(b, ')');
 }
 
+/* One trigger statement: the index change as an INSERT into the FTS5
+ * table that only runs when cairn_fts_defer did not queue it. */
+static void fts_trigger_change(const res_def *r, buf *b, const char *row)
+{
+    bool del = strcmp(row, "old") == 0;
+    if (del)
+        buf_printf(b, "INSERT INTO %1$s_fts(%1$s_fts, rowid, doc) SELECT 'delete', old.rid, ",
+                   r->table);
+    else
+        buf_printf(b, "INSERT INTO %s_fts(rowid, doc) SELECT new.rid, ", r->table);
+    fts_doc_call(r, b, row);
+    buf_printf(b, " WHERE NOT cairn_fts_defer('%s', %d, %s.rid, ", r->table, del, row);
+    fts_doc_call(r, b, row);
+    buf_puts(b, ");");
+}
+
 /* The full-text index of a resource: contentless FTS5 over the tagged
  * document, kept in step by triggers. The prefix indexes cover a tag plus
- * one to three characters, so short prefixes are single index lookups. */
+ * one to three characters, so short prefixes are single index lookups.
+ * The table comes first and ends at the first ';' (sync_fts relies on it). */
 static void fts_ddl(const res_def *r, buf *b)
 {
     buf_printf(b,
                "CREATE VIRTUAL TABLE %1$s_fts USING fts5(doc, content='', prefix='%2$d %3$d %4$d', "
                "tokenize='unicode61');",
                r->table, SEARCH_TAG_LEN + 1, SEARCH_TAG_LEN + 2, SEARCH_TAG_LEN + 3);
-    buf_printf(b,
-               "CREATE TRIGGER %1$s_fts_i AFTER INSERT ON %1$s BEGIN "
-               "INSERT INTO %1$s_fts(rowid, doc) VALUES (new.rid, ",
-               r->table);
-    fts_doc_call(r, b, "new");
-    buf_puts(b, "); END;");
-    buf_printf(b,
-               "CREATE TRIGGER %1$s_fts_d AFTER DELETE ON %1$s BEGIN "
-               "INSERT INTO %1$s_fts(%1$s_fts, rowid, doc) VALUES ('delete', old.rid, ",
-               r->table);
-    fts_doc_call(r, b, "old");
-    buf_puts(b, "); END;");
+    buf_printf(b, "CREATE TRIGGER %1$s_fts_i AFTER INSERT ON %1$s BEGIN ", r->table);
+    fts_trigger_change(r, b, "new");
+    buf_puts(b, " END;");
+    buf_printf(b, "CREATE TRIGGER %1$s_fts_d AFTER DELETE ON %1$s BEGIN ", r->table);
+    fts_trigger_change(r, b, "old");
+    buf_puts(b, " END;");
     /* Only updates of indexed columns touch the index. */
     buf_printf(b, "CREATE TRIGGER %s_fts_u AFTER UPDATE OF workspace_id", r->table);
     for (int i = 0; i < r->nfields; i++)
         if (r->fields[i].flags & RF_SEARCH) buf_printf(b, ", %s", r->fields[i].name);
-    buf_printf(b,
-               " ON %1$s BEGIN "
-               "INSERT INTO %1$s_fts(%1$s_fts, rowid, doc) VALUES ('delete', old.rid, ",
-               r->table);
-    fts_doc_call(r, b, "old");
-    buf_printf(b, "); INSERT INTO %s_fts(rowid, doc) VALUES (new.rid, ", r->table);
-    fts_doc_call(r, b, "new");
-    buf_puts(b, "); END;");
+    buf_printf(b, " ON %s BEGIN ", r->table);
+    fts_trigger_change(r, b, "old");
+    fts_trigger_change(r, b, "new");
+    buf_puts(b, " END;");
 }
 
 static int step_done(sq_conn *c, sqlite3_stmt *st, store_err *e);
 
 /* Creates or rebuilds a resource's search index when its DDL differs from
  * the one recorded in search_indexes (new searchable field, new scheme),
- * then fills it from the table. */
+ * then fills it from the table. When only the triggers differ, only they
+ * are replaced: the index itself is still right. */
 static int sync_fts(sq_conn *c, const res_def *r, buf *ddl, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "SELECT ddl FROM search_indexes WHERE table_name = ?", e);
     if (!st) return STORE_ERROR;
     sqlite3_bind_text(st, 1, r->table, -1, SQLITE_STATIC);
-    bool same = sqlite3_step(st) == SQLITE_ROW &&
-                strcmp((const char *)sqlite3_column_text(st, 0), buf_cstr(ddl)) == 0;
+    const char *now = buf_cstr(ddl);
+    size_t table_len = strcspn(now, ";") + 1;
+    bool same = false, same_table = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *was = (const char *)sqlite3_column_text(st, 0);
+        same = strcmp(was, now) == 0;
+        same_table = strncmp(was, now, table_len) == 0;
+    }
     done(st);
     if (same) return STORE_OK;
     buf b;
     buf_init(&b, 1 << 20);
     buf_printf(&b,
                "DROP TRIGGER IF EXISTS %1$s_fts_i; DROP TRIGGER IF EXISTS %1$s_fts_d;"
-               "DROP TRIGGER IF EXISTS %1$s_fts_u; DROP TABLE IF EXISTS %1$s_fts;",
+               "DROP TRIGGER IF EXISTS %1$s_fts_u;",
                r->table);
-    buf_append(&b, ddl->data, ddl->len);
-    buf_printf(&b, "INSERT INTO %s_fts(rowid, doc) SELECT rid, ", r->table);
-    fts_doc_call(r, &b, r->table);
-    buf_printf(&b, " FROM %s;", r->table);
+    if (same_table) {
+        buf_puts(&b, now + table_len);
+    } else {
+        buf_printf(&b, "DROP TABLE IF EXISTS %s_fts;", r->table);
+        buf_append(&b, ddl->data, ddl->len);
+        buf_printf(&b, "INSERT INTO %s_fts(rowid, doc) SELECT rid, ", r->table);
+        fts_doc_call(r, &b, r->table);
+        buf_printf(&b, " FROM %s;", r->table);
+    }
     int rc = exec(c, buf_cstr(&b), e);
     buf_free(&b);
     if (rc) return rc;
@@ -533,44 +669,68 @@ static int sq_ping(sq_conn *c, store_err *e)
 
 /* ---------------------------------------------------------- transactions */
 
+/* A write transaction queues its full-text index changes (fts_defer_fn)
+ * and applies them just before COMMIT; savepoints mark the queue so that
+ * rolling one back drops its changes with it. */
 static int sq_begin(sq_conn *c, bool write, store_err *e)
 {
     sqlite3_stmt *st = prep(c, write ? "BEGIN IMMEDIATE" : "BEGIN", e);
     if (!st) return STORE_ERROR;
-    return step_done(c, st, e);
+    fts_clear(c);
+    int rc = step_done(c, st, e);
+    c->fts_defer = write && rc == STORE_OK;
+    return rc;
 }
 
 static int sq_commit(sq_conn *c, store_err *e)
 {
-    sqlite3_stmt *st = prep(c, "COMMIT", e);
-    if (!st) return STORE_ERROR;
-    int rc = step_done(c, st, e);
+    int rc = fts_flush(c, e);
+    if (rc == STORE_OK) {
+        sqlite3_stmt *st = prep(c, "COMMIT", e);
+        rc = st ? step_done(c, st, e) : STORE_ERROR;
+    }
     if (rc != STORE_OK) sq_rollback(c);
+    fts_clear(c);
     return rc;
 }
 
 static void sq_rollback(sq_conn *c)
 {
     if (!sqlite3_get_autocommit(c->db)) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    fts_clear(c);
 }
 
 static int sq_savepoint(sq_conn *c, store_err *e)
 {
+    if (c->fts_depth == FTS_MARKS)
+        return store_fail(e, STORE_ERROR, "more than %d savepoints open", FTS_MARKS);
     sqlite3_stmt *st = prep(c, "SAVEPOINT sp", e);
     if (!st) return STORE_ERROR;
-    return step_done(c, st, e);
+    int rc = step_done(c, st, e);
+    if (rc == STORE_OK) c->fts_marks[c->fts_depth++] = (fts_mark){c->fts_n, c->fts_text.len};
+    return rc;
 }
 
 static int sq_release(sq_conn *c, store_err *e)
 {
     sqlite3_stmt *st = prep(c, "RELEASE sp", e);
     if (!st) return STORE_ERROR;
-    return step_done(c, st, e);
+    int rc = step_done(c, st, e);
+    if (rc == STORE_OK && c->fts_depth > 0) c->fts_depth--;
+    return rc;
 }
 
 static void sq_rollback_to(sq_conn *c)
 {
     sqlite3_exec(c->db, "ROLLBACK TO sp; RELEASE sp;", NULL, NULL, NULL);
+    if (c->fts_depth > 0) {
+        fts_mark m = c->fts_marks[--c->fts_depth];
+        if (m.n < c->fts_n) {
+            c->fts_n = m.n;
+            c->fts_text.len = m.text;
+            c->fts_text.overflow = false;
+        }
+    }
 }
 
 /* ------------------------------------------------------ workspaces, keys */
@@ -979,6 +1139,18 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
     int nb = 0;
     const char *alias = "";
     bool use_fts = q->fts && fts_expr(ws, q->fts, &fts);
+    /* A search sees the transaction's own changes; inside a savepoint the
+     * queue cannot be applied (its rollback would take older changes along
+     * with it), and no write path searches. */
+    if (use_fts && c->fts_n > 0) {
+        int rc = c->fts_depth == 0 ? fts_flush(c, e)
+                                   : store_fail(e, STORE_ERROR, "search inside a savepoint");
+        if (rc) {
+            buf_free(&sql);
+            buf_free(&fts);
+            return rc;
+        }
+    }
     if (q->fts && !use_fts) {
         /* Only punctuation: nothing can match. */
         buf_free(&sql);

@@ -1326,6 +1326,145 @@ TEST(store_transactions)
     db_close(&d);
 }
 
+static void rename_contact(db *d, const char *ws, const char *id, const char *name)
+{
+    const res_def *r = R("contacts");
+    store_err e = {{0}};
+    bool *set = arena_zalloc(&d->a, sizeof(bool) * (size_t)r->nfields);
+    res_row up = new_row(d, r);
+    snprintf(up.id, sizeof up.id, "%s", id);
+    set_s(r, &up, "name", name);
+    set[FI(r, "name")] = true;
+    if (!CHECK_EQ_INT(store_rec_update(d->c, r, ws, &up, set, false, &e), STORE_OK))
+        printf("  rename: %s\n", e.msg);
+}
+
+/* In a write transaction, full-text changes wait for COMMIT (one index
+ * segment per transaction); a savepoint rolled back takes its own with
+ * it and nothing else, and the index stays consistent throughout. */
+TEST(store_search_follows_savepoints)
+{
+    db d;
+    if (!db_open(&d, "ftstx.db")) return;
+    const res_def *r = R("contacts");
+    if (!r) return;
+    store_err e = {{0}};
+    char keep[ID_MAX], gone[ID_MAX], temp[ID_MAX];
+
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    add_contact(&d, d.ws, "Alpha Outer", NULL, NULL, keep);
+    CHECK_EQ_INT(store_savepoint(d.c, &e), STORE_OK);
+    add_contact(&d, d.ws, "Bravo Kept", NULL, NULL, NULL);
+    CHECK_EQ_INT(store_savepoint(d.c, &e), STORE_OK);
+    add_contact(&d, d.ws, "Charlie Undone", NULL, NULL, gone);
+    rename_contact(&d, d.ws, keep, "Delta Undone");
+    /* Searching here could not be undone with the savepoint: refused. */
+    store_query q = q_all(10);
+    q.fts = "charlie";
+    res_row *rows;
+    int n;
+    bool more;
+    CHECK_EQ_INT(store_rec_list(d.c, &d.a, r, d.ws, &q, &rows, &n, &more, &e), STORE_ERROR);
+    store_rollback_to(d.c);
+    CHECK_EQ_INT(store_release(d.c, &e), STORE_OK);
+    /* Outside any savepoint a search sees the transaction's own changes. */
+    CHECK_EQ_INT(search(&d, d.ws, "bravo"), 1);
+    CHECK_EQ_INT(search(&d, d.ws, "charlie"), 0);
+    add_contact(&d, d.ws, "Echo After", NULL, NULL, NULL);
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK_EQ_INT(search(&d, d.ws, "alpha outer"), 1);
+    CHECK_EQ_INT(search(&d, d.ws, "bravo"), 1);
+    CHECK_EQ_INT(search(&d, d.ws, "echo"), 1);
+    CHECK_EQ_INT(search(&d, d.ws, "charlie"), 0);
+    CHECK_EQ_INT(search(&d, d.ws, "delta"), 0);
+
+    /* A transaction rolled back leaves the index as it was. */
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    add_contact(&d, d.ws, "Foxtrot Gone", NULL, NULL, NULL);
+    rename_contact(&d, d.ws, keep, "Golf Gone");
+    store_rollback(d.c);
+    CHECK_EQ_INT(search(&d, d.ws, "foxtrot"), 0);
+    CHECK_EQ_INT(search(&d, d.ws, "golf"), 0);
+    CHECK_EQ_INT(search(&d, d.ws, "alpha"), 1);
+
+    /* Created, renamed and deleted in one transaction: the queued changes
+     * apply in order and cancel out. */
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    add_contact(&d, d.ws, "Hotel Temp", NULL, NULL, temp);
+    rename_contact(&d, d.ws, temp, "India Temp");
+    CHECK_EQ_INT(store_rec_delete(d.c, r, d.ws, temp, &e), STORE_OK);
+    rename_contact(&d, d.ws, keep, "Juliet Renamed");
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK_EQ_INT(search(&d, d.ws, "hotel"), 0);
+    CHECK_EQ_INT(search(&d, d.ws, "india"), 0);
+    CHECK_EQ_INT(search(&d, d.ws, "temp"), 0);
+    CHECK_EQ_INT(search(&d, d.ws, "alpha"), 0);
+    CHECK_EQ_INT(search(&d, d.ws, "juliet"), 1);
+
+    /* Outside a transaction a write indexes at once. */
+    add_contact(&d, d.ws, "Kilo Auto", NULL, NULL, NULL);
+    CHECK_EQ_INT(search(&d, d.ws, "kilo"), 1);
+
+    sqlite3 *raw = NULL;
+    CHECK_EQ_INT(sqlite3_open_v2(test_path("ftstx.db"), &raw, SQLITE_OPEN_READWRITE, NULL),
+                 SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(raw,
+                              "INSERT INTO contacts_fts(contacts_fts) VALUES ('integrity-check')",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    /* Creates in one transaction make one segment, not one each (with
+     * automatic merges off, so that each one stays). */
+    CHECK_EQ_INT(
+        sqlite3_exec(raw, "INSERT INTO contacts_fts(contacts_fts, rank) VALUES ('automerge', 0)",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    const char *segs_sql = "SELECT count(DISTINCT segid) FROM contacts_fts_idx";
+    int segs = raw_int(raw, segs_sql);
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    for (int i = 0; i < 10; i++)
+        add_contact(&d, d.ws, "November Batch", NULL, NULL, NULL);
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK_EQ_INT(raw_int(raw, segs_sql), segs + 1);
+    CHECK_EQ_INT(search(&d, d.ws, "november"), 10);
+    sqlite3_close(raw);
+    db_close(&d);
+}
+
+/* Triggers changed but not the index: the index is kept, not rebuilt. */
+TEST(store_search_triggers_change_alone)
+{
+    db d;
+    if (!db_open(&d, "ftstrig.db")) return;
+    add_contact(&d, d.ws, "Lima Before", NULL, NULL, NULL);
+    sqlite3 *raw = NULL;
+    CHECK_EQ_INT(sqlite3_open_v2(test_path("ftstrig.db"), &raw, SQLITE_OPEN_READWRITE, NULL),
+                 SQLITE_OK);
+    /* A row only the index has: a rebuild from the table would drop it. */
+    CHECK_EQ_INT(sqlite3_exec(raw,
+                              "INSERT INTO contacts_fts(rowid, doc) VALUES (999999, 'marker');"
+                              "DROP TRIGGER contacts_fts_i;"
+                              "CREATE TRIGGER contacts_fts_i AFTER INSERT ON contacts BEGIN "
+                              "SELECT 1; END;"
+                              "UPDATE search_indexes SET ddl = substr(ddl, 1, instr(ddl, ';')) "
+                              "|| 'CREATE TRIGGER contacts_fts_i AFTER INSERT ON contacts BEGIN "
+                              "SELECT 1; END;' WHERE table_name = 'contacts';",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    store_err e = {{0}};
+    int applied = -1;
+    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
+    CHECK_EQ_INT(
+        raw_int(raw, "SELECT count(*) FROM contacts_fts WHERE contacts_fts MATCH 'marker'"), 1);
+    CHECK_EQ_INT(raw_int(raw, "SELECT count(*) FROM sqlite_master WHERE name = 'contacts_fts_i' "
+                              "AND sql LIKE '%cairn_fts_defer%'"),
+                 1);
+    sqlite3_close(raw);
+    add_contact(&d, d.ws, "Mike After", NULL, NULL, NULL);
+    CHECK_EQ_INT(search(&d, d.ws, "lima"), 1);
+    CHECK_EQ_INT(search(&d, d.ws, "mike"), 1);
+    db_close(&d);
+}
+
 TEST(store_two_connections)
 {
     db d;
