@@ -23,6 +23,63 @@ static pthread_t thread;
 static store_conn *conn;
 static bool upkeep_due = true; /* writer thread only */
 
+/* The sync stage: committed batches waiting for their fsync, in order. */
+static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
+static writer_job *sync_head, *sync_tail;
+static bool sync_stopping;
+static pthread_t sync_thread;
+
+static void finish(writer_job *batch)
+{
+    for (writer_job *j = batch, *next; j; j = next) {
+        next = j->next; /* done() may free the job */
+        j->done(j);
+    }
+}
+
+/* One fsync covers every batch committed before it, so a slow one lets
+ * batches gather and the next covers them all. */
+static void *sync_loop(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&sync_mu);
+        while (!sync_head && !sync_stopping)
+            pthread_cond_wait(&sync_cv, &sync_mu);
+        writer_job *batch = sync_head;
+        sync_head = sync_tail = NULL;
+        pthread_mutex_unlock(&sync_mu);
+        if (!batch) break;
+        store_err e;
+        int rc = store_sync(conn, &e);
+        if (rc != STORE_OK) {
+            /* Committed and visible, but maybe not on disk: not a success
+             * to report. A retry with its Idempotency-Key gets the stored
+             * answer. */
+            fprintf(stderr,
+                    "{\"level\":\"error\",\"msg\":\"writer sync failed\",\"store\":\"%s\"}\n",
+                    e.msg);
+            for (writer_job *j = batch; j; j = j->next)
+                if (j->q->status < 400) api_fail_store(j->q, rc, &e);
+        }
+        finish(batch);
+    }
+    return NULL;
+}
+
+static void to_sync(writer_job *first, writer_job *last)
+{
+    pthread_mutex_lock(&sync_mu);
+    if (sync_tail)
+        sync_tail->next = first;
+    else
+        sync_head = first;
+    sync_tail = last;
+    pthread_cond_signal(&sync_cv);
+    pthread_mutex_unlock(&sync_mu);
+}
+
 /* One step of store upkeep; false when there is nothing left to do (or
  * it failed: the next write makes it due again). */
 static bool upkeep_step(void)
@@ -108,10 +165,7 @@ static void *loop(void *arg)
 
         run_batch(batch);
         upkeep_due = true;
-        for (writer_job *j = batch, *next; j; j = next) {
-            next = j->next; /* done() may free the job */
-            j->done(j);
-        }
+        to_sync(batch, last);
         uint64_t now = time_now_ms();
         if (now - last_sweep > IDEM_SWEEP_MS) {
             store_err e;
@@ -125,9 +179,25 @@ static void *loop(void *arg)
 int writer_start(store *s, store_err *e)
 {
     int rc = store_connect(s, &conn, e);
-    if (rc) return rc;
-    stopping = false;
+    if (rc == STORE_OK) rc = store_sync_defer(conn, true, e);
+    if (rc) {
+        store_disconnect(conn);
+        conn = NULL;
+        return rc;
+    }
+    stopping = sync_stopping = false;
+    if (pthread_create(&sync_thread, NULL, sync_loop, NULL) != 0) {
+        store_disconnect(conn);
+        conn = NULL;
+        snprintf(e->msg, sizeof e->msg, "cannot start the writer's sync thread");
+        return STORE_ERROR;
+    }
     if (pthread_create(&thread, NULL, loop, NULL) != 0) {
+        pthread_mutex_lock(&sync_mu);
+        sync_stopping = true;
+        pthread_cond_signal(&sync_cv);
+        pthread_mutex_unlock(&sync_mu);
+        pthread_join(sync_thread, NULL);
         store_disconnect(conn);
         conn = NULL;
         snprintf(e->msg, sizeof e->msg, "cannot start the writer thread");
@@ -157,6 +227,11 @@ void writer_stop(void)
     pthread_cond_signal(&cv);
     pthread_mutex_unlock(&mu);
     pthread_join(thread, NULL);
+    pthread_mutex_lock(&sync_mu);
+    sync_stopping = true;
+    pthread_cond_signal(&sync_cv);
+    pthread_mutex_unlock(&sync_mu);
+    pthread_join(sync_thread, NULL);
     store_disconnect(conn);
     conn = NULL;
 }

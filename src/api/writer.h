@@ -4,9 +4,12 @@
  * Worker threads validate nothing here; they hand over whole requests. The
  * writer takes every request waiting (up to a batch cap), runs each inside
  * its own savepoint of one transaction, commits once (one fsync for the
- * batch), then calls each job's done() so its worker can answer. With
- * synchronous=FULL every acknowledged write is on disk, and since only
- * this thread writes, no client ever sees "database is locked". When no
+ * batch) and passes the batch to its sync thread, which waits for the
+ * commit to be durable (store_sync: one fsync for every batch committed
+ * meanwhile) and then calls each job's done() so its worker can answer.
+ * The next batch runs during that fsync. Every acknowledged write is on
+ * disk, and since only this thread writes, no client ever sees "database
+ * is locked". When no
  * write has come for a moment, it does the store's upkeep (store_maintain)
  * in short steps, looking at the queue between steps. */
 #ifndef CAIRN_WRITER_H
@@ -16,7 +19,7 @@
 
 typedef struct writer_job {
     api_req *q;
-    void (*done)(struct writer_job *j); /* called on the writer thread */
+    void (*done)(struct writer_job *j); /* called on the sync thread */
     struct writer_job *next;
 } writer_job;
 

@@ -953,6 +953,19 @@ static void pg_rollback_to(pg_conn *c)
     c->ev_flushed = c->sp_flushed[c->sp_depth];
 }
 
+/* A commit here is durable when the server answers it. */
+static int pg_sync_defer(pg_conn *c, bool on, store_err *e)
+{
+    (void)c, (void)on, (void)e;
+    return STORE_OK;
+}
+
+static int pg_sync(pg_conn *c, store_err *e)
+{
+    (void)c, (void)e;
+    return STORE_OK;
+}
+
 /* ------------------------------------------------------ workspaces, keys */
 
 static void read_workspace(PGresult *r, int row, store_workspace *w)

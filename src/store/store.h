@@ -64,8 +64,9 @@ typedef struct store store;           /* shared, thread-safe: the database */
 typedef struct store_conn store_conn; /* one per thread */
 
 typedef struct store_opts {
-    bool durable; /* fsync every commit (synchronous=FULL) */
-    int busy_ms;  /* wait this long for a lock before STORE_BUSY */
+    bool durable;         /* fsync every commit (synchronous=FULL) */
+    int busy_ms;          /* wait this long for a lock before STORE_BUSY */
+    int checkpoint_pages; /* SQLite: WAL size that makes a checkpoint due; 0: 65,536 */
 } store_opts;
 
 int store_open(store **out, const char *url, const store_opts *opts, store_err *e);
@@ -86,6 +87,17 @@ void store_rollback(store_conn *c);
 int store_savepoint(store_conn *c, store_err *e);
 int store_release(store_conn *c, store_err *e);
 void store_rollback_to(store_conn *c);
+
+/* Group commit's last step, for the one connection that writes. With
+ * store_sync_defer(c, true), store_commit returns once the transaction is
+ * written and visible but before it is durable, and store_sync(c) makes
+ * every transaction committed before the call durable. store_sync is the
+ * one operation that may run on another thread while c is in use, so the
+ * next batch runs while the last one's fsync waits. Both are no-ops where
+ * a commit is durable by itself (PostgreSQL) or never fsyncs (a store
+ * opened without `durable`). */
+int store_sync_defer(store_conn *c, bool on, store_err *e);
+int store_sync(store_conn *c, store_err *e);
 
 /* ---- workspaces and keys ---- */
 typedef struct store_workspace {

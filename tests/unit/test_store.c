@@ -1465,6 +1465,152 @@ TEST(store_search_triggers_change_alone)
     db_close(&d);
 }
 
+/* Copies the database file alone, without its WAL, and counts contacts
+ * there: what checkpoints have copied into it. */
+static int contacts_in_db_file(const char *name)
+{
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s.copy", test_path(name));
+    FILE *in = fopen(test_path(name), "rb"), *out = fopen(copy, "wb");
+    char chunk[65536];
+    size_t n;
+    while (in && out && (n = fread(chunk, 1, sizeof chunk, in)) > 0)
+        fwrite(chunk, 1, n, out);
+    if (in) fclose(in);
+    if (out) fclose(out);
+    sqlite3 *raw = NULL;
+    int count = -1;
+    if (sqlite3_open_v2(copy, &raw, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+        count = raw_int(raw, "SELECT count(*) FROM contacts");
+    sqlite3_close(raw);
+    remove(copy);
+    return count;
+}
+
+static bool open_durable(const char *name, int checkpoint_pages, store **s, store_conn **c)
+{
+    store_err e = {{0}};
+    store_opts o = {.durable = true, .busy_ms = 2000, .checkpoint_pages = checkpoint_pages};
+    if (!CHECK_EQ_INT(store_open(s, test_path(name), &o, &e), STORE_OK)) return false;
+    if (!CHECK_EQ_INT(store_connect(*s, c, &e), STORE_OK)) {
+        printf("  %s\n", e.msg);
+        store_close(*s);
+        return false;
+    }
+    return true;
+}
+
+/* The writer's connection (store_sync_defer): a commit's WAL frames go to
+ * the file in one gathered write, before the commit is visible, and the
+ * fsync waits for store_sync. Another connection sees each commit at once,
+ * one larger than the gathering buffer too (rows larger than a page), and
+ * checkpoints copy them into the database file. */
+TEST(store_deferred_sync)
+{
+    db d;
+    memset(&d, 0, sizeof d);
+    arena_init(&d.a);
+    store *s2 = NULL;
+    store_conn *c2 = NULL;
+    if (!open_durable("defer.db", 64, &d.s, &d.c)) return;
+    store_err e = {{0}};
+    int applied;
+    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
+    store_workspace w;
+    CHECK_EQ_INT(store_workspace_create(d.c, "A", &w, &e), STORE_OK);
+    snprintf(d.ws, sizeof d.ws, "%s", w.id);
+    if (!CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK); /* twice is harmless */
+    if (!open_durable("defer.db", 0, &s2, &c2)) goto out;
+
+    const res_def *r = R("contacts");
+    res_row got;
+    char id[ID_MAX], name[64];
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+        snprintf(name, sizeof name, "Deferred Person%02d", i);
+        add_contact(&d, d.ws, name, NULL, NULL, id);
+        CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+        CHECK_EQ_INT(store_rec_get(c2, &d.a, r, d.ws, id, &got, &e), STORE_OK);
+        if (i % 5 == 0) CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
+    }
+
+    enum { BIG = 1500 };
+    char *notes = malloc(6001);
+    memset(notes, 'x', 6000);
+    notes[6000] = '\0';
+    memcpy(notes, "bulkword ", 9);
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    for (int i = 0; i < BIG; i++) {
+        res_row row = new_row(&d, r);
+        set_s(r, &row, "name", "Bulk Person");
+        notes[9] = (char)('a' + i % 26); /* rows differ */
+        set_s(r, &row, "notes", notes);
+        insert_row(&d, r, d.ws, &row);
+        if (i == BIG - 1) snprintf(id, sizeof id, "%s", row.id);
+    }
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
+    if (CHECK_EQ_INT(store_rec_get(c2, &d.a, r, d.ws, id, &got, &e), STORE_OK))
+        CHECK_STR(get_s(r, &got, "notes") + 10, notes + 10);
+    store_query q = q_all(100);
+    q.fts = "bulkword";
+    res_row *rows;
+    int n = 0;
+    bool more = false;
+    CHECK_EQ_INT(store_rec_list(c2, &d.a, r, d.ws, &q, &rows, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(n, 100);
+    CHECK(more);
+    /* Past 64 pages of log a commit checkpoints: the file has them all. */
+    CHECK_EQ_INT(contacts_in_db_file("defer.db"), 20 + BIG);
+    free(notes);
+
+    CHECK_EQ_INT(store_sync_defer(d.c, false, &e), STORE_OK);
+    CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK); /* no-op once off */
+    store_disconnect(c2);
+    store_close(s2);
+out:
+    db_close(&d);
+}
+
+/* With the default checkpoint size, an idle writer's upkeep copies the
+ * log into the database file. */
+TEST(store_deferred_sync_idle_checkpoint)
+{
+    db d;
+    memset(&d, 0, sizeof d);
+    arena_init(&d.a);
+    if (!open_durable("deferidle.db", 0, &d.s, &d.c)) return;
+    store_err e = {{0}};
+    int applied;
+    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
+    store_workspace w;
+    CHECK_EQ_INT(store_workspace_create(d.c, "A", &w, &e), STORE_OK);
+    snprintf(d.ws, sizeof d.ws, "%s", w.id);
+    /* Whatever the migration left in the log goes into the file first. */
+    sqlite3 *raw = NULL;
+    CHECK_EQ_INT(sqlite3_open_v2(test_path("deferidle.db"), &raw, SQLITE_OPEN_READWRITE, NULL),
+                 SQLITE_OK);
+    CHECK(raw_int(raw, "SELECT count(*) FROM sqlite_master") > 0); /* opens the WAL */
+    CHECK_EQ_INT(sqlite3_wal_checkpoint_v2(raw, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(raw);
+    CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK);
+    for (int i = 0; i < 10; i++) {
+        CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+        add_contact(&d, d.ws, "Idle Person", NULL, NULL, NULL);
+        CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    }
+    CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
+    CHECK_EQ_INT(contacts_in_db_file("deferidle.db"), 0);
+    bool more = true;
+    for (int steps = 0; more && steps < 100; steps++)
+        CHECK_EQ_INT(store_maintain(d.c, 256, &more, &e), STORE_OK);
+    CHECK(!more);
+    CHECK_EQ_INT(contacts_in_db_file("deferidle.db"), 10);
+    db_close(&d);
+}
+
 TEST(store_two_connections)
 {
     db d;
