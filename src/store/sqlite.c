@@ -23,9 +23,10 @@
 #include "store/sqlite_wal.h"
 
 #define STMT_CACHE 256
+#define STMT_PROBE 8
+
 /* WAL frames (pages) that make a checkpoint due by default; see sq_connect. */
 #define CHECKPOINT_FRAMES 65536
-#define STMT_PROBE        8
 
 typedef struct sq_store {
     store base;
@@ -684,8 +685,6 @@ static int sq_ping(sq_conn *c, store_err *e)
     return rc == SQLITE_ROW ? STORE_OK : sqlfail(c, e, rc);
 }
 
-/* ---------------------------------------------------------- transactions */
-
 /* --------------------------------------------------------- deferred sync */
 
 static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
@@ -703,16 +702,16 @@ static int sq_sync_defer(sq_conn *c, bool on, store_err *e)
 {
     if (on == (c->sync_fd >= 0) || !c->s->opts.durable) return STORE_OK;
     sqlite_wal *w = sqlite_wal_of(c->db);
-    if (!w) return store_fail(e, STORE_ERROR, "sqlite: the database has no open WAL file");
     if (!on) {
-        sqlite_wal_defer(w, false);
-        int rc = sqlite_wal_sync(c->sync_fd);
+        if (w) sqlite_wal_defer(w, false);
+        int err = sqlite_wal_sync(c->sync_fd) ? errno : 0;
         close(c->sync_fd);
         c->sync_fd = -1;
         sqlite3_wal_autocheckpoint(c->db, c->s->opts.checkpoint_pages);
-        return rc ? store_fail(e, STORE_ERROR, "sqlite: fsync of the WAL: %s", strerror(errno))
-                  : STORE_OK;
+        return err ? store_fail(e, STORE_ERROR, "sqlite: fsync of the WAL: %s", strerror(err))
+                   : STORE_OK;
     }
+    if (!w) return store_fail(e, STORE_ERROR, "sqlite: the database has no open WAL file");
     c->sync_fd = sqlite_wal_dup_fd(w);
     if (c->sync_fd < 0)
         return store_fail(e, STORE_ERROR, "sqlite: cannot open the WAL: %s", strerror(errno));
@@ -741,6 +740,8 @@ static void checkpoint(sq_conn *c)
         c->wal_frames = 0;
     sqlite_wal_defer(w, true);
 }
+
+/* ---------------------------------------------------------- transactions */
 
 /* A write transaction queues its full-text index changes (fts_defer_fn)
  * and applies them just before COMMIT; savepoints mark the queue so that
