@@ -967,12 +967,26 @@ static int sq_key_revoke(sq_conn *c, const char *id, store_err *e)
 
 /* --------------------------------------------------------------- records */
 
+/* Built on every read to find its cached statement, so without printf
+ * (its format parsing was 2% of a GET). */
 static void select_cols(const res_def *r, buf *b, const char *alias)
 {
-    buf_printf(b, "SELECT %1$srid, %1$sid, %1$screated_at, %1$supdated_at", alias);
-    for (int i = 0; i < r->nfields; i++)
-        buf_printf(b, ", %s%s", alias, r->fields[i].name);
-    buf_printf(b, ", %scustom_fields FROM %s", alias, r->table);
+    static const char *const fixed[] = {"rid", "id", "created_at", "updated_at"};
+    buf_puts(b, "SELECT ");
+    for (int i = 0; i < 4; i++) {
+        if (i) buf_puts(b, ", ");
+        buf_puts(b, alias);
+        buf_puts(b, fixed[i]);
+    }
+    for (int i = 0; i < r->nfields; i++) {
+        buf_puts(b, ", ");
+        buf_puts(b, alias);
+        buf_puts(b, r->fields[i].name);
+    }
+    buf_puts(b, ", ");
+    buf_puts(b, alias);
+    buf_puts(b, "custom_fields FROM ");
+    buf_puts(b, r->table);
 }
 
 static const char *col_text(arena *a, sqlite3_stmt *st, int col)
