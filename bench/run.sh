@@ -115,6 +115,8 @@ source "$data_sh"
 if [[ $backend == sqlite ]]; then
   rm -f "$rundb" "$rundb-wal" "$rundb-shm"
   cp --reflink=auto "$db" "$rundb"
+  # Written back now, not by kernel threads during the first scenarios.
+  sync "$rundb"
 fi
 
 # -------------------------------------------------------------- server
