@@ -15,20 +15,42 @@
 #define UPKEEP_IDLE_MS 200
 #define UPKEEP_PAGES   256
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static writer_job *head, *tail;
-static bool stopping;
-static pthread_t thread;
+/* Jobs handed from one thread to the next, in order. */
+typedef struct job_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    writer_job *head, *tail;
+    bool stopping;
+} job_queue;
+
+static void queue_push(job_queue *jq, writer_job *first, writer_job *last)
+{
+    pthread_mutex_lock(&jq->mu);
+    if (jq->tail)
+        jq->tail->next = first;
+    else
+        jq->head = first;
+    jq->tail = last;
+    pthread_cond_signal(&jq->cv);
+    pthread_mutex_unlock(&jq->mu);
+}
+
+/* Its consumer takes what is queued, then ends. */
+static void queue_stop(job_queue *jq)
+{
+    pthread_mutex_lock(&jq->mu);
+    jq->stopping = true;
+    pthread_cond_signal(&jq->cv);
+    pthread_mutex_unlock(&jq->mu);
+}
+
+/* Requests, to the writer thread; committed batches waiting for their
+ * fsync, to the sync thread. */
+static job_queue in = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static job_queue committed = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static pthread_t thread, sync_thread;
 static store_conn *conn;
 static bool upkeep_due = true; /* writer thread only */
-
-/* The sync stage: committed batches waiting for their fsync, in order. */
-static pthread_mutex_t sync_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
-static writer_job *sync_head, *sync_tail;
-static bool sync_stopping;
-static pthread_t sync_thread;
 
 static void finish(writer_job *batch)
 {
@@ -44,12 +66,12 @@ static void *sync_loop(void *arg)
 {
     (void)arg;
     for (;;) {
-        pthread_mutex_lock(&sync_mu);
-        while (!sync_head && !sync_stopping)
-            pthread_cond_wait(&sync_cv, &sync_mu);
-        writer_job *batch = sync_head;
-        sync_head = sync_tail = NULL;
-        pthread_mutex_unlock(&sync_mu);
+        pthread_mutex_lock(&committed.mu);
+        while (!committed.head && !committed.stopping)
+            pthread_cond_wait(&committed.cv, &committed.mu);
+        writer_job *batch = committed.head;
+        committed.head = committed.tail = NULL;
+        pthread_mutex_unlock(&committed.mu);
         if (!batch) break;
         store_err e;
         int rc = store_sync(conn, &e);
@@ -66,18 +88,6 @@ static void *sync_loop(void *arg)
         finish(batch);
     }
     return NULL;
-}
-
-static void to_sync(writer_job *first, writer_job *last)
-{
-    pthread_mutex_lock(&sync_mu);
-    if (sync_tail)
-        sync_tail->next = first;
-    else
-        sync_head = first;
-    sync_tail = last;
-    pthread_cond_signal(&sync_cv);
-    pthread_mutex_unlock(&sync_mu);
 }
 
 /* One step of store upkeep; false when there is nothing left to do (or
@@ -130,10 +140,10 @@ static void *loop(void *arg)
     (void)arg;
     uint64_t last_sweep = time_now_ms();
     for (;;) {
-        pthread_mutex_lock(&mu);
-        while (!head && !stopping) {
+        pthread_mutex_lock(&in.mu);
+        while (!in.head && !in.stopping) {
             if (!upkeep_due) {
-                pthread_cond_wait(&cv, &mu);
+                pthread_cond_wait(&in.cv, &in.mu);
                 continue;
             }
             struct timespec until;
@@ -141,31 +151,31 @@ static void *loop(void *arg)
             until.tv_nsec += UPKEEP_IDLE_MS * 1000000L;
             until.tv_sec += until.tv_nsec / 1000000000L;
             until.tv_nsec %= 1000000000L;
-            if (pthread_cond_timedwait(&cv, &mu, &until) != ETIMEDOUT) continue;
-            while (upkeep_due && !head && !stopping) {
-                pthread_mutex_unlock(&mu);
+            if (pthread_cond_timedwait(&in.cv, &in.mu, &until) != ETIMEDOUT) continue;
+            while (upkeep_due && !in.head && !in.stopping) {
+                pthread_mutex_unlock(&in.mu);
                 upkeep_due = upkeep_step();
-                pthread_mutex_lock(&mu);
+                pthread_mutex_lock(&in.mu);
             }
         }
-        if (!head && stopping) {
-            pthread_mutex_unlock(&mu);
+        if (!in.head && in.stopping) {
+            pthread_mutex_unlock(&in.mu);
             break;
         }
-        writer_job *batch = head, *last = head;
+        writer_job *batch = in.head, *last = in.head;
         int n = 1;
         while (last->next && n < BATCH_MAX) {
             last = last->next;
             n++;
         }
-        head = last->next;
-        if (!head) tail = NULL;
+        in.head = last->next;
+        if (!in.head) in.tail = NULL;
         last->next = NULL;
-        pthread_mutex_unlock(&mu);
+        pthread_mutex_unlock(&in.mu);
 
         run_batch(batch);
         upkeep_due = true;
-        to_sync(batch, last);
+        queue_push(&committed, batch, last);
         uint64_t now = time_now_ms();
         if (now - last_sweep > IDEM_SWEEP_MS) {
             store_err e;
@@ -185,7 +195,7 @@ int writer_start(store *s, store_err *e)
         conn = NULL;
         return rc;
     }
-    stopping = sync_stopping = false;
+    in.stopping = committed.stopping = false;
     if (pthread_create(&sync_thread, NULL, sync_loop, NULL) != 0) {
         store_disconnect(conn);
         conn = NULL;
@@ -193,10 +203,7 @@ int writer_start(store *s, store_err *e)
         return STORE_ERROR;
     }
     if (pthread_create(&thread, NULL, loop, NULL) != 0) {
-        pthread_mutex_lock(&sync_mu);
-        sync_stopping = true;
-        pthread_cond_signal(&sync_cv);
-        pthread_mutex_unlock(&sync_mu);
+        queue_stop(&committed);
         pthread_join(sync_thread, NULL);
         store_disconnect(conn);
         conn = NULL;
@@ -209,28 +216,15 @@ int writer_start(store *s, store_err *e)
 void writer_submit(writer_job *j)
 {
     j->next = NULL;
-    pthread_mutex_lock(&mu);
-    if (tail)
-        tail->next = j;
-    else
-        head = j;
-    tail = j;
-    pthread_cond_signal(&cv);
-    pthread_mutex_unlock(&mu);
+    queue_push(&in, j, j);
 }
 
 void writer_stop(void)
 {
     if (!conn) return;
-    pthread_mutex_lock(&mu);
-    stopping = true;
-    pthread_cond_signal(&cv);
-    pthread_mutex_unlock(&mu);
+    queue_stop(&in);
     pthread_join(thread, NULL);
-    pthread_mutex_lock(&sync_mu);
-    sync_stopping = true;
-    pthread_cond_signal(&sync_cv);
-    pthread_mutex_unlock(&sync_mu);
+    queue_stop(&committed);
     pthread_join(sync_thread, NULL);
     store_disconnect(conn);
     conn = NULL;
