@@ -1,15 +1,15 @@
 /* writer.h - group commit: the one thread that writes.
  *
- * Owns: the write connection and the queue of pending write requests.
+ * Owns: the write connection, the queue of pending write requests and the
+ * two threads that serve it (the writer and its sync thread).
  * Worker threads validate nothing here; they hand over whole requests. The
  * writer takes every request waiting (up to a batch cap), runs each inside
- * its own savepoint of one transaction, commits once (one fsync for the
- * batch) and passes the batch to its sync thread, which waits for the
- * commit to be durable (store_sync: one fsync for every batch committed
- * meanwhile) and then calls each job's done() so its worker can answer.
- * The next batch runs during that fsync. Every acknowledged write is on
- * disk, and since only this thread writes, no client ever sees "database
- * is locked". When no
+ * its own savepoint of one transaction, commits once and passes the batch
+ * to its sync thread, which waits for the commit to be durable
+ * (store_sync: one fsync for every batch committed meanwhile) and then
+ * calls each job's done() so its worker can answer. The next batch runs
+ * during that fsync. Every acknowledged write is on disk, and since only
+ * this thread writes, no client ever sees "database is locked". When no
  * write has come for a moment, it does the store's upkeep (store_maintain)
  * in short steps, looking at the queue between steps. */
 #ifndef CAIRN_WRITER_H

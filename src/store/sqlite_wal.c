@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Gathered frames per write: a commit of 230 frames is about 950 KB. */
+/* The most gathered before it is written out: a commit of 230 frames is
+ * about 950 KB. */
 #define WAL_BUF ((size_t)4 << 20)
 
 struct sqlite_wal {

@@ -5,10 +5,11 @@
  * file but a write-ahead log is the default VFS's own object, untouched.
  * A WAL file gets a wrapper that, once sqlite_wal_defer() turns it on for
  * the one connection that writes,
- *  - gathers the frames SQLite writes and hands them to the kernel in one
- *    write when SQLite syncs the log at the end of the commit (SQLite
- *    writes each frame as a 24-byte header and a page, two system calls
- *    that each straddle page-cache pages: 460 calls for a 230-page commit);
+ *  - gathers the frames SQLite writes and hands them to the kernel in
+ *    64 KiB writes when SQLite syncs the log at the end of the commit
+ *    (SQLite writes each frame as a 24-byte header and a page, two system
+ *    calls that each straddle page-cache pages: 460 calls for a 230-page
+ *    commit, against 15);
  *  - skips that sync's fsync: the caller makes the commit durable with
  *    sqlite_wal_sync(), on any thread, before it reports the commit done.
  * Deferral needs synchronous=FULL, so that SQLite syncs the log at the end
