@@ -289,8 +289,8 @@ static void fts_doc_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  *
  * Why: FTS5 writes its pending terms out as a new segment at the end of
  * every statement that has a statement journal, which every INSERT with a
- * trigger has. Applied from the triggers, a group commit of 30 creates
- * wrote 30 one-row segments (and merged them); queued, it writes one. */
+ * trigger has. Applied from the triggers, a group commit of 16 creates
+ * wrote 16 one-row segments (and merged them); queued, it writes one. */
 static void fts_defer_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
