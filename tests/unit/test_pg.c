@@ -718,7 +718,11 @@ TEST(pg_search_postings)
     store_conn *c = open_conn(url, &s);
     if (!c) return;
     PGconn *pc = raw_conn(url);
-    if (!pc) return;
+    if (!pc) {
+        store_disconnect(c);
+        store_close(s);
+        return;
+    }
     arena a;
     arena_init(&a);
     const res_def *r = res_find("contacts");
@@ -784,7 +788,11 @@ TEST(pg_search_folding_migrates)
     store_conn *c = open_conn(url, &s);
     if (!c) return;
     PGconn *pc = raw_conn(url);
-    if (!pc) return;
+    if (!pc) {
+        store_disconnect(c);
+        store_close(s);
+        return;
+    }
     arena a;
     arena_init(&a);
     char id[ID_MAX];
