@@ -13,6 +13,7 @@
 #include "core/jw.h"
 #include "core/timeutil.h"
 #include "http/server.h"
+#include "resources/engine.h"
 #include "resources/hooks.h"
 #include "store/store.h"
 
@@ -201,8 +202,8 @@ static int scopes_parse(const char *in, char *out, size_t cap)
 {
     out[0] = '\0';
     if (!strcmp(in, "all")) {
-        for (int i = 0; api_all_scopes[i]; i++)
-            snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? " " : "", api_all_scopes[i]);
+        for (int i = 0; res_scopes[i]; i++)
+            snprintf(out + strlen(out), cap - strlen(out), "%s%s", i ? " " : "", res_scopes[i]);
         return 0;
     }
     char copy[512];
@@ -212,8 +213,8 @@ static int scopes_parse(const char *in, char *out, size_t cap)
         while (*s == ' ')
             s++;
         bool known = false;
-        for (int i = 0; api_all_scopes[i] && !known; i++)
-            known = !strcmp(api_all_scopes[i], s);
+        for (int i = 0; res_scopes[i] && !known; i++)
+            known = !strcmp(res_scopes[i], s);
         if (!known) return die("unknown scope '%s'", s);
         snprintf(out + strlen(out), cap - strlen(out), "%s%s", n++ ? " " : "", s);
     }
@@ -302,7 +303,13 @@ static void key_list_cb(const store_key *k, void *ud)
 static int cmd_key(opts *o)
 {
     if (o->help || o->npos == 0) {
-        fputs(usage_key, o->help ? stdout : stderr);
+        FILE *f = o->help ? stdout : stderr;
+        fputs(usage_key, f);
+        /* From the table, so a new scope needs no edit here. */
+        fputs("\nscopes:", f);
+        for (int i = 0; res_scopes[i]; i++)
+            fprintf(f, " %s", res_scopes[i]);
+        fputc('\n', f);
         return o->help ? 0 : 2;
     }
     const char *sub = o->pos[0];
@@ -504,6 +511,11 @@ int main(int argc, char **argv)
         !strcmp(argv[1], "help")) {
         fputs(usage_main, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
+    }
+    char err[256];
+    if (!engine_check(err, sizeof err)) {
+        fprintf(stderr, "cairn: the resource table is inconsistent: %s\n", err);
+        return 70; /* EX_SOFTWARE: a build that must not run */
     }
     opts o = {.key_conc = 10, .max_conc = -1, .rate = -1};
     if (parse(argc - 2, argv + 2, &o)) return 2;

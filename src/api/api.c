@@ -19,26 +19,6 @@
 
 static api_config config;
 
-const char *const api_all_scopes[] = {"crm:read",
-                                      "crm:write",
-                                      "support:read",
-                                      "support:write",
-                                      "tasks:read",
-                                      "tasks:write",
-                                      "activity:read",
-                                      "activity:write",
-                                      "cms:read",
-                                      "cms:write",
-                                      "assets:read",
-                                      "assets:write",
-                                      "integrations:read",
-                                      "integrations:write",
-                                      "analytics:read",
-                                      "analytics:write",
-                                      "bi:read",
-                                      "bi:write",
-                                      NULL};
-
 void api_init(const api_config *cfg)
 {
     config = *cfg;

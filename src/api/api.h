@@ -18,7 +18,7 @@
 #include "core/buf.h"
 #include "core/ids.h"
 #include "core/jw.h"
-#include "resources/registry.h"
+#include "schema/table.h"
 #include "store/store.h"
 
 #define API_MAX_BODY     (1u << 20)
@@ -99,9 +99,6 @@ typedef struct api_config {
     int key_concurrency; /* default per-key concurrent requests; 0 = unlimited */
     int key_rate;        /* default per-key requests/second; 0 = unlimited */
 } api_config;
-
-/* Every scope a key can hold, NULL-terminated (DESIGN.md section 2). */
-extern const char *const api_all_scopes[];
 
 void api_init(const api_config *cfg);
 const api_route *api_routes(int *n);

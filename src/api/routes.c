@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "resources/engine.h"
+#include "resources/hooks.h"
 
 #define MAX_ROUTES 512
 
@@ -156,8 +157,8 @@ void routes_build(void)
         char pat[256];
         snprintf(pat, sizeof pat, "/v1/%s", a->path);
         const char *scope = a->scope ? a->scope : a->write ? r->scope_write : r->scope_read;
-        add(method_of(a->method), pat, (api_handler)a->handler, r, NULL, scope, a->write, false,
-            "action", a->op_id, a->summary);
+        add(method_of(a->method), pat, (api_handler)engine_actions[a->id], r, NULL, scope, a->write,
+            false, "action", a->op_id, a->summary);
         routes[nroutes - 1].action = a;
     }
     for (int i = 0; i < res_count; i++) {

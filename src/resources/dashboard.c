@@ -10,13 +10,11 @@
 /* {"won": n, "lost": n} of deals closed since `since_ms`. */
 static int closed_since(api_req *q, jw *w, const char *key, int64_t since_ms, bool rate)
 {
-    const res_def *d = res_find("deals");
-    store_filter f = {.field = res_field_index(d, "closed_at"),
-                      .v = {.kind = SV_INT, .i = since_ms},
-                      .op = SF_GE};
+    const res_def *d = RES(DEAL);
+    store_filter f = {.field = DEAL_closed_at, .v = {.kind = SV_INT, .i = since_ms}, .op = SF_GE};
     store_agg_row *rows;
     int n;
-    if (engine_aggregate(q, d, &f, 1, "status", NULL, NULL, &rows, &n)) return -1;
+    if (engine_aggregate(q, d, &f, 1, DEAL_status, -1, -1, &rows, &n)) return -1;
     int64_t won = 0, lost = 0;
     for (int i = 0; i < n; i++) {
         if (rows[i].key[0].kind != SV_TEXT) continue;
@@ -38,13 +36,13 @@ static int closed_since(api_req *q, jw *w, const char *key, int64_t since_ms, bo
     return 0;
 }
 
-static int counts_by(api_req *q, jw *w, const res_def *r, const char *field)
+static int counts_by(api_req *q, jw *w, const res_def *r, int field)
 {
     store_agg_row *rows;
     int n;
-    if (engine_aggregate(q, r, NULL, 0, field, NULL, NULL, &rows, &n)) return -1;
+    if (engine_aggregate(q, r, NULL, 0, field, -1, -1, &rows, &n)) return -1;
     char key[64];
-    snprintf(key, sizeof key, "by_%s", field);
+    snprintf(key, sizeof key, "by_%s", r->fields[field].name);
     jw_key(w, key);
     jw_obj_open(w);
     for (int i = 0; i < n; i++)
@@ -65,8 +63,7 @@ static int64_t month_start_ms(int64_t now_ms)
 
 int dashboard_get(api_req *q)
 {
-    const res_def *d = res_find("deals"), *s = res_find("pipeline-stages"), *t = res_find("tasks"),
-                  *l = res_find("leads");
+    const res_def *d = RES(DEAL), *s = RES(STAGE), *t = RES(TASK), *l = RES(LEAD);
     if (api_params_check(q)) return -1;
     int64_t now = (int64_t)time_now_ms();
     buf out;
@@ -98,9 +95,9 @@ int dashboard_get(api_req *q)
         if (sid->kind == SV_TEXT && (!known || strcmp(stage.id, sid->s) != 0))
             known = store_rec_get(q->conn, &q->a, s, q->ws, sid->s, &stage, &e) == 0;
         jw_obj_open(&w);
-        jw_kstr(&w, "pipeline_id", known ? engine_text(s, &stage, "pipeline_id") : NULL);
+        jw_kstr(&w, "pipeline_id", known ? engine_text(&stage, STAGE_pipeline_id) : NULL);
         jw_kstr(&w, "stage_id", sid->kind == SV_TEXT ? sid->s : NULL);
-        jw_kstr(&w, "stage_name", known ? engine_text(s, &stage, "name") : NULL);
+        jw_kstr(&w, "stage_name", known ? engine_text(&stage, STAGE_name) : NULL);
         jw_kstr(&w, "currency", rows[i].key[2].kind == SV_TEXT ? rows[i].key[2].s : NULL);
         jw_kint(&w, "deal_count", rows[i].count);
         jw_kint(&w, "amount_cents", rows[i].sum);
@@ -110,13 +107,12 @@ int dashboard_get(api_req *q)
     if ((rc = closed_since(q, &w, "win_rate_90d", now - 90ll * 86400 * 1000, true))) goto out;
     if ((rc = closed_since(q, &w, "this_month", month_start_ms(now), false))) goto out;
 
-    store_filter tf[2] = {
-        {.field = res_field_index(t, "status"), .v = sv_text("open")},
-        {.field = res_field_index(t, "due_at"), .v = {.kind = SV_INT, .i = now}, .op = SF_LT}};
+    store_filter tf[2] = {{.field = TASK_status, .v = sv_text("open")},
+                          {.field = TASK_due_at, .v = {.kind = SV_INT, .i = now}, .op = SF_LT}};
     int64_t open_tasks = 0, overdue = 0;
-    if ((rc = engine_aggregate(q, t, tf, 1, NULL, NULL, NULL, &rows, &n))) goto out;
+    if ((rc = engine_aggregate(q, t, tf, 1, -1, -1, -1, &rows, &n))) goto out;
     if (n) open_tasks = rows[0].count;
-    if ((rc = engine_aggregate(q, t, tf, 2, NULL, NULL, NULL, &rows, &n))) goto out;
+    if ((rc = engine_aggregate(q, t, tf, 2, -1, -1, -1, &rows, &n))) goto out;
     if (n) overdue = rows[0].count;
     jw_key(&w, "tasks");
     jw_obj_open(&w);
@@ -126,7 +122,8 @@ int dashboard_get(api_req *q)
 
     jw_key(&w, "leads");
     jw_obj_open(&w);
-    if ((rc = counts_by(q, &w, l, "status")) || (rc = counts_by(q, &w, l, "source"))) goto out;
+    if ((rc = counts_by(q, &w, l, LEAD_status)) || (rc = counts_by(q, &w, l, LEAD_source)))
+        goto out;
     jw_obj_close(&w);
     jw_obj_close(&w);
     {

@@ -10,6 +10,18 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "resources/hooks.h"
+
+bool engine_check(char *err, size_t cap)
+{
+    if (!res_table_check(err, cap)) return false;
+    for (int i = 0; i < ACT__COUNT; i++)
+        if (!engine_actions[i]) {
+            snprintf(err, cap, "action %s has no handler in resources/bind.c", res_actions[i].path);
+            return false;
+        }
+    return true;
+}
 
 /* ---------------------------------------------------------------- output */
 
@@ -548,6 +560,9 @@ static int respond_row(api_req *q, const res_def *r, const res_row *row, const r
     return rc;
 }
 
+/* The resource's hook `name`, or NULL. */
+#define HOOK(r, name) (engine_hooks[(r)->id] ? engine_hooks[(r)->id]->name : NULL)
+
 static int run_hook(res_write *w, int (*fn)(res_write *))
 {
     return fn ? fn(w) : 0;
@@ -664,7 +679,7 @@ static int insert_row(api_req *q, const res_def *r, res_row *row, bool *set, buf
     if (!row->id[0]) id_new(row->id, r->prefix);
     row->created_ms = row->updated_ms = (int64_t)time_now_ms();
     res_write w = {.q = q, .r = r, .is_create = true, .row = row, .set = set};
-    if (r->hooks && run_hook(&w, r->hooks->before_write)) return -1;
+    if (run_hook(&w, HOOK(r, before_write))) return -1;
     for (int i = 0; i < r->nfields; i++)
         if ((r->fields[i].flags & RF_REQUIRED) && row->vals[i].kind == SV_NULL)
             return api_error(q, 400, "validation_failed", r->fields[i].name, "%s is required",
@@ -675,7 +690,7 @@ static int insert_row(api_req *q, const res_def *r, res_row *row, bool *set, buf
     if (rc == STORE_CONFLICT) return conflict(q, r);
     if (rc) return api_store_error(q, rc, &e);
     if (rollup_apply(q, r, row, 1)) return -1;
-    if (r->hooks && run_hook(&w, r->hooks->after_write)) return -1;
+    if (run_hook(&w, HOOK(r, after_write))) return -1;
     return emit(q, r, "created", row, NULL, json);
 }
 
@@ -691,14 +706,14 @@ static int update_row(api_req *q, const res_def *r, const res_row *old, res_row 
                              "%s cannot be changed after creation", r->fields[i].name);
     row->updated_ms = (int64_t)time_now_ms();
     res_write w = {.q = q, .r = r, .is_create = false, .row = row, .old = old, .set = set};
-    if (r->hooks && run_hook(&w, r->hooks->before_write)) return -1;
+    if (run_hook(&w, HOOK(r, before_write))) return -1;
     if (check_refs(q, r, row, set)) return -1;
     store_err e;
     int rc = store_rec_update(q->conn, r, q->ws, row, set, set_custom, &e);
     if (rc == STORE_CONFLICT) return conflict(q, r);
     if (rc) return api_store_error(q, rc, &e);
     if (rollup_move(q, r, old, row)) return -1;
-    if (r->hooks && run_hook(&w, r->hooks->after_write)) return -1;
+    if (run_hook(&w, HOOK(r, after_write))) return -1;
     return emit(q, r, action ? action : "updated", row, old, json);
 }
 
@@ -726,14 +741,10 @@ res_row engine_copy_row(api_req *q, const res_def *r, const res_row *old, bool *
     return row;
 }
 
-void engine_set(api_req *q, const res_def *r, res_row *row, bool *set, const char *field,
-                store_val v)
+void engine_set(res_row *row, bool *set, int field, store_val v)
 {
-    (void)q;
-    int i = res_field_index(r, field);
-    if (i < 0) return;
-    row->vals[i] = v;
-    set[i] = true;
+    row->vals[field] = v;
+    set[field] = true;
 }
 
 int engine_insert(api_req *q, const res_def *r, res_row *row, bool *set)
@@ -771,7 +782,7 @@ static int upsert_match(api_req *q, const res_def *r, json_t *body, const char *
         *p = (char)tolower((unsigned char)*p);
     int rc = store_lock(q->conn, q->ws, lock, &e);
     if (rc) return api_store_error(q, rc, &e);
-    return engine_find_by(q, r, on, json_string_value(v), old);
+    return engine_find_by(q, r, res_field_index(r, on), json_string_value(v), old);
 }
 
 /* Create (201), or with `upsert_on` an update of the matching record (200). */
@@ -915,7 +926,7 @@ int engine_delete(api_req *q)
     res_row row;
     if (load_item(q, r, &row)) return -1;
     res_write w = {.q = q, .r = r, .row = &row, .old = &row};
-    if (r->hooks && run_hook(&w, r->hooks->before_delete)) return -1;
+    if (run_hook(&w, HOOK(r, before_delete))) return -1;
     if (relink(q, r, row.id, NULL)) return -1;
     store_err e;
     int rc = store_rec_delete(q->conn, r, q->ws, row.id, &e);
@@ -1182,27 +1193,27 @@ int engine_sublist_create(api_req *q)
     const res_def *o = res_find(s->owner);
     res_row owner;
     if (engine_load(q, o, q->pv[0], NULL, &owner)) return -1;
-    return engine_create_where(q, q->route->res, s->field, arena_strdup(&q->a, owner.id),
-                               o->singular);
+    return engine_create_where(q, q->route->res, res_field_index(q->route->res, s->field),
+                               arena_strdup(&q->a, owner.id), o->singular);
 }
 
-int engine_list_where(api_req *q, const res_def *r, const char *field, const char *value)
+int engine_list_where(api_req *q, const res_def *r, int field, const char *value)
 {
     store_query sq;
     if (parse_query(q, r, &sq)) return -1;
-    sq.link_field = res_field_index(r, field);
+    sq.link_field = field;
     sq.link_value = value;
     return run_list(q, r, &sq);
 }
 
-int engine_create_where(api_req *q, const res_def *r, const char *field, const char *value,
+int engine_create_where(api_req *q, const res_def *r, int field, const char *value,
                         const char *type)
 {
     if (api_params_check(q)) return -1;
     bool *set, set_custom = false;
     res_row row = engine_new_row(q, r, &set);
     if (apply_body(q, r, q->json, &row, set, &set_custom, NULL)) return -1;
-    int i = res_field_index(r, field);
+    int i = field;
     int t = r->fields[i].ref_by ? res_field_index(r, r->fields[i].ref_by) : -1;
     for (int k = 0; k < 2; k++) {
         int f = k ? t : i;
@@ -1342,7 +1353,7 @@ int engine_merge(api_req *q)
         jw_init(&sw, &snap);
         engine_write_row(&sw, r, &src);
         res_write mw = {.q = q, .r = r, .row = &old, .old = &src};
-        if (relink(q, r, from, old.id) || (r->hooks && run_hook(&mw, r->hooks->after_merge)) ||
+        if (relink(q, r, from, old.id) || run_hook(&mw, HOOK(r, after_merge)) ||
             (rc = store_event_resubject(q->conn, q->ws, from, old.id, &e)) ||
             (rc = store_rec_delete(q->conn, r, q->ws, from, &e)) || rollup_apply(q, r, &src, -1) ||
             (rc = store_merged_put(q->conn, q->ws, r->name, from, old.id, buf_cstr(&snap), &e))) {
@@ -1541,16 +1552,14 @@ int engine_batch(api_req *q)
     return 0;
 }
 
-const char *engine_text(const res_def *r, const res_row *row, const char *field)
+const char *engine_text(const res_row *row, int field)
 {
-    int i = res_field_index(r, field);
-    return i >= 0 && row->vals[i].kind == SV_TEXT ? row->vals[i].s : NULL;
+    return row->vals[field].kind == SV_TEXT ? row->vals[field].s : NULL;
 }
 
-int64_t engine_int(const res_def *r, const res_row *row, const char *field, int64_t dflt)
+int64_t engine_int(const res_row *row, int field, int64_t dflt)
 {
-    int i = res_field_index(r, field);
-    return i >= 0 && row->vals[i].kind == SV_INT ? row->vals[i].i : dflt;
+    return row->vals[field].kind == SV_INT ? row->vals[field].i : dflt;
 }
 
 int engine_page(api_req *q, const res_def *r, store_query *sq, const char *sort, res_row **rows,
@@ -1564,22 +1573,19 @@ int engine_page(api_req *q, const res_def *r, store_query *sq, const char *sort,
     return 0;
 }
 
-int engine_find_by(api_req *q, const res_def *r, const char *field, const char *value, res_row *out)
+int engine_find_by(api_req *q, const res_def *r, int field, const char *value, res_row *out)
 {
     store_err e;
-    int rc = store_rec_find_by(q->conn, &q->a, r, q->ws, res_field_index(r, field), value, out, &e);
+    int rc = store_rec_find_by(q->conn, &q->a, r, q->ws, field, value, out, &e);
     if (rc == STORE_NOTFOUND) return 0;
     if (rc) return api_store_error(q, rc, &e);
     return 1;
 }
 
-int engine_aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, const char *g0,
-                     const char *g1, const char *sum, store_agg_row **rows, int *n)
+int engine_aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, int g0, int g1,
+                     int sum, store_agg_row **rows, int *n)
 {
-    store_agg ag = {.filters = f,
-                    .nfilters = nf,
-                    .group = {g0 ? res_field_index(r, g0) : -1, g1 ? res_field_index(r, g1) : -1},
-                    .sum = sum ? res_field_index(r, sum) : -1};
+    store_agg ag = {.filters = f, .nfilters = nf, .group = {g0, g1}, .sum = sum};
     store_err e;
     int rc = store_rec_aggregate(q->conn, &q->a, r, q->ws, &ag, rows, n, &e);
     return rc ? api_store_error(q, rc, &e) : 0;

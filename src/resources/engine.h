@@ -19,6 +19,11 @@ typedef struct res_write {
     bool *set;          /* fields present in this request */
 } res_write;
 
+/* Checks once, at start-up, that the table is consistent
+ * (res_table_check) and that every action has a handler; false with the
+ * first problem in err. */
+bool engine_check(char *err, size_t cap);
+
 int engine_list(api_req *q);
 int engine_create(api_req *q);
 int engine_get(api_req *q);
@@ -42,8 +47,7 @@ int engine_save(api_req *q, const res_def *r, res_row *row, const res_row *old, 
  * zeroed `set` array, and a field setter by name. */
 res_row engine_new_row(api_req *q, const res_def *r, bool **set);
 res_row engine_copy_row(api_req *q, const res_def *r, const res_row *old, bool **set);
-void engine_set(api_req *q, const res_def *r, res_row *row, bool *set, const char *field,
-                store_val v);
+void engine_set(res_row *row, bool *set, int field, store_val v);
 /* Applies a JSON object to row as a request body would (validation, unknown
  * fields rejected). */
 int engine_body_into(api_req *q, const res_def *r, json_t *body, res_row *row, bool *set);
@@ -64,17 +68,16 @@ int engine_parse_fields(api_req *q, const res_field *fields, int n, json_t *body
 
 /* The record whose `field` equals value case-insensitively (a natural
  * key): 1 found (in *out), 0 none, -1 error written. */
-int engine_find_by(api_req *q, const res_def *r, const char *field, const char *value,
-                   res_row *out);
+int engine_find_by(api_req *q, const res_def *r, int field, const char *value, res_row *out);
 /* Counts (and sums `sum`) of r's rows matching f, grouped by up to two
  * fields (NULL: unused); -1 with the error written. */
-int engine_aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, const char *g0,
-                     const char *g1, const char *sum, store_agg_row **rows, int *n);
+int engine_aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, int g0, int g1,
+                     int sum, store_agg_row **rows, int *n);
 /* `limit`: 1..100, 20 when absent; a 400 naming it otherwise. */
 int engine_parse_limit(api_req *q, int *limit);
-/* A field's value by name: text (NULL when null) or integer (dflt when null). */
-const char *engine_text(const res_def *r, const res_row *row, const char *field);
-int64_t engine_int(const res_def *r, const res_row *row, const char *field, int64_t dflt);
+/* A field's value: text (NULL when null) or integer (dflt when null). */
+const char *engine_text(const res_row *row, int field);
+int64_t engine_int(const res_row *row, int field, int64_t dflt);
 /* One page of r for sq, with the next cursor as GET /v1/{r}?sort=`sort` would
  * give it (NULL on the last page). */
 int engine_page(api_req *q, const res_def *r, store_query *sq, const char *sort, res_row **rows,
@@ -85,10 +88,10 @@ int engine_merge(api_req *q);
 int engine_timeline(api_req *q);
 int engine_batch(api_req *q);
 /* Lists r with one extra filter field = value (hooks' own list routes). */
-int engine_list_where(api_req *q, const res_def *r, const char *field, const char *value);
+int engine_list_where(api_req *q, const res_def *r, int field, const char *value);
 /* Creates r from the body with field = value taken from the path (201);
  * a typed reference's type field gets `type`. */
-int engine_create_where(api_req *q, const res_def *r, const char *field, const char *value,
+int engine_create_where(api_req *q, const res_def *r, int field, const char *value,
                         const char *type);
 /* Answers with the record. */
 int engine_respond(api_req *q, const res_def *r, const res_row *row, int status);

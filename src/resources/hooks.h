@@ -1,8 +1,18 @@
-/* hooks.h - the hook tables of each resource family, one file each. */
+/* hooks.h - the hook tables and action handlers of each resource family,
+ * one file each, and the arrays that bind them to the table (bind.c). */
 #ifndef CAIRN_HOOKS_H
 #define CAIRN_HOOKS_H
 
-#include "resources/registry.h"
+#include "schema/table.h"
+
+struct api_req;
+struct store_conn;
+
+typedef int (*engine_action_fn)(struct api_req *q);
+
+/* Indexed by RES_ and ACT_ numbers; NULL: no hooks (every action has one). */
+extern const res_hooks *const engine_hooks[RES__COUNT];
+extern const engine_action_fn engine_actions[ACT__COUNT];
 
 extern const res_hooks contact_hooks;    /* contacts.c */
 extern const res_hooks company_hooks;    /* contacts.c */
@@ -13,10 +23,6 @@ extern const res_hooks deal_hooks;       /* pipelines.c */
 extern const res_hooks task_hooks;       /* tasks.c */
 extern const res_hooks activity_hooks;   /* tasks.c */
 
-struct api_req;
-struct store_conn;
-
-/* Action handlers (res_actions in registry.c). */
 int lead_convert(struct api_req *q);      /* leads.c */
 int lead_stage(struct api_req *q);        /* leads.c */
 int pipeline_board(struct api_req *q);    /* pipelines.c */

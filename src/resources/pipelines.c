@@ -33,8 +33,8 @@ static int first_row(api_req *q, const res_def *r, store_query *sq, res_row *out
 
 static int default_pipeline(api_req *q, res_row *out)
 {
-    const res_def *p = res_find("pipelines");
-    store_filter f = {.field = res_field_index(p, "is_default"), .v = sv_int(1)};
+    const res_def *p = RES(PIPELINE);
+    store_filter f = {.field = PIPELINE_is_default, .v = sv_int(1)};
     store_query sq = {.filters = &f, .nfilters = 1, .link_field = -1};
     bool found;
     if (first_row(q, p, &sq, out, &found)) return -1;
@@ -46,12 +46,12 @@ static int default_pipeline(api_req *q, res_row *out)
 static int pipeline_stages(api_req *q, const char *pipeline, bool open_only, int limit,
                            res_row **rows, int *n)
 {
-    const res_def *s = res_find("pipeline-stages");
-    store_filter f[2] = {{.field = res_field_index(s, "pipeline_id"), .v = sv_text(pipeline)},
-                         {.field = res_field_index(s, "stage_type"), .v = sv_text("open")}};
+    const res_def *s = RES(STAGE);
+    store_filter f[2] = {{.field = STAGE_pipeline_id, .v = sv_text(pipeline)},
+                         {.field = STAGE_stage_type, .v = sv_text("open")}};
     store_query sq = {.filters = f,
                       .nfilters = open_only ? 2 : 1,
-                      .sort_by = &s->fields[res_field_index(s, "position")],
+                      .sort_by = &s->fields[STAGE_position],
                       .ascending = true,
                       .limit = limit,
                       .link_field = -1};
@@ -65,11 +65,11 @@ static int pipeline_stages(api_req *q, const char *pipeline, bool open_only, int
 static int stage_deals(api_req *q, const char *stage, bool ascending, int limit, res_row **rows,
                        int *n)
 {
-    const res_def *d = res_find("deals");
-    store_filter f = {.field = res_field_index(d, "stage_id"), .v = sv_text(stage)};
+    const res_def *d = RES(DEAL);
+    store_filter f = {.field = DEAL_stage_id, .v = sv_text(stage)};
     store_query sq = {.filters = &f,
                       .nfilters = 1,
-                      .sort_by = &d->fields[res_field_index(d, "position")],
+                      .sort_by = &d->fields[DEAL_position],
                       .ascending = ascending,
                       .limit = limit,
                       .link_field = -1};
@@ -79,13 +79,12 @@ static int stage_deals(api_req *q, const char *stage, bool ascending, int limit,
     return rc ? api_store_error(q, rc, &e) : 0;
 }
 
-static int count_where(api_req *q, const res_def *r, const char *field, const char *value,
-                       int64_t *count)
+static int count_where(api_req *q, const res_def *r, int field, const char *value, int64_t *count)
 {
-    store_filter f = {.field = res_field_index(r, field), .v = sv_text(value)};
+    store_filter f = {.field = field, .v = sv_text(value)};
     store_agg_row *rows;
     int n;
-    if (engine_aggregate(q, r, &f, 1, NULL, NULL, NULL, &rows, &n)) return -1;
+    if (engine_aggregate(q, r, &f, 1, -1, -1, -1, &rows, &n)) return -1;
     *count = n ? rows[0].count : 0;
     return 0;
 }
@@ -107,18 +106,18 @@ static const struct {
 static int insert_seed_stages(store_conn *c, arena *a, const char *ws, const char *pipeline,
                               res_row *out, store_err *e)
 {
-    const res_def *s = res_find("pipeline-stages");
+    const res_def *s = RES(STAGE);
     for (int k = 0; k < NSEED; k++) {
         res_row *row = &out[k];
         memset(row, 0, sizeof *row);
         row->vals = arena_zalloc(a, sizeof(store_val) * (size_t)s->nfields);
         id_new(row->id, s->prefix);
         row->created_ms = row->updated_ms = (int64_t)time_now_ms();
-        row->vals[res_field_index(s, "pipeline_id")] = sv_text(pipeline);
-        row->vals[res_field_index(s, "name")] = sv_text(seed_stages[k].name);
-        row->vals[res_field_index(s, "key")] = sv_text(seed_stages[k].key);
-        row->vals[res_field_index(s, "stage_type")] = sv_text(seed_stages[k].type);
-        row->vals[res_field_index(s, "position")] = sv_int(seed_stages[k].position);
+        row->vals[STAGE_pipeline_id] = sv_text(pipeline);
+        row->vals[STAGE_name] = sv_text(seed_stages[k].name);
+        row->vals[STAGE_key] = sv_text(seed_stages[k].key);
+        row->vals[STAGE_stage_type] = sv_text(seed_stages[k].type);
+        row->vals[STAGE_position] = sv_int(seed_stages[k].position);
         int rc = store_rec_insert(c, s, ws, row, e);
         if (rc) return rc;
     }
@@ -127,11 +126,11 @@ static int insert_seed_stages(store_conn *c, arena *a, const char *ws, const cha
 
 int sales_workspace_init(store_conn *c, const char *ws)
 {
-    const res_def *p = res_find("pipelines");
+    const res_def *p = RES(PIPELINE);
     arena a;
     arena_init(&a);
     store_err e;
-    store_filter f = {.field = res_field_index(p, "is_default"), .v = sv_int(1)};
+    store_filter f = {.field = PIPELINE_is_default, .v = sv_int(1)};
     store_query sq = {.filters = &f, .nfilters = 1, .limit = 1, .link_field = -1};
     res_row *rows;
     int n;
@@ -145,8 +144,8 @@ int sales_workspace_init(store_conn *c, const char *ws)
         row.vals = arena_zalloc(&a, sizeof(store_val) * (size_t)p->nfields);
         id_new(row.id, p->prefix);
         row.created_ms = row.updated_ms = (int64_t)time_now_ms();
-        row.vals[res_field_index(p, "name")] = sv_text("Sales pipeline");
-        row.vals[res_field_index(p, "is_default")] = sv_int(1);
+        row.vals[PIPELINE_name] = sv_text("Sales pipeline");
+        row.vals[PIPELINE_is_default] = sv_int(1);
         rc = store_rec_insert(c, p, ws, &row, &e);
         res_row stages[NSEED];
         if (rc == STORE_OK) rc = insert_seed_stages(c, &a, ws, row.id, stages, &e);
@@ -164,17 +163,17 @@ static int pipeline_after(res_write *w)
     int rc = insert_seed_stages(q->conn, &q->a, q->ws, w->row->id, stages, &e);
     if (rc) return api_store_error(q, rc, &e);
     for (int k = 0; k < NSEED; k++)
-        if (engine_event(q, res_find("pipeline-stages"), "created", &stages[k], NULL)) return -1;
+        if (engine_event(q, RES(STAGE), "created", &stages[k], NULL)) return -1;
     return 0;
 }
 
 static int pipeline_before_delete(res_write *w)
 {
     api_req *q = w->q;
-    if (engine_int(w->r, w->old, "is_default", 0))
+    if (engine_int(w->old, PIPELINE_is_default, 0))
         return api_error(q, 409, "conflict", NULL, "the default pipeline cannot be deleted");
     int64_t n;
-    if (count_where(q, res_find("deals"), "pipeline_id", w->old->id, &n)) return -1;
+    if (count_where(q, RES(DEAL), DEAL_pipeline_id, w->old->id, &n)) return -1;
     if (n)
         return api_error(q, 409, "conflict", NULL,
                          "pipeline %s holds %lld deals; move or delete them first", w->old->id,
@@ -211,22 +210,22 @@ static int place_stage(res_write *w, int64_t want)
 {
     api_req *q = w->q;
     const res_def *r = w->r;
-    int pos = res_field_index(r, "position");
+    enum { pos = STAGE_position };
     res_row *rows;
     int n;
-    if (pipeline_stages(q, engine_text(r, w->row, "pipeline_id"), true, 100, &rows, &n)) return -1;
+    if (pipeline_stages(q, engine_text(w->row, STAGE_pipeline_id), true, 100, &rows, &n)) return -1;
     int64_t next = 1;
     bool placed = false;
     bool *set = arena_zalloc(&q->a, sizeof(bool) * (size_t)r->nfields);
     set[pos] = true;
     for (int i = 0; i <= n; i++) {
-        if (!placed && (i == n || engine_int(r, &rows[i], "position", 0) >= want)) {
+        if (!placed && (i == n || engine_int(&rows[i], STAGE_position, 0) >= want)) {
             w->row->vals[pos] = sv_int(next++);
             w->set[pos] = placed = true;
         }
         if (i == n) break;
         if (strcmp(rows[i].id, w->row->id) == 0) continue;
-        if (engine_int(r, &rows[i], "position", 0) != next) {
+        if (engine_int(&rows[i], STAGE_position, 0) != next) {
             res_row old = rows[i];
             old.vals = arena_alloc(&q->a, sizeof(store_val) * (size_t)r->nfields);
             memcpy(old.vals, rows[i].vals, sizeof(store_val) * (size_t)r->nfields);
@@ -240,24 +239,22 @@ static int place_stage(res_write *w, int64_t want)
 
 static int stage_before(res_write *w)
 {
-    const res_def *r = w->r;
     api_req *q = w->q;
-    int type = res_field_index(r, "stage_type"), pos = res_field_index(r, "position");
+    enum { type = STAGE_stage_type, pos = STAGE_position };
     if (w->is_create) {
         if (strcmp(w->row->vals[type].s, "open") != 0)
             return api_error(q, 400, "validation_failed", "stage_type",
                              "new stages are open; every pipeline has exactly one won and one "
                              "lost stage");
-        int key = res_field_index(r, "key");
-        if (w->row->vals[key].kind == SV_NULL)
-            engine_set(q, r, w->row, w->set, "key",
-                       sv_text(slug(&q->a, engine_text(r, w->row, "name"))));
+        if (w->row->vals[STAGE_key].kind == SV_NULL)
+            engine_set(w->row, w->set, STAGE_key,
+                       sv_text(slug(&q->a, engine_text(w->row, STAGE_name))));
         return place_stage(w, w->row->vals[pos].kind == SV_INT ? w->row->vals[pos].i : INT64_MAX);
     }
     if (w->set[pos] && w->row->vals[pos].kind == SV_NULL)
         return api_error(q, 400, "validation_failed", "position", "position cannot be null");
     if (!w->set[pos] || w->row->vals[pos].i == w->old->vals[pos].i) return 0;
-    if (strcmp(engine_text(r, w->old, "stage_type"), "open") != 0)
+    if (strcmp(engine_text(w->old, STAGE_stage_type), "open") != 0)
         return api_error(q, 400, "validation_failed", "position",
                          "won and lost stages always come last; their position is fixed");
     /* Moving down past a stage means taking the slot after it. */
@@ -268,24 +265,24 @@ static int stage_before(res_write *w)
 /* A renamed key follows into the deals that carry it. */
 static int stage_after(res_write *w)
 {
-    const res_def *r = w->r, *d = res_find("deals");
+    const res_def *d = RES(DEAL);
     if (w->is_create) return 0;
-    const char *was = engine_text(r, w->old, "key"), *now = engine_text(r, w->row, "key");
+    const char *was = engine_text(w->old, STAGE_key), *now = engine_text(w->row, STAGE_key);
     if (!was || !now || strcmp(was, now) == 0) return 0;
     store_err e;
-    int rc = store_rec_repoint(w->q->conn, d, res_field_index(d, "stage"), w->q->ws, was, now,
-                               res_field_index(d, "stage_id"), w->row->id, &e);
+    int rc = store_rec_repoint(w->q->conn, d, DEAL_stage, w->q->ws, was, now, DEAL_stage_id,
+                               w->row->id, &e);
     return rc ? api_store_error(w->q, rc, &e) : 0;
 }
 
 static int stage_before_delete(res_write *w)
 {
     api_req *q = w->q;
-    if (strcmp(engine_text(w->r, w->old, "stage_type"), "open") != 0)
+    if (strcmp(engine_text(w->old, STAGE_stage_type), "open") != 0)
         return api_error(q, 409, "conflict", NULL,
                          "won and lost stages are part of every pipeline and cannot be deleted");
     int64_t n;
-    if (count_where(q, res_find("deals"), "stage_id", w->old->id, &n)) return -1;
+    if (count_where(q, RES(DEAL), DEAL_stage_id, w->old->id, &n)) return -1;
     if (n)
         return api_error(q, 409, "conflict", NULL,
                          "stage %s holds %lld deals; move them to another stage first", w->old->id,
@@ -303,24 +300,23 @@ const res_hooks stage_hooks = {
 static int enter_stage(res_write *w, const res_row *stage)
 {
     api_req *q = w->q;
-    const res_def *d = w->r, *s = res_find("pipeline-stages");
-    const char *type = engine_text(s, stage, "stage_type");
-    engine_set(q, d, w->row, w->set, "stage_id", sv_text(arena_strdup(&q->a, stage->id)));
-    engine_set(q, d, w->row, w->set, "stage", sv_text(engine_text(s, stage, "key")));
-    engine_set(q, d, w->row, w->set, "status", sv_text(type));
-    const char *old_stage = w->old ? engine_text(d, w->old, "stage_id") : NULL;
+    const char *type = engine_text(stage, STAGE_stage_type);
+    engine_set(w->row, w->set, DEAL_stage_id, sv_text(arena_strdup(&q->a, stage->id)));
+    engine_set(w->row, w->set, DEAL_stage, sv_text(engine_text(stage, STAGE_key)));
+    engine_set(w->row, w->set, DEAL_status, sv_text(type));
+    const char *old_stage = w->old ? engine_text(w->old, DEAL_stage_id) : NULL;
     bool moved = !old_stage || strcmp(old_stage, stage->id) != 0;
     if (strcmp(type, "open") == 0)
-        engine_set(q, d, w->row, w->set, "closed_at", (store_val){.kind = SV_NULL});
-    else if (moved || engine_int(d, w->row, "closed_at", 0) == 0)
-        engine_set(q, d, w->row, w->set, "closed_at", sv_int((int64_t)time_now_ms()));
-    int pos = res_field_index(d, "position");
+        engine_set(w->row, w->set, DEAL_closed_at, (store_val){.kind = SV_NULL});
+    else if (moved || engine_int(w->row, DEAL_closed_at, 0) == 0)
+        engine_set(w->row, w->set, DEAL_closed_at, sv_int((int64_t)time_now_ms()));
+    int pos = DEAL_position;
     if (moved && !w->set[pos]) {
         res_row *last;
         int n;
         if (stage_deals(q, stage->id, false, 1, &last, &n)) return -1;
-        const char *after = n ? engine_text(d, &last[0], "position") : NULL;
-        engine_set(q, d, w->row, w->set, "position", sv_text(rank_after(&q->a, after)));
+        const char *after = n ? engine_text(&last[0], DEAL_position) : NULL;
+        engine_set(w->row, w->set, DEAL_position, sv_text(rank_after(&q->a, after)));
     }
     return 0;
 }
@@ -328,9 +324,8 @@ static int enter_stage(res_write *w, const res_row *stage)
 static int deal_before(res_write *w)
 {
     api_req *q = w->q;
-    const res_def *d = w->r, *s = res_find("pipeline-stages");
-    int pf = res_field_index(d, "pipeline_id"), sf = res_field_index(d, "stage_id"),
-        kf = res_field_index(d, "stage");
+    const res_def *s = RES(STAGE);
+    enum { pf = DEAL_pipeline_id, sf = DEAL_stage_id, kf = DEAL_stage };
     if (!w->is_create && !w->set[pf] && !w->set[sf] && !w->set[kf]) return 0;
     if (w->set[sf] && w->row->vals[sf].kind == SV_NULL)
         return api_error(q, 400, "validation_failed", "stage_id", "a deal always has a stage");
@@ -339,7 +334,7 @@ static int deal_before(res_write *w)
     res_row stage, pipe;
     bool have_stage = false;
     if (w->set[pf] && w->row->vals[pf].kind == SV_TEXT &&
-        engine_load(q, res_find("pipelines"), w->row->vals[pf].s, "pipeline_id", &pipe))
+        engine_load(q, RES(PIPELINE), w->row->vals[pf].s, "pipeline_id", &pipe))
         return -1;
     if (w->set[sf]) {
         if (engine_load(q, s, w->row->vals[sf].s, "stage_id", &stage)) return -1;
@@ -347,20 +342,20 @@ static int deal_before(res_write *w)
     }
     if (w->row->vals[pf].kind == SV_NULL) {
         if (have_stage) {
-            engine_set(q, d, w->row, w->set, "pipeline_id",
-                       sv_text(engine_text(s, &stage, "pipeline_id")));
+            engine_set(w->row, w->set, DEAL_pipeline_id,
+                       sv_text(engine_text(&stage, STAGE_pipeline_id)));
         } else {
             if (default_pipeline(q, &pipe)) return -1;
-            engine_set(q, d, w->row, w->set, "pipeline_id", sv_text(arena_strdup(&q->a, pipe.id)));
+            engine_set(w->row, w->set, DEAL_pipeline_id, sv_text(arena_strdup(&q->a, pipe.id)));
         }
     }
     const char *pipeline = w->row->vals[pf].s;
-    if (have_stage && strcmp(engine_text(s, &stage, "pipeline_id"), pipeline) != 0)
+    if (have_stage && strcmp(engine_text(&stage, STAGE_pipeline_id), pipeline) != 0)
         return api_error(q, 400, "validation_failed", "stage_id",
                          "stage %s belongs to another pipeline than %s", stage.id, pipeline);
     if (!have_stage && w->set[kf]) {
-        store_filter f[2] = {{.field = res_field_index(s, "pipeline_id"), .v = sv_text(pipeline)},
-                             {.field = res_field_index(s, "key"), .v = w->row->vals[kf]}};
+        store_filter f[2] = {{.field = STAGE_pipeline_id, .v = sv_text(pipeline)},
+                             {.field = STAGE_key, .v = w->row->vals[kf]}};
         store_query sq = {.filters = f, .nfilters = 2, .link_field = -1};
         if (first_row(q, s, &sq, &stage, &have_stage)) return -1;
         if (!have_stage)
@@ -369,7 +364,7 @@ static int deal_before(res_write *w)
                              w->row->vals[kf].s);
     }
     if (!have_stage) {
-        const char *cur = w->old ? engine_text(d, w->old, "stage_id") : NULL;
+        const char *cur = w->old ? engine_text(w->old, DEAL_stage_id) : NULL;
         if (cur && !w->set[pf]) return 0;
         res_row *rows;
         int n;
@@ -390,14 +385,14 @@ int deal_stages_list(api_req *q)
 {
     res_row p;
     if (default_pipeline(q, &p)) return -1;
-    return engine_list_where(q, res_find("pipeline-stages"), "pipeline_id", p.id);
+    return engine_list_where(q, RES(STAGE), STAGE_pipeline_id, p.id);
 }
 
 int deal_stage_create(api_req *q)
 {
     res_row p;
     if (default_pipeline(q, &p)) return -1;
-    return engine_create_where(q, res_find("pipeline-stages"), "pipeline_id", p.id, NULL);
+    return engine_create_where(q, RES(STAGE), STAGE_pipeline_id, p.id, NULL);
 }
 
 /* GET /pipelines/{id}/board: every stage in order with its deal count and
@@ -405,8 +400,7 @@ int deal_stage_create(api_req *q)
  * GET /deals?stage_id=...&sort=position. */
 int pipeline_board(api_req *q)
 {
-    const res_def *p = res_find("pipelines"), *s = res_find("pipeline-stages"),
-                  *d = res_find("deals");
+    const res_def *p = RES(PIPELINE), *s = RES(STAGE), *d = RES(DEAL);
     int limit;
     if (engine_parse_limit(q, &limit) || api_params_check(q)) return -1;
     res_row pipe;
@@ -430,10 +424,10 @@ int pipeline_board(api_req *q)
     jw_key(&w, "stages");
     jw_arr_open(&w);
     for (int i = 0; i < ns && rc == 0; i++) {
-        store_filter f = {.field = res_field_index(d, "stage_id"), .v = sv_text(stages[i].id)};
+        store_filter f = {.field = DEAL_stage_id, .v = sv_text(stages[i].id)};
         store_query sq = {.filters = &f,
                           .nfilters = 1,
-                          .sort_by = &d->fields[res_field_index(d, "position")],
+                          .sort_by = &d->fields[DEAL_position],
                           .ascending = true,
                           .limit = limit,
                           .link_field = -1};
@@ -473,12 +467,12 @@ int pipeline_board(api_req *q)
 static int anchor(api_req *q, const char *id, const char *param, const char *stage,
                   const char *moving, res_row *out)
 {
-    const res_def *d = res_find("deals");
+    const res_def *d = RES(DEAL);
     if (engine_load(q, d, id, param, out)) return -1;
     if (strcmp(out->id, moving) == 0)
         return api_error(q, 400, "validation_failed", param, "%s cannot be the deal being moved",
                          param);
-    if (strcmp(engine_text(d, out, "stage_id"), stage) != 0)
+    if (strcmp(engine_text(out, DEAL_stage_id), stage) != 0)
         return api_error(q, 400, "validation_failed", param, "%s: deal %s is not in stage %s",
                          param, id, stage);
     return 0;
@@ -489,10 +483,9 @@ static int anchor(api_req *q, const char *id, const char *param, const char *sta
 static int neighbour(api_req *q, const res_row *a, bool after, const char *moving,
                      const char **rank)
 {
-    const res_def *d = res_find("deals");
-    int pos = res_field_index(d, "position");
-    store_filter f = {.field = res_field_index(d, "stage_id"),
-                      .v = sv_text(engine_text(d, a, "stage_id"))};
+    const res_def *d = RES(DEAL);
+    int pos = DEAL_position;
+    store_filter f = {.field = DEAL_stage_id, .v = sv_text(engine_text(a, DEAL_stage_id))};
     store_query sq = {.filters = &f,
                       .nfilters = 1,
                       .sort_by = &d->fields[pos],
@@ -509,46 +502,46 @@ static int neighbour(api_req *q, const res_row *a, bool after, const char *movin
     if (rc) return api_store_error(q, rc, &e);
     *rank = NULL;
     for (int i = 0; i < n && !*rank; i++)
-        if (strcmp(rows[i].id, moving) != 0) *rank = engine_text(d, &rows[i], "position");
+        if (strcmp(rows[i].id, moving) != 0) *rank = engine_text(&rows[i], DEAL_position);
     return 0;
 }
 
 /* POST /deals/{id}/move {stage_id, above_id?, below_id?} */
 int deal_move(api_req *q)
 {
-    const res_def *d = res_find("deals"), *s = res_find("pipeline-stages");
+    const res_def *d = RES(DEAL), *s = RES(STAGE);
     const res_action *a = q->route->action;
-    store_val v[3];
-    bool given[3];
+    store_val v[MOVE__COUNT];
+    bool given[MOVE__COUNT];
     if (api_params_check(q)) return -1;
     if (engine_parse_fields(q, a->body, a->nbody, q->json, v, given)) return -1;
     res_row old, stage;
     if (engine_load(q, d, q->pv[0], NULL, &old)) return -1;
-    if (engine_load(q, s, v[0].s, "stage_id", &stage)) return -1;
-    if (strcmp(engine_text(s, &stage, "pipeline_id"), engine_text(d, &old, "pipeline_id")) != 0)
+    if (engine_load(q, s, v[MOVE_stage_id].s, "stage_id", &stage)) return -1;
+    if (strcmp(engine_text(&stage, STAGE_pipeline_id), engine_text(&old, DEAL_pipeline_id)) != 0)
         return api_error(q, 400, "validation_failed", "stage_id",
                          "stage %s belongs to another pipeline than the deal's", stage.id);
     const char *lo = NULL, *hi = NULL;
     res_row above, below;
-    bool placed = given[1] || given[2];
-    if (given[1]) {
-        if (anchor(q, v[1].s, "above_id", stage.id, old.id, &above)) return -1;
-        lo = engine_text(d, &above, "position");
+    bool up = given[MOVE_above_id], down = given[MOVE_below_id];
+    if (up) {
+        if (anchor(q, v[MOVE_above_id].s, "above_id", stage.id, old.id, &above)) return -1;
+        lo = engine_text(&above, DEAL_position);
     }
-    if (given[2]) {
-        if (anchor(q, v[2].s, "below_id", stage.id, old.id, &below)) return -1;
-        hi = engine_text(d, &below, "position");
+    if (down) {
+        if (anchor(q, v[MOVE_below_id].s, "below_id", stage.id, old.id, &below)) return -1;
+        hi = engine_text(&below, DEAL_position);
     }
-    if (given[1] && !given[2] && neighbour(q, &above, true, old.id, &hi)) return -1;
-    if (given[2] && !given[1] && neighbour(q, &below, false, old.id, &lo)) return -1;
+    if (up && !down && neighbour(q, &above, true, old.id, &hi)) return -1;
+    if (down && !up && neighbour(q, &below, false, old.id, &lo)) return -1;
     if (lo && hi && strcmp(lo, hi) >= 0)
         return api_error(q, 400, "validation_failed", "below_id",
                          "below_id must come after above_id in the stage");
     bool *set;
     res_row row = engine_copy_row(q, d, &old, &set);
-    if (placed) engine_set(q, d, &row, set, "position", sv_text(rank_between(&q->a, lo, hi)));
-    engine_set(q, d, &row, set, "stage_id", sv_text(arena_strdup(&q->a, stage.id)));
-    bool changed = strcmp(engine_text(d, &old, "stage_id"), stage.id) != 0;
+    if (up || down) engine_set(&row, set, DEAL_position, sv_text(rank_between(&q->a, lo, hi)));
+    engine_set(&row, set, DEAL_stage_id, sv_text(arena_strdup(&q->a, stage.id)));
+    bool changed = strcmp(engine_text(&old, DEAL_stage_id), stage.id) != 0;
     if (engine_update_row(q, d, &old, &row, set, changed ? "stage_changed" : "moved")) return -1;
     return engine_respond(q, d, &row, 200);
 }

@@ -10,16 +10,14 @@
 
 static int task_before(res_write *w)
 {
-    const res_def *r = w->r;
-    int st = res_field_index(r, "status");
-    if (!w->is_create && !w->set[st]) return 0;
-    const char *now = engine_text(r, w->row, "status");
-    const char *was = w->old ? engine_text(r, w->old, "status") : NULL;
+    if (!w->is_create && !w->set[TASK_status]) return 0;
+    const char *now = engine_text(w->row, TASK_status);
+    const char *was = w->old ? engine_text(w->old, TASK_status) : NULL;
     if (strcmp(now, "completed") == 0) {
         if (!was || strcmp(was, "completed") != 0)
-            engine_set(w->q, r, w->row, w->set, "completed_at", sv_int((int64_t)time_now_ms()));
+            engine_set(w->row, w->set, TASK_completed_at, sv_int((int64_t)time_now_ms()));
     } else if (was && strcmp(was, "completed") == 0) {
-        engine_set(w->q, r, w->row, w->set, "completed_at", (store_val){.kind = SV_NULL});
+        engine_set(w->row, w->set, TASK_completed_at, (store_val){.kind = SV_NULL});
     }
     return 0;
 }
@@ -28,14 +26,11 @@ const res_hooks task_hooks = {.before_write = task_before};
 
 static int activity_before(res_write *w)
 {
-    const res_def *r = w->r;
     if (!w->is_create) return 0;
-    if (w->row->vals[res_field_index(r, "occurred_at")].kind == SV_NULL)
-        engine_set(w->q, r, w->row, w->set, "occurred_at",
-                   (store_val){.kind = SV_INT, .i = w->row->created_ms});
-    if (w->row->vals[res_field_index(r, "actor")].kind == SV_NULL)
-        engine_set(w->q, r, w->row, w->set, "actor",
-                   (store_val){.kind = SV_TEXT, .s = w->q->key.id});
+    if (w->row->vals[ACTIVITY_occurred_at].kind == SV_NULL)
+        engine_set(w->row, w->set, ACTIVITY_occurred_at, sv_int(w->row->created_ms));
+    if (w->row->vals[ACTIVITY_actor].kind == SV_NULL)
+        engine_set(w->row, w->set, ACTIVITY_actor, sv_text(w->q->key.id));
     return 0;
 }
 

@@ -18,7 +18,7 @@
 
 #include "core/arena.h"
 #include "core/ids.h"
-#include "resources/registry.h"
+#include "schema/table.h"
 
 typedef enum store_status {
     STORE_OK = 0,

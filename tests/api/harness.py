@@ -41,13 +41,20 @@ START_TIMEOUT = 30.0 * SCALE
 STOP_TIMEOUT = 20.0 * SCALE
 CLI_TIMEOUT = 30.0 * SCALE
 
-ALL_SCOPES = [
-    "crm:read", "crm:write", "support:read", "support:write",
-    "tasks:read", "tasks:write", "activity:read", "activity:write",
-    "cms:read", "cms:write", "assets:read", "assets:write",
-    "integrations:read", "integrations:write", "analytics:read",
-    "analytics:write", "bi:read", "bi:write",
-]
+_all_scopes = None
+
+
+def all_scopes():
+    """Every scope a key can hold, as the binary lists them from its table
+    (`cairn key --help`), so a scope added there needs no edit here."""
+    global _all_scopes
+    if _all_scopes is None:
+        out = cli("key", "--help").stdout
+        line = [l for l in out.splitlines() if l.startswith("scopes:")]
+        if not line:
+            raise HarnessError("cairn key --help lists no scopes:\n" + out)
+        _all_scopes = line[0].split()[1:]
+    return _all_scopes
 
 LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

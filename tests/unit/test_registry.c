@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "resources/registry.h"
+#include "resources/engine.h"
+#include "resources/hooks.h"
+#include "schema/table.h"
 #include "test.h"
 
 static bool nonempty(const char *s)
@@ -359,7 +361,7 @@ TEST(registry_indexes_sorts_upserts_actions)
         for (const char *c = a->path; *c && n + 1 < sizeof plain; c++)
             if (*c != '{' && *c != '}') plain[n++] = *c;
         plain[n] = '\0';
-        bool ok = path_ok(plain) && res_find(a->res) != NULL && a->handler != NULL &&
+        bool ok = path_ok(plain) && res_find(a->res) != NULL && engine_actions[a->id] != NULL &&
                   nonempty(a->op_id) && nonempty(a->summary) &&
                   (!strcmp(a->method, "GET") || !strcmp(a->method, "POST") ||
                    !strcmp(a->method, "PATCH") || !strcmp(a->method, "DELETE")) &&
@@ -369,5 +371,56 @@ TEST(registry_indexes_sorts_upserts_actions)
         for (int k = 0; k < i; k++)
             ok = ok && strcmp(res_actions[k].op_id, a->op_id) != 0;
         if (!CHECK(ok)) printf("  action %s %s\n", a->method, a->path);
+    }
+}
+
+/* The start-up check passes on the real table, and each kind of mistake it
+ * exists for is caught: a table copy with one thing broken at a time. */
+TEST(registry_startup_check)
+{
+    char err[256];
+    if (!CHECK(engine_check(err, sizeof err))) printf("  %s\n", err);
+    /* The generated constants name the fields they say. */
+    CHECK_STR(RES(DEAL)->fields[DEAL_stage_id].name, "stage_id");
+    CHECK_STR(RES(CONTACT)->fields[CONTACT_email].name, "email");
+    CHECK_STR(res_actions[ACT_DEAL_MOVE].body[MOVE_below_id].name, "below_id");
+    CHECK_EQ_INT(RES(DEAL)->nfields, DEAL__COUNT);
+    for (int i = 0; i < RES__COUNT; i++) {
+        CHECK_EQ_INT(res_defs[i].id, i);
+        CHECK(res_table[i] == &res_defs[i]);
+        CHECK(res_module_find(res_module_names[res_defs[i].module]) == (int)res_defs[i].module);
+    }
+    CHECK_EQ_INT(res_module_find("no-such-module"), -1);
+
+    /* One broken copy at a time: each must be refused, naming the problem. */
+    static res_field fields[64];
+    static res_def defs[RES__COUNT];
+    static res_action acts[ACT__COUNT];
+    static res_sublist subs[16];
+    CHECK(res_sublist_count <= 16 && RES(DEAL)->nfields <= 64);
+    for (int c = 0; c < 11; c++) {
+        memcpy(defs, res_defs, sizeof defs);
+        memcpy(acts, res_actions, sizeof acts);
+        memcpy(subs, res_sublists, sizeof(res_sublist) * (size_t)res_sublist_count);
+        memcpy(fields, RES(DEAL)->fields, sizeof(res_field) * DEAL__COUNT);
+        defs[RES_DEAL].fields = fields;
+        const char *want = "?";
+        switch (c) {
+        case 0: fields[DEAL_stage_id].ref = "stages", want = "unknown resource stages"; break;
+        case 1: defs[RES_DEAL].rollup.sum = "name", want = "rollup sum"; break;
+        case 2: defs[RES_DEAL].rollup.group[1] = "stages", want = "rollup group"; break;
+        case 3: defs[RES_DEAL].indexes[0] = "stage_id,pos", want = "unknown field pos"; break;
+        case 4: defs[RES_DEAL].prefix = "con", want = "share"; break;
+        case 5: fields[DEAL_name].name = "notes", want = "declared twice"; break;
+        case 6: defs[RES_DEAL].upsert_keys[0] = "mail", want = "upsert key"; break;
+        case 7: subs[0].field = "company", want = "sublist"; break;
+        case 8: acts[ACT_DEAL_MOVE].res = "deal", want = "known resource"; break;
+        case 9: fields[DEAL_status].dflt = "closed", want = "default closed"; break;
+        case 10: defs[RES_DEAL].default_sort = "notes", want = "default sort"; break;
+        }
+        err[0] = '\0';
+        bool ok =
+            res_check(defs, RES__COUNT, subs, res_sublist_count, acts, ACT__COUNT, err, sizeof err);
+        if (!CHECK(!ok && strstr(err, want))) printf("  case %d: '%s'\n", c, err);
     }
 }

@@ -1,13 +1,15 @@
-/* registry.h - the resource table: every resource Cairn serves, as data.
+/* table.h - the resource table: every resource Cairn serves, as data.
  *
- * Owns: the declaration of each resource (path, id prefix, scopes, fields
- * with their types and constraints, parent for nested paths, hooks). Routing,
- * validation, SQL schema and queries, JSON output, the OpenAPI document and
- * the tests all walk this one table; adding a plain resource means adding
- * rows here, not writing a handler. Behaviour a table cannot express lives in
- * one small hook file per resource family (contacts.c, ...). */
-#ifndef CAIRN_REGISTRY_H
-#define CAIRN_REGISTRY_H
+ * Owns: the types of a declaration (res_def, res_field, res_sublist,
+ * res_action), the modules and scopes a workspace and a key can hold, and
+ * the enums generated from resources.def that name resources, fields and
+ * actions at compile time (RES_DEAL, DEAL_stage_id, ACT_DEAL_MOVE). This is
+ * the floor below everything: the engine, the store, the API and the
+ * OpenAPI document read it, and it includes none of them. Behaviour a table
+ * cannot express lives in one hook file per resource family
+ * (src/resources/), bound to the table by name in resources/bind.c. */
+#ifndef CAIRN_TABLE_H
+#define CAIRN_TABLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,7 +22,7 @@ typedef enum res_ftype {
     FT_URL,      /* http(s) URL */
     FT_ENUM,     /* one of enum_vals */
     FT_INT,      /* 64-bit integer, [min, max] */
-    FT_MONEY,    /* integer cents; never floating point */
+    FT_MONEY,    /* integer cents, |v| <= RES_MONEY_MAX; never floating point */
     FT_NUMBER,   /* double */
     FT_BOOL,     /* true/false, stored 0/1 */
     FT_DATETIME, /* RFC 3339 in, stored as epoch ms, RFC 3339 UTC ms out */
@@ -57,11 +59,41 @@ typedef struct res_field {
     const char *doc;
 } res_field;
 
-typedef struct res_def res_def;
+/* Modules a workspace switches on and off: 004's names, then Cairn's own.
+ * Every resource belongs to one; a disabled module's routes answer 403. */
+typedef enum res_module {
+    MOD_CRM,
+    MOD_TASKS,
+    MOD_ACTIVITY_LOG,
+    MOD_SUPPORT,
+    MOD_CMS,
+    MOD_ASSETS,
+    MOD_INTEGRATIONS,
+    MOD_ANALYTICS_GOVERNANCE,
+    MOD_BILLING,
+    MOD_ACCOUNTING,
+    MOD_KNOWLEDGE,
+    MOD_MARKETING,
+    MOD_BI,
+    MOD_OUTBOUND,
+    MOD_CALENDAR,
+    MOD__COUNT
+} res_module;
+
+/* Money is integer cents within +-10^15 (ten trillion units of a
+ * currency); a value outside is refused with a 400 naming the field, so
+ * no stored amount is near the 64-bit edge (sums are still checked). */
+#define RES_MONEY_MAX INT64_C(1000000000000000)
+
+extern const char *const res_module_names[MOD__COUNT];
+/* Every scope a key can hold, NULL-terminated (DESIGN.md section 2). */
+extern const char *const res_scopes[];
+
 struct res_write;
 
-/* Hooks: the only place a resource's special behaviour lives. Each returns 0
- * or an API error already written into the request (see api.h). */
+/* Hooks: the only place a resource's special behaviour lives, bound to a
+ * resource in resources/bind.c. Each returns 0, or -1 with the error set
+ * in the call's result (see resources/engine.h). */
 typedef struct res_hooks {
     /* After generic validation, before the row is stored: derive fields,
      * check cross-field rules. `w->is_create` tells create from update. */
@@ -70,6 +102,8 @@ typedef struct res_hooks {
     int (*after_write)(struct res_write *w);
     /* Before a record is deleted: refuse (409) what must stay. */
     int (*before_delete)(struct res_write *w);
+    /* After the record is deleted and its dependants followed it. */
+    int (*after_delete)(struct res_write *w);
     /* After `old` was merged into `row` (references moved, before it is
      * deleted): repair what the move left inconsistent. */
     int (*after_merge)(struct res_write *w);
@@ -99,13 +133,15 @@ typedef struct res_rollup {
     const char *sum;      /* integer field summed, or NULL */
 } res_rollup;
 
-struct res_def {
+typedef struct res_def {
+    int id;               /* its RES_ number: res_defs[id] is this */
     const char *name;     /* plural, as in the path: "contacts" */
     const char *singular; /* event names: "contact.created" */
     const char *schema;   /* OpenAPI schema name: "Contact" */
     const char *path;     /* path under /v1 for top-level resources */
     const char *prefix;   /* id prefix without '_' */
     const char *table;    /* SQL table */
+    res_module module;
     const char *scope_read;
     const char *scope_write;
     const char *parent;            /* nested: parent resource name ... */
@@ -115,7 +151,6 @@ struct res_def {
     const res_field *fields;
     int nfields;
     bool custom_fields;
-    const res_hooks *hooks;
     const char *doc;
     const char *indexes[4];     /* extra composite indexes: "stage_id,position" */
     const char *default_sort;   /* list order when no sort= is given (ascending) */
@@ -124,20 +159,18 @@ struct res_def {
     bool timeline;              /* GET /{id}/timeline */
     bool batch;                 /* POST /batch */
     res_rollup rollup;          /* maintained by the engine on every write */
-};
-
-struct api_req;
+} res_def;
 
 /* A route with behaviour of its own (lead conversion, deal moves, the
- * board): declared here so routing, scopes and the OpenAPI document see it,
- * implemented in the resource family's hook file. */
+ * board): declared here so routing, scopes and the OpenAPI document see it;
+ * its handler is bound by its ACT_ number in resources/bind.c. */
 typedef struct res_action {
-    const char *method; /* "GET", "POST", "PATCH" */
-    const char *path;   /* under /v1: "leads/{id}/convert" */
-    const char *res;    /* resource whose scopes apply and whose record {id} names */
-    bool write;         /* runs on the writer, inside a transaction */
-    const char *scope;  /* NULL: the resource's read or write scope */
-    int (*handler)(struct api_req *q);
+    int id;                /* its ACT_ number */
+    const char *method;    /* "GET", "POST", "PATCH" */
+    const char *path;      /* under /v1: "leads/{id}/convert" */
+    const char *res;       /* resource whose scopes apply and whose record {id} names */
+    bool write;            /* runs on the writer, inside a transaction */
+    const char *scope;     /* NULL: the resource's read or write scope */
     const res_field *body; /* accepted body fields, validated by the engine */
     int nbody;
     const char *response; /* OpenAPI schema of `data`; NULL: the resource's */
@@ -145,15 +178,65 @@ typedef struct res_action {
     const char *op_id, *summary;
 } res_action;
 
-extern const res_def *const res_table[];
+/* ---- the enums resources.def yields ---- */
+#define VALUES(name, ...)
+#define FIELDS(P)                                                                                  \
+    enum P##_field                                                                                 \
+    {
+#define FIELD(P, n, ...) P##_##n,
+#define END_FIELDS(P)                                                                              \
+    P##__COUNT                                                                                     \
+    }                                                                                              \
+    ;
+#define RESOURCE(P, ...)
+#define SUBLIST(...)
+#define ACTION(NAME, ...)
+#include "schema/resources.def"
+#undef RESOURCE
+#undef ACTION
+#define RESOURCE(P, ...) RES_##P,
+#define ACTION(NAME, ...)
+#undef FIELDS
+#undef FIELD
+#undef END_FIELDS
+#define FIELDS(P)
+#define FIELD(P, n, ...)
+#define END_FIELDS(P)
+enum res_id {
+#include "schema/resources.def"
+    RES__COUNT
+};
+#undef RESOURCE
+#undef ACTION
+#define RESOURCE(P, ...)
+#define ACTION(NAME, ...) ACT_##NAME,
+enum res_action_id {
+#include "schema/resources.def"
+    ACT__COUNT
+};
+#undef VALUES
+#undef FIELDS
+#undef FIELD
+#undef END_FIELDS
+#undef RESOURCE
+#undef SUBLIST
+#undef ACTION
+
+extern const res_def res_defs[RES__COUNT];
+extern const res_def *const res_table[RES__COUNT]; /* the same, as pointers */
 extern const int res_count;
 extern const res_sublist res_sublists[];
 extern const int res_sublist_count;
-extern const res_action res_actions[];
+extern const res_action res_actions[ACT__COUNT];
 extern const int res_action_count;
 
+/* The resource named P in resources.def: RES(DEAL). */
+#define RES(P) (&res_defs[RES_##P])
+
 const res_def *res_find(const char *name);
-int res_field_index(const res_def *r, const char *name); /* -1 if none */
+/* Index of the field named `name` (names that come from requests), or -1.
+ * Code names fields by their generated constants instead. */
+int res_field_index(const res_def *r, const char *name);
 /* Field of a nested resource that holds the parent id, or -1. */
 int res_parent_field(const res_def *r);
 /* Effective max length for string-like fields. */
@@ -161,5 +244,16 @@ int res_field_max(const res_field *f);
 bool res_has_search(const res_def *r);
 /* The resource whose singular name is `singular`, or NULL. */
 const res_def *res_find_singular(const char *singular);
+/* The module named `name`, or -1. */
+int res_module_find(const char *name);
+
+/* Checks the table once at start-up: every reference, parent, sub-list,
+ * rollup, index, unique tuple, upsert key, sort and action resolves, and
+ * names are unique. false with the first problem in err. */
+bool res_table_check(char *err, size_t cap);
+/* The same over given arrays (references still resolve in the real table):
+ * the unit tests break a copy of the table one way at a time. */
+bool res_check(const res_def *defs, int ndefs, const res_sublist *subs, int nsubs,
+               const res_action *acts, int nacts, char *err, size_t cap);
 
 #endif

@@ -1,0 +1,25 @@
+/* bind.c - which hook file implements each resource and action of the
+ * table (schema/resources.def), by name: the engine reads these two arrays,
+ * and engine_check() refuses to start when an action has no handler. */
+#include "resources/hooks.h"
+
+const res_hooks *const engine_hooks[RES__COUNT] = {
+    [RES_COMPANY] = &company_hooks,
+    [RES_CONTACT] = &contact_hooks,
+    [RES_MEMBERSHIP] = &membership_hooks,
+    [RES_PIPELINE] = &pipeline_hooks,
+    [RES_STAGE] = &stage_hooks,
+    [RES_DEAL] = &deal_hooks,
+    [RES_TASK] = &task_hooks,
+    [RES_ACTIVITY] = &activity_hooks,
+};
+
+const engine_action_fn engine_actions[ACT__COUNT] = {
+    [ACT_LEAD_CONVERT] = lead_convert,
+    [ACT_LEAD_STAGE] = lead_stage,
+    [ACT_PIPELINE_BOARD] = pipeline_board,
+    [ACT_DEAL_STAGES_LIST] = deal_stages_list,
+    [ACT_DEAL_STAGE_CREATE] = deal_stage_create,
+    [ACT_DEAL_MOVE] = deal_move,
+    [ACT_DASHBOARD] = dashboard_get,
+};
