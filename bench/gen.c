@@ -9,7 +9,7 @@
  * active), owners, countries, some notes and custom fields.
  *
  * Sales data follows: every workspace gets its default pipeline
- * (sales_workspace_init, as the server does); D deals go to the first
+ * (engine_workspace_created, as the server does); D deals go to the first
  * workspace's default pipeline, so its dashboard faces all of them (stages
  * mostly open; won and lost deals closed in the last 120 days; increasing
  * ranks within each stage), and some tasks and
@@ -40,7 +40,7 @@
 
 #include "core/ids.h"
 #include "core/timeutil.h"
-#include "resources/hooks.h"
+#include "resources/engine.h"
 #include "store/store.h"
 
 /* Bump when the generated data changes shape: run.sh regenerates then. */
@@ -49,7 +49,7 @@
 #define SAMPLE_IDS  300
 #define MAX_WS      64
 #define MAX_KEYS    16
-#define NSTAGES     5  /* stages of a pipeline, as sales_workspace_init seeds them */
+#define NSTAGES     5  /* stages of a pipeline, as the sales workspace hook seeds them */
 #define NOPEN       3  /* the first NOPEN of them are open */
 #define ANCHORS     25 /* pinned deals per open stage of the board pipeline */
 #define BOARD_KEYS  16 /* keys of the first workspace for the board, move, dashboard */
@@ -203,7 +203,7 @@ static const char *const notes[] = {
 static const char *const tiers[] = {"gold", "silver", "bronze"};
 static const char *const sources[] = {"webinar", "referral", "ads", "event", "organic"};
 
-/* The stages sales_workspace_init seeds (pipelines.c), in board order, with
+/* The stages the sales workspace hook seeds (pipelines.c), in board order, with
  * the share of generated deals each holds: mostly open, fewer further on. */
 static const struct {
     const char *name, *key, *type;
@@ -584,7 +584,7 @@ static void gen_contact(const res_def *r, store_val *v, const char **custom, con
 
 /* --------------------------------------------------------------- pipelines */
 
-/* Finds the workspace's default pipeline, made by sales_workspace_init, and
+/* Finds the workspace's default pipeline, made by the sales workspace hook, and
  * its stages by key. */
 static void load_default_pipeline(store_conn *c, const char *ws, pipeline *p)
 {
@@ -1006,10 +1006,7 @@ int main(int argc, char **argv)
         check(store_workspace_create(c, name, &ws[w].ws, &e), &e, "workspace create");
         make_keys(c, ws[w].ws.id, "bench", p.keys, ws[w].tokens);
         /* What the server gives every workspace: the default pipeline. */
-        if (sales_workspace_init(c, ws[w].ws.id) != STORE_OK) {
-            fprintf(stderr, "bench-gen: could not set up workspace %s\n", ws[w].ws.id);
-            return 1;
-        }
+        check(engine_workspace_created(c, ws[w].ws.id, &e), &e, "workspace set-up");
         load_default_pipeline(c, ws[w].ws.id, &ws[w].sales);
         ws[w].companies = calloc((size_t)p.companies, sizeof(company));
         ws[w].sample = calloc(SAMPLE_IDS, ID_MAX);

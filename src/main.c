@@ -14,7 +14,6 @@
 #include "core/timeutil.h"
 #include "http/server.h"
 #include "resources/engine.h"
-#include "resources/hooks.h"
 #include "store/store.h"
 
 static const char usage_main[] = "usage: cairn <command> [options]\n"
@@ -141,9 +140,8 @@ static int ws_init(store_conn *c, const char *ws, store_err *e)
 {
     int rc = store_begin(c, true, e);
     if (rc) return rc;
-    rc = sales_workspace_init(c, ws);
+    rc = engine_workspace_created(c, ws, e);
     if (rc) {
-        snprintf(e->msg, sizeof e->msg, "could not set up workspace %s", ws);
         store_rollback(c);
         return rc;
     }
@@ -284,8 +282,7 @@ static int find_or_create_ws(store_conn *c, const char *name, store_workspace *w
             return die("workspace names are 1 to 100 characters%s", "");
         rc = store_workspace_create(c, name, ws, &e);
         /* The caller's transaction covers both. */
-        if (rc == STORE_OK && (rc = sales_workspace_init(c, ws->id)))
-            snprintf(e.msg, sizeof e.msg, "could not set up workspace %s", ws->id);
+        if (rc == STORE_OK) rc = engine_workspace_created(c, ws->id, &e);
     }
     if (rc) {
         fprintf(stderr, "cairn: %s\n", e.msg);

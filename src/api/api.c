@@ -48,6 +48,28 @@ void api_req_release(api_req *q)
 
 /* ------------------------------------------------------------- responses */
 
+/* The one writer of error bodies: {"error": {code, message, param,
+ * [extra]}, "request_id"}; param is null when no field is at fault. */
+static void write_error(api_req *q, int status, const char *code, const char *param,
+                        const char *msg, const char *extra_key, const char *extra_val)
+{
+    buf_reset(&q->out);
+    q->status = status;
+    q->out_type = "application/json";
+    jw w;
+    jw_init(&w, &q->out);
+    jw_obj_open(&w);
+    jw_key(&w, "error");
+    jw_obj_open(&w);
+    jw_kstr(&w, "code", code);
+    jw_kstr(&w, "message", msg);
+    jw_kstr(&w, "param", param);
+    if (extra_key) jw_kstr(&w, extra_key, extra_val);
+    jw_obj_close(&w);
+    jw_kstr(&w, "request_id", q->request_id);
+    jw_obj_close(&w);
+}
+
 int api_error(api_req *q, int status, const char *code, const char *param, const char *fmt, ...)
 {
     char msg[512];
@@ -55,26 +77,7 @@ int api_error(api_req *q, int status, const char *code, const char *param, const
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    buf_reset(&q->out);
-    q->status = status;
-    q->out_type = "application/json";
-    jw w;
-    jw_init(&w, &q->out);
-    if (!q->bare) {
-        jw_obj_open(&w);
-        jw_key(&w, "error");
-    }
-    jw_obj_open(&w);
-    jw_kstr(&w, "code", code);
-    jw_kstr(&w, "message", msg);
-    if (param) jw_kstr(&w, "param", param);
-    if (q->err_extra_key) jw_kstr(&w, q->err_extra_key, q->err_extra_val);
-    q->err_extra_key = NULL;
-    jw_obj_close(&w);
-    if (!q->bare) {
-        jw_kstr(&w, "request_id", q->request_id);
-        jw_obj_close(&w);
-    }
+    write_error(q, status, code, param, msg, NULL, NULL);
     return -1;
 }
 
@@ -110,13 +113,12 @@ jw *api_data(api_req *q, int status)
     buf_reset(&q->out);
     q->status = status;
     jw_init(w, &q->out);
-    if (!q->bare) buf_puts(&q->out, "{\"data\":");
+    buf_puts(&q->out, "{\"data\":");
     return w;
 }
 
 void api_finish(api_req *q)
 {
-    if (q->bare) return;
     buf_puts(&q->out, ",\"request_id\":\"");
     buf_puts(&q->out, q->request_id);
     buf_puts(&q->out, "\"}");
@@ -124,7 +126,6 @@ void api_finish(api_req *q)
 
 void api_finish_list(api_req *q, const char *next_cursor)
 {
-    if (q->bare) return;
     buf_puts(&q->out, ",\"next_cursor\":");
     if (next_cursor)
         jw_escape(&q->out, next_cursor, strlen(next_cursor));
@@ -308,6 +309,125 @@ static int parse_body(api_req *q)
     return 0;
 }
 
+/* ---------------------------------------------------------- engine calls */
+
+static const struct {
+    int status;
+    const char *code;
+} kinds[] = {
+    [EK_OK] = {200, NULL},
+    [EK_CREATED] = {201, NULL},
+    [EK_INVALID] = {400, "validation_failed"},
+    [EK_FORBIDDEN] = {403, "forbidden"},
+    [EK_NOT_FOUND] = {404, "not_found"},
+    [EK_CONFLICT] = {409, "conflict"},
+    [EK_UNAVAILABLE] = {503, "store_unavailable"},
+    [EK_INTERNAL] = {500, "internal"},
+};
+
+/* The engine call a request for a resource makes. */
+static void make_call(api_req *q, engine_call *c, engine_result *out)
+{
+    const api_route *rt = q->route;
+    *c = (engine_call){.op = rt->op,
+                       .res = rt->res,
+                       .sub = rt->sub,
+                       .action = rt->action,
+                       .ids = {q->pv[0], q->pv[1], q->pv[2]},
+                       .params = q->params,
+                       .nparams = q->nparams,
+                       .body = q->json,
+                       .dry_run = q->dry_run,
+                       .ws = q->ws,
+                       .actor = q->key.id,
+                       .scopes = q->key.scopes,
+                       .disabled = q->key.disabled_modules,
+                       .trace = q->request_id,
+                       .conn = q->conn,
+                       .a = &q->a,
+                       .out = out};
+}
+
+/* One item of a batch answer: {"index", "status", "data" | "error"}. */
+static void render_item(api_req *q, jw *w, int index, const engine_result *r)
+{
+    jw_obj_open(w);
+    jw_kint(w, "index", index);
+    jw_kint(w, "status", kinds[r->kind].status);
+    if (r->kind == EK_OK || r->kind == EK_CREATED) {
+        jw_key(w, "data");
+        jw_raw(w, r->data.data ? r->data.data : "null", r->data.data ? r->data.len : 4);
+    } else {
+        jw_key(w, "error");
+        jw_obj_open(w);
+        jw_kstr(w, "code", r->code ? r->code : kinds[r->kind].code);
+        jw_kstr(w, "message", r->message);
+        jw_kstr(w, "param", r->param);
+        if (r->extra_key) jw_kstr(w, r->extra_key, r->extra_val);
+        jw_obj_close(w);
+    }
+    jw_obj_close(w);
+    (void)q;
+}
+
+/* The one translation of an engine result into HTTP: status, headers and
+ * the envelope. */
+static void render(api_req *q, const engine_result *r)
+{
+    if (r->kind != EK_OK && r->kind != EK_CREATED) {
+        if (r->store_failed) api_metrics_store_error();
+        if (r->kind == EK_UNAVAILABLE) q->retry_after = 1;
+        write_error(q, kinds[r->kind].status, r->code ? r->code : kinds[r->kind].code, r->param,
+                    r->message, r->extra_key, r->extra_val);
+        return;
+    }
+    jw *w = api_data(q, kinds[r->kind].status);
+    if (r->items) {
+        int ok = 0;
+        jw_obj_open(w);
+        jw_kstr(w, "object", "batch");
+        jw_key(w, "results");
+        jw_arr_open(w);
+        for (int i = 0; i < r->nitems; i++) {
+            render_item(q, w, i, &r->items[i]);
+            ok += r->items[i].kind == EK_OK || r->items[i].kind == EK_CREATED;
+        }
+        jw_arr_close(w);
+        jw_kint(w, "succeeded", ok);
+        jw_kint(w, "failed", r->nitems - ok);
+        jw_obj_close(w);
+    } else {
+        jw_raw(w, r->data.data ? r->data.data : "null", r->data.data ? r->data.len : 4);
+    }
+    if (r->list)
+        api_finish_list(q, r->next_cursor);
+    else
+        api_finish(q);
+}
+
+/* Runs the request's engine call on q->conn and answers with its result. */
+static void run_call(api_req *q)
+{
+    engine_call c;
+    engine_result r;
+    engine_result_init(&r);
+    make_call(q, &c, &r);
+    engine_run(&c);
+    render(q, &r);
+    engine_result_release(&r);
+}
+
+/* `dry_run=true|false` on a write route. */
+static int parse_dry_run(api_req *q)
+{
+    const char *v = api_param_get(q, "dry_run");
+    if (!v) return 0;
+    if (strcmp(v, "true") && strcmp(v, "false"))
+        return api_error(q, 400, "validation_failed", "dry_run", "dry_run must be true or false");
+    q->dry_run = strcmp(v, "true") == 0;
+    return 0;
+}
+
 void api_handle(api_req *q)
 {
     int allowed = 0;
@@ -326,9 +446,23 @@ void api_handle(api_req *q)
     }
     if (!q->route->public) {
         if (authenticate(q)) return;
-        if (q->route->scope && !api_has_scope(q, q->route->scope)) {
-            api_error(q, 403, "forbidden", NULL, "this key lacks the %s scope", q->route->scope);
-            return;
+        if (q->route->handler) {
+            if (q->route->scope && !api_has_scope(q, q->route->scope)) {
+                api_error(q, 403, "forbidden", NULL, "this key lacks the %s scope",
+                          q->route->scope);
+                return;
+            }
+        } else {
+            /* The engine's own check, here too so a refused write is not
+             * queued for the writer. */
+            engine_call c;
+            engine_result r;
+            engine_result_init(&r);
+            make_call(q, &c, &r);
+            int rc = engine_authorize(&c);
+            if (rc) render(q, &r);
+            engine_result_release(&r);
+            if (rc) return;
         }
         if (apply_limits(q)) return;
     }
@@ -338,11 +472,14 @@ void api_handle(api_req *q)
         return;
     }
     if (q->route->write) {
-        if (parse_body(q)) return;
+        if (parse_dry_run(q) || parse_body(q)) return;
         q->deferred = true;
         return;
     }
-    q->route->handler(q);
+    if (q->route->handler)
+        q->route->handler(q);
+    else
+        run_call(q);
 }
 
 /* The request_id a stored response carries, so a replay is byte-identical
@@ -359,20 +496,37 @@ static void adopt_request_id(api_req *q, const char *body)
     }
 }
 
+/* What an Idempotency-Key is bound to: the method, the path, every query
+ * parameter (`?upsert_on=` changes what a create does) and the body. */
+static void request_hash(const api_req *q, char out[TOKEN_HASH_HEX])
+{
+    buf h;
+    buf_init(&h, API_MAX_BODY + 64 * 1024);
+    buf_printf(&h, "%d %s\n", (int)q->method, q->path);
+    /* Without parameters the hash is what it was before they counted, so
+     * a retry across an upgrade still replays. */
+    for (int i = 0; i < q->nparams; i++) {
+        buf_puts(&h, q->params[i].k);
+        buf_putc(&h, '\0');
+        buf_puts(&h, q->params[i].v);
+        buf_putc(&h, i + 1 < q->nparams ? '\0' : '\n');
+    }
+    buf_append(&h, q->body ? q->body : "", q->body_len);
+    sha256_hex(h.data ? h.data : "", h.len, out);
+    buf_free(&h);
+}
+
 bool api_run_write(api_req *q, store_conn *writer_conn)
 {
     q->conn = writer_conn;
+    /* A dry run stores nothing, so it neither replays nor records. */
+    const char *key = q->dry_run ? NULL : q->idem_key;
     char hash[TOKEN_HASH_HEX] = "";
     store_err e;
-    if (q->idem_key) {
-        buf h;
-        buf_init(&h, API_MAX_BODY + 4096);
-        buf_printf(&h, "%d %s\n", (int)q->method, q->path);
-        buf_append(&h, q->body ? q->body : "", q->body_len);
-        sha256_hex(h.data ? h.data : "", h.len, hash);
-        buf_free(&h);
+    if (key) {
+        request_hash(q, hash);
         store_idem idem;
-        int rc = store_idem_get(q->conn, &q->a, q->ws, q->idem_key, &idem, &e);
+        int rc = store_idem_get(q->conn, &q->a, q->ws, key, &idem, &e);
         if (rc == STORE_OK && idem.created_ms > (int64_t)time_now_ms() - IDEM_TTL_MS) {
             if (strcmp(idem.req_hash, hash) != 0) {
                 api_error(q, 409, "idempotency_key_reused", "Idempotency-Key",
@@ -391,11 +545,10 @@ bool api_run_write(api_req *q, store_conn *writer_conn)
             return false;
         }
     }
-    q->route->handler(q);
+    run_call(q);
     if (q->status >= 400) return false;
-    if (q->idem_key) {
-        int rc = store_idem_put(q->conn, q->ws, q->idem_key, hash, q->status, q->out.data,
-                                q->out.len, &e);
+    if (key) {
+        int rc = store_idem_put(q->conn, q->ws, key, hash, q->status, q->out.data, q->out.len, &e);
         if (rc != STORE_OK) {
             api_store_error(q, rc, &e);
             return false;

@@ -1,12 +1,15 @@
 /* api.h - the request lifecycle, independent of the HTTP library.
  *
  * Owns: api_req (one request: its arena, parsed input, auth result and
- * response), routing, authentication and scopes, per-key limits, error
- * bodies (api_error is the only function that writes one), idempotency and
- * the response envelope. The HTTP adapter (http/server.c) fills an api_req,
- * calls api_handle(), and either sends the response or, for writes, hands
- * the request to the group-commit writer (api/writer.h), which runs
- * api_run_write() inside a batch transaction. */
+ * response), routing, authentication, per-key limits, idempotency, and the
+ * one place that turns an engine result into a status code, headers and
+ * the `{data, request_id}` / `{error}` envelope (api_error is the only
+ * function that writes an error body). A request for a resource becomes an
+ * engine_call (resources/engine.h); the engine answers in data. The HTTP
+ * adapter (http/server.c) fills an api_req, calls api_handle(), and either
+ * sends the response or, for writes, hands the request to the group-commit
+ * writer (api/writer.h), which runs api_run_write() inside a batch
+ * transaction. */
 #ifndef CAIRN_API_H
 #define CAIRN_API_H
 
@@ -18,6 +21,7 @@
 #include "core/buf.h"
 #include "core/ids.h"
 #include "core/jw.h"
+#include "resources/engine.h"
 #include "schema/table.h"
 #include "store/store.h"
 
@@ -28,10 +32,8 @@
 
 typedef enum api_method { M_GET, M_POST, M_PATCH, M_DELETE, M_PUT, M_HEAD, M_OTHER } api_method;
 
-typedef struct api_param {
-    const char *k, *v;
-    bool used; /* consumed by the handler; leftovers are rejected */
-} api_param;
+/* A query parameter; the engine marks what it reads (leftovers are refused). */
+typedef engine_param api_param;
 
 typedef struct api_key_info {
     char id[ID_MAX];
@@ -39,6 +41,7 @@ typedef struct api_key_info {
     char scopes[512];
     bool super_admin;
     int max_concurrent, rate;
+    uint32_t disabled_modules; /* of its workspace: 1 << res_module */
 } api_key_info;
 
 struct api_route;
@@ -70,8 +73,7 @@ typedef struct api_req {
     const char *ratelimit[3]; /* X-RateLimit-Limit/Remaining/Reset values */
     bool replayed;            /* answered from an idempotency record */
     bool deferred;            /* must run on the writer */
-    bool bare;                /* batch items: data and errors without the envelope */
-    const char *err_extra_key, *err_extra_val; /* one more member of the next error */
+    bool dry_run;             /* ?dry_run=true on a write: nothing is stored */
     uint64_t start_ns;
 } api_req;
 
@@ -82,7 +84,8 @@ typedef struct api_route {
     const char *pattern; /* OpenAPI path, e.g. "/v1/contacts/{id}" */
     const char *segs[API_MAX_SEGS];
     int nsegs;
-    api_handler handler;
+    api_handler handler; /* the fixed routes; NULL: an engine operation */
+    engine_op op;
     const res_def *res;
     const res_sublist *sub;
     const char *scope; /* NULL: any valid key */

@@ -421,9 +421,14 @@ static void operation(jw *w, const api_route *rt)
                   "Value the custom field must equal (string form)");
         }
     }
-    if (rt->write)
+    if (rt->write) {
         param(w, "Idempotency-Key", "header", false, "string",
               "Same key + same body replays the first response for 24 h");
+        param(w, "dry_run", "query", false, "boolean",
+              "true: validate and run the write, then roll it back; answers 200 with what "
+              "would have been written (a delete: the record that would go). Nothing is "
+              "stored, no event is recorded, and Idempotency-Key is ignored");
+    }
     jw_arr_close(w);
     if (rt->write && rt->kind && strcmp(rt->kind, "delete") != 0) {
         jw_key(w, "requestBody");

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "resources/engine.h"
-#include "resources/hooks.h"
 
 #define MAX_ROUTES 512
 
@@ -28,20 +27,13 @@ static char *xstrdup(const char *s)
 
 /* Splits a pattern like "/v1/contacts/{id}" into segments; variables
  * become "*". The strings live for the process. */
-static void add(api_method m, const char *pattern, api_handler h, const res_def *r,
-                const res_sublist *sub, const char *scope, bool write, bool pub, const char *kind,
-                const char *op_id, const char *summary)
+static api_route *add_route(api_method m, const char *pattern, const char *kind, const char *op_id,
+                            const char *summary)
 {
     if (nroutes == MAX_ROUTES) abort();
     api_route *rt = &routes[nroutes++];
     *rt = (api_route){.method = m,
                       .pattern = xstrdup(pattern),
-                      .handler = h,
-                      .res = r,
-                      .sub = sub,
-                      .scope = scope,
-                      .write = write,
-                      .public = pub,
                       .kind = kind,
                       .op_id = xstrdup(op_id),
                       .summary = xstrdup(summary)};
@@ -50,6 +42,32 @@ static void add(api_method m, const char *pattern, api_handler h, const res_def 
         if (rt->nsegs == API_MAX_SEGS) abort();
         rt->segs[rt->nsegs++] = s[0] == '{' ? "*" : s;
     }
+    return rt;
+}
+
+/* A fixed route, answered by the API itself. */
+static void add_meta(const char *pattern, api_handler h, const char *scope, bool pub,
+                     const char *op_id, const char *summary)
+{
+    api_route *rt = add_route(M_GET, pattern, NULL, op_id, summary);
+    rt->handler = h;
+    rt->scope = scope;
+    rt->public = pub;
+}
+
+/* A route the engine answers: its scope and whether it writes come from
+ * the engine, which checks them again on every call. */
+static void add(api_method m, const char *pattern, engine_op op, const res_def *r,
+                const res_sublist *sub, const res_action *a, const char *kind, const char *op_id,
+                const char *summary)
+{
+    api_route *rt = add_route(m, pattern, kind, op_id, summary);
+    rt->op = op;
+    rt->res = r;
+    rt->sub = sub;
+    rt->action = a;
+    rt->scope = engine_scope(op, r, a);
+    rt->write = engine_writes(op, a);
 }
 
 static void camel(char *out, size_t cap, const char *verb, const char *name)
@@ -81,23 +99,21 @@ static void add_resource(const res_def *r)
     /* The five generic operations every resource gets. */
     static const struct {
         api_method m;
-        api_handler h;
-        const char *kind, *verb, *summary;
-        bool item, write;
+        engine_op op;
+        const char *kind, *summary;
+        bool item;
     } ops[] = {
-        {M_GET, engine_list, "list", "list", "List %s", false, false},
-        {M_POST, engine_create, "create", "create", "Create a %s", false, true},
-        {M_GET, engine_get, "get", "get", "Get a %s", true, false},
-        {M_PATCH, engine_update, "update", "update", "Update a %s (partial)", true, true},
-        {M_DELETE, engine_delete, "delete", "delete", "Delete a %s", true, true},
+        {M_GET, OP_LIST, "list", "List %s", false},
+        {M_POST, OP_CREATE, "create", "Create a %s", false},
+        {M_GET, OP_GET, "get", "Get a %s", true},
+        {M_PATCH, OP_UPDATE, "update", "Update a %s (partial)", true},
+        {M_DELETE, OP_DELETE, "delete", "Delete a %s", true},
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        const char *noun = ops[i].h == engine_list ? r->name : r->singular;
-        camel(op, sizeof op, ops[i].verb, noun);
+        const char *noun = ops[i].op == OP_LIST ? r->name : r->singular;
+        camel(op, sizeof op, ops[i].kind, noun);
         snprintf(sum, sizeof sum, ops[i].summary, noun);
-        add(ops[i].m, ops[i].item ? item : base, ops[i].h, r, NULL,
-            ops[i].write ? r->scope_write : r->scope_read, ops[i].write, false, ops[i].kind, op,
-            sum);
+        add(ops[i].m, ops[i].item ? item : base, ops[i].op, r, NULL, NULL, ops[i].kind, op, sum);
     }
 }
 
@@ -110,20 +126,20 @@ static void add_derived(const res_def *r)
         camel(op, sizeof op, "batch", r->name);
         snprintf(sum, sizeof sum, "Create, update or upsert up to 100 %s, each on its own",
                  r->name);
-        add(M_POST, pat, engine_batch, r, NULL, r->scope_write, true, false, "batch", op, sum);
+        add(M_POST, pat, OP_BATCH, r, NULL, NULL, "batch", op, sum);
     }
     if (r->mergeable) {
         snprintf(pat, sizeof pat, "/v1/%s/{id}/merge", r->path);
         camel(op, sizeof op, "merge", r->name);
         snprintf(sum, sizeof sum, "Merge other %s into this one", r->name);
-        add(M_POST, pat, engine_merge, r, NULL, r->scope_write, true, false, "merge", op, sum);
+        add(M_POST, pat, OP_MERGE, r, NULL, NULL, "merge", op, sum);
     }
     if (r->timeline) {
         snprintf(pat, sizeof pat, "/v1/%s/{id}/timeline", r->path);
         camel(op, sizeof op, "timeline", r->singular);
         snprintf(sum, sizeof sum, "A %s's history, related tasks and activities, newest first",
                  r->singular);
-        add(M_GET, pat, engine_timeline, r, NULL, r->scope_read, false, false, "timeline", op, sum);
+        add(M_GET, pat, OP_TIMELINE, r, NULL, NULL, "timeline", op, sum);
     }
 }
 
@@ -139,16 +155,12 @@ static api_method method_of(const char *m)
 void routes_build(void)
 {
     if (nroutes) return;
-    add(M_GET, "/healthz", meta_healthz, NULL, NULL, NULL, false, true, NULL, "healthz",
-        "Liveness");
-    add(M_GET, "/readyz", meta_readyz, NULL, NULL, NULL, false, true, NULL, "readyz",
-        "Readiness: the database answers");
-    add(M_GET, "/metrics", meta_metrics, NULL, NULL, NULL, false, true, NULL, "metrics",
-        "Prometheus metrics");
-    add(M_GET, "/v1/openapi.json", meta_openapi, NULL, NULL, NULL, false, true, NULL, "getOpenapi",
-        "This API's OpenAPI 3.1 document");
-    add(M_GET, "/v1/workspace", meta_workspace, NULL, NULL, NULL, false, false, NULL,
-        "getWorkspace", "Get workspace summary");
+    add_meta("/healthz", meta_healthz, NULL, true, "healthz", "Liveness");
+    add_meta("/readyz", meta_readyz, NULL, true, "readyz", "Readiness: the database answers");
+    add_meta("/metrics", meta_metrics, NULL, true, "metrics", "Prometheus metrics");
+    add_meta("/v1/openapi.json", meta_openapi, NULL, true, "getOpenapi",
+             "This API's OpenAPI 3.1 document");
+    add_meta("/v1/workspace", meta_workspace, NULL, false, "getWorkspace", "Get workspace summary");
     /* Actions before the generic routes: the first match wins, and an
      * action's path is the more specific of two of the same shape. */
     for (int i = 0; i < res_action_count; i++) {
@@ -156,10 +168,7 @@ void routes_build(void)
         const res_def *r = res_find(a->res);
         char pat[256];
         snprintf(pat, sizeof pat, "/v1/%s", a->path);
-        const char *scope = a->scope ? a->scope : a->write ? r->scope_write : r->scope_read;
-        add(method_of(a->method), pat, (api_handler)engine_actions[a->id], r, NULL, scope, a->write,
-            false, "action", a->op_id, a->summary);
-        routes[nroutes - 1].action = a;
+        add(method_of(a->method), pat, OP_ACTION, r, NULL, a, "action", a->op_id, a->summary);
     }
     for (int i = 0; i < res_count; i++) {
         add_derived(res_table[i]);
@@ -173,14 +182,13 @@ void routes_build(void)
         camel(op, sizeof op, "list", owner->singular);
         camel(op + strlen(op), sizeof op - strlen(op), "", s->name);
         snprintf(sum, sizeof sum, "List %s linked to a %s", s->name, owner->singular);
-        add(M_GET, pat, engine_sublist, r, s, r->scope_read, false, false, "sublist",
-            s->op_list ? s->op_list : op, sum);
+        add(M_GET, pat, OP_SUBLIST, r, s, NULL, "sublist", s->op_list ? s->op_list : op, sum);
         if (!s->create) continue;
         camel(op, sizeof op, "create", owner->singular);
         camel(op + strlen(op), sizeof op - strlen(op), "", r->singular);
         snprintf(sum, sizeof sum, "Create a %s linked to a %s", r->singular, owner->singular);
-        add(M_POST, pat, engine_sublist_create, r, s, r->scope_write, true, false, "subcreate",
-            s->op_create ? s->op_create : op, sum);
+        add(M_POST, pat, OP_SUBCREATE, r, s, NULL, "subcreate", s->op_create ? s->op_create : op,
+            sum);
     }
 }
 

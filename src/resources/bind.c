@@ -1,6 +1,7 @@
 /* bind.c - which hook file implements each resource and action of the
- * table (schema/resources.def), by name: the engine reads these two arrays,
- * and engine_check() refuses to start when an action has no handler. */
+ * table (schema/resources.def), by name, and what a new workspace gets:
+ * the engine reads these arrays, and engine_check() refuses to start when
+ * an action has no handler. */
 #include "resources/hooks.h"
 
 const res_hooks *const engine_hooks[RES__COUNT] = {
@@ -22,4 +23,9 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_DEAL_STAGE_CREATE] = deal_stage_create,
     [ACT_DEAL_MOVE] = deal_move,
     [ACT_DASHBOARD] = dashboard_get,
+};
+
+int (*const engine_workspace_hooks[])(struct engine_call *c) = {
+    sales_workspace_init,
+    NULL,
 };

@@ -19,7 +19,7 @@ static int contact_before(res_write *w)
         const char *of = engine_text(w->old, fn), *ol = engine_text(w->old, ln),
                    *on = engine_text(w->old, nm);
         char *old_derived =
-            arena_printf(&w->q->a, "%s%s%s", of ? of : "", of && ol ? " " : "", ol ? ol : "");
+            arena_printf(w->c->a, "%s%s%s", of ? of : "", of && ol ? " " : "", ol ? ol : "");
         derive = (w->set[fn] || w->set[ln]) && (!on || strcmp(on, old_derived) == 0);
     }
     if (derive) {
@@ -27,13 +27,13 @@ static int contact_before(res_write *w)
         if (f || l) {
             row->vals[nm] = (store_val){
                 .kind = SV_TEXT,
-                .s = arena_printf(&w->q->a, "%s%s%s", f ? f : "", f && l ? " " : "", l ? l : "")};
+                .s = arena_printf(w->c->a, "%s%s%s", f ? f : "", f && l ? " " : "", l ? l : "")};
             w->set[nm] = true;
         }
     }
     if (w->set[cid] && engine_text(row, cid) && !w->set[cname]) {
         res_row co;
-        if (engine_load(w->q, RES(COMPANY), engine_text(row, cid), "company_id", &co)) return -1;
+        if (engine_load(w->c, RES(COMPANY), engine_text(row, cid), "company_id", &co)) return -1;
         row->vals[cname] = co.vals[COMPANY_name];
         w->set[cname] = true;
     }
@@ -41,7 +41,7 @@ static int contact_before(res_write *w)
 }
 
 /* A contact's primary memberships, newest first. */
-static int primaries(api_req *q, const char *contact, res_row **rows, int *n)
+static int primaries(engine_call *c, const char *contact, res_row **rows, int *n)
 {
     const res_def *m = RES(MEMBERSHIP);
     store_filter fl = {.field = MEMBERSHIP_is_primary, .v = sv_int(1)};
@@ -52,20 +52,20 @@ static int primaries(api_req *q, const char *contact, res_row **rows, int *n)
                       .link_value = contact};
     bool more;
     store_err e;
-    int rc = store_rec_list(q->conn, &q->a, m, q->ws, &sq, rows, n, &more, &e);
-    return rc ? api_store_error(q, rc, &e) : 0;
+    int rc = store_rec_list(c->conn, c->a, m, c->ws, &sq, rows, n, &more, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
 /* Makes every one of rows but rows[keep] not primary. */
-static int demote(api_req *q, const res_row *rows, int n, int keep)
+static int demote(engine_call *c, const res_row *rows, int n, int keep)
 {
     const res_def *m = RES(MEMBERSHIP);
     for (int i = 0; i < n; i++) {
         if (i == keep) continue;
         bool *set;
-        res_row row = engine_copy_row(q, m, &rows[i], &set);
+        res_row row = engine_copy_row(c, m, &rows[i], &set);
         engine_set(&row, set, MEMBERSHIP_is_primary, sv_int(0));
-        if (engine_save(q, m, &row, &rows[i], set)) return -1;
+        if (engine_save(c, m, &row, &rows[i], set)) return -1;
     }
     return 0;
 }
@@ -77,12 +77,12 @@ static int contact_after_merge(res_write *w)
 {
     res_row *rows;
     int n;
-    if (primaries(w->q, w->row->id, &rows, &n)) return -1;
+    if (primaries(w->c, w->row->id, &rows, &n)) return -1;
     const char *company = engine_text(w->row, CONTACT_company_id);
     int keep = n - 1; /* oldest, when none matches the contact's company */
     for (int i = 0; i < n; i++)
         if (company && strcmp(engine_text(&rows[i], MEMBERSHIP_company_id), company) == 0) keep = i;
-    return demote(w->q, rows, n, keep);
+    return demote(w->c, rows, n, keep);
 }
 
 const res_hooks contact_hooks = {.before_write = contact_before,
@@ -90,25 +90,25 @@ const res_hooks contact_hooks = {.before_write = contact_before,
 
 /* Contacts carry their company's name: a rename, or contacts moved over
  * from a merged company, must show the company's name as it is. */
-static int sync_company_name(api_req *q, const char *company, const char *was, const char *now)
+static int sync_company_name(engine_call *c, const char *company, const char *was, const char *now)
 {
     if (!was || !now || strcmp(was, now) == 0) return 0;
     store_err e;
-    int rc = store_rec_repoint(q->conn, RES(CONTACT), CONTACT_company_name, q->ws, was, now,
+    int rc = store_rec_repoint(c->conn, RES(CONTACT), CONTACT_company_name, c->ws, was, now,
                                CONTACT_company_id, company, &e);
-    return rc ? api_store_error(q, rc, &e) : 0;
+    return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
 static int company_after(res_write *w)
 {
     if (w->is_create) return 0;
-    return sync_company_name(w->q, w->row->id, engine_text(w->old, COMPANY_name),
+    return sync_company_name(w->c, w->row->id, engine_text(w->old, COMPANY_name),
                              engine_text(w->row, COMPANY_name));
 }
 
 static int company_after_merge(res_write *w)
 {
-    return sync_company_name(w->q, w->row->id, engine_text(w->old, COMPANY_name),
+    return sync_company_name(w->c, w->row->id, engine_text(w->old, COMPANY_name),
                              engine_text(w->row, COMPANY_name));
 }
 
@@ -120,26 +120,46 @@ static int membership_after(res_write *w)
 {
     enum { prim = MEMBERSHIP_is_primary, co = MEMBERSHIP_company_id, ct = MEMBERSHIP_contact_id };
     if (w->row->vals[prim].kind != SV_INT || w->row->vals[prim].i == 0) return 0;
-    api_req *q = w->q;
+    engine_call *c = w->c;
     res_row *rows;
     int n, keep = -1;
-    if (primaries(q, engine_text(w->row, ct), &rows, &n)) return -1;
+    if (primaries(c, engine_text(w->row, ct), &rows, &n)) return -1;
     for (int i = 0; i < n; i++)
         if (strcmp(rows[i].id, w->row->id) == 0) keep = i;
-    if (demote(q, rows, n, keep)) return -1;
+    if (demote(c, rows, n, keep)) return -1;
 
-    res_row c;
-    if (engine_load(q, RES(CONTACT), engine_text(w->row, ct), NULL, &c)) return -1;
-    enum { cid = CONTACT_company_id, cname = CONTACT_company_name };
-    if (engine_text(&c, cid) && strcmp(engine_text(&c, cid), engine_text(w->row, co)) == 0)
-        return 0;
+    res_row contact;
+    if (engine_load(c, RES(CONTACT), engine_text(w->row, ct), NULL, &contact)) return -1;
+    const char *now = engine_text(&contact, CONTACT_company_id);
+    if (now && strcmp(now, engine_text(w->row, co)) == 0) return 0;
     res_row company;
-    if (engine_load(q, RES(COMPANY), engine_text(w->row, co), "company_id", &company)) return -1;
-    bool *cset = arena_zalloc(&q->a, sizeof(bool) * (size_t)CONTACT__COUNT);
-    c.vals[cid] = (store_val){.kind = SV_TEXT, .s = company.id};
-    c.vals[cname] = company.vals[COMPANY_name];
-    cset[cid] = cset[cname] = true;
-    return engine_save(q, RES(CONTACT), &c, NULL, cset);
+    if (engine_load(c, RES(COMPANY), engine_text(w->row, co), "company_id", &company)) return -1;
+    bool *set;
+    res_row row = engine_copy_row(c, RES(CONTACT), &contact, &set);
+    engine_set(&row, set, CONTACT_company_id, sv_text(company.id));
+    engine_set(&row, set, CONTACT_company_name, company.vals[COMPANY_name]);
+    return engine_save(c, RES(CONTACT), &row, &contact, set);
 }
 
-const res_hooks membership_hooks = {.after_write = membership_after};
+/* The contact's company came from its primary membership: with that
+ * membership gone, the contact no longer names the company. Not when the
+ * contact or the company is being deleted itself (a cascade): then the
+ * contact goes too, or its company reference is cleared anyway. */
+static int membership_after_delete(res_write *w)
+{
+    if (w->cascade || engine_int(w->old, MEMBERSHIP_is_primary, 0) == 0) return 0;
+    engine_call *c = w->c;
+    res_row ct;
+    if (engine_load(c, RES(CONTACT), engine_text(w->old, MEMBERSHIP_contact_id), NULL, &ct))
+        return -1;
+    const char *company = engine_text(&ct, CONTACT_company_id);
+    if (!company || strcmp(company, engine_text(w->old, MEMBERSHIP_company_id)) != 0) return 0;
+    bool *set;
+    res_row row = engine_copy_row(c, RES(CONTACT), &ct, &set);
+    engine_set(&row, set, CONTACT_company_id, (store_val){.kind = SV_NULL});
+    engine_set(&row, set, CONTACT_company_name, (store_val){.kind = SV_NULL});
+    return engine_update_row(c, RES(CONTACT), &ct, &row, set, NULL);
+}
+
+const res_hooks membership_hooks = {.after_write = membership_after,
+                                    .after_delete = membership_after_delete};

@@ -8,13 +8,13 @@
 #include "resources/hooks.h"
 
 /* {"won": n, "lost": n} of deals closed since `since_ms`. */
-static int closed_since(api_req *q, jw *w, const char *key, int64_t since_ms, bool rate)
+static int closed_since(engine_call *c, jw *w, const char *key, int64_t since_ms, bool rate)
 {
     const res_def *d = RES(DEAL);
     store_filter f = {.field = DEAL_closed_at, .v = {.kind = SV_INT, .i = since_ms}, .op = SF_GE};
     store_agg_row *rows;
     int n;
-    if (engine_aggregate(q, d, &f, 1, DEAL_status, -1, -1, &rows, &n)) return -1;
+    if (engine_aggregate(c, d, &f, 1, DEAL_status, -1, -1, &rows, &n)) return -1;
     int64_t won = 0, lost = 0;
     for (int i = 0; i < n; i++) {
         if (rows[i].key[0].kind != SV_TEXT) continue;
@@ -36,11 +36,11 @@ static int closed_since(api_req *q, jw *w, const char *key, int64_t since_ms, bo
     return 0;
 }
 
-static int counts_by(api_req *q, jw *w, const res_def *r, int field)
+static int counts_by(engine_call *c, jw *w, const res_def *r, int field)
 {
     store_agg_row *rows;
     int n;
-    if (engine_aggregate(q, r, NULL, 0, field, -1, -1, &rows, &n)) return -1;
+    if (engine_aggregate(c, r, NULL, 0, field, -1, -1, &rows, &n)) return -1;
     char key[64];
     snprintf(key, sizeof key, "by_%s", r->fields[field].name);
     jw_key(w, key);
@@ -61,77 +61,67 @@ static int64_t month_start_ms(int64_t now_ms)
     return (int64_t)timegm(&tm) * 1000;
 }
 
-int dashboard_get(api_req *q)
+int dashboard_get(engine_call *c)
 {
     const res_def *d = RES(DEAL), *s = RES(STAGE), *t = RES(TASK), *l = RES(LEAD);
-    if (api_params_check(q)) return -1;
+    if (engine_params_check(c)) return -1;
     int64_t now = (int64_t)time_now_ms();
-    buf out;
-    buf_init(&out, API_MAX_RESPONSE);
-    jw w;
-    jw_init(&w, &out);
-    char ts[TIME_STR];
-    time_format_ms((uint64_t)now, ts);
-    jw_obj_open(&w);
-    jw_kstr(&w, "object", "dashboard");
-    jw_kstr(&w, "generated_at", ts);
-
-    int rc = 0;
     store_agg_row *rows;
     int n;
     store_err e;
     /* The deals' rollup is kept per (status, stage, currency). */
     const char *open[3] = {"open", NULL, NULL};
-    if ((rc = store_rollup_list(q->conn, &q->a, d, q->ws, open, &rows, &n, &e))) {
-        rc = api_store_error(q, rc, &e);
-        goto out;
-    }
-    jw_key(&w, "open_pipeline");
-    jw_arr_open(&w);
+    int rc = store_rollup_list(c->conn, c->a, d, c->ws, open, &rows, &n, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    jw *w = engine_answer(c);
+    char ts[TIME_STR];
+    time_format_ms((uint64_t)now, ts);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "dashboard");
+    jw_kstr(w, "generated_at", ts);
+    jw_key(w, "open_pipeline");
+    jw_arr_open(w);
     res_row stage;
     bool known = false;
     for (int i = 0; i < n; i++) {
         const store_val *sid = &rows[i].key[1];
         if (sid->kind == SV_TEXT && (!known || strcmp(stage.id, sid->s) != 0))
-            known = store_rec_get(q->conn, &q->a, s, q->ws, sid->s, &stage, &e) == 0;
-        jw_obj_open(&w);
-        jw_kstr(&w, "pipeline_id", known ? engine_text(&stage, STAGE_pipeline_id) : NULL);
-        jw_kstr(&w, "stage_id", sid->kind == SV_TEXT ? sid->s : NULL);
-        jw_kstr(&w, "stage_name", known ? engine_text(&stage, STAGE_name) : NULL);
-        jw_kstr(&w, "currency", rows[i].key[2].kind == SV_TEXT ? rows[i].key[2].s : NULL);
-        jw_kint(&w, "deal_count", rows[i].count);
-        jw_kint(&w, "amount_cents", rows[i].sum);
-        jw_obj_close(&w);
+            known = store_rec_get(c->conn, c->a, s, c->ws, sid->s, &stage, &e) == 0;
+        jw_obj_open(w);
+        jw_kstr(w, "pipeline_id", known ? engine_text(&stage, STAGE_pipeline_id) : NULL);
+        jw_kstr(w, "stage_id", sid->kind == SV_TEXT ? sid->s : NULL);
+        jw_kstr(w, "stage_name", known ? engine_text(&stage, STAGE_name) : NULL);
+        jw_kstr(w, "currency", rows[i].key[2].kind == SV_TEXT ? rows[i].key[2].s : NULL);
+        jw_kint(w, "deal_count", rows[i].count);
+        jw_kint(w, "amount_cents", rows[i].sum);
+        jw_obj_close(w);
     }
-    jw_arr_close(&w);
-    if ((rc = closed_since(q, &w, "win_rate_90d", now - 90ll * 86400 * 1000, true))) goto out;
-    if ((rc = closed_since(q, &w, "this_month", month_start_ms(now), false))) goto out;
+    jw_arr_close(w);
+    if (closed_since(c, w, "win_rate_90d", now - 90ll * 86400 * 1000, true) ||
+        closed_since(c, w, "this_month", month_start_ms(now), false))
+        return -1;
 
-    store_filter tf[2] = {{.field = TASK_status, .v = sv_text("open")},
-                          {.field = TASK_due_at, .v = {.kind = SV_INT, .i = now}, .op = SF_LT}};
-    int64_t open_tasks = 0, overdue = 0;
-    if ((rc = engine_aggregate(q, t, tf, 1, -1, -1, -1, &rows, &n))) goto out;
-    if (n) open_tasks = rows[0].count;
-    if ((rc = engine_aggregate(q, t, tf, 2, -1, -1, -1, &rows, &n))) goto out;
-    if (n) overdue = rows[0].count;
-    jw_key(&w, "tasks");
-    jw_obj_open(&w);
-    jw_kint(&w, "open", open_tasks);
-    jw_kint(&w, "overdue", overdue);
-    jw_obj_close(&w);
-
-    jw_key(&w, "leads");
-    jw_obj_open(&w);
-    if ((rc = counts_by(q, &w, l, LEAD_status)) || (rc = counts_by(q, &w, l, LEAD_source)))
-        goto out;
-    jw_obj_close(&w);
-    jw_obj_close(&w);
-    {
-        jw *o = api_data(q, 200);
-        jw_raw(o, out.data, out.len);
-        api_finish(q);
+    /* Tasks are another module with their own scope: a key that may not
+     * read them, or a workspace without them, gets no tasks section. */
+    if (engine_has_scope(c, t->scope_read) && !(c->disabled & (1u << t->module))) {
+        store_filter tf[2] = {{.field = TASK_status, .v = sv_text("open")},
+                              {.field = TASK_due_at, .v = sv_int(now), .op = SF_LT}};
+        int64_t open_tasks = 0, overdue = 0;
+        if (engine_aggregate(c, t, tf, 1, -1, -1, -1, &rows, &n)) return -1;
+        if (n) open_tasks = rows[0].count;
+        if (engine_aggregate(c, t, tf, 2, -1, -1, -1, &rows, &n)) return -1;
+        if (n) overdue = rows[0].count;
+        jw_key(w, "tasks");
+        jw_obj_open(w);
+        jw_kint(w, "open", open_tasks);
+        jw_kint(w, "overdue", overdue);
+        jw_obj_close(w);
     }
-out:
-    buf_free(&out);
-    return rc;
+
+    jw_key(w, "leads");
+    jw_obj_open(w);
+    if (counts_by(c, w, l, LEAD_status) || counts_by(c, w, l, LEAD_source)) return -1;
+    jw_obj_close(w);
+    jw_obj_close(w);
+    return 0;
 }

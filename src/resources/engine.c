@@ -1,16 +1,21 @@
-/* engine.c - the generic resource engine; see engine.h. */
+/* engine.c - the resource engine; see engine.h. Calls in, results out:
+ * nothing here knows a status code or an envelope. */
 #include "resources/engine.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/timeutil.h"
 #include "resources/hooks.h"
+
+/* The resource's hook `name`, or NULL. */
+#define HOOK(r, name) (engine_hooks[(r)->id] ? engine_hooks[(r)->id]->name : NULL)
 
 bool engine_check(char *err, size_t cap)
 {
@@ -21,6 +26,169 @@ bool engine_check(char *err, size_t cap)
             return false;
         }
     return true;
+}
+
+int engine_workspace_created(store_conn *conn, const char *ws, store_err *e)
+{
+    arena a;
+    arena_init(&a);
+    engine_result r;
+    engine_result_init(&r);
+    engine_call c = {
+        .ws = ws, .actor = "system", .trace = "workspace", .conn = conn, .a = &a, .out = &r};
+    int rc = STORE_OK;
+    for (int i = 0; engine_workspace_hooks[i] && rc == STORE_OK; i++)
+        if (engine_workspace_hooks[i](&c)) {
+            snprintf(e->msg, sizeof e->msg, "setting up workspace %.40s: %.180s", ws, r.message);
+            rc = r.kind == EK_UNAVAILABLE ? STORE_UNAVAILABLE : STORE_ERROR;
+        }
+    engine_result_release(&r);
+    arena_release(&a);
+    return rc;
+}
+
+/* --------------------------------------------------------------- results */
+
+void engine_result_init(engine_result *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->data, ENGINE_MAX_DATA);
+}
+
+void engine_result_release(engine_result *r)
+{
+    for (int i = 0; i < r->nitems; i++)
+        engine_result_release(&r->items[i]);
+    r->nitems = 0;
+    buf_free(&r->data);
+}
+
+int engine_fail(engine_call *c, engine_kind kind, const char *param, const char *fmt, ...)
+{
+    engine_result *o = c->out;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(o->message, sizeof o->message, fmt, ap);
+    va_end(ap);
+    o->kind = kind;
+    o->code = NULL;
+    /* Copied: a parameter's name may be a key of the caller's body. */
+    o->param = param ? arena_strdup(c->a, param) : NULL;
+    o->extra_key = o->extra_val = NULL;
+    o->list = false;
+    o->next_cursor = NULL;
+    buf_reset(&o->data);
+    return -1;
+}
+
+int engine_store_fail(engine_call *c, int rc, const store_err *e)
+{
+    if (rc == STORE_NOTFOUND) return engine_fail(c, EK_NOT_FOUND, NULL, "%s", e->msg);
+    if (rc == STORE_CONFLICT)
+        return engine_fail(c, EK_CONFLICT, NULL, "the record conflicts with an existing one");
+    fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"store\":\"%s\"}\n",
+            c->trace ? c->trace : "", e->msg);
+    if (rc == STORE_BUSY || rc == STORE_UNAVAILABLE)
+        engine_fail(c, EK_UNAVAILABLE, NULL, "%s",
+                    rc == STORE_BUSY ? "the database is busy; retry shortly"
+                                     : "the database is unavailable; retry shortly");
+    else
+        engine_fail(c, EK_INTERNAL, NULL, "internal error");
+    c->out->store_failed = true;
+    return -1;
+}
+
+bool engine_has_scope(const engine_call *c, const char *scope)
+{
+    size_t n = strlen(scope);
+    const char *all = c->scopes ? c->scopes : "";
+    for (const char *p = all; (p = strstr(p, scope)) != NULL; p += n) {
+        bool start = p == all || p[-1] == ' ';
+        bool end = p[n] == '\0' || p[n] == ' ';
+        if (start && end) return true;
+    }
+    return false;
+}
+
+jw *engine_answer(engine_call *c)
+{
+    engine_result *o = c->out;
+    jw *w = arena_alloc(c->a, sizeof *w);
+    buf_reset(&o->data);
+    o->kind = EK_OK;
+    jw_init(w, &o->data);
+    return w;
+}
+
+/* ------------------------------------------------------------ parameters */
+
+const char *engine_param_get(engine_call *c, const char *k)
+{
+    for (int i = 0; i < c->nparams; i++)
+        if (strcmp(c->params[i].k, k) == 0) {
+            c->params[i].used = true;
+            return c->params[i].v;
+        }
+    return NULL;
+}
+
+int engine_params_check(engine_call *c)
+{
+    for (int i = 0; i < c->nparams; i++) {
+        if (c->params[i].used) continue;
+        for (int j = 0; j < i; j++)
+            if (strcmp(c->params[j].k, c->params[i].k) == 0)
+                return engine_fail(c, EK_INVALID, c->params[i].k,
+                                   "query parameter '%s' is given more than once", c->params[i].k);
+        return engine_fail(c, EK_INVALID, c->params[i].k, "unknown query parameter '%s'",
+                           c->params[i].k);
+    }
+    return 0;
+}
+
+int engine_parse_limit(engine_call *c, int *limit)
+{
+    *limit = 20;
+    const char *s = engine_param_get(c, "limit");
+    if (!s) return 0;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > 100)
+        return engine_fail(c, EK_INVALID, "limit", "limit must be an integer from 1 to 100");
+    *limit = (int)v;
+    return 0;
+}
+
+/* ------------------------------------------------------- scopes, modules */
+
+bool engine_writes(engine_op op, const res_action *a)
+{
+    if (op == OP_ACTION) return a->write;
+    return op == OP_CREATE || op == OP_UPDATE || op == OP_DELETE || op == OP_SUBCREATE ||
+           op == OP_BATCH || op == OP_MERGE;
+}
+
+const char *engine_scope(engine_op op, const res_def *r, const res_action *a)
+{
+    if (op == OP_ACTION && a->scope) return a->scope;
+    return engine_writes(op, a) ? r->scope_write : r->scope_read;
+}
+
+int engine_authorize(engine_call *c)
+{
+    const char *scope = engine_scope(c->op, c->res, c->action);
+    if (!engine_has_scope(c, scope))
+        return engine_fail(c, EK_FORBIDDEN, NULL, "this key lacks the %s scope", scope);
+    if (c->disabled & (1u << c->res->module)) {
+        const char *m = res_module_names[c->res->module];
+        engine_fail(c, EK_FORBIDDEN, NULL, "the %s module is disabled in this workspace", m);
+        c->out->code = "module_disabled";
+        c->out->extra_key = "module";
+        c->out->extra_val = m;
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -75,6 +243,12 @@ void engine_write_members(jw *w, const res_def *r, const res_row *row)
     jw_kstr(w, "updated_at", t);
 }
 
+int engine_respond(engine_call *c, const res_def *r, const res_row *row, engine_kind kind)
+{
+    engine_write_row(engine_answer(c), r, row);
+    c->out->kind = kind;
+    return 0;
+}
 /* --------------------------------------------------------------- cursors */
 
 static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -218,71 +392,71 @@ static const char *type_name(res_ftype t)
     }
 }
 
-static int bad(api_req *q, const char *field, const char *fmt, const char *arg)
+static int bad(engine_call *c, const char *field, const char *fmt, const char *arg)
 {
     char msg[400];
     snprintf(msg, sizeof msg, fmt, field, arg);
-    return api_error(q, 400, "validation_failed", field, "%s", msg);
+    return engine_fail(c, EK_INVALID, field, "%s", msg);
 }
 
 /* Converts one JSON value into a stored value, enforcing the field's type
  * and constraints. References are checked separately (they need the store). */
-static int convert(api_req *q, const res_field *f, json_t *j, store_val *out)
+static int convert(engine_call *c, const res_field *f, json_t *j, store_val *out)
 {
     if (json_is_null(j)) {
-        if (f->flags & RF_REQUIRED) return bad(q, f->name, "%s is required and cannot be null", "");
+        if (f->flags & RF_REQUIRED) return bad(c, f->name, "%s is required and cannot be null", "");
         *out = (store_val){.kind = SV_NULL};
         return 0;
     }
     switch (f->type) {
     case FT_BOOL:
-        if (!json_is_boolean(j)) return bad(q, f->name, "%s must be %s", type_name(f->type));
+        if (!json_is_boolean(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
         *out = (store_val){.kind = SV_INT, .i = json_is_true(j)};
         return 0;
     case FT_INT:
     case FT_MONEY: {
-        if (!json_is_integer(j)) return bad(q, f->name, "%s must be %s", type_name(f->type));
+        if (!json_is_integer(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
         int64_t v = json_integer_value(j);
         if (f->min < f->max && (v < f->min || v > f->max)) {
             char range[64];
             snprintf(range, sizeof range, "%" PRId64 " and %" PRId64, f->min, f->max);
-            return bad(q, f->name, "%s must be between %s", range);
+            return bad(c, f->name, "%s must be between %s", range);
         }
         *out = (store_val){.kind = SV_INT, .i = v};
         return 0;
     }
     case FT_NUMBER:
-        if (!json_is_number(j)) return bad(q, f->name, "%s must be %s", type_name(f->type));
+        if (!json_is_number(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
         *out = (store_val){.kind = SV_REAL, .d = json_number_value(j)};
         return 0;
     default: break;
     }
-    if (!json_is_string(j)) return bad(q, f->name, "%s must be %s", type_name(f->type));
+    if (!json_is_string(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
     const char *s = json_string_value(j);
     int max = res_field_max(f);
     if (max > 0 && utf8_len(s) > (size_t)max) {
         char lim[32];
         snprintf(lim, sizeof lim, "%d", max);
-        return bad(q, f->name, "%s must be at most %s characters", lim);
+        return bad(c, f->name, "%s must be at most %s characters", lim);
     }
     switch (f->type) {
     case FT_EMAIL:
-        if (!valid_email(s)) return bad(q, f->name, "%s is not a valid email address", "");
+        if (!valid_email(s)) return bad(c, f->name, "%s is not a valid email address", "");
         break;
     case FT_URL:
-        if (!valid_url(s)) return bad(q, f->name, "%s must be an http(s) URL", "");
+        if (!valid_url(s)) return bad(c, f->name, "%s must be an http(s) URL", "");
         break;
     case FT_CURRENCY:
         if (strlen(s) != 3 || !isupper((unsigned char)s[0]) || !isupper((unsigned char)s[1]) ||
             !isupper((unsigned char)s[2]))
-            return bad(q, f->name, "%s must be an ISO 4217 code such as USD", "");
+            return bad(c, f->name, "%s must be an ISO 4217 code such as USD", "");
         break;
     case FT_DATE:
-        if (!time_parse_date(s)) return bad(q, f->name, "%s must be a date (YYYY-MM-DD)", "");
+        if (!time_parse_date(s)) return bad(c, f->name, "%s must be a date (YYYY-MM-DD)", "");
         break;
     case FT_DATETIME: {
         int64_t ms;
-        if (!time_parse(s, &ms)) return bad(q, f->name, "%s must be an RFC 3339 date-time", "");
+        if (!time_parse(s, &ms)) return bad(c, f->name, "%s must be an RFC 3339 date-time", "");
         *out = (store_val){.kind = SV_INT, .i = ms};
         return 0;
     }
@@ -295,19 +469,19 @@ static int convert(api_req *q, const res_field *f, json_t *j, store_val *out)
             buf_init(&b, 1024);
             for (const char *const *e = f->enum_vals; *e; e++)
                 buf_printf(&b, "%s%s", e == f->enum_vals ? "" : ", ", *e);
-            bad(q, f->name, "%s must be one of: %s", buf_cstr(&b));
+            bad(c, f->name, "%s must be one of: %s", buf_cstr(&b));
             buf_free(&b);
             return -1;
         }
         break;
     }
     case FT_REF:
-        if (!*s) return bad(q, f->name, "%s must be a non-empty id", "");
+        if (!*s) return bad(c, f->name, "%s must be a non-empty id", "");
         break;
     default:
-        if ((f->flags & RF_REQUIRED) && !*s) return bad(q, f->name, "%s cannot be empty", "");
+        if ((f->flags & RF_REQUIRED) && !*s) return bad(c, f->name, "%s cannot be empty", "");
     }
-    *out = (store_val){.kind = SV_TEXT, .s = arena_strdup(&q->a, s)};
+    *out = (store_val){.kind = SV_TEXT, .s = arena_strdup(c->a, s)};
     return 0;
 }
 
@@ -322,11 +496,11 @@ static bool valid_cf_key(const char *k)
 
 /* custom_fields: a flat object of string/number/bool values. PATCH merges
  * keys into the stored object; a null value removes a key. */
-static int convert_custom(api_req *q, json_t *j, const char *old, const char **out)
+static int convert_custom(engine_call *c, json_t *j, const char *old, const char **out)
 {
-    if (!json_is_object(j)) return bad(q, "custom_fields", "%s must be an object", "");
+    if (!json_is_object(j)) return bad(c, "custom_fields", "%s must be an object", "");
     if (json_object_size(j) > 100)
-        return bad(q, "custom_fields", "%s may hold at most 100 keys", "");
+        return bad(c, "custom_fields", "%s may hold at most 100 keys", "");
     json_t *merged = NULL;
     if (old) merged = json_loads(old, 0, NULL);
     if (!merged) merged = json_object();
@@ -336,7 +510,7 @@ static int convert_custom(api_req *q, json_t *j, const char *old, const char **o
     {
         if (!valid_cf_key(k)) {
             json_decref(merged);
-            return bad(q, "custom_fields", "%s keys must be 1-100 characters of [A-Za-z0-9_.-]",
+            return bad(c, "custom_fields", "%s keys must be 1-100 characters of [A-Za-z0-9_.-]",
                        "");
         }
         if (json_is_null(v)) {
@@ -345,46 +519,45 @@ static int convert_custom(api_req *q, json_t *j, const char *old, const char **o
         }
         if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v)) {
             json_decref(merged);
-            return bad(q, "custom_fields", "%s values must be strings, numbers or booleans", "");
+            return bad(c, "custom_fields", "%s values must be strings, numbers or booleans", "");
         }
         if (json_is_string(v) && utf8_len(json_string_value(v)) > 10000) {
             json_decref(merged);
-            return bad(q, "custom_fields", "%s string values must be at most 10000 characters", "");
+            return bad(c, "custom_fields", "%s string values must be at most 10000 characters", "");
         }
         json_object_set(merged, k, v);
     }
     char *s = json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(merged);
-    *out = arena_strdup(&q->a, s);
+    *out = arena_strdup(c->a, s);
     free(s);
     return 0;
 }
 
-int engine_load(api_req *q, const res_def *r, const char *id, const char *param, res_row *out)
+int engine_load(engine_call *c, const res_def *r, const char *id, const char *param, res_row *out)
 {
     store_err e;
-    int rc = store_rec_get(q->conn, &q->a, r, q->ws, id, out, &e);
+    int rc = store_rec_get(c->conn, c->a, r, c->ws, id, out, &e);
     char into[ID_MAX];
     if (rc == STORE_NOTFOUND && r->mergeable &&
-        store_merged_get(q->conn, q->ws, r->name, id, into, &e) == STORE_OK) {
-        q->err_extra_key = "merged_into";
-        q->err_extra_val = arena_strdup(&q->a, into);
-        return api_error(q, 404, "not_found", param, "%s '%s' was merged into %s", r->singular, id,
-                         into);
+        store_merged_get(c->conn, c->ws, r->name, id, into, &e) == STORE_OK) {
+        engine_fail(c, EK_NOT_FOUND, param, "%s '%s' was merged into %s", r->singular, id, into);
+        c->out->extra_key = "merged_into";
+        c->out->extra_val = arena_strdup(c->a, into);
+        return -1;
     }
     if (rc == STORE_NOTFOUND) {
         if (param)
-            return api_error(q, 404, "not_found", param, "%s: no %s '%s' in this workspace", param,
-                             r->singular, id);
-        return api_error(q, 404, "not_found", NULL, "no %s '%s' in this workspace", r->singular,
-                         id);
+            return engine_fail(c, EK_NOT_FOUND, param, "%s: no %s '%s' in this workspace", param,
+                               r->singular, id);
+        return engine_fail(c, EK_NOT_FOUND, NULL, "no %s '%s' in this workspace", r->singular, id);
     }
-    if (rc) return api_store_error(q, rc, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
     return 0;
 }
 
 /* Checks references set in this write point at records of this workspace. */
-static int check_refs(api_req *q, const res_def *r, const res_row *row, const bool *set)
+static int check_refs(engine_call *c, const res_def *r, const res_row *row, const bool *set)
 {
     for (int i = 0; i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
@@ -395,31 +568,28 @@ static int check_refs(api_req *q, const res_def *r, const res_row *row, const bo
             int tf = res_field_index(r, f->ref_by);
             bool has_id = row->vals[i].kind == SV_TEXT, has_type = row->vals[tf].kind == SV_TEXT;
             if (has_id != has_type)
-                return api_error(q, 400, "validation_failed", has_id ? f->ref_by : f->name,
-                                 "%s and %s go together", f->ref_by, f->name);
+                return engine_fail(c, EK_INVALID, has_id ? f->ref_by : f->name,
+                                   "%s and %s go together", f->ref_by, f->name);
             if (!has_id || (!set[i] && !set[tf])) continue;
             t = res_find_singular(row->vals[tf].s);
         } else if (!set[i] || row->vals[i].kind != SV_TEXT) {
             continue;
         }
         store_err e;
-        int rc = store_rec_exists(q->conn, t, q->ws, row->vals[i].s, &e);
+        int rc = store_rec_exists(c->conn, t, c->ws, row->vals[i].s, &e);
         /* A typed reference names a record to attach to: a missing one is
          * a bad value (400), where a plain reference is a missing record. */
-        if (rc == STORE_NOTFOUND && f->ref_by)
-            return api_error(q, 400, "validation_failed", f->name,
-                             "%s: no %s '%s' in this workspace", f->name, t->singular,
-                             row->vals[i].s);
         if (rc == STORE_NOTFOUND)
-            return api_error(q, 404, "not_found", f->name, "%s: no %s '%s' in this workspace",
-                             f->name, t->singular, row->vals[i].s);
-        if (rc) return api_store_error(q, rc, &e);
+            return engine_fail(c, f->ref_by ? EK_INVALID : EK_NOT_FOUND, f->name,
+                               "%s: no %s '%s' in this workspace", f->name, t->singular,
+                               row->vals[i].s);
+        if (rc) return engine_store_fail(c, rc, &e);
     }
     return 0;
 }
 
 /* Applies a JSON body to row: every key must be a writable field. */
-static int apply_body(api_req *q, const res_def *r, json_t *body, res_row *row, bool *set,
+static int apply_body(engine_call *c, const res_def *r, json_t *body, res_row *row, bool *set,
                       bool *set_custom, const char *old_custom)
 {
     const char *k;
@@ -427,7 +597,7 @@ static int apply_body(api_req *q, const res_def *r, json_t *body, res_row *row, 
     json_object_foreach(body, k, v)
     {
         if (strcmp(k, "custom_fields") == 0 && r->custom_fields) {
-            if (convert_custom(q, v, old_custom, &row->custom)) return -1;
+            if (convert_custom(c, v, old_custom, &row->custom)) return -1;
             *set_custom = true;
             continue;
         }
@@ -435,10 +605,10 @@ static int apply_body(api_req *q, const res_def *r, json_t *body, res_row *row, 
         if (i < 0 || (r->fields[i].flags & (RF_READONLY | RF_PARENT))) {
             if (i >= 0 || strcmp(k, "id") == 0 || strcmp(k, "created_at") == 0 ||
                 strcmp(k, "updated_at") == 0 || strcmp(k, "object") == 0)
-                return api_error(q, 400, "validation_failed", k, "%s is read-only", k);
-            return api_error(q, 400, "validation_failed", k, "unknown field '%s'", k);
+                return engine_fail(c, EK_INVALID, k, "%s is read-only", k);
+            return engine_fail(c, EK_INVALID, k, "unknown field '%s'", k);
         }
-        if (convert(q, &r->fields[i], v, &row->vals[i])) return -1;
+        if (convert(c, &r->fields[i], v, &row->vals[i])) return -1;
         set[i] = true;
     }
     return 0;
@@ -466,11 +636,11 @@ static bool same_val(const store_val *a, const store_val *b)
 
 /* {"field":{"from":old,"to":new},...} for the fields an update changed, or
  * NULL when it changed none. */
-static const char *changes_json(api_req *q, const res_def *r, const res_row *old,
+static const char *changes_json(engine_call *c, const res_def *r, const res_row *old,
                                 const res_row *row)
 {
     buf b;
-    buf_init(&b, API_MAX_RESPONSE);
+    buf_init(&b, ENGINE_MAX_DATA);
     jw w;
     jw_init(&w, &b);
     jw_obj_open(&w);
@@ -498,120 +668,94 @@ static const char *changes_json(api_req *q, const res_def *r, const res_row *old
         n++;
     }
     jw_obj_close(&w);
-    const char *out = n ? arena_strndup(&q->a, b.data, b.len) : NULL;
+    const char *out = n ? arena_strndup(c->a, b.data, b.len) : NULL;
     buf_free(&b);
     return out;
 }
 
-static int append_event(api_req *q, const res_def *r, const char *action, const res_row *row,
-                        const res_row *old, const char *json, size_t n)
+/* Serialises row once, for its event `<singular>.<action>` (changes
+ * against old) and, with `answer`, as the call's answer of that kind. */
+static int emit(engine_call *c, const res_def *r, const char *action, const res_row *row,
+                const res_row *old, bool answer, engine_kind kind)
 {
+    buf tmp;
+    buf_init(&tmp, ENGINE_MAX_DATA);
+    buf *b = answer ? &c->out->data : &tmp;
+    buf_reset(b);
+    jw w;
+    jw_init(&w, b);
+    engine_write_row(&w, r, row);
     char type[128];
     snprintf(type, sizeof type, "%s.%s", r->singular, action);
+    const char *data = arena_strndup(c->a, b->data, b->len);
+    buf_free(&tmp);
+    const char *changes = old ? changes_json(c, r, old, row) : NULL;
     store_err e;
-    char *data = arena_strndup(&q->a, json, n);
-    const char *changes = old ? changes_json(q, r, old, row) : NULL;
-    int rc = store_event_append(q->conn, q->ws, type, r->name, row->id, event_subject(r, row), data,
-                                changes, q->key.id, &e);
-    return rc ? api_store_error(q, rc, &e) : 0;
+    int rc = store_event_append(c->conn, c->ws, type, r->name, row->id, event_subject(r, row), data,
+                                changes, c->actor, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    if (answer) c->out->kind = kind;
+    return 0;
 }
 
-/* Serialises row once, for its event `action` (changes against old) and,
- * when json is given, for the response. */
-static int emit(api_req *q, const res_def *r, const char *action, const res_row *row,
-                const res_row *old, buf *json)
-{
-    buf b;
-    buf_init(&b, API_MAX_RESPONSE);
-    jw w;
-    jw_init(&w, &b);
-    engine_write_row(&w, r, row);
-    int rc = append_event(q, r, action, row, old, b.data, b.len);
-    if (rc == 0 && json) {
-        buf_reset(json);
-        buf_append(json, b.data, b.len);
-    }
-    buf_free(&b);
-    return rc;
-}
-
-int engine_event(api_req *q, const res_def *r, const char *action, const res_row *row,
+int engine_event(engine_call *c, const res_def *r, const char *action, const res_row *row,
                  const res_row *old)
 {
-    return emit(q, r, action, row, old, NULL);
+    return emit(c, r, action, row, old, false, EK_OK);
 }
-
-/* Serialises row once, appends the event with it, and answers with it. */
-static int respond_row(api_req *q, const res_def *r, const res_row *row, const res_row *old,
-                       int status, const char *action)
-{
-    buf b;
-    buf_init(&b, API_MAX_RESPONSE);
-    jw w;
-    jw_init(&w, &b);
-    engine_write_row(&w, r, row);
-    int rc = action ? append_event(q, r, action, row, old, b.data, b.len) : 0;
-    if (rc == 0) {
-        jw *o = api_data(q, status);
-        jw_raw(o, b.data, b.len);
-        api_finish(q);
-    }
-    buf_free(&b);
-    return rc;
-}
-
-/* The resource's hook `name`, or NULL. */
-#define HOOK(r, name) (engine_hooks[(r)->id] ? engine_hooks[(r)->id]->name : NULL)
 
 static int run_hook(res_write *w, int (*fn)(res_write *))
 {
     return fn ? fn(w) : 0;
 }
 
-static const char *parent_id(api_req *q)
+/* The path's parent id (nested resources) and the record's own id. */
+static const char *parent_id(engine_call *c)
 {
-    return q->route->res->parent ? q->pv[0] : NULL;
+    return c->res->parent ? c->ids[0] : NULL;
 }
-static const char *item_id(api_req *q)
+static const char *item_id(engine_call *c)
 {
-    return q->route->res->parent ? q->pv[1] : q->pv[0];
+    return c->res->parent ? c->ids[1] : c->ids[0];
 }
 
 /* A nested resource's parent must exist in this workspace. */
-static int check_parent(api_req *q, const res_def *r)
+static int check_parent(engine_call *c, const res_def *r)
 {
     if (!r->parent) return 0;
     res_row p;
-    return engine_load(q, res_find(r->parent), q->pv[0], NULL, &p);
+    return engine_load(c, res_find(r->parent), c->ids[0], NULL, &p);
 }
 
 /* A write hit the resource's unique tuple: name its last field, the one
  * that tells records apart within the tuple (company_id of a contact's
  * memberships). */
-static int conflict(api_req *q, const res_def *r)
+static int conflict(engine_call *c, const res_def *r)
 {
     int n = 0;
     while (n < 3 && r->unique[n])
         n++;
     const char *f = n ? r->unique[n - 1] : "id";
-    return api_error(q, 409, "conflict", n ? f : NULL, "a %s with the same %s already exists",
-                     r->singular, f);
+    return engine_fail(c, EK_CONFLICT, n ? f : NULL, "a %s with the same %s already exists",
+                       r->singular, f);
 }
 
 /* The record the path names: {id}, or {sub_id} under its parent {id}. */
-static int load_item(api_req *q, const res_def *r, res_row *row)
+static int load_item(engine_call *c, const res_def *r, res_row *row)
 {
-    if (check_parent(q, r)) return -1;
-    if (engine_load(q, r, item_id(q), NULL, row)) return -1;
+    if (check_parent(c, r)) return -1;
+    if (engine_load(c, r, item_id(c), NULL, row)) return -1;
     int pf = res_parent_field(r);
-    if (pf >= 0 && strcmp(row->vals[pf].s, parent_id(q)) != 0)
-        return api_error(q, 404, "not_found", NULL, "no %s '%s' under this %s", r->singular,
-                         item_id(q), res_find(r->parent)->singular);
+    if (pf >= 0 && strcmp(row->vals[pf].s, parent_id(c)) != 0)
+        return engine_fail(c, EK_NOT_FOUND, NULL, "no %s '%s' under this %s", r->singular,
+                           item_id(c), res_find(r->parent)->singular);
     return 0;
 }
 
+/* ---------------------------------------------------------------- rollups */
+
 /* Counts row into (sign 1) or out of (sign -1) its rollup group. */
-static int rollup_apply(api_req *q, const res_def *r, const res_row *row, int sign)
+static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, int sign)
 {
     if (!r->rollup.group[0]) return 0;
     store_val keys[3] = {{0}};
@@ -623,12 +767,12 @@ static int rollup_apply(api_req *q, const res_def *r, const res_row *row, int si
         if (v->kind == SV_INT) sum = v->i;
     }
     store_err e;
-    int rc = store_rollup_add(q->conn, r, q->ws, keys, sign, sign * sum, &e);
-    return rc ? api_store_error(q, rc, &e) : 0;
+    int rc = store_rollup_add(c->conn, r, c->ws, keys, sign, sign * sum, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
 /* Moves an updated row between rollup groups when its keys or sum changed. */
-static int rollup_move(api_req *q, const res_def *r, const res_row *old, const res_row *row)
+static int rollup_move(engine_call *c, const res_def *r, const res_row *old, const res_row *row)
 {
     if (!r->rollup.group[0]) return 0;
     bool same = true;
@@ -641,12 +785,14 @@ static int rollup_move(api_req *q, const res_def *r, const res_row *old, const r
         same = same && same_val(&old->vals[i], &row->vals[i]);
     }
     if (same) return 0;
-    return rollup_apply(q, r, old, -1) || rollup_apply(q, r, row, 1) ? -1 : 0;
+    return rollup_apply(c, r, old, -1) || rollup_apply(c, r, row, 1) ? -1 : 0;
 }
 
+/* ----------------------------------------------------------------- writes */
+
 /* Defaults, required fields, hooks, references, the insert, and the
- * event; `json` receives the record's JSON when given (the response). */
-static int insert_row(api_req *q, const res_def *r, res_row *row, bool *set, buf *json)
+ * event; with `answer` the record becomes the call's answer (created). */
+static int insert_row(engine_call *c, const res_def *r, res_row *row, bool *set, bool answer)
 {
     for (int i = 0; i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
@@ -655,7 +801,7 @@ static int insert_row(api_req *q, const res_def *r, res_row *row, bool *set, buf
                     : (f->type == FT_INT || f->type == FT_MONEY)
                         ? json_integer(strtoll(f->dflt, NULL, 10))
                         : json_string(f->dflt);
-        int rc = convert(q, f, d, &row->vals[i]);
+        int rc = convert(c, f, d, &row->vals[i]);
         json_decref(d);
         if (rc) return -1;
     }
@@ -666,78 +812,70 @@ static int insert_row(api_req *q, const res_def *r, res_row *row, bool *set, buf
             any = i >= 0 && row->vals[i].kind != SV_NULL;
         }
         if (!any) {
-            buf b;
-            buf_init(&b, 512);
+            char names[256] = "";
             for (int k = 0; r->require_one_of[k]; k++)
-                buf_printf(&b, "%s%s", k ? ", " : "", r->require_one_of[k]);
-            api_error(q, 400, "validation_failed", r->require_one_of[0],
-                      "at least one of %s is required", buf_cstr(&b));
-            buf_free(&b);
-            return -1;
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
+                         r->require_one_of[k]);
+            return engine_fail(c, EK_INVALID, r->require_one_of[0],
+                               "at least one of %s is required", names);
         }
     }
     if (!row->id[0]) id_new(row->id, r->prefix);
     row->created_ms = row->updated_ms = (int64_t)time_now_ms();
-    res_write w = {.q = q, .r = r, .is_create = true, .row = row, .set = set};
+    res_write w = {.c = c, .r = r, .is_create = true, .row = row, .set = set};
     if (run_hook(&w, HOOK(r, before_write))) return -1;
     for (int i = 0; i < r->nfields; i++)
         if ((r->fields[i].flags & RF_REQUIRED) && row->vals[i].kind == SV_NULL)
-            return api_error(q, 400, "validation_failed", r->fields[i].name, "%s is required",
-                             r->fields[i].name);
-    if (check_refs(q, r, row, set)) return -1;
+            return engine_fail(c, EK_INVALID, r->fields[i].name, "%s is required",
+                               r->fields[i].name);
+    if (check_refs(c, r, row, set)) return -1;
     store_err e;
-    int rc = store_rec_insert(q->conn, r, q->ws, row, &e);
-    if (rc == STORE_CONFLICT) return conflict(q, r);
-    if (rc) return api_store_error(q, rc, &e);
-    if (rollup_apply(q, r, row, 1)) return -1;
+    int rc = store_rec_insert(c->conn, r, c->ws, row, &e);
+    if (rc == STORE_CONFLICT) return conflict(c, r);
+    if (rc) return engine_store_fail(c, rc, &e);
+    if (rollup_apply(c, r, row, 1)) return -1;
     if (run_hook(&w, HOOK(r, after_write))) return -1;
-    return emit(q, r, "created", row, NULL, json);
+    return emit(c, r, "created", row, NULL, answer, EK_CREATED);
 }
 
 /* Validates row's changed fields, runs hooks, stores the update and its
- * event (with the changes against old). */
-static int update_row(api_req *q, const res_def *r, const res_row *old, res_row *row, bool *set,
-                      bool set_custom, const char *action, buf *json)
+ * event (with the changes against old); with `answer` the record becomes
+ * the call's answer. */
+static int update_row(engine_call *c, const res_def *r, const res_row *old, res_row *row, bool *set,
+                      bool set_custom, const char *action, bool answer)
 {
     for (int i = 0; i < r->nfields; i++)
         if (set[i] && (r->fields[i].flags & RF_CREATEONLY) &&
             !same_val(&old->vals[i], &row->vals[i]))
-            return api_error(q, 400, "validation_failed", r->fields[i].name,
-                             "%s cannot be changed after creation", r->fields[i].name);
+            return engine_fail(c, EK_INVALID, r->fields[i].name,
+                               "%s cannot be changed after creation", r->fields[i].name);
     row->updated_ms = (int64_t)time_now_ms();
-    res_write w = {.q = q, .r = r, .is_create = false, .row = row, .old = old, .set = set};
+    res_write w = {.c = c, .r = r, .is_create = false, .row = row, .old = old, .set = set};
     if (run_hook(&w, HOOK(r, before_write))) return -1;
-    if (check_refs(q, r, row, set)) return -1;
+    if (check_refs(c, r, row, set)) return -1;
     store_err e;
-    int rc = store_rec_update(q->conn, r, q->ws, row, set, set_custom, &e);
-    if (rc == STORE_CONFLICT) return conflict(q, r);
-    if (rc) return api_store_error(q, rc, &e);
-    if (rollup_move(q, r, old, row)) return -1;
+    int rc = store_rec_update(c->conn, r, c->ws, row, set, set_custom, &e);
+    if (rc == STORE_CONFLICT) return conflict(c, r);
+    if (rc) return engine_store_fail(c, rc, &e);
+    if (rollup_move(c, r, old, row)) return -1;
     if (run_hook(&w, HOOK(r, after_write))) return -1;
-    return emit(q, r, action ? action : "updated", row, old, json);
+    return emit(c, r, action ? action : "updated", row, old, answer, EK_OK);
 }
 
-static void respond_json(api_req *q, int status, const buf *json)
-{
-    jw *o = api_data(q, status);
-    jw_raw(o, json->data, json->len);
-    api_finish(q);
-}
-
-res_row engine_new_row(api_req *q, const res_def *r, bool **set)
+res_row engine_new_row(engine_call *c, const res_def *r, bool **set)
 {
     res_row row = {0};
-    row.vals = arena_zalloc(&q->a, sizeof(store_val) * (size_t)(r->nfields + 1));
-    *set = arena_zalloc(&q->a, sizeof(bool) * (size_t)(r->nfields + 1));
+    row.vals = arena_zalloc(c->a, sizeof(store_val) * (size_t)(r->nfields + 1));
+    *set = arena_zalloc(c->a, sizeof(bool) * (size_t)(r->nfields + 1));
     return row;
 }
 
-res_row engine_copy_row(api_req *q, const res_def *r, const res_row *old, bool **set)
+res_row engine_copy_row(engine_call *c, const res_def *r, const res_row *old, bool **set)
 {
     res_row row = *old;
-    row.vals = arena_alloc(&q->a, sizeof(store_val) * (size_t)(r->nfields + 1));
+    row.vals = arena_alloc(c->a, sizeof(store_val) * (size_t)(r->nfields + 1));
     memcpy(row.vals, old->vals, sizeof(store_val) * (size_t)r->nfields);
-    *set = arena_zalloc(&q->a, sizeof(bool) * (size_t)(r->nfields + 1));
+    *set = arena_zalloc(c->a, sizeof(bool) * (size_t)(r->nfields + 1));
     return row;
 }
 
@@ -747,222 +885,223 @@ void engine_set(res_row *row, bool *set, int field, store_val v)
     set[field] = true;
 }
 
-int engine_insert(api_req *q, const res_def *r, res_row *row, bool *set)
+const char *engine_text(const res_row *row, int field)
 {
-    return insert_row(q, r, row, set, NULL);
+    return row->vals[field].kind == SV_TEXT ? row->vals[field].s : NULL;
 }
 
-int engine_body_into(api_req *q, const res_def *r, json_t *body, res_row *row, bool *set)
+int64_t engine_int(const res_row *row, int field, int64_t dflt)
 {
-    bool set_custom = false;
-    return apply_body(q, r, body, row, set, &set_custom, row->custom);
+    return row->vals[field].kind == SV_INT ? row->vals[field].i : dflt;
+}
+
+int engine_insert(engine_call *c, const res_def *r, res_row *row, bool *set)
+{
+    return insert_row(c, r, row, set, false);
+}
+
+int engine_update_row(engine_call *c, const res_def *r, const res_row *old, res_row *row, bool *set,
+                      const char *action)
+{
+    return update_row(c, r, old, row, set, false, action, false);
+}
+
+int engine_save(engine_call *c, const res_def *r, res_row *row, const res_row *old, const bool *set)
+{
+    store_err e;
+    row->updated_ms = (int64_t)time_now_ms();
+    int rc = store_rec_update(c->conn, r, c->ws, row, set, false, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    if (r->rollup.group[0]) {
+        /* Moving a row between rollup groups needs the row before. */
+        if (!old)
+            return engine_fail(c, EK_INTERNAL, NULL, "updating %s needs the row before", r->name);
+        if (rollup_move(c, r, old, row)) return -1;
+    }
+    return engine_event(c, r, "updated", row, old);
 }
 
 /* The record `upsert_on` matches, case-insensitively: 1 found (in *old), 0
- * none, -1 error written. */
-static int upsert_match(api_req *q, const res_def *r, json_t *body, const char *on, res_row *old)
+ * none, -1 failed. */
+static int upsert_match(engine_call *c, const res_def *r, json_t *body, const char *on,
+                        res_row *old)
 {
     bool allowed = false;
     for (int k = 0; k < 3 && r->upsert_keys[k]; k++)
         allowed |= strcmp(r->upsert_keys[k], on) == 0;
     if (!allowed) {
         if (!r->upsert_keys[0])
-            return api_error(q, 400, "validation_failed", "upsert_on", "%s cannot be upserted",
-                             r->name);
-        return api_error(q, 400, "validation_failed", "upsert_on", "upsert_on must be %s",
-                         r->upsert_keys[0]);
+            return engine_fail(c, EK_INVALID, "upsert_on", "%s cannot be upserted", r->name);
+        return engine_fail(c, EK_INVALID, "upsert_on", "upsert_on must be %s", r->upsert_keys[0]);
     }
     json_t *v = json_object_get(body, on);
     if (!json_is_string(v) || !*json_string_value(v))
-        return api_error(q, 400, "validation_failed", "upsert_on",
-                         "upsert_on=%s needs a non-empty %s in the body", on, on);
+        return engine_fail(c, EK_INVALID, "upsert_on",
+                           "upsert_on=%s needs a non-empty %s in the body", on, on);
     store_err e;
-    char *lock = arena_printf(&q->a, "%s:%s", r->name, json_string_value(v));
+    char *lock = arena_printf(c->a, "%s:%s", r->name, json_string_value(v));
     for (char *p = lock; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    int rc = store_lock(q->conn, q->ws, lock, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    return engine_find_by(q, r, res_field_index(r, on), json_string_value(v), old);
+    int rc = store_lock(c->conn, c->ws, lock, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    return engine_find_by(c, r, res_field_index(r, on), json_string_value(v), old);
 }
 
-/* Create (201), or with `upsert_on` an update of the matching record (200). */
-static int create_or_upsert(api_req *q, const res_def *r, json_t *body, const char *upsert_on,
-                            int *status, buf *json)
+/* Create (created), or with `upsert_on` an update of the matching record
+ * (ok); the record is the call's answer. */
+static int create_or_upsert(engine_call *c, const res_def *r, json_t *body, const char *upsert_on)
 {
-    if (!json_is_object(body))
-        return api_error(q, 400, "validation_failed", "data", "data must be an object");
+    if (!json_is_object(body)) return engine_fail(c, EK_INVALID, "data", "data must be an object");
     if (upsert_on) {
         res_row old;
-        int found = upsert_match(q, r, body, upsert_on, &old);
+        int found = upsert_match(c, r, body, upsert_on, &old);
         if (found < 0) return -1;
         if (found) {
             bool *set, set_custom = false;
-            res_row row = engine_copy_row(q, r, &old, &set);
-            if (apply_body(q, r, body, &row, set, &set_custom, old.custom)) return -1;
-            *status = 200;
-            return update_row(q, r, &old, &row, set, set_custom, NULL, json);
+            res_row row = engine_copy_row(c, r, &old, &set);
+            if (apply_body(c, r, body, &row, set, &set_custom, old.custom)) return -1;
+            return update_row(c, r, &old, &row, set, set_custom, NULL, true);
         }
     }
     bool *set, set_custom = false;
-    res_row row = engine_new_row(q, r, &set);
-    if (apply_body(q, r, body, &row, set, &set_custom, NULL)) return -1;
+    res_row row = engine_new_row(c, r, &set);
+    if (apply_body(c, r, body, &row, set, &set_custom, NULL)) return -1;
     int pf = res_parent_field(r);
-    if (pf >= 0) {
-        row.vals[pf] = (store_val){.kind = SV_TEXT, .s = parent_id(q)};
-        set[pf] = true;
-    }
-    *status = 201;
-    return insert_row(q, r, &row, set, json);
+    if (pf >= 0) engine_set(&row, set, pf, sv_text(parent_id(c)));
+    return insert_row(c, r, &row, set, true);
 }
 
-int engine_create(api_req *q)
+static int engine_create(engine_call *c)
 {
-    const res_def *r = q->route->res;
-    const char *upsert_on = api_param_get(q, "upsert_on");
-    if (api_params_check(q)) return -1;
-    if (check_parent(q, r)) return -1;
-    buf json;
-    buf_init(&json, API_MAX_RESPONSE);
-    int status = 201;
-    int rc = create_or_upsert(q, r, q->json, upsert_on, &status, &json);
-    if (rc == 0) respond_json(q, status, &json);
-    buf_free(&json);
-    return rc;
+    const char *upsert_on = engine_param_get(c, "upsert_on");
+    if (engine_params_check(c) || check_parent(c, c->res)) return -1;
+    return create_or_upsert(c, c->res, c->body, upsert_on);
 }
 
-int engine_get(api_req *q)
+static int engine_get(engine_call *c)
 {
-    const res_def *r = q->route->res;
-    if (api_params_check(q)) return -1;
+    if (engine_params_check(c)) return -1;
     res_row row;
-    if (load_item(q, r, &row)) return -1;
-    return respond_row(q, r, &row, NULL, 200, NULL);
+    if (load_item(c, c->res, &row)) return -1;
+    return engine_respond(c, c->res, &row, EK_OK);
 }
 
-int engine_save(api_req *q, const res_def *r, res_row *row, const res_row *old, const bool *set)
+static int update_by_id(engine_call *c, const res_def *r, const res_row *old, json_t *body)
 {
-    store_err e;
-    row->updated_ms = (int64_t)time_now_ms();
-    int rc = store_rec_update(q->conn, r, q->ws, row, set, false, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    if (r->rollup.group[0]) {
-        /* Moving a row between rollup groups needs the row before. */
-        if (!old)
-            return api_error(q, 500, "internal", NULL, "updating %s needs the row before", r->name);
-        if (rollup_move(q, r, old, row)) return -1;
-    }
-    return engine_event(q, r, "updated", row, old);
-}
-
-int engine_update_row(api_req *q, const res_def *r, const res_row *old, res_row *row, bool *set,
-                      const char *action)
-{
-    return update_row(q, r, old, row, set, false, action, NULL);
-}
-
-static int update_by_id(api_req *q, const res_def *r, const res_row *old, json_t *body, buf *json)
-{
-    if (!json_is_object(body))
-        return api_error(q, 400, "validation_failed", "data", "data must be an object");
+    if (!json_is_object(body)) return engine_fail(c, EK_INVALID, "data", "data must be an object");
     bool *set, set_custom = false;
-    res_row row = engine_copy_row(q, r, old, &set);
-    if (apply_body(q, r, body, &row, set, &set_custom, old->custom)) return -1;
-    return update_row(q, r, old, &row, set, set_custom, NULL, json);
+    res_row row = engine_copy_row(c, r, old, &set);
+    if (apply_body(c, r, body, &row, set, &set_custom, old->custom)) return -1;
+    return update_row(c, r, old, &row, set, set_custom, NULL, true);
 }
 
-int engine_update(api_req *q)
+static int engine_update(engine_call *c)
 {
-    const res_def *r = q->route->res;
-    if (api_params_check(q)) return -1;
+    if (engine_params_check(c)) return -1;
     res_row old;
-    if (load_item(q, r, &old)) return -1;
-    buf json;
-    buf_init(&json, API_MAX_RESPONSE);
-    int rc = update_by_id(q, r, &old, q->json, &json);
-    if (rc == 0) respond_json(q, 200, &json);
-    buf_free(&json);
-    return rc;
+    if (load_item(c, c->res, &old)) return -1;
+    return update_by_id(c, c->res, &old, c->body);
 }
 
-/* Records pointing at a record being deleted or merged away: children and
- * required links go with a delete, optional links are cleared; a merge
- * (to != NULL) moves them all to the survivor. */
-static int relink(api_req *q, const res_def *r, const char *from, const char *to)
+/* --------------------------------------------------------------- deletes */
+
+static int delete_row(engine_call *c, const res_def *r, const res_row *gone, bool cascade);
+
+/* Whether field f of o points at records of r: a plain reference to r, or
+ * a typed one whose type field may name r. */
+static bool refers_to(const res_def *o, const res_field *f, const res_def *r)
 {
-    store_err e;
+    if (f->type != FT_REF) return false;
+    if (!f->ref_by) return strcmp(f->ref, r->name) == 0;
+    const res_field *tf = &o->fields[res_field_index(o, f->ref_by)];
+    for (const char *const *v = tf->enum_vals; *v; v++)
+        if (strcmp(*v, r->singular) == 0) return true;
+    return false;
+}
+
+/* Records pointing at a record being deleted follow it through the
+ * engine, so their own hooks, events and rollups run: children and
+ * required links are deleted with it (and so on down), optional links
+ * are cleared. Each pass lists the first rows still pointing at it. */
+static int detach_all(engine_call *c, const res_def *r, const res_row *gone)
+{
     for (int t = 0; t < res_count; t++) {
         const res_def *o = res_table[t];
         for (int i = 0; i < o->nfields; i++) {
             const res_field *f = &o->fields[i];
-            if (f->type != FT_REF) continue;
-            int rc = STORE_OK;
-            if (f->ref_by) {
-                int tf = res_field_index(o, f->ref_by);
-                bool names = false;
-                for (const char *const *ev = o->fields[tf].enum_vals; *ev; ev++)
-                    names |= strcmp(*ev, r->singular) == 0;
-                if (!names) continue;
-                rc = store_rec_repoint(q->conn, o, i, q->ws, from, to, tf, r->singular, &e);
-            } else if (strcmp(f->ref, r->name) != 0) {
-                continue;
-            } else if (to) {
-                rc = store_rec_repoint(q->conn, o, i, q->ws, from, to, -1, NULL, &e);
-            } else {
-                bool del = (f->flags & (RF_PARENT | RF_REQUIRED)) != 0;
-                rc = store_rec_detach(q->conn, o, i, q->ws, from, del, &e);
+            if (!refers_to(o, f, r)) continue;
+            int tf = f->ref_by ? res_field_index(o, f->ref_by) : -1;
+            bool del = tf < 0 && (f->flags & (RF_PARENT | RF_REQUIRED));
+            store_filter of = {.field = tf, .v = sv_text(r->singular)};
+            store_query sq = {.filters = &of,
+                              .nfilters = tf >= 0,
+                              .limit = 100,
+                              .link_field = i,
+                              .link_value = gone->id};
+            for (;;) {
+                res_row *rows;
+                int n;
+                bool more;
+                store_err e;
+                int rc = store_rec_list(c->conn, c->a, o, c->ws, &sq, &rows, &n, &more, &e);
+                if (rc) return engine_store_fail(c, rc, &e);
+                for (int k = 0; k < n; k++) {
+                    if (del) {
+                        if (delete_row(c, o, &rows[k], true)) return -1;
+                        continue;
+                    }
+                    bool *set;
+                    res_row row = engine_copy_row(c, o, &rows[k], &set);
+                    engine_set(&row, set, i, (store_val){.kind = SV_NULL});
+                    if (tf >= 0) engine_set(&row, set, tf, (store_val){.kind = SV_NULL});
+                    if (update_row(c, o, &rows[k], &row, set, false, NULL, false)) return -1;
+                }
+                if (!more) break;
             }
-            if (rc) return api_store_error(q, rc, &e);
         }
     }
     return 0;
 }
 
-int engine_delete(api_req *q)
+/* Deletes a loaded record: its hooks, its dependants, the row, its
+ * rollup share and its event. `cascade`: it goes because a record it
+ * belongs to goes. */
+static int delete_row(engine_call *c, const res_def *r, const res_row *gone, bool cascade)
 {
-    const res_def *r = q->route->res;
-    if (api_params_check(q)) return -1;
-    if (q->json && json_object_size(q->json) > 0)
-        return api_error(q, 400, "validation_failed", NULL, "DELETE takes no body");
-    res_row row;
-    if (load_item(q, r, &row)) return -1;
-    res_write w = {.q = q, .r = r, .row = &row, .old = &row};
-    if (run_hook(&w, HOOK(r, before_delete))) return -1;
-    if (relink(q, r, row.id, NULL)) return -1;
+    res_row row = *gone;
+    res_write w = {.c = c, .r = r, .row = &row, .old = gone, .cascade = cascade};
+    if (run_hook(&w, HOOK(r, before_delete)) || detach_all(c, r, gone)) return -1;
     store_err e;
-    int rc = store_rec_delete(q->conn, r, q->ws, row.id, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    if (rollup_apply(q, r, &row, -1)) return -1;
-    if (engine_event(q, r, "deleted", &row, NULL)) return -1;
-    jw *o = api_data(q, 200);
+    int rc = store_rec_delete(c->conn, r, c->ws, gone->id, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    if (rollup_apply(c, r, gone, -1) || run_hook(&w, HOOK(r, after_delete))) return -1;
+    return engine_event(c, r, "deleted", gone, NULL);
+}
+
+static int engine_delete(engine_call *c)
+{
+    const res_def *r = c->res;
+    if (engine_params_check(c)) return -1;
+    if (c->body && json_object_size(c->body) > 0)
+        return engine_fail(c, EK_INVALID, NULL, "DELETE takes no body");
+    res_row row;
+    if (load_item(c, r, &row) || delete_row(c, r, &row, false)) return -1;
+    /* A dry run shows the record that would go. */
+    if (c->dry_run) return engine_respond(c, r, &row, EK_OK);
+    jw *o = engine_answer(c);
     jw_obj_open(o);
     jw_kstr(o, "id", row.id);
     jw_kstr(o, "object", r->singular);
     jw_kbool(o, "deleted", true);
     jw_obj_close(o);
-    api_finish(q);
     return 0;
 }
 
 /* ----------------------------------------------------------------- lists */
 
-int engine_parse_limit(api_req *q, int *limit)
-{
-    *limit = 20;
-    const char *s = api_param_get(q, "limit");
-    if (!s) return 0;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > 100)
-        return api_error(q, 400, "validation_failed", "limit",
-                         "limit must be an integer from 1 to 100");
-    *limit = (int)v;
-    return 0;
-}
-
 /* sort=field or sort=-field (descending), over sortable fields and
  * created_at. The default, newest first, is sort=-created_at. */
-static int parse_sort(api_req *q, const res_def *r, const char *s, store_query *sq)
+static int parse_sort(engine_call *c, const res_def *r, const char *s, store_query *sq)
 {
     bool desc = s[0] == '-';
     const char *name = desc ? s + 1 : s;
@@ -976,19 +1115,18 @@ static int parse_sort(api_req *q, const res_def *r, const char *s, store_query *
         sq->ascending = !desc;
         return 0;
     }
-    buf b;
-    buf_init(&b, 1024);
-    buf_puts(&b, "created_at");
+    char names[512] = "created_at";
     for (int k = 0; k < r->nfields; k++)
-        if (r->fields[k].flags & RF_SORT) buf_printf(&b, ", %s", r->fields[k].name);
-    api_error(q, 400, "validation_failed", "sort",
-              "sort must be one of %s, optionally prefixed with '-' for descending", buf_cstr(&b));
-    buf_free(&b);
-    return -1;
+        if (r->fields[k].flags & RF_SORT)
+            snprintf(names + strlen(names), sizeof names - strlen(names), ", %s",
+                     r->fields[k].name);
+    return engine_fail(c, EK_INVALID, "sort",
+                       "sort must be one of %s, optionally prefixed with '-' for descending",
+                       names);
 }
 
 /* `<x>_before` / `<x>_after` on RF_RANGE date-time fields named `<x>_at`. */
-static int range_filters(api_req *q, const res_def *r, store_filter *fl, int *nf)
+static int range_filters(engine_call *c, const res_def *r, store_filter *fl, int *nf)
 {
     for (int i = 0; i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
@@ -998,14 +1136,13 @@ static int range_filters(api_req *q, const res_def *r, store_filter *fl, int *nf
         for (int k = 0; k < 2; k++) {
             char name[128];
             snprintf(name, sizeof name, "%.*s_%s", (int)n, f->name, k ? "after" : "before");
-            const char *v = api_param_get(q, name);
+            const char *v = engine_param_get(c, name);
             if (!v) continue;
             int64_t ms;
             if (!time_parse(v, &ms))
-                return api_error(q, 400, "validation_failed", arena_strdup(&q->a, name),
-                                 "%s must be an RFC 3339 date-time", name);
-            fl[*nf] =
-                (store_filter){.field = i, .v = {.kind = SV_INT, .i = ms}, .op = k ? SF_GE : SF_LT};
+                return engine_fail(c, EK_INVALID, arena_strdup(c->a, name),
+                                   "%s must be an RFC 3339 date-time", name);
+            fl[*nf] = (store_filter){.field = i, .v = sv_int(ms), .op = k ? SF_GE : SF_LT};
             (*nf)++;
         }
     }
@@ -1014,36 +1151,32 @@ static int range_filters(api_req *q, const res_def *r, store_filter *fl, int *nf
 
 /* `company.domain=acme.com`: a filter through a declared reference, one
  * level deep, on a filterable field of the referenced resource. */
-static int related_filters(api_req *q, const res_def *r, store_filter *fl, int *nf)
+static int related_filters(engine_call *c, const res_def *r, store_filter *fl, int *nf)
 {
-    for (int p = 0; p < q->nparams; p++) {
-        const char *k = q->params[p].k, *dot = strchr(k, '.');
+    for (int p = 0; p < c->nparams; p++) {
+        const char *k = c->params[p].k, *dot = strchr(k, '.');
         if (!dot) continue;
         char ref[80];
         snprintf(ref, sizeof ref, "%.*s_id", (int)(dot - k), k);
         int i = res_field_index(r, ref);
         if (i < 0 || r->fields[i].type != FT_REF || !r->fields[i].ref)
-            return api_error(q, 400, "validation_failed", k, "%s: %s have no reference '%.*s'", k,
-                             r->name, (int)(dot - k), k);
+            return engine_fail(c, EK_INVALID, k, "%s: %s have no reference '%.*s'", k, r->name,
+                               (int)(dot - k), k);
         const res_def *t = res_find(r->fields[i].ref);
         int j = res_field_index(t, dot + 1);
         if (j < 0 || !(t->fields[j].flags & RF_FILTER))
-            return api_error(q, 400, "validation_failed", k, "%s: %s cannot be filtered by '%s'", k,
-                             t->name, dot + 1);
-        q->params[p].used = true;
-        fl[*nf] = (store_filter){.field = i,
-                                 .v = {.kind = SV_TEXT, .s = q->params[p].v},
-                                 .op = SF_REL,
-                                 .rel = t,
-                                 .rel_field = j};
+            return engine_fail(c, EK_INVALID, k, "%s: %s cannot be filtered by '%s'", k, t->name,
+                               dot + 1);
+        c->params[p].used = true;
+        fl[*nf] = (store_filter){
+            .field = i, .v = sv_text(c->params[p].v), .op = SF_REL, .rel = t, .rel_field = j};
         if (t->fields[j].type == FT_BOOL || t->fields[j].type == FT_INT) {
+            const char *s = c->params[p].v;
             char *end;
-            long long n = strtoll(q->params[p].v, &end, 10);
-            if (!strcmp(q->params[p].v, "true") || !strcmp(q->params[p].v, "false"))
-                n = strcmp(q->params[p].v, "true") == 0, end = "";
-            if (*end || end == q->params[p].v)
-                return api_error(q, 400, "validation_failed", k, "%s must be an integer", k);
-            fl[*nf].v = (store_val){.kind = SV_INT, .i = n};
+            long long n = strtoll(s, &end, 10);
+            if (!strcmp(s, "true") || !strcmp(s, "false")) n = strcmp(s, "true") == 0, end = "";
+            if (*end || end == s) return engine_fail(c, EK_INVALID, k, "%s must be an integer", k);
+            fl[*nf].v = sv_int(n);
         }
         (*nf)++;
     }
@@ -1051,132 +1184,135 @@ static int related_filters(api_req *q, const res_def *r, store_filter *fl, int *
 }
 
 /* Reads limit, sort, cursor, query, field filters and custom-field filters. */
-static int parse_query(api_req *q, const res_def *r, store_query *sq)
+static int parse_query(engine_call *c, const res_def *r, store_query *sq)
 {
     memset(sq, 0, sizeof *sq);
     sq->link_field = -1;
-    if (engine_parse_limit(q, &sq->limit)) return -1;
-    const char *sort = api_param_get(q, "sort");
-    if (sort && parse_sort(q, r, sort, sq)) return -1;
+    if (engine_parse_limit(c, &sq->limit)) return -1;
+    const char *sort = engine_param_get(c, "sort");
+    if (sort && parse_sort(c, r, sort, sq)) return -1;
     if (!sort && r->default_sort) {
         sq->sort_by = &r->fields[res_field_index(r, r->default_sort)];
         sq->ascending = true;
     }
-    const char *cur = api_param_get(q, "cursor");
-    if (cur && !cursor_decode(&q->a, r, sort, cur, sq))
-        return api_error(q, 400, "validation_failed", "cursor",
-                         "cursor is not a cursor returned by this list with this sort");
-    const char *qs = api_param_get(q, "query");
+    const char *cur = engine_param_get(c, "cursor");
+    if (cur && !cursor_decode(c->a, r, sort, cur, sq))
+        return engine_fail(c, EK_INVALID, "cursor",
+                           "cursor is not a cursor returned by this list with this sort");
+    const char *qs = engine_param_get(c, "query");
     if (qs && sort)
-        return api_error(q, 400, "validation_failed", "sort",
-                         "sort cannot be combined with query (search results are newest first)");
+        return engine_fail(c, EK_INVALID, "sort",
+                           "sort cannot be combined with query (search results are newest first)");
     if (qs && res_has_search(r)) {
         if (strlen(qs) > 200)
-            return api_error(q, 400, "validation_failed", "query",
-                             "query must be at most 200 characters");
+            return engine_fail(c, EK_INVALID, "query", "query must be at most 200 characters");
         sq->fts = qs;
     } else if (qs) {
-        return api_error(q, 400, "validation_failed", "query", "%s cannot be searched", r->name);
+        return engine_fail(c, EK_INVALID, "query", "%s cannot be searched", r->name);
     }
     store_filter *fl =
-        arena_zalloc(&q->a, sizeof(store_filter) * (size_t)(3 * r->nfields + API_MAX_PARAMS + 1));
+        arena_zalloc(c->a, sizeof(store_filter) * (size_t)(3 * r->nfields + c->nparams + 1));
     int nf = 0;
-    if (range_filters(q, r, fl, &nf) || related_filters(q, r, fl, &nf)) return -1;
+    if (range_filters(c, r, fl, &nf) || related_filters(c, r, fl, &nf)) return -1;
     for (int i = 0; i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
         if (!(f->flags & RF_FILTER)) continue;
-        const char *v = api_param_get(q, f->name);
+        const char *v = engine_param_get(c, f->name);
         if (!v) continue;
         json_t *j;
         if (f->type == FT_BOOL) {
             if (strcmp(v, "true") && strcmp(v, "false"))
-                return api_error(q, 400, "validation_failed", f->name, "%s must be true or false",
-                                 f->name);
+                return engine_fail(c, EK_INVALID, f->name, "%s must be true or false", f->name);
             j = json_boolean(strcmp(v, "true") == 0);
         } else if (f->type == FT_INT || f->type == FT_MONEY) {
             char *end;
             errno = 0;
             long long n = strtoll(v, &end, 10);
             if (errno || end == v || *end)
-                return api_error(q, 400, "validation_failed", f->name, "%s must be an integer",
-                                 f->name);
+                return engine_fail(c, EK_INVALID, f->name, "%s must be an integer", f->name);
             j = json_integer(n);
         } else {
             j = json_string(v);
         }
-        if (!j)
-            return api_error(q, 400, "validation_failed", f->name, "%s is not valid UTF-8",
-                             f->name);
+        if (!j) return engine_fail(c, EK_INVALID, f->name, "%s is not valid UTF-8", f->name);
         /* Filters accept what writes accept, except format checks that
          * would reject a fragment-free exact match anyway. */
         res_field loose = *f;
         loose.flags &= ~(unsigned)RF_REQUIRED;
         if (loose.type == FT_EMAIL || loose.type == FT_URL || loose.type == FT_REF)
             loose.type = FT_STRING;
-        int rc = convert(q, &loose, j, &fl[nf].v);
+        int rc = convert(c, &loose, j, &fl[nf].v);
         json_decref(j);
         if (rc) return -1;
         fl[nf++].field = i;
     }
     sq->filters = fl;
     sq->nfilters = nf;
-    const char *ck = api_param_get(q, "custom_field_key");
-    const char *cv = api_param_get(q, "custom_field_value");
+    const char *ck = engine_param_get(c, "custom_field_key");
+    const char *cv = engine_param_get(c, "custom_field_value");
     if ((ck != NULL) != (cv != NULL))
-        return api_error(q, 400, "validation_failed",
-                         ck ? "custom_field_value" : "custom_field_key",
-                         "custom_field_key and custom_field_value go together");
+        return engine_fail(c, EK_INVALID, ck ? "custom_field_value" : "custom_field_key",
+                           "custom_field_key and custom_field_value go together");
     if (ck && !r->custom_fields)
-        return api_error(q, 400, "validation_failed", "custom_field_key",
-                         "%s have no custom fields", r->name);
+        return engine_fail(c, EK_INVALID, "custom_field_key", "%s have no custom fields", r->name);
     if (ck && !valid_cf_key(ck))
-        return api_error(q, 400, "validation_failed", "custom_field_key",
-                         "custom_field_key must be 1-100 characters of [A-Za-z0-9_.-]");
+        return engine_fail(c, EK_INVALID, "custom_field_key",
+                           "custom_field_key must be 1-100 characters of [A-Za-z0-9_.-]");
     sq->cf_key = ck;
     sq->cf_value = cv;
     return 0;
 }
 
-static int run_list(api_req *q, const res_def *r, store_query *sq)
+int engine_page(engine_call *c, const res_def *r, store_query *sq, const char *sort, res_row **rows,
+                int *n, const char **next)
 {
-    if (api_params_check(q)) return -1;
-    res_row *rows;
-    int n;
     bool more;
     store_err e;
-    int rc = store_rec_list(q->conn, &q->a, r, q->ws, sq, &rows, &n, &more, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    jw *w = api_data(q, 200);
+    int rc = store_rec_list(c->conn, c->a, r, c->ws, sq, rows, n, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    *next = more && *n > 0 ? cursor_encode(c->a, r, sort, &(*rows)[*n - 1], sq) : NULL;
+    return 0;
+}
+
+/* Answers one page of r for sq: an array of records and the next cursor. */
+static int run_list(engine_call *c, const res_def *r, store_query *sq)
+{
+    if (engine_params_check(c)) return -1;
+    res_row *rows;
+    int n;
+    const char *next;
+    if (engine_page(c, r, sq, engine_param_get(c, "sort"), &rows, &n, &next)) return -1;
+    jw *w = engine_answer(c);
     jw_arr_open(w);
     for (int i = 0; i < n; i++)
         engine_write_row(w, r, &rows[i]);
     jw_arr_close(w);
-    const char *sort = api_param_get(q, "sort");
-    api_finish_list(q, more && n > 0 ? cursor_encode(&q->a, r, sort, &rows[n - 1], sq) : NULL);
+    c->out->list = true;
+    c->out->next_cursor = next;
     return 0;
 }
 
-int engine_list(api_req *q)
+static int engine_list(engine_call *c)
 {
-    const res_def *r = q->route->res;
+    const res_def *r = c->res;
     store_query sq;
-    if (parse_query(q, r, &sq)) return -1;
+    if (parse_query(c, r, &sq)) return -1;
     if (r->parent) {
-        if (check_parent(q, r)) return -1;
+        if (check_parent(c, r)) return -1;
         sq.link_field = res_parent_field(r);
-        sq.link_value = parent_id(q);
+        sq.link_value = parent_id(c);
     }
-    return run_list(q, r, &sq);
+    return run_list(c, r, &sq);
 }
 
-int engine_sublist(api_req *q)
+static int engine_sublist(engine_call *c)
 {
-    const res_sublist *s = q->route->sub;
-    const res_def *r = q->route->res;
+    const res_sublist *s = c->sub;
+    const res_def *r = c->res;
     res_row owner;
-    if (engine_load(q, res_find(s->owner), q->pv[0], NULL, &owner)) return -1;
+    if (engine_load(c, res_find(s->owner), c->ids[0], NULL, &owner)) return -1;
     store_query sq;
-    if (parse_query(q, r, &sq)) return -1;
+    if (parse_query(c, r, &sq)) return -1;
     sq.link_field = res_field_index(r, s->field);
     sq.link_value = owner.id;
     if (s->via) {
@@ -1184,71 +1320,56 @@ int engine_sublist(api_req *q)
         sq.link_via_match = res_field_index(sq.link_via, s->via_match);
         sq.link_via_target = res_field_index(sq.link_via, s->via_target);
     }
-    return run_list(q, r, &sq);
+    return run_list(c, r, &sq);
 }
 
-int engine_sublist_create(api_req *q)
+static int engine_sublist_create(engine_call *c)
 {
-    const res_sublist *s = q->route->sub;
+    const res_sublist *s = c->sub;
     const res_def *o = res_find(s->owner);
     res_row owner;
-    if (engine_load(q, o, q->pv[0], NULL, &owner)) return -1;
-    return engine_create_where(q, q->route->res, res_field_index(q->route->res, s->field),
-                               arena_strdup(&q->a, owner.id), o->singular);
+    if (engine_load(c, o, c->ids[0], NULL, &owner)) return -1;
+    return engine_create_where(c, c->res, res_field_index(c->res, s->field),
+                               arena_strdup(c->a, owner.id), o->singular);
 }
 
-int engine_list_where(api_req *q, const res_def *r, int field, const char *value)
+int engine_list_where(engine_call *c, const res_def *r, int field, const char *value)
 {
     store_query sq;
-    if (parse_query(q, r, &sq)) return -1;
+    if (parse_query(c, r, &sq)) return -1;
     sq.link_field = field;
     sq.link_value = value;
-    return run_list(q, r, &sq);
+    return run_list(c, r, &sq);
 }
 
-int engine_create_where(api_req *q, const res_def *r, int field, const char *value,
+int engine_create_where(engine_call *c, const res_def *r, int field, const char *value,
                         const char *type)
 {
-    if (api_params_check(q)) return -1;
+    if (engine_params_check(c)) return -1;
     bool *set, set_custom = false;
-    res_row row = engine_new_row(q, r, &set);
-    if (apply_body(q, r, q->json, &row, set, &set_custom, NULL)) return -1;
-    int i = field;
-    int t = r->fields[i].ref_by ? res_field_index(r, r->fields[i].ref_by) : -1;
+    res_row row = engine_new_row(c, r, &set);
+    if (apply_body(c, r, c->body, &row, set, &set_custom, NULL)) return -1;
+    int t = r->fields[field].ref_by ? res_field_index(r, r->fields[field].ref_by) : -1;
     for (int k = 0; k < 2; k++) {
-        int f = k ? t : i;
+        int f = k ? t : field;
         if (f >= 0 && set[f])
-            return api_error(q, 400, "validation_failed", r->fields[f].name,
-                             "%s comes from the path", r->fields[f].name);
+            return engine_fail(c, EK_INVALID, r->fields[f].name, "%s comes from the path",
+                               r->fields[f].name);
     }
-    row.vals[i] = (store_val){.kind = SV_TEXT, .s = value};
-    set[i] = true;
-    if (t >= 0) {
-        row.vals[t] = (store_val){.kind = SV_TEXT, .s = type};
-        set[t] = true;
-    }
-    buf json;
-    buf_init(&json, API_MAX_RESPONSE);
-    int rc = insert_row(q, r, &row, set, &json);
-    if (rc == 0) respond_json(q, 201, &json);
-    buf_free(&json);
-    return rc;
+    engine_set(&row, set, field, sv_text(value));
+    if (t >= 0) engine_set(&row, set, t, sv_text(type));
+    return insert_row(c, r, &row, set, true);
 }
 
-int engine_respond(api_req *q, const res_def *r, const res_row *row, int status)
-{
-    return respond_row(q, r, row, NULL, status, NULL);
-}
-
-int engine_parse_fields(api_req *q, const res_field *fields, int n, json_t *body, store_val *vals,
-                        bool *set)
+int engine_parse_fields(engine_call *c, const res_field *fields, int n, json_t *body,
+                        store_val *vals, bool *set)
 {
     for (int i = 0; i < n; i++) {
         vals[i] = (store_val){.kind = SV_NULL};
         set[i] = false;
     }
     if (body && !json_is_object(body))
-        return api_error(q, 400, "validation_failed", NULL, "the body must be a JSON object");
+        return engine_fail(c, EK_INVALID, NULL, "the body must be a JSON object");
     const char *k;
     json_t *v;
     if (body) json_object_foreach(body, k, v)
@@ -1256,155 +1377,186 @@ int engine_parse_fields(api_req *q, const res_field *fields, int n, json_t *body
             int i = 0;
             while (i < n && strcmp(fields[i].name, k) != 0)
                 i++;
-            if (i == n) return api_error(q, 400, "validation_failed", k, "unknown field '%s'", k);
-            if (convert(q, &fields[i], v, &vals[i])) return -1;
+            if (i == n) return engine_fail(c, EK_INVALID, k, "unknown field '%s'", k);
+            if (convert(c, &fields[i], v, &vals[i])) return -1;
             set[i] = vals[i].kind != SV_NULL;
         }
     for (int i = 0; i < n; i++) {
         if (set[i]) continue;
         if (fields[i].flags & RF_REQUIRED)
-            return api_error(q, 400, "validation_failed", fields[i].name, "%s is required",
-                             fields[i].name);
+            return engine_fail(c, EK_INVALID, fields[i].name, "%s is required", fields[i].name);
         if (fields[i].type == FT_BOOL && fields[i].dflt)
-            vals[i] = (store_val){.kind = SV_INT, .i = strcmp(fields[i].dflt, "true") == 0};
+            vals[i] = sv_int(strcmp(fields[i].dflt, "true") == 0);
     }
     return 0;
 }
 
+int engine_find_by(engine_call *c, const res_def *r, int field, const char *value, res_row *out)
+{
+    store_err e;
+    int rc = store_rec_find_by(c->conn, c->a, r, c->ws, field, value, out, &e);
+    if (rc == STORE_NOTFOUND) return 0;
+    if (rc) return engine_store_fail(c, rc, &e);
+    return 1;
+}
+
+int engine_aggregate(engine_call *c, const res_def *r, const store_filter *f, int nf, int g0,
+                     int g1, int sum, store_agg_row **rows, int *n)
+{
+    store_agg ag = {.filters = f, .nfilters = nf, .group = {g0, g1}, .sum = sum};
+    store_err e;
+    int rc = store_rec_aggregate(c->conn, c->a, r, c->ws, &ag, rows, n, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
+}
+
 /* ----------------------------------------------------------------- merge */
 
-/* POST /{id}/merge {"from_ids": [...]}: each record is folded into this one.
- * References to it move here, its history joins this timeline, the fields
- * this one lacks are taken from it, and a stub remembers where it went. A
- * record already merged into this one is skipped, so a retry is a no-op. */
-int engine_merge(api_req *q)
+/* Every reference to `from` now names `to`: what pointed at a merged-away
+ * record points at its survivor. */
+static int repoint_all(engine_call *c, const res_def *r, const char *from, const char *to)
 {
-    const res_def *r = q->route->res;
-    if (api_params_check(q)) return -1;
-    json_t *ids = q->json ? json_object_get(q->json, "from_ids") : NULL;
+    store_err e;
+    for (int t = 0; t < res_count; t++) {
+        const res_def *o = res_table[t];
+        for (int i = 0; i < o->nfields; i++) {
+            const res_field *f = &o->fields[i];
+            if (!refers_to(o, f, r)) continue;
+            int tf = f->ref_by ? res_field_index(o, f->ref_by) : -1;
+            int rc = store_rec_repoint(c->conn, o, i, c->ws, from, to, tf,
+                                       tf >= 0 ? r->singular : NULL, &e);
+            if (rc) return engine_store_fail(c, rc, &e);
+        }
+    }
+    return 0;
+}
+
+/* Folds one record into the survivor `into` (whose merged row is `row`,
+ * custom fields in `custom`): references, history and empty fields move,
+ * the record goes, and a stub remembers where. 1 when merged, 0 when it
+ * was merged into `into` already (a retry). */
+static int merge_one(engine_call *c, const res_def *r, const res_row *into, const char *from,
+                     res_row *row, bool *set, json_t *custom, bool *set_custom)
+{
+    if (strcmp(from, into->id) == 0)
+        return engine_fail(c, EK_INVALID, "from_ids", "a %s cannot be merged into itself",
+                           r->singular);
+    res_row src;
+    char was[ID_MAX];
+    store_err e;
+    int rc = store_rec_get(c->conn, c->a, r, c->ws, from, &src, &e);
+    if (rc == STORE_NOTFOUND &&
+        store_merged_get(c->conn, c->ws, r->name, from, was, &e) == STORE_OK &&
+        strcmp(was, into->id) == 0)
+        return 0;
+    if (rc == STORE_NOTFOUND) return engine_load(c, r, from, "from_ids", &src);
+    if (rc) return engine_store_fail(c, rc, &e);
+    for (int i = 0; i < r->nfields; i++) {
+        if (r->fields[i].flags & (RF_READONLY | RF_PARENT)) continue;
+        if (row->vals[i].kind == SV_NULL && src.vals[i].kind != SV_NULL)
+            engine_set(row, set, i, src.vals[i]);
+    }
+    json_t *sc = src.custom ? json_loads(src.custom, 0, NULL) : NULL;
+    const char *ck;
+    json_t *cv;
+    if (sc) json_object_foreach(sc, ck, cv)
+        {
+            if (!json_object_get(custom, ck)) {
+                json_object_set(custom, ck, cv);
+                *set_custom = true;
+            }
+        }
+    json_decref(sc);
+    buf snap;
+    buf_init(&snap, ENGINE_MAX_DATA);
+    jw sw;
+    jw_init(&sw, &snap);
+    engine_write_row(&sw, r, &src);
+    res_write mw = {.c = c, .r = r, .row = (res_row *)into, .old = &src};
+    rc = 0;
+    if (repoint_all(c, r, from, into->id) || run_hook(&mw, HOOK(r, after_merge)))
+        rc = -1;
+    else if ((rc = store_event_resubject(c->conn, c->ws, from, into->id, &e)) ||
+             (rc = store_rec_delete(c->conn, r, c->ws, from, &e)))
+        rc = engine_store_fail(c, rc, &e);
+    else if (rollup_apply(c, r, &src, -1))
+        rc = -1;
+    else if ((rc = store_merged_put(c->conn, c->ws, r->name, from, into->id, buf_cstr(&snap), &e)))
+        rc = engine_store_fail(c, rc, &e);
+    buf_free(&snap);
+    return rc ? -1 : 1;
+}
+
+/* POST /{id}/merge {"from_ids": [...]}: each record is folded into this
+ * one. A record already merged into this one is skipped, so a retry is a
+ * no-op. */
+static int engine_merge(engine_call *c)
+{
+    const res_def *r = c->res;
+    if (engine_params_check(c)) return -1;
+    json_t *ids = c->body ? json_object_get(c->body, "from_ids") : NULL;
     const char *k;
     json_t *v;
-    if (q->json) json_object_foreach(q->json, k, v)
+    if (c->body) json_object_foreach(c->body, k, v)
         {
             if (strcmp(k, "from_ids") != 0)
-                return api_error(q, 400, "validation_failed", k, "unknown field '%s'", k);
+                return engine_fail(c, EK_INVALID, k, "unknown field '%s'", k);
         }
     if (!json_is_array(ids) || json_array_size(ids) < 1 || json_array_size(ids) > 20)
-        return api_error(q, 400, "validation_failed", "from_ids",
-                         "from_ids must be an array of 1 to 20 ids");
-    res_row old;
-    if (engine_load(q, r, q->pv[0], NULL, &old)) return -1;
-    bool *set, set_custom = false;
-    res_row row = engine_copy_row(q, r, &old, &set);
-    json_t *custom = row.custom ? json_loads(row.custom, 0, NULL) : NULL;
-    if (!custom) custom = json_object();
-    int merged = 0, rc = 0;
-    store_err e;
+        return engine_fail(c, EK_INVALID, "from_ids", "from_ids must be an array of 1 to 20 ids");
     size_t idx;
     json_array_foreach(ids, idx, v)
     {
-        if (!json_is_string(v)) {
-            rc = api_error(q, 400, "validation_failed", "from_ids", "from_ids must hold ids");
-            break;
-        }
-        const char *from = json_string_value(v);
-        if (strcmp(from, old.id) == 0) {
-            rc = api_error(q, 400, "validation_failed", "from_ids",
-                           "a %s cannot be merged into itself", r->singular);
-            break;
-        }
-        res_row src;
-        char into[ID_MAX];
-        int grc = store_rec_get(q->conn, &q->a, r, q->ws, from, &src, &e);
-        if (grc == STORE_NOTFOUND &&
-            store_merged_get(q->conn, q->ws, r->name, from, into, &e) == STORE_OK &&
-            strcmp(into, old.id) == 0)
-            continue;
-        if (grc == STORE_NOTFOUND) {
-            rc = engine_load(q, r, from, "from_ids", &src);
-            break;
-        }
-        if (grc) {
-            rc = api_store_error(q, grc, &e);
-            break;
-        }
-        for (int i = 0; i < r->nfields; i++) {
-            const res_field *f = &r->fields[i];
-            if (f->flags & (RF_READONLY | RF_PARENT)) continue;
-            if (row.vals[i].kind == SV_NULL && src.vals[i].kind != SV_NULL) {
-                row.vals[i] = src.vals[i];
-                set[i] = true;
-            }
-        }
-        json_t *sc = src.custom ? json_loads(src.custom, 0, NULL) : NULL;
-        const char *ck;
-        json_t *cv;
-        if (sc) json_object_foreach(sc, ck, cv)
-            {
-                if (!json_object_get(custom, ck)) {
-                    json_object_set(custom, ck, cv);
-                    set_custom = true;
-                }
-            }
-        json_decref(sc);
-        buf snap;
-        buf_init(&snap, API_MAX_RESPONSE);
-        jw sw;
-        jw_init(&sw, &snap);
-        engine_write_row(&sw, r, &src);
-        res_write mw = {.q = q, .r = r, .row = &old, .old = &src};
-        if (relink(q, r, from, old.id) || run_hook(&mw, HOOK(r, after_merge)) ||
-            (rc = store_event_resubject(q->conn, q->ws, from, old.id, &e)) ||
-            (rc = store_rec_delete(q->conn, r, q->ws, from, &e)) || rollup_apply(q, r, &src, -1) ||
-            (rc = store_merged_put(q->conn, q->ws, r->name, from, old.id, buf_cstr(&snap), &e))) {
-            buf_free(&snap);
-            if (rc) rc = api_store_error(q, rc, &e);
-            rc = -1;
-            break;
-        }
-        buf_free(&snap);
-        merged++;
+        if (!json_is_string(v))
+            return engine_fail(c, EK_INVALID, "from_ids", "from_ids must hold ids");
     }
-    if (rc == 0 && set_custom) {
+    res_row old;
+    if (engine_load(c, r, c->ids[0], NULL, &old)) return -1;
+    bool *set, set_custom = false;
+    res_row row = engine_copy_row(c, r, &old, &set);
+    json_t *custom = row.custom ? json_loads(row.custom, 0, NULL) : NULL;
+    if (!custom) custom = json_object();
+    int merged = 0, rc = 0;
+    json_array_foreach(ids, idx, v)
+    {
+        rc = merge_one(c, r, &old, json_string_value(v), &row, set, custom, &set_custom);
+        if (rc < 0) break;
+        merged += rc;
+    }
+    if (rc >= 0 && set_custom) {
         char *cs = json_dumps(custom, JSON_COMPACT | JSON_SORT_KEYS);
-        row.custom = arena_strdup(&q->a, cs);
+        row.custom = arena_strdup(c->a, cs);
         free(cs);
     }
     json_decref(custom);
-    if (rc) return -1;
-    if (!merged) return respond_row(q, r, &old, NULL, 200, NULL);
-    buf json;
-    buf_init(&json, API_MAX_RESPONSE);
-    rc = update_row(q, r, &old, &row, set, set_custom, "merged", &json);
-    if (rc == 0) respond_json(q, 200, &json);
-    buf_free(&json);
-    return rc;
+    if (rc < 0) return -1;
+    if (!merged) return engine_respond(c, r, &old, EK_OK);
+    return update_row(c, r, &old, &row, set, set_custom, "merged", true);
 }
 
 /* -------------------------------------------------------------- timeline */
 
 /* GET /{id}/timeline: the record's events and those of records related to
  * it (tasks, activities), newest first. */
-int engine_timeline(api_req *q)
+static int engine_timeline(engine_call *c)
 {
-    const res_def *r = q->route->res;
+    const res_def *r = c->res;
     store_query sq = {0};
-    if (engine_parse_limit(q, &sq.limit)) return -1;
-    const char *cur = api_param_get(q, "cursor");
-    if (cur && !cursor_decode(&q->a, r, "timeline", cur, &sq))
-        return api_error(q, 400, "validation_failed", "cursor",
-                         "cursor is not a cursor returned by this timeline");
-    if (api_params_check(q)) return -1;
+    if (engine_parse_limit(c, &sq.limit)) return -1;
+    const char *cur = engine_param_get(c, "cursor");
+    if (cur && !cursor_decode(c->a, r, "timeline", cur, &sq))
+        return engine_fail(c, EK_INVALID, "cursor",
+                           "cursor is not a cursor returned by this timeline");
+    if (engine_params_check(c)) return -1;
     res_row owner;
-    if (engine_load(q, r, q->pv[0], NULL, &owner)) return -1;
+    if (engine_load(c, r, c->ids[0], NULL, &owner)) return -1;
     store_event *ev;
     int n;
     bool more;
     store_err e;
-    int rc = store_event_list(q->conn, &q->a, q->ws, owner.id, sq.after_rid, sq.limit, &ev, &n,
+    int rc = store_event_list(c->conn, c->a, c->ws, owner.id, sq.after_rid, sq.limit, &ev, &n,
                               &more, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    jw *w = api_data(q, 200);
+    if (rc) return engine_store_fail(c, rc, &e);
+    jw *w = engine_answer(c);
     jw_arr_open(w);
     for (int i = 0; i < n; i++) {
         char t[TIME_STR];
@@ -1426,30 +1578,31 @@ int engine_timeline(api_req *q)
         jw_obj_close(w);
     }
     jw_arr_close(w);
-    const char *next = NULL;
+    c->out->list = true;
     if (more && n > 0) {
         res_row last = {.rid = ev[n - 1].rid};
         store_query plain = {0};
-        next = cursor_encode(&q->a, r, "timeline", &last, &plain);
+        c->out->next_cursor = cursor_encode(c->a, r, "timeline", &last, &plain);
     }
-    api_finish_list(q, next);
     return 0;
 }
 
 /* ----------------------------------------------------------------- batch */
 
-/* One batch item: its own savepoint, so a failure undoes only itself. */
-static void batch_item(api_req *q, const res_def *r, size_t index, json_t *op, buf *out, int *ok)
+/* One batch operation as a call of its own (create, update or upsert) in
+ * its own savepoint, so a failure undoes only itself. */
+static void batch_item(engine_call *c, json_t *op, engine_result *out)
 {
-    int status = 400;
-    buf json;
-    buf_init(&json, API_MAX_RESPONSE);
+    engine_call ic = *c;
+    ic.out = out;
+    ic.params = NULL;
+    ic.nparams = 0;
+    ic.dry_run = false; /* the batch as a whole is rolled back for a dry run */
     store_err e;
-    int rc = store_savepoint(q->conn, &e);
+    int rc = store_savepoint(c->conn, &e);
     if (rc) {
-        api_store_error(q, rc, &e);
-        status = q->status;
-        goto done;
+        engine_store_fail(&ic, rc, &e);
+        return;
     }
     const char *action = json_string_value(json_object_get(op, "action"));
     json_t *data = json_object_get(op, "data");
@@ -1459,134 +1612,109 @@ static void batch_item(api_req *q, const res_def *r, size_t index, json_t *op, b
     json_object_foreach(op, k, v)
     {
         if (strcmp(k, "action") && strcmp(k, "data") && strcmp(k, "id") && strcmp(k, "upsert_on")) {
-            api_error(q, 400, "validation_failed", k, "unknown operation member '%s'", k);
-            goto failed;
+            engine_fail(&ic, EK_INVALID, k, "unknown operation member '%s'", k);
+            goto done;
         }
     }
     if (!action ||
         (strcmp(action, "create") && strcmp(action, "update") && strcmp(action, "upsert"))) {
-        api_error(q, 400, "validation_failed", "action",
-                  "action must be one of: create, update, upsert");
+        engine_fail(&ic, EK_INVALID, "action", "action must be one of: create, update, upsert");
     } else if (!json_is_object(data)) {
-        api_error(q, 400, "validation_failed", "data", "data must be an object");
+        engine_fail(&ic, EK_INVALID, "data", "data must be an object");
     } else if (strcmp(action, "update") == 0) {
         const char *id = json_string_value(json_object_get(op, "id"));
         res_row old;
         if (!id)
-            api_error(q, 400, "validation_failed", "id", "update needs the record's id");
-        else if (engine_load(q, r, id, "id", &old) == 0)
-            rc = update_by_id(q, r, &old, data, &json), status = 200;
+            engine_fail(&ic, EK_INVALID, "id", "update needs the record's id");
+        else if (engine_load(&ic, c->res, id, "id", &old) == 0)
+            rc = update_by_id(&ic, c->res, &old, data);
     } else {
         const char *on = json_string_value(json_object_get(op, "upsert_on"));
         if (strcmp(action, "upsert") == 0 && !on)
-            api_error(q, 400, "validation_failed", "upsert_on", "upsert needs upsert_on");
+            engine_fail(&ic, EK_INVALID, "upsert_on", "upsert needs upsert_on");
         else
-            rc = create_or_upsert(q, r, data, strcmp(action, "upsert") == 0 ? on : NULL, &status,
-                                  &json);
-    }
-failed:
-    if (rc == 0) {
-        store_release(q->conn, &e);
-    } else {
-        store_rollback_to(q->conn);
-        status = q->status;
+            rc = create_or_upsert(&ic, c->res, data, strcmp(action, "upsert") == 0 ? on : NULL);
     }
 done:
-    buf_printf(out, "%s{\"index\":%zu,\"status\":%d,", index ? "," : "", index, status);
-    if (rc == 0) {
-        buf_puts(out, "\"data\":");
-        buf_append(out, json.data, json.len);
-        (*ok)++;
-    } else {
-        buf_puts(out, "\"error\":");
-        buf_append(out, q->out.data, q->out.len);
-    }
-    buf_putc(out, '}');
-    buf_free(&json);
-    buf_reset(&q->out);
+    if (rc == 0)
+        store_release(c->conn, &e);
+    else
+        store_rollback_to(c->conn);
 }
 
-int engine_batch(api_req *q)
+/* POST /{resource}/batch {"operations": [...]}: up to 100 operations, each
+ * answered on its own (out->items); the batch itself succeeds. */
+static int engine_batch(engine_call *c)
 {
-    const res_def *r = q->route->res;
-    if (api_params_check(q)) return -1;
-    json_t *ops = json_object_get(q->json, "operations");
+    if (engine_params_check(c)) return -1;
+    json_t *ops = json_object_get(c->body, "operations");
     const char *k;
     json_t *v;
-    json_object_foreach(q->json, k, v)
+    json_object_foreach(c->body, k, v)
     {
         if (strcmp(k, "operations") != 0)
-            return api_error(q, 400, "validation_failed", k, "unknown field '%s'", k);
+            return engine_fail(c, EK_INVALID, k, "unknown field '%s'", k);
     }
     if (!json_is_array(ops) || json_array_size(ops) < 1 || json_array_size(ops) > 100)
-        return api_error(q, 400, "validation_failed", "operations",
-                         "operations must be an array of 1 to 100 operations");
+        return engine_fail(c, EK_INVALID, "operations",
+                           "operations must be an array of 1 to 100 operations");
     size_t i;
     json_array_foreach(ops, i, v)
     {
         if (!json_is_object(v))
-            return api_error(q, 400, "validation_failed", "operations",
-                             "operations[%zu] must be an object", i);
+            return engine_fail(c, EK_INVALID, "operations", "operations[%zu] must be an object", i);
     }
-    buf out;
-    buf_init(&out, API_MAX_RESPONSE);
-    buf_putc(&out, '[');
-    int ok = 0;
-    q->bare = true;
+    int n = (int)json_array_size(ops);
+    engine_result *items = arena_zalloc(c->a, sizeof *items * (size_t)n);
+    c->out->items = items;
     json_array_foreach(ops, i, v)
     {
-        batch_item(q, r, i, v, &out, &ok);
+        engine_result_init(&items[i]);
+        c->out->nitems = (int)i + 1;
+        batch_item(c, v, &items[i]);
     }
-    q->bare = false;
-    buf_putc(&out, ']');
-    jw *w = api_data(q, 200);
-    jw_obj_open(w);
-    jw_kstr(w, "object", "batch");
-    jw_key(w, "results");
-    jw_raw(w, out.data, out.len);
-    jw_kint(w, "succeeded", ok);
-    jw_kint(w, "failed", (int64_t)json_array_size(ops) - ok);
-    jw_obj_close(w);
-    api_finish(q);
-    buf_free(&out);
+    c->out->kind = EK_OK;
     return 0;
 }
 
-const char *engine_text(const res_row *row, int field)
+/* ----------------------------------------------------------------- calls */
+
+static int dispatch(engine_call *c)
 {
-    return row->vals[field].kind == SV_TEXT ? row->vals[field].s : NULL;
+    switch (c->op) {
+    case OP_LIST: return engine_list(c);
+    case OP_CREATE: return engine_create(c);
+    case OP_GET: return engine_get(c);
+    case OP_UPDATE: return engine_update(c);
+    case OP_DELETE: return engine_delete(c);
+    case OP_SUBLIST: return engine_sublist(c);
+    case OP_SUBCREATE: return engine_sublist_create(c);
+    case OP_BATCH: return engine_batch(c);
+    case OP_MERGE: return engine_merge(c);
+    case OP_TIMELINE: return engine_timeline(c);
+    case OP_ACTION: return engine_actions[c->action->id](c);
+    }
+    return engine_fail(c, EK_INTERNAL, NULL, "unknown operation %d", (int)c->op);
 }
 
-int64_t engine_int(const res_row *row, int field, int64_t dflt)
+void engine_run(engine_call *c)
 {
-    return row->vals[field].kind == SV_INT ? row->vals[field].i : dflt;
-}
-
-int engine_page(api_req *q, const res_def *r, store_query *sq, const char *sort, res_row **rows,
-                int *n, const char **next)
-{
-    bool more;
+    c->out->kind = EK_OK;
+    if (engine_authorize(c)) return;
+    if (!(c->dry_run && engine_writes(c->op, c->action))) {
+        dispatch(c);
+        return;
+    }
+    /* A dry run does everything a write does (ids, defaults, hooks,
+     * references, conflicts) inside a savepoint it then rolls back: what
+     * it answers is what would have been stored, and nothing is. */
     store_err e;
-    int rc = store_rec_list(q->conn, &q->a, r, q->ws, sq, rows, n, &more, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    *next = more && *n > 0 ? cursor_encode(&q->a, r, sort, &(*rows)[*n - 1], sq) : NULL;
-    return 0;
-}
-
-int engine_find_by(api_req *q, const res_def *r, int field, const char *value, res_row *out)
-{
-    store_err e;
-    int rc = store_rec_find_by(q->conn, &q->a, r, q->ws, field, value, out, &e);
-    if (rc == STORE_NOTFOUND) return 0;
-    if (rc) return api_store_error(q, rc, &e);
-    return 1;
-}
-
-int engine_aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, int g0, int g1,
-                     int sum, store_agg_row **rows, int *n)
-{
-    store_agg ag = {.filters = f, .nfilters = nf, .group = {g0, g1}, .sum = sum};
-    store_err e;
-    int rc = store_rec_aggregate(q->conn, &q->a, r, q->ws, &ag, rows, n, &e);
-    return rc ? api_store_error(q, rc, &e) : 0;
+    int rc = store_savepoint(c->conn, &e);
+    if (rc) {
+        engine_store_fail(c, rc, &e);
+        return;
+    }
+    rc = dispatch(c);
+    store_rollback_to(c->conn);
+    if (rc == 0 && c->out->kind == EK_CREATED) c->out->kind = EK_OK;
 }

@@ -1,22 +1,106 @@
-/* engine.h - the generic resource engine: list, create, get, update,
- * delete and sub-lists for any resource in the table.
+/* engine.h - the resource engine: a call in, a result out.
  *
- * Owns: turning a request into validated row values (types, required
- * fields, lengths, enums, emails, references), the record's JSON form,
- * cursors, and the event each write appends. Hooks (res_hooks) get a
- * res_write to adjust a row before it is stored. */
+ * Owns: running one operation (list, create, get, update, delete, the
+ * sub-lists, merge, timeline, batch, and the table's actions) on a resource
+ * of the table for a caller: turning its input into validated row values
+ * (types, required fields, lengths, enums, emails, references), the hooks,
+ * the store calls, the event each write appends, the record's JSON form,
+ * cursors, dry runs, and the scope and module checks. It knows nothing of
+ * HTTP: a transport (src/api/ for HTTP; agent tools, MCP and the dialects
+ * later) fills an engine_call and turns the engine_result into its own
+ * answer. Hooks (res_hooks) get a res_write to adjust a row before it is
+ * stored; they report errors through the call (engine_fail).
+ *
+ * Ownership: everything a call allocates comes from its arena `a`, except
+ * result.data (heap, released by engine_result_release). The call borrows
+ * its body, parameters and connection. */
 #ifndef CAIRN_ENGINE_H
 #define CAIRN_ENGINE_H
 
-#include "api/api.h"
+#include <jansson.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/jw.h"
+#include "schema/table.h"
+#include "store/store.h"
+
+#define ENGINE_MAX_DATA (64u << 20) /* the largest answer a call may build */
+
+typedef enum engine_op {
+    OP_LIST,
+    OP_CREATE,
+    OP_GET,
+    OP_UPDATE,
+    OP_DELETE,
+    OP_SUBLIST,   /* GET /{owner}/{id}/{name} (c->sub) */
+    OP_SUBCREATE, /* POST to the same (c->sub) */
+    OP_BATCH,
+    OP_MERGE,
+    OP_TIMELINE,
+    OP_ACTION, /* c->action */
+} engine_op;
+
+typedef enum engine_kind {
+    EK_OK,          /* done; data holds the answer */
+    EK_CREATED,     /* done; a record was created */
+    EK_INVALID,     /* the input is wrong; param names the field */
+    EK_FORBIDDEN,   /* the caller may not: a missing scope, a disabled module */
+    EK_NOT_FOUND,   /* no such record in this workspace */
+    EK_CONFLICT,    /* the stored state refuses it: a taken unique value, ... */
+    EK_UNAVAILABLE, /* the store is busy or unreachable: worth a retry */
+    EK_INTERNAL,    /* a bug or an I/O failure */
+} engine_kind;
+
+typedef struct engine_param {
+    const char *k, *v;
+    bool used; /* read by the operation; leftovers are refused */
+} engine_param;
+
+typedef struct engine_result {
+    engine_kind kind;
+    const char *code;  /* NULL: the kind's usual code; else e.g. "module_disabled" */
+    const char *param; /* the field or parameter at fault, or NULL */
+    char message[512]; /* what went wrong, for people */
+    const char *extra_key, *extra_val; /* one more fact of a failure (merged_into) */
+    bool store_failed;                 /* the failure came from the store (metrics) */
+    buf data;                          /* the answer: one JSON value */
+    bool list;                         /* data is an array of one page ... */
+    const char *next_cursor;           /* ... continued by this cursor (NULL: the last page) */
+    struct engine_result *items;       /* OP_BATCH: one result per operation */
+    int nitems;
+} engine_result;
+
+typedef struct engine_call {
+    /* What to do. */
+    engine_op op;
+    const res_def *res;
+    const res_sublist *sub;   /* OP_SUBLIST, OP_SUBCREATE */
+    const res_action *action; /* OP_ACTION */
+    const char *ids[3];       /* ids of the path in order: {id}, {sub_id} */
+    engine_param *params;     /* query parameters (borrowed; `used` is set) */
+    int nparams;
+    json_t *body; /* borrowed; NULL for reads */
+    bool dry_run; /* a write runs in a savepoint rolled back at the end */
+    /* Who asks, and where. */
+    const char *ws;
+    const char *actor;  /* the key's id: events and activities name it */
+    const char *scopes; /* space-separated */
+    uint32_t disabled;  /* 1 << module for each module the workspace switched off */
+    const char *trace;  /* the request id, for logs */
+    store_conn *conn;   /* a write transaction is open for writes */
+    arena *a;
+    engine_result *out;
+} engine_call;
 
 typedef struct res_write {
-    api_req *q;
+    engine_call *c;
     const res_def *r;
     bool is_create;
     res_row *row;       /* the record as it will be stored */
     const res_row *old; /* update: the record before */
-    bool *set;          /* fields present in this request */
+    bool *set;          /* fields present in this write */
+    bool cascade;       /* delete: it goes because the record it belongs to goes */
 } res_write;
 
 /* Checks once, at start-up, that the table is consistent
@@ -24,76 +108,97 @@ typedef struct res_write {
  * first problem in err. */
 bool engine_check(char *err, size_t cap);
 
-int engine_list(api_req *q);
-int engine_create(api_req *q);
-int engine_get(api_req *q);
-int engine_update(api_req *q);
-int engine_delete(api_req *q);
-int engine_sublist(api_req *q);
-int engine_sublist_create(api_req *q);
+/* Gives workspace ws what every workspace starts with (each family's
+ * workspace hook: the default pipeline, ...), inside the caller's write
+ * transaction; a no-op for what it has already. STORE_OK, or a store
+ * status with e->msg set. */
+int engine_workspace_created(store_conn *c, const char *ws, store_err *e);
 
-/* The record's JSON object. */
+void engine_result_init(engine_result *r);
+void engine_result_release(engine_result *r);
+
+/* The scope an operation needs (route documentation uses it too). */
+const char *engine_scope(engine_op op, const res_def *r, const res_action *a);
+/* Whether the operation writes (runs in a write transaction). */
+bool engine_writes(engine_op op, const res_action *a);
+/* The caller's scope and the workspace's modules allow the call: 0, or -1
+ * with the result set. engine_run checks it too; a transport may check
+ * first to refuse before queueing a write. */
+int engine_authorize(engine_call *c);
+/* Runs the call; c->out holds the result. Writes need c->conn inside a
+ * write transaction, which the engine leaves as it found it on success
+ * (and on failure, a savepoint the caller opened is the caller's to undo). */
+void engine_run(engine_call *c);
+
+/* ---- reporting: each returns -1, so `return engine_fail(...)` ---- */
+int engine_fail(engine_call *c, engine_kind kind, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int engine_store_fail(engine_call *c, int rc, const store_err *e);
+bool engine_has_scope(const engine_call *c, const char *scope);
+
+/* ---- parameters ---- */
+/* The value of parameter k (marking it used), or NULL. */
+const char *engine_param_get(engine_call *c, const char *k);
+/* Refuses parameters nobody read: 400 naming the first. */
+int engine_params_check(engine_call *c);
+/* `limit`: 1..100, 20 when absent. */
+int engine_parse_limit(engine_call *c, int *limit);
+
+/* ---- answers ---- */
+/* The record's JSON object, or its members only into an object the caller
+ * opened (to add more). */
 void engine_write_row(jw *w, const res_def *r, const res_row *row);
-/* Its members only, into an object the caller opened (to add more). */
 void engine_write_members(jw *w, const res_def *r, const res_row *row);
-/* Loads a record of r by id in the request's workspace; on failure writes
- * the error (404 naming `param` when given) and returns -1. */
-int engine_load(api_req *q, const res_def *r, const char *id, const char *param, res_row *out);
-/* Stores an update of row's fields marked in set (hooks use it for related
- * records) and appends the event; old (may be NULL) gives its changes. */
-int engine_save(api_req *q, const res_def *r, res_row *row, const res_row *old, const bool *set);
+/* Answers with the record. */
+int engine_respond(engine_call *c, const res_def *r, const res_row *row, engine_kind kind);
+/* Starts the answer (kind ok) and returns the writer for its one value. */
+jw *engine_answer(engine_call *c);
 
-/* Building records in hooks: an empty row or a copy of old, each with a
- * zeroed `set` array, and a field setter by name. */
-res_row engine_new_row(api_req *q, const res_def *r, bool **set);
-res_row engine_copy_row(api_req *q, const res_def *r, const res_row *old, bool **set);
+/* ---- records, for hooks and actions ---- */
+/* Loads a record of r by id in the workspace; not_found naming `param`
+ * (when given) otherwise, with merged_into for a merged-away id. */
+int engine_load(engine_call *c, const res_def *r, const char *id, const char *param, res_row *out);
+/* An empty row or a copy of old, each with a zeroed `set` array. */
+res_row engine_new_row(engine_call *c, const res_def *r, bool **set);
+res_row engine_copy_row(engine_call *c, const res_def *r, const res_row *old, bool **set);
 void engine_set(res_row *row, bool *set, int field, store_val v);
-/* Applies a JSON object to row as a request body would (validation, unknown
- * fields rejected). */
-int engine_body_into(api_req *q, const res_def *r, json_t *body, res_row *row, bool *set);
-/* Full create of a row (defaults, hooks, references, event) without
- * answering; row->id is set. */
-int engine_insert(api_req *q, const res_def *r, res_row *row, bool *set);
-/* Full update with hooks and an event named `action` ("updated" when NULL). */
-int engine_update_row(api_req *q, const res_def *r, const res_row *old, res_row *row, bool *set,
-                      const char *action);
-/* Appends `<singular>.<action>` with the row's JSON (changes against old). */
-int engine_event(api_req *q, const res_def *r, const char *action, const res_row *row,
-                 const res_row *old);
-
-/* Validates a body against declared fields (an action's input): vals and
- * set get one slot per field. Unknown keys are rejected. */
-int engine_parse_fields(api_req *q, const res_field *fields, int n, json_t *body, store_val *vals,
-                        bool *set);
-
-/* The record whose `field` equals value case-insensitively (a natural
- * key): 1 found (in *out), 0 none, -1 error written. */
-int engine_find_by(api_req *q, const res_def *r, int field, const char *value, res_row *out);
-/* Counts (and sums `sum`) of r's rows matching f, grouped by up to two
- * fields (NULL: unused); -1 with the error written. */
-int engine_aggregate(api_req *q, const res_def *r, const store_filter *f, int nf, int g0, int g1,
-                     int sum, store_agg_row **rows, int *n);
-/* `limit`: 1..100, 20 when absent; a 400 naming it otherwise. */
-int engine_parse_limit(api_req *q, int *limit);
 /* A field's value: text (NULL when null) or integer (dflt when null). */
 const char *engine_text(const res_row *row, int field);
 int64_t engine_int(const res_row *row, int field, int64_t dflt);
-/* One page of r for sq, with the next cursor as GET /v1/{r}?sort=`sort` would
- * give it (NULL on the last page). */
-int engine_page(api_req *q, const res_def *r, store_query *sq, const char *sort, res_row **rows,
+/* A full create (defaults, hooks, references, event); row->id is set. */
+int engine_insert(engine_call *c, const res_def *r, res_row *row, bool *set);
+/* A full update with hooks and an event named `action` ("updated" when
+ * NULL); old is the row before. */
+int engine_update_row(engine_call *c, const res_def *r, const res_row *old, res_row *row, bool *set,
+                      const char *action);
+/* Stores the fields of row marked in set without hooks (a hook's own
+ * bookkeeping on related records) and appends the event; old (may be NULL
+ * where r keeps no rollup) gives its changes. */
+int engine_save(engine_call *c, const res_def *r, res_row *row, const res_row *old,
+                const bool *set);
+/* Appends `<singular>.<action>` with the row's JSON (changes against old). */
+int engine_event(engine_call *c, const res_def *r, const char *action, const res_row *row,
+                 const res_row *old);
+/* Validates a body against declared fields (an action's input): vals and
+ * set get one slot per field. Unknown keys are refused. */
+int engine_parse_fields(engine_call *c, const res_field *fields, int n, json_t *body,
+                        store_val *vals, bool *set);
+/* The record whose `field` equals value case-insensitively (a natural
+ * key): 1 found (in *out), 0 none, -1 failed. */
+int engine_find_by(engine_call *c, const res_def *r, int field, const char *value, res_row *out);
+/* Counts (and sums field `sum`) of r's rows matching f, grouped by up to
+ * two fields (-1: unused). */
+int engine_aggregate(engine_call *c, const res_def *r, const store_filter *f, int nf, int g0,
+                     int g1, int sum, store_agg_row **rows, int *n);
+/* One page of r for sq, with the next cursor as GET /v1/{r}?sort=`sort`
+ * would give it (NULL on the last page). */
+int engine_page(engine_call *c, const res_def *r, store_query *sq, const char *sort, res_row **rows,
                 int *n, const char **next);
-
-/* Generic routes derived from res_def flags. */
-int engine_merge(api_req *q);
-int engine_timeline(api_req *q);
-int engine_batch(api_req *q);
-/* Lists r with one extra filter field = value (hooks' own list routes). */
-int engine_list_where(api_req *q, const res_def *r, int field, const char *value);
-/* Creates r from the body with field = value taken from the path (201);
- * a typed reference's type field gets `type`. */
-int engine_create_where(api_req *q, const res_def *r, int field, const char *value,
+/* Lists r with one extra condition field = value (hooks' own list routes). */
+int engine_list_where(engine_call *c, const res_def *r, int field, const char *value);
+/* Creates r from the body with field = value (the path's); a typed
+ * reference's type field gets `type`. */
+int engine_create_where(engine_call *c, const res_def *r, int field, const char *value,
                         const char *type);
-/* Answers with the record. */
-int engine_respond(api_req *q, const res_def *r, const res_row *row, int status);
 
 #endif

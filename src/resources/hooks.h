@@ -5,10 +5,10 @@
 
 #include "schema/table.h"
 
-struct api_req;
+struct engine_call;
 struct store_conn;
 
-typedef int (*engine_action_fn)(struct api_req *q);
+typedef int (*engine_action_fn)(struct engine_call *c);
 
 /* Indexed by RES_ and ACT_ numbers; NULL: no hooks (every action has one). */
 extern const res_hooks *const engine_hooks[RES__COUNT];
@@ -23,16 +23,18 @@ extern const res_hooks deal_hooks;       /* pipelines.c */
 extern const res_hooks task_hooks;       /* tasks.c */
 extern const res_hooks activity_hooks;   /* tasks.c */
 
-int lead_convert(struct api_req *q);      /* leads.c */
-int lead_stage(struct api_req *q);        /* leads.c */
-int pipeline_board(struct api_req *q);    /* pipelines.c */
-int deal_stages_list(struct api_req *q);  /* pipelines.c */
-int deal_stage_create(struct api_req *q); /* pipelines.c */
-int deal_move(struct api_req *q);         /* pipelines.c */
-int dashboard_get(struct api_req *q);     /* dashboard.c */
+int lead_convert(struct engine_call *c);      /* leads.c */
+int lead_stage(struct engine_call *c);        /* leads.c */
+int pipeline_board(struct engine_call *c);    /* pipelines.c */
+int deal_stages_list(struct engine_call *c);  /* pipelines.c */
+int deal_stage_create(struct engine_call *c); /* pipelines.c */
+int deal_move(struct engine_call *c);         /* pipelines.c */
+int dashboard_get(struct engine_call *c);     /* dashboard.c */
 
-/* What every workspace starts with (its default pipeline); idempotent.
- * Runs inside the caller's write transaction. */
-int sales_workspace_init(struct store_conn *c, const char *ws);
+/* What a new workspace starts with, one hook per family that has some
+ * (engine_workspace_created runs them); each is idempotent. NULL-ended. */
+extern int (*const engine_workspace_hooks[])(struct engine_call *c);
+
+int sales_workspace_init(struct engine_call *c); /* pipelines.c: the default pipeline */
 
 #endif

@@ -17,33 +17,33 @@
 
 /* ------------------------------------------------------------- look-ups */
 
-static int first_row(api_req *q, const res_def *r, store_query *sq, res_row *out, bool *found)
+static int first_row(engine_call *c, const res_def *r, store_query *sq, res_row *out, bool *found)
 {
     res_row *rows;
     int n;
     bool more;
     store_err e;
     sq->limit = 1;
-    int rc = store_rec_list(q->conn, &q->a, r, q->ws, sq, &rows, &n, &more, &e);
-    if (rc) return api_store_error(q, rc, &e);
+    int rc = store_rec_list(c->conn, c->a, r, c->ws, sq, &rows, &n, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
     *found = n > 0;
     if (n) *out = rows[0];
     return 0;
 }
 
-static int default_pipeline(api_req *q, res_row *out)
+static int default_pipeline(engine_call *c, res_row *out)
 {
     const res_def *p = RES(PIPELINE);
     store_filter f = {.field = PIPELINE_is_default, .v = sv_int(1)};
     store_query sq = {.filters = &f, .nfilters = 1, .link_field = -1};
     bool found;
-    if (first_row(q, p, &sq, out, &found)) return -1;
-    if (!found) return api_error(q, 404, "not_found", NULL, "this workspace has no pipeline");
+    if (first_row(c, p, &sq, out, &found)) return -1;
+    if (!found) return engine_fail(c, EK_NOT_FOUND, NULL, "this workspace has no pipeline");
     return 0;
 }
 
 /* The pipeline's stages in board order, or its first open stage. */
-static int pipeline_stages(api_req *q, const char *pipeline, bool open_only, int limit,
+static int pipeline_stages(engine_call *c, const char *pipeline, bool open_only, int limit,
                            res_row **rows, int *n)
 {
     const res_def *s = RES(STAGE);
@@ -57,12 +57,12 @@ static int pipeline_stages(api_req *q, const char *pipeline, bool open_only, int
                       .link_field = -1};
     bool more;
     store_err e;
-    int rc = store_rec_list(q->conn, &q->a, s, q->ws, &sq, rows, n, &more, &e);
-    return rc ? api_store_error(q, rc, &e) : 0;
+    int rc = store_rec_list(c->conn, c->a, s, c->ws, &sq, rows, n, &more, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
 /* Deals of a stage in order (ascending) or from the end, `limit` of them. */
-static int stage_deals(api_req *q, const char *stage, bool ascending, int limit, res_row **rows,
+static int stage_deals(engine_call *c, const char *stage, bool ascending, int limit, res_row **rows,
                        int *n)
 {
     const res_def *d = RES(DEAL);
@@ -75,16 +75,17 @@ static int stage_deals(api_req *q, const char *stage, bool ascending, int limit,
                       .link_field = -1};
     bool more;
     store_err e;
-    int rc = store_rec_list(q->conn, &q->a, d, q->ws, &sq, rows, n, &more, &e);
-    return rc ? api_store_error(q, rc, &e) : 0;
+    int rc = store_rec_list(c->conn, c->a, d, c->ws, &sq, rows, n, &more, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
-static int count_where(api_req *q, const res_def *r, int field, const char *value, int64_t *count)
+static int count_where(engine_call *c, const res_def *r, int field, const char *value,
+                       int64_t *count)
 {
     store_filter f = {.field = field, .v = sv_text(value)};
     store_agg_row *rows;
     int n;
-    if (engine_aggregate(q, r, &f, 1, -1, -1, -1, &rows, &n)) return -1;
+    if (engine_aggregate(c, r, &f, 1, -1, -1, -1, &rows, &n)) return -1;
     *count = n ? rows[0].count : 0;
     return 0;
 }
@@ -124,11 +125,9 @@ static int insert_seed_stages(store_conn *c, arena *a, const char *ws, const cha
     return STORE_OK;
 }
 
-int sales_workspace_init(store_conn *c, const char *ws)
+int sales_workspace_init(engine_call *c)
 {
     const res_def *p = RES(PIPELINE);
-    arena a;
-    arena_init(&a);
     store_err e;
     store_filter f = {.field = PIPELINE_is_default, .v = sv_int(1)};
     store_query sq = {.filters = &f, .nfilters = 1, .limit = 1, .link_field = -1};
@@ -137,47 +136,46 @@ int sales_workspace_init(store_conn *c, const char *ws)
     bool more;
     /* Nodes starting together on one database check and create under one
      * lock, so a workspace never gets two default pipelines. */
-    int rc = store_lock(c, ws, "default-pipeline", &e);
-    if (rc == STORE_OK) rc = store_rec_list(c, &a, p, ws, &sq, &rows, &n, &more, &e);
+    int rc = store_lock(c->conn, c->ws, "default-pipeline", &e);
+    if (rc == STORE_OK) rc = store_rec_list(c->conn, c->a, p, c->ws, &sq, &rows, &n, &more, &e);
     if (rc == STORE_OK && n == 0) {
         res_row row = {0};
-        row.vals = arena_zalloc(&a, sizeof(store_val) * (size_t)p->nfields);
+        row.vals = arena_zalloc(c->a, sizeof(store_val) * (size_t)p->nfields);
         id_new(row.id, p->prefix);
         row.created_ms = row.updated_ms = (int64_t)time_now_ms();
         row.vals[PIPELINE_name] = sv_text("Sales pipeline");
         row.vals[PIPELINE_is_default] = sv_int(1);
-        rc = store_rec_insert(c, p, ws, &row, &e);
+        rc = store_rec_insert(c->conn, p, c->ws, &row, &e);
         res_row stages[NSEED];
-        if (rc == STORE_OK) rc = insert_seed_stages(c, &a, ws, row.id, stages, &e);
+        if (rc == STORE_OK) rc = insert_seed_stages(c->conn, c->a, c->ws, row.id, stages, &e);
     }
-    arena_release(&a);
-    return rc;
+    return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
 static int pipeline_after(res_write *w)
 {
     if (!w->is_create) return 0;
-    api_req *q = w->q;
+    engine_call *c = w->c;
     res_row stages[NSEED];
     store_err e;
-    int rc = insert_seed_stages(q->conn, &q->a, q->ws, w->row->id, stages, &e);
-    if (rc) return api_store_error(q, rc, &e);
+    int rc = insert_seed_stages(c->conn, c->a, c->ws, w->row->id, stages, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
     for (int k = 0; k < NSEED; k++)
-        if (engine_event(q, RES(STAGE), "created", &stages[k], NULL)) return -1;
+        if (engine_event(c, RES(STAGE), "created", &stages[k], NULL)) return -1;
     return 0;
 }
 
 static int pipeline_before_delete(res_write *w)
 {
-    api_req *q = w->q;
+    engine_call *c = w->c;
     if (engine_int(w->old, PIPELINE_is_default, 0))
-        return api_error(q, 409, "conflict", NULL, "the default pipeline cannot be deleted");
+        return engine_fail(c, EK_CONFLICT, NULL, "the default pipeline cannot be deleted");
     int64_t n;
-    if (count_where(q, RES(DEAL), DEAL_pipeline_id, w->old->id, &n)) return -1;
+    if (count_where(c, RES(DEAL), DEAL_pipeline_id, w->old->id, &n)) return -1;
     if (n)
-        return api_error(q, 409, "conflict", NULL,
-                         "pipeline %s holds %lld deals; move or delete them first", w->old->id,
-                         (long long)n);
+        return engine_fail(c, EK_CONFLICT, NULL,
+                           "pipeline %s holds %lld deals; move or delete them first", w->old->id,
+                           (long long)n);
     return 0;
 }
 
@@ -208,15 +206,15 @@ static char *slug(arena *a, const char *name)
  * slot and the ones from there on shift back. Saves only what changed. */
 static int place_stage(res_write *w, int64_t want)
 {
-    api_req *q = w->q;
+    engine_call *c = w->c;
     const res_def *r = w->r;
     enum { pos = STAGE_position };
     res_row *rows;
     int n;
-    if (pipeline_stages(q, engine_text(w->row, STAGE_pipeline_id), true, 100, &rows, &n)) return -1;
+    if (pipeline_stages(c, engine_text(w->row, STAGE_pipeline_id), true, 100, &rows, &n)) return -1;
     int64_t next = 1;
     bool placed = false;
-    bool *set = arena_zalloc(&q->a, sizeof(bool) * (size_t)r->nfields);
+    bool *set = arena_zalloc(c->a, sizeof(bool) * (size_t)r->nfields);
     set[pos] = true;
     for (int i = 0; i <= n; i++) {
         if (!placed && (i == n || engine_int(&rows[i], STAGE_position, 0) >= want)) {
@@ -227,10 +225,10 @@ static int place_stage(res_write *w, int64_t want)
         if (strcmp(rows[i].id, w->row->id) == 0) continue;
         if (engine_int(&rows[i], STAGE_position, 0) != next) {
             res_row old = rows[i];
-            old.vals = arena_alloc(&q->a, sizeof(store_val) * (size_t)r->nfields);
+            old.vals = arena_alloc(c->a, sizeof(store_val) * (size_t)r->nfields);
             memcpy(old.vals, rows[i].vals, sizeof(store_val) * (size_t)r->nfields);
             rows[i].vals[pos] = sv_int(next);
-            if (engine_save(q, r, &rows[i], &old, set)) return -1;
+            if (engine_save(c, r, &rows[i], &old, set)) return -1;
         }
         next++;
     }
@@ -239,24 +237,24 @@ static int place_stage(res_write *w, int64_t want)
 
 static int stage_before(res_write *w)
 {
-    api_req *q = w->q;
+    engine_call *c = w->c;
     enum { type = STAGE_stage_type, pos = STAGE_position };
     if (w->is_create) {
         if (strcmp(w->row->vals[type].s, "open") != 0)
-            return api_error(q, 400, "validation_failed", "stage_type",
-                             "new stages are open; every pipeline has exactly one won and one "
-                             "lost stage");
+            return engine_fail(c, EK_INVALID, "stage_type",
+                               "new stages are open; every pipeline has exactly one won and one "
+                               "lost stage");
         if (w->row->vals[STAGE_key].kind == SV_NULL)
             engine_set(w->row, w->set, STAGE_key,
-                       sv_text(slug(&q->a, engine_text(w->row, STAGE_name))));
+                       sv_text(slug(c->a, engine_text(w->row, STAGE_name))));
         return place_stage(w, w->row->vals[pos].kind == SV_INT ? w->row->vals[pos].i : INT64_MAX);
     }
     if (w->set[pos] && w->row->vals[pos].kind == SV_NULL)
-        return api_error(q, 400, "validation_failed", "position", "position cannot be null");
+        return engine_fail(c, EK_INVALID, "position", "position cannot be null");
     if (!w->set[pos] || w->row->vals[pos].i == w->old->vals[pos].i) return 0;
     if (strcmp(engine_text(w->old, STAGE_stage_type), "open") != 0)
-        return api_error(q, 400, "validation_failed", "position",
-                         "won and lost stages always come last; their position is fixed");
+        return engine_fail(c, EK_INVALID, "position",
+                           "won and lost stages always come last; their position is fixed");
     /* Moving down past a stage means taking the slot after it. */
     int64_t want = w->row->vals[pos].i;
     return place_stage(w, want > w->old->vals[pos].i ? want + 1 : want);
@@ -270,23 +268,26 @@ static int stage_after(res_write *w)
     const char *was = engine_text(w->old, STAGE_key), *now = engine_text(w->row, STAGE_key);
     if (!was || !now || strcmp(was, now) == 0) return 0;
     store_err e;
-    int rc = store_rec_repoint(w->q->conn, d, DEAL_stage, w->q->ws, was, now, DEAL_stage_id,
+    int rc = store_rec_repoint(w->c->conn, d, DEAL_stage, w->c->ws, was, now, DEAL_stage_id,
                                w->row->id, &e);
-    return rc ? api_store_error(w->q, rc, &e) : 0;
+    return rc ? engine_store_fail(w->c, rc, &e) : 0;
 }
 
 static int stage_before_delete(res_write *w)
 {
-    api_req *q = w->q;
+    engine_call *c = w->c;
+    /* With its pipeline every stage goes; the pipeline's own hook has
+     * checked that it holds no deals. */
+    if (w->cascade) return 0;
     if (strcmp(engine_text(w->old, STAGE_stage_type), "open") != 0)
-        return api_error(q, 409, "conflict", NULL,
-                         "won and lost stages are part of every pipeline and cannot be deleted");
+        return engine_fail(c, EK_CONFLICT, NULL,
+                           "won and lost stages are part of every pipeline and cannot be deleted");
     int64_t n;
-    if (count_where(q, RES(DEAL), DEAL_stage_id, w->old->id, &n)) return -1;
+    if (count_where(c, RES(DEAL), DEAL_stage_id, w->old->id, &n)) return -1;
     if (n)
-        return api_error(q, 409, "conflict", NULL,
-                         "stage %s holds %lld deals; move them to another stage first", w->old->id,
-                         (long long)n);
+        return engine_fail(c, EK_CONFLICT, NULL,
+                           "stage %s holds %lld deals; move them to another stage first",
+                           w->old->id, (long long)n);
     return 0;
 }
 
@@ -299,9 +300,9 @@ const res_hooks stage_hooks = {
  * (appended last in it unless the caller placed it already). */
 static int enter_stage(res_write *w, const res_row *stage)
 {
-    api_req *q = w->q;
+    engine_call *c = w->c;
     const char *type = engine_text(stage, STAGE_stage_type);
-    engine_set(w->row, w->set, DEAL_stage_id, sv_text(arena_strdup(&q->a, stage->id)));
+    engine_set(w->row, w->set, DEAL_stage_id, sv_text(arena_strdup(c->a, stage->id)));
     engine_set(w->row, w->set, DEAL_stage, sv_text(engine_text(stage, STAGE_key)));
     engine_set(w->row, w->set, DEAL_status, sv_text(type));
     const char *old_stage = w->old ? engine_text(w->old, DEAL_stage_id) : NULL;
@@ -314,30 +315,30 @@ static int enter_stage(res_write *w, const res_row *stage)
     if (moved && !w->set[pos]) {
         res_row *last;
         int n;
-        if (stage_deals(q, stage->id, false, 1, &last, &n)) return -1;
+        if (stage_deals(c, stage->id, false, 1, &last, &n)) return -1;
         const char *after = n ? engine_text(&last[0], DEAL_position) : NULL;
-        engine_set(w->row, w->set, DEAL_position, sv_text(rank_after(&q->a, after)));
+        engine_set(w->row, w->set, DEAL_position, sv_text(rank_after(c->a, after)));
     }
     return 0;
 }
 
 static int deal_before(res_write *w)
 {
-    api_req *q = w->q;
+    engine_call *c = w->c;
     const res_def *s = RES(STAGE);
     enum { pf = DEAL_pipeline_id, sf = DEAL_stage_id, kf = DEAL_stage };
     if (!w->is_create && !w->set[pf] && !w->set[sf] && !w->set[kf]) return 0;
     if (w->set[sf] && w->row->vals[sf].kind == SV_NULL)
-        return api_error(q, 400, "validation_failed", "stage_id", "a deal always has a stage");
+        return engine_fail(c, EK_INVALID, "stage_id", "a deal always has a stage");
     if (w->set[kf] && w->row->vals[kf].kind == SV_NULL)
-        return api_error(q, 400, "validation_failed", "stage", "a deal always has a stage");
+        return engine_fail(c, EK_INVALID, "stage", "a deal always has a stage");
     res_row stage, pipe;
     bool have_stage = false;
     if (w->set[pf] && w->row->vals[pf].kind == SV_TEXT &&
-        engine_load(q, RES(PIPELINE), w->row->vals[pf].s, "pipeline_id", &pipe))
+        engine_load(c, RES(PIPELINE), w->row->vals[pf].s, "pipeline_id", &pipe))
         return -1;
     if (w->set[sf]) {
-        if (engine_load(q, s, w->row->vals[sf].s, "stage_id", &stage)) return -1;
+        if (engine_load(c, s, w->row->vals[sf].s, "stage_id", &stage)) return -1;
         have_stage = true;
     }
     if (w->row->vals[pf].kind == SV_NULL) {
@@ -345,33 +346,32 @@ static int deal_before(res_write *w)
             engine_set(w->row, w->set, DEAL_pipeline_id,
                        sv_text(engine_text(&stage, STAGE_pipeline_id)));
         } else {
-            if (default_pipeline(q, &pipe)) return -1;
-            engine_set(w->row, w->set, DEAL_pipeline_id, sv_text(arena_strdup(&q->a, pipe.id)));
+            if (default_pipeline(c, &pipe)) return -1;
+            engine_set(w->row, w->set, DEAL_pipeline_id, sv_text(arena_strdup(c->a, pipe.id)));
         }
     }
     const char *pipeline = w->row->vals[pf].s;
     if (have_stage && strcmp(engine_text(&stage, STAGE_pipeline_id), pipeline) != 0)
-        return api_error(q, 400, "validation_failed", "stage_id",
-                         "stage %s belongs to another pipeline than %s", stage.id, pipeline);
+        return engine_fail(c, EK_INVALID, "stage_id",
+                           "stage %s belongs to another pipeline than %s", stage.id, pipeline);
     if (!have_stage && w->set[kf]) {
         store_filter f[2] = {{.field = STAGE_pipeline_id, .v = sv_text(pipeline)},
                              {.field = STAGE_key, .v = w->row->vals[kf]}};
         store_query sq = {.filters = f, .nfilters = 2, .link_field = -1};
-        if (first_row(q, s, &sq, &stage, &have_stage)) return -1;
+        if (first_row(c, s, &sq, &stage, &have_stage)) return -1;
         if (!have_stage)
-            return api_error(q, 400, "validation_failed", "stage",
-                             "pipeline %s has no stage with key '%s'", pipeline,
-                             w->row->vals[kf].s);
+            return engine_fail(c, EK_INVALID, "stage", "pipeline %s has no stage with key '%s'",
+                               pipeline, w->row->vals[kf].s);
     }
     if (!have_stage) {
         const char *cur = w->old ? engine_text(w->old, DEAL_stage_id) : NULL;
         if (cur && !w->set[pf]) return 0;
         res_row *rows;
         int n;
-        if (pipeline_stages(q, pipeline, true, 1, &rows, &n)) return -1;
+        if (pipeline_stages(c, pipeline, true, 1, &rows, &n)) return -1;
         if (!n)
-            return api_error(q, 409, "conflict", "pipeline_id", "pipeline %s has no open stage",
-                             pipeline);
+            return engine_fail(c, EK_CONFLICT, "pipeline_id", "pipeline %s has no open stage",
+                               pipeline);
         stage = rows[0];
     }
     return enter_stage(w, &stage);
@@ -381,48 +381,45 @@ const res_hooks deal_hooks = {.before_write = deal_before};
 
 /* ------------------------------------------------------------- actions */
 
-int deal_stages_list(api_req *q)
+int deal_stages_list(engine_call *c)
 {
     res_row p;
-    if (default_pipeline(q, &p)) return -1;
-    return engine_list_where(q, RES(STAGE), STAGE_pipeline_id, p.id);
+    if (default_pipeline(c, &p)) return -1;
+    return engine_list_where(c, RES(STAGE), STAGE_pipeline_id, p.id);
 }
 
-int deal_stage_create(api_req *q)
+int deal_stage_create(engine_call *c)
 {
     res_row p;
-    if (default_pipeline(q, &p)) return -1;
-    return engine_create_where(q, RES(STAGE), STAGE_pipeline_id, p.id, NULL);
+    if (default_pipeline(c, &p)) return -1;
+    return engine_create_where(c, RES(STAGE), STAGE_pipeline_id, p.id, NULL);
 }
 
 /* GET /pipelines/{id}/board: every stage in order with its deal count and
  * value and its first `limit` deals; a stage's next_cursor continues with
  * GET /deals?stage_id=...&sort=position. */
-int pipeline_board(api_req *q)
+int pipeline_board(engine_call *c)
 {
     const res_def *p = RES(PIPELINE), *s = RES(STAGE), *d = RES(DEAL);
     int limit;
-    if (engine_parse_limit(q, &limit) || api_params_check(q)) return -1;
+    if (engine_parse_limit(c, &limit) || engine_params_check(c)) return -1;
     res_row pipe;
-    if (engine_load(q, p, q->pv[0], NULL, &pipe)) return -1;
+    if (engine_load(c, p, c->ids[0], NULL, &pipe)) return -1;
     res_row *stages;
     int ns;
-    if (pipeline_stages(q, pipe.id, false, 100, &stages, &ns)) return -1;
+    if (pipeline_stages(c, pipe.id, false, 100, &stages, &ns)) return -1;
     store_agg_row *tot;
     int nt;
     store_err e;
-    int rc = store_rollup_list(q->conn, &q->a, d, q->ws, NULL, &tot, &nt, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    buf out;
-    buf_init(&out, API_MAX_RESPONSE);
-    jw w;
-    jw_init(&w, &out);
-    jw_obj_open(&w);
-    jw_kstr(&w, "object", "board");
-    jw_key(&w, "pipeline");
-    engine_write_row(&w, p, &pipe);
-    jw_key(&w, "stages");
-    jw_arr_open(&w);
+    int rc = store_rollup_list(c->conn, c->a, d, c->ws, NULL, &tot, &nt, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "board");
+    jw_key(w, "pipeline");
+    engine_write_row(w, p, &pipe);
+    jw_key(w, "stages");
+    jw_arr_open(w);
     for (int i = 0; i < ns && rc == 0; i++) {
         store_filter f = {.field = DEAL_stage_id, .v = sv_text(stages[i].id)};
         store_query sq = {.filters = &f,
@@ -434,53 +431,46 @@ int pipeline_board(api_req *q)
         res_row *deals;
         int nd;
         const char *next;
-        if ((rc = engine_page(q, d, &sq, "position", &deals, &nd, &next))) break;
+        if ((rc = engine_page(c, d, &sq, "position", &deals, &nd, &next))) break;
         int64_t count = 0, sum = 0; /* over the stage's statuses and currencies */
         for (int k = 0; k < nt; k++)
             if (tot[k].key[1].kind == SV_TEXT && strcmp(tot[k].key[1].s, stages[i].id) == 0)
                 count += tot[k].count, sum += tot[k].sum;
-        jw_obj_open(&w);
-        engine_write_members(&w, s, &stages[i]);
-        jw_kint(&w, "deal_count", count);
-        jw_kint(&w, "amount_cents", sum);
-        jw_key(&w, "deals");
-        jw_arr_open(&w);
+        jw_obj_open(w);
+        engine_write_members(w, s, &stages[i]);
+        jw_kint(w, "deal_count", count);
+        jw_kint(w, "amount_cents", sum);
+        jw_key(w, "deals");
+        jw_arr_open(w);
         for (int k = 0; k < nd; k++)
-            engine_write_row(&w, d, &deals[k]);
-        jw_arr_close(&w);
-        jw_kstr(&w, "next_cursor", next);
-        jw_obj_close(&w);
+            engine_write_row(w, d, &deals[k]);
+        jw_arr_close(w);
+        jw_kstr(w, "next_cursor", next);
+        jw_obj_close(w);
     }
-    jw_arr_close(&w);
-    jw_obj_close(&w);
-    if (rc == 0) {
-        jw *o = api_data(q, 200);
-        jw_raw(o, out.data, out.len);
-        api_finish(q);
-    }
-    buf_free(&out);
+    jw_arr_close(w);
+    jw_obj_close(w);
     return rc;
 }
 
 /* Loads an anchor deal of a move: in this workspace (404) and in the
  * target stage (400), and not the deal being moved. */
-static int anchor(api_req *q, const char *id, const char *param, const char *stage,
+static int anchor(engine_call *c, const char *id, const char *param, const char *stage,
                   const char *moving, res_row *out)
 {
     const res_def *d = RES(DEAL);
-    if (engine_load(q, d, id, param, out)) return -1;
+    if (engine_load(c, d, id, param, out)) return -1;
     if (strcmp(out->id, moving) == 0)
-        return api_error(q, 400, "validation_failed", param, "%s cannot be the deal being moved",
-                         param);
+        return engine_fail(c, EK_INVALID, param, "%s cannot be the deal being moved", param);
     if (strcmp(engine_text(out, DEAL_stage_id), stage) != 0)
-        return api_error(q, 400, "validation_failed", param, "%s: deal %s is not in stage %s",
-                         param, id, stage);
+        return engine_fail(c, EK_INVALID, param, "%s: deal %s is not in stage %s", param, id,
+                           stage);
     return 0;
 }
 
 /* The neighbour of `a` in its stage, skipping the deal being moved:
  * the next one (after) or the previous one. NULL rank when none. */
-static int neighbour(api_req *q, const res_row *a, bool after, const char *moving,
+static int neighbour(engine_call *c, const res_row *a, bool after, const char *moving,
                      const char **rank)
 {
     const res_def *d = RES(DEAL);
@@ -498,8 +488,8 @@ static int neighbour(api_req *q, const res_row *a, bool after, const char *movin
     int n;
     bool more;
     store_err e;
-    int rc = store_rec_list(q->conn, &q->a, d, q->ws, &sq, &rows, &n, &more, &e);
-    if (rc) return api_store_error(q, rc, &e);
+    int rc = store_rec_list(c->conn, c->a, d, c->ws, &sq, &rows, &n, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
     *rank = NULL;
     for (int i = 0; i < n && !*rank; i++)
         if (strcmp(rows[i].id, moving) != 0) *rank = engine_text(&rows[i], DEAL_position);
@@ -507,41 +497,41 @@ static int neighbour(api_req *q, const res_row *a, bool after, const char *movin
 }
 
 /* POST /deals/{id}/move {stage_id, above_id?, below_id?} */
-int deal_move(api_req *q)
+int deal_move(engine_call *c)
 {
     const res_def *d = RES(DEAL), *s = RES(STAGE);
-    const res_action *a = q->route->action;
+    const res_action *a = c->action;
     store_val v[MOVE__COUNT];
     bool given[MOVE__COUNT];
-    if (api_params_check(q)) return -1;
-    if (engine_parse_fields(q, a->body, a->nbody, q->json, v, given)) return -1;
+    if (engine_params_check(c)) return -1;
+    if (engine_parse_fields(c, a->body, a->nbody, c->body, v, given)) return -1;
     res_row old, stage;
-    if (engine_load(q, d, q->pv[0], NULL, &old)) return -1;
-    if (engine_load(q, s, v[MOVE_stage_id].s, "stage_id", &stage)) return -1;
+    if (engine_load(c, d, c->ids[0], NULL, &old)) return -1;
+    if (engine_load(c, s, v[MOVE_stage_id].s, "stage_id", &stage)) return -1;
     if (strcmp(engine_text(&stage, STAGE_pipeline_id), engine_text(&old, DEAL_pipeline_id)) != 0)
-        return api_error(q, 400, "validation_failed", "stage_id",
-                         "stage %s belongs to another pipeline than the deal's", stage.id);
+        return engine_fail(c, EK_INVALID, "stage_id",
+                           "stage %s belongs to another pipeline than the deal's", stage.id);
     const char *lo = NULL, *hi = NULL;
     res_row above, below;
     bool up = given[MOVE_above_id], down = given[MOVE_below_id];
     if (up) {
-        if (anchor(q, v[MOVE_above_id].s, "above_id", stage.id, old.id, &above)) return -1;
+        if (anchor(c, v[MOVE_above_id].s, "above_id", stage.id, old.id, &above)) return -1;
         lo = engine_text(&above, DEAL_position);
     }
     if (down) {
-        if (anchor(q, v[MOVE_below_id].s, "below_id", stage.id, old.id, &below)) return -1;
+        if (anchor(c, v[MOVE_below_id].s, "below_id", stage.id, old.id, &below)) return -1;
         hi = engine_text(&below, DEAL_position);
     }
-    if (up && !down && neighbour(q, &above, true, old.id, &hi)) return -1;
-    if (down && !up && neighbour(q, &below, false, old.id, &lo)) return -1;
+    if (up && !down && neighbour(c, &above, true, old.id, &hi)) return -1;
+    if (down && !up && neighbour(c, &below, false, old.id, &lo)) return -1;
     if (lo && hi && strcmp(lo, hi) >= 0)
-        return api_error(q, 400, "validation_failed", "below_id",
-                         "below_id must come after above_id in the stage");
+        return engine_fail(c, EK_INVALID, "below_id",
+                           "below_id must come after above_id in the stage");
     bool *set;
-    res_row row = engine_copy_row(q, d, &old, &set);
-    if (up || down) engine_set(&row, set, DEAL_position, sv_text(rank_between(&q->a, lo, hi)));
-    engine_set(&row, set, DEAL_stage_id, sv_text(arena_strdup(&q->a, stage.id)));
+    res_row row = engine_copy_row(c, d, &old, &set);
+    if (up || down) engine_set(&row, set, DEAL_position, sv_text(rank_between(c->a, lo, hi)));
+    engine_set(&row, set, DEAL_stage_id, sv_text(arena_strdup(c->a, stage.id)));
     bool changed = strcmp(engine_text(&old, DEAL_stage_id), stage.id) != 0;
-    if (engine_update_row(q, d, &old, &row, set, changed ? "stage_changed" : "moved")) return -1;
-    return engine_respond(q, d, &row, 200);
+    if (engine_update_row(c, d, &old, &row, set, changed ? "stage_changed" : "moved")) return -1;
+    return engine_respond(c, d, &row, EK_OK);
 }

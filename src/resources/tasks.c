@@ -30,7 +30,7 @@ static int activity_before(res_write *w)
     if (w->row->vals[ACTIVITY_occurred_at].kind == SV_NULL)
         engine_set(w->row, w->set, ACTIVITY_occurred_at, sv_int(w->row->created_ms));
     if (w->row->vals[ACTIVITY_actor].kind == SV_NULL)
-        engine_set(w->row, w->set, ACTIVITY_actor, sv_text(w->q->key.id));
+        engine_set(w->row, w->set, ACTIVITY_actor, sv_text(w->c->actor));
     return 0;
 }
 

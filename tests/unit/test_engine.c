@@ -1,0 +1,309 @@
+/* test_engine.c - the resource engine driven as a library: calls in,
+ * results out, on a real store and no HTTP server (the way agent tools,
+ * MCP and the dialects will call it). Writes run in a transaction as the
+ * writer thread runs them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/engine.h"
+#include "test.h"
+
+typedef struct eng {
+    store *s;
+    store_conn *c;
+    arena a;
+    char ws[ID_MAX];
+    const char *scopes;
+    uint32_t disabled;
+} eng;
+
+static bool eng_open(eng *g, const char *name)
+{
+    memset(g, 0, sizeof *g);
+    arena_init(&g->a);
+    store_err e = {{0}};
+    store_opts o = {.durable = false, .busy_ms = 2000};
+    store_workspace w;
+    int applied;
+    if (!CHECK_EQ_INT(store_open(&g->s, test_path(name), &o, &e), STORE_OK)) return false;
+    if (!CHECK_EQ_INT(store_connect(g->s, &g->c, &e), STORE_OK) ||
+        !CHECK_EQ_INT(store_migrate(g->c, &applied, &e), STORE_OK) ||
+        !CHECK_EQ_INT(store_workspace_create(g->c, "engine", &w, &e), STORE_OK) ||
+        !CHECK_EQ_INT(engine_workspace_created(g->c, w.id, &e), STORE_OK)) {
+        printf("  %s\n", e.msg);
+        return false;
+    }
+    snprintf(g->ws, sizeof g->ws, "%s", w.id);
+    g->scopes = "crm:read crm:write tasks:read tasks:write";
+    return true;
+}
+
+static void eng_close(eng *g)
+{
+    store_disconnect(g->c);
+    store_close(g->s);
+    arena_release(&g->a);
+}
+
+/* One call: `params` as a query string ("k=v&k=v"), `body` as JSON text.
+ * Writes run in a transaction, committed when the call succeeds. The
+ * result's data is parsed into *data (NULL when there is none). */
+static engine_kind call(eng *g, engine_op op, const res_def *r, const res_action *act,
+                        const char *id, const char *params, const char *body, bool dry,
+                        engine_result *out, json_t **data)
+{
+    engine_param ps[16];
+    int np = 0;
+    if (params) {
+        char *copy = arena_strdup(&g->a, params);
+        for (char *save = NULL, *kv = strtok_r(copy, "&", &save); kv && np < 16;
+             kv = strtok_r(NULL, "&", &save)) {
+            char *eq = strchr(kv, '=');
+            if (eq) *eq = '\0';
+            ps[np++] = (engine_param){.k = kv, .v = eq ? eq + 1 : ""};
+        }
+    }
+    json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+    engine_result_init(out);
+    engine_call c = {.op = op,
+                     .res = r,
+                     .action = act,
+                     .ids = {id},
+                     .params = ps,
+                     .nparams = np,
+                     .body = j,
+                     .dry_run = dry,
+                     .ws = g->ws,
+                     .actor = "key_test",
+                     .scopes = g->scopes,
+                     .disabled = g->disabled,
+                     .trace = "req_test",
+                     .conn = g->c,
+                     .a = &g->a,
+                     .out = out};
+    bool writes = engine_writes(op, act);
+    store_err e;
+    if (writes) CHECK_EQ_INT(store_begin(g->c, true, &e), STORE_OK);
+    engine_run(&c);
+    bool ok = out->kind == EK_OK || out->kind == EK_CREATED;
+    if (writes && ok) CHECK_EQ_INT(store_commit(g->c, &e), STORE_OK);
+    if (writes && !ok) store_rollback(g->c);
+    json_decref(j);
+    if (data) *data = out->data.len ? json_loadb(out->data.data, out->data.len, 0, NULL) : NULL;
+    return out->kind;
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int64_t events(eng *g)
+{
+    int64_t n = -1;
+    store_err e;
+    store_event_count(g->c, g->ws, &n, &e);
+    return n;
+}
+
+/* Creates one record and returns its id (arena). */
+static const char *create(eng *g, const res_def *r, const char *body)
+{
+    engine_result res;
+    json_t *d;
+    const char *id = NULL;
+    if (CHECK_EQ_INT(call(g, OP_CREATE, r, NULL, NULL, NULL, body, false, &res, &d), EK_CREATED))
+        id = arena_strdup(&g->a, str(d, "id"));
+    else
+        printf("  create %s %s: %s\n", r->name, body, res.message);
+    json_decref(d);
+    engine_result_release(&res);
+    return id;
+}
+
+TEST(engine_crud_list_cursor_without_a_server)
+{
+    eng g;
+    if (!eng_open(&g, "engine_crud.db")) return;
+    engine_result res;
+    json_t *d;
+    const char *co = create(&g, RES(COMPANY), "{\"name\": \"Acme\", \"domain\": \"acme.com\"}");
+    char body[256];
+    const char *ids[3];
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof body, "{\"first_name\": \"P%d\", \"company_id\": \"%s\"}", i, co);
+        ids[i] = create(&g, RES(CONTACT), body);
+    }
+    create(&g, RES(CONTACT), "{\"name\": \"Elsewhere\"}");
+
+    /* get: the hook filled company_name from the company */
+    CHECK_EQ_INT(call(&g, OP_GET, RES(CONTACT), NULL, ids[0], NULL, NULL, false, &res, &d), EK_OK);
+    CHECK_STR(str(d, "company_name"), "Acme");
+    CHECK_STR(str(d, "name"), "P0");
+    json_decref(d);
+    engine_result_release(&res);
+
+    /* list with a filter, two a page: newest first, then the cursor */
+    char q[256];
+    snprintf(q, sizeof q, "company_id=%s&limit=2", co);
+    CHECK_EQ_INT(call(&g, OP_LIST, RES(CONTACT), NULL, NULL, q, NULL, false, &res, &d), EK_OK);
+    CHECK(res.list && res.next_cursor);
+    CHECK_EQ_INT(json_array_size(d), 2);
+    CHECK_STR(str(json_array_get(d, 0), "id"), ids[2]);
+    CHECK_STR(str(json_array_get(d, 1), "id"), ids[1]);
+    snprintf(q, sizeof q, "company_id=%s&limit=2&cursor=%s", co, res.next_cursor);
+    json_decref(d);
+    engine_result_release(&res);
+    CHECK_EQ_INT(call(&g, OP_LIST, RES(CONTACT), NULL, NULL, q, NULL, false, &res, &d), EK_OK);
+    CHECK_EQ_INT(json_array_size(d), 1);
+    CHECK_STR(str(json_array_get(d, 0), "id"), ids[0]);
+    CHECK(res.next_cursor == NULL);
+    json_decref(d);
+    engine_result_release(&res);
+
+    /* an unknown parameter is refused, naming it */
+    CHECK_EQ_INT(call(&g, OP_LIST, RES(CONTACT), NULL, NULL, "colour=red", NULL, false, &res, NULL),
+                 EK_INVALID);
+    CHECK_STR(res.param, "colour");
+    engine_result_release(&res);
+
+    /* update, then a bad value names its field and changes nothing */
+    CHECK_EQ_INT(call(&g, OP_UPDATE, RES(CONTACT), NULL, ids[1], NULL, "{\"title\": \"CTO\"}",
+                      false, &res, &d),
+                 EK_OK);
+    CHECK_STR(str(d, "title"), "CTO");
+    json_decref(d);
+    engine_result_release(&res);
+    CHECK_EQ_INT(call(&g, OP_UPDATE, RES(CONTACT), NULL, ids[1], NULL, "{\"email\": \"nope\"}",
+                      false, &res, NULL),
+                 EK_INVALID);
+    CHECK_STR(res.param, "email");
+    engine_result_release(&res);
+
+    /* delete, then it is gone */
+    CHECK_EQ_INT(call(&g, OP_DELETE, RES(CONTACT), NULL, ids[2], NULL, NULL, false, &res, &d),
+                 EK_OK);
+    CHECK(json_is_true(json_object_get(d, "deleted")));
+    json_decref(d);
+    engine_result_release(&res);
+    CHECK_EQ_INT(call(&g, OP_GET, RES(CONTACT), NULL, ids[2], NULL, NULL, false, &res, NULL),
+                 EK_NOT_FOUND);
+    CHECK(res.param == NULL);
+    engine_result_release(&res);
+    eng_close(&g);
+}
+
+TEST(engine_dry_runs_store_nothing)
+{
+    eng g;
+    if (!eng_open(&g, "engine_dry.db")) return;
+    engine_result res;
+    json_t *d;
+    const char *id = create(&g, RES(CONTACT), "{\"name\": \"Kept\"}");
+    int64_t before = events(&g);
+
+    /* a create answers the record it would make, with its id, as ok */
+    CHECK_EQ_INT(call(&g, OP_CREATE, RES(CONTACT), NULL, NULL, NULL,
+                      "{\"first_name\": \"Dry\", \"last_name\": \"Run\"}", true, &res, &d),
+                 EK_OK);
+    CHECK_STR(str(d, "name"), "Dry Run");
+    const char *would = arena_strdup(&g.a, str(d, "id"));
+    CHECK(strncmp(would, "con_", 4) == 0);
+    json_decref(d);
+    engine_result_release(&res);
+    CHECK_EQ_INT(call(&g, OP_GET, RES(CONTACT), NULL, would, NULL, NULL, false, &res, NULL),
+                 EK_NOT_FOUND);
+    engine_result_release(&res);
+
+    /* an update and a delete: the answer shows them, the store does not */
+    CHECK_EQ_INT(
+        call(&g, OP_UPDATE, RES(CONTACT), NULL, id, NULL, "{\"title\": \"Boss\"}", true, &res, &d),
+        EK_OK);
+    CHECK_STR(str(d, "title"), "Boss");
+    json_decref(d);
+    engine_result_release(&res);
+    CHECK_EQ_INT(call(&g, OP_DELETE, RES(CONTACT), NULL, id, NULL, NULL, true, &res, &d), EK_OK);
+    CHECK_STR(str(d, "name"), "Kept"); /* the record that would go */
+    json_decref(d);
+    engine_result_release(&res);
+    CHECK_EQ_INT(call(&g, OP_GET, RES(CONTACT), NULL, id, NULL, NULL, false, &res, &d), EK_OK);
+    CHECK(json_is_null(json_object_get(d, "title")));
+    json_decref(d);
+    engine_result_release(&res);
+
+    /* a dry run that fails fails as the write would */
+    CHECK_EQ_INT(call(&g, OP_CREATE, RES(CONTACT), NULL, NULL, NULL, "{\"email\": \"bad\"}", true,
+                      &res, NULL),
+                 EK_INVALID);
+    CHECK_STR(res.param, "email");
+    engine_result_release(&res);
+    CHECK_EQ_INT(events(&g), before);
+    eng_close(&g);
+}
+
+TEST(engine_action_merge_and_refusals)
+{
+    eng g;
+    if (!eng_open(&g, "engine_action.db")) return;
+    engine_result res;
+    json_t *d;
+    const char *deal = create(&g, RES(DEAL), "{\"name\": \"Big one\", \"amount_cents\": 500}");
+    /* the default pipeline's stages, in board order */
+    CHECK_EQ_INT(call(&g, OP_LIST, RES(STAGE), NULL, NULL, NULL, NULL, false, &res, &d), EK_OK);
+    const char *won = NULL;
+    for (size_t i = 0; i < json_array_size(d); i++)
+        if (!strcmp(str(json_array_get(d, i), "key"), "won"))
+            won = arena_strdup(&g.a, str(json_array_get(d, i), "id"));
+    json_decref(d);
+    engine_result_release(&res);
+    if (!CHECK(won != NULL)) return;
+
+    /* an action: the deal moves to Won and is closed */
+    char body[256];
+    snprintf(body, sizeof body, "{\"stage_id\": \"%s\"}", won);
+    CHECK_EQ_INT(call(&g, OP_ACTION, RES(DEAL), &res_actions[ACT_DEAL_MOVE], deal, NULL, body,
+                      false, &res, &d),
+                 EK_OK);
+    CHECK_STR(str(d, "stage_id"), won);
+    CHECK_STR(str(d, "status"), "won");
+    CHECK(json_is_string(json_object_get(d, "closed_at")));
+    json_decref(d);
+    engine_result_release(&res);
+    /* its body is validated by name */
+    CHECK_EQ_INT(call(&g, OP_ACTION, RES(DEAL), &res_actions[ACT_DEAL_MOVE], deal, NULL,
+                      "{\"stage\": \"won\"}", false, &res, NULL),
+                 EK_INVALID);
+    CHECK_STR(res.param, "stage");
+    engine_result_release(&res);
+
+    /* a merge: the second contact folds into the first */
+    const char *a = create(&g, RES(CONTACT), "{\"name\": \"Ann\"}");
+    const char *b = create(&g, RES(CONTACT), "{\"name\": \"Ann B\", \"phone\": \"+1 555\"}");
+    snprintf(body, sizeof body, "{\"from_ids\": [\"%s\"]}", b);
+    CHECK_EQ_INT(call(&g, OP_MERGE, RES(CONTACT), NULL, a, NULL, body, false, &res, &d), EK_OK);
+    CHECK_STR(str(d, "phone"), "+1 555");
+    json_decref(d);
+    engine_result_release(&res);
+    CHECK_EQ_INT(call(&g, OP_GET, RES(CONTACT), NULL, b, NULL, NULL, false, &res, NULL),
+                 EK_NOT_FOUND);
+    CHECK_STR(res.extra_key, "merged_into");
+    CHECK_STR(res.extra_val, a);
+    engine_result_release(&res);
+
+    /* a missing scope, a disabled module */
+    g.scopes = "crm:read";
+    CHECK_EQ_INT(call(&g, OP_CREATE, RES(CONTACT), NULL, NULL, NULL, "{\"name\": \"No\"}", false,
+                      &res, NULL),
+                 EK_FORBIDDEN);
+    CHECK(strstr(res.message, "crm:write") != NULL);
+    engine_result_release(&res);
+    g.scopes = "crm:read crm:write";
+    g.disabled = 1u << MOD_CRM;
+    CHECK_EQ_INT(call(&g, OP_GET, RES(CONTACT), NULL, a, NULL, NULL, false, &res, NULL),
+                 EK_FORBIDDEN);
+    CHECK_STR(res.code, "module_disabled");
+    CHECK_STR(res.extra_val, "crm");
+    engine_result_release(&res);
+    eng_close(&g);
+}
