@@ -18,7 +18,6 @@ void arena_init(arena *a)
 {
     a->head = NULL;
     a->used = 0;
-    a->total = 0;
 }
 
 void arena_release(arena *a)
@@ -46,7 +45,6 @@ void *arena_alloc(arena *a, size_t n)
     }
     void *p = a->head->data + a->used;
     a->used += n;
-    a->total += n;
     return p;
 }
 

@@ -14,8 +14,7 @@ typedef struct arena_chunk arena_chunk;
 
 typedef struct arena {
     arena_chunk *head;
-    size_t used;  /* bytes used in head */
-    size_t total; /* bytes handed out, for metrics and caps */
+    size_t used; /* bytes used in head */
 } arena;
 
 void arena_init(arena *a);

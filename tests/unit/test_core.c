@@ -42,10 +42,8 @@ TEST(arena_alignment_and_zalloc)
     for (int i = 0; i < 300; i++)
         zero = zero && z[i] == 0;
     CHECK(zero);
-    CHECK(a.total >= 300);
     arena_release(&a);
     CHECK(a.head == NULL);
-    CHECK_EQ_INT(a.total, 0);
 }
 
 TEST(arena_big_allocations)
@@ -64,7 +62,6 @@ TEST(arena_big_allocations)
     char *after = arena_strdup(&a, "after");
     CHECK_STR(small, "before");
     CHECK_STR(after, "after");
-    CHECK(a.total >= big);
     /* Many chunks: 10,000 small strings all stay intact. */
     char **v = arena_alloc(&a, sizeof(char *) * 10000);
     for (int i = 0; i < 10000; i++)
