@@ -21,6 +21,9 @@ static void field_schema(jw *w, const res_field *f)
         if (f->min < f->max) {
             jw_kint(w, "minimum", f->min);
             jw_kint(w, "maximum", f->max);
+        } else if (f->type == FT_MONEY) {
+            jw_kint(w, "minimum", -RES_MONEY_MAX);
+            jw_kint(w, "maximum", RES_MONEY_MAX);
         }
         break;
     case FT_NUMBER: jw_kstr(w, "type", "number"); break;

@@ -416,10 +416,11 @@ static int convert(engine_call *c, const res_field *f, json_t *j, store_val *out
     case FT_INT:
     case FT_MONEY: {
         if (!json_is_integer(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
-        int64_t v = json_integer_value(j);
-        if (f->min < f->max && (v < f->min || v > f->max)) {
+        int64_t v = json_integer_value(j), lo = f->min, hi = f->max;
+        if (f->type == FT_MONEY && lo >= hi) lo = -RES_MONEY_MAX, hi = RES_MONEY_MAX;
+        if (lo < hi && (v < lo || v > hi)) {
             char range[64];
-            snprintf(range, sizeof range, "%" PRId64 " and %" PRId64, f->min, f->max);
+            snprintf(range, sizeof range, "%" PRId64 " and %" PRId64, lo, hi);
             return bad(c, f->name, "%s must be between %s", range);
         }
         *out = (store_val){.kind = SV_INT, .i = v};
@@ -761,13 +762,19 @@ static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, in
     store_val keys[3] = {{0}};
     for (int g = 0; g < 3 && r->rollup.group[g]; g++)
         keys[g] = row->vals[res_field_index(r, r->rollup.group[g])];
-    int64_t sum = 0;
+    int64_t sum = 0, delta;
     if (r->rollup.sum) {
         const store_val *v = &row->vals[res_field_index(r, r->rollup.sum)];
         if (v->kind == SV_INT) sum = v->i;
     }
+    /* Values come bounded through the API, but a row written before the
+     * bound (or below the engine) may hold INT64_MIN, whose negation does
+     * not exist. */
+    if (__builtin_mul_overflow(sum, sign, &delta))
+        return engine_fail(c, EK_INVALID, r->rollup.sum, "%s %" PRId64 " is out of range",
+                           r->rollup.sum, sum);
     store_err e;
-    int rc = store_rollup_add(c->conn, r, c->ws, keys, sign, sign * sum, &e);
+    int rc = store_rollup_add(c->conn, r, c->ws, keys, sign, delta, &e);
     return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 

@@ -51,8 +51,12 @@ def test_boundary_lengths_accepted():
 
 
 def test_large_revenue_is_exact():
-    d = A.create("/v1/companies", {"name": "Big Revenue", "annual_revenue_cents": 9007199254740993})
-    eq(d.get("annual_revenue_cents"), 9007199254740993, "annual_revenue_cents above 2^53 (exact)")
+    # Money is bounded at +-10^15 cents (test_money.py): the largest value
+    # comes back to the cent, and one above 2^53 is refused, not rounded.
+    d = A.create("/v1/companies", {"name": "Big Revenue", "annual_revenue_cents": 999999999999999})
+    eq(d.get("annual_revenue_cents"), 999999999999999, "annual_revenue_cents at the bound (exact)")
+    expect(A.post("/v1/companies", {"name": "Too Big", "annual_revenue_cents": 9007199254740993}), 400,
+           "validation_failed", "annual_revenue_cents")
 
 
 def test_large_employee_count_accepted():
