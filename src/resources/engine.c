@@ -13,6 +13,7 @@
 
 #include "core/timeutil.h"
 #include "resources/hooks.h"
+#include "store/search.h"
 
 /* The resource's hook `name`, or NULL. */
 #define HOOK(r, name) (engine_hooks[(r)->id] ? engine_hooks[(r)->id]->name : NULL)
@@ -1190,9 +1191,78 @@ static int related_filters(engine_call *c, const res_def *r, store_filter *fl, i
     return 0;
 }
 
-/* Reads limit, sort, cursor, query, field filters and custom-field filters. */
-static int parse_query(engine_call *c, const res_def *r, store_query *sq)
+/* Whether the UTF-8 bytes w[0..n) hold a letter or a digit: a search word
+ * without one (punctuation, symbols, emoji: "!!", "\u2713") is dropped by
+ * the index's tokenizer, so it can match no record. Ranges of symbols and
+ * punctuation beyond ASCII are listed; any other code point counts as a
+ * letter (erring toward searching). */
+static bool has_word_char(const char *w, size_t n)
 {
+    static const uint32_t marks[][2] = {
+        {0x80, 0xA9},     {0xAB, 0xB1},     {0xB4, 0xB4},       {0xB6, 0xB8},
+        {0xBB, 0xBB},     {0xBF, 0xBF},     {0xD7, 0xD7},       {0xF7, 0xF7},
+        {0x2000, 0x206F}, {0x20A0, 0x20FF}, {0x2190, 0x245F},   {0x2500, 0x2BFF},
+        {0x2E00, 0x2E7F}, {0x3000, 0x303F}, {0xFE00, 0xFE0F},   {0xFE10, 0xFE1F},
+        {0xFE30, 0xFE6F}, {0xFF01, 0xFF0F}, {0xFF1A, 0xFF20},   {0xFF3B, 0xFF40},
+        {0xFF5B, 0xFF65}, {0xFFF0, 0xFFFF}, {0x1F000, 0x1FAFF}, {0xE0000, 0xE007F},
+    };
+    const unsigned char *p = (const unsigned char *)w, *end = p + n;
+    while (p < end) {
+        uint32_t cp = *p;
+        int len = cp < 0x80 ? 1 : cp >= 0xF0 ? 4 : cp >= 0xE0 ? 3 : 2;
+        if (cp >= 0x80) {
+            cp &= 0x3F >> (len - 1);
+            for (int k = 1; k < len && p + k < end; k++)
+                cp = cp << 6 | (p[k] & 0x3F);
+        }
+        p += len;
+        if (cp < 0x80) {
+            if (isalnum((int)cp)) return true;
+            continue;
+        }
+        bool mark = false;
+        for (size_t k = 0; k < sizeof marks / sizeof marks[0] && !mark; k++)
+            mark = cp >= marks[k][0] && cp <= marks[k][1];
+        if (!mark) return true;
+    }
+    return false;
+}
+
+static void count_wordless(const char *w, size_t n, void *ud)
+{
+    if (!has_word_char(w, n)) ++*(int *)ud;
+}
+
+/* Whether s is valid UTF-8 (no overlong forms, surrogates or values past
+ * U+10FFFF): text that is not cannot match, nor be echoed into JSON. */
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        int len = (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3 : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        if (!len) return false;
+        uint32_t cp = *p & (0x7F >> len);
+        for (int k = 1; k < len; k++) {
+            if ((p[k] & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (p[k] & 0x3F);
+        }
+        static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        p += len;
+    }
+    return true;
+}
+
+/* Reads limit, sort, cursor, query, field filters and custom-field
+ * filters. *none: the query can match no record (a search word without a
+ * letter or digit), so the page is empty whatever else it asks. */
+static int parse_query(engine_call *c, const res_def *r, store_query *sq, bool *none)
+{
+    *none = false;
     memset(sq, 0, sizeof *sq);
     sq->link_field = -1;
     if (engine_parse_limit(c, &sq->limit)) return -1;
@@ -1210,9 +1280,13 @@ static int parse_query(engine_call *c, const res_def *r, store_query *sq)
     if (qs && sort)
         return engine_fail(c, EK_INVALID, "sort",
                            "sort cannot be combined with query (search results are newest first)");
+    if (qs && !utf8_valid(qs))
+        return engine_fail(c, EK_INVALID, "query", "query is not valid UTF-8");
     if (qs && res_has_search(r)) {
         if (strlen(qs) > 200)
             return engine_fail(c, EK_INVALID, "query", "query must be at most 200 characters");
+        int wordless = 0;
+        *none = search_words(qs, count_wordless, &wordless) == 0 || wordless > 0;
         sq->fts = qs;
     } else if (qs) {
         return engine_fail(c, EK_INVALID, "query", "%s cannot be searched", r->name);
@@ -1281,14 +1355,15 @@ int engine_page(engine_call *c, const res_def *r, store_query *sq, const char *s
     return 0;
 }
 
-/* Answers one page of r for sq: an array of records and the next cursor. */
-static int run_list(engine_call *c, const res_def *r, store_query *sq)
+/* Answers one page of r for sq (none: an empty one): an array of records
+ * and the next cursor. */
+static int run_list(engine_call *c, const res_def *r, store_query *sq, bool none)
 {
     if (engine_params_check(c)) return -1;
-    res_row *rows;
-    int n;
-    const char *next;
-    if (engine_page(c, r, sq, engine_param_get(c, "sort"), &rows, &n, &next)) return -1;
+    res_row *rows = NULL;
+    int n = 0;
+    const char *next = NULL;
+    if (!none && engine_page(c, r, sq, engine_param_get(c, "sort"), &rows, &n, &next)) return -1;
     jw *w = engine_answer(c);
     jw_arr_open(w);
     for (int i = 0; i < n; i++)
@@ -1303,13 +1378,14 @@ static int engine_list(engine_call *c)
 {
     const res_def *r = c->res;
     store_query sq;
-    if (parse_query(c, r, &sq)) return -1;
+    bool none;
+    if (parse_query(c, r, &sq, &none)) return -1;
     if (r->parent) {
         if (check_parent(c, r)) return -1;
         sq.link_field = res_parent_field(r);
         sq.link_value = parent_id(c);
     }
-    return run_list(c, r, &sq);
+    return run_list(c, r, &sq, none);
 }
 
 static int engine_sublist(engine_call *c)
@@ -1319,7 +1395,8 @@ static int engine_sublist(engine_call *c)
     res_row owner;
     if (engine_load(c, res_find(s->owner), c->ids[0], NULL, &owner)) return -1;
     store_query sq;
-    if (parse_query(c, r, &sq)) return -1;
+    bool none;
+    if (parse_query(c, r, &sq, &none)) return -1;
     sq.link_field = res_field_index(r, s->field);
     sq.link_value = owner.id;
     if (s->via) {
@@ -1327,7 +1404,7 @@ static int engine_sublist(engine_call *c)
         sq.link_via_match = res_field_index(sq.link_via, s->via_match);
         sq.link_via_target = res_field_index(sq.link_via, s->via_target);
     }
-    return run_list(c, r, &sq);
+    return run_list(c, r, &sq, none);
 }
 
 static int engine_sublist_create(engine_call *c)
@@ -1343,10 +1420,11 @@ static int engine_sublist_create(engine_call *c)
 int engine_list_where(engine_call *c, const res_def *r, int field, const char *value)
 {
     store_query sq;
-    if (parse_query(c, r, &sq)) return -1;
+    bool none;
+    if (parse_query(c, r, &sq, &none)) return -1;
     sq.link_field = field;
     sq.link_value = value;
-    return run_list(c, r, &sq);
+    return run_list(c, r, &sq, none);
 }
 
 int engine_create_where(engine_call *c, const res_def *r, int field, const char *value,

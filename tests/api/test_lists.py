@@ -171,6 +171,14 @@ def test_search_hostile_query_syntax_never_5xx():
     eq(count(SR, "/v1/contacts"), len(C), "contacts intact after hostile queries")
 
 
+def test_search_without_a_word_matches_nothing():
+    # Words the index drops (symbols, punctuation, emoji) can match no
+    # record: an empty list, never the unfiltered one.
+    for q in ["\u2713", "!!", "\u2713 \u2713", "jane \u2713", "\U0001F600", "\u00bf?", "\u2014", ""]:
+        eq(ids(expect(SR.get("/v1/contacts", params={"query": q}), 200)["data"]), [], "query=%r" % q)
+    eq(len(expect(SR.get("/v1/contacts", params={"query": "jane"}), 200)["data"]) > 0, True, "query=jane")
+
+
 # ------------------------------------------------------------ filters
 
 CONTACT_FILTERS = [

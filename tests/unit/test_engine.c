@@ -162,6 +162,19 @@ TEST(engine_crud_list_cursor_without_a_server)
     json_decref(d);
     engine_result_release(&res);
 
+    /* a search for no word finds nothing; one that is not UTF-8 is refused */
+    CHECK_EQ_INT(
+        call(&g, OP_LIST, RES(CONTACT), NULL, NULL, "query=\xe2\x9c\x93", NULL, false, &res, &d),
+        EK_OK);
+    CHECK_EQ_INT(json_array_size(d), 0);
+    json_decref(d);
+    engine_result_release(&res);
+    CHECK_EQ_INT(
+        call(&g, OP_LIST, RES(CONTACT), NULL, NULL, "query=p\xc0\xaf", NULL, false, &res, NULL),
+        EK_INVALID);
+    CHECK_STR(res.param, "query");
+    engine_result_release(&res);
+
     /* an unknown parameter is refused, naming it */
     CHECK_EQ_INT(call(&g, OP_LIST, RES(CONTACT), NULL, NULL, "colour=red", NULL, false, &res, NULL),
                  EK_INVALID);
