@@ -433,9 +433,20 @@ void api_handle(api_req *q)
     int allowed = 0;
     q->route = routes_match(q, &allowed);
     if (!q->route) {
-        if (allowed)
-            api_error(q, 405, "method_not_allowed", NULL, "this path does not accept that method");
-        else
+        if (allowed) {
+            /* RFC 9110 15.5.6: a 405 says which methods the path takes. */
+            static const char *const names[] = {[M_GET] = "GET, HEAD",
+                                                [M_POST] = "POST",
+                                                [M_PATCH] = "PATCH",
+                                                [M_DELETE] = "DELETE"};
+            char list[64] = "";
+            for (int m = M_GET; m <= M_DELETE; m++)
+                if (allowed & (1 << m))
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                             list[0] ? ", " : "", names[m]);
+            q->allow = arena_strdup(&q->a, list);
+            api_error(q, 405, "method_not_allowed", NULL, "this path takes %s", list);
+        } else
             api_error(q, 404, "not_found", NULL, "no route for this path");
         return;
     }

@@ -71,6 +71,7 @@ typedef struct api_req {
     const char *out_type;
     int retry_after;          /* seconds; 0 = no header */
     const char *ratelimit[3]; /* X-RateLimit-Limit/Remaining/Reset values */
+    const char *allow;        /* a 405's Allow header */
     bool replayed;            /* answered from an idempotency record */
     bool deferred;            /* must run on the writer */
     bool dry_run;             /* ?dry_run=true on a write: nothing is stored */

@@ -226,7 +226,7 @@ const api_route *routes_match(api_req *q, int *allowed)
         }
         if (!ok) continue;
         if (rt->method != q->method && !(q->method == M_HEAD && rt->method == M_GET)) {
-            *allowed = 1;
+            *allowed |= 1 << rt->method;
             continue;
         }
         memcpy(q->pv, pv, sizeof pv);

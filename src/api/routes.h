@@ -9,7 +9,8 @@
 
 void routes_build(void);
 /* The route for q's method and path, filling q->pv; NULL when none. When a
- * route matches the path but not the method, *allowed is set non-zero. */
+ * route matches the path but not the method, *allowed has bit 1 << method
+ * set for each method that path takes. */
 const api_route *routes_match(api_req *q, int *allowed);
 
 /* Handlers of the fixed routes (api/meta.c). */

@@ -180,6 +180,7 @@ static void respond(worker *w, h2o_req_t *req, api_req *q)
         add_header(req, "x-ratelimit-reset", q->ratelimit[2]);
     }
     if (q->replayed) add_header(req, "idempotent-replayed", "true");
+    if (q->allow) add_header(req, "allow", q->allow);
     /* The body's heap buffer passes to the request's pool, which frees it
      * once h2o has written it: no copy. */
     h2o_iovec_t body = h2o_iovec_init(q->out.data ? q->out.data : "", q->out.len);
