@@ -1015,60 +1015,67 @@ static int engine_update(engine_call *c)
 
 static int delete_row(engine_call *c, const res_def *r, const res_row *gone, bool cascade);
 
-/* Whether field f of o points at records of r: a plain reference to r, or
- * a typed one whose type field may name r. */
-static bool refers_to(const res_def *o, const res_field *f, const res_def *r)
-{
-    if (f->type != FT_REF) return false;
-    if (!f->ref_by) return strcmp(f->ref, r->name) == 0;
-    const res_field *tf = &o->fields[res_field_index(o, f->ref_by)];
-    for (const char *const *v = tf->enum_vals; *v; v++)
-        if (strcmp(*v, r->singular) == 0) return true;
-    return false;
-}
-
-/* Records pointing at a record being deleted follow it through the
- * engine, so their own hooks, events and rollups run: children and
- * required links are deleted with it (and so on down), optional links
- * are cleared. Each pass lists the first rows still pointing at it. */
-static int detach_all(engine_call *c, const res_def *r, const res_row *gone)
+/* Calls fn for every field of every resource that can point at records
+ * of r: plain references to r (type field -1), and typed ones whose type
+ * field may name r. Stops at the first failure. */
+static int each_ref(engine_call *c, const res_def *r,
+                    int (*fn)(engine_call *c, const res_def *o, int field, int type_field,
+                              const res_def *r, const void *ud),
+                    const void *ud)
 {
     for (int t = 0; t < res_count; t++) {
         const res_def *o = res_table[t];
         for (int i = 0; i < o->nfields; i++) {
             const res_field *f = &o->fields[i];
-            if (!refers_to(o, f, r)) continue;
-            int tf = f->ref_by ? res_field_index(o, f->ref_by) : -1;
-            bool del = tf < 0 && (f->flags & (RF_PARENT | RF_REQUIRED));
-            store_filter of = {.field = tf, .v = sv_text(r->singular)};
-            store_query sq = {.filters = &of,
-                              .nfilters = tf >= 0,
-                              .limit = 100,
-                              .link_field = i,
-                              .link_value = gone->id};
-            for (;;) {
-                res_row *rows;
-                int n;
-                bool more;
-                store_err e;
-                int rc = store_rec_list(c->conn, c->a, o, c->ws, &sq, &rows, &n, &more, &e);
-                if (rc) return engine_store_fail(c, rc, &e);
-                for (int k = 0; k < n; k++) {
-                    if (del) {
-                        if (delete_row(c, o, &rows[k], true)) return -1;
-                        continue;
-                    }
-                    bool *set;
-                    res_row row = engine_copy_row(c, o, &rows[k], &set);
-                    engine_set(&row, set, i, (store_val){.kind = SV_NULL});
-                    if (tf >= 0) engine_set(&row, set, tf, (store_val){.kind = SV_NULL});
-                    if (update_row(c, o, &rows[k], &row, set, false, NULL, false)) return -1;
-                }
-                if (!more) break;
+            if (f->type != FT_REF) continue;
+            int tf = -1;
+            if (f->ref_by) {
+                tf = res_field_index(o, f->ref_by);
+                bool names = false;
+                for (const char *const *v = o->fields[tf].enum_vals; *v && !names; v++)
+                    names = strcmp(*v, r->singular) == 0;
+                if (!names) continue;
+            } else if (strcmp(f->ref, r->name) != 0) {
+                continue;
             }
+            if (fn(c, o, i, tf, r, ud)) return -1;
         }
     }
     return 0;
+}
+
+/* Field i of o points at a record being deleted (`gone`): children and
+ * required links are deleted with it (and so on down), optional links are
+ * cleared, each through the engine, so their own hooks, events and
+ * rollups run. Each pass lists the first rows still pointing at it. */
+static int detach_field(engine_call *c, const res_def *o, int i, int tf, const res_def *r,
+                        const void *ud)
+{
+    const res_row *gone = ud;
+    bool del = tf < 0 && (o->fields[i].flags & (RF_PARENT | RF_REQUIRED));
+    store_filter of = {.field = tf, .v = sv_text(r->singular)};
+    store_query sq = {
+        .filters = &of, .nfilters = tf >= 0, .limit = 100, .link_field = i, .link_value = gone->id};
+    for (;;) {
+        res_row *rows;
+        int n;
+        bool more;
+        store_err e;
+        int rc = store_rec_list(c->conn, c->a, o, c->ws, &sq, &rows, &n, &more, &e);
+        if (rc) return engine_store_fail(c, rc, &e);
+        for (int k = 0; k < n; k++) {
+            if (del) {
+                if (delete_row(c, o, &rows[k], true)) return -1;
+                continue;
+            }
+            bool *set;
+            res_row row = engine_copy_row(c, o, &rows[k], &set);
+            engine_set(&row, set, i, (store_val){.kind = SV_NULL});
+            if (tf >= 0) engine_set(&row, set, tf, (store_val){.kind = SV_NULL});
+            if (update_row(c, o, &rows[k], &row, set, false, NULL, false)) return -1;
+        }
+        if (!more) return 0;
+    }
 }
 
 /* Deletes a loaded record: its hooks, its dependants, the row, its
@@ -1078,7 +1085,7 @@ static int delete_row(engine_call *c, const res_def *r, const res_row *gone, boo
 {
     res_row row = *gone;
     res_write w = {.c = c, .r = r, .row = &row, .old = gone, .cascade = cascade};
-    if (run_hook(&w, HOOK(r, before_delete)) || detach_all(c, r, gone)) return -1;
+    if (run_hook(&w, HOOK(r, before_delete)) || each_ref(c, r, detach_field, gone)) return -1;
     store_err e;
     int rc = store_rec_delete(c->conn, r, c->ws, gone->id, &e);
     if (rc) return engine_store_fail(c, rc, &e);
@@ -1496,23 +1503,16 @@ int engine_aggregate(engine_call *c, const res_def *r, const store_filter *f, in
 
 /* ----------------------------------------------------------------- merge */
 
-/* Every reference to `from` now names `to`: what pointed at a merged-away
- * record points at its survivor. */
-static int repoint_all(engine_call *c, const res_def *r, const char *from, const char *to)
+/* Field i of o pointed at a merged-away record (ud: {from, to}): it now
+ * names the survivor. */
+static int repoint_field(engine_call *c, const res_def *o, int i, int tf, const res_def *r,
+                         const void *ud)
 {
+    const char *const *ids = ud;
     store_err e;
-    for (int t = 0; t < res_count; t++) {
-        const res_def *o = res_table[t];
-        for (int i = 0; i < o->nfields; i++) {
-            const res_field *f = &o->fields[i];
-            if (!refers_to(o, f, r)) continue;
-            int tf = f->ref_by ? res_field_index(o, f->ref_by) : -1;
-            int rc = store_rec_repoint(c->conn, o, i, c->ws, from, to, tf,
-                                       tf >= 0 ? r->singular : NULL, &e);
-            if (rc) return engine_store_fail(c, rc, &e);
-        }
-    }
-    return 0;
+    int rc = store_rec_repoint(c->conn, o, i, c->ws, ids[0], ids[1], tf,
+                               tf >= 0 ? r->singular : NULL, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
 /* Folds one record into the survivor `into` (whose merged row is `row`,
@@ -1558,7 +1558,8 @@ static int merge_one(engine_call *c, const res_def *r, const res_row *into, cons
     engine_write_row(&sw, r, &src);
     res_write mw = {.c = c, .r = r, .row = (res_row *)into, .old = &src};
     rc = 0;
-    if (repoint_all(c, r, from, into->id) || run_hook(&mw, HOOK(r, after_merge)))
+    const char *ids[2] = {from, into->id};
+    if (each_ref(c, r, repoint_field, ids) || run_hook(&mw, HOOK(r, after_merge)))
         rc = -1;
     else if ((rc = store_event_resubject(c->conn, c->ws, from, into->id, &e)) ||
              (rc = store_rec_delete(c->conn, r, c->ws, from, &e)))
