@@ -93,10 +93,8 @@ const res_hooks contact_hooks = {.before_write = contact_before,
 static int sync_company_name(engine_call *c, const char *company, const char *was, const char *now)
 {
     if (!was || !now || strcmp(was, now) == 0) return 0;
-    store_err e;
-    int rc = store_rec_repoint(c->conn, RES(CONTACT), CONTACT_company_name, c->ws, was, now,
-                               CONTACT_company_id, company, &e);
-    return rc ? engine_store_fail(c, rc, &e) : 0;
+    return engine_repoint(c, RES(CONTACT), CONTACT_company_name, was, now, CONTACT_company_id,
+                          company);
 }
 
 static int company_after(res_write *w)

@@ -536,10 +536,73 @@ static int convert_custom(engine_call *c, json_t *j, const char *old, const char
     return 0;
 }
 
+/* ------------------------------------------------------------------ memo */
+
+/* What one call has read or written, so a record it loaded is not loaded
+ * again by a hook, nor its existence asked again by the reference check
+ * (a deal move loads its stage once, not three times: on PostgreSQL each
+ * is a round trip). Rows the engine writes replace their entry; a delete
+ * drops it; a write below the engine (engine_repoint, a merge's
+ * re-pointing) or a rolled-back savepoint forgets everything. */
+#define MEMO_SLOTS 16
+
+typedef struct engine_memo {
+    const res_def *r[MEMO_SLOTS];
+    res_row row[MEMO_SLOTS];
+    int n, next;
+} engine_memo;
+
+static int memo_find(const engine_call *c, const res_def *r, const char *id)
+{
+    const engine_memo *m = c->memo;
+    for (int i = 0; m && i < m->n; i++)
+        if (m->r[i] == r && strcmp(m->row[i].id, id) == 0) return i;
+    return -1;
+}
+
+/* A copy of row whose values are the caller's to change. */
+static res_row copy_vals(engine_call *c, const res_def *r, const res_row *row)
+{
+    res_row out = *row;
+    out.vals = arena_alloc(c->a, sizeof(store_val) * (size_t)(r->nfields + 1));
+    memcpy(out.vals, row->vals, sizeof(store_val) * (size_t)r->nfields);
+    return out;
+}
+
+static void memo_put(engine_call *c, const res_def *r, const res_row *row)
+{
+    if (!c->memo) c->memo = arena_zalloc(c->a, sizeof *c->memo);
+    engine_memo *m = c->memo;
+    int i = memo_find(c, r, row->id);
+    if (i < 0) {
+        i = m->n < MEMO_SLOTS ? m->n++ : m->next;
+        m->next = (i + 1) % MEMO_SLOTS;
+    }
+    m->r[i] = r;
+    m->row[i] = copy_vals(c, r, row);
+}
+
+static void memo_drop(engine_call *c, const res_def *r, const char *id)
+{
+    int i = memo_find(c, r, id);
+    if (i >= 0) c->memo->r[i] = NULL;
+}
+
+static void memo_clear(engine_call *c)
+{
+    if (c->memo) c->memo->n = c->memo->next = 0;
+}
+
 int engine_load(engine_call *c, const res_def *r, const char *id, const char *param, res_row *out)
 {
+    int hit = memo_find(c, r, id);
+    if (hit >= 0) {
+        *out = copy_vals(c, r, &c->memo->row[hit]);
+        return 0;
+    }
     store_err e;
     int rc = store_rec_get(c->conn, c->a, r, c->ws, id, out, &e);
+    if (rc == STORE_OK) memo_put(c, r, out);
     char into[ID_MAX];
     if (rc == STORE_NOTFOUND && r->mergeable &&
         store_merged_get(c->conn, c->ws, r->name, id, into, &e) == STORE_OK) {
@@ -577,6 +640,7 @@ static int check_refs(engine_call *c, const res_def *r, const res_row *row, cons
         } else if (!set[i] || row->vals[i].kind != SV_TEXT) {
             continue;
         }
+        if (memo_find(c, t, row->vals[i].s) >= 0) continue;
         store_err e;
         int rc = store_rec_exists(c->conn, t, c->ws, row->vals[i].s, &e);
         /* A typed reference names a record to attach to: a missing one is
@@ -841,6 +905,7 @@ static int insert_row(engine_call *c, const res_def *r, res_row *row, bool *set,
     int rc = store_rec_insert(c->conn, r, c->ws, row, &e);
     if (rc == STORE_CONFLICT) return conflict(c, r);
     if (rc) return engine_store_fail(c, rc, &e);
+    memo_put(c, r, row);
     if (rollup_apply(c, r, row, 1)) return -1;
     if (run_hook(&w, HOOK(r, after_write))) return -1;
     return emit(c, r, "created", row, NULL, answer, EK_CREATED);
@@ -865,6 +930,7 @@ static int update_row(engine_call *c, const res_def *r, const res_row *old, res_
     int rc = store_rec_update(c->conn, r, c->ws, row, set, set_custom, &e);
     if (rc == STORE_CONFLICT) return conflict(c, r);
     if (rc) return engine_store_fail(c, rc, &e);
+    memo_put(c, r, row);
     if (rollup_move(c, r, old, row)) return -1;
     if (run_hook(&w, HOOK(r, after_write))) return -1;
     return emit(c, r, action ? action : "updated", row, old, answer, EK_OK);
@@ -920,6 +986,7 @@ int engine_save(engine_call *c, const res_def *r, res_row *row, const res_row *o
     row->updated_ms = (int64_t)time_now_ms();
     int rc = store_rec_update(c->conn, r, c->ws, row, set, false, &e);
     if (rc) return engine_store_fail(c, rc, &e);
+    memo_put(c, r, row);
     if (r->rollup.group[0]) {
         /* Moving a row between rollup groups needs the row before. */
         if (!old)
@@ -1089,6 +1156,7 @@ static int delete_row(engine_call *c, const res_def *r, const res_row *gone, boo
     store_err e;
     int rc = store_rec_delete(c->conn, r, c->ws, gone->id, &e);
     if (rc) return engine_store_fail(c, rc, &e);
+    memo_drop(c, r, gone->id);
     if (rollup_apply(c, r, gone, -1) || run_hook(&w, HOOK(r, after_delete))) return -1;
     return engine_event(c, r, "deleted", gone, NULL);
 }
@@ -1509,9 +1577,15 @@ static int repoint_field(engine_call *c, const res_def *o, int i, int tf, const 
                          const void *ud)
 {
     const char *const *ids = ud;
+    return engine_repoint(c, o, i, ids[0], ids[1], tf, tf >= 0 ? r->singular : NULL);
+}
+
+int engine_repoint(engine_call *c, const res_def *r, int field, const char *from, const char *to,
+                   int type_field, const char *type_value)
+{
+    memo_clear(c);
     store_err e;
-    int rc = store_rec_repoint(c->conn, o, i, c->ws, ids[0], ids[1], tf,
-                               tf >= 0 ? r->singular : NULL, &e);
+    int rc = store_rec_repoint(c->conn, r, field, c->ws, from, to, type_field, type_value, &e);
     return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
@@ -1684,6 +1758,7 @@ static void batch_item(engine_call *c, json_t *op, engine_result *out)
     ic.params = NULL;
     ic.nparams = 0;
     ic.dry_run = false; /* the batch as a whole is rolled back for a dry run */
+    ic.memo = NULL;     /* what a failed item wrote is rolled back: remember nothing */
     store_err e;
     int rc = store_savepoint(c->conn, &e);
     if (rc) {

@@ -91,6 +91,8 @@ typedef struct engine_call {
     store_conn *conn;   /* a write transaction is open for writes */
     arena *a;
     engine_result *out;
+    struct engine_memo *memo; /* the engine's own: records this call has read or
+                                 written (callers leave it NULL) */
 } engine_call;
 
 typedef struct res_write {
@@ -176,6 +178,10 @@ int engine_update_row(engine_call *c, const res_def *r, const res_row *old, res_
  * where r keeps no rollup) gives its changes. */
 int engine_save(engine_call *c, const res_def *r, res_row *row, const res_row *old,
                 const bool *set);
+/* store_rec_repoint for hooks (a rename followed into the rows that carry
+ * it): what the call remembered of r's records is forgotten. */
+int engine_repoint(engine_call *c, const res_def *r, int field, const char *from, const char *to,
+                   int type_field, const char *type_value);
 /* Appends `<singular>.<action>` with the row's JSON (changes against old). */
 int engine_event(engine_call *c, const res_def *r, const char *action, const res_row *row,
                  const res_row *old);

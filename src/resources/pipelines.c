@@ -267,10 +267,7 @@ static int stage_after(res_write *w)
     if (w->is_create) return 0;
     const char *was = engine_text(w->old, STAGE_key), *now = engine_text(w->row, STAGE_key);
     if (!was || !now || strcmp(was, now) == 0) return 0;
-    store_err e;
-    int rc = store_rec_repoint(w->c->conn, d, DEAL_stage, w->c->ws, was, now, DEAL_stage_id,
-                               w->row->id, &e);
-    return rc ? engine_store_fail(w->c, rc, &e) : 0;
+    return engine_repoint(w->c, d, DEAL_stage, was, now, DEAL_stage_id, w->row->id);
 }
 
 static int stage_before_delete(res_write *w)
