@@ -410,20 +410,23 @@ int server_run(const server_config *cfg)
     h2o_handler_t *handler = h2o_create_handler(path, sizeof *handler);
     handler->on_req = on_req;
 
-    store_err e;
-    if (writer_start(cfg->db, &e) != STORE_OK) {
-        fprintf(stderr, "cairn: %s\n", e.msg);
-        close(listen_fd);
-        return 1;
-    }
-
-    /* Workers never see the signals; this thread waits for them. */
+    /* No thread but this one may take the signals, and every thread
+     * inherits the mask of its creator: block them before the writer's
+     * threads start, or a SIGTERM landing on one of them before sigwait()
+     * runs kills the process instead of draining it. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    store_err e;
+    if (writer_start(cfg->db, &e) != STORE_OK) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        close(listen_fd);
+        return 1;
+    }
 
     nworkers = cfg->threads < 1 ? 1 : cfg->threads > MAX_THREADS ? MAX_THREADS : cfg->threads;
     int started = 0;
