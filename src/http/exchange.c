@@ -121,6 +121,20 @@ static char *decode(arena *a, const char *s, size_t n, bool query, size_t *len)
     return out;
 }
 
+/* What is wrong with decoded text, or NULL. The API takes C strings, so a
+ * NUL would cut "con_1%00junk" to "con_1" and act on that record; a path
+ * has no business holding any control byte; and ill-formed UTF-8 could
+ * only be stored or echoed as garbage. */
+static const char *bad_text(const char *s, size_t n, bool path)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == 0) return "contains a NUL byte";
+        if (path && (c < 0x20 || c == 0x7f)) return "contains a control character";
+    }
+    return jw_utf8_valid(s, n) ? NULL : "is not valid UTF-8";
+}
+
 static bool parse_query(api_req *q, const char *s, size_t n)
 {
     size_t i = 0;
@@ -134,13 +148,24 @@ static bool parse_query(api_req *q, const char *s, size_t n)
                           API_MAX_PARAMS);
                 return false;
             }
-            size_t eq = i, len;
+            size_t eq = i, klen, vlen = 0;
             while (eq < j && s[eq] != '=')
                 eq++;
             api_param *p = &q->params[q->nparams++];
-            p->k = decode(&q->a, s + i, eq - i, true, &len);
-            p->v = eq < j ? decode(&q->a, s + eq + 1, j - eq - 1, true, &len) : "";
+            p->k = decode(&q->a, s + i, eq - i, true, &klen);
+            p->v = eq < j ? decode(&q->a, s + eq + 1, j - eq - 1, true, &vlen) : "";
             p->used = false;
+            const char *why = bad_text(p->k, klen, false);
+            if (why) {
+                /* The name is echoed through the JSON writer, which turns
+                 * ill-formed bytes into U+FFFD. */
+                api_error(q, 400, "validation_failed", p->k, "a query parameter name %s", why);
+                return false;
+            }
+            if ((why = bad_text(p->v, vlen, false)) != NULL) {
+                api_error(q, 400, "validation_failed", p->k, "query parameter '%s' %s", p->k, why);
+                return false;
+            }
         }
         i = j + 1;
     }
@@ -158,6 +183,11 @@ bool exchange_target(http_exchange *x, const char *method, size_t mlen, const ch
     if (tlen > HTTP_MAX_URL) {
         api_error(q, 414, "uri_too_long", NULL, "the URL exceeds %d bytes", HTTP_MAX_URL);
         return false;
+    }
+    const char *why = bad_text(q->path, dlen, true);
+    if (why) {
+        api_error(q, 400, "validation_failed", NULL, "the path %s", why);
+        return false; /* the access log still shows it: jw_escape makes it safe */
     }
     return !qm || parse_query(q, qm + 1, tlen - plen - 1);
 }

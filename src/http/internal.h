@@ -84,7 +84,8 @@ void exchange_set_access_log(FILE *f);
 http_exchange *exchange_new(http_worker *w, http_transport t, void *peer);
 /* Sets the method, the path and the query parameters from the request
  * line. Returns false, with the error response written, when the target
- * is refused: too long (414) or too many parameters (400). */
+ * is refused: too long (414), or a path or parameter that decodes to a
+ * control byte or ill-formed UTF-8 (400), which are never passed on. */
 bool exchange_target(http_exchange *x, const char *method, size_t mlen, const char *target,
                      size_t tlen);
 /* Takes a request header the API reads (others are ignored); copied. */

@@ -460,6 +460,38 @@ def test_head_over_http2():
         ok("HTTP/2 200" in p.stdout, "curl %s -I /healthz: no 'HTTP/2 200' in %r" % (how, p.stdout[:300]))
 
 
+# -- control bytes in a path id (finding 4)
+
+PATH_BYTE_CASES = [
+    # label, suffix appended to a real id
+    ("nul_then_junk", "%00junk"),
+    ("nul_at_end", "%00"),
+    ("newline", "%0a"),
+    ("escape", "%1b"),
+    ("del", "%7f"),
+]
+
+
+def _make_path_byte_test(label, suffix):
+    def t():
+        c = A.create("/v1/contacts", {"name": "Path Byte " + label, "title": "Before"})
+        bad = "/v1/contacts/" + c["id"] + suffix
+        r = A.get(bad)
+        ok(r.status in (400, 404), "GET %s: expected 400 or 404, got %s" % (bad, r.describe()))
+        ok(r.error.get("code") in ("validation_failed", "not_found"), "GET %s: error %r" % (bad, r.json))
+        r = A.patch(bad, {"title": "After"})
+        ok(r.status in (400, 404), "PATCH %s: expected 400 or 404, got %s" % (bad, r.describe()))
+        r = A.delete(bad)
+        ok(r.status in (400, 404), "DELETE %s: expected 400 or 404, got %s" % (bad, r.describe()))
+        d = expect(A.get("/v1/contacts/" + c["id"]), 200)["data"]
+        eq(d.get("title"), "Before", "title of %s after PATCH/DELETE of %s" % (c["id"], bad))
+    return t
+
+
+for _c in PATH_BYTE_CASES:
+    globals()["test_path_id_with_control_byte_" + _c[0]] = _make_path_byte_test(*_c)
+
+
 # -- framing: request smuggling (finding 5)
 
 def _smuggle_case(headers, body, marker):
@@ -636,3 +668,38 @@ def test_no_server_version_over_http2():
     heads = p.stdout.lower()
     ok("h2o" not in heads, "HTTP/2 response headers name h2o: %r" % p.stdout[:300])
     ok("x-content-type-options: nosniff" in heads, "HTTP/2 response lacks nosniff: %r" % p.stdout[:300])
+
+
+# -- invalid UTF-8 and NUL in the target (finding 8)
+
+UTF8_CASES = [
+    # label, raw target, param
+    ("query_value", b"/v1/contacts?query=%ff%fe", "query"),
+    ("filter_value", b"/v1/contacts?status=act%c3", "status"),
+    ("unknown_param_name", b"/v1/contacts?%ff%fe=1", None),
+    ("nul_in_value", b"/v1/contacts?status=active%00x", "status"),
+    ("overlong_slash_in_path", b"/v1/contacts/%c0%af", None),
+    ("path_percent_ff", b"/v1/contacts/con_%ff", None),
+    ("raw_bytes_in_path", b"/v1/contacts/con_\xff\xfe", None),
+    ("surrogate_in_path", b"/v1/companies/%ed%a0%80", None),
+]
+
+
+def _make_utf8_test(label, target, param):
+    def t():
+        line, hdrs, body, _ = _parse(_raw(_req("GET", target)))
+        err = _json_error(line, hdrs, body, 400, "validation_failed", "GET %r" % target)
+        if param is not None:
+            eq(err.get("param"), param, "GET %r: error param" % target)
+    return t
+
+
+for _c in UTF8_CASES:
+    globals()["test_invalid_utf8_" + _c[0]] = _make_utf8_test(*_c)
+
+
+def test_valid_utf8_in_query_and_path_still_works():
+    name = "Zo\u00eb " + uniq("utf")
+    A.create("/v1/contacts", {"name": name})
+    eq(count(A, "/v1/contacts", {"query": name}), 1, "search for a name with \u00eb")
+    expect(A.get("/v1/contacts/con_%C3%A9t%C3%A9"), 404, "not_found")
