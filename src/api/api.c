@@ -37,6 +37,7 @@ const char *const api_all_scopes[] = {"crm:read",
                                       "analytics:write",
                                       "bi:read",
                                       "bi:write",
+                                      "workspace:admin", /* workspace settings, /metrics */
                                       NULL};
 
 void api_init(const api_config *cfg)

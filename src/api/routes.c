@@ -142,8 +142,8 @@ void routes_build(void)
         "Liveness");
     add(M_GET, "/readyz", meta_readyz, NULL, NULL, NULL, false, true, NULL, "readyz",
         "Readiness: the database answers");
-    add(M_GET, "/metrics", meta_metrics, NULL, NULL, NULL, false, true, NULL, "metrics",
-        "Prometheus metrics");
+    add(M_GET, "/metrics", meta_metrics, NULL, NULL, "workspace:admin", false, false, NULL,
+        "metrics", "Prometheus metrics");
     add(M_GET, "/v1/openapi.json", meta_openapi, NULL, NULL, NULL, false, true, NULL, "getOpenapi",
         "This API's OpenAPI 3.1 document");
     add(M_GET, "/v1/workspace", meta_workspace, NULL, NULL, NULL, false, false, NULL,

@@ -224,9 +224,29 @@ void exchange_on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *
     }
 }
 
+/* The --metrics-listen listener: /metrics for whoever can reach it (that
+ * address is the operator's access control), nothing else. */
+static void serve_metrics(api_req *q)
+{
+    if (strcmp(q->path, "/metrics") != 0) {
+        api_error(q, 404, "not_found", NULL, "this listener serves only /metrics");
+    } else if (q->method != M_GET && q->method != M_HEAD) {
+        api_error(q, 405, "method_not_allowed", NULL, "this path does not accept that method");
+    } else {
+        q->status = 200;
+        q->out_type = "text/plain; version=0.0.4";
+        api_metrics_render(&q->out);
+    }
+}
+
 void exchange_run(http_exchange *x)
 {
     api_req *q = &x->q;
+    if (x->metrics_only) {
+        serve_metrics(q);
+        exchange_send(x);
+        return;
+    }
     api_handle(q);
     if (!q->deferred) {
         exchange_send(x);
@@ -298,7 +318,9 @@ static void log_request(api_req *q, uint64_t dur_ns)
 void exchange_finish(http_exchange *x)
 {
     uint64_t dur = time_mono_ns() - x->q.start_ns;
-    api_metrics_observe(&x->q, dur);
+    /* Scrapes on the metrics listener match no route; counting them as
+     * "unmatched" would read as clients hitting unknown paths. */
+    if (!x->metrics_only) api_metrics_observe(&x->q, dur);
     log_request(&x->q, dur);
     exchange_drop(x);
 }

@@ -54,6 +54,7 @@ typedef struct h1conn {
     struct timeval connected_at;
     h2o_timeout_entry_t timer;
     h1state state;
+    bool metrics_only;
     unsigned answered; /* requests answered on this connection */
 
     /* The head being read: where the search for its end goes on. */
@@ -127,12 +128,13 @@ static void on_timeout(h2o_timeout_entry_t *entry)
     conn_close(c);
 }
 
-void http1_accept(http_worker *w, h2o_socket_t *sock)
+void http1_accept(http_worker *w, h2o_socket_t *sock, bool metrics_only)
 {
     h1conn *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->w = w;
     c->sock = sock;
+    c->metrics_only = metrics_only;
     gettimeofday(&c->connected_at, NULL);
     c->timer.cb = on_timeout;
     buf_init(&c->body, API_MAX_BODY + 1); /* buf keeps a byte for a NUL */
@@ -241,7 +243,10 @@ static void refuse(h1conn *c, int status, const char *code, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (!c->x) c->x = exchange_new(c->w, HTTP_T_H1, c);
+    if (!c->x) {
+        c->x = exchange_new(c->w, HTTP_T_H1, c);
+        c->x->metrics_only = c->metrics_only;
+    }
     api_error(&c->x->q, status, code, NULL, "%s", msg);
     c->keep_alive = false;
     c->state = H1_BUSY;
@@ -357,7 +362,7 @@ static void parse_head(h1conn *c, size_t head_len)
         return;
     }
     const char *ver = b + i + 1 + 5;
-    if (c->answered == 0 && h2o_memis(b, mlen, H2O_STRLIT("PRI")) &&
+    if (c->answered == 0 && !c->metrics_only && h2o_memis(b, mlen, H2O_STRLIT("PRI")) &&
         h2o_memis(b + ts, tlen, H2O_STRLIT("*")) && memcmp(ver, "2.0", 3) == 0) {
         hand_to_h2o(c, true); /* the HTTP/2 connection preface */
         return;
@@ -463,13 +468,14 @@ static void parse_head(h1conn *c, size_t head_len)
         refuse(c, 417, "expectation_failed", "the only expectation served is 100-continue");
         return;
     }
-    if (h2c && upgrade_conn && h2_settings && !c->w->draining) {
+    if (h2c && upgrade_conn && h2_settings && !c->metrics_only && !c->w->draining) {
         hand_to_h2o(c, false);
         return;
     }
 
     /* The head is sound: everything the API needs is copied out of it. */
     http_exchange *x = c->x = exchange_new(c->w, HTTP_T_H1, c);
+    x->metrics_only = c->metrics_only;
     c->keep_alive = !close && (c->minor == 1 || ka) && !c->w->draining;
     const char *target = b + ts;
     if ((tlen > 7 && h2o_lcstris(target, 7, H2O_STRLIT("http://"))) ||

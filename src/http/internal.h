@@ -32,7 +32,8 @@ typedef struct http_worker {
     pthread_t tid;
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
-    h2o_socket_t *listener;
+    h2o_socket_t *listener;         /* the API */
+    h2o_socket_t *metrics_listener; /* --metrics-listen; NULL when off */
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t receiver; /* answers coming back from the writer */
     store_conn *conn;
@@ -58,6 +59,7 @@ typedef struct http_exchange {
     http_transport t;
     void *peer;                  /* HTTP_T_H1: h1conn; HTTP_T_H2O: h2o_req_t */
     struct http_exchange **slot; /* HTTP_T_H2O: in the request's pool */
+    bool metrics_only;           /* from the --metrics-listen listener */
     api_req q;
 } http_exchange;
 
@@ -112,7 +114,7 @@ const char *http_date(http_worker *w);
 /* ------------------------------------------------------------- http1.c */
 
 /* Takes a new connection from a listener. */
-void http1_accept(http_worker *w, h2o_socket_t *sock);
+void http1_accept(http_worker *w, h2o_socket_t *sock, bool metrics_only);
 /* Writes x's answer on its connection (x->peer). */
 void http1_send(http_exchange *x);
 /* Closes every HTTP/1 connection now (end of the drain). */

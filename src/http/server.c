@@ -11,7 +11,7 @@
  * client went away meanwhile, h2o disposes of the request's pool and the
  * dispose hook clears the exchange's peer, so the answer is only logged.
  *
- * Drain (SIGTERM): the listener closes; h2o sends GOAWAY on HTTP/2; every
+ * Drain (SIGTERM): the listeners close; h2o sends GOAWAY on HTTP/2; every
  * HTTP/1 answer from now on says Connection: close; in-flight requests
  * finish (DRAIN_MS at most), then the HTTP/1 connections are closed. */
 #include "http/server.h"
@@ -38,7 +38,7 @@
 static h2o_globalconf_t globalconf;
 static http_worker workers[MAX_THREADS];
 static int nworkers;
-static int listen_fd = -1;
+static int listen_fd = -1, metrics_fd = -1;
 static atomic_bool stopping;
 
 /* ------------------------------------------------------------------ h2o */
@@ -130,7 +130,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     if (!sock) return;
     int one = 1;
     setsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    http1_accept(w, sock);
+    http1_accept(w, sock, listener == w->metrics_listener);
 }
 
 static h2o_socket_t *listen_on(http_worker *w, int fd)
@@ -153,6 +153,11 @@ static void drain(http_worker *w)
     w->draining = true;
     h2o_socket_read_stop(w->listener);
     h2o_socket_close(w->listener);
+    if (w->metrics_listener) {
+        h2o_socket_read_stop(w->metrics_listener);
+        h2o_socket_close(w->metrics_listener);
+        w->metrics_listener = NULL;
+    }
     h2o_context_request_shutdown(&w->ctx);
     /* In-flight requests (including writes queued on the writer) finish
      * and their bytes leave. */
@@ -175,6 +180,7 @@ static void *worker_main(void *arg)
     w->queue = h2o_multithread_create_queue(w->ctx.loop);
     h2o_multithread_register_receiver(w->queue, &w->receiver, exchange_on_messages);
     w->listener = listen_on(w, listen_fd);
+    if (metrics_fd >= 0) w->metrics_listener = listen_on(w, metrics_fd);
 
     while (!atomic_load(&stopping))
         h2o_evloop_run(w->ctx.loop, 100);
@@ -235,9 +241,16 @@ static int open_listener(const char *spec, char *bound, size_t cap)
 
 int server_run(const server_config *cfg)
 {
-    char bound[300];
+    char bound[300], mbound[300];
     listen_fd = open_listener(cfg->listen, bound, sizeof bound);
     if (listen_fd < 0) return 1;
+    if (cfg->metrics_listen) {
+        metrics_fd = open_listener(cfg->metrics_listen, mbound, sizeof mbound);
+        if (metrics_fd < 0) {
+            close(listen_fd);
+            return 1;
+        }
+    }
     exchange_set_access_log(cfg->access_log);
 
     h2o_config_init(&globalconf);
@@ -269,6 +282,7 @@ int server_run(const server_config *cfg)
     if (writer_start(cfg->db, &e) != STORE_OK) {
         fprintf(stderr, "cairn: %s\n", e.msg);
         close(listen_fd);
+        if (metrics_fd >= 0) close(metrics_fd);
         return 1;
     }
 
@@ -289,6 +303,8 @@ int server_run(const server_config *cfg)
         started++;
     }
     if (started == nworkers) {
+        /* "listening" last: whoever waits for it may rely on the rest. */
+        if (metrics_fd >= 0) printf("metrics on http://%s/metrics\n", mbound);
         printf("listening on http://%s\n", bound);
         fflush(stdout);
         int sig = 0;
@@ -305,5 +321,6 @@ int server_run(const server_config *cfg)
     for (int i = 0; i < started; i++)
         store_disconnect(workers[i].conn);
     close(listen_fd);
+    if (metrics_fd >= 0) close(metrics_fd);
     return started == nworkers ? 0 : 1;
 }

@@ -46,7 +46,7 @@ ALL_SCOPES = [
     "tasks:read", "tasks:write", "activity:read", "activity:write",
     "cms:read", "cms:write", "assets:read", "assets:write",
     "integrations:read", "integrations:write", "analytics:read",
-    "analytics:write", "bi:read", "bi:write",
+    "analytics:write", "bi:read", "bi:write", "workspace:admin",
 ]
 
 LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
