@@ -744,6 +744,35 @@ static void on_read(h2o_socket_t *sock, const char *err)
 
 /* --------------------------------------------------------------- drain */
 
+static bool busy(h1conn *c)
+{
+    switch (c->state) {
+    case H1_HEAD: return c->sock->input->size > 0;
+    case H1_LINGER: return false;
+    default: return true;
+    }
+}
+
+bool http1_busy(http_worker *w)
+{
+    for (h2o_linklist_t *l = w->h1conns.next; l != &w->h1conns; l = l->next)
+        if (busy(H2O_STRUCT_FROM_MEMBER(h1conn, link, l))) return true;
+    return false;
+}
+
+void http1_close_idle(http_worker *w)
+{
+    for (h2o_linklist_t *l = w->h1conns.next; l != &w->h1conns; l = l->next) {
+        h1conn *c = H2O_STRUCT_FROM_MEMBER(h1conn, link, l);
+        if (c->state == H1_HEAD && !busy(c)) linger(c);
+    }
+}
+
+bool http1_open(http_worker *w)
+{
+    return !h2o_linklist_is_empty(&w->h1conns);
+}
+
 void http1_close_all(http_worker *w)
 {
     while (!h2o_linklist_is_empty(&w->h1conns))

@@ -117,6 +117,13 @@ const char *http_date(http_worker *w);
 void http1_accept(http_worker *w, h2o_socket_t *sock, bool metrics_only);
 /* Writes x's answer on its connection (x->peer). */
 void http1_send(http_exchange *x);
+/* Whether a connection is in the middle of a request (drain waits). */
+bool http1_busy(http_worker *w);
+/* Drain: idle connections get a clean close (FIN, then reading until the
+ * client closes), so none is reset. */
+void http1_close_idle(http_worker *w);
+/* Whether any HTTP/1 connection is still open. */
+bool http1_open(http_worker *w);
 /* Closes every HTTP/1 connection now (end of the drain). */
 void http1_close_all(http_worker *w);
 

@@ -12,8 +12,10 @@
  * dispose hook clears the exchange's peer, so the answer is only logged.
  *
  * Drain (SIGTERM): the listeners close; h2o sends GOAWAY on HTTP/2; every
- * HTTP/1 answer from now on says Connection: close; in-flight requests
- * finish (DRAIN_MS at most), then the HTTP/1 connections are closed. */
+ * HTTP/1 answer from now on says Connection: close; requests that arrive
+ * on open connections meanwhile are still answered. When nothing is in
+ * flight (or DRAIN_MS has passed), idle HTTP/1 connections get a clean
+ * close: FIN, then reading until the client closes, so none is reset. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -31,15 +33,21 @@
 #include "core/timeutil.h"
 #include "http/internal.h"
 
-#define MAX_THREADS    64
-#define DRAIN_MS       10000 /* in-flight requests get this long */
-#define DRAIN_FLUSH_MS 200   /* the last bytes (answers, GOAWAY) */
+#define MAX_THREADS     64
+#define DRAIN_MS        10000 /* in-flight requests get this long */
+#define DRAIN_GRACE_MS  200   /* requests already on the wire get this long */
+#define DRAIN_LINGER_MS 1000  /* idle connections closing cleanly */
+#define DRAIN_FLUSH_MS  200   /* h2o's last bytes (HTTP/2 answers, GOAWAY) */
 
 static h2o_globalconf_t globalconf;
 static http_worker workers[MAX_THREADS];
 static int nworkers;
 static int listen_fd = -1, metrics_fd = -1;
 static atomic_bool stopping;
+/* Whether each worker still has work in flight while draining. Every
+ * worker drains until none has, so a request arriving on an idle
+ * connection of one thread is answered while another finishes an upload. */
+static atomic_bool draining_busy[MAX_THREADS];
 
 /* ------------------------------------------------------------------ h2o */
 
@@ -159,13 +167,26 @@ static void drain(http_worker *w)
         w->metrics_listener = NULL;
     }
     h2o_context_request_shutdown(&w->ctx);
-    /* In-flight requests (including writes queued on the writer) finish
-     * and their bytes leave. */
-    uint64_t until = time_now_ms() + DRAIN_MS;
-    while (w->inflight > 0 && time_now_ms() < until)
+    /* In-flight requests (including writes queued on the writer, and
+     * HTTP/1 requests whose head or body is still arriving) finish; open
+     * connections keep being served, each answer closing its connection. */
+    uint64_t start = time_now_ms();
+    for (;;) {
+        uint64_t now = time_now_ms();
+        atomic_store(&draining_busy[w->index], w->inflight > 0 || http1_busy(w));
+        bool busy = false;
+        for (int i = 0; i < nworkers; i++)
+            busy |= atomic_load(&draining_busy[i]);
+        if (now >= start + DRAIN_MS || (!busy && now >= start + DRAIN_GRACE_MS)) break;
         h2o_evloop_run(w->ctx.loop, 10);
-    run_for(w, DRAIN_FLUSH_MS);
+    }
+    atomic_store(&draining_busy[w->index], false); /* past DRAIN_MS: stop waiting for it */
+    http1_close_idle(w);
+    uint64_t until = time_now_ms() + DRAIN_LINGER_MS;
+    while (http1_open(w) && time_now_ms() < until)
+        h2o_evloop_run(w->ctx.loop, 10);
     http1_close_all(w);
+    run_for(w, DRAIN_FLUSH_MS);
 }
 
 static void *worker_main(void *arg)
@@ -311,6 +332,9 @@ int server_run(const server_config *cfg)
         sigwait(&set, &sig);
         fprintf(stderr, "{\"level\":\"info\",\"msg\":\"signal %d: draining\"}\n", sig);
     }
+    /* Busy until each worker has looked for itself. */
+    for (int i = 0; i < started; i++)
+        atomic_store(&draining_busy[i], true);
     atomic_store(&stopping, true);
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].tid, NULL);
