@@ -595,13 +595,9 @@ static void dispatch(h1conn *c)
 static void on_continue_sent(h2o_socket_t *sock, const char *err)
 {
     h1conn *c = sock->data;
-    if (err) {
-        conn_close(c);
-        return;
-    }
     c->state = H1_BODY;
     h2o_socket_read_start(sock, on_read);
-    handle_input(c);
+    on_read(sock, err); /* a write error closes; else what came meanwhile */
 }
 
 static void start_body(h1conn *c, bool expect_continue)
