@@ -9,7 +9,7 @@ import socket
 import subprocess
 
 from harness import (HTTP_TIMEOUT, Server, count, eq, expect, id_re, ok,
-                     raw_exchange, uniq)
+                     raw_exchange, read_until_close, split_response, uniq)
 
 CURL = "/usr/bin/curl"
 S = A = None
@@ -357,49 +357,25 @@ def test_idle_connections_do_not_block_others():
 # Over raw sockets: the client library would hide a body after HEAD, fix up
 # framing, and refuse to send the malformed heads these cases are about.
 
-def _read_all(s):
-    data = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            raise AssertionError("no end of the answer within %.0fs (got %r)" % (HTTP_TIMEOUT, data[:300]))
-        if not chunk:
-            return data
-        data += chunk
-
-
-def _raw(data, shut=False):
-    """Sends bytes on a new connection and reads until the server closes it.
-    Raises when the connection is reset instead of closed."""
+def _raw(data):
+    """Sends bytes on a new connection and reads until the server closes it
+    (a reset instead fails the test)."""
     s = socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT)
     try:
         try:
             s.sendall(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # answered before reading all of it; the answer is what counts
-        if shut:
-            s.shutdown(socket.SHUT_WR)
-        try:
-            return _read_all(s)
-        except ConnectionResetError:
-            raise AssertionError("connection reset after sending %r" % data[:120])
+        return read_until_close(s)
     finally:
         s.close()
 
 
 def _parse(data, head_only=False):
-    """Splits off one response: (status line, {lower-case name: value}, body, rest)."""
-    end = data.find(b"\r\n\r\n")
-    ok(end >= 0, "no complete response head in %r" % data[:300])
-    lines = data[:end].split(b"\r\n")
-    hdrs = {}
-    for l in lines[1:]:
-        k, _, v = l.partition(b":")
-        hdrs[k.strip().lower().decode()] = v.strip().decode("latin-1")
-    n = 0 if head_only else int(hdrs.get("content-length", "0"))
-    body = data[end + 4:end + 4 + n]
-    return lines[0].decode("latin-1"), hdrs, body, data[end + 4 + n:]
+    """One complete response off the front of data (see split_response)."""
+    r = split_response(data, head_only)
+    ok(r is not None, "no complete response in %r" % data[:300])
+    return r
 
 
 def _json_error(status_line, hdrs, body, status, code, what):
@@ -500,7 +476,7 @@ def _smuggle_case(headers, body, marker):
     try:
         s.sendall(_req("POST", b"/v1/contacts", headers, body, close=False))
         s.shutdown(socket.SHUT_WR)
-        data = _read_all(s)  # the server must close: nothing after the answer
+        data = read_until_close(s)  # the server must close: nothing after the answer
     finally:
         s.close()
     line, hdrs, rbody, rest = _parse(data)
@@ -612,7 +588,7 @@ def test_expect_continue_over_limit_is_413_before_the_body():
     s = socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT)
     try:
         s.sendall(_req("POST", b"/v1/contacts", b"Content-Length: %d\r\nExpect: 100-continue\r\n" % (5 << 20)))
-        line, hdrs, body, _ = _parse(_read_all(s))  # answered without sending a byte of the body
+        line, hdrs, body, _ = _parse(read_until_close(s))  # answered without a byte of the body
     finally:
         s.close()
     _json_error(line, hdrs, body, 413, "payload_too_large", "Expect: 100-continue with 5 MiB")
@@ -627,7 +603,7 @@ def test_expect_continue_within_limit_gets_100_then_201():
         first = s.recv(4096)
         ok(first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), "answer to Expect: 100-continue: %r" % first[:100])
         s.sendall(body)
-        rest = first[len(b"HTTP/1.1 100 Continue\r\n\r\n"):] + _read_all(s)
+        rest = first[len(b"HTTP/1.1 100 Continue\r\n\r\n"):] + read_until_close(s)
     finally:
         s.close()
     line, _, rbody, _ = _parse(rest)

@@ -7,7 +7,7 @@ private address."""
 import re
 import socket
 
-from harness import HTTP_TIMEOUT, Server, eq, expect, ok
+from harness import HTTP_TIMEOUT, Server, eq, expect, ok, read_until_close, split_response
 
 S = ADMIN = RO = None
 MPORT = None
@@ -35,18 +35,14 @@ def _on_metrics_port(method, path, headers=b""):
     s = socket.create_connection(("127.0.0.1", MPORT), timeout=HTTP_TIMEOUT)
     try:
         s.sendall(method.encode() + b" " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + b"\r\n")
-        data = b""
-        while True:
-            c = s.recv(65536)
-            if not c:
-                break
-            data += c
+        data = read_until_close(s)
     finally:
         s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    hdrs = {k.strip().lower(): v.strip() for k, _, v in (l.decode("latin-1").partition(":") for l in lines[1:])}
-    return int(lines[0].split()[1]), hdrs, body
+    r = split_response(data, head_only=method == "HEAD")
+    ok(r is not None, "%s %s on the metrics listener: no complete answer in %r" % (method, path, data[:200]))
+    line, hdrs, body, rest = r
+    eq(rest, b"", "%s %s on the metrics listener: bytes after the answer" % (method, path))
+    return int(line.split()[1]), hdrs, body
 
 
 def test_metrics_without_a_key_is_401():
