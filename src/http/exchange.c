@@ -92,6 +92,7 @@ http_exchange *exchange_new(http_worker *w, http_transport t, void *peer)
     api_req_init(&x->q);
     x->q.start_ns = time_mono_ns();
     x->q.conn = w->conn;
+    x->q.method = M_OTHER; /* until the request line says; a refused one is logged so */
     x->w = w;
     x->t = t;
     x->peer = peer;
