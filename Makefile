@@ -25,16 +25,21 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 
 .PHONY: all deps run test test-unit test-api bench clean format check-format
-all: deps $(BUILD)/cairn
+all: $(BUILD)/cairn
 
+# Installs the packages the build needs that are missing. Everything that
+# runs the compiler lists it after `|` (order-only): make finishes it before
+# starting any compiler whatever -j says, yet it never makes a target out of
+# date. Phony, so every make checks again (`make run`, `make test` install
+# what went missing).
 deps:
 	@scripts/deps.sh build
 
-$(BUILD)/obj/%.o: %.c $(HDRS)
+$(BUILD)/obj/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/asan/obj/%.o: %.c $(HDRS)
+$(BUILD)/asan/obj/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(SANFLAGS) -c $< -o $@
 
@@ -44,10 +49,10 @@ $(BUILD)/cairn: $(OBJS)
 $(BUILD)/asan/cairn: $(ASAN_OBJS)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
+$(BUILD)/unit: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h) | deps
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRCS) $(LIB_OBJS) $(LDLIBS)
 
-$(BUILD)/asan/unit: $(UNIT_SRCS) $(ASAN_LIB_OBJS) $(wildcard tests/unit/*.h)
+$(BUILD)/asan/unit: $(UNIT_SRCS) $(ASAN_LIB_OBJS) $(wildcard tests/unit/*.h) | deps
 	$(CC) $(CPPFLAGS) $(SANFLAGS) -Itests/unit -o $@ $(UNIT_SRCS) $(ASAN_LIB_OBJS) $(LDLIBS)
 
 run: all

@@ -9,5 +9,5 @@ bench: all $(BENCH_GEN)
 	@scripts/deps.sh bench
 	bench/run.sh
 
-$(BENCH_GEN): bench/gen.c $(LIB_OBJS) $(HDRS)
+$(BENCH_GEN): bench/gen.c $(LIB_OBJS) $(HDRS) | deps
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ bench/gen.c $(LIB_OBJS) $(LDLIBS)

@@ -29,6 +29,7 @@ static const char usage_main[] = "usage: cairn <command> [options]\n"
 static const char usage_serve[] =
     "usage: cairn serve [--listen HOST:PORT] [--db PATH] [--threads N]\n"
     "                   [--key-concurrency N] [--key-rate N] [--access-log PATH|-|off]\n"
+    "                   [--metrics-listen HOST:PORT]\n"
     "\n"
     "  --listen            address to serve on (env CAIRN_LISTEN, default 127.0.0.1:8080;\n"
     "                      port 0 picks a free port)\n"
@@ -37,6 +38,9 @@ static const char usage_serve[] =
     "  --key-concurrency   default concurrent requests per key, 0 = unlimited (default 10)\n"
     "  --key-rate          default requests per second per key, 0 = unlimited (default 0)\n"
     "  --access-log        where the JSON access log goes (default - = stderr)\n"
+    "  --metrics-listen    a second address serving only GET /metrics, to anyone who can\n"
+    "                      reach it (env CAIRN_METRICS_LISTEN, default off; on --listen,\n"
+    "                      /metrics needs a key with the workspace:admin scope)\n"
     "\n"
     "On an empty database, creates a default workspace and an admin key with\n"
     "every scope, and prints its token once.\n";
@@ -66,7 +70,7 @@ static int die(const char *fmt, const char *arg)
 }
 
 typedef struct opts {
-    const char *db, *listen, *workspace, *scopes, *name, *access_log;
+    const char *db, *listen, *workspace, *scopes, *name, *access_log, *metrics_listen;
     int threads, key_conc, key_rate, max_conc, rate;
     bool super_admin, help;
     const char *pos[4];
@@ -110,6 +114,8 @@ static int parse(int argc, char **argv, opts *o)
             str = &o->name;
         else if (!strcmp(a, "--access-log"))
             str = &o->access_log;
+        else if (!strcmp(a, "--metrics-listen"))
+            str = &o->metrics_listen;
         else if (!strcmp(a, "--threads"))
             num = &o->threads;
         else if (!strcmp(a, "--key-concurrency"))
@@ -469,6 +475,7 @@ static int cmd_serve(opts *o)
     }
     if (o->npos) return die("unexpected argument '%s'", o->pos[0]);
     if (!o->listen) o->listen = getenv("CAIRN_LISTEN") ? getenv("CAIRN_LISTEN") : "127.0.0.1:8080";
+    if (!o->metrics_listen) o->metrics_listen = getenv("CAIRN_METRICS_LISTEN");
     if (!o->threads && getenv("CAIRN_THREADS") && !parse_int(getenv("CAIRN_THREADS"), &o->threads))
         return die("CAIRN_THREADS wants a number%s", "");
     if (!o->threads) o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -495,7 +502,11 @@ static int cmd_serve(opts *o)
     }
     api_config ac = {.key_concurrency = o->key_conc, .key_rate = o->key_rate};
     api_init(&ac);
-    server_config sc = {.listen = o->listen, .threads = o->threads, .db = db, .access_log = log};
+    server_config sc = {.listen = o->listen,
+                        .metrics_listen = o->metrics_listen,
+                        .threads = o->threads,
+                        .db = db,
+                        .access_log = log};
     ret = server_run(&sc);
     if (close_log) fclose(log);
     store_close(db);

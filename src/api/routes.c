@@ -157,7 +157,7 @@ void routes_build(void)
     if (nroutes) return;
     add_meta("/healthz", meta_healthz, NULL, true, "healthz", "Liveness");
     add_meta("/readyz", meta_readyz, NULL, true, "readyz", "Readiness: the database answers");
-    add_meta("/metrics", meta_metrics, NULL, true, "metrics", "Prometheus metrics");
+    add_meta("/metrics", meta_metrics, "workspace:admin", false, "metrics", "Prometheus metrics");
     add_meta("/v1/openapi.json", meta_openapi, NULL, true, "getOpenapi",
              "This API's OpenAPI 3.1 document");
     add_meta("/v1/workspace", meta_workspace, NULL, false, "getWorkspace", "Get workspace summary");

@@ -54,16 +54,75 @@ void jw_arr_close(jw *w)
     buf_putc(w->out, ']');
 }
 
+int jw_utf8_seq(const char *str, size_t n)
+{
+    assert(n > 0);
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned c = s[0], lo = 0x80, hi = 0xbf;
+    int len;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0) lo = 0xa0; /* overlong */
+        if (c == 0xed) hi = 0x9f; /* UTF-16 surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0) lo = 0x90; /* overlong */
+        if (c == 0xf4) hi = 0x8f; /* past U+10FFFF */
+    } else {
+        return -1; /* a continuation byte, C0/C1 (overlong) or F5..FF */
+    }
+    for (int i = 1; i < len; i++) {
+        if ((size_t)i >= n || s[i] < lo || s[i] > hi) return -i;
+        lo = 0x80;
+        hi = 0xbf;
+    }
+    return len;
+}
+
+bool jw_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int k = jw_utf8_seq(s + i, n - i);
+        if (k < 0) return false;
+        i += (size_t)k;
+    }
+    return true;
+}
+
 void jw_escape(buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     buf_putc(b, '"');
     size_t run = 0; /* start of the current run of bytes needing no escape */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            int k = jw_utf8_seq(s + i, n - i);
+            if (k > 0) {
+                i += (size_t)k;
+                continue;
+            }
+            /* Ill-formed: one U+FFFD for the maximal subpart, so the output
+             * stays valid JSON whatever a client or a database handed us. */
+            buf_append(b, s + run, i - run);
+            buf_append(b, "\xef\xbf\xbd", 3);
+            i += (size_t)-k;
+            run = i;
+            continue;
+        }
         buf_append(b, s + run, i - run);
-        run = i + 1;
+        run = ++i;
         switch (c) {
         case '"': buf_append(b, "\\\"", 2); break;
         case '\\': buf_append(b, "\\\\", 2); break;

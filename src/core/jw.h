@@ -41,7 +41,20 @@ void jw_kstr(jw *w, const char *k, const char *v); /* NULL writes null */
 void jw_kint(jw *w, const char *k, int64_t v);
 void jw_kbool(jw *w, const char *k, bool v);
 
-/* Escapes s as a JSON string (with quotes) into b. */
+/* Escapes s as a JSON string (with quotes) into b. Every string the writer
+ * emits goes through here: ill-formed UTF-8 (a client's bytes echoed in an
+ * error, a message cut mid-character) becomes U+FFFD, so the output is
+ * always valid JSON. */
 void jw_escape(buf *b, const char *s, size_t n);
+
+/* The well-formed UTF-8 sequence at s (n > 0 bytes available): its length,
+ * 1 to 4; or, when ill-formed, minus the length of its maximal subpart (the
+ * bytes one U+FFFD replaces, as Unicode 3.9 recommends and Python, browsers
+ * and ICU do). Overlongs, surrogates and code points past U+10FFFF are
+ * ill-formed. */
+int jw_utf8_seq(const char *s, size_t n);
+/* Whether s[0..n) is well-formed UTF-8 (NUL bytes are; callers that need C
+ * strings check for them). */
+bool jw_utf8_valid(const char *s, size_t n);
 
 #endif

@@ -1,23 +1,28 @@
-/* server.c - h2o adapter; see server.h.
+/* server.c - worker threads, listeners, h2o and the drain; see server.h.
  *
- * Request path: on_req() copies what the API needs out of h2o's request
- * into an api_req and runs api_handle(). Reads answer at once. Writes go to
- * the writer thread (api/writer.h); when their batch has committed, the
- * writer posts the job back to this thread's message queue and on_done()
- * sends the answer. If the client went away meanwhile, h2o disposes of the
- * request's pool; the dispose hook marks the job orphaned so on_done() only
- * frees it. */
+ * Each worker thread runs one event loop with its own store connection,
+ * accepts from the listeners (dup'd descriptors of the same sockets) and
+ * owns every connection it accepted. HTTP/1.x connections are Cairn's own
+ * (http1.c); h2o serves HTTP/2 (prior knowledge, or an h2c upgrade handed
+ * over by http1.c) and calls on_req() for each stream. Either way a
+ * request becomes an exchange (exchange.c): reads answer at once; writes
+ * go to the writer thread (api/writer.h), which posts the exchange back
+ * to this thread's message queue when its batch has committed. If an h2o
+ * client went away meanwhile, h2o disposes of the request's pool and the
+ * dispose hook clears the exchange's peer, so the answer is only logged.
+ *
+ * Drain (SIGTERM): the listeners close; h2o sends GOAWAY on HTTP/2; every
+ * HTTP/1 answer from now on says Connection: close; requests that arrive
+ * on open connections meanwhile are still answered. When nothing is in
+ * flight (or DRAIN_MS has passed), idle HTTP/1 connections get a clean
+ * close: FIN, then reading until the client closes, so none is reset. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <h2o.h>
-#include <h2o/http1.h>
-#include <h2o/http2.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -25,162 +30,46 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "api/writer.h"
 #include "core/timeutil.h"
+#include "http/internal.h"
 
-#define MAX_URL          8192
-#define MAX_HEADER_BYTES (16 * 1024)
-#define MAX_THREADS      64
-#define DRAIN_MS         10000
-
-typedef struct worker {
-    int index;
-    pthread_t tid;
-    h2o_context_t ctx;
-    h2o_accept_ctx_t accept_ctx;
-    h2o_socket_t *listener;
-    h2o_multithread_queue_t *queue;
-    h2o_multithread_receiver_t receiver;
-    store_conn *conn;
-    int inflight; /* requests not yet answered; touched only by this thread */
-} worker;
-
-typedef struct job {
-    writer_job wj;
-    h2o_multithread_message_t msg;
-    worker *w;
-    h2o_req_t *req;    /* NULL once h2o disposed of it */
-    struct job **slot; /* in req->pool; cleared when we are done */
-    api_req q;
-} job;
+#define MAX_THREADS     64
+#define DRAIN_MS        10000 /* in-flight requests get this long */
+#define DRAIN_GRACE_MS  200   /* requests already on the wire get this long */
+#define DRAIN_LINGER_MS 1000  /* idle connections closing cleanly */
+#define DRAIN_FLUSH_MS  200   /* h2o's last bytes (HTTP/2 answers, GOAWAY) */
 
 static h2o_globalconf_t globalconf;
-static worker workers[MAX_THREADS];
+static http_worker workers[MAX_THREADS];
 static int nworkers;
-static int listen_fd = -1;
+static int listen_fd = -1, metrics_fd = -1;
 static atomic_bool stopping;
-static FILE *access_log;
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Whether each worker still has work in flight while draining. Every
+ * worker drains until none has, so a request arriving on an idle
+ * connection of one thread is answered while another finishes an upload. */
+static atomic_bool draining_busy[MAX_THREADS];
 
-static const char *method_str(api_method m)
-{
-    static const char *n[] = {"GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OTHER"};
-    return n[m];
-}
-
-static api_method parse_method(h2o_iovec_t m)
-{
-    if (h2o_memis(m.base, m.len, H2O_STRLIT("GET"))) return M_GET;
-    if (h2o_memis(m.base, m.len, H2O_STRLIT("POST"))) return M_POST;
-    if (h2o_memis(m.base, m.len, H2O_STRLIT("PATCH"))) return M_PATCH;
-    if (h2o_memis(m.base, m.len, H2O_STRLIT("DELETE"))) return M_DELETE;
-    if (h2o_memis(m.base, m.len, H2O_STRLIT("PUT"))) return M_PUT;
-    if (h2o_memis(m.base, m.len, H2O_STRLIT("HEAD"))) return M_HEAD;
-    return M_OTHER;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes (and '+' to space in queries) into the arena. */
-static char *decode(arena *a, const char *s, size_t n, bool query)
-{
-    char *out = arena_alloc(a, n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else if (query && s[i] == '+') {
-            *o++ = ' ';
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-static int parse_query(api_req *q, const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        size_t j = i;
-        while (j < n && s[j] != '&')
-            j++;
-        if (j > i) {
-            if (q->nparams == API_MAX_PARAMS) return -1;
-            size_t eq = i;
-            while (eq < j && s[eq] != '=')
-                eq++;
-            api_param *p = &q->params[q->nparams++];
-            p->k = decode(&q->a, s + i, eq - i, true);
-            p->v = eq < j ? decode(&q->a, s + eq + 1, j - eq - 1, true) : "";
-            p->used = false;
-        }
-        i = j + 1;
-    }
-    return 0;
-}
-
-static void log_request(api_req *q, uint64_t dur_ns)
-{
-    if (!access_log) return;
-    char t[TIME_STR];
-    time_format_ms(time_now_ms(), t);
-    buf b;
-    buf_init(&b, 16384);
-    buf_printf(&b, "{\"time\":\"%s\",\"method\":\"%s\",\"path\":", t, method_str(q->method));
-    jw_escape(&b, q->path ? q->path : "", q->path ? strlen(q->path) : 0);
-    buf_printf(&b, ",\"status\":%d,\"duration_ms\":%.3f,\"request_id\":\"%s\"", q->status,
-               (double)dur_ns / 1e6, q->request_id);
-    if (q->authed) buf_printf(&b, ",\"workspace_id\":\"%s\",\"key_id\":\"%s\"", q->ws, q->key.id);
-    if (q->replayed) buf_puts(&b, ",\"idempotent_replay\":true");
-    buf_puts(&b, "}\n");
-    pthread_mutex_lock(&log_mu);
-    fwrite(b.data, 1, b.len, access_log);
-    fflush(access_log);
-    pthread_mutex_unlock(&log_mu);
-    buf_free(&b);
-}
-
-static void add_header(h2o_req_t *req, const char *name, const char *value)
-{
-    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL,
-                          h2o_strdup(&req->pool, value, SIZE_MAX).base, strlen(value));
-}
+/* ------------------------------------------------------------------ h2o */
 
 static void free_owned(void *p)
 {
     free(*(void **)p);
 }
 
-/* Sends q's response on req and releases q. */
-static void respond(worker *w, h2o_req_t *req, api_req *q)
+void server_h2o_send(http_exchange *x)
 {
     static h2o_generator_t generator = {NULL, NULL};
-    if (q->out.overflow) api_error(q, 500, "internal", NULL, "response too large");
+    h2o_req_t *req = x->peer;
+    api_req *q = &x->q;
+    if (x->slot) *x->slot = NULL; /* the dispose hook must not touch x any more */
     req->res.status = q->status;
-    req->res.reason = "";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   h2o_strdup(&req->pool, q->out_type, SIZE_MAX).base, strlen(q->out_type));
-    add_header(req, "x-request-id", q->request_id);
-    if (q->retry_after > 0) {
-        char ra[16];
-        snprintf(ra, sizeof ra, "%d", q->retry_after);
-        add_header(req, "retry-after", ra);
-    }
-    if (q->ratelimit[0]) {
-        add_header(req, "x-ratelimit-limit", q->ratelimit[0]);
-        add_header(req, "x-ratelimit-remaining", q->ratelimit[1]);
-        add_header(req, "x-ratelimit-reset", q->ratelimit[2]);
-    }
-    if (q->replayed) add_header(req, "idempotent-replayed", "true");
-    if (q->allow) add_header(req, "allow", q->allow);
+    req->res.reason = http_reason(q->status);
+    http_header hs[HTTP_MAX_RESP_HEADERS];
+    int n = exchange_headers(x, hs);
+    for (int i = 0; i < n; i++)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, hs[i].name, strlen(hs[i].name), 1,
+                              NULL, h2o_strdup(&req->pool, hs[i].value, SIZE_MAX).base,
+                              strlen(hs[i].value));
     /* The body's heap buffer passes to the request's pool, which frees it
      * once h2o has written it: no copy. */
     h2o_iovec_t body = h2o_iovec_init(q->out.data ? q->out.data : "", q->out.len);
@@ -190,155 +79,133 @@ static void respond(worker *w, h2o_req_t *req, api_req *q)
         buf_init(&q->out, q->out.limit); /* detached: release must not free it */
     }
     req->res.content_length = body.len;
-    uint64_t dur = time_mono_ns() - q->start_ns;
-    api_metrics_observe(q, dur);
-    log_request(q, dur);
-    api_req_release(q);
-    w->inflight--;
+    /* HEAD: the length GET would send, and no body (on HTTP/2 a DATA
+     * frame here is a protocol error). */
+    bool head = q->method == M_HEAD;
+    exchange_finish(x);
     h2o_start_response(req, &generator);
-    h2o_send(req, &body, 1, H2O_SEND_STATE_FINAL);
-}
-
-static void on_writer_done(writer_job *wj)
-{
-    job *j = (job *)wj;
-    h2o_multithread_send_message(&j->w->receiver, &j->msg);
-}
-
-static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
-{
-    (void)receiver;
-    while (!h2o_linklist_is_empty(messages)) {
-        h2o_multithread_message_t *m =
-            H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
-        h2o_linklist_unlink(&m->link);
-        job *j = H2O_STRUCT_FROM_MEMBER(job, msg, m);
-        if (j->req) {
-            *j->slot = NULL;
-            respond(j->w, j->req, &j->q);
-        } else {
-            api_metrics_observe(&j->q, time_mono_ns() - j->q.start_ns);
-            log_request(&j->q, time_mono_ns() - j->q.start_ns);
-            api_req_release(&j->q);
-            j->w->inflight--;
-        }
-        free(j);
-    }
+    h2o_send(req, head ? NULL : &body, head ? 0 : 1, H2O_SEND_STATE_FINAL);
 }
 
 static void on_req_dispose(void *p)
 {
-    job **slot = p;
-    if (*slot) (*slot)->req = NULL;
+    http_exchange **slot = p;
+    if (*slot) (*slot)->peer = NULL;
 }
 
-static bool too_big_headers(h2o_req_t *req, size_t *total)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < req->headers.size; i++)
-        n += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
-    *total = n;
-    return n > MAX_HEADER_BYTES;
-}
-
+/* A request h2o parsed: an HTTP/2 stream, or HTTP/1 on a connection whose
+ * h2c upgrade h2o refused. */
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     (void)self;
-    worker *w = H2O_STRUCT_FROM_MEMBER(worker, ctx, req->conn->ctx);
-    job *j = calloc(1, sizeof *j);
-    if (!j) abort();
-    api_req *q = &j->q;
-    api_req_init(q);
-    q->start_ns = time_mono_ns();
-    q->conn = w->conn;
-    q->method = parse_method(req->method);
-    w->inflight++;
-
-    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    q->path = decode(&q->a, req->path.base, plen, false);
-    size_t hbytes;
-    if (req->path.len > MAX_URL) {
-        api_error(q, 414, "uri_too_long", NULL, "the URL exceeds %d bytes", MAX_URL);
-    } else if (too_big_headers(req, &hbytes)) {
-        api_error(q, 431, "headers_too_large", NULL, "request headers exceed %d bytes",
-                  MAX_HEADER_BYTES);
-    } else if (req->query_at != SIZE_MAX && parse_query(q, req->path.base + req->query_at + 1,
-                                                        req->path.len - req->query_at - 1)) {
-        api_error(q, 400, "validation_failed", NULL, "too many query parameters (max %d)",
-                  API_MAX_PARAMS);
-    } else {
-        for (size_t i = 0; i < req->headers.size; i++) {
-            h2o_header_t *h = &req->headers.entries[i];
-            const char **dst = NULL;
-            if (h->name == &H2O_TOKEN_AUTHORIZATION->buf)
-                dst = &q->authorization;
-            else if (h->name == &H2O_TOKEN_CONTENT_TYPE->buf)
-                dst = &q->content_type;
-            else if (h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("idempotency-key")))
-                dst = &q->idem_key;
-            if (dst) *dst = arena_strndup(&q->a, h->value.base, h->value.len);
-        }
-        if (req->entity.base) {
-            q->body = req->entity.base; /* borrowed: lives as long as req */
-            q->body_len = req->entity.len;
-        }
-        api_handle(q);
-    }
-    if (!q->deferred) {
-        respond(w, req, q);
-        free(j);
+    http_worker *w = H2O_STRUCT_FROM_MEMBER(http_worker, ctx, req->conn->ctx);
+    http_exchange *x = exchange_new(w, HTTP_T_H2O, req);
+    x->slot = h2o_mem_alloc_shared(&req->pool, sizeof *x->slot, on_req_dispose);
+    *x->slot = x;
+    if (!exchange_target(x, req->method.base, req->method.len, req->path.base, req->path.len)) {
+        exchange_send(x);
         return 0;
     }
-    /* The writer outlives nothing of h2o's: copy the body into the arena. */
-    if (q->body) q->body = arena_strndup(&q->a, q->body, q->body_len);
-    j->w = w;
-    j->req = req;
-    j->slot = h2o_mem_alloc_shared(&req->pool, sizeof(job *), on_req_dispose);
-    *j->slot = j;
-    j->wj.q = q;
-    j->wj.done = on_writer_done;
-    writer_submit(&j->wj);
+    size_t bytes = 0;
+    for (size_t i = 0; i < req->headers.size; i++)
+        bytes += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
+    if (req->headers.size > HTTP_MAX_HEADERS || bytes > HTTP_MAX_HEADER_BYTES) {
+        api_error(&x->q, 431, "headers_too_large", NULL,
+                  "request headers exceed %d fields or %d bytes", HTTP_MAX_HEADERS,
+                  HTTP_MAX_HEADER_BYTES);
+        exchange_send(x);
+        return 0;
+    }
+    for (size_t i = 0; i < req->headers.size; i++) {
+        h2o_header_t *h = &req->headers.entries[i];
+        exchange_header(x, h->name->base, h->name->len, h->value.base, h->value.len);
+    }
+    if (req->entity.base) {
+        x->q.body = req->entity.base; /* borrowed: lives as long as req */
+        x->q.body_len = req->entity.len;
+    }
+    exchange_run(x);
     return 0;
 }
+
+/* -------------------------------------------------------------- workers */
 
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     if (err) return;
-    worker *w = listener->data;
+    http_worker *w = listener->data;
     h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
     if (!sock) return;
     int one = 1;
     setsockopt(h2o_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    h2o_accept(&w->accept_ctx, sock);
+    http1_accept(w, sock, listener == w->metrics_listener);
+}
+
+static h2o_socket_t *listen_on(http_worker *w, int fd)
+{
+    h2o_socket_t *l = h2o_evloop_socket_create(w->ctx.loop, dup(fd), H2O_SOCKET_FLAG_DONT_READ);
+    l->data = w;
+    h2o_socket_read_start(l, on_accept);
+    return l;
+}
+
+static void run_for(http_worker *w, uint64_t ms)
+{
+    uint64_t until = time_now_ms() + ms;
+    while (time_now_ms() < until)
+        h2o_evloop_run(w->ctx.loop, 10);
+}
+
+static void drain(http_worker *w)
+{
+    w->draining = true;
+    h2o_socket_read_stop(w->listener);
+    h2o_socket_close(w->listener);
+    if (w->metrics_listener) {
+        h2o_socket_read_stop(w->metrics_listener);
+        h2o_socket_close(w->metrics_listener);
+        w->metrics_listener = NULL;
+    }
+    h2o_context_request_shutdown(&w->ctx);
+    /* In-flight requests (including writes queued on the writer, and
+     * HTTP/1 requests whose head or body is still arriving) finish; open
+     * connections keep being served, each answer closing its connection. */
+    uint64_t start = time_now_ms();
+    for (;;) {
+        uint64_t now = time_now_ms();
+        atomic_store(&draining_busy[w->index], w->inflight > 0 || http1_busy(w));
+        bool busy = false;
+        for (int i = 0; i < nworkers; i++)
+            busy |= atomic_load(&draining_busy[i]);
+        if (now >= start + DRAIN_MS || (!busy && now >= start + DRAIN_GRACE_MS)) break;
+        h2o_evloop_run(w->ctx.loop, 10);
+    }
+    atomic_store(&draining_busy[w->index], false); /* past DRAIN_MS: stop waiting for it */
+    http1_close_idle(w);
+    uint64_t until = time_now_ms() + DRAIN_LINGER_MS;
+    while (http1_open(w) && time_now_ms() < until)
+        h2o_evloop_run(w->ctx.loop, 10);
+    http1_close_all(w);
+    run_for(w, DRAIN_FLUSH_MS);
 }
 
 static void *worker_main(void *arg)
 {
-    worker *w = arg;
+    http_worker *w = arg;
     h2o_context_init(&w->ctx, h2o_evloop_create(), &globalconf);
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = globalconf.hosts;
+    h2o_linklist_init_anchor(&w->h1conns);
+    h2o_timeout_init(w->ctx.loop, &w->io_timeout, HTTP_IO_TIMEOUT_MS);
+    h2o_timeout_init(w->ctx.loop, &w->linger_timeout, HTTP_LINGER_MS);
     w->queue = h2o_multithread_create_queue(w->ctx.loop);
-    h2o_multithread_register_receiver(w->queue, &w->receiver, on_messages);
-    int fd = dup(listen_fd);
-    w->listener = h2o_evloop_socket_create(w->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-    w->listener->data = w;
-    h2o_socket_read_start(w->listener, on_accept);
+    h2o_multithread_register_receiver(w->queue, &w->receiver, exchange_on_messages);
+    w->listener = listen_on(w, listen_fd);
+    if (metrics_fd >= 0) w->metrics_listener = listen_on(w, metrics_fd);
 
     while (!atomic_load(&stopping))
         h2o_evloop_run(w->ctx.loop, 100);
-
-    /* Drain: stop accepting, let in-flight requests (including writes
-     * queued on the writer) finish and their bytes leave. */
-    h2o_socket_read_stop(w->listener);
-    h2o_socket_close(w->listener);
-    h2o_context_request_shutdown(&w->ctx);
-    uint64_t until = time_now_ms() + DRAIN_MS;
-    while (w->inflight > 0 && time_now_ms() < until)
-        h2o_evloop_run(w->ctx.loop, 10);
-    uint64_t flush = time_now_ms() + 200;
-    while (time_now_ms() < flush)
-        h2o_evloop_run(w->ctx.loop, 10);
+    drain(w);
     return NULL;
 }
 
@@ -395,13 +262,23 @@ static int open_listener(const char *spec, char *bound, size_t cap)
 
 int server_run(const server_config *cfg)
 {
-    char bound[300];
+    char bound[300], mbound[300];
     listen_fd = open_listener(cfg->listen, bound, sizeof bound);
     if (listen_fd < 0) return 1;
-    access_log = cfg->access_log;
+    if (cfg->metrics_listen) {
+        metrics_fd = open_listener(cfg->metrics_listen, mbound, sizeof mbound);
+        if (metrics_fd < 0) {
+            close(listen_fd);
+            return 1;
+        }
+    }
+    exchange_set_access_log(cfg->access_log);
 
     h2o_config_init(&globalconf);
-    globalconf.max_request_entity_size = 16u << 20; /* we answer >1 MiB with our own 413 */
+    /* No "Server: h2o/2.2.5": a version tells an attacker which bugs to try. */
+    globalconf.server_name = h2o_iovec_init(H2O_STRLIT(""));
+    /* HTTP/2 bodies: we answer >1 MiB with our own 413 (HTTP/1 is ours). */
+    globalconf.max_request_entity_size = 16u << 20;
     globalconf.http1.req_timeout = 10000;
     globalconf.http2.idle_timeout = 10000;
     globalconf.http1.upgrade_to_http2 = 1;
@@ -411,14 +288,10 @@ int server_run(const server_config *cfg)
     h2o_handler_t *handler = h2o_create_handler(path, sizeof *handler);
     handler->on_req = on_req;
 
-    store_err e;
-    if (writer_start(cfg->db, &e) != STORE_OK) {
-        fprintf(stderr, "cairn: %s\n", e.msg);
-        close(listen_fd);
-        return 1;
-    }
-
-    /* Workers never see the signals; this thread waits for them. */
+    /* No thread but this one may take the signals, and every thread
+     * inherits the mask of its creator: block them before the writer's
+     * threads start, or a SIGTERM landing on one of them before sigwait()
+     * runs kills the process instead of draining it. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -426,10 +299,18 @@ int server_run(const server_config *cfg)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    store_err e;
+    if (writer_start(cfg->db, &e) != STORE_OK) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        close(listen_fd);
+        if (metrics_fd >= 0) close(metrics_fd);
+        return 1;
+    }
+
     nworkers = cfg->threads < 1 ? 1 : cfg->threads > MAX_THREADS ? MAX_THREADS : cfg->threads;
     int started = 0;
     for (int i = 0; i < nworkers; i++) {
-        worker *w = &workers[i];
+        http_worker *w = &workers[i];
         memset(w, 0, sizeof *w);
         w->index = i;
         if (store_connect(cfg->db, &w->conn, &e) != STORE_OK) {
@@ -443,12 +324,17 @@ int server_run(const server_config *cfg)
         started++;
     }
     if (started == nworkers) {
+        /* "listening" last: whoever waits for it may rely on the rest. */
+        if (metrics_fd >= 0) printf("metrics on http://%s/metrics\n", mbound);
         printf("listening on http://%s\n", bound);
         fflush(stdout);
         int sig = 0;
         sigwait(&set, &sig);
         fprintf(stderr, "{\"level\":\"info\",\"msg\":\"signal %d: draining\"}\n", sig);
     }
+    /* Busy until each worker has looked for itself. */
+    for (int i = 0; i < started; i++)
+        atomic_store(&draining_busy[i], true);
     atomic_store(&stopping, true);
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].tid, NULL);
@@ -459,5 +345,6 @@ int server_run(const server_config *cfg)
     for (int i = 0; i < started; i++)
         store_disconnect(workers[i].conn);
     close(listen_fd);
+    if (metrics_fd >= 0) close(metrics_fd);
     return started == nworkers ? 0 : 1;
 }

@@ -1,9 +1,11 @@
-/* server.h - the HTTP server: h2o adapter between sockets and api_req.
+/* server.h - the HTTP server: between sockets and api_req.
  *
- * Owns: listening, one h2o event loop and one store connection per worker
- * thread, translating h2o requests into api_req and responses back,
- * header/URL limits, the access log, handing writes to the writer and
- * answering them when it is done, and draining on SIGTERM. */
+ * Owns: listening, one event loop and one store connection per worker
+ * thread, HTTP/1.x (parsed by Cairn, src/http/http1.c) and HTTP/2 (h2o),
+ * translating requests into api_req and responses back, the limits on a
+ * request head and body (every refusal is a JSON error), the access log,
+ * handing writes to the writer and answering them when it is done, the
+ * metrics listener, and draining on SIGTERM. */
 #ifndef CAIRN_SERVER_H
 #define CAIRN_SERVER_H
 
@@ -13,7 +15,8 @@
 #include "store/store.h"
 
 typedef struct server_config {
-    const char *listen; /* "host:port"; port 0 picks a free one */
+    const char *listen;         /* "host:port"; port 0 picks a free one */
+    const char *metrics_listen; /* a second listener serving only /metrics; NULL: none */
     int threads;
     store *db;
     FILE *access_log; /* NULL: off */

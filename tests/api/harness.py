@@ -624,6 +624,42 @@ def raw_exchange(port, data, timeout=None):
         s.close()
 
 
+def read_until_close(s):
+    """Every byte the server sends on socket s until it closes it. Raises
+    AssertionError on a reset (a clean close is the point of many callers)
+    or when the socket's timeout passes first."""
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:
+            raise AssertionError("connection reset instead of closed (after %r)" % data[:200])
+        except socket.timeout:
+            raise AssertionError("connection neither answered nor closed in time (got %r)" % data[:300])
+        if not chunk:
+            return data
+        data += chunk
+
+
+def split_response(data, head_only=False):
+    """One HTTP/1.x response off the front of raw bytes: (status line,
+    {lower-case name: value}, body, the bytes after it), or None while its
+    head or body is incomplete. head_only: the answer to a HEAD (no body,
+    whatever Content-Length says)."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    lines = data[:end].split(b"\r\n")
+    hdrs = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(b":")
+        hdrs[k.strip().lower().decode("latin-1")] = v.strip().decode("latin-1")
+    n = 0 if head_only else int(hdrs.get("content-length", "0"))
+    if len(data) < end + 4 + n:
+        return None
+    return lines[0].decode("latin-1"), hdrs, data[end + 4:end + 4 + n], data[end + 4 + n:]
+
+
 # ---------------------------------------------------------------- assertions
 
 _MISSING = object()

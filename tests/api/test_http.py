@@ -9,7 +9,7 @@ import socket
 import subprocess
 
 from harness import (HTTP_TIMEOUT, Server, count, eq, expect, id_re, ok,
-                     raw_exchange, uniq)
+                     raw_exchange, read_until_close, split_response, uniq)
 
 CURL = "/usr/bin/curl"
 S = A = None
@@ -350,3 +350,332 @@ def test_idle_connections_do_not_block_others():
         for s in socks:
             s.close()
     _healthy()
+
+
+# ------------------------------------------------------------ raw HTTP/1.1 (issue 11)
+#
+# Over raw sockets: the client library would hide a body after HEAD, fix up
+# framing, and refuse to send the malformed heads these cases are about.
+
+def _raw(data):
+    """Sends bytes on a new connection and reads until the server closes it
+    (a reset instead fails the test)."""
+    s = socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT)
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered before reading all of it; the answer is what counts
+        return read_until_close(s)
+    finally:
+        s.close()
+
+
+def _parse(data, head_only=False):
+    """One complete response off the front of data (see split_response)."""
+    r = split_response(data, head_only)
+    ok(r is not None, "no complete response in %r" % data[:300])
+    return r
+
+
+def _json_error(status_line, hdrs, body, status, code, what):
+    """The answer is Cairn's JSON error envelope, as strict UTF-8 JSON."""
+    ok(status_line.startswith("HTTP/1.1 %d " % status),
+       "%s: expected %d, got %r %r" % (what, status, status_line, body[:200]))
+    ok(hdrs.get("content-type", "").startswith("application/json"),
+       "%s: Content-Type %r, want application/json (body %r)" % (what, hdrs.get("content-type"), body[:200]))
+    try:
+        j = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise AssertionError("%s: body is not valid UTF-8 JSON (%s): %r" % (what, e, body[:300]))
+    err = j.get("error") if isinstance(j, dict) else None
+    ok(isinstance(err, dict), "%s: no error object in %r" % (what, j))
+    eq(err.get("code"), code, "%s: error code" % what)
+    ok(isinstance(err.get("message"), str) and err["message"], "%s: error message %r" % (what, err.get("message")))
+    ok(err.get("param") is None or isinstance(err.get("param"), str), "%s: error param %r" % (what, err.get("param")))
+    ok(str(j.get("request_id", "")).startswith("req_"), "%s: request_id %r" % (what, j.get("request_id")))
+    eq(hdrs.get("x-request-id"), j.get("request_id"), "%s: X-Request-Id vs body request_id" % what)
+    return err
+
+
+def _req(method, path, headers=b"", body=b"", close=True, auth=True):
+    h = method.encode() + b" " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    if auth:
+        h += b"Authorization: Bearer " + A.token.encode() + b"\r\n"
+    if body or b"content-length" in headers.lower():
+        h += b"Content-Type: application/json\r\n"
+    if body and b"content-length" not in headers.lower() and b"transfer-encoding" not in headers.lower():
+        h += b"Content-Length: %d\r\n" % len(body)
+    if close:
+        h += b"Connection: close\r\n"
+    return h + headers + b"\r\n" + body
+
+
+# -- HEAD (finding 3)
+
+def test_head_sends_no_body_and_keeps_the_connection_in_step():
+    c = A.create("/v1/contacts", {"name": "Head Check"})
+    path = ("/v1/contacts/" + c["id"]).encode()
+    r = A.get("/v1/contacts/" + c["id"])
+    expect(r, 200)
+    get_len = len(r.body)  # request ids have one length, so every GET's body has this one
+    data = _raw(_req("HEAD", path, close=False) + _req("GET", b"/healthz"))
+    line, hdrs, body, rest = _parse(data, head_only=True)
+    ok(line.startswith("HTTP/1.1 200"), "HEAD %s: status line %r" % (path.decode(), line))
+    eq(int(hdrs.get("content-length", "-1")), get_len, "HEAD Content-Length (the length GET sends)")
+    ok(rest.startswith(b"HTTP/1.1 200"),
+       "after a HEAD answer the next bytes must be the next answer's status line, got %r" % rest[:120])
+    line2, _, body2, _ = _parse(rest)
+    eq(json.loads(body2).get("status"), "ok", "GET /healthz after HEAD on one connection")
+
+
+def test_head_over_http2():
+    for how in ("--http2-prior-knowledge", "--http2"):
+        p = _curl(how, "-I", "http://127.0.0.1:%d/healthz" % S.port)
+        eq(p.returncode, 0, "curl %s -I /healthz exit code (stderr %r)" % (how, p.stderr.strip()))
+        ok("HTTP/2 200" in p.stdout, "curl %s -I /healthz: no 'HTTP/2 200' in %r" % (how, p.stdout[:300]))
+
+
+# -- control bytes in a path id (finding 4)
+
+PATH_BYTE_CASES = [
+    # label, suffix appended to a real id
+    ("nul_then_junk", "%00junk"),
+    ("nul_at_end", "%00"),
+    ("newline", "%0a"),
+    ("escape", "%1b"),
+    ("del", "%7f"),
+]
+
+
+def _make_path_byte_test(label, suffix):
+    def t():
+        c = A.create("/v1/contacts", {"name": "Path Byte " + label, "title": "Before"})
+        bad = "/v1/contacts/" + c["id"] + suffix
+        r = A.get(bad)
+        ok(r.status in (400, 404), "GET %s: expected 400 or 404, got %s" % (bad, r.describe()))
+        ok(r.error.get("code") in ("validation_failed", "not_found"), "GET %s: error %r" % (bad, r.json))
+        r = A.patch(bad, {"title": "After"})
+        ok(r.status in (400, 404), "PATCH %s: expected 400 or 404, got %s" % (bad, r.describe()))
+        r = A.delete(bad)
+        ok(r.status in (400, 404), "DELETE %s: expected 400 or 404, got %s" % (bad, r.describe()))
+        d = expect(A.get("/v1/contacts/" + c["id"]), 200)["data"]
+        eq(d.get("title"), "Before", "title of %s after PATCH/DELETE of %s" % (c["id"], bad))
+    return t
+
+
+for _c in PATH_BYTE_CASES:
+    globals()["test_path_id_with_control_byte_" + _c[0]] = _make_path_byte_test(*_c)
+
+
+# -- framing: request smuggling (finding 5)
+
+def _smuggle_case(headers, body, marker):
+    n = count(A, "/v1/contacts", {"query": marker})
+    s = socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT)
+    try:
+        s.sendall(_req("POST", b"/v1/contacts", headers, body, close=False))
+        s.shutdown(socket.SHUT_WR)
+        data = read_until_close(s)  # the server must close: nothing after the answer
+    finally:
+        s.close()
+    line, hdrs, rbody, rest = _parse(data)
+    err = _json_error(line, hdrs, rbody, 400, "bad_request", "smuggling attempt")
+    eq(hdrs.get("connection", "").lower(), "close", "Connection header of the 400")
+    eq(rest, b"", "bytes after the 400 (a second answer means the rest was run as a request)")
+    eq(count(A, "/v1/contacts", {"query": marker}), n, "contacts named %s after the refused request" % marker)
+    _healthy()
+    return err
+
+
+def test_two_different_content_lengths_are_400_and_close():
+    m1, m2 = uniq("smugA"), uniq("smugB")
+    first = json.dumps({"name": m1}).encode()
+    second = (b"POST /v1/contacts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + A.token.encode() +
+              b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(json.dumps({"name": m2})) +
+              json.dumps({"name": m2}).encode())
+    body = first + second
+    hdr = b"Content-Length: %d\r\nContent-Length: %d\r\n" % (len(first), len(body))
+    _smuggle_case(hdr, body, m1)
+    eq(count(A, "/v1/contacts", {"query": m2}), 0, "contacts from the smuggled second request")
+
+
+def test_content_length_list_with_different_values_is_400():
+    m = uniq("smugL")
+    body = json.dumps({"name": m}).encode()
+    _smuggle_case(b"Content-Length: %d, %d\r\n" % (len(body), len(body) + 1), body, m)
+
+
+def test_content_length_and_chunked_together_are_400_and_close():
+    m = uniq("smugT")
+    body = _chunked(json.dumps({"name": m}).encode())
+    _smuggle_case(b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", body, m)
+    # The other order, which some parsers read differently.
+    _smuggle_case(b"Transfer-Encoding: chunked\r\nContent-Length: %d\r\n" % len(body), body, m)
+
+
+def test_equal_content_lengths_are_accepted():
+    # RFC 9110 8.6 allows a repeated identical value; nothing ambiguous.
+    m = uniq("dupcl")
+    body = json.dumps({"name": m}).encode()
+    data = _raw(_req("POST", b"/v1/contacts", b"Content-Length: %d\r\nContent-Length: %d\r\n" % (len(body), len(body)), body))
+    line, _, rbody, _ = _parse(data)
+    ok(line.startswith("HTTP/1.1 201"), "POST with two equal Content-Lengths: %r %r" % (line, rbody[:200]))
+    eq(count(A, "/v1/contacts", {"query": m}), 1, "contacts created")
+
+
+# -- limits and malformed heads answered with Cairn's JSON errors (finding 6)
+
+def _many_headers(n, size=8):
+    return b"".join(b"X-H%d: %s\r\n" % (i, b"v" * size) for i in range(n))
+
+
+HEAD_LIMIT_CASES = [
+    # label, request bytes (builder), status, code
+    ("101_header_fields", lambda: _req("GET", b"/healthz", _many_headers(101 - 2), auth=False), 431, "headers_too_large"),
+    ("500_header_fields", lambda: _req("GET", b"/healthz", _many_headers(500), auth=False), 431, "headers_too_large"),
+    ("one_17k_header", lambda: _req("GET", b"/healthz", b"X-Big: " + b"a" * (17 * 1024) + b"\r\n", auth=False), 431, "headers_too_large"),
+    ("headers_over_16k_in_90_lines", lambda: _req("GET", b"/healthz", _many_headers(90, 200), auth=False), 431, "headers_too_large"),
+    ("url_over_8k", lambda: _req("GET", b"/v1/contacts?query=" + b"a" * 9000), 414, "uri_too_long"),
+    ("body_over_1mib_not_sent", lambda: _req("POST", b"/v1/contacts", b"Content-Length: %d\r\n" % (2 << 20), b"{"), 413, "payload_too_large"),
+    ("body_over_16mib_not_sent", lambda: _req("POST", b"/v1/contacts", b"Content-Length: %d\r\n" % (20 << 20), b"{"), 413, "payload_too_large"),
+    ("garbage_line", lambda: b"GARBAGE\r\n\r\n", 400, "bad_request"),
+    ("method_only", lambda: b"GET\r\n\r\n", 400, "bad_request"),
+    ("no_version", lambda: b"GET /healthz\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    ("extra_token", lambda: b"GET /healthz HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    ("space_in_target", lambda: b"GET /health z HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    ("two_spaces", lambda: b"GET  /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    ("binary", lambda: b"\x00\x01\x02\xff\xfe garbage\r\n\r\n", 400, "bad_request"),
+    ("bad_version", lambda: b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    ("folded_header", lambda: b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\n\r\n", 400, "bad_request"),
+    ("space_before_colon", lambda: b"GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n", 400, "bad_request"),
+    ("nul_in_header", lambda: b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400, "bad_request"),
+    ("negative_length", lambda: b"POST /v1/contacts HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", 400, "bad_request"),
+    ("huge_length", lambda: b"POST /v1/contacts HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", 400, "bad_request"),
+    ("broken_chunk_size", lambda: _req("POST", b"/v1/contacts", b"Transfer-Encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n"), 400, "bad_request"),
+    ("unknown_transfer_coding", lambda: _req("POST", b"/v1/contacts", b"Transfer-Encoding: gzip\r\n", b"{}"), 501, "not_implemented"),
+]
+
+
+def _make_head_limit_test(label, build, status, code):
+    def t():
+        data = _raw(build())
+        line, hdrs, body, _ = _parse(data)
+        _json_error(line, hdrs, body, status, code, label)
+        eq(hdrs.get("connection", "").lower(), "close", "%s: Connection header" % label)
+        _healthy()
+    return t
+
+
+for _c in HEAD_LIMIT_CASES:
+    globals()["test_json_error_" + _c[0]] = _make_head_limit_test(*_c)
+
+
+def test_exactly_100_header_fields_are_fine():
+    data = _raw(_req("GET", b"/healthz", _many_headers(100 - 3)))  # + Host, Authorization, Connection
+    line, _, body, _ = _parse(data)
+    ok(line.startswith("HTTP/1.1 200"), "GET /healthz with 100 header fields: %r %r" % (line, body[:200]))
+
+
+def test_chunked_over_1mib_is_a_json_413():
+    body = json.dumps({"name": "Big Chunks", "notes": "a" * (1200 * 1024)}).encode()
+    data = _raw(_req("POST", b"/v1/contacts", b"Transfer-Encoding: chunked\r\n", _chunked(body)))
+    line, hdrs, rbody, _ = _parse(data)
+    _json_error(line, hdrs, rbody, 413, "payload_too_large", "chunked body of %d bytes" % len(body))
+
+
+def test_expect_continue_over_limit_is_413_before_the_body():
+    s = socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT)
+    try:
+        s.sendall(_req("POST", b"/v1/contacts", b"Content-Length: %d\r\nExpect: 100-continue\r\n" % (5 << 20)))
+        line, hdrs, body, _ = _parse(read_until_close(s))  # answered without a byte of the body
+    finally:
+        s.close()
+    _json_error(line, hdrs, body, 413, "payload_too_large", "Expect: 100-continue with 5 MiB")
+
+
+def test_expect_continue_within_limit_gets_100_then_201():
+    m = uniq("cont")
+    body = json.dumps({"name": m}).encode()
+    s = socket.create_connection(("127.0.0.1", S.port), timeout=HTTP_TIMEOUT)
+    try:
+        s.sendall(_req("POST", b"/v1/contacts", b"Content-Length: %d\r\nExpect: 100-continue\r\n" % len(body)))
+        first = s.recv(4096)
+        ok(first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), "answer to Expect: 100-continue: %r" % first[:100])
+        s.sendall(body)
+        rest = first[len(b"HTTP/1.1 100 Continue\r\n\r\n"):] + read_until_close(s)
+    finally:
+        s.close()
+    line, _, rbody, _ = _parse(rest)
+    ok(line.startswith("HTTP/1.1 201"), "POST after 100 Continue: %r %r" % (line, rbody[:200]))
+
+
+# -- response headers (finding 7)
+
+def test_status_lines_carry_reason_phrases():
+    c = A.create("/v1/contacts", {"name": "Reason"})
+    for req, want in ((_req("GET", b"/healthz"), "HTTP/1.1 200 OK"),
+                      (_req("GET", b"/v1/no-such-thing"), "HTTP/1.1 404 Not Found"),
+                      (_req("GET", b"/v1/contacts", auth=False), "HTTP/1.1 401 Unauthorized"),
+                      (_req("PUT", b"/v1/contacts", body=b"{}"), "HTTP/1.1 405 Method Not Allowed"),
+                      (_req("POST", b"/v1/contacts", body=json.dumps({"name": "R"}).encode()), "HTTP/1.1 201 Created"),
+                      (_req("GET", ("/v1/contacts/" + c["id"]).encode()), "HTTP/1.1 200 OK")):
+        line = _parse(_raw(req))[0]
+        eq(line, want, "status line of %r" % req.split(b"\r\n")[0])
+
+
+def test_security_headers_on_every_response():
+    reqs = [_req("GET", b"/healthz", auth=False), _req("GET", b"/v1/contacts"),
+            _req("POST", b"/v1/contacts", body=json.dumps({"name": "Hdr"}).encode()),
+            _req("GET", b"/v1/nope"), _req("GET", b"/v1/contacts", auth=False),
+            _req("GET", b"/v1/contacts?limit=zz"), b"GARBAGE\r\n\r\n",
+            _req("GET", b"/healthz", _many_headers(150), auth=False)]
+    for req in reqs:
+        line, hdrs, _, _ = _parse(_raw(req))
+        what = "%r -> %s" % (req.split(b"\r\n")[0][:60], line)
+        eq(hdrs.get("x-content-type-options"), "nosniff", "%s: X-Content-Type-Options" % what)
+        eq(hdrs.get("cache-control"), "no-store", "%s: Cache-Control" % what)
+        ok("server" not in hdrs or "h2o" not in hdrs["server"].lower() and "/" not in hdrs["server"],
+           "%s: Server header %r leaks the implementation" % (what, hdrs.get("server")))
+
+
+def test_no_server_version_over_http2():
+    p = _curl("--http2-prior-knowledge", "-D", "-", "-o", "/dev/null", "http://127.0.0.1:%d/healthz" % S.port)
+    heads = p.stdout.lower()
+    ok("h2o" not in heads, "HTTP/2 response headers name h2o: %r" % p.stdout[:300])
+    ok("x-content-type-options: nosniff" in heads, "HTTP/2 response lacks nosniff: %r" % p.stdout[:300])
+
+
+# -- invalid UTF-8 and NUL in the target (finding 8)
+
+UTF8_CASES = [
+    # label, raw target, param
+    ("query_value", b"/v1/contacts?query=%ff%fe", "query"),
+    ("filter_value", b"/v1/contacts?status=act%c3", "status"),
+    ("unknown_param_name", b"/v1/contacts?%ff%fe=1", None),
+    ("nul_in_value", b"/v1/contacts?status=active%00x", "status"),
+    ("overlong_slash_in_path", b"/v1/contacts/%c0%af", None),
+    ("path_percent_ff", b"/v1/contacts/con_%ff", None),
+    ("raw_bytes_in_path", b"/v1/contacts/con_\xff\xfe", None),
+    ("surrogate_in_path", b"/v1/companies/%ed%a0%80", None),
+]
+
+
+def _make_utf8_test(label, target, param):
+    def t():
+        line, hdrs, body, _ = _parse(_raw(_req("GET", target)))
+        err = _json_error(line, hdrs, body, 400, "validation_failed", "GET %r" % target)
+        if param is not None:
+            eq(err.get("param"), param, "GET %r: error param" % target)
+    return t
+
+
+for _c in UTF8_CASES:
+    globals()["test_invalid_utf8_" + _c[0]] = _make_utf8_test(*_c)
+
+
+def test_valid_utf8_in_query_and_path_still_works():
+    name = "Zo\u00eb " + uniq("utf")
+    A.create("/v1/contacts", {"name": name})
+    eq(count(A, "/v1/contacts", {"query": name}), 1, "search for a name with \u00eb")
+    expect(A.get("/v1/contacts/con_%C3%A9t%C3%A9"), 404, "not_found")

@@ -36,7 +36,7 @@ def test_readyz_no_auth():
 def test_metrics_prometheus_text():
     S.request("GET", "/healthz")
     A.get("/v1/contacts")
-    r = S.request("GET", "/metrics")
+    r = A.get("/metrics")  # a key with workspace:admin (--scopes all); test_metrics.py has the rest
     eq(r.status, 200, "GET /metrics status")
     text = r.body.decode("utf-8", "replace")
     ok(r.headers.get("content-type", "").startswith("text/plain"),

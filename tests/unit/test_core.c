@@ -340,6 +340,78 @@ TEST(jw_escaping)
     buf_free(&b);
 }
 
+/* Ill-formed UTF-8 never reaches the output: each maximal ill-formed
+ * subpart becomes one U+FFFD (what Python's errors="replace" yields), and
+ * well-formed sequences pass through untouched. */
+#define U8(lit) lit, sizeof(lit) - 1
+static const struct {
+    const char *in;
+    size_t len;
+    const char *out;
+} utf8_cases[] = {
+    {U8("ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+     "\"ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+    {U8("\xff"), "\"\xef\xbf\xbd\""},
+    {U8("a\xfe\xff!"), "\"a\xef\xbf\xbd\xef\xbf\xbd!\""},
+    {U8("\x80"), "\"\xef\xbf\xbd\""},                                 /* lone continuation */
+    {U8("\xc0\xaf"), "\"\xef\xbf\xbd\xef\xbf\xbd\""},                 /* overlong '/' */
+    {U8("\xe0\x80\xaf"), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* overlong */
+    {U8("\xed\xa0\x80"), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* surrogate */
+    {U8("\xf4\x90\x80\x80"),
+     "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* past U+10FFFF */
+    {U8("\xe2\x82"), "\"\xef\xbf\xbd\""},                     /* cut: one replacement */
+    {U8("x\xe2\x82\""), "\"x\xef\xbf\xbd\\\"\""},             /* cut, then an escape */
+    {U8("\xf0\x9f\x98"), "\"\xef\xbf\xbd\""},
+    {U8("\xe2\x82z"), "\"\xef\xbf\xbdz\""},
+    {U8("\xf4\x8f\xbf\xbf"), "\"\xf4\x8f\xbf\xbf\""}, /* U+10FFFF itself */
+    {U8("\xef\xbf\xbd"), "\"\xef\xbf\xbd\""},         /* U+FFFD itself */
+};
+
+TEST(jw_replaces_ill_formed_utf8)
+{
+    for (size_t i = 0; i < sizeof utf8_cases / sizeof utf8_cases[0]; i++) {
+        buf b;
+        buf_init(&b, 1024);
+        jw_escape(&b, utf8_cases[i].in, utf8_cases[i].len);
+        if (!CHECK_STR(buf_cstr(&b), utf8_cases[i].out)) printf("  case %zu\n", i);
+        /* What came out is well-formed, and valid input is left as is. */
+        CHECK(jw_utf8_valid(b.data, b.len));
+        bool same = b.len == utf8_cases[i].len + 2 &&
+                    memcmp(b.data + 1, utf8_cases[i].in, utf8_cases[i].len) == 0;
+        CHECK_EQ_INT(jw_utf8_valid(utf8_cases[i].in, utf8_cases[i].len), same);
+        buf_free(&b);
+    }
+    /* Through the writer too: keys and values. */
+    buf b;
+    buf_init(&b, 1024);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj_open(&w);
+    jw_kstr(&w, "k\xff", "v\xc3");
+    jw_obj_close(&w);
+    CHECK_STR(buf_cstr(&b), "{\"k\xef\xbf\xbd\":\"v\xef\xbf\xbd\"}");
+    buf_free(&b);
+}
+
+TEST(jw_utf8_seq_lengths)
+{
+    CHECK_EQ_INT(jw_utf8_seq("a", 1), 1);
+    CHECK_EQ_INT(jw_utf8_seq("\xc3\xa9", 2), 2);
+    CHECK_EQ_INT(jw_utf8_seq("\xe2\x82\xac", 3), 3);
+    CHECK_EQ_INT(jw_utf8_seq("\xf0\x9f\x98\x80", 4), 4);
+    CHECK_EQ_INT(jw_utf8_seq("\xc3", 1), -1);
+    CHECK_EQ_INT(jw_utf8_seq("\xe2\x82", 2), -2);
+    CHECK_EQ_INT(jw_utf8_seq("\xf0\x9f\x98", 3), -3);
+    CHECK_EQ_INT(jw_utf8_seq("\xf0\x9f\x98x", 4), -3);
+    CHECK_EQ_INT(jw_utf8_seq("\xc1\xbf", 2), -1);
+    CHECK_EQ_INT(jw_utf8_seq("\xed\x9f\xbf", 3), 3); /* U+D7FF, just below surrogates */
+    CHECK_EQ_INT(jw_utf8_seq("\xed\xa0\x80", 3), -1);
+    CHECK_EQ_INT(jw_utf8_seq("\xf5\x80\x80\x80", 4), -1);
+    CHECK(jw_utf8_valid("", 0));
+    CHECK(jw_utf8_valid("a\0b", 3));
+    CHECK(!jw_utf8_valid("ab\xff", 3));
+}
+
 /* Doubles: written, then read back by strtod, must equal the input; and
  * the text is the short form a person expects. */
 static const char *jw_one_double(double d)
