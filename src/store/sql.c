@@ -860,13 +860,19 @@ void sql_event_insert(sql_stmt *q, const char *const *v, int64_t created_ms)
     int_param(q, created_ms);
 }
 
-/* The rids of a record's events (?1 workspace, ?2 record[, ?3 below this
- * rid]), spelled as two index range scans: with an OR, SQLite's planner
- * walked the workspace's whole log backwards. The cost is the record's
- * history. */
+/* Events of a record (?1 workspace, ?2 record[, ?3 below this rid]): its
+ * own and those it is the subject of. PostgreSQL answers the OR with
+ * both indexes at once (a BitmapOr); SQLite's planner walked the
+ * workspace's whole log backwards, so there it is spelled as two index
+ * range scans of rids. Either way the cost is the record's history. */
 static void record_events(sql_stmt *q, bool below)
 {
     const char *bound = below ? " AND rid < ?3" : "";
+    if (!q->d->or_as_union) {
+        sql_put(q, &q->text, "workspace_id = ?1 AND (resource_id = ?2 OR subject_id = ?2)");
+        sql_put(q, &q->text, bound);
+        return;
+    }
     buf_puts(&q->text, "rid IN (");
     sql_put(q, &q->text, "SELECT rid FROM events WHERE workspace_id = ?1 AND resource_id = ?2");
     sql_put(q, &q->text, bound);

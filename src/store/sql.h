@@ -66,6 +66,9 @@ typedef struct sql_dialect {
      * rollup keys come back in); "" where that is the default. */
     const char *bytewise;
 
+    /* An OR of conditions that two indexes serve is spelled as a UNION
+     * ALL of the rids each finds (a planner that would not use both). */
+    bool or_as_union;
     /* Inserts end " RETURNING rid"; otherwise the backend asks its
      * connection for the row it just inserted. */
     bool returning_rid;

@@ -275,6 +275,7 @@ static const sql_dialect sq_dialect = {
     .fold_val = {"", " COLLATE NOCASE"},
     .nulls_low = {"", ""},
     .bytewise = "",
+    .or_as_union = true,
     .custom_eq = sq_custom_eq,
     .search = sq_search,
 };
