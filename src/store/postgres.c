@@ -942,6 +942,7 @@ static void read_workspace(PGresult *r, int row, store_workspace *w)
     copy_col(w->id, sizeof w->id, r, row, 0);
     copy_col(w->name, sizeof w->name, r, row, 1);
     w->created_ms = get_int(r, row, 2);
+    copy_col(w->disabled_modules, sizeof w->disabled_modules, r, row, 3);
 }
 
 static int pg_workspace_create(pg_conn *c, const char *name, store_workspace *out, store_err *e)
@@ -949,6 +950,7 @@ static int pg_workspace_create(pg_conn *c, const char *name, store_workspace *ou
     id_new(out->id, "wrk");
     snprintf(out->name, sizeof out->name, "%s", name);
     out->created_ms = (int64_t)time_now_ms();
+    out->disabled_modules[0] = '\0';
     sql_stmt q;
     sql_init(&q, &pg_dialect);
     sql_workspace_create(&q, out);
@@ -967,6 +969,22 @@ static int pg_workspace_find(pg_conn *c, const char *name_or_id, store_workspace
         rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
     else
         read_workspace(res, 0, out);
+    PQclear(res);
+    return rc;
+}
+
+static int pg_workspace_set_modules(pg_conn *c, const char *id, const char *disabled, store_err *e)
+{
+    if (strlen(disabled) >= sizeof((store_workspace *)0)->disabled_modules)
+        return store_fail(e, STORE_ERROR, "disabled modules: more than %zu bytes",
+                          sizeof((store_workspace *)0)->disabled_modules - 1);
+    sql_stmt q;
+    sql_init(&q, &pg_dialect);
+    sql_workspace_set_modules(&q, id, disabled);
+    PGresult *res;
+    int rc = run_q(c, &q, &res, e);
+    if (rc) return rc;
+    if (affected(res) == 0) rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", id);
     PQclear(res);
     return rc;
 }

@@ -186,6 +186,8 @@ static const char *const migrations[] = {
     "  k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL, n %I NOT NULL, "
     "  total %I NOT NULL, PRIMARY KEY (workspace_id, resource, k1, k2, k3))%W;"
     "CREATE TABLE rollup_specs (resource TEXT PRIMARY KEY, spec TEXT NOT NULL);",
+    /* 5: the modules each workspace switched off (existing ones: none) */
+    "ALTER TABLE workspaces ADD COLUMN disabled_modules TEXT NOT NULL DEFAULT '';",
 };
 
 static void expand(const sql_dialect *d, const char *s, buf *out)
@@ -943,17 +945,21 @@ void sql_idem_expire(sql_stmt *q, int64_t cutoff_ms)
 
 /* ------------------------------------------------------ workspaces, keys */
 
+#define WORKSPACE_COLS "id, name, created_at, disabled_modules"
+
 void sql_workspace_create(sql_stmt *q, const store_workspace *w)
 {
-    put(q, "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3)");
+    put(q, "INSERT INTO workspaces (id, name, created_at, disabled_modules) "
+           "VALUES (?1, ?2, ?3, ?4)");
     text_param(q, w->id);
     text_param(q, w->name);
     int_param(q, w->created_ms);
+    text_param(q, w->disabled_modules);
 }
 
 void sql_workspace_find(sql_stmt *q, const char *name_or_id)
 {
-    put(q, "SELECT id, name, created_at FROM workspaces WHERE id = ?1 OR name = ?1");
+    put(q, "SELECT " WORKSPACE_COLS " FROM workspaces WHERE id = ?1 OR name = ?1");
     text_param(q, name_or_id);
 }
 
@@ -964,7 +970,14 @@ void sql_workspace_count(sql_stmt *q)
 
 void sql_workspace_each(sql_stmt *q)
 {
-    put(q, "SELECT id, name, created_at FROM workspaces ORDER BY id");
+    put(q, "SELECT " WORKSPACE_COLS " FROM workspaces ORDER BY id");
+}
+
+void sql_workspace_set_modules(sql_stmt *q, const char *id, const char *disabled)
+{
+    put(q, "UPDATE workspaces SET disabled_modules = ?1 WHERE id = ?2");
+    text_param(q, disabled);
+    text_param(q, id);
 }
 
 #define KEY_COLS                                                                                   \

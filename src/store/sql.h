@@ -244,11 +244,12 @@ void sql_idem_put(sql_stmt *q, const char *ws, const char *key, const char *req_
 void sql_idem_expire(sql_stmt *q, int64_t cutoff_ms);
 
 /* ---- workspaces, keys ---- */
-/* Columns: id, name, created_at. */
+/* Columns: id, name, created_at, disabled_modules. */
 void sql_workspace_create(sql_stmt *q, const store_workspace *w);
 void sql_workspace_find(sql_stmt *q, const char *name_or_id);
 void sql_workspace_count(sql_stmt *q);
 void sql_workspace_each(sql_stmt *q);
+void sql_workspace_set_modules(sql_stmt *q, const char *id, const char *disabled);
 /* Columns: id, workspace_id, name, scopes, super_admin, max_concurrent,
  * rate, created_at, revoked_at. */
 void sql_key_create(sql_stmt *q, const store_key *k, const char *token_hash);

@@ -822,6 +822,7 @@ static void read_workspace(sqlite3_stmt *st, void *ud)
     copy_col(w->id, sizeof w->id, st, 0);
     copy_col(w->name, sizeof w->name, st, 1);
     w->created_ms = sqlite3_column_int64(st, 2);
+    copy_col(w->disabled_modules, sizeof w->disabled_modules, st, 3);
 }
 
 static int sq_workspace_create(sq_conn *c, const char *name, store_workspace *out, store_err *e)
@@ -829,6 +830,7 @@ static int sq_workspace_create(sq_conn *c, const char *name, store_workspace *ou
     id_new(out->id, "wrk");
     snprintf(out->name, sizeof out->name, "%s", name);
     out->created_ms = (int64_t)time_now_ms();
+    out->disabled_modules[0] = '\0';
     sql_stmt q;
     sql_init(&q, &sq_dialect);
     sql_workspace_create(&q, out);
@@ -843,6 +845,20 @@ static int sq_workspace_find(sq_conn *c, const char *name_or_id, store_workspace
     int n = 0, rc = rows_q(c, &q, read_workspace, out, 1, &n, e);
     if (rc == STORE_OK && n == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
+    return rc;
+}
+
+static int sq_workspace_set_modules(sq_conn *c, const char *id, const char *disabled, store_err *e)
+{
+    if (strlen(disabled) >= sizeof((store_workspace *)0)->disabled_modules)
+        return store_fail(e, STORE_ERROR, "disabled modules: more than %zu bytes",
+                          sizeof((store_workspace *)0)->disabled_modules - 1);
+    sql_stmt q;
+    sql_init(&q, &sq_dialect);
+    sql_workspace_set_modules(&q, id, disabled);
+    int rc = run_q(c, &q, e);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", id);
     return rc;
 }
 

@@ -104,6 +104,7 @@ typedef struct store_workspace {
     char id[ID_MAX];
     char name[128];
     int64_t created_ms;
+    char disabled_modules[256]; /* space-separated modules switched off; "" = all enabled */
 } store_workspace;
 
 typedef struct store_key {
@@ -124,6 +125,10 @@ int store_workspace_find(store_conn *c, const char *name_or_id, store_workspace 
 int store_workspace_count(store_conn *c, int64_t *n, store_err *e);
 typedef void (*store_workspace_cb)(const store_workspace *w, void *ud);
 int store_workspace_each(store_conn *c, store_workspace_cb cb, void *ud, store_err *e);
+/* Replaces the workspace's disabled modules (space-separated names, ""
+ * enables every module; at most 255 bytes, else STORE_ERROR);
+ * STORE_NOTFOUND for an unknown id. */
+int store_workspace_set_modules(store_conn *c, const char *id, const char *disabled, store_err *e);
 
 /* k->id, workspace_id, scopes, ... filled by the caller; hash is the token's. */
 int store_key_create(store_conn *c, const store_key *k, const char *token_hash, store_err *e);

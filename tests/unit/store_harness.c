@@ -181,6 +181,23 @@ static const char *raw_rows(db *d, const char *sql)
     return out;
 }
 
+bool raw_exec(db *d, const char *sql)
+{
+    if (!raw_open(d)) return false;
+    if (d->be == TB_POSTGRES) {
+        PGresult *r = PQexec(d->raw, sql);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) printf("  %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return CHECK(ok);
+    }
+    char *msg = NULL;
+    bool ok = sqlite3_exec(d->raw, sql, NULL, NULL, &msg) == SQLITE_OK;
+    if (!ok) printf("  %s\n", msg ? msg : "?");
+    sqlite3_free(msg);
+    return CHECK(ok);
+}
+
 long long raw_int(db *d, const char *sql)
 {
     const char *s = raw_rows(d, sql);

@@ -76,6 +76,8 @@ bool db_connect_again(const db *d, const store_opts *o, store **s, store_conn **
  * of the first row as an integer (-1 on error or none), and the first
  * column of every row joined by spaces ("" for none, "?" on error). */
 long long raw_int(db *d, const char *sql);
+/* Runs statements that return no rows; false (and a failed check) on error. */
+bool raw_exec(db *d, const char *sql);
 const char *raw_text(db *d, const char *sql);
 /* `field` of every row of `table` whose `by` = value, sorted, NULL as "-". */
 const char *values_where(db *d, const char *table, const char *field, const char *by,

@@ -148,6 +148,90 @@ STORE_TEST(store_workspaces)
     db_close(&d);
 }
 
+/* The disabled modules of every workspace, "name=modules" joined. */
+static void modules_of(const store_workspace *w, void *ud)
+{
+    char *s = ud;
+    size_t n = strlen(s);
+    snprintf(s + n, 512 - n, "%s%s=%s", n ? " " : "", w->name, w->disabled_modules);
+}
+
+STORE_TEST(store_workspace_modules)
+{
+    db d;
+    if (!db_open(&d, "modules.db")) return;
+    store_err e = {{0}};
+    store_workspace w;
+    memset(&w, 0x7f, sizeof w);
+    CHECK_EQ_INT(store_workspace_create(d.c, "C", &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, ""); /* a new workspace has every module */
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "billing support", &e), STORE_OK);
+    memset(&w, 0x7f, sizeof w);
+    CHECK_EQ_INT(store_workspace_find(d.c, "A", &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "billing support");
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws2, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "");
+    char seen[512] = "";
+    CHECK_EQ_INT(store_workspace_each(d.c, modules_of, seen, &e), STORE_OK);
+    CHECK(strstr(seen, "A=billing support") != NULL);
+    CHECK(strstr(seen, "B=") != NULL);
+    CHECK(strstr(seen, "C=") != NULL);
+    /* Replaced whole, and back to none. */
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "cms", &e), STORE_OK);
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "cms");
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "", &e), STORE_OK);
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "");
+    /* Inside a transaction, rolled back with it. */
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "crm", &e), STORE_OK);
+    store_rollback(d.c);
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "");
+    /* Unknown ids, and more than the struct holds. */
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, "wrk_01ARZ3NDEKTSV4RRFFQ69G5FAV", "cms", &e),
+                 STORE_NOTFOUND);
+    CHECK(e.msg[0] != '\0');
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, "A", "cms", &e), STORE_NOTFOUND); /* a name */
+    char big[300];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, big, &e), STORE_ERROR);
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "");
+    db_close(&d);
+}
+
+/* A database from before the column (schema version 4) gets it from the
+ * next migration, its workspaces kept with every module enabled. */
+STORE_TEST(store_workspace_modules_migrate)
+{
+    db d;
+    if (!db_open(&d, "modulesmig.db")) return;
+    store_err e = {{0}};
+    int version = -1, applied = -1;
+    CHECK_EQ_INT(store_schema_version(d.c, &version, &e), STORE_OK);
+    CHECK(version >= 5);
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "billing", &e), STORE_OK);
+    CHECK(raw_exec(&d, "ALTER TABLE workspaces DROP COLUMN disabled_modules"));
+    CHECK(raw_exec(&d, "DELETE FROM schema_migrations WHERE version >= 5"));
+    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
+    CHECK_EQ_INT(applied, version - 4);
+    int64_t n = -1;
+    CHECK_EQ_INT(store_workspace_count(d.c, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 2);
+    store_workspace w;
+    if (CHECK_EQ_INT(store_workspace_find(d.c, "A", &w, &e), STORE_OK)) {
+        CHECK_STR(w.id, d.ws);
+        CHECK_STR(w.disabled_modules, "");
+    }
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws2, "crm", &e), STORE_OK);
+    CHECK_EQ_INT(store_workspace_find(d.c, "B", &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "crm");
+    db_close(&d);
+}
+
 static void count_keys(const store_key *k, void *ud)
 {
     (void)k;
