@@ -82,7 +82,10 @@ typedef struct pg_conn {
     pg_event *ev;
     int nev, ev_cap, ev_flushed;
     int sp_ev[SP_DEPTH], sp_flushed[SP_DEPTH];
+    sql_stmt q; /* the statement being built (stmt()) */
 } pg_conn;
+
+static const sql_dialect pg_dialect;
 
 static void events_reset(pg_conn *c);
 static void events_truncate(pg_conn *c, int n);
@@ -190,8 +193,10 @@ static int pg_connect(store *bs, store_conn **out, store_err *e)
     if (!c) abort();
     c->base.ops = &store_postgres_ops;
     c->s = (pg_store *)bs;
+    sql_init(&c->q, &pg_dialect);
     int rc = pg_link(c, e);
     if (rc) {
+        sql_free(&c->q);
         free(c);
         return rc;
     }
@@ -205,6 +210,7 @@ static void pg_disconnect(pg_conn *c)
     free(c->ev);
     if (c->db) PQfinish(c->db);
     forget_statements(c);
+    sql_free(&c->q);
     free(c);
 }
 
@@ -493,10 +499,19 @@ static const sql_dialect pg_dialect = {
     .search = pg_search,
 };
 
-/* Runs q (run(), or run_planned() when its plan depends on the values)
- * and frees it; on success *out holds the result. */
-static int run_q(pg_conn *c, sql_stmt *q, PGresult **out, store_err *e)
+/* The connection's statement builder, emptied for the next statement:
+ * one per connection, so that building reuses its memory. */
+static sql_stmt *stmt(pg_conn *c)
 {
+    sql_reset(&c->q);
+    return &c->q;
+}
+
+/* Runs the built statement (run(), or run_planned() when its plan depends
+ * on the values); on success *out holds the result. */
+static int run_q(pg_conn *c, PGresult **out, store_err *e)
+{
+    sql_stmt *q = &c->q;
     *out = NULL;
     int rc;
     if (sql_failed(q)) {
@@ -508,15 +523,14 @@ static int run_q(pg_conn *c, sql_stmt *q, PGresult **out, store_err *e)
         rc = q->plan_per_call ? run_planned(c, sql_text(q), &p, out, e)
                               : run(c, sql_text(q), &p, out, e);
     }
-    sql_free(q);
     return rc;
 }
 
 /* run_q for statements whose result only matters as success. */
-static int run_q_done(pg_conn *c, sql_stmt *q, store_err *e)
+static int run_q_done(pg_conn *c, store_err *e)
 {
     PGresult *res;
-    int rc = run_q(c, q, &res, e);
+    int rc = run_q(c, &res, e);
     PQclear(res);
     return rc;
 }
@@ -542,11 +556,9 @@ static void search_fields(const res_def *r, buf *b)
  * different definition (or none yet) means building it again. */
 static int search_def_same(pg_conn *c, const char *name, const char *def, bool *same, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_search_def_get(&q, name);
+    sql_search_def_get(stmt(c), name);
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     *same = rc == STORE_OK && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), def) == 0;
     PQclear(res);
     return rc;
@@ -554,10 +566,8 @@ static int search_def_same(pg_conn *c, const char *name, const char *def, bool *
 
 static int search_def_record(pg_conn *c, const char *name, const char *def, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_search_def_put(&q, name, def);
-    return run_q_done(c, &q, e);
+    sql_search_def_put(stmt(c), name, def);
+    return run_q_done(c, e);
 }
 
 /* Search postings. A GIN index over the tsvector answers which rows hold
@@ -728,10 +738,8 @@ static int pg_schema_version(pg_conn *c, int *version, store_err *e)
     bool exists = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     if (!exists) return STORE_OK;
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_schema_version(&q);
-    rc = run_q(c, &q, &res, e);
+    sql_schema_version(stmt(c));
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     *version = (int)get_int(res, 0, 0);
     PQclear(res);
@@ -744,15 +752,9 @@ static void pg_rollback(pg_conn *c);
 
 static int pg_rollup_rebuild(pg_conn *c, const res_def *r, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rollup_clear(&q, r);
-    int rc = run_q_done(c, &q, e);
-    sql_init(&q, &pg_dialect);
-    if (rc == STORE_OK && sql_rollup_fill(&q, r))
-        rc = run_q_done(c, &q, e);
-    else
-        sql_free(&q);
+    sql_rollup_clear(stmt(c), r);
+    int rc = run_q_done(c, e);
+    if (rc == STORE_OK && sql_rollup_fill(stmt(c), r)) rc = run_q_done(c, e);
     return rc;
 }
 
@@ -762,20 +764,17 @@ static int sync_rollup(pg_conn *c, const res_def *r, store_err *e)
     buf spec;
     buf_init(&spec, 4096);
     sql_rollup_spec(r, &spec);
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rollup_def_get(&q, r);
+    sql_rollup_def_get(stmt(c), r);
     PGresult *res = NULL;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     bool same =
         rc == STORE_OK &&
         (PQntuples(res) == 1 ? strcmp(PQgetvalue(res, 0, 0), buf_cstr(&spec)) == 0 : spec.len == 0);
     PQclear(res);
     if (rc == STORE_OK && !same) rc = pg_rollup_rebuild(c, r, e);
     if (rc == STORE_OK && !same) {
-        sql_init(&q, &pg_dialect);
-        sql_rollup_def_put(&q, r, buf_cstr(&spec));
-        rc = run_q_done(c, &q, e);
+        sql_rollup_def_put(stmt(c), r, buf_cstr(&spec));
+        rc = run_q_done(c, e);
     }
     buf_free(&spec);
     return rc;
@@ -802,10 +801,8 @@ static int pg_migrate(pg_conn *c, int *applied, store_err *e)
         sql_migration(&pg_dialect, v, &b);
         rc = exec_sql(c, buf_cstr(&b), e);
         if (rc) break;
-        sql_stmt q;
-        sql_init(&q, &pg_dialect);
-        sql_migration_done(&q, v, (int64_t)time_now_ms());
-        rc = run_q_done(c, &q, e);
+        sql_migration_done(stmt(c), v, (int64_t)time_now_ms());
+        rc = run_q_done(c, e);
         (*applied)++;
     }
     buf_free(&b);
@@ -951,19 +948,15 @@ static int pg_workspace_create(pg_conn *c, const char *name, store_workspace *ou
     snprintf(out->name, sizeof out->name, "%s", name);
     out->created_ms = (int64_t)time_now_ms();
     out->disabled_modules[0] = '\0';
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_workspace_create(&q, out);
-    return run_q_done(c, &q, e);
+    sql_workspace_create(stmt(c), out);
+    return run_q_done(c, e);
 }
 
 static int pg_workspace_find(pg_conn *c, const char *name_or_id, store_workspace *out, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_workspace_find(&q, name_or_id);
+    sql_workspace_find(stmt(c), name_or_id);
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
@@ -978,11 +971,9 @@ static int pg_workspace_set_modules(pg_conn *c, const char *id, const char *disa
     if (strlen(disabled) >= sizeof((store_workspace *)0)->disabled_modules)
         return store_fail(e, STORE_ERROR, "disabled modules: more than %zu bytes",
                           sizeof((store_workspace *)0)->disabled_modules - 1);
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_workspace_set_modules(&q, id, disabled);
+    sql_workspace_set_modules(stmt(c), id, disabled);
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (affected(res) == 0) rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", id);
     PQclear(res);
@@ -991,11 +982,9 @@ static int pg_workspace_set_modules(pg_conn *c, const char *id, const char *disa
 
 static int pg_workspace_count(pg_conn *c, int64_t *n, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_workspace_count(&q);
+    sql_workspace_count(stmt(c));
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     *n = get_int(res, 0, 0);
     PQclear(res);
@@ -1004,11 +993,9 @@ static int pg_workspace_count(pg_conn *c, int64_t *n, store_err *e)
 
 static int pg_workspace_each(pg_conn *c, store_workspace_cb cb, void *ud, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_workspace_each(&q);
+    sql_workspace_each(stmt(c));
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     for (int i = 0; i < PQntuples(res); i++) {
         store_workspace w;
@@ -1034,19 +1021,15 @@ static void read_key(PGresult *r, int row, store_key *k)
 
 static int pg_key_create(pg_conn *c, const store_key *k, const char *token_hash, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_key_create(&q, k, token_hash);
-    return run_q_done(c, &q, e);
+    sql_key_create(stmt(c), k, token_hash);
+    return run_q_done(c, e);
 }
 
 static int pg_key_by_hash(pg_conn *c, const char *token_hash, store_key *out, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_key_by_hash(&q, token_hash);
+    sql_key_by_hash(stmt(c), token_hash);
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no such key");
@@ -1058,11 +1041,9 @@ static int pg_key_by_hash(pg_conn *c, const char *token_hash, store_key *out, st
 
 static int pg_key_each(pg_conn *c, store_key_cb cb, void *ud, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_key_each(&q);
+    sql_key_each(stmt(c));
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     for (int i = 0; i < PQntuples(res); i++) {
         store_key k;
@@ -1075,11 +1056,9 @@ static int pg_key_each(pg_conn *c, store_key_cb cb, void *ud, store_err *e)
 
 static int pg_key_revoke(pg_conn *c, const char *id, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_key_revoke(&q, id, (int64_t)time_now_ms());
+    sql_key_revoke(stmt(c), id, (int64_t)time_now_ms());
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (affected(res) == 0) rc = store_fail(e, STORE_NOTFOUND, "no active key '%s'", id);
     PQclear(res);
@@ -1115,11 +1094,11 @@ static void read_row(arena *a, const res_def *r, PGresult *res, int row, res_row
     out->custom = get_text(a, res, row, 4 + r->nfields);
 }
 
-/* Runs q, which yields at most one record, into *out; frees q. */
-static int one_row(pg_conn *c, arena *a, const res_def *r, sql_stmt *q, res_row *out, store_err *e)
+/* Runs the built statement, which yields at most one record, into *out. */
+static int one_row(pg_conn *c, arena *a, const res_def *r, res_row *out, store_err *e)
 {
     PGresult *res;
-    int rc = run_q(c, q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
@@ -1129,12 +1108,12 @@ static int one_row(pg_conn *c, arena *a, const res_def *r, sql_stmt *q, res_row 
     return rc;
 }
 
-/* Runs q, a statement on one record, and frees it: STORE_NOTFOUND when it
- * found or changed no row. */
-static int on_record(pg_conn *c, const res_def *r, sql_stmt *q, store_err *e)
+/* Runs the built statement, on one record: STORE_NOTFOUND when it found
+ * or changed no row. */
+static int on_record(pg_conn *c, const res_def *r, store_err *e)
 {
     PGresult *res;
-    int rc = run_q(c, q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     bool hit = affected(res) > 0;
     PQclear(res);
@@ -1144,27 +1123,21 @@ static int on_record(pg_conn *c, const res_def *r, sql_stmt *q, store_err *e)
 static int pg_rec_get(pg_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
                       res_row *out, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rec_get(&q, r, ws, id);
-    return one_row(c, a, r, &q, out, e);
+    sql_rec_get(stmt(c), r, ws, id);
+    return one_row(c, a, r, out, e);
 }
 
 static int pg_rec_exists(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rec_exists(&q, r, ws, id);
-    return on_record(c, r, &q, e);
+    sql_rec_exists(stmt(c), r, ws, id);
+    return on_record(c, r, e);
 }
 
 static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rec_insert(&q, r, ws, row);
+    sql_rec_insert(stmt(c), r, ws, row);
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc == STORE_OK) {
         row->rid = get_int(res, 0, 0);
         PQclear(res);
@@ -1175,36 +1148,28 @@ static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *
 static int pg_rec_update(pg_conn *c, const res_def *r, const char *ws, const res_row *row,
                          const bool *set, bool set_custom, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rec_update(&q, r, ws, row, set, set_custom);
-    return on_record(c, r, &q, e);
+    sql_rec_update(stmt(c), r, ws, row, set, set_custom);
+    return on_record(c, r, e);
 }
 
 static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rec_delete(&q, r, ws, id);
-    return on_record(c, r, &q, e);
+    sql_rec_delete(stmt(c), r, ws, id);
+    return on_record(c, r, e);
 }
 
 static int pg_rec_detach(pg_conn *c, const res_def *r, int field, const char *ws, const char *id,
                          bool delete_rows, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rec_detach(&q, r, field, ws, id, delete_rows);
-    return run_q_done(c, &q, e);
+    sql_rec_detach(stmt(c), r, field, ws, id, delete_rows);
+    return run_q_done(c, e);
 }
 
 static int pg_rec_find_by(pg_conn *c, arena *a, const res_def *r, const char *ws, int field,
                           const char *value, res_row *out, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rec_find_by(&q, r, ws, field, value);
-    return one_row(c, a, r, &q, out, e);
+    sql_rec_find_by(stmt(c), r, ws, field, value);
+    return one_row(c, a, r, out, e);
 }
 
 /* A custom field's value as text (->> turns booleans into true/false). */
@@ -1338,14 +1303,9 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     *n = 0;
     *more = false;
     *rows = NULL;
-    sql_stmt s;
-    sql_init(&s, &pg_dialect);
-    if (!sql_list(&s, r, ws, q)) { /* only punctuation searched: nothing matches */
-        sql_free(&s);
-        return STORE_OK;
-    }
+    if (!sql_list(stmt(c), r, ws, q)) return STORE_OK; /* punctuation searched: no match */
     PGresult *res;
-    int rc = run_q(c, &s, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     int total = PQntuples(res);
     int k = total > q->limit ? q->limit : total;
@@ -1364,17 +1324,12 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
 static int pg_rec_repoint(pg_conn *c, const res_def *r, int field, const char *ws, const char *from,
                           const char *to, int type_field, const char *type_value, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
     int rc = STORE_OK;
-    if (to && sql_repoint_dupes(&q, r, field, ws, from, to, type_field, type_value))
-        rc = run_q_done(c, &q, e);
-    else
-        sql_free(&q);
+    if (to && sql_repoint_dupes(stmt(c), r, field, ws, from, to, type_field, type_value))
+        rc = run_q_done(c, e);
     if (rc) return rc;
-    sql_init(&q, &pg_dialect);
-    sql_repoint(&q, r, field, ws, from, to, type_field, type_value);
-    return run_q_done(c, &q, e);
+    sql_repoint(stmt(c), r, field, ws, from, to, type_field, type_value);
+    return run_q_done(c, e);
 }
 
 /* The kind of an aggregate key as SQLite returns it: integer columns as
@@ -1403,11 +1358,9 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
 {
     *n = 0;
     *rows = NULL;
-    sql_stmt s;
-    sql_init(&s, &pg_dialect);
-    sql_aggregate(&s, r, ws, q);
+    sql_aggregate(stmt(c), r, ws, q);
     PGresult *res;
-    int rc = run_q(c, &s, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     int k = PQntuples(res);
     store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
@@ -1428,10 +1381,8 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
 static int pg_rollup_add(pg_conn *c, const res_def *r, const char *ws, const store_val *keys,
                          int64_t dcount, int64_t dsum, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rollup_add(&q, r, ws, keys, dcount, dsum);
-    return run_q_done(c, &q, e);
+    sql_rollup_add(stmt(c), r, ws, keys, dcount, dsum);
+    return run_q_done(c, e);
 }
 
 static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws,
@@ -1439,11 +1390,9 @@ static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws
 {
     *n = 0;
     *rows = NULL;
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_rollup_list(&q, r, ws, match);
+    sql_rollup_list(stmt(c), r, ws, match);
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     int k = PQntuples(res);
     store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
@@ -1475,10 +1424,8 @@ static int pg_maintain(pg_conn *c, int budget, bool *more, store_err *e)
 static int lock_key(pg_conn *c, const char *ws, const char *key, int space, store_err *e)
 {
     if (!c->in_tx) return STORE_OK;
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_lock(&q, ws, key, space);
-    return run_q_done(c, &q, e);
+    sql_lock(stmt(c), ws, key, space);
+    return run_q_done(c, e);
 }
 
 static int pg_lock(pg_conn *c, const char *ws, const char *key, store_err *e)
@@ -1489,20 +1436,16 @@ static int pg_lock(pg_conn *c, const char *ws, const char *key, store_err *e)
 static int pg_merged_put(pg_conn *c, const char *ws, const char *res_type, const char *id,
                          const char *into, const char *snapshot, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_merged_put(&q, ws, res_type, id, into, snapshot, (int64_t)time_now_ms());
-    return run_q_done(c, &q, e);
+    sql_merged_put(stmt(c), ws, res_type, id, into, snapshot, (int64_t)time_now_ms());
+    return run_q_done(c, e);
 }
 
 static int pg_merged_get(pg_conn *c, const char *ws, const char *res_type, const char *id,
                          char *into, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_merged_get(&q, ws, res_type, id);
+    sql_merged_get(stmt(c), ws, res_type, id);
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "not merged");
@@ -1589,10 +1532,8 @@ static int pg_event_append(pg_conn *c, const char *ws, const char *type, const c
     const char *v[SQL_EVENT_NCOLS] = {id,         ws,        type,         res_type,  res_id,
                                       subject_id, data_json, changes_json, actor_key, ms};
     if (!c->in_tx) {
-        sql_stmt q;
-        sql_init(&q, &pg_dialect);
-        sql_event_insert(&q, v, now);
-        return run_q_done(c, &q, e);
+        sql_event_insert(stmt(c), v, now);
+        return run_q_done(c, e);
     }
     if (c->nev == c->ev_cap) {
         c->ev_cap = c->ev_cap ? c->ev_cap * 2 : 64;
@@ -1624,11 +1565,9 @@ static int pg_event_list(pg_conn *c, arena *a, const char *ws, const char *id, i
      * once) would list them. */
     int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
     if (rc) return rc;
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_event_list(&q, ws, id, before_rid, limit);
+    sql_event_list(stmt(c), ws, id, before_rid, limit);
     PGresult *res;
-    rc = run_q(c, &q, &res, e);
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     int total = PQntuples(res);
     int k = total > limit ? limit : total;
@@ -1660,19 +1599,15 @@ static int pg_event_resubject(pg_conn *c, const char *ws, const char *from, cons
      * updates before it): they go to the table first. */
     int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
     if (rc) return rc;
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_event_resubject(&q, ws, from, to);
-    return run_q_done(c, &q, e);
+    sql_event_resubject(stmt(c), ws, from, to);
+    return run_q_done(c, e);
 }
 
 static int pg_event_count(pg_conn *c, const char *ws, int64_t *n, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_event_count(&q, ws);
+    sql_event_count(stmt(c), ws);
     PGresult *res;
-    int rc = run_q(c, &q, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     *n = get_int(res, 0, 0);
     PQclear(res);
@@ -1689,11 +1624,9 @@ static int pg_idem_get(pg_conn *c, arena *a, const char *ws, const char *key, st
      * and replays it instead of writing a second time. */
     int rc = lock_key(c, ws, key, 0, e);
     if (rc) return rc;
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_idem_get(&q, ws, key);
+    sql_idem_get(stmt(c), ws, key);
     PGresult *res;
-    rc = run_q(c, &q, &res, e);
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0) {
         rc = store_fail(e, STORE_NOTFOUND, "no such key");
@@ -1710,18 +1643,14 @@ static int pg_idem_get(pg_conn *c, arena *a, const char *ws, const char *key, st
 static int pg_idem_put(pg_conn *c, const char *ws, const char *key, const char *req_hash,
                        int status, const char *body, size_t body_len, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_idem_put(&q, ws, key, req_hash, status, body, body_len, (int64_t)time_now_ms());
-    return run_q_done(c, &q, e);
+    sql_idem_put(stmt(c), ws, key, req_hash, status, body, body_len, (int64_t)time_now_ms());
+    return run_q_done(c, e);
 }
 
 static int pg_idem_expire(pg_conn *c, int64_t cutoff_ms, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &pg_dialect);
-    sql_idem_expire(&q, cutoff_ms);
-    return run_q_done(c, &q, e);
+    sql_idem_expire(stmt(c), cutoff_ms);
+    return run_q_done(c, e);
 }
 
 /* ------------------------------------------------------------- the table */

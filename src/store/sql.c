@@ -30,6 +30,7 @@ void sql_init(sql_stmt *q, const sql_dialect *d)
 void sql_reset(sql_stmt *q)
 {
     buf_reset(&q->text);
+    arena_release(&q->mem);
     q->nparam = 0;
     q->overflow = false;
     q->plan_per_call = false;

@@ -107,7 +107,7 @@ struct sql_stmt {
 };
 
 void sql_init(sql_stmt *q, const sql_dialect *d);
-/* Empties q for the next statement, keeping its memory. */
+/* Empties q for the next statement, keeping its text's buffer. */
 void sql_reset(sql_stmt *q);
 void sql_free(sql_stmt *q);
 /* The statement's text, NUL-terminated. */

@@ -69,7 +69,10 @@ typedef struct sq_conn {
     int fts_depth;
     int sync_fd;    /* >= 0 with store_sync_defer on: the WAL, for sq_sync */
     int wal_frames; /* frames in the WAL after the last commit (wal_hook) */
+    sql_stmt q;     /* the statement being built (stmt()) */
 } sq_conn;
+
+static const sql_dialect sq_dialect;
 
 static int sqlfail(sq_conn *c, store_err *e, int rc)
 {
@@ -139,6 +142,7 @@ static int sq_connect(store *bs, store_conn **out, store_err *e)
     c->base.ops = &store_sqlite_ops;
     c->s = s;
     c->sync_fd = -1;
+    sql_init(&c->q, &sq_dialect);
     int rc = sqlite3_open_v2(s->path, &c->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              SQLITE_WAL_VFS);
@@ -192,6 +196,7 @@ static void sq_disconnect(sq_conn *c)
     sqlite3_close(c->db);
     free(c->fts_ops);
     buf_free(&c->fts_text);
+    sql_free(&c->q);
     free(c);
 }
 
@@ -280,9 +285,19 @@ static const sql_dialect sq_dialect = {
     .search = sq_search,
 };
 
-/* Returns q's statement from the cache with q's parameters bound, or NULL. */
-static sqlite3_stmt *prep_q(sq_conn *c, sql_stmt *q, store_err *e)
+/* The connection's statement builder, emptied for the next statement:
+ * one per connection, so that building reuses its memory. */
+static sql_stmt *stmt(sq_conn *c)
 {
+    sql_reset(&c->q);
+    return &c->q;
+}
+
+/* Returns the built statement from the cache with its parameters bound,
+ * or NULL. */
+static sqlite3_stmt *prep_q(sq_conn *c, store_err *e)
+{
+    sql_stmt *q = &c->q;
     if (sql_failed(q)) {
         store_fail(e, STORE_ERROR, "sqlite: statement too large");
         return NULL;
@@ -294,21 +309,19 @@ static sqlite3_stmt *prep_q(sq_conn *c, sql_stmt *q, store_err *e)
     return st;
 }
 
-/* Runs q, which yields no rows, and frees it. */
-static int run_q(sq_conn *c, sql_stmt *q, store_err *e)
+/* Runs the built statement, which yields no rows. */
+static int run_q(sq_conn *c, store_err *e)
 {
-    sqlite3_stmt *st = prep_q(c, q, e);
-    int rc = st ? step_done(c, st, e) : STORE_ERROR;
-    sql_free(q);
-    return rc;
+    sqlite3_stmt *st = prep_q(c, e);
+    return st ? step_done(c, st, e) : STORE_ERROR;
 }
 
-/* Runs q and frees it, handing each row to fn, at most `max` of them (0:
- * all); *nrows (when given) gets how many. */
-static int rows_q(sq_conn *c, sql_stmt *q, void (*fn)(sqlite3_stmt *st, void *ud), void *ud,
-                  int max, int *nrows, store_err *e)
+/* Runs the built statement, handing each row to fn, at most `max` of them
+ * (0: all); *nrows (when given) gets how many. */
+static int rows_q(sq_conn *c, void (*fn)(sqlite3_stmt *st, void *ud), void *ud, int max, int *nrows,
+                  store_err *e)
 {
-    sqlite3_stmt *st = prep_q(c, q, e);
+    sqlite3_stmt *st = prep_q(c, e);
     int rc = STORE_ERROR, src = SQLITE_DONE, n = 0;
     if (st) {
         while ((max == 0 || n < max) && (src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -318,7 +331,6 @@ static int rows_q(sq_conn *c, sql_stmt *q, void (*fn)(sqlite3_stmt *st, void *ud
         rc = src == SQLITE_DONE || src == SQLITE_ROW ? STORE_OK : sqlfail(c, e, src);
         done(st);
     }
-    sql_free(q);
     if (nrows) *nrows = n;
     return rc;
 }
@@ -515,12 +527,10 @@ static void read_found(sqlite3_stmt *st, void *ud)
  * are replaced: the index itself is still right. */
 static int sync_fts(sq_conn *c, const res_def *r, buf *ddl, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_search_def_get(&q, r->table);
+    sql_search_def_get(stmt(c), r->table);
     found_text was = {.found = false};
     buf_init(&was.text, 1 << 20);
-    int rc = rows_q(c, &q, read_found, &was, 1, NULL, e);
+    int rc = rows_q(c, read_found, &was, 1, NULL, e);
     const char *now = buf_cstr(ddl);
     size_t table_len = strcspn(now, ";") + 1;
     bool same = was.found && strcmp(buf_cstr(&was.text), now) == 0;
@@ -545,9 +555,8 @@ static int sync_fts(sq_conn *c, const res_def *r, buf *ddl, store_err *e)
     rc = exec(c, buf_cstr(&b), e);
     buf_free(&b);
     if (rc) return rc;
-    sql_init(&q, &sq_dialect);
-    sql_search_def_put(&q, r->table, now);
-    return run_q(c, &q, e);
+    sql_search_def_put(stmt(c), r->table, now);
+    return run_q(c, e);
 }
 
 static bool column_exists(sq_conn *c, const char *table, const char *col)
@@ -605,19 +614,16 @@ static int sync_rollup(sq_conn *c, const res_def *r, store_err *e)
     buf spec;
     buf_init(&spec, 4096);
     sql_rollup_spec(r, &spec);
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rollup_def_get(&q, r);
+    sql_rollup_def_get(stmt(c), r);
     found_text was = {.found = false};
     buf_init(&was.text, 4096);
-    int rc = rows_q(c, &q, read_found, &was, 1, NULL, e);
+    int rc = rows_q(c, read_found, &was, 1, NULL, e);
     bool same = was.found ? strcmp(buf_cstr(&was.text), buf_cstr(&spec)) == 0 : spec.len == 0;
     buf_free(&was.text);
     if (rc == STORE_OK && !same) rc = sq_rollup_rebuild(c, r, e);
     if (rc == STORE_OK && !same) {
-        sql_init(&q, &sq_dialect);
-        sql_rollup_def_put(&q, r, buf_cstr(&spec));
-        rc = run_q(c, &q, e);
+        sql_rollup_def_put(stmt(c), r, buf_cstr(&spec));
+        rc = run_q(c, e);
     }
     buf_free(&spec);
     return rc;
@@ -627,17 +633,14 @@ static int sq_schema_version(sq_conn *c, int *version, store_err *e)
 {
     (void)e;
     *version = 0;
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_schema_version(&q);
+    sql_schema_version(stmt(c));
     /* Not cached: before the first migration the table is missing and the
      * statement does not prepare (version 0). */
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, sql_text(&q), -1, &st, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(c->db, sql_text(&c->q), -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    sql_free(&q);
     return STORE_OK;
 }
 
@@ -657,10 +660,8 @@ static int sq_migrate(sq_conn *c, int *applied, store_err *e)
         sql_migration(&sq_dialect, v, &b);
         rc = exec(c, buf_cstr(&b), e);
         if (rc) break;
-        sql_stmt q;
-        sql_init(&q, &sq_dialect);
-        sql_migration_done(&q, v, (int64_t)time_now_ms());
-        rc = run_q(c, &q, e);
+        sql_migration_done(stmt(c), v, (int64_t)time_now_ms());
+        rc = run_q(c, e);
         (*applied)++;
     }
     buf_free(&b);
@@ -831,18 +832,14 @@ static int sq_workspace_create(sq_conn *c, const char *name, store_workspace *ou
     snprintf(out->name, sizeof out->name, "%s", name);
     out->created_ms = (int64_t)time_now_ms();
     out->disabled_modules[0] = '\0';
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_workspace_create(&q, out);
-    return run_q(c, &q, e);
+    sql_workspace_create(stmt(c), out);
+    return run_q(c, e);
 }
 
 static int sq_workspace_find(sq_conn *c, const char *name_or_id, store_workspace *out, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_workspace_find(&q, name_or_id);
-    int n = 0, rc = rows_q(c, &q, read_workspace, out, 1, &n, e);
+    sql_workspace_find(stmt(c), name_or_id);
+    int n = 0, rc = rows_q(c, read_workspace, out, 1, &n, e);
     if (rc == STORE_OK && n == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
     return rc;
@@ -853,10 +850,8 @@ static int sq_workspace_set_modules(sq_conn *c, const char *id, const char *disa
     if (strlen(disabled) >= sizeof((store_workspace *)0)->disabled_modules)
         return store_fail(e, STORE_ERROR, "disabled modules: more than %zu bytes",
                           sizeof((store_workspace *)0)->disabled_modules - 1);
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_workspace_set_modules(&q, id, disabled);
-    int rc = run_q(c, &q, e);
+    sql_workspace_set_modules(stmt(c), id, disabled);
+    int rc = run_q(c, e);
     if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", id);
     return rc;
@@ -864,32 +859,38 @@ static int sq_workspace_set_modules(sq_conn *c, const char *id, const char *disa
 
 static int sq_workspace_count(sq_conn *c, int64_t *n, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_workspace_count(&q);
-    return rows_q(c, &q, read_int, n, 1, NULL, e);
+    sql_workspace_count(stmt(c));
+    return rows_q(c, read_int, n, 1, NULL, e);
 }
 
-typedef struct workspace_each {
-    store_workspace_cb cb;
+/* Hands rows on to a store_workspace_cb or a store_key_cb. */
+typedef struct each_ctx {
+    store_workspace_cb workspace;
+    store_key_cb key;
     void *ud;
-} workspace_each;
+} each_ctx;
 
-static void each_workspace(sqlite3_stmt *st, void *ud)
+static void read_key(sqlite3_stmt *st, void *ud);
+
+static void each_row(sqlite3_stmt *st, void *ud)
 {
-    workspace_each *x = ud;
-    store_workspace w;
-    read_workspace(st, &w);
-    x->cb(&w, x->ud);
+    each_ctx *x = ud;
+    if (x->workspace) {
+        store_workspace w;
+        read_workspace(st, &w);
+        x->workspace(&w, x->ud);
+    } else {
+        store_key k;
+        read_key(st, &k);
+        x->key(&k, x->ud);
+    }
 }
 
 static int sq_workspace_each(sq_conn *c, store_workspace_cb cb, void *ud, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_workspace_each(&q);
-    workspace_each x = {cb, ud};
-    return rows_q(c, &q, each_workspace, &x, 0, NULL, e);
+    sql_workspace_each(stmt(c));
+    each_ctx x = {.workspace = cb, .ud = ud};
+    return rows_q(c, each_row, &x, 0, NULL, e);
 }
 
 static void read_key(sqlite3_stmt *st, void *ud)
@@ -908,50 +909,29 @@ static void read_key(sqlite3_stmt *st, void *ud)
 
 static int sq_key_create(sq_conn *c, const store_key *k, const char *token_hash, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_key_create(&q, k, token_hash);
-    return run_q(c, &q, e);
+    sql_key_create(stmt(c), k, token_hash);
+    return run_q(c, e);
 }
 
 static int sq_key_by_hash(sq_conn *c, const char *token_hash, store_key *out, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_key_by_hash(&q, token_hash);
-    int n = 0, rc = rows_q(c, &q, read_key, out, 1, &n, e);
+    sql_key_by_hash(stmt(c), token_hash);
+    int n = 0, rc = rows_q(c, read_key, out, 1, &n, e);
     if (rc == STORE_OK && n == 0) rc = store_fail(e, STORE_NOTFOUND, "no such key");
     return rc;
 }
 
-typedef struct key_each {
-    store_key_cb cb;
-    void *ud;
-} key_each;
-
-static void each_key(sqlite3_stmt *st, void *ud)
-{
-    key_each *x = ud;
-    store_key k;
-    read_key(st, &k);
-    x->cb(&k, x->ud);
-}
-
 static int sq_key_each(sq_conn *c, store_key_cb cb, void *ud, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_key_each(&q);
-    key_each x = {cb, ud};
-    return rows_q(c, &q, each_key, &x, 0, NULL, e);
+    sql_key_each(stmt(c));
+    each_ctx x = {.key = cb, .ud = ud};
+    return rows_q(c, each_row, &x, 0, NULL, e);
 }
 
 static int sq_key_revoke(sq_conn *c, const char *id, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_key_revoke(&q, id, (int64_t)time_now_ms());
-    int rc = run_q(c, &q, e);
+    sql_key_revoke(stmt(c), id, (int64_t)time_now_ms());
+    int rc = run_q(c, e);
     if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no active key '%s'", id);
     return rc;
@@ -993,67 +973,59 @@ static void read_row(arena *a, const res_def *r, sqlite3_stmt *st, res_row *row)
     row->custom = col_text(a, st, 4 + r->nfields);
 }
 
-/* Runs q, which yields at most one record, into *out; frees q. */
-static int one_row(sq_conn *c, arena *a, const res_def *r, sql_stmt *q, res_row *out, store_err *e)
+typedef struct record_read {
+    arena *a;
+    const res_def *r;
+    res_row *out;
+} record_read;
+
+static void read_record(sqlite3_stmt *st, void *ud)
 {
-    sqlite3_stmt *st = prep_q(c, q, e);
-    int ret = STORE_ERROR;
-    if (st) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            ret = (read_row(a, r, st, out), STORE_OK);
-        else if (rc == SQLITE_DONE)
-            ret = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-        else
-            ret = sqlfail(c, e, rc);
-        done(st);
-    }
-    sql_free(q);
-    return ret;
+    record_read *x = ud;
+    read_row(x->a, x->r, st, x->out);
 }
 
-/* Runs q, a statement on one record, and frees it: STORE_NOTFOUND when it
- * found (rows) or changed (!rows) none. */
-static int on_record(sq_conn *c, const res_def *r, sql_stmt *q, bool rows, store_err *e)
+/* Runs the built statement, which yields at most one record, into *out. */
+static int one_row(sq_conn *c, arena *a, const res_def *r, res_row *out, store_err *e)
 {
-    sqlite3_stmt *st = prep_q(c, q, e);
-    int ret = STORE_ERROR;
-    if (st) {
-        int rc = sqlite3_step(st);
-        bool hit = rows ? rc == SQLITE_ROW : sqlite3_changes(c->db) > 0;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            ret = sqlfail(c, e, rc);
-        else
-            ret = hit ? STORE_OK : store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-        done(st);
-    }
-    sql_free(q);
+    record_read x = {a, r, out};
+    int n = 0, rc = rows_q(c, read_record, &x, 1, &n, e);
+    if (rc == STORE_OK && n == 0) rc = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    return rc;
+}
+
+/* Runs the built statement, on one record: STORE_NOTFOUND when it found
+ * (rows) or changed (!rows) none. */
+static int on_record(sq_conn *c, const res_def *r, bool rows, store_err *e)
+{
+    sqlite3_stmt *st = prep_q(c, e);
+    if (!st) return STORE_ERROR;
+    int rc = sqlite3_step(st);
+    bool hit = rows ? rc == SQLITE_ROW : sqlite3_changes(c->db) > 0;
+    int ret = rc != SQLITE_ROW && rc != SQLITE_DONE ? sqlfail(c, e, rc)
+              : hit                                 ? STORE_OK
+                    : store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    done(st);
     return ret;
 }
 
 static int sq_rec_get(sq_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
                       res_row *out, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rec_get(&q, r, ws, id);
-    return one_row(c, a, r, &q, out, e);
+    sql_rec_get(stmt(c), r, ws, id);
+    return one_row(c, a, r, out, e);
 }
 
 static int sq_rec_exists(sq_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rec_exists(&q, r, ws, id);
-    return on_record(c, r, &q, true, e);
+    sql_rec_exists(stmt(c), r, ws, id);
+    return on_record(c, r, true, e);
 }
 
 static int sq_rec_insert(sq_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rec_insert(&q, r, ws, row);
-    int ret = run_q(c, &q, e);
+    sql_rec_insert(stmt(c), r, ws, row);
+    int ret = run_q(c, e);
     if (ret == STORE_OK) row->rid = sqlite3_last_insert_rowid(c->db);
     return ret;
 }
@@ -1061,36 +1033,28 @@ static int sq_rec_insert(sq_conn *c, const res_def *r, const char *ws, res_row *
 static int sq_rec_update(sq_conn *c, const res_def *r, const char *ws, const res_row *row,
                          const bool *set, bool set_custom, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rec_update(&q, r, ws, row, set, set_custom);
-    return on_record(c, r, &q, false, e);
+    sql_rec_update(stmt(c), r, ws, row, set, set_custom);
+    return on_record(c, r, false, e);
 }
 
 static int sq_rec_delete(sq_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rec_delete(&q, r, ws, id);
-    return on_record(c, r, &q, false, e);
+    sql_rec_delete(stmt(c), r, ws, id);
+    return on_record(c, r, false, e);
 }
 
 static int sq_rec_detach(sq_conn *c, const res_def *r, int field, const char *ws, const char *id,
                          bool delete_rows, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rec_detach(&q, r, field, ws, id, delete_rows);
-    return run_q(c, &q, e);
+    sql_rec_detach(stmt(c), r, field, ws, id, delete_rows);
+    return run_q(c, e);
 }
 
 static int sq_rec_find_by(sq_conn *c, arena *a, const res_def *r, const char *ws, int field,
                           const char *value, res_row *out, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rec_find_by(&q, r, ws, field, value);
-    return one_row(c, a, r, &q, out, e);
+    sql_rec_find_by(stmt(c), r, ws, field, value);
+    return one_row(c, a, r, out, e);
 }
 
 /* A custom field's value as text, booleans as true/false (json_extract
@@ -1169,23 +1133,18 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
     *n = 0;
     *more = false;
     *rows = NULL;
-    sql_stmt s;
-    sql_init(&s, &sq_dialect);
-    int ret = STORE_OK;
     /* Without a statement only punctuation was searched: nothing matches. */
-    if (!sql_list(&s, r, ws, q)) goto out;
+    if (!sql_list(stmt(c), r, ws, q)) return STORE_OK;
     /* A search sees the transaction's own changes; inside a savepoint the
      * queue cannot be applied (its rollback would take older changes along
      * with it), and no write path searches. */
-    if (q->fts && c->fts_n > 0)
-        ret = c->fts_depth == 0 ? fts_flush(c, e)
-                                : store_fail(e, STORE_ERROR, "search inside a savepoint");
-    if (ret) goto out;
-    sqlite3_stmt *st = prep_q(c, &s, e);
-    if (!st) {
-        ret = STORE_ERROR;
-        goto out;
+    if (q->fts && c->fts_n > 0) {
+        int rc = c->fts_depth == 0 ? fts_flush(c, e)
+                                   : store_fail(e, STORE_ERROR, "search inside a savepoint");
+        if (rc) return rc;
     }
+    sqlite3_stmt *st = prep_q(c, e);
+    if (!st) return STORE_ERROR;
     res_row *page = arena_alloc(a, sizeof(res_row) * (size_t)(q->limit + 1));
     int rc, k = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1195,12 +1154,10 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
         }
         read_row(a, r, st, &page[k++]);
     }
-    ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : sqlfail(c, e, rc);
+    int ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : sqlfail(c, e, rc);
     done(st);
     *rows = page;
     *n = k;
-out:
-    sql_free(&s);
     return ret;
 }
 
@@ -1214,10 +1171,8 @@ static int sq_event_append(sq_conn *c, const char *ws, const char *type, const c
     id_new(id, "evt");
     const char *v[] = {id,         ws,        type,         res_type, res_id,
                        subject_id, data_json, changes_json, actor_key};
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_event_insert(&q, v, (int64_t)time_now_ms());
-    return run_q(c, &q, e);
+    sql_event_insert(stmt(c), v, (int64_t)time_now_ms());
+    return run_q(c, e);
 }
 
 /* Events read into a page: limit of them, *more when there was one more. */
@@ -1252,10 +1207,8 @@ static int sq_event_list(sq_conn *c, arena *a, const char *ws, const char *id, i
                          int limit, store_event **out, int *n, bool *more, store_err *e)
 {
     event_page p = {a, arena_alloc(a, sizeof(store_event) * (size_t)(limit + 1)), 0, limit, false};
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_event_list(&q, ws, id, before_rid, limit);
-    int rc = rows_q(c, &q, read_event, &p, limit + 1, NULL, e);
+    sql_event_list(stmt(c), ws, id, before_rid, limit);
+    int rc = rows_q(c, read_event, &p, limit + 1, NULL, e);
     *out = p.ev;
     *n = p.n;
     *more = p.more;
@@ -1265,18 +1218,14 @@ static int sq_event_list(sq_conn *c, arena *a, const char *ws, const char *id, i
 static int sq_event_resubject(sq_conn *c, const char *ws, const char *from, const char *to,
                               store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_event_resubject(&q, ws, from, to);
-    return run_q(c, &q, e);
+    sql_event_resubject(stmt(c), ws, from, to);
+    return run_q(c, e);
 }
 
 static int sq_event_count(sq_conn *c, const char *ws, int64_t *n, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_event_count(&q, ws);
-    return rows_q(c, &q, read_int, n, 1, NULL, e);
+    sql_event_count(stmt(c), ws);
+    return rows_q(c, read_int, n, 1, NULL, e);
 }
 
 /* ------------------------------------------------- merges, aggregates */
@@ -1284,17 +1233,12 @@ static int sq_event_count(sq_conn *c, const char *ws, int64_t *n, store_err *e)
 static int sq_rec_repoint(sq_conn *c, const res_def *r, int field, const char *ws, const char *from,
                           const char *to, int type_field, const char *type_value, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
     int rc = STORE_OK;
-    if (to && sql_repoint_dupes(&q, r, field, ws, from, to, type_field, type_value))
-        rc = run_q(c, &q, e);
-    else
-        sql_free(&q);
+    if (to && sql_repoint_dupes(stmt(c), r, field, ws, from, to, type_field, type_value))
+        rc = run_q(c, e);
     if (rc) return rc;
-    sql_init(&q, &sq_dialect);
-    sql_repoint(&q, r, field, ws, from, to, type_field, type_value);
-    return run_q(c, &q, e);
+    sql_repoint(stmt(c), r, field, ws, from, to, type_field, type_value);
+    return run_q(c, e);
 }
 
 /* Aggregate rows read into a growing array in the arena. */
@@ -1338,10 +1282,8 @@ static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *
                             const store_agg *q, store_agg_row **rows, int *n, store_err *e)
 {
     agg_page p = {.a = a, .nkeys = 2};
-    sql_stmt s;
-    sql_init(&s, &sq_dialect);
-    sql_aggregate(&s, r, ws, q);
-    int rc = rows_q(c, &s, read_agg, &p, 0, NULL, e);
+    sql_aggregate(stmt(c), r, ws, q);
+    int rc = rows_q(c, read_agg, &p, 0, NULL, e);
     *rows = p.rows;
     *n = p.n;
     return rc;
@@ -1350,10 +1292,8 @@ static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *
 static int sq_rollup_add(sq_conn *c, const res_def *r, const char *ws, const store_val *keys,
                          int64_t dcount, int64_t dsum, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rollup_add(&q, r, ws, keys, dcount, dsum);
-    return run_q(c, &q, e);
+    sql_rollup_add(stmt(c), r, ws, keys, dcount, dsum);
+    return run_q(c, e);
 }
 
 /* Rollup keys: '' is a NULL key. */
@@ -1373,10 +1313,8 @@ static int sq_rollup_list(sq_conn *c, arena *a, const res_def *r, const char *ws
                           const char *const *match, store_agg_row **rows, int *n, store_err *e)
 {
     agg_page p = {.a = a, .nkeys = 3};
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rollup_list(&q, r, ws, match);
-    int rc = rows_q(c, &q, read_rollup, &p, 0, NULL, e);
+    sql_rollup_list(stmt(c), r, ws, match);
+    int rc = rows_q(c, read_rollup, &p, 0, NULL, e);
     *rows = p.rows;
     *n = p.n;
     return rc;
@@ -1384,15 +1322,9 @@ static int sq_rollup_list(sq_conn *c, arena *a, const res_def *r, const char *ws
 
 static int sq_rollup_rebuild(sq_conn *c, const res_def *r, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_rollup_clear(&q, r);
-    int rc = run_q(c, &q, e);
-    sql_init(&q, &sq_dialect);
-    if (rc == STORE_OK && sql_rollup_fill(&q, r))
-        rc = run_q(c, &q, e);
-    else
-        sql_free(&q);
+    sql_rollup_clear(stmt(c), r);
+    int rc = run_q(c, e);
+    if (rc == STORE_OK && sql_rollup_fill(stmt(c), r)) rc = run_q(c, e);
     return rc;
 }
 
@@ -1468,10 +1400,8 @@ static int sq_lock(sq_conn *c, const char *ws, const char *key, store_err *e)
 static int sq_merged_put(sq_conn *c, const char *ws, const char *res_type, const char *id,
                          const char *into, const char *snapshot, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_merged_put(&q, ws, res_type, id, into, snapshot, (int64_t)time_now_ms());
-    return run_q(c, &q, e);
+    sql_merged_put(stmt(c), ws, res_type, id, into, snapshot, (int64_t)time_now_ms());
+    return run_q(c, e);
 }
 
 static void read_id(sqlite3_stmt *st, void *ud)
@@ -1482,10 +1412,8 @@ static void read_id(sqlite3_stmt *st, void *ud)
 static int sq_merged_get(sq_conn *c, const char *ws, const char *res_type, const char *id,
                          char *into, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_merged_get(&q, ws, res_type, id);
-    int n = 0, rc = rows_q(c, &q, read_id, into, 1, &n, e);
+    sql_merged_get(stmt(c), ws, res_type, id);
+    int n = 0, rc = rows_q(c, read_id, into, 1, &n, e);
     if (rc == STORE_OK && n == 0) rc = store_fail(e, STORE_NOTFOUND, "not merged");
     return rc;
 }
@@ -1509,11 +1437,9 @@ static void read_idem(sqlite3_stmt *st, void *ud)
 static int sq_idem_get(sq_conn *c, arena *a, const char *ws, const char *key, store_idem *out,
                        store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_idem_get(&q, ws, key);
+    sql_idem_get(stmt(c), ws, key);
     idem_read x = {a, out};
-    int n = 0, rc = rows_q(c, &q, read_idem, &x, 1, &n, e);
+    int n = 0, rc = rows_q(c, read_idem, &x, 1, &n, e);
     if (rc == STORE_OK && n == 0) rc = store_fail(e, STORE_NOTFOUND, "no such key");
     return rc;
 }
@@ -1521,18 +1447,14 @@ static int sq_idem_get(sq_conn *c, arena *a, const char *ws, const char *key, st
 static int sq_idem_put(sq_conn *c, const char *ws, const char *key, const char *req_hash,
                        int status, const char *body, size_t body_len, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_idem_put(&q, ws, key, req_hash, status, body, body_len, (int64_t)time_now_ms());
-    return run_q(c, &q, e);
+    sql_idem_put(stmt(c), ws, key, req_hash, status, body, body_len, (int64_t)time_now_ms());
+    return run_q(c, e);
 }
 
 static int sq_idem_expire(sq_conn *c, int64_t cutoff_ms, store_err *e)
 {
-    sql_stmt q;
-    sql_init(&q, &sq_dialect);
-    sql_idem_expire(&q, cutoff_ms);
-    return run_q(c, &q, e);
+    sql_idem_expire(stmt(c), cutoff_ms);
+    return run_q(c, e);
 }
 
 /* ------------------------------------------------------------- the table */
