@@ -143,7 +143,10 @@ int store_rec_get(store_conn *c, arena *a, const res_def *r, const char *ws, con
 int store_rec_exists(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e);
 /* Inserts row (id, times, vals, custom set by the caller); fills row->rid. */
 int store_rec_insert(store_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e);
-/* Updates the fields whose set[i] is true (and custom when set_custom). */
+/* Updates the fields whose set[i] is true (and custom when set_custom).
+ * row->vals holds every field's current value, set or not: a backend that
+ * keeps a search document (PostgreSQL) rebuilds it from them when a
+ * searchable field is set. */
 int store_rec_update(store_conn *c, const res_def *r, const char *ws, const res_row *row,
                      const bool *set, bool set_custom, store_err *e);
 int store_rec_delete(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e);
