@@ -495,6 +495,11 @@ static const sql_dialect pg_dialect = {
     .returning_rid = true,
     .search_doc = "search_doc",
     .lock = "SELECT pg_advisory_xact_lock(hashtextextended(%1$s || ' ' || %2$s, %3$d))",
+    /* Nodes starting together: one migrates, the others wait and find
+     * nothing left to do. Neither side has a statement timeout: filling a
+     * big table's search postings takes minutes, and so does the wait. */
+    .migrate_lock = "SET LOCAL statement_timeout = 0;"
+                    "SELECT pg_advisory_xact_lock(7244106917133461332);",
     .custom_eq = pg_custom_eq,
     .search = pg_search,
 };
@@ -785,14 +790,9 @@ static int pg_migrate(pg_conn *c, int *applied, store_err *e)
     *applied = 0;
     int rc = pg_begin(c, true, e);
     if (rc) return rc;
-    /* Nodes starting together: one migrates, the others wait and find
-     * nothing left to do. Neither side has a statement timeout: filling a
-     * big table's search postings takes minutes, and so does the wait. */
     buf b;
     buf_init(&b, 1 << 20);
-    buf_puts(&b, "SET LOCAL statement_timeout = 0;"
-                 "SELECT pg_advisory_xact_lock(7244106917133461332);");
-    sql_migrations_table(&pg_dialect, &b);
+    sql_migrations_table(&pg_dialect, &b); /* with the dialect's migration lock */
     rc = exec_sql(c, buf_cstr(&b), e);
     int version = 0;
     if (rc == STORE_OK) rc = pg_schema_version(c, &version, e);

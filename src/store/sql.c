@@ -221,6 +221,7 @@ void sql_migration(const sql_dialect *d, int version, buf *out)
 
 void sql_migrations_table(const sql_dialect *d, buf *out)
 {
+    if (d->migrate_lock) buf_puts(out, d->migrate_lock);
     expand(d,
            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
            "applied_at %I NOT NULL);",

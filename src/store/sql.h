@@ -81,8 +81,8 @@ typedef struct sql_dialect {
      * %2$s) and the space (%3$d). NULL where one writer already holds the
      * whole database: locking is then a no-op. */
     const char *lock;
-    /* Statements that start a migration (nodes that start together
-     * serialise on them), or NULL. */
+    /* Statements that start a migration, before sql_migrations_table's
+     * (nodes that start together serialise on them), or NULL. */
     const char *migrate_lock;
 
     /* Appends " AND <custom field key> = <value>" (JSON access differs).
@@ -95,7 +95,9 @@ typedef struct sql_dialect {
     bool (*search)(sql_stmt *q, const res_def *r, const char *ws, const store_query *query);
 } sql_dialect;
 
-/* One statement: its text and its parameters, in placeholder order. */
+/* One statement: its text and its parameters, numbered from 1. Text
+ * values are borrowed (from the caller, or from `mem` for those the
+ * builder made): they live until the statement has run. */
 struct sql_stmt {
     const sql_dialect *d;
     buf text;
@@ -142,7 +144,8 @@ void sql_search_doc(const res_def *r, const char *ws, const store_val *vals, buf
  * released migration is never changed, a change is a new one. */
 int sql_migration_count(void);
 void sql_migration(const sql_dialect *d, int version, buf *out);
-/* The table recording them, created when missing. */
+/* The table recording them, created when missing, after the dialect's
+ * migrate_lock. */
 void sql_migrations_table(const sql_dialect *d, buf *out);
 void sql_migration_done(sql_stmt *q, int version, int64_t now_ms);
 /* Column 0: the highest version applied (0 for none). */
