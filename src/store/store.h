@@ -159,7 +159,7 @@ int store_rec_find_by(store_conn *c, arena *a, const res_def *r, const char *ws,
                       const char *value, res_row *out, store_err *e);
 
 typedef enum store_op {
-    SF_EQ = 0, /* field = v (case-insensitive for schema_nocase fields) */
+    SF_EQ = 0, /* field = v (case-insensitive for sql_nocase fields) */
     SF_LT,     /* field < v */
     SF_GE,     /* field >= v */
     SF_REL,    /* field references a `rel` record whose `rel_field` = v */
