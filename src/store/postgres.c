@@ -1,9 +1,12 @@
 /* postgres.c - the scale-out store: PostgreSQL through libpq; see store.h.
  *
- * Owns: the PostgreSQL schema (derived from the resource table like the
- * SQLite one, types from schema.c), its migrations, one libpq connection
- * per store_conn with its prepared statements, reconnecting after the
- * server went away, and every SQL statement Cairn runs on PostgreSQL.
+ * Owns: one libpq connection per store_conn with its prepared statements,
+ * reconnecting after the server went away, transactions and savepoints
+ * (sent in one pipeline with the first statement inside them), reading
+ * rows, and what only PostgreSQL has: the search postings, events
+ * buffered in a transaction and inserted in one statement, and advisory
+ * locks. Every statement of the generic store comes from sql.c, in the
+ * dialect below.
  *
  * Several Cairn processes may share one database: migrations take an
  * advisory lock, and idempotency keys are locked per key for the length
@@ -14,10 +17,10 @@
  * Parameters and results travel as text; rows are keyset-paginated on the
  * BIGSERIAL `rid`, with (workspace_id, ..., rid) indexes so a page reads
  * O(limit) index entries. Search: the tagged document (search.h) is
- * computed here on every write into `search_doc`, kept as a tsvector that
- * checks a row against every query word, and posted by word prefix into
- * <table>_terms, whose primary key yields a prefix's newest rows first
- * (sync_terms). */
+ * computed on every write into `search_doc` (sql.c), kept as a tsvector
+ * that checks a row against every query word, and posted by word prefix
+ * into <table>_terms, whose primary key yields a prefix's newest rows
+ * first (sync_terms). */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -27,12 +30,11 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "store/impl.h"
-#include "store/schema.h"
 #include "store/search.h"
+#include "store/sql.h"
 
 #define STMT_CACHE 256
 #define STMT_PROBE 8
-#define MAX_PARAMS 64
 
 typedef struct pg_store {
     store base;
@@ -46,14 +48,13 @@ typedef struct pg_stmt {
     unsigned id; /* statement name "c<id>" on this connection */
 } pg_stmt;
 
-#define EV_COLS  10 /* columns of an event row */
-#define SP_DEPTH 8  /* savepoints open at once */
+#define SP_DEPTH 8 /* savepoints open at once */
 
 /* An event appended in the open transaction: its column values (NULL =
  * SQL NULL), all in one allocation. */
 typedef struct pg_event {
     char *mem;
-    const char *v[EV_COLS];
+    const char *v[SQL_EVENT_NCOLS];
 } pg_event;
 
 typedef struct pg_conn {
@@ -81,7 +82,10 @@ typedef struct pg_conn {
     pg_event *ev;
     int nev, ev_cap, ev_flushed;
     int sp_ev[SP_DEPTH], sp_flushed[SP_DEPTH];
+    sql_stmt q; /* the statement being built (stmt()) */
 } pg_conn;
+
+static const sql_dialect pg_dialect;
 
 static void events_reset(pg_conn *c);
 static void events_truncate(pg_conn *c, int n);
@@ -89,8 +93,8 @@ static int events_flush(pg_conn *c, store_err *e);
 
 /* Parameters of one statement, as text. */
 typedef struct pg_params {
-    const char *v[MAX_PARAMS];
-    char num[MAX_PARAMS][32];
+    const char *v[SQL_MAX_PARAMS];
+    char num[SQL_MAX_PARAMS][32];
     int n;
 } pg_params;
 
@@ -189,8 +193,10 @@ static int pg_connect(store *bs, store_conn **out, store_err *e)
     if (!c) abort();
     c->base.ops = &store_postgres_ops;
     c->s = (pg_store *)bs;
+    sql_init(&c->q, &pg_dialect);
     int rc = pg_link(c, e);
     if (rc) {
+        sql_free(&c->q);
         free(c);
         return rc;
     }
@@ -204,6 +210,7 @@ static void pg_disconnect(pg_conn *c)
     free(c->ev);
     if (c->db) PQfinish(c->db);
     forget_statements(c);
+    sql_free(&c->q);
     free(c);
 }
 
@@ -458,79 +465,88 @@ static const char *get_text(arena *a, PGresult *r, int row, int col)
     return arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
 }
 
-/* ---------------------------------------------------------------- schema */
+/* ------------------------------------------------------------ statements */
 
-static const char *const migrations[] = {
-    /* 1: workspaces, keys, event outbox, idempotency records */
-    "CREATE TABLE workspaces (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
-    "  created_at BIGINT NOT NULL);"
-    "CREATE TABLE api_keys (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, "
-    "  name TEXT NOT NULL DEFAULT '', token_hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, "
-    "  super_admin INTEGER NOT NULL DEFAULT 0, max_concurrent INTEGER NOT NULL DEFAULT -1, "
-    "  rate INTEGER NOT NULL DEFAULT -1, created_at BIGINT NOT NULL, "
-    "  revoked_at BIGINT NOT NULL DEFAULT 0);"
-    "CREATE TABLE events (rid BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-    "  workspace_id TEXT NOT NULL, type TEXT NOT NULL, resource_type TEXT NOT NULL, "
-    "  resource_id TEXT NOT NULL, data TEXT NOT NULL, actor_key_id TEXT, "
-    "  created_at BIGINT NOT NULL);"
-    "CREATE INDEX events_ws ON events(workspace_id, rid);"
-    "CREATE INDEX events_ws_resource ON events(workspace_id, resource_id, rid);"
-    "CREATE TABLE idempotency_keys (workspace_id TEXT NOT NULL, key TEXT NOT NULL, "
-    "  request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, "
-    "  created_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, key));"
-    "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);",
-    /* 2: what each search index was built from, to rebuild on change */
-    "CREATE TABLE search_indexes (table_name TEXT PRIMARY KEY, ddl TEXT NOT NULL);",
-    /* 3: timelines (an event's subject and changes) and merged-record stubs */
-    "ALTER TABLE events ADD COLUMN subject_id TEXT;"
-    "ALTER TABLE events ADD COLUMN changes TEXT;"
-    "CREATE INDEX events_ws_subject ON events(workspace_id, subject_id, rid) "
-    "  WHERE subject_id IS NOT NULL;"
-    "CREATE TABLE merged_records (workspace_id TEXT NOT NULL, resource_type TEXT NOT NULL, "
-    "  id TEXT NOT NULL, into_id TEXT NOT NULL, snapshot TEXT NOT NULL, "
-    "  merged_at BIGINT NOT NULL, PRIMARY KEY (workspace_id, resource_type, id));",
-    /* 4: rollups (counts and sums per group, kept as rows change) */
-    "CREATE TABLE rollups (workspace_id TEXT NOT NULL, resource TEXT NOT NULL, "
-    "  k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL, n BIGINT NOT NULL, "
-    "  total BIGINT NOT NULL, PRIMARY KEY (workspace_id, resource, k1, k2, k3));"
-    "CREATE TABLE rollup_specs (resource TEXT PRIMARY KEY, spec TEXT NOT NULL);",
+static void pg_custom_eq(sql_stmt *q, buf *b, const char *alias, const char *key,
+                         const char *value);
+static bool pg_search(sql_stmt *q, const res_def *r, const char *ws, const store_query *query);
+
+/* PostgreSQL's words for sql.c. B-trees put NULLs last going up, so lists
+ * say where NULLs go and sortable fields get an index in that order; text
+ * folds with lower(), indexed the same way; row order of group keys is
+ * byte-wise only with the "C" collation; a transaction-scoped advisory
+ * lock serialises writers of one key across nodes. */
+static const sql_dialect pg_dialect = {
+    .name = "postgres",
+    .param = '$',
+    .int64 = "BIGINT",
+    .real = "DOUBLE PRECISION",
+    .bytewise_text = "TEXT COLLATE \"C\"",
+    .json = "JSONB",
+    .rowid = "BIGSERIAL PRIMARY KEY",
+    .without_rowid = "",
+    .index_rid = ", rid",
+    .add_column = "ADD COLUMN IF NOT EXISTS",
+    .fold = {"lower(", ")"},
+    .fold_col = {"lower(", ")"},
+    .fold_val = {"lower(", ")"},
+    .nulls_low = {" NULLS FIRST", " NULLS LAST"},
+    .bytewise = " COLLATE \"C\"",
+    .returning_rid = true,
+    .search_doc = "search_doc",
+    .lock = "SELECT pg_advisory_xact_lock(hashtextextended(%1$s || ' ' || %2$s, %3$d))",
+    /* Nodes starting together: one migrates, the others wait and find
+     * nothing left to do. Neither side has a statement timeout: filling a
+     * big table's search postings takes minutes, and so does the wait. */
+    .migrate_lock = "SET LOCAL statement_timeout = 0;"
+                    "SELECT pg_advisory_xact_lock(7244106917133461332);",
+    .custom_eq = pg_custom_eq,
+    .search = pg_search,
 };
-#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
-/* Expression of a field as filters and sorts compare it. */
-static void col_expr(buf *b, const res_field *f)
+/* The connection's statement builder, emptied for the next statement:
+ * one per connection, so that building reuses its memory. */
+static sql_stmt *stmt(pg_conn *c)
 {
-    if (schema_nocase(f))
-        buf_printf(b, "lower(%s)", f->name);
-    else
-        buf_puts(b, f->name);
+    sql_reset(&c->q);
+    return &c->q;
 }
 
-/* Appends ", a, lower(b), rid" for a composite index spec "a,b": fields as
- * filters compare them, then rid, so a keyset page over the prefix is an
- * index range scan. */
-static void index_cols(const res_def *r, const char *spec, buf *b)
+/* Runs the built statement (run(), or run_planned() when its plan depends
+ * on the values); on success *out holds the result. */
+static int run_q(pg_conn *c, PGresult **out, store_err *e)
 {
-    bool has_rid = false;
-    for (const char *p = spec; *p;) {
-        size_t n = strcspn(p, ",");
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)n, p);
-        int i = res_field_index(r, name);
-        buf_puts(b, ", ");
-        if (i >= 0)
-            col_expr(b, &r->fields[i]);
-        else
-            buf_puts(b, name);
-        /* Sorted lists put NULLs first going up (as SQLite does): an index
-         * in that order serves them without a sort. */
-        if (i >= 0 && (r->fields[i].flags & RF_SORT)) buf_puts(b, " NULLS FIRST");
-        has_rid |= strcmp(name, "rid") == 0;
-        p += n;
-        if (*p == ',') p++;
+    sql_stmt *q = &c->q;
+    *out = NULL;
+    int rc;
+    if (sql_failed(q)) {
+        rc = store_fail(e, STORE_ERROR, "postgres: statement too large");
+    } else {
+        pg_params p = {0};
+        for (int i = 0; i < q->nparam; i++)
+            p_val(&p, &q->param[i]);
+        rc = q->plan_per_call ? run_planned(c, sql_text(q), &p, out, e)
+                              : run(c, sql_text(q), &p, out, e);
     }
-    if (!has_rid) buf_puts(b, ", rid");
+    return rc;
 }
+
+/* run_q for statements whose result only matters as success. */
+static int run_q_done(pg_conn *c, store_err *e)
+{
+    PGresult *res;
+    int rc = run_q(c, &res, e);
+    PQclear(res);
+    return rc;
+}
+
+/* How many rows a statement returned or changed. */
+static int64_t affected(PGresult *res)
+{
+    return PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res)
+                                                  : strtoll(PQcmdTuples(res), NULL, 10);
+}
+/* ---------------------------------------------------------------- schema */
 
 /* What search_doc is built from: the searchable fields, and the folding
  * (search_fold, since documents were first folded). */
@@ -545,10 +561,9 @@ static void search_fields(const res_def *r, buf *b)
  * different definition (or none yet) means building it again. */
 static int search_def_same(pg_conn *c, const char *name, const char *def, bool *same, store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, name);
+    sql_search_def_get(stmt(c), name);
     PGresult *res;
-    int rc = run(c, "SELECT ddl FROM search_indexes WHERE table_name = $1", &p, &res, e);
+    int rc = run_q(c, &res, e);
     *same = rc == STORE_OK && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), def) == 0;
     PQclear(res);
     return rc;
@@ -556,13 +571,8 @@ static int search_def_same(pg_conn *c, const char *name, const char *def, bool *
 
 static int search_def_record(pg_conn *c, const char *name, const char *def, store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, name);
-    p_text(&p, def);
-    return run_done(c,
-                    "INSERT INTO search_indexes (table_name, ddl) VALUES ($1, $2) "
-                    "ON CONFLICT (table_name) DO UPDATE SET ddl = excluded.ddl",
-                    &p, e);
+    sql_search_def_put(stmt(c), name, def);
+    return run_q_done(c, e);
 }
 
 /* Search postings. A GIN index over the tsvector answers which rows hold
@@ -696,46 +706,10 @@ static int sync_resource(pg_conn *c, const res_def *r, store_err *e)
 {
     buf b;
     buf_init(&b, 1 << 20);
-    buf_printf(&b,
-               "CREATE TABLE IF NOT EXISTS %s (rid BIGSERIAL PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-               "workspace_id TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL",
-               r->table);
+    sql_create_table(&pg_dialect, r, &b);
     for (int i = 0; i < r->nfields; i++)
-        buf_printf(&b, ", %s %s", r->fields[i].name,
-                   schema_column_type(&r->fields[i], DIALECT_POSTGRES));
-    buf_puts(&b, ", custom_fields JSONB, search_doc TEXT);");
-    for (int i = 0; i < r->nfields; i++)
-        buf_printf(&b, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s;", r->table,
-                   r->fields[i].name, schema_column_type(&r->fields[i], DIALECT_POSTGRES));
-    buf_printf(&b, "CREATE INDEX IF NOT EXISTS %1$s_ws ON %1$s(workspace_id, rid);", r->table);
-    for (int i = 0; i < r->nfields; i++) {
-        const res_field *f = &r->fields[i];
-        if (!schema_indexed(f)) continue;
-        buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s ON %s(workspace_id, ", r->table,
-                   f->name, r->table);
-        col_expr(&b, f);
-        buf_puts(&b, ", rid);");
-        if (f->flags & RF_SORT) {
-            /* NULLs lowest, as SQLite orders them: first going up. */
-            buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s_sort ON %s(workspace_id, ",
-                       r->table, f->name, r->table);
-            col_expr(&b, f);
-            buf_puts(&b, " NULLS FIRST, rid);");
-        }
-    }
-    for (int k = 0; k < 4 && r->indexes[k]; k++) {
-        buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ix%d ON %s(workspace_id", r->table, k,
-                   r->table);
-        index_cols(r, r->indexes[k], &b);
-        buf_puts(&b, ");");
-    }
-    if (r->unique[0]) {
-        buf_printf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS %s_unique ON %s(workspace_id", r->table,
-                   r->table);
-        for (int i = 0; r->unique[i]; i++)
-            buf_printf(&b, ", %s", r->unique[i]);
-        buf_puts(&b, ");");
-    }
+        sql_add_column(&pg_dialect, r, &r->fields[i], &b);
+    sql_create_indexes(&pg_dialect, r, &b);
     int rc = exec_sql(c, buf_cstr(&b), e);
     if (rc == STORE_OK && res_has_search(r)) {
         buf_reset(&b);
@@ -763,12 +737,14 @@ static int pg_schema_version(pg_conn *c, int *version, store_err *e)
 {
     *version = 0;
     PGresult *res;
+    /* Asked first: a failed statement would end the migration's transaction. */
     int rc = run(c, "SELECT to_regclass('schema_migrations') IS NOT NULL", NULL, &res, e);
     if (rc) return rc;
     bool exists = PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     if (!exists) return STORE_OK;
-    rc = run(c, "SELECT coalesce(max(version), 0) FROM schema_migrations", NULL, &res, e);
+    sql_schema_version(stmt(c));
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     *version = (int)get_int(res, 0, 0);
     PQclear(res);
@@ -781,11 +757,9 @@ static void pg_rollback(pg_conn *c);
 
 static int pg_rollup_rebuild(pg_conn *c, const res_def *r, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1 << 14);
-    schema_rollup_rebuild(r, &b);
-    int rc = exec_sql(c, buf_cstr(&b), e);
-    buf_free(&b);
+    sql_rollup_clear(stmt(c), r);
+    int rc = run_q_done(c, e);
+    if (rc == STORE_OK && sql_rollup_fill(stmt(c), r)) rc = run_q_done(c, e);
     return rc;
 }
 
@@ -794,22 +768,18 @@ static int sync_rollup(pg_conn *c, const res_def *r, store_err *e)
 {
     buf spec;
     buf_init(&spec, 4096);
-    schema_rollup_spec(r, &spec);
-    pg_params p = {0};
-    p_text(&p, r->name);
+    sql_rollup_spec(r, &spec);
+    sql_rollup_def_get(stmt(c), r);
     PGresult *res = NULL;
-    int rc = run(c, "SELECT spec FROM rollup_specs WHERE resource = $1", &p, &res, e);
+    int rc = run_q(c, &res, e);
     bool same =
         rc == STORE_OK &&
         (PQntuples(res) == 1 ? strcmp(PQgetvalue(res, 0, 0), buf_cstr(&spec)) == 0 : spec.len == 0);
     PQclear(res);
     if (rc == STORE_OK && !same) rc = pg_rollup_rebuild(c, r, e);
     if (rc == STORE_OK && !same) {
-        p_text(&p, buf_cstr(&spec));
-        rc = run_done(c,
-                      "INSERT INTO rollup_specs (resource, spec) VALUES ($1, $2) "
-                      "ON CONFLICT (resource) DO UPDATE SET spec = excluded.spec",
-                      &p, e);
+        sql_rollup_def_put(stmt(c), r, buf_cstr(&spec));
+        rc = run_q_done(c, e);
     }
     buf_free(&spec);
     return rc;
@@ -820,26 +790,22 @@ static int pg_migrate(pg_conn *c, int *applied, store_err *e)
     *applied = 0;
     int rc = pg_begin(c, true, e);
     if (rc) return rc;
-    /* Nodes starting together: one migrates, the others wait and find
-     * nothing left to do. Neither side has a statement timeout: filling a
-     * big table's search postings takes minutes, and so does the wait. */
-    rc = exec_sql(c,
-                  "SET LOCAL statement_timeout = 0;"
-                  "SELECT pg_advisory_xact_lock(7244106917133461332);"
-                  "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                  "applied_at BIGINT NOT NULL);",
-                  e);
+    buf b;
+    buf_init(&b, 1 << 20);
+    sql_migrations_table(&pg_dialect, &b); /* with the dialect's migration lock */
+    rc = exec_sql(c, buf_cstr(&b), e);
     int version = 0;
     if (rc == STORE_OK) rc = pg_schema_version(c, &version, e);
-    for (int v = version + 1; rc == STORE_OK && v <= NMIGRATIONS; v++) {
-        rc = exec_sql(c, migrations[v - 1], e);
+    for (int v = version + 1; rc == STORE_OK && v <= sql_migration_count(); v++) {
+        buf_reset(&b);
+        sql_migration(&pg_dialect, v, &b);
+        rc = exec_sql(c, buf_cstr(&b), e);
         if (rc) break;
-        pg_params p = {0};
-        p_int(&p, v);
-        p_int(&p, (int64_t)time_now_ms());
-        rc = run_done(c, "INSERT INTO schema_migrations VALUES ($1, $2)", &p, e);
+        sql_migration_done(stmt(c), v, (int64_t)time_now_ms());
+        rc = run_q_done(c, e);
         (*applied)++;
     }
+    buf_free(&b);
     for (int i = 0; rc == STORE_OK && i < res_count; i++)
         rc = sync_resource(c, res_table[i], e);
     for (int i = 0; rc == STORE_OK && i < res_count; i++)
@@ -973,6 +939,7 @@ static void read_workspace(PGresult *r, int row, store_workspace *w)
     copy_col(w->id, sizeof w->id, r, row, 0);
     copy_col(w->name, sizeof w->name, r, row, 1);
     w->created_ms = get_int(r, row, 2);
+    copy_col(w->disabled_modules, sizeof w->disabled_modules, r, row, 3);
 }
 
 static int pg_workspace_create(pg_conn *c, const char *name, store_workspace *out, store_err *e)
@@ -980,20 +947,16 @@ static int pg_workspace_create(pg_conn *c, const char *name, store_workspace *ou
     id_new(out->id, "wrk");
     snprintf(out->name, sizeof out->name, "%s", name);
     out->created_ms = (int64_t)time_now_ms();
-    pg_params p = {0};
-    p_text(&p, out->id);
-    p_text(&p, out->name);
-    p_int(&p, out->created_ms);
-    return run_done(c, "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)", &p, e);
+    out->disabled_modules[0] = '\0';
+    sql_workspace_create(stmt(c), out);
+    return run_q_done(c, e);
 }
 
 static int pg_workspace_find(pg_conn *c, const char *name_or_id, store_workspace *out, store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, name_or_id);
+    sql_workspace_find(stmt(c), name_or_id);
     PGresult *res;
-    int rc = run(c, "SELECT id, name, created_at FROM workspaces WHERE id = $1 OR name = $1", &p,
-                 &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
@@ -1003,10 +966,25 @@ static int pg_workspace_find(pg_conn *c, const char *name_or_id, store_workspace
     return rc;
 }
 
+static int pg_workspace_set_modules(pg_conn *c, const char *id, const char *disabled, store_err *e)
+{
+    if (strlen(disabled) >= sizeof((store_workspace *)0)->disabled_modules)
+        return store_fail(e, STORE_ERROR, "disabled modules: more than %zu bytes",
+                          sizeof((store_workspace *)0)->disabled_modules - 1);
+    sql_workspace_set_modules(stmt(c), id, disabled);
+    PGresult *res;
+    int rc = run_q(c, &res, e);
+    if (rc) return rc;
+    if (affected(res) == 0) rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", id);
+    PQclear(res);
+    return rc;
+}
+
 static int pg_workspace_count(pg_conn *c, int64_t *n, store_err *e)
 {
+    sql_workspace_count(stmt(c));
     PGresult *res;
-    int rc = run(c, "SELECT count(*) FROM workspaces", NULL, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     *n = get_int(res, 0, 0);
     PQclear(res);
@@ -1015,8 +993,9 @@ static int pg_workspace_count(pg_conn *c, int64_t *n, store_err *e)
 
 static int pg_workspace_each(pg_conn *c, store_workspace_cb cb, void *ud, store_err *e)
 {
+    sql_workspace_each(stmt(c));
     PGresult *res;
-    int rc = run(c, "SELECT id, name, created_at FROM workspaces ORDER BY id", NULL, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     for (int i = 0; i < PQntuples(res); i++) {
         store_workspace w;
@@ -1026,9 +1005,6 @@ static int pg_workspace_each(pg_conn *c, store_workspace_cb cb, void *ud, store_
     PQclear(res);
     return STORE_OK;
 }
-
-#define KEY_COLS                                                                                   \
-    "id, workspace_id, name, scopes, super_admin, max_concurrent, rate, created_at, revoked_at"
 
 static void read_key(PGresult *r, int row, store_key *k)
 {
@@ -1045,28 +1021,15 @@ static void read_key(PGresult *r, int row, store_key *k)
 
 static int pg_key_create(pg_conn *c, const store_key *k, const char *token_hash, store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, k->id);
-    p_text(&p, k->workspace_id);
-    p_text(&p, k->name);
-    p_text(&p, k->scopes);
-    p_int(&p, k->super_admin);
-    p_int(&p, k->max_concurrent);
-    p_int(&p, k->rate);
-    p_int(&p, k->created_ms);
-    p_text(&p, token_hash);
-    return run_done(c,
-                    "INSERT INTO api_keys (" KEY_COLS ", token_hash) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
-                    &p, e);
+    sql_key_create(stmt(c), k, token_hash);
+    return run_q_done(c, e);
 }
 
 static int pg_key_by_hash(pg_conn *c, const char *token_hash, store_key *out, store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, token_hash);
+    sql_key_by_hash(stmt(c), token_hash);
     PGresult *res;
-    int rc = run(c, "SELECT " KEY_COLS " FROM api_keys WHERE token_hash = $1", &p, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no such key");
@@ -1078,8 +1041,9 @@ static int pg_key_by_hash(pg_conn *c, const char *token_hash, store_key *out, st
 
 static int pg_key_each(pg_conn *c, store_key_cb cb, void *ud, store_err *e)
 {
+    sql_key_each(stmt(c));
     PGresult *res;
-    int rc = run(c, "SELECT " KEY_COLS " FROM api_keys ORDER BY id", NULL, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     for (int i = 0; i < PQntuples(res); i++) {
         store_key k;
@@ -1092,35 +1056,16 @@ static int pg_key_each(pg_conn *c, store_key_cb cb, void *ud, store_err *e)
 
 static int pg_key_revoke(pg_conn *c, const char *id, store_err *e)
 {
-    pg_params p = {0};
-    p_int(&p, (int64_t)time_now_ms());
-    p_text(&p, id);
+    sql_key_revoke(stmt(c), id, (int64_t)time_now_ms());
     PGresult *res;
-    int rc =
-        run(c, "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0", &p, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
-    if (strcmp(PQcmdTuples(res), "0") == 0)
-        rc = store_fail(e, STORE_NOTFOUND, "no active key '%s'", id);
+    if (affected(res) == 0) rc = store_fail(e, STORE_NOTFOUND, "no active key '%s'", id);
     PQclear(res);
     return rc;
 }
 
 /* --------------------------------------------------------------- records */
-
-/* "SELECT <the columns read_row reads> FROM "; the caller names the source. */
-static void select_list(const res_def *r, buf *b)
-{
-    buf_puts(b, "SELECT rid, id, created_at, updated_at");
-    for (int i = 0; i < r->nfields; i++)
-        buf_printf(b, ", %s", r->fields[i].name);
-    buf_puts(b, ", custom_fields FROM ");
-}
-
-static void select_cols(const res_def *r, buf *b)
-{
-    select_list(r, b);
-    buf_puts(b, r->table);
-}
 
 static void read_row(arena *a, const res_def *r, PGresult *res, int row, res_row *out)
 {
@@ -1149,11 +1094,11 @@ static void read_row(arena *a, const res_def *r, PGresult *res, int row, res_row
     out->custom = get_text(a, res, row, 4 + r->nfields);
 }
 
-static int one_row(pg_conn *c, arena *a, const res_def *r, const char *sql, const pg_params *p,
-                   res_row *out, store_err *e)
+/* Runs the built statement, which yields at most one record, into *out. */
+static int one_row(pg_conn *c, arena *a, const res_def *r, res_row *out, store_err *e)
 {
     PGresult *res;
-    int rc = run(c, sql, p, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
@@ -1163,182 +1108,77 @@ static int one_row(pg_conn *c, arena *a, const res_def *r, const char *sql, cons
     return rc;
 }
 
-static int pg_rec_get(pg_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
-                      res_row *out, store_err *e)
+/* Runs the built statement, on one record: STORE_NOTFOUND when it found
+ * or changed no row. */
+static int on_record(pg_conn *c, const res_def *r, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1 << 16);
-    select_cols(r, &b);
-    buf_puts(&b, " WHERE id = $1 AND workspace_id = $2");
-    pg_params p = {0};
-    p_text(&p, id);
-    p_text(&p, ws);
-    int rc = one_row(c, a, r, buf_cstr(&b), &p, out, e);
-    buf_free(&b);
-    return rc;
-}
-
-/* Runs a statement on one record (fmt has the table as %s, $1 = id, $2 =
- * workspace); STORE_NOTFOUND when it found or changed no row. */
-static int by_id(pg_conn *c, const res_def *r, const char *fmt, const char *ws, const char *id,
-                 store_err *e)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql, fmt, r->table);
-    pg_params p = {0};
-    p_text(&p, id);
-    p_text(&p, ws);
     PGresult *res;
-    int rc = run(c, sql, &p, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
-    bool hit = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0
-                                                      : strcmp(PQcmdTuples(res), "0") != 0;
+    bool hit = affected(res) > 0;
     PQclear(res);
     return hit ? STORE_OK : store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
 }
 
-static int pg_rec_exists(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
+static int pg_rec_get(pg_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
+                      res_row *out, store_err *e)
 {
-    return by_id(c, r, "SELECT 1 FROM %s WHERE id = $1 AND workspace_id = $2", ws, id, e);
+    sql_rec_get(stmt(c), r, ws, id);
+    return one_row(c, a, r, out, e);
 }
 
-static const char *search_doc(arena *a, const res_def *r, const char *ws, const store_val *vals)
+static int pg_rec_exists(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1u << 24);
-    schema_search_doc(r, ws, vals, &b);
-    const char *s = arena_strndup(a, b.data ? b.data : "", b.len);
-    buf_free(&b);
-    return s;
+    sql_rec_exists(stmt(c), r, ws, id);
+    return on_record(c, r, e);
 }
 
 static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
 {
-    if (r->nfields + 8 > MAX_PARAMS) return store_fail(e, STORE_ERROR, "too many fields");
-    arena a;
-    arena_init(&a);
-    buf b;
-    buf_init(&b, 1 << 16);
-    buf_printf(&b, "INSERT INTO %s (id, workspace_id, created_at, updated_at", r->table);
-    for (int i = 0; i < r->nfields; i++)
-        buf_printf(&b, ", %s", r->fields[i].name);
-    buf_puts(&b, ", custom_fields, search_doc) VALUES ($1, $2, $3, $4");
-    for (int i = 0; i < r->nfields + 2; i++)
-        buf_printf(&b, ", $%d", 5 + i);
-    buf_puts(&b, ") RETURNING rid");
-    pg_params p = {0};
-    p_text(&p, row->id);
-    p_text(&p, ws);
-    p_int(&p, row->created_ms);
-    p_int(&p, row->updated_ms);
-    for (int i = 0; i < r->nfields; i++)
-        p_val(&p, &row->vals[i]);
-    p_text(&p, row->custom);
-    p_text(&p, res_has_search(r) ? search_doc(&a, r, ws, row->vals) : NULL);
+    sql_rec_insert(stmt(c), r, ws, row);
     PGresult *res;
-    int rc = run(c, buf_cstr(&b), &p, &res, e);
-    buf_free(&b);
+    int rc = run_q(c, &res, e);
     if (rc == STORE_OK) {
         row->rid = get_int(res, 0, 0);
         PQclear(res);
     }
-    arena_release(&a);
     return rc;
 }
 
 static int pg_rec_update(pg_conn *c, const res_def *r, const char *ws, const res_row *row,
                          const bool *set, bool set_custom, store_err *e)
 {
-    arena a;
-    arena_init(&a);
-    buf b;
-    buf_init(&b, 1 << 16);
-    pg_params p = {0};
-    buf_printf(&b, "UPDATE %s SET updated_at = $%d", r->table, p_int(&p, row->updated_ms));
-    bool searched = false;
-    for (int i = 0; i < r->nfields; i++) {
-        if (!set[i]) continue;
-        buf_printf(&b, ", %s = $%d", r->fields[i].name, p_val(&p, &row->vals[i]));
-        searched |= (r->fields[i].flags & RF_SEARCH) != 0;
-    }
-    if (set_custom) buf_printf(&b, ", custom_fields = $%d", p_text(&p, row->custom));
-    /* row carries every field, so the document can be rebuilt whole. */
-    if (searched)
-        buf_printf(&b, ", search_doc = $%d", p_text(&p, search_doc(&a, r, ws, row->vals)));
-    buf_printf(&b, " WHERE id = $%d", p_text(&p, row->id));
-    buf_printf(&b, " AND workspace_id = $%d", p_text(&p, ws));
-    PGresult *res;
-    int rc = run(c, buf_cstr(&b), &p, &res, e);
-    buf_free(&b);
-    if (rc == STORE_OK) {
-        if (strcmp(PQcmdTuples(res), "0") == 0)
-            rc = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-        PQclear(res);
-    }
-    arena_release(&a);
-    return rc;
+    sql_rec_update(stmt(c), r, ws, row, set, set_custom);
+    return on_record(c, r, e);
 }
 
 static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
-    return by_id(c, r, "DELETE FROM %s WHERE id = $1 AND workspace_id = $2", ws, id, e);
+    sql_rec_delete(stmt(c), r, ws, id);
+    return on_record(c, r, e);
 }
 
 static int pg_rec_detach(pg_conn *c, const res_def *r, int field, const char *ws, const char *id,
                          bool delete_rows, store_err *e)
 {
-    char sql[256];
-    const char *f = r->fields[field].name;
-    if (delete_rows)
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE workspace_id = $1 AND %s = $2", r->table,
-                 f);
-    else
-        snprintf(sql, sizeof sql, "UPDATE %s SET %s = NULL WHERE workspace_id = $1 AND %s = $2",
-                 r->table, f, f);
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, id);
-    return run_done(c, sql, &p, e);
+    sql_rec_detach(stmt(c), r, field, ws, id, delete_rows);
+    return run_q_done(c, e);
 }
 
 static int pg_rec_find_by(pg_conn *c, arena *a, const res_def *r, const char *ws, int field,
                           const char *value, res_row *out, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1 << 16);
-    select_cols(r, &b);
-    buf_printf(&b, " WHERE workspace_id = $1 AND lower(%s) = lower($2) ORDER BY rid LIMIT 1",
-               r->fields[field].name);
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, value);
-    int rc = one_row(c, a, r, buf_cstr(&b), &p, out, e);
-    buf_free(&b);
-    return rc;
+    sql_rec_find_by(stmt(c), r, ws, field, value);
+    return one_row(c, a, r, out, e);
 }
 
-/* One filter's condition, its value the next parameter; the workspace is
- * $1. Equality ignores case as the indexes on lower() do. */
-static void filter_sql(const res_def *r, const store_filter *fl, buf *sql, pg_params *p)
+/* A custom field's value as text (->> turns booleans into true/false). */
+static void pg_custom_eq(sql_stmt *q, buf *b, const char *alias, const char *key, const char *value)
 {
-    const res_field *f = &r->fields[fl->field];
-    int k = p_val(p, &fl->v);
-    switch (fl->op) {
-    case SF_LT: buf_printf(sql, " AND %s < $%d", f->name, k); break;
-    case SF_GE: buf_printf(sql, " AND %s >= $%d", f->name, k); break;
-    case SF_REL: {
-        const res_field *rf = &fl->rel->fields[fl->rel_field];
-        buf_printf(sql, " AND %s IN (SELECT id FROM %s WHERE workspace_id = $1 AND ", f->name,
-                   fl->rel->table);
-        col_expr(sql, rf);
-        buf_printf(sql, schema_nocase(rf) ? " = lower($%d))" : " = $%d)", k);
-        break;
-    }
-    default:
-        buf_puts(sql, " AND ");
-        col_expr(sql, f);
-        buf_printf(sql, schema_nocase(f) ? " = lower($%d)" : " = $%d", k);
-    }
+    buf_printf(b, " AND %scustom_fields ->> ", alias);
+    sql_param(q, b, sv_text(key));
+    buf_puts(b, " = ");
+    sql_param(q, b, sv_text(value));
 }
 
 #define TERM_WORDS 8 /* a query's words looked up in the postings */
@@ -1375,11 +1215,86 @@ static void tsq_word(const char *w, size_t n, void *ud)
 }
 
 /* The postings term of query word i, cut as terms_query() cuts a row's. */
-static void term_expr(buf *b, pg_params *p, arena *a, const tsq_ctx *x, int i)
+static void term_expr(sql_stmt *q, buf *b, const tsq_ctx *x, int i)
 {
-    int w = p_text(p, arena_printf(a, "%s%.*s", x->tag, x->len[i], x->word[i]));
-    buf_printf(b, "left(lower($%d), %d)", w,
-               SEARCH_TAG_LEN + (x->chars[i] >= TERM_LONG ? TERM_LONG : TERM_SHORT));
+    buf_puts(b, "left(lower(");
+    sql_param(q, b, sv_text(arena_printf(&q->mem, "%s%.*s", x->tag, x->len[i], x->word[i])));
+    buf_printf(b, "), %d)", SEARCH_TAG_LEN + (x->chars[i] >= TERM_LONG ? TERM_LONG : TERM_SHORT));
+}
+
+/* A search page: the tsvector checks every row against the whole query
+ * (every word, whole prefix); the postings choose which rows to check. */
+static bool pg_search(sql_stmt *q, const res_def *r, const char *ws, const store_query *query)
+{
+    char tag[SEARCH_TAG_LEN + 1];
+    search_tag(ws, tag);
+    buf tsq;
+    buf_init(&tsq, 1 << 16);
+    tsq_ctx x = {&tsq, &q->mem, tag, 0, 0, {0}, {0}, {0}};
+    if (search_words(query->fts, tsq_word, &x) == 0) {
+        buf_free(&tsq);
+        return false;
+    }
+    int driver = -1; /* the word whose postings lead: the longest */
+    for (int i = 0; i < x.nwords; i++)
+        if (x.chars[i] >= TERM_SHORT && (driver < 0 || x.chars[i] > x.chars[driver])) driver = i;
+    /* cond holds the conditions; the SELECT goes in front, from the
+     * postings or from the table. */
+    buf cond;
+    buf_init(&cond, 1 << 16);
+    buf_puts(&cond, " WHERE workspace_id = ");
+    int wsp = sql_param(q, &cond, sv_text(ws));
+    buf_puts(&cond, " AND search_tsv @@ to_tsquery('simple'::regconfig, ");
+    sql_param(q, &cond, sv_text(arena_strdup(&q->mem, buf_cstr(&tsq))));
+    buf_putc(&cond, ')');
+    int cursor = 0;
+    if (query->after_rid > 0) {
+        buf_puts(&cond, " AND rid < ");
+        cursor = sql_param(q, &cond, sv_int(query->after_rid));
+    }
+    sql_list_conds(q, &cond, r, query, "", wsp);
+    buf *b = &q->text;
+    sql_select(q, b, r, "");
+    if (driver >= 0) {
+        /* The newest rows holding the longest word's prefix, walked back
+         * through its postings. The other words' postings are probed
+         * there, in the index alone; only rows that pass are read, and
+         * the conditions check each against the whole query. The two
+         * subqueries are fenced (OFFSET 0): joined freely, the planner may
+         * read every posting and sort. The postings decide the plan,
+         * whatever the values: one generic plan serves. */
+        buf_printf(b, "(SELECT doc_rid FROM %s_terms AS t0 WHERE t0.term = ", r->table);
+        term_expr(q, b, &x, driver);
+        if (cursor) {
+            buf_puts(b, " AND t0.doc_rid < ");
+            sql_ref(q, b, cursor);
+        }
+        for (int i = 0; i < x.nwords; i++) {
+            if (i == driver || x.chars[i] < TERM_SHORT) continue;
+            buf_printf(b, " AND EXISTS (SELECT 1 FROM %1$s_terms AS t%2$d WHERE t%2$d.term = ",
+                       r->table, i + 1);
+            term_expr(q, b, &x, i);
+            buf_printf(b, " AND t%d.doc_rid = t0.doc_rid)", i + 1);
+        }
+        buf_printf(b,
+                   " ORDER BY doc_rid DESC OFFSET 0) AS terms, LATERAL (SELECT * FROM %1$s "
+                   "WHERE rid = terms.doc_rid OFFSET 0) AS %1$s",
+                   r->table);
+        buf_append(b, cond.data, cond.len);
+        buf_puts(b, " ORDER BY doc_rid DESC");
+        q->plan_per_call = false;
+    } else {
+        /* One-character words only have no postings: the newest rows are
+         * walked and checked, which is quick because such a prefix
+         * matches many. */
+        buf_puts(b, r->table);
+        buf_append(b, cond.data, cond.len);
+        buf_puts(b, " ORDER BY rid DESC");
+    }
+    sql_limit(q, b, query);
+    buf_free(&cond);
+    buf_free(&tsq);
+    return true;
 }
 
 static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
@@ -1388,136 +1303,9 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     *n = 0;
     *more = false;
     *rows = NULL;
-    if (q->nfilters + 16 > MAX_PARAMS) return store_fail(e, STORE_ERROR, "too many filters");
-    buf sql, tsq;
-    buf_init(&sql, 1 << 16);
-    buf_init(&tsq, 1 << 16);
-    pg_params p = {0};
-    bool use_fts = false;
-    char tag[SEARCH_TAG_LEN + 1];
-    tsq_ctx x = {0};
-    int driver = -1; /* the word whose postings lead a search: the longest */
-    if (q->fts) {
-        search_tag(ws, tag);
-        x = (tsq_ctx){&tsq, a, tag, 0, 0, {0}, {0}, {0}};
-        if (search_words(q->fts, tsq_word, &x) == 0) {
-            buf_free(&sql);
-            buf_free(&tsq);
-            return STORE_OK; /* only punctuation: nothing can match */
-        }
-        use_fts = true;
-        for (int i = 0; i < x.nwords; i++)
-            if (x.chars[i] >= TERM_SHORT && (driver < 0 || x.chars[i] > x.chars[driver]))
-                driver = i;
-    }
-    /* sql holds the conditions; the SELECT goes in front at the end, from
-     * the table or, for a search, from its postings. */
-    buf_printf(&sql, " WHERE workspace_id = $%d", p_text(&p, ws));
-    int cursor_param = 0;
-    if (use_fts)
-        buf_printf(&sql, " AND search_tsv @@ to_tsquery('simple'::regconfig, $%d)",
-                   p_text(&p, arena_strdup(a, buf_cstr(&tsq))));
-    const res_field *sf = use_fts ? NULL : q->sort_by;
-    if (q->after_rid > 0 && !sf) {
-        const char *cmp = q->ascending && !use_fts ? ">" : "<";
-        cursor_param = p_int(&p, q->after_rid);
-        buf_printf(&sql, " AND rid %s $%d", cmp, cursor_param);
-    } else if (q->after_rid > 0) {
-        buf e1;
-        buf_init(&e1, 256);
-        col_expr(&e1, sf);
-        const char *x = buf_cstr(&e1);
-        const char *vx = schema_nocase(sf) ? "lower($%d)" : "$%d";
-        if (q->after_val.kind == SV_NULL) {
-            if (q->ascending)
-                buf_printf(&sql, " AND ((%s IS NULL AND rid > $%d) OR %s IS NOT NULL)", sf->name,
-                           p_int(&p, q->after_rid), sf->name);
-            else
-                buf_printf(&sql, " AND %s IS NULL AND rid < $%d", sf->name,
-                           p_int(&p, q->after_rid));
-        } else {
-            char v1[32];
-            snprintf(v1, sizeof v1, vx, p_val(&p, &q->after_val));
-            int ri = p_int(&p, q->after_rid);
-            if (q->ascending)
-                buf_printf(&sql, " AND (%1$s > %2$s OR (%1$s = %2$s AND rid > $%3$d))", x, v1, ri);
-            else
-                buf_printf(&sql,
-                           " AND (%1$s < %2$s OR (%1$s = %2$s AND rid < $%3$d) OR %4$s IS NULL)", x,
-                           v1, ri, sf->name);
-        }
-        buf_free(&e1);
-    }
-    for (int i = 0; i < q->nfilters; i++)
-        filter_sql(r, &q->filters[i], &sql, &p);
-    if (q->cf_key) {
-        int k = p_text(&p, q->cf_key);
-        buf_printf(&sql, " AND custom_fields ->> $%d = $%d", k, p_text(&p, q->cf_value));
-    }
-    if (q->link_field >= 0) {
-        int v = p_text(&p, q->link_value);
-        buf_printf(&sql, " AND (%s = $%d", r->fields[q->link_field].name, v);
-        if (q->link_via)
-            buf_printf(&sql, " OR id IN (SELECT %s FROM %s WHERE workspace_id = $1 AND %s = $%d)",
-                       q->link_via->fields[q->link_via_target].name, q->link_via->table,
-                       q->link_via->fields[q->link_via_match].name, v);
-        buf_putc(&sql, ')');
-    }
-    int limit_param = p_int(&p, q->limit + 1);
-    PGresult *res = NULL;
-    int rc;
-    if (driver >= 0) {
-        /* The newest rows holding the longest word's prefix, walked back
-         * through its postings. The other words' postings are probed
-         * there, in the index alone; only rows that pass are read, and
-         * the conditions above check each against the whole query (every
-         * word, whole prefix). The two subqueries are fenced (OFFSET 0):
-         * joined freely, the planner may read every posting and sort. */
-        buf_reset(&tsq);
-        select_list(r, &tsq);
-        buf_printf(&tsq, "(SELECT doc_rid FROM %s_terms AS t0 WHERE t0.term = ", r->table);
-        term_expr(&tsq, &p, a, &x, driver);
-        if (cursor_param) buf_printf(&tsq, " AND t0.doc_rid < $%d", cursor_param);
-        for (int i = 0; i < x.nwords; i++) {
-            if (i == driver || x.chars[i] < TERM_SHORT) continue;
-            buf_printf(&tsq, " AND EXISTS (SELECT 1 FROM %1$s_terms AS t%2$d WHERE t%2$d.term = ",
-                       r->table, i + 1);
-            term_expr(&tsq, &p, a, &x, i);
-            buf_printf(&tsq, " AND t%d.doc_rid = t0.doc_rid)", i + 1);
-        }
-        buf_printf(&tsq,
-                   " ORDER BY doc_rid DESC OFFSET 0) AS terms, LATERAL (SELECT * FROM %1$s "
-                   "WHERE rid = terms.doc_rid OFFSET 0) AS %1$s",
-                   r->table);
-        buf_append(&tsq, sql.data, sql.len);
-        buf_printf(&tsq, " ORDER BY doc_rid DESC LIMIT $%d", limit_param);
-        rc = run(c, buf_cstr(&tsq), &p, &res, e);
-    } else {
-        /* A search by one-character words only has no postings: it walks
-         * the newest rows, checking each, which is quick because such a
-         * prefix matches many. A filter through a reference is planned
-         * for its value (how many records match it decides the plan);
-         * every other page keeps one generic plan. */
-        bool by_value = false;
-        for (int i = 0; i < q->nfilters; i++)
-            by_value |= q->filters[i].op == SF_REL;
-        buf_reset(&tsq);
-        select_cols(r, &tsq);
-        buf_append(&tsq, sql.data, sql.len);
-        const char *dir = q->ascending ? "ASC" : "DESC";
-        if (sf) {
-            buf_puts(&tsq, " ORDER BY ");
-            col_expr(&tsq, sf);
-            buf_printf(&tsq, " %s NULLS %s, rid %s", dir, q->ascending ? "FIRST" : "LAST", dir);
-        } else {
-            buf_printf(&tsq, " ORDER BY rid %s", use_fts ? "DESC" : dir);
-        }
-        buf_printf(&tsq, " LIMIT $%d", limit_param);
-        rc = by_value ? run_planned(c, buf_cstr(&tsq), &p, &res, e)
-                      : run(c, buf_cstr(&tsq), &p, &res, e);
-    }
-    buf_free(&sql);
-    buf_free(&tsq);
+    if (!sql_list(stmt(c), r, ws, q)) return STORE_OK; /* punctuation searched: no match */
+    PGresult *res;
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     int total = PQntuples(res);
     int k = total > q->limit ? q->limit : total;
@@ -1536,29 +1324,12 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
 static int pg_rec_repoint(pg_conn *c, const res_def *r, int field, const char *ws, const char *from,
                           const char *to, int type_field, const char *type_value, store_err *e)
 {
-    /* Parameters as schema.h numbers them, each statement given only those
-     * it uses: PostgreSQL cannot type a parameter a statement never reads. */
-    buf b;
-    buf_init(&b, 1 << 14);
     int rc = STORE_OK;
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, from);
-    if (to) {
-        p_text(&p, to);
-        if (type_field >= 0) p_text(&p, type_value);
-        schema_repoint_dupes(r, field, type_field, DIALECT_POSTGRES, &b);
-        if (b.len) rc = run_done(c, buf_cstr(&b), &p, e);
-    } else if (type_field >= 0) {
-        p_text(&p, NULL); /* $3: read (as NULL) so that $4 can be sent */
-        p_text(&p, type_value);
-    }
-    buf_reset(&b);
-    schema_repoint(r, field, to != NULL, type_field, DIALECT_POSTGRES, &b);
-    if (!to && type_field >= 0) buf_puts(&b, " AND $3::text IS NULL");
-    if (rc == STORE_OK) rc = run_done(c, buf_cstr(&b), &p, e);
-    buf_free(&b);
-    return rc;
+    if (to && sql_repoint_dupes(stmt(c), r, field, ws, from, to, type_field, type_value))
+        rc = run_q_done(c, e);
+    if (rc) return rc;
+    sql_repoint(stmt(c), r, field, ws, from, to, type_field, type_value);
+    return run_q_done(c, e);
 }
 
 /* The kind of an aggregate key as SQLite returns it: integer columns as
@@ -1587,46 +1358,16 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
 {
     *n = 0;
     *rows = NULL;
-    if (q->nfilters + 1 > MAX_PARAMS) return store_fail(e, STORE_ERROR, "too many filters");
-    buf sql;
-    buf_init(&sql, 1 << 14);
-    pg_params p = {0};
-    buf_puts(&sql, "SELECT ");
-    for (int g = 0; g < 2; g++)
-        if (q->group[g] >= 0)
-            buf_printf(&sql, "%s, ", r->fields[q->group[g]].name);
-        else
-            buf_puts(&sql, "NULL, ");
-    if (q->sum >= 0)
-        buf_printf(&sql, "count(*), coalesce(sum(%s), 0)", r->fields[q->sum].name);
-    else
-        buf_puts(&sql, "count(*), 0");
-    buf_printf(&sql, " FROM %s WHERE workspace_id = $%d", r->table, p_text(&p, ws));
-    for (int i = 0; i < q->nfilters; i++)
-        filter_sql(r, &q->filters[i], &sql, &p);
-    /* Ordered by the keys as SQLite's grouping returns them: NULLs first,
-     * text byte-wise. */
-    for (int g = 0, k = 0; g < 2; g++)
-        if (q->group[g] >= 0)
-            buf_printf(&sql, "%s %s", k++ ? "," : " GROUP BY", r->fields[q->group[g]].name);
-    for (int g = 0, k = 0; g < 2; g++) {
-        if (q->group[g] < 0) continue;
-        const res_field *f = &r->fields[q->group[g]];
-        bool text = agg_key_kind(f) == SV_TEXT && f->type != FT_NUMBER;
-        buf_printf(&sql, "%s %s%s NULLS FIRST", k++ ? "," : " ORDER BY", f->name,
-                   text ? " COLLATE \"C\"" : "");
-    }
+    sql_aggregate(stmt(c), r, ws, q);
     PGresult *res;
-    /* Ranges (closed in the last 90 days) and rare groups: planned for
-     * the values at hand. */
-    int rc = run_planned(c, buf_cstr(&sql), &p, &res, e);
-    buf_free(&sql);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     int k = PQntuples(res);
     store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
     for (int i = 0; i < k; i++) {
         for (int g = 0; g < 2; g++)
             out[i].key[g] = agg_key(a, r, q->group[g], res, i, g);
+        out[i].key[2] = (store_val){.kind = SV_NULL};
         out[i].count = get_int(res, i, 2);
         /* sum() of a BIGINT is NUMERIC: its text is the integer */
         out[i].sum = get_int(res, i, 3);
@@ -1640,18 +1381,8 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
 static int pg_rollup_add(pg_conn *c, const res_def *r, const char *ws, const store_val *keys,
                          int64_t dcount, int64_t dsum, store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, r->name);
-    for (int g = 0; g < 3; g++)
-        p_text(&p, r->rollup.group[g] && keys[g].kind == SV_TEXT ? keys[g].s : "");
-    p_int(&p, dcount);
-    p_int(&p, dsum);
-    return run_done(c,
-                    "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (workspace_id, resource, k1, "
-                    "k2, k3) DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total",
-                    &p, e);
+    sql_rollup_add(stmt(c), r, ws, keys, dcount, dsum);
+    return run_q_done(c, e);
 }
 
 static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws,
@@ -1659,18 +1390,9 @@ static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws
 {
     *n = 0;
     *rows = NULL;
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, r->name);
-    for (int g = 0; g < 3; g++)
-        p_text(&p, match ? match[g] : NULL);
+    sql_rollup_list(stmt(c), r, ws, match);
     PGresult *res;
-    int rc = run(c,
-                 "SELECT k1, k2, k3, n, total FROM rollups WHERE workspace_id = $1 AND "
-                 "resource = $2 AND ($3::text IS NULL OR k1 = $3) AND ($4::text IS NULL OR "
-                 "k2 = $4) AND ($5::text IS NULL OR k3 = $5) AND n <> 0 ORDER BY k1 COLLATE \"C\", "
-                 "k2 COLLATE \"C\", k3 COLLATE \"C\"",
-                 &p, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     int k = PQntuples(res);
     store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
@@ -1696,48 +1418,34 @@ static int pg_maintain(pg_conn *c, int budget, bool *more, store_err *e)
     return STORE_OK;
 }
 
-/* Held until the transaction ends; the seed keeps these locks apart from
- * the idempotency keys' (pg_idem_get). */
+/* The advisory lock of a key, held until the transaction ends (outside
+ * one it would be released at once). Key spaces: 0 idempotency keys
+ * (pg_idem_get), 1 natural keys (store_lock). */
+static int lock_key(pg_conn *c, const char *ws, const char *key, int space, store_err *e)
+{
+    if (!c->in_tx) return STORE_OK;
+    sql_lock(stmt(c), ws, key, space);
+    return run_q_done(c, e);
+}
+
 static int pg_lock(pg_conn *c, const char *ws, const char *key, store_err *e)
 {
-    if (!c->in_tx) return STORE_OK; /* would be released at once */
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, key);
-    return run_done(c, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 1))", &p, e);
+    return lock_key(c, ws, key, 1, e);
 }
 
 static int pg_merged_put(pg_conn *c, const char *ws, const char *res_type, const char *id,
                          const char *into, const char *snapshot, store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, res_type);
-    p_text(&p, id);
-    p_text(&p, into);
-    p_text(&p, snapshot);
-    p_int(&p, (int64_t)time_now_ms());
-    return run_done(c,
-                    "INSERT INTO merged_records (workspace_id, resource_type, id, into_id, "
-                    "snapshot, merged_at) VALUES ($1, $2, $3, $4, $5, $6) "
-                    "ON CONFLICT (workspace_id, resource_type, id) DO UPDATE SET "
-                    "into_id = excluded.into_id, snapshot = excluded.snapshot, "
-                    "merged_at = excluded.merged_at",
-                    &p, e);
+    sql_merged_put(stmt(c), ws, res_type, id, into, snapshot, (int64_t)time_now_ms());
+    return run_q_done(c, e);
 }
 
 static int pg_merged_get(pg_conn *c, const char *ws, const char *res_type, const char *id,
                          char *into, store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, res_type);
-    p_text(&p, id);
+    sql_merged_get(stmt(c), ws, res_type, id);
     PGresult *res;
-    int rc = run(c,
-                 "SELECT into_id FROM merged_records WHERE workspace_id = $1 AND "
-                 "resource_type = $2 AND id = $3",
-                 &p, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0)
         rc = store_fail(e, STORE_NOTFOUND, "not merged");
@@ -1781,10 +1489,6 @@ static void events_reset(pg_conn *c)
     c->ev_flushed = 0;
 }
 
-#define EV_INSERT                                                                                  \
-    "INSERT INTO events (id, workspace_id, type, resource_type, resource_id, subject_id, data, "   \
-    "changes, actor_key_id, created_at) "
-
 /* Inserts the events not in the table yet with one statement: a round trip
  * per batch instead of one per write. They stay buffered (flushed) until
  * the transaction ends: rolling back to a savepoint that began before this
@@ -1793,10 +1497,10 @@ static void events_reset(pg_conn *c)
 static int events_flush(pg_conn *c, store_err *e)
 {
     if (c->ev_flushed == c->nev) return STORE_OK;
-    buf col[EV_COLS];
+    buf col[SQL_EVENT_NCOLS];
     pg_params p = {0};
     bool overflow = false;
-    for (int i = 0; i < EV_COLS; i++) {
+    for (int i = 0; i < SQL_EVENT_NCOLS; i++) {
         buf_init(&col[i], 1u << 30);
         for (int k = c->ev_flushed; k < c->nev; k++)
             array_elem(&col[i], c->ev[k].v[i]);
@@ -1806,11 +1510,12 @@ static int events_flush(pg_conn *c, store_err *e)
     }
     int rc = overflow ? store_fail(e, STORE_ERROR, "postgres: too many events in a transaction")
                       : run_done(c,
-                                 EV_INSERT "SELECT * FROM unnest($1::text[], $2::text[], "
-                                           "$3::text[], $4::text[], $5::text[], $6::text[], "
-                                           "$7::text[], $8::text[], $9::text[], $10::bigint[])",
+                                 "INSERT INTO events (" SQL_EVENT_COLS
+                                 ") SELECT * FROM unnest($1::text[], $2::text[], "
+                                 "$3::text[], $4::text[], $5::text[], $6::text[], "
+                                 "$7::text[], $8::text[], $9::text[], $10::bigint[])",
                                  &p, e);
-    for (int i = 0; i < EV_COLS; i++)
+    for (int i = 0; i < SQL_EVENT_NCOLS; i++)
         buf_free(&col[i]);
     if (rc == STORE_OK) c->ev_flushed = c->nev;
     return rc;
@@ -1822,28 +1527,27 @@ static int pg_event_append(pg_conn *c, const char *ws, const char *type, const c
 {
     char id[ID_MAX], ms[32];
     id_new(id, "evt");
-    snprintf(ms, sizeof ms, "%" PRId64, (int64_t)time_now_ms());
-    const char *v[EV_COLS] = {id,         ws,        type,         res_type,  res_id,
-                              subject_id, data_json, changes_json, actor_key, ms};
+    int64_t now = (int64_t)time_now_ms();
+    snprintf(ms, sizeof ms, "%" PRId64, now);
+    const char *v[SQL_EVENT_NCOLS] = {id,         ws,        type,         res_type,  res_id,
+                                      subject_id, data_json, changes_json, actor_key, ms};
     if (!c->in_tx) {
-        pg_params p = {0};
-        for (int i = 0; i < EV_COLS; i++)
-            p_text(&p, v[i]);
-        return run_done(c, EV_INSERT "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", &p, e);
+        sql_event_insert(stmt(c), v, now);
+        return run_q_done(c, e);
     }
     if (c->nev == c->ev_cap) {
         c->ev_cap = c->ev_cap ? c->ev_cap * 2 : 64;
         c->ev = realloc(c->ev, sizeof(pg_event) * (size_t)c->ev_cap);
         if (!c->ev) abort();
     }
-    size_t len[EV_COLS], total = 0;
-    for (int i = 0; i < EV_COLS; i++)
+    size_t len[SQL_EVENT_NCOLS], total = 0;
+    for (int i = 0; i < SQL_EVENT_NCOLS; i++)
         total += len[i] = v[i] ? strlen(v[i]) + 1 : 0;
     pg_event *ev = &c->ev[c->nev];
     ev->mem = malloc(total ? total : 1);
     if (!ev->mem) abort();
     char *m = ev->mem;
-    for (int i = 0; i < EV_COLS; i++) {
+    for (int i = 0; i < SQL_EVENT_NCOLS; i++) {
         ev->v[i] = v[i] ? memcpy(m, v[i], len[i]) : NULL;
         m += len[i];
     }
@@ -1861,17 +1565,9 @@ static int pg_event_list(pg_conn *c, arena *a, const char *ws, const char *id, i
      * once) would list them. */
     int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
     if (rc) return rc;
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, id);
-    p_int(&p, before_rid > 0 ? before_rid : INT64_MAX);
-    p_int(&p, limit + 1);
+    sql_event_list(stmt(c), ws, id, before_rid, limit);
     PGresult *res;
-    rc = run(c,
-             "SELECT rid, id, type, resource_type, resource_id, subject_id, data, changes, "
-             "actor_key_id, created_at FROM events WHERE workspace_id = $1 AND "
-             "(resource_id = $2 OR subject_id = $2) AND rid < $3 ORDER BY rid DESC LIMIT $4",
-             &p, &res, e);
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     int total = PQntuples(res);
     int k = total > limit ? limit : total;
@@ -1903,22 +1599,15 @@ static int pg_event_resubject(pg_conn *c, const char *ws, const char *from, cons
      * updates before it): they go to the table first. */
     int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
     if (rc) return rc;
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, from);
-    p_text(&p, to);
-    return run_done(c,
-                    "UPDATE events SET subject_id = $3 WHERE workspace_id = $1 AND "
-                    "(resource_id = $2 OR subject_id = $2)",
-                    &p, e);
+    sql_event_resubject(stmt(c), ws, from, to);
+    return run_q_done(c, e);
 }
 
 static int pg_event_count(pg_conn *c, const char *ws, int64_t *n, store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, ws);
+    sql_event_count(stmt(c), ws);
     PGresult *res;
-    int rc = run(c, "SELECT count(*) FROM events WHERE workspace_id = $1", &p, &res, e);
+    int rc = run_q(c, &res, e);
     if (rc) return rc;
     *n = get_int(res, 0, 0);
     PQclear(res);
@@ -1930,22 +1619,14 @@ static int pg_event_count(pg_conn *c, const char *ws, int64_t *n, store_err *e)
 static int pg_idem_get(pg_conn *c, arena *a, const char *ws, const char *key, store_idem *out,
                        store_err *e)
 {
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, key);
     /* Inside a write transaction, hold the key until commit: a request
      * with the same key on another node waits here, then sees our record
      * and replays it instead of writing a second time. */
-    if (c->in_tx) {
-        int rc = run_done(c, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ' ' || $2, 0))",
-                          &p, e);
-        if (rc) return rc;
-    }
+    int rc = lock_key(c, ws, key, 0, e);
+    if (rc) return rc;
+    sql_idem_get(stmt(c), ws, key);
     PGresult *res;
-    int rc = run(c,
-                 "SELECT request_hash, status, body, created_at FROM idempotency_keys "
-                 "WHERE workspace_id = $1 AND key = $2",
-                 &p, &res, e);
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     if (PQntuples(res) == 0) {
         rc = store_fail(e, STORE_NOTFOUND, "no such key");
@@ -1962,31 +1643,14 @@ static int pg_idem_get(pg_conn *c, arena *a, const char *ws, const char *key, st
 static int pg_idem_put(pg_conn *c, const char *ws, const char *key, const char *req_hash,
                        int status, const char *body, size_t body_len, store_err *e)
 {
-    arena a;
-    arena_init(&a);
-    pg_params p = {0};
-    p_text(&p, ws);
-    p_text(&p, key);
-    p_text(&p, req_hash);
-    p_int(&p, status);
-    p_text(&p, arena_strndup(&a, body, body_len));
-    p_int(&p, (int64_t)time_now_ms());
-    int rc =
-        run_done(c,
-                 "INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, body, "
-                 "created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, key) "
-                 "DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status, "
-                 "body = excluded.body, created_at = excluded.created_at",
-                 &p, e);
-    arena_release(&a);
-    return rc;
+    sql_idem_put(stmt(c), ws, key, req_hash, status, body, body_len, (int64_t)time_now_ms());
+    return run_q_done(c, e);
 }
 
 static int pg_idem_expire(pg_conn *c, int64_t cutoff_ms, store_err *e)
 {
-    pg_params p = {0};
-    p_int(&p, cutoff_ms);
-    return run_done(c, "DELETE FROM idempotency_keys WHERE created_at < $1", &p, e);
+    sql_idem_expire(stmt(c), cutoff_ms);
+    return run_q_done(c, e);
 }
 
 /* ------------------------------------------------------------- the table */

@@ -1,12 +1,12 @@
 /* sqlite.c - the embedded store: SQLite in WAL mode; see store.h.
  *
- * Owns: the SQLite schema (derived from the resource table plus a few core
- * tables), its versioned migrations, a prepared-statement cache per
- * connection, and every SQL statement Cairn runs on SQLite.
- *
- * Lists are keyset-paginated on the integer `rid` (the rowid): every index
- * on (workspace_id, ...) carries the rowid, so "newest first after cursor"
- * is an index range scan that stops after limit + 1 rows. */
+ * Owns: connections, transactions and savepoints, a prepared-statement
+ * cache per connection, reading rows, and what only SQLite has: the
+ * full-text index (FTS5, its triggers, and its changes deferred to COMMIT),
+ * the group commit's deferred sync over the WAL layer (sqlite_wal.c), and
+ * the index merges and checkpoints of idle upkeep. Every statement of the
+ * generic store comes from sql.c, in the dialect below; `rid` is the
+ * rowid, which every index carries. */
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -18,8 +18,8 @@
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "store/impl.h"
-#include "store/schema.h"
 #include "store/search.h"
+#include "store/sql.h"
 #include "store/sqlite_wal.h"
 
 #define STMT_CACHE 256
@@ -69,7 +69,10 @@ typedef struct sq_conn {
     int fts_depth;
     int sync_fd;    /* >= 0 with store_sync_defer on: the WAL, for sq_sync */
     int wal_frames; /* frames in the WAL after the last commit (wal_hook) */
+    sql_stmt q;     /* the statement being built (stmt()) */
 } sq_conn;
+
+static const sql_dialect sq_dialect;
 
 static int sqlfail(sq_conn *c, store_err *e, int rc)
 {
@@ -139,6 +142,7 @@ static int sq_connect(store *bs, store_conn **out, store_err *e)
     c->base.ops = &store_sqlite_ops;
     c->s = s;
     c->sync_fd = -1;
+    sql_init(&c->q, &sq_dialect);
     int rc = sqlite3_open_v2(s->path, &c->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              SQLITE_WAL_VFS);
@@ -192,6 +196,7 @@ static void sq_disconnect(sq_conn *c)
     sqlite3_close(c->db);
     free(c->fts_ops);
     buf_free(&c->fts_text);
+    sql_free(&c->q);
     free(c);
 }
 
@@ -241,14 +246,6 @@ static void bind_val(sqlite3_stmt *st, int i, const store_val *v)
     }
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 /* Runs a statement expected to produce no rows. */
 static int step_done(sq_conn *c, sqlite3_stmt *st, store_err *e)
 {
@@ -256,6 +253,92 @@ static int step_done(sq_conn *c, sqlite3_stmt *st, store_err *e)
     int r = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
     done(st);
     return r;
+}
+
+/* ------------------------------------------------------------ statements */
+
+static void sq_custom_eq(sql_stmt *q, buf *b, const char *alias, const char *key,
+                         const char *value);
+static bool sq_search(sql_stmt *q, const res_def *r, const char *ws, const store_query *query);
+
+/* SQLite's words for sql.c. NULLs sort lowest by nature; COLLATE NOCASE
+ * folds case with the indexes built the same way; one writer holds the
+ * database, so locks are no-ops; FTS5 triggers index rows themselves. */
+static const sql_dialect sq_dialect = {
+    .name = "sqlite",
+    .param = '?',
+    .int64 = "INTEGER",
+    .real = "REAL",
+    .bytewise_text = "TEXT",
+    .json = "TEXT",
+    .rowid = "INTEGER PRIMARY KEY",
+    .without_rowid = " WITHOUT ROWID",
+    .index_rid = "",
+    .add_column = "ADD COLUMN",
+    .fold = {"", " COLLATE NOCASE"},
+    .fold_col = {"", ""},
+    .fold_val = {"", " COLLATE NOCASE"},
+    .nulls_low = {"", ""},
+    .bytewise = "",
+    .or_as_union = true,
+    .custom_eq = sq_custom_eq,
+    .search = sq_search,
+};
+
+/* The connection's statement builder, emptied for the next statement:
+ * one per connection, so that building reuses its memory. */
+static sql_stmt *stmt(sq_conn *c)
+{
+    sql_reset(&c->q);
+    return &c->q;
+}
+
+/* Returns the built statement from the cache with its parameters bound,
+ * or NULL. */
+static sqlite3_stmt *prep_q(sq_conn *c, store_err *e)
+{
+    sql_stmt *q = &c->q;
+    if (sql_failed(q)) {
+        store_fail(e, STORE_ERROR, "sqlite: statement too large");
+        return NULL;
+    }
+    sqlite3_stmt *st = prep(c, sql_text(q), e);
+    if (!st) return NULL;
+    for (int i = 0; i < q->nparam; i++)
+        bind_val(st, i + 1, &q->param[i]);
+    return st;
+}
+
+/* Runs the built statement, which yields no rows. */
+static int run_q(sq_conn *c, store_err *e)
+{
+    sqlite3_stmt *st = prep_q(c, e);
+    return st ? step_done(c, st, e) : STORE_ERROR;
+}
+
+/* Runs the built statement, handing each row to fn, at most `max` of them
+ * (0: all); *nrows (when given) gets how many. */
+static int rows_q(sq_conn *c, void (*fn)(sqlite3_stmt *st, void *ud), void *ud, int max, int *nrows,
+                  store_err *e)
+{
+    sqlite3_stmt *st = prep_q(c, e);
+    int rc = STORE_ERROR, src = SQLITE_DONE, n = 0;
+    if (st) {
+        while ((max == 0 || n < max) && (src = sqlite3_step(st)) == SQLITE_ROW) {
+            fn(st, ud);
+            n++;
+        }
+        rc = src == SQLITE_DONE || src == SQLITE_ROW ? STORE_OK : sqlfail(c, e, src);
+        done(st);
+    }
+    if (nrows) *nrows = n;
+    return rc;
+}
+
+/* Column 0 as an integer (rows_q's reader for counts). */
+static void read_int(sqlite3_stmt *st, void *ud)
+{
+    *(int64_t *)ud = sqlite3_column_int64(st, 0);
 }
 
 /* ---------------------------------------------------------------- schema */
@@ -423,7 +506,20 @@ static void fts_ddl(const res_def *r, buf *b)
     buf_puts(b, " END;");
 }
 
-static int step_done(sq_conn *c, sqlite3_stmt *st, store_err *e);
+/* Column 0 as text, and that there was a row (rows_q's reader for the
+ * definitions recorded in search_indexes and rollup_specs). */
+typedef struct found_text {
+    buf text;
+    bool found;
+} found_text;
+
+static void read_found(sqlite3_stmt *st, void *ud)
+{
+    found_text *f = ud;
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    f->found = true;
+    buf_puts(&f->text, t ? (const char *)t : "");
+}
 
 /* Creates or rebuilds a resource's search index when its DDL differs from
  * the one recorded in search_indexes (new searchable field, new scheme),
@@ -431,19 +527,16 @@ static int step_done(sq_conn *c, sqlite3_stmt *st, store_err *e);
  * are replaced: the index itself is still right. */
 static int sync_fts(sq_conn *c, const res_def *r, buf *ddl, store_err *e)
 {
-    sqlite3_stmt *st = prep(c, "SELECT ddl FROM search_indexes WHERE table_name = ?", e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, r->table, -1, SQLITE_STATIC);
+    sql_search_def_get(stmt(c), r->table);
+    found_text was = {.found = false};
+    buf_init(&was.text, 1 << 20);
+    int rc = rows_q(c, read_found, &was, 1, NULL, e);
     const char *now = buf_cstr(ddl);
     size_t table_len = strcspn(now, ";") + 1;
-    bool same = false, same_table = false;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        const char *was = (const char *)sqlite3_column_text(st, 0);
-        same = strcmp(was, now) == 0;
-        same_table = strncmp(was, now, table_len) == 0;
-    }
-    done(st);
-    if (same) return STORE_OK;
+    bool same = was.found && strcmp(buf_cstr(&was.text), now) == 0;
+    bool same_table = was.found && strncmp(buf_cstr(&was.text), now, table_len) == 0;
+    buf_free(&was.text);
+    if (rc || same) return rc;
     buf b;
     buf_init(&b, 1 << 20);
     buf_printf(&b,
@@ -459,40 +552,24 @@ static int sync_fts(sq_conn *c, const res_def *r, buf *ddl, store_err *e)
         fts_doc_call(r, &b, r->table);
         buf_printf(&b, " FROM %s;", r->table);
     }
-    int rc = exec(c, buf_cstr(&b), e);
+    rc = exec(c, buf_cstr(&b), e);
     buf_free(&b);
     if (rc) return rc;
-    st = prep(c, "INSERT OR REPLACE INTO search_indexes (table_name, ddl) VALUES (?, ?)", e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, r->table, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, buf_cstr(ddl), -1, SQLITE_STATIC);
-    return step_done(c, st, e);
+    sql_search_def_put(stmt(c), r->table, now);
+    return run_q(c, e);
 }
 
 static bool column_exists(sq_conn *c, const char *table, const char *col)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name='%s'", table, col);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) return false;
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
+                           NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
     bool found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return found;
-}
-
-/* Appends ", a, b COLLATE NOCASE" for a composite index spec "a,b". */
-static void index_cols(const res_def *r, const char *spec, buf *b)
-{
-    char name[64];
-    for (const char *p = spec; *p;) {
-        size_t n = strcspn(p, ",");
-        snprintf(name, sizeof name, "%.*s", (int)n, p);
-        int i = res_field_index(r, name);
-        buf_printf(b, ", %s%s", name,
-                   i >= 0 && schema_nocase(&r->fields[i]) ? " COLLATE NOCASE" : "");
-        p += n;
-        if (*p == ',') p++;
-    }
 }
 
 /* Brings one resource's table, indexes and FTS index in line with the
@@ -502,47 +579,19 @@ static int sync_resource(sq_conn *c, const res_def *r, store_err *e)
 {
     buf b;
     buf_init(&b, 1 << 20);
-    buf_printf(
-        &b,
-        "CREATE TABLE IF NOT EXISTS %s (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-        "workspace_id TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL",
-        r->table);
-    for (int i = 0; i < r->nfields; i++)
-        buf_printf(&b, ", %s %s", r->fields[i].name,
-                   schema_column_type(&r->fields[i], DIALECT_SQLITE));
-    buf_puts(&b, ", custom_fields TEXT);");
+    sql_create_table(&sq_dialect, r, &b);
     int rc = exec(c, buf_cstr(&b), e);
+    /* SQLite's ALTER TABLE has no IF NOT EXISTS: ask first. */
     for (int i = 0; rc == STORE_OK && i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
         if (column_exists(c, r->table, f->name)) continue;
         buf_reset(&b);
-        buf_printf(&b, "ALTER TABLE %s ADD COLUMN %s %s;", r->table, f->name,
-                   schema_column_type(f, DIALECT_SQLITE));
+        sql_add_column(&sq_dialect, r, f, &b);
         rc = exec(c, buf_cstr(&b), e);
     }
     if (rc == STORE_OK) {
         buf_reset(&b);
-        buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws ON %s(workspace_id);", r->table, r->table);
-        for (int i = 0; i < r->nfields; i++) {
-            const res_field *f = &r->fields[i];
-            if (!schema_indexed(f)) continue;
-            buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ws_%s ON %s(workspace_id, %s%s);",
-                       r->table, f->name, r->table, f->name,
-                       schema_nocase(f) ? " COLLATE NOCASE" : "");
-        }
-        for (int k = 0; k < 4 && r->indexes[k]; k++) {
-            buf_printf(&b, "CREATE INDEX IF NOT EXISTS %s_ix%d ON %s(workspace_id", r->table, k,
-                       r->table);
-            index_cols(r, r->indexes[k], &b);
-            buf_puts(&b, ");");
-        }
-        if (r->unique[0]) {
-            buf_printf(&b, "CREATE UNIQUE INDEX IF NOT EXISTS %s_unique ON %s(workspace_id",
-                       r->table, r->table);
-            for (int i = 0; r->unique[i]; i++)
-                buf_printf(&b, ", %s", r->unique[i]);
-            buf_puts(&b, ");");
-        }
+        sql_create_indexes(&sq_dialect, r, &b);
         rc = exec(c, buf_cstr(&b), e);
     }
     if (rc == STORE_OK && res_has_search(r)) {
@@ -557,46 +606,6 @@ static int sync_resource(sq_conn *c, const res_def *r, store_err *e)
 static int sq_begin(sq_conn *c, bool write, store_err *e);
 static int sq_commit(sq_conn *c, store_err *e);
 static void sq_rollback(sq_conn *c);
-
-/* Versioned migrations of the core tables. Append only: a released
- * migration is never edited, a change is a new entry. */
-static const char *const migrations[] = {
-    /* 1: workspaces, keys, event outbox, idempotency records */
-    "CREATE TABLE workspaces (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
-    "  created_at INTEGER NOT NULL);"
-    "CREATE TABLE api_keys (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, "
-    "  name TEXT NOT NULL DEFAULT '', token_hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, "
-    "  super_admin INTEGER NOT NULL DEFAULT 0, max_concurrent INTEGER NOT NULL DEFAULT -1, "
-    "  rate INTEGER NOT NULL DEFAULT -1, created_at INTEGER NOT NULL, "
-    "  revoked_at INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE events (rid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, "
-    "  workspace_id TEXT NOT NULL, type TEXT NOT NULL, resource_type TEXT NOT NULL, "
-    "  resource_id TEXT NOT NULL, data TEXT NOT NULL, actor_key_id TEXT, "
-    "  created_at INTEGER NOT NULL);"
-    "CREATE INDEX events_ws ON events(workspace_id);"
-    "CREATE INDEX events_ws_resource ON events(workspace_id, resource_id);"
-    "CREATE TABLE idempotency_keys (workspace_id TEXT NOT NULL, key TEXT NOT NULL, "
-    "  request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, "
-    "  created_at INTEGER NOT NULL, PRIMARY KEY (workspace_id, key)) WITHOUT ROWID;"
-    "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);",
-    /* 2: the DDL each full-text index was built with, to rebuild on change */
-    "CREATE TABLE search_indexes (table_name TEXT PRIMARY KEY, ddl TEXT NOT NULL);",
-    /* 3: timelines (an event's subject and changes) and merged-record stubs */
-    "ALTER TABLE events ADD COLUMN subject_id TEXT;"
-    "ALTER TABLE events ADD COLUMN changes TEXT;"
-    "CREATE INDEX events_ws_subject ON events(workspace_id, subject_id) "
-    "  WHERE subject_id IS NOT NULL;"
-    "CREATE TABLE merged_records (workspace_id TEXT NOT NULL, resource_type TEXT NOT NULL, "
-    "  id TEXT NOT NULL, into_id TEXT NOT NULL, snapshot TEXT NOT NULL, "
-    "  merged_at INTEGER NOT NULL, PRIMARY KEY (workspace_id, resource_type, id)) WITHOUT ROWID;",
-    /* 4: rollups (counts and sums per group, kept as rows change) */
-    "CREATE TABLE rollups (workspace_id TEXT NOT NULL, resource TEXT NOT NULL, "
-    "  k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL, n INTEGER NOT NULL, "
-    "  total INTEGER NOT NULL, PRIMARY KEY (workspace_id, resource, k1, k2, k3)) WITHOUT ROWID;"
-    "CREATE TABLE rollup_specs (resource TEXT PRIMARY KEY, spec TEXT NOT NULL);",
-};
-#define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
-
 static int sq_rollup_rebuild(sq_conn *c, const res_def *r, store_err *e);
 
 /* Recounts a rollup whose declaration differs from the one recorded. */
@@ -604,26 +613,17 @@ static int sync_rollup(sq_conn *c, const res_def *r, store_err *e)
 {
     buf spec;
     buf_init(&spec, 4096);
-    schema_rollup_spec(r, &spec);
-    sqlite3_stmt *st = prep(c, "SELECT spec FROM rollup_specs WHERE resource = ?", e);
-    int rc = st ? STORE_OK : STORE_ERROR;
-    bool same = false;
-    if (st) {
-        sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-        same = sqlite3_step(st) == SQLITE_ROW
-                   ? strcmp((const char *)sqlite3_column_text(st, 0), buf_cstr(&spec)) == 0
-                   : spec.len == 0;
-        done(st);
-    }
+    sql_rollup_spec(r, &spec);
+    sql_rollup_def_get(stmt(c), r);
+    found_text was = {.found = false};
+    buf_init(&was.text, 4096);
+    int rc = rows_q(c, read_found, &was, 1, NULL, e);
+    bool same = was.found ? strcmp(buf_cstr(&was.text), buf_cstr(&spec)) == 0 : spec.len == 0;
+    buf_free(&was.text);
     if (rc == STORE_OK && !same) rc = sq_rollup_rebuild(c, r, e);
     if (rc == STORE_OK && !same) {
-        st = prep(c, "INSERT OR REPLACE INTO rollup_specs (resource, spec) VALUES (?, ?)", e);
-        if (!st) rc = STORE_ERROR;
-        if (st) {
-            sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, buf_cstr(&spec), -1, SQLITE_STATIC);
-            rc = step_done(c, st, e);
-        }
+        sql_rollup_def_put(stmt(c), r, buf_cstr(&spec));
+        rc = run_q(c, e);
     }
     buf_free(&spec);
     return rc;
@@ -631,17 +631,16 @@ static int sync_rollup(sq_conn *c, const res_def *r, store_err *e)
 
 static int sq_schema_version(sq_conn *c, int *version, store_err *e)
 {
-    *version = 0;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT max(version) FROM schema_migrations", -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return STORE_OK; /* no table yet: version 0 */
-    }
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
     (void)e;
+    *version = 0;
+    sql_schema_version(stmt(c));
+    /* Not cached: before the first migration the table is missing and the
+     * statement does not prepare (version 0). */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c->db, sql_text(&c->q), -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
     return STORE_OK;
 }
 
@@ -650,21 +649,22 @@ static int sq_migrate(sq_conn *c, int *applied, store_err *e)
     *applied = 0;
     int rc = sq_begin(c, true, e);
     if (rc) return rc;
-    rc = exec(c,
-              "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-              "applied_at INTEGER NOT NULL);",
-              e);
+    buf b;
+    buf_init(&b, 1 << 20);
+    sql_migrations_table(&sq_dialect, &b);
+    rc = exec(c, buf_cstr(&b), e);
     int version = 0;
     if (rc == STORE_OK) rc = sq_schema_version(c, &version, e);
-    for (int v = version + 1; rc == STORE_OK && v <= NMIGRATIONS; v++) {
-        rc = exec(c, migrations[v - 1], e);
+    for (int v = version + 1; rc == STORE_OK && v <= sql_migration_count(); v++) {
+        buf_reset(&b);
+        sql_migration(&sq_dialect, v, &b);
+        rc = exec(c, buf_cstr(&b), e);
         if (rc) break;
-        char sql[128];
-        snprintf(sql, sizeof sql, "INSERT INTO schema_migrations VALUES (%d, %llu);", v,
-                 (unsigned long long)time_now_ms());
-        rc = exec(c, sql, e);
+        sql_migration_done(stmt(c), v, (int64_t)time_now_ms());
+        rc = run_q(c, e);
         (*applied)++;
     }
+    buf_free(&b);
     for (int i = 0; rc == STORE_OK && i < res_count; i++)
         rc = sync_resource(c, res_table[i], e);
     for (int i = 0; rc == STORE_OK && i < res_count; i++)
@@ -817,79 +817,85 @@ static void copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
-static void read_workspace(sqlite3_stmt *st, store_workspace *w)
+static void read_workspace(sqlite3_stmt *st, void *ud)
 {
+    store_workspace *w = ud;
     copy_col(w->id, sizeof w->id, st, 0);
     copy_col(w->name, sizeof w->name, st, 1);
     w->created_ms = sqlite3_column_int64(st, 2);
+    copy_col(w->disabled_modules, sizeof w->disabled_modules, st, 3);
 }
 
 static int sq_workspace_create(sq_conn *c, const char *name, store_workspace *out, store_err *e)
 {
-    sqlite3_stmt *st = prep(c, "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)", e);
-    if (!st) return STORE_ERROR;
     id_new(out->id, "wrk");
     snprintf(out->name, sizeof out->name, "%s", name);
     out->created_ms = (int64_t)time_now_ms();
-    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, out->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, out->created_ms);
-    return step_done(c, st, e);
+    out->disabled_modules[0] = '\0';
+    sql_workspace_create(stmt(c), out);
+    return run_q(c, e);
 }
 
 static int sq_workspace_find(sq_conn *c, const char *name_or_id, store_workspace *out, store_err *e)
 {
-    sqlite3_stmt *st =
-        prep(c, "SELECT id, name, created_at FROM workspaces WHERE id = ?1 OR name = ?1", e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, name_or_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int r = STORE_OK;
-    if (rc == SQLITE_ROW)
-        read_workspace(st, out);
-    else if (rc == SQLITE_DONE)
-        r = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
-    else
-        r = sqlfail(c, e, rc);
-    done(st);
-    return r;
+    sql_workspace_find(stmt(c), name_or_id);
+    int n = 0, rc = rows_q(c, read_workspace, out, 1, &n, e);
+    if (rc == STORE_OK && n == 0)
+        rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", name_or_id);
+    return rc;
+}
+
+static int sq_workspace_set_modules(sq_conn *c, const char *id, const char *disabled, store_err *e)
+{
+    if (strlen(disabled) >= sizeof((store_workspace *)0)->disabled_modules)
+        return store_fail(e, STORE_ERROR, "disabled modules: more than %zu bytes",
+                          sizeof((store_workspace *)0)->disabled_modules - 1);
+    sql_workspace_set_modules(stmt(c), id, disabled);
+    int rc = run_q(c, e);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", id);
+    return rc;
 }
 
 static int sq_workspace_count(sq_conn *c, int64_t *n, store_err *e)
 {
-    sqlite3_stmt *st = prep(c, "SELECT count(*) FROM workspaces", e);
-    if (!st) return STORE_ERROR;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        int r = sqlfail(c, e, rc);
-        done(st);
-        return r;
+    sql_workspace_count(stmt(c));
+    return rows_q(c, read_int, n, 1, NULL, e);
+}
+
+/* Hands rows on to a store_workspace_cb or a store_key_cb. */
+typedef struct each_ctx {
+    store_workspace_cb workspace;
+    store_key_cb key;
+    void *ud;
+} each_ctx;
+
+static void read_key(sqlite3_stmt *st, void *ud);
+
+static void each_row(sqlite3_stmt *st, void *ud)
+{
+    each_ctx *x = ud;
+    if (x->workspace) {
+        store_workspace w;
+        read_workspace(st, &w);
+        x->workspace(&w, x->ud);
+    } else {
+        store_key k;
+        read_key(st, &k);
+        x->key(&k, x->ud);
     }
-    *n = sqlite3_column_int64(st, 0);
-    done(st);
-    return STORE_OK;
 }
 
 static int sq_workspace_each(sq_conn *c, store_workspace_cb cb, void *ud, store_err *e)
 {
-    sqlite3_stmt *st = prep(c, "SELECT id, name, created_at FROM workspaces ORDER BY id", e);
-    if (!st) return STORE_ERROR;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_workspace w;
-        read_workspace(st, &w);
-        cb(&w, ud);
-    }
-    int r = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
-    done(st);
-    return r;
+    sql_workspace_each(stmt(c));
+    each_ctx x = {.workspace = cb, .ud = ud};
+    return rows_q(c, each_row, &x, 0, NULL, e);
 }
 
-#define KEY_COLS                                                                                   \
-    "id, workspace_id, name, scopes, super_admin, max_concurrent, rate, created_at, revoked_at"
-
-static void read_key(sqlite3_stmt *st, store_key *k)
+static void read_key(sqlite3_stmt *st, void *ud)
 {
+    store_key *k = ud;
     copy_col(k->id, sizeof k->id, st, 0);
     copy_col(k->workspace_id, sizeof k->workspace_id, st, 1);
     copy_col(k->name, sizeof k->name, st, 2);
@@ -903,91 +909,35 @@ static void read_key(sqlite3_stmt *st, store_key *k)
 
 static int sq_key_create(sq_conn *c, const store_key *k, const char *token_hash, store_err *e)
 {
-    sqlite3_stmt *st = prep(c,
-                            "INSERT INTO api_keys (" KEY_COLS ", token_hash) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                            e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, k->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, k->workspace_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, k->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, k->scopes, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, k->super_admin);
-    sqlite3_bind_int(st, 6, k->max_concurrent);
-    sqlite3_bind_int(st, 7, k->rate);
-    sqlite3_bind_int64(st, 8, k->created_ms);
-    sqlite3_bind_text(st, 9, token_hash, -1, SQLITE_STATIC);
-    return step_done(c, st, e);
+    sql_key_create(stmt(c), k, token_hash);
+    return run_q(c, e);
 }
 
 static int sq_key_by_hash(sq_conn *c, const char *token_hash, store_key *out, store_err *e)
 {
-    sqlite3_stmt *st = prep(c, "SELECT " KEY_COLS " FROM api_keys WHERE token_hash = ?", e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int r = STORE_OK;
-    if (rc == SQLITE_ROW)
-        read_key(st, out);
-    else if (rc == SQLITE_DONE)
-        r = store_fail(e, STORE_NOTFOUND, "no such key");
-    else
-        r = sqlfail(c, e, rc);
-    done(st);
-    return r;
+    sql_key_by_hash(stmt(c), token_hash);
+    int n = 0, rc = rows_q(c, read_key, out, 1, &n, e);
+    if (rc == STORE_OK && n == 0) rc = store_fail(e, STORE_NOTFOUND, "no such key");
+    return rc;
 }
 
 static int sq_key_each(sq_conn *c, store_key_cb cb, void *ud, store_err *e)
 {
-    sqlite3_stmt *st = prep(c, "SELECT " KEY_COLS " FROM api_keys ORDER BY id", e);
-    if (!st) return STORE_ERROR;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_key k;
-        read_key(st, &k);
-        cb(&k, ud);
-    }
-    int r = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
-    done(st);
-    return r;
+    sql_key_each(stmt(c));
+    each_ctx x = {.key = cb, .ud = ud};
+    return rows_q(c, each_row, &x, 0, NULL, e);
 }
 
 static int sq_key_revoke(sq_conn *c, const char *id, store_err *e)
 {
-    sqlite3_stmt *st =
-        prep(c, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = 0", e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, (int64_t)time_now_ms());
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    int r = step_done(c, st, e);
-    if (r == STORE_OK && sqlite3_changes(c->db) == 0)
-        r = store_fail(e, STORE_NOTFOUND, "no active key '%s'", id);
-    return r;
+    sql_key_revoke(stmt(c), id, (int64_t)time_now_ms());
+    int rc = run_q(c, e);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = store_fail(e, STORE_NOTFOUND, "no active key '%s'", id);
+    return rc;
 }
 
 /* --------------------------------------------------------------- records */
-
-/* Built on every read to find its cached statement, so without printf
- * (its format parsing was 2% of a GET). */
-static void select_cols(const res_def *r, buf *b, const char *alias)
-{
-    static const char *const fixed[] = {"rid", "id", "created_at", "updated_at"};
-    buf_puts(b, "SELECT ");
-    for (int i = 0; i < 4; i++) {
-        if (i) buf_puts(b, ", ");
-        buf_puts(b, alias);
-        buf_puts(b, fixed[i]);
-    }
-    for (int i = 0; i < r->nfields; i++) {
-        buf_puts(b, ", ");
-        buf_puts(b, alias);
-        buf_puts(b, r->fields[i].name);
-    }
-    buf_puts(b, ", ");
-    buf_puts(b, alias);
-    buf_puts(b, "custom_fields FROM ");
-    buf_puts(b, r->table);
-}
 
 static const char *col_text(arena *a, sqlite3_stmt *st, int col)
 {
@@ -1023,18 +973,38 @@ static void read_row(arena *a, const res_def *r, sqlite3_stmt *st, res_row *row)
     row->custom = col_text(a, st, 4 + r->nfields);
 }
 
-/* Steps a bound statement expected to yield at most one record. */
-static int one_row(sq_conn *c, arena *a, const res_def *r, sqlite3_stmt *st, res_row *out,
-                   store_err *e)
+typedef struct record_read {
+    arena *a;
+    const res_def *r;
+    res_row *out;
+} record_read;
+
+static void read_record(sqlite3_stmt *st, void *ud)
 {
+    record_read *x = ud;
+    read_row(x->a, x->r, st, x->out);
+}
+
+/* Runs the built statement, which yields at most one record, into *out. */
+static int one_row(sq_conn *c, arena *a, const res_def *r, res_row *out, store_err *e)
+{
+    record_read x = {a, r, out};
+    int n = 0, rc = rows_q(c, read_record, &x, 1, &n, e);
+    if (rc == STORE_OK && n == 0) rc = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    return rc;
+}
+
+/* Runs the built statement, on one record: STORE_NOTFOUND when it found
+ * (rows) or changed (!rows) none. */
+static int on_record(sq_conn *c, const res_def *r, bool rows, store_err *e)
+{
+    sqlite3_stmt *st = prep_q(c, e);
+    if (!st) return STORE_ERROR;
     int rc = sqlite3_step(st);
-    int ret = STORE_OK;
-    if (rc == SQLITE_ROW)
-        read_row(a, r, st, out);
-    else if (rc == SQLITE_DONE)
-        ret = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-    else
-        ret = sqlfail(c, e, rc);
+    bool hit = rows ? rc == SQLITE_ROW : sqlite3_changes(c->db) > 0;
+    int ret = rc != SQLITE_ROW && rc != SQLITE_DONE ? sqlfail(c, e, rc)
+              : hit                                 ? STORE_OK
+                    : store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
     done(st);
     return ret;
 }
@@ -1042,56 +1012,20 @@ static int one_row(sq_conn *c, arena *a, const res_def *r, sqlite3_stmt *st, res
 static int sq_rec_get(sq_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
                       res_row *out, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1 << 16);
-    select_cols(r, &b, "");
-    buf_puts(&b, " WHERE id = ? AND workspace_id = ?");
-    sqlite3_stmt *st = prep(c, buf_cstr(&b), e);
-    buf_free(&b);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
-    return one_row(c, a, r, st, out, e);
+    sql_rec_get(stmt(c), r, ws, id);
+    return one_row(c, a, r, out, e);
 }
 
 static int sq_rec_exists(sq_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE id = ? AND workspace_id = ?", r->table);
-    sqlite3_stmt *st = prep(c, sql, e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int ret = rc == SQLITE_ROW    ? STORE_OK
-              : rc == SQLITE_DONE ? store_fail(e, STORE_NOTFOUND, "no such %s", r->singular)
-                                  : sqlfail(c, e, rc);
-    done(st);
-    return ret;
+    sql_rec_exists(stmt(c), r, ws, id);
+    return on_record(c, r, true, e);
 }
 
 static int sq_rec_insert(sq_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1 << 16);
-    buf_printf(&b, "INSERT INTO %s (id, workspace_id, created_at, updated_at", r->table);
-    for (int i = 0; i < r->nfields; i++)
-        buf_printf(&b, ", %s", r->fields[i].name);
-    buf_puts(&b, ", custom_fields) VALUES (?, ?, ?, ?");
-    for (int i = 0; i <= r->nfields; i++)
-        buf_puts(&b, ", ?");
-    buf_putc(&b, ')');
-    sqlite3_stmt *st = prep(c, buf_cstr(&b), e);
-    buf_free(&b);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, row->created_ms);
-    sqlite3_bind_int64(st, 4, row->updated_ms);
-    for (int i = 0; i < r->nfields; i++)
-        bind_val(st, 5 + i, &row->vals[i]);
-    bind_text(st, 5 + r->nfields, row->custom);
-    int ret = step_done(c, st, e);
+    sql_rec_insert(stmt(c), r, ws, row);
+    int ret = run_q(c, e);
     if (ret == STORE_OK) row->rid = sqlite3_last_insert_rowid(c->db);
     return ret;
 }
@@ -1099,97 +1033,44 @@ static int sq_rec_insert(sq_conn *c, const res_def *r, const char *ws, res_row *
 static int sq_rec_update(sq_conn *c, const res_def *r, const char *ws, const res_row *row,
                          const bool *set, bool set_custom, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1 << 16);
-    buf_printf(&b, "UPDATE %s SET updated_at = ?", r->table);
-    for (int i = 0; i < r->nfields; i++)
-        if (set[i]) buf_printf(&b, ", %s = ?", r->fields[i].name);
-    if (set_custom) buf_puts(&b, ", custom_fields = ?");
-    buf_puts(&b, " WHERE id = ? AND workspace_id = ?");
-    sqlite3_stmt *st = prep(c, buf_cstr(&b), e);
-    buf_free(&b);
-    if (!st) return STORE_ERROR;
-    int k = 1;
-    sqlite3_bind_int64(st, k++, row->updated_ms);
-    for (int i = 0; i < r->nfields; i++)
-        if (set[i]) bind_val(st, k++, &row->vals[i]);
-    if (set_custom) bind_text(st, k++, row->custom);
-    sqlite3_bind_text(st, k++, row->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, k++, ws, -1, SQLITE_STATIC);
-    int ret = step_done(c, st, e);
-    if (ret == STORE_OK && sqlite3_changes(c->db) == 0)
-        ret = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-    return ret;
+    sql_rec_update(stmt(c), r, ws, row, set, set_custom);
+    return on_record(c, r, false, e);
 }
 
 static int sq_rec_delete(sq_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ? AND workspace_id = ?", r->table);
-    sqlite3_stmt *st = prep(c, sql, e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
-    int ret = step_done(c, st, e);
-    if (ret == STORE_OK && sqlite3_changes(c->db) == 0)
-        ret = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-    return ret;
+    sql_rec_delete(stmt(c), r, ws, id);
+    return on_record(c, r, false, e);
 }
 
 static int sq_rec_detach(sq_conn *c, const res_def *r, int field, const char *ws, const char *id,
                          bool delete_rows, store_err *e)
 {
-    char sql[256];
-    const char *f = r->fields[field].name;
-    if (delete_rows)
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE workspace_id = ? AND %s = ?", r->table, f);
-    else
-        snprintf(sql, sizeof sql, "UPDATE %s SET %s = NULL WHERE workspace_id = ? AND %s = ?",
-                 r->table, f, f);
-    sqlite3_stmt *st = prep(c, sql, e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    return step_done(c, st, e);
+    sql_rec_detach(stmt(c), r, field, ws, id, delete_rows);
+    return run_q(c, e);
 }
 
 static int sq_rec_find_by(sq_conn *c, arena *a, const res_def *r, const char *ws, int field,
                           const char *value, res_row *out, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1 << 16);
-    select_cols(r, &b, "");
-    buf_printf(&b, " WHERE workspace_id = ? AND %s = ? COLLATE NOCASE ORDER BY rid LIMIT 1",
-               r->fields[field].name);
-    sqlite3_stmt *st = prep(c, buf_cstr(&b), e);
-    buf_free(&b);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    return one_row(c, a, r, st, out, e);
+    sql_rec_find_by(stmt(c), r, ws, field, value);
+    return one_row(c, a, r, out, e);
 }
 
-/* One filter's condition and its binds (at most two). */
-static void filter_sql(const res_def *r, const char *ws, const char *alias, const store_filter *fl,
-                       buf *sql, store_val *binds, int *nb)
+/* A custom field's value as text, booleans as true/false (json_extract
+ * gives 1/0), compared with what the user typed. */
+static void sq_custom_eq(sql_stmt *q, buf *b, const char *alias, const char *key, const char *value)
 {
-    const res_field *f = &r->fields[fl->field];
-    switch (fl->op) {
-    case SF_LT: buf_printf(sql, " AND %s%s < ?", alias, f->name); break;
-    case SF_GE: buf_printf(sql, " AND %s%s >= ?", alias, f->name); break;
-    case SF_REL: {
-        const res_field *rf = &fl->rel->fields[fl->rel_field];
-        buf_printf(sql, " AND %s%s IN (SELECT id FROM %s WHERE workspace_id = ? AND %s = ?%s)",
-                   alias, f->name, fl->rel->table, rf->name,
-                   schema_nocase(rf) ? " COLLATE NOCASE" : "");
-        binds[(*nb)++] = (store_val){.kind = SV_TEXT, .s = ws};
-        break;
-    }
-    default:
-        buf_printf(sql, " AND %s%s = ?%s", alias, f->name,
-                   schema_nocase(f) ? " COLLATE NOCASE" : "");
-    }
-    binds[(*nb)++] = fl->v;
+    int path = sql_add(q, sv_text(arena_printf(&q->mem, "$.\"%s\"", key)));
+    buf_printf(b, " AND (CASE json_type(%scustom_fields, ", alias);
+    sql_ref(q, b, path);
+    buf_printf(b,
+               ") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE "
+               "CAST(json_extract(%scustom_fields, ",
+               alias);
+    sql_ref(q, b, path);
+    buf_puts(b, ") AS TEXT) END) = ");
+    sql_param(q, b, sv_text(value));
 }
 
 typedef struct expr_ctx {
@@ -1215,138 +1096,67 @@ static bool fts_expr(const char *ws, const char *q, buf *b)
     return search_words(q, expr_word, &x) > 0;
 }
 
+/* A search page from the FTS5 index, newest first: the index's rows
+ * joined to the table's. */
+static bool sq_search(sql_stmt *q, const res_def *r, const char *ws, const store_query *query)
+{
+    buf fts;
+    buf_init(&fts, 1 << 16);
+    bool any = fts_expr(ws, query->fts, &fts);
+    if (any) {
+        buf *b = &q->text;
+        sql_select(q, b, r, "t.");
+        buf_printf(b, "%1$s AS t JOIN %1$s_fts ON %1$s_fts.rowid = t.rid WHERE %1$s_fts MATCH ",
+                   r->table);
+        sql_param(q, b, sv_text(arena_strdup(&q->mem, buf_cstr(&fts))));
+        /* Terms carry the workspace tag; the workspace_id test only guards
+         * against two workspaces sharing a tag. */
+        buf_puts(b, " AND t.workspace_id = ");
+        int wsp = sql_param(q, b, sv_text(ws));
+        if (query->after_rid > 0) {
+            buf_printf(b, " AND %s_fts.rowid < ", r->table);
+            sql_param(q, b, sv_int(query->after_rid));
+        }
+        sql_list_conds(q, b, r, query, "t.", wsp);
+        /* FTS5 walks its rowids backwards itself when asked to order by
+         * them, so a search page stops after limit + 1 hits. */
+        buf_printf(b, " ORDER BY %s_fts.rowid DESC", r->table);
+        sql_limit(q, b, query);
+    }
+    buf_free(&fts);
+    return any;
+}
+
 static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
                        res_row **rows, int *n, bool *more, store_err *e)
 {
     *n = 0;
     *more = false;
-    buf sql, fts;
-    buf_init(&sql, 1 << 16);
-    buf_init(&fts, 1 << 16);
-    /* Fixed binds (match, workspace, cursor x3, custom field x3, link x3,
-     * limit) plus up to two per filter. */
-    store_val *binds = arena_alloc(a, sizeof(store_val) * (size_t)(14 + 2 * q->nfilters));
-    int nb = 0;
-    const char *alias = "";
-    bool use_fts = q->fts && fts_expr(ws, q->fts, &fts);
+    *rows = NULL;
+    /* Without a statement only punctuation was searched: nothing matches. */
+    if (!sql_list(stmt(c), r, ws, q)) return STORE_OK;
     /* A search sees the transaction's own changes; inside a savepoint the
      * queue cannot be applied (its rollback would take older changes along
      * with it), and no write path searches. */
-    if (use_fts && c->fts_n > 0) {
+    if (q->fts && c->fts_n > 0) {
         int rc = c->fts_depth == 0 ? fts_flush(c, e)
                                    : store_fail(e, STORE_ERROR, "search inside a savepoint");
-        if (rc) {
-            buf_free(&sql);
-            buf_free(&fts);
-            return rc;
-        }
+        if (rc) return rc;
     }
-    if (q->fts && !use_fts) {
-        /* Only punctuation: nothing can match. */
-        buf_free(&sql);
-        buf_free(&fts);
-        *rows = NULL;
-        return STORE_OK;
-    }
-    if (use_fts) {
-        alias = "t.";
-        select_cols(r, &sql, "t.");
-        buf_printf(&sql, " AS t JOIN %1$s_fts ON %1$s_fts.rowid = t.rid WHERE %1$s_fts MATCH ?",
-                   r->table);
-        /* Terms carry the workspace tag; the workspace_id test below only
-         * guards against two workspaces sharing a tag. */
-        binds[nb++] = (store_val){.kind = SV_TEXT, .s = arena_strdup(a, buf_cstr(&fts))};
-        buf_puts(&sql, " AND t.workspace_id = ?");
-    } else {
-        select_cols(r, &sql, "");
-        buf_puts(&sql, " WHERE workspace_id = ?");
-    }
-    binds[nb++] = (store_val){.kind = SV_TEXT, .s = ws};
-    const char *cmp = q->ascending ? ">" : "<";
-    const res_field *sf = use_fts ? NULL : q->sort_by;
-    const char *coll = sf && schema_nocase(sf) ? " COLLATE NOCASE" : "";
-    if (q->after_rid > 0 && use_fts) {
-        buf_printf(&sql, " AND %s_fts.rowid < ?", r->table);
-        binds[nb++] = (store_val){.kind = SV_INT, .i = q->after_rid};
-    } else if (q->after_rid > 0 && !sf) {
-        buf_printf(&sql, " AND rid %s ?", cmp);
-        binds[nb++] = (store_val){.kind = SV_INT, .i = q->after_rid};
-    } else if (q->after_rid > 0) {
-        /* Keyset on (value, rid) with NULLs lowest, as SQLite orders them. */
-        const char *c = sf->name;
-        if (q->after_val.kind == SV_NULL) {
-            if (q->ascending)
-                buf_printf(&sql, " AND ((%1$s IS NULL AND rid > ?) OR %1$s IS NOT NULL)", c);
-            else
-                buf_printf(&sql, " AND %s IS NULL AND rid < ?", c);
-            binds[nb++] = (store_val){.kind = SV_INT, .i = q->after_rid};
-        } else {
-            if (q->ascending)
-                buf_printf(&sql, " AND (%1$s > ?%2$s OR (%1$s = ?%2$s AND rid > ?))", c, coll);
-            else
-                buf_printf(&sql,
-                           " AND (%1$s < ?%2$s OR (%1$s = ?%2$s AND rid < ?) OR %1$s IS NULL)", c,
-                           coll);
-            binds[nb++] = q->after_val;
-            binds[nb++] = q->after_val;
-            binds[nb++] = (store_val){.kind = SV_INT, .i = q->after_rid};
-        }
-    }
-    for (int i = 0; i < q->nfilters; i++) {
-        filter_sql(r, ws, alias, &q->filters[i], &sql, binds, &nb);
-    }
-    if (q->cf_key) {
-        char *path = arena_printf(a, "$.\"%s\"", q->cf_key);
-        buf_printf(
-            &sql,
-            " AND (CASE json_type(%1$scustom_fields, ?) WHEN 'true' THEN 'true' "
-            "WHEN 'false' THEN 'false' ELSE CAST(json_extract(%1$scustom_fields, ?) AS TEXT) "
-            "END) = ?",
-            alias);
-        binds[nb++] = (store_val){.kind = SV_TEXT, .s = path};
-        binds[nb++] = (store_val){.kind = SV_TEXT, .s = path};
-        binds[nb++] = (store_val){.kind = SV_TEXT, .s = q->cf_value};
-    }
-    if (q->link_field >= 0) {
-        buf_printf(&sql, " AND (%s%s = ?", alias, r->fields[q->link_field].name);
-        binds[nb++] = (store_val){.kind = SV_TEXT, .s = q->link_value};
-        if (q->link_via) {
-            buf_printf(&sql, " OR %sid IN (SELECT %s FROM %s WHERE workspace_id = ? AND %s = ?)",
-                       alias, q->link_via->fields[q->link_via_target].name, q->link_via->table,
-                       q->link_via->fields[q->link_via_match].name);
-            binds[nb++] = (store_val){.kind = SV_TEXT, .s = ws};
-            binds[nb++] = (store_val){.kind = SV_TEXT, .s = q->link_value};
-        }
-        buf_putc(&sql, ')');
-    }
-    /* FTS5 walks its rowids backwards itself when asked to order by them,
-     * so a search page stops after limit + 1 hits. */
-    const char *dir = q->ascending ? "ASC" : "DESC";
-    if (use_fts)
-        buf_printf(&sql, " ORDER BY %s_fts.rowid DESC LIMIT ?", r->table);
-    else if (sf)
-        buf_printf(&sql, " ORDER BY %s%s %s, rid %s LIMIT ?", sf->name, coll, dir, dir);
-    else
-        buf_printf(&sql, " ORDER BY rid %s LIMIT ?", dir);
-    binds[nb++] = (store_val){.kind = SV_INT, .i = q->limit + 1};
-    sqlite3_stmt *st = prep(c, buf_cstr(&sql), e);
-    buf_free(&sql);
-    buf_free(&fts);
+    sqlite3_stmt *st = prep_q(c, e);
     if (!st) return STORE_ERROR;
-    for (int i = 0; i < nb; i++)
-        bind_val(st, i + 1, &binds[i]);
-    res_row *out = arena_alloc(a, sizeof(res_row) * (size_t)(q->limit + 1));
+    res_row *page = arena_alloc(a, sizeof(res_row) * (size_t)(q->limit + 1));
     int rc, k = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (k == q->limit) {
             *more = true;
             break;
         }
-        read_row(a, r, st, &out[k++]);
+        read_row(a, r, st, &page[k++]);
     }
     int ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : sqlfail(c, e, rc);
     done(st);
-    *rows = out;
+    *rows = page;
     *n = k;
     return ret;
 }
@@ -1357,87 +1167,65 @@ static int sq_event_append(sq_conn *c, const char *ws, const char *type, const c
                            const char *res_id, const char *subject_id, const char *data_json,
                            const char *changes_json, const char *actor_key, store_err *e)
 {
-    sqlite3_stmt *st = prep(c,
-                            "INSERT INTO events (id, workspace_id, type, resource_type, "
-                            "resource_id, subject_id, data, changes, actor_key_id, created_at) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            e);
-    if (!st) return STORE_ERROR;
     char id[ID_MAX];
     id_new(id, "evt");
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, res_type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, res_id, -1, SQLITE_STATIC);
-    bind_text(st, 6, subject_id);
-    sqlite3_bind_text(st, 7, data_json, -1, SQLITE_STATIC);
-    bind_text(st, 8, changes_json);
-    bind_text(st, 9, actor_key);
-    sqlite3_bind_int64(st, 10, (int64_t)time_now_ms());
-    return step_done(c, st, e);
+    const char *v[] = {id,         ws,        type,         res_type, res_id,
+                       subject_id, data_json, changes_json, actor_key};
+    sql_event_insert(stmt(c), v, (int64_t)time_now_ms());
+    return run_q(c, e);
 }
 
-/* The rids of a record's events (?1 workspace, ?2 record, ?3 below this rid). */
-#define RECORD_EVENTS                                                                              \
-    "SELECT rid FROM events WHERE workspace_id = ?1 AND resource_id = ?2 AND rid < ?3 "            \
-    "UNION ALL SELECT rid FROM events WHERE workspace_id = ?1 AND subject_id = ?2 AND rid < ?3"
+/* Events read into a page: limit of them, *more when there was one more. */
+typedef struct event_page {
+    arena *a;
+    store_event *ev;
+    int n, limit;
+    bool more;
+} event_page;
+
+static void read_event(sqlite3_stmt *st, void *ud)
+{
+    event_page *p = ud;
+    if (p->n == p->limit) {
+        p->more = true;
+        return;
+    }
+    store_event *v = &p->ev[p->n++];
+    v->rid = sqlite3_column_int64(st, 0);
+    copy_col(v->id, sizeof v->id, st, 1);
+    v->type = col_text(p->a, st, 2);
+    v->res_type = col_text(p->a, st, 3);
+    v->res_id = col_text(p->a, st, 4);
+    v->subject_id = col_text(p->a, st, 5);
+    v->data = col_text(p->a, st, 6);
+    v->changes = col_text(p->a, st, 7);
+    v->actor = col_text(p->a, st, 8);
+    v->created_ms = sqlite3_column_int64(st, 9);
+}
 
 static int sq_event_list(sq_conn *c, arena *a, const char *ws, const char *id, int64_t before_rid,
                          int limit, store_event **out, int *n, bool *more, store_err *e)
 {
-    /* Spelled as two index range scans: with an OR the planner walked the
-     * workspace's whole log backwards. The cost is the record's history. */
-    sqlite3_stmt *st =
-        prep(c,
-             "SELECT rid, id, type, resource_type, resource_id, subject_id, data, "
-             "changes, actor_key_id, created_at FROM events WHERE rid IN (" RECORD_EVENTS
-             ") ORDER BY rid DESC LIMIT ?4",
-             e);
-    *n = 0;
-    *more = false;
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, before_rid > 0 ? before_rid : INT64_MAX);
-    sqlite3_bind_int(st, 4, limit + 1);
-    store_event *ev = arena_alloc(a, sizeof(store_event) * (size_t)(limit + 1));
-    int rc, k = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == limit) {
-            *more = true;
-            break;
-        }
-        store_event *v = &ev[k++];
-        v->rid = sqlite3_column_int64(st, 0);
-        copy_col(v->id, sizeof v->id, st, 1);
-        v->type = col_text(a, st, 2);
-        v->res_type = col_text(a, st, 3);
-        v->res_id = col_text(a, st, 4);
-        v->subject_id = col_text(a, st, 5);
-        v->data = col_text(a, st, 6);
-        v->changes = col_text(a, st, 7);
-        v->actor = col_text(a, st, 8);
-        v->created_ms = sqlite3_column_int64(st, 9);
-    }
-    int ret = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : sqlfail(c, e, rc);
-    done(st);
-    *out = ev;
-    *n = k;
-    return ret;
+    event_page p = {a, arena_alloc(a, sizeof(store_event) * (size_t)(limit + 1)), 0, limit, false};
+    sql_event_list(stmt(c), ws, id, before_rid, limit);
+    int rc = rows_q(c, read_event, &p, limit + 1, NULL, e);
+    *out = p.ev;
+    *n = p.n;
+    *more = p.more;
+    return rc;
 }
 
 static int sq_event_resubject(sq_conn *c, const char *ws, const char *from, const char *to,
                               store_err *e)
 {
-    sqlite3_stmt *st =
-        prep(c, "UPDATE events SET subject_id = ?5 WHERE rid IN (" RECORD_EVENTS ")", e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, INT64_MAX);
-    sqlite3_bind_text(st, 5, to, -1, SQLITE_STATIC);
-    return step_done(c, st, e);
+    sql_event_resubject(stmt(c), ws, from, to);
+    return run_q(c, e);
+}
+
+static int sq_event_count(sq_conn *c, const char *ws, int64_t *n, store_err *e)
+{
+    sql_event_count(stmt(c), ws);
+    return rows_q(c, read_int, n, 1, NULL, e);
 }
 
 /* ------------------------------------------------- merges, aggregates */
@@ -1445,167 +1233,98 @@ static int sq_event_resubject(sq_conn *c, const char *ws, const char *from, cons
 static int sq_rec_repoint(sq_conn *c, const res_def *r, int field, const char *ws, const char *from,
                           const char *to, int type_field, const char *type_value, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1 << 14);
     int rc = STORE_OK;
-    if (to) {
-        schema_repoint_dupes(r, field, type_field, DIALECT_SQLITE, &b);
-        sqlite3_stmt *st = b.len ? prep(c, buf_cstr(&b), e) : NULL;
-        if (b.len && !st) rc = STORE_ERROR;
-        if (st) {
-            sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-            bind_text(st, 4, type_value);
-            rc = step_done(c, st, e);
-        }
-    }
-    buf_reset(&b);
-    schema_repoint(r, field, to != NULL, type_field, DIALECT_SQLITE, &b);
-    sqlite3_stmt *st = rc == STORE_OK ? prep(c, buf_cstr(&b), e) : NULL;
-    buf_free(&b);
+    if (to && sql_repoint_dupes(stmt(c), r, field, ws, from, to, type_field, type_value))
+        rc = run_q(c, e);
     if (rc) return rc;
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-    bind_text(st, 3, to);
-    bind_text(st, 4, type_value);
-    return step_done(c, st, e);
+    sql_repoint(stmt(c), r, field, ws, from, to, type_field, type_value);
+    return run_q(c, e);
 }
 
-/* Slot k of a growing array of aggregate rows in the arena, zeroed. */
-static store_agg_row *agg_next(arena *a, store_agg_row **rows, int *cap, int k)
+/* Aggregate rows read into a growing array in the arena. */
+typedef struct agg_page {
+    arena *a;
+    store_agg_row *rows;
+    int n, cap;
+    int nkeys; /* key columns before count and sum */
+} agg_page;
+
+/* The next row, zeroed. */
+static store_agg_row *agg_next(agg_page *p)
 {
-    if (k == *cap) {
-        int n = *cap ? *cap * 2 : 16;
-        store_agg_row *bigger = arena_zalloc(a, sizeof(store_agg_row) * (size_t)n);
-        if (*cap) memcpy(bigger, *rows, sizeof(store_agg_row) * (size_t)*cap);
-        *rows = bigger;
-        *cap = n;
+    if (p->n == p->cap) {
+        int n = p->cap ? p->cap * 2 : 16;
+        store_agg_row *bigger = arena_zalloc(p->a, sizeof(store_agg_row) * (size_t)n);
+        if (p->cap) memcpy(bigger, p->rows, sizeof(store_agg_row) * (size_t)p->cap);
+        p->rows = bigger;
+        p->cap = n;
     }
-    return &(*rows)[k];
+    return &p->rows[p->n++];
+}
+
+/* Keys as SQLite typed them: integers or text; NULL stays NULL. */
+static void read_agg(sqlite3_stmt *st, void *ud)
+{
+    agg_page *p = ud;
+    store_agg_row *o = agg_next(p);
+    for (int g = 0; g < p->nkeys; g++) {
+        int t = sqlite3_column_type(st, g);
+        if (t == SQLITE_INTEGER)
+            o->key[g] = sv_int(sqlite3_column_int64(st, g));
+        else if (t != SQLITE_NULL)
+            o->key[g] = sv_text(col_text(p->a, st, g));
+    }
+    o->count = sqlite3_column_int64(st, p->nkeys);
+    o->sum = sqlite3_column_int64(st, p->nkeys + 1);
 }
 
 static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *ws,
                             const store_agg *q, store_agg_row **rows, int *n, store_err *e)
 {
-    buf sql;
-    buf_init(&sql, 1 << 14);
-    store_val *binds = arena_alloc(a, sizeof(store_val) * (size_t)(1 + 2 * q->nfilters));
-    int nb = 0;
-    buf_puts(&sql, "SELECT ");
-    for (int g = 0; g < 2; g++)
-        if (q->group[g] >= 0)
-            buf_printf(&sql, "%s, ", r->fields[q->group[g]].name);
-        else
-            buf_puts(&sql, "NULL, ");
-    if (q->sum >= 0)
-        buf_printf(&sql, "count(*), coalesce(sum(%s), 0)", r->fields[q->sum].name);
-    else
-        buf_puts(&sql, "count(*), 0");
-    buf_printf(&sql, " FROM %s WHERE workspace_id = ?", r->table);
-    binds[nb++] = (store_val){.kind = SV_TEXT, .s = ws};
-    for (int i = 0; i < q->nfilters; i++)
-        filter_sql(r, ws, "", &q->filters[i], &sql, binds, &nb);
-    for (int g = 0; g < 2; g++)
-        if (q->group[g] >= 0)
-            buf_printf(&sql, "%s %s", g && q->group[0] >= 0 ? "," : " GROUP BY",
-                       r->fields[q->group[g]].name);
-    sqlite3_stmt *st = prep(c, buf_cstr(&sql), e);
-    buf_free(&sql);
-    *n = 0;
-    *rows = NULL;
-    if (!st) return STORE_ERROR;
-    for (int i = 0; i < nb; i++)
-        bind_val(st, i + 1, &binds[i]);
-    int cap = 0, k = 0, rc;
-    store_agg_row *out = NULL;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_agg_row *o = agg_next(a, &out, &cap, k++);
-        for (int g = 0; g < 2; g++) {
-            o->key[g].kind = SV_NULL;
-            int t = sqlite3_column_type(st, g);
-            if (t == SQLITE_INTEGER) {
-                o->key[g].kind = SV_INT;
-                o->key[g].i = sqlite3_column_int64(st, g);
-            } else if (t != SQLITE_NULL) {
-                o->key[g].kind = SV_TEXT;
-                o->key[g].s = col_text(a, st, g);
-            }
-        }
-        o->count = sqlite3_column_int64(st, 2);
-        o->sum = sqlite3_column_int64(st, 3);
-    }
-    int ret = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
-    done(st);
-    *rows = out;
-    *n = k;
-    return ret;
+    agg_page p = {.a = a, .nkeys = 2};
+    sql_aggregate(stmt(c), r, ws, q);
+    int rc = rows_q(c, read_agg, &p, 0, NULL, e);
+    *rows = p.rows;
+    *n = p.n;
+    return rc;
 }
 
 static int sq_rollup_add(sq_conn *c, const res_def *r, const char *ws, const store_val *keys,
                          int64_t dcount, int64_t dsum, store_err *e)
 {
-    sqlite3_stmt *st =
-        prep(c,
-             "INSERT INTO rollups (workspace_id, resource, k1, k2, k3, n, total) VALUES "
-             "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (workspace_id, resource, k1, k2, k3) DO UPDATE "
-             "SET n = n + excluded.n, total = total + excluded.total",
-             e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
+    sql_rollup_add(stmt(c), r, ws, keys, dcount, dsum);
+    return run_q(c, e);
+}
+
+/* Rollup keys: '' is a NULL key. */
+static void read_rollup(sqlite3_stmt *st, void *ud)
+{
+    agg_page *p = ud;
+    store_agg_row *o = agg_next(p);
     for (int g = 0; g < 3; g++) {
-        bool on = g < 3 && r->rollup.group[g] && keys[g].kind == SV_TEXT;
-        sqlite3_bind_text(st, 3 + g, on ? keys[g].s : "", -1, SQLITE_STATIC);
+        const char *v = (const char *)sqlite3_column_text(st, g);
+        o->key[g] = sv_text(v && *v ? col_text(p->a, st, g) : NULL);
     }
-    sqlite3_bind_int64(st, 6, dcount);
-    sqlite3_bind_int64(st, 7, dsum);
-    return step_done(c, st, e);
+    o->count = sqlite3_column_int64(st, 3);
+    o->sum = sqlite3_column_int64(st, 4);
 }
 
 static int sq_rollup_list(sq_conn *c, arena *a, const res_def *r, const char *ws,
                           const char *const *match, store_agg_row **rows, int *n, store_err *e)
 {
-    sqlite3_stmt *st = prep(c,
-                            "SELECT k1, k2, k3, n, total FROM rollups WHERE workspace_id = ?1 "
-                            "AND resource = ?2 AND (?3 IS NULL OR k1 = ?3) AND "
-                            "(?4 IS NULL OR k2 = ?4) AND (?5 IS NULL OR k3 = ?5) AND n <> 0 "
-                            "ORDER BY k1, k2, k3",
-                            e);
-    *n = 0;
-    *rows = NULL;
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
-    for (int g = 0; g < 3; g++)
-        bind_text(st, 3 + g, match ? match[g] : NULL);
-    int cap = 0, k = 0, rc;
-    store_agg_row *out = NULL;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_agg_row *o = agg_next(a, &out, &cap, k++);
-        for (int g = 0; g < 3; g++) {
-            const char *v = (const char *)sqlite3_column_text(st, g);
-            o->key[g] = v && *v ? (store_val){.kind = SV_TEXT, .s = col_text(a, st, g)}
-                                : (store_val){.kind = SV_NULL};
-        }
-        o->count = sqlite3_column_int64(st, 3);
-        o->sum = sqlite3_column_int64(st, 4);
-    }
-    int ret = rc == SQLITE_DONE ? STORE_OK : sqlfail(c, e, rc);
-    done(st);
-    *rows = out;
-    *n = k;
-    return ret;
+    agg_page p = {.a = a, .nkeys = 3};
+    sql_rollup_list(stmt(c), r, ws, match);
+    int rc = rows_q(c, read_rollup, &p, 0, NULL, e);
+    *rows = p.rows;
+    *n = p.n;
+    return rc;
 }
 
 static int sq_rollup_rebuild(sq_conn *c, const res_def *r, store_err *e)
 {
-    buf b;
-    buf_init(&b, 1 << 14);
-    schema_rollup_rebuild(r, &b);
-    int rc = exec(c, buf_cstr(&b), e);
-    buf_free(&b);
+    sql_rollup_clear(stmt(c), r);
+    int rc = run_q(c, e);
+    if (rc == STORE_OK && sql_rollup_fill(stmt(c), r)) rc = run_q(c, e);
     return rc;
 }
 
@@ -1637,17 +1356,22 @@ static int sq_maintain(sq_conn *c, int budget, bool *more, store_err *e)
         done(st);
         if (!set) {
             snprintf(sql, sizeof sql,
-                     "INSERT INTO %1$s_fts(%1$s_fts, rank) VALUES ('usermerge', %2$d)", r->table,
-                     FTS_USERMERGE);
-            if ((rc = exec(c, sql, e)) != STORE_OK) break;
+                     "INSERT INTO %1$s_fts(%1$s_fts, rank) VALUES ('usermerge', ?1)", r->table);
+            if (!(st = prep(c, sql, e))) {
+                rc = STORE_ERROR;
+                break;
+            }
+            sqlite3_bind_int(st, 1, FTS_USERMERGE);
+            if ((rc = step_done(c, st, e)) != STORE_OK) break;
         }
-        snprintf(sql, sizeof sql, "INSERT INTO %1$s_fts(%1$s_fts, rank) VALUES ('merge', %2$d)",
-                 r->table, budget > 0 ? budget : 1);
+        snprintf(sql, sizeof sql, "INSERT INTO %1$s_fts(%1$s_fts, rank) VALUES ('merge', ?1)",
+                 r->table);
         st = prep(c, sql, e);
         if (!st) {
             rc = STORE_ERROR;
             break;
         }
+        sqlite3_bind_int(st, 1, budget > 0 ? budget : 1);
         int before = sqlite3_total_changes(c->db);
         int src = sqlite3_step(st);
         done(st);
@@ -1676,104 +1400,61 @@ static int sq_lock(sq_conn *c, const char *ws, const char *key, store_err *e)
 static int sq_merged_put(sq_conn *c, const char *ws, const char *res_type, const char *id,
                          const char *into, const char *snapshot, store_err *e)
 {
-    sqlite3_stmt *st = prep(c,
-                            "INSERT OR REPLACE INTO merged_records (workspace_id, resource_type, "
-                            "id, into_id, snapshot, merged_at) VALUES (?, ?, ?, ?, ?, ?)",
-                            e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, res_type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, into, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, snapshot, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, (int64_t)time_now_ms());
-    return step_done(c, st, e);
+    sql_merged_put(stmt(c), ws, res_type, id, into, snapshot, (int64_t)time_now_ms());
+    return run_q(c, e);
+}
+
+static void read_id(sqlite3_stmt *st, void *ud)
+{
+    copy_col(ud, ID_MAX, st, 0);
 }
 
 static int sq_merged_get(sq_conn *c, const char *ws, const char *res_type, const char *id,
                          char *into, store_err *e)
 {
-    sqlite3_stmt *st = prep(c,
-                            "SELECT into_id FROM merged_records WHERE workspace_id = ? AND "
-                            "resource_type = ? AND id = ?",
-                            e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, res_type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int ret = rc == SQLITE_ROW    ? STORE_OK
-              : rc == SQLITE_DONE ? store_fail(e, STORE_NOTFOUND, "not merged")
-                                  : sqlfail(c, e, rc);
-    if (rc == SQLITE_ROW) copy_col(into, ID_MAX, st, 0);
-    done(st);
-    return ret;
-}
-
-static int sq_event_count(sq_conn *c, const char *ws, int64_t *n, store_err *e)
-{
-    sqlite3_stmt *st = prep(c, "SELECT count(*) FROM events WHERE workspace_id = ?", e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int ret = rc == SQLITE_ROW ? STORE_OK : sqlfail(c, e, rc);
-    if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
-    done(st);
-    return ret;
+    sql_merged_get(stmt(c), ws, res_type, id);
+    int n = 0, rc = rows_q(c, read_id, into, 1, &n, e);
+    if (rc == STORE_OK && n == 0) rc = store_fail(e, STORE_NOTFOUND, "not merged");
+    return rc;
 }
 
 /* ----------------------------------------------------------- idempotency */
 
+typedef struct idem_read {
+    arena *a;
+    store_idem *out;
+} idem_read;
+
+static void read_idem(sqlite3_stmt *st, void *ud)
+{
+    idem_read *x = ud;
+    copy_col(x->out->req_hash, sizeof x->out->req_hash, st, 0);
+    x->out->status = sqlite3_column_int(st, 1);
+    x->out->body = col_text(x->a, st, 2);
+    x->out->created_ms = sqlite3_column_int64(st, 3);
+}
+
 static int sq_idem_get(sq_conn *c, arena *a, const char *ws, const char *key, store_idem *out,
                        store_err *e)
 {
-    sqlite3_stmt *st = prep(c,
-                            "SELECT request_hash, status, body, created_at FROM idempotency_keys "
-                            "WHERE workspace_id = ? AND key = ?",
-                            e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int ret = STORE_OK;
-    if (rc == SQLITE_ROW) {
-        copy_col(out->req_hash, sizeof out->req_hash, st, 0);
-        out->status = sqlite3_column_int(st, 1);
-        out->body = col_text(a, st, 2);
-        out->created_ms = sqlite3_column_int64(st, 3);
-    } else if (rc == SQLITE_DONE) {
-        ret = store_fail(e, STORE_NOTFOUND, "no such key");
-    } else {
-        ret = sqlfail(c, e, rc);
-    }
-    done(st);
-    return ret;
+    sql_idem_get(stmt(c), ws, key);
+    idem_read x = {a, out};
+    int n = 0, rc = rows_q(c, read_idem, &x, 1, &n, e);
+    if (rc == STORE_OK && n == 0) rc = store_fail(e, STORE_NOTFOUND, "no such key");
+    return rc;
 }
 
 static int sq_idem_put(sq_conn *c, const char *ws, const char *key, const char *req_hash,
                        int status, const char *body, size_t body_len, store_err *e)
 {
-    /* REPLACE: an expired record for the same key may still be present. */
-    sqlite3_stmt *st = prep(c,
-                            "INSERT OR REPLACE INTO idempotency_keys (workspace_id, key, "
-                            "request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                            e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_text(st, 1, ws, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, req_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, status);
-    sqlite3_bind_text(st, 5, body, (int)body_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, (int64_t)time_now_ms());
-    return step_done(c, st, e);
+    sql_idem_put(stmt(c), ws, key, req_hash, status, body, body_len, (int64_t)time_now_ms());
+    return run_q(c, e);
 }
 
 static int sq_idem_expire(sq_conn *c, int64_t cutoff_ms, store_err *e)
 {
-    sqlite3_stmt *st = prep(c, "DELETE FROM idempotency_keys WHERE created_at < ?", e);
-    if (!st) return STORE_ERROR;
-    sqlite3_bind_int64(st, 1, cutoff_ms);
-    return step_done(c, st, e);
+    sql_idem_expire(stmt(c), cutoff_ms);
+    return run_q(c, e);
 }
 
 /* ------------------------------------------------------------- the table */

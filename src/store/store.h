@@ -104,6 +104,7 @@ typedef struct store_workspace {
     char id[ID_MAX];
     char name[128];
     int64_t created_ms;
+    char disabled_modules[256]; /* space-separated modules switched off; "" = all enabled */
 } store_workspace;
 
 typedef struct store_key {
@@ -124,6 +125,10 @@ int store_workspace_find(store_conn *c, const char *name_or_id, store_workspace 
 int store_workspace_count(store_conn *c, int64_t *n, store_err *e);
 typedef void (*store_workspace_cb)(const store_workspace *w, void *ud);
 int store_workspace_each(store_conn *c, store_workspace_cb cb, void *ud, store_err *e);
+/* Replaces the workspace's disabled modules (space-separated names, ""
+ * enables every module; at most 255 bytes, else STORE_ERROR);
+ * STORE_NOTFOUND for an unknown id. */
+int store_workspace_set_modules(store_conn *c, const char *id, const char *disabled, store_err *e);
 
 /* k->id, workspace_id, scopes, ... filled by the caller; hash is the token's. */
 int store_key_create(store_conn *c, const store_key *k, const char *token_hash, store_err *e);
@@ -138,7 +143,10 @@ int store_rec_get(store_conn *c, arena *a, const res_def *r, const char *ws, con
 int store_rec_exists(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e);
 /* Inserts row (id, times, vals, custom set by the caller); fills row->rid. */
 int store_rec_insert(store_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e);
-/* Updates the fields whose set[i] is true (and custom when set_custom). */
+/* Updates the fields whose set[i] is true (and custom when set_custom).
+ * row->vals holds every field's current value, set or not: a backend that
+ * keeps a search document (PostgreSQL) rebuilds it from them when a
+ * searchable field is set. */
 int store_rec_update(store_conn *c, const res_def *r, const char *ws, const res_row *row,
                      const bool *set, bool set_custom, store_err *e);
 int store_rec_delete(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e);
@@ -151,7 +159,7 @@ int store_rec_find_by(store_conn *c, arena *a, const res_def *r, const char *ws,
                       const char *value, res_row *out, store_err *e);
 
 typedef enum store_op {
-    SF_EQ = 0, /* field = v (case-insensitive for schema_nocase fields) */
+    SF_EQ = 0, /* field = v (case-insensitive for sql_nocase fields) */
     SF_LT,     /* field < v */
     SF_GE,     /* field >= v */
     SF_REL,    /* field references a `rel` record whose `rel_field` = v */

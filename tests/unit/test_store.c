@@ -1,10 +1,12 @@
-/* test_store.c - the store interface (store.h) against a temp SQLite file.
+/* test_store.c - the store interface (store.h), one suite on every backend.
  *
- * Only store.h is used, so these tests hold for any implementation. Each
- * test opens its own database file under the run's temp directory, so tests
+ * Only store.h is used, so these tests hold for any implementation: each
+ * STORE_TEST runs on SQLite (a file under the run's temp directory) and,
+ * when CAIRN_TEST_PG names a server, on PostgreSQL (a fresh database) as
+ * <name>_pg (store_harness.h). Each test opens its own database, so tests
  * do not depend on each other's rows. Rows are built the way the engine
- * builds them: one store_val per field of the resource, in table order. */
-#include <sqlite3.h>
+ * builds them: one store_val per field of the resource, in table order.
+ * What one backend alone has is tested in test_sqlite.c and test_pg.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,159 +14,8 @@
 #include "core/timeutil.h"
 #include "store/search.h"
 #include "store/store.h"
+#include "store_harness.h"
 #include "test.h"
-
-/* ---------------------------------------------------------------- helpers */
-
-typedef struct db {
-    store *s;
-    store_conn *c;
-    arena a;
-    char ws[ID_MAX];  /* workspace "A" */
-    char ws2[ID_MAX]; /* workspace "B" */
-} db;
-
-static bool db_open(db *d, const char *name)
-{
-    memset(d, 0, sizeof *d);
-    arena_init(&d->a);
-    store_err e = {{0}};
-    store_opts o = {.durable = false, .busy_ms = 2000};
-    if (!CHECK_EQ_INT(store_open(&d->s, test_path(name), &o, &e), STORE_OK)) {
-        printf("  %s\n", e.msg);
-        return false;
-    }
-    if (!CHECK_EQ_INT(store_connect(d->s, &d->c, &e), STORE_OK)) {
-        printf("  %s\n", e.msg);
-        store_close(d->s);
-        d->s = NULL;
-        return false;
-    }
-    int applied = -1;
-    if (!CHECK_EQ_INT(store_migrate(d->c, &applied, &e), STORE_OK)) printf("  %s\n", e.msg);
-    store_workspace w;
-    if (!CHECK_EQ_INT(store_workspace_create(d->c, "A", &w, &e), STORE_OK)) printf("  %s\n", e.msg);
-    snprintf(d->ws, sizeof d->ws, "%s", w.id);
-    if (!CHECK_EQ_INT(store_workspace_create(d->c, "B", &w, &e), STORE_OK)) printf("  %s\n", e.msg);
-    snprintf(d->ws2, sizeof d->ws2, "%s", w.id);
-    return true;
-}
-
-static void db_close(db *d)
-{
-    store_disconnect(d->c);
-    store_close(d->s);
-    arena_release(&d->a);
-}
-
-static const res_def *R(const char *name)
-{
-    const res_def *r = res_find(name);
-    if (!CHECK(r != NULL)) printf("  no resource %s in the table\n", name);
-    return r;
-}
-
-static int FI(const res_def *r, const char *field)
-{
-    int i = res_field_index(r, field);
-    if (!CHECK(i >= 0)) printf("  resource %s has no field %s\n", r->name, field);
-    return i;
-}
-
-/* A fresh row for r: new id, times now, every field NULL. */
-static res_row new_row(db *d, const res_def *r)
-{
-    res_row row = {0};
-    id_new(row.id, r->prefix);
-    row.created_ms = row.updated_ms = (int64_t)time_now_ms();
-    row.vals = arena_zalloc(&d->a, sizeof(store_val) * (size_t)r->nfields);
-    return row;
-}
-
-static void set_s(const res_def *r, res_row *row, const char *field, const char *s)
-{
-    int i = FI(r, field);
-    if (i >= 0) row->vals[i] = s ? (store_val){.kind = SV_TEXT, .s = s} : (store_val){0};
-}
-
-static void set_i(const res_def *r, res_row *row, const char *field, int64_t v)
-{
-    int i = FI(r, field);
-    if (i >= 0) row->vals[i] = (store_val){.kind = SV_INT, .i = v};
-}
-
-static const store_val *get_v(const res_def *r, const res_row *row, const char *field)
-{
-    static const store_val null_val = {0};
-    int i = FI(r, field);
-    return i >= 0 ? &row->vals[i] : &null_val;
-}
-
-static const char *get_s(const res_def *r, const res_row *row, const char *field)
-{
-    const store_val *v = get_v(r, row, field);
-    return v->kind == SV_TEXT ? v->s : NULL;
-}
-
-static bool insert_row(db *d, const res_def *r, const char *ws, res_row *row)
-{
-    store_err e = {{0}};
-    int rc = store_rec_insert(d->c, r, ws, row, &e);
-    if (!CHECK_EQ_INT(rc, STORE_OK)) printf("  insert %s: %s\n", r->name, e.msg);
-    return rc == STORE_OK;
-}
-
-/* Inserts a contact and copies its id to id_out (may be NULL). */
-static int64_t add_contact(db *d, const char *ws, const char *name, const char *email,
-                           const char *status, char *id_out)
-{
-    const res_def *r = R("contacts");
-    res_row row = new_row(d, r);
-    set_s(r, &row, "name", name);
-    set_s(r, &row, "email", email);
-    set_s(r, &row, "status", status ? status : "active");
-    insert_row(d, r, ws, &row);
-    if (id_out) snprintf(id_out, ID_MAX, "%s", row.id);
-    return row.rid;
-}
-
-static store_query q_all(int limit)
-{
-    return (store_query){.limit = limit, .link_field = -1};
-}
-
-/* Lists and returns the row count (rows in *out), checking for errors. */
-static int list(db *d, const res_def *r, const char *ws, const store_query *q, res_row **out,
-                bool *more)
-{
-    res_row *rows = NULL;
-    int n = -1;
-    bool m = false;
-    store_err e = {{0}};
-    int rc = store_rec_list(d->c, &d->a, r, ws, q, &rows, &n, &m, &e);
-    if (!CHECK_EQ_INT(rc, STORE_OK)) printf("  list %s: %s\n", r->name, e.msg);
-    if (out) *out = rows;
-    if (more) *more = m;
-    return n;
-}
-
-/* The first column of the first row of sql, or -1. */
-static int raw_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static int search(db *d, const char *ws, const char *text)
-{
-    store_query q = q_all(100);
-    q.fts = text;
-    return list(d, R("contacts"), ws, &q, NULL, NULL);
-}
 
 /* --------------------------------------------------- open, connect, migrate */
 
@@ -206,17 +57,12 @@ TEST(store_open_rejects)
     }
 }
 
-TEST(store_migrate_idempotent)
+STORE_TEST(store_migrate_idempotent)
 {
-    store *s = NULL;
-    store_conn *c = NULL;
+    db d;
+    if (!db_open_bare(&d, "migrate.db")) return;
+    store_conn *c = d.c;
     store_err e = {{0}};
-    store_opts o = {.busy_ms = 1000};
-    if (!CHECK_EQ_INT(store_open(&s, test_path("migrate.db"), &o, &e), STORE_OK)) return;
-    if (!CHECK_EQ_INT(store_connect(s, &c, &e), STORE_OK)) {
-        store_close(s);
-        return;
-    }
     int v0 = -1, v1 = -1, v2 = -1, v3 = -1, applied = -1;
     CHECK_EQ_INT(store_schema_version(c, &v0, &e), STORE_OK);
     CHECK_EQ_INT(v0, 0);
@@ -237,7 +83,8 @@ TEST(store_migrate_idempotent)
     store_disconnect(c);
 
     /* A new connection (a restart) migrates to the same place, no-op. */
-    if (CHECK_EQ_INT(store_connect(s, &c, &e), STORE_OK)) {
+    if (CHECK_EQ_INT(store_connect(d.s, &d.c, &e), STORE_OK)) {
+        c = d.c;
         applied = -1;
         CHECK_EQ_INT(store_migrate(c, &applied, &e), STORE_OK);
         CHECK_EQ_INT(applied, 0);
@@ -247,9 +94,10 @@ TEST(store_migrate_idempotent)
         CHECK_EQ_INT(store_workspace_find(c, "keep", &f, &e), STORE_OK);
         CHECK_STR(f.id, w.id);
         CHECK_EQ_INT(store_ping(c, &e), STORE_OK);
-        store_disconnect(c);
+    } else {
+        d.c = NULL;
     }
-    store_close(s);
+    db_close(&d);
 }
 
 /* ------------------------------------------------------- workspaces, keys */
@@ -260,7 +108,7 @@ static void count_ws(const store_workspace *w, void *ud)
     (*(int *)ud)++;
 }
 
-TEST(store_workspaces)
+STORE_TEST(store_workspaces)
 {
     db d;
     if (!db_open(&d, "ws.db")) return;
@@ -300,13 +148,97 @@ TEST(store_workspaces)
     db_close(&d);
 }
 
+/* The disabled modules of every workspace, "name=modules" joined. */
+static void modules_of(const store_workspace *w, void *ud)
+{
+    char *s = ud;
+    size_t n = strlen(s);
+    snprintf(s + n, 512 - n, "%s%s=%s", n ? " " : "", w->name, w->disabled_modules);
+}
+
+STORE_TEST(store_workspace_modules)
+{
+    db d;
+    if (!db_open(&d, "modules.db")) return;
+    store_err e = {{0}};
+    store_workspace w;
+    memset(&w, 0x7f, sizeof w);
+    CHECK_EQ_INT(store_workspace_create(d.c, "C", &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, ""); /* a new workspace has every module */
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "billing support", &e), STORE_OK);
+    memset(&w, 0x7f, sizeof w);
+    CHECK_EQ_INT(store_workspace_find(d.c, "A", &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "billing support");
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws2, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "");
+    char seen[512] = "";
+    CHECK_EQ_INT(store_workspace_each(d.c, modules_of, seen, &e), STORE_OK);
+    CHECK(strstr(seen, "A=billing support") != NULL);
+    CHECK(strstr(seen, "B=") != NULL);
+    CHECK(strstr(seen, "C=") != NULL);
+    /* Replaced whole, and back to none. */
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "cms", &e), STORE_OK);
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "cms");
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "", &e), STORE_OK);
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "");
+    /* Inside a transaction, rolled back with it. */
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "crm", &e), STORE_OK);
+    store_rollback(d.c);
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "");
+    /* Unknown ids, and more than the struct holds. */
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, "wrk_01ARZ3NDEKTSV4RRFFQ69G5FAV", "cms", &e),
+                 STORE_NOTFOUND);
+    CHECK(e.msg[0] != '\0');
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, "A", "cms", &e), STORE_NOTFOUND); /* a name */
+    char big[300];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, big, &e), STORE_ERROR);
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "");
+    db_close(&d);
+}
+
+/* A database from before the column (schema version 4) gets it from the
+ * next migration, its workspaces kept with every module enabled. */
+STORE_TEST(store_workspace_modules_migrate)
+{
+    db d;
+    if (!db_open(&d, "modulesmig.db")) return;
+    store_err e = {{0}};
+    int version = -1, applied = -1;
+    CHECK_EQ_INT(store_schema_version(d.c, &version, &e), STORE_OK);
+    CHECK(version >= 5);
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "billing", &e), STORE_OK);
+    CHECK(raw_exec(&d, "ALTER TABLE workspaces DROP COLUMN disabled_modules"));
+    CHECK(raw_exec(&d, "DELETE FROM schema_migrations WHERE version >= 5"));
+    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
+    CHECK_EQ_INT(applied, version - 4);
+    int64_t n = -1;
+    CHECK_EQ_INT(store_workspace_count(d.c, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 2);
+    store_workspace w;
+    if (CHECK_EQ_INT(store_workspace_find(d.c, "A", &w, &e), STORE_OK)) {
+        CHECK_STR(w.id, d.ws);
+        CHECK_STR(w.disabled_modules, "");
+    }
+    CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws2, "crm", &e), STORE_OK);
+    CHECK_EQ_INT(store_workspace_find(d.c, "B", &w, &e), STORE_OK);
+    CHECK_STR(w.disabled_modules, "crm");
+    db_close(&d);
+}
+
 static void count_keys(const store_key *k, void *ud)
 {
     (void)k;
     (*(int *)ud)++;
 }
 
-TEST(store_keys)
+STORE_TEST(store_keys)
 {
     db d;
     if (!db_open(&d, "keys.db")) return;
@@ -378,7 +310,7 @@ TEST(store_keys)
 
 /* ---------------------------------------------------------------- records */
 
-TEST(store_record_crud)
+STORE_TEST(store_record_crud)
 {
     db d;
     if (!db_open(&d, "crud.db")) return;
@@ -414,7 +346,7 @@ TEST(store_record_crud)
     CHECK_STR(get_s(r, &got, "notes"), "quotes \" and 'single' and \xc3\xa9");
     CHECK_EQ_INT(get_v(r, &got, "website")->kind, SV_NULL);
     CHECK_EQ_INT(get_v(r, &got, "city")->kind, SV_NULL);
-    CHECK_STR(got.custom, "{\"tier\":\"gold\"}");
+    CHECK_JSON(got.custom, "{\"tier\":\"gold\"}");
     CHECK_EQ_INT(store_rec_exists(d.c, r, d.ws, row.id, &e), STORE_OK);
 
     /* The same id twice is a conflict. */
@@ -441,7 +373,7 @@ TEST(store_record_crud)
     CHECK_STR(get_s(r, &got, "name"), "Acme Corp");
     CHECK_STR(get_s(r, &got, "domain"), "acme.com");
     CHECK_EQ_INT(get_v(r, &got, "annual_revenue_cents")->i, 123456789012);
-    CHECK_STR(got.custom, "{\"tier\":\"gold\"}");
+    CHECK_JSON(got.custom, "{\"tier\":\"gold\"}");
     CHECK_EQ_INT(got.created_ms, 1700000000000);
     CHECK_EQ_INT(got.updated_ms, 1700000009999);
     CHECK_EQ_INT(got.rid, row.rid);
@@ -455,7 +387,7 @@ TEST(store_record_crud)
     CHECK_EQ_INT(store_rec_get(d.c, &d.a, r, d.ws, row.id, &got, &e), STORE_OK);
     CHECK_EQ_INT(get_v(r, &got, "domain")->kind, SV_NULL);
     CHECK_STR(get_s(r, &got, "city"), "Lisbon");
-    CHECK_STR(got.custom, "{\"tier\":\"silver\"}");
+    CHECK_JSON(got.custom, "{\"tier\":\"silver\"}");
 
     /* Update of a missing id. */
     res_row ghost = new_row(&d, r);
@@ -472,7 +404,7 @@ TEST(store_record_crud)
     db_close(&d);
 }
 
-TEST(store_find_by_and_detach)
+STORE_TEST(store_find_by_and_detach)
 {
     db d;
     if (!db_open(&d, "findby.db")) return;
@@ -532,7 +464,7 @@ TEST(store_find_by_and_detach)
     db_close(&d);
 }
 
-TEST(store_workspace_scoping)
+STORE_TEST(store_workspace_scoping)
 {
     db d;
     if (!db_open(&d, "scope.db")) return;
@@ -575,7 +507,7 @@ TEST(store_workspace_scoping)
     db_close(&d);
 }
 
-TEST(store_list_order_and_keyset_pagination)
+STORE_TEST(store_list_order_and_keyset_pagination)
 {
     db d;
     if (!db_open(&d, "pages.db")) return;
@@ -631,7 +563,7 @@ TEST(store_list_order_and_keyset_pagination)
     db_close(&d);
 }
 
-TEST(store_list_filters)
+STORE_TEST(store_list_filters)
 {
     db d;
     if (!db_open(&d, "filters.db")) return;
@@ -704,7 +636,7 @@ TEST(store_list_filters)
     db_close(&d);
 }
 
-TEST(store_unique_tuple)
+STORE_TEST(store_unique_tuple)
 {
     db d;
     if (!db_open(&d, "unique.db")) return;
@@ -727,7 +659,7 @@ TEST(store_unique_tuple)
     db_close(&d);
 }
 
-TEST(store_custom_field_filter)
+STORE_TEST(store_custom_field_filter)
 {
     db d;
     if (!db_open(&d, "custom.db")) return;
@@ -781,7 +713,7 @@ TEST(store_custom_field_filter)
     db_close(&d);
 }
 
-TEST(store_full_text_search)
+STORE_TEST(store_full_text_search)
 {
     db d;
     if (!db_open(&d, "fts.db")) return;
@@ -824,7 +756,11 @@ TEST(store_full_text_search)
     bool *set = arena_zalloc(&d.a, sizeof(bool) * (size_t)cr->nfields);
     res_row up = new_row(&d, cr);
     snprintf(up.id, sizeof up.id, "%s", john);
+    /* As the engine does, the row carries every field's value, changed
+     * or not (PostgreSQL rebuilds the search document from it). */
     set_s(cr, &up, "name", "John Brown");
+    set_s(cr, &up, "email", "john@globex.com");
+    set_s(cr, &up, "status", "active");
     set[FI(cr, "name")] = true;
     CHECK_EQ_INT(store_rec_update(d.c, cr, d.ws, &up, set, false, &e), STORE_OK);
     CHECK_EQ_INT(search(&d, d.ws, "smith"), 0);
@@ -859,55 +795,7 @@ TEST(search_fold_latin_diacritics)
     CHECK_EQ_INT((unsigned char)out[1], 0xC3);
 }
 
-/* Each autocommitted insert leaves a full-text segment of its own; upkeep
- * merges segments of a size, in bounded steps (all small here: down to
- * one), and search answers the same. */
-TEST(store_maintain_merges_search_index)
-{
-    db d;
-    if (!db_open(&d, "upkeep.db")) return;
-    enum { N = 40 };
-    char name[64], email[64];
-    for (int i = 0; i < N; i++) {
-        snprintf(name, sizeof name, "Upkeep Person%02d", i);
-        snprintf(email, sizeof email, "p%02d@upkeep.example", i);
-        add_contact(&d, i % 4 ? d.ws : d.ws2, name, email, NULL, NULL);
-    }
-    CHECK_EQ_INT(search(&d, d.ws, "upkeep"), N - N / 4);
-    CHECK_EQ_INT(search(&d, d.ws2, "upkeep"), N / 4);
-
-    sqlite3 *raw = NULL;
-    CHECK_EQ_INT(sqlite3_open_v2(test_path("upkeep.db"), &raw, SQLITE_OPEN_READONLY, NULL),
-                 SQLITE_OK);
-    const char *segs_sql = "SELECT count(DISTINCT segid) FROM contacts_fts_idx";
-    int segs_before = raw_int(raw, segs_sql);
-    CHECK(segs_before > 1);
-
-    store_err e = {{0}};
-    int steps = 0;
-    bool more = true;
-    while (more && steps < 1000) {
-        if (!CHECK_EQ_INT(store_maintain(d.c, 1, &more, &e), STORE_OK)) printf("  %s\n", e.msg);
-        steps++;
-    }
-    CHECK(!more);
-    CHECK(steps > 1); /* a budget of one page cannot merge it all at once */
-    CHECK_EQ_INT(raw_int(raw, segs_sql), 1);
-    sqlite3_close(raw);
-
-    /* Done: a further step finds nothing. */
-    CHECK_EQ_INT(store_maintain(d.c, 100, &more, &e), STORE_OK);
-    CHECK(!more);
-
-    CHECK_EQ_INT(search(&d, d.ws, "upkeep"), N - N / 4);
-    CHECK_EQ_INT(search(&d, d.ws2, "upkeep"), N / 4);
-    CHECK_EQ_INT(search(&d, d.ws, "person01"), 1);
-    CHECK_EQ_INT(search(&d, d.ws, "person04"), 0); /* in workspace B */
-    CHECK_EQ_INT(search(&d, d.ws2, "p04@upk"), 1);
-    db_close(&d);
-}
-
-TEST(store_search_pagination)
+STORE_TEST(store_search_pagination)
 {
     db d;
     if (!db_open(&d, "ftspages.db")) return;
@@ -938,7 +826,7 @@ TEST(store_search_pagination)
     db_close(&d);
 }
 
-TEST(store_sublist_link)
+STORE_TEST(store_sublist_link)
 {
     db d;
     if (!db_open(&d, "link.db")) return;
@@ -995,6 +883,48 @@ TEST(store_sublist_link)
     pq.link_value = c[2];
     if (CHECK_EQ_INT(list(&d, mem, d.ws, &pq, &rows, NULL), 1))
         CHECK_STR(get_s(mem, &rows[0], "contact_id"), c[2]);
+    db_close(&d);
+}
+
+STORE_TEST(store_sort_keyset_with_nulls)
+{
+    db d;
+    if (!db_open(&d, "sortnulls.db")) return;
+    store_conn *c = d.c;
+    const res_def *r = res_find("contacts");
+    int ln = res_field_index(r, "last_name"), nm = res_field_index(r, "name");
+    const char *last[] = {"b", NULL, "A", "c", NULL, "a"};
+    store_err e;
+    for (int i = 0; i < 6; i++) {
+        res_row row = {0};
+        row.vals = arena_zalloc(&d.a, sizeof(store_val) * (size_t)r->nfields);
+        row.vals[nm] = (store_val){.kind = SV_TEXT, .s = "x"};
+        if (last[i]) row.vals[ln] = (store_val){.kind = SV_TEXT, .s = last[i]};
+        id_new(row.id, "con");
+        row.created_ms = row.updated_ms = (int64_t)time_now_ms();
+        CHECK_EQ_INT(store_rec_insert(c, r, "wrk_s", &row, &e), STORE_OK);
+    }
+    for (int asc = 0; asc < 2; asc++) {
+        store_query q = {.sort_by = &r->fields[ln], .ascending = asc, .limit = 2, .link_field = -1};
+        char seen[64] = "";
+        for (int page = 0; page < 5; page++) {
+            res_row *rows;
+            int n;
+            bool more;
+            if (!CHECK_EQ_INT(store_rec_list(c, &d.a, r, "wrk_s", &q, &rows, &n, &more, &e),
+                              STORE_OK))
+                break;
+            for (int i = 0; i < n; i++) {
+                const store_val *v = &rows[i].vals[ln];
+                strcat(seen, v->kind == SV_NULL ? "-" : v->s);
+            }
+            if (!more) break;
+            q.after_rid = rows[n - 1].rid;
+            q.after_val = rows[n - 1].vals[ln];
+        }
+        /* NULLs lowest; case-insensitive; ties in insertion order */
+        CHECK_STR(seen, asc ? "--Aabc" : "cbaA--");
+    }
     db_close(&d);
 }
 
@@ -1061,7 +991,7 @@ static bool text_kind(res_ftype t)
     return t == FT_STRING || t == FT_TEXT || t == FT_EMAIL || t == FT_URL;
 }
 
-TEST(store_every_resource_round_trips)
+STORE_TEST(store_every_resource_round_trips)
 {
     db d;
     if (!db_open(&d, "every.db")) return;
@@ -1085,7 +1015,7 @@ TEST(store_every_resource_round_trips)
             if (!CHECK(same_val(&got.vals[i], &row.vals[i])))
                 printf("  resource %s field %s: kind %d vs %d\n", r->name, r->fields[i].name,
                        got.vals[i].kind, row.vals[i].kind);
-        CHECK_STR(got.custom, row.custom);
+        CHECK_JSON(got.custom, row.custom);
         CHECK_EQ_INT(store_rec_get(d.c, &d.a, r, d.ws2, row.id, &got, &e), STORE_NOTFOUND);
 
         /* Every filterable (or parent) field finds the row by its value. */
@@ -1130,7 +1060,7 @@ TEST(store_every_resource_round_trips)
             for (int i = 0; i < r->nfields; i++)
                 if (!CHECK(same_val(&got.vals[i], &up.vals[i])))
                     printf("  resource %s field %s after update\n", r->name, r->fields[i].name);
-            CHECK_STR(got.custom, up.custom);
+            CHECK_JSON(got.custom, up.custom);
         }
         if (searchable) {
             store_query q = q_all(10);
@@ -1155,7 +1085,7 @@ TEST(store_every_resource_round_trips)
 
 /* ---------------------------------------------------- idempotency, events */
 
-TEST(store_idempotency)
+STORE_TEST(store_idempotency)
 {
     db d;
     if (!db_open(&d, "idem.db")) return;
@@ -1204,7 +1134,7 @@ TEST(store_idempotency)
     db_close(&d);
 }
 
-TEST(store_events)
+STORE_TEST(store_events)
 {
     db d;
     if (!db_open(&d, "events.db")) return;
@@ -1243,9 +1173,49 @@ TEST(store_events)
     db_close(&d);
 }
 
+STORE_TEST(store_events_follow_savepoints)
+{
+    db d;
+    if (!db_open(&d, "evsp.db")) return;
+    store_conn *c = d.c;
+    store_err e;
+    int64_t n = -1;
+    /* outside a transaction: written at once */
+    CHECK_EQ_INT(store_event_append(c, "wrk_a", "t.one", "r", "id1", NULL, "{}", NULL, NULL, &e),
+                 STORE_OK);
+    CHECK_EQ_INT(store_event_count(c, "wrk_a", &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 1);
+    /* a batch: request 1 kept, request 2 rolled back, request 3 kept */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_event_append(c, "wrk_a", "t.two", "r", "id2", NULL, "{\"q\":\"a\\\"b\"}",
+                                    NULL, "key_1", &e),
+                 STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_event_append(c, "wrk_a", "t.gone", "r", "id3", NULL, "{}", NULL, NULL, &e),
+                 STORE_OK);
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_event_append(c, "wrk_a", "t.three", "r", "id4", NULL, "{}", NULL, NULL, &e),
+                 STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_event_count(c, "wrk_a", &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 3);
+    /* a rolled-back transaction leaves nothing */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_event_append(c, "wrk_a", "t.four", "r", "id5", NULL, "{}", NULL, NULL, &e),
+                 STORE_OK);
+    store_rollback(c);
+    CHECK_EQ_INT(store_event_count(c, "wrk_a", &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 3);
+    db_close(&d);
+}
+
 /* ----------------------------------------------------------- transactions */
 
-TEST(store_transactions)
+STORE_TEST(store_transactions)
 {
     db d;
     if (!db_open(&d, "tx.db")) return;
@@ -1326,332 +1296,81 @@ TEST(store_transactions)
     db_close(&d);
 }
 
-static void rename_contact(db *d, const char *ws, const char *id, const char *name)
-{
-    const res_def *r = R("contacts");
-    store_err e = {{0}};
-    bool *set = arena_zalloc(&d->a, sizeof(bool) * (size_t)r->nfields);
-    res_row up = new_row(d, r);
-    snprintf(up.id, sizeof up.id, "%s", id);
-    set_s(r, &up, "name", name);
-    set[FI(r, "name")] = true;
-    if (!CHECK_EQ_INT(store_rec_update(d->c, r, ws, &up, set, false, &e), STORE_OK))
-        printf("  rename: %s\n", e.msg);
-}
-
-/* In a write transaction, full-text changes wait for COMMIT (one index
- * segment per transaction); a savepoint rolled back takes its own with
- * it and nothing else, and the index stays consistent throughout. */
-TEST(store_search_follows_savepoints)
+STORE_TEST(store_nested_savepoints)
 {
     db d;
-    if (!db_open(&d, "ftstx.db")) return;
-    const res_def *r = R("contacts");
-    if (!r) return;
-    store_err e = {{0}};
-    char keep[ID_MAX], gone[ID_MAX], temp[ID_MAX];
+    if (!db_open(&d, "nested.db")) return;
+    store_conn *c = d.c;
+    store_err e;
+    /* A batch item rolled back, the next kept, inside the request's own
+     * savepoint: only the kept item's event exists. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(append(&d, "wrk_n", "item.undone", "id1", NULL), STORE_OK);
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(append(&d, "wrk_n", "item.kept", "id1", NULL), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(count_events(&d, "wrk_n"), 1);
+    CHECK_STR(timeline(&d, "wrk_n", "id1"), "item.kept");
 
-    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-    add_contact(&d, d.ws, "Alpha Outer", NULL, NULL, keep);
-    CHECK_EQ_INT(store_savepoint(d.c, &e), STORE_OK);
-    add_contact(&d, d.ws, "Bravo Kept", NULL, NULL, NULL);
-    CHECK_EQ_INT(store_savepoint(d.c, &e), STORE_OK);
-    add_contact(&d, d.ws, "Charlie Undone", NULL, NULL, gone);
-    rename_contact(&d, d.ws, keep, "Delta Undone");
-    /* Searching here could not be undone with the savepoint: refused. */
-    store_query q = q_all(10);
-    q.fts = "charlie";
-    res_row *rows;
-    int n;
-    bool more;
-    CHECK_EQ_INT(store_rec_list(d.c, &d.a, r, d.ws, &q, &rows, &n, &more, &e), STORE_ERROR);
-    store_rollback_to(d.c);
-    CHECK_EQ_INT(store_release(d.c, &e), STORE_OK);
-    /* Outside any savepoint a search sees the transaction's own changes. */
-    CHECK_EQ_INT(search(&d, d.ws, "bravo"), 1);
-    CHECK_EQ_INT(search(&d, d.ws, "charlie"), 0);
-    add_contact(&d, d.ws, "Echo After", NULL, NULL, NULL);
-    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    CHECK_EQ_INT(search(&d, d.ws, "alpha outer"), 1);
-    CHECK_EQ_INT(search(&d, d.ws, "bravo"), 1);
-    CHECK_EQ_INT(search(&d, d.ws, "echo"), 1);
-    CHECK_EQ_INT(search(&d, d.ws, "charlie"), 0);
-    CHECK_EQ_INT(search(&d, d.ws, "delta"), 0);
+    /* The request rolled back after an item was released: nothing stays,
+     * neither the item's event and row nor the request's own. */
+    const res_def *con = res_find("contacts");
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    char id[ID_MAX], outer[ID_MAX];
+    add1(&d, "contacts", "wrk_n", "name", "Outer", outer);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_n", "name", "Gone", id);
+    CHECK_EQ_INT(append(&d, "wrk_n", "item.gone", "id2", NULL), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(count_events(&d, "wrk_n"), 1);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_n", id, &e), STORE_NOTFOUND);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_n", outer, &e), STORE_NOTFOUND);
 
-    /* A transaction rolled back leaves the index as it was. */
-    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-    add_contact(&d, d.ws, "Foxtrot Gone", NULL, NULL, NULL);
-    rename_contact(&d, d.ws, keep, "Golf Gone");
-    store_rollback(d.c);
-    CHECK_EQ_INT(search(&d, d.ws, "foxtrot"), 0);
-    CHECK_EQ_INT(search(&d, d.ws, "golf"), 0);
-    CHECK_EQ_INT(search(&d, d.ws, "alpha"), 1);
+    /* The same after a statement failed the transaction: the rollback
+     * still reaches the outer savepoint, and the transaction goes on. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_n", "name", "Outer too", outer);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_n", "name", "Gone too", id);
+    CHECK_EQ_INT(append(&d, "wrk_n", "item.gone", "id3", NULL), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    res_row dup = new_row(&d, con);
+    snprintf(dup.id, sizeof dup.id, "%s", id);
+    CHECK_EQ_INT(store_rec_insert(c, con, "wrk_n", &dup, &e), STORE_CONFLICT);
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(append(&d, "wrk_n", "after.failure", "id3", NULL), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_STR(timeline(&d, "wrk_n", "id3"), "after.failure");
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_n", id, &e), STORE_NOTFOUND);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_n", outer, &e), STORE_NOTFOUND);
 
-    /* Created, renamed and deleted in one transaction: the queued changes
-     * apply in order and cancel out. */
-    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-    add_contact(&d, d.ws, "Hotel Temp", NULL, NULL, temp);
-    rename_contact(&d, d.ws, temp, "India Temp");
-    CHECK_EQ_INT(store_rec_delete(d.c, r, d.ws, temp, &e), STORE_OK);
-    rename_contact(&d, d.ws, keep, "Juliet Renamed");
-    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    CHECK_EQ_INT(search(&d, d.ws, "hotel"), 0);
-    CHECK_EQ_INT(search(&d, d.ws, "india"), 0);
-    CHECK_EQ_INT(search(&d, d.ws, "temp"), 0);
-    CHECK_EQ_INT(search(&d, d.ws, "alpha"), 0);
-    CHECK_EQ_INT(search(&d, d.ws, "juliet"), 1);
-
-    /* Outside a transaction a write indexes at once. */
-    add_contact(&d, d.ws, "Kilo Auto", NULL, NULL, NULL);
-    CHECK_EQ_INT(search(&d, d.ws, "kilo"), 1);
-
-    sqlite3 *raw = NULL;
-    CHECK_EQ_INT(sqlite3_open_v2(test_path("ftstx.db"), &raw, SQLITE_OPEN_READWRITE, NULL),
-                 SQLITE_OK);
-    CHECK_EQ_INT(sqlite3_exec(raw,
-                              "INSERT INTO contacts_fts(contacts_fts) VALUES ('integrity-check')",
-                              NULL, NULL, NULL),
-                 SQLITE_OK);
-    /* Creates in one transaction make one segment, not one each (with
-     * automatic merges off, so that each one stays). */
-    CHECK_EQ_INT(
-        sqlite3_exec(raw, "INSERT INTO contacts_fts(contacts_fts, rank) VALUES ('automerge', 0)",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    const char *segs_sql = "SELECT count(DISTINCT segid) FROM contacts_fts_idx";
-    int segs = raw_int(raw, segs_sql);
-    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-    for (int i = 0; i < 10; i++)
-        add_contact(&d, d.ws, "November Batch", NULL, NULL, NULL);
-    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    CHECK_EQ_INT(raw_int(raw, segs_sql), segs + 1);
-    CHECK_EQ_INT(search(&d, d.ws, "november"), 10);
-    sqlite3_close(raw);
-    db_close(&d);
-}
-
-/* Triggers changed but not the index: the index is kept, not rebuilt. */
-TEST(store_search_triggers_change_alone)
-{
-    db d;
-    if (!db_open(&d, "ftstrig.db")) return;
-    add_contact(&d, d.ws, "Lima Before", NULL, NULL, NULL);
-    sqlite3 *raw = NULL;
-    CHECK_EQ_INT(sqlite3_open_v2(test_path("ftstrig.db"), &raw, SQLITE_OPEN_READWRITE, NULL),
-                 SQLITE_OK);
-    /* A row only the index has: a rebuild from the table would drop it. */
-    CHECK_EQ_INT(sqlite3_exec(raw,
-                              "INSERT INTO contacts_fts(rowid, doc) VALUES (999999, 'marker');"
-                              "DROP TRIGGER contacts_fts_i;"
-                              "CREATE TRIGGER contacts_fts_i AFTER INSERT ON contacts BEGIN "
-                              "SELECT 1; END;"
-                              "UPDATE search_indexes SET ddl = substr(ddl, 1, instr(ddl, ';')) "
-                              "|| 'CREATE TRIGGER contacts_fts_i AFTER INSERT ON contacts BEGIN "
-                              "SELECT 1; END;' WHERE table_name = 'contacts';",
-                              NULL, NULL, NULL),
-                 SQLITE_OK);
-    store_err e = {{0}};
-    int applied = -1;
-    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
-    CHECK_EQ_INT(
-        raw_int(raw, "SELECT count(*) FROM contacts_fts WHERE contacts_fts MATCH 'marker'"), 1);
-    CHECK_EQ_INT(raw_int(raw, "SELECT count(*) FROM sqlite_master WHERE name = 'contacts_fts_i' "
-                              "AND sql LIKE '%cairn_fts_defer%'"),
-                 1);
-    sqlite3_close(raw);
-    add_contact(&d, d.ws, "Mike After", NULL, NULL, NULL);
-    CHECK_EQ_INT(search(&d, d.ws, "lima"), 1);
-    CHECK_EQ_INT(search(&d, d.ws, "mike"), 1);
-    db_close(&d);
-}
-
-/* Copies the database file alone, without its WAL, and counts contacts
- * there: what checkpoints have copied into it. */
-static int contacts_in_db_file(const char *name)
-{
-    char copy[512];
-    snprintf(copy, sizeof copy, "%s.copy", test_path(name));
-    FILE *in = fopen(test_path(name), "rb"), *out = fopen(copy, "wb");
-    char chunk[65536];
-    size_t n;
-    while (in && out && (n = fread(chunk, 1, sizeof chunk, in)) > 0)
-        fwrite(chunk, 1, n, out);
-    if (in) fclose(in);
-    if (out) fclose(out);
-    sqlite3 *raw = NULL;
-    int count = -1;
-    if (sqlite3_open_v2(copy, &raw, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
-        count = raw_int(raw, "SELECT count(*) FROM contacts");
-    sqlite3_close(raw);
-    remove(copy);
-    return count;
-}
-
-static bool open_durable(const char *name, int checkpoint_pages, store **s, store_conn **c)
-{
-    store_err e = {{0}};
-    store_opts o = {.durable = true, .busy_ms = 2000, .checkpoint_pages = checkpoint_pages};
-    if (!CHECK_EQ_INT(store_open(s, test_path(name), &o, &e), STORE_OK)) return false;
-    if (!CHECK_EQ_INT(store_connect(*s, c, &e), STORE_OK)) {
-        printf("  %s\n", e.msg);
-        store_close(*s);
-        return false;
+    /* A fixed depth: one more savepoint fails cleanly, the rest works. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    int depth = 0;
+    while (depth < 64 && store_savepoint(c, &e) == STORE_OK) {
+        append(&d, "wrk_n", "deep", "id4", NULL);
+        depth++;
     }
-    return true;
-}
-
-/* The writer's connection (store_sync_defer): a commit's WAL frames go to
- * the file in one gathered write, before the commit is visible, and the
- * fsync waits for store_sync. Another connection sees each commit at once,
- * one larger than the gathering buffer too (rows larger than a page), and
- * checkpoints copy them into the database file. */
-TEST(store_deferred_sync)
-{
-    db d;
-    memset(&d, 0, sizeof d);
-    arena_init(&d.a);
-    store *s2 = NULL;
-    store_conn *c2 = NULL;
-    if (!open_durable("defer.db", 64, &d.s, &d.c)) return;
-    store_err e = {{0}};
-    int applied;
-    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
-    store_workspace w;
-    CHECK_EQ_INT(store_workspace_create(d.c, "A", &w, &e), STORE_OK);
-    snprintf(d.ws, sizeof d.ws, "%s", w.id);
-    if (!CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK)) printf("  %s\n", e.msg);
-    CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK); /* twice is harmless */
-    if (!open_durable("defer.db", 0, &s2, &c2)) goto out;
-
-    const res_def *r = R("contacts");
-    res_row got;
-    char id[ID_MAX], name[64];
-    for (int i = 0; i < 20; i++) {
-        CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-        snprintf(name, sizeof name, "Deferred Person%02d", i);
-        add_contact(&d, d.ws, name, NULL, NULL, id);
-        CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-        CHECK_EQ_INT(store_rec_get(c2, &d.a, r, d.ws, id, &got, &e), STORE_OK);
-        if (i % 5 == 0) CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
-    }
-
-    enum { BIG = 1500 };
-    char *notes = malloc(6001);
-    memset(notes, 'x', 6000);
-    notes[6000] = '\0';
-    memcpy(notes, "bulkword ", 9);
-    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-    for (int i = 0; i < BIG; i++) {
-        res_row row = new_row(&d, r);
-        set_s(r, &row, "name", "Bulk Person");
-        notes[9] = (char)('a' + i % 26); /* rows differ */
-        set_s(r, &row, "notes", notes);
-        insert_row(&d, r, d.ws, &row);
-        if (i == BIG - 1) snprintf(id, sizeof id, "%s", row.id);
-    }
-    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
-    if (CHECK_EQ_INT(store_rec_get(c2, &d.a, r, d.ws, id, &got, &e), STORE_OK))
-        CHECK_STR(get_s(r, &got, "notes") + 10, notes + 10);
-    store_query q = q_all(100);
-    q.fts = "bulkword";
-    res_row *rows;
-    int n = 0;
-    bool more = false;
-    CHECK_EQ_INT(store_rec_list(c2, &d.a, r, d.ws, &q, &rows, &n, &more, &e), STORE_OK);
-    CHECK_EQ_INT(n, 100);
-    CHECK(more);
-    /* Past 64 pages of log a commit checkpoints: the file has them all. */
-    CHECK_EQ_INT(contacts_in_db_file("defer.db"), 20 + BIG);
-    free(notes);
-
-    CHECK_EQ_INT(store_sync_defer(d.c, false, &e), STORE_OK);
-    CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK); /* no-op once off */
-    store_disconnect(c2);
-    store_close(s2);
-out:
-    db_close(&d);
-}
-
-/* With the default checkpoint size, an idle writer's upkeep copies the
- * log into the database file. */
-TEST(store_deferred_sync_idle_checkpoint)
-{
-    db d;
-    memset(&d, 0, sizeof d);
-    arena_init(&d.a);
-    if (!open_durable("deferidle.db", 0, &d.s, &d.c)) return;
-    store_err e = {{0}};
-    int applied;
-    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
-    store_workspace w;
-    CHECK_EQ_INT(store_workspace_create(d.c, "A", &w, &e), STORE_OK);
-    snprintf(d.ws, sizeof d.ws, "%s", w.id);
-    /* Whatever the migration left in the log goes into the file first. */
-    sqlite3 *raw = NULL;
-    CHECK_EQ_INT(sqlite3_open_v2(test_path("deferidle.db"), &raw, SQLITE_OPEN_READWRITE, NULL),
-                 SQLITE_OK);
-    CHECK(raw_int(raw, "SELECT count(*) FROM sqlite_master") > 0); /* opens the WAL */
-    CHECK_EQ_INT(sqlite3_wal_checkpoint_v2(raw, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL),
-                 SQLITE_OK);
-    sqlite3_close(raw);
-    CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK);
-    for (int i = 0; i < 10; i++) {
-        CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-        add_contact(&d, d.ws, "Idle Person", NULL, NULL, NULL);
-        CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    }
-    CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
-    CHECK_EQ_INT(contacts_in_db_file("deferidle.db"), 0);
-    bool more = true;
-    for (int steps = 0; more && steps < 100; steps++)
-        CHECK_EQ_INT(store_maintain(d.c, 256, &more, &e), STORE_OK);
-    CHECK(!more);
-    CHECK_EQ_INT(contacts_in_db_file("deferidle.db"), 10);
-    db_close(&d);
-}
-
-TEST(store_two_connections)
-{
-    db d;
-    if (!db_open(&d, "conc.db")) return;
-    const res_def *r = R("contacts");
-    if (!r) return;
-    store_err e = {{0}};
-    /* A second store handle with a short busy timeout, as another process. */
-    store *s2 = NULL;
-    store_conn *c2 = NULL;
-    store_opts o = {.busy_ms = 50};
-    if (!CHECK_EQ_INT(store_open(&s2, test_path("conc.db"), &o, &e), STORE_OK)) {
-        db_close(&d);
-        return;
-    }
-    if (!CHECK_EQ_INT(store_connect(s2, &c2, &e), STORE_OK)) {
-        store_close(s2);
-        db_close(&d);
-        return;
-    }
-    char a[ID_MAX];
-    res_row got;
-    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-    add_contact(&d, d.ws, "uncommitted", NULL, NULL, a);
-    /* Not visible to the other connection until commit. */
-    CHECK_EQ_INT(store_rec_get(c2, &d.a, r, d.ws, a, &got, &e), STORE_NOTFOUND);
-    /* A second writer waits busy_ms then reports STORE_BUSY. */
-    uint64_t t0 = time_mono_ns();
-    CHECK_EQ_INT(store_begin(c2, true, &e), STORE_BUSY);
-    uint64_t waited_ms = (time_mono_ns() - t0) / 1000000;
-    CHECK(waited_ms >= 40 && waited_ms < 2000);
-    store_rollback(c2);
-    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    CHECK_EQ_INT(store_rec_get(c2, &d.a, r, d.ws, a, &got, &e), STORE_OK);
-    /* Now the second writer gets in. */
-    CHECK_EQ_INT(store_begin(c2, true, &e), STORE_OK);
-    CHECK_EQ_INT(store_rec_delete(c2, r, d.ws, a, &e), STORE_OK);
-    CHECK_EQ_INT(store_commit(c2, &e), STORE_OK);
-    CHECK_EQ_INT(store_rec_get(d.c, &d.a, r, d.ws, a, &got, &e), STORE_NOTFOUND);
-    store_disconnect(c2);
-    store_close(s2);
+    CHECK(depth >= 2 && depth < 64);
+    for (int i = 0; i < depth - 1; i++)
+        CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    store_rollback_to(c); /* the outermost: every level's event goes */
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(append(&d, "wrk_n", "shallow", "id4", NULL), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_STR(timeline(&d, "wrk_n", "id4"), "shallow");
     db_close(&d);
 }
 
@@ -1659,7 +1378,7 @@ TEST(store_two_connections)
 
 /* More filters than the store's bind array holds must still all apply:
  * dropping one silently returns rows the caller filtered out. */
-TEST(store_many_filters_all_apply)
+STORE_TEST(store_many_filters_all_apply)
 {
     db d;
     if (!db_open(&d, "manyfilters.db")) return;
@@ -1724,7 +1443,7 @@ static void many_binds_child(void *p)
     db_close(&d);
 }
 
-TEST(store_many_binds_no_overflow)
+STORE_TEST(store_many_binds_no_overflow)
 {
     child_arg ca = {"manybinds.db"};
     CHECK_NO_CRASH("store_rec_list with 30 filters + fts + cursor + custom + link",
@@ -1777,7 +1496,7 @@ static void cache_churn_child(void *p)
     db_close(&d);
 }
 
-TEST(store_stmt_cache_eviction_then_prepare_error)
+STORE_TEST(store_stmt_cache_eviction_then_prepare_error)
 {
     child_arg ca = {"cache.db"};
     CHECK_NO_CRASH("statement cache: evict, failed prepare, disconnect", cache_churn_child, &ca);
@@ -1785,29 +1504,12 @@ TEST(store_stmt_cache_eviction_then_prepare_error)
 
 /* ---------------------------------------- timelines, merges, aggregates */
 
-/* Types of a record's timeline, newest first, joined with spaces. */
-static const char *timeline(db *d, const char *ws, const char *id)
-{
-    store_event *ev;
-    int n = 0;
-    bool more = false;
-    store_err e = {{0}};
-    if (!CHECK_EQ_INT(store_event_list(d->c, &d->a, ws, id, 0, 100, &ev, &n, &more, &e),
-                      STORE_OK)) {
-        printf("  %s\n", e.msg);
-        return "?";
-    }
-    char *s = arena_strdup(&d->a, "");
-    for (int i = 0; i < n; i++)
-        s = arena_printf(&d->a, "%s%s%s", s, i ? " " : "", ev[i].type);
-    return s;
-}
-
-TEST(store_event_timeline)
+STORE_TEST(store_event_timeline)
 {
     db d;
     if (!db_open(&d, "timeline.db")) return;
     store_err e = {{0}};
+    /* outside a transaction, then inside one (PostgreSQL buffers those) */
     CHECK_EQ_INT(store_event_append(d.c, d.ws, "lead.created", "lead", "led_1", NULL, "{\"n\":1}",
                                     NULL, "key_1", &e),
                  STORE_OK);
@@ -1828,62 +1530,90 @@ TEST(store_event_timeline)
     CHECK_EQ_INT(
         store_event_append(d.c, d.ws, "lead.deleted", "lead", "led_1", NULL, "{}", NULL, NULL, &e),
         STORE_OK);
+
+    /* newest first, in pages */
     store_event *ev;
     int n = 0;
     bool more = false;
-    CHECK_EQ_INT(store_event_list(d.c, &d.a, d.ws, "led_1", 0, 2, &ev, &n, &more, &e), STORE_OK);
+    if (!CHECK_EQ_INT(store_event_list(d.c, &d.a, d.ws, "led_1", 0, 2, &ev, &n, &more, &e),
+                      STORE_OK))
+        printf("  %s\n", e.msg);
     CHECK_EQ_INT(n, 2);
     CHECK(more);
     if (n == 2) {
         CHECK_STR(ev[0].type, "lead.deleted");
         CHECK_STR(ev[1].type, "activity.created");
+        CHECK_STR(ev[1].res_type, "activity");
+        CHECK_STR(ev[1].res_id, "act_1");
         CHECK_STR(ev[1].subject_id, "led_1");
         CHECK(ev[1].changes == NULL);
+        CHECK(ev[0].rid > ev[1].rid);
+        CHECK(ev[1].created_ms > 0);
+        CHECK(ev[1].id[0] != '\0');
         int64_t before = ev[1].rid;
         CHECK_EQ_INT(store_event_list(d.c, &d.a, d.ws, "led_1", before, 2, &ev, &n, &more, &e),
                      STORE_OK);
         CHECK_EQ_INT(n, 2);
         CHECK(!more);
         if (n == 2) {
+            CHECK_STR(ev[0].type, "lead.updated");
             CHECK_STR(ev[0].changes, "{\"stage\":{\"from\":\"a\",\"to\":\"b\"}}");
             CHECK(ev[0].subject_id == NULL);
+            CHECK(ev[0].actor == NULL);
+            CHECK_STR(ev[1].type, "lead.created");
             CHECK_STR(ev[1].data, "{\"n\":1}");
             CHECK_STR(ev[1].actor, "key_1");
+            CHECK(ev[0].rid < before);
         }
     }
+    CHECK_STR(timeline(&d, d.ws, "led_2"), "activity.created");
+    CHECK_STR(timeline(&d, d.ws, "nobody"), "");
+
+    /* led_2 merged into led_1: its events (its own and those about it)
+     * join led_1's timeline; the other workspace's stay apart */
     CHECK_EQ_INT(store_event_resubject(d.c, d.ws, "led_2", "led_1", &e), STORE_OK);
     CHECK_STR(timeline(&d, d.ws, "led_1"),
               "lead.deleted activity.created activity.created lead.updated lead.created");
     CHECK_STR(timeline(&d, d.ws2, "led_1"), "lead.updated");
+    /* ... and inside a transaction, the transaction's own events included */
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    CHECK_EQ_INT(append(&d, d.ws, "lead.merge_prep", "led_2", NULL), STORE_OK);
+    CHECK_EQ_INT(store_event_resubject(d.c, d.ws, "led_2", "led_1", &e), STORE_OK);
+    CHECK_EQ_INT(append(&d, d.ws, "lead.merged", "led_1", NULL), STORE_OK);
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK_STR(timeline(&d, d.ws, "led_1"),
+              "lead.merged lead.merge_prep lead.deleted activity.created activity.created "
+              "lead.updated lead.created");
+    CHECK_STR(timeline(&d, d.ws2, "led_1"), "lead.updated");
+    CHECK_EQ_INT(count_events(&d, d.ws), 7);
     db_close(&d);
 }
 
-TEST(store_repoint_moves_and_clears)
+STORE_TEST(store_repoint_moves_and_clears)
 {
     db d;
     if (!db_open(&d, "repoint.db")) return;
     store_err e = {{0}};
-    const res_def *mem = R("company-memberships"), *con = R("contacts"), *com = R("companies");
+    const res_def *mem = R("company-memberships"), *con = R("contacts");
     char ca[ID_MAX], cb[ID_MAX], cx[ID_MAX], cy[ID_MAX];
     add_contact(&d, d.ws, "A", NULL, NULL, ca);
     add_contact(&d, d.ws, "B", NULL, NULL, cb);
-    char *co[] = {cx, cy};
-    for (int i = 0; i < 2; i++) {
-        res_row row = new_row(&d, com);
-        set_s(com, &row, "name", i ? "Y" : "X");
-        insert_row(&d, com, d.ws, &row);
-        snprintf(co[i], ID_MAX, "%s", row.id);
-    }
-    const char *pairs[][3] = {{ca, cx, "a-x"}, {ca, cy, "a-y"}, {cb, cx, "b-x"}};
-    for (int i = 0; i < 3; i++) {
-        res_row row = new_row(&d, mem);
-        set_s(mem, &row, "contact_id", pairs[i][0]);
-        set_s(mem, &row, "company_id", pairs[i][1]);
-        set_s(mem, &row, "role", pairs[i][2]);
-        insert_row(&d, mem, d.ws, &row);
-    }
+    add1(&d, "companies", d.ws, "name", "X", cx);
+    add1(&d, "companies", d.ws, "name", "Y", cy);
+    add_membership(&d, d.ws, ca, cx, "a-x");
+    add_membership(&d, d.ws, ca, cy, "a-y");
+    add_membership(&d, d.ws, cb, cx, "b-x");
+    add_membership(&d, d.ws2, ca, cy, "other-ws");
     int contact_id = FI(mem, "contact_id"), company_id = FI(mem, "company_id");
-    CHECK_EQ_INT(store_rec_repoint(d.c, mem, contact_id, d.ws, ca, cb, -1, NULL, &e), STORE_OK);
+
+    /* A merged into B: (A,X) would duplicate (B,X) and goes; (A,Y) moves */
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    if (!CHECK_EQ_INT(store_rec_repoint(d.c, mem, contact_id, d.ws, ca, cb, -1, NULL, &e),
+                      STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK_STR(values_where(&d, mem->table, "role", "contact_id", ca), "other-ws");
+    CHECK_STR(values_where(&d, mem->table, "role", "contact_id", cb), "a-y b-x");
     store_query q = q_all(10);
     q.ascending = true;
     q.link_field = contact_id;
@@ -1895,12 +1625,22 @@ TEST(store_repoint_moves_and_clears)
         CHECK_STR(get_s(mem, &rows[0], "role"), "a-y");
         CHECK_STR(get_s(mem, &rows[1], "role"), "b-x");
     }
-    CHECK_EQ_INT(store_rec_repoint(d.c, mem, company_id, d.ws, cy, NULL, -1, NULL, &e), STORE_OK);
+
+    /* Company Y deleted: its memberships' reference cleared, in this
+     * workspace only */
+    if (!CHECK_EQ_INT(store_rec_repoint(d.c, mem, company_id, d.ws, cy, NULL, -1, NULL, &e),
+                      STORE_OK))
+        printf("  %s\n", e.msg);
     if (CHECK_EQ_INT(list(&d, mem, d.ws, &q, &rows, NULL), 2)) {
         CHECK(get_v(mem, &rows[0], "company_id")->kind == SV_NULL);
         CHECK_STR(get_s(mem, &rows[1], "company_id"), cx);
     }
-    /* with a type field: status stands in for one */
+    CHECK_STR(values_where(&d, mem->table, "role", "coalesce(company_id, 'none')", "none"), "a-y");
+    CHECK_STR(values_where(&d, mem->table, "role", "company_id", cy), "other-ws");
+
+    /* With a type field (as polymorphic references have): only rows of
+     * that type move, and clearing clears the type too. Contacts stand in:
+     * status plays the type. */
     int company = FI(con, "company_id"), status = FI(con, "status");
     char ids[3][ID_MAX];
     const char *st[] = {"active", "archived", "active"};
@@ -1908,13 +1648,17 @@ TEST(store_repoint_moves_and_clears)
         res_row row = new_row(&d, con);
         set_s(con, &row, "company_id", cx);
         set_s(con, &row, "status", st[i]);
+        set_s(con, &row, "name", arena_printf(&d.a, "t%d", i));
         insert_row(&d, con, d.ws, &row);
         snprintf(ids[i], ID_MAX, "%s", row.id);
     }
     CHECK_EQ_INT(store_rec_repoint(d.c, con, company, d.ws, cx, cy, status, "active", &e),
                  STORE_OK);
-    CHECK_EQ_INT(store_rec_repoint(d.c, con, company, d.ws, cy, NULL, status, "active", &e),
-                 STORE_OK);
+    CHECK_STR(values_where(&d, "contacts", "name", "company_id", cy), "t0 t2");
+    CHECK_STR(values_where(&d, "contacts", "name", "company_id", cx), "t1");
+    if (!CHECK_EQ_INT(store_rec_repoint(d.c, con, company, d.ws, cy, NULL, status, "active", &e),
+                      STORE_OK))
+        printf("  %s\n", e.msg);
     res_row got;
     CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws, ids[0], &got, &e), STORE_OK);
     CHECK(get_v(con, &got, "company_id")->kind == SV_NULL);
@@ -1922,34 +1666,23 @@ TEST(store_repoint_moves_and_clears)
     CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws, ids[1], &got, &e), STORE_OK);
     CHECK_STR(get_s(con, &got, "company_id"), cx);
     CHECK_STR(get_s(con, &got, "status"), "archived");
+    CHECK_STR(values_where(&d, "contacts", "coalesce(status, '-') || coalesce(company_id, '-')",
+                           "name", "t0"),
+              "--");
+    CHECK_STR(values_where(&d, "contacts", "status", "name", "t1"), "archived");
+    /* nothing matches: fine */
+    CHECK_EQ_INT(store_rec_repoint(d.c, mem, contact_id, d.ws, "con_none", cb, -1, NULL, &e),
+                 STORE_OK);
     db_close(&d);
 }
 
-static const char *agg_text(arena *a, const store_agg_row *rows, int n)
-{
-    char *s = arena_strdup(a, "");
-    for (int i = 0; i < n; i++) {
-        s = arena_printf(a, "%s%s", s, i ? " " : "");
-        for (int g = 0; g < 2; g++) {
-            const store_val *k = &rows[i].key[g];
-            if (k->kind == SV_INT)
-                s = arena_printf(a, "%s#%lld/", s, (long long)k->i);
-            else if (k->kind == SV_TEXT)
-                s = arena_printf(a, "%s%s/", s, k->s);
-            else
-                s = arena_printf(a, "%s-/", s);
-        }
-        s = arena_printf(a, "%s%lld:%lld", s, (long long)rows[i].count, (long long)rows[i].sum);
-    }
-    return s;
-}
-
-TEST(store_aggregate_groups_and_ranges)
+STORE_TEST(store_aggregate_groups_and_ranges)
 {
     db d;
     if (!db_open(&d, "aggregate.db")) return;
-    store_err e = {{0}};
-    const res_def *r = R("companies");
+    store_conn *c = d.c;
+    store_err e;
+    const res_def *r = res_find("companies");
     struct {
         const char *status, *country;
         int64_t employees, revenue;
@@ -1964,96 +1697,137 @@ TEST(store_aggregate_groups_and_ranges)
         set_s(r, &row, "country", rows[i].country);
         set_i(r, &row, "employee_count", rows[i].employees);
         set_i(r, &row, "annual_revenue_cents", rows[i].revenue);
-        insert_row(&d, r, d.ws, &row);
+        insert_row(&d, r, "wrk_g", &row);
     }
     res_row x = new_row(&d, r);
     set_s(r, &x, "status", "active");
     set_i(r, &x, "annual_revenue_cents", 99999);
-    insert_row(&d, r, d.ws2, &x);
-    int status = FI(r, "status"), country = FI(r, "country");
-    int emp = FI(r, "employee_count"), rev = FI(r, "annual_revenue_cents");
+    insert_row(&d, r, "wrk_h", &x); /* another workspace */
+    int status = res_field_index(r, "status"), country = res_field_index(r, "country");
+    int emp = res_field_index(r, "employee_count"),
+        rev = res_field_index(r, "annual_revenue_cents");
     store_agg_row *out;
     int n = -1;
+
     store_agg q = {.group = {status, -1}, .sum = rev};
-    CHECK_EQ_INT(store_rec_aggregate(d.c, &d.a, r, d.ws, &q, &out, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, r, "wrk_g", &q, &out, &n, &e), STORE_OK);
     CHECK_STR(agg_text(&d.a, out, n), "active/-/4:1330 inactive/-/1:7");
+
     q = (store_agg){.group = {status, country}, .sum = -1};
-    CHECK_EQ_INT(store_rec_aggregate(d.c, &d.a, r, d.ws, &q, &out, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, r, "wrk_g", &q, &out, &n, &e), STORE_OK);
     CHECK_STR(agg_text(&d.a, out, n), "active/-/1:0 active/DE/1:0 active/FR/2:0 inactive/FR/1:0");
+
+    /* 10 <= employees < 500, grouped by an integer column */
     store_filter f[] = {
         {.field = emp, .op = SF_GE, .v = {.kind = SV_INT, .i = 10}},
         {.field = emp, .op = SF_LT, .v = {.kind = SV_INT, .i = 500}},
     };
     q = (store_agg){.filters = f, .nfilters = 2, .group = {emp, -1}, .sum = rev};
-    CHECK_EQ_INT(store_rec_aggregate(d.c, &d.a, r, d.ws, &q, &out, &n, &e), STORE_OK);
+    if (!CHECK_EQ_INT(store_rec_aggregate(c, &d.a, r, "wrk_g", &q, &out, &n, &e), STORE_OK))
+        printf("  %s\n", e.msg);
     CHECK_STR(agg_text(&d.a, out, n), "#10/-/1:100 #20/-/1:30 #50/-/1:200");
+
+    /* no grouping: one row; with an equality filter (case-insensitive) */
     store_filter fc = {.field = country, .op = SF_EQ, .v = {.kind = SV_TEXT, .s = "fr"}};
     q = (store_agg){.filters = &fc, .nfilters = 1, .group = {-1, -1}, .sum = emp};
-    CHECK_EQ_INT(store_rec_aggregate(d.c, &d.a, r, d.ws, &q, &out, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, r, "wrk_g", &q, &out, &n, &e), STORE_OK);
     CHECK_STR(agg_text(&d.a, out, n), "-/-/3:560");
+
+    /* nothing matches: grouped gives no rows */
+    fc.v.s = "nowhere";
+    q.group[0] = status;
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, r, "wrk_g", &q, &out, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 0);
     db_close(&d);
 }
 
-TEST(store_merged_records)
+STORE_TEST(store_merged_records)
 {
     db d;
     if (!db_open(&d, "merged.db")) return;
     store_err e = {{0}};
     char into[ID_MAX] = "";
     CHECK_EQ_INT(store_merged_get(d.c, d.ws, "contacts", "con_1", into, &e), STORE_NOTFOUND);
-    CHECK_EQ_INT(store_merged_put(d.c, d.ws, "contacts", "con_1", "con_2", "{}", &e), STORE_OK);
+    CHECK_EQ_INT(store_merged_put(d.c, d.ws, "contacts", "con_1", "con_2", "{\"a\":1}", &e),
+                 STORE_OK);
     CHECK_EQ_INT(store_merged_get(d.c, d.ws, "contacts", "con_1", into, &e), STORE_OK);
     CHECK_STR(into, "con_2");
+    /* merged again (the survivor itself merged away): the newer wins */
     CHECK_EQ_INT(store_merged_put(d.c, d.ws, "contacts", "con_1", "con_3", "{}", &e), STORE_OK);
     CHECK_EQ_INT(store_merged_get(d.c, d.ws, "contacts", "con_1", into, &e), STORE_OK);
     CHECK_STR(into, "con_3");
     CHECK_EQ_INT(store_merged_get(d.c, d.ws2, "contacts", "con_1", into, &e), STORE_NOTFOUND);
+    CHECK_EQ_INT(store_merged_get(d.c, d.ws, "companies", "con_1", into, &e), STORE_NOTFOUND);
+    /* a lock outside a transaction and inside one */
     CHECK_EQ_INT(store_lock(d.c, d.ws, "email:a@b.c", &e), STORE_OK);
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_lock(d.c, d.ws, "email:a@b.c", &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
     db_close(&d);
 }
 
-TEST(store_list_rel_filter)
+STORE_TEST(store_list_rel_filter)
 {
     db d;
     if (!db_open(&d, "rel.db")) return;
-    const res_def *con = R("contacts"), *com = R("companies");
+    store_conn *c = d.c;
+    store_err e;
+    const res_def *con = res_find("contacts"), *com = res_find("companies");
     char acme[ID_MAX], other[ID_MAX], acme2[ID_MAX];
-    char *ids[] = {acme, other, acme2};
-    const char *dom[] = {"Acme.COM", "other.org", "acme.com"};
-    for (int i = 0; i < 3; i++) {
-        res_row row = new_row(&d, com);
-        set_s(com, &row, "domain", dom[i]);
-        insert_row(&d, com, i == 2 ? d.ws2 : d.ws, &row);
-        snprintf(ids[i], ID_MAX, "%s", row.id);
-    }
+    add1(&d, "companies", "wrk_l", "domain", "Acme.COM", acme);
+    add1(&d, "companies", "wrk_l", "domain", "other.org", other);
+    add1(&d, "companies", "wrk_o", "domain", "acme.com", acme2); /* another workspace */
     const char *co[] = {acme, other, acme, NULL, acme2};
     for (int i = 0; i < 5; i++) {
         res_row row = new_row(&d, con);
         set_s(con, &row, "name", arena_printf(&d.a, "p%d", i));
         set_s(con, &row, "company_id", co[i]);
-        insert_row(&d, con, d.ws, &row);
+        insert_row(&d, con, "wrk_l", &row);
     }
-    store_filter f = {.field = FI(con, "company_id"),
+    store_filter f = {.field = res_field_index(con, "company_id"),
                       .op = SF_REL,
                       .v = {.kind = SV_TEXT, .s = "ACME.com"},
                       .rel = com,
-                      .rel_field = FI(com, "domain")};
-    store_query q = q_all(10);
-    q.filters = &f;
-    q.nfilters = 1;
+                      .rel_field = res_field_index(com, "domain")};
+    store_query q = {.filters = &f, .nfilters = 1, .limit = 10, .link_field = -1};
     res_row *rows;
-    if (CHECK_EQ_INT(list(&d, con, d.ws, &q, &rows, NULL), 2)) {
+    int n = -1;
+    bool more = true;
+    if (!CHECK_EQ_INT(store_rec_list(c, &d.a, con, "wrk_l", &q, &rows, &n, &more, &e), STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_EQ_INT(n, 2);
+    CHECK(!more);
+    if (n == 2) {
         CHECK_STR(get_s(con, &rows[0], "name"), "p2");
         CHECK_STR(get_s(con, &rows[1], "name"), "p0");
     }
+    /* combined with a comparison and paged */
+    q.limit = 1;
+    CHECK_EQ_INT(store_rec_list(c, &d.a, con, "wrk_l", &q, &rows, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK(more);
+    if (n == 1) q.after_rid = rows[0].rid;
+    CHECK_EQ_INT(store_rec_list(c, &d.a, con, "wrk_l", &q, &rows, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK(!more);
+    if (n == 1) CHECK_STR(get_s(con, &rows[0], "name"), "p0");
+    store_filter f2[] = {
+        f, {.field = res_field_index(con, "name"), .op = SF_GE, .v = {.kind = SV_TEXT, .s = "p1"}}};
+    q = (store_query){.filters = f2, .nfilters = 2, .limit = 10, .link_field = -1};
+    CHECK_EQ_INT(store_rec_list(c, &d.a, con, "wrk_l", &q, &rows, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(n, 1);
+    if (n == 1) CHECK_STR(get_s(con, &rows[0], "name"), "p2");
+    /* no company with that domain */
     f.v.s = "nobody.net";
-    CHECK_EQ_INT(list(&d, con, d.ws, &q, &rows, NULL), 0);
+    q = (store_query){.filters = &f, .nfilters = 1, .limit = 10, .link_field = -1};
+    CHECK_EQ_INT(store_rec_list(c, &d.a, con, "wrk_l", &q, &rows, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(n, 0);
     db_close(&d);
 }
 
 /* Rollups: increments land in their group atomically, lists match on any
  * key, empty groups disappear, and a rebuild recounts from the rows. */
-TEST(store_rollups)
+STORE_TEST(store_rollups)
 {
     db d;
     if (!db_open(&d, "rollups.db")) return;
@@ -2104,6 +1878,37 @@ TEST(store_rollups)
     CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 2); /* the increments without rows are gone */
     CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws2, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 0);
+
+    /* Amounts by group with a NULL key, in a workspace of their own; a
+     * rebuild without amounts sums NULLs to 0. */
+    store_val k3[3] = {{.kind = SV_TEXT, .s = "open"}, {.kind = SV_TEXT, .s = "stage_a"}, {0}};
+    CHECK_EQ_INT(store_rollup_add(d.c, r, "wrk_r", k3, 1, 100, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(d.c, r, "wrk_r", k3, 2, 50, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(d.c, r, "wrk_other", k3, 1, 1, &e), STORE_OK);
+    const char *m[3] = {"open", "stage_a", NULL};
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_r", m, &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) {
+        CHECK_EQ_INT(rows[0].count, 3);
+        CHECK_EQ_INT(rows[0].sum, 150);
+        CHECK(rows[0].key[2].kind == SV_NULL);
+    }
+    for (int i = 0; i < 2; i++) {
+        res_row row = new_row(&d, r);
+        set_s(r, &row, "name", "deal");
+        set_s(r, &row, "status", "won");
+        set_s(r, &row, "stage_id", "stage_w");
+        set_s(r, &row, "currency", "USD");
+        insert_row(&d, r, "wrk_r", &row);
+    }
+    CHECK_EQ_INT(store_rollup_rebuild(d.c, r, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_r", NULL, &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) {
+        CHECK_STR(rows[0].key[0].s, "won");
+        CHECK_EQ_INT(rows[0].count, 2);
+        CHECK_EQ_INT(rows[0].sum, 0); /* no amounts: NULLs sum to 0 */
+    }
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_other", NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 0);
     db_close(&d);
 }

@@ -1,0 +1,1019 @@
+/* sql.c - the statements of the generic store, built once from the
+ * resource table and a dialect; see sql.h.
+ *
+ * Lists are keyset-paginated on the integer `rid`: every index on
+ * (workspace_id, ...) also orders by rid (SQLite's carry the rowid, the
+ * others end with it: index_rid), so "newest first after the cursor" is an
+ * index range scan that stops after limit + 1 rows. Builders that run on
+ * every read (record columns, lists, inserts) avoid printf: its format
+ * parsing was 2% of a GET on SQLite, where the text is built on every call
+ * to find the statement in the connection's cache. */
+#include "store/sql.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "store/search.h"
+
+/* ------------------------------------------------------------ statements */
+
+void sql_init(sql_stmt *q, const sql_dialect *d)
+{
+    q->d = d;
+    buf_init(&q->text, 1 << 20);
+    q->nparam = 0;
+    q->overflow = false;
+    q->plan_per_call = false;
+    arena_init(&q->mem);
+}
+
+void sql_reset(sql_stmt *q)
+{
+    buf_reset(&q->text);
+    arena_release(&q->mem);
+    q->nparam = 0;
+    q->overflow = false;
+    q->plan_per_call = false;
+}
+
+void sql_free(sql_stmt *q)
+{
+    buf_free(&q->text);
+    arena_release(&q->mem);
+}
+
+const char *sql_text(sql_stmt *q)
+{
+    return buf_cstr(&q->text);
+}
+
+bool sql_failed(const sql_stmt *q)
+{
+    return q->overflow || q->text.overflow;
+}
+
+int sql_add(sql_stmt *q, store_val v)
+{
+    if (q->nparam == SQL_MAX_PARAMS) {
+        q->overflow = true;
+        return SQL_MAX_PARAMS;
+    }
+    q->param[q->nparam++] = v;
+    return q->nparam;
+}
+
+void sql_ref(sql_stmt *q, buf *b, int k)
+{
+    char digits[12], out[16];
+    int n = 0, m = 0;
+    do {
+        digits[m++] = (char)('0' + k % 10);
+        k /= 10;
+    } while (k > 0);
+    out[n++] = q->d->param;
+    while (m > 0)
+        out[n++] = digits[--m];
+    buf_append(b, out, (size_t)n);
+}
+
+int sql_param(sql_stmt *q, buf *b, store_val v)
+{
+    int k = sql_add(q, v);
+    sql_ref(q, b, k);
+    return k;
+}
+
+void sql_put(sql_stmt *q, buf *b, const char *sql)
+{
+    if (q->d->param == '?') {
+        buf_puts(b, sql);
+        return;
+    }
+    for (const char *p = sql; *p;) {
+        size_t n = strcspn(p, "?");
+        buf_append(b, p, n);
+        p += n;
+        if (*p == '?') {
+            buf_putc(b, q->d->param);
+            p++;
+        }
+    }
+}
+
+/* sql_put of a constant statement as the whole of q. */
+static void put(sql_stmt *q, const char *sql)
+{
+    sql_put(q, &q->text, sql);
+}
+
+static void text_param(sql_stmt *q, const char *s)
+{
+    sql_add(q, sv_text(s));
+}
+
+static void int_param(sql_stmt *q, int64_t i)
+{
+    sql_add(q, sv_int(i));
+}
+
+/* ---------------------------------------------------------------- schema */
+
+const char *sql_column_type(const sql_dialect *d, const res_field *f)
+{
+    switch (f->type) {
+    case FT_INT:
+    case FT_MONEY:
+    case FT_DATETIME: return d->int64;
+    case FT_BOOL: return "INTEGER";
+    case FT_NUMBER: return d->real;
+    case FT_RANK: return d->bytewise_text;
+    default: return "TEXT";
+    }
+}
+
+bool sql_nocase(const res_field *f)
+{
+    return f->type == FT_EMAIL || f->type == FT_STRING || f->type == FT_URL;
+}
+
+bool sql_indexed(const res_field *f)
+{
+    return (f->flags & (RF_FILTER | RF_PARENT | RF_SORT)) || f->type == FT_REF;
+}
+
+void sql_search_doc(const res_def *r, const char *ws, const store_val *vals, buf *out)
+{
+    char tag[SEARCH_TAG_LEN + 1];
+    search_tag(ws, tag);
+    for (int i = 0; i < r->nfields; i++)
+        if ((r->fields[i].flags & RF_SEARCH) && vals[i].kind == SV_TEXT)
+            search_doc_append(out, tag, vals[i].s, true);
+}
+
+/* The core tables, in the dialect's words: %I a 64-bit integer, %R the
+ * rid column, %X what ends an index in rid order, %W what follows a table
+ * clustered on its primary key. */
+static const char *const migrations[] = {
+    /* 1: workspaces, keys, event outbox, idempotency records */
+    "CREATE TABLE workspaces (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, "
+    "  created_at %I NOT NULL);"
+    "CREATE TABLE api_keys (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, "
+    "  name TEXT NOT NULL DEFAULT '', token_hash TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, "
+    "  super_admin INTEGER NOT NULL DEFAULT 0, max_concurrent INTEGER NOT NULL DEFAULT -1, "
+    "  rate INTEGER NOT NULL DEFAULT -1, created_at %I NOT NULL, "
+    "  revoked_at %I NOT NULL DEFAULT 0);"
+    "CREATE TABLE events (rid %R, id TEXT NOT NULL UNIQUE, "
+    "  workspace_id TEXT NOT NULL, type TEXT NOT NULL, resource_type TEXT NOT NULL, "
+    "  resource_id TEXT NOT NULL, data TEXT NOT NULL, actor_key_id TEXT, "
+    "  created_at %I NOT NULL);"
+    "CREATE INDEX events_ws ON events(workspace_id%X);"
+    "CREATE INDEX events_ws_resource ON events(workspace_id, resource_id%X);"
+    "CREATE TABLE idempotency_keys (workspace_id TEXT NOT NULL, key TEXT NOT NULL, "
+    "  request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, "
+    "  created_at %I NOT NULL, PRIMARY KEY (workspace_id, key))%W;"
+    "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);",
+    /* 2: what each search structure was built from, to rebuild on change */
+    "CREATE TABLE search_indexes (table_name TEXT PRIMARY KEY, ddl TEXT NOT NULL);",
+    /* 3: timelines (an event's subject and changes) and merged-record stubs */
+    "ALTER TABLE events ADD COLUMN subject_id TEXT;"
+    "ALTER TABLE events ADD COLUMN changes TEXT;"
+    "CREATE INDEX events_ws_subject ON events(workspace_id, subject_id%X) "
+    "  WHERE subject_id IS NOT NULL;"
+    "CREATE TABLE merged_records (workspace_id TEXT NOT NULL, resource_type TEXT NOT NULL, "
+    "  id TEXT NOT NULL, into_id TEXT NOT NULL, snapshot TEXT NOT NULL, "
+    "  merged_at %I NOT NULL, PRIMARY KEY (workspace_id, resource_type, id))%W;",
+    /* 4: rollups (counts and sums per group, kept as rows change) */
+    "CREATE TABLE rollups (workspace_id TEXT NOT NULL, resource TEXT NOT NULL, "
+    "  k1 TEXT NOT NULL, k2 TEXT NOT NULL, k3 TEXT NOT NULL, n %I NOT NULL, "
+    "  total %I NOT NULL, PRIMARY KEY (workspace_id, resource, k1, k2, k3))%W;"
+    "CREATE TABLE rollup_specs (resource TEXT PRIMARY KEY, spec TEXT NOT NULL);",
+    /* 5: the modules each workspace switched off (existing ones: none) */
+    "ALTER TABLE workspaces ADD COLUMN disabled_modules TEXT NOT NULL DEFAULT '';",
+};
+
+static void expand(const sql_dialect *d, const char *s, buf *out)
+{
+    for (;;) {
+        size_t n = strcspn(s, "%");
+        buf_append(out, s, n);
+        s += n;
+        if (!*s) return;
+        switch (s[1]) {
+        case 'I': buf_puts(out, d->int64); break;
+        case 'R': buf_puts(out, d->rowid); break;
+        case 'X': buf_puts(out, d->index_rid); break;
+        case 'W': buf_puts(out, d->without_rowid); break;
+        default: buf_append(out, s, s[1] ? 2 : 1);
+        }
+        s += s[1] ? 2 : 1;
+    }
+}
+
+int sql_migration_count(void)
+{
+    return (int)(sizeof migrations / sizeof migrations[0]);
+}
+
+void sql_migration(const sql_dialect *d, int version, buf *out)
+{
+    expand(d, migrations[version - 1], out);
+}
+
+void sql_migrations_table(const sql_dialect *d, buf *out)
+{
+    if (d->migrate_lock) buf_puts(out, d->migrate_lock);
+    expand(d,
+           "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+           "applied_at %I NOT NULL);",
+           out);
+}
+
+void sql_migration_done(sql_stmt *q, int version, int64_t now_ms)
+{
+    put(q, "INSERT INTO schema_migrations VALUES (?1, ?2)");
+    int_param(q, version);
+    int_param(q, now_ms);
+}
+
+void sql_schema_version(sql_stmt *q)
+{
+    put(q, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+}
+
+/* A field as the dialect folds it with `pair` when it ignores case. */
+static void field_expr(const char *const pair[2], const res_field *f, const char *alias, buf *b)
+{
+    bool fold = sql_nocase(f);
+    if (fold) buf_puts(b, pair[0]);
+    buf_puts(b, alias);
+    buf_puts(b, f->name);
+    if (fold) buf_puts(b, pair[1]);
+}
+
+void sql_create_table(const sql_dialect *d, const res_def *r, buf *out)
+{
+    buf_printf(out,
+               "CREATE TABLE IF NOT EXISTS %s (rid %s, id TEXT NOT NULL UNIQUE, "
+               "workspace_id TEXT NOT NULL, created_at %s NOT NULL, updated_at %s NOT NULL",
+               r->table, d->rowid, d->int64, d->int64);
+    for (int i = 0; i < r->nfields; i++)
+        buf_printf(out, ", %s %s", r->fields[i].name, sql_column_type(d, &r->fields[i]));
+    buf_printf(out, ", custom_fields %s", d->json);
+    if (d->search_doc) buf_printf(out, ", %s TEXT", d->search_doc);
+    buf_puts(out, ");");
+}
+
+void sql_add_column(const sql_dialect *d, const res_def *r, const res_field *f, buf *out)
+{
+    buf_printf(out, "ALTER TABLE %s %s %s %s;", r->table, d->add_column, f->name,
+               sql_column_type(d, f));
+}
+
+/* Appends ", a, b..." for a composite index spec "a,b": fields as filters
+ * and sorts compare them, then rid, so a keyset page over the prefix is
+ * an index range scan. */
+static void index_cols(const sql_dialect *d, const res_def *r, const char *spec, buf *b)
+{
+    bool has_rid = false;
+    for (const char *p = spec; *p;) {
+        size_t n = strcspn(p, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        int i = res_field_index(r, name);
+        buf_puts(b, ", ");
+        if (i >= 0)
+            field_expr(d->fold, &r->fields[i], "", b);
+        else
+            buf_puts(b, name);
+        /* Sorted lists put NULLs first going up: an index in that order
+         * serves them without a sort. */
+        if (i >= 0 && (r->fields[i].flags & RF_SORT)) buf_puts(b, d->nulls_low[0]);
+        has_rid |= strcmp(name, "rid") == 0;
+        p += n;
+        if (*p == ',') p++;
+    }
+    if (!has_rid) buf_puts(b, d->index_rid);
+}
+
+void sql_create_indexes(const sql_dialect *d, const res_def *r, buf *out)
+{
+    buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ws ON %1$s(workspace_id%2$s);", r->table,
+               d->index_rid);
+    for (int i = 0; i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        if (!sql_indexed(f)) continue;
+        buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ws_%2$s ON %1$s(workspace_id, ", r->table,
+                   f->name);
+        field_expr(d->fold, f, "", out);
+        buf_printf(out, "%s);", d->index_rid);
+        if ((f->flags & RF_SORT) && *d->nulls_low[0]) {
+            buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ws_%2$s_sort ON %1$s(workspace_id, ",
+                       r->table, f->name);
+            field_expr(d->fold, f, "", out);
+            buf_printf(out, "%s%s);", d->nulls_low[0], d->index_rid);
+        }
+    }
+    for (int k = 0; k < 4 && r->indexes[k]; k++) {
+        buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ix%2$d ON %1$s(workspace_id", r->table, k);
+        index_cols(d, r, r->indexes[k], out);
+        buf_puts(out, ");");
+    }
+    if (r->unique[0]) {
+        buf_printf(out, "CREATE UNIQUE INDEX IF NOT EXISTS %1$s_unique ON %1$s(workspace_id",
+                   r->table);
+        for (int i = 0; r->unique[i]; i++)
+            buf_printf(out, ", %s", r->unique[i]);
+        buf_puts(out, ");");
+    }
+}
+
+void sql_search_def_get(sql_stmt *q, const char *name)
+{
+    put(q, "SELECT ddl FROM search_indexes WHERE table_name = ?1");
+    text_param(q, name);
+}
+
+void sql_search_def_put(sql_stmt *q, const char *name, const char *def)
+{
+    put(q, "INSERT INTO search_indexes (table_name, ddl) VALUES (?1, ?2) "
+           "ON CONFLICT (table_name) DO UPDATE SET ddl = excluded.ddl");
+    text_param(q, name);
+    text_param(q, def);
+}
+
+void sql_rollup_def_get(sql_stmt *q, const res_def *r)
+{
+    put(q, "SELECT spec FROM rollup_specs WHERE resource = ?1");
+    text_param(q, r->name);
+}
+
+void sql_rollup_def_put(sql_stmt *q, const res_def *r, const char *def)
+{
+    put(q, "INSERT INTO rollup_specs (resource, spec) VALUES (?1, ?2) "
+           "ON CONFLICT (resource) DO UPDATE SET spec = excluded.spec");
+    text_param(q, r->name);
+    text_param(q, def);
+}
+
+void sql_rollup_spec(const res_def *r, buf *out)
+{
+    for (int g = 0; g < 3 && r->rollup.group[g]; g++)
+        buf_printf(out, "%s%s", g ? "," : "", r->rollup.group[g]);
+    if (r->rollup.group[0] && r->rollup.sum) buf_printf(out, ":%s", r->rollup.sum);
+}
+
+/* --------------------------------------------------------------- records */
+
+void sql_select(sql_stmt *q, buf *b, const res_def *r, const char *alias)
+{
+    static const char *const fixed[] = {"rid", "id", "created_at", "updated_at"};
+    (void)q;
+    buf_puts(b, "SELECT ");
+    for (int i = 0; i < 4; i++) {
+        if (i) buf_puts(b, ", ");
+        buf_puts(b, alias);
+        buf_puts(b, fixed[i]);
+    }
+    for (int i = 0; i < r->nfields; i++) {
+        buf_puts(b, ", ");
+        buf_puts(b, alias);
+        buf_puts(b, r->fields[i].name);
+    }
+    buf_puts(b, ", ");
+    buf_puts(b, alias);
+    buf_puts(b, "custom_fields FROM ");
+}
+
+/* " WHERE id = ? AND workspace_id = ?": one record. */
+static void where_id(sql_stmt *q, const char *ws, const char *id)
+{
+    buf_puts(&q->text, " WHERE id = ");
+    sql_param(q, &q->text, sv_text(id));
+    buf_puts(&q->text, " AND workspace_id = ");
+    sql_param(q, &q->text, sv_text(ws));
+}
+
+void sql_rec_get(sql_stmt *q, const res_def *r, const char *ws, const char *id)
+{
+    sql_select(q, &q->text, r, "");
+    buf_puts(&q->text, r->table);
+    where_id(q, ws, id);
+}
+
+void sql_rec_exists(sql_stmt *q, const res_def *r, const char *ws, const char *id)
+{
+    buf_puts(&q->text, "SELECT 1 FROM ");
+    buf_puts(&q->text, r->table);
+    where_id(q, ws, id);
+}
+
+void sql_rec_delete(sql_stmt *q, const res_def *r, const char *ws, const char *id)
+{
+    buf_puts(&q->text, "DELETE FROM ");
+    buf_puts(&q->text, r->table);
+    where_id(q, ws, id);
+}
+
+/* The row's search document as a parameter value (in q's memory). */
+static store_val doc_val(sql_stmt *q, const res_def *r, const char *ws, const store_val *vals)
+{
+    buf b;
+    buf_init(&b, 1u << 24);
+    sql_search_doc(r, ws, vals, &b);
+    const char *s = arena_strndup(&q->mem, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return sv_text(s);
+}
+
+void sql_rec_insert(sql_stmt *q, const res_def *r, const char *ws, const res_row *row)
+{
+    buf *b = &q->text;
+    buf_puts(b, "INSERT INTO ");
+    buf_puts(b, r->table);
+    buf_puts(b, " (id, workspace_id, created_at, updated_at");
+    for (int i = 0; i < r->nfields; i++) {
+        buf_puts(b, ", ");
+        buf_puts(b, r->fields[i].name);
+    }
+    buf_puts(b, ", custom_fields");
+    if (q->d->search_doc) {
+        buf_puts(b, ", ");
+        buf_puts(b, q->d->search_doc);
+    }
+    buf_puts(b, ") VALUES (");
+    sql_param(q, b, sv_text(row->id));
+    buf_puts(b, ", ");
+    sql_param(q, b, sv_text(ws));
+    buf_puts(b, ", ");
+    sql_param(q, b, sv_int(row->created_ms));
+    buf_puts(b, ", ");
+    sql_param(q, b, sv_int(row->updated_ms));
+    for (int i = 0; i < r->nfields; i++) {
+        buf_puts(b, ", ");
+        sql_param(q, b, row->vals[i]);
+    }
+    buf_puts(b, ", ");
+    sql_param(q, b, sv_text(row->custom));
+    if (q->d->search_doc) {
+        buf_puts(b, ", ");
+        sql_param(q, b, res_has_search(r) ? doc_val(q, r, ws, row->vals) : sv_text(NULL));
+    }
+    buf_putc(b, ')');
+    if (q->d->returning_rid) buf_puts(b, " RETURNING rid");
+}
+
+void sql_rec_update(sql_stmt *q, const res_def *r, const char *ws, const res_row *row,
+                    const bool *set, bool set_custom)
+{
+    buf *b = &q->text;
+    buf_puts(b, "UPDATE ");
+    buf_puts(b, r->table);
+    buf_puts(b, " SET updated_at = ");
+    sql_param(q, b, sv_int(row->updated_ms));
+    bool searched = false;
+    for (int i = 0; i < r->nfields; i++) {
+        if (!set[i]) continue;
+        buf_puts(b, ", ");
+        buf_puts(b, r->fields[i].name);
+        buf_puts(b, " = ");
+        sql_param(q, b, row->vals[i]);
+        searched |= (r->fields[i].flags & RF_SEARCH) != 0;
+    }
+    if (set_custom) {
+        buf_puts(b, ", custom_fields = ");
+        sql_param(q, b, sv_text(row->custom));
+    }
+    /* row carries every field, so the document can be rebuilt whole. */
+    if (searched && q->d->search_doc) {
+        buf_puts(b, ", ");
+        buf_puts(b, q->d->search_doc);
+        buf_puts(b, " = ");
+        sql_param(q, b, doc_val(q, r, ws, row->vals));
+    }
+    where_id(q, ws, row->id);
+}
+
+void sql_rec_detach(sql_stmt *q, const res_def *r, int field, const char *ws, const char *id,
+                    bool delete_rows)
+{
+    const char *f = r->fields[field].name;
+    if (delete_rows)
+        buf_printf(&q->text, "DELETE FROM %s", r->table);
+    else
+        buf_printf(&q->text, "UPDATE %s SET %s = NULL", r->table, f);
+    buf_puts(&q->text, " WHERE workspace_id = ");
+    sql_param(q, &q->text, sv_text(ws));
+    buf_printf(&q->text, " AND %s = ", f);
+    sql_param(q, &q->text, sv_text(id));
+}
+
+/* Appends `pair[0] ?k pair[1]`: a value folded as the dialect does. */
+static void folded_param(sql_stmt *q, buf *b, const char *const pair[2], bool fold, store_val v)
+{
+    if (fold) buf_puts(b, pair[0]);
+    sql_param(q, b, v);
+    if (fold) buf_puts(b, pair[1]);
+}
+
+void sql_rec_find_by(sql_stmt *q, const res_def *r, const char *ws, int field, const char *value)
+{
+    const sql_dialect *d = q->d;
+    buf *b = &q->text;
+    sql_select(q, b, r, "");
+    buf_puts(b, r->table);
+    buf_puts(b, " WHERE workspace_id = ");
+    sql_param(q, b, sv_text(ws));
+    /* Natural keys match ignoring case whatever the field's type. */
+    buf_printf(b, " AND %s%s%s = ", d->fold_col[0], r->fields[field].name, d->fold_col[1]);
+    folded_param(q, b, d->fold_val, true, sv_text(value));
+    buf_puts(b, " ORDER BY rid LIMIT 1");
+}
+
+/* One filter's condition; ws_param is the workspace's parameter. */
+static void filter_sql(sql_stmt *q, buf *b, const res_def *r, const store_filter *fl,
+                       const char *alias, int ws_param)
+{
+    const sql_dialect *d = q->d;
+    const res_field *f = &r->fields[fl->field];
+    buf_puts(b, " AND ");
+    switch (fl->op) {
+    case SF_LT:
+    case SF_GE:
+        buf_puts(b, alias);
+        buf_puts(b, f->name);
+        buf_puts(b, fl->op == SF_LT ? " < " : " >= ");
+        sql_param(q, b, fl->v);
+        break;
+    case SF_REL: {
+        /* How many records match the value decides the best plan. */
+        const res_field *rf = &fl->rel->fields[fl->rel_field];
+        q->plan_per_call = true;
+        buf_puts(b, alias);
+        buf_puts(b, f->name);
+        buf_printf(b, " IN (SELECT id FROM %s WHERE workspace_id = ", fl->rel->table);
+        sql_ref(q, b, ws_param);
+        buf_puts(b, " AND ");
+        field_expr(d->fold_col, rf, "", b);
+        buf_puts(b, " = ");
+        folded_param(q, b, d->fold_val, sql_nocase(rf), fl->v);
+        buf_putc(b, ')');
+        break;
+    }
+    default:
+        field_expr(d->fold_col, f, alias, b);
+        buf_puts(b, " = ");
+        folded_param(q, b, d->fold_val, sql_nocase(f), fl->v);
+    }
+}
+
+void sql_list_conds(sql_stmt *q, buf *b, const res_def *r, const store_query *query,
+                    const char *alias, int ws_param)
+{
+    for (int i = 0; i < query->nfilters; i++)
+        filter_sql(q, b, r, &query->filters[i], alias, ws_param);
+    if (query->cf_key) q->d->custom_eq(q, b, alias, query->cf_key, query->cf_value);
+    if (query->link_field >= 0) {
+        buf_puts(b, " AND (");
+        buf_puts(b, alias);
+        buf_puts(b, r->fields[query->link_field].name);
+        buf_puts(b, " = ");
+        int v = sql_param(q, b, sv_text(query->link_value));
+        if (query->link_via) {
+            const res_def *via = query->link_via;
+            buf_printf(b, " OR %sid IN (SELECT %s FROM %s WHERE workspace_id = ", alias,
+                       via->fields[query->link_via_target].name, via->table);
+            sql_ref(q, b, ws_param);
+            buf_printf(b, " AND %s = ", via->fields[query->link_via_match].name);
+            sql_ref(q, b, v);
+            buf_putc(b, ')');
+        }
+        buf_putc(b, ')');
+    }
+}
+
+void sql_limit(sql_stmt *q, buf *b, const store_query *query)
+{
+    buf_puts(b, " LIMIT ");
+    sql_param(q, b, sv_int(query->limit + 1));
+}
+
+/* The keyset condition of a sorted list: rows after (value, rid) in the
+ * list's order, NULLs lowest. */
+static void keyset(sql_stmt *q, buf *b, const res_field *sf, const store_query *query)
+{
+    const sql_dialect *d = q->d;
+    const char *c = sf->name;
+    bool up = query->ascending;
+    if (query->after_val.kind == SV_NULL) {
+        if (up)
+            buf_printf(b, " AND ((%1$s IS NULL AND rid > ", c);
+        else
+            buf_printf(b, " AND %s IS NULL AND rid < ", c);
+        sql_param(q, b, sv_int(query->after_rid));
+        if (up) buf_printf(b, ") OR %s IS NOT NULL)", c);
+        return;
+    }
+    buf x, v;
+    buf_init(&x, 256);
+    buf_init(&v, 256);
+    field_expr(d->fold_col, sf, "", &x);
+    folded_param(q, &v, d->fold_val, sql_nocase(sf), query->after_val);
+    const char *xs = buf_cstr(&x), *vs = buf_cstr(&v);
+    buf_printf(b, " AND (%1$s %3$s %2$s OR (%1$s = %2$s AND rid %3$s ", xs, vs, up ? ">" : "<");
+    sql_param(q, b, sv_int(query->after_rid));
+    buf_putc(b, ')');
+    if (!up) buf_printf(b, " OR %s IS NULL", c);
+    buf_putc(b, ')');
+    buf_free(&x);
+    buf_free(&v);
+}
+
+bool sql_list(sql_stmt *q, const res_def *r, const char *ws, const store_query *query)
+{
+    if (query->fts) return q->d->search(q, r, ws, query);
+    const sql_dialect *d = q->d;
+    buf *b = &q->text;
+    sql_select(q, b, r, "");
+    buf_puts(b, r->table);
+    buf_puts(b, " WHERE workspace_id = ");
+    int wsp = sql_param(q, b, sv_text(ws));
+    const res_field *sf = query->sort_by;
+    bool up = query->ascending;
+    if (query->after_rid > 0 && !sf) {
+        buf_puts(b, up ? " AND rid > " : " AND rid < ");
+        sql_param(q, b, sv_int(query->after_rid));
+    } else if (query->after_rid > 0) {
+        keyset(q, b, sf, query);
+    }
+    sql_list_conds(q, b, r, query, "", wsp);
+    const char *dir = up ? " ASC" : " DESC";
+    buf_puts(b, " ORDER BY ");
+    if (sf) {
+        field_expr(d->fold, sf, "", b);
+        buf_puts(b, dir);
+        buf_puts(b, d->nulls_low[up ? 0 : 1]);
+        buf_puts(b, ", ");
+    }
+    buf_puts(b, "rid");
+    buf_puts(b, dir);
+    sql_limit(q, b, query);
+    return true;
+}
+
+/* Group keys come back in byte order on every backend: text compared as
+ * bytes, numbers as numbers. */
+static bool bytewise_key(const res_field *f)
+{
+    switch (f->type) {
+    case FT_INT:
+    case FT_MONEY:
+    case FT_BOOL:
+    case FT_DATETIME:
+    case FT_NUMBER: return false;
+    default: return true;
+    }
+}
+
+void sql_aggregate(sql_stmt *q, const res_def *r, const char *ws, const store_agg *agg)
+{
+    buf *b = &q->text;
+    buf_puts(b, "SELECT ");
+    for (int g = 0; g < 2; g++)
+        if (agg->group[g] >= 0)
+            buf_printf(b, "%s, ", r->fields[agg->group[g]].name);
+        else
+            buf_puts(b, "NULL, ");
+    if (agg->sum >= 0)
+        buf_printf(b, "count(*), coalesce(sum(%s), 0)", r->fields[agg->sum].name);
+    else
+        buf_puts(b, "count(*), 0");
+    buf_printf(b, " FROM %s WHERE workspace_id = ", r->table);
+    int wsp = sql_param(q, b, sv_text(ws));
+    for (int i = 0; i < agg->nfilters; i++)
+        filter_sql(q, b, r, &agg->filters[i], "", wsp);
+    for (int g = 0, k = 0; g < 2; g++)
+        if (agg->group[g] >= 0)
+            buf_printf(b, "%s %s", k++ ? "," : " GROUP BY", r->fields[agg->group[g]].name);
+    for (int g = 0, k = 0; g < 2; g++) {
+        if (agg->group[g] < 0) continue;
+        const res_field *f = &r->fields[agg->group[g]];
+        buf_printf(b, "%s %s%s%s", k++ ? "," : " ORDER BY", f->name,
+                   bytewise_key(f) ? q->d->bytewise : "", q->d->nulls_low[0]);
+    }
+    /* Ranges (closed in the last 90 days) and rare groups: planned for
+     * the values at hand. */
+    q->plan_per_call = true;
+}
+
+static bool in_unique(const res_def *r, const char *f)
+{
+    for (int i = 0; r->unique[i]; i++)
+        if (strcmp(r->unique[i], f) == 0) return true;
+    return false;
+}
+
+/* " WHERE workspace_id = ? AND <field> = ?[ AND <type> = ?]" */
+static void repoint_where(sql_stmt *q, const res_def *r, int field, const char *ws,
+                          const char *from, int type_field, const char *type_value)
+{
+    buf_puts(&q->text, " WHERE workspace_id = ");
+    sql_param(q, &q->text, sv_text(ws));
+    buf_printf(&q->text, " AND %s = ", r->fields[field].name);
+    sql_param(q, &q->text, sv_text(from));
+    if (type_field >= 0) {
+        buf_printf(&q->text, " AND %s = ", r->fields[type_field].name);
+        sql_param(q, &q->text, sv_text(type_value));
+    }
+}
+
+bool sql_repoint_dupes(sql_stmt *q, const res_def *r, int field, const char *ws, const char *from,
+                       const char *to, int type_field, const char *type_value)
+{
+    const char *f = r->fields[field].name;
+    if (!in_unique(r, f)) return false;
+    buf_printf(&q->text, "DELETE FROM %s", r->table);
+    repoint_where(q, r, field, ws, from, type_field, type_value);
+    buf_printf(&q->text,
+               " AND EXISTS (SELECT 1 FROM %1$s t2 WHERE t2.workspace_id = %1$s.workspace_id "
+               "AND t2.%2$s = ",
+               r->table, f);
+    sql_param(q, &q->text, sv_text(to));
+    for (int i = 0; r->unique[i]; i++)
+        if (strcmp(r->unique[i], f) != 0)
+            buf_printf(&q->text, " AND t2.%1$s = %2$s.%1$s", r->unique[i], r->table);
+    buf_putc(&q->text, ')');
+    return true;
+}
+
+void sql_repoint(sql_stmt *q, const res_def *r, int field, const char *ws, const char *from,
+                 const char *to, int type_field, const char *type_value)
+{
+    const char *f = r->fields[field].name;
+    buf_printf(&q->text, "UPDATE %s SET %s = ", r->table, f);
+    if (to)
+        sql_param(q, &q->text, sv_text(to));
+    else if (type_field >= 0)
+        buf_printf(&q->text, "NULL, %s = NULL", r->fields[type_field].name);
+    else
+        buf_puts(&q->text, "NULL");
+    repoint_where(q, r, field, ws, from, type_field, type_value);
+}
+
+/* --------------------------------------------------------------- rollups */
+
+void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_val *keys,
+                    int64_t dcount, int64_t dsum)
+{
+    put(q, "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace_id, resource, k1, k2, k3) "
+           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total");
+    text_param(q, ws);
+    text_param(q, r->name);
+    for (int g = 0; g < 3; g++)
+        text_param(q, r->rollup.group[g] && keys[g].kind == SV_TEXT ? keys[g].s : "");
+    int_param(q, dcount);
+    int_param(q, dsum);
+}
+
+void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *const *match)
+{
+    const char *by = q->d->bytewise;
+    put(q, "SELECT k1, k2, k3, n, total FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
+           "AND (CAST(?3 AS TEXT) IS NULL OR k1 = ?3) AND (CAST(?4 AS TEXT) IS NULL OR k2 = ?4) "
+           "AND (CAST(?5 AS TEXT) IS NULL OR k3 = ?5) AND n <> 0");
+    buf_printf(&q->text, " ORDER BY k1%1$s, k2%1$s, k3%1$s", by);
+    text_param(q, ws);
+    text_param(q, r->name);
+    for (int g = 0; g < 3; g++)
+        text_param(q, match ? match[g] : NULL);
+}
+
+void sql_rollup_clear(sql_stmt *q, const res_def *r)
+{
+    put(q, "DELETE FROM rollups WHERE resource = ?1");
+    text_param(q, r->name);
+}
+
+bool sql_rollup_fill(sql_stmt *q, const res_def *r)
+{
+    if (!r->rollup.group[0]) return false;
+    put(q, "INSERT INTO rollups (workspace_id, resource, k1, k2, k3, n, total) "
+           "SELECT workspace_id, CAST(?1 AS TEXT)");
+    text_param(q, r->name);
+    for (int g = 0; g < 3; g++)
+        if (r->rollup.group[g])
+            buf_printf(&q->text, ", coalesce(%s, '')", r->rollup.group[g]);
+        else
+            buf_puts(&q->text, ", ''");
+    buf_printf(&q->text, ", count(*), coalesce(sum(%s), 0) FROM %s GROUP BY workspace_id",
+               r->rollup.sum ? r->rollup.sum : "0", r->table);
+    for (int g = 0; g < 3 && r->rollup.group[g]; g++)
+        buf_printf(&q->text, ", %s", r->rollup.group[g]);
+    return true;
+}
+
+/* ------------------------------------------------ locks, merged records */
+
+bool sql_lock(sql_stmt *q, const char *ws, const char *key, int space)
+{
+    if (!q->d->lock) return false;
+    buf a, b;
+    buf_init(&a, 32);
+    buf_init(&b, 32);
+    sql_param(q, &a, sv_text(ws));
+    sql_param(q, &b, sv_text(key));
+    buf_printf(&q->text, q->d->lock, buf_cstr(&a), buf_cstr(&b), space);
+    buf_free(&a);
+    buf_free(&b);
+    return true;
+}
+
+void sql_merged_put(sql_stmt *q, const char *ws, const char *res_type, const char *id,
+                    const char *into, const char *snapshot, int64_t now_ms)
+{
+    put(q, "INSERT INTO merged_records (workspace_id, resource_type, id, into_id, snapshot, "
+           "merged_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+           "ON CONFLICT (workspace_id, resource_type, id) DO UPDATE SET "
+           "into_id = excluded.into_id, snapshot = excluded.snapshot, "
+           "merged_at = excluded.merged_at");
+    text_param(q, ws);
+    text_param(q, res_type);
+    text_param(q, id);
+    text_param(q, into);
+    text_param(q, snapshot);
+    int_param(q, now_ms);
+}
+
+void sql_merged_get(sql_stmt *q, const char *ws, const char *res_type, const char *id)
+{
+    put(q, "SELECT into_id FROM merged_records WHERE workspace_id = ?1 AND resource_type = ?2 "
+           "AND id = ?3");
+    text_param(q, ws);
+    text_param(q, res_type);
+    text_param(q, id);
+}
+
+/* ---------------------------------------------------------------- events */
+
+void sql_event_insert(sql_stmt *q, const char *const *v, int64_t created_ms)
+{
+    put(q, "INSERT INTO events (" SQL_EVENT_COLS ") "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    for (int i = 0; i < SQL_EVENT_NCOLS - 1; i++)
+        text_param(q, v[i]);
+    int_param(q, created_ms);
+}
+
+/* Events of a record (?1 workspace, ?2 record[, ?3 below this rid]): its
+ * own and those it is the subject of. PostgreSQL answers the OR with
+ * both indexes at once (a BitmapOr); SQLite's planner walked the
+ * workspace's whole log backwards, so there it is spelled as two index
+ * range scans of rids. Either way the cost is the record's history. */
+static void record_events(sql_stmt *q, bool below)
+{
+    const char *bound = below ? " AND rid < ?3" : "";
+    if (!q->d->or_as_union) {
+        sql_put(q, &q->text, "workspace_id = ?1 AND (resource_id = ?2 OR subject_id = ?2)");
+        sql_put(q, &q->text, bound);
+        return;
+    }
+    buf_puts(&q->text, "rid IN (");
+    sql_put(q, &q->text, "SELECT rid FROM events WHERE workspace_id = ?1 AND resource_id = ?2");
+    sql_put(q, &q->text, bound);
+    sql_put(q, &q->text,
+            " UNION ALL SELECT rid FROM events WHERE workspace_id = ?1 AND subject_id = ?2");
+    sql_put(q, &q->text, bound);
+    buf_putc(&q->text, ')');
+}
+
+void sql_event_list(sql_stmt *q, const char *ws, const char *id, int64_t before_rid, int limit)
+{
+    put(q, "SELECT rid, id, type, resource_type, resource_id, subject_id, data, changes, "
+           "actor_key_id, created_at FROM events WHERE ");
+    record_events(q, true);
+    put(q, " ORDER BY rid DESC LIMIT ?4");
+    text_param(q, ws);
+    text_param(q, id);
+    int_param(q, before_rid > 0 ? before_rid : INT64_MAX);
+    int_param(q, limit + 1);
+}
+
+void sql_event_resubject(sql_stmt *q, const char *ws, const char *from, const char *to)
+{
+    put(q, "UPDATE events SET subject_id = ?3 WHERE ");
+    record_events(q, false);
+    text_param(q, ws);
+    text_param(q, from);
+    text_param(q, to);
+}
+
+void sql_event_count(sql_stmt *q, const char *ws)
+{
+    put(q, "SELECT count(*) FROM events WHERE workspace_id = ?1");
+    text_param(q, ws);
+}
+
+/* ----------------------------------------------------------- idempotency */
+
+void sql_idem_get(sql_stmt *q, const char *ws, const char *key)
+{
+    put(q, "SELECT request_hash, status, body, created_at FROM idempotency_keys "
+           "WHERE workspace_id = ?1 AND key = ?2");
+    text_param(q, ws);
+    text_param(q, key);
+}
+
+void sql_idem_put(sql_stmt *q, const char *ws, const char *key, const char *req_hash, int status,
+                  const char *body, size_t body_len, int64_t now_ms)
+{
+    /* An upsert: an expired record for the same key may still be there. */
+    put(q, "INSERT INTO idempotency_keys (workspace_id, key, request_hash, status, body, "
+           "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (workspace_id, key) "
+           "DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status, "
+           "body = excluded.body, created_at = excluded.created_at");
+    text_param(q, ws);
+    text_param(q, key);
+    text_param(q, req_hash);
+    int_param(q, status);
+    text_param(q, arena_strndup(&q->mem, body, body_len));
+    int_param(q, now_ms);
+}
+
+void sql_idem_expire(sql_stmt *q, int64_t cutoff_ms)
+{
+    put(q, "DELETE FROM idempotency_keys WHERE created_at < ?1");
+    int_param(q, cutoff_ms);
+}
+
+/* ------------------------------------------------------ workspaces, keys */
+
+#define WORKSPACE_COLS "id, name, created_at, disabled_modules"
+
+void sql_workspace_create(sql_stmt *q, const store_workspace *w)
+{
+    put(q, "INSERT INTO workspaces (id, name, created_at, disabled_modules) "
+           "VALUES (?1, ?2, ?3, ?4)");
+    text_param(q, w->id);
+    text_param(q, w->name);
+    int_param(q, w->created_ms);
+    text_param(q, w->disabled_modules);
+}
+
+void sql_workspace_find(sql_stmt *q, const char *name_or_id)
+{
+    put(q, "SELECT " WORKSPACE_COLS " FROM workspaces WHERE id = ?1 OR name = ?1");
+    text_param(q, name_or_id);
+}
+
+void sql_workspace_count(sql_stmt *q)
+{
+    put(q, "SELECT count(*) FROM workspaces");
+}
+
+void sql_workspace_each(sql_stmt *q)
+{
+    put(q, "SELECT " WORKSPACE_COLS " FROM workspaces ORDER BY id");
+}
+
+void sql_workspace_set_modules(sql_stmt *q, const char *id, const char *disabled)
+{
+    put(q, "UPDATE workspaces SET disabled_modules = ?1 WHERE id = ?2");
+    text_param(q, disabled);
+    text_param(q, id);
+}
+
+#define KEY_COLS                                                                                   \
+    "id, workspace_id, name, scopes, super_admin, max_concurrent, rate, created_at, revoked_at"
+
+void sql_key_create(sql_stmt *q, const store_key *k, const char *token_hash)
+{
+    put(q, "INSERT INTO api_keys (" KEY_COLS ", token_hash) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)");
+    text_param(q, k->id);
+    text_param(q, k->workspace_id);
+    text_param(q, k->name);
+    text_param(q, k->scopes);
+    int_param(q, k->super_admin);
+    int_param(q, k->max_concurrent);
+    int_param(q, k->rate);
+    int_param(q, k->created_ms);
+    text_param(q, token_hash);
+}
+
+void sql_key_by_hash(sql_stmt *q, const char *token_hash)
+{
+    put(q, "SELECT " KEY_COLS " FROM api_keys WHERE token_hash = ?1");
+    text_param(q, token_hash);
+}
+
+void sql_key_each(sql_stmt *q)
+{
+    put(q, "SELECT " KEY_COLS " FROM api_keys ORDER BY id");
+}
+
+void sql_key_revoke(sql_stmt *q, const char *id, int64_t now_ms)
+{
+    put(q, "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at = 0");
+    int_param(q, now_ms);
+    text_param(q, id);
+}
