@@ -1158,13 +1158,6 @@ static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const cha
     return on_record(c, r, e);
 }
 
-static int pg_rec_detach(pg_conn *c, const res_def *r, int field, const char *ws, const char *id,
-                         bool delete_rows, store_err *e)
-{
-    sql_rec_detach(stmt(c), r, field, ws, id, delete_rows);
-    return run_q_done(c, e);
-}
-
 static int pg_rec_find_by(pg_conn *c, arena *a, const res_def *r, const char *ws, int field,
                           const char *value, res_row *out, store_err *e)
 {

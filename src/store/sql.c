@@ -493,20 +493,6 @@ void sql_rec_update(sql_stmt *q, const res_def *r, const char *ws, const res_row
     where_id(q, ws, row->id);
 }
 
-void sql_rec_detach(sql_stmt *q, const res_def *r, int field, const char *ws, const char *id,
-                    bool delete_rows)
-{
-    const char *f = r->fields[field].name;
-    if (delete_rows)
-        buf_printf(&q->text, "DELETE FROM %s", r->table);
-    else
-        buf_printf(&q->text, "UPDATE %s SET %s = NULL", r->table, f);
-    buf_puts(&q->text, " WHERE workspace_id = ");
-    sql_param(q, &q->text, sv_text(ws));
-    buf_printf(&q->text, " AND %s = ", f);
-    sql_param(q, &q->text, sv_text(id));
-}
-
 /* Appends `pair[0] ?k pair[1]`: a value folded as the dialect does. */
 static void folded_param(sql_stmt *q, buf *b, const char *const pair[2], bool fold, store_val v)
 {

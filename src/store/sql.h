@@ -182,8 +182,6 @@ void sql_rec_insert(sql_stmt *q, const res_def *r, const char *ws, const res_row
 void sql_rec_update(sql_stmt *q, const res_def *r, const char *ws, const res_row *row,
                     const bool *set, bool set_custom);
 void sql_rec_delete(sql_stmt *q, const res_def *r, const char *ws, const char *id);
-void sql_rec_detach(sql_stmt *q, const res_def *r, int field, const char *ws, const char *id,
-                    bool delete_rows);
 void sql_rec_find_by(sql_stmt *q, const res_def *r, const char *ws, int field, const char *value);
 
 /* A page of a list, limit + 1 rows. Returns false when nothing can match

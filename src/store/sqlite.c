@@ -1043,13 +1043,6 @@ static int sq_rec_delete(sq_conn *c, const res_def *r, const char *ws, const cha
     return on_record(c, r, false, e);
 }
 
-static int sq_rec_detach(sq_conn *c, const res_def *r, int field, const char *ws, const char *id,
-                         bool delete_rows, store_err *e)
-{
-    sql_rec_detach(stmt(c), r, field, ws, id, delete_rows);
-    return run_q(c, e);
-}
-
 static int sq_rec_find_by(sq_conn *c, arena *a, const res_def *r, const char *ws, int field,
                           const char *value, res_row *out, store_err *e)
 {

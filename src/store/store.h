@@ -150,10 +150,6 @@ int store_rec_insert(store_conn *c, const res_def *r, const char *ws, res_row *r
 int store_rec_update(store_conn *c, const res_def *r, const char *ws, const res_row *row,
                      const bool *set, bool set_custom, store_err *e);
 int store_rec_delete(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e);
-/* Detaches every `r` row whose `field` holds `id` (a record being deleted):
- * deletes those rows when delete_rows, else sets the field to NULL. */
-int store_rec_detach(store_conn *c, const res_def *r, int field, const char *ws, const char *id,
-                     bool delete_rows, store_err *e);
 /* Finds a record by a field value, case-insensitively (natural keys). */
 int store_rec_find_by(store_conn *c, arena *a, const res_def *r, const char *ws, int field,
                       const char *value, res_row *out, store_err *e);

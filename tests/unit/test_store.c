@@ -404,7 +404,7 @@ STORE_TEST(store_record_crud)
     db_close(&d);
 }
 
-STORE_TEST(store_find_by_and_detach)
+STORE_TEST(store_find_by)
 {
     db d;
     if (!db_open(&d, "findby.db")) return;
@@ -427,40 +427,6 @@ STORE_TEST(store_find_by_and_detach)
     CHECK_EQ_INT(store_rec_find_by(d.c, &d.a, con, d.ws, fe, "nobody@example.com", &got, &e),
                  STORE_NOTFOUND);
 
-    /* Detach: a company is deleted; contacts pointing at it lose the link
-     * (only in this workspace); memberships pointing at it go. */
-    const res_def *com = R("companies"), *mem = R("company-memberships");
-    if (!com || !mem) return;
-    char company[ID_MAX];
-    id_new(company, "com");
-    bool *set = arena_zalloc(&d.a, sizeof(bool) * (size_t)con->nfields);
-    int fc = FI(con, "company_id");
-    set[fc] = true;
-    const char *targets[] = {a1, a2, b1};
-    const char *wss[] = {d.ws, d.ws, d.ws2};
-    for (int i = 0; i < 3; i++) {
-        res_row up = new_row(&d, con);
-        snprintf(up.id, sizeof up.id, "%s", targets[i]);
-        set_s(con, &up, "company_id", company);
-        CHECK_EQ_INT(store_rec_update(d.c, con, wss[i], &up, set, false, &e), STORE_OK);
-    }
-    res_row m = new_row(&d, mem);
-    set_s(mem, &m, "contact_id", a1);
-    set_s(mem, &m, "company_id", company);
-    set_i(mem, &m, "is_primary", 1);
-    insert_row(&d, mem, d.ws, &m);
-
-    CHECK_EQ_INT(store_rec_detach(d.c, con, fc, d.ws, company, false, &e), STORE_OK);
-    CHECK_EQ_INT(store_rec_detach(d.c, mem, FI(mem, "company_id"), d.ws, company, true, &e),
-                 STORE_OK);
-    CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws, a1, &got, &e), STORE_OK);
-    CHECK_EQ_INT(get_v(con, &got, "company_id")->kind, SV_NULL);
-    CHECK_STR(get_s(con, &got, "name"), "Jane"); /* the row itself stays */
-    CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws, a2, &got, &e), STORE_OK);
-    CHECK_EQ_INT(get_v(con, &got, "company_id")->kind, SV_NULL);
-    CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws2, b1, &got, &e), STORE_OK);
-    CHECK_STR(get_s(con, &got, "company_id"), company); /* other workspace untouched */
-    CHECK_EQ_INT(store_rec_get(d.c, &d.a, mem, d.ws, m.id, &got, &e), STORE_NOTFOUND);
     db_close(&d);
 }
 
