@@ -55,8 +55,14 @@ static const char usage_key[] =
     "'create' prints one JSON object with the token; the token is never shown again.\n"
     "It creates the workspace NAME when it does not exist.\n";
 
-static const char usage_workspace[] = "usage: cairn workspace create NAME [--db PATH]\n"
-                                      "       cairn workspace list [--db PATH]\n";
+static const char usage_workspace[] =
+    "usage: cairn workspace create NAME [--db PATH]\n"
+    "       cairn workspace list [--db PATH]\n"
+    "       cairn workspace modules NAME_OR_ID [--enable M1,M2] [--disable M3] [--db PATH]\n"
+    "\n"
+    "'modules' switches modules on and off (as PATCH /v1/workspace does) and\n"
+    "prints the workspace with its enabled modules; without --enable or\n"
+    "--disable it only prints.\n";
 
 static const char usage_migrate[] = "usage: cairn migrate [--db PATH]\n"
                                     "Applies pending migrations and exits.\n";
@@ -71,6 +77,7 @@ static int die(const char *fmt, const char *arg)
 
 typedef struct opts {
     const char *db, *listen, *workspace, *scopes, *name, *access_log, *metrics_listen;
+    const char *enable, *disable; /* workspace modules: comma-separated module names */
     int threads, key_conc, key_rate, max_conc, rate;
     bool super_admin, help;
     const char *pos[4];
@@ -114,6 +121,10 @@ static int parse(int argc, char **argv, opts *o)
             str = &o->name;
         else if (!strcmp(a, "--access-log"))
             str = &o->access_log;
+        else if (!strcmp(a, "--enable"))
+            str = &o->enable;
+        else if (!strcmp(a, "--disable"))
+            str = &o->disable;
         else if (!strcmp(a, "--metrics-listen"))
             str = &o->metrics_listen;
         else if (!strcmp(a, "--threads"))
@@ -374,10 +385,90 @@ static void ws_print(const store_workspace *w, void *ud)
     jw_obj_open(&j);
     jw_kstr(&j, "id", w->id);
     jw_kstr(&j, "name", w->name);
+    jw_key(&j, "enabled_modules");
+    jw_arr_open(&j);
+    uint32_t off = engine_modules_disabled(w->disabled_modules);
+    for (int m = 0; m < MOD__COUNT; m++)
+        if (!(off & (1u << m))) jw_str(&j, res_module_names[m]);
+    jw_arr_close(&j);
     jw_kstr(&j, "created_at", t);
     jw_obj_close(&j);
     printf("%s\n", buf_cstr(&b));
     buf_free(&b);
+}
+
+/* Sets bit `1 << module` in *mask for each module of a comma-separated
+ * list; false (with the message printed) for a name that is no module. */
+static bool module_list(const char *list, uint32_t *mask)
+{
+    for (const char *p = list; p && *p;) {
+        size_t n = strcspn(p, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        int m = res_module_find(name);
+        if (m < 0) {
+            fprintf(stderr, "cairn: unknown module '%s'; modules are:", name);
+            for (int k = 0; k < MOD__COUNT; k++)
+                fprintf(stderr, " %s", res_module_names[k]);
+            fputc('\n', stderr);
+            return false;
+        }
+        *mask |= 1u << m;
+        p += n + (p[n] == ',');
+    }
+    return true;
+}
+
+/* cairn workspace modules: the same engine call as PATCH /v1/workspace,
+ * made by the command line on the workspace's behalf. */
+static int ws_modules(store_conn *c, opts *o)
+{
+    uint32_t on = 0, off = 0;
+    if (!module_list(o->enable, &on) || !module_list(o->disable, &off)) return 2;
+    if (on & off) return die("a module cannot be both enabled and disabled%s", "");
+    store_workspace ws;
+    store_err e;
+    int rc = store_workspace_find(c, o->pos[1], &ws, &e);
+    if (rc == STORE_NOTFOUND) return die("no workspace '%s'", o->pos[1]);
+    if (rc) return die("%s", e.msg);
+    uint32_t disabled = (engine_modules_disabled(ws.disabled_modules) & ~on) | off;
+    json_t *list = json_array();
+    for (int m = 0; m < MOD__COUNT; m++)
+        if (!(disabled & (1u << m))) json_array_append_new(list, json_string(res_module_names[m]));
+    json_t *body = json_pack("{s:o}", "enabled_modules", list);
+    arena a;
+    arena_init(&a);
+    engine_result r;
+    engine_result_init(&r);
+    bool change = o->enable || o->disable;
+    engine_call call = {.op = change ? OP_WORKSPACE_UPDATE : OP_WORKSPACE_GET,
+                        .body = change ? body : NULL,
+                        .ws = ws.id,
+                        .actor = "cli",
+                        .scopes = "workspace:admin",
+                        .trace = "cli",
+                        .conn = c,
+                        .a = &a,
+                        .out = &r};
+    int ret = 0;
+    if (change && store_begin(c, true, &e)) {
+        ret = die("%s", e.msg);
+    } else {
+        engine_run(&call);
+        bool ok = r.kind == EK_OK;
+        if (change && ok && store_commit(c, &e)) {
+            ret = die("%s", e.msg);
+        } else if (!ok) {
+            if (change) store_rollback(c);
+            ret = die("%s", r.message);
+        } else {
+            printf("%s\n", buf_cstr(&r.data));
+        }
+    }
+    engine_result_release(&r);
+    arena_release(&a);
+    json_decref(body);
+    return ret;
 }
 
 static int cmd_workspace(opts *o)
@@ -387,8 +478,10 @@ static int cmd_workspace(opts *o)
         return o->help ? 0 : 2;
     }
     const char *sub = o->pos[0];
-    if (strcmp(sub, "create") && strcmp(sub, "list"))
+    if (strcmp(sub, "create") && strcmp(sub, "list") && strcmp(sub, "modules"))
         return die("unknown workspace command '%s'", sub);
+    if (!strcmp(sub, "modules") && o->npos < 2)
+        return die("workspace modules needs a NAME_OR_ID%s", "");
     if (!strcmp(sub, "create") && o->npos < 2) return die("workspace create needs a NAME%s", "");
     if (!strcmp(sub, "create") && (strlen(o->pos[1]) == 0 || strlen(o->pos[1]) > 100))
         return die("workspace names are 1 to 100 characters%s", "");
@@ -397,7 +490,9 @@ static int cmd_workspace(opts *o)
     if (!db) return 1;
     store_err e;
     int ret = 0;
-    if (!strcmp(sub, "create")) {
+    if (!strcmp(sub, "modules")) {
+        ret = ws_modules(c, o);
+    } else if (!strcmp(sub, "create")) {
         store_workspace ws;
         int rc = store_workspace_create(c, o->pos[1], &ws, &e);
         if (rc == STORE_OK) rc = ws_init(c, ws.id, &e);

@@ -75,6 +75,7 @@ typedef struct api_req {
     bool replayed;            /* answered from an idempotency record */
     bool deferred;            /* must run on the writer */
     bool dry_run;             /* ?dry_run=true on a write: nothing is stored */
+    bool settings_changed;    /* a write of the workspace's settings succeeded */
     uint64_t start_ns;
 } api_req;
 
@@ -119,6 +120,9 @@ void api_handle(api_req *q);
  * transaction; the caller wraps it in a savepoint and rolls it back when
  * it returns false (failed request). */
 bool api_run_write(api_req *q, store_conn *writer_conn);
+/* A committed write changed a workspace's settings: cached keys refetch
+ * them (the writer calls it after the commit). */
+void api_settings_changed(void);
 /* Replaces the response with a store failure (a batch that could not
  * begin or commit): rc and e say what the store reported. */
 void api_fail_store(api_req *q, int rc, const store_err *e);
@@ -136,8 +140,6 @@ void api_finish_list(api_req *q, const char *next_cursor);
 
 /* Query parameters: returns the value and marks it used, or NULL. */
 const char *api_param_get(api_req *q, const char *k);
-/* Rejects parameters nobody consumed: 400 naming the first. */
-int api_params_check(api_req *q);
 bool api_has_scope(const api_req *q, const char *scope);
 
 /* Per-thread statistics the metrics endpoint sums. */

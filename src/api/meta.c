@@ -1,5 +1,5 @@
-/* meta.c - the fixed routes: health, readiness, metrics, the workspace
- * summary. (The OpenAPI document is in openapi.c.) */
+/* meta.c - the fixed routes: health, readiness, metrics. (The OpenAPI
+ * document is in openapi.c; the workspace is the engine's.) */
 #include "api/routes.h"
 #include "core/timeutil.h"
 
@@ -29,32 +29,5 @@ int meta_metrics(api_req *q)
     q->status = 200;
     q->out_type = "text/plain; version=0.0.4";
     api_metrics_render(&q->out);
-    return 0;
-}
-
-static const char *const modules[] = {"crm", "activity_log", "tasks", NULL};
-
-int meta_workspace(api_req *q)
-{
-    if (api_params_check(q)) return -1;
-    store_workspace ws;
-    store_err e;
-    int rc = store_workspace_find(q->conn, q->ws, &ws, &e);
-    if (rc) return api_store_error(q, rc, &e);
-    jw *w = api_data(q, 200);
-    jw_obj_open(w);
-    jw_kstr(w, "id", ws.id);
-    jw_kstr(w, "object", "workspace");
-    jw_kstr(w, "name", ws.name);
-    jw_key(w, "enabled_modules");
-    jw_arr_open(w);
-    for (int i = 0; modules[i]; i++)
-        jw_str(w, modules[i]);
-    jw_arr_close(w);
-    char t[TIME_STR];
-    time_format_ms((uint64_t)ws.created_ms, t);
-    jw_kstr(w, "created_at", t);
-    jw_obj_close(w);
-    api_finish(q);
     return 0;
 }

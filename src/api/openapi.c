@@ -286,6 +286,32 @@ static void body_schema(jw *w, const api_route *rt)
         ref(w, "MergeRequest");
     } else if (!strcmp(rt->kind, "subcreate")) {
         resource_schema(w, r, 1, rt->sub);
+    } else if (!strcmp(rt->kind, "workspace")) {
+        jw_obj_open(w);
+        jw_kstr(w, "type", "object");
+        jw_key(w, "required");
+        jw_arr_open(w);
+        jw_str(w, "enabled_modules");
+        jw_arr_close(w);
+        jw_key(w, "additionalProperties");
+        jw_bool(w, false);
+        jw_key(w, "properties");
+        jw_obj_open(w);
+        jw_key(w, "enabled_modules");
+        jw_obj_open(w);
+        jw_kstr(w, "type", "array");
+        jw_kstr(w, "description", "Every module the workspace uses; the others are switched off");
+        jw_key(w, "items");
+        jw_obj_open(w);
+        jw_key(w, "enum");
+        jw_arr_open(w);
+        for (int m = 0; m < MOD__COUNT; m++)
+            jw_str(w, res_module_names[m]);
+        jw_arr_close(w);
+        jw_obj_close(w);
+        jw_obj_close(w);
+        jw_obj_close(w);
+        jw_obj_close(w);
     } else {
         snprintf(s, sizeof s, "%s%s", r->schema, strcmp(rt->kind, "create") ? "Update" : "Create");
         ref(w, s);
@@ -465,7 +491,7 @@ static void operation(jw *w, const api_route *rt)
         json_content(w, r->schema, is_list);
     else if (rt->kind && !strcmp(rt->kind, "delete"))
         json_content(w, "Deleted", false);
-    else if (!strcmp(rt->op_id, "getWorkspace"))
+    else if (rt->kind && !strcmp(rt->kind, "workspace"))
         json_content(w, "Workspace", false);
     jw_obj_close(w);
     error_responses(w, rt);

@@ -160,7 +160,10 @@ void routes_build(void)
     add_meta("/metrics", meta_metrics, "workspace:admin", false, "metrics", "Prometheus metrics");
     add_meta("/v1/openapi.json", meta_openapi, NULL, true, "getOpenapi",
              "This API's OpenAPI 3.1 document");
-    add_meta("/v1/workspace", meta_workspace, NULL, false, "getWorkspace", "Get workspace summary");
+    add(M_GET, "/v1/workspace", OP_WORKSPACE_GET, NULL, NULL, NULL, "workspace", "getWorkspace",
+        "Get workspace summary");
+    add(M_PATCH, "/v1/workspace", OP_WORKSPACE_UPDATE, NULL, NULL, NULL, "workspace",
+        "updateWorkspace", "Switch the workspace's modules on and off");
     /* Actions before the generic routes: the first match wins, and an
      * action's path is the more specific of two of the same shape. */
     for (int i = 0; i < res_action_count; i++) {

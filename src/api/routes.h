@@ -17,7 +17,6 @@ const api_route *routes_match(api_req *q, int *allowed);
 int meta_healthz(api_req *q);
 int meta_readyz(api_req *q);
 int meta_metrics(api_req *q);
-int meta_workspace(api_req *q);
 int meta_openapi(api_req *q);
 
 #endif

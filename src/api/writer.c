@@ -125,7 +125,11 @@ static void run_batch(writer_job *batch)
         else
             store_rollback_to(conn);
     }
-    if ((rc = store_commit(conn, &e)) != STORE_OK) {
+    if ((rc = store_commit(conn, &e)) == STORE_OK) {
+        /* Visible to other connections now: caches may refetch. */
+        for (writer_job *j = batch; j; j = j->next)
+            if (j->q->settings_changed) api_settings_changed();
+    } else {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"writer commit failed\",\"store\":\"%s\"}\n",
                 e.msg);
         /* Nothing of the batch is stored: successes become 503s; errors

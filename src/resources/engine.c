@@ -167,11 +167,13 @@ bool engine_writes(engine_op op, const res_action *a)
 {
     if (op == OP_ACTION) return a->write;
     return op == OP_CREATE || op == OP_UPDATE || op == OP_DELETE || op == OP_SUBCREATE ||
-           op == OP_BATCH || op == OP_MERGE;
+           op == OP_BATCH || op == OP_MERGE || op == OP_WORKSPACE_UPDATE;
 }
 
 const char *engine_scope(engine_op op, const res_def *r, const res_action *a)
 {
+    if (op == OP_WORKSPACE_GET) return NULL;
+    if (op == OP_WORKSPACE_UPDATE) return "workspace:admin";
     if (op == OP_ACTION && a->scope) return a->scope;
     return engine_writes(op, a) ? r->scope_write : r->scope_read;
 }
@@ -179,9 +181,11 @@ const char *engine_scope(engine_op op, const res_def *r, const res_action *a)
 int engine_authorize(engine_call *c)
 {
     const char *scope = engine_scope(c->op, c->res, c->action);
-    if (!engine_has_scope(c, scope))
+    if (scope && !engine_has_scope(c, scope))
         return engine_fail(c, EK_FORBIDDEN, NULL, "this key lacks the %s scope", scope);
-    if (c->disabled & (1u << c->res->module)) {
+    /* The workspace's own settings belong to no module: a workspace that
+     * switched every module off can still switch one on. */
+    if (c->res && (c->disabled & (1u << c->res->module))) {
         const char *m = res_module_names[c->res->module];
         engine_fail(c, EK_FORBIDDEN, NULL, "the %s module is disabled in this workspace", m);
         c->out->code = "module_disabled";
@@ -1854,6 +1858,8 @@ static int dispatch(engine_call *c)
     case OP_MERGE: return engine_merge(c);
     case OP_TIMELINE: return engine_timeline(c);
     case OP_ACTION: return engine_actions[c->action->id](c);
+    case OP_WORKSPACE_GET: return engine_workspace_get(c);
+    case OP_WORKSPACE_UPDATE: return engine_workspace_update(c);
     }
     return engine_fail(c, EK_INTERNAL, NULL, "unknown operation %d", (int)c->op);
 }

@@ -38,7 +38,9 @@ typedef enum engine_op {
     OP_BATCH,
     OP_MERGE,
     OP_TIMELINE,
-    OP_ACTION, /* c->action */
+    OP_ACTION,           /* c->action */
+    OP_WORKSPACE_GET,    /* the key's workspace (c->res is NULL) */
+    OP_WORKSPACE_UPDATE, /* its enabled modules */
 } engine_op;
 
 typedef enum engine_kind {
@@ -119,7 +121,12 @@ int engine_workspace_created(store_conn *c, const char *ws, store_err *e);
 void engine_result_init(engine_result *r);
 void engine_result_release(engine_result *r);
 
-/* The scope an operation needs (route documentation uses it too). */
+/* The modules a workspace has switched off, from their stored names
+ * (space-separated), as 1 << res_module bits. */
+uint32_t engine_modules_disabled(const char *names);
+
+/* The scope an operation needs, NULL for any key (route documentation
+ * uses it too). */
 const char *engine_scope(engine_op op, const res_def *r, const res_action *a);
 /* Whether the operation writes (runs in a write transaction). */
 bool engine_writes(engine_op op, const res_action *a);

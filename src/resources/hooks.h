@@ -37,4 +37,8 @@ extern int (*const engine_workspace_hooks[])(struct engine_call *c);
 
 int sales_workspace_init(struct engine_call *c); /* pipelines.c: the default pipeline */
 
+/* GET and PATCH /v1/workspace (workspace.c). */
+int engine_workspace_get(struct engine_call *c);
+int engine_workspace_update(struct engine_call *c);
+
 #endif
