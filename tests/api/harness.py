@@ -490,7 +490,10 @@ class Server:
                     self.stdout_lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
                     self._cv.notify_all()
         with self._cv:
-            self._eof = True
+            # A killed process's pump may end after a restart began: only
+            # the current process's end of output counts.
+            if proc is self.proc:
+                self._eof = True
             self._cv.notify_all()
 
     def alive(self):

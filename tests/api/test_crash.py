@@ -23,6 +23,7 @@ The seed is printed in failures; CAIRN_CRASH_SEED repeats a run.
 
 import os
 import random
+import signal
 import sqlite3
 import threading
 import time
@@ -230,7 +231,7 @@ def test_kill9_under_concurrent_writers_three_rounds():
         while led.acked - acked0 < MIN_ACKED and time.time() < deadline:
             time.sleep(0.05)
         t_kill = time.monotonic()
-        S.kill9()
+        eq(S.stop(sig=signal.SIGKILL), -signal.SIGKILL, "round %d: exit status after kill -9" % rnd)
         stop.set()
         for t in threads:
             t.join(30 * SCALE)
