@@ -106,25 +106,8 @@ data_lua() { # rate -> the data file soak.lua reads
 }
 
 # -------------------------------------------------------------- server
-server_pid=
-stop_server() {
-  [[ -n $server_pid ]] || return 0
-  local rc=0
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid"
-    for _ in $(seq 150); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$server_pid" 2>/dev/null; then
-      echo "soak: the server ignored SIGTERM for 15 s; killing it" >&2
-      kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$server_pid" 2>/dev/null || rc=$?
-  server_pid=
-  return "$rc"
-}
+# shellcheck source=bench/server.sh
+source bench/server.sh
 wrk_pid=
 cleanup() {
   [[ -z $wrk_pid ]] || kill "$wrk_pid" 2>/dev/null || true
@@ -135,18 +118,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # shellcheck disable=SC2086 # server_args is a list of flags
-"$cairn" serve --listen 127.0.0.1:0 --db "$db" --access-log off $server_args \
-  >"$out/server.out" 2>"$out/server.err" &
-server_pid=$!
-url=
-for _ in $(seq 300); do
-  url=$(sed -n 's/^listening on //p' "$out/server.out")
-  [[ -n $url ]] && break
-  kill -0 "$server_pid" 2>/dev/null || die "the server exited: $(cat "$out/server.err")"
-  sleep 0.1
-done
-[[ -n $url ]] || die "the server did not say where it listens within 30 s"
-curl -fsS -o /dev/null "$url/healthz" || die "$url/healthz does not answer"
+start_server "$out" "$db" $server_args
 code=$(curl -sS -o "$out/smoke.body" -w '%{http_code}' -H "Authorization: Bearer ${tokens[0]}" \
   "$url/v1/contacts?limit=1")
 [[ $code == 200 ]] || die "GET /v1/contacts answered $code: $(head -c 300 "$out/smoke.body")"
