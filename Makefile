@@ -4,6 +4,7 @@
 #   make test     unit + black-box API tests, release and ASan/UBSan builds,
 #                 on SQLite and on a throwaway PostgreSQL 15 cluster
 #   make bench    load benchmark (see bench/)
+#   make soak     memory soak: 10 min at half capacity, heap flat (see bench/)
 CC ?= cc
 PYTHON ?= python3
 BUILD := build

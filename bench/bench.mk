@@ -1,7 +1,9 @@
 # bench/bench.mk - `make bench`: the load benchmark (included by the Makefile).
 #   make bench                                  1M contacts, 10 s per scenario
 #   BENCH_CONTACTS=20000 BENCH_DURATION=3s make bench   quick check
-# See bench/README.md for what it measures and the other BENCH_* settings.
+#   make soak                                   memory soak, 10 min (bench/soak.sh)
+#   SOAK_DURATION=2m make soak                  a short one
+# See bench/README.md for what they measure and the other BENCH_*/SOAK_* settings.
 
 BENCH_GEN := $(BUILD)/bench-gen
 
@@ -11,3 +13,9 @@ bench: all $(BENCH_GEN)
 
 $(BENCH_GEN): bench/gen.c $(LIB_OBJS) $(HDRS) | deps
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ bench/gen.c $(LIB_OBJS) $(LDLIBS)
+
+# Not part of `make test`: ten minutes at half the measured capacity.
+.PHONY: soak
+soak: all
+	@scripts/deps.sh bench
+	bench/soak.sh

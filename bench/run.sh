@@ -120,47 +120,17 @@ if [[ $backend == sqlite ]]; then
 fi
 
 # -------------------------------------------------------------- server
-server_pid=
-stop_server() {
-  [[ -n $server_pid ]] || return 0
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid"
-    for _ in $(seq 150); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$server_pid" 2>/dev/null; then
-      echo "bench: the server ignored SIGTERM for 15 s; killing it" >&2
-      kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=
-}
+# shellcheck source=bench/server.sh
+source bench/server.sh
 cleanup() {
-  stop_server
+  stop_server || true
   [[ $backend == postgres ]] || rm -f "$rundb" "$rundb-wal" "$rundb-shm"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # shellcheck disable=SC2086 # server_args is a list of flags
-"$cairn" serve --listen 127.0.0.1:0 --db "$rundb" --access-log off $server_args \
-  >"$out/server.out" 2>"$out/server.err" &
-server_pid=$!
-url=
-for _ in $(seq 300); do
-  url=$(sed -n 's/^listening on //p' "$out/server.out")
-  [[ -n $url ]] && break
-  kill -0 "$server_pid" 2>/dev/null || die "the server exited: $(cat "$out/server.err")"
-  sleep 0.1
-done
-[[ -n $url ]] || die "the server did not say where it listens within 30 s"
-for _ in $(seq 100); do
-  curl -fsS -o /dev/null "$url/healthz" && break
-  sleep 0.1
-done
-curl -fsS -o /dev/null "$url/healthz" || die "$url/healthz does not answer"
+start_server "$out" "$rundb" $server_args
 echo "bench: server $url (pid $server_pid), $(nproc) cores"
 
 # ---------------------------------------------------------- smoke test
@@ -238,7 +208,7 @@ for s in $scenarios; do
   unset r
 done
 
-stop_server
+stop_server || true
 server_errors=$(grep -c '"level":"error"' "$out/server.err" || true)
 
 {
