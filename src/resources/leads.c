@@ -113,12 +113,23 @@ int lead_convert(engine_call *c)
     bool given[CONVERT__COUNT];
     if (engine_params_check(c)) return -1;
     if (engine_parse_fields(c, a->body, a->nbody, c->body, v, given)) return -1;
-    res_row old;
+    res_row old, p, s;
     if (engine_load(c, RES(LEAD), c->ids[0], NULL, &old)) return -1;
-    if (given[CONVERT_pipeline_id]) {
-        res_row p;
-        if (engine_load(c, RES(PIPELINE), v[CONVERT_pipeline_id].s, "pipeline_id", &p)) return -1;
-    }
+    if (given[CONVERT_pipeline_id] &&
+        engine_load(c, RES(PIPELINE), v[CONVERT_pipeline_id].s, "pipeline_id", &p))
+        return -1;
+    if (given[CONVERT_stage_id] &&
+        engine_load(c, RES(STAGE), v[CONVERT_stage_id].s, "stage_id", &s))
+        return -1;
+    /* The deal's fields say how to make a deal: without one they would be
+     * ignored, so they are refused. */
+    static const int deal_only[] = {CONVERT_deal_name, CONVERT_pipeline_id, CONVERT_stage_id};
+    bool deal = v[CONVERT_create_deal].kind == SV_INT && v[CONVERT_create_deal].i;
+    for (size_t i = 0; i < sizeof deal_only / sizeof deal_only[0] && !deal; i++)
+        if (given[deal_only[i]])
+            return engine_fail(c, EK_INVALID, a->body[deal_only[i]].name,
+                               "%s applies only with create_deal: true",
+                               a->body[deal_only[i]].name);
     return convert(c, &old, v, given, NULL);
 }
 

@@ -215,6 +215,18 @@ def _convert(lead, body=None):
     return A.post("/v1/leads/%s/convert" % lead["id"], body if body is not None else {})
 
 
+def test_convert_deal_fields_need_create_deal():
+    # Without create_deal the deal's fields would be ignored: refused, and
+    # an unknown stage is a 404 whatever create_deal says.
+    lead = _lead({"name": "Deal Fields"})
+    expect(_convert(lead, {"stage_id": "stage_00000000000000000000000000"}), 404, "not_found", "stage_id")
+    stage = expect(A.get("/v1/deal-stages"), 200)["data"][0]
+    for body, field in (({"stage_id": stage["id"]}, "stage_id"), ({"deal_name": "x"}, "deal_name"),
+                        ({"create_deal": False, "pipeline_id": stage["pipeline_id"]}, "pipeline_id")):
+        expect(_convert(lead, body), 400, "validation_failed", field)
+    eq(_get(lead["id"])["status"], "new", "the lead after refused converts")
+
+
 def test_convert_creates_contact_and_company():
     lead = _lead({"name": "Nina Newman", "email": "nina@newco-leads.test", "phone": "+1 555 0177", "title": "CTO",
                   "company_name": "Newco Leads Unique"})
