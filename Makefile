@@ -5,6 +5,7 @@
 #                 on SQLite and on a throwaway PostgreSQL 15 cluster
 #   make bench    load benchmark (see bench/)
 #   make soak     memory soak: 10 min at half capacity, heap flat (see bench/)
+#   make fuzz     libFuzzer targets, 30 s each (see tests/fuzz/fuzz.mk)
 CC ?= cc
 PYTHON ?= python3
 BUILD := build
@@ -18,7 +19,8 @@ SRCS := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 HDRS := $(shell find src -name '*.h' -o -name '*.def' -o -name '*.inc')
-FMT := $(SRCS) $(shell find src -name '*.h') $(UNIT_SRCS) bench/gen.c
+FMT := $(SRCS) $(shell find src -name '*.h') $(UNIT_SRCS) bench/gen.c \
+	$(wildcard tests/fuzz/*.c tests/fuzz/*.h)
 
 OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJS := $(SRCS:%.c=$(BUILD)/asan/obj/%.o)
@@ -84,6 +86,8 @@ test-api:
 
 # bench/bench.mk defines the `bench` target and its generator's build.
 -include bench/bench.mk
+# tests/fuzz/fuzz.mk defines `fuzz` and the fuzzers' clang build.
+-include tests/fuzz/fuzz.mk
 
 format:
 	clang-format -i $(FMT)

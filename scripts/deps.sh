@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # deps.sh - installs the Debian packages Cairn needs that are missing.
 # Called by the Makefile before every build, so a fresh machine needs
-# nothing by hand. Usage: scripts/deps.sh [build|test|bench]
+# nothing by hand. Usage: scripts/deps.sh [build|test|bench|fuzz]
 set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make pkg-config libh2o-evloop-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev)
+# The fuzzers (tests/fuzz) need clang and its libFuzzer and sanitizer
+# runtimes, which Debian ships apart from the compiler.
+fuzz=(clang libclang-rt-14-dev)
 case "$what" in
-  test) pkgs+=(python3 curl postgresql-15 clang-format) ;;
+  test) pkgs+=(python3 curl postgresql-15 clang-format "${fuzz[@]}") ;;
+  fuzz) pkgs+=("${fuzz[@]}") ;;
   bench) pkgs+=(wrk curl postgresql-15) ;;
 esac
 missing=()

@@ -1,0 +1,39 @@
+# tests/fuzz/fuzz.mk - `make fuzz`: the libFuzzer targets (included by the
+# Makefile; see tests/fuzz/run.sh for what a run does).
+#   make fuzz                      every target FUZZ_SECONDS (30) each, after
+#                                  its committed regression inputs
+#   make fuzz FUZZ_SECONDS=600     longer, by hand
+#   make fuzz FUZZ_TARGETS=query   one target
+# The product is built a third time, by clang with coverage instrumentation
+# and ASan/UBSan, under build/fuzz/ (apart from the release and ASan builds).
+
+FUZZ_CC := clang
+FUZZ_TARGETS ?= http1 body query
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS := -std=c17 -O1 -g $(WARN) -pthread -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+
+.PHONY: fuzz fuzz-build fuzz-deps
+fuzz-deps:
+	@scripts/deps.sh fuzz
+
+$(BUILD)/fuzz/obj/%.o: %.c $(HDRS) | deps fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+# fuzz_http1.c compiles src/http/http1.c into itself, so that object stays out.
+$(BUILD)/fuzz/http1: tests/fuzz/fuzz_http1.c $(filter-out %/src/http/http1.o,$(FUZZ_OBJS)) | fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h $(FUZZ_OBJS) | fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ \
+		$(filter %.c %.o,$^) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-deps
+	$(MAKE) --no-print-directory fuzz-build
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+		tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
