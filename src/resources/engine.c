@@ -896,14 +896,17 @@ static int insert_row(engine_call *c, const res_def *r, res_row *row, bool *set,
                                "at least one of %s is required", names);
         }
     }
-    if (!row->id[0]) id_new(row->id, r->prefix);
-    row->created_ms = row->updated_ms = (int64_t)time_now_ms();
-    res_write w = {.c = c, .r = r, .is_create = true, .row = row, .set = set};
-    if (run_hook(&w, HOOK(r, before_write))) return -1;
+    /* Before the hook: before_write runs after generic validation, and a
+     * hook may rely on a required field being there (the stage hook makes
+     * a key from the name). */
     for (int i = 0; i < r->nfields; i++)
         if ((r->fields[i].flags & RF_REQUIRED) && row->vals[i].kind == SV_NULL)
             return engine_fail(c, EK_INVALID, r->fields[i].name, "%s is required",
                                r->fields[i].name);
+    if (!row->id[0]) id_new(row->id, r->prefix);
+    row->created_ms = row->updated_ms = (int64_t)time_now_ms();
+    res_write w = {.c = c, .r = r, .is_create = true, .row = row, .set = set};
+    if (run_hook(&w, HOOK(r, before_write))) return -1;
     if (check_refs(c, r, row, set)) return -1;
     store_err e;
     int rc = store_rec_insert(c->conn, r, c->ws, row, &e);
