@@ -61,7 +61,7 @@ for t in "$@"; do
   "$bin" "${opts[@]}" -max_total_time="$secs" -print_final_stats=1 -dict="$dict" \
     "$work/corpus" "$src/corpus" >"$log" 2>&1
   rc=$?
-  last=$(grep -E '^#[0-9]+ +(INITED|NEW|REDUCE|pulse|DONE)' "$log" | tail -1)
+  last=$(grep -E '^#[0-9]+[[:space:]]+(INITED|NEW|REDUCE|pulse|DONE)' "$log" | tail -1)
   cov=$(sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/\1 edges, \2 features, corpus \3/p' <<<"$last")
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
