@@ -2,7 +2,8 @@
 #   make          build build/cairn
 #   make run      build and serve on ./cairn.db
 #   make test     unit + black-box API tests, release and ASan/UBSan builds,
-#                 on SQLite and on a throwaway PostgreSQL 15 cluster
+#                 on SQLite and on a throwaway PostgreSQL 15 cluster; and
+#                 the fuzzers, 30 s each
 #   make bench    load benchmark (see bench/)
 #   make soak     memory soak: 10 min at half capacity, heap flat (see bench/)
 #   make fuzz     libFuzzer targets, 30 s each (see tests/fuzz/fuzz.mk)
@@ -69,6 +70,7 @@ test:
 	@scripts/deps.sh test
 	$(MAKE) --no-print-directory check-format
 	$(MAKE) --no-print-directory $(BUILD)/cairn $(BUILD)/asan/cairn $(BUILD)/unit $(BUILD)/asan/unit
+	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory test-unit test-api
 
 test-unit:
