@@ -397,12 +397,11 @@ static void fixed_schemas(json_t *s)
         object_of(pack("{s:o, s:O}", "by_status", counts, "by_source", counts))));
     /* Added after object_of() made every other member required. */
     json_object_set_new(json_object_get(dash, "properties"), "tasks",
-                        pack("{s:s, s:s, s:o}", "description",
+                        pack("{s:s, s:s, s:o, s:[s,s]}", "description",
                              "Only for keys with tasks:read in workspaces with the tasks module",
                              "type", "object", "properties",
-                             pack("{s:o, s:o}", "open", int_schema(), "overdue", int_schema())));
-    json_t *tp = json_object_get(json_object_get(dash, "properties"), "tasks");
-    json_object_set_new(tp, "required", pack("[s,s]", "open", "overdue"));
+                             pack("{s:o, s:o}", "open", int_schema(), "overdue", int_schema()),
+                             "required", "open", "overdue"));
     json_object_set_new(s, "Dashboard", dash);
 }
 
