@@ -407,66 +407,51 @@ static void fixed_schemas(json_t *s)
 
 /* -------------------------------------------------- shared responses */
 
-/* The errors an operation may answer, one bit each; err_resps is in the
- * same order. */
-enum {
-    E400 = 1 << 0,
-    E401 = 1 << 1,
-    E403 = 1 << 2,
-    E404 = 1 << 3,
-    E409 = 1 << 4,
-    E413 = 1 << 5,
-    E414 = 1 << 6,
-    E415 = 1 << 7,
-    E429 = 1 << 8,
-    E431 = 1 << 9,
-    E500 = 1 << 10,
-    E503 = 1 << 11,
-};
-
+/* The error answers, each with the codes api.c and the engine give it. */
 static const struct err_resp {
-    const char *status, *name, *desc, *codes[3];
+    int status;
+    const char *name, *desc, *codes[3];
     bool retry, ratelimit;
 } err_resps[] = {
-    {"400",
+    {400,
      "BadRequest",
      "validation_failed: a parameter, header or body field is wrong; error.param names it "
      "(null when the body as a whole is)",
      {"validation_failed"}},
-    {"401", "Unauthorized", "unauthorized: no bearer token, or not a valid one", {"unauthorized"}},
-    {"403",
+    {401, "Unauthorized", "unauthorized: no bearer token, or not a valid one", {"unauthorized"}},
+    {403,
      "Forbidden",
      "forbidden: the key lacks the scope the operation needs (the message names it); "
      "module_disabled: the workspace has the resource's module switched off (error.module)",
      {"forbidden", "module_disabled"}},
-    {"404",
+    {404,
      "NotFound",
      "not_found: no such record in this workspace (another workspace's ids too); the id of a "
      "merged record also carries error.merged_into",
      {"not_found"}},
-    {"409",
+    {409,
      "Conflict",
      "conflict: the stored state refuses the write (a taken unique value, a protected record); "
      "idempotency_key_reused: the Idempotency-Key came with another request within 24 h",
      {"conflict", "idempotency_key_reused"}},
-    {"413", "PayloadTooLarge", "payload_too_large: the body is over 1 MiB", {"payload_too_large"}},
-    {"414", "UriTooLong", "uri_too_long: the URL is over 8 KiB", {"uri_too_long"}},
-    {"415",
+    {413, "PayloadTooLarge", "payload_too_large: the body is over 1 MiB", {"payload_too_large"}},
+    {414, "UriTooLong", "uri_too_long: the URL is over 8 KiB", {"uri_too_long"}},
+    {415,
      "UnsupportedMediaType",
      "unsupported_media_type: a body not sent as Content-Type: application/json",
      {"unsupported_media_type"}},
-    {"429",
+    {429,
      "RateLimited",
      "rate_limited: the key's request rate or concurrent requests are over its limit",
      {"rate_limited"},
      true,
      true},
-    {"431",
+    {431,
      "HeadersTooLarge",
      "headers_too_large: the request headers are over 16 KiB",
      {"headers_too_large"}},
-    {"500", "Internal", "internal: the server failed; nothing was half written", {"internal"}},
-    {"503",
+    {500, "Internal", "internal: the server failed; nothing was half written", {"internal"}},
+    {503,
      "Unavailable",
      "store_unavailable: the database is busy or unreachable; retry",
      {"store_unavailable"},
@@ -689,19 +674,27 @@ static bool lists(const api_route *rt)
            (rt->action && rt->action->list && !rt->action->response);
 }
 
-/* The errors a route can answer, from what api.c and the engine check. */
-static unsigned route_errors(const api_route *rt)
+/* Whether a route can answer an error status, from what the HTTP adapter,
+ * api.c and the engine check. */
+static bool can_fail(const api_route *rt, int status)
 {
-    /* The HTTP adapter answers these before routing, on any route. */
-    unsigned e = E400 | E414 | E431;
-    if (rt->public) return e | (rt->handler == meta_readyz ? E500 | E503 : 0);
-    e |= E401 | E429 | E500 | E503;
-    if (!rt->handler) e |= E403; /* scope and module checks of the engine */
-    if (strchr(rt->pattern, '{') || rt->action || rt->handler == meta_workspace ||
-        (rt->write && !is(rt, "batch")))
-        e |= E404;
-    if (rt->write) e |= E409 | E413 | E415;
-    return e;
+    switch (status) {
+    case 400: /* the HTTP adapter checks these before routing */
+    case 414:
+    case 431: return true;
+    case 500: /* the store, which readyz asks too */
+    case 503: return !rt->public || rt->handler == meta_readyz;
+    case 401:
+    case 429: return !rt->public;
+    case 403: return !rt->public && !rt->handler; /* the engine's scope and module checks */
+    case 404:
+        return !rt->public && (strchr(rt->pattern, '{') || rt->action ||
+                               rt->handler == meta_workspace || (rt->write && !is(rt, "batch")));
+    case 409:
+    case 413:
+    case 415: return rt->write;
+    }
+    return false;
 }
 
 static json_t *success(const char *desc, json_t *schema, bool write)
@@ -780,75 +773,76 @@ static void meta_responses(json_t *resp, const api_route *rt)
  * how it answers and what it needs. */
 static char *describe(const api_route *rt, char *d, size_t cap)
 {
+    static const struct {
+        api_handler handler;
+        const char *text;
+    } fixed[] = {
+        {meta_healthz, "200 while the process serves requests; needs no key."},
+        {meta_readyz, "200 when the database answers, else 503 (take the node out of a load "
+                      "balancer); needs no key."},
+        {meta_metrics, "Request counts by route and status, a latency histogram and store "
+                       "errors, in Prometheus text format; needs no key."},
+        {meta_openapi, "This document, generated from the route and resource tables the "
+                       "server runs on; needs no key."},
+        {meta_workspace, "The id, name and enabled modules of the key's workspace; any valid "
+                         "key may read it."},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (rt->handler == fixed[i].handler) {
+            snprintf(d, cap, "%s", fixed[i].text);
+            return d;
+        }
+    /* Each names the record with its one %s. */
+    static const struct {
+        const char *kind, *text;
+        bool plural;
+    } kinds[] = {
+        {"list",
+         "One page of %s (limit, then next_cursor until it is null), newest first unless "
+         "sort says otherwise; every filter must match; unknown parameters are a 400.",
+         true},
+        {"get", "The %s with this id; another workspace's id is 404.", false},
+        {"update",
+         "Changes only the given fields of the %s; null clears an optional field; "
+         "unknown or read-only fields are a 400 naming the field.",
+         false},
+        {"delete",
+         "Deletes the %s; records that belong to it go with it and optional links to "
+         "it are cleared. Answers {id, object, deleted}.",
+         false},
+        {"batch",
+         "Up to 100 create, update or upsert operations on %s, each in a savepoint of "
+         "its own: one failing undoes only itself. Answers 200 with each operation's "
+         "status and record or error.",
+         true},
+        {"merge",
+         "Folds the %s of from_ids into this one: references, tasks, activities and "
+         "history move to it, its empty fields are filled, and the merged ids then "
+         "answer 404 with merged_into.",
+         true},
+        {"timeline",
+         "The %s's events (updates with their changes) and those of its tasks and "
+         "activities, newest first.",
+         false},
+    };
     const res_def *r = rt->res;
-    if (rt->handler == meta_healthz)
-        snprintf(d, cap, "200 while the process serves requests; needs no key.");
-    else if (rt->handler == meta_readyz)
-        snprintf(d, cap,
-                 "200 when the database answers, else 503 (take the node out of a "
-                 "load balancer); needs no key.");
-    else if (rt->handler == meta_metrics)
-        snprintf(d, cap,
-                 "Request counts by route and status, a latency histogram and store "
-                 "errors, in Prometheus text format; needs no key.");
-    else if (rt->handler == meta_openapi)
-        snprintf(d, cap,
-                 "This document, generated from the route and resource tables the "
-                 "server runs on; needs no key.");
-    else if (rt->handler == meta_workspace)
-        snprintf(d, cap,
-                 "The id, name and enabled modules of the key's workspace; any valid "
-                 "key may read it.");
-    else if (is(rt, "list") || is(rt, "sublist") || lists(rt))
-        snprintf(d, cap,
-                 "One page of %s (limit, then next_cursor until it is null), newest first "
-                 "unless sort says otherwise; every filter must match. Unknown parameters are "
-                 "a 400. Needs %s.",
-                 r->name, rt->scope);
-    else if (is(rt, "create") || is(rt, "subcreate"))
-        snprintf(d, cap,
-                 "Creates a %s%s and answers 201 with it. %sUnknown or read-only fields are a "
-                 "400 naming the field. Needs %s.",
-                 r->singular, is(rt, "subcreate") ? " linked to the record of the path" : "",
-                 r->upsert_keys[0] ? "With upsert_on, the record whose field matches "
-                                     "(case-insensitively) is updated instead and the answer is "
-                                     "200. "
-                                   : "",
-                 rt->scope);
-    else if (is(rt, "get"))
-        snprintf(d, cap, "The %s with this id; another workspace's id is 404. Needs %s.",
-                 r->singular, rt->scope);
-    else if (is(rt, "update"))
-        snprintf(d, cap,
-                 "Changes only the fields given; null clears an optional field; unknown or "
-                 "read-only fields are a 400 naming the field. Needs %s.",
-                 rt->scope);
-    else if (is(rt, "delete"))
-        snprintf(d, cap,
-                 "Deletes the %s; records that belong to it go with it and optional links to it "
-                 "are cleared. Answers {id, object, deleted}. Needs %s.",
-                 r->singular, rt->scope);
-    else if (is(rt, "batch"))
-        snprintf(d, cap,
-                 "Up to 100 create, update or upsert operations, each in a savepoint of its own: "
-                 "one failing undoes only itself. Answers 200 with each operation's status and "
-                 "record or error. Needs %s.",
-                 rt->scope);
-    else if (is(rt, "merge"))
-        snprintf(d, cap,
-                 "Folds the %s of from_ids into this one: references, tasks, activities and "
-                 "history move to it, its empty fields are filled, and the merged ids then "
-                 "answer 404 with merged_into. Needs %s.",
-                 r->name, rt->scope);
-    else if (is(rt, "timeline"))
-        snprintf(d, cap,
-                 "The %s's events (updates with their changes) and those of its tasks and "
-                 "activities, newest first. Needs %s.",
-                 r->singular, rt->scope);
-    else
-        snprintf(d, cap, "%s.%s Needs %s.", rt->summary,
-                 action_creates(rt->action, r) ? " Answers 201 with the new record." : "",
-                 rt->scope);
+    int n = -1;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && n < 0; i++)
+        if (is(rt, kinds[i].kind) || (lists(rt) && !strcmp(kinds[i].kind, "list")))
+            n = snprintf(d, cap, kinds[i].text, kinds[i].plural ? r->name : r->singular);
+    if (n < 0 && (is(rt, "create") || is(rt, "subcreate")))
+        n = snprintf(d, cap,
+                     "Creates a %s%s and answers 201 with it.%s Unknown or read-only fields are "
+                     "a 400 naming the field.",
+                     r->singular, is(rt, "subcreate") ? " linked to the record of the path" : "",
+                     r->upsert_keys[0] ? " With upsert_on, the record whose field matches "
+                                         "(case-insensitively) is updated instead and the answer "
+                                         "is 200."
+                                       : "");
+    if (n < 0)
+        n = snprintf(d, cap, "%s.%s", rt->summary,
+                     action_creates(rt->action, r) ? " Answers 201 with the new record." : "");
+    if ((size_t)n < cap) snprintf(d + n, cap - (size_t)n, " Needs %s.", rt->scope);
     return d;
 }
 
@@ -954,10 +948,12 @@ static json_t *operation(const api_route *rt)
         meta_responses(resp, rt);
     else
         engine_responses(resp, rt);
-    unsigned errs = route_errors(rt);
-    for (int i = 0; i < NERR; i++)
-        if (errs & (1u << i))
-            json_object_set_new(resp, err_resps[i].status, shared(errors, err_resps[i].name));
+    for (int i = 0; i < NERR; i++) {
+        char st[8];
+        snprintf(st, sizeof st, "%d", err_resps[i].status);
+        if (can_fail(rt, err_resps[i].status))
+            json_object_set_new(resp, st, shared(errors, err_resps[i].name));
+    }
     json_object_set_new(op, "responses", resp);
     return op;
 }
