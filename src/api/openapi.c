@@ -672,15 +672,14 @@ static bool is(const api_route *rt, const char *kind)
 
 /* An action whose body is its resource's own fields creates one of them
  * (POST /v1/deal-stages): the engine answers 201, as for a create. */
-static bool action_creates(const res_action *a, const res_def *r)
+static bool action_creates(const res_action *a)
 {
-    return a && a->write && a->nbody > 0 && a->body >= r->fields &&
-           a->body < r->fields + r->nfields;
+    return a && a->creates;
 }
 
 static bool creates(const api_route *rt)
 {
-    return is(rt, "create") || is(rt, "subcreate") || action_creates(rt->action, rt->res);
+    return is(rt, "create") || is(rt, "subcreate") || action_creates(rt->action);
 }
 
 static bool lists(const api_route *rt)
@@ -870,7 +869,7 @@ static char *describe(const api_route *rt, char *d, size_t cap)
                                        : "");
     if (n < 0)
         n = snprintf(d, cap, "%s.%s", rt->summary,
-                     action_creates(rt->action, r) ? " Answers 201 with the new record." : "");
+                     action_creates(rt->action) ? " Answers 201 with the new record." : "");
     if ((size_t)n < cap) snprintf(d + n, cap - (size_t)n, " Needs %s.", rt->scope);
     return d;
 }
@@ -905,7 +904,7 @@ static json_t *request_body(const api_route *rt)
                       "type", "string", "enum", mods);
     } else if (a) {
         schema =
-            fields_schema(a->body, a->nbody, AS_CREATE, action_creates(a, r) && r->custom_fields);
+            fields_schema(a->body, a->nbody, AS_CREATE, action_creates(a) && r->custom_fields);
         required = json_object_get(schema, "required") != NULL;
     } else if (is(rt, "batch")) {
         schema = schema_ref("BatchRequest");
