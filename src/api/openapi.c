@@ -700,8 +700,10 @@ static bool can_fail(const api_route *rt, int status)
     case 503: return !rt->public || rt->handler == meta_readyz;
     case 401:
     case 429: return !rt->public;
-    case 403: /* the engine's scope and module checks; reading the workspace needs neither */
-        return !rt->public && !rt->handler && (rt->res || rt->write);
+    case 403: /* a fixed route's scope (/metrics); the engine's scope and module
+               * checks, of which reading the workspace needs neither */
+        if (rt->public) return false;
+        return rt->handler ? rt->scope != NULL : rt->res || rt->write;
     case 404:
         return !rt->public && (strchr(rt->pattern, '{') || rt->action || workspace_route(rt) ||
                                (rt->write && !is(rt, "batch")));
@@ -903,8 +905,7 @@ static json_t *request_body(const api_route *rt)
                       "Every module the workspace uses; the others are switched off", "items",
                       "type", "string", "enum", mods);
     } else if (a) {
-        schema =
-            fields_schema(a->body, a->nbody, AS_CREATE, action_creates(a) && r->custom_fields);
+        schema = fields_schema(a->body, a->nbody, AS_CREATE, action_creates(a) && r->custom_fields);
         required = json_object_get(schema, "required") != NULL;
     } else if (is(rt, "batch")) {
         schema = schema_ref("BatchRequest");
