@@ -646,6 +646,15 @@ bool sql_list(sql_stmt *q, const res_def *r, const char *ws, const store_query *
     return true;
 }
 
+bool sql_read(sql_stmt *q, const char *ws, const store_read *rd)
+{
+    if (rd->id) {
+        sql_rec_get(q, rd->r, ws, rd->id);
+        return true;
+    }
+    return sql_list(q, rd->r, ws, rd->q);
+}
+
 /* Group keys come back in byte order on every backend: text compared as
  * bytes, numbers as numbers. */
 static bool bytewise_key(const res_field *f)

@@ -193,6 +193,9 @@ void sql_list_conds(sql_stmt *q, buf *b, const res_def *r, const store_query *qu
                     const char *alias, int ws_param);
 void sql_limit(sql_stmt *q, buf *b, const store_query *query);
 
+/* One read of a batch (store_read_many): sql_rec_get or sql_list. */
+bool sql_read(sql_stmt *q, const char *ws, const store_read *rd);
+
 /* Columns: the two group keys (NULL when unused), count, sum. */
 void sql_aggregate(sql_stmt *q, const res_def *r, const char *ws, const store_agg *agg);
 

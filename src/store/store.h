@@ -197,6 +197,28 @@ typedef struct store_query {
 int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
                    res_row **rows, int *n, bool *more, store_err *e);
 
+/* One read of a batch: a record by id (`id`), or one page of a list (`q`). */
+typedef struct store_read {
+    const res_def *r;
+    const char *id;       /* get by id, or NULL ... */
+    const store_query *q; /* ... one page of r for q */
+    res_row row;          /* out, for a get */
+    res_row *rows;        /* out, for a page: n rows, and whether more follow */
+    int n;
+    bool more;
+    int rc; /* this read's STORE_OK or STORE_NOTFOUND (a get) */
+} store_read;
+
+/* Runs independent reads of workspace ws together: on PostgreSQL in one
+ * pipeline (one round trip, also inside a transaction and with a pending
+ * savepoint), on SQLite one after another. Each read answers as
+ * store_rec_get or store_rec_list would, searches included (a search
+ * inside a savepoint is refused on SQLite as by store_rec_list). Returns
+ * STORE_OK when every read ran (each rc says whether its record was
+ * found), else the first failure. Rows come from the arena `a`. */
+int store_read_many(store_conn *c, arena *a, const char *ws, store_read *reads, int n,
+                    store_err *e);
+
 /* Re-points every `r` row whose `field` holds `from` to `to` (merges), or
  * clears it when `to` is NULL (deletes: `type_field`, when >= 0, is cleared
  * with it). `type_field` >= 0 restricts to rows whose type_field equals

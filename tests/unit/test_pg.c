@@ -1,12 +1,17 @@
 /* test_pg.c - what only the PostgreSQL store has, through store.h and a
  * raw connection: events buffered inside a transaction (written to the
  * table early, then dropped with a savepoint), savepoints sent in one
- * pipeline with the first statement inside them, the search postings and
- * their migrations, and advisory locks held to commit. The rest of the
- * store runs on PostgreSQL too, in test_store.c (the *_pg tests). Runs
- * when CAIRN_TEST_PG names an admin URL (scripts/with-postgres.sh sets
- * it); otherwise every test here is skipped. */
+ * pipeline with the first statement inside them, batches of reads in one
+ * round trip (counted by standing in for libpq's calls), the search
+ * postings and their migrations, and advisory locks held to commit. The
+ * rest of the store runs on PostgreSQL too, in test_store.c (the *_pg
+ * tests). Runs when CAIRN_TEST_PG names an admin URL
+ * (scripts/with-postgres.sh sets it); otherwise every test here is
+ * skipped. */
+#include <dlfcn.h>
+#include <libpq-fe.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/search.h"
@@ -246,5 +251,156 @@ TEST(pg_lock_held_until_commit)
         CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
         CHECK_EQ_INT(raw_int(&d, probe), 1);
     }
+    db_close(&d);
+}
+
+/* ------------------------------------------------------------ round trips */
+
+/* The unit binary's own definitions of these libpq calls win over
+ * libpq's: each counts, then calls libpq's. A round trip is a call that
+ * waits for the server (an exec, a prepare, a pipeline's sync); `sent`
+ * counts the statements that went into pipelines, `savepoints` those that
+ * opened a savepoint. */
+static int round_trips, sent, savepoints;
+
+static void *libpq_fn(const char *name)
+{
+    void *fn = dlsym(RTLD_NEXT, name);
+    if (!fn) abort();
+    return fn;
+}
+
+#define LIBPQ(name)                                                                                \
+    static __typeof__(&name) real;                                                                 \
+    if (!real) real = (__typeof__(&name))libpq_fn(#name)
+
+PGresult *PQexec(PGconn *conn, const char *query)
+{
+    LIBPQ(PQexec);
+    round_trips++;
+    return real(conn, query);
+}
+
+PGresult *PQexecParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+                       const char *const *paramValues, const int *paramLengths,
+                       const int *paramFormats, int resultFormat)
+{
+    LIBPQ(PQexecParams);
+    round_trips++;
+    return real(conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
+                resultFormat);
+}
+
+PGresult *PQprepare(PGconn *conn, const char *stmtName, const char *query, int nParams,
+                    const Oid *paramTypes)
+{
+    LIBPQ(PQprepare);
+    round_trips++;
+    return real(conn, stmtName, query, nParams, paramTypes);
+}
+
+PGresult *PQexecPrepared(PGconn *conn, const char *stmtName, int nParams,
+                         const char *const *paramValues, const int *paramLengths,
+                         const int *paramFormats, int resultFormat)
+{
+    LIBPQ(PQexecPrepared);
+    round_trips++;
+    return real(conn, stmtName, nParams, paramValues, paramLengths, paramFormats, resultFormat);
+}
+
+int PQpipelineSync(PGconn *conn)
+{
+    LIBPQ(PQpipelineSync);
+    round_trips++;
+    return real(conn);
+}
+
+int PQsendQueryParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+                      const char *const *paramValues, const int *paramLengths,
+                      const int *paramFormats, int resultFormat)
+{
+    LIBPQ(PQsendQueryParams);
+    sent++;
+    savepoints += strcmp(command, "SAVEPOINT sp") == 0;
+    return real(conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
+                resultFormat);
+}
+
+int PQsendQueryPrepared(PGconn *conn, const char *stmtName, int nParams,
+                        const char *const *paramValues, const int *paramLengths,
+                        const int *paramFormats, int resultFormat)
+{
+    LIBPQ(PQsendQueryPrepared);
+    sent++;
+    return real(conn, stmtName, nParams, paramValues, paramLengths, paramFormats, resultFormat);
+}
+
+/* Round trips, statements sent in pipelines and savepoints among them, of
+ * the store calls since the last call, as "trips/sent/savepoints". */
+static const char *trips(db *d)
+{
+    const char *s = arena_printf(&d->a, "%d/%d/%d", round_trips, sent, savepoints);
+    round_trips = sent = savepoints = 0;
+    return s;
+}
+
+/* Three reads (a record, a page, a page planned for its values) cost one
+ * round trip, on a new connection (their statements prepared in the same
+ * pipeline), once prepared, and inside a transaction whose savepoint
+ * travels with them; one by one they cost three. */
+TEST(pg_read_batch_one_round_trip)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_read_batch_one_round_trip")) return;
+    const res_def *con = res_find("contacts"), *com = res_find("companies");
+    char acme[ID_MAX], a[ID_MAX];
+    add1(&d, "companies", d.ws, "domain", "acme.com", acme);
+    add1(&d, "contacts", d.ws, "name", "Ann", a);
+    store_filter active = {.field = res_field_index(con, "name"), .v = sv_text("ann")};
+    store_filter rel = {.field = res_field_index(con, "company_id"),
+                        .op = SF_REL,
+                        .v = sv_text("acme.com"),
+                        .rel = com,
+                        .rel_field = res_field_index(com, "domain")};
+    store_query page = {.filters = &active, .nfilters = 1, .limit = 5, .link_field = -1};
+    store_query planned = {.filters = &rel, .nfilters = 1, .limit = 5, .link_field = -1};
+    store_read rd[] = {{.r = con, .id = a}, {.r = con, .q = &page}, {.r = con, .q = &planned}};
+    store_err e;
+    store *s2;
+    store_conn *c;
+    if (!db_connect_again(&d, &(store_opts){.busy_ms = 2000}, &s2, &c)) return;
+    trips(&d);
+    if (!CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 3, &e), STORE_OK)) printf("  %s\n", e.msg);
+    /* the reads (the first two prepared with them) and the plan mode of
+     * the third */
+    CHECK_STR(trips(&d), "1/4/0");
+    CHECK_EQ_INT(rd[0].rc, STORE_OK);
+    CHECK_EQ_INT(rd[1].n, 1);
+    CHECK_EQ_INT(rd[2].n, 0);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 3, &e), STORE_OK);
+    CHECK_STR(trips(&d), "1/4/0"); /* the third first, then generic plans */
+
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    trips(&d);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 2, &e), STORE_OK);
+    CHECK_STR(trips(&d), "1/3/1"); /* the savepoint and the two reads */
+    CHECK_EQ_INT(rd[0].rc, STORE_OK);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 2, &e), STORE_OK);
+    CHECK_STR(trips(&d), "1/2/0");
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+
+    trips(&d);
+    res_row row;
+    res_row *rows;
+    int n;
+    bool more;
+    CHECK_EQ_INT(store_rec_get(c, &d.a, con, d.ws, a, &row, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_list(c, &d.a, con, d.ws, &page, &rows, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_list(c, &d.a, con, d.ws, &planned, &rows, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(round_trips, 3); /* the last with its plan mode */
+    store_disconnect(c);
+    store_close(s2);
     db_close(&d);
 }

@@ -1791,6 +1791,129 @@ STORE_TEST(store_list_rel_filter)
     db_close(&d);
 }
 
+/* ----------------------------------------------------------- read batches */
+
+/* Names of a page's rows, joined with spaces. */
+static const char *names_of(db *d, const res_def *r, const res_row *rows, int n)
+{
+    char *s = arena_strdup(&d->a, "");
+    for (int i = 0; i < n; i++)
+        s = arena_printf(&d->a, "%s%s%s", s, i ? " " : "", get_s(r, &rows[i], "name"));
+    return s;
+}
+
+/* A batch answers each read as the call it stands for would: records by
+ * id (found, missing, in another workspace), pages with filters, a filter
+ * through a related record and a cursor, a search, an empty search; inside
+ * a transaction it sees the transaction's writes, also as the first
+ * statement of a savepoint. A read that fails fails the batch, and the
+ * connection goes on. */
+STORE_TEST(store_read_batches)
+{
+    db d;
+    if (!db_open(&d, "readbatch.db")) return;
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    const res_def *con = R("contacts"), *com = R("companies");
+    char acme[ID_MAX], a[ID_MAX], b[ID_MAX], other[ID_MAX];
+    add1(&d, "companies", d.ws, "domain", "acme.com", acme);
+    add_contact(&d, d.ws, "Ann Read", "ann@acme.com", "active", a);
+    add_contact(&d, d.ws, "Bob Read", "bob@acme.com", "active", b);
+    add_contact(&d, d.ws, "Cid Read", "cid@acme.com", "inactive", NULL);
+    add_contact(&d, d.ws2, "Dan Else", "dan@else.com", "active", other);
+    res_row arow = {0};
+    CHECK_EQ_INT(store_rec_get(c, &d.a, con, d.ws, a, &arow, &e), STORE_OK);
+    res_row up = arow;
+    set_s(con, &up, "company_id", acme);
+    bool *set = arena_zalloc(&d.a, sizeof(bool) * (size_t)con->nfields);
+    set[FI(con, "company_id")] = true;
+    CHECK_EQ_INT(store_rec_update(c, con, d.ws, &up, set, false, &e), STORE_OK);
+
+    store_filter active = {.field = FI(con, "status"), .v = sv_text("active")};
+    store_query page = q_all(1);
+    page.filters = &active;
+    page.nfilters = 1;
+    store_filter rel = {.field = FI(con, "company_id"),
+                        .op = SF_REL,
+                        .v = sv_text("ACME.com"),
+                        .rel = com,
+                        .rel_field = FI(com, "domain")};
+    store_query by_rel = q_all(10);
+    by_rel.filters = &rel;
+    by_rel.nfilters = 1;
+    store_query found = q_all(10), nothing = q_all(10);
+    found.fts = "read";
+    nothing.fts = "!!";
+    store_read rd[] = {
+        {.r = con, .id = a},       {.r = con, .id = "con_01ARZ3NDEKTSV4RRFFQ69G5FAV"},
+        {.r = con, .q = &page},    {.r = con, .id = other}, /* workspace B's */
+        {.r = con, .q = &by_rel},  {.r = con, .q = &found},
+        {.r = con, .q = &nothing},
+    };
+    enum { N = sizeof rd / sizeof rd[0] };
+    for (int i = 0; i < N; i++)
+        rd[i].rc = 99;
+    if (!CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, N, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK_EQ_INT(rd[0].rc, STORE_OK);
+    CHECK_STR(rd[0].row.id, a);
+    CHECK_STR(get_s(con, &rd[0].row, "name"), "Ann Read");
+    CHECK_EQ_INT(rd[1].rc, STORE_NOTFOUND);
+    CHECK_EQ_INT(rd[2].rc, STORE_OK);
+    CHECK_STR(names_of(&d, con, rd[2].rows, rd[2].n), "Bob Read");
+    CHECK(rd[2].more);
+    CHECK_EQ_INT(rd[3].rc, STORE_NOTFOUND);
+    CHECK_STR(names_of(&d, con, rd[4].rows, rd[4].n), "Ann Read");
+    CHECK(!rd[4].more);
+    CHECK_STR(names_of(&d, con, rd[5].rows, rd[5].n), "Cid Read Bob Read Ann Read");
+    CHECK_EQ_INT(rd[6].rc, STORE_OK);
+    CHECK_EQ_INT(rd[6].n, 0);
+    CHECK(!rd[6].more);
+
+    /* The next page, with the cursor of the first. */
+    if (rd[2].n == 1) page.after_rid = rd[2].rows[0].rid;
+    store_read next = {.r = con, .q = &page};
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, &next, 1, &e), STORE_OK);
+    CHECK_STR(names_of(&d, con, next.rows, next.n), "Ann Read");
+    CHECK(!next.more);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, NULL, 0, &e), STORE_OK);
+
+    /* Inside a write transaction: the first read of a savepoint, then
+     * reads after a write in a nested one. */
+    char e1[ID_MAX];
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    store_read two[] = {{.r = con, .id = b}, {.r = con, .q = &page}};
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, two, 2, &e), STORE_OK);
+    CHECK_STR(get_s(con, &two[0].row, "name"), "Bob Read");
+    CHECK_STR(names_of(&d, con, two[1].rows, two[1].n), "Ann Read");
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add_contact(&d, d.ws, "Eve Read", "eve@acme.com", "active", e1);
+    page.after_rid = 0;
+    store_read mine[] = {{.r = con, .id = e1}, {.r = con, .q = &page}};
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, mine, 2, &e), STORE_OK);
+    CHECK_EQ_INT(mine[0].rc, STORE_OK);
+    CHECK_STR(names_of(&d, con, mine[1].rows, mine[1].n), "Eve Read");
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, mine, 2, &e), STORE_OK);
+    CHECK_EQ_INT(mine[0].rc, STORE_NOTFOUND);
+    CHECK_STR(names_of(&d, con, mine[1].rows, mine[1].n), "Bob Read");
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+
+    /* A read that cannot run fails the batch (a column that does not
+     * exist); the connection carries on. */
+    res_field ghost_field = {.name = "no_such_column", .type = FT_STRING};
+    res_def ghost = *con;
+    ghost.fields = &ghost_field;
+    ghost.nfields = 1;
+    store_read bad[] = {{.r = con, .id = a}, {.r = &ghost, .id = a}};
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, bad, 2, &e), STORE_ERROR);
+    CHECK(e.msg[0] != '\0');
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 2, &e), STORE_OK);
+    CHECK_STR(rd[0].row.id, a);
+    db_close(&d);
+}
+
 /* Rollups: increments land in their group atomically, lists match on any
  * key, empty groups disappear, and a rebuild recounts from the rows. */
 STORE_TEST(store_rollups)
