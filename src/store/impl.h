@@ -31,6 +31,9 @@ struct store_conn {
 /* Fills e (when given) and returns code: `return store_fail(e, ...)`. */
 int store_fail(store_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* STORE_RANGE's message: what leaves the range and where. */
+#define STORE_RANGE_FMT "%s: a total would leave the 64-bit range"
+
 extern const store_ops store_sqlite_ops;
 extern const store_ops store_postgres_ops;
 

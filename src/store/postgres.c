@@ -22,6 +22,7 @@
  * into <table>_terms, whose primary key yields a prefix's newest rows
  * first (sync_terms). */
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -245,6 +246,8 @@ static int result_fail(pg_conn *c, PGresult *res, store_err *e)
         code = STORE_UNAVAILABLE;
     else if (state && strcmp(state, "23505") == 0)
         code = STORE_CONFLICT;
+    else if (state && strcmp(state, "22003") == 0) /* numeric_value_out_of_range */
+        code = STORE_RANGE;
     else if (state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 ||
                        strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0))
         code = STORE_BUSY;
@@ -553,6 +556,22 @@ static int exec_sql(pg_conn *c, const char *sql, store_err *e)
 static int64_t get_int(PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* A count or sum into *out; false when it leaves 64 bits (sum() of a
+ * BIGINT is NUMERIC, which has room for any). */
+static bool get_int64(PGresult *r, int row, int col, int64_t *out)
+{
+    if (PQgetisnull(r, row, col)) {
+        *out = 0;
+        return true;
+    }
+    const char *t = PQgetvalue(r, row, col);
+    char *end;
+    errno = 0;
+    long long v = strtoll(t, &end, 10);
+    *out = v;
+    return errno == 0 && end != t && *end == '\0';
 }
 
 static void copy_col(char *dst, size_t cap, PGresult *r, int row, int col)
@@ -1529,25 +1548,38 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
     if (rc) return rc;
     int k = PQntuples(res);
     store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
+    bool fits = true;
     for (int i = 0; i < k; i++) {
         for (int g = 0; g < 2; g++)
             out[i].key[g] = agg_key(a, r, q->group[g], res, i, g);
         out[i].key[2] = (store_val){.kind = SV_NULL};
-        out[i].count = get_int(res, i, 2);
-        /* sum() of a BIGINT is NUMERIC: its text is the integer */
-        out[i].sum = get_int(res, i, 3);
+        fits = get_int64(res, i, 2, &out[i].count) && fits;
+        fits = get_int64(res, i, 3, &out[i].sum) && fits;
     }
     PQclear(res);
+    if (!fits) return store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
     *rows = out;
     *n = k;
     return STORE_OK;
+}
+
+/* Runs a rollup change built by sql.c, which changes no row when a
+ * group would leave the range. */
+static int rollup_change(pg_conn *c, const res_def *r, store_err *e)
+{
+    PGresult *res;
+    int rc = run_q(c, &res, e);
+    if (rc) return rc;
+    if (affected(res) == 0) rc = store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
+    PQclear(res);
+    return rc;
 }
 
 static int pg_rollup_add(pg_conn *c, const res_def *r, const char *ws, const store_val *keys,
                          int64_t dcount, int64_t dsum, store_err *e)
 {
     sql_rollup_add(stmt(c), r, ws, keys, dcount, dsum);
-    return run_q_done(c, e);
+    return rollup_change(c, r, e);
 }
 
 static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws,
@@ -1567,6 +1599,7 @@ static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws
             out[i].key[g] = *v ? (store_val){.kind = SV_TEXT, .s = get_text(a, res, i, g)}
                                : (store_val){.kind = SV_NULL};
         }
+        /* BIGINT columns: a value past 64 bits never got in (22003) */
         out[i].count = get_int(res, i, 3);
         out[i].sum = get_int(res, i, 4);
     }

@@ -756,12 +756,30 @@ void sql_repoint(sql_stmt *q, const res_def *r, int field, const char *ws, const
 
 /* --------------------------------------------------------------- rollups */
 
+/* Appends a condition true when a + d fits in 64 bits, written so that no
+ * step of it can leave them: d's sign picks the bound it is taken from.
+ * (Past the bounds SQLite turns an integer into a REAL and PostgreSQL
+ * raises an error.) */
+static void sum_fits(buf *b, const char *a, const char *d)
+{
+    buf_printf(b,
+               "CASE WHEN %2$s >= 0 THEN %1$s <= 9223372036854775807 - %2$s "
+               "ELSE %1$s >= -9223372036854775807 - 1 - %2$s END",
+               a, d);
+}
+
+/* A group's count and total change only when both stay in 64 bits: the
+ * upsert's WHERE leaves the row alone otherwise, and the statement
+ * changes no row (STORE_RANGE). */
 void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_val *keys,
                     int64_t dcount, int64_t dsum)
 {
     put(q, "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace_id, resource, k1, k2, k3) "
-           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total");
+           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total WHERE ");
+    sum_fits(&q->text, "r.n", "excluded.n");
+    buf_puts(&q->text, " AND ");
+    sum_fits(&q->text, "r.total", "excluded.total");
     text_param(q, ws);
     text_param(q, r->name);
     for (int g = 0; g < 3; g++)

@@ -208,6 +208,7 @@ void sql_repoint(sql_stmt *q, const res_def *r, int field, const char *ws, const
                  const char *to, int type_field, const char *type_value);
 
 /* ---- rollups ---- */
+/* Changes no row when the group's count or total would leave 64 bits. */
 void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_val *keys,
                     int64_t dcount, int64_t dsum);
 /* Columns: k1, k2, k3 ('' for none), n, total. */

@@ -83,6 +83,8 @@ static int sqlfail(sq_conn *c, store_err *e, int rc)
         code = STORE_BUSY;
     else if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         code = STORE_CONFLICT;
+    else if (strcmp(sqlite3_errmsg(c->db), "integer overflow") == 0)
+        code = STORE_RANGE; /* sum() of integers past 64 bits: no code of its own */
     return store_fail(e, code, "sqlite: %s", sqlite3_errmsg(c->db));
 }
 
@@ -1259,7 +1261,8 @@ typedef struct agg_page {
     arena *a;
     store_agg_row *rows;
     int n, cap;
-    int nkeys; /* key columns before count and sum */
+    int nkeys;  /* key columns before count and sum */
+    bool range; /* a count or sum was no 64-bit integer */
 } agg_page;
 
 /* The next row, zeroed. */
@@ -1296,9 +1299,20 @@ static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *
 {
     agg_page p = {.a = a, .nkeys = 2};
     sql_aggregate(stmt(c), r, ws, q);
+    /* sum() of integers fails past 64 bits (sqlfail: STORE_RANGE) */
     int rc = rows_q(c, read_agg, &p, 0, NULL, e);
     *rows = p.rows;
-    *n = p.n;
+    *n = rc == STORE_OK ? p.n : 0;
+    return rc;
+}
+
+/* Runs a rollup change built by sql.c, which changes no row when a
+ * group would leave the range. */
+static int rollup_change(sq_conn *c, const res_def *r, store_err *e)
+{
+    int rc = run_q(c, e);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
     return rc;
 }
 
@@ -1306,10 +1320,11 @@ static int sq_rollup_add(sq_conn *c, const res_def *r, const char *ws, const sto
                          int64_t dcount, int64_t dsum, store_err *e)
 {
     sql_rollup_add(stmt(c), r, ws, keys, dcount, dsum);
-    return run_q(c, e);
+    return rollup_change(c, r, e);
 }
 
-/* Rollup keys: '' is a NULL key. */
+/* Rollup keys: '' is a NULL key. A count or total past 64 bits from
+ * before the guards is a REAL: read as an integer it would saturate. */
 static void read_rollup(sqlite3_stmt *st, void *ud)
 {
     agg_page *p = ud;
@@ -1318,6 +1333,8 @@ static void read_rollup(sqlite3_stmt *st, void *ud)
         const char *v = (const char *)sqlite3_column_text(st, g);
         o->key[g] = sv_text(v && *v ? col_text(p->a, st, g) : NULL);
     }
+    p->range |= sqlite3_column_type(st, 3) != SQLITE_INTEGER ||
+                sqlite3_column_type(st, 4) != SQLITE_INTEGER;
     o->count = sqlite3_column_int64(st, 3);
     o->sum = sqlite3_column_int64(st, 4);
 }
@@ -1328,8 +1345,9 @@ static int sq_rollup_list(sq_conn *c, arena *a, const res_def *r, const char *ws
     agg_page p = {.a = a, .nkeys = 3};
     sql_rollup_list(stmt(c), r, ws, match);
     int rc = rows_q(c, read_rollup, &p, 0, NULL, e);
+    if (rc == STORE_OK && p.range) rc = store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
     *rows = p.rows;
-    *n = p.n;
+    *n = rc == STORE_OK ? p.n : 0;
     return rc;
 }
 

@@ -27,6 +27,7 @@ typedef enum store_status {
     STORE_ERROR = -3,       /* anything else: I/O, corruption, bug */
     STORE_BUSY = -4,        /* could not get the lock in time */
     STORE_UNAVAILABLE = -5, /* the database server cannot be reached */
+    STORE_RANGE = -6,       /* a total would leave the 64-bit range */
 } store_status;
 
 typedef struct store_err {
@@ -240,15 +241,20 @@ typedef struct store_agg_row {
     int64_t count, sum;
 } store_agg_row;
 
+/* Counts and sums come back exact: STORE_RANGE when one leaves 64 bits. */
 int store_rec_aggregate(store_conn *c, arena *a, const res_def *r, const char *ws,
                         const store_agg *q, store_agg_row **rows, int *n, store_err *e);
 
 /* ---- rollups (res_def.rollup): counts and sums per group ---- */
 /* Adds dcount and dsum to the group `keys` (one per group field, SV_NULL
- * or SV_TEXT). Atomic across connections and nodes. */
+ * or SV_TEXT). Atomic across connections and nodes. STORE_RANGE, with
+ * nothing changed and the transaction usable, when the group's count or
+ * total would leave 64 bits. */
 int store_rollup_add(store_conn *c, const res_def *r, const char *ws, const store_val *keys,
                      int64_t dcount, int64_t dsum, store_err *e);
-/* Groups whose keys equal `match` where given (NULL: any), non-empty only. */
+/* Groups whose keys equal `match` where given (NULL: any), non-empty only.
+ * STORE_RANGE for a group whose count or total is not an exact 64-bit
+ * integer (one written before the guard above, on SQLite a REAL). */
 int store_rollup_list(store_conn *c, arena *a, const res_def *r, const char *ws,
                       const char *const *match, store_agg_row **rows, int *n, store_err *e);
 /* Recounts r's rollup from its table (rows written below the engine, as

@@ -1,8 +1,9 @@
 /* test_sqlite.c - what only the SQLite store has: the FTS5 index (its
  * segments and their merging, changes deferred to COMMIT, triggers
  * replaced without a rebuild), the WAL layer's deferred sync and
- * checkpoints, and busy timeouts between connections. The rest of the
- * store runs on every backend in test_store.c. */
+ * checkpoints, busy timeouts between connections, and rollup totals left
+ * as REALs by overflows from before the guards. The rest of the store
+ * runs on every backend in test_store.c. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -398,5 +399,29 @@ TEST(store_two_connections)
     CHECK_EQ_INT(store_rec_get(d.c, &d.a, r, d.ws, a, &got, &e), STORE_NOTFOUND);
     store_disconnect(c2);
     store_close(s2);
+    db_close(&d);
+}
+
+/* A group whose total left 64 bits before the guards (SQLite kept it as a
+ * REAL) is reported, not read back saturated; other workspaces' groups
+ * list as before. */
+TEST(store_rollup_real_total_is_range)
+{
+    db d;
+    if (!db_open_on(&d, TB_SQLITE, "realtotal.db")) return;
+    const res_def *r = R("deals");
+    store_err e = {{0}};
+    store_val k[3] = {sv_text("open"), sv_text("stage_a"), sv_text("USD")};
+    CHECK_EQ_INT(store_rollup_add(d.c, r, d.ws, k, 1, 10, &e), STORE_OK);
+    CHECK(raw_exec(&d, "INSERT INTO rollups VALUES ('wrk_old', 'deals', 'open', 'stage_a', 'USD', "
+                       "2, 9223372036854775807 + 1)"));
+    CHECK_STR(raw_text(&d, "SELECT typeof(total) FROM rollups WHERE workspace_id = 'wrk_old'"),
+              "real");
+    store_agg_row *rows;
+    int n = -1;
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_old", NULL, &rows, &n, &e), STORE_RANGE);
+    CHECK(strstr(e.msg, "64-bit") != NULL);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 1);
     db_close(&d);
 }

@@ -2001,3 +2001,105 @@ STORE_TEST(store_rollups)
     CHECK_EQ_INT(n, 0);
     db_close(&d);
 }
+
+/* The group's count and total as "n:total", "-" when it has no row. */
+static const char *group_of(db *d, const char *ws, const store_val *keys)
+{
+    store_agg_row *rows;
+    int n = 0;
+    store_err e = {{0}};
+    const char *m[3] = {keys[0].s, keys[1].s, keys[2].s};
+    if (!CHECK_EQ_INT(store_rollup_list(d->c, &d->a, R("deals"), ws, m, &rows, &n, &e), STORE_OK)) {
+        printf("  %s\n", e.msg);
+        return "?";
+    }
+    return n ? arena_printf(&d->a, "%lld:%lld", (long long)rows[0].count, (long long)rows[0].sum)
+             : "-";
+}
+
+/* Totals never leave 64 bits: a rollup change that would is refused
+ * whole (STORE_RANGE, nothing changed, the transaction goes on), an
+ * aggregate or recount that would is STORE_RANGE, and one that ends at
+ * the bound is exact. */
+STORE_TEST(store_totals_stay_in_range)
+{
+    db d;
+    if (!db_open(&d, "range.db")) return;
+    const res_def *r = R("deals");
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    store_val hi[3] = {sv_text("open"), sv_text("stage_hi"), sv_text("USD")};
+    store_val lo[3] = {sv_text("open"), sv_text("stage_lo"), sv_text("USD")};
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, INT64_MAX - 5, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, 5, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775807");
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, 1, &e), STORE_RANGE);
+    CHECK(strstr(e.msg, "64-bit") != NULL);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, INT64_MAX, &e), STORE_RANGE);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775807");
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, -1, -5, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, hi), "1:9223372036854775802");
+    /* The low bound, and a count that would leave the range. */
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, 1, INT64_MIN, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, 1, -1, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, INT64_MAX, 0, &e), STORE_RANGE);
+    CHECK_STR(group_of(&d, d.ws, lo), "1:-9223372036854775808");
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, 1, INT64_MAX, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, lo), "2:-1");
+    /* Refused inside a transaction: the rest of it commits. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, 10, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, 2, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775804");
+
+    /* Aggregates: exact at the bound, STORE_RANGE past it, either way. */
+    const res_def *co = R("companies");
+    int status = FI(co, "status"), rev = FI(co, "annual_revenue_cents");
+    struct {
+        const char *ws, *status;
+        int64_t revenue;
+    } rows[] = {
+        {"wrk_at", "a", INT64_MAX - 1}, {"wrk_at", "a", 1},           {"wrk_at", "b", INT64_MIN},
+        {"wrk_up", "a", INT64_MAX},     {"wrk_up", "a", 1},           {"wrk_down", "a", INT64_MIN},
+        {"wrk_down", "a", -1},          {"wrk_down", "b", INT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        res_row row = new_row(&d, co);
+        set_s(co, &row, "name", "co");
+        set_s(co, &row, "status", rows[i].status);
+        set_i(co, &row, "annual_revenue_cents", rows[i].revenue);
+        insert_row(&d, co, rows[i].ws, &row);
+    }
+    store_agg q = {.group = {status, -1}, .sum = rev};
+    store_agg_row *out;
+    int n = -1;
+    if (!CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_at", &q, &out, &n, &e), STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_STR(agg_text(&d.a, out, n), "a/-/2:9223372036854775807 b/-/1:-9223372036854775808");
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_up", &q, &out, &n, &e), STORE_RANGE);
+    CHECK(e.msg[0] != '\0');
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_down", &q, &out, &n, &e), STORE_RANGE);
+    q.group[0] = -1;
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_up", &q, &out, &n, &e), STORE_RANGE);
+    q.sum = -1; /* counting alone is fine */
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_up", &q, &out, &n, &e), STORE_OK);
+    CHECK_STR(agg_text(&d.a, out, n), "-/-/2:0");
+
+    /* A recount from rows whose total leaves the range fails, and leaves
+     * the groups as they were. */
+    for (int i = 0; i < 2; i++) {
+        res_row row = new_row(&d, r);
+        set_s(r, &row, "name", "big");
+        set_s(r, &row, "status", "open");
+        set_s(r, &row, "stage_id", "stage_big");
+        set_s(r, &row, "currency", "USD");
+        set_i(r, &row, "amount_cents", INT64_MAX);
+        insert_row(&d, r, d.ws2, &row);
+    }
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_rebuild(c, r, &e), STORE_RANGE);
+    store_rollback(c);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775804");
+    db_close(&d);
+}
