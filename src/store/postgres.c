@@ -1582,6 +1582,13 @@ static int pg_rollup_add(pg_conn *c, const res_def *r, const char *ws, const sto
     return rollup_change(c, r, e);
 }
 
+static int pg_rollup_move(pg_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
+                          int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e)
+{
+    int built = sql_rollup_move(stmt(c), r, ws, from_keys, from_sum, to_keys, to_sum, e);
+    return built > 0 ? rollup_change(c, r, e) : built;
+}
+
 static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws,
                           const char *const *match, store_agg_row **rows, int *n, store_err *e)
 {

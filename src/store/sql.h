@@ -211,6 +211,13 @@ void sql_repoint(sql_stmt *q, const res_def *r, int field, const char *ws, const
 /* Changes no row when the group's count or total would leave 64 bits. */
 void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_val *keys,
                     int64_t dcount, int64_t dsum);
+/* store_rollup_move's statement, which changes no row when a group would
+ * leave 64 bits: 1 when built; 0, with no statement, when there is
+ * nothing to change (the same group and sum); STORE_RANGE (e filled) when
+ * the change cannot be written in 64 bits (-from_sum, or to_sum -
+ * from_sum in one group). */
+int sql_rollup_move(sql_stmt *q, const res_def *r, const char *ws, const store_val *from_keys,
+                    int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e);
 /* Columns: k1, k2, k3 ('' for none), n, total. */
 void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *const *match);
 /* Recounting from the table: clear the resource's groups, then fill. */

@@ -1323,6 +1323,13 @@ static int sq_rollup_add(sq_conn *c, const res_def *r, const char *ws, const sto
     return rollup_change(c, r, e);
 }
 
+static int sq_rollup_move(sq_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
+                          int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e)
+{
+    int built = sql_rollup_move(stmt(c), r, ws, from_keys, from_sum, to_keys, to_sum, e);
+    return built > 0 ? rollup_change(c, r, e) : built;
+}
+
 /* Rollup keys: '' is a NULL key. A count or total past 64 bits from
  * before the guards is a REAL: read as an integer it would saturate. */
 static void read_rollup(sqlite3_stmt *st, void *ud)

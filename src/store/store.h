@@ -252,6 +252,16 @@ int store_rec_aggregate(store_conn *c, arena *a, const res_def *r, const char *w
  * total would leave 64 bits. */
 int store_rollup_add(store_conn *c, const res_def *r, const char *ws, const store_val *keys,
                      int64_t dcount, int64_t dsum, store_err *e);
+/* Moves one row's share of r's rollup: -1 and -from_sum to the group
+ * from_keys, +1 and +to_sum to the group to_keys, in one statement (when
+ * both are one group, its sum moves by the difference). STORE_RANGE, with
+ * nothing changed and the transaction usable, when either group would
+ * leave 64 bits, or the change itself cannot be written in them (from_sum
+ * INT64_MIN). Should another node change a group between the check and
+ * the update (PostgreSQL), the statement fails whole: STORE_RANGE, and the
+ * transaction is to be rolled back as after any failed statement. */
+int store_rollup_move(store_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
+                      int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e);
 /* Groups whose keys equal `match` where given (NULL: any), non-empty only.
  * STORE_RANGE for a group whose count or total is not an exact 64-bit
  * integer (one written before the guard above, on SQLite a REAL). */

@@ -404,3 +404,23 @@ TEST(pg_read_batch_one_round_trip)
     store_close(s2);
     db_close(&d);
 }
+
+/* A rollup move is one statement: one round trip, prepared or not. */
+TEST(pg_rollup_move_one_round_trip)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_rollup_move_one_round_trip")) return;
+    const res_def *r = res_find("deals");
+    store_val a[3] = {sv_text("open"), sv_text("stage_a"), sv_text("USD")};
+    store_val b[3] = {sv_text("open"), sv_text("stage_b"), sv_text("USD")};
+    store_err e;
+    CHECK_EQ_INT(store_rollup_add(d.c, r, d.ws, a, 2, 200, &e), STORE_OK);
+    for (int i = 0; i < 2; i++) {
+        trips(&d);
+        CHECK_EQ_INT(store_rollup_move(d.c, r, d.ws, a, 100, b, 100, &e), STORE_OK);
+        CHECK_EQ_INT(round_trips, 1);
+    }
+    CHECK_STR(raw_text(&d, "SELECT k2 || ':' || n || ':' || total FROM rollups ORDER BY k2"),
+              "stage_a:0:0 stage_b:2:200");
+    db_close(&d);
+}

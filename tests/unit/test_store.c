@@ -2103,3 +2103,67 @@ STORE_TEST(store_totals_stay_in_range)
     CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775804");
     db_close(&d);
 }
+
+/* Moves between two groups, into a new one, within one, out of the last
+ * row of one; refused whole (nothing changed, the transaction goes on)
+ * when either group, or the change itself, would leave 64 bits. */
+STORE_TEST(store_rollup_moves)
+{
+    db d;
+    if (!db_open(&d, "rollupmove.db")) return;
+    const res_def *r = R("deals");
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    store_val a[3] = {sv_text("open"), sv_text("stage_a"), sv_text("USD")};
+    store_val b[3] = {sv_text("open"), sv_text("stage_b"), sv_text("USD")};
+    store_val n[3] = {sv_text("open"), sv_text("stage_n"), {0}}; /* a NULL key */
+    store_val hi[3] = {sv_text("won"), sv_text("stage_w"), sv_text("USD")};
+    store_val lo[3] = {sv_text("lost"), sv_text("stage_l"), sv_text("USD")};
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, a, 2, 300, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, b, 1, 50, &e), STORE_OK);
+    if (!CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 100, b, 120, &e), STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_STR(group_of(&d, d.ws, a), "1:200");
+    CHECK_STR(group_of(&d, d.ws, b), "2:170");
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, b, 120, n, 120, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, b), "1:50");
+    CHECK_STR(group_of(&d, d.ws, n), "1:120");
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, n, 120, n, 150, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, n), "1:150");
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, n, 150, n, 150, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, n), "1:150");
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, b, 50, a, 50, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, b), "-"); /* emptied */
+    CHECK_STR(group_of(&d, d.ws, a), "2:250");
+    CHECK_STR(group_of(&d, d.ws2, a), "-"); /* scoped by workspace */
+
+    /* Refused whole: the group moved into, or the group moved out of,
+     * would leave the range; or the change has no 64-bit form. */
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, INT64_MAX - 10, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, 1, INT64_MIN + 5, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 50, hi, 20, &e), STORE_RANGE);
+    CHECK(strstr(e.msg, "64-bit") != NULL);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, lo, 10, a, 10, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, hi, -20, hi, INT64_MAX - 10, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, hi, 0, hi, 11, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, INT64_MIN, b, 0, &e), STORE_RANGE);
+    CHECK_STR(group_of(&d, d.ws, a), "2:250");
+    CHECK_STR(group_of(&d, d.ws, b), "-");
+    CHECK_STR(group_of(&d, d.ws, hi), "1:9223372036854775797");
+    CHECK_STR(group_of(&d, d.ws, lo), "1:-9223372036854775803");
+    /* Up to the bound is fine. */
+    if (!CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 50, hi, 10, &e), STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775807");
+    CHECK_STR(group_of(&d, d.ws, a), "1:200");
+    /* In a transaction, a refused move leaves the rest to commit. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 200, hi, 1, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 200, b, 1, &e), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, a), "-");
+    CHECK_STR(group_of(&d, d.ws, b), "1:1");
+    db_close(&d);
+}
