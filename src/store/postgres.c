@@ -5,8 +5,9 @@
  * (sent in one pipeline with the first statement inside them), batches of
  * reads in one pipeline (store_read_many), reading rows, and what only
  * PostgreSQL has: the search postings, events buffered in a transaction
- * and inserted in one statement, and advisory locks. Every statement of
- * the generic store comes from sql.c, in the dialect below.
+ * and inserted in one statement, advisory locks, and the server's secret
+ * in a row every node reads. Every statement of the generic store comes
+ * from sql.c, in the dialect below.
  *
  * Several Cairn processes may share one database: migrations take an
  * advisory lock, and idempotency keys are locked per key for the length
@@ -42,6 +43,7 @@ typedef struct pg_store {
     store base;
     char *url;
     store_opts opts;
+    secret_memo secret; /* read from (or written to) server_secret once */
 } pg_store;
 
 typedef struct pg_stmt {
@@ -189,6 +191,7 @@ static int pg_open(store **out, const char *url, const store_opts *opts, store_e
     s->base.ops = &store_postgres_ops;
     s->url = strdup(url);
     s->opts = *opts;
+    secret_memo_init(&s->secret);
     *out = &s->base;
     return STORE_OK;
 }
@@ -196,6 +199,7 @@ static int pg_open(store **out, const char *url, const store_opts *opts, store_e
 static void pg_close(store *bs)
 {
     pg_store *s = (pg_store *)bs;
+    secret_memo_destroy(&s->secret);
     free(s->url);
     free(s);
 }
@@ -1658,6 +1662,67 @@ static int pg_merged_get(pg_conn *c, const char *ws, const char *res_type, const
         copy_col(into, ID_MAX, res, 0, 0);
     PQclear(res);
     return rc;
+}
+
+/* --------------------------------------------------------- server secret */
+
+/* A lowercase hex digit's value, or -1. */
+static int hex_digit(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* The secret recorded in server_secret: STORE_NOTFOUND when there is none. */
+static int secret_read(pg_conn *c, unsigned char *key, store_err *e)
+{
+    sql_secret_get(stmt(c));
+    PGresult *res;
+    int rc = run_q(c, &res, e);
+    if (rc) return rc;
+    if (PQntuples(res) == 0) {
+        rc = STORE_NOTFOUND;
+    } else {
+        const char *hex = PQgetvalue(res, 0, 0);
+        bool ok = strlen(hex) == 2 * STORE_SECRET_LEN;
+        for (int i = 0; ok && i < STORE_SECRET_LEN; i++) {
+            int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+            ok = hi >= 0 && lo >= 0;
+            key[i] = (unsigned char)(hi << 4 | lo);
+        }
+        if (!ok) rc = store_fail(e, STORE_ERROR, "postgres: server_secret holds no 32-byte key");
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* The row is put with ON CONFLICT DO NOTHING and then read: of nodes
+ * starting together, each reads the one that got in first. It is put
+ * outside the caller's transaction, on a connection of its own when there
+ * is one, since a rollback would take away a key already handed out. */
+static int secret_find(void *ctx, unsigned char *key, store_err *e)
+{
+    pg_conn *c = ctx;
+    int rc = secret_read(c, key, e);
+    if (rc != STORE_NOTFOUND) return rc;
+    unsigned char mine[STORE_SECRET_LEN];
+    if ((rc = store_secret_make(mine, e))) return rc;
+    char hex[2 * STORE_SECRET_LEN + 1];
+    for (int i = 0; i < STORE_SECRET_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mine[i]);
+    store_conn *own = NULL;
+    if (c->in_tx && (rc = pg_connect(&c->s->base, &own, e))) return rc;
+    pg_conn *w = own ? (pg_conn *)own : c;
+    sql_secret_put(stmt(w), hex);
+    rc = run_q_done(w, e);
+    if (own) pg_disconnect(w);
+    if (rc == STORE_OK) rc = secret_read(c, key, e);
+    if (rc == STORE_NOTFOUND) rc = store_fail(e, STORE_ERROR, "postgres: server_secret is empty");
+    return rc;
+}
+
+static int pg_secret(pg_conn *c, unsigned char *out, store_err *e)
+{
+    return secret_memo_get(&c->s->secret, secret_find, c, out, e);
 }
 
 /* ---------------------------------------------------------------- events */

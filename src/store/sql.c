@@ -190,6 +190,10 @@ static const char *const migrations[] = {
     "CREATE TABLE rollup_specs (resource TEXT PRIMARY KEY, spec TEXT NOT NULL);",
     /* 5: the modules each workspace switched off (existing ones: none) */
     "ALTER TABLE workspaces ADD COLUMN disabled_modules TEXT NOT NULL DEFAULT '';",
+    /* 6: the server's secret where every node must find it (PostgreSQL;
+     * SQLite keeps its key in a file beside the database and leaves this
+     * table empty): one row, its 32 bytes in hex */
+    "CREATE TABLE server_secret (id INTEGER PRIMARY KEY, secret TEXT NOT NULL);",
 };
 
 static void expand(const sql_dialect *d, const char *s, buf *out)
@@ -913,6 +917,19 @@ bool sql_rollup_fill(sql_stmt *q, const res_def *r)
     for (int g = 0; g < 3 && r->rollup.group[g]; g++)
         buf_printf(&q->text, ", %s", r->rollup.group[g]);
     return true;
+}
+
+/* --------------------------------------------------------- server secret */
+
+void sql_secret_get(sql_stmt *q)
+{
+    put(q, "SELECT secret FROM server_secret WHERE id = 1");
+}
+
+void sql_secret_put(sql_stmt *q, const char *hex)
+{
+    put(q, "INSERT INTO server_secret (id, secret) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING");
+    text_param(q, hex);
 }
 
 /* ------------------------------------------------ locks, merged records */

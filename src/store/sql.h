@@ -225,6 +225,12 @@ void sql_rollup_clear(sql_stmt *q, const res_def *r);
 /* false (no statement) when r has no rollup. */
 bool sql_rollup_fill(sql_stmt *q, const res_def *r);
 
+/* ---- the server's secret (where the database keeps it) ---- */
+/* Column 0: the secret in hex; no row before one was put. */
+void sql_secret_get(sql_stmt *q);
+/* Puts the secret unless one is there: of nodes racing, the first wins. */
+void sql_secret_put(sql_stmt *q, const char *hex);
+
 /* ---- locks, merged records ---- */
 /* false (no statement) where the dialect has no locks. `space` keeps
  * kinds of keys apart (idempotency keys, natural keys). */

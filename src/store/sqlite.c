@@ -3,17 +3,21 @@
  * Owns: connections, transactions and savepoints, a prepared-statement
  * cache per connection, reading rows, and what only SQLite has: the
  * full-text index (FTS5, its triggers, and its changes deferred to COMMIT),
- * the group commit's deferred sync over the WAL layer (sqlite_wal.c), and
- * the index merges and checkpoints of idle upkeep. Every statement of the
- * generic store comes from sql.c, in the dialect below; `rid` is the
- * rowid, which every index carries. */
+ * the group commit's deferred sync over the WAL layer (sqlite_wal.c), the
+ * index merges and checkpoints of idle upkeep, and the server's secret in
+ * a key file beside the database. Every statement of the generic store
+ * comes from sql.c, in the dialect below; `rid` is the rowid, which every
+ * index carries. */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -33,6 +37,7 @@ typedef struct sq_store {
     store base;
     char *path;
     store_opts opts;
+    secret_memo secret; /* read from (or written to) <path>.key once */
 } sq_store;
 
 typedef struct stmt_slot {
@@ -111,6 +116,7 @@ static int sq_open(store **out, const char *url, const store_opts *opts, store_e
     s->base.ops = &store_sqlite_ops;
     s->path = strdup(path);
     s->opts = *opts;
+    secret_memo_init(&s->secret);
     if (s->opts.busy_ms <= 0) s->opts.busy_ms = 5000;
     if (s->opts.checkpoint_pages <= 0) s->opts.checkpoint_pages = CHECKPOINT_FRAMES;
     *out = &s->base;
@@ -120,6 +126,7 @@ static int sq_open(store **out, const char *url, const store_opts *opts, store_e
 static void sq_close(store *bs)
 {
     sq_store *s = (sq_store *)bs;
+    secret_memo_destroy(&s->secret);
     free(s->path);
     free(s);
 }
@@ -1493,6 +1500,102 @@ static int sq_idem_expire(sq_conn *c, int64_t cutoff_ms, store_err *e)
 {
     sql_idem_expire(stmt(c), cutoff_ms);
     return run_q(c, e);
+}
+
+/* --------------------------------------------------------- server secret */
+
+/* The key lives beside the database rather than in it, readable by its
+ * owner alone: a copy of the database (a backup, a file sent for
+ * support) does not carry it, and its permissions are its own. */
+
+/* Reads the key file: STORE_NOTFOUND when there is none. */
+static int secret_read(const char *path, unsigned char *key, store_err *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return STORE_NOTFOUND;
+    if (fd < 0) return store_fail(e, STORE_ERROR, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    int rc = STORE_OK;
+    ssize_t got = 0;
+    if (fstat(fd, &st) != 0)
+        rc = store_fail(e, STORE_ERROR, "cannot stat %s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = store_fail(e, STORE_ERROR, "%s is not a regular file", path);
+    else if (st.st_mode & 077)
+        rc = store_fail(e, STORE_ERROR,
+                        "%s may be read by group or others (mode %03o): it must be 0600", path,
+                        (unsigned)(st.st_mode & 0777));
+    else if (st.st_size != STORE_SECRET_LEN)
+        rc = store_fail(e, STORE_ERROR, "%s holds %lld bytes, not the key's %d", path,
+                        (long long)st.st_size, STORE_SECRET_LEN);
+    else if ((got = read(fd, key, STORE_SECRET_LEN)) != STORE_SECRET_LEN)
+        rc = store_fail(e, STORE_ERROR, "cannot read %s: %s", path,
+                        got < 0 ? strerror(errno) : "short read");
+    close(fd);
+    return rc;
+}
+
+/* fsync of the directory holding path, so that a name made there lasts. */
+static int sync_dir(const char *path, store_err *e)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0'; /* "/x" keeps its "/" */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0
+                 ? STORE_OK
+                 : store_fail(e, STORE_ERROR, "cannot sync directory %s: %s", dir, strerror(errno));
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
+/* Writes a new key to path atomically: to a file of its own first
+ * (created O_EXCL, mode 0600, synced), then linked to its name, which
+ * fails when the name exists. A reader never sees half a key, and of two
+ * processes making one at once, one wins and the other reads the
+ * winner's: STORE_CONFLICT. */
+static int secret_write(const char *path, unsigned char *key, store_err *e)
+{
+    int rc = store_secret_make(key, e);
+    if (rc) return rc;
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
+        return store_fail(e, STORE_ERROR, "key file path too long: %s", path);
+    int fd = mkostemp(tmp, O_CLOEXEC); /* O_CREAT | O_EXCL, mode 0600 */
+    if (fd < 0) return store_fail(e, STORE_ERROR, "cannot create %s: %s", tmp, strerror(errno));
+    if (fchmod(fd, 0600) != 0 || write(fd, key, STORE_SECRET_LEN) != STORE_SECRET_LEN ||
+        fsync(fd) != 0)
+        rc = store_fail(e, STORE_ERROR, "cannot write %s: %s", tmp, strerror(errno));
+    close(fd);
+    if (rc == STORE_OK && link(tmp, path) != 0)
+        rc = errno == EEXIST
+                 ? STORE_CONFLICT
+                 : store_fail(e, STORE_ERROR, "cannot create %s: %s", path, strerror(errno));
+    unlink(tmp);
+    return rc == STORE_OK ? sync_dir(path, e) : rc;
+}
+
+static int secret_find(void *ctx, unsigned char *key, store_err *e)
+{
+    const sq_store *s = ctx;
+    if (strcmp(s->path, ":memory:") == 0 || !*s->path) return store_secret_make(key, e);
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s.key", s->path) >= (int)sizeof path)
+        return store_fail(e, STORE_ERROR, "key file path too long: %s.key", s->path);
+    int rc = secret_read(path, key, e);
+    if (rc == STORE_NOTFOUND) rc = secret_write(path, key, e);
+    if (rc == STORE_CONFLICT) rc = secret_read(path, key, e);
+    if (rc == STORE_NOTFOUND) rc = store_fail(e, STORE_ERROR, "%s vanished as it was made", path);
+    return rc;
+}
+
+static int sq_secret(sq_conn *c, unsigned char *out, store_err *e)
+{
+    return secret_memo_get(&c->s->secret, secret_find, c->s, out, e);
 }
 
 /* ------------------------------------------------------------- the table */

@@ -292,6 +292,19 @@ int store_merged_put(store_conn *c, const char *ws, const char *res_type, const 
 int store_merged_get(store_conn *c, const char *ws, const char *res_type, const char *id,
                      char *into, store_err *e);
 
+/* ---- the server's secret ---- */
+#define STORE_SECRET_LEN 32
+
+/* The server's 32-byte secret, made on first use and the same for every
+ * connection and node of this database: on SQLite a file beside the
+ * database (<db path>.key, mode 0600, written atomically), on PostgreSQL a
+ * row of the database (every node must open cursors another node made).
+ * A key file that group or others may read, or of another size, is
+ * refused (STORE_ERROR, saying which). A SQLite database in memory
+ * (":memory:", or "" for a temporary one) keeps its secret in the
+ * process. */
+int store_secret(store_conn *c, unsigned char out[STORE_SECRET_LEN], store_err *e);
+
 /* ---- events (outbox) ---- */
 typedef struct store_event {
     int64_t rid;

@@ -3,16 +3,19 @@
  * table early, then dropped with a savepoint), savepoints sent in one
  * pipeline with the first statement inside them, batches of reads in one
  * round trip (counted by standing in for libpq's calls), the search
- * postings and their migrations, and advisory locks held to commit. The
+ * postings and their migrations, advisory locks held to commit, and the
+ * server's secret shared by nodes that start together. The
  * rest of the store runs on PostgreSQL too, in test_store.c (the *_pg
  * tests). Runs when CAIRN_TEST_PG names an admin URL
  * (scripts/with-postgres.sh sets it); otherwise every test here is
  * skipped. */
 #include <dlfcn.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/search.h"
 #include "store/store.h"
@@ -261,7 +264,7 @@ TEST(pg_lock_held_until_commit)
  * waits for the server (an exec, a prepare, a pipeline's sync); `sent`
  * counts the statements that went into pipelines, `savepoints` those that
  * opened a savepoint. */
-static int round_trips, sent, savepoints;
+static _Atomic int round_trips, sent, savepoints; /* nodes start on threads */
 
 static void *libpq_fn(const char *name)
 {
@@ -422,5 +425,87 @@ TEST(pg_rollup_move_one_round_trip)
     }
     CHECK_STR(raw_text(&d, "SELECT k2 || ':' || n || ':' || total FROM rollups ORDER BY k2"),
               "stage_a:0:0 stage_b:2:200");
+    db_close(&d);
+}
+
+/* ---------------------------------------------------------- server secret */
+
+typedef struct secret_job {
+    const char *url;
+    unsigned char key[STORE_SECRET_LEN];
+    int rc;
+} secret_job;
+
+/* A node starting: a store of its own asks for the secret. */
+static void *node_secret(void *p)
+{
+    secret_job *j = p;
+    store *s = NULL;
+    store_conn *c = NULL;
+    store_err e;
+    store_opts o = {.busy_ms = 2000};
+    j->rc = store_open(&s, j->url, &o, &e);
+    if (j->rc == STORE_OK) j->rc = store_connect(s, &c, &e);
+    if (j->rc == STORE_OK) j->rc = store_secret(c, j->key, &e);
+    if (c) store_disconnect(c);
+    store_close(s);
+    return NULL;
+}
+
+/* Nodes starting together agree: two that find no secret and put theirs
+ * while a third's is not committed yet both wait for it, then read it.
+ * And a secret first asked for inside a transaction outlives its
+ * rollback. */
+TEST(pg_secret_nodes_agree)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_secret_nodes_agree")) return;
+    char hex[2 * STORE_SECRET_LEN + 1];
+    unsigned char third[STORE_SECRET_LEN];
+    for (int i = 0; i < STORE_SECRET_LEN; i++) {
+        third[i] = (unsigned char)(0xa0 + i);
+        snprintf(hex + 2 * i, 3, "%02x", third[i]);
+    }
+    CHECK(raw_exec(&d, "BEGIN"));
+    CHECK(raw_exec(&d, arena_printf(&d.a, "INSERT INTO server_secret VALUES (1, '%s')", hex)));
+    secret_job jobs[2] = {{.url = d.url, .rc = -99}, {.url = d.url, .rc = -99}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, node_secret, &jobs[i]);
+    /* Both wait on the uncommitted row (seen from a connection of its own:
+     * activity is a snapshot per transaction). */
+    PGconn *watch = PQconnectdb(d.url);
+    int waiting = 0;
+    for (int i = 0; i < 200 && waiting < 2; i++) {
+        PGresult *r =
+            PQexec(watch, "SELECT count(*) FROM pg_stat_activity "
+                          "WHERE wait_event_type = 'Lock' AND query LIKE '%server_secret%'");
+        waiting = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+        PQclear(r);
+        if (waiting < 2) usleep(20000);
+    }
+    PQfinish(watch);
+    CHECK_EQ_INT(waiting, 2);
+    CHECK(raw_exec(&d, "COMMIT"));
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_EQ_INT(jobs[i].rc, STORE_OK);
+        CHECK(memcmp(jobs[i].key, third, sizeof third) == 0);
+    }
+
+    /* First asked for in a transaction that rolls back: still there. */
+    db fresh;
+    if (db_open_on(&fresh, TB_POSTGRES, "pg_secret_in_tx")) {
+        store_err e;
+        unsigned char k[STORE_SECRET_LEN];
+        CHECK_EQ_INT(store_begin(fresh.c, true, &e), STORE_OK);
+        if (!CHECK_EQ_INT(store_secret(fresh.c, k, &e), STORE_OK)) printf("  %s\n", e.msg);
+        store_rollback(fresh.c);
+        secret_job later = {.url = fresh.url, .rc = -99};
+        node_secret(&later);
+        CHECK_EQ_INT(later.rc, STORE_OK);
+        CHECK(memcmp(later.key, k, sizeof k) == 0);
+        db_close(&fresh);
+    }
     db_close(&d);
 }

@@ -215,6 +215,7 @@ STORE_TEST(store_workspace_modules_migrate)
     CHECK(version >= 5);
     CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "billing", &e), STORE_OK);
     CHECK(raw_exec(&d, "ALTER TABLE workspaces DROP COLUMN disabled_modules"));
+    CHECK(raw_exec(&d, "DROP TABLE server_secret")); /* version 6's */
     CHECK(raw_exec(&d, "DELETE FROM schema_migrations WHERE version >= 5"));
     CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
     CHECK_EQ_INT(applied, version - 4);
@@ -2165,5 +2166,59 @@ STORE_TEST(store_rollup_moves)
     CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
     CHECK_STR(group_of(&d, d.ws, a), "-");
     CHECK_STR(group_of(&d, d.ws, b), "1:1");
+    db_close(&d);
+}
+
+/* ------------------------------------------------------- server secret */
+
+/* The server's secret: made once, the same on every call, connection and
+ * store of the database (another node, a restart), and on a database from
+ * before it (schema version 5), which the migration upgrades with its
+ * data. */
+STORE_TEST(store_secret_shared)
+{
+    db d;
+    if (!db_open(&d, "secret.db")) return;
+    store_err e = {{0}};
+    unsigned char k1[STORE_SECRET_LEN], k2[STORE_SECRET_LEN], zero[STORE_SECRET_LEN] = {0};
+    if (!CHECK_EQ_INT(store_secret(d.c, k1, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK(memcmp(k1, zero, sizeof zero) != 0);
+    CHECK_EQ_INT(store_secret(d.c, k2, &e), STORE_OK);
+    CHECK(memcmp(k1, k2, sizeof k1) == 0);
+    store *s2;
+    store_conn *c2;
+    if (db_connect_again(&d, &(store_opts){.busy_ms = 2000}, &s2, &c2)) {
+        memset(k2, 0, sizeof k2);
+        if (!CHECK_EQ_INT(store_secret(c2, k2, &e), STORE_OK)) printf("  %s\n", e.msg);
+        CHECK(memcmp(k1, k2, sizeof k1) == 0);
+        store_disconnect(c2);
+        store_close(s2);
+    }
+
+    /* A database at version 5: the migration adds the secret's table and
+     * keeps what was there. */
+    db old;
+    if (!db_open(&old, "secret5.db")) {
+        db_close(&d);
+        return;
+    }
+    int version = -1, applied = -1;
+    CHECK_EQ_INT(store_schema_version(old.c, &version, &e), STORE_OK);
+    CHECK(version >= 6);
+    CHECK(raw_exec(&old, "DROP TABLE server_secret"));
+    CHECK(raw_exec(&old, "DELETE FROM schema_migrations WHERE version >= 6"));
+    if (!CHECK_EQ_INT(store_migrate(old.c, &applied, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK_EQ_INT(applied, version - 5);
+    int64_t n = -1;
+    CHECK_EQ_INT(store_workspace_count(old.c, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 2);
+    if (db_connect_again(&old, &(store_opts){.busy_ms = 2000}, &s2, &c2)) {
+        CHECK_EQ_INT(store_secret(c2, k2, &e), STORE_OK);
+        CHECK(memcmp(k2, zero, sizeof zero) != 0);
+        CHECK(memcmp(k1, k2, sizeof k1) != 0); /* a database of its own */
+        store_disconnect(c2);
+        store_close(s2);
+    }
+    db_close(&old);
     db_close(&d);
 }
