@@ -87,6 +87,8 @@ int engine_store_fail(engine_call *c, int rc, const store_err *e)
     if (rc == STORE_NOTFOUND) return engine_fail(c, EK_NOT_FOUND, NULL, "%s", e->msg);
     if (rc == STORE_CONFLICT)
         return engine_fail(c, EK_CONFLICT, NULL, "the record conflicts with an existing one");
+    if (rc == STORE_RANGE)
+        return engine_fail(c, EK_INVALID, NULL, "a total would leave the 64-bit range: %s", e->msg);
     fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"store\":\"%s\"}\n",
             c->trace ? c->trace : "", e->msg);
     if (rc == STORE_BUSY || rc == STORE_UNAVAILABLE)
@@ -825,17 +827,31 @@ static int load_item(engine_call *c, const res_def *r, res_row *row)
 /* ---------------------------------------------------------------- rollups */
 
 /* Counts row into (sign 1) or out of (sign -1) its rollup group. */
+/* A row's rollup group (its key fields) and its share of the sum. */
+static int64_t rollup_share(const res_def *r, const res_row *row, store_val keys[3])
+{
+    for (int g = 0; g < 3; g++)
+        keys[g] = r->rollup.group[g] ? row->vals[res_field_index(r, r->rollup.group[g])]
+                                     : (store_val){.kind = SV_NULL};
+    const store_val *v = r->rollup.sum ? &row->vals[res_field_index(r, r->rollup.sum)] : NULL;
+    return v && v->kind == SV_INT ? v->i : 0;
+}
+
+/* The store refused a rollup change that would take a group's total out
+ * of 64 bits (STORE_RANGE): the write's amount is at fault. */
+static int rollup_fail(engine_call *c, const res_def *r, int rc, const store_err *e)
+{
+    if (rc != STORE_RANGE) return engine_store_fail(c, rc, e);
+    return engine_fail(c, EK_INVALID, r->rollup.sum,
+                       "%s would take the total of its %s group past the 64-bit range",
+                       r->rollup.sum ? r->rollup.sum : "the record", r->singular);
+}
+
 static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, int sign)
 {
     if (!r->rollup.group[0]) return 0;
-    store_val keys[3] = {{0}};
-    for (int g = 0; g < 3 && r->rollup.group[g]; g++)
-        keys[g] = row->vals[res_field_index(r, r->rollup.group[g])];
-    int64_t sum = 0, delta;
-    if (r->rollup.sum) {
-        const store_val *v = &row->vals[res_field_index(r, r->rollup.sum)];
-        if (v->kind == SV_INT) sum = v->i;
-    }
+    store_val keys[3];
+    int64_t sum = rollup_share(r, row, keys), delta;
     /* Values come bounded through the API, but a row written before the
      * bound (or below the engine) may hold INT64_MIN, whose negation does
      * not exist. */
@@ -844,7 +860,7 @@ static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, in
                            r->rollup.sum, sum);
     store_err e;
     int rc = store_rollup_add(c->conn, r, c->ws, keys, sign, delta, &e);
-    return rc ? engine_store_fail(c, rc, &e) : 0;
+    return rc ? rollup_fail(c, r, rc, &e) : 0;
 }
 
 /* Moves an updated row between rollup groups when its keys or sum changed. */
@@ -861,7 +877,12 @@ static int rollup_move(engine_call *c, const res_def *r, const res_row *old, con
         same = same && same_val(&old->vals[i], &row->vals[i]);
     }
     if (same) return 0;
-    return rollup_apply(c, r, old, -1) || rollup_apply(c, r, row, 1) ? -1 : 0;
+    /* One statement for both groups (one round trip on PostgreSQL). */
+    store_val from[3], to[3];
+    int64_t from_sum = rollup_share(r, old, from), to_sum = rollup_share(r, row, to);
+    store_err e;
+    int rc = store_rollup_move(c->conn, r, c->ws, from, from_sum, to, to_sum, &e);
+    return rc ? rollup_fail(c, r, rc, &e) : 0;
 }
 
 /* ----------------------------------------------------------------- writes */
