@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "resources/cursor.h"
 #include "resources/hooks.h"
 #include "store/search.h"
 
@@ -258,95 +259,12 @@ int engine_respond(engine_call *c, const res_def *r, const res_row *row, engine_
 }
 /* --------------------------------------------------------------- cursors */
 
-static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* A cursor is base64url("<resource>|<sort>|<rid>|<value>"): opaque to
- * clients, bound to the list and order it came from, and carrying the last
- * row's position (its rid, and its sort value, typed: n null, i integer,
- * r real, t text) so the next page is an index range scan. */
-static char *cursor_encode(arena *a, const res_def *r, const char *sort, const res_row *last,
-                           const store_query *sq)
+/* A cursor that does not open: forged, truncated, or another list's. */
+static int bad_cursor(engine_call *c, const char *msg)
 {
-    buf raw;
-    buf_init(&raw, 4096);
-    buf_printf(&raw, "%s|%s|%" PRId64 "|", r->name, sort ? sort : "", last->rid);
-    if (sq->sort_by) {
-        const store_val *v = &last->vals[sq->sort_by - r->fields];
-        switch (v->kind) {
-        case SV_NULL: buf_putc(&raw, 'n'); break;
-        case SV_INT: buf_printf(&raw, "i%" PRId64, v->i); break;
-        case SV_REAL: buf_printf(&raw, "r%.17g", v->d); break;
-        case SV_TEXT: buf_printf(&raw, "t%s", v->s); break;
-        }
-    }
-    size_t n = raw.len;
-    const unsigned char *in = (const unsigned char *)raw.data;
-    char *out = arena_alloc(a, n * 2 + 4), *o = out;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n) v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n) v |= in[i + 2];
-        *o++ = b64u[(v >> 18) & 63];
-        *o++ = b64u[(v >> 12) & 63];
-        if (i + 1 < n) *o++ = b64u[(v >> 6) & 63];
-        if (i + 2 < n) *o++ = b64u[v & 63];
-    }
-    *o = '\0';
-    buf_free(&raw);
-    return out;
-}
-
-static bool cursor_decode(arena *a, const res_def *r, const char *sort, const char *s,
-                          store_query *sq)
-{
-    size_t n = strlen(s), k = 0;
-    if (n == 0 || n > 2048) return false;
-    char *raw = arena_alloc(a, n + 1);
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *p = strchr(b64u, s[i]);
-        if (!p) return false;
-        acc = (acc << 6) | (uint32_t)(p - b64u);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            raw[k++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    raw[k] = '\0';
-    if (strlen(raw) != k) return false; /* embedded NUL */
-    char *f[4] = {raw, NULL, NULL, NULL};
-    for (int i = 1; i < 4; i++) {
-        char *bar = strchr(f[i - 1], '|');
-        if (!bar) return false;
-        *bar = '\0';
-        f[i] = bar + 1;
-    }
-    if (strcmp(f[0], r->name) != 0 || strcmp(f[1], sort ? sort : "") != 0) return false;
-    char *end;
-    errno = 0;
-    long long rid = strtoll(f[2], &end, 10);
-    if (errno || end == f[2] || *end || rid <= 0) return false;
-    sq->after_rid = rid;
-    if (!sq->sort_by) return f[3][0] == '\0';
-    const char *v = f[3];
-    switch (v[0]) {
-    case 'n': sq->after_val = (store_val){.kind = SV_NULL}; return v[1] == '\0';
-    case 't': sq->after_val = (store_val){.kind = SV_TEXT, .s = v + 1}; return true;
-    case 'i': {
-        errno = 0;
-        long long iv = strtoll(v + 1, &end, 10);
-        sq->after_val = (store_val){.kind = SV_INT, .i = iv};
-        return !errno && end != v + 1 && !*end;
-    }
-    case 'r': {
-        double d = strtod(v + 1, &end);
-        sq->after_val = (store_val){.kind = SV_REAL, .d = d};
-        return end != v + 1 && !*end;
-    }
-    default: return false;
-    }
+    engine_fail(c, EK_INVALID, "cursor", "%s", msg);
+    c->out->code = "invalid_cursor";
+    return -1;
 }
 
 /* ------------------------------------------------------------ validation */
@@ -1373,9 +1291,8 @@ static int parse_query(engine_call *c, const res_def *r, store_query *sq, bool *
         sq->ascending = true;
     }
     const char *cur = engine_param_get(c, "cursor");
-    if (cur && !cursor_decode(c->a, r, sort, cur, sq))
-        return engine_fail(c, EK_INVALID, "cursor",
-                           "cursor is not a cursor returned by this list with this sort");
+    if (cur && !cursor_decode(c->a, c->ws, r, sort, cur, sq))
+        return bad_cursor(c, "cursor is not a cursor returned by this list with this sort");
     const char *qs = engine_param_get(c, "query");
     if (qs && sort)
         return engine_fail(c, EK_INVALID, "sort",
@@ -1451,7 +1368,7 @@ int engine_page(engine_call *c, const res_def *r, store_query *sq, const char *s
     store_err e;
     int rc = store_rec_list(c->conn, c->a, r, c->ws, sq, rows, n, &more, &e);
     if (rc) return engine_store_fail(c, rc, &e);
-    *next = more && *n > 0 ? cursor_encode(c->a, r, sort, &(*rows)[*n - 1], sq) : NULL;
+    *next = more && *n > 0 ? cursor_encode(c->a, c->ws, r, sort, &(*rows)[*n - 1], sq) : NULL;
     return 0;
 }
 
@@ -1728,9 +1645,8 @@ static int engine_timeline(engine_call *c)
     store_query sq = {0};
     if (engine_parse_limit(c, &sq.limit)) return -1;
     const char *cur = engine_param_get(c, "cursor");
-    if (cur && !cursor_decode(c->a, r, "timeline", cur, &sq))
-        return engine_fail(c, EK_INVALID, "cursor",
-                           "cursor is not a cursor returned by this timeline");
+    if (cur && !cursor_decode(c->a, c->ws, r, "timeline", cur, &sq))
+        return bad_cursor(c, "cursor is not a cursor returned by this timeline");
     if (engine_params_check(c)) return -1;
     res_row owner;
     if (engine_load(c, r, c->ids[0], NULL, &owner)) return -1;
@@ -1767,7 +1683,7 @@ static int engine_timeline(engine_call *c)
     if (more && n > 0) {
         res_row last = {.rid = ev[n - 1].rid};
         store_query plain = {0};
-        c->out->next_cursor = cursor_encode(c->a, r, "timeline", &last, &plain);
+        c->out->next_cursor = cursor_encode(c->a, c->ws, r, "timeline", &last, &plain);
     }
     return 0;
 }
