@@ -2,8 +2,8 @@
 #   make          build build/cairn
 #   make run      build and serve on ./cairn.db
 #   make test     unit + black-box API tests, release and ASan/UBSan builds,
-#                 on SQLite and on a throwaway PostgreSQL 15 cluster; and
-#                 the fuzzers, 30 s each
+#                 on SQLite and on a throwaway PostgreSQL 15 cluster, the
+#                 fuzzers (30 s each) and the OpenAPI contract check
 #   make bench    load benchmark (see bench/)
 #   make soak     memory soak: 10 min at half capacity, heap flat (see bench/)
 #   make fuzz     libFuzzer targets, 30 s each (see tests/fuzz/fuzz.mk)
@@ -28,7 +28,7 @@ ASAN_OBJS := $(SRCS:%.c=$(BUILD)/asan/obj/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 
-.PHONY: all deps run test test-unit test-api bench clean format check-format
+.PHONY: all deps run test test-unit test-api test-contract bench clean format check-format
 all: $(BUILD)/cairn
 
 # Installs the packages the build needs that are missing. Everything that
@@ -71,7 +71,7 @@ test:
 	$(MAKE) --no-print-directory check-format
 	$(MAKE) --no-print-directory $(BUILD)/cairn $(BUILD)/asan/cairn $(BUILD)/unit $(BUILD)/asan/unit
 	$(MAKE) --no-print-directory fuzz
-	$(MAKE) --no-print-directory test-unit test-api
+	$(MAKE) --no-print-directory test-unit test-api test-contract
 
 test-unit:
 	$(BUILD)/unit
@@ -85,6 +85,13 @@ test-api:
 	$(ASAN_ENV) CAIRN_BIN=$(BUILD)/asan/cairn $(PYTHON) tests/api/run.py
 	CAIRN_BIN=$(BUILD)/cairn scripts/with-postgres.sh $(PYTHON) tests/api/run.py
 	$(ASAN_ENV) CAIRN_BIN=$(BUILD)/asan/cairn scripts/with-postgres.sh $(PYTHON) tests/api/run.py
+
+# The OpenAPI document served by the release build is linted (Redocly CLI,
+# Spectral) and the API suite runs once more, on SQLite, through Prism's
+# validating proxy: a lint problem or a contract violation fails it.
+# scripts/node.sh installs Node 22 and the pinned tools into build/contract.
+test-contract: $(BUILD)/cairn
+	CAIRN_BIN=$(BUILD)/cairn $(PYTHON) tests/contract/check.py
 
 # bench/bench.mk defines the `bench` target and its generator's build.
 -include bench/bench.mk

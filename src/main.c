@@ -577,7 +577,13 @@ static int cmd_serve(opts *o)
     store_conn *c = NULL;
     store *db = open_db(o, &c);
     if (!db) return 1;
+    /* Cursors are sealed with the database's secret, so every node of one
+     * database (and a restarted one) opens the others' cursors. */
+    unsigned char secret[STORE_SECRET_LEN];
+    store_err e;
     int ret = first_run(c);
+    if (!ret && store_secret(c, secret, &e)) ret = die("%s", e.msg);
+    if (!ret) engine_set_secret(secret, sizeof secret);
     store_disconnect(c);
     if (ret) {
         store_close(db);

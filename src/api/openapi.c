@@ -1,250 +1,879 @@
-/* openapi.c - the OpenAPI 3.1 document, generated from the route table and
- * the resource table, so it cannot drift from what the server does. Built
- * once per process and served from memory. */
+/* openapi.c - the OpenAPI 3.1 document served at GET /v1/openapi.json,
+ * generated from the route table and the resource table so that it says
+ * what the server does: a field's type, limits and nullability come from its
+ * declaration and the engine's input rules; an operation's parameters, body,
+ * statuses (errors included) and answers come from its route's kind. Only
+ * what hook code builds (the board, the dashboard, timeline items) and the
+ * fixed routes are described by hand, here. The contract check in
+ * tests/contract/ lints the document and sends the API suite through a
+ * validating proxy, so a drift between the two fails `make test`.
+ *
+ * Built once per process as a jansson tree, dumped and served from memory. */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/routes.h"
 
-static buf doc;
+static char *doc;
+static size_t doc_len;
 static pthread_once_t doc_once = PTHREAD_ONCE_INIT;
 
-static void field_schema(jw *w, const res_field *f)
+/* Crockford base32, as ids.c writes the random part of every id. */
+#define ID_TAIL "[0-9A-HJKMNP-TV-Z]{26}$"
+
+/* json_pack that cannot fail but for a bad format string here: a bug. */
+static json_t *pack(const char *fmt, ...)
 {
-    jw_obj_open(w);
+    va_list ap;
+    va_start(ap, fmt);
+    json_error_t e;
+    json_t *j = json_vpack_ex(&e, 0, fmt, ap);
+    va_end(ap);
+    if (!j) {
+        fprintf(stderr, "openapi: %s in \"%s\"\n", e.text, fmt);
+        abort();
+    }
+    return j;
+}
+
+static json_t *schema_ref(const char *name)
+{
+    char s[400];
+    snprintf(s, sizeof s, "#/components/schemas/%s", name);
+    return pack("{s:s}", "$ref", s);
+}
+
+/* Lets a schema also hold null: null joins its type and its enum. */
+static json_t *or_null(json_t *s)
+{
+    json_t *t = json_object_get(s, "type");
+    if (json_is_string(t))
+        json_object_set_new(s, "type", pack("[s,s]", json_string_value(t), "null"));
+    json_t *e = json_object_get(s, "enum");
+    if (e) json_array_append_new(e, json_null());
+    return s;
+}
+
+/* ---------------------------------------------------------------- fields */
+
+/* What a field's schema describes: a value the server answers with, one a
+ * create or an update body may carry, or a list filter's query value. */
+typedef enum use { AS_OUT, AS_CREATE, AS_UPDATE, AS_FILTER } use;
+
+/* What engine.c's valid_email() accepts: one '@' after a non-empty local
+ * part, a domain with a dot that neither starts nor ends it and no "..",
+ * and none of the bytes it refuses (controls, space, ,<>();"). */
+#define EMAIL_CH   "[^@\\x00-\\x20,<>();\"]"
+#define EMAIL_LAST "[^@.\\x00-\\x20,<>();\"]"
+static const char email_pattern[] =
+    "^" EMAIL_CH "+@(?!\\.)(?!.*\\.\\.)" EMAIL_CH "*\\." EMAIL_CH "*" EMAIL_LAST "$";
+/* What valid_url() accepts: http(s)://, a host, no control or space. */
+static const char url_pattern[] = "^https?://[^/\\x00-\\x20][^\\x00-\\x20]*$";
+
+static json_t *field_schema(const res_field *f, use use)
+{
+    json_t *s = json_object();
+    bool in = use != AS_OUT; /* limits are what the server checks on input */
     switch (f->type) {
     case FT_INT:
-    case FT_MONEY:
-        jw_kstr(w, "type", "integer");
-        jw_kstr(w, "format", "int64");
-        if (f->min < f->max) {
-            jw_kint(w, "minimum", f->min);
-            jw_kint(w, "maximum", f->max);
-        } else if (f->type == FT_MONEY) {
-            jw_kint(w, "minimum", -RES_MONEY_MAX);
-            jw_kint(w, "maximum", RES_MONEY_MAX);
+    case FT_MONEY: {
+        json_object_set_new(s, "type", json_string("integer"));
+        json_object_set_new(s, "format", json_string("int64"));
+        int64_t lo = f->min, hi = f->max;
+        if (f->type == FT_MONEY && lo >= hi) lo = -RES_MONEY_MAX, hi = RES_MONEY_MAX;
+        /* Money is bounded in answers too: every stored amount came in
+         * through this check. Other integers may be set past their input
+         * range by hooks (Won and Lost stages sit at 1000000 and up). */
+        if ((in || f->type == FT_MONEY) && lo < hi) {
+            json_object_set_new(s, "minimum", json_integer(lo));
+            json_object_set_new(s, "maximum", json_integer(hi));
         }
         break;
-    case FT_NUMBER: jw_kstr(w, "type", "number"); break;
-    case FT_BOOL: jw_kstr(w, "type", "boolean"); break;
-    default: jw_kstr(w, "type", "string"); jw_kint(w, "maxLength", res_field_max(f));
+    }
+    case FT_NUMBER: json_object_set_new(s, "type", json_string("number")); break;
+    case FT_BOOL: json_object_set_new(s, "type", json_string("boolean")); break;
+    default:
+        json_object_set_new(s, "type", json_string("string"));
+        if (in) json_object_set_new(s, "maxLength", json_integer(res_field_max(f)));
     }
     switch (f->type) {
-    case FT_EMAIL: jw_kstr(w, "format", "email"); break;
-    case FT_URL: jw_kstr(w, "format", "uri"); break;
-    case FT_DATETIME: jw_kstr(w, "format", "date-time"); break;
-    case FT_DATE: jw_kstr(w, "format", "date"); break;
-    case FT_CURRENCY: jw_kstr(w, "pattern", "^[A-Z]{3}$"); break;
-    case FT_ENUM:
-        jw_key(w, "enum");
-        jw_arr_open(w);
-        for (const char *const *e = f->enum_vals; *e; e++)
-            jw_str(w, *e);
-        jw_arr_close(w);
+    case FT_EMAIL:
+        if (use == AS_CREATE || use == AS_UPDATE)
+            json_object_set_new(s, "pattern", json_string(email_pattern));
         break;
+    case FT_URL:
+        if (use == AS_CREATE || use == AS_UPDATE)
+            json_object_set_new(s, "pattern", json_string(url_pattern));
+        break;
+    case FT_REF:
+        if (in) json_object_set_new(s, "minLength", json_integer(1));
+        break;
+    case FT_DATETIME: json_object_set_new(s, "format", json_string("date-time")); break;
+    case FT_DATE: json_object_set_new(s, "format", json_string("date")); break;
+    case FT_CURRENCY: json_object_set_new(s, "pattern", json_string("^[A-Z]{3}$")); break;
+    case FT_ENUM: {
+        json_t *e = json_array();
+        for (const char *const *v = f->enum_vals; *v; v++)
+            json_array_append_new(e, json_string(*v));
+        json_object_set_new(s, "enum", e);
+        break;
+    }
     default: break;
     }
-    char desc[300];
+    char desc[400];
+    const char *doc = f->doc ? f->doc : "", *sep = f->doc ? "; " : "";
     if (f->type == FT_REF && f->ref_by)
         snprintf(desc, sizeof desc,
-                 "%s%sid of a record, of the type %s names, in the same workspace",
-                 f->doc ? f->doc : "", f->doc ? "; " : "", f->ref_by);
+                 "%s%sid of a record, of the type %s names, in the same workspace", doc, sep,
+                 f->ref_by);
     else if (f->type == FT_REF)
-        snprintf(desc, sizeof desc, "%s%sid of a %s in the same workspace", f->doc ? f->doc : "",
-                 f->doc ? "; " : "", res_find(f->ref)->singular);
+        snprintf(desc, sizeof desc, "%s%sid of a %s in the same workspace", doc, sep,
+                 res_find(f->ref)->singular);
     else if (f->type == FT_MONEY)
-        snprintf(desc, sizeof desc, "%s%sinteger cents", f->doc ? f->doc : "", f->doc ? "; " : "");
+        snprintf(desc, sizeof desc, "%s%sinteger cents", doc, sep);
+    else if (f->type == FT_EMAIL)
+        snprintf(desc, sizeof desc, "%s%san email address, compared case-insensitively", doc, sep);
+    else if (f->type == FT_URL)
+        snprintf(desc, sizeof desc, "%s%san http(s) URL", doc, sep);
     else
-        snprintf(desc, sizeof desc, "%s", f->doc ? f->doc : "");
-    if (desc[0]) jw_kstr(w, "description", desc);
-    if (f->dflt) {
-        jw_key(w, "default");
-        if (f->type == FT_BOOL)
-            jw_bool(w, strcmp(f->dflt, "true") == 0);
-        else
-            jw_str(w, f->dflt);
+        snprintf(desc, sizeof desc, "%s", doc);
+    if (use == AS_UPDATE && (f->flags & RF_CREATEONLY))
+        snprintf(desc + strlen(desc), sizeof desc - strlen(desc),
+                 "%sset on create; an update may only repeat it", desc[0] ? "; " : "");
+    if (desc[0]) json_object_set_new(s, "description", json_string(desc));
+    if (use == AS_CREATE && f->dflt) {
+        json_t *d = f->type == FT_BOOL ? json_boolean(strcmp(f->dflt, "true") == 0)
+                    : f->type == FT_INT || f->type == FT_MONEY
+                        ? json_integer(strtoll(f->dflt, NULL, 10))
+                        : json_string(f->dflt);
+        json_object_set_new(s, "default", d);
     }
-    jw_obj_close(w);
+    /* A field that is not required may be null, in answers and in bodies
+     * (null clears it); a required one never is. */
+    if (use != AS_FILTER && !(f->flags & RF_REQUIRED)) or_null(s);
+    return s;
 }
 
-static void custom_schema(jw *w)
+/* custom_fields: a flat object; in a body a null value removes a key. */
+static json_t *custom_schema(bool in)
 {
-    jw_key(w, "custom_fields");
-    jw_obj_open(w);
-    jw_kstr(w, "type", "object");
-    jw_key(w, "additionalProperties");
-    jw_obj_open(w);
-    jw_key(w, "type");
-    jw_arr_open(w);
-    jw_str(w, "string");
-    jw_str(w, "number");
-    jw_str(w, "boolean");
-    jw_arr_close(w);
-    jw_obj_close(w);
-    jw_obj_close(w);
+    json_t *v = pack("{s:[s,s,s]}", "type", "string", "number", "boolean");
+    if (!in)
+        return pack("{s:s, s:o, s:s}", "type", "object", "additionalProperties", v, "description",
+                    "Your own keys and values");
+    json_array_append_new(json_object_get(v, "type"), json_string("null"));
+    json_object_set_new(v, "maxLength", json_integer(10000));
+    return pack("{s:s, s:I, s:{s:s}, s:o, s:s}", "type", "object", "maxProperties", (json_int_t)100,
+                "propertyNames", "pattern", "^[A-Za-z0-9_.-]{1,100}$", "additionalProperties", v,
+                "description",
+                "Keys to set (merged into the stored ones); a null value removes its key");
 }
 
-/* mode: 0 = record, 1 = create body, 2 = update body */
-/* mode 0: the record, 1: a create body, 2: an update body; `skip` (may be
- * NULL) leaves out a sub-list's link field and its type field, which come
- * from the path. */
-static void resource_schema(jw *w, const res_def *r, int mode, const res_sublist *skip)
+/* A record as the server answers it: every member is always present. */
+static json_t *record_schema(const res_def *r)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "^%s_" ID_TAIL, r->prefix);
+    json_t *p = pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "id", "type", "string", "pattern", pat,
+                     "object", "type", "string", "const", r->singular);
+    for (int i = 0; i < r->nfields; i++)
+        json_object_set_new(p, r->fields[i].name, field_schema(&r->fields[i], AS_OUT));
+    if (r->custom_fields) json_object_set_new(p, "custom_fields", custom_schema(false));
+    json_object_set_new(p, "created_at",
+                        pack("{s:s, s:s}", "type", "string", "format", "date-time"));
+    json_object_set_new(p, "updated_at",
+                        pack("{s:s, s:s}", "type", "string", "format", "date-time"));
+    json_t *req = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(p, k, v) json_array_append_new(req, json_string(k));
+    return pack("{s:s, s:s*, s:o, s:o}", "type", "object", "description", r->doc, "properties", p,
+                "required", req);
+}
+
+/* An inline object schema of declared body fields: an action's input, or a
+ * resource's create (fields of r, `custom` adding custom_fields). */
+static json_t *fields_schema(const res_field *f, int n, use use, bool custom)
+{
+    json_t *p = json_object(), *req = json_array();
+    for (int i = 0; i < n; i++) {
+        json_object_set_new(p, f[i].name, field_schema(&f[i], use));
+        if (use == AS_CREATE && (f[i].flags & RF_REQUIRED))
+            json_array_append_new(req, json_string(f[i].name));
+    }
+    if (custom) json_object_set_new(p, "custom_fields", custom_schema(true));
+    json_t *s =
+        pack("{s:s, s:b, s:o}", "type", "object", "additionalProperties", 0, "properties", p);
+    if (json_array_size(req))
+        json_object_set_new(s, "required", req);
+    else
+        json_decref(req);
+    return s;
+}
+
+/* A create or update body of r: its writable fields. `skip` (may be NULL)
+ * leaves out a sub-list's link field and its type field, which come from
+ * the path. */
+static json_t *body_schema_of(const res_def *r, use use, const res_sublist *skip)
 {
     int s1 = skip ? res_field_index(r, skip->field) : -1;
     int s2 = s1 >= 0 && r->fields[s1].ref_by ? res_field_index(r, r->fields[s1].ref_by) : -1;
-    jw_obj_open(w);
-    jw_kstr(w, "type", "object");
-    if (mode == 0 && r->doc) jw_kstr(w, "description", r->doc);
-    if (mode) jw_kbool(w, "additionalProperties", false);
-    jw_key(w, "properties");
-    jw_obj_open(w);
-    if (mode == 0) {
-        jw_key(w, "id");
-        jw_obj_open(w);
-        jw_kstr(w, "type", "string");
-        jw_kstr(w, "pattern", "^[a-z]+_[0-9A-Z]{26}$");
-        jw_obj_close(w);
-        jw_key(w, "object");
-        jw_obj_open(w);
-        jw_kstr(w, "const", r->singular);
-        jw_obj_close(w);
+    res_field f[r->nfields > 0 ? r->nfields : 1];
+    int n = 0;
+    for (int i = 0; i < r->nfields; i++)
+        if (!(r->fields[i].flags & (RF_READONLY | RF_PARENT)) && i != s1 && i != s2)
+            f[n++] = r->fields[i];
+    json_t *s = fields_schema(f, n, use, r->custom_fields);
+    if (use == AS_CREATE && r->require_one_of[0]) {
+        /* The engine wants one of these non-null; presence is what a schema
+         * can say, the message of the 400 says the rest. */
+        json_t *any = json_array();
+        for (int k = 0; r->require_one_of[k]; k++)
+            json_array_append_new(any, pack("{s:[s]}", "required", r->require_one_of[k]));
+        json_object_set_new(s, "anyOf", any);
+    }
+    return s;
+}
+
+/* ------------------------------------------------------- fixed schemas */
+
+static json_t *envelope(json_t *data, bool list)
+{
+    json_t *s =
+        pack("{s:s, s:[s,s], s:{s:o, s:o}}", "type", "object", "required", "data", "request_id",
+             "properties", "data", data, "request_id", schema_ref("RequestId"));
+    if (list) {
+        json_array_append_new(json_object_get(s, "required"), json_string("next_cursor"));
+        json_object_set_new(json_object_get(s, "properties"), "next_cursor",
+                            pack("{s:[s,s], s:s}", "type", "string", "null", "description",
+                                 "Cursor of the next page; null on the last page"));
+    }
+    return s;
+}
+
+static json_t *array_of(json_t *items)
+{
+    return pack("{s:s, s:o}", "type", "array", "items", items);
+}
+
+static json_t *int_schema(void)
+{
+    return pack("{s:s, s:s}", "type", "integer", "format", "int64");
+}
+
+static json_t *str_schema(void)
+{
+    return pack("{s:s}", "type", "string");
+}
+
+static json_t *nullable_str(void)
+{
+    return pack("{s:[s,s]}", "type", "string", "null");
+}
+
+static json_t *object_of(json_t *props)
+{
+    json_t *req = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(props, k, v) json_array_append_new(req, json_string(k));
+    return pack("{s:s, s:o, s:o}", "type", "object", "properties", props, "required", req);
+}
+
+/* Every error code the server answers with (api.c, engine results, the
+ * HTTP adapter). */
+static const char *const error_codes[] = {"validation_failed",
+                                          "unauthorized",
+                                          "forbidden",
+                                          "module_disabled",
+                                          "not_found",
+                                          "conflict",
+                                          "idempotency_key_reused",
+                                          "payload_too_large",
+                                          "uri_too_long",
+                                          "unsupported_media_type",
+                                          "rate_limited",
+                                          "headers_too_large",
+                                          "method_not_allowed",
+                                          "internal",
+                                          "store_unavailable",
+                                          NULL};
+
+static void fixed_schemas(json_t *s)
+{
+    json_t *codes = json_array(), *mods = json_array();
+    for (int i = 0; error_codes[i]; i++)
+        json_array_append_new(codes, json_string(error_codes[i]));
+    for (int i = 0; i < MOD__COUNT; i++)
+        json_array_append_new(mods, json_string(res_module_names[i]));
+    json_object_set_new(s, "RequestId",
+                        pack("{s:s, s:s, s:s}", "type", "string", "pattern", "^req_" ID_TAIL,
+                             "description", "Also sent as the X-Request-Id header"));
+    json_object_set_new(
+        s, "ErrorDetail",
+        pack("{s:s, s:[s,s,s], s:{s:{s:s, s:o}, s:{s:s}, s:{s:[s,s], s:s}, s:{s:s, s:s}, "
+             "s:{s:s, s:o, s:s}}}",
+             "type", "object", "required", "code", "message", "param", "properties", "code", "type",
+             "string", "enum", codes, "message", "type", "string", "param", "type", "string",
+             "null", "description", "The field or parameter at fault; null when none is",
+             "merged_into", "type", "string", "description",
+             "not_found of a merged record: the id of the record it was merged into", "module",
+             "type", "string", "enum", mods, "description",
+             "module_disabled: the module switched off in this workspace"));
+    json_object_set_new(s, "Error",
+                        pack("{s:s, s:[s,s], s:{s:o, s:o}}", "type", "object", "required", "error",
+                             "request_id", "properties", "error", schema_ref("ErrorDetail"),
+                             "request_id", schema_ref("RequestId")));
+    json_object_set_new(s, "Deleted",
+                        object_of(pack("{s:o, s:o, s:{s:s, s:b}}", "id", str_schema(), "object",
+                                       str_schema(), "deleted", "type", "boolean", "const", 1)));
+    json_object_set_new(
+        s, "Workspace",
+        object_of(pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:{s:s, s:{s:s, s:O}}, s:{s:s, s:s}}",
+                       "id", "type", "string", "pattern", "^wrk_" ID_TAIL, "object", "type",
+                       "string", "const", "workspace", "name", str_schema(), "enabled_modules",
+                       "type", "array", "items", "type", "string", "enum", mods, "created_at",
+                       "type", "string", "format", "date-time")));
+    json_object_set_new(
+        s, "BatchRequest",
+        pack("{s:s, s:b, s:[s], s:{s:{s:s, s:I, s:I, s:{s:s, s:s, s:{s:{s:s}, s:{s:s}, "
+             "s:{s:s}, s:{s:s}}}}}}",
+             "type", "object", "additionalProperties", 0, "required", "operations", "properties",
+             "operations", "type", "array", "minItems", (json_int_t)1, "maxItems", (json_int_t)100,
+             "items", "type", "object", "description",
+             "One operation. Its members are checked one operation at a time: a wrong one "
+             "fails that operation's result (200 for the batch), not the batch",
+             "properties", "action", "description", "create, update or upsert", "id", "description",
+             "update: the record's id", "upsert_on", "description",
+             "upsert: the natural key field, as ?upsert_on= of a create", "data", "description",
+             "The record's fields, as the body of a create or an update"));
+    json_object_set_new(s, "MergeRequest",
+                        pack("{s:s, s:b, s:[s], s:{s:{s:s, s:I, s:I, s:{s:s, s:I}}}}", "type",
+                             "object", "additionalProperties", 0, "required", "from_ids",
+                             "properties", "from_ids", "type", "array", "minItems", (json_int_t)1,
+                             "maxItems", (json_int_t)20, "items", "type", "string", "minLength",
+                             (json_int_t)1));
+    json_object_set_new(
+        s, "TimelineItem",
+        object_of(pack("{s:o, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:o, "
+                       "s:{s:[s,s], s:{s:s, s:{s:{}, s:{}}}, s:s}, s:{s:s, s:s}}",
+                       "id", str_schema(), "object", "type", "string", "const", "timeline_item",
+                       "type", "type", "string", "description",
+                       "The event: <record>.<what>, e.g. contact.updated", "occurred_at", "type",
+                       "string", "format", "date-time", "resource_type", str_schema(),
+                       "resource_id", str_schema(), "changes", "type", "object", "null",
+                       "additionalProperties", "type", "object", "properties", "from", "to",
+                       "description", "An update's changed fields: {field: {from, to}}", "data",
+                       "type", "object", "description", "The record as it was after the event")));
+    json_object_set_new(
+        s, "BoardStage",
+        pack("{s:[o, o]}", "allOf", schema_ref("PipelineStage"),
+             object_of(pack("{s:o, s:o, s:o, s:{s:[s,s], s:s}}", "deal_count", int_schema(),
+                            "amount_cents", int_schema(), "deals", array_of(schema_ref("Deal")),
+                            "next_cursor", "type", "string", "null", "description",
+                            "Continue with GET /v1/deals?stage_id=...&sort=position&cursor="))));
+    json_object_set_new(s, "Board",
+                        object_of(pack("{s:{s:s, s:s}, s:o, s:o}", "object", "type", "string",
+                                       "const", "board", "pipeline", schema_ref("Pipeline"),
+                                       "stages", array_of(schema_ref("BoardStage")))));
+    json_t *won_lost = pack("{s:o, s:o}", "won", int_schema(), "lost", int_schema());
+    json_t *rate = json_deep_copy(won_lost);
+    json_object_set_new(rate, "rate",
+                        pack("{s:[s,s], s:s}", "type", "number", "null", "description",
+                             "won / (won + lost); null when none closed"));
+    json_t *counts =
+        pack("{s:s, s:{s:s}}", "type", "object", "additionalProperties", "type", "integer");
+    json_t *dash = object_of(pack(
+        "{s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:o, s:o, s:o}", "object", "type", "string", "const",
+        "dashboard", "generated_at", "type", "string", "format", "date-time", "open_pipeline",
+        array_of(object_of(pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "pipeline_id", nullable_str(),
+                                "stage_id", nullable_str(), "stage_name", nullable_str(),
+                                "currency", nullable_str(), "deal_count", int_schema(),
+                                "amount_cents", int_schema()))),
+        "win_rate_90d", object_of(rate), "this_month", object_of(won_lost), "leads",
+        object_of(pack("{s:o, s:O}", "by_status", counts, "by_source", counts))));
+    /* Added after object_of() made every other member required. */
+    json_object_set_new(json_object_get(dash, "properties"), "tasks",
+                        pack("{s:s, s:s, s:o, s:[s,s]}", "description",
+                             "Only for keys with tasks:read in workspaces with the tasks module",
+                             "type", "object", "properties",
+                             pack("{s:o, s:o}", "open", int_schema(), "overdue", int_schema()),
+                             "required", "open", "overdue"));
+    json_object_set_new(s, "Dashboard", dash);
+}
+
+/* -------------------------------------------------- shared responses */
+
+/* The error answers, each with the codes api.c and the engine give it. */
+static const struct err_resp {
+    int status;
+    const char *name, *desc, *codes[3];
+    bool retry, ratelimit;
+} err_resps[] = {
+    {400,
+     "BadRequest",
+     "validation_failed: a parameter, header or body field is wrong; error.param names it "
+     "(null when the body as a whole is)",
+     {"validation_failed"}},
+    {401, "Unauthorized", "unauthorized: no bearer token, or not a valid one", {"unauthorized"}},
+    {403,
+     "Forbidden",
+     "forbidden: the key lacks the scope the operation needs (the message names it); "
+     "module_disabled: the workspace has the resource's module switched off (error.module)",
+     {"forbidden", "module_disabled"}},
+    {404,
+     "NotFound",
+     "not_found: no such record in this workspace (another workspace's ids too); the id of a "
+     "merged record also carries error.merged_into",
+     {"not_found"}},
+    {409,
+     "Conflict",
+     "conflict: the stored state refuses the write (a taken unique value, a protected record); "
+     "idempotency_key_reused: the Idempotency-Key came with another request within 24 h",
+     {"conflict", "idempotency_key_reused"}},
+    {413, "PayloadTooLarge", "payload_too_large: the body is over 1 MiB", {"payload_too_large"}},
+    {414, "UriTooLong", "uri_too_long: the URL is over 8 KiB", {"uri_too_long"}},
+    {415,
+     "UnsupportedMediaType",
+     "unsupported_media_type: a body not sent as Content-Type: application/json",
+     {"unsupported_media_type"}},
+    {429,
+     "RateLimited",
+     "rate_limited: the key's request rate or concurrent requests are over its limit",
+     {"rate_limited"},
+     true,
+     true},
+    {431,
+     "HeadersTooLarge",
+     "headers_too_large: the request headers are over 16 KiB",
+     {"headers_too_large"}},
+    {500, "Internal", "internal: the server failed; nothing was half written", {"internal"}},
+    {503,
+     "Unavailable",
+     "store_unavailable: the database is busy or unreachable; retry",
+     {"store_unavailable"},
+     true},
+};
+#define NERR ((int)(sizeof err_resps / sizeof err_resps[0]))
+
+/* Headers, parameters and error answers many operations share, built once
+ * and written out in full wherever used: the document refers only to
+ * schemas, so a reader (or a test) resolves $ref in one place. */
+static json_t *headers, *params, *errors;
+
+static json_t *shared(json_t *set, const char *name)
+{
+    json_t *j = json_object_get(set, name);
+    if (!j) abort(); /* a name misspelt here */
+    return json_incref(j);
+}
+
+static json_t *header_ref(const char *name)
+{
+    return shared(headers, name);
+}
+
+/* What a 429 says of a key with a rate limit (api.c apply_limits). */
+static const char *const ratelimit[3][2] = {
+    {"X-RateLimit-Limit", "The key's requests per second (keys with a rate limit)"},
+    {"X-RateLimit-Remaining", "Requests left in the bucket (keys with a rate limit)"},
+    {"X-RateLimit-Reset", "Seconds until the bucket is full (keys with a rate limit)"},
+};
+
+static void shared_headers(json_t *h)
+{
+    json_object_set_new(h, "X-Request-Id",
+                        pack("{s:s, s:b, s:o}", "description",
+                             "The request's id, as the body's request_id", "required", 1, "schema",
+                             schema_ref("RequestId")));
+    json_object_set_new(h, "Retry-After",
+                        pack("{s:s, s:b, s:{s:s, s:I}}", "description",
+                             "Seconds to wait before a retry", "required", 1, "schema", "type",
+                             "integer", "minimum", (json_int_t)1));
+    for (int i = 0; i < 3; i++)
+        json_object_set_new(
+            h, ratelimit[i][0],
+            pack("{s:s, s:{s:s}}", "description", ratelimit[i][1], "schema", "type", "integer"));
+    json_object_set_new(h, "Idempotent-Replayed",
+                        pack("{s:s, s:{s:s, s:s}}", "description",
+                             "Present when the answer replays the first one of this "
+                             "Idempotency-Key",
+                             "schema", "type", "string", "const", "true"));
+}
+
+static json_t *json_body(json_t *schema)
+{
+    return pack("{s:{s:o}}", "application/json", "schema", schema);
+}
+
+static void shared_responses(json_t *out)
+{
+    for (int i = 0; i < NERR; i++) {
+        const struct err_resp *e = &err_resps[i];
+        json_t *codes = json_array();
+        for (int k = 0; k < 3 && e->codes[k]; k++)
+            json_array_append_new(codes, json_string(e->codes[k]));
+        json_t *schema = pack("{s:[o, {s:{s:{s:{s:{s:o}}}}}]}", "allOf", schema_ref("Error"),
+                              "properties", "error", "properties", "code", "enum", codes);
+        json_t *h = pack("{s:o}", "X-Request-Id", header_ref("X-Request-Id"));
+        if (e->retry) json_object_set_new(h, "Retry-After", header_ref("Retry-After"));
+        for (int k = 0; k < 3 && e->ratelimit; k++)
+            json_object_set_new(h, ratelimit[k][0], header_ref(ratelimit[k][0]));
+        json_object_set_new(out, e->name,
+                            pack("{s:s, s:o, s:o}", "description", e->desc, "headers", h, "content",
+                                 json_body(schema)));
+    }
+}
+
+/* --------------------------------------------------------- parameters */
+
+static json_t *param(const char *name, const char *in, bool required, json_t *schema,
+                     const char *desc)
+{
+    return pack("{s:s, s:s, s:b, s:s*, s:o}", "name", name, "in", in, "required", required,
+                "description", desc, "schema", schema);
+}
+
+static void shared_parameters(json_t *p)
+{
+    json_object_set_new(
+        p, "limit",
+        param("limit", "query", false,
+              pack("{s:s, s:I, s:I, s:I}", "type", "integer", "minimum", (json_int_t)1, "maximum",
+                   (json_int_t)100, "default", (json_int_t)20),
+              "Page size"));
+    json_object_set_new(p, "cursor",
+                        param("cursor", "query", false, str_schema(),
+                              "next_cursor of the previous page (same list, same sort)"));
+    json_object_set_new(
+        p, "dry_run",
+        param("dry_run", "query", false, pack("{s:s}", "type", "boolean"),
+              "true: validate and run the write, then roll it back; answers 200 with what would "
+              "have been written (a delete: the record that would go). Nothing is stored, no "
+              "event is recorded, and Idempotency-Key is neither replayed nor recorded"));
+    json_object_set_new(p, "Idempotency-Key",
+                        param("Idempotency-Key", "header", false,
+                              pack("{s:s, s:I, s:I}", "type", "string", "minLength", (json_int_t)1,
+                                   "maxLength", (json_int_t)255),
+                              "The same key with the same request within 24 h replays the "
+                              "first answer; with another request it is 409"));
+}
+
+static json_t *param_ref(const char *name)
+{
+    return shared(params, name);
+}
+
+/* Every list's parameters: page, order, search, one per filterable field,
+ * time ranges, filters through a reference, custom fields (engine.c's
+ * parse_query reads exactly these). */
+static void list_params(json_t *ps, const res_def *r)
+{
+    json_array_append_new(ps, param_ref("limit"));
+    json_array_append_new(ps, param_ref("cursor"));
+    json_t *sorts = pack("[s,s]", "created_at", "-created_at");
+    for (int i = 0; i < r->nfields; i++) {
+        if (!(r->fields[i].flags & RF_SORT)) continue;
+        char d[80];
+        snprintf(d, sizeof d, "-%s", r->fields[i].name);
+        json_array_append_new(sorts, json_string(r->fields[i].name));
+        json_array_append_new(sorts, json_string(d));
+    }
+    char d[200];
+    snprintf(d, sizeof d, "Order; '-' for descending. Default %s%s. Not combinable with query",
+             r->default_sort ? "" : "-created_at", r->default_sort ? r->default_sort : "");
+    json_array_append_new(
+        ps, param("sort", "query", false, pack("{s:s, s:o}", "type", "string", "enum", sorts), d));
+    if (res_has_search(r)) {
+        char q[512] = "Full-text prefix search (newest first) across";
+        for (int i = 0, n = 0; i < r->nfields; i++)
+            if (r->fields[i].flags & RF_SEARCH)
+                snprintf(q + strlen(q), sizeof q - strlen(q), "%s %s", n++ ? "," : "",
+                         r->fields[i].name);
+        json_array_append_new(
+            ps, param("query", "query", false,
+                      pack("{s:s, s:I}", "type", "string", "maxLength", (json_int_t)200), q));
+    }
+    for (int i = 0; i < r->nfields; i++) {
+        if (!(r->fields[i].flags & RF_FILTER)) continue;
+        /* Filters take what writes take, minus the format checks an exact
+         * match needs no help from (as parse_query does). */
+        res_field loose = r->fields[i];
+        loose.flags &= ~(unsigned)RF_REQUIRED;
+        loose.doc = NULL;
+        if (loose.type == FT_EMAIL || loose.type == FT_URL || loose.type == FT_REF)
+            loose.type = FT_STRING, loose.ref = loose.ref_by = NULL;
+        json_t *s = field_schema(&loose, AS_FILTER);
+        if (r->fields[i].type == FT_REF) {
+            /* What the id names, as the field's own schema says it. */
+            res_field ref = r->fields[i];
+            ref.doc = NULL;
+            json_t *full = field_schema(&ref, AS_FILTER);
+            json_object_set(s, "description", json_object_get(full, "description"));
+            json_decref(full);
+        }
+        json_array_append_new(
+            ps, param(loose.name, "query", false, s, "Exact match (case-insensitive for text)"));
     }
     for (int i = 0; i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
-        if (mode && (f->flags & (RF_READONLY | RF_PARENT))) continue;
-        if (i == s1 || i == s2) continue;
-        jw_key(w, f->name);
-        field_schema(w, f);
-    }
-    if (r->custom_fields) custom_schema(w);
-    if (mode == 0) {
+        if (!(f->flags & RF_RANGE)) continue;
+        size_t n = strlen(f->name);
+        if (n > 3 && strcmp(f->name + n - 3, "_at") == 0) n -= 3;
         for (int k = 0; k < 2; k++) {
-            jw_key(w, k ? "updated_at" : "created_at");
-            jw_obj_open(w);
-            jw_kstr(w, "type", "string");
-            jw_kstr(w, "format", "date-time");
-            jw_obj_close(w);
+            char name[128], desc[160];
+            snprintf(name, sizeof name, "%.*s_%s", (int)n, f->name, k ? "after" : "before");
+            snprintf(desc, sizeof desc, "Only records whose %s is %s this time", f->name,
+                     k ? "at or after" : "before");
+            json_array_append_new(
+                ps, param(name, "query", false,
+                          pack("{s:s, s:s}", "type", "string", "format", "date-time"), desc));
         }
     }
-    jw_obj_close(w);
-    if (mode != 2) {
-        jw_key(w, "required");
-        jw_arr_open(w);
-        if (mode == 0) {
-            jw_str(w, "id");
-            jw_str(w, "created_at");
-            jw_str(w, "updated_at");
+    for (int i = 0; i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        size_t n = strlen(f->name);
+        if (f->type != FT_REF || !f->ref || n < 4 || strcmp(f->name + n - 3, "_id") != 0) continue;
+        const res_def *t = res_find(f->ref);
+        for (int k = 0; k < t->nfields; k++) {
+            if (!(t->fields[k].flags & RF_FILTER)) continue;
+            char name[160], desc[200];
+            snprintf(name, sizeof name, "%.*s.%s", (int)(n - 3), f->name, t->fields[k].name);
+            snprintf(desc, sizeof desc, "Records whose %s has this %s", t->singular,
+                     t->fields[k].name);
+            json_array_append_new(ps, param(name, "query", false, str_schema(), desc));
         }
-        for (int i = 0; i < r->nfields; i++)
-            if ((r->fields[i].flags & RF_REQUIRED) && !(mode && (r->fields[i].flags & RF_PARENT)) &&
-                i != s1 && i != s2)
-                jw_str(w, r->fields[i].name);
-        jw_arr_close(w);
     }
-    jw_obj_close(w);
+    if (r->custom_fields) {
+        json_array_append_new(
+            ps, param("custom_field_key", "query", false,
+                      pack("{s:s, s:s}", "type", "string", "pattern", "^[A-Za-z0-9_.-]{1,100}$"),
+                      "Custom field to match; goes with custom_field_value"));
+        json_array_append_new(ps, param("custom_field_value", "query", false, str_schema(),
+                                        "Value the custom field must equal (string form)"));
+    }
 }
 
-static void ref(jw *w, const char *name)
+/* --------------------------------------------------------- operations */
+
+/* GET and PATCH /v1/workspace: engine routes of no resource. */
+static bool workspace_route(const api_route *rt)
 {
-    jw_obj_open(w);
+    return !rt->handler && !rt->res;
+}
+
+static bool is(const api_route *rt, const char *kind)
+{
+    return rt->kind && strcmp(rt->kind, kind) == 0;
+}
+
+/* An action whose body is its resource's own fields creates one of them
+ * (POST /v1/deal-stages): the engine answers 201, as for a create. */
+static bool action_creates(const res_action *a)
+{
+    return a && a->creates;
+}
+
+static bool creates(const api_route *rt)
+{
+    return is(rt, "create") || is(rt, "subcreate") || action_creates(rt->action);
+}
+
+static bool lists(const api_route *rt)
+{
+    return is(rt, "list") || is(rt, "sublist") ||
+           (rt->action && rt->action->list && !rt->action->response);
+}
+
+/* Whether a route can answer an error status, from what the HTTP adapter,
+ * api.c and the engine check. */
+static bool can_fail(const api_route *rt, int status)
+{
+    switch (status) {
+    case 400: /* the HTTP adapter checks these before routing */
+    case 414:
+    case 431: return true;
+    case 500: /* the store, which readyz asks too */
+    case 503: return !rt->public || rt->handler == meta_readyz;
+    case 401:
+    case 429: return !rt->public;
+    case 403: /* a fixed route's scope (/metrics); the engine's scope and module
+               * checks, of which reading the workspace needs neither */
+        if (rt->public) return false;
+        return rt->handler ? rt->scope != NULL : rt->res || rt->write;
+    case 404:
+        return !rt->public && (strchr(rt->pattern, '{') || rt->action || workspace_route(rt) ||
+                               (rt->write && !is(rt, "batch")));
+    case 409:
+    case 413:
+    case 415: return rt->write;
+    }
+    return false;
+}
+
+static json_t *success(const char *desc, json_t *schema, bool write)
+{
+    json_t *h = pack("{s:o}", "X-Request-Id", header_ref("X-Request-Id"));
+    if (write) json_object_set_new(h, "Idempotent-Replayed", header_ref("Idempotent-Replayed"));
+    return pack("{s:s, s:o, s:o}", "description", desc, "headers", h, "content", json_body(schema));
+}
+
+/* The success answers of an engine route. */
+static void engine_responses(json_t *resp, const api_route *rt)
+{
+    const res_def *r = rt->res;
+    if (workspace_route(rt)) {
+        json_object_set_new(resp, "200",
+                            success(rt->write ? "The workspace as changed (with dry_run=true, "
+                                                "as it would be)"
+                                              : "The workspace",
+                                    envelope(schema_ref("Workspace"), false), rt->write));
+        return;
+    }
+    const char *data = rt->action && rt->action->response ? rt->action->response : r->schema;
     char s[160];
-    snprintf(s, sizeof s, "#/components/schemas/%s", name);
-    jw_kstr(w, "$ref", s);
-    jw_obj_close(w);
-}
-
-static void param(jw *w, const char *name, const char *in, bool required, const char *type,
-                  const char *desc)
-{
-    jw_obj_open(w);
-    jw_kstr(w, "name", name);
-    jw_kstr(w, "in", in);
-    jw_kbool(w, "required", required);
-    if (desc) jw_kstr(w, "description", desc);
-    jw_key(w, "schema");
-    jw_obj_open(w);
-    jw_kstr(w, "type", type);
-    if (strcmp(name, "limit") == 0) {
-        jw_kint(w, "minimum", 1);
-        jw_kint(w, "maximum", 100);
-        jw_kint(w, "default", 20);
-    }
-    jw_obj_close(w);
-    jw_obj_close(w);
-}
-
-static void json_content(jw *w, const char *schema_name, bool list)
-{
-    jw_key(w, "content");
-    jw_obj_open(w);
-    jw_key(w, "application/json");
-    jw_obj_open(w);
-    jw_key(w, "schema");
-    jw_obj_open(w);
-    jw_kstr(w, "type", "object");
-    jw_key(w, "properties");
-    jw_obj_open(w);
-    jw_key(w, "data");
-    if (list) {
-        jw_obj_open(w);
-        jw_kstr(w, "type", "array");
-        jw_key(w, "items");
-        ref(w, schema_name);
-        jw_obj_close(w);
-        jw_key(w, "next_cursor");
-        jw_obj_open(w);
-        jw_key(w, "type");
-        jw_arr_open(w);
-        jw_str(w, "string");
-        jw_str(w, "null");
-        jw_arr_close(w);
-        jw_obj_close(w);
+    if (creates(rt)) {
+        json_object_set_new(resp, "201",
+                            success("Created", envelope(schema_ref(r->schema), false), true));
+        snprintf(s, sizeof s, "dry_run=true: the %s that would have been created%s", r->singular,
+                 is(rt, "create") && r->upsert_keys[0] ? "; or upsert_on matched a record, updated"
+                                                       : "");
+        json_object_set_new(resp, "200", success(s, envelope(schema_ref(r->schema), false), true));
+    } else if (is(rt, "delete")) {
+        snprintf(s, sizeof s, "Deleted; with dry_run=true, the %s that would go", r->singular);
+        json_t *d = pack("{s:[o,o]}", "anyOf", schema_ref("Deleted"), schema_ref(r->schema));
+        json_object_set_new(resp, "200", success(s, envelope(d, false), true));
+    } else if (is(rt, "batch")) {
+        snprintf(s, sizeof s, "%sBatchResult", r->schema);
+        json_object_set_new(resp, "200",
+                            success("One result per operation, in order (also for a dry run)",
+                                    envelope(schema_ref(s), false), true));
+    } else if (is(rt, "timeline")) {
+        json_object_set_new(resp, "200",
+                            success("A page of the record's history, newest first",
+                                    envelope(array_of(schema_ref("TimelineItem")), true), false));
+    } else if (lists(rt)) {
+        json_object_set_new(
+            resp, "200",
+            success("A page of records", envelope(array_of(schema_ref(data)), true), false));
     } else {
-        ref(w, schema_name);
+        json_object_set_new(
+            resp, "200",
+            success(rt->write ? "Done; with dry_run=true, what it would have written" : "Found",
+                    envelope(schema_ref(data), false), rt->write));
     }
-    jw_key(w, "request_id");
-    jw_obj_open(w);
-    jw_kstr(w, "type", "string");
-    jw_obj_close(w);
-    jw_obj_close(w);
-    jw_obj_close(w);
-    jw_obj_close(w);
-    jw_obj_close(w);
 }
 
-static void error_responses(jw *w, const api_route *rt)
+/* The success answers of a fixed route (meta.c, openapi.c). */
+static void meta_responses(json_t *resp, const api_route *rt)
+{
+    json_t *h = pack("{s:o}", "X-Request-Id", header_ref("X-Request-Id"));
+    if (rt->handler == meta_healthz || rt->handler == meta_readyz) {
+        json_t *b = object_of(pack("{s:{s:s, s:s}, s:o}", "status", "type", "string", "const",
+                                   rt->handler == meta_healthz ? "ok" : "ready", "request_id",
+                                   schema_ref("RequestId")));
+        json_object_set_new(
+            resp, "200",
+            pack("{s:s, s:o, s:o}", "description", "Up", "headers", h, "content", json_body(b)));
+    } else if (rt->handler == meta_metrics) {
+        json_object_set_new(resp, "200",
+                            pack("{s:s, s:o, s:{s:{s:{s:s}}}}", "description",
+                                 "Prometheus text exposition format 0.0.4", "headers", h, "content",
+                                 "text/plain", "schema", "type", "string"));
+    } else if (rt->handler == meta_openapi) {
+        json_object_set_new(resp, "200",
+                            pack("{s:s, s:o, s:o}", "description", "This document", "headers", h,
+                                 "content", json_body(pack("{s:s}", "type", "object"))));
+    } else {
+        json_decref(h);
+    }
+}
+
+/* What an operation does, for people: the summary says what, this says
+ * how it answers and what it needs. */
+static char *describe(const api_route *rt, char *d, size_t cap)
 {
     static const struct {
-        const char *code, *desc;
-        bool write_only, auth;
-    } errs[] = {
-        {"400", "validation_failed: a parameter or field is invalid (param names it)", false,
-         false},
-        {"401", "unauthorized: missing or invalid bearer token", false, true},
-        {"403", "forbidden: the key lacks the required scope", false, true},
-        {"404", "not_found: no such record in this workspace", false, true},
-        {"409", "conflict or idempotency_key_reused", true, true},
-        {"413", "payload_too_large: body over 1 MiB", true, true},
-        {"415", "unsupported_media_type: body is not application/json", true, true},
-        {"429", "rate_limited: per-key rate or concurrency limit (Retry-After)", false, true},
+        api_handler handler;
+        const char *text;
+    } fixed[] = {
+        {meta_healthz, "200 while the process serves requests; needs no key."},
+        {meta_readyz, "200 when the database answers, else 503 (take the node out of a load "
+                      "balancer); needs no key."},
+        {meta_metrics, "Request counts by route and status, a latency histogram and store "
+                       "errors, in Prometheus text format; needs no key."},
+        {meta_openapi, "This document, generated from the route and resource tables the "
+                       "server runs on; needs no key."},
     };
-    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
-        if (errs[i].write_only && !rt->write) continue;
-        if (errs[i].auth && rt->public) continue;
-        jw_key(w, errs[i].code);
-        jw_obj_open(w);
-        jw_kstr(w, "description", errs[i].desc);
-        jw_key(w, "content");
-        jw_obj_open(w);
-        jw_key(w, "application/json");
-        jw_obj_open(w);
-        jw_key(w, "schema");
-        ref(w, "Error");
-        jw_obj_close(w);
-        jw_obj_close(w);
-        jw_obj_close(w);
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (rt->handler == fixed[i].handler) {
+            snprintf(d, cap, "%s", fixed[i].text);
+            return d;
+        }
+    if (workspace_route(rt)) {
+        snprintf(d, cap, "%s",
+                 rt->write ? "Sets the modules the workspace uses (enabled_modules, the whole "
+                             "list; the others are switched off). A route of a switched-off "
+                             "module answers 403 module_disabled. Needs workspace:admin."
+                           : "The id, name and enabled modules of the key's workspace; any "
+                             "valid key may read it.");
+        return d;
     }
+    /* Each names the record with its one %s. */
+    static const struct {
+        const char *kind, *text;
+        bool plural;
+    } kinds[] = {
+        {"list",
+         "One page of %s (limit, then next_cursor until it is null), newest first unless "
+         "sort says otherwise; every filter must match; unknown parameters are a 400.",
+         true},
+        {"get", "The %s with this id; another workspace's id is 404.", false},
+        {"update",
+         "Changes only the given fields of the %s; null clears an optional field; "
+         "unknown or read-only fields are a 400 naming the field.",
+         false},
+        {"delete",
+         "Deletes the %s; records that belong to it go with it and optional links to "
+         "it are cleared. Answers {id, object, deleted}.",
+         false},
+        {"batch",
+         "Up to 100 create, update or upsert operations on %s, each in a savepoint of "
+         "its own: one failing undoes only itself. Answers 200 with each operation's "
+         "status and record or error.",
+         true},
+        {"merge",
+         "Folds the %s of from_ids into this one: references, tasks, activities and "
+         "history move to it, its empty fields are filled, and the merged ids then "
+         "answer 404 with merged_into.",
+         true},
+        {"timeline",
+         "The %s's events (updates with their changes) and those of its tasks and "
+         "activities, newest first.",
+         false},
+    };
+    const res_def *r = rt->res;
+    int n = -1;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && n < 0; i++)
+        if (is(rt, kinds[i].kind) || (lists(rt) && !strcmp(kinds[i].kind, "list")))
+            n = snprintf(d, cap, kinds[i].text, kinds[i].plural ? r->name : r->singular);
+    if (n < 0 && (is(rt, "create") || is(rt, "subcreate")))
+        n = snprintf(d, cap,
+                     "Creates a %s%s and answers 201 with it.%s Unknown or read-only fields are "
+                     "a 400 naming the field.",
+                     r->singular, is(rt, "subcreate") ? " linked to the record of the path" : "",
+                     r->upsert_keys[0] ? " With upsert_on, the record whose field matches "
+                                         "(case-insensitively) is updated instead and the answer "
+                                         "is 200."
+                                       : "");
+    if (n < 0)
+        n = snprintf(d, cap, "%s.%s", rt->summary,
+                     action_creates(rt->action) ? " Answers 201 with the new record." : "");
+    if ((size_t)n < cap) snprintf(d + n, cap - (size_t)n, " Needs %s.", rt->scope);
+    return d;
 }
 
 static const char *mlower(api_method m)
@@ -253,369 +882,201 @@ static const char *mlower(api_method m)
     return n[m];
 }
 
-/* An inline object schema of declared body fields (an action's input). */
-static void fields_schema(jw *w, const res_field *f, int n)
+static const char *route_tag(const api_route *rt)
 {
-    jw_obj_open(w);
-    jw_kstr(w, "type", "object");
-    jw_kbool(w, "additionalProperties", false);
-    jw_key(w, "properties");
-    jw_obj_open(w);
-    for (int i = 0; i < n; i++) {
-        jw_key(w, f[i].name);
-        field_schema(w, &f[i]);
-    }
-    jw_obj_close(w);
-    jw_key(w, "required");
-    jw_arr_open(w);
-    for (int i = 0; i < n; i++)
-        if (f[i].flags & RF_REQUIRED) jw_str(w, f[i].name);
-    jw_arr_close(w);
-    jw_obj_close(w);
+    if (rt->res) return rt->res->name;
+    return workspace_route(rt) ? "workspace" : "operations";
 }
 
-static void body_schema(jw *w, const api_route *rt)
+static json_t *request_body(const api_route *rt)
 {
     const res_def *r = rt->res;
-    char s[128];
-    if (!strcmp(rt->kind, "action")) {
-        fields_schema(w, rt->action->body, rt->action->nbody);
-    } else if (!strcmp(rt->kind, "batch")) {
-        ref(w, "BatchRequest");
-    } else if (!strcmp(rt->kind, "merge")) {
-        ref(w, "MergeRequest");
-    } else if (!strcmp(rt->kind, "subcreate")) {
-        resource_schema(w, r, 1, rt->sub);
-    } else if (!strcmp(rt->kind, "workspace")) {
-        jw_obj_open(w);
-        jw_kstr(w, "type", "object");
-        jw_key(w, "required");
-        jw_arr_open(w);
-        jw_str(w, "enabled_modules");
-        jw_arr_close(w);
-        jw_key(w, "additionalProperties");
-        jw_bool(w, false);
-        jw_key(w, "properties");
-        jw_obj_open(w);
-        jw_key(w, "enabled_modules");
-        jw_obj_open(w);
-        jw_kstr(w, "type", "array");
-        jw_kstr(w, "description", "Every module the workspace uses; the others are switched off");
-        jw_key(w, "items");
-        jw_obj_open(w);
-        jw_key(w, "enum");
-        jw_arr_open(w);
+    const res_action *a = rt->action;
+    json_t *schema;
+    bool required = true;
+    char s[160];
+    if (workspace_route(rt)) {
+        json_t *mods = json_array();
         for (int m = 0; m < MOD__COUNT; m++)
-            jw_str(w, res_module_names[m]);
-        jw_arr_close(w);
-        jw_obj_close(w);
-        jw_obj_close(w);
-        jw_obj_close(w);
-        jw_obj_close(w);
-    } else {
-        snprintf(s, sizeof s, "%s%s", r->schema, strcmp(rt->kind, "create") ? "Update" : "Create");
-        ref(w, s);
-    }
-}
-
-static void range_params(jw *w, const res_def *r)
-{
-    for (int i = 0; i < r->nfields; i++) {
-        const res_field *f = &r->fields[i];
-        if (!(f->flags & RF_RANGE)) continue;
-        size_t n = strlen(f->name) - (strstr(f->name, "_at") ? 3 : 0);
-        char name[128], d[160];
-        snprintf(name, sizeof name, "%.*s_before", (int)n, f->name);
-        snprintf(d, sizeof d, "Only records whose %s is before this RFC 3339 time", f->name);
-        param(w, name, "query", false, "string", d);
-        snprintf(name, sizeof name, "%.*s_after", (int)n, f->name);
-        snprintf(d, sizeof d, "Only records whose %s is at or after this RFC 3339 time", f->name);
-        param(w, name, "query", false, "string", d);
-    }
-    for (int i = 0; i < r->nfields; i++) {
-        const res_field *f = &r->fields[i];
-        if (f->type != FT_REF || !f->ref || strlen(f->name) < 4) continue;
-        const res_def *t = res_find(f->ref);
-        for (int k = 0; k < t->nfields; k++) {
-            if (!(t->fields[k].flags & RF_FILTER)) continue;
-            char name[160], d[200];
-            snprintf(name, sizeof name, "%.*s.%s", (int)(strlen(f->name) - 3), f->name,
-                     t->fields[k].name);
-            snprintf(d, sizeof d, "Records whose %s has this %s", t->singular, t->fields[k].name);
-            param(w, name, "query", false, "string", d);
+            json_array_append_new(mods, json_string(res_module_names[m]));
+        schema = pack("{s:s, s:b, s:[s], s:{s:{s:s, s:s, s:{s:s, s:o}}}}", "type", "object",
+                      "additionalProperties", 0, "required", "enabled_modules", "properties",
+                      "enabled_modules", "type", "array", "description",
+                      "Every module the workspace uses; the others are switched off", "items",
+                      "type", "string", "enum", mods);
+    } else if (a) {
+        schema = fields_schema(a->body, a->nbody, AS_CREATE, action_creates(a) && r->custom_fields);
+        required = json_object_get(schema, "required") != NULL;
+    } else if (is(rt, "batch")) {
+        schema = schema_ref("BatchRequest");
+    } else if (is(rt, "merge")) {
+        schema = schema_ref("MergeRequest");
+    } else if (is(rt, "subcreate")) {
+        schema = body_schema_of(r, AS_CREATE, rt->sub);
+    } else if (is(rt, "create") && r->upsert_keys[0]) {
+        /* With upsert_on a body may be an update of the record the key
+         * matches: the create's required fields are needed only when none
+         * does. */
+        snprintf(s, sizeof s, "%sCreate", r->schema);
+        json_t *up = json_array();
+        for (int k = 0; k < 3 && r->upsert_keys[k]; k++) {
+            char u[160];
+            snprintf(u, sizeof u, "%sUpdate", r->schema);
+            json_array_append_new(
+                up, pack("{s:[o,{s:[s]}]}", "allOf", schema_ref(u), "required", r->upsert_keys[k]));
         }
+        json_t *any = pack("[o]", schema_ref(s));
+        json_array_extend(any, up);
+        json_decref(up);
+        schema = pack("{s:o}", "anyOf", any);
+    } else {
+        snprintf(s, sizeof s, "%s%s", r->schema, is(rt, "create") ? "Create" : "Update");
+        schema = schema_ref(s);
     }
+    return pack("{s:b, s:o}", "required", required, "content", json_body(schema));
 }
 
-static void operation(jw *w, const api_route *rt)
+static json_t *operation(const api_route *rt)
 {
-    jw_key(w, mlower(rt->method));
-    jw_obj_open(w);
-    jw_kstr(w, "operationId", rt->op_id);
-    jw_kstr(w, "summary", rt->summary);
-    if (rt->res) {
-        jw_key(w, "tags");
-        jw_arr_open(w);
-        jw_str(w, rt->res->name);
-        jw_arr_close(w);
-    }
+    char d[1024];
+    json_t *op = pack("{s:s, s:s, s:s, s:[s]}", "operationId", rt->op_id, "summary", rt->summary,
+                      "description", describe(rt, d, sizeof d), "tags", route_tag(rt));
     if (rt->public) {
-        jw_key(w, "security");
-        jw_arr_open(w);
-        jw_arr_close(w);
+        json_object_set_new(op, "security", json_array());
     } else {
-        jw_key(w, "x-required-scopes");
-        jw_arr_open(w);
-        if (rt->scope) jw_str(w, rt->scope);
-        jw_arr_close(w);
+        /* The bearer requirement is the document's default; the scope
+         * goes in x-required-scopes, as linters take roles of a bearer
+         * requirement for undeclared OAuth scopes. */
+        json_object_set_new(op, "x-required-scopes",
+                            rt->scope ? pack("[s]", rt->scope) : json_array());
     }
-    jw_key(w, "parameters");
-    jw_arr_open(w);
-    for (int i = 0, v = 0; i < rt->nsegs; i++) {
-        if (rt->segs[i][0] != '*') continue;
-        /* Names come from the pattern: "{id}", "{company_membership_id}". */
-        const char *p = rt->pattern;
-        for (int k = 0; k <= v; k++)
-            p = strchr(p, '{') + 1;
+    json_t *ps = json_array();
+    /* Path variables, named as the pattern names them: {id}, {..._id}. */
+    for (const char *p = strchr(rt->pattern, '{'); p; p = strchr(p + 1, '{')) {
         char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(strchr(p, '}') - p), p);
-        param(w, name, "path", true, "string", NULL);
-        v++;
+        snprintf(name, sizeof name, "%.*s", (int)(strchr(p, '}') - p - 1), p + 1);
+        json_array_append_new(
+            ps, param(name, "path", true,
+                      pack("{s:s, s:I}", "type", "string", "minLength", (json_int_t)1), NULL));
     }
     const res_def *r = rt->res;
-    bool is_list = rt->kind && (!strcmp(rt->kind, "list") || !strcmp(rt->kind, "sublist") ||
-                                (rt->action && rt->action->list && !rt->action->response));
-    if (rt->kind && !strcmp(rt->kind, "timeline")) {
-        param(w, "limit", "query", false, "integer", "Page size, 1 to 100 (default 20)");
-        param(w, "cursor", "query", false, "string", "Opaque cursor from next_cursor");
+    if (is(rt, "timeline") ||
+        (rt->action && rt->action->response && !strcmp(rt->action->response, "Board")))
+        /* The board pages each stage's deals with limit (pipeline_board). */
+        json_array_append_new(ps, param_ref("limit"));
+    if (is(rt, "timeline")) json_array_append_new(ps, param_ref("cursor"));
+    if (is(rt, "create") && r->upsert_keys[0]) {
+        json_t *keys = json_array();
+        for (int k = 0; k < 3 && r->upsert_keys[k]; k++)
+            json_array_append_new(keys, json_string(r->upsert_keys[k]));
+        json_array_append_new(ps, param("upsert_on", "query", false,
+                                        pack("{s:s, s:o}", "type", "string", "enum", keys),
+                                        "Natural key: update the record whose field matches "
+                                        "(case-insensitive) and answer 200, else create, 201"));
     }
-    if (rt->kind && !strcmp(rt->kind, "create") && r->upsert_keys[0])
-        param(w, "upsert_on", "query", false, "string",
-              "Natural key: update the record whose field matches (case-insensitive), 200, "
-              "else create, 201");
-    if (is_list) {
-        param(w, "limit", "query", false, "integer", "Page size, 1 to 100 (default 20)");
-        param(w, "cursor", "query", false, "string", "Opaque cursor from next_cursor");
-        jw_obj_open(w);
-        jw_kstr(w, "name", "sort");
-        jw_kstr(w, "in", "query");
-        jw_kbool(w, "required", false);
-        jw_kstr(w, "description",
-                "Order; '-' prefix for descending. Default -created_at. "
-                "Not combinable with query.");
-        jw_key(w, "schema");
-        jw_obj_open(w);
-        jw_kstr(w, "type", "string");
-        jw_key(w, "enum");
-        jw_arr_open(w);
-        jw_str(w, "created_at");
-        jw_str(w, "-created_at");
-        for (int i = 0; i < r->nfields; i++) {
-            if (!(r->fields[i].flags & RF_SORT)) continue;
-            jw_str(w, r->fields[i].name);
-            char d[80];
-            snprintf(d, sizeof d, "-%s", r->fields[i].name);
-            jw_str(w, d);
-        }
-        jw_arr_close(w);
-        jw_obj_close(w);
-        jw_obj_close(w);
-        if (res_has_search(r)) {
-            buf b;
-            buf_init(&b, 1024);
-            buf_puts(&b, "Full-text prefix search across");
-            for (int i = 0, n = 0; i < r->nfields; i++)
-                if (r->fields[i].flags & RF_SEARCH)
-                    buf_printf(&b, "%s %s", n++ ? "," : "", r->fields[i].name);
-            param(w, "query", "query", false, "string", buf_cstr(&b));
-            buf_free(&b);
-        }
-        for (int i = 0; i < r->nfields; i++) {
-            const res_field *f = &r->fields[i];
-            if (!(f->flags & RF_FILTER)) continue;
-            jw_obj_open(w);
-            jw_kstr(w, "name", f->name);
-            jw_kstr(w, "in", "query");
-            jw_kbool(w, "required", false);
-            jw_kstr(w, "description", "Exact match (case-insensitive for text)");
-            jw_key(w, "schema");
-            field_schema(w, f);
-            jw_obj_close(w);
-        }
-        range_params(w, r);
-        if (r->custom_fields) {
-            param(w, "custom_field_key", "query", false, "string",
-                  "Custom field to match; requires custom_field_value");
-            param(w, "custom_field_value", "query", false, "string",
-                  "Value the custom field must equal (string form)");
-        }
-    }
+    if (lists(rt)) list_params(ps, r);
     if (rt->write) {
-        param(w, "Idempotency-Key", "header", false, "string",
-              "Same key + same body replays the first response for 24 h");
-        param(w, "dry_run", "query", false, "boolean",
-              "true: validate and run the write, then roll it back; answers 200 with what "
-              "would have been written (a delete: the record that would go). Nothing is "
-              "stored, no event is recorded, and Idempotency-Key is ignored");
+        json_array_append_new(ps, param_ref("Idempotency-Key"));
+        json_array_append_new(ps, param_ref("dry_run"));
     }
-    jw_arr_close(w);
-    if (rt->write && rt->kind && strcmp(rt->kind, "delete") != 0) {
-        jw_key(w, "requestBody");
-        jw_obj_open(w);
-        jw_kbool(w, "required",
-                 !rt->action || rt->action->nbody == 0 ||
-                     (rt->action->body[0].flags & RF_REQUIRED));
-        jw_key(w, "content");
-        jw_obj_open(w);
-        jw_key(w, "application/json");
-        jw_obj_open(w);
-        jw_key(w, "schema");
-        body_schema(w, rt);
-        jw_obj_close(w);
-        jw_obj_close(w);
-        jw_obj_close(w);
+    json_object_set_new(op, "parameters", ps);
+    if (rt->write && !is(rt, "delete")) json_object_set_new(op, "requestBody", request_body(rt));
+    json_t *resp = json_object();
+    if (rt->handler)
+        meta_responses(resp, rt);
+    else
+        engine_responses(resp, rt);
+    for (int i = 0; i < NERR; i++) {
+        char st[8];
+        snprintf(st, sizeof st, "%d", err_resps[i].status);
+        if (can_fail(rt, err_resps[i].status))
+            json_object_set_new(resp, st, shared(errors, err_resps[i].name));
     }
-    jw_key(w, "responses");
-    jw_obj_open(w);
-    jw_key(w, rt->kind && (!strcmp(rt->kind, "create") || !strcmp(rt->kind, "subcreate")) ? "201"
-                                                                                          : "200");
-    jw_obj_open(w);
-    jw_kstr(w, "description", "Success");
-    if (rt->action && rt->action->response)
-        json_content(w, rt->action->response, rt->action->list);
-    else if (rt->kind && !strcmp(rt->kind, "batch"))
-        json_content(w, "BatchResult", false);
-    else if (rt->kind && !strcmp(rt->kind, "timeline"))
-        json_content(w, "TimelineItem", true);
-    else if (r && rt->kind && strcmp(rt->kind, "delete") != 0)
-        json_content(w, r->schema, is_list);
-    else if (rt->kind && !strcmp(rt->kind, "delete"))
-        json_content(w, "Deleted", false);
-    else if (rt->kind && !strcmp(rt->kind, "workspace"))
-        json_content(w, "Workspace", false);
-    jw_obj_close(w);
-    error_responses(w, rt);
-    jw_obj_close(w);
-    jw_obj_close(w);
+    json_object_set_new(op, "responses", resp);
+    return op;
+}
+
+/* ------------------------------------------------------------ document */
+
+static json_t *components(void)
+{
+    json_t *s = json_object();
+    for (int i = 0; i < res_count; i++) {
+        const res_def *r = res_table[i];
+        char n[160];
+        json_object_set_new(s, r->schema, record_schema(r));
+        snprintf(n, sizeof n, "%sCreate", r->schema);
+        json_object_set_new(s, n, body_schema_of(r, AS_CREATE, NULL));
+        snprintf(n, sizeof n, "%sUpdate", r->schema);
+        json_object_set_new(s, n, body_schema_of(r, AS_UPDATE, NULL));
+        if (!r->batch) continue;
+        snprintf(n, sizeof n, "%sBatchResult", r->schema);
+        json_t *item = pack("{s:s, s:[s,s], s:{s:o, s:o, s:o, s:o}}", "type", "object", "required",
+                            "index", "status", "properties", "index", int_schema(), "status",
+                            pack("{s:s, s:s}", "type", "integer", "description",
+                                 "The HTTP status the operation alone would get"),
+                            "data", schema_ref(r->schema), "error", schema_ref("ErrorDetail"));
+        json_object_set_new(item, "description",
+                            json_string("data when the operation succeeded, error when not"));
+        json_object_set_new(s, n,
+                            object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o}", "object", "type",
+                                           "string", "const", "batch", "results", array_of(item),
+                                           "succeeded", int_schema(), "failed", int_schema())));
+    }
+    fixed_schemas(s);
+    return pack("{s:{s:{s:s, s:s, s:s}}, s:o}", "securitySchemes", "bearer", "type", "http",
+                "scheme", "bearer", "description",
+                "An API key, ck_...; the scope each operation needs is in its x-required-scopes",
+                "schemas", s);
+}
+
+static json_t *tags(void)
+{
+    json_t *t = json_array();
+    for (int i = 0; i < res_count; i++)
+        json_array_append_new(t, pack("{s:s, s:s}", "name", res_table[i]->name, "description",
+                                      res_table[i]->doc ? res_table[i]->doc : res_table[i]->name));
+    json_array_append_new(t, pack("{s:s, s:s}", "name", "workspace", "description",
+                                  "The workspace the API key belongs to"));
+    json_array_append_new(t, pack("{s:s, s:s}", "name", "operations", "description",
+                                  "Health, readiness, metrics and this document"));
+    return t;
 }
 
 static void build(void)
 {
-    buf_init(&doc, 16u << 20);
-    jw w;
-    jw_init(&w, &doc);
-    jw_obj_open(&w);
-    jw_kstr(&w, "openapi", "3.1.0");
-    jw_key(&w, "info");
-    jw_obj_open(&w);
-    jw_kstr(&w, "title", "Cairn API");
-    jw_kstr(&w, "version", "1");
-    jw_kstr(&w, "description",
-            "API-first CRM. Envelope {data, request_id}; lists add next_cursor; errors "
-            "{error: {code, message, param}, request_id}.");
-    jw_obj_close(&w);
-    jw_key(&w, "security");
-    jw_arr_open(&w);
-    jw_obj_open(&w);
-    jw_key(&w, "bearer");
-    jw_arr_open(&w);
-    jw_arr_close(&w);
-    jw_obj_close(&w);
-    jw_arr_close(&w);
-
     int n;
     const api_route *rts = api_routes(&n);
-    jw_key(&w, "paths");
-    jw_obj_open(&w);
-    /* Routes sharing a pattern go under one path item; patterns repeat
-     * only adjacently except for sub-lists, so look back for a match. */
+    headers = json_object(), params = json_object(), errors = json_object();
+    shared_headers(headers);
+    shared_parameters(params);
+    shared_responses(errors);
+    json_t *paths = json_object();
     for (int i = 0; i < n; i++) {
-        bool seen = false;
-        for (int k = 0; k < i && !seen; k++)
-            seen = strcmp(rts[k].pattern, rts[i].pattern) == 0;
-        if (seen) continue;
-        jw_key(&w, rts[i].pattern);
-        jw_obj_open(&w);
-        for (int k = i; k < n; k++)
-            if (strcmp(rts[k].pattern, rts[i].pattern) == 0) operation(&w, &rts[k]);
-        jw_obj_close(&w);
+        json_t *item = json_object_get(paths, rts[i].pattern);
+        if (!item) json_object_set_new(paths, rts[i].pattern, item = json_object());
+        json_object_set_new(item, mlower(rts[i].method), operation(&rts[i]));
     }
-    jw_obj_close(&w);
-
-    jw_key(&w, "components");
-    jw_obj_open(&w);
-    jw_key(&w, "securitySchemes");
-    jw_obj_open(&w);
-    jw_key(&w, "bearer");
-    jw_obj_open(&w);
-    jw_kstr(&w, "type", "http");
-    jw_kstr(&w, "scheme", "bearer");
-    jw_kstr(&w, "description", "API key: ck_...; scopes per operation in x-required-scopes");
-    jw_obj_close(&w);
-    jw_obj_close(&w);
-    jw_key(&w, "schemas");
-    jw_obj_open(&w);
-    for (int i = 0; i < res_count; i++) {
-        const res_def *r = res_table[i];
-        char s[128];
-        jw_key(&w, r->schema);
-        resource_schema(&w, r, 0, NULL);
-        snprintf(s, sizeof s, "%sCreate", r->schema);
-        jw_key(&w, s);
-        resource_schema(&w, r, 1, NULL);
-        snprintf(s, sizeof s, "%sUpdate", r->schema);
-        jw_key(&w, s);
-        resource_schema(&w, r, 2, NULL);
-    }
-    buf_puts(&doc,
-             ",\"Error\":{\"type\":\"object\",\"required\":[\"error\",\"request_id\"],"
-             "\"properties\":{\"error\":{\"type\":\"object\",\"required\":[\"code\",\"message\"],"
-             "\"properties\":{\"code\":{\"type\":\"string\",\"enum\":[\"unauthorized\","
-             "\"forbidden\",\"not_found\",\"validation_failed\",\"idempotency_key_reused\","
-             "\"conflict\",\"payload_too_large\",\"unsupported_media_type\",\"rate_limited\","
-             "\"method_not_allowed\",\"store_unavailable\",\"internal\"]},"
-             "\"message\":{\"type\":\"string\"},\"param\":{\"type\":\"string\"}}},"
-             "\"request_id\":{\"type\":\"string\"}}}"
-             ",\"Deleted\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"
-             "\"object\":{\"type\":\"string\"},\"deleted\":{\"const\":true}}}"
-             ",\"Workspace\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"
-             "\"name\":{\"type\":\"string\"},\"enabled_modules\":{\"type\":\"array\","
-             "\"items\":{\"type\":\"string\"}},\"created_at\":{\"type\":\"string\","
-             "\"format\":\"date-time\"}}}"
-             ",\"BatchRequest\":{\"type\":\"object\",\"required\":[\"operations\"],"
-             "\"properties\":{\"operations\":{\"type\":\"array\",\"minItems\":1,"
-             "\"maxItems\":100,\"items\":{\"type\":\"object\",\"required\":[\"action\","
-             "\"data\"],\"properties\":{\"action\":{\"enum\":[\"create\",\"update\","
-             "\"upsert\"]},\"id\":{\"type\":\"string\",\"description\":\"update: the "
-             "record\"},\"upsert_on\":{\"type\":\"string\"},\"data\":{\"type\":"
-             "\"object\"}}}}}}"
-             ",\"BatchResult\":{\"type\":\"object\",\"properties\":{\"object\":{\"const\":"
-             "\"batch\"},\"results\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-             "\"properties\":{\"index\":{\"type\":\"integer\"},\"status\":{\"type\":"
-             "\"integer\"},\"data\":{\"type\":\"object\"},\"error\":{\"type\":"
-             "\"object\"}}}},\"succeeded\":{\"type\":\"integer\"},\"failed\":{\"type\":"
-             "\"integer\"}}}"
-             ",\"MergeRequest\":{\"type\":\"object\",\"required\":[\"from_ids\"],"
-             "\"properties\":{\"from_ids\":{\"type\":\"array\",\"minItems\":1,"
-             "\"maxItems\":20,\"items\":{\"type\":\"string\"}}}}"
-             ",\"TimelineItem\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":"
-             "\"string\"},\"object\":{\"const\":\"timeline_item\"},\"type\":{\"type\":"
-             "\"string\"},\"occurred_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-             "\"resource_type\":{\"type\":\"string\"},\"resource_id\":{\"type\":"
-             "\"string\"},\"changes\":{\"type\":[\"object\",\"null\"]},\"data\":"
-             "{\"type\":\"object\"}}}"
-             ",\"Board\":{\"type\":\"object\",\"properties\":{\"object\":{\"const\":"
-             "\"board\"},\"pipeline\":{\"$ref\":\"#/components/schemas/Pipeline\"},"
-             "\"stages\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-             "\"description\":\"A PipelineStage plus deal_count, amount_cents, deals (in "
-             "order) and next_cursor\"}}}}"
-             ",\"Dashboard\":{\"type\":\"object\",\"properties\":{\"object\":{\"const\":"
-             "\"dashboard\"},\"open_pipeline\":{\"type\":\"array\"},\"win_rate_90d\":"
-             "{\"type\":\"object\"},\"this_month\":{\"type\":\"object\"},\"tasks\":"
-             "{\"type\":\"object\"},\"leads\":{\"type\":\"object\"}}}");
-    jw_obj_close(&w);
-    jw_obj_close(&w);
-    jw_obj_close(&w);
+    json_t *d = pack(
+        "{s:s, s:{s:s, s:s, s:s, s:{s:s}, s:{s:s, s:s}}, s:[{s:s, s:s, s:{s:{s:s, s:s}}}], "
+        "s:[{s:[]}], s:o, s:o, s:o}",
+        "openapi", "3.1.0", "info", "title", "Cairn API", "version", "1", "description",
+        "API-first CRM. Answers are {data, request_id} (lists add next_cursor, null on the last "
+        "page); errors are {error: {code, message, param}, request_id} with param null when no "
+        "field is at fault. Every answer carries X-Request-Id. Ids are strings: a type prefix "
+        "and 26 characters (con_01J...). Money is integer cents with an ISO 4217 currency; "
+        "times are RFC 3339 UTC with milliseconds. Writes take Idempotency-Key and "
+        "dry_run=true.",
+        "contact", "name", "Cairn", "license", "name", "Proprietary", "identifier",
+        "LicenseRef-Cairn-Proprietary", "servers", "url", "http://{listen}", "description",
+        "A cairn serve process (or the load balancer in front of several)", "variables", "listen",
+        "default", "127.0.0.1:8080", "description", "The address cairn serve --listen binds",
+        "security", "bearer", "tags", tags(), "paths", paths, "components", components());
+    doc = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    json_decref(headers), json_decref(params), json_decref(errors);
+    if (!doc) abort();
+    doc_len = strlen(doc);
 }
 
 int meta_openapi(api_req *q)
@@ -623,6 +1084,6 @@ int meta_openapi(api_req *q)
     pthread_once(&doc_once, build);
     buf_reset(&q->out);
     q->status = 200;
-    buf_append(&q->out, doc.data, doc.len);
+    buf_append(&q->out, doc, doc_len);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "resources/cursor.h"
 #include "resources/hooks.h"
 #include "store/search.h"
 
@@ -87,6 +88,8 @@ int engine_store_fail(engine_call *c, int rc, const store_err *e)
     if (rc == STORE_NOTFOUND) return engine_fail(c, EK_NOT_FOUND, NULL, "%s", e->msg);
     if (rc == STORE_CONFLICT)
         return engine_fail(c, EK_CONFLICT, NULL, "the record conflicts with an existing one");
+    if (rc == STORE_RANGE)
+        return engine_fail(c, EK_INVALID, NULL, "a total would leave the 64-bit range: %s", e->msg);
     fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"store\":\"%s\"}\n",
             c->trace ? c->trace : "", e->msg);
     if (rc == STORE_BUSY || rc == STORE_UNAVAILABLE)
@@ -256,95 +259,12 @@ int engine_respond(engine_call *c, const res_def *r, const res_row *row, engine_
 }
 /* --------------------------------------------------------------- cursors */
 
-static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* A cursor is base64url("<resource>|<sort>|<rid>|<value>"): opaque to
- * clients, bound to the list and order it came from, and carrying the last
- * row's position (its rid, and its sort value, typed: n null, i integer,
- * r real, t text) so the next page is an index range scan. */
-static char *cursor_encode(arena *a, const res_def *r, const char *sort, const res_row *last,
-                           const store_query *sq)
+/* A cursor that does not open: forged, truncated, or another list's. */
+static int bad_cursor(engine_call *c, const char *msg)
 {
-    buf raw;
-    buf_init(&raw, 4096);
-    buf_printf(&raw, "%s|%s|%" PRId64 "|", r->name, sort ? sort : "", last->rid);
-    if (sq->sort_by) {
-        const store_val *v = &last->vals[sq->sort_by - r->fields];
-        switch (v->kind) {
-        case SV_NULL: buf_putc(&raw, 'n'); break;
-        case SV_INT: buf_printf(&raw, "i%" PRId64, v->i); break;
-        case SV_REAL: buf_printf(&raw, "r%.17g", v->d); break;
-        case SV_TEXT: buf_printf(&raw, "t%s", v->s); break;
-        }
-    }
-    size_t n = raw.len;
-    const unsigned char *in = (const unsigned char *)raw.data;
-    char *out = arena_alloc(a, n * 2 + 4), *o = out;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n) v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n) v |= in[i + 2];
-        *o++ = b64u[(v >> 18) & 63];
-        *o++ = b64u[(v >> 12) & 63];
-        if (i + 1 < n) *o++ = b64u[(v >> 6) & 63];
-        if (i + 2 < n) *o++ = b64u[v & 63];
-    }
-    *o = '\0';
-    buf_free(&raw);
-    return out;
-}
-
-static bool cursor_decode(arena *a, const res_def *r, const char *sort, const char *s,
-                          store_query *sq)
-{
-    size_t n = strlen(s), k = 0;
-    if (n == 0 || n > 2048) return false;
-    char *raw = arena_alloc(a, n + 1);
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *p = strchr(b64u, s[i]);
-        if (!p) return false;
-        acc = (acc << 6) | (uint32_t)(p - b64u);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            raw[k++] = (char)((acc >> bits) & 0xff);
-        }
-    }
-    raw[k] = '\0';
-    if (strlen(raw) != k) return false; /* embedded NUL */
-    char *f[4] = {raw, NULL, NULL, NULL};
-    for (int i = 1; i < 4; i++) {
-        char *bar = strchr(f[i - 1], '|');
-        if (!bar) return false;
-        *bar = '\0';
-        f[i] = bar + 1;
-    }
-    if (strcmp(f[0], r->name) != 0 || strcmp(f[1], sort ? sort : "") != 0) return false;
-    char *end;
-    errno = 0;
-    long long rid = strtoll(f[2], &end, 10);
-    if (errno || end == f[2] || *end || rid <= 0) return false;
-    sq->after_rid = rid;
-    if (!sq->sort_by) return f[3][0] == '\0';
-    const char *v = f[3];
-    switch (v[0]) {
-    case 'n': sq->after_val = (store_val){.kind = SV_NULL}; return v[1] == '\0';
-    case 't': sq->after_val = (store_val){.kind = SV_TEXT, .s = v + 1}; return true;
-    case 'i': {
-        errno = 0;
-        long long iv = strtoll(v + 1, &end, 10);
-        sq->after_val = (store_val){.kind = SV_INT, .i = iv};
-        return !errno && end != v + 1 && !*end;
-    }
-    case 'r': {
-        double d = strtod(v + 1, &end);
-        sq->after_val = (store_val){.kind = SV_REAL, .d = d};
-        return end != v + 1 && !*end;
-    }
-    default: return false;
-    }
+    engine_fail(c, EK_INVALID, "cursor", "%s", msg);
+    c->out->code = "invalid_cursor";
+    return -1;
 }
 
 /* ------------------------------------------------------------ validation */
@@ -825,17 +745,31 @@ static int load_item(engine_call *c, const res_def *r, res_row *row)
 /* ---------------------------------------------------------------- rollups */
 
 /* Counts row into (sign 1) or out of (sign -1) its rollup group. */
+/* A row's rollup group (its key fields) and its share of the sum. */
+static int64_t rollup_share(const res_def *r, const res_row *row, store_val keys[3])
+{
+    for (int g = 0; g < 3; g++)
+        keys[g] = r->rollup.group[g] ? row->vals[res_field_index(r, r->rollup.group[g])]
+                                     : (store_val){.kind = SV_NULL};
+    const store_val *v = r->rollup.sum ? &row->vals[res_field_index(r, r->rollup.sum)] : NULL;
+    return v && v->kind == SV_INT ? v->i : 0;
+}
+
+/* The store refused a rollup change that would take a group's total out
+ * of 64 bits (STORE_RANGE): the write's amount is at fault. */
+static int rollup_fail(engine_call *c, const res_def *r, int rc, const store_err *e)
+{
+    if (rc != STORE_RANGE) return engine_store_fail(c, rc, e);
+    return engine_fail(c, EK_INVALID, r->rollup.sum,
+                       "%s would take the total of its %s group past the 64-bit range",
+                       r->rollup.sum ? r->rollup.sum : "the record", r->singular);
+}
+
 static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, int sign)
 {
     if (!r->rollup.group[0]) return 0;
-    store_val keys[3] = {{0}};
-    for (int g = 0; g < 3 && r->rollup.group[g]; g++)
-        keys[g] = row->vals[res_field_index(r, r->rollup.group[g])];
-    int64_t sum = 0, delta;
-    if (r->rollup.sum) {
-        const store_val *v = &row->vals[res_field_index(r, r->rollup.sum)];
-        if (v->kind == SV_INT) sum = v->i;
-    }
+    store_val keys[3];
+    int64_t sum = rollup_share(r, row, keys), delta;
     /* Values come bounded through the API, but a row written before the
      * bound (or below the engine) may hold INT64_MIN, whose negation does
      * not exist. */
@@ -844,7 +778,7 @@ static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, in
                            r->rollup.sum, sum);
     store_err e;
     int rc = store_rollup_add(c->conn, r, c->ws, keys, sign, delta, &e);
-    return rc ? engine_store_fail(c, rc, &e) : 0;
+    return rc ? rollup_fail(c, r, rc, &e) : 0;
 }
 
 /* Moves an updated row between rollup groups when its keys or sum changed. */
@@ -861,7 +795,12 @@ static int rollup_move(engine_call *c, const res_def *r, const res_row *old, con
         same = same && same_val(&old->vals[i], &row->vals[i]);
     }
     if (same) return 0;
-    return rollup_apply(c, r, old, -1) || rollup_apply(c, r, row, 1) ? -1 : 0;
+    /* One statement for both groups (one round trip on PostgreSQL). */
+    store_val from[3], to[3];
+    int64_t from_sum = rollup_share(r, old, from), to_sum = rollup_share(r, row, to);
+    store_err e;
+    int rc = store_rollup_move(c->conn, r, c->ws, from, from_sum, to, to_sum, &e);
+    return rc ? rollup_fail(c, r, rc, &e) : 0;
 }
 
 /* ----------------------------------------------------------------- writes */
@@ -1355,9 +1294,8 @@ static int parse_query(engine_call *c, const res_def *r, store_query *sq, bool *
         sq->ascending = true;
     }
     const char *cur = engine_param_get(c, "cursor");
-    if (cur && !cursor_decode(c->a, r, sort, cur, sq))
-        return engine_fail(c, EK_INVALID, "cursor",
-                           "cursor is not a cursor returned by this list with this sort");
+    if (cur && !cursor_decode(c->a, c->ws, r, sort, cur, sq))
+        return bad_cursor(c, "cursor is not a cursor returned by this list with this sort");
     const char *qs = engine_param_get(c, "query");
     if (qs && sort)
         return engine_fail(c, EK_INVALID, "sort",
@@ -1433,7 +1371,7 @@ int engine_page(engine_call *c, const res_def *r, store_query *sq, const char *s
     store_err e;
     int rc = store_rec_list(c->conn, c->a, r, c->ws, sq, rows, n, &more, &e);
     if (rc) return engine_store_fail(c, rc, &e);
-    *next = more && *n > 0 ? cursor_encode(c->a, r, sort, &(*rows)[*n - 1], sq) : NULL;
+    *next = more && *n > 0 ? cursor_encode(c->a, c->ws, r, sort, &(*rows)[*n - 1], sq) : NULL;
     return 0;
 }
 
@@ -1710,9 +1648,8 @@ static int engine_timeline(engine_call *c)
     store_query sq = {0};
     if (engine_parse_limit(c, &sq.limit)) return -1;
     const char *cur = engine_param_get(c, "cursor");
-    if (cur && !cursor_decode(c->a, r, "timeline", cur, &sq))
-        return engine_fail(c, EK_INVALID, "cursor",
-                           "cursor is not a cursor returned by this timeline");
+    if (cur && !cursor_decode(c->a, c->ws, r, "timeline", cur, &sq))
+        return bad_cursor(c, "cursor is not a cursor returned by this timeline");
     if (engine_params_check(c)) return -1;
     res_row owner;
     if (engine_load(c, r, c->ids[0], NULL, &owner)) return -1;
@@ -1749,7 +1686,7 @@ static int engine_timeline(engine_call *c)
     if (more && n > 0) {
         res_row last = {.rid = ev[n - 1].rid};
         store_query plain = {0};
-        c->out->next_cursor = cursor_encode(c->a, r, "timeline", &last, &plain);
+        c->out->next_cursor = cursor_encode(c->a, c->ws, r, "timeline", &last, &plain);
     }
     return 0;
 }

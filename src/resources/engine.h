@@ -118,6 +118,11 @@ bool engine_check(char *err, size_t cap);
  * status with e->msg set. */
 int engine_workspace_created(store_conn *c, const char *ws, store_err *e);
 
+/* The server's secret (from the store, the same on every node): list
+ * cursors are sealed with a key derived from it. Without it they are
+ * sealed with a key of the process's own. Call before serving. */
+void engine_set_secret(const unsigned char *secret, size_t n);
+
 void engine_result_init(engine_result *r);
 void engine_result_release(engine_result *r);
 

@@ -431,8 +431,12 @@ int pipeline_board(engine_call *c)
         if ((rc = engine_page(c, d, &sq, "position", &deals, &nd, &next))) break;
         int64_t count = 0, sum = 0; /* over the stage's statuses and currencies */
         for (int k = 0; k < nt; k++)
-            if (tot[k].key[1].kind == SV_TEXT && strcmp(tot[k].key[1].s, stages[i].id) == 0)
-                count += tot[k].count, sum += tot[k].sum;
+            if (tot[k].key[1].kind == SV_TEXT && strcmp(tot[k].key[1].s, stages[i].id) == 0 &&
+                (__builtin_add_overflow(count, tot[k].count, &count) ||
+                 __builtin_add_overflow(sum, tot[k].sum, &sum)))
+                return engine_fail(c, EK_INVALID, "amount_cents",
+                                   "the deals of stage %s add up past the 64-bit range",
+                                   stages[i].id);
         jw_obj_open(w);
         engine_write_members(w, s, &stages[i]);
         jw_kint(w, "deal_count", count);

@@ -175,6 +175,7 @@ typedef struct res_action {
     int nbody;
     const char *response; /* OpenAPI schema of `data`; NULL: the resource's */
     bool list;            /* answers a list page */
+    bool creates;         /* makes a record of `res` and answers it (201) */
     const char *op_id, *summary;
 } res_action;
 

@@ -2,11 +2,12 @@
  *
  * Owns: one libpq connection per store_conn with its prepared statements,
  * reconnecting after the server went away, transactions and savepoints
- * (sent in one pipeline with the first statement inside them), reading
- * rows, and what only PostgreSQL has: the search postings, events
- * buffered in a transaction and inserted in one statement, and advisory
- * locks. Every statement of the generic store comes from sql.c, in the
- * dialect below.
+ * (sent in one pipeline with the first statement inside them), batches of
+ * reads in one pipeline (store_read_many), reading rows, and what only
+ * PostgreSQL has: the search postings, events buffered in a transaction
+ * and inserted in one statement, advisory locks, and the server's secret
+ * in a row every node reads. Every statement of the generic store comes
+ * from sql.c, in the dialect below.
  *
  * Several Cairn processes may share one database: migrations take an
  * advisory lock, and idempotency keys are locked per key for the length
@@ -21,6 +22,8 @@
  * that checks a row against every query word, and posted by word prefix
  * into <table>_terms, whose primary key yields a prefix's newest rows
  * first (sync_terms). */
+#include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -40,6 +43,7 @@ typedef struct pg_store {
     store base;
     char *url;
     store_opts opts;
+    secret_memo secret; /* read from (or written to) server_secret once */
 } pg_store;
 
 typedef struct pg_stmt {
@@ -57,6 +61,16 @@ typedef struct pg_event {
     const char *v[SQL_EVENT_NCOLS];
 } pg_event;
 
+/* Statements are prepared once per connection and run generic plans;
+ * those whose best plan depends on the values run unnamed under custom
+ * plans (sql_stmt.plan_per_call). Either needs the connection's
+ * plan_cache_mode set its way; a SET is undone with the transaction or
+ * savepoint it ran in, after which the mode is not known until set again. */
+typedef enum { PLANS_GENERIC, PLANS_CUSTOM, PLANS_UNKNOWN } pg_plans;
+
+#define SET_GENERIC "SET plan_cache_mode = force_generic_plan"
+#define SET_CUSTOM  "SET plan_cache_mode = force_custom_plan"
+
 typedef struct pg_conn {
     store_conn base;
     pg_store *s;
@@ -64,8 +78,9 @@ typedef struct pg_conn {
     pg_stmt cache[STMT_CACHE];
     unsigned next_id;
     bool in_tx;
-    bool broken_tx;    /* the connection failed inside the current transaction */
-    bool custom_plans; /* plan_cache_mode is force_custom_plan (run_planned) */
+    bool broken_tx;   /* the connection failed inside the current transaction */
+    pg_plans plans;   /* the server's plan_cache_mode for this connection */
+    bool plans_moved; /* a SET of it ran in the open transaction */
     /* Savepoints (all named "sp": PostgreSQL takes the most recent). None
      * costs a round trip of its own: a SAVEPOINT is sent in one pipeline
      * with the first statement inside it (a request that fails before
@@ -162,9 +177,9 @@ static int pg_link(pg_conn *c, store_err *e)
     /* Statements are prepared once per connection; with the default plan
      * cache mode PostgreSQL planned most of them again on every execution
      * (half the database's CPU on list pages). Searches opt out. */
-    PQclear(PQexec(c->db,
-                   "SET client_min_messages = warning; SET plan_cache_mode = force_generic_plan"));
-    c->custom_plans = false;
+    PQclear(PQexec(c->db, "SET client_min_messages = warning; " SET_GENERIC));
+    c->plans = PLANS_GENERIC;
+    c->plans_moved = false;
     return STORE_OK;
 }
 
@@ -176,6 +191,7 @@ static int pg_open(store **out, const char *url, const store_opts *opts, store_e
     s->base.ops = &store_postgres_ops;
     s->url = strdup(url);
     s->opts = *opts;
+    secret_memo_init(&s->secret);
     *out = &s->base;
     return STORE_OK;
 }
@@ -183,6 +199,7 @@ static int pg_open(store **out, const char *url, const store_opts *opts, store_e
 static void pg_close(store *bs)
 {
     pg_store *s = (pg_store *)bs;
+    secret_memo_destroy(&s->secret);
     free(s->url);
     free(s);
 }
@@ -233,6 +250,8 @@ static int result_fail(pg_conn *c, PGresult *res, store_err *e)
         code = STORE_UNAVAILABLE;
     else if (state && strcmp(state, "23505") == 0)
         code = STORE_CONFLICT;
+    else if (state && strcmp(state, "22003") == 0) /* numeric_value_out_of_range */
+        code = STORE_RANGE;
     else if (state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 ||
                        strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0))
         code = STORE_BUSY;
@@ -252,172 +271,261 @@ static int relink(pg_conn *c, store_err *e)
     return pg_link(c, e);
 }
 
-/* After a statement: hands a good result to *out, or maps the failure;
- * *again when the connection dropped outside a transaction (worth one
- * more try on a new connection). */
-static int outcome(pg_conn *c, PGresult *res, PGresult **out, bool *again, store_err *e)
+/* One statement of a round trip (run_cmds). */
+typedef struct pg_cmd {
+    const char *sql;
+    const pg_params *p;
+    bool planned;  /* planned for its values on every call: sent unnamed */
+    int slot;      /* its prepared statement in the cache; -1: sent unnamed */
+    bool parse;    /* the slot is new: the statement is prepared in the same trip */
+    PGresult *res; /* out, when every statement succeeded */
+} pg_cmd;
+
+static void stmt_name(const pg_conn *c, int slot, char name[16])
 {
+    snprintf(name, 16, "c%u", c->cache[slot].id);
+}
+
+static bool slot_used(const pg_cmd *cmds, int n, int slot)
+{
+    for (int i = 0; i < n; i++)
+        if (cmds[i].slot == slot) return true;
+    return false;
+}
+
+/* The cache slot of sql's prepared statement on this connection, or one
+ * taken for it (*parse: to be prepared), evicting a statement that none of
+ * the n commands before it in this round trip uses; -1 when all of its
+ * candidates are in use (it is then sent unnamed). */
+static int slot_for(pg_conn *c, const char *sql, const pg_cmd *cmds, int n, bool *parse)
+{
+    uint64_t h = hash_str(sql);
+    int free_slot = -1, victim = -1;
+    *parse = false;
+    for (int i = 0; i < STMT_PROBE; i++) {
+        int k = (int)((h + (uint64_t)i) % STMT_CACHE);
+        pg_stmt *s = &c->cache[k];
+        if (s->sql && s->hash == h && strcmp(s->sql, sql) == 0) return k;
+        if (!s->sql && free_slot < 0) free_slot = k;
+        if (s->sql && victim < 0 && !slot_used(cmds, n, k)) victim = k;
+    }
+    int k = free_slot >= 0 ? free_slot : victim;
+    if (k < 0) return -1;
+    pg_stmt *s = &c->cache[k];
+    if (s->sql) {
+        char dealloc[48], name[16];
+        stmt_name(c, k, name);
+        snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);
+        PQclear(PQexec(c->db, dealloc));
+        free(s->sql);
+    }
+    s->sql = strdup(sql);
+    s->hash = h;
+    s->id = c->next_id++;
+    *parse = true;
+    return k;
+}
+
+static void forget_slot(pg_conn *c, int slot)
+{
+    free(c->cache[slot].sql);
+    c->cache[slot].sql = NULL;
+}
+
+/* A statement alone, prepared already and in the plan mode it wants:
+ * one message and its answer. */
+static int run_alone(pg_conn *c, pg_cmd *m, store_err *e)
+{
+    int np = m->p ? m->p->n : 0;
+    const char *const *pv = m->p ? m->p->v : NULL;
+    PGresult *res;
+    if (m->slot >= 0) {
+        char name[16];
+        stmt_name(c, m->slot, name);
+        res = PQexecPrepared(c->db, name, np, pv, NULL, NULL, 0);
+    } else {
+        res = PQexecParams(c->db, m->sql, np, NULL, pv, NULL, NULL, 0);
+    }
     ExecStatusType st = PQresultStatus(res);
-    *again = false;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        *out = res;
+        m->res = res;
         return STORE_OK;
     }
     int rc = result_fail(c, res, e);
     PQclear(res);
-    if (rc == STORE_UNAVAILABLE && !c->in_tx) *again = true;
-    if (rc == STORE_UNAVAILABLE && c->in_tx) c->broken_tx = true;
     return rc;
 }
 
-/* Sends what the server owes of the savepoint stack (releases, then one
- * SAVEPOINT per level opened since) and the prepared statement `name` in
- * one pipeline: one round trip where there were two or more. */
-static int run_pipelined(pg_conn *c, const char *name, const pg_params *p, PGresult **out,
-                         store_err *e)
+/* What a pipeline sent, in order: statement `cmd` (parse: its
+ * preparation), or a savepoint owed (SENT_OWED) or a plan mode change
+ * (SENT_MODE); with the result that came back for it. */
+#define SENT_OWED (-1)
+#define SENT_MODE (-2)
+
+typedef struct pg_sent {
+    int cmd;
+    bool parse;
+    PGresult *res;
+} pg_sent;
+
+static bool send_plain(pg_conn *c, const char *sql)
+{
+    return PQsendQueryParams(c->db, sql, 0, NULL, NULL, NULL, NULL, 0);
+}
+
+/* Sends in one libpq pipeline, so in one round trip: what the server owes
+ * of the savepoint stack (releases, then one SAVEPOINT per level opened
+ * since), then the statements, each prepared first when its slot is new:
+ * the named ones under generic plans and those planned per call under
+ * custom plans, each group's mode set before it when the connection is
+ * not in it. Results come command by command, each closed by a NULL, then
+ * the sync; a failed command turns the rest into PIPELINE_ABORTED. */
+static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
 {
     int owed = c->release_due + (c->sp_depth - c->sp_sent);
-    if (!PQenterPipelineMode(c->db)) return result_fail(c, NULL, e);
-    bool sent = true;
-    for (int i = 0; i < c->release_due && sent; i++)
-        sent = PQsendQueryParams(c->db, "RELEASE SAVEPOINT sp", 0, NULL, NULL, NULL, NULL, 0);
-    for (int i = c->sp_sent; i < c->sp_depth && sent; i++)
-        sent = PQsendQueryParams(c->db, "SAVEPOINT sp", 0, NULL, NULL, NULL, NULL, 0);
-    sent = sent && PQsendQueryPrepared(c->db, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
-    sent = sent && PQpipelineSync(c->db);
-    /* Results come command by command, each closed by a NULL, then the
-     * sync; a failed command turns the rest into PIPELINE_ABORTED. */
-    PGresult *stmt = NULL, *bad = NULL;
-    for (int cmd = 0, guard = 0; sent && guard < 4 * owed + 16; guard++) {
+    pg_sent *sent = calloc((size_t)(owed + 2 * n + 2), sizeof *sent);
+    if (!sent) abort();
+    int k = 0;
+    pg_plans mode = c->plans;
+    bool set_mode = false;
+    bool ok = PQenterPipelineMode(c->db);
+    for (int i = 0; ok && i < c->release_due; i++) {
+        ok = send_plain(c, "RELEASE SAVEPOINT sp");
+        sent[k++].cmd = SENT_OWED;
+    }
+    for (int i = c->sp_sent; ok && i < c->sp_depth; i++) {
+        ok = send_plain(c, "SAVEPOINT sp");
+        sent[k++].cmd = SENT_OWED;
+    }
+    /* Those the connection's mode suits first: one SET at most. */
+    int first = c->plans == PLANS_CUSTOM;
+    for (int pass = 0; pass < 2; pass++) {
+        int planned = first ^ pass;
+        pg_plans want = planned ? PLANS_CUSTOM : PLANS_GENERIC;
+        for (int i = 0; ok && i < n; i++) {
+            pg_cmd *m = &cmds[i];
+            if (m->planned != planned) continue;
+            if (mode != want) {
+                ok = send_plain(c, planned ? SET_CUSTOM : SET_GENERIC);
+                sent[k++].cmd = SENT_MODE;
+                mode = want;
+                set_mode = true;
+            }
+            int np = m->p ? m->p->n : 0;
+            const char *const *pv = m->p ? m->p->v : NULL;
+            if (m->slot >= 0) {
+                char name[16];
+                stmt_name(c, m->slot, name);
+                if (m->parse) {
+                    ok = ok && PQsendPrepare(c->db, name, m->sql, 0, NULL);
+                    sent[k++] = (pg_sent){.cmd = i, .parse = true};
+                }
+                ok = ok && PQsendQueryPrepared(c->db, name, np, pv, NULL, NULL, 0);
+            } else {
+                ok = ok && PQsendQueryParams(c->db, m->sql, np, NULL, pv, NULL, NULL, 0);
+            }
+            sent[k++] = (pg_sent){.cmd = i};
+        }
+    }
+    ok = ok && PQpipelineSync(c->db);
+    int got = 0;
+    while (ok && got < k) {
         PGresult *r = PQgetResult(c->db);
-        if (!r) {
-            cmd++;
-            if (conn_lost(c)) break;
-            continue;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(r);
-            break;
-        }
-        if (cmd == owed && !stmt)
-            stmt = r;
-        else if (cmd < owed && st != PGRES_COMMAND_OK && !bad)
-            bad = r;
-        else
+        if (!r) break; /* the connection failed */
+        sent[got++].res = r;
+        while ((r = PQgetResult(c->db)) != NULL) /* up to the NULL closing the command */
             PQclear(r);
     }
-    PQexitPipelineMode(c->db);
-    int rc;
-    if (!sent || (!stmt && !bad)) {
-        rc = result_fail(c, NULL, e);
-        if (rc != STORE_UNAVAILABLE) c->broken_tx = true; /* the stack is unknown now */
-    } else if (bad) {
-        rc = result_fail(c, bad, e);
-        c->broken_tx = true;
-    } else {
+    bool synced = false;
+    if (ok && got == k) {
+        PGresult *r = PQgetResult(c->db);
+        synced = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+    }
+
+    int rc = STORE_OK;
+    bool owed_done = got >= owed;
+    for (int i = 0; i < got; i++) {
+        ExecStatusType st = PQresultStatus(sent[i].res);
+        bool good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+        if (sent[i].cmd == SENT_OWED) owed_done = owed_done && good;
+        if (sent[i].parse && good) cmds[sent[i].cmd].parse = false; /* prepared */
+        if (!good && rc == STORE_OK) rc = result_fail(c, sent[i].res, e);
+    }
+    /* A prepared statement outlives a failed transaction; one that was
+     * not prepared leaves the cache. */
+    for (int i = 0; i < n; i++)
+        if (cmds[i].parse) forget_slot(c, cmds[i].slot);
+    if (rc == STORE_OK && !synced) rc = result_fail(c, NULL, e);
+    if (owed_done) {
         c->release_due = 0;
         c->sp_sent = c->sp_depth;
-        ExecStatusType st = PQresultStatus(stmt);
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-            *out = stmt;
-            stmt = NULL;
-            rc = STORE_OK;
-        } else {
-            rc = result_fail(c, stmt, e);
+    } else if (c->in_tx) {
+        c->broken_tx = true; /* the savepoint stack is not what we think */
+    }
+    /* A SET is undone with a transaction that fails, also the implicit one
+     * a pipeline runs in outside a transaction. */
+    if (set_mode) c->plans = rc == STORE_OK ? mode : PLANS_UNKNOWN;
+    if (set_mode && c->in_tx) c->plans_moved = true;
+    for (int i = 0; i < k; i++) {
+        if (rc == STORE_OK && sent[i].cmd >= 0 && !sent[i].parse)
+            cmds[sent[i].cmd].res = sent[i].res;
+        else
+            PQclear(sent[i].res);
+    }
+    free(sent);
+    /* Results left unread keep libpq in pipeline mode: the connection's
+     * state is unknown, so it goes (run_cmds or the next call relinks, or
+     * the transaction learns it was lost). */
+    if (!PQexitPipelineMode(c->db)) {
+        if (rc == STORE_OK) store_fail(e, 0, "postgres: a pipeline was left unfinished");
+        rc = STORE_UNAVAILABLE;
+        if (c->in_tx) c->broken_tx = true;
+        PQfinish(c->db);
+        c->db = NULL;
+    }
+    return rc;
+}
+
+/* Runs cmds in one round trip: alone as they stand when that is one
+ * statement already prepared and in its plan mode with no savepoint owed,
+ * otherwise in a pipeline. On success each cmd's res holds its result
+ * (the caller PQclear()s it). A connection lost outside a transaction is
+ * re-established and the statements retried once; inside one, the
+ * transaction is gone and the caller learns so. */
+static int run_cmds(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
+{
+    int rc = STORE_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((rc = relink(c, e))) return rc;
+        for (int i = 0; i < n; i++) {
+            cmds[i].res = NULL;
+            cmds[i].parse = false;
+            cmds[i].slot = cmds[i].planned ? -1 : slot_for(c, cmds[i].sql, cmds, i, &cmds[i].parse);
+        }
+        bool owed = c->release_due || c->sp_sent < c->sp_depth;
+        pg_plans want = cmds[0].planned ? PLANS_CUSTOM : PLANS_GENERIC;
+        if (n == 1 && !owed && !cmds[0].parse && c->plans == want)
+            rc = run_alone(c, &cmds[0], e);
+        else
+            rc = run_pipeline(c, cmds, n, e);
+        if (rc != STORE_UNAVAILABLE) return rc;
+        if (c->in_tx) {
+            c->broken_tx = true;
+            return rc;
         }
     }
-    PQclear(stmt);
-    PQclear(bad);
     return rc;
 }
 
 /* Runs sql (a prepared statement, cached per connection) with p. On
- * success *out holds the result (caller PQclear()s it). A connection lost
- * outside a transaction is re-established and the statement retried once;
- * inside one, the transaction is gone and the caller learns so. */
+ * success *out holds the result (caller PQclear()s it). */
 static int run(pg_conn *c, const char *sql, const pg_params *p, PGresult **out, store_err *e)
 {
-    *out = NULL;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int lrc = relink(c, e);
-        if (lrc) return lrc;
-        uint64_t h = hash_str(sql);
-        pg_stmt *slot = NULL, *free_slot = NULL;
-        for (int i = 0; i < STMT_PROBE && !slot; i++) {
-            pg_stmt *s = &c->cache[(h + (uint64_t)i) % STMT_CACHE];
-            if (s->sql && s->hash == h && strcmp(s->sql, sql) == 0) slot = s;
-            if (!s->sql && !free_slot) free_slot = s;
-        }
-        char name[16];
-        if (!slot) {
-            if (!free_slot) {
-                free_slot = &c->cache[h % STMT_CACHE];
-                snprintf(name, sizeof name, "c%u", free_slot->id);
-                char dealloc[48];
-                snprintf(dealloc, sizeof dealloc, "DEALLOCATE %s", name);
-                PQclear(PQexec(c->db, dealloc));
-                free(free_slot->sql);
-                free_slot->sql = NULL;
-            }
-            unsigned id = c->next_id++;
-            snprintf(name, sizeof name, "c%u", id);
-            PGresult *pr = PQprepare(c->db, name, sql, 0, NULL);
-            if (PQresultStatus(pr) != PGRES_COMMAND_OK) {
-                int rc = result_fail(c, pr, e);
-                PQclear(pr);
-                if (rc == STORE_UNAVAILABLE && !c->in_tx) continue;
-                if (c->in_tx && rc == STORE_UNAVAILABLE) c->broken_tx = true;
-                return rc;
-            }
-            PQclear(pr);
-            free_slot->sql = strdup(sql);
-            free_slot->hash = h;
-            free_slot->id = id;
-            slot = free_slot;
-        }
-        snprintf(name, sizeof name, "c%u", slot->id);
-        if (c->custom_plans) {
-            PQclear(PQexec(c->db, "SET plan_cache_mode = force_generic_plan"));
-            c->custom_plans = false;
-        }
-        if (c->in_tx && (c->release_due || c->sp_sent < c->sp_depth)) {
-            int rc = run_pipelined(c, name, p, out, e);
-            if (rc == STORE_UNAVAILABLE) c->broken_tx = true;
-            return rc;
-        }
-        PGresult *res = PQexecPrepared(c->db, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
-        bool again;
-        int rc = outcome(c, res, out, &again, e);
-        if (!again) return rc;
-    }
-    return store_fail(e, STORE_UNAVAILABLE, "postgres: unavailable");
-}
-
-/* Like run(), but planned for these parameter values on every call (an
- * unnamed statement), where one generic plan cannot serve all values.
- * Inside a transaction with savepoints owed it falls back to run(). */
-static int run_planned(pg_conn *c, const char *sql, const pg_params *p, PGresult **out,
-                       store_err *e)
-{
-    *out = NULL;
-    if (c->in_tx && (c->release_due || c->sp_sent < c->sp_depth)) return run(c, sql, p, out, e);
-    if (!c->custom_plans && !conn_lost(c)) {
-        /* The mode applies to unnamed statements too; switched back by
-         * run() (one SET per switch, not per statement). */
-        PQclear(PQexec(c->db, "SET plan_cache_mode = force_custom_plan"));
-        c->custom_plans = true;
-    }
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int lrc = relink(c, e);
-        if (lrc) return lrc;
-        PGresult *res =
-            PQexecParams(c->db, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
-        bool again;
-        int rc = outcome(c, res, out, &again, e);
-        if (!again) return rc;
-    }
-    return store_fail(e, STORE_UNAVAILABLE, "postgres: unavailable");
+    pg_cmd m = {.sql = sql, .p = p};
+    int rc = run_cmds(c, &m, 1, e);
+    *out = m.res;
+    return rc;
 }
 
 /* run() for statements whose result only matters as success. */
@@ -452,6 +560,22 @@ static int exec_sql(pg_conn *c, const char *sql, store_err *e)
 static int64_t get_int(PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* A count or sum into *out; false when it leaves 64 bits (sum() of a
+ * BIGINT is NUMERIC, which has room for any). */
+static bool get_int64(PGresult *r, int row, int col, int64_t *out)
+{
+    if (PQgetisnull(r, row, col)) {
+        *out = 0;
+        return true;
+    }
+    const char *t = PQgetvalue(r, row, col);
+    char *end;
+    errno = 0;
+    long long v = strtoll(t, &end, 10);
+    *out = v;
+    return errno == 0 && end != t && *end == '\0';
 }
 
 static void copy_col(char *dst, size_t cap, PGresult *r, int row, int col)
@@ -512,22 +636,26 @@ static sql_stmt *stmt(pg_conn *c)
     return &c->q;
 }
 
-/* Runs the built statement (run(), or run_planned() when its plan depends
- * on the values); on success *out holds the result. */
+/* The parameters of a built statement, as text. */
+static void params_of(const sql_stmt *q, pg_params *p)
+{
+    p->n = 0;
+    for (int i = 0; i < q->nparam; i++)
+        p_val(p, &q->param[i]);
+}
+
+/* Runs the built statement (prepared, or planned for its values when its
+ * plan depends on them); on success *out holds the result. */
 static int run_q(pg_conn *c, PGresult **out, store_err *e)
 {
     sql_stmt *q = &c->q;
     *out = NULL;
-    int rc;
-    if (sql_failed(q)) {
-        rc = store_fail(e, STORE_ERROR, "postgres: statement too large");
-    } else {
-        pg_params p = {0};
-        for (int i = 0; i < q->nparam; i++)
-            p_val(&p, &q->param[i]);
-        rc = q->plan_per_call ? run_planned(c, sql_text(q), &p, out, e)
-                              : run(c, sql_text(q), &p, out, e);
-    }
+    if (sql_failed(q)) return store_fail(e, STORE_ERROR, "postgres: statement too large");
+    pg_params p;
+    params_of(q, &p);
+    pg_cmd m = {.sql = sql_text(q), .p = &p, .planned = q->plan_per_call};
+    int rc = run_cmds(c, &m, 1, e);
+    *out = m.res;
     return rc;
 }
 
@@ -828,6 +956,7 @@ static int pg_ping(pg_conn *c, store_err *e)
 static void tx_reset(pg_conn *c)
 {
     c->sp_depth = c->sp_sent = c->release_due = 0;
+    c->plans_moved = false;
     events_reset(c);
 }
 
@@ -866,6 +995,7 @@ static void pg_rollback(pg_conn *c)
 {
     if (!conn_lost(c) && PQtransactionStatus(c->db) != PQTRANS_IDLE)
         PQclear(PQexec(c->db, "ROLLBACK"));
+    if (c->plans_moved) c->plans = PLANS_UNKNOWN;
     c->in_tx = false;
     c->broken_tx = false;
     tx_reset(c);
@@ -911,6 +1041,7 @@ static void pg_rollback_to(pg_conn *c)
         if (!conn_lost(c)) PQclear(PQexec(c->db, sql));
         c->release_due = 0;
         c->sp_sent--;
+        if (c->plans_moved) c->plans = PLANS_UNKNOWN;
     }
     /* The server dropped what was inserted since the savepoint began, also
      * events of enclosing scopes flushed inside it: those go back to the
@@ -1094,16 +1225,35 @@ static void read_row(arena *a, const res_def *r, PGresult *res, int row, res_row
     out->custom = get_text(a, res, row, 4 + r->nfields);
 }
 
+/* The record of a result of at most one row, into *out. */
+static int read_one(arena *a, const res_def *r, PGresult *res, res_row *out, store_err *e)
+{
+    if (PQntuples(res) == 0) return store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
+    read_row(a, r, res, 0, out);
+    return STORE_OK;
+}
+
+/* A list page of a result of up to limit + 1 rows. */
+static void read_page(arena *a, const res_def *r, PGresult *res, int limit, res_row **rows, int *n,
+                      bool *more)
+{
+    int total = PQntuples(res);
+    int k = total > limit ? limit : total;
+    res_row *out = arena_alloc(a, sizeof(res_row) * (size_t)(k ? k : 1));
+    for (int i = 0; i < k; i++)
+        read_row(a, r, res, i, &out[i]);
+    *rows = out;
+    *n = k;
+    *more = total > limit;
+}
+
 /* Runs the built statement, which yields at most one record, into *out. */
 static int one_row(pg_conn *c, arena *a, const res_def *r, res_row *out, store_err *e)
 {
     PGresult *res;
     int rc = run_q(c, &res, e);
     if (rc) return rc;
-    if (PQntuples(res) == 0)
-        rc = store_fail(e, STORE_NOTFOUND, "no such %s", r->singular);
-    else
-        read_row(a, r, res, 0, out);
+    rc = read_one(a, r, res, out, e);
     PQclear(res);
     return rc;
 }
@@ -1300,16 +1450,61 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     PGresult *res;
     int rc = run_q(c, &res, e);
     if (rc) return rc;
-    int total = PQntuples(res);
-    int k = total > q->limit ? q->limit : total;
-    res_row *out = arena_alloc(a, sizeof(res_row) * (size_t)(k ? k : 1));
-    for (int i = 0; i < k; i++)
-        read_row(a, r, res, i, &out[i]);
+    read_page(a, r, res, q->limit, rows, n, more);
     PQclear(res);
-    *rows = out;
-    *n = k;
-    *more = total > q->limit;
     return STORE_OK;
+}
+
+/* One read of a batch on its way: its statement and parameters. */
+typedef struct pg_read {
+    sql_stmt q;
+    pg_params p;
+} pg_read;
+
+/* The reads' statements go in one pipeline (run_cmds), with any savepoint
+ * owed, so a batch costs one round trip where each read alone costs one. */
+static int pg_read_many(pg_conn *c, arena *a, const char *ws, store_read *reads, int n,
+                        store_err *e)
+{
+    if (n <= 0) return STORE_OK;
+    pg_read *rd = calloc((size_t)n, sizeof *rd);
+    pg_cmd *cmds = calloc((size_t)n, sizeof *cmds);
+    int *which = calloc((size_t)n, sizeof *which); /* the read of each command */
+    if (!rd || !cmds || !which) abort();
+    int m = 0, rc = STORE_OK;
+    for (int i = 0; i < n && rc == STORE_OK; i++) {
+        store_read *x = &reads[i];
+        assert(x->r && !x->id != !x->q);
+        x->rc = STORE_OK;
+        x->rows = NULL;
+        x->n = 0;
+        x->more = false;
+        sql_init(&rd[i].q, &pg_dialect);
+        if (!sql_read(&rd[i].q, ws, x)) continue; /* punctuation searched: no match */
+        if (sql_failed(&rd[i].q)) {
+            rc = store_fail(e, STORE_ERROR, "postgres: statement too large");
+            break;
+        }
+        params_of(&rd[i].q, &rd[i].p);
+        cmds[m] =
+            (pg_cmd){.sql = sql_text(&rd[i].q), .p = &rd[i].p, .planned = rd[i].q.plan_per_call};
+        which[m++] = i;
+    }
+    if (rc == STORE_OK && m > 0) rc = run_cmds(c, cmds, m, e);
+    for (int k = 0; k < m; k++) {
+        store_read *x = &reads[which[k]];
+        if (rc == STORE_OK && x->id)
+            x->rc = read_one(a, x->r, cmds[k].res, &x->row, NULL);
+        else if (rc == STORE_OK)
+            read_page(a, x->r, cmds[k].res, x->q->limit, &x->rows, &x->n, &x->more);
+        PQclear(cmds[k].res);
+    }
+    for (int i = 0; i < n; i++)
+        sql_free(&rd[i].q);
+    free(rd);
+    free(cmds);
+    free(which);
+    return rc;
 }
 
 /* ------------------------------------------------- merges, aggregates */
@@ -1357,25 +1552,45 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
     if (rc) return rc;
     int k = PQntuples(res);
     store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
+    bool fits = true;
     for (int i = 0; i < k; i++) {
         for (int g = 0; g < 2; g++)
             out[i].key[g] = agg_key(a, r, q->group[g], res, i, g);
         out[i].key[2] = (store_val){.kind = SV_NULL};
-        out[i].count = get_int(res, i, 2);
-        /* sum() of a BIGINT is NUMERIC: its text is the integer */
-        out[i].sum = get_int(res, i, 3);
+        fits = get_int64(res, i, 2, &out[i].count) && fits;
+        fits = get_int64(res, i, 3, &out[i].sum) && fits;
     }
     PQclear(res);
+    if (!fits) return store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
     *rows = out;
     *n = k;
     return STORE_OK;
+}
+
+/* Runs a rollup change built by sql.c, which changes no row when a
+ * group would leave the range. */
+static int rollup_change(pg_conn *c, const res_def *r, store_err *e)
+{
+    PGresult *res;
+    int rc = run_q(c, &res, e);
+    if (rc) return rc;
+    if (affected(res) == 0) rc = store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
+    PQclear(res);
+    return rc;
 }
 
 static int pg_rollup_add(pg_conn *c, const res_def *r, const char *ws, const store_val *keys,
                          int64_t dcount, int64_t dsum, store_err *e)
 {
     sql_rollup_add(stmt(c), r, ws, keys, dcount, dsum);
-    return run_q_done(c, e);
+    return rollup_change(c, r, e);
+}
+
+static int pg_rollup_move(pg_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
+                          int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e)
+{
+    int built = sql_rollup_move(stmt(c), r, ws, from_keys, from_sum, to_keys, to_sum, e);
+    return built > 0 ? rollup_change(c, r, e) : built;
 }
 
 static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws,
@@ -1395,6 +1610,7 @@ static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws
             out[i].key[g] = *v ? (store_val){.kind = SV_TEXT, .s = get_text(a, res, i, g)}
                                : (store_val){.kind = SV_NULL};
         }
+        /* BIGINT columns: a value past 64 bits never got in (22003) */
         out[i].count = get_int(res, i, 3);
         out[i].sum = get_int(res, i, 4);
     }
@@ -1446,6 +1662,67 @@ static int pg_merged_get(pg_conn *c, const char *ws, const char *res_type, const
         copy_col(into, ID_MAX, res, 0, 0);
     PQclear(res);
     return rc;
+}
+
+/* --------------------------------------------------------- server secret */
+
+/* A lowercase hex digit's value, or -1. */
+static int hex_digit(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* The secret recorded in server_secret: STORE_NOTFOUND when there is none. */
+static int secret_read(pg_conn *c, unsigned char *key, store_err *e)
+{
+    sql_secret_get(stmt(c));
+    PGresult *res;
+    int rc = run_q(c, &res, e);
+    if (rc) return rc;
+    if (PQntuples(res) == 0) {
+        rc = STORE_NOTFOUND;
+    } else {
+        const char *hex = PQgetvalue(res, 0, 0);
+        bool ok = strlen(hex) == 2 * STORE_SECRET_LEN;
+        for (int i = 0; ok && i < STORE_SECRET_LEN; i++) {
+            int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+            ok = hi >= 0 && lo >= 0;
+            key[i] = (unsigned char)(hi << 4 | lo);
+        }
+        if (!ok) rc = store_fail(e, STORE_ERROR, "postgres: server_secret holds no 32-byte key");
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* The row is put with ON CONFLICT DO NOTHING and then read: of nodes
+ * starting together, each reads the one that got in first. It is put
+ * outside the caller's transaction, on a connection of its own when there
+ * is one, since a rollback would take away a key already handed out. */
+static int secret_find(void *ctx, unsigned char *key, store_err *e)
+{
+    pg_conn *c = ctx;
+    int rc = secret_read(c, key, e);
+    if (rc != STORE_NOTFOUND) return rc;
+    unsigned char mine[STORE_SECRET_LEN];
+    if ((rc = store_secret_make(mine, e))) return rc;
+    char hex[2 * STORE_SECRET_LEN + 1];
+    for (int i = 0; i < STORE_SECRET_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mine[i]);
+    store_conn *own = NULL;
+    if (c->in_tx && (rc = pg_connect(&c->s->base, &own, e))) return rc;
+    pg_conn *w = own ? (pg_conn *)own : c;
+    sql_secret_put(stmt(w), hex);
+    rc = run_q_done(w, e);
+    if (own) pg_disconnect(w);
+    if (rc == STORE_OK) rc = secret_read(c, key, e);
+    if (rc == STORE_NOTFOUND) rc = store_fail(e, STORE_ERROR, "postgres: server_secret is empty");
+    return rc;
+}
+
+static int pg_secret(pg_conn *c, unsigned char *out, store_err *e)
+{
+    return secret_memo_get(&c->s->secret, secret_find, c, out, e);
 }
 
 /* ---------------------------------------------------------------- events */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/impl.h"
 #include "store/search.h"
 
 /* ------------------------------------------------------------ statements */
@@ -189,6 +190,10 @@ static const char *const migrations[] = {
     "CREATE TABLE rollup_specs (resource TEXT PRIMARY KEY, spec TEXT NOT NULL);",
     /* 5: the modules each workspace switched off (existing ones: none) */
     "ALTER TABLE workspaces ADD COLUMN disabled_modules TEXT NOT NULL DEFAULT '';",
+    /* 6: the server's secret where every node must find it (PostgreSQL;
+     * SQLite keeps its key in a file beside the database and leaves this
+     * table empty): one row, its 32 bytes in hex */
+    "CREATE TABLE server_secret (id INTEGER PRIMARY KEY, secret TEXT NOT NULL);",
 };
 
 static void expand(const sql_dialect *d, const char *s, buf *out)
@@ -646,6 +651,15 @@ bool sql_list(sql_stmt *q, const res_def *r, const char *ws, const store_query *
     return true;
 }
 
+bool sql_read(sql_stmt *q, const char *ws, const store_read *rd)
+{
+    if (rd->id) {
+        sql_rec_get(q, rd->r, ws, rd->id);
+        return true;
+    }
+    return sql_list(q, rd->r, ws, rd->q);
+}
+
 /* Group keys come back in byte order on every backend: text compared as
  * bytes, numbers as numbers. */
 static bool bytewise_key(const res_field *f)
@@ -747,18 +761,125 @@ void sql_repoint(sql_stmt *q, const res_def *r, int field, const char *ws, const
 
 /* --------------------------------------------------------------- rollups */
 
+/* Appends a condition true when a + d fits in 64 bits, written so that no
+ * step of it can leave them: d's sign picks the bound it is taken from.
+ * (Past the bounds SQLite turns an integer into a REAL and PostgreSQL
+ * raises an error.) */
+static void sum_fits(buf *b, const char *a, const char *d)
+{
+    buf_printf(b,
+               "CASE WHEN %2$s >= 0 THEN %1$s <= 9223372036854775807 - %2$s "
+               "ELSE %1$s >= -9223372036854775807 - 1 - %2$s END",
+               a, d);
+}
+
+/* The text a group key is kept as: '' for NULL or a level not used. */
+static const char *rollup_key(const res_def *r, const store_val *keys, int g)
+{
+    return r->rollup.group[g] && keys[g].kind == SV_TEXT ? keys[g].s : "";
+}
+
+/* A group's count and total change only when both stay in 64 bits: the
+ * upsert's WHERE leaves the row alone otherwise, and the statement
+ * changes no row (STORE_RANGE). */
 void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_val *keys,
                     int64_t dcount, int64_t dsum)
 {
     put(q, "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace_id, resource, k1, k2, k3) "
-           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total");
+           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total WHERE ");
+    sum_fits(&q->text, "r.n", "excluded.n");
+    buf_puts(&q->text, " AND ");
+    sum_fits(&q->text, "r.total", "excluded.total");
     text_param(q, ws);
     text_param(q, r->name);
     for (int g = 0; g < 3; g++)
-        text_param(q, r->rollup.group[g] && keys[g].kind == SV_TEXT ? keys[g].s : "");
+        text_param(q, rollup_key(r, keys, g));
     int_param(q, dcount);
     int_param(q, dsum);
+}
+
+/* "CAST(?k AS type)": a parameter typed where its use does not say. */
+static void cast_ref(sql_stmt *q, buf *b, int k, const char *type)
+{
+    buf_puts(b, "CAST(");
+    sql_ref(q, b, k);
+    buf_printf(b, " AS %s)", type);
+}
+
+/* Two groups in one upsert of two rows: the row leaving (-1, -from_sum)
+ * and the row arriving (+1, +to_sum). Both change or neither: the rows
+ * are inserted only when NOT EXISTS finds no group of the two that would
+ * leave 64 bits, checked against the groups as they were (a condition on
+ * no row, evaluated once). The update itself is not guarded: where the
+ * check let it through it fits, and should another node change a group
+ * between the check and the update, PostgreSQL's own overflow error (a
+ * STORE_RANGE) fails the statement whole rather than one row of it. One
+ * group is one row (an upsert cannot change a row twice): its sum moves by
+ * the difference. */
+int sql_rollup_move(sql_stmt *q, const res_def *r, const char *ws, const store_val *from_keys,
+                    int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e)
+{
+    bool same = true;
+    for (int g = 0; g < 3; g++)
+        same = same && strcmp(rollup_key(r, from_keys, g), rollup_key(r, to_keys, g)) == 0;
+    int64_t d;
+    if (same ? __builtin_sub_overflow(to_sum, from_sum, &d)
+             : __builtin_sub_overflow((int64_t)0, from_sum, &d))
+        return store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
+    if (same && d == 0) return 0;
+    if (same) {
+        sql_rollup_add(q, r, ws, to_keys, 0, d);
+        return 1;
+    }
+    const char *i64 = q->d->int64;
+    buf *b = &q->text;
+    put(q, "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
+           "SELECT ?1, ?2, v.column1, v.column2, v.column3, v.column4, v.column5 FROM (VALUES ");
+    text_param(q, ws);
+    text_param(q, r->name);
+    /* Parameters of row i: its keys from 3 + 5i, then its count and sum. */
+    for (int i = 0; i < 2; i++) {
+        const store_val *keys = i ? to_keys : from_keys;
+        buf_puts(b, i ? ", (" : "(");
+        for (int g = 0; g < 5; g++) {
+            if (g) buf_puts(b, ", ");
+            cast_ref(q, b, 3 + 5 * i + g, g < 3 ? "TEXT" : i64);
+        }
+        buf_putc(b, ')');
+        for (int g = 0; g < 3; g++)
+            text_param(q, rollup_key(r, keys, g));
+        int_param(q, i ? 1 : -1);
+        int_param(q, i ? to_sum : d);
+    }
+    put(q, ") AS v WHERE NOT EXISTS (SELECT 1 FROM rollups o WHERE o.workspace_id = ?1 "
+           "AND o.resource = ?2 AND (");
+    buf n, total;
+    buf_init(&n, 64);
+    buf_init(&total, 64);
+    for (int i = 0; i < 2; i++) {
+        int k = 3 + 5 * i;
+        buf_reset(&n);
+        buf_reset(&total);
+        cast_ref(q, &n, k + 3, i64);
+        cast_ref(q, &total, k + 4, i64);
+        buf_puts(b, i ? " OR (o.k1 = " : "(o.k1 = ");
+        sql_ref(q, b, k);
+        buf_puts(b, " AND o.k2 = ");
+        sql_ref(q, b, k + 1);
+        buf_puts(b, " AND o.k3 = ");
+        sql_ref(q, b, k + 2);
+        buf_puts(b, " AND NOT (");
+        sum_fits(b, "o.n", buf_cstr(&n));
+        buf_puts(b, " AND ");
+        sum_fits(b, "o.total", buf_cstr(&total));
+        buf_puts(b, "))");
+    }
+    buf_free(&n);
+    buf_free(&total);
+    put(q, ")) ON CONFLICT (workspace_id, resource, k1, k2, k3) "
+           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total");
+    return 1;
 }
 
 void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *const *match)
@@ -796,6 +917,19 @@ bool sql_rollup_fill(sql_stmt *q, const res_def *r)
     for (int g = 0; g < 3 && r->rollup.group[g]; g++)
         buf_printf(&q->text, ", %s", r->rollup.group[g]);
     return true;
+}
+
+/* --------------------------------------------------------- server secret */
+
+void sql_secret_get(sql_stmt *q)
+{
+    put(q, "SELECT secret FROM server_secret WHERE id = 1");
+}
+
+void sql_secret_put(sql_stmt *q, const char *hex)
+{
+    put(q, "INSERT INTO server_secret (id, secret) VALUES (1, ?1) ON CONFLICT (id) DO NOTHING");
+    text_param(q, hex);
 }
 
 /* ------------------------------------------------ locks, merged records */

@@ -193,6 +193,9 @@ void sql_list_conds(sql_stmt *q, buf *b, const res_def *r, const store_query *qu
                     const char *alias, int ws_param);
 void sql_limit(sql_stmt *q, buf *b, const store_query *query);
 
+/* One read of a batch (store_read_many): sql_rec_get or sql_list. */
+bool sql_read(sql_stmt *q, const char *ws, const store_read *rd);
+
 /* Columns: the two group keys (NULL when unused), count, sum. */
 void sql_aggregate(sql_stmt *q, const res_def *r, const char *ws, const store_agg *agg);
 
@@ -205,14 +208,28 @@ void sql_repoint(sql_stmt *q, const res_def *r, int field, const char *ws, const
                  const char *to, int type_field, const char *type_value);
 
 /* ---- rollups ---- */
+/* Changes no row when the group's count or total would leave 64 bits. */
 void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_val *keys,
                     int64_t dcount, int64_t dsum);
+/* store_rollup_move's statement, which changes no row when a group would
+ * leave 64 bits: 1 when built; 0, with no statement, when there is
+ * nothing to change (the same group and sum); STORE_RANGE (e filled) when
+ * the change cannot be written in 64 bits (-from_sum, or to_sum -
+ * from_sum in one group). */
+int sql_rollup_move(sql_stmt *q, const res_def *r, const char *ws, const store_val *from_keys,
+                    int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e);
 /* Columns: k1, k2, k3 ('' for none), n, total. */
 void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *const *match);
 /* Recounting from the table: clear the resource's groups, then fill. */
 void sql_rollup_clear(sql_stmt *q, const res_def *r);
 /* false (no statement) when r has no rollup. */
 bool sql_rollup_fill(sql_stmt *q, const res_def *r);
+
+/* ---- the server's secret (where the database keeps it) ---- */
+/* Column 0: the secret in hex; no row before one was put. */
+void sql_secret_get(sql_stmt *q);
+/* Puts the secret unless one is there: of nodes racing, the first wins. */
+void sql_secret_put(sql_stmt *q, const char *hex);
 
 /* ---- locks, merged records ---- */
 /* false (no statement) where the dialect has no locks. `space` keeps

@@ -3,16 +3,21 @@
  * Owns: connections, transactions and savepoints, a prepared-statement
  * cache per connection, reading rows, and what only SQLite has: the
  * full-text index (FTS5, its triggers, and its changes deferred to COMMIT),
- * the group commit's deferred sync over the WAL layer (sqlite_wal.c), and
- * the index merges and checkpoints of idle upkeep. Every statement of the
- * generic store comes from sql.c, in the dialect below; `rid` is the
- * rowid, which every index carries. */
+ * the group commit's deferred sync over the WAL layer (sqlite_wal.c), the
+ * index merges and checkpoints of idle upkeep, and the server's secret in
+ * a key file beside the database. Every statement of the generic store
+ * comes from sql.c, in the dialect below; `rid` is the rowid, which every
+ * index carries. */
+#include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -32,6 +37,7 @@ typedef struct sq_store {
     store base;
     char *path;
     store_opts opts;
+    secret_memo secret; /* read from (or written to) <path>.key once */
 } sq_store;
 
 typedef struct stmt_slot {
@@ -82,6 +88,8 @@ static int sqlfail(sq_conn *c, store_err *e, int rc)
         code = STORE_BUSY;
     else if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         code = STORE_CONFLICT;
+    else if (strcmp(sqlite3_errmsg(c->db), "integer overflow") == 0)
+        code = STORE_RANGE; /* sum() of integers past 64 bits: no code of its own */
     return store_fail(e, code, "sqlite: %s", sqlite3_errmsg(c->db));
 }
 
@@ -108,6 +116,7 @@ static int sq_open(store **out, const char *url, const store_opts *opts, store_e
     s->base.ops = &store_sqlite_ops;
     s->path = strdup(path);
     s->opts = *opts;
+    secret_memo_init(&s->secret);
     if (s->opts.busy_ms <= 0) s->opts.busy_ms = 5000;
     if (s->opts.checkpoint_pages <= 0) s->opts.checkpoint_pages = CHECKPOINT_FRAMES;
     *out = &s->base;
@@ -117,6 +126,7 @@ static int sq_open(store **out, const char *url, const store_opts *opts, store_e
 static void sq_close(store *bs)
 {
     sq_store *s = (sq_store *)bs;
+    secret_memo_destroy(&s->secret);
     free(s->path);
     free(s);
 }
@@ -1154,6 +1164,25 @@ static int sq_rec_list(sq_conn *c, arena *a, const res_def *r, const char *ws, c
     return ret;
 }
 
+/* SQLite answers from memory with no round trips to save: the reads run
+ * one after another, as the calls they stand for. */
+static int sq_read_many(sq_conn *c, arena *a, const char *ws, store_read *reads, int n,
+                        store_err *e)
+{
+    for (int i = 0; i < n; i++) {
+        store_read *rd = &reads[i];
+        assert(rd->r && !rd->id != !rd->q);
+        rd->rows = NULL;
+        rd->n = 0;
+        rd->more = false;
+        int rc = rd->id ? sq_rec_get(c, a, rd->r, ws, rd->id, &rd->row, e)
+                        : sq_rec_list(c, a, rd->r, ws, rd->q, &rd->rows, &rd->n, &rd->more, e);
+        rd->rc = rc == STORE_NOTFOUND ? rc : STORE_OK;
+        if (rc != STORE_OK && rc != STORE_NOTFOUND) return rc;
+    }
+    return STORE_OK;
+}
+
 /* ---------------------------------------------------------------- events */
 
 static int sq_event_append(sq_conn *c, const char *ws, const char *type, const char *res_type,
@@ -1239,7 +1268,8 @@ typedef struct agg_page {
     arena *a;
     store_agg_row *rows;
     int n, cap;
-    int nkeys; /* key columns before count and sum */
+    int nkeys;  /* key columns before count and sum */
+    bool range; /* a count or sum was no 64-bit integer */
 } agg_page;
 
 /* The next row, zeroed. */
@@ -1276,9 +1306,20 @@ static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *
 {
     agg_page p = {.a = a, .nkeys = 2};
     sql_aggregate(stmt(c), r, ws, q);
+    /* sum() of integers fails past 64 bits (sqlfail: STORE_RANGE) */
     int rc = rows_q(c, read_agg, &p, 0, NULL, e);
     *rows = p.rows;
-    *n = p.n;
+    *n = rc == STORE_OK ? p.n : 0;
+    return rc;
+}
+
+/* Runs a rollup change built by sql.c, which changes no row when a
+ * group would leave the range. */
+static int rollup_change(sq_conn *c, const res_def *r, store_err *e)
+{
+    int rc = run_q(c, e);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
     return rc;
 }
 
@@ -1286,10 +1327,18 @@ static int sq_rollup_add(sq_conn *c, const res_def *r, const char *ws, const sto
                          int64_t dcount, int64_t dsum, store_err *e)
 {
     sql_rollup_add(stmt(c), r, ws, keys, dcount, dsum);
-    return run_q(c, e);
+    return rollup_change(c, r, e);
 }
 
-/* Rollup keys: '' is a NULL key. */
+static int sq_rollup_move(sq_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
+                          int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e)
+{
+    int built = sql_rollup_move(stmt(c), r, ws, from_keys, from_sum, to_keys, to_sum, e);
+    return built > 0 ? rollup_change(c, r, e) : built;
+}
+
+/* Rollup keys: '' is a NULL key. A count or total past 64 bits from
+ * before the guards is a REAL: read as an integer it would saturate. */
 static void read_rollup(sqlite3_stmt *st, void *ud)
 {
     agg_page *p = ud;
@@ -1298,6 +1347,8 @@ static void read_rollup(sqlite3_stmt *st, void *ud)
         const char *v = (const char *)sqlite3_column_text(st, g);
         o->key[g] = sv_text(v && *v ? col_text(p->a, st, g) : NULL);
     }
+    p->range |= sqlite3_column_type(st, 3) != SQLITE_INTEGER ||
+                sqlite3_column_type(st, 4) != SQLITE_INTEGER;
     o->count = sqlite3_column_int64(st, 3);
     o->sum = sqlite3_column_int64(st, 4);
 }
@@ -1308,8 +1359,9 @@ static int sq_rollup_list(sq_conn *c, arena *a, const res_def *r, const char *ws
     agg_page p = {.a = a, .nkeys = 3};
     sql_rollup_list(stmt(c), r, ws, match);
     int rc = rows_q(c, read_rollup, &p, 0, NULL, e);
+    if (rc == STORE_OK && p.range) rc = store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
     *rows = p.rows;
-    *n = p.n;
+    *n = rc == STORE_OK ? p.n : 0;
     return rc;
 }
 
@@ -1448,6 +1500,102 @@ static int sq_idem_expire(sq_conn *c, int64_t cutoff_ms, store_err *e)
 {
     sql_idem_expire(stmt(c), cutoff_ms);
     return run_q(c, e);
+}
+
+/* --------------------------------------------------------- server secret */
+
+/* The key lives beside the database rather than in it, readable by its
+ * owner alone: a copy of the database (a backup, a file sent for
+ * support) does not carry it, and its permissions are its own. */
+
+/* Reads the key file: STORE_NOTFOUND when there is none. */
+static int secret_read(const char *path, unsigned char *key, store_err *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return STORE_NOTFOUND;
+    if (fd < 0) return store_fail(e, STORE_ERROR, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    int rc = STORE_OK;
+    ssize_t got = 0;
+    if (fstat(fd, &st) != 0)
+        rc = store_fail(e, STORE_ERROR, "cannot stat %s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = store_fail(e, STORE_ERROR, "%s is not a regular file", path);
+    else if (st.st_mode & 077)
+        rc = store_fail(e, STORE_ERROR,
+                        "%s may be read by group or others (mode %03o): it must be 0600", path,
+                        (unsigned)(st.st_mode & 0777));
+    else if (st.st_size != STORE_SECRET_LEN)
+        rc = store_fail(e, STORE_ERROR, "%s holds %lld bytes, not the key's %d", path,
+                        (long long)st.st_size, STORE_SECRET_LEN);
+    else if ((got = read(fd, key, STORE_SECRET_LEN)) != STORE_SECRET_LEN)
+        rc = store_fail(e, STORE_ERROR, "cannot read %s: %s", path,
+                        got < 0 ? strerror(errno) : "short read");
+    close(fd);
+    return rc;
+}
+
+/* fsync of the directory holding path, so that a name made there lasts. */
+static int sync_dir(const char *path, store_err *e)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0'; /* "/x" keeps its "/" */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd >= 0 && fsync(fd) == 0
+                 ? STORE_OK
+                 : store_fail(e, STORE_ERROR, "cannot sync directory %s: %s", dir, strerror(errno));
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
+/* Writes a new key to path atomically: to a file of its own first
+ * (created O_EXCL, mode 0600, synced), then linked to its name, which
+ * fails when the name exists. A reader never sees half a key, and of two
+ * processes making one at once, one wins and the other reads the
+ * winner's: STORE_CONFLICT. */
+static int secret_write(const char *path, unsigned char *key, store_err *e)
+{
+    int rc = store_secret_make(key, e);
+    if (rc) return rc;
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
+        return store_fail(e, STORE_ERROR, "key file path too long: %s", path);
+    int fd = mkostemp(tmp, O_CLOEXEC); /* O_CREAT | O_EXCL, mode 0600 */
+    if (fd < 0) return store_fail(e, STORE_ERROR, "cannot create %s: %s", tmp, strerror(errno));
+    if (fchmod(fd, 0600) != 0 || write(fd, key, STORE_SECRET_LEN) != STORE_SECRET_LEN ||
+        fsync(fd) != 0)
+        rc = store_fail(e, STORE_ERROR, "cannot write %s: %s", tmp, strerror(errno));
+    close(fd);
+    if (rc == STORE_OK && link(tmp, path) != 0)
+        rc = errno == EEXIST
+                 ? STORE_CONFLICT
+                 : store_fail(e, STORE_ERROR, "cannot create %s: %s", path, strerror(errno));
+    unlink(tmp);
+    return rc == STORE_OK ? sync_dir(path, e) : rc;
+}
+
+static int secret_find(void *ctx, unsigned char *key, store_err *e)
+{
+    const sq_store *s = ctx;
+    if (strcmp(s->path, ":memory:") == 0 || !*s->path) return store_secret_make(key, e);
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s.key", s->path) >= (int)sizeof path)
+        return store_fail(e, STORE_ERROR, "key file path too long: %s.key", s->path);
+    int rc = secret_read(path, key, e);
+    if (rc == STORE_NOTFOUND) rc = secret_write(path, key, e);
+    if (rc == STORE_CONFLICT) rc = secret_read(path, key, e);
+    if (rc == STORE_NOTFOUND) rc = store_fail(e, STORE_ERROR, "%s vanished as it was made", path);
+    return rc;
+}
+
+static int sq_secret(sq_conn *c, unsigned char *out, store_err *e)
+{
+    return secret_memo_get(&c->s->secret, secret_find, c->s, out, e);
 }
 
 /* ------------------------------------------------------------- the table */

@@ -1,6 +1,8 @@
 /* store.c - picks the backend for a database URL (postgres:// or
  * postgresql:// is PostgreSQL, anything else a SQLite path) and dispatches
- * every store.h call to it. Nothing here knows SQL. */
+ * every store.h call to it; keeps what the backends share beyond SQL (the
+ * server's secret once found). Nothing here knows SQL. */
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,37 @@ int store_fail(store_err *e, int code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
+}
+
+void secret_memo_init(secret_memo *m)
+{
+    pthread_mutex_init(&m->mu, NULL);
+    m->known = false;
+}
+
+void secret_memo_destroy(secret_memo *m)
+{
+    pthread_mutex_destroy(&m->mu);
+}
+
+int secret_memo_get(secret_memo *m, int (*find)(void *ctx, unsigned char *key, store_err *e),
+                    void *ctx, unsigned char *out, store_err *e)
+{
+    pthread_mutex_lock(&m->mu);
+    int rc = m->known ? STORE_OK : find(ctx, m->key, e);
+    if (rc == STORE_OK) {
+        m->known = true;
+        memcpy(out, m->key, STORE_SECRET_LEN);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int store_secret_make(unsigned char *key, store_err *e)
+{
+    if (RAND_bytes(key, STORE_SECRET_LEN) != 1)
+        return store_fail(e, STORE_ERROR, "no random bytes for the server's secret");
+    return STORE_OK;
 }
 
 int store_open(store **out, const char *url, const store_opts *opts, store_err *e)

@@ -27,6 +27,7 @@ typedef enum store_status {
     STORE_ERROR = -3,       /* anything else: I/O, corruption, bug */
     STORE_BUSY = -4,        /* could not get the lock in time */
     STORE_UNAVAILABLE = -5, /* the database server cannot be reached */
+    STORE_RANGE = -6,       /* a total would leave the 64-bit range */
 } store_status;
 
 typedef struct store_err {
@@ -197,6 +198,28 @@ typedef struct store_query {
 int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, const store_query *q,
                    res_row **rows, int *n, bool *more, store_err *e);
 
+/* One read of a batch: a record by id (`id`), or one page of a list (`q`). */
+typedef struct store_read {
+    const res_def *r;
+    const char *id;       /* get by id, or NULL ... */
+    const store_query *q; /* ... one page of r for q */
+    res_row row;          /* out, for a get */
+    res_row *rows;        /* out, for a page: n rows, and whether more follow */
+    int n;
+    bool more;
+    int rc; /* this read's STORE_OK or STORE_NOTFOUND (a get) */
+} store_read;
+
+/* Runs independent reads of workspace ws together: on PostgreSQL in one
+ * pipeline (one round trip, also inside a transaction and with a pending
+ * savepoint), on SQLite one after another. Each read answers as
+ * store_rec_get or store_rec_list would, searches included (a search
+ * inside a savepoint is refused on SQLite as by store_rec_list). Returns
+ * STORE_OK when every read ran (each rc says whether its record was
+ * found), else the first failure. Rows come from the arena `a`. */
+int store_read_many(store_conn *c, arena *a, const char *ws, store_read *reads, int n,
+                    store_err *e);
+
 /* Re-points every `r` row whose `field` holds `from` to `to` (merges), or
  * clears it when `to` is NULL (deletes: `type_field`, when >= 0, is cleared
  * with it). `type_field` >= 0 restricts to rows whose type_field equals
@@ -218,15 +241,30 @@ typedef struct store_agg_row {
     int64_t count, sum;
 } store_agg_row;
 
+/* Counts and sums come back exact: STORE_RANGE when one leaves 64 bits. */
 int store_rec_aggregate(store_conn *c, arena *a, const res_def *r, const char *ws,
                         const store_agg *q, store_agg_row **rows, int *n, store_err *e);
 
 /* ---- rollups (res_def.rollup): counts and sums per group ---- */
 /* Adds dcount and dsum to the group `keys` (one per group field, SV_NULL
- * or SV_TEXT). Atomic across connections and nodes. */
+ * or SV_TEXT). Atomic across connections and nodes. STORE_RANGE, with
+ * nothing changed and the transaction usable, when the group's count or
+ * total would leave 64 bits. */
 int store_rollup_add(store_conn *c, const res_def *r, const char *ws, const store_val *keys,
                      int64_t dcount, int64_t dsum, store_err *e);
-/* Groups whose keys equal `match` where given (NULL: any), non-empty only. */
+/* Moves one row's share of r's rollup: -1 and -from_sum to the group
+ * from_keys, +1 and +to_sum to the group to_keys, in one statement (when
+ * both are one group, its sum moves by the difference). STORE_RANGE, with
+ * nothing changed and the transaction usable, when either group would
+ * leave 64 bits, or the change itself cannot be written in them (from_sum
+ * INT64_MIN). Should another node change a group between the check and
+ * the update (PostgreSQL), the statement fails whole: STORE_RANGE, and the
+ * transaction is to be rolled back as after any failed statement. */
+int store_rollup_move(store_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
+                      int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e);
+/* Groups whose keys equal `match` where given (NULL: any), non-empty only.
+ * STORE_RANGE for a group whose count or total is not an exact 64-bit
+ * integer (one written before the guard above, on SQLite a REAL). */
 int store_rollup_list(store_conn *c, arena *a, const res_def *r, const char *ws,
                       const char *const *match, store_agg_row **rows, int *n, store_err *e);
 /* Recounts r's rollup from its table (rows written below the engine, as
@@ -253,6 +291,19 @@ int store_merged_put(store_conn *c, const char *ws, const char *res_type, const 
 /* Fills into (ID_MAX) with the survivor of a merged id, or STORE_NOTFOUND. */
 int store_merged_get(store_conn *c, const char *ws, const char *res_type, const char *id,
                      char *into, store_err *e);
+
+/* ---- the server's secret ---- */
+#define STORE_SECRET_LEN 32
+
+/* The server's 32-byte secret, made on first use and the same for every
+ * connection and node of this database: on SQLite a file beside the
+ * database (<db path>.key, mode 0600, written atomically), on PostgreSQL a
+ * row of the database (every node must open cursors another node made).
+ * A key file that group or others may read, or of another size, is
+ * refused (STORE_ERROR, saying which). A SQLite database in memory
+ * (":memory:", or "" for a temporary one) keeps its secret in the
+ * process. */
+int store_secret(store_conn *c, unsigned char out[STORE_SECRET_LEN], store_err *e);
 
 /* ---- events (outbox) ---- */
 typedef struct store_event {

@@ -29,6 +29,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -55,6 +56,15 @@ def all_scopes():
             raise HarnessError("cairn key --help lists no scopes:\n" + out)
         _all_scopes = line[0].split()[1:]
     return _all_scopes
+
+# tests/contract/check.py sends this suite once through a validating proxy
+# (Prism): with CAIRN_TEST_PROXY=PORT, Server.request goes there, and
+# tests/contract/proxy_hook.py says which requests can and records what the
+# proxy reports. Raw-socket and curl tests always reach the server itself.
+proxy_hook = None
+if os.environ.get("CAIRN_TEST_PROXY"):
+    sys.path.insert(0, os.path.join(ROOT, "tests", "contract"))
+    import proxy_hook
 
 LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -568,7 +578,12 @@ class Server:
         if data is not None and ctype is not None:
             hdrs["Content-Type"] = ctype
         hdrs.update(headers or {})
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout or HTTP_TIMEOUT)
+        port = self.port
+        ct = next((v for k, v in hdrs.items() if k.lower() == "content-type"), None)
+        if proxy_hook and proxy_hook.proxyable(data, ct):
+            hdrs[proxy_hook.UPSTREAM_HEADER] = str(self.port)
+            port = proxy_hook.PORT
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout or HTTP_TIMEOUT)
         try:
             try:
                 conn.request(method, path, body=data, headers=hdrs)
@@ -576,8 +591,11 @@ class Server:
                 pass  # the server may answer early (413) and stop reading
             r = conn.getresponse()
             rb = r.read()
-            return Resp(method, path, body if body is not None else raw, hdrs, r.status,
+            resp = Resp(method, path, body if body is not None else raw, hdrs, r.status,
                         _headers_dict(r.msg), rb)
+            if port != self.port:
+                proxy_hook.observe(resp)
+            return resp
         finally:
             conn.close()
 

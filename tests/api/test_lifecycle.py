@@ -2,12 +2,13 @@
 workspace + admin token printed once), SIGTERM exits 0, acknowledged writes
 survive kill -9, and parallel writers all succeed with an exact count."""
 
+import os
 import re
 import sqlite3
 import threading
 import time
 
-from harness import (Client, Server, backend, cli, count, eq, expect, ids,
+from harness import (Client, Server, backend, cli, count, eq, expect, ids, is_pg_url,
                      list_all, ok, parse_json_listing, skip)
 
 TOKEN_RE = re.compile(r"ck_[A-Za-z0-9_\-]+")
@@ -36,6 +37,13 @@ def test_empty_db_bootstrap_and_restart():
         c = admin.create("/v1/contacts", {"name": "Boot Strap"})
         expect(admin.get("/v1/contacts/" + c["id"]), 200)
         expect(admin.post("/v1/companies", {"name": "Boot Co"}), 201)
+        # cursors are sealed with the database's secret: they outlive a restart
+        admin.create("/v1/contacts", {"name": "Second"})
+        page = expect(admin.get("/v1/contacts", params={"limit": 1}), 200)
+        after = expect(admin.get("/v1/contacts", params={"limit": 1, "cursor": page["next_cursor"]}), 200)
+        if not is_pg_url(srv.db):
+            mode = os.stat(srv.db + ".key").st_mode & 0o777
+            eq(oct(mode), oct(0o600), "mode of the key file beside the database")
         srv.stop_ok()
         wl = parse_json_listing(cli("workspace", "list", "--db", srv.db).stdout)
         eq([w.get("id") for w in wl], [ws["id"]], "workspaces after bootstrap")
@@ -46,6 +54,8 @@ def test_empty_db_bootstrap_and_restart():
         time.sleep(0.5)
         eq([l for l in srv.stdout_lines if "ck_" in l], [], "stdout lines with ck_ on the second start")
         eq(expect(admin.get("/v1/contacts/" + c["id"]), 200)["data"]["name"], "Boot Strap", "contact after restart")
+        eq(expect(admin.get("/v1/contacts", params={"limit": 1, "cursor": page["next_cursor"]}), 200)["data"],
+           after["data"], "a cursor made before the restart")
         srv.stop_ok()
     finally:
         srv.kill9()

@@ -64,6 +64,17 @@ def test_create_on_a_read_list_search_on_b():
     eq(ids(list_all(CB, "/v1/contacts", {"email": "%s@example.com" % tok})), [c["id"]], "filter email= on B")
 
 
+def test_cursor_from_one_node_pages_on_the_other():
+    # Cursors are sealed with the database's secret, which both nodes share.
+    for i in range(3):
+        CA.create("/v1/contacts", {"name": "Paged %d" % i})
+    first = expect(CA.get("/v1/contacts", params={"limit": 1}), 200)
+    ok(first["next_cursor"], "a next_cursor on A")
+    on_b = expect(CB.get("/v1/contacts", params={"limit": 1, "cursor": first["next_cursor"]}), 200)
+    on_a = expect(CA.get("/v1/contacts", params={"limit": 1, "cursor": first["next_cursor"]}), 200)
+    eq(on_b["data"], on_a["data"], "the page after A's cursor, on B and on A")
+
+
 def test_update_on_b_seen_on_a_delete_on_a_gone_on_b():
     tok = uniq("nodeupd")
     c = CB.create("/v1/contacts", {"name": "Upd %s" % tok})

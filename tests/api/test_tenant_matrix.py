@@ -108,8 +108,10 @@ class Model:
             r.update = self.body_schema(patch) if patch else None
 
     def resolve(self, s):
-        while isinstance(s, dict) and "$ref" in s:
-            s = self.schemas[s["$ref"].rsplit("/", 1)[-1]]
+        """s with $refs followed, and of alternatives (anyOf: a create or an
+        upsert's update) the first."""
+        while isinstance(s, dict) and ("$ref" in s or ("anyOf" in s and "properties" not in s)):
+            s = self.schemas[s["$ref"].rsplit("/", 1)[-1]] if "$ref" in s else s["anyOf"][0]
         return s
 
     @staticmethod
@@ -118,7 +120,7 @@ class Model:
 
     def _data_schema(self, op):
         try:
-            s = op["responses"]["200"]["content"]["application/json"]["schema"]
+            s = self.resolve(op["responses"]["200"]["content"]["application/json"]["schema"])
         except KeyError:
             return {}
         return (s.get("properties") or {}).get("data") or {}
@@ -154,7 +156,8 @@ class Model:
         m = TYPED_REF_RE.search(desc)
         if m and m.group(1) in props:
             return ("typed", m.group(1))
-        if prop.get("type") == "array" and (prop.get("items") or {}).get("type") == "string":
+        items = self.resolve(prop.get("items")) or {}
+        if prop.get("type") == "array" and items.get("type") == "string" and "enum" not in items:
             return ("ids", None)
         return None
 
@@ -228,8 +231,10 @@ def value_for(name, s, ws, i, props, seen_refs):
                     return ws.rid(t, i)
         return None
     if "enum" in s:
-        return seen_refs.get(name) or s.get("default", s["enum"][0])
+        return seen_refs.get(name) or s.get("default", [v for v in s["enum"] if v is not None][0])
     t = s.get("type")
+    if isinstance(t, list):  # nullable: [T, "null"]
+        t = [x for x in t if x != "null"][0]
     if t == "boolean":
         d = s.get("default", False)
         return d if isinstance(d, bool) else d == "true"
@@ -251,6 +256,12 @@ def value_for(name, s, ws, i, props, seen_refs):
     if t != "string":
         return None
     fmt, pat = s.get("format"), s.get("pattern")
+    desc = s.get("description") or ""
+    # The document gives emails and URLs as the server's own patterns.
+    if "email address" in desc:
+        fmt = "email"
+    elif "http(s) URL" in desc:
+        fmt = "uri"
     tag = "%s%d%s" % (ws.mark, i, re.sub(r"[^a-z]", "", name))
     if fmt == "email":
         return "%s@%s.example" % (tag, ws.mark)
@@ -285,7 +296,7 @@ def make_body(schema, ws, i, only_required=False, skip=()):
     for tf, t in typed.items():
         if tf in props:
             body[tf] = t
-    missing = [n for n in req if n not in body and M.ref_of(props[n], props) != ("ids", None)]
+    missing = [n for n in req if n not in body and M.ref_of(props.get(n, {}), props) != ("ids", None)]
     if missing:
         raise AssertionError("no value can be made for required %s of %s" % (missing, json.dumps(schema)[:300]))
     return body

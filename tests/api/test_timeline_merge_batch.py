@@ -225,7 +225,7 @@ def test_timeline_bad_params():
     path = "/v1/contacts/%s/timeline" % con["id"]
     expect(A.get(path, params={"limit": "0"}), 400, "validation_failed", "limit")
     expect(A.get(path, params={"limit": "101"}), 400, "validation_failed", "limit")
-    expect(A.get(path, params={"cursor": "garbage"}), 400, "validation_failed", "cursor")
+    expect(A.get(path, params={"cursor": "garbage"}), 400, "invalid_cursor", "cursor")
 
 
 # ------------------------------------------------------------ merge contacts

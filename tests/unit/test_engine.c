@@ -320,3 +320,46 @@ TEST(engine_action_merge_and_refusals)
     engine_result_release(&res);
     eng_close(&g);
 }
+
+/* A write that would take a rollup group's total out of 64 bits is
+ * refused naming the amount, and leaves nothing behind; a board whose
+ * stage sums past it says so instead of wrapping. */
+TEST(engine_totals_never_wrap)
+{
+    eng g;
+    if (!eng_open(&g, "engine_totals.db")) return;
+    engine_result res;
+    json_t *d;
+    const char *deal =
+        create(&g, RES(DEAL), "{\"name\": \"Seed\", \"amount_cents\": 1, \"currency\": \"EUR\"}");
+    CHECK_EQ_INT(call(&g, OP_GET, RES(DEAL), NULL, deal, NULL, NULL, false, &res, &d), EK_OK);
+    const char *stage = arena_strdup(&g.a, json_string_value(json_object_get(d, "stage_id")));
+    store_val keys[3] = {sv_text("open"), sv_text(stage), sv_text("EUR")};
+    const char *pipe = arena_strdup(&g.a, json_string_value(json_object_get(d, "pipeline_id")));
+    json_decref(d);
+    engine_result_release(&res);
+    /* The group's total, as thousands of deals at the bound would make it. */
+    store_err e;
+    CHECK_EQ_INT(store_rollup_add(g.c, RES(DEAL), g.ws, keys, 0, INT64_MAX - 10, &e), STORE_OK);
+    CHECK_EQ_INT(call(&g, OP_CREATE, RES(DEAL), NULL, NULL, NULL,
+                      "{\"name\": \"One too many\", \"amount_cents\": 1000, \"currency\": \"EUR\"}",
+                      false, &res, NULL),
+                 EK_INVALID);
+    CHECK_STR(res.param, "amount_cents");
+    engine_result_release(&res);
+    CHECK_EQ_INT(call(&g, OP_UPDATE, RES(DEAL), NULL, deal, NULL, "{\"amount_cents\": 100}", false,
+                      &res, NULL),
+                 EK_INVALID);
+    CHECK_STR(res.param, "amount_cents");
+    engine_result_release(&res);
+    /* another currency is another group */
+    create(&g, RES(DEAL), "{\"name\": \"Yen\", \"amount_cents\": 1000, \"currency\": \"JPY\"}");
+    /* the board adds a stage's groups: past 64 bits it is refused, not wrapped */
+    if (!CHECK_EQ_INT(call(&g, OP_ACTION, RES(PIPELINE), &res_actions[ACT_PIPELINE_BOARD], pipe,
+                           NULL, NULL, false, &res, NULL),
+                      EK_INVALID))
+        printf("  %.600s\n", buf_cstr(&res.data));
+    if (!CHECK_STR(res.param, "amount_cents")) printf("  %s\n", res.message);
+    engine_result_release(&res);
+    eng_close(&g);
+}

@@ -1,13 +1,21 @@
 /* test_pg.c - what only the PostgreSQL store has, through store.h and a
  * raw connection: events buffered inside a transaction (written to the
  * table early, then dropped with a savepoint), savepoints sent in one
- * pipeline with the first statement inside them, the search postings and
- * their migrations, and advisory locks held to commit. The rest of the
- * store runs on PostgreSQL too, in test_store.c (the *_pg tests). Runs
- * when CAIRN_TEST_PG names an admin URL (scripts/with-postgres.sh sets
- * it); otherwise every test here is skipped. */
+ * pipeline with the first statement inside them, batches of reads in one
+ * round trip (counted by standing in for libpq's calls), the search
+ * postings and their migrations, advisory locks held to commit, and the
+ * server's secret shared by nodes that start together. The
+ * rest of the store runs on PostgreSQL too, in test_store.c (the *_pg
+ * tests). Runs when CAIRN_TEST_PG names an admin URL
+ * (scripts/with-postgres.sh sets it); otherwise every test here is
+ * skipped. */
+#include <dlfcn.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/search.h"
 #include "store/store.h"
@@ -245,6 +253,259 @@ TEST(pg_lock_held_until_commit)
                      1);
         CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
         CHECK_EQ_INT(raw_int(&d, probe), 1);
+    }
+    db_close(&d);
+}
+
+/* ------------------------------------------------------------ round trips */
+
+/* The unit binary's own definitions of these libpq calls win over
+ * libpq's: each counts, then calls libpq's. A round trip is a call that
+ * waits for the server (an exec, a prepare, a pipeline's sync); `sent`
+ * counts the statements that went into pipelines, `savepoints` those that
+ * opened a savepoint. */
+static _Atomic int round_trips, sent, savepoints; /* nodes start on threads */
+
+static void *libpq_fn(const char *name)
+{
+    void *fn = dlsym(RTLD_NEXT, name);
+    if (!fn) abort();
+    return fn;
+}
+
+#define LIBPQ(name)                                                                                \
+    static __typeof__(&name) real;                                                                 \
+    if (!real) real = (__typeof__(&name))libpq_fn(#name)
+
+PGresult *PQexec(PGconn *conn, const char *query)
+{
+    LIBPQ(PQexec);
+    round_trips++;
+    return real(conn, query);
+}
+
+PGresult *PQexecParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+                       const char *const *paramValues, const int *paramLengths,
+                       const int *paramFormats, int resultFormat)
+{
+    LIBPQ(PQexecParams);
+    round_trips++;
+    return real(conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
+                resultFormat);
+}
+
+PGresult *PQprepare(PGconn *conn, const char *stmtName, const char *query, int nParams,
+                    const Oid *paramTypes)
+{
+    LIBPQ(PQprepare);
+    round_trips++;
+    return real(conn, stmtName, query, nParams, paramTypes);
+}
+
+PGresult *PQexecPrepared(PGconn *conn, const char *stmtName, int nParams,
+                         const char *const *paramValues, const int *paramLengths,
+                         const int *paramFormats, int resultFormat)
+{
+    LIBPQ(PQexecPrepared);
+    round_trips++;
+    return real(conn, stmtName, nParams, paramValues, paramLengths, paramFormats, resultFormat);
+}
+
+int PQpipelineSync(PGconn *conn)
+{
+    LIBPQ(PQpipelineSync);
+    round_trips++;
+    return real(conn);
+}
+
+int PQsendQueryParams(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+                      const char *const *paramValues, const int *paramLengths,
+                      const int *paramFormats, int resultFormat)
+{
+    LIBPQ(PQsendQueryParams);
+    sent++;
+    savepoints += strcmp(command, "SAVEPOINT sp") == 0;
+    return real(conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
+                resultFormat);
+}
+
+int PQsendQueryPrepared(PGconn *conn, const char *stmtName, int nParams,
+                        const char *const *paramValues, const int *paramLengths,
+                        const int *paramFormats, int resultFormat)
+{
+    LIBPQ(PQsendQueryPrepared);
+    sent++;
+    return real(conn, stmtName, nParams, paramValues, paramLengths, paramFormats, resultFormat);
+}
+
+/* Round trips, statements sent in pipelines and savepoints among them, of
+ * the store calls since the last call, as "trips/sent/savepoints". */
+static const char *trips(db *d)
+{
+    const char *s = arena_printf(&d->a, "%d/%d/%d", round_trips, sent, savepoints);
+    round_trips = sent = savepoints = 0;
+    return s;
+}
+
+/* Three reads (a record, a page, a page planned for its values) cost one
+ * round trip, on a new connection (their statements prepared in the same
+ * pipeline), once prepared, and inside a transaction whose savepoint
+ * travels with them; one by one they cost three. */
+TEST(pg_read_batch_one_round_trip)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_read_batch_one_round_trip")) return;
+    const res_def *con = res_find("contacts"), *com = res_find("companies");
+    char acme[ID_MAX], a[ID_MAX];
+    add1(&d, "companies", d.ws, "domain", "acme.com", acme);
+    add1(&d, "contacts", d.ws, "name", "Ann", a);
+    store_filter active = {.field = res_field_index(con, "name"), .v = sv_text("ann")};
+    store_filter rel = {.field = res_field_index(con, "company_id"),
+                        .op = SF_REL,
+                        .v = sv_text("acme.com"),
+                        .rel = com,
+                        .rel_field = res_field_index(com, "domain")};
+    store_query page = {.filters = &active, .nfilters = 1, .limit = 5, .link_field = -1};
+    store_query planned = {.filters = &rel, .nfilters = 1, .limit = 5, .link_field = -1};
+    store_read rd[] = {{.r = con, .id = a}, {.r = con, .q = &page}, {.r = con, .q = &planned}};
+    store_err e;
+    store *s2;
+    store_conn *c;
+    if (!db_connect_again(&d, &(store_opts){.busy_ms = 2000}, &s2, &c)) return;
+    trips(&d);
+    if (!CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 3, &e), STORE_OK)) printf("  %s\n", e.msg);
+    /* the reads (the first two prepared with them) and the plan mode of
+     * the third */
+    CHECK_STR(trips(&d), "1/4/0");
+    CHECK_EQ_INT(rd[0].rc, STORE_OK);
+    CHECK_EQ_INT(rd[1].n, 1);
+    CHECK_EQ_INT(rd[2].n, 0);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 3, &e), STORE_OK);
+    CHECK_STR(trips(&d), "1/4/0"); /* the third first, then generic plans */
+
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    trips(&d);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 2, &e), STORE_OK);
+    CHECK_STR(trips(&d), "1/3/1"); /* the savepoint and the two reads */
+    CHECK_EQ_INT(rd[0].rc, STORE_OK);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 2, &e), STORE_OK);
+    CHECK_STR(trips(&d), "1/2/0");
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+
+    trips(&d);
+    res_row row;
+    res_row *rows;
+    int n;
+    bool more;
+    CHECK_EQ_INT(store_rec_get(c, &d.a, con, d.ws, a, &row, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_list(c, &d.a, con, d.ws, &page, &rows, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_list(c, &d.a, con, d.ws, &planned, &rows, &n, &more, &e), STORE_OK);
+    CHECK_EQ_INT(round_trips, 3); /* the last with its plan mode */
+    store_disconnect(c);
+    store_close(s2);
+    db_close(&d);
+}
+
+/* A rollup move is one statement: one round trip, prepared or not. */
+TEST(pg_rollup_move_one_round_trip)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_rollup_move_one_round_trip")) return;
+    const res_def *r = res_find("deals");
+    store_val a[3] = {sv_text("open"), sv_text("stage_a"), sv_text("USD")};
+    store_val b[3] = {sv_text("open"), sv_text("stage_b"), sv_text("USD")};
+    store_err e;
+    CHECK_EQ_INT(store_rollup_add(d.c, r, d.ws, a, 2, 200, &e), STORE_OK);
+    for (int i = 0; i < 2; i++) {
+        trips(&d);
+        CHECK_EQ_INT(store_rollup_move(d.c, r, d.ws, a, 100, b, 100, &e), STORE_OK);
+        CHECK_EQ_INT(round_trips, 1);
+    }
+    CHECK_STR(raw_text(&d, "SELECT k2 || ':' || n || ':' || total FROM rollups ORDER BY k2"),
+              "stage_a:0:0 stage_b:2:200");
+    db_close(&d);
+}
+
+/* ---------------------------------------------------------- server secret */
+
+typedef struct secret_job {
+    const char *url;
+    unsigned char key[STORE_SECRET_LEN];
+    int rc;
+} secret_job;
+
+/* A node starting: a store of its own asks for the secret. */
+static void *node_secret(void *p)
+{
+    secret_job *j = p;
+    store *s = NULL;
+    store_conn *c = NULL;
+    store_err e;
+    store_opts o = {.busy_ms = 2000};
+    j->rc = store_open(&s, j->url, &o, &e);
+    if (j->rc == STORE_OK) j->rc = store_connect(s, &c, &e);
+    if (j->rc == STORE_OK) j->rc = store_secret(c, j->key, &e);
+    if (c) store_disconnect(c);
+    store_close(s);
+    return NULL;
+}
+
+/* Nodes starting together agree: two that find no secret and put theirs
+ * while a third's is not committed yet both wait for it, then read it.
+ * And a secret first asked for inside a transaction outlives its
+ * rollback. */
+TEST(pg_secret_nodes_agree)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_secret_nodes_agree")) return;
+    char hex[2 * STORE_SECRET_LEN + 1];
+    unsigned char third[STORE_SECRET_LEN];
+    for (int i = 0; i < STORE_SECRET_LEN; i++) {
+        third[i] = (unsigned char)(0xa0 + i);
+        snprintf(hex + 2 * i, 3, "%02x", third[i]);
+    }
+    CHECK(raw_exec(&d, "BEGIN"));
+    CHECK(raw_exec(&d, arena_printf(&d.a, "INSERT INTO server_secret VALUES (1, '%s')", hex)));
+    secret_job jobs[2] = {{.url = d.url, .rc = -99}, {.url = d.url, .rc = -99}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, node_secret, &jobs[i]);
+    /* Both wait on the uncommitted row (seen from a connection of its own:
+     * activity is a snapshot per transaction). */
+    PGconn *watch = PQconnectdb(d.url);
+    int waiting = 0;
+    for (int i = 0; i < 200 && waiting < 2; i++) {
+        PGresult *r =
+            PQexec(watch, "SELECT count(*) FROM pg_stat_activity "
+                          "WHERE wait_event_type = 'Lock' AND query LIKE '%server_secret%'");
+        waiting = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+        PQclear(r);
+        if (waiting < 2) usleep(20000);
+    }
+    PQfinish(watch);
+    CHECK_EQ_INT(waiting, 2);
+    CHECK(raw_exec(&d, "COMMIT"));
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_EQ_INT(jobs[i].rc, STORE_OK);
+        CHECK(memcmp(jobs[i].key, third, sizeof third) == 0);
+    }
+
+    /* First asked for in a transaction that rolls back: still there. */
+    db fresh;
+    if (db_open_on(&fresh, TB_POSTGRES, "pg_secret_in_tx")) {
+        store_err e;
+        unsigned char k[STORE_SECRET_LEN];
+        CHECK_EQ_INT(store_begin(fresh.c, true, &e), STORE_OK);
+        if (!CHECK_EQ_INT(store_secret(fresh.c, k, &e), STORE_OK)) printf("  %s\n", e.msg);
+        store_rollback(fresh.c);
+        secret_job later = {.url = fresh.url, .rc = -99};
+        node_secret(&later);
+        CHECK_EQ_INT(later.rc, STORE_OK);
+        CHECK(memcmp(later.key, k, sizeof k) == 0);
+        db_close(&fresh);
     }
     db_close(&d);
 }

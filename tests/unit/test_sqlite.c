@@ -1,12 +1,17 @@
 /* test_sqlite.c - what only the SQLite store has: the FTS5 index (its
  * segments and their merging, changes deferred to COMMIT, triggers
  * replaced without a rebuild), the WAL layer's deferred sync and
- * checkpoints, and busy timeouts between connections. The rest of the
- * store runs on every backend in test_store.c. */
+ * checkpoints, busy timeouts between connections, rollup totals left as
+ * REALs by overflows from before the guards, and the server's secret in a
+ * key file. The rest of the store runs on every backend in test_store.c. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/timeutil.h"
 #include "store/store.h"
@@ -398,5 +403,123 @@ TEST(store_two_connections)
     CHECK_EQ_INT(store_rec_get(d.c, &d.a, r, d.ws, a, &got, &e), STORE_NOTFOUND);
     store_disconnect(c2);
     store_close(s2);
+    db_close(&d);
+}
+
+/* A group whose total left 64 bits before the guards (SQLite kept it as a
+ * REAL) is reported, not read back saturated; other workspaces' groups
+ * list as before. */
+TEST(store_rollup_real_total_is_range)
+{
+    db d;
+    if (!db_open_on(&d, TB_SQLITE, "realtotal.db")) return;
+    const res_def *r = R("deals");
+    store_err e = {{0}};
+    store_val k[3] = {sv_text("open"), sv_text("stage_a"), sv_text("USD")};
+    CHECK_EQ_INT(store_rollup_add(d.c, r, d.ws, k, 1, 10, &e), STORE_OK);
+    CHECK(raw_exec(&d, "INSERT INTO rollups VALUES ('wrk_old', 'deals', 'open', 'stage_a', 'USD', "
+                       "2, 9223372036854775807 + 1)"));
+    CHECK_STR(raw_text(&d, "SELECT typeof(total) FROM rollups WHERE workspace_id = 'wrk_old'"),
+              "real");
+    store_agg_row *rows;
+    int n = -1;
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_old", NULL, &rows, &n, &e), STORE_RANGE);
+    CHECK(strstr(e.msg, "64-bit") != NULL);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 1);
+    db_close(&d);
+}
+
+/* The secret of a store opened on path, fresh (nothing remembered). */
+static int secret_of(const char *path, unsigned char *key, store_err *e)
+{
+    store *s = NULL;
+    store_conn *c = NULL;
+    store_opts o = {.busy_ms = 1000};
+    int rc = store_open(&s, path, &o, e);
+    if (rc == STORE_OK) rc = store_connect(s, &c, e);
+    if (rc == STORE_OK) rc = store_secret(c, key, e);
+    if (c) store_disconnect(c);
+    store_close(s);
+    return rc;
+}
+
+static void write_file(const char *path, const void *data, size_t n, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (!CHECK(fd >= 0)) return;
+    CHECK_EQ_INT(write(fd, data, n), (long long)n);
+    CHECK_EQ_INT(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+/* SQLite's secret is <db>.key: made 0600 with exactly the key, no file
+ * left behind; an existing one is used as it is; one that group or others
+ * may read, or of another size, is refused with a message saying so; a
+ * database in memory keeps its secret in the process. */
+TEST(store_secret_key_file)
+{
+    db d;
+    if (!db_open_on(&d, TB_SQLITE, "keyfile.db")) return;
+    store_err e = {{0}};
+    unsigned char key[STORE_SECRET_LEN], again[STORE_SECRET_LEN];
+    if (!CHECK_EQ_INT(store_secret(d.c, key, &e), STORE_OK)) printf("  %s\n", e.msg);
+    char path[600];
+    snprintf(path, sizeof path, "%s.key", d.url);
+    struct stat st;
+    if (CHECK_EQ_INT(stat(path, &st), 0)) {
+        CHECK_EQ_INT(st.st_mode & 0777, 0600);
+        CHECK_EQ_INT(st.st_size, STORE_SECRET_LEN);
+    }
+    unsigned char on_disk[STORE_SECRET_LEN] = {0};
+    int fd = open(path, O_RDONLY);
+    CHECK_EQ_INT(read(fd, on_disk, sizeof on_disk), STORE_SECRET_LEN);
+    close(fd);
+    CHECK(memcmp(on_disk, key, sizeof key) == 0);
+    int others = 0; /* temporary files of the write */
+    DIR *dir = opendir(test_tmpdir());
+    for (struct dirent *de; dir && (de = readdir(dir)) != NULL;)
+        others += strncmp(de->d_name, "keyfile.db.key.", 15) == 0;
+    if (dir) closedir(dir);
+    CHECK_EQ_INT(others, 0);
+
+    /* A key file made elsewhere (restored with the database) is used. */
+    const char *db2 = test_path("given.db");
+    char path2[600];
+    snprintf(path2, sizeof path2, "%s.key", db2);
+    unsigned char given[STORE_SECRET_LEN];
+    for (int i = 0; i < STORE_SECRET_LEN; i++)
+        given[i] = (unsigned char)(i * 7 + 1);
+    write_file(path2, given, sizeof given, 0600);
+    CHECK_EQ_INT(secret_of(db2, again, &e), STORE_OK);
+    CHECK(memcmp(again, given, sizeof given) == 0);
+
+    /* Refused: readable by the group, then too short. */
+    CHECK_EQ_INT(chmod(path2, 0640), 0);
+    e.msg[0] = '\0';
+    CHECK_EQ_INT(secret_of(db2, again, &e), STORE_ERROR);
+    CHECK(strstr(e.msg, "0600") != NULL && strstr(e.msg, path2) != NULL);
+    write_file(path2, given, sizeof given - 1, 0600);
+    e.msg[0] = '\0';
+    CHECK_EQ_INT(secret_of(db2, again, &e), STORE_ERROR);
+    CHECK(strstr(e.msg, "31 bytes") != NULL);
+    /* The store that had read the key keeps it. */
+    CHECK_EQ_INT(store_secret(d.c, again, &e), STORE_OK);
+    CHECK(memcmp(again, key, sizeof key) == 0);
+
+    /* In memory: a secret of the process, no file. */
+    store *s = NULL;
+    store_conn *c = NULL;
+    store_opts o = {0};
+    if (CHECK_EQ_INT(store_open(&s, ":memory:", &o, &e), STORE_OK) &&
+        CHECK_EQ_INT(store_connect(s, &c, &e), STORE_OK)) {
+        unsigned char m1[STORE_SECRET_LEN], m2[STORE_SECRET_LEN], zero[STORE_SECRET_LEN] = {0};
+        CHECK_EQ_INT(store_secret(c, m1, &e), STORE_OK);
+        CHECK_EQ_INT(store_secret(c, m2, &e), STORE_OK);
+        CHECK(memcmp(m1, m2, sizeof m1) == 0 && memcmp(m1, zero, sizeof zero) != 0);
+        CHECK(access(":memory:.key", F_OK) != 0);
+        store_disconnect(c);
+    }
+    store_close(s);
     db_close(&d);
 }

@@ -215,6 +215,7 @@ STORE_TEST(store_workspace_modules_migrate)
     CHECK(version >= 5);
     CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "billing", &e), STORE_OK);
     CHECK(raw_exec(&d, "ALTER TABLE workspaces DROP COLUMN disabled_modules"));
+    CHECK(raw_exec(&d, "DROP TABLE server_secret")); /* version 6's */
     CHECK(raw_exec(&d, "DELETE FROM schema_migrations WHERE version >= 5"));
     CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
     CHECK_EQ_INT(applied, version - 4);
@@ -1791,6 +1792,129 @@ STORE_TEST(store_list_rel_filter)
     db_close(&d);
 }
 
+/* ----------------------------------------------------------- read batches */
+
+/* Names of a page's rows, joined with spaces. */
+static const char *names_of(db *d, const res_def *r, const res_row *rows, int n)
+{
+    char *s = arena_strdup(&d->a, "");
+    for (int i = 0; i < n; i++)
+        s = arena_printf(&d->a, "%s%s%s", s, i ? " " : "", get_s(r, &rows[i], "name"));
+    return s;
+}
+
+/* A batch answers each read as the call it stands for would: records by
+ * id (found, missing, in another workspace), pages with filters, a filter
+ * through a related record and a cursor, a search, an empty search; inside
+ * a transaction it sees the transaction's writes, also as the first
+ * statement of a savepoint. A read that fails fails the batch, and the
+ * connection goes on. */
+STORE_TEST(store_read_batches)
+{
+    db d;
+    if (!db_open(&d, "readbatch.db")) return;
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    const res_def *con = R("contacts"), *com = R("companies");
+    char acme[ID_MAX], a[ID_MAX], b[ID_MAX], other[ID_MAX];
+    add1(&d, "companies", d.ws, "domain", "acme.com", acme);
+    add_contact(&d, d.ws, "Ann Read", "ann@acme.com", "active", a);
+    add_contact(&d, d.ws, "Bob Read", "bob@acme.com", "active", b);
+    add_contact(&d, d.ws, "Cid Read", "cid@acme.com", "inactive", NULL);
+    add_contact(&d, d.ws2, "Dan Else", "dan@else.com", "active", other);
+    res_row arow = {0};
+    CHECK_EQ_INT(store_rec_get(c, &d.a, con, d.ws, a, &arow, &e), STORE_OK);
+    res_row up = arow;
+    set_s(con, &up, "company_id", acme);
+    bool *set = arena_zalloc(&d.a, sizeof(bool) * (size_t)con->nfields);
+    set[FI(con, "company_id")] = true;
+    CHECK_EQ_INT(store_rec_update(c, con, d.ws, &up, set, false, &e), STORE_OK);
+
+    store_filter active = {.field = FI(con, "status"), .v = sv_text("active")};
+    store_query page = q_all(1);
+    page.filters = &active;
+    page.nfilters = 1;
+    store_filter rel = {.field = FI(con, "company_id"),
+                        .op = SF_REL,
+                        .v = sv_text("ACME.com"),
+                        .rel = com,
+                        .rel_field = FI(com, "domain")};
+    store_query by_rel = q_all(10);
+    by_rel.filters = &rel;
+    by_rel.nfilters = 1;
+    store_query found = q_all(10), nothing = q_all(10);
+    found.fts = "read";
+    nothing.fts = "!!";
+    store_read rd[] = {
+        {.r = con, .id = a},       {.r = con, .id = "con_01ARZ3NDEKTSV4RRFFQ69G5FAV"},
+        {.r = con, .q = &page},    {.r = con, .id = other}, /* workspace B's */
+        {.r = con, .q = &by_rel},  {.r = con, .q = &found},
+        {.r = con, .q = &nothing},
+    };
+    enum { N = sizeof rd / sizeof rd[0] };
+    for (int i = 0; i < N; i++)
+        rd[i].rc = 99;
+    if (!CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, N, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK_EQ_INT(rd[0].rc, STORE_OK);
+    CHECK_STR(rd[0].row.id, a);
+    CHECK_STR(get_s(con, &rd[0].row, "name"), "Ann Read");
+    CHECK_EQ_INT(rd[1].rc, STORE_NOTFOUND);
+    CHECK_EQ_INT(rd[2].rc, STORE_OK);
+    CHECK_STR(names_of(&d, con, rd[2].rows, rd[2].n), "Bob Read");
+    CHECK(rd[2].more);
+    CHECK_EQ_INT(rd[3].rc, STORE_NOTFOUND);
+    CHECK_STR(names_of(&d, con, rd[4].rows, rd[4].n), "Ann Read");
+    CHECK(!rd[4].more);
+    CHECK_STR(names_of(&d, con, rd[5].rows, rd[5].n), "Cid Read Bob Read Ann Read");
+    CHECK_EQ_INT(rd[6].rc, STORE_OK);
+    CHECK_EQ_INT(rd[6].n, 0);
+    CHECK(!rd[6].more);
+
+    /* The next page, with the cursor of the first. */
+    if (rd[2].n == 1) page.after_rid = rd[2].rows[0].rid;
+    store_read next = {.r = con, .q = &page};
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, &next, 1, &e), STORE_OK);
+    CHECK_STR(names_of(&d, con, next.rows, next.n), "Ann Read");
+    CHECK(!next.more);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, NULL, 0, &e), STORE_OK);
+
+    /* Inside a write transaction: the first read of a savepoint, then
+     * reads after a write in a nested one. */
+    char e1[ID_MAX];
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    store_read two[] = {{.r = con, .id = b}, {.r = con, .q = &page}};
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, two, 2, &e), STORE_OK);
+    CHECK_STR(get_s(con, &two[0].row, "name"), "Bob Read");
+    CHECK_STR(names_of(&d, con, two[1].rows, two[1].n), "Ann Read");
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add_contact(&d, d.ws, "Eve Read", "eve@acme.com", "active", e1);
+    page.after_rid = 0;
+    store_read mine[] = {{.r = con, .id = e1}, {.r = con, .q = &page}};
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, mine, 2, &e), STORE_OK);
+    CHECK_EQ_INT(mine[0].rc, STORE_OK);
+    CHECK_STR(names_of(&d, con, mine[1].rows, mine[1].n), "Eve Read");
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, mine, 2, &e), STORE_OK);
+    CHECK_EQ_INT(mine[0].rc, STORE_NOTFOUND);
+    CHECK_STR(names_of(&d, con, mine[1].rows, mine[1].n), "Bob Read");
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+
+    /* A read that cannot run fails the batch (a column that does not
+     * exist); the connection carries on. */
+    res_field ghost_field = {.name = "no_such_column", .type = FT_STRING};
+    res_def ghost = *con;
+    ghost.fields = &ghost_field;
+    ghost.nfields = 1;
+    store_read bad[] = {{.r = con, .id = a}, {.r = &ghost, .id = a}};
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, bad, 2, &e), STORE_ERROR);
+    CHECK(e.msg[0] != '\0');
+    CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 2, &e), STORE_OK);
+    CHECK_STR(rd[0].row.id, a);
+    db_close(&d);
+}
+
 /* Rollups: increments land in their group atomically, lists match on any
  * key, empty groups disappear, and a rebuild recounts from the rows. */
 STORE_TEST(store_rollups)
@@ -1876,5 +2000,225 @@ STORE_TEST(store_rollups)
     }
     CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_other", NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 0);
+    db_close(&d);
+}
+
+/* The group's count and total as "n:total", "-" when it has no row. */
+static const char *group_of(db *d, const char *ws, const store_val *keys)
+{
+    store_agg_row *rows;
+    int n = 0;
+    store_err e = {{0}};
+    const char *m[3] = {keys[0].s, keys[1].s, keys[2].s};
+    if (!CHECK_EQ_INT(store_rollup_list(d->c, &d->a, R("deals"), ws, m, &rows, &n, &e), STORE_OK)) {
+        printf("  %s\n", e.msg);
+        return "?";
+    }
+    return n ? arena_printf(&d->a, "%lld:%lld", (long long)rows[0].count, (long long)rows[0].sum)
+             : "-";
+}
+
+/* Totals never leave 64 bits: a rollup change that would is refused
+ * whole (STORE_RANGE, nothing changed, the transaction goes on), an
+ * aggregate or recount that would is STORE_RANGE, and one that ends at
+ * the bound is exact. */
+STORE_TEST(store_totals_stay_in_range)
+{
+    db d;
+    if (!db_open(&d, "range.db")) return;
+    const res_def *r = R("deals");
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    store_val hi[3] = {sv_text("open"), sv_text("stage_hi"), sv_text("USD")};
+    store_val lo[3] = {sv_text("open"), sv_text("stage_lo"), sv_text("USD")};
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, INT64_MAX - 5, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, 5, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775807");
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, 1, &e), STORE_RANGE);
+    CHECK(strstr(e.msg, "64-bit") != NULL);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, INT64_MAX, &e), STORE_RANGE);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775807");
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, -1, -5, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, hi), "1:9223372036854775802");
+    /* The low bound, and a count that would leave the range. */
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, 1, INT64_MIN, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, 1, -1, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, INT64_MAX, 0, &e), STORE_RANGE);
+    CHECK_STR(group_of(&d, d.ws, lo), "1:-9223372036854775808");
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, 1, INT64_MAX, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, lo), "2:-1");
+    /* Refused inside a transaction: the rest of it commits. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, 10, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, 2, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775804");
+
+    /* Aggregates: exact at the bound, STORE_RANGE past it, either way. */
+    const res_def *co = R("companies");
+    int status = FI(co, "status"), rev = FI(co, "annual_revenue_cents");
+    struct {
+        const char *ws, *status;
+        int64_t revenue;
+    } rows[] = {
+        {"wrk_at", "a", INT64_MAX - 1}, {"wrk_at", "a", 1},           {"wrk_at", "b", INT64_MIN},
+        {"wrk_up", "a", INT64_MAX},     {"wrk_up", "a", 1},           {"wrk_down", "a", INT64_MIN},
+        {"wrk_down", "a", -1},          {"wrk_down", "b", INT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        res_row row = new_row(&d, co);
+        set_s(co, &row, "name", "co");
+        set_s(co, &row, "status", rows[i].status);
+        set_i(co, &row, "annual_revenue_cents", rows[i].revenue);
+        insert_row(&d, co, rows[i].ws, &row);
+    }
+    store_agg q = {.group = {status, -1}, .sum = rev};
+    store_agg_row *out;
+    int n = -1;
+    if (!CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_at", &q, &out, &n, &e), STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_STR(agg_text(&d.a, out, n), "a/-/2:9223372036854775807 b/-/1:-9223372036854775808");
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_up", &q, &out, &n, &e), STORE_RANGE);
+    CHECK(e.msg[0] != '\0');
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_down", &q, &out, &n, &e), STORE_RANGE);
+    q.group[0] = -1;
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_up", &q, &out, &n, &e), STORE_RANGE);
+    q.sum = -1; /* counting alone is fine */
+    CHECK_EQ_INT(store_rec_aggregate(c, &d.a, co, "wrk_up", &q, &out, &n, &e), STORE_OK);
+    CHECK_STR(agg_text(&d.a, out, n), "-/-/2:0");
+
+    /* A recount from rows whose total leaves the range fails, and leaves
+     * the groups as they were. */
+    for (int i = 0; i < 2; i++) {
+        res_row row = new_row(&d, r);
+        set_s(r, &row, "name", "big");
+        set_s(r, &row, "status", "open");
+        set_s(r, &row, "stage_id", "stage_big");
+        set_s(r, &row, "currency", "USD");
+        set_i(r, &row, "amount_cents", INT64_MAX);
+        insert_row(&d, r, d.ws2, &row);
+    }
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_rebuild(c, r, &e), STORE_RANGE);
+    store_rollback(c);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775804");
+    db_close(&d);
+}
+
+/* Moves between two groups, into a new one, within one, out of the last
+ * row of one; refused whole (nothing changed, the transaction goes on)
+ * when either group, or the change itself, would leave 64 bits. */
+STORE_TEST(store_rollup_moves)
+{
+    db d;
+    if (!db_open(&d, "rollupmove.db")) return;
+    const res_def *r = R("deals");
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    store_val a[3] = {sv_text("open"), sv_text("stage_a"), sv_text("USD")};
+    store_val b[3] = {sv_text("open"), sv_text("stage_b"), sv_text("USD")};
+    store_val n[3] = {sv_text("open"), sv_text("stage_n"), {0}}; /* a NULL key */
+    store_val hi[3] = {sv_text("won"), sv_text("stage_w"), sv_text("USD")};
+    store_val lo[3] = {sv_text("lost"), sv_text("stage_l"), sv_text("USD")};
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, a, 2, 300, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, b, 1, 50, &e), STORE_OK);
+    if (!CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 100, b, 120, &e), STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_STR(group_of(&d, d.ws, a), "1:200");
+    CHECK_STR(group_of(&d, d.ws, b), "2:170");
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, b, 120, n, 120, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, b), "1:50");
+    CHECK_STR(group_of(&d, d.ws, n), "1:120");
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, n, 120, n, 150, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, n), "1:150");
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, n, 150, n, 150, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, n), "1:150");
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, b, 50, a, 50, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, b), "-"); /* emptied */
+    CHECK_STR(group_of(&d, d.ws, a), "2:250");
+    CHECK_STR(group_of(&d, d.ws2, a), "-"); /* scoped by workspace */
+
+    /* Refused whole: the group moved into, or the group moved out of,
+     * would leave the range; or the change has no 64-bit form. */
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, INT64_MAX - 10, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, lo, 1, INT64_MIN + 5, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 50, hi, 20, &e), STORE_RANGE);
+    CHECK(strstr(e.msg, "64-bit") != NULL);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, lo, 10, a, 10, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, hi, -20, hi, INT64_MAX - 10, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, hi, 0, hi, 11, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, INT64_MIN, b, 0, &e), STORE_RANGE);
+    CHECK_STR(group_of(&d, d.ws, a), "2:250");
+    CHECK_STR(group_of(&d, d.ws, b), "-");
+    CHECK_STR(group_of(&d, d.ws, hi), "1:9223372036854775797");
+    CHECK_STR(group_of(&d, d.ws, lo), "1:-9223372036854775803");
+    /* Up to the bound is fine. */
+    if (!CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 50, hi, 10, &e), STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775807");
+    CHECK_STR(group_of(&d, d.ws, a), "1:200");
+    /* In a transaction, a refused move leaves the rest to commit. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 200, hi, 1, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_move(c, r, d.ws, a, 200, b, 1, &e), STORE_OK);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, a), "-");
+    CHECK_STR(group_of(&d, d.ws, b), "1:1");
+    db_close(&d);
+}
+
+/* ------------------------------------------------------- server secret */
+
+/* The server's secret: made once, the same on every call, connection and
+ * store of the database (another node, a restart), and on a database from
+ * before it (schema version 5), which the migration upgrades with its
+ * data. */
+STORE_TEST(store_secret_shared)
+{
+    db d;
+    if (!db_open(&d, "secret.db")) return;
+    store_err e = {{0}};
+    unsigned char k1[STORE_SECRET_LEN], k2[STORE_SECRET_LEN], zero[STORE_SECRET_LEN] = {0};
+    if (!CHECK_EQ_INT(store_secret(d.c, k1, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK(memcmp(k1, zero, sizeof zero) != 0);
+    CHECK_EQ_INT(store_secret(d.c, k2, &e), STORE_OK);
+    CHECK(memcmp(k1, k2, sizeof k1) == 0);
+    store *s2;
+    store_conn *c2;
+    if (db_connect_again(&d, &(store_opts){.busy_ms = 2000}, &s2, &c2)) {
+        memset(k2, 0, sizeof k2);
+        if (!CHECK_EQ_INT(store_secret(c2, k2, &e), STORE_OK)) printf("  %s\n", e.msg);
+        CHECK(memcmp(k1, k2, sizeof k1) == 0);
+        store_disconnect(c2);
+        store_close(s2);
+    }
+
+    /* A database at version 5: the migration adds the secret's table and
+     * keeps what was there. */
+    db old;
+    if (!db_open(&old, "secret5.db")) {
+        db_close(&d);
+        return;
+    }
+    int version = -1, applied = -1;
+    CHECK_EQ_INT(store_schema_version(old.c, &version, &e), STORE_OK);
+    CHECK(version >= 6);
+    CHECK(raw_exec(&old, "DROP TABLE server_secret"));
+    CHECK(raw_exec(&old, "DELETE FROM schema_migrations WHERE version >= 6"));
+    if (!CHECK_EQ_INT(store_migrate(old.c, &applied, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK_EQ_INT(applied, version - 5);
+    int64_t n = -1;
+    CHECK_EQ_INT(store_workspace_count(old.c, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 2);
+    if (db_connect_again(&old, &(store_opts){.busy_ms = 2000}, &s2, &c2)) {
+        CHECK_EQ_INT(store_secret(c2, k2, &e), STORE_OK);
+        CHECK(memcmp(k2, zero, sizeof zero) != 0);
+        CHECK(memcmp(k1, k2, sizeof k1) != 0); /* a database of its own */
+        store_disconnect(c2);
+        store_close(s2);
+    }
+    db_close(&old);
     db_close(&d);
 }
