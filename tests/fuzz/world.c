@@ -289,13 +289,10 @@ void fz_dict(FILE *f, bool writes)
                                         "limit=",
                                         "sort=",
                                         "cursor=",
-                                        "cursor=~",
                                         "query=",
                                         "custom_field_key=",
                                         "custom_field_value=",
                                         "created_at",
-                                        "|",
-                                        "tSeed",
                                         "%00",
                                         "%C3%A9",
                                         "%2B",
@@ -315,7 +312,6 @@ void fz_dict(FILE *f, bool writes)
         const res_def *r = res_table[i];
         dict_word(f, "", r->path, "");
         if (r->subpath) dict_word(f, "", r->subpath, "");
-        if (!writes) dict_word(f, "~", r->name, "|");
         for (int k = 0; k < 3; k++) {
             char id[32];
             snprintf(id, sizeof id, "%s_%d", r->prefix, k);
