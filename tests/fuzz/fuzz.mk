@@ -8,7 +8,7 @@
 # and ASan/UBSan, under build/fuzz/ (apart from the release and ASan builds).
 
 FUZZ_CC := clang
-FUZZ_TARGETS ?= http1 body query
+FUZZ_TARGETS ?= http1 body query cursor
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS := -std=c17 -O1 -g $(WARN) -pthread -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -25,6 +25,10 @@ $(BUILD)/fuzz/obj/%.o: %.c $(HDRS) | deps fuzz-deps
 
 # fuzz_http1.c compiles src/http/http1.c into itself, so that object stays out.
 $(BUILD)/fuzz/http1: tests/fuzz/fuzz_http1.c $(filter-out %/src/http/http1.o,$(FUZZ_OBJS)) | fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# fuzz_cursor.c compiles src/resources/cursor.c into itself, to seal with its key.
+$(BUILD)/fuzz/cursor: tests/fuzz/fuzz_cursor.c $(filter-out %/src/resources/cursor.o,$(FUZZ_OBJS)) | fuzz-deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h $(FUZZ_OBJS) | fuzz-deps
