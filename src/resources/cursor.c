@@ -14,9 +14,13 @@
 #include "core/buf.h"
 #include "resources/engine.h"
 
+/* MAX_CURSOR: characters of a cursor (and bytes of a position), as many as
+ * a URL holds. The longest position the table allows, a task title of 500
+ * 4-byte characters, makes a cursor of 2,732; at 2,048 such a page's own
+ * next cursor was refused. */
 #define NONCE      12
 #define TAG        16
-#define MAX_CURSOR 2048 /* characters; a position with a long text sort value fits */
+#define MAX_CURSOR 8192
 
 static unsigned char key[32];
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
