@@ -14,6 +14,10 @@ FUZZ_CFLAGS := -std=c17 -O1 -g $(WARN) -pthread -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_OBJS := $(LIB_SRCS:%.c=$(BUILD)/fuzz/obj/%.o)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+# What a target links: its own sources and the objects. A harness that
+# compiles a product file into itself (http1.c, cursor.c) lists that file
+# and the headers too, so that a change to them rebuilds it.
+FUZZ_LINK = $(filter tests/fuzz/%.c %.o,$^)
 
 .PHONY: fuzz fuzz-build fuzz-deps
 fuzz-deps:
@@ -24,16 +28,18 @@ $(BUILD)/fuzz/obj/%.o: %.c $(HDRS) | deps fuzz-deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 # fuzz_http1.c compiles src/http/http1.c into itself, so that object stays out.
-$(BUILD)/fuzz/http1: tests/fuzz/fuzz_http1.c $(filter-out %/src/http/http1.o,$(FUZZ_OBJS)) | fuzz-deps
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+$(BUILD)/fuzz/http1: tests/fuzz/fuzz_http1.c src/http/http1.c $(HDRS) \
+		$(filter-out %/src/http/http1.o,$(FUZZ_OBJS)) | fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(FUZZ_LINK) $(LDLIBS)
 
 # fuzz_cursor.c compiles src/resources/cursor.c into itself, to seal with its key.
-$(BUILD)/fuzz/cursor: tests/fuzz/fuzz_cursor.c $(filter-out %/src/resources/cursor.o,$(FUZZ_OBJS)) | fuzz-deps
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+$(BUILD)/fuzz/cursor: tests/fuzz/fuzz_cursor.c src/resources/cursor.c $(HDRS) \
+		$(filter-out %/src/resources/cursor.o,$(FUZZ_OBJS)) | fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(FUZZ_LINK) $(LDLIBS)
 
-$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h $(FUZZ_OBJS) | fuzz-deps
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ \
-		$(filter %.c %.o,$^) $(LDLIBS)
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h $(HDRS) $(FUZZ_OBJS) \
+		| fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $(FUZZ_LINK) $(LDLIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
