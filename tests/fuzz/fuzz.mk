@@ -28,16 +28,16 @@ $(BUILD)/fuzz/obj/%.o: %.c $(HDRS) | deps fuzz-deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 # fuzz_http1.c compiles src/http/http1.c into itself, so that object stays out.
-$(BUILD)/fuzz/http1: tests/fuzz/fuzz_http1.c src/http/http1.c $(HDRS) \
+$(BUILD)/fuzz/http1: tests/fuzz/fuzz_http1.c tests/fuzz/fuzz.h src/http/http1.c $(HDRS) \
 		$(filter-out %/src/http/http1.o,$(FUZZ_OBJS)) | fuzz-deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(FUZZ_LINK) $(LDLIBS)
 
 # fuzz_cursor.c compiles src/resources/cursor.c into itself, to seal with its key.
-$(BUILD)/fuzz/cursor: tests/fuzz/fuzz_cursor.c src/resources/cursor.c $(HDRS) \
+$(BUILD)/fuzz/cursor: tests/fuzz/fuzz_cursor.c tests/fuzz/fuzz.h src/resources/cursor.c $(HDRS) \
 		$(filter-out %/src/resources/cursor.o,$(FUZZ_OBJS)) | fuzz-deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(FUZZ_LINK) $(LDLIBS)
 
-$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h $(HDRS) $(FUZZ_OBJS) \
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h tests/fuzz/fuzz.h $(HDRS) $(FUZZ_OBJS) \
 		| fuzz-deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -o $@ $(FUZZ_LINK) $(LDLIBS)
 

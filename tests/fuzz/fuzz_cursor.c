@@ -15,16 +15,9 @@
  *           position, and not for another workspace, resource or sort. */
 #include <openssl/evp.h>
 
+#include "fuzz.h"
+
 #include "resources/cursor.c"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "fuzz_cursor: " __VA_ARGS__);                                              \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
 
 static const char *const WS = "wrk_fuzz", *const OTHER_WS = "wrk_other";
 
@@ -81,7 +74,7 @@ static char *seal(arena *a, const list *l, const uint8_t *plain, size_t n)
               EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, TAG, raw + rn - TAG) == 1;
     EVP_CIPHER_CTX_free(x);
     buf_free(&ad);
-    if (!ok) FAIL("sealing failed");
+    if (!ok) FZ_FAIL("sealing failed");
     /* Base64 by OpenSSL, then the URL alphabet without padding. */
     char *out = arena_alloc(a, rn * 2 + 8);
     int m = EVP_EncodeBlock((unsigned char *)out, raw, (int)rn);
@@ -163,25 +156,25 @@ static void roundtrip(arena *a, const list *l, const uint8_t *p, const uint8_t *
     store_query sq = {.sort_by = l->by};
     char *cur = cursor_encode(a, WS, l->r, l->sort, &row, &sq);
     if (!open_for(a, WS, l, cur, &sq))
-        FAIL("%s sort=%s: its own cursor (%zu characters) does not open", l->r->name,
-             l->sort ? l->sort : "", strlen(cur));
+        FZ_FAIL("%s sort=%s: its own cursor (%zu characters) does not open", l->r->name,
+                l->sort ? l->sort : "", strlen(cur));
     if (sq.after_rid != rid)
-        FAIL("rid %lld came back %lld", (long long)rid, (long long)sq.after_rid);
+        FZ_FAIL("rid %lld came back %lld", (long long)rid, (long long)sq.after_rid);
     if (l->by) {
         const store_val *w = &sq.after_val;
         bool same = w->kind == v.kind && (v.kind != SV_INT || w->i == v.i) &&
                     (v.kind != SV_TEXT || strcmp(w->s, v.s) == 0) &&
                     (v.kind != SV_REAL || w->d == v.d || (v.d != v.d && w->d != w->d));
-        if (!same) FAIL("%s: the sort value came back changed", l->r->name);
+        if (!same) FZ_FAIL("%s: the sort value came back changed", l->r->name);
     }
     list other = *l;
-    if (open_for(a, OTHER_WS, l, cur, &sq)) FAIL("a cursor opened in another workspace");
+    if (open_for(a, OTHER_WS, l, cur, &sq)) FZ_FAIL("a cursor opened in another workspace");
     other.r = res_table[(l->r->id + 1) % res_count];
     if (other.r != l->r && open_for(a, WS, &other, cur, &sq))
-        FAIL("a cursor of %s opened for %s", l->r->name, other.r->name);
+        FZ_FAIL("a cursor of %s opened for %s", l->r->name, other.r->name);
     other = *l;
     other.sort = l->sort ? NULL : "created_at";
-    if (open_for(a, WS, &other, cur, &sq)) FAIL("a cursor opened for another sort");
+    if (open_for(a, WS, &other, cur, &sq)) FZ_FAIL("a cursor opened for another sort");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -195,11 +188,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] % 3) {
     case 0:
         if (open_for(&a, WS, &l, arena_strndup(&a, (const char *)p, (size_t)(end - p)), &sq))
-            FAIL("a cursor the server never sealed opened");
+            FZ_FAIL("a cursor the server never sealed opened");
         break;
     case 1:
         if (open_for(&a, WS, &l, seal(&a, &l, p, (size_t)(end - p)), &sq) && sq.after_rid <= 0)
-            FAIL("a position opened with rid %lld", (long long)sq.after_rid);
+            FZ_FAIL("a position opened with rid %lld", (long long)sq.after_rid);
         break;
     default: roundtrip(&a, &l, p, end);
     }

@@ -32,14 +32,8 @@
 #include <string.h>
 
 #include "api/routes.h"
+#include "fuzz.h"
 #include "http/internal.h"
-
-#define FAIL(...)                                                                                  \
-    do {                                                                                           \
-        fprintf(stderr, "fuzz_http1: " __VA_ARGS__);                                               \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
 
 /* ------------------------------------------------ the socket's stand-in */
 
@@ -108,23 +102,23 @@ static void check_answer(const char *head, size_t hlen, const char *body, size_t
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     if (hlen == sizeof cont - 1 && memcmp(head, cont, hlen) == 0 && !blen) return;
     if (hlen < 13 || memcmp(head, "HTTP/1.1 ", 9) != 0 || head[12] != ' ')
-        FAIL("status line: %.*s", (int)(hlen < 40 ? hlen : 40), head);
+        FZ_FAIL("status line: %.*s", (int)(hlen < 40 ? hlen : 40), head);
     for (int i = 9; i < 12; i++)
-        if (head[i] < '0' || head[i] > '9') FAIL("status: %.12s", head);
+        if (head[i] < '0' || head[i] > '9') FZ_FAIL("status: %.12s", head);
     size_t end = find(head, hlen, "\r\n\r\n");
-    if (end != hlen - 4) FAIL("the head does not end at its first empty line");
+    if (end != hlen - 4) FZ_FAIL("the head does not end at its first empty line");
     size_t cl = find(head, hlen, "\r\nContent-Length: ");
-    if (cl == SIZE_MAX) FAIL("no Content-Length");
+    if (cl == SIZE_MAX) FZ_FAIL("no Content-Length");
     size_t want = strtoul(head + cl + 18, NULL, 10);
     if (io.method == M_HEAD) {
-        if (blen) FAIL("a body after HEAD");
+        if (blen) FZ_FAIL("a body after HEAD");
         return;
     }
-    if (blen != want) FAIL("Content-Length %zu, body %zu bytes", want, blen);
+    if (blen != want) FZ_FAIL("Content-Length %zu, body %zu bytes", want, blen);
     if (strcmp(io.out_type, "application/json") == 0) {
         json_error_t je;
         json_t *j = json_loadb(body, blen, 0, &je);
-        if (!j) FAIL("body is not JSON (%s): %.*s", je.text, (int)blen, body);
+        if (!j) FZ_FAIL("body is not JSON (%s): %.*s", je.text, (int)blen, body);
         json_decref(j);
     }
 }
@@ -134,8 +128,8 @@ static bool show;
 static void fake_write(h2o_socket_t *sock, h2o_iovec_t *bufs, size_t n, h2o_socket_cb cb)
 {
     (void)sock;
-    if (n < 1 || n > 2) FAIL("%zu buffers written", n);
-    if (io.written) FAIL("a write while another is in flight");
+    if (n < 1 || n > 2) FZ_FAIL("%zu buffers written", n);
+    if (io.written) FZ_FAIL("a write while another is in flight");
     check_answer(bufs[0].base, bufs[0].len, n > 1 ? bufs[1].base : "", n > 1 ? bufs[1].len : 0);
     if (show) /* FUZZ_SHOW=1: what a seed gets, when writing one */
         fprintf(stderr, "%.*s%.*s\n", (int)bufs[0].len, bufs[0].base, n > 1 ? (int)bufs[1].len : 0,
@@ -167,10 +161,10 @@ static bool valid_text(const char *s, bool path)
 static void fake_run(http_exchange *x)
 {
     api_req *q = &x->q;
-    if (!q->path || !valid_text(q->path, true)) FAIL("path let through: %s", q->path);
+    if (!q->path || !valid_text(q->path, true)) FZ_FAIL("path let through: %s", q->path);
     for (int i = 0; i < q->nparams; i++)
         if (!valid_text(q->params[i].k, false) || !valid_text(q->params[i].v, false))
-            FAIL("query parameter let through: %s", q->params[i].k);
+            FZ_FAIL("query parameter let through: %s", q->params[i].k);
     if (x->metrics_only) {
         exchange_run(x); /* the metrics listener needs no key and no store */
         return;
@@ -184,12 +178,12 @@ static void fake_run(http_exchange *x)
         return;
     }
     if (rt->method != q->method && !(q->method == M_HEAD && rt->method == M_GET))
-        FAIL("%s matched another method", rt->pattern);
+        FZ_FAIL("%s matched another method", rt->pattern);
     int vars = 0;
     for (int k = 0; k < rt->nsegs; k++)
         if (rt->segs[k][0] == '*') {
             const char *v = q->pv[vars++];
-            if (!v || !*v || strchr(v, '/')) FAIL("%s: variable %d is '%s'", rt->pattern, k, v);
+            if (!v || !*v || strchr(v, '/')) FZ_FAIL("%s: variable %d is '%s'", rt->pattern, k, v);
         }
     jw *w = api_data(q, 200);
     jw_obj_open(w);
@@ -226,9 +220,6 @@ static void fake_run(http_exchange *x)
 /* ------------------------------------------------------------ the driver */
 
 static http_worker worker;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -284,7 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             conn_close(io.sock->data); /* stalled: nothing more will come */
         }
     }
-    if (worker.inflight != 0) FAIL("%d exchanges left", worker.inflight);
-    if (!h2o_linklist_is_empty(&worker.h1conns)) FAIL("a connection left open");
+    if (worker.inflight != 0) FZ_FAIL("%d exchanges left", worker.inflight);
+    if (!h2o_linklist_is_empty(&worker.h1conns)) FZ_FAIL("a connection left open");
     return 0;
 }

@@ -26,14 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fuzz.h"
 #include "http/internal.h"
-
-#define FZ_FAIL(...)                                                                               \
-    do {                                                                                           \
-        fprintf(stderr, "fuzz: " __VA_ARGS__);                                                     \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
 
 /* One request on its way: its parsed form, its call and its result.
  * fz_request_parse fills it; fz_request_release frees it. */
