@@ -285,22 +285,13 @@ static json_t *object_of(json_t *props)
 
 /* Every error code the server answers with (api.c, engine results, the
  * HTTP adapter). */
-static const char *const error_codes[] = {"validation_failed",
-                                          "unauthorized",
-                                          "forbidden",
-                                          "module_disabled",
-                                          "not_found",
-                                          "conflict",
-                                          "idempotency_key_reused",
-                                          "payload_too_large",
-                                          "uri_too_long",
-                                          "unsupported_media_type",
-                                          "rate_limited",
-                                          "headers_too_large",
-                                          "method_not_allowed",
-                                          "internal",
-                                          "store_unavailable",
-                                          NULL};
+static const char *const error_codes[] = {
+    "validation_failed", "invalid_cursor",    "bad_request",
+    "unauthorized",      "forbidden",         "module_disabled",
+    "not_found",         "conflict",          "idempotency_key_reused",
+    "payload_too_large", "uri_too_long",      "unsupported_media_type",
+    "rate_limited",      "headers_too_large", "method_not_allowed",
+    "internal",          "store_unavailable", NULL};
 
 static void fixed_schemas(json_t *s)
 {
@@ -416,8 +407,9 @@ static const struct err_resp {
     {400,
      "BadRequest",
      "validation_failed: a parameter, header or body field is wrong; error.param names it "
-     "(null when the body as a whole is)",
-     {"validation_failed"}},
+     "(null when the body as a whole is); invalid_cursor: the cursor is not one this list, "
+     "in this order and workspace, made; bad_request: the request itself is malformed",
+     {"validation_failed", "invalid_cursor", "bad_request"}},
     {401, "Unauthorized", "unauthorized: no bearer token, or not a valid one", {"unauthorized"}},
     {403,
      "Forbidden",

@@ -517,6 +517,16 @@ static void memo_clear(engine_call *c)
     if (c->memo) c->memo->n = c->memo->next = 0;
 }
 
+int engine_prefetch(engine_call *c, store_read *reads, int n)
+{
+    store_err e;
+    int rc = store_read_many(c->conn, c->a, c->ws, reads, n, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    for (int i = 0; i < n; i++)
+        if (reads[i].id && reads[i].rc == STORE_OK) memo_put(c, reads[i].r, &reads[i].row);
+    return 0;
+}
+
 int engine_load(engine_call *c, const res_def *r, const char *id, const char *param, res_row *out)
 {
     int hit = memo_find(c, r, id);

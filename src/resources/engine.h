@@ -169,6 +169,9 @@ int engine_respond(engine_call *c, const res_def *r, const res_row *row, engine_
 jw *engine_answer(engine_call *c);
 
 /* ---- records, for hooks and actions ---- */
+/* Runs independent reads together (one round trip on PostgreSQL) and
+ * remembers the records found, so engine_load serves them. */
+int engine_prefetch(engine_call *c, store_read *reads, int n);
 /* Loads a record of r by id in the workspace; not_found naming `param`
  * (when given) otherwise, with merged_into for a merged-away id. */
 int engine_load(engine_call *c, const res_def *r, const char *id, const char *param, res_row *out);

@@ -506,6 +506,22 @@ int deal_move(engine_call *c)
     bool given[MOVE__COUNT];
     if (engine_params_check(c)) return -1;
     if (engine_parse_fields(c, a->body, a->nbody, c->body, v, given)) return -1;
+    bool up = given[MOVE_above_id], down = given[MOVE_below_id];
+    /* What the move reads, in one round trip on PostgreSQL: the deal, the
+     * stage, the anchors, or (no anchor) the stage's last deal, whose rank
+     * an arriving deal follows. The loads below find them remembered. */
+    store_filter in_stage = {.field = DEAL_stage_id, .v = v[MOVE_stage_id]};
+    store_query last = {.filters = &in_stage,
+                        .nfilters = 1,
+                        .sort_by = &d->fields[DEAL_position],
+                        .limit = 1,
+                        .link_field = -1};
+    store_read rd[4] = {{.r = d, .id = c->ids[0]}, {.r = s, .id = v[MOVE_stage_id].s}};
+    int nr = 2;
+    if (up) rd[nr++] = (store_read){.r = d, .id = v[MOVE_above_id].s};
+    if (down) rd[nr++] = (store_read){.r = d, .id = v[MOVE_below_id].s};
+    if (!up && !down) rd[nr++] = (store_read){.r = d, .q = &last};
+    if (engine_prefetch(c, rd, nr)) return -1;
     res_row old, stage;
     if (engine_load(c, d, c->ids[0], NULL, &old)) return -1;
     if (engine_load(c, s, v[MOVE_stage_id].s, "stage_id", &stage)) return -1;
@@ -514,7 +530,6 @@ int deal_move(engine_call *c)
                            "stage %s belongs to another pipeline than the deal's", stage.id);
     const char *lo = NULL, *hi = NULL;
     res_row above, below;
-    bool up = given[MOVE_above_id], down = given[MOVE_below_id];
     if (up) {
         if (anchor(c, v[MOVE_above_id].s, "above_id", stage.id, old.id, &above)) return -1;
         lo = engine_text(&above, DEAL_position);
@@ -533,6 +548,12 @@ int deal_move(engine_call *c)
     if (up || down) engine_set(&row, set, DEAL_position, sv_text(rank_between(c->a, lo, hi)));
     engine_set(&row, set, DEAL_stage_id, sv_text(arena_strdup(c->a, stage.id)));
     bool changed = strcmp(engine_text(&old, DEAL_stage_id), stage.id) != 0;
+    if (!up && !down && changed) {
+        /* Last in its new stage (the hook would ask the store again). */
+        const res_row *tail = rd[nr - 1].n ? &rd[nr - 1].rows[0] : NULL;
+        const char *after = tail ? engine_text(tail, DEAL_position) : NULL;
+        engine_set(&row, set, DEAL_position, sv_text(rank_after(c->a, after)));
+    }
     if (engine_update_row(c, d, &old, &row, set, changed ? "stage_changed" : "moved")) return -1;
     return engine_respond(c, d, &row, EK_OK);
 }
