@@ -285,13 +285,25 @@ static json_t *object_of(json_t *props)
 
 /* Every error code the server answers with (api.c, engine results, the
  * HTTP adapter). */
-static const char *const error_codes[] = {
-    "validation_failed", "invalid_cursor",    "bad_request",
-    "unauthorized",      "forbidden",         "module_disabled",
-    "not_found",         "conflict",          "idempotency_key_reused",
-    "payload_too_large", "uri_too_long",      "unsupported_media_type",
-    "rate_limited",      "headers_too_large", "method_not_allowed",
-    "internal",          "store_unavailable", NULL};
+static const char *const error_codes[] = {"validation_failed",
+                                          "invalid_cursor",
+                                          "bad_request",
+                                          "unauthorized",
+                                          "forbidden",
+                                          "module_disabled",
+                                          "not_found",
+                                          "conflict",
+                                          "idempotency_key_reused",
+                                          "payload_too_large",
+                                          "uri_too_long",
+                                          "unsupported_media_type",
+                                          "rate_limited",
+                                          "headers_too_large",
+                                          "method_not_allowed",
+                                          "internal",
+                                          "store_unavailable",
+                                          "insufficient_storage",
+                                          NULL};
 
 static void fixed_schemas(json_t *s)
 {
@@ -447,6 +459,12 @@ static const struct err_resp {
      "Unavailable",
      "store_unavailable: the database is busy or unreachable; retry",
      {"store_unavailable"},
+     true},
+    {507,
+     "InsufficientStorage",
+     "insufficient_storage: the database's storage is full; nothing was stored; retry once "
+     "space is freed",
+     {"insufficient_storage"},
      true},
 };
 #define NERR ((int)(sizeof err_resps / sizeof err_resps[0]))
@@ -690,6 +708,7 @@ static bool can_fail(const api_route *rt, int status)
     case 431: return true;
     case 500: /* the store, which readyz asks too */
     case 503: return !rt->public || rt->handler == meta_readyz;
+    case 507: return !rt->public; /* the store, out of room for a write (or a read's temp files) */
     case 401:
     case 429: return !rt->public;
     case 403: /* a fixed route's scope (/metrics); the engine's scope and module

@@ -132,8 +132,9 @@ static void run_batch(writer_job *batch)
     } else {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"writer commit failed\",\"store\":\"%s\"}\n",
                 e.msg);
-        /* Nothing of the batch is stored: successes become 503s; errors
-         * stand as they are, since they changed nothing either way. */
+        /* Nothing of the batch is stored: successes become 503s (507s
+         * when the disk is full); errors stand as they are, since they
+         * changed nothing either way. */
         for (writer_job *j = batch; j; j = j->next)
             if (j->q->status < 400) api_fail_store(j->q, rc, &e);
     }

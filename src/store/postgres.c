@@ -236,6 +236,22 @@ static bool conn_lost(pg_conn *c)
     return !c->db || PQstatus(c->db) != CONNECTION_OK;
 }
 
+int pg_state_status(const char *state)
+{
+    if (!state) return STORE_ERROR;
+    if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0)
+        return STORE_UNAVAILABLE;
+    if (strcmp(state, "23505") == 0) return STORE_CONFLICT;
+    if (strcmp(state, "22003") == 0) return STORE_RANGE; /* numeric_value_out_of_range */
+    /* disk_full. The rest of class 53 (out of memory, too many
+     * connections, configuration limits) is no lack of storage. */
+    if (strcmp(state, "53100") == 0) return STORE_FULL;
+    if (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "55P03") == 0 ||
+        strcmp(state, "57014") == 0)
+        return STORE_BUSY;
+    return STORE_ERROR;
+}
+
 /* Maps a failed result to a store status. */
 static int result_fail(pg_conn *c, PGresult *res, store_err *e)
 {
@@ -244,17 +260,7 @@ static int result_fail(pg_conn *c, PGresult *res, store_err *e)
     char m[200];
     snprintf(m, sizeof m, "%s", msg && *msg ? msg : "no result");
     m[strcspn(m, "\n")] = '\0';
-    int code = STORE_ERROR;
-    if (conn_lost(c) || (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
-                                   strcmp(state, "57P03") == 0)))
-        code = STORE_UNAVAILABLE;
-    else if (state && strcmp(state, "23505") == 0)
-        code = STORE_CONFLICT;
-    else if (state && strcmp(state, "22003") == 0) /* numeric_value_out_of_range */
-        code = STORE_RANGE;
-    else if (state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 ||
-                       strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0))
-        code = STORE_BUSY;
+    int code = conn_lost(c) ? STORE_UNAVAILABLE : pg_state_status(state);
     return store_fail(e, code, "postgres: %s", m);
 }
 

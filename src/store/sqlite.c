@@ -80,12 +80,22 @@ typedef struct sq_conn {
 
 static const sql_dialect sq_dialect;
 
+/* errno values that mean the storage has no room: the disk, or the
+ * user's quota (which SQLite reports as an I/O error). */
+static bool no_room(int err)
+{
+    return err == ENOSPC || err == EDQUOT;
+}
+
 static int sqlfail(sq_conn *c, store_err *e, int rc)
 {
     int code = STORE_ERROR;
     int ext = sqlite3_extended_errcode(c->db);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         code = STORE_BUSY;
+    else if ((rc & 0xff) == SQLITE_FULL ||
+             ((rc & 0xff) == SQLITE_IOERR && no_room(sqlite3_system_errno(c->db))))
+        code = STORE_FULL;
     else if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         code = STORE_CONFLICT;
     else if (strcmp(sqlite3_errmsg(c->db), "integer overflow") == 0)
@@ -704,6 +714,14 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
+/* A failed fsync of the log: some file systems (network, thin or
+ * over-committed ones) learn only at the fsync that there is no room. */
+static int sync_fail(store_err *e, int err)
+{
+    return store_fail(e, no_room(err) ? STORE_FULL : STORE_ERROR, "sqlite: fsync of the WAL: %s",
+                      strerror(err));
+}
+
 /* With deferral on, SQLite's own checkpoints are off: one would copy
  * frames not yet durable into the database file. checkpoint() runs them
  * instead, with deferral off meanwhile, so the log is synced first. Off
@@ -718,8 +736,7 @@ static int sq_sync_defer(sq_conn *c, bool on, store_err *e)
         close(c->sync_fd);
         c->sync_fd = -1;
         sqlite3_wal_autocheckpoint(c->db, c->s->opts.checkpoint_pages);
-        return err ? store_fail(e, STORE_ERROR, "sqlite: fsync of the WAL: %s", strerror(err))
-                   : STORE_OK;
+        return err ? sync_fail(e, err) : STORE_OK;
     }
     if (!w) return store_fail(e, STORE_ERROR, "sqlite: the database has no open WAL file");
     c->sync_fd = sqlite_wal_dup_fd(w);
@@ -733,8 +750,7 @@ static int sq_sync_defer(sq_conn *c, bool on, store_err *e)
 
 static int sq_sync(sq_conn *c, store_err *e)
 {
-    if (c->sync_fd >= 0 && sqlite_wal_sync(c->sync_fd) != 0)
-        return store_fail(e, STORE_ERROR, "sqlite: fsync of the WAL: %s", strerror(errno));
+    if (c->sync_fd >= 0 && sqlite_wal_sync(c->sync_fd) != 0) return sync_fail(e, errno);
     return STORE_OK;
 }
 

@@ -28,7 +28,12 @@ typedef enum store_status {
     STORE_BUSY = -4,        /* could not get the lock in time */
     STORE_UNAVAILABLE = -5, /* the database server cannot be reached */
     STORE_RANGE = -6,       /* a total would leave the 64-bit range */
+    STORE_FULL = -7,        /* no room to write: the disk (or quota) is full */
 } store_status;
+
+/* What a caller tells its own caller of STORE_FULL (an API answer, the
+ * command line), whatever the store said in store_err. */
+#define STORE_FULL_MSG "the database's storage is full: no write can be stored until space is freed"
 
 typedef struct store_err {
     char msg[256];
