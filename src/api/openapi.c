@@ -457,8 +457,9 @@ static const struct err_resp {
     {500, "Internal", "internal: the server failed; nothing was half written", {"internal"}},
     {503,
      "Unavailable",
-     "store_unavailable: the database is busy or unreachable; retry",
-     {"store_unavailable"},
+     "store_unavailable: the database is busy or unreachable; retry; insufficient_storage "
+     "(GET /readyz only): writes fail for lack of room",
+     {"store_unavailable", "insufficient_storage"},
      true},
     {507,
      "InsufficientStorage",
@@ -812,8 +813,9 @@ static char *describe(const api_route *rt, char *d, size_t cap)
         const char *text;
     } fixed[] = {
         {meta_healthz, "200 while the process serves requests; needs no key."},
-        {meta_readyz, "200 when the database answers, else 503 (take the node out of a load "
-                      "balancer); needs no key."},
+        {meta_readyz, "200 when the database answers and takes writes, else 503 (take the node "
+                      "out of a load balancer): store_unavailable, or insufficient_storage while "
+                      "its storage is full; needs no key."},
         {meta_metrics, "Request counts by route and status, a latency histogram and store "
                        "errors, in Prometheus text format; needs no key."},
         {meta_openapi, "This document, generated from the route and resource tables the "

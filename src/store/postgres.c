@@ -1069,6 +1069,17 @@ static int pg_sync(pg_conn *c, store_err *e)
     return STORE_OK;
 }
 
+/* A row in a table of its own makes the table's file grow by a page on
+ * the database's disk, and the commit writes and flushes the log. One
+ * query, one implicit transaction: a failure leaves nothing behind. */
+static int pg_probe(pg_conn *c, store_err *e)
+{
+    return exec_sql(c,
+                    "CREATE TEMP TABLE cairn_probe (x int); INSERT INTO cairn_probe VALUES (1); "
+                    "DROP TABLE cairn_probe",
+                    e);
+}
+
 /* ------------------------------------------------------ workspaces, keys */
 
 static void read_workspace(PGresult *r, int row, store_workspace *w)
