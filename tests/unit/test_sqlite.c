@@ -253,6 +253,38 @@ static bool open_durable(const char *name, int checkpoint_pages, store **s, stor
     return true;
 }
 
+/* d on a fresh durable database `name`, migrated, with workspace A (d->ws):
+ * the writer's connection before store_sync_defer. */
+static bool open_writer(db *d, const char *name, int checkpoint_pages)
+{
+    memset(d, 0, sizeof *d);
+    arena_init(&d->a);
+    snprintf(d->url, sizeof d->url, "%s", test_path(name));
+    if (!open_durable(name, checkpoint_pages, &d->s, &d->c)) return false;
+    store_err e = {{0}};
+    int applied;
+    store_workspace w;
+    if (!CHECK_EQ_INT(store_migrate(d->c, &applied, &e), STORE_OK) ||
+        !CHECK_EQ_INT(store_workspace_create(d->c, "A", &w, &e), STORE_OK)) {
+        printf("  %s\n", e.msg);
+        db_close(d);
+        return false;
+    }
+    snprintf(d->ws, sizeof d->ws, "%s", w.id);
+    return true;
+}
+
+/* n contacts named `name` in d->ws, each committed on its own. */
+static void commit_contacts(db *d, const char *name, int n)
+{
+    store_err e;
+    for (int i = 0; i < n; i++) {
+        CHECK_EQ_INT(store_begin(d->c, true, &e), STORE_OK);
+        add_contact(d, d->ws, name, NULL, NULL, NULL);
+        CHECK_EQ_INT(store_commit(d->c, &e), STORE_OK);
+    }
+}
+
 /* The writer's connection (store_sync_defer): a commit's WAL frames go to
  * the file in one gathered write, before the commit is visible, and the
  * fsync waits for store_sync. Another connection sees each commit at once,
@@ -261,17 +293,10 @@ static bool open_durable(const char *name, int checkpoint_pages, store **s, stor
 TEST(store_deferred_sync)
 {
     db d;
-    memset(&d, 0, sizeof d);
-    arena_init(&d.a);
     store *s2 = NULL;
     store_conn *c2 = NULL;
-    if (!open_durable("defer.db", 64, &d.s, &d.c)) return;
+    if (!open_writer(&d, "defer.db", 64)) return;
     store_err e = {{0}};
-    int applied;
-    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
-    store_workspace w;
-    CHECK_EQ_INT(store_workspace_create(d.c, "A", &w, &e), STORE_OK);
-    snprintf(d.ws, sizeof d.ws, "%s", w.id);
     if (!CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK)) printf("  %s\n", e.msg);
     CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK); /* twice is harmless */
     if (!open_durable("defer.db", 0, &s2, &c2)) goto out;
@@ -331,15 +356,8 @@ out:
 TEST(store_deferred_sync_idle_checkpoint)
 {
     db d;
-    memset(&d, 0, sizeof d);
-    arena_init(&d.a);
-    if (!open_durable("deferidle.db", 0, &d.s, &d.c)) return;
+    if (!open_writer(&d, "deferidle.db", 0)) return;
     store_err e = {{0}};
-    int applied;
-    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
-    store_workspace w;
-    CHECK_EQ_INT(store_workspace_create(d.c, "A", &w, &e), STORE_OK);
-    snprintf(d.ws, sizeof d.ws, "%s", w.id);
     /* Whatever the migration left in the log goes into the file first. */
     sqlite3 *raw = NULL;
     CHECK_EQ_INT(sqlite3_open_v2(test_path("deferidle.db"), &raw, SQLITE_OPEN_READWRITE, NULL),
@@ -349,11 +367,7 @@ TEST(store_deferred_sync_idle_checkpoint)
                  SQLITE_OK);
     sqlite3_close(raw);
     CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK);
-    for (int i = 0; i < 10; i++) {
-        CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-        add_contact(&d, d.ws, "Idle Person", NULL, NULL, NULL);
-        CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    }
+    commit_contacts(&d, "Idle Person", 10);
     CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
     CHECK_EQ_INT(contacts_in_db_file("deferidle.db"), 0);
     bool more = true;
@@ -562,10 +576,7 @@ static long long file_size(const char *path)
 TEST(store_full_disk)
 {
     db d;
-    memset(&d, 0, sizeof d);
-    arena_init(&d.a);
-    snprintf(d.url, sizeof d.url, "%s", test_path("full.db"));
-    if (!open_durable("full.db", 0, &d.s, &d.c)) return;
+    if (!open_writer(&d, "full.db", 0)) return;
     sqlite3_vfs *unix_vfs = sqlite3_vfs_find("unix");
     real_pwrite64 = unix_vfs ? unix_vfs->xGetSystemCall(unix_vfs, "pwrite64") : NULL;
     if (!real_pwrite64) {
@@ -574,17 +585,8 @@ TEST(store_full_disk)
         return;
     }
     store_err e = {{0}};
-    int applied;
-    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
-    store_workspace w;
-    CHECK_EQ_INT(store_workspace_create(d.c, "A", &w, &e), STORE_OK);
-    snprintf(d.ws, sizeof d.ws, "%s", w.id);
     CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK);
-    for (int i = 0; i < 5; i++) {
-        CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-        add_contact(&d, d.ws, "Stored Before", NULL, NULL, NULL);
-        CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    }
+    commit_contacts(&d, "Stored Before", 5);
     CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
 
     CHECK_EQ_INT(unix_vfs->xSetSystemCall(unix_vfs, "pwrite64", (sqlite3_syscall_ptr)full_pwrite64),
@@ -603,9 +605,7 @@ TEST(store_full_disk)
     CHECK(file_size(wal) > 0);
     if (!CHECK_EQ_INT(store_probe(d.c, &e), STORE_OK)) printf("  %s\n", e.msg);
     CHECK_EQ_INT(file_size(wal), 0);
-    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-    add_contact(&d, d.ws, "Stored After", NULL, NULL, NULL);
-    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    commit_contacts(&d, "Stored After", 1);
     CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
     unix_vfs->xSetSystemCall(unix_vfs, "pwrite64", NULL);
 
