@@ -75,6 +75,13 @@ static int die(const char *fmt, const char *arg)
     return 2;
 }
 
+/* A store failure, said on stderr; returns 1 (the exit code). */
+static int store_die(const store_err *e)
+{
+    fprintf(stderr, "cairn: %s\n", e->msg);
+    return 1;
+}
+
 typedef struct opts {
     const char *db, *listen, *workspace, *scopes, *name, *access_log, *metrics_listen;
     const char *enable, *disable; /* workspace modules: comma-separated module names */
@@ -345,11 +352,11 @@ static int cmd_key(opts *o)
         store_workspace ws;
         char token[64];
         store_key k;
-        ret = store_begin(c, true, &e) ? 1 : find_or_create_ws(c, o->workspace, &ws);
+        ret = store_begin(c, true, &e) ? store_die(&e) : find_or_create_ws(c, o->workspace, &ws);
         if (!ret)
             ret =
                 make_key(c, &ws, scopes, o->super_admin, o->name, o->max_conc, o->rate, token, &k);
-        if (!ret && store_commit(c, &e)) ret = 1;
+        if (!ret && store_commit(c, &e)) ret = store_die(&e);
         if (ret)
             store_rollback(c);
         else
@@ -548,10 +555,10 @@ static int first_run(store_conn *c)
     scopes_parse("all", scopes, sizeof scopes);
     store_workspace ws;
     store_key k;
-    if (store_begin(c, true, &e)) return 1;
+    if (store_begin(c, true, &e)) return store_die(&e);
     int ret = find_or_create_ws(c, "default", &ws);
     if (!ret) ret = make_key(c, &ws, scopes, false, "admin", -1, -1, token, &k);
-    if (!ret && store_commit(c, &e)) ret = 1;
+    if (!ret && store_commit(c, &e)) ret = store_die(&e);
     if (ret) {
         store_rollback(c);
         return ret;

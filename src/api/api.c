@@ -16,6 +16,9 @@
 #define KEY_CACHE_SLOTS  1024
 #define KEY_CACHE_TTL_MS 2000
 #define IDEM_TTL_MS      (24ll * 3600 * 1000)
+/* Retry-After of a 507: space comes back by an operator's hand, not
+ * within the second a busy database needs. */
+#define FULL_RETRY_S 5
 
 static api_config config;
 
@@ -95,14 +98,20 @@ int api_store_error(api_req *q, int rc, const store_err *e)
                          rc == STORE_BUSY ? "the database is busy; retry shortly"
                                           : "the database is unavailable; retry shortly");
     }
+    if (rc == STORE_FULL) {
+        q->retry_after = FULL_RETRY_S;
+        q->storage_full = true;
+        return api_error(q, 507, "insufficient_storage", NULL, "%s", STORE_FULL_MSG);
+    }
     return api_error(q, 500, "internal", NULL, "internal error");
 }
 
 void api_fail_store(api_req *q, int rc, const store_err *e)
 {
-    /* Anything but unavailability is still transient for the client: the
-     * batch changed nothing, and a retry may land in a healthy one. */
-    api_store_error(q, rc == STORE_UNAVAILABLE ? rc : STORE_BUSY, e);
+    /* Anything but unavailability or a full disk is still transient for
+     * the client: the batch changed nothing, and a retry may land in a
+     * healthy one. */
+    api_store_error(q, rc == STORE_UNAVAILABLE || rc == STORE_FULL ? rc : STORE_BUSY, e);
 }
 
 jw *api_data(api_req *q, int status)
@@ -320,6 +329,7 @@ static int parse_body(api_req *q)
 static const struct {
     int status;
     const char *code;
+    int retry_after; /* seconds; 0: no Retry-After */
 } kinds[] = {
     [EK_OK] = {200, NULL},
     [EK_CREATED] = {201, NULL},
@@ -327,7 +337,8 @@ static const struct {
     [EK_FORBIDDEN] = {403, "forbidden"},
     [EK_NOT_FOUND] = {404, "not_found"},
     [EK_CONFLICT] = {409, "conflict"},
-    [EK_UNAVAILABLE] = {503, "store_unavailable"},
+    [EK_UNAVAILABLE] = {503, "store_unavailable", 1},
+    [EK_STORAGE_FULL] = {507, "insufficient_storage", FULL_RETRY_S},
     [EK_INTERNAL] = {500, "internal"},
 };
 
@@ -382,7 +393,8 @@ static void render(api_req *q, const engine_result *r)
 {
     if (r->kind != EK_OK && r->kind != EK_CREATED) {
         if (r->store_failed) api_metrics_store_error();
-        if (r->kind == EK_UNAVAILABLE) q->retry_after = 1;
+        if (kinds[r->kind].retry_after) q->retry_after = kinds[r->kind].retry_after;
+        q->storage_full |= r->kind == EK_STORAGE_FULL;
         write_error(q, kinds[r->kind].status, r->code ? r->code : kinds[r->kind].code, r->param,
                     r->message, r->extra_key, r->extra_val);
         return;
@@ -397,6 +409,7 @@ static void render(api_req *q, const engine_result *r)
         for (int i = 0; i < r->nitems; i++) {
             render_item(q, w, i, &r->items[i]);
             ok += r->items[i].kind == EK_OK || r->items[i].kind == EK_CREATED;
+            q->storage_full |= r->items[i].kind == EK_STORAGE_FULL;
         }
         jw_arr_close(w);
         jw_kint(w, "succeeded", ok);

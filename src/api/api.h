@@ -76,6 +76,7 @@ typedef struct api_req {
     bool deferred;            /* must run on the writer */
     bool dry_run;             /* ?dry_run=true on a write: nothing is stored */
     bool settings_changed;    /* a write of the workspace's settings succeeded */
+    bool storage_full;        /* the store had no room for it (or a batch item) */
     uint64_t start_ns;
 } api_req;
 

@@ -285,13 +285,25 @@ static json_t *object_of(json_t *props)
 
 /* Every error code the server answers with (api.c, engine results, the
  * HTTP adapter). */
-static const char *const error_codes[] = {
-    "validation_failed", "invalid_cursor",    "bad_request",
-    "unauthorized",      "forbidden",         "module_disabled",
-    "not_found",         "conflict",          "idempotency_key_reused",
-    "payload_too_large", "uri_too_long",      "unsupported_media_type",
-    "rate_limited",      "headers_too_large", "method_not_allowed",
-    "internal",          "store_unavailable", NULL};
+static const char *const error_codes[] = {"validation_failed",
+                                          "invalid_cursor",
+                                          "bad_request",
+                                          "unauthorized",
+                                          "forbidden",
+                                          "module_disabled",
+                                          "not_found",
+                                          "conflict",
+                                          "idempotency_key_reused",
+                                          "payload_too_large",
+                                          "uri_too_long",
+                                          "unsupported_media_type",
+                                          "rate_limited",
+                                          "headers_too_large",
+                                          "method_not_allowed",
+                                          "internal",
+                                          "store_unavailable",
+                                          "insufficient_storage",
+                                          NULL};
 
 static void fixed_schemas(json_t *s)
 {
@@ -445,8 +457,15 @@ static const struct err_resp {
     {500, "Internal", "internal: the server failed; nothing was half written", {"internal"}},
     {503,
      "Unavailable",
-     "store_unavailable: the database is busy or unreachable; retry",
-     {"store_unavailable"},
+     "store_unavailable: the database is busy or unreachable; retry; insufficient_storage "
+     "(GET /readyz only): writes fail for lack of room",
+     {"store_unavailable", "insufficient_storage"},
+     true},
+    {507,
+     "InsufficientStorage",
+     "insufficient_storage: the database's storage is full; nothing was stored; retry once "
+     "space is freed",
+     {"insufficient_storage"},
      true},
 };
 #define NERR ((int)(sizeof err_resps / sizeof err_resps[0]))
@@ -690,6 +709,7 @@ static bool can_fail(const api_route *rt, int status)
     case 431: return true;
     case 500: /* the store, which readyz asks too */
     case 503: return !rt->public || rt->handler == meta_readyz;
+    case 507: return !rt->public; /* the store, out of room for a write (or a read's temp files) */
     case 401:
     case 429: return !rt->public;
     case 403: /* a fixed route's scope (/metrics); the engine's scope and module
@@ -793,8 +813,9 @@ static char *describe(const api_route *rt, char *d, size_t cap)
         const char *text;
     } fixed[] = {
         {meta_healthz, "200 while the process serves requests; needs no key."},
-        {meta_readyz, "200 when the database answers, else 503 (take the node out of a load "
-                      "balancer); needs no key."},
+        {meta_readyz, "200 when the database answers and takes writes, else 503 (take the node "
+                      "out of a load balancer): store_unavailable, or insufficient_storage while "
+                      "its storage is full; needs no key."},
         {meta_metrics, "Request counts by route and status, a latency histogram and store "
                        "errors, in Prometheus text format; needs no key."},
         {meta_openapi, "This document, generated from the route and resource tables the "

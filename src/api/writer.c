@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -14,6 +15,9 @@
  * of about this many pages, so a write arriving meanwhile waits one step. */
 #define UPKEEP_IDLE_MS 200
 #define UPKEEP_PAGES   256
+/* While the storage is full and no write comes, a probe (store_probe)
+ * this often: space comes back without a write to notice it. */
+#define PROBE_MS 1000
 
 /* Jobs handed from one thread to the next, in order. */
 typedef struct job_queue {
@@ -51,6 +55,47 @@ static job_queue committed = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_CON
 static pthread_t thread, sync_thread;
 static store_conn *conn;
 static bool upkeep_due = true; /* writer thread only */
+static uint64_t probed_ms;     /* writer thread only: the last probe */
+/* Set when a write fails for lack of room (its batch's begin or commit, a
+ * request, the sync, upkeep), by the writer or its sync thread; cleared by
+ * the writer when a probe succeeds; read by /readyz. */
+static atomic_bool storage_full;
+
+bool writer_storage_full(void)
+{
+    return atomic_load(&storage_full);
+}
+
+/* Notes a store failure; a first STORE_FULL is logged once (stderr may
+ * be on the full disk too) and wakes an idle writer to start probing. */
+static void note_failure(int rc, const store_err *e)
+{
+    if (rc != STORE_FULL || atomic_exchange(&storage_full, true)) return;
+    fprintf(stderr,
+            "{\"level\":\"error\",\"msg\":\"storage full: writes answer 507 until space is "
+            "freed\",\"store\":\"%s\"}\n",
+            e->msg);
+    pthread_mutex_lock(&in.mu);
+    pthread_cond_signal(&in.cv);
+    pthread_mutex_unlock(&in.mu);
+}
+
+/* Whether the storage was full and a probe finds room again. */
+static void probe(void)
+{
+    probed_ms = time_now_ms();
+    store_err e;
+    int rc = store_probe(conn, &e);
+    if (rc == STORE_OK) {
+        atomic_store(&storage_full, false);
+        upkeep_due = true;
+        fprintf(stderr, "{\"level\":\"info\",\"msg\":\"storage has room again: writes "
+                        "resume\"}\n");
+    } else if (rc != STORE_FULL) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"storage probe failed\",\"store\":\"%s\"}\n",
+                e.msg);
+    }
+}
 
 static void finish(writer_job *batch)
 {
@@ -76,6 +121,7 @@ static void *sync_loop(void *arg)
         store_err e;
         int rc = store_sync(conn, &e);
         if (rc != STORE_OK) {
+            note_failure(rc, &e);
             /* Committed and visible, but maybe not on disk: not a success
              * to report. A retry with its Idempotency-Key gets the stored
              * answer. */
@@ -96,9 +142,11 @@ static bool upkeep_step(void)
 {
     store_err e;
     bool more = false;
-    if (store_maintain(conn, UPKEEP_PAGES, &more, &e) != STORE_OK) {
+    int rc = store_maintain(conn, UPKEEP_PAGES, &more, &e);
+    if (rc != STORE_OK) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"store upkeep failed\",\"store\":\"%s\"}\n",
                 e.msg);
+        note_failure(rc, &e);
         return false;
     }
     return more;
@@ -111,6 +159,7 @@ static void run_batch(writer_job *batch)
     if (rc != STORE_OK) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"writer begin failed\",\"store\":\"%s\"}\n",
                 e.msg);
+        note_failure(rc, &e);
         for (writer_job *j = batch; j; j = j->next)
             api_fail_store(j->q, rc, &e);
         return;
@@ -124,6 +173,8 @@ static void run_batch(writer_job *batch)
             store_release(conn, &e);
         else
             store_rollback_to(conn);
+        if (j->q->storage_full)
+            note_failure(STORE_FULL, &(store_err){"a request found no room to write"});
     }
     if ((rc = store_commit(conn, &e)) == STORE_OK) {
         /* Visible to other connections now: caches may refetch. */
@@ -132,8 +183,10 @@ static void run_batch(writer_job *batch)
     } else {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"writer commit failed\",\"store\":\"%s\"}\n",
                 e.msg);
-        /* Nothing of the batch is stored: successes become 503s; errors
-         * stand as they are, since they changed nothing either way. */
+        note_failure(rc, &e);
+        /* Nothing of the batch is stored: successes become 503s (507s
+         * when the disk is full); errors stand as they are, since they
+         * changed nothing either way. */
         for (writer_job *j = batch; j; j = j->next)
             if (j->q->status < 400) api_fail_store(j->q, rc, &e);
     }
@@ -146,16 +199,26 @@ static void *loop(void *arg)
     for (;;) {
         pthread_mutex_lock(&in.mu);
         while (!in.head && !in.stopping) {
-            if (!upkeep_due) {
+            /* Full: nothing but the probe, as upkeep writes too. */
+            bool full = atomic_load(&storage_full);
+            if (!full && !upkeep_due) {
                 pthread_cond_wait(&in.cv, &in.mu);
                 continue;
             }
+            uint64_t since = time_now_ms() - probed_ms;
+            long wait_ms = !full ? UPKEEP_IDLE_MS : since < PROBE_MS ? (long)(PROBE_MS - since) : 0;
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += UPKEEP_IDLE_MS * 1000000L;
+            until.tv_nsec += wait_ms * 1000000L;
             until.tv_sec += until.tv_nsec / 1000000000L;
             until.tv_nsec %= 1000000000L;
             if (pthread_cond_timedwait(&in.cv, &in.mu, &until) != ETIMEDOUT) continue;
+            if (full) {
+                pthread_mutex_unlock(&in.mu);
+                probe();
+                pthread_mutex_lock(&in.mu);
+                continue;
+            }
             while (upkeep_due && !in.head && !in.stopping) {
                 pthread_mutex_unlock(&in.mu);
                 upkeep_due = upkeep_step();
@@ -177,6 +240,11 @@ static void *loop(void *arg)
         last->next = NULL;
         pthread_mutex_unlock(&in.mu);
 
+        /* Before every batch while full: space that comes back goes first
+         * to the checkpoint the probe makes, which the batch's writes would
+         * otherwise take, leaving the log to grow rather than start over.
+         * Where the disk is still full, the probe fails on its first page. */
+        if (atomic_load(&storage_full)) probe();
         run_batch(batch);
         upkeep_due = true;
         queue_push(&committed, batch, last);

@@ -11,7 +11,10 @@
  * during that fsync. Every acknowledged write is on disk, and since only
  * this thread writes, no client ever sees "database is locked". When no
  * write has come for a moment, it does the store's upkeep (store_maintain)
- * in short steps, looking at the queue between steps. */
+ * in short steps, looking at the queue between steps. When a write fails
+ * for lack of room (STORE_FULL), it stops upkeep and probes the store
+ * (store_probe) once a second, idle or between batches, until a probe
+ * finds room again. */
 #ifndef CAIRN_WRITER_H
 #define CAIRN_WRITER_H
 
@@ -27,5 +30,8 @@ int writer_start(store *s, store_err *e);
 void writer_submit(writer_job *j);
 /* Finishes what is queued, then stops the thread. */
 void writer_stop(void);
+/* Whether writes fail for lack of room (STORE_FULL) and no probe has
+ * found room since: /readyz answers 503 meanwhile. */
+bool writer_storage_full(void);
 
 #endif

@@ -42,7 +42,9 @@ int engine_workspace_created(store_conn *conn, const char *ws, store_err *e)
     for (int i = 0; engine_workspace_hooks[i] && rc == STORE_OK; i++)
         if (engine_workspace_hooks[i](&c)) {
             snprintf(e->msg, sizeof e->msg, "setting up workspace %.40s: %.180s", ws, r.message);
-            rc = r.kind == EK_UNAVAILABLE ? STORE_UNAVAILABLE : STORE_ERROR;
+            rc = r.kind == EK_UNAVAILABLE    ? STORE_UNAVAILABLE
+                 : r.kind == EK_STORAGE_FULL ? STORE_FULL
+                                             : STORE_ERROR;
         }
     engine_result_release(&r);
     arena_release(&a);
@@ -96,6 +98,8 @@ int engine_store_fail(engine_call *c, int rc, const store_err *e)
         engine_fail(c, EK_UNAVAILABLE, NULL, "%s",
                     rc == STORE_BUSY ? "the database is busy; retry shortly"
                                      : "the database is unavailable; retry shortly");
+    else if (rc == STORE_FULL)
+        engine_fail(c, EK_STORAGE_FULL, NULL, "%s", STORE_FULL_MSG);
     else
         engine_fail(c, EK_INTERNAL, NULL, "internal error");
     c->out->store_failed = true;

@@ -44,14 +44,15 @@ typedef enum engine_op {
 } engine_op;
 
 typedef enum engine_kind {
-    EK_OK,          /* done; data holds the answer */
-    EK_CREATED,     /* done; a record was created */
-    EK_INVALID,     /* the input is wrong; param names the field */
-    EK_FORBIDDEN,   /* the caller may not: a missing scope, a disabled module */
-    EK_NOT_FOUND,   /* no such record in this workspace */
-    EK_CONFLICT,    /* the stored state refuses it: a taken unique value, ... */
-    EK_UNAVAILABLE, /* the store is busy or unreachable: worth a retry */
-    EK_INTERNAL,    /* a bug or an I/O failure */
+    EK_OK,           /* done; data holds the answer */
+    EK_CREATED,      /* done; a record was created */
+    EK_INVALID,      /* the input is wrong; param names the field */
+    EK_FORBIDDEN,    /* the caller may not: a missing scope, a disabled module */
+    EK_NOT_FOUND,    /* no such record in this workspace */
+    EK_CONFLICT,     /* the stored state refuses it: a taken unique value, ... */
+    EK_UNAVAILABLE,  /* the store is busy or unreachable: worth a retry */
+    EK_STORAGE_FULL, /* the store has no room to write: a retry once space is freed */
+    EK_INTERNAL,     /* a bug or an I/O failure */
 } engine_kind;
 
 typedef struct engine_param {

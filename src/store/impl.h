@@ -53,6 +53,10 @@ int secret_memo_get(secret_memo *m, int (*find)(void *ctx, unsigned char *key, s
 /* A new secret, from OpenSSL's random generator. */
 int store_secret_make(unsigned char *key, store_err *e);
 
+/* The store status of a PostgreSQL SQLSTATE (NULL: none came), on a
+ * connection that is still up (postgres.c; tests/unit/test_pg.c). */
+int pg_state_status(const char *state);
+
 extern const store_ops store_sqlite_ops;
 extern const store_ops store_postgres_ops;
 

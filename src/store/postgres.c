@@ -236,6 +236,22 @@ static bool conn_lost(pg_conn *c)
     return !c->db || PQstatus(c->db) != CONNECTION_OK;
 }
 
+int pg_state_status(const char *state)
+{
+    if (!state) return STORE_ERROR;
+    if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 || strcmp(state, "57P03") == 0)
+        return STORE_UNAVAILABLE;
+    if (strcmp(state, "23505") == 0) return STORE_CONFLICT;
+    if (strcmp(state, "22003") == 0) return STORE_RANGE; /* numeric_value_out_of_range */
+    /* disk_full. The rest of class 53 (out of memory, too many
+     * connections, configuration limits) is no lack of storage. */
+    if (strcmp(state, "53100") == 0) return STORE_FULL;
+    if (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "55P03") == 0 ||
+        strcmp(state, "57014") == 0)
+        return STORE_BUSY;
+    return STORE_ERROR;
+}
+
 /* Maps a failed result to a store status. */
 static int result_fail(pg_conn *c, PGresult *res, store_err *e)
 {
@@ -244,17 +260,7 @@ static int result_fail(pg_conn *c, PGresult *res, store_err *e)
     char m[200];
     snprintf(m, sizeof m, "%s", msg && *msg ? msg : "no result");
     m[strcspn(m, "\n")] = '\0';
-    int code = STORE_ERROR;
-    if (conn_lost(c) || (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
-                                   strcmp(state, "57P03") == 0)))
-        code = STORE_UNAVAILABLE;
-    else if (state && strcmp(state, "23505") == 0)
-        code = STORE_CONFLICT;
-    else if (state && strcmp(state, "22003") == 0) /* numeric_value_out_of_range */
-        code = STORE_RANGE;
-    else if (state && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0 ||
-                       strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0))
-        code = STORE_BUSY;
+    int code = conn_lost(c) ? STORE_UNAVAILABLE : pg_state_status(state);
     return store_fail(e, code, "postgres: %s", m);
 }
 
@@ -1061,6 +1067,17 @@ static int pg_sync(pg_conn *c, store_err *e)
 {
     (void)c, (void)e;
     return STORE_OK;
+}
+
+/* A row in a table of its own makes the table's file grow by a page on
+ * the database's disk, and the commit writes and flushes the log. One
+ * query, one implicit transaction: a failure leaves nothing behind. */
+static int pg_probe(pg_conn *c, store_err *e)
+{
+    return exec_sql(c,
+                    "CREATE TEMP TABLE cairn_probe (x int); INSERT INTO cairn_probe VALUES (1); "
+                    "DROP TABLE cairn_probe",
+                    e);
 }
 
 /* ------------------------------------------------------ workspaces, keys */

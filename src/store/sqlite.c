@@ -80,12 +80,22 @@ typedef struct sq_conn {
 
 static const sql_dialect sq_dialect;
 
+/* errno values that mean the storage has no room: the disk, or the
+ * user's quota (which SQLite reports as an I/O error). */
+static bool no_room(int err)
+{
+    return err == ENOSPC || err == EDQUOT;
+}
+
 static int sqlfail(sq_conn *c, store_err *e, int rc)
 {
     int code = STORE_ERROR;
     int ext = sqlite3_extended_errcode(c->db);
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
         code = STORE_BUSY;
+    else if ((rc & 0xff) == SQLITE_FULL ||
+             ((rc & 0xff) == SQLITE_IOERR && no_room(sqlite3_system_errno(c->db))))
+        code = STORE_FULL;
     else if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         code = STORE_CONFLICT;
     else if (strcmp(sqlite3_errmsg(c->db), "integer overflow") == 0)
@@ -704,6 +714,14 @@ static int wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
     return SQLITE_OK;
 }
 
+/* A failed fsync of the log: some file systems (network, thin or
+ * over-committed ones) learn only at the fsync that there is no room. */
+static int sync_fail(store_err *e, int err)
+{
+    return store_fail(e, no_room(err) ? STORE_FULL : STORE_ERROR, "sqlite: fsync of the WAL: %s",
+                      strerror(err));
+}
+
 /* With deferral on, SQLite's own checkpoints are off: one would copy
  * frames not yet durable into the database file. checkpoint() runs them
  * instead, with deferral off meanwhile, so the log is synced first. Off
@@ -718,8 +736,7 @@ static int sq_sync_defer(sq_conn *c, bool on, store_err *e)
         close(c->sync_fd);
         c->sync_fd = -1;
         sqlite3_wal_autocheckpoint(c->db, c->s->opts.checkpoint_pages);
-        return err ? store_fail(e, STORE_ERROR, "sqlite: fsync of the WAL: %s", strerror(err))
-                   : STORE_OK;
+        return err ? sync_fail(e, err) : STORE_OK;
     }
     if (!w) return store_fail(e, STORE_ERROR, "sqlite: the database has no open WAL file");
     c->sync_fd = sqlite_wal_dup_fd(w);
@@ -733,22 +750,54 @@ static int sq_sync_defer(sq_conn *c, bool on, store_err *e)
 
 static int sq_sync(sq_conn *c, store_err *e)
 {
-    if (c->sync_fd >= 0 && sqlite_wal_sync(c->sync_fd) != 0)
-        return store_fail(e, STORE_ERROR, "sqlite: fsync of the WAL: %s", strerror(errno));
+    if (c->sync_fd >= 0 && sqlite_wal_sync(c->sync_fd) != 0) return sync_fail(e, errno);
     return STORE_OK;
 }
 
 /* Copies the WAL into the database file, so that the next write can
- * start the log over. A PASSIVE checkpoint never waits: readers keep
- * their snapshots (and the part they still read stays for next time). */
-static void checkpoint(sq_conn *c)
+ * start the log over; SQLite's result. A PASSIVE checkpoint never waits:
+ * readers keep their snapshots (and the part they still read stays for
+ * next time). */
+static int checkpoint(sq_conn *c, int mode)
 {
     sqlite_wal *w = sqlite_wal_of(c->db);
-    if (!w) return;
-    sqlite_wal_defer(w, false);
-    if (sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK)
-        c->wal_frames = 0;
-    sqlite_wal_defer(w, true);
+    if (!w) return SQLITE_OK;
+    bool deferred = c->sync_fd >= 0;
+    if (deferred) sqlite_wal_defer(w, false);
+    int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, NULL, NULL);
+    if (rc == SQLITE_OK) c->wal_frames = 0;
+    if (deferred) sqlite_wal_defer(w, true);
+    return rc;
+}
+
+/* See store.h. The write comes first: where the disk is still full it
+ * fails after one page, while a checkpoint would copy much of the log
+ * into the database before it failed. TRUNCATE waits (the busy timeout)
+ * for readers to leave the log, then cuts it to nothing. */
+static int sq_probe(sq_conn *c, store_err *e)
+{
+    int rc = sq_begin(c, true, e);
+    sqlite3_stmt *st = rc == STORE_OK ? prep(c, "PRAGMA user_version", e) : NULL;
+    if (st) {
+        int src = sqlite3_step(st);
+        int version = sqlite3_column_int(st, 0);
+        done(st);
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
+        rc = src == SQLITE_ROW ? exec(c, sql, e) : sqlfail(c, e, src);
+    } else if (rc == STORE_OK) {
+        rc = STORE_ERROR;
+    }
+    if (rc == STORE_OK)
+        rc = sq_commit(c, e);
+    else
+        sq_rollback(c);
+    if (rc == STORE_OK) rc = sq_sync(c, e);
+    if (rc == STORE_OK) {
+        int src = checkpoint(c, SQLITE_CHECKPOINT_TRUNCATE);
+        if (src != SQLITE_OK) rc = sqlfail(c, e, src);
+    }
+    return rc;
 }
 
 /* ---------------------------------------------------------- transactions */
@@ -776,7 +825,7 @@ static int sq_commit(sq_conn *c, store_err *e)
     if (rc != STORE_OK) sq_rollback(c);
     fts_clear(c);
     if (rc == STORE_OK && c->sync_fd >= 0 && c->wal_frames >= c->s->opts.checkpoint_pages)
-        checkpoint(c);
+        checkpoint(c, SQLITE_CHECKPOINT_PASSIVE);
     return rc;
 }
 
@@ -1432,7 +1481,8 @@ static int sq_maintain(sq_conn *c, int budget, bool *more, store_err *e)
     if (rc != STORE_OK) *more = false;
     /* Idle with merges done: copy the log into the database now rather
      * than at the next burst's expense, and let readers skip the log. */
-    if (rc == STORE_OK && !*more && c->sync_fd >= 0 && c->wal_frames > 0) checkpoint(c);
+    if (rc == STORE_OK && !*more && c->sync_fd >= 0 && c->wal_frames > 0)
+        checkpoint(c, SQLITE_CHECKPOINT_PASSIVE);
     return rc;
 }
 

@@ -28,7 +28,12 @@ typedef enum store_status {
     STORE_BUSY = -4,        /* could not get the lock in time */
     STORE_UNAVAILABLE = -5, /* the database server cannot be reached */
     STORE_RANGE = -6,       /* a total would leave the 64-bit range */
+    STORE_FULL = -7,        /* no room to write: the disk (or quota) is full */
 } store_status;
+
+/* What a caller tells its own caller of STORE_FULL (an API answer, the
+ * command line), whatever the store said in store_err. */
+#define STORE_FULL_MSG "the database's storage is full: no write can be stored until space is freed"
 
 typedef struct store_err {
     char msg[256];
@@ -99,6 +104,20 @@ void store_rollback_to(store_conn *c);
  * opened without `durable`). */
 int store_sync_defer(store_conn *c, bool on, store_err *e);
 int store_sync(store_conn *c, store_err *e);
+
+/* After STORE_FULL, for the connection that writes, outside a
+ * transaction: STORE_OK once a small write is durable again, having first
+ * given back what the full disk left behind. SQLite commits a one-page
+ * write (its header's user_version, rewritten unchanged) and syncs it,
+ * then checkpoints the whole log into the database and truncates it: a
+ * disk that filled leaves the log at its largest, and writes would go on
+ * appending to it (taking the space the checkpoint needs) rather than
+ * start it over. PostgreSQL writes a row into a temporary table of its
+ * own, whose file grows by a page in the database's tablespace, and
+ * commits (its log written and flushed). Otherwise the store's status
+ * (STORE_FULL while there is no room; STORE_BUSY when readers keep the
+ * log in use). */
+int store_probe(store_conn *c, store_err *e);
 
 /* ---- workspaces and keys ---- */
 typedef struct store_workspace {

@@ -363,3 +363,34 @@ TEST(engine_totals_never_wrap)
     engine_result_release(&res);
     eng_close(&g);
 }
+
+/* What a store failure becomes: each status its kind, a full disk one of
+ * its own (an answer of its own: 507, not "busy"), every one counted as
+ * the store's. */
+TEST(engine_store_failures)
+{
+    static const struct {
+        int rc;
+        engine_kind kind;
+        bool store_failed;
+    } cases[] = {
+        {STORE_NOTFOUND, EK_NOT_FOUND, false},     {STORE_CONFLICT, EK_CONFLICT, false},
+        {STORE_RANGE, EK_INVALID, false},          {STORE_BUSY, EK_UNAVAILABLE, true},
+        {STORE_UNAVAILABLE, EK_UNAVAILABLE, true}, {STORE_FULL, EK_STORAGE_FULL, true},
+        {STORE_ERROR, EK_INTERNAL, true},
+    };
+    arena a;
+    arena_init(&a);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        engine_result r;
+        engine_result_init(&r);
+        engine_call c = {.ws = "wrk_test", .trace = "req_test", .a = &a, .out = &r};
+        store_err e = {"what the store said"};
+        CHECK_EQ_INT(engine_store_fail(&c, cases[i].rc, &e), -1);
+        if (!CHECK_EQ_INT(r.kind, cases[i].kind)) printf("  store status %d\n", cases[i].rc);
+        CHECK_EQ_INT(r.store_failed, cases[i].store_failed);
+        if (cases[i].rc == STORE_FULL) CHECK_STR(r.message, STORE_FULL_MSG);
+        engine_result_release(&r);
+    }
+    arena_release(&a);
+}

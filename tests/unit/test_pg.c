@@ -4,11 +4,11 @@
  * pipeline with the first statement inside them, batches of reads in one
  * round trip (counted by standing in for libpq's calls), the search
  * postings and their migrations, advisory locks held to commit, and the
- * server's secret shared by nodes that start together. The
- * rest of the store runs on PostgreSQL too, in test_store.c (the *_pg
- * tests). Runs when CAIRN_TEST_PG names an admin URL
- * (scripts/with-postgres.sh sets it); otherwise every test here is
- * skipped. */
+ * server's secret shared by nodes that start together, and which
+ * SQLSTATE is which store status. The rest of the store runs on
+ * PostgreSQL too, in test_store.c (the *_pg tests). Runs when
+ * CAIRN_TEST_PG names an admin URL (scripts/with-postgres.sh sets it);
+ * otherwise every test here but the SQLSTATE mapping is skipped. */
 #include <dlfcn.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "resources/engine.h"
+#include "store/impl.h"
 #include "store/search.h"
 #include "store/store.h"
 #include "store_harness.h"
@@ -590,4 +591,23 @@ TEST(pg_secret_nodes_agree)
         db_close(&fresh);
     }
     db_close(&d);
+}
+
+/* SQLSTATEs to store statuses, with no server: a full disk (53100
+ * disk_full) says so, while the rest of its class (out of memory, too
+ * many connections) is no lack of storage. */
+TEST(pg_sqlstate_statuses)
+{
+    static const struct {
+        const char *state;
+        int rc;
+    } cases[] = {
+        {"53100", STORE_FULL},        {"53200", STORE_ERROR},       {"53300", STORE_ERROR},
+        {"08006", STORE_UNAVAILABLE}, {"57P01", STORE_UNAVAILABLE}, {"23505", STORE_CONFLICT},
+        {"22003", STORE_RANGE},       {"40001", STORE_BUSY},        {"57014", STORE_BUSY},
+        {"42P01", STORE_ERROR},       {NULL, STORE_ERROR},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!CHECK_EQ_INT(pg_state_status(cases[i].state), cases[i].rc))
+            printf("  SQLSTATE %s\n", cases[i].state ? cases[i].state : "(none)");
 }

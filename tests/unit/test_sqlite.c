@@ -1,10 +1,12 @@
 /* test_sqlite.c - what only the SQLite store has: the FTS5 index (its
  * segments and their merging, changes deferred to COMMIT, triggers
  * replaced without a rebuild), the WAL layer's deferred sync and
- * checkpoints, busy timeouts between connections, rollup totals left as
+ * checkpoints, a full disk and the probe that recovers from it, busy
+ * timeouts between connections, rollup totals left as
  * REALs by overflows from before the guards, and the server's secret in a
  * key file. The rest of the store runs on every backend in test_store.c. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -251,6 +253,38 @@ static bool open_durable(const char *name, int checkpoint_pages, store **s, stor
     return true;
 }
 
+/* d on a fresh durable database `name`, migrated, with workspace A (d->ws):
+ * the writer's connection before store_sync_defer. */
+static bool open_writer(db *d, const char *name, int checkpoint_pages)
+{
+    memset(d, 0, sizeof *d);
+    arena_init(&d->a);
+    snprintf(d->url, sizeof d->url, "%s", test_path(name));
+    if (!open_durable(name, checkpoint_pages, &d->s, &d->c)) return false;
+    store_err e = {{0}};
+    int applied;
+    store_workspace w;
+    if (!CHECK_EQ_INT(store_migrate(d->c, &applied, &e), STORE_OK) ||
+        !CHECK_EQ_INT(store_workspace_create(d->c, "A", &w, &e), STORE_OK)) {
+        printf("  %s\n", e.msg);
+        db_close(d);
+        return false;
+    }
+    snprintf(d->ws, sizeof d->ws, "%s", w.id);
+    return true;
+}
+
+/* n contacts named `name` in d->ws, each committed on its own. */
+static void commit_contacts(db *d, const char *name, int n)
+{
+    store_err e;
+    for (int i = 0; i < n; i++) {
+        CHECK_EQ_INT(store_begin(d->c, true, &e), STORE_OK);
+        add_contact(d, d->ws, name, NULL, NULL, NULL);
+        CHECK_EQ_INT(store_commit(d->c, &e), STORE_OK);
+    }
+}
+
 /* The writer's connection (store_sync_defer): a commit's WAL frames go to
  * the file in one gathered write, before the commit is visible, and the
  * fsync waits for store_sync. Another connection sees each commit at once,
@@ -259,17 +293,10 @@ static bool open_durable(const char *name, int checkpoint_pages, store **s, stor
 TEST(store_deferred_sync)
 {
     db d;
-    memset(&d, 0, sizeof d);
-    arena_init(&d.a);
     store *s2 = NULL;
     store_conn *c2 = NULL;
-    if (!open_durable("defer.db", 64, &d.s, &d.c)) return;
+    if (!open_writer(&d, "defer.db", 64)) return;
     store_err e = {{0}};
-    int applied;
-    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
-    store_workspace w;
-    CHECK_EQ_INT(store_workspace_create(d.c, "A", &w, &e), STORE_OK);
-    snprintf(d.ws, sizeof d.ws, "%s", w.id);
     if (!CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK)) printf("  %s\n", e.msg);
     CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK); /* twice is harmless */
     if (!open_durable("defer.db", 0, &s2, &c2)) goto out;
@@ -329,15 +356,8 @@ out:
 TEST(store_deferred_sync_idle_checkpoint)
 {
     db d;
-    memset(&d, 0, sizeof d);
-    arena_init(&d.a);
-    if (!open_durable("deferidle.db", 0, &d.s, &d.c)) return;
+    if (!open_writer(&d, "deferidle.db", 0)) return;
     store_err e = {{0}};
-    int applied;
-    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
-    store_workspace w;
-    CHECK_EQ_INT(store_workspace_create(d.c, "A", &w, &e), STORE_OK);
-    snprintf(d.ws, sizeof d.ws, "%s", w.id);
     /* Whatever the migration left in the log goes into the file first. */
     sqlite3 *raw = NULL;
     CHECK_EQ_INT(sqlite3_open_v2(test_path("deferidle.db"), &raw, SQLITE_OPEN_READWRITE, NULL),
@@ -347,11 +367,7 @@ TEST(store_deferred_sync_idle_checkpoint)
                  SQLITE_OK);
     sqlite3_close(raw);
     CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK);
-    for (int i = 0; i < 10; i++) {
-        CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
-        add_contact(&d, d.ws, "Idle Person", NULL, NULL, NULL);
-        CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    }
+    commit_contacts(&d, "Idle Person", 10);
     CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
     CHECK_EQ_INT(contacts_in_db_file("deferidle.db"), 0);
     bool more = true;
@@ -521,5 +537,80 @@ TEST(store_secret_key_file)
         store_disconnect(c);
     }
     store_close(s);
+    db_close(&d);
+}
+
+/* A disk that fills, made with SQLite's own fault hook: the unix VFS's
+ * pwrite64 replaced by one that refuses with ENOSPC every write (NO_ROOM)
+ * or, as a disk with a little room left would, the database file's only
+ * (its log still grows). */
+enum { ROOM, NO_ROOM, NO_ROOM_FOR_DB };
+static int room = ROOM;
+static sqlite3_syscall_ptr real_pwrite64;
+
+static ssize_t full_pwrite64(int fd, const void *p, size_t n, off_t off)
+{
+    char link[64], path[512] = "";
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t len = readlink(link, path, sizeof path - 1);
+    path[len > 0 ? len : 0] = '\0';
+    bool wal = len > 4 && strcmp(path + len - 4, "-wal") == 0;
+    if (room == NO_ROOM || (room == NO_ROOM_FOR_DB && !wal)) {
+        errno = ENOSPC;
+        return -1;
+    }
+    return ((ssize_t(*)(int, const void *, size_t, off_t))real_pwrite64)(fd, p, n, off);
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* The writer's connection on a full disk: a commit fails with STORE_FULL
+ * and stores nothing, the probe fails while there is no room (also when
+ * only the checkpoint lacks it), and once there is, the probe's write is
+ * durable, the log is checkpointed and cut to nothing, and writes go on
+ * with every committed row there and the database intact. */
+TEST(store_full_disk)
+{
+    db d;
+    if (!open_writer(&d, "full.db", 0)) return;
+    sqlite3_vfs *unix_vfs = sqlite3_vfs_find("unix");
+    real_pwrite64 = unix_vfs ? unix_vfs->xGetSystemCall(unix_vfs, "pwrite64") : NULL;
+    if (!real_pwrite64) {
+        test_skip("the unix VFS has no pwrite64 to replace");
+        db_close(&d);
+        return;
+    }
+    store_err e = {{0}};
+    CHECK_EQ_INT(store_sync_defer(d.c, true, &e), STORE_OK);
+    commit_contacts(&d, "Stored Before", 5);
+    CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
+
+    CHECK_EQ_INT(unix_vfs->xSetSystemCall(unix_vfs, "pwrite64", (sqlite3_syscall_ptr)full_pwrite64),
+                 SQLITE_OK);
+    room = NO_ROOM;
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    add_contact(&d, d.ws, "Never Stored", NULL, NULL, NULL);
+    e.msg[0] = '\0';
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_FULL);
+    CHECK(strstr(e.msg, "full") != NULL);
+    CHECK_EQ_INT(store_probe(d.c, &e), STORE_FULL);
+    room = NO_ROOM_FOR_DB;
+    CHECK_EQ_INT(store_probe(d.c, &e), STORE_FULL);
+    room = ROOM;
+    const char *wal = test_path("full.db-wal");
+    CHECK(file_size(wal) > 0);
+    if (!CHECK_EQ_INT(store_probe(d.c, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK_EQ_INT(file_size(wal), 0);
+    commit_contacts(&d, "Stored After", 1);
+    CHECK_EQ_INT(store_sync(d.c, &e), STORE_OK);
+    unix_vfs->xSetSystemCall(unix_vfs, "pwrite64", NULL);
+
+    CHECK_STR(raw_text(&d, "SELECT name || ' x' || count(*) FROM contacts GROUP BY name"),
+              "Stored After x1 Stored Before x5");
+    CHECK_STR(raw_text(&d, "PRAGMA integrity_check"), "ok");
     db_close(&d);
 }
