@@ -86,6 +86,7 @@ void fz_check_result(const engine_result *out, const char *what)
         if (out->data.len) FZ_FAIL("%s: kind %d with data", what, (int)out->kind);
         return;
     case EK_UNAVAILABLE:
+    case EK_STORAGE_FULL:
     case EK_INTERNAL:
         FZ_FAIL("%s: kind %d from input alone: %s", what, (int)out->kind, out->message);
     }
