@@ -3,10 +3,12 @@
 --
 -- wrk does not say which request a response answers, so each thread keeps a
 -- pool of cursors: every response adds its next_cursor, every request takes
--- one. A cursor only names a position in the table, so any workspace's key
--- may follow it; keys rotate. Chains start at a first page (counted in
--- first_pages, a handful per run) and restart there at the end of a list,
--- so a run walks deep into the table rather than re-reading its top.
+-- one. A cursor is sealed for its workspace and list, so each thread pages
+-- through one workspace (thread 1 the first, thread 2 the second, ...) and
+-- rotates over that workspace's keys. Chains start at a first page
+-- (counted in first_pages, a handful per run) and restart there at the end
+-- of a list, so a run walks deep into the table rather than re-reading its
+-- top.
 dofile("bench/common.lua")
 
 local tokens = {}
@@ -14,7 +16,14 @@ local pool, npool = {}, 0
 first_pages = 0
 
 function prepare(data)
-   tokens = data.tokens
+   local nws = 0
+   for _, ws in ipairs(data.token_ws) do
+      if ws > nws then nws = ws end
+   end
+   local mine = ((tid or 1) - 1) % nws + 1
+   for i, ws in ipairs(data.token_ws) do
+      if ws == mine then table.insert(tokens, data.tokens[i]) end
+   end
 end
 
 function request()
