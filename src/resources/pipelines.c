@@ -469,32 +469,13 @@ static int anchor(engine_call *c, const char *id, const char *param, const char 
     return 0;
 }
 
-/* The neighbour of `a` in its stage, skipping the deal being moved:
- * the next one (after) or the previous one. NULL rank when none. */
-static int neighbour(engine_call *c, const res_row *a, bool after, const char *moving,
-                     const char **rank)
+/* The rank of the first deal of a page that is not the one moving; NULL
+ * when none. */
+static const char *first_rank(const store_read *rd, const char *moving)
 {
-    const res_def *d = RES(DEAL);
-    int pos = DEAL_position;
-    store_filter f = {.field = DEAL_stage_id, .v = sv_text(engine_text(a, DEAL_stage_id))};
-    store_query sq = {.filters = &f,
-                      .nfilters = 1,
-                      .sort_by = &d->fields[pos],
-                      .ascending = after,
-                      .after_rid = a->rid,
-                      .after_val = a->vals[pos],
-                      .limit = 2,
-                      .link_field = -1};
-    res_row *rows;
-    int n;
-    bool more;
-    store_err e;
-    int rc = store_rec_list(c->conn, c->a, d, c->ws, &sq, &rows, &n, &more, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
-    *rank = NULL;
-    for (int i = 0; i < n && !*rank; i++)
-        if (strcmp(rows[i].id, moving) != 0) *rank = engine_text(&rows[i], DEAL_position);
-    return 0;
+    for (int i = 0; i < rd->n; i++)
+        if (strcmp(rd->rows[i].id, moving) != 0) return engine_text(&rd->rows[i], DEAL_position);
+    return NULL;
 }
 
 /* POST /deals/{id}/move {stage_id, above_id?, below_id?} */
@@ -508,19 +489,28 @@ int deal_move(engine_call *c)
     if (engine_parse_fields(c, a->body, a->nbody, c->body, v, given)) return -1;
     bool up = given[MOVE_above_id], down = given[MOVE_below_id];
     /* What the move reads, in one round trip on PostgreSQL: the deal, the
-     * stage, the anchors, or (no anchor) the stage's last deal, whose rank
-     * an arriving deal follows. The loads below find them remembered. */
+     * stage, the anchors, and the deals next to them: with one anchor, its
+     * neighbour in the stage (the next after above_id, or the one before
+     * below_id, found by the anchor's id), without one the stage's last
+     * deal, whose rank an arriving deal follows. The loads below find the
+     * records remembered. */
     store_filter in_stage = {.field = DEAL_stage_id, .v = v[MOVE_stage_id]};
-    store_query last = {.filters = &in_stage,
+    store_query next = {.filters = &in_stage,
                         .nfilters = 1,
                         .sort_by = &d->fields[DEAL_position],
-                        .limit = 1,
+                        .ascending = up,
+                        .after_id = up ? v[MOVE_above_id].s : v[MOVE_below_id].s,
+                        .limit = 2, /* one may be the deal moving */
                         .link_field = -1};
+    if (!up && !down) { /* the last deal */
+        next.after_id = NULL;
+        next.limit = 1;
+    }
     store_read rd[4] = {{.r = d, .id = c->ids[0]}, {.r = s, .id = v[MOVE_stage_id].s}};
     int nr = 2;
     if (up) rd[nr++] = (store_read){.r = d, .id = v[MOVE_above_id].s};
     if (down) rd[nr++] = (store_read){.r = d, .id = v[MOVE_below_id].s};
-    if (!up && !down) rd[nr++] = (store_read){.r = d, .q = &last};
+    if (!(up && down)) rd[nr++] = (store_read){.r = d, .q = &next};
     if (engine_prefetch(c, rd, nr)) return -1;
     res_row old, stage;
     if (engine_load(c, d, c->ids[0], NULL, &old)) return -1;
@@ -538,8 +528,8 @@ int deal_move(engine_call *c)
         if (anchor(c, v[MOVE_below_id].s, "below_id", stage.id, old.id, &below)) return -1;
         hi = engine_text(&below, DEAL_position);
     }
-    if (up && !down && neighbour(c, &above, true, old.id, &hi)) return -1;
-    if (down && !up && neighbour(c, &below, false, old.id, &lo)) return -1;
+    if (up && !down) hi = first_rank(&rd[nr - 1], old.id);
+    if (down && !up) lo = first_rank(&rd[nr - 1], old.id);
     if (lo && hi && strcmp(lo, hi) >= 0)
         return engine_fail(c, EK_INVALID, "below_id",
                            "below_id must come after above_id in the stage");

@@ -588,14 +588,27 @@ void sql_limit(sql_stmt *q, buf *b, const store_query *query)
     sql_param(q, b, sv_int(query->limit + 1));
 }
 
+/* `(SELECT column FROM table WHERE the record after_id)`: an uncorrelated
+ * subquery, evaluated once and usable as an index bound like a value. */
+static void after_record(sql_stmt *q, buf *out, const res_def *r, const char *column, int wsp,
+                         int idp)
+{
+    buf_printf(out, "(SELECT k.%s FROM %s k WHERE k.workspace_id = ", column, r->table);
+    sql_ref(q, out, wsp);
+    buf_puts(out, " AND k.id = ");
+    sql_ref(q, out, idp);
+    buf_putc(out, ')');
+}
+
 /* The keyset condition of a sorted list: rows after (value, rid) in the
- * list's order, NULLs lowest. */
-static void keyset(sql_stmt *q, buf *b, const res_field *sf, const store_query *query)
+ * list's order, NULLs lowest; or after the record query->after_id. */
+static void keyset(sql_stmt *q, buf *b, const res_def *r, const store_query *query, int wsp)
 {
     const sql_dialect *d = q->d;
+    const res_field *sf = query->sort_by;
     const char *c = sf->name;
     bool up = query->ascending;
-    if (query->after_val.kind == SV_NULL) {
+    if (!query->after_id && query->after_val.kind == SV_NULL) {
         if (up)
             buf_printf(b, " AND ((%1$s IS NULL AND rid > ", c);
         else
@@ -604,19 +617,34 @@ static void keyset(sql_stmt *q, buf *b, const res_field *sf, const store_query *
         if (up) buf_printf(b, ") OR %s IS NOT NULL)", c);
         return;
     }
-    buf x, v;
+    buf x, v, rid;
     buf_init(&x, 256);
-    buf_init(&v, 256);
+    buf_init(&v, 1024);
+    buf_init(&rid, 1024);
     field_expr(d->fold_col, sf, "", &x);
-    folded_param(q, &v, d->fold_val, sql_nocase(sf), query->after_val);
-    const char *xs = buf_cstr(&x), *vs = buf_cstr(&v);
-    buf_printf(b, " AND (%1$s %3$s %2$s OR (%1$s = %2$s AND rid %3$s ", xs, vs, up ? ">" : "<");
-    sql_param(q, b, sv_int(query->after_rid));
-    buf_putc(b, ')');
+    if (query->after_id) {
+        int idp = sql_add(q, sv_text(query->after_id));
+        /* Folded as a value is, so ties compare as the list orders them. */
+        bool fold = sql_nocase(sf);
+        if (fold) buf_puts(&v, d->fold_val[0]);
+        after_record(q, &v, r, sf->name, wsp, idp);
+        if (fold) buf_puts(&v, d->fold_val[1]);
+        after_record(q, &rid, r, "rid", wsp, idp);
+    } else {
+        folded_param(q, &v, d->fold_val, sql_nocase(sf), query->after_val);
+        sql_param(q, &rid, sv_int(query->after_rid));
+    }
+    /* x >= v bounds an index range scan; the OR alone is only a filter,
+     * and a page deep in a stage read every row before it (0.76 ms for a
+     * deal move's neighbour on PostgreSQL, 10,000 deals on a board). */
+    const char *xs = buf_cstr(&x), *vs = buf_cstr(&v), *op = up ? ">" : "<";
+    buf_printf(b, " AND ((%1$s %3$s= %2$s AND (%1$s %3$s %2$s OR rid %3$s %4$s))", xs, vs, op,
+               buf_cstr(&rid));
     if (!up) buf_printf(b, " OR %s IS NULL", c);
     buf_putc(b, ')');
     buf_free(&x);
     buf_free(&v);
+    buf_free(&rid);
 }
 
 bool sql_list(sql_stmt *q, const res_def *r, const char *ws, const store_query *query)
@@ -633,8 +661,8 @@ bool sql_list(sql_stmt *q, const res_def *r, const char *ws, const store_query *
     if (query->after_rid > 0 && !sf) {
         buf_puts(b, up ? " AND rid > " : " AND rid < ");
         sql_param(q, b, sv_int(query->after_rid));
-    } else if (query->after_rid > 0) {
-        keyset(q, b, sf, query);
+    } else if (query->after_rid > 0 || query->after_id) {
+        keyset(q, b, r, query, wsp);
     }
     sql_list_conds(q, b, r, query, "", wsp);
     const char *dir = up ? " ASC" : " DESC";

@@ -203,6 +203,11 @@ typedef struct store_query {
      * sort_by value); after_rid 0 = first page. */
     int64_t after_rid;
     store_val after_val;
+    /* Or after the record with this id, read by the same statement (a
+     * caller that has only the id saves a round trip): its sort_by value
+     * must be non-null; no rows when the workspace has no such record.
+     * Needs sort_by; not combinable with after_rid or fts. */
+    const char *after_id;
     int limit; /* rows wanted; the store reads limit + 1 to know if more */
     /* Sub-list link: rows where field `link_field` = link_value, or that a
      * `link_via` row (link_via_match = link_value) names in link_via_target. */

@@ -434,11 +434,15 @@ TEST(pg_rollup_move_one_round_trip)
  * transaction): at most three round trips - its reads together, the
  * update, the rollup move; its event goes with the commit. Issue 10 counted
  * about nine. */
-static engine_kind move_deal(db *d, const char *deal, const char *stage)
+/* Moves deal to stage, above_id or below_id `anchor` when anchor_key is
+ * given. */
+static engine_kind move_deal(db *d, const char *deal, const char *stage, const char *anchor_key,
+                             const char *anchor)
 {
     engine_result r;
     engine_result_init(&r);
     json_t *body = json_pack("{s:s}", "stage_id", stage);
+    if (anchor_key) json_object_set_new(body, anchor_key, json_string(anchor));
     engine_call c = {.op = OP_ACTION,
                      .res = RES(DEAL),
                      .action = &res_actions[ACT_DEAL_MOVE],
@@ -484,30 +488,47 @@ TEST(pg_deal_move_three_round_trips)
     bool more;
     CHECK_EQ_INT(store_rec_list(d.c, &d.a, st, d.ws, &sq, &stages, &n, &more, &e), STORE_OK);
     if (!CHECK(n >= 2)) return;
-    res_row deal = {0};
-    deal.vals = arena_zalloc(&d.a, sizeof(store_val) * DEAL__COUNT);
-    id_new(deal.id, dl->prefix);
-    deal.vals[DEAL_name] = sv_text("Moving");
-    deal.vals[DEAL_pipeline_id] = stages[0].vals[STAGE_pipeline_id];
-    deal.vals[DEAL_stage_id] = sv_text(stages[0].id);
-    deal.vals[DEAL_status] = sv_text("open");
-    deal.vals[DEAL_position] = sv_text("m");
-    deal.vals[DEAL_amount_cents] = sv_int(500);
-    CHECK_EQ_INT(store_rec_insert(d.c, dl, d.ws, &deal, &e), STORE_OK);
-    store_val keys[3] = {sv_text("open"), sv_text(stages[0].id), {.kind = SV_NULL}};
-    CHECK_EQ_INT(store_rollup_add(d.c, dl, d.ws, keys, 1, 500, &e), STORE_OK);
+    /* The deal moving, in the first stage; two anchors in the second. */
+    const char *names[3] = {"Moving", "Above", "Below"}, *ranks[3] = {"m", "t", "x"};
+    int64_t amounts[3] = {500, 0, 0};
+    res_row deals[3];
+    for (int k = 0; k < 3; k++) {
+        res_row *dr = &deals[k];
+        *dr = (res_row){0};
+        dr->vals = arena_zalloc(&d.a, sizeof(store_val) * DEAL__COUNT);
+        id_new(dr->id, dl->prefix);
+        const char *stage = stages[k ? 1 : 0].id;
+        dr->vals[DEAL_name] = sv_text(names[k]);
+        dr->vals[DEAL_pipeline_id] = stages[0].vals[STAGE_pipeline_id];
+        dr->vals[DEAL_stage_id] = sv_text(stage);
+        dr->vals[DEAL_status] = sv_text("open");
+        dr->vals[DEAL_position] = sv_text(ranks[k]);
+        dr->vals[DEAL_amount_cents] = sv_int(amounts[k]);
+        CHECK_EQ_INT(store_rec_insert(d.c, dl, d.ws, dr, &e), STORE_OK);
+        store_val keys[3] = {sv_text("open"), sv_text(stage), {.kind = SV_NULL}};
+        CHECK_EQ_INT(store_rollup_add(d.c, dl, d.ws, keys, 1, amounts[k], &e), STORE_OK);
+    }
     CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    /* Warm: the first moves prepare the connection's statements. */
-    for (int i = 0; i < 4; i++) {
+    /* Each kind of move: to the end of a stage, after an anchor (whose
+     * neighbour is read by the anchor's id), before one. The first moves
+     * warm the connection's statements up; every one is counted. */
+    const char *deal = deals[0].id;
+    for (int i = 0; i < 6; i++) {
+        const char *key = i % 3 == 1 ? "above_id" : i % 3 == 2 ? "below_id" : NULL;
+        const char *anchor = i % 3 == 1 ? deals[1].id : deals[2].id;
         CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
         trips(&d);
-        CHECK_EQ_INT(move_deal(&d, deal.id, stages[(i + 1) % 2].id), EK_OK);
+        CHECK_EQ_INT(move_deal(&d, deal, stages[key ? 1 : 0].id, key, anchor), EK_OK);
         int moved = round_trips;
         CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-        if (!CHECK(moved <= 3)) printf("  move %d: %d round trips\n", i, moved);
+        if (!CHECK(moved <= 3)) printf("  move %d (%s): %d round trips\n", i, key, moved);
     }
+    /* Last moved before Below, after Above: between their ranks. */
+    const char *rank =
+        raw_text(&d, arena_printf(&d.a, "SELECT position FROM deals WHERE id = '%s'", deal));
+    CHECK(strcmp(rank, "t") > 0 && strcmp(rank, "x") < 0);
     CHECK_STR(raw_text(&d, "SELECT k2 || ':' || n || ':' || total FROM rollups WHERE n > 0"),
-              arena_printf(&d.a, "%s:1:500", stages[0].id));
+              arena_printf(&d.a, "%s:3:500", stages[1].id));
     db_close(&d);
 }
 

@@ -530,6 +530,61 @@ STORE_TEST(store_list_order_and_keyset_pagination)
     db_close(&d);
 }
 
+/* A page after a record given by its id is the page after its (value,
+ * rid) cursor, ties and case folding included, both ways; another
+ * workspace's id, or none, gives an empty page. */
+STORE_TEST(store_list_after_id)
+{
+    db d;
+    if (!db_open(&d, "after_id.db")) return;
+    const res_def *r = R("contacts");
+    if (!r) return;
+    static const char *names[] = {"b", "A", "B", "c", "b", "a", "C"};
+    enum { N = sizeof names / sizeof names[0] };
+    char ids[N][ID_MAX], other[ID_MAX];
+    for (int i = 0; i < N; i++)
+        add_contact(&d, d.ws, names[i], NULL, NULL, ids[i]);
+    add_contact(&d, d.ws2, "b", NULL, NULL, other);
+    const res_field *sf = &r->fields[res_field_index(r, "name")];
+    for (int up = 0; up < 2; up++) {
+        for (int i = 0; i < N; i++) {
+            store_query q = q_all(N);
+            q.sort_by = sf;
+            q.ascending = up;
+            q.after_id = ids[i];
+            res_row *by_id, *by_val, *self;
+            bool more;
+            int n = list(&d, r, d.ws, &q, &by_id, &more);
+            store_query v = q_all(N);
+            v.sort_by = sf;
+            v.ascending = up;
+            /* The record's own cursor, read from the full list. */
+            int all = list(&d, r, d.ws, &v, &self, &more);
+            int at = -1;
+            for (int k = 0; k < all; k++)
+                if (strcmp(self[k].id, ids[i]) == 0) at = k;
+            if (!CHECK(at >= 0)) continue;
+            v.after_rid = self[at].rid;
+            v.after_val = self[at].vals[sf - r->fields];
+            int m = list(&d, r, d.ws, &v, &by_val, &more);
+            if (!CHECK_EQ_INT(n, m) || !CHECK_EQ_INT(n, all - at - 1))
+                printf("  %s after %s (%d)\n", up ? "ascending" : "descending", names[i], i);
+            for (int k = 0; k < n && k < m; k++)
+                if (!CHECK_STR(by_id[k].id, by_val[k].id))
+                    printf("  %s after %s (%d), row %d\n", up ? "ascending" : "descending",
+                           names[i], i, k);
+        }
+        store_query q = q_all(N);
+        q.sort_by = sf;
+        q.ascending = up;
+        q.after_id = other;
+        CHECK_EQ_INT(list(&d, r, d.ws, &q, NULL, NULL), 0);
+        q.after_id = "ct_none";
+        CHECK_EQ_INT(list(&d, r, d.ws, &q, NULL, NULL), 0);
+    }
+    db_close(&d);
+}
+
 STORE_TEST(store_list_filters)
 {
     db d;
