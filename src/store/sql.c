@@ -10,6 +10,7 @@
  * to find the statement in the connection's cache. */
 #include "store/sql.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -662,6 +663,7 @@ bool sql_list(sql_stmt *q, const res_def *r, const char *ws, const store_query *
         buf_puts(b, up ? " AND rid > " : " AND rid < ");
         sql_param(q, b, sv_int(query->after_rid));
     } else if (query->after_rid > 0 || query->after_id) {
+        assert(sf && !(query->after_id && (query->after_rid > 0 || query->fts)));
         keyset(q, b, r, query, wsp);
     }
     sql_list_conds(q, b, r, query, "", wsp);
