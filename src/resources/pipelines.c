@@ -499,13 +499,11 @@ int deal_move(engine_call *c)
                         .nfilters = 1,
                         .sort_by = &d->fields[DEAL_position],
                         .ascending = up,
-                        .after_id = up ? v[MOVE_above_id].s : v[MOVE_below_id].s,
-                        .limit = 2, /* one may be the deal moving */
+                        .after_id = up     ? v[MOVE_above_id].s
+                                    : down ? v[MOVE_below_id].s
+                                           : NULL,
+                        .limit = up || down ? 2 : 1, /* a neighbour may be the deal moving */
                         .link_field = -1};
-    if (!up && !down) { /* the last deal */
-        next.after_id = NULL;
-        next.limit = 1;
-    }
     store_read rd[4] = {{.r = d, .id = c->ids[0]}, {.r = s, .id = v[MOVE_stage_id].s}};
     int nr = 2;
     if (up) rd[nr++] = (store_read){.r = d, .id = v[MOVE_above_id].s};
