@@ -601,6 +601,11 @@ static void pg_custom_eq(sql_stmt *q, buf *b, const char *alias, const char *key
                          const char *value);
 static bool pg_search(sql_stmt *q, const res_def *r, const char *ws, const store_query *query);
 
+/* A row's tsvector, of its search document. */
+#define TSV_OPEN  "to_tsvector('simple'::regconfig, coalesce("
+#define TSV_CLOSE ", ''))"
+#define TSV(doc)  TSV_OPEN doc TSV_CLOSE
+
 /* PostgreSQL's words for sql.c. B-trees put NULLs last going up, so lists
  * say where NULLs go and sortable fields get an index in that order; text
  * folds with lower(), indexed the same way; row order of group keys is
@@ -624,6 +629,7 @@ static const sql_dialect pg_dialect = {
     .bytewise = " COLLATE \"C\"",
     .returning_rid = true,
     .search_doc = "search_doc",
+    .search_vector = {"search_tsv", TSV_OPEN, TSV_CLOSE},
     .lock = "SELECT pg_advisory_xact_lock(hashtextextended(%1$s || ' ' || %2$s, %3$d))",
     /* Nodes starting together: one migrates, the others wait and find
      * nothing left to do. Neither side has a statement timeout: filling a
@@ -819,10 +825,10 @@ static int rebuild_search(pg_conn *c, const res_def *r, store_err *e)
             char upd[256];
             /* A document that comes out the same is left alone: no new row
              * version, and its postings' trigger does not fire. */
+            static const char set[] = "search_doc = $1, search_tsv = " TSV("$1");
             snprintf(upd, sizeof upd,
-                     "UPDATE %s SET search_doc = $1 WHERE rid = $2 AND "
-                     "search_doc IS DISTINCT FROM $1",
-                     r->table);
+                     "UPDATE %s SET %s WHERE rid = $2 AND search_doc IS DISTINCT FROM $1", r->table,
+                     set);
             pg_params q = {0};
             p_text(&q, buf_cstr(&doc));
             after = get_int(res, row, 0);
@@ -836,6 +842,39 @@ static int rebuild_search(pg_conn *c, const res_def *r, store_err *e)
     }
 }
 
+/* Makes search_tsv a plain column that writes of search_doc fill
+ * (pg_dialect.search_vector): added and filled where missing, and no
+ * longer generated where earlier versions made it so (which keeps its
+ * values and rewrites nothing). */
+static int sync_vector(pg_conn *c, const res_def *r, store_err *e)
+{
+    pg_params p = {0};
+    p_text(&p, r->table);
+    PGresult *res;
+    int rc = run(c,
+                 "SELECT is_generated FROM information_schema.columns WHERE table_schema = "
+                 "current_schema() AND table_name = $1 AND column_name = 'search_tsv'",
+                 &p, &res, e);
+    if (rc) return rc;
+    bool missing = PQntuples(res) == 0;
+    bool generated = !missing && strcmp(PQgetvalue(res, 0, 0), "NEVER") != 0;
+    PQclear(res);
+    char sql[512];
+    if (missing)
+        snprintf(sql, sizeof sql,
+                 "ALTER TABLE %1$s ADD COLUMN search_tsv tsvector;"
+                 "UPDATE %1$s SET search_tsv = " TSV("search_doc") ";",
+                 r->table);
+    else if (generated)
+        snprintf(sql, sizeof sql,
+                 "ALTER TABLE %1$s ALTER COLUMN search_tsv DROP EXPRESSION;"
+                 "DROP INDEX IF EXISTS %1$s_search;",
+                 r->table);
+    else
+        return STORE_OK;
+    return exec_sql(c, sql, e);
+}
+
 static int sync_resource(pg_conn *c, const res_def *r, store_err *e)
 {
     buf b;
@@ -847,12 +886,7 @@ static int sync_resource(pg_conn *c, const res_def *r, store_err *e)
     int rc = exec_sql(c, buf_cstr(&b), e);
     if (rc == STORE_OK && res_has_search(r)) {
         buf_reset(&b);
-        buf_printf(&b,
-                   "ALTER TABLE %1$s ADD COLUMN IF NOT EXISTS search_tsv tsvector GENERATED "
-                   "ALWAYS AS (to_tsvector('simple'::regconfig, coalesce(search_doc, ''))) STORED;"
-                   "DROP INDEX IF EXISTS %1$s_search;",
-                   r->table);
-        rc = exec_sql(c, buf_cstr(&b), e);
+        rc = sync_vector(c, r, e);
         if (rc == STORE_OK) rc = sync_terms(c, r, e);
         buf fields;
         buf_init(&fields, 4096);
@@ -1942,8 +1976,9 @@ static int pg_idem_expire(pg_conn *c, int64_t cutoff_ms, store_err *e)
 
 /* ------------------------------------------------------------- the table */
 
-#define BACKEND_CONN  pg_conn
-#define BACKEND_FN(x) pg_##x
-#define BACKEND_OPS   store_postgres_ops
-#define BACKEND_NAME  "postgres"
+#define BACKEND_CONN    pg_conn
+#define BACKEND_FN(x)   pg_##x
+#define BACKEND_OPS     store_postgres_ops
+#define BACKEND_NAME    "postgres"
+#define BACKEND_WRITERS 0 /* row locks: writers of different rows run at once */
 #include "store/backend.inc"

@@ -308,16 +308,22 @@ void sql_create_indexes(const sql_dialect *d, const res_def *r, buf *out)
     for (int i = 0; i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
         if (!sql_indexed(f)) continue;
-        buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ws_%2$s ON %1$s(workspace_id, ", r->table,
-                   f->name);
-        field_expr(d->fold, f, "", out);
-        buf_printf(out, "%s);", d->index_rid);
+        /* Where NULLs sort apart, a sorted field's index puts them first,
+         * as sorted lists do; it serves equality filters as well, so the
+         * index in the default order (made by earlier versions) would
+         * only cost every write. */
         if ((f->flags & RF_SORT) && *d->nulls_low[0]) {
             buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ws_%2$s_sort ON %1$s(workspace_id, ",
                        r->table, f->name);
             field_expr(d->fold, f, "", out);
             buf_printf(out, "%s%s);", d->nulls_low[0], d->index_rid);
+            buf_printf(out, "DROP INDEX IF EXISTS %s_ws_%s;", r->table, f->name);
+            continue;
         }
+        buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ws_%2$s ON %1$s(workspace_id, ", r->table,
+                   f->name);
+        field_expr(d->fold, f, "", out);
+        buf_printf(out, "%s);", d->index_rid);
     }
     for (int k = 0; k < 4 && r->indexes[k]; k++) {
         buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ix%2$d ON %1$s(workspace_id", r->table, k);
@@ -431,6 +437,19 @@ static store_val doc_val(sql_stmt *q, const res_def *r, const char *ws, const st
     return sv_text(s);
 }
 
+/* ", vector" (", column = vector" to set it) of the document in parameter
+ * k, where the dialect derives one (only searchable resources have it). */
+static void search_vector(sql_stmt *q, buf *b, int k, bool set)
+{
+    const char *const *v = q->d->search_vector;
+    if (!v[0]) return;
+    buf_puts(b, ", ");
+    if (set) buf_printf(b, "%s = ", v[0]);
+    buf_puts(b, v[1]);
+    sql_ref(q, b, k);
+    buf_puts(b, v[2]);
+}
+
 void sql_rec_insert(sql_stmt *q, const res_def *r, const char *ws, const res_row *row)
 {
     buf *b = &q->text;
@@ -445,6 +464,11 @@ void sql_rec_insert(sql_stmt *q, const res_def *r, const char *ws, const res_row
     if (q->d->search_doc) {
         buf_puts(b, ", ");
         buf_puts(b, q->d->search_doc);
+    }
+    bool vector = q->d->search_vector[0] && res_has_search(r);
+    if (vector) {
+        buf_puts(b, ", ");
+        buf_puts(b, q->d->search_vector[0]);
     }
     buf_puts(b, ") VALUES (");
     sql_param(q, b, sv_text(row->id));
@@ -462,7 +486,8 @@ void sql_rec_insert(sql_stmt *q, const res_def *r, const char *ws, const res_row
     sql_param(q, b, sv_text(row->custom));
     if (q->d->search_doc) {
         buf_puts(b, ", ");
-        sql_param(q, b, res_has_search(r) ? doc_val(q, r, ws, row->vals) : sv_text(NULL));
+        int k = sql_param(q, b, res_has_search(r) ? doc_val(q, r, ws, row->vals) : sv_text(NULL));
+        if (vector) search_vector(q, b, k, false);
     }
     buf_putc(b, ')');
     if (q->d->returning_rid) buf_puts(b, " RETURNING rid");
@@ -494,7 +519,8 @@ void sql_rec_update(sql_stmt *q, const res_def *r, const char *ws, const res_row
         buf_puts(b, ", ");
         buf_puts(b, q->d->search_doc);
         buf_puts(b, " = ");
-        sql_param(q, b, doc_val(q, r, ws, row->vals));
+        int k = sql_param(q, b, doc_val(q, r, ws, row->vals));
+        search_vector(q, b, k, true);
     }
     where_id(q, ws, row->id);
 }

@@ -76,6 +76,12 @@ typedef struct sql_dialect {
      * inserts and updates of searchable fields; NULL when the backend
      * indexes rows itself (SQLite's FTS5 triggers). */
     const char *search_doc;
+    /* Where the dialect keeps what it derives from that document, written
+     * beside it: the column, and the expression around a reference to the
+     * document's parameter (PostgreSQL's tsvector). Computed only where
+     * the document is written: a generated column would be recomputed by
+     * every update, also of fields no search reads. NULL: none. */
+    const char *search_vector[3];
     /* A lock held to the end of the transaction, over two text values and
      * a key space: a printf format taking the two placeholders (%1$s,
      * %2$s) and the space (%3$d). NULL where one writer already holds the

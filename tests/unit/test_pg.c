@@ -214,8 +214,9 @@ TEST(pg_search_folding_migrates)
     char tag[SEARCH_TAG_LEN + 1], sql[512];
     search_tag("wrk_f", tag);
     snprintf(sql, sizeof sql,
-             "WITH u AS (UPDATE contacts SET search_doc = ' %1$sZoë %1$sMüller' WHERE id = '%2$s' "
-             "RETURNING 1), v AS (UPDATE search_indexes SET ddl = 'an older document' "
+             "WITH u AS (UPDATE contacts SET search_doc = ' %1$sZoë %1$sMüller', search_tsv = "
+             "to_tsvector('simple', ' %1$sZoë %1$sMüller') WHERE id = '%2$s' RETURNING 1), v AS "
+             "(UPDATE search_indexes SET ddl = 'an older document' "
              "WHERE table_name = 'contacts' RETURNING 1) "
              "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM v)",
              tag, id);
@@ -229,6 +230,73 @@ TEST(pg_search_folding_migrates)
               arena_printf(&d.a, " %1$sZoe %1$sMuller", tag));
     CHECK_EQ_INT(search_n(&d, "wrk_f", "mull"), 1);
     CHECK_EQ_INT(search_n(&d, "wrk_f", "ZOË MÜLLER"), 1);
+    db_close(&d);
+}
+
+/* A database from before the tsvector was written with its document: the
+ * generated column becomes a plain one with its values, one found missing
+ * is added and filled, a sorted field's index in the default order (made
+ * beside the NULLS FIRST one) goes; from then on writes of the document
+ * keep the vector and other writes leave it alone. */
+TEST(pg_search_vector_migrates)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_search_vector_migrates")) return;
+    store_conn *c = d.c;
+    const res_def *r = res_find("deals");
+    char id[ID_MAX], cid[ID_MAX];
+    add1(&d, "deals", "wrk_v", "name", "Quarterly Renewal", id);
+    add1(&d, "contacts", "wrk_v", "name", "Ursula Vance", cid);
+    const char *generated = "SELECT count(*)::int FROM information_schema.columns WHERE "
+                            "table_name = 'deals' AND column_name = 'search_tsv' AND "
+                            "is_generated = 'ALWAYS'";
+    const char *old_index =
+        "SELECT count(*)::int FROM pg_indexes WHERE indexname = 'deals_ws_name'";
+    CHECK(raw_exec(&d, "ALTER TABLE deals DROP COLUMN search_tsv CASCADE;"
+                       "ALTER TABLE deals ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS "
+                       "(to_tsvector('simple'::regconfig, coalesce(search_doc, ''))) STORED;"
+                       "CREATE INDEX deals_ws_name ON deals(workspace_id, lower(name), rid);"
+                       "ALTER TABLE contacts DROP COLUMN search_tsv CASCADE;"));
+    CHECK_EQ_INT(raw_int(&d, generated), 1);
+    CHECK_EQ_INT(raw_int(&d, old_index), 1);
+    int applied = -1;
+    store_err e;
+    CHECK_EQ_INT(store_migrate(c, &applied, &e), STORE_OK);
+    CHECK_EQ_INT(raw_int(&d, generated), 0);
+    CHECK_EQ_INT(raw_int(&d, old_index), 0);
+    CHECK_EQ_INT(raw_int(&d, "SELECT count(*)::int FROM pg_indexes WHERE indexname = "
+                             "'deals_ws_name_sort'"),
+                 1);
+    CHECK_EQ_INT(search_n(&d, "wrk_v", "renew"), 0); /* search_n reads contacts */
+    CHECK_EQ_INT(search_n(&d, "wrk_v", "vanc"), 1);  /* refilled from the document */
+
+    const char *vec = arena_printf(&d.a,
+                                   "SELECT (search_tsv = to_tsvector('simple', search_doc) AND "
+                                   "search_tsv::text LIKE '%%renewal%%')::int FROM deals "
+                                   "WHERE id = '%s'",
+                                   id);
+    CHECK_EQ_INT(raw_int(&d, vec), 1);
+    res_row row = new_row(&d, r);
+    snprintf(row.id, sizeof row.id, "%s", id);
+    set_s(r, &row, "name", "Annual Expansion");
+    bool *set = arena_zalloc(&d.a, sizeof(bool) * (size_t)r->nfields);
+    set[FI(r, "name")] = true;
+    CHECK_EQ_INT(store_rec_update(c, r, "wrk_v", &row, set, false, &e), STORE_OK);
+    CHECK_EQ_INT(raw_int(&d, arena_printf(&d.a,
+                                          "SELECT (search_tsv = to_tsvector('simple', search_doc) "
+                                          "AND search_tsv::text LIKE '%%expansion%%')::int FROM "
+                                          "deals WHERE id = '%s'",
+                                          id)),
+                 1);
+    /* A write of no searched field leaves the vector as it is: a vector
+     * set by hand survives it. */
+    CHECK(raw_exec(
+        &d, arena_printf(&d.a, "UPDATE deals SET search_tsv = 'marker' WHERE id = '%s'", id)));
+    set[FI(r, "name")] = false;
+    set[FI(r, "amount_cents")] = true;
+    set_i(r, &row, "amount_cents", 500000);
+    CHECK_EQ_INT(store_rec_update(c, r, "wrk_v", &row, set, false, &e), STORE_OK);
+    CHECK_STR(values_where(&d, "deals", "search_tsv::text", "id", id), "'marker'");
     db_close(&d);
 }
 
