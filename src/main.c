@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/writer.h"
 #include "core/jw.h"
 #include "core/timeutil.h"
 #include "http/server.h"
@@ -27,7 +28,7 @@ static const char usage_main[] = "usage: cairn <command> [options]\n"
                                  "Run 'cairn <command> --help' for a command's options.\n";
 
 static const char usage_serve[] =
-    "usage: cairn serve [--listen HOST:PORT] [--db PATH] [--threads N]\n"
+    "usage: cairn serve [--listen HOST:PORT] [--db PATH] [--threads N] [--writers N]\n"
     "                   [--key-concurrency N] [--key-rate N] [--access-log PATH|-|off]\n"
     "                   [--metrics-listen HOST:PORT]\n"
     "\n"
@@ -35,6 +36,9 @@ static const char usage_serve[] =
     "                      port 0 picks a free port)\n"
     "  --db                SQLite database file (env CAIRN_DB, default ./cairn.db)\n"
     "  --threads           worker threads (env CAIRN_THREADS, default: one per core)\n"
+    "  --writers           write connections, each serving a share of the workspaces\n"
+    "                      (env CAIRN_WRITERS; PostgreSQL only, default: one per core;\n"
+    "                      SQLite has one)\n"
     "  --key-concurrency   default concurrent requests per key, 0 = unlimited (default 10)\n"
     "  --key-rate          default requests per second per key, 0 = unlimited (default 0)\n"
     "  --access-log        where the JSON access log goes (default - = stderr)\n"
@@ -67,6 +71,9 @@ static const char usage_workspace[] =
 static const char usage_migrate[] = "usage: cairn migrate [--db PATH]\n"
                                     "Applies pending migrations and exits.\n";
 
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
 static int die(const char *fmt, const char *arg)
 {
     fprintf(stderr, "cairn: ");
@@ -85,7 +92,7 @@ static int store_die(const store_err *e)
 typedef struct opts {
     const char *db, *listen, *workspace, *scopes, *name, *access_log, *metrics_listen;
     const char *enable, *disable; /* workspace modules: comma-separated module names */
-    int threads, key_conc, key_rate, max_conc, rate;
+    int threads, writers, key_conc, key_rate, max_conc, rate;
     bool super_admin, help;
     const char *pos[4];
     int npos;
@@ -136,6 +143,8 @@ static int parse(int argc, char **argv, opts *o)
             str = &o->metrics_listen;
         else if (!strcmp(a, "--threads"))
             num = &o->threads;
+        else if (!strcmp(a, "--writers"))
+            num = &o->writers;
         else if (!strcmp(a, "--key-concurrency"))
             num = &o->key_conc;
         else if (!strcmp(a, "--key-rate"))
@@ -581,9 +590,20 @@ static int cmd_serve(opts *o)
     if (!o->threads && getenv("CAIRN_THREADS") && !parse_int(getenv("CAIRN_THREADS"), &o->threads))
         return die("CAIRN_THREADS wants a number%s", "");
     if (!o->threads) o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (!o->writers && getenv("CAIRN_WRITERS") && !parse_int(getenv("CAIRN_WRITERS"), &o->writers))
+        return die("CAIRN_WRITERS wants a number%s", "");
+    if (o->writers < 0 || o->writers > WRITERS_MAX)
+        return die("--writers wants 1 to %s", STR(WRITERS_MAX));
     store_conn *c = NULL;
     store *db = open_db(o, &c);
     if (!db) return 1;
+    int most = store_writers(db);
+    if (most && o->writers > most) {
+        store_disconnect(c);
+        store_close(db);
+        return die("a SQLite database takes one writer: --writers must be 1%s", "");
+    }
+    if (!o->writers) o->writers = most ? most : (int)sysconf(_SC_NPROCESSORS_ONLN);
     /* Cursors are sealed with the database's secret, so every node of one
      * database (and a restarted one) opens the others' cursors. */
     unsigned char secret[STORE_SECRET_LEN];
@@ -613,6 +633,7 @@ static int cmd_serve(opts *o)
     server_config sc = {.listen = o->listen,
                         .metrics_listen = o->metrics_listen,
                         .threads = o->threads,
+                        .writers = o->writers,
                         .db = db,
                         .access_log = log};
     ret = server_run(&sc);

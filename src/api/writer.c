@@ -48,17 +48,22 @@ static void queue_stop(job_queue *jq)
     pthread_mutex_unlock(&jq->mu);
 }
 
-/* Requests, to the writer thread; committed batches waiting for their
- * fsync, to the sync thread. */
-static job_queue in = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-static job_queue committed = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
-static pthread_t thread, sync_thread;
-static store_conn *conn;
-static bool upkeep_due = true; /* writer thread only */
-static uint64_t probed_ms;     /* writer thread only: the last probe */
+/* One writer: its connection, the requests routed to it and its batches
+ * committed but not yet durable, each with the thread that drains it. */
+typedef struct writer {
+    job_queue in, committed;
+    pthread_t thread, sync_thread;
+    store_conn *conn;
+    int index;
+    bool upkeep_due;    /* its writer thread only */
+    uint64_t probed_ms; /* its writer thread only: the last probe */
+} writer;
+
+static writer writers[WRITERS_MAX];
+static int nwriters;
 /* Set when a write fails for lack of room (its batch's begin or commit, a
- * request, the sync, upkeep), by the writer or its sync thread; cleared by
- * the writer when a probe succeeds; read by /readyz. */
+ * request, the sync, upkeep), by a writer or its sync thread; cleared by
+ * a writer when a probe succeeds; read by /readyz. */
 static atomic_bool storage_full;
 
 bool writer_storage_full(void)
@@ -75,20 +80,22 @@ static void note_failure(int rc, const store_err *e)
             "{\"level\":\"error\",\"msg\":\"storage full: writes answer 507 until space is "
             "freed\",\"store\":\"%s\"}\n",
             e->msg);
-    pthread_mutex_lock(&in.mu);
-    pthread_cond_signal(&in.cv);
-    pthread_mutex_unlock(&in.mu);
+    for (int i = 0; i < nwriters; i++) {
+        pthread_mutex_lock(&writers[i].in.mu);
+        pthread_cond_signal(&writers[i].in.cv);
+        pthread_mutex_unlock(&writers[i].in.mu);
+    }
 }
 
 /* Whether the storage was full and a probe finds room again. */
-static void probe(void)
+static void probe(writer *w)
 {
-    probed_ms = time_now_ms();
+    w->probed_ms = time_now_ms();
     store_err e;
-    int rc = store_probe(conn, &e);
+    int rc = store_probe(w->conn, &e);
     if (rc == STORE_OK) {
         atomic_store(&storage_full, false);
-        upkeep_due = true;
+        w->upkeep_due = w->index == 0;
         fprintf(stderr, "{\"level\":\"info\",\"msg\":\"storage has room again: writes "
                         "resume\"}\n");
     } else if (rc != STORE_FULL) {
@@ -109,17 +116,18 @@ static void finish(writer_job *batch)
  * batches gather and the next covers them all. */
 static void *sync_loop(void *arg)
 {
-    (void)arg;
+    writer *w = arg;
+    job_queue *committed = &w->committed;
     for (;;) {
-        pthread_mutex_lock(&committed.mu);
-        while (!committed.head && !committed.stopping)
-            pthread_cond_wait(&committed.cv, &committed.mu);
-        writer_job *batch = committed.head;
-        committed.head = committed.tail = NULL;
-        pthread_mutex_unlock(&committed.mu);
+        pthread_mutex_lock(&committed->mu);
+        while (!committed->head && !committed->stopping)
+            pthread_cond_wait(&committed->cv, &committed->mu);
+        writer_job *batch = committed->head;
+        committed->head = committed->tail = NULL;
+        pthread_mutex_unlock(&committed->mu);
         if (!batch) break;
         store_err e;
-        int rc = store_sync(conn, &e);
+        int rc = store_sync(w->conn, &e);
         if (rc != STORE_OK) {
             note_failure(rc, &e);
             /* Committed and visible, but maybe not on disk: not a success
@@ -138,11 +146,11 @@ static void *sync_loop(void *arg)
 
 /* One step of store upkeep; false when there is nothing left to do (or
  * it failed: the next write makes it due again). */
-static bool upkeep_step(void)
+static bool upkeep_step(writer *w)
 {
     store_err e;
     bool more = false;
-    int rc = store_maintain(conn, UPKEEP_PAGES, &more, &e);
+    int rc = store_maintain(w->conn, UPKEEP_PAGES, &more, &e);
     if (rc != STORE_OK) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"store upkeep failed\",\"store\":\"%s\"}\n",
                 e.msg);
@@ -152,7 +160,7 @@ static bool upkeep_step(void)
     return more;
 }
 
-static void run_batch(writer_job *batch)
+static void run_batch(store_conn *conn, writer_job *batch)
 {
     store_err e;
     int rc = store_begin(conn, true, &e);
@@ -194,110 +202,164 @@ static void run_batch(writer_job *batch)
 
 static void *loop(void *arg)
 {
-    (void)arg;
+    writer *w = arg;
+    job_queue *in = &w->in;
     uint64_t last_sweep = time_now_ms();
     for (;;) {
-        pthread_mutex_lock(&in.mu);
-        while (!in.head && !in.stopping) {
+        pthread_mutex_lock(&in->mu);
+        while (!in->head && !in->stopping) {
             /* Full: nothing but the probe, as upkeep writes too. */
             bool full = atomic_load(&storage_full);
-            if (!full && !upkeep_due) {
-                pthread_cond_wait(&in.cv, &in.mu);
+            if (!full && !w->upkeep_due) {
+                pthread_cond_wait(&in->cv, &in->mu);
                 continue;
             }
-            uint64_t since = time_now_ms() - probed_ms;
+            uint64_t since = time_now_ms() - w->probed_ms;
             long wait_ms = !full ? UPKEEP_IDLE_MS : since < PROBE_MS ? (long)(PROBE_MS - since) : 0;
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += wait_ms * 1000000L;
             until.tv_sec += until.tv_nsec / 1000000000L;
             until.tv_nsec %= 1000000000L;
-            if (pthread_cond_timedwait(&in.cv, &in.mu, &until) != ETIMEDOUT) continue;
+            if (pthread_cond_timedwait(&in->cv, &in->mu, &until) != ETIMEDOUT) continue;
             if (full) {
-                pthread_mutex_unlock(&in.mu);
-                probe();
-                pthread_mutex_lock(&in.mu);
+                pthread_mutex_unlock(&in->mu);
+                probe(w);
+                pthread_mutex_lock(&in->mu);
                 continue;
             }
-            while (upkeep_due && !in.head && !in.stopping) {
-                pthread_mutex_unlock(&in.mu);
-                upkeep_due = upkeep_step();
-                pthread_mutex_lock(&in.mu);
+            while (w->upkeep_due && !in->head && !in->stopping) {
+                pthread_mutex_unlock(&in->mu);
+                w->upkeep_due = upkeep_step(w);
+                pthread_mutex_lock(&in->mu);
             }
         }
-        if (!in.head && in.stopping) {
-            pthread_mutex_unlock(&in.mu);
+        if (!in->head && in->stopping) {
+            pthread_mutex_unlock(&in->mu);
             break;
         }
-        writer_job *batch = in.head, *last = in.head;
+        writer_job *batch = in->head, *last = in->head;
         int n = 1;
         while (last->next && n < BATCH_MAX) {
             last = last->next;
             n++;
         }
-        in.head = last->next;
-        if (!in.head) in.tail = NULL;
+        in->head = last->next;
+        if (!in->head) in->tail = NULL;
         last->next = NULL;
-        pthread_mutex_unlock(&in.mu);
+        pthread_mutex_unlock(&in->mu);
 
         /* Before every batch while full: space that comes back goes first
          * to the checkpoint the probe makes, which the batch's writes would
          * otherwise take, leaving the log to grow rather than start over.
          * Where the disk is still full, the probe fails on its first page. */
-        if (atomic_load(&storage_full)) probe();
-        run_batch(batch);
-        upkeep_due = true;
-        queue_push(&committed, batch, last);
+        if (atomic_load(&storage_full)) probe(w);
+        run_batch(w->conn, batch);
+        w->upkeep_due = w->index == 0;
+        queue_push(&w->committed, batch, last);
         uint64_t now = time_now_ms();
-        if (now - last_sweep > IDEM_SWEEP_MS) {
+        if (w->index == 0 && now - last_sweep > IDEM_SWEEP_MS) {
             store_err e;
-            store_idem_expire(conn, (int64_t)now - 24ll * 3600 * 1000, &e);
+            store_idem_expire(w->conn, (int64_t)now - 24ll * 3600 * 1000, &e);
             last_sweep = now;
         }
     }
     return NULL;
 }
 
-int writer_start(store *s, store_err *e)
+/* Stops writer i's threads (those started) and closes its connection. */
+static void stop_one(writer *w, bool thread, bool sync_thread)
 {
-    int rc = store_connect(s, &conn, e);
-    if (rc == STORE_OK) rc = store_sync_defer(conn, true, e);
+    if (thread) {
+        queue_stop(&w->in);
+        pthread_join(w->thread, NULL);
+    }
+    if (sync_thread) {
+        queue_stop(&w->committed);
+        pthread_join(w->sync_thread, NULL);
+    }
+    store_disconnect(w->conn);
+    w->conn = NULL;
+}
+
+static int start_one(store *s, writer *w, store_err *e)
+{
+    int rc = store_connect(s, &w->conn, e);
+    if (rc == STORE_OK) rc = store_sync_defer(w->conn, true, e);
     if (rc) {
-        store_disconnect(conn);
-        conn = NULL;
+        store_disconnect(w->conn);
+        w->conn = NULL;
         return rc;
     }
-    in.stopping = committed.stopping = false;
-    if (pthread_create(&sync_thread, NULL, sync_loop, NULL) != 0) {
-        store_disconnect(conn);
-        conn = NULL;
-        snprintf(e->msg, sizeof e->msg, "cannot start the writer's sync thread");
+    if (pthread_create(&w->sync_thread, NULL, sync_loop, w) != 0) {
+        stop_one(w, false, false);
+        snprintf(e->msg, sizeof e->msg, "cannot start a writer's sync thread");
         return STORE_ERROR;
     }
-    if (pthread_create(&thread, NULL, loop, NULL) != 0) {
-        queue_stop(&committed);
-        pthread_join(sync_thread, NULL);
-        store_disconnect(conn);
-        conn = NULL;
-        snprintf(e->msg, sizeof e->msg, "cannot start the writer thread");
+    if (pthread_create(&w->thread, NULL, loop, w) != 0) {
+        stop_one(w, false, true);
+        snprintf(e->msg, sizeof e->msg, "cannot start a writer thread");
         return STORE_ERROR;
     }
     return STORE_OK;
 }
 
+int writer_start(store *s, int n, store_err *e)
+{
+    int most = store_writers(s);
+    if (n < 1) n = 1;
+    if (most && n > most) n = most;
+    if (n > WRITERS_MAX) n = WRITERS_MAX;
+    for (int i = 0; i < n; i++) {
+        writer *w = &writers[i];
+        *w = (writer){.index = i, .upkeep_due = i == 0};
+        pthread_mutex_init(&w->in.mu, NULL);
+        pthread_cond_init(&w->in.cv, NULL);
+        pthread_mutex_init(&w->committed.mu, NULL);
+        pthread_cond_init(&w->committed.cv, NULL);
+        int rc = start_one(s, w, e);
+        if (rc) {
+            writer_stop();
+            return rc;
+        }
+        nwriters = i + 1;
+    }
+    return STORE_OK;
+}
+
+int writer_count(void)
+{
+    return nwriters;
+}
+
+/* FNV-1a of the workspace id: one workspace's writes always take the same
+ * writer, so they commit in the order they came, and two writers never
+ * wait for each other's rows. */
+static writer *route(const char *ws)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)(ws ? ws : ""); *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return &writers[h % (uint32_t)nwriters];
+}
+
 void writer_submit(writer_job *j)
 {
     j->next = NULL;
-    queue_push(&in, j, j);
+    writer *w = route(j->q->ws);
+    queue_push(&w->in, j, j);
 }
 
 void writer_stop(void)
 {
-    if (!conn) return;
-    queue_stop(&in);
-    pthread_join(thread, NULL);
-    queue_stop(&committed);
-    pthread_join(sync_thread, NULL);
-    store_disconnect(conn);
-    conn = NULL;
+    for (int i = 0; i < nwriters; i++)
+        stop_one(&writers[i], true, true);
+    for (int i = 0; i < nwriters; i++) {
+        writer *w = &writers[i];
+        pthread_mutex_destroy(&w->in.mu);
+        pthread_cond_destroy(&w->in.cv);
+        pthread_mutex_destroy(&w->committed.mu);
+        pthread_cond_destroy(&w->committed.cv);
+    }
+    nwriters = 0;
 }

@@ -1,20 +1,25 @@
-/* writer.h - group commit: the one thread that writes.
+/* writer.h - group commit: the threads that write.
  *
- * Owns: the write connection, the queue of pending write requests and the
- * two threads that serve it (the writer and its sync thread).
- * Worker threads validate nothing here; they hand over whole requests. The
+ * Owns: the writers, each with its write connection, its queue of pending
+ * write requests and the two threads that serve it (the writer and its
+ * sync thread). SQLite has one writer, as its write lock covers the file;
+ * PostgreSQL may have several, and each workspace's writes go to one of
+ * them (by a hash of its id), so a workspace's writes still commit one
+ * batch at a time in the order they came while other workspaces' run
+ * beside them, on rows no other writer touches.
+ * Worker threads validate nothing here; they hand over whole requests. A
  * writer takes every request waiting (up to a batch cap), runs each inside
  * its own savepoint of one transaction, commits once and passes the batch
  * to its sync thread, which waits for the commit to be durable
  * (store_sync: one fsync for every batch committed meanwhile) and then
  * calls each job's done() so its worker can answer. The next batch runs
  * during that fsync. Every acknowledged write is on disk, and since only
- * this thread writes, no client ever sees "database is locked". When no
- * write has come for a moment, it does the store's upkeep (store_maintain)
- * in short steps, looking at the queue between steps. When a write fails
- * for lack of room (STORE_FULL), it stops upkeep and probes the store
- * (store_probe) once a second, idle or between batches, until a probe
- * finds room again. */
+ * one thread writes to a SQLite file, no client ever sees "database is
+ * locked". When no write has come for a moment, the first writer does the
+ * store's upkeep (store_maintain) in short steps, looking at its queue
+ * between steps. When a write fails for lack of room (STORE_FULL), the
+ * writers stop upkeep and probe the store (store_probe) once a second,
+ * idle or between batches, until a probe finds room again. */
 #ifndef CAIRN_WRITER_H
 #define CAIRN_WRITER_H
 
@@ -26,9 +31,15 @@ typedef struct writer_job {
     struct writer_job *next;
 } writer_job;
 
-int writer_start(store *s, store_err *e);
+#define WRITERS_MAX 32
+
+/* Starts n writers (at least 1; at most what the store allows, see
+ * store_writers, and WRITERS_MAX). */
+int writer_start(store *s, int n, store_err *e);
+/* How many writers run. */
+int writer_count(void);
 void writer_submit(writer_job *j);
-/* Finishes what is queued, then stops the thread. */
+/* Finishes what is queued, then stops the threads. */
 void writer_stop(void);
 /* Whether writes fail for lack of room (STORE_FULL) and no probe has
  * found room since: /readyz answers 503 meanwhile. */

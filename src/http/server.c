@@ -300,7 +300,7 @@ int server_run(const server_config *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     store_err e;
-    if (writer_start(cfg->db, &e) != STORE_OK) {
+    if (writer_start(cfg->db, cfg->writers, &e) != STORE_OK) {
         fprintf(stderr, "cairn: %s\n", e.msg);
         close(listen_fd);
         if (metrics_fd >= 0) close(metrics_fd);

@@ -18,6 +18,7 @@ typedef struct server_config {
     const char *listen;         /* "host:port"; port 0 picks a free one */
     const char *metrics_listen; /* a second listener serving only /metrics; NULL: none */
     int threads;
+    int writers; /* writer threads, each with its connection (api/writer.h) */
     store *db;
     FILE *access_log; /* NULL: off */
 } server_config;

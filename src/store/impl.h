@@ -12,6 +12,7 @@
 
 typedef struct store_ops {
     const char *name;
+    int writers; /* connections that may write at once; 0: any number */
     int (*open)(store **out, const char *url, const store_opts *opts, store_err *e);
     void (*close)(store *s);
     int (*connect)(store *s, store_conn **out, store_err *e);

@@ -1650,8 +1650,9 @@ static int sq_secret(sq_conn *c, unsigned char *out, store_err *e)
 
 /* ------------------------------------------------------------- the table */
 
-#define BACKEND_CONN  sq_conn
-#define BACKEND_FN(x) sq_##x
-#define BACKEND_OPS   store_sqlite_ops
-#define BACKEND_NAME  "sqlite"
+#define BACKEND_CONN    sq_conn
+#define BACKEND_FN(x)   sq_##x
+#define BACKEND_OPS     store_sqlite_ops
+#define BACKEND_NAME    "sqlite"
+#define BACKEND_WRITERS 1 /* a write locks the whole file */
 #include "store/backend.inc"

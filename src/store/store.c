@@ -72,6 +72,11 @@ int store_connect(store *s, store_conn **out, store_err *e)
     return s->ops->connect(s, out, e);
 }
 
+int store_writers(const store *s)
+{
+    return s->ops->writers;
+}
+
 #define SELF c
 #define STORE_OP(ret, name, params, args)                                                          \
     ret store_##name params                                                                        \

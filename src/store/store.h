@@ -78,6 +78,9 @@ typedef struct store_opts {
 int store_open(store **out, const char *url, const store_opts *opts, store_err *e);
 void store_close(store *s);
 int store_connect(store *s, store_conn **out, store_err *e);
+/* How many connections may write at once: 1 for SQLite, whose write lock
+ * covers the file; 0 (any number) for PostgreSQL. */
+int store_writers(const store *s);
 void store_disconnect(store_conn *c);
 /* Applies pending migrations; *applied gets how many ran. */
 int store_migrate(store_conn *c, int *applied, store_err *e);
