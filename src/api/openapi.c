@@ -405,6 +405,12 @@ static void fixed_schemas(json_t *s)
                              "type", "object", "properties",
                              pack("{s:o, s:o}", "open", int_schema(), "overdue", int_schema()),
                              "required", "open", "overdue"));
+    json_object_set_new(
+        json_object_get(dash, "properties"), "tickets",
+        pack("{s:s, s:s, s:o, s:[s,s]}", "description",
+             "Only for keys with support:read in workspaces with the support module", "type",
+             "object", "properties", pack("{s:o, s:O}", "open", int_schema(), "by_status", counts),
+             "required", "open", "by_status"));
     json_object_set_new(s, "Dashboard", dash);
 }
 
@@ -657,6 +663,12 @@ static void list_params(json_t *ps, const res_def *r)
                      t->fields[k].name);
             json_array_append_new(ps, param(name, "query", false, str_schema(), desc));
         }
+    }
+    if (r->parent) {
+        const char *name = r->fields[res_parent_field(r)].name;
+        json_array_append_new(
+            ps, param(name, "query", false, str_schema(),
+                      "The id in the path, repeated (any other is refused with a 400)"));
     }
     if (r->custom_fields) {
         json_array_append_new(

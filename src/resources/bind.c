@@ -13,6 +13,10 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_DEAL] = &deal_hooks,
     [RES_TASK] = &task_hooks,
     [RES_ACTIVITY] = &activity_hooks,
+    [RES_TICKET] = &ticket_hooks,
+    [RES_TMSG] = &ticket_message_hooks,
+    [RES_TCOMMENT] = &ticket_comment_hooks,
+    [RES_ARTICLE] = &article_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {

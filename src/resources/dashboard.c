@@ -1,5 +1,6 @@
-/* dashboard.c - GET /v1/dashboard: the sales picture in one call, computed
- * by grouped aggregates over covering indexes, never by loading rows. */
+/* dashboard.c - GET /v1/dashboard: the sales and support picture in one
+ * call, computed by grouped aggregates over covering indexes, never by
+ * loading rows; each section only for keys that may read its resources. */
 #include <string.h>
 #include <time.h>
 
@@ -115,6 +116,22 @@ int dashboard_get(engine_call *c)
         jw_obj_open(w);
         jw_kint(w, "open", open_tasks);
         jw_kint(w, "overdue", overdue);
+        jw_obj_close(w);
+    }
+
+    /* Tickets likewise: support's scope and module. */
+    const res_def *k = RES(TICKET);
+    if (engine_has_scope(c, k->scope_read) && !(c->disabled & (1u << k->module))) {
+        if (engine_aggregate(c, k, NULL, 0, TICKET_status, -1, -1, &rows, &n)) return -1;
+        int64_t unresolved = 0;
+        for (int i = 0; i < n; i++)
+            if (rows[i].key[0].kind == SV_TEXT && strcmp(rows[i].key[0].s, "resolved") != 0 &&
+                strcmp(rows[i].key[0].s, "closed") != 0)
+                unresolved += rows[i].count;
+        jw_key(w, "tickets");
+        jw_obj_open(w);
+        jw_kint(w, "open", unresolved);
+        if (counts_by(c, w, k, TICKET_status)) return -1;
         jw_obj_close(w);
     }
 

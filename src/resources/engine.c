@@ -1418,6 +1418,12 @@ static int engine_list(engine_call *c)
         if (check_parent(c, r)) return -1;
         sq.link_field = res_parent_field(r);
         sq.link_value = parent_id(c);
+        /* 004 repeats the parent's id in the query of its nested lists. */
+        const char *name = r->fields[sq.link_field].name;
+        const char *again = engine_param_get(c, name);
+        if (again && strcmp(again, parent_id(c)) != 0)
+            return engine_fail(c, EK_INVALID, name,
+                               "%s in the query differs from the one in the path", name);
     }
     return run_list(c, r, &sq, none);
 }

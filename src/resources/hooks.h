@@ -14,14 +14,18 @@ typedef int (*engine_action_fn)(struct engine_call *c);
 extern const res_hooks *const engine_hooks[RES__COUNT];
 extern const engine_action_fn engine_actions[ACT__COUNT];
 
-extern const res_hooks contact_hooks;    /* contacts.c */
-extern const res_hooks company_hooks;    /* contacts.c */
-extern const res_hooks membership_hooks; /* contacts.c */
-extern const res_hooks pipeline_hooks;   /* pipelines.c */
-extern const res_hooks stage_hooks;      /* pipelines.c */
-extern const res_hooks deal_hooks;       /* pipelines.c */
-extern const res_hooks task_hooks;       /* tasks.c */
-extern const res_hooks activity_hooks;   /* tasks.c */
+extern const res_hooks contact_hooks;        /* contacts.c */
+extern const res_hooks company_hooks;        /* contacts.c */
+extern const res_hooks membership_hooks;     /* contacts.c */
+extern const res_hooks pipeline_hooks;       /* pipelines.c */
+extern const res_hooks stage_hooks;          /* pipelines.c */
+extern const res_hooks deal_hooks;           /* pipelines.c */
+extern const res_hooks task_hooks;           /* tasks.c */
+extern const res_hooks activity_hooks;       /* tasks.c */
+extern const res_hooks ticket_hooks;         /* support.c */
+extern const res_hooks ticket_message_hooks; /* support.c */
+extern const res_hooks ticket_comment_hooks; /* support.c */
+extern const res_hooks article_hooks;        /* support.c */
 
 int lead_convert(struct engine_call *c);      /* leads.c */
 int lead_stage(struct engine_call *c);        /* leads.c */
