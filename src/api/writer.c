@@ -5,9 +5,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "core/timeutil.h"
+#include "resources/engine.h"
 
 #define BATCH_MAX     512
 #define IDEM_SWEEP_MS (10 * 60 * 1000)
@@ -18,6 +20,8 @@
 /* While the storage is full and no write comes, a probe (store_probe)
  * this often: space comes back without a write to notice it. */
 #define PROBE_MS 1000
+/* Timers (engine_timers: SLA clocks, ...) run about this often. */
+#define TIMER_MS 1000
 
 /* Jobs handed from one thread to the next, in order. */
 typedef struct job_queue {
@@ -56,6 +60,7 @@ typedef struct writer {
     store_conn *conn;
     int index;
     bool upkeep_due;    /* its writer thread only */
+    uint64_t timers_ms; /* its writer thread only: when timers last ran */
     uint64_t probed_ms; /* its writer thread only: the last probe */
 } writer;
 
@@ -200,6 +205,74 @@ static void run_batch(store_conn *conn, writer_job *batch)
     }
 }
 
+/* Waits on the queue (its mutex held) for at most ms; whether it timed out. */
+static bool timed_wait(job_queue *q, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    return pthread_cond_timedwait(&q->cv, &q->mu, &until) == ETIMEDOUT;
+}
+
+typedef struct ws_ids {
+    char (*id)[ID_MAX];
+    int n, cap;
+} ws_ids;
+
+static void collect_ws(const store_workspace *ws, void *ud)
+{
+    ws_ids *l = ud;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        void *p = realloc(l->id, sizeof *l->id * (size_t)cap);
+        if (!p) return; /* this round misses the rest; the next one retries */
+        l->id = p;
+        l->cap = cap;
+    }
+    snprintf(l->id[l->n++], ID_MAX, "%s", ws->id);
+}
+
+static writer *route(const char *ws);
+
+/* What falls due with time (engine_timers) in this writer's workspaces,
+ * each in its own savepoint of one transaction. Nothing waits on it, so
+ * its commit is made durable by the next batch's sync. */
+static void run_timers(writer *w)
+{
+    w->timers_ms = time_now_ms();
+    ws_ids l = {0};
+    store_err e;
+    int rc = store_workspace_each(w->conn, collect_ws, &l, &e);
+    if (rc == STORE_OK) rc = store_begin(w->conn, true, &e);
+    if (rc == STORE_OK) {
+        for (int i = 0; i < l.n && rc == STORE_OK; i++) {
+            if (route(l.id[i]) != w) continue;
+            if ((rc = store_savepoint(w->conn, &e)) != STORE_OK) break;
+            store_err te;
+            if (engine_timers(w->conn, l.id[i], (int64_t)w->timers_ms, &te) == STORE_OK) {
+                rc = store_release(w->conn, &e);
+            } else {
+                store_rollback_to(w->conn);
+                fprintf(stderr,
+                        "{\"level\":\"error\",\"msg\":\"timers failed\",\"store\":\"%s\"}\n",
+                        te.msg);
+            }
+        }
+        if (rc == STORE_OK)
+            rc = store_commit(w->conn, &e);
+        else
+            store_rollback(w->conn);
+    }
+    free(l.id);
+    if (rc != STORE_OK) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"timers failed\",\"store\":\"%s\"}\n",
+                e.msg);
+        note_failure(rc, &e);
+    }
+}
+
 static void *loop(void *arg)
 {
     writer *w = arg;
@@ -208,20 +281,23 @@ static void *loop(void *arg)
     for (;;) {
         pthread_mutex_lock(&in->mu);
         while (!in->head && !in->stopping) {
-            /* Full: nothing but the probe, as upkeep writes too. */
+            /* Full: nothing but the probe, as upkeep and timers write too. */
             bool full = atomic_load(&storage_full);
-            if (!full && !w->upkeep_due) {
-                pthread_cond_wait(&in->cv, &in->mu);
+            uint64_t now = time_now_ms();
+            if (!full && now - w->timers_ms >= TIMER_MS) {
+                pthread_mutex_unlock(&in->mu);
+                run_timers(w);
+                pthread_mutex_lock(&in->mu);
                 continue;
             }
-            uint64_t since = time_now_ms() - w->probed_ms;
+            uint64_t timer_in = TIMER_MS - (now - w->timers_ms);
+            if (!full && !w->upkeep_due) {
+                timed_wait(in, (long)timer_in);
+                continue;
+            }
+            uint64_t since = now - w->probed_ms;
             long wait_ms = !full ? UPKEEP_IDLE_MS : since < PROBE_MS ? (long)(PROBE_MS - since) : 0;
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += wait_ms * 1000000L;
-            until.tv_sec += until.tv_nsec / 1000000000L;
-            until.tv_nsec %= 1000000000L;
-            if (pthread_cond_timedwait(&in->cv, &in->mu, &until) != ETIMEDOUT) continue;
+            if (!timed_wait(in, wait_ms)) continue;
             if (full) {
                 pthread_mutex_unlock(&in->mu);
                 probe(w);
@@ -255,6 +331,7 @@ static void *loop(void *arg)
          * Where the disk is still full, the probe fails on its first page. */
         if (atomic_load(&storage_full)) probe(w);
         run_batch(w->conn, batch);
+        if (!atomic_load(&storage_full) && time_now_ms() - w->timers_ms >= TIMER_MS) run_timers(w);
         w->upkeep_due = w->index == 0;
         queue_push(&w->committed, batch, last);
         uint64_t now = time_now_ms();
@@ -304,6 +381,18 @@ static int start_one(store *s, writer *w, store_err *e)
     return STORE_OK;
 }
 
+/* Releases writers [0, n): their threads and connections are gone. */
+static void destroy(int n)
+{
+    for (int i = 0; i < n; i++) {
+        writer *w = &writers[i];
+        pthread_mutex_destroy(&w->in.mu);
+        pthread_cond_destroy(&w->in.cv);
+        pthread_mutex_destroy(&w->committed.mu);
+        pthread_cond_destroy(&w->committed.cv);
+    }
+}
+
 int writer_start(store *s, int n, store_err *e)
 {
     int most = store_writers(s);
@@ -317,12 +406,18 @@ int writer_start(store *s, int n, store_err *e)
         pthread_cond_init(&w->in.cv, NULL);
         pthread_mutex_init(&w->committed.mu, NULL);
         pthread_cond_init(&w->committed.cv, NULL);
-        int rc = start_one(s, w, e);
+    }
+    /* Routing (route) divides by the count: set before any writer runs. */
+    nwriters = n;
+    for (int i = 0; i < n; i++) {
+        int rc = start_one(s, &writers[i], e);
         if (rc) {
-            writer_stop();
+            for (int k = 0; k < i; k++)
+                stop_one(&writers[k], true, true);
+            destroy(n);
+            nwriters = 0;
             return rc;
         }
-        nwriters = i + 1;
     }
     return STORE_OK;
 }
@@ -354,12 +449,6 @@ void writer_stop(void)
 {
     for (int i = 0; i < nwriters; i++)
         stop_one(&writers[i], true, true);
-    for (int i = 0; i < nwriters; i++) {
-        writer *w = &writers[i];
-        pthread_mutex_destroy(&w->in.mu);
-        pthread_cond_destroy(&w->in.cv);
-        pthread_mutex_destroy(&w->committed.mu);
-        pthread_cond_destroy(&w->committed.cv);
-    }
+    destroy(nwriters);
     nwriters = 0;
 }

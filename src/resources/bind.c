@@ -33,3 +33,8 @@ int (*const engine_workspace_hooks[])(struct engine_call *c) = {
     sales_workspace_init,
     NULL,
 };
+
+int (*const engine_timer_hooks[])(struct engine_call *c, int64_t now_ms) = {
+    support_timers,
+    NULL,
+};

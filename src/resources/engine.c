@@ -51,6 +51,27 @@ int engine_workspace_created(store_conn *conn, const char *ws, store_err *e)
     return rc;
 }
 
+int engine_timers(store_conn *conn, const char *ws, int64_t now_ms, store_err *e)
+{
+    arena a;
+    arena_init(&a);
+    engine_result r;
+    engine_result_init(&r);
+    engine_call c = {
+        .ws = ws, .actor = "system", .trace = "timer", .conn = conn, .a = &a, .out = &r};
+    int rc = STORE_OK;
+    for (int i = 0; engine_timer_hooks[i] && rc == STORE_OK; i++)
+        if (engine_timer_hooks[i](&c, now_ms)) {
+            snprintf(e->msg, sizeof e->msg, "timers of workspace %.40s: %.180s", ws, r.message);
+            rc = r.kind == EK_UNAVAILABLE    ? STORE_UNAVAILABLE
+                 : r.kind == EK_STORAGE_FULL ? STORE_FULL
+                                             : STORE_ERROR;
+        }
+    engine_result_release(&r);
+    arena_release(&a);
+    return rc;
+}
+
 /* --------------------------------------------------------------- results */
 
 void engine_result_init(engine_result *r)

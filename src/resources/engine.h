@@ -119,6 +119,12 @@ bool engine_check(char *err, size_t cap);
  * status with e->msg set. */
 int engine_workspace_created(store_conn *c, const char *ws, store_err *e);
 
+/* Runs what is due by time in workspace ws (each family's timer hook:
+ * tickets whose SLA status changes at now_ms, ...), inside the caller's
+ * write transaction, as the "system" actor. STORE_OK, or a store status
+ * with e->msg set. */
+int engine_timers(store_conn *c, const char *ws, int64_t now_ms, store_err *e);
+
 /* The server's secret (from the store, the same on every node): list
  * cursors are sealed with a key derived from it. Without it they are
  * sealed with a key of the process's own. Call before serving. */

@@ -41,6 +41,12 @@ extern int (*const engine_workspace_hooks[])(struct engine_call *c);
 
 int sales_workspace_init(struct engine_call *c); /* pipelines.c: the default pipeline */
 
+/* What falls due with time, one hook per family that has some
+ * (engine_timers runs them on a writer about once a second). NULL-ended. */
+extern int (*const engine_timer_hooks[])(struct engine_call *c, int64_t now_ms);
+
+int support_timers(struct engine_call *c, int64_t now_ms); /* support.c: SLA clocks */
+
 /* GET and PATCH /v1/workspace (workspace.c). */
 int engine_workspace_get(struct engine_call *c);
 int engine_workspace_update(struct engine_call *c);

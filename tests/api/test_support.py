@@ -322,3 +322,89 @@ def test_knowledge_categories_and_articles():
     expect(B.get("/v1/knowledge/articles/" + draft["id"]), 404)
     expect(CRM.get("/v1/knowledge/articles"), 403)
     expect(RO.post("/v1/knowledge/articles", {"title": "read only"}), 403)
+
+
+# ---------------------------------------------------------------- SLA clocks
+
+def _ms(ts):
+    import datetime
+    return int(datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp() * 1000 + 0.5)
+
+
+def test_sla_clocks_and_the_breach_timer():
+    import time
+    from harness import HTTP_TIMEOUT
+    w = S.key(uniq("support-sla"))
+    q = w.create("/v1/support/queues", {"key": "fast", "name": "Fast", "first_response_target_minutes": 1,
+                                        "resolution_target_minutes": 2})
+    plain = w.create("/v1/support/tickets", {"subject": "No queue, no clock"})
+    for f in ("first_response_due_at", "resolution_due_at", "sla_status", "sla_next_change_at"):
+        eq(plain[f], None, "%s without a queue" % f)
+
+    late = w.create("/v1/support/tickets", {"subject": "Nobody answers", "queue_id": q["id"]})
+    created = _ms(late["created_at"])
+    eq(_ms(late["first_response_due_at"]) - created, 60000, "first response due a minute after creation")
+    eq(_ms(late["resolution_due_at"]) - created, 120000, "resolution due two minutes after creation")
+    eq(late["sla_status"], "on_track", "a new ticket's sla_status")
+    eq(_ms(late["sla_next_change_at"]) - created, 45000, "at risk in the last quarter of the first response's time")
+
+    answered = w.create("/v1/support/tickets", {"subject": "Answered at once", "queue_id": q["id"]})
+    w.create("/v1/support/tickets/%s/messages" % answered["id"], {"direction": "outbound", "body": "On it"})
+    answered = expect(w.get("/v1/support/tickets/" + answered["id"]), 200)["data"]
+    eq(answered["sla_status"], "on_track", "first response in time, resolution running")
+    eq(_ms(answered["sla_next_change_at"]) - _ms(answered["created_at"]), 90000,
+       "next change: the resolution clock's last quarter")
+
+    done = w.create("/v1/support/tickets", {"subject": "Solved at once", "queue_id": q["id"]})
+    w.create("/v1/support/tickets/%s/messages" % done["id"], {"direction": "outbound", "body": "Fixed"})
+    done = expect(w.patch("/v1/support/tickets/" + done["id"], {"status": "resolved"}), 200)["data"]
+    eq(done["sla_status"], "met", "both clocks stopped in time")
+    eq(done["sla_next_change_at"], None, "a met ticket changes no more")
+
+    waiting = w.create("/v1/support/tickets", {"subject": "Waiting on the customer", "queue_id": q["id"]})
+    w.create("/v1/support/tickets/%s/messages" % waiting["id"], {"direction": "outbound", "body": "Which invoice?"})
+    waiting = expect(w.patch("/v1/support/tickets/" + waiting["id"], {"status": "waiting_on_customer"}), 200)["data"]
+    ok(waiting["sla_paused_at"] is not None, "the resolution clock pauses while waiting_on_customer")
+    eq(waiting["sla_next_change_at"], None, "a paused clock schedules no change")
+
+    for body in ({"subject": "x", "sla_status": "met"}, {"subject": "x", "first_response_due_at": "2030-01-01T00:00:00Z"}):
+        r = expect(w.post("/v1/support/tickets", body), 400)
+        eq(r["error"]["param"], list(body)[1], "a server-kept SLA field in a body")
+    eq(expect(w.get("/v1/support/tickets", params={"sla_status": "late"}), 400)["error"]["param"], "sla_status",
+       "?sla_status=late")
+    eq(ids(expect(w.get("/v1/support/tickets", params={"sla_status": "met"}), 200)["data"]), [done["id"]],
+       "?sla_status=met")
+    cut = late["first_response_due_at"]
+    before = ids(expect(w.get("/v1/support/tickets", params={"first_response_due_before": "2099-01-01T00:00:00Z"}),
+                        200)["data"])
+    eq(sorted(before), sorted([late["id"], answered["id"], done["id"], waiting["id"]]),
+       "?first_response_due_before= (tickets with a first response clock)")
+
+    # No request touches `late`: the writers' timer finds its breach.
+    deadline = time.monotonic() + 60 + HTTP_TIMEOUT
+    got = None
+    while time.monotonic() < deadline:
+        got = expect(w.get("/v1/support/tickets/" + late["id"]), 200)["data"]
+        if got["sla_status"] == "breached":
+            break
+        time.sleep(1)
+    eq(got["sla_status"], "breached", "sla_status after the first response's due time (%s) passed" % cut)
+    eq(got["sla_next_change_at"], None, "a breached ticket changes no more")
+    events = expect(w.get("/v1/support/tickets/%s/timeline" % late["id"]), 200)["data"]
+    eq([e["type"] for e in events if e.get("type") == "ticket.sla_breached"], ["ticket.sla_breached"],
+       "one ticket.sla_breached event in the timeline")
+    eq(ids(expect(w.get("/v1/support/tickets", params={"sla_status": "breached"}), 200)["data"]), [late["id"]],
+       "?sla_status=breached")
+    # An answer now is late: breached stays.
+    w.create("/v1/support/tickets/%s/messages" % late["id"], {"direction": "outbound", "body": "Sorry"})
+    eq(expect(w.get("/v1/support/tickets/" + late["id"]), 200)["data"]["sla_status"], "breached",
+       "a late first response leaves the ticket breached")
+
+    again = expect(w.get("/v1/support/tickets/" + waiting["id"]), 200)["data"]
+    ok(again["sla_status"] in ("on_track", "at_risk") and again["sla_status"] != "breached",
+       "a paused resolution clock did not run: %r" % again["sla_status"])
+    resumed = expect(w.patch("/v1/support/tickets/" + waiting["id"], {"status": "open"}), 200)["data"]
+    eq(resumed["sla_paused_at"], None, "the clock runs again")
+    moved = _ms(resumed["resolution_due_at"]) - _ms(waiting["resolution_due_at"])
+    ok(moved >= 55000, "resolution_due_at moved on by the pause (%d ms)" % moved)
