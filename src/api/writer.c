@@ -251,13 +251,16 @@ static void run_timers(writer *w)
             if (route(l.id[i]) != w) continue;
             if ((rc = store_savepoint(w->conn, &e)) != STORE_OK) break;
             store_err te;
-            if (engine_timers(w->conn, l.id[i], (int64_t)w->timers_ms, &te) == STORE_OK) {
+            int trc = engine_timers(w->conn, l.id[i], (int64_t)w->timers_ms, &te);
+            if (trc == STORE_OK) {
                 rc = store_release(w->conn, &e);
             } else {
+                /* One workspace's failure leaves the others' work. */
                 store_rollback_to(w->conn);
                 fprintf(stderr,
                         "{\"level\":\"error\",\"msg\":\"timers failed\",\"store\":\"%s\"}\n",
                         te.msg);
+                note_failure(trc, &te);
             }
         }
         if (rc == STORE_OK)
