@@ -1,7 +1,8 @@
 /* support.c - what tickets, their messages and comments do beyond the
  * generic engine: a ticket's status follows a transition table (nothing
  * goes back to new, closed is final, a resolved ticket reopens to open),
- * and its resolved_at and closed_at follow the status; the first outbound
+ * and its resolved_at and closed_at follow the status; its SLA clocks
+ * (below) follow every write and the writers' timer; the first outbound
  * message is the ticket's first response; messages and comments are
  * written by the calling key unless told otherwise; a knowledge article's
  * published_at is when it last became published. */
@@ -74,7 +75,7 @@ static void set_if_changed(res_write *w, int field, store_val v)
 
 /* One clock: due 0 = no target; stop 0 = running; paused: since when. */
 typedef struct sla_clock {
-    int64_t due, stop, paused, start;
+    int64_t due, stop, paused;
 } sla_clock;
 
 static int sla_targets(res_write *w, int64_t *first, int64_t *resolution)
