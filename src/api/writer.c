@@ -425,11 +425,6 @@ int writer_start(store *s, int n, store_err *e)
     return STORE_OK;
 }
 
-int writer_count(void)
-{
-    return nwriters;
-}
-
 /* FNV-1a of the workspace id: one workspace's writes always take the same
  * writer, so they commit in the order they came, and two writers never
  * wait for each other's rows. */

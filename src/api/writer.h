@@ -36,8 +36,6 @@ typedef struct writer_job {
 /* Starts n writers (at least 1; at most what the store allows, see
  * store_writers, and WRITERS_MAX). */
 int writer_start(store *s, int n, store_err *e);
-/* How many writers run. */
-int writer_count(void);
 void writer_submit(writer_job *j);
 /* Finishes what is queued, then stops the threads. */
 void writer_stop(void);
