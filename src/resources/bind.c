@@ -29,12 +29,12 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_DASHBOARD] = dashboard_get,
 };
 
-int (*const engine_workspace_hooks[])(struct engine_call *c) = {
+const engine_system_fn engine_workspace_hooks[] = {
     sales_workspace_init,
     NULL,
 };
 
-int (*const engine_timer_hooks[])(struct engine_call *c, int64_t now_ms) = {
+const engine_system_fn engine_timer_hooks[] = {
     support_timers,
     NULL,
 };

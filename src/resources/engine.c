@@ -30,18 +30,21 @@ bool engine_check(char *err, size_t cap)
     return true;
 }
 
-int engine_workspace_created(store_conn *conn, const char *ws, store_err *e)
+/* Runs a NULL-ended list of the families' system hooks in workspace ws
+ * as the "system" actor, stopping at the first failure, which `what`
+ * introduces in e->msg. */
+static int run_system(store_conn *conn, const char *ws, const char *trace, const char *what,
+                      const engine_system_fn *hooks, int64_t now_ms, store_err *e)
 {
     arena a;
     arena_init(&a);
     engine_result r;
     engine_result_init(&r);
-    engine_call c = {
-        .ws = ws, .actor = "system", .trace = "workspace", .conn = conn, .a = &a, .out = &r};
+    engine_call c = {.ws = ws, .actor = "system", .trace = trace, .conn = conn, .a = &a, .out = &r};
     int rc = STORE_OK;
-    for (int i = 0; engine_workspace_hooks[i] && rc == STORE_OK; i++)
-        if (engine_workspace_hooks[i](&c)) {
-            snprintf(e->msg, sizeof e->msg, "setting up workspace %.40s: %.180s", ws, r.message);
+    for (int i = 0; hooks[i] && rc == STORE_OK; i++)
+        if (hooks[i](&c, now_ms)) {
+            snprintf(e->msg, sizeof e->msg, "%s %.40s: %.180s", what, ws, r.message);
             rc = r.kind == EK_UNAVAILABLE    ? STORE_UNAVAILABLE
                  : r.kind == EK_STORAGE_FULL ? STORE_FULL
                                              : STORE_ERROR;
@@ -51,25 +54,15 @@ int engine_workspace_created(store_conn *conn, const char *ws, store_err *e)
     return rc;
 }
 
+int engine_workspace_created(store_conn *conn, const char *ws, store_err *e)
+{
+    return run_system(conn, ws, "workspace", "setting up workspace", engine_workspace_hooks,
+                      (int64_t)time_now_ms(), e);
+}
+
 int engine_timers(store_conn *conn, const char *ws, int64_t now_ms, store_err *e)
 {
-    arena a;
-    arena_init(&a);
-    engine_result r;
-    engine_result_init(&r);
-    engine_call c = {
-        .ws = ws, .actor = "system", .trace = "timer", .conn = conn, .a = &a, .out = &r};
-    int rc = STORE_OK;
-    for (int i = 0; engine_timer_hooks[i] && rc == STORE_OK; i++)
-        if (engine_timer_hooks[i](&c, now_ms)) {
-            snprintf(e->msg, sizeof e->msg, "timers of workspace %.40s: %.180s", ws, r.message);
-            rc = r.kind == EK_UNAVAILABLE    ? STORE_UNAVAILABLE
-                 : r.kind == EK_STORAGE_FULL ? STORE_FULL
-                                             : STORE_ERROR;
-        }
-    engine_result_release(&r);
-    arena_release(&a);
-    return rc;
+    return run_system(conn, ws, "timer", "timers of workspace", engine_timer_hooks, now_ms, e);
 }
 
 /* --------------------------------------------------------------- results */

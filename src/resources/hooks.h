@@ -9,6 +9,9 @@ struct engine_call;
 struct store_conn;
 
 typedef int (*engine_action_fn)(struct engine_call *c);
+/* A family's work in a whole workspace, run as the "system" actor inside
+ * the caller's transaction (engine_workspace_created, engine_timers). */
+typedef int (*engine_system_fn)(struct engine_call *c, int64_t now_ms);
 
 /* Indexed by RES_ and ACT_ numbers; NULL: no hooks (every action has one). */
 extern const res_hooks *const engine_hooks[RES__COUNT];
@@ -37,13 +40,14 @@ int dashboard_get(struct engine_call *c);     /* dashboard.c */
 
 /* What a new workspace starts with, one hook per family that has some
  * (engine_workspace_created runs them); each is idempotent. NULL-ended. */
-extern int (*const engine_workspace_hooks[])(struct engine_call *c);
+extern const engine_system_fn engine_workspace_hooks[];
 
-int sales_workspace_init(struct engine_call *c); /* pipelines.c: the default pipeline */
+/* pipelines.c: the default pipeline */
+int sales_workspace_init(struct engine_call *c, int64_t now_ms);
 
 /* What falls due with time, one hook per family that has some
  * (engine_timers runs them on a writer about once a second). NULL-ended. */
-extern int (*const engine_timer_hooks[])(struct engine_call *c, int64_t now_ms);
+extern const engine_system_fn engine_timer_hooks[];
 
 int support_timers(struct engine_call *c, int64_t now_ms); /* support.c: SLA clocks */
 

@@ -125,8 +125,9 @@ static int insert_seed_stages(store_conn *c, arena *a, const char *ws, const cha
     return STORE_OK;
 }
 
-int sales_workspace_init(engine_call *c)
+int sales_workspace_init(engine_call *c, int64_t now_ms)
 {
+    (void)now_ms;
     const res_def *p = RES(PIPELINE);
     store_err e;
     store_filter f = {.field = PIPELINE_is_default, .v = sv_int(1)};
