@@ -337,6 +337,7 @@ static const struct {
     [EK_FORBIDDEN] = {403, "forbidden"},
     [EK_NOT_FOUND] = {404, "not_found"},
     [EK_CONFLICT] = {409, "conflict"},
+    [EK_UNPROCESSABLE] = {422, "validation_failed"},
     [EK_UNAVAILABLE] = {503, "store_unavailable", 1},
     [EK_STORAGE_FULL] = {507, "insufficient_storage", FULL_RETRY_S},
     [EK_INTERNAL] = {500, "internal"},

@@ -73,11 +73,37 @@ static const char email_pattern[] =
 /* What valid_url() accepts: http(s)://, a host, no control or space. */
 static const char url_pattern[] = "^https?://[^/\\x00-\\x20][^\\x00-\\x20]*$";
 
+static json_t *fields_schema(const res_field *f, int n, use use, bool custom);
+
+/* One element of an FT_LIST field: in answers every member is present; in
+ * bodies the writable ones, as in a create (a list is written whole). */
+static json_t *list_item_schema(const res_field *f, use use)
+{
+    res_field m[f->nitems];
+    int n = 0;
+    for (int i = 0; i < f->nitems; i++)
+        if (use == AS_OUT || !(f->items[i].flags & RF_READONLY)) m[n++] = f->items[i];
+    json_t *s = fields_schema(m, n, use == AS_OUT ? AS_OUT : AS_CREATE, false);
+    if (use == AS_OUT) {
+        json_t *req = json_array();
+        for (int i = 0; i < n; i++)
+            json_array_append_new(req, json_string(m[i].name));
+        json_object_set_new(s, "required", req);
+    }
+    return s;
+}
+
 static json_t *field_schema(const res_field *f, use use)
 {
     json_t *s = json_object();
     bool in = use != AS_OUT; /* limits are what the server checks on input */
     switch (f->type) {
+    case FT_LIST:
+        json_object_set_new(s, "type", json_string("array"));
+        if (in) json_object_set_new(s, "maxItems", json_integer(f->max_len));
+        if (in && (f->flags & RF_REQUIRED)) json_object_set_new(s, "minItems", json_integer(1));
+        json_object_set_new(s, "items", list_item_schema(f, use));
+        break;
     case FT_INT:
     case FT_MONEY: {
         json_object_set_new(s, "type", json_string("integer"));
@@ -144,6 +170,8 @@ static json_t *field_schema(const res_field *f, use use)
         snprintf(desc + strlen(desc), sizeof desc - strlen(desc),
                  "%sset on create; an update may only repeat it", desc[0] ? "; " : "");
     if (desc[0]) json_object_set_new(s, "description", json_string(desc));
+    json_t *ex = f->example && use != AS_FILTER ? json_loads(f->example, 0, NULL) : NULL;
+    if (ex) json_object_set_new(s, "examples", pack("[o]", ex));
     if (use == AS_CREATE && f->dflt) {
         json_t *d = f->type == FT_BOOL ? json_boolean(strcmp(f->dflt, "true") == 0)
                     : f->type == FT_INT || f->type == FT_MONEY
@@ -407,11 +435,48 @@ static void fixed_schemas(json_t *s)
                              "required", "open", "overdue"));
     json_object_set_new(
         json_object_get(dash, "properties"), "tickets",
-        pack("{s:s, s:s, s:o, s:[s,s]}", "description",
+        pack("{s:s, s:s, s:o, s:[s,s,s]}", "description",
              "Only for keys with support:read in workspaces with the support module", "type",
-             "object", "properties", pack("{s:o, s:O}", "open", int_schema(), "by_status", counts),
-             "required", "open", "by_status"));
+             "object", "properties",
+             pack("{s:o, s:o, s:O}", "open", int_schema(), "breached", int_schema(), "by_status",
+                  counts),
+             "required", "open", "breached", "by_status"));
+    json_object_set_new(
+        json_object_get(dash, "properties"), "revenue",
+        pack("{s:s, s:s, s:o}", "description",
+             "Only for keys with crm:read in workspaces with the billing module: per currency, "
+             "what sent invoices bill, what their payments brought less refunds, and what is "
+             "left to collect",
+             "type", "array", "items",
+             object_of(pack("{s:o, s:o, s:o, s:o}", "currency", str_schema(), "invoiced_cents",
+                            int_schema(), "paid_cents", int_schema(), "outstanding_cents",
+                            int_schema()))));
     json_object_set_new(s, "Dashboard", dash);
+    /* accounting.c's balances: debits and credits posted up to as_of, and
+     * the balance on the account's normal side. */
+    json_t *amounts = pack("{s:o, s:o, s:o, s:o}", "debit_cents", int_schema(), "credit_cents",
+                           int_schema(), "balance_cents", int_schema(), "line_count", int_schema());
+    json_t *side = pack("{s:s, s:[s,s]}", "type", "string", "enum", "debit", "credit");
+    json_t *bal = json_deep_copy(amounts);
+    json_object_update(bal, pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:O, s:{s:[s,s], s:s}}", "object",
+                                 "type", "string", "const", "account_balance", "account_id",
+                                 str_schema(), "code", str_schema(), "currency", str_schema(),
+                                 "normal_side", side, "as_of", "type", "string", "null", "format",
+                                 "date"));
+    json_object_set_new(s, "AccountBalance", object_of(bal));
+    json_t *row = amounts;
+    json_object_update(row, pack("{s:o, s:o, s:o, s:o, s:o, s:O}", "account_id", str_schema(),
+                                 "code", str_schema(), "name", str_schema(), "type", str_schema(),
+                                 "currency", str_schema(), "normal_side", side));
+    json_decref(side);
+    json_t *total = pack("{s:o, s:o, s:o, s:{s:s}}", "currency", str_schema(), "debit_cents",
+                         int_schema(), "credit_cents", int_schema(), "balanced", "type", "boolean");
+    json_object_set_new(
+        s, "TrialBalance",
+        object_of(pack("{s:{s:s, s:s}, s:{s:[s,s], s:s}, s:o, s:o, s:{s:s}}", "object", "type",
+                       "string", "const", "trial_balance", "as_of", "type", "string", "null",
+                       "format", "date", "accounts", array_of(object_of(row)), "totals",
+                       array_of(object_of(total)), "balanced", "type", "boolean")));
 }
 
 /* -------------------------------------------------- shared responses */
@@ -450,6 +515,12 @@ static const struct err_resp {
      "UnsupportedMediaType",
      "unsupported_media_type: a body not sent as Content-Type: application/json",
      {"unsupported_media_type"}},
+    {422,
+     "Unprocessable",
+     "validation_failed: the request is well-formed but its amounts do not add up (an "
+     "overpayment, a refund over what is left, an entry whose debits and credits differ); "
+     "error.param names the field",
+     {"validation_failed"}},
     {429,
      "RateLimited",
      "rate_limited: the key's request rate or concurrent requests are over its limit",
@@ -733,7 +804,8 @@ static bool can_fail(const api_route *rt, int status)
                                (rt->write && !is(rt, "batch")));
     case 409:
     case 413:
-    case 415: return rt->write;
+    case 415:
+    case 422: return rt->write;
     }
     return false;
 }
@@ -1000,6 +1072,13 @@ static json_t *operation(const api_route *rt)
                                         "(case-insensitive) and answer 200, else create, 201"));
     }
     if (lists(rt)) list_params(ps, r);
+    for (int i = 0; rt->action && i < rt->action->nquery; i++) {
+        const res_field *f = &rt->action->query[i];
+        json_t *fs = field_schema(f, AS_FILTER);
+        json_object_del(fs, "description");
+        json_array_append_new(ps,
+                              param(f->name, "query", (f->flags & RF_REQUIRED) != 0, fs, f->doc));
+    }
     if (rt->write) {
         json_array_append_new(ps, param_ref("Idempotency-Key"));
         json_array_append_new(ps, param_ref("dry_run"));
@@ -1030,6 +1109,7 @@ static json_t *components(void)
         const res_def *r = res_table[i];
         char n[160];
         json_object_set_new(s, r->schema, record_schema(r));
+        if (r->read_only) continue;
         snprintf(n, sizeof n, "%sCreate", r->schema);
         json_object_set_new(s, n, body_schema_of(r, AS_CREATE, NULL));
         snprintf(n, sizeof n, "%sUpdate", r->schema);

@@ -110,6 +110,7 @@ static void add_resource(const res_def *r)
         {M_DELETE, OP_DELETE, "delete", "Delete a %s", true},
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (r->read_only && ops[i].op != OP_LIST && ops[i].op != OP_GET) continue;
         const char *noun = ops[i].op == OP_LIST ? r->name : r->singular;
         camel(op, sizeof op, ops[i].kind, noun);
         snprintf(sum, sizeof sum, ops[i].summary, noun);

@@ -17,6 +17,10 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_TMSG] = &ticket_message_hooks,
     [RES_TCOMMENT] = &ticket_comment_hooks,
     [RES_ARTICLE] = &article_hooks,
+    [RES_INVOICE] = &invoice_hooks,
+    [RES_PAYMENT] = &payment_hooks,
+    [RES_ACCOUNT] = &account_hooks,
+    [RES_JE] = &entry_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -27,14 +31,22 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_DEAL_STAGE_CREATE] = deal_stage_create,
     [ACT_DEAL_MOVE] = deal_move,
     [ACT_DASHBOARD] = dashboard_get,
+    [ACT_INVOICE_SEND] = invoice_send,
+    [ACT_INVOICE_VOID] = invoice_void,
+    [ACT_PAYMENT_REFUND] = payment_refund,
+    [ACT_JE_REVERSE] = entry_reverse,
+    [ACT_ACCOUNT_BALANCE] = account_balance,
+    [ACT_TRIAL_BALANCE] = trial_balance,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {
     sales_workspace_init,
+    accounting_workspace_init,
     NULL,
 };
 
 const engine_system_fn engine_timer_hooks[] = {
     support_timers,
+    billing_timers,
     NULL,
 };

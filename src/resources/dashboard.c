@@ -62,6 +62,52 @@ static int64_t month_start_ms(int64_t now_ms)
     return (int64_t)timegm(&tm) * 1000;
 }
 
+/* Per currency: what sent invoices bill, what their payments brought
+ * (less refunds) and the difference, from the invoices' rollup (status,
+ * currency) and the payments' (currency). */
+static int revenue(engine_call *c, jw *w)
+{
+    store_agg_row *inv, *pay;
+    int ni, np;
+    store_err e;
+    int rc = store_rollup_list(c->conn, c->a, RES(INVOICE), c->ws, NULL, NULL, &inv, &ni, &e);
+    if (rc == STORE_OK)
+        rc = store_rollup_list(c->conn, c->a, RES(PAYMENT), c->ws, NULL, NULL, &pay, &np, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    jw_key(w, "revenue");
+    jw_arr_open(w);
+    for (int i = 0; i < ni; i++) {
+        const char *cur = inv[i].key[1].s;
+        bool first = true;
+        for (int k = 0; k < i && first; k++)
+            first = strcmp(inv[k].key[1].s, cur) != 0;
+        if (!first) continue;
+        int64_t billed = 0, paid = 0, due;
+        bool fits = true;
+        for (int k = i; k < ni; k++) {
+            const char *st = inv[k].key[0].s;
+            if (strcmp(inv[k].key[1].s, cur) != 0 || !strcmp(st, "draft") || !strcmp(st, "void"))
+                continue;
+            fits &= !__builtin_add_overflow(billed, inv[k].sum, &billed);
+        }
+        for (int k = 0; k < np; k++)
+            if (strcmp(pay[k].key[0].s, cur) == 0)
+                fits &= !__builtin_add_overflow(paid, pay[k].sum, &paid);
+        fits &= !__builtin_sub_overflow(billed, paid, &due);
+        if (!fits)
+            return engine_fail(c, EK_INTERNAL, NULL, "the %s revenue would leave 64 bits", cur);
+        if (!billed && !paid) continue;
+        jw_obj_open(w);
+        jw_kstr(w, "currency", cur);
+        jw_kint(w, "invoiced_cents", billed);
+        jw_kint(w, "paid_cents", paid);
+        jw_kint(w, "outstanding_cents", due);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
+    return 0;
+}
+
 int dashboard_get(engine_call *c)
 {
     const res_def *d = RES(DEAL), *s = RES(STAGE), *t = RES(TASK), *l = RES(LEAD);
@@ -72,7 +118,7 @@ int dashboard_get(engine_call *c)
     store_err e;
     /* The deals' rollup is kept per (status, stage, currency). */
     const char *open[3] = {"open", NULL, NULL};
-    int rc = store_rollup_list(c->conn, c->a, d, c->ws, open, &rows, &n, &e);
+    int rc = store_rollup_list(c->conn, c->a, d, c->ws, open, NULL, &rows, &n, &e);
     if (rc) return engine_store_fail(c, rc, &e);
     jw *w = engine_answer(c);
     char ts[TIME_STR];
@@ -128,12 +174,23 @@ int dashboard_get(engine_call *c)
             if (rows[i].key[0].kind == SV_TEXT && strcmp(rows[i].key[0].s, "resolved") != 0 &&
                 strcmp(rows[i].key[0].s, "closed") != 0)
                 unresolved += rows[i].count;
+        store_filter bf = {.field = TICKET_sla_status, .v = sv_text("breached")};
+        if (engine_aggregate(c, k, &bf, 1, TICKET_status, -1, -1, &rows, &n)) return -1;
+        int64_t breached = 0;
+        for (int i = 0; i < n; i++)
+            if (rows[i].key[0].kind == SV_TEXT && strcmp(rows[i].key[0].s, "resolved") != 0 &&
+                strcmp(rows[i].key[0].s, "closed") != 0)
+                breached += rows[i].count;
         jw_key(w, "tickets");
         jw_obj_open(w);
         jw_kint(w, "open", unresolved);
+        jw_kint(w, "breached", breached);
         if (counts_by(c, w, k, TICKET_status)) return -1;
         jw_obj_close(w);
     }
+    if (engine_has_scope(c, RES(INVOICE)->scope_read) &&
+        !(c->disabled & (1u << RES(INVOICE)->module)) && revenue(c, w))
+        return -1;
 
     jw_key(w, "leads");
     jw_obj_open(w);

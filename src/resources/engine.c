@@ -236,6 +236,7 @@ static void write_val(jw *w, const res_field *f, const store_val *v)
         jw_str(w, t);
         break;
     }
+    case FT_LIST: jw_raw(w, v->s, strlen(v->s)); break;
     default: jw_str(w, v->s ? v->s : "");
     }
 }
@@ -331,6 +332,7 @@ static const char *type_name(res_ftype t)
     case FT_MONEY: return "an integer";
     case FT_NUMBER: return "a number";
     case FT_BOOL: return "a boolean";
+    case FT_LIST: return "an array of objects";
     default: return "a string";
     }
 }
@@ -342,6 +344,8 @@ static int bad(engine_call *c, const char *field, const char *fmt, const char *a
     return engine_fail(c, EK_INVALID, field, "%s", msg);
 }
 
+static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val *out);
+
 /* Converts one JSON value into a stored value, enforcing the field's type
  * and constraints. References are checked separately (they need the store). */
 static int convert(engine_call *c, const res_field *f, json_t *j, store_val *out)
@@ -352,6 +356,7 @@ static int convert(engine_call *c, const res_field *f, json_t *j, store_val *out
         return 0;
     }
     switch (f->type) {
+    case FT_LIST: return convert_list(c, f, j, out);
     case FT_BOOL:
         if (!json_is_boolean(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
         *out = (store_val){.kind = SV_INT, .i = json_is_true(j)};
@@ -426,6 +431,127 @@ static int convert(engine_call *c, const res_field *f, json_t *j, store_val *out
         if ((f->flags & RF_REQUIRED) && !*s) return bad(c, f->name, "%s cannot be empty", "");
     }
     *out = (store_val){.kind = SV_TEXT, .s = arena_strdup(c->a, s)};
+    return 0;
+}
+
+/* A field's declared default, converted as a given value would be. */
+static int field_default(engine_call *c, const res_field *f, store_val *out)
+{
+    json_t *d = f->type == FT_BOOL ? json_boolean(strcmp(f->dflt, "true") == 0)
+                : (f->type == FT_INT || f->type == FT_MONEY)
+                    ? json_integer(strtoll(f->dflt, NULL, 10))
+                    : json_string(f->dflt);
+    int rc = convert(c, f, d, out);
+    json_decref(d);
+    return rc;
+}
+
+/* An FT_LIST value: an array of at most max_len objects whose members are
+ * converted as their item fields (a failure names `field[i].member`), kept
+ * as JSON with every member in declaration order, defaults filled in and
+ * read-only members null until a hook computes them. */
+static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val *out)
+{
+    if (!json_is_array(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
+    size_t n = json_array_size(j);
+    if (n > (size_t)f->max_len) {
+        char lim[32];
+        snprintf(lim, sizeof lim, "%d", f->max_len);
+        return bad(c, f->name, "%s may hold at most %s elements", lim);
+    }
+    if ((f->flags & RF_REQUIRED) && n == 0) return bad(c, f->name, "%s cannot be empty", "");
+    store_val *vals = arena_alloc(c->a, sizeof *vals * (size_t)f->nitems);
+    buf b;
+    buf_init(&b, ENGINE_MAX_DATA);
+    jw w;
+    jw_init(&w, &b);
+    jw_arr_open(&w);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        json_t *e = json_array_get(j, i);
+        if (!json_is_object(e)) {
+            rc = engine_fail(c, EK_INVALID, arena_printf(c->a, "%s[%zu]", f->name, i),
+                             "%s[%zu] must be an object", f->name, i);
+            break;
+        }
+        for (int k = 0; k < f->nitems; k++)
+            vals[k] = (store_val){.kind = SV_NULL};
+        const char *key;
+        json_t *v;
+        json_object_foreach(e, key, v)
+        {
+            int k = 0;
+            while (k < f->nitems && strcmp(f->items[k].name, key) != 0)
+                k++;
+            const char *name = arena_printf(c->a, "%s[%zu].%s", f->name, i, key);
+            if (k == f->nitems) {
+                rc = engine_fail(c, EK_INVALID, name, "unknown field '%s'", name);
+                break;
+            }
+            if (f->items[k].flags & RF_READONLY) {
+                rc = engine_fail(c, EK_INVALID, name, "%s is read-only", name);
+                break;
+            }
+            res_field m = f->items[k];
+            m.name = name;
+            if ((rc = convert(c, &m, v, &vals[k]))) break;
+        }
+        for (int k = 0; k < f->nitems && rc == 0; k++) {
+            res_field m = f->items[k];
+            m.name = arena_printf(c->a, "%s[%zu].%s", f->name, i, m.name);
+            if (vals[k].kind == SV_NULL && m.dflt) rc = field_default(c, &m, &vals[k]);
+            if (rc == 0 && vals[k].kind == SV_NULL && (m.flags & RF_REQUIRED))
+                rc = engine_fail(c, EK_INVALID, m.name, "%s is required", m.name);
+        }
+        jw_obj_open(&w);
+        for (int k = 0; k < f->nitems && rc == 0; k++) {
+            jw_key(&w, f->items[k].name);
+            write_val(&w, &f->items[k], &vals[k]);
+        }
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    if (rc == 0) *out = (store_val){.kind = SV_TEXT, .s = arena_strndup(c->a, b.data, b.len)};
+    buf_free(&b);
+    return rc;
+}
+
+json_t *engine_items(const res_row *row, int field)
+{
+    json_t *j = row->vals[field].kind == SV_TEXT ? json_loads(row->vals[field].s, 0, NULL) : NULL;
+    return json_is_array(j) ? j : (json_decref(j), json_array());
+}
+
+void engine_set_items(engine_call *c, res_row *row, bool *set, int field, json_t *items)
+{
+    char *s = json_dumps(items, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    engine_set(row, set, field, sv_text(arena_strdup(c->a, s ? s : "[]")));
+    free(s);
+}
+
+int engine_parse_query_fields(engine_call *c, const res_field *fields, int n, store_val *vals,
+                              bool *set)
+{
+    for (int i = 0; i < n; i++) {
+        vals[i] = (store_val){.kind = SV_NULL};
+        const char *v = engine_param_get(c, fields[i].name);
+        set[i] = v != NULL;
+        if (!v) continue;
+        json_t *j;
+        if (fields[i].type == FT_BOOL)
+            j = !strcmp(v, "true") ? json_true() : !strcmp(v, "false") ? json_false() : NULL;
+        else if (fields[i].type == FT_INT || fields[i].type == FT_MONEY) {
+            char *end;
+            errno = 0;
+            long long x = strtoll(v, &end, 10);
+            j = errno || end == v || *end ? NULL : json_integer(x);
+        } else
+            j = json_string(v);
+        if (!j) return bad(c, fields[i].name, "%s must be %s", type_name(fields[i].type));
+        int rc = convert(c, &fields[i], j, &vals[i]);
+        json_decref(j);
+        if (rc) return -1;
+    }
     return 0;
 }
 
@@ -707,6 +833,10 @@ static int emit(engine_call *c, const res_def *r, const char *action, const res_
     snprintf(type, sizeof type, "%s.%s", r->singular, action);
     const char *data = arena_strndup(c->a, b->data, b->len);
     buf_free(&tmp);
+    if (r->read_only) { /* its owner's event tells */
+        if (answer) c->out->kind = kind;
+        return 0;
+    }
     const char *changes = old ? changes_json(c, r, old, row) : NULL;
     store_err e;
     int rc = store_event_append(c->conn, c->ws, type, r->name, row->id, event_subject(r, row), data,
@@ -840,13 +970,7 @@ static int insert_row(engine_call *c, const res_def *r, res_row *row, bool *set,
     for (int i = 0; i < r->nfields; i++) {
         const res_field *f = &r->fields[i];
         if (set[i] || !f->dflt) continue;
-        json_t *d = f->type == FT_BOOL ? json_boolean(strcmp(f->dflt, "true") == 0)
-                    : (f->type == FT_INT || f->type == FT_MONEY)
-                        ? json_integer(strtoll(f->dflt, NULL, 10))
-                        : json_string(f->dflt);
-        int rc = convert(c, f, d, &row->vals[i]);
-        json_decref(d);
-        if (rc) return -1;
+        if (field_default(c, f, &row->vals[i])) return -1;
     }
     if (r->require_one_of[0]) {
         bool any = false;
@@ -1842,6 +1966,10 @@ void engine_run(engine_call *c)
 {
     c->out->kind = EK_OK;
     if (engine_authorize(c)) return;
+    if (c->res && c->res->read_only && engine_writes(c->op, c->action) && c->op != OP_ACTION) {
+        engine_fail(c, EK_FORBIDDEN, NULL, "%s are written by the server only", c->res->name);
+        return;
+    }
     if (!(c->dry_run && engine_writes(c->op, c->action))) {
         dispatch(c);
         return;

@@ -44,15 +44,17 @@ typedef enum engine_op {
 } engine_op;
 
 typedef enum engine_kind {
-    EK_OK,           /* done; data holds the answer */
-    EK_CREATED,      /* done; a record was created */
-    EK_INVALID,      /* the input is wrong; param names the field */
-    EK_FORBIDDEN,    /* the caller may not: a missing scope, a disabled module */
-    EK_NOT_FOUND,    /* no such record in this workspace */
-    EK_CONFLICT,     /* the stored state refuses it: a taken unique value, ... */
-    EK_UNAVAILABLE,  /* the store is busy or unreachable: worth a retry */
-    EK_STORAGE_FULL, /* the store has no room to write: a retry once space is freed */
-    EK_INTERNAL,     /* a bug or an I/O failure */
+    EK_OK,            /* done; data holds the answer */
+    EK_CREATED,       /* done; a record was created */
+    EK_INVALID,       /* the input is wrong; param names the field */
+    EK_FORBIDDEN,     /* the caller may not: a missing scope, a disabled module */
+    EK_NOT_FOUND,     /* no such record in this workspace */
+    EK_CONFLICT,      /* the stored state refuses it: a taken unique value, ... */
+    EK_UNPROCESSABLE, /* well-formed, but the numbers do not add up: an overpayment,
+                         an unbalanced entry; param names the field */
+    EK_UNAVAILABLE,   /* the store is busy or unreachable: worth a retry */
+    EK_STORAGE_FULL,  /* the store has no room to write: a retry once space is freed */
+    EK_INTERNAL,      /* a bug or an I/O failure */
 } engine_kind;
 
 typedef struct engine_param {
@@ -160,6 +162,11 @@ bool engine_has_scope(const engine_call *c, const char *scope);
 /* ---- parameters ---- */
 /* The value of parameter k (marking it used), or NULL. */
 const char *engine_param_get(engine_call *c, const char *k);
+/* Reads declared query parameters (an action's `query`) as fields: vals
+ * and set get one slot per field, SV_NULL where absent; 400 naming a bad
+ * one. */
+int engine_parse_query_fields(engine_call *c, const res_field *fields, int n, store_val *vals,
+                              bool *set);
 /* Refuses parameters nobody read: 400 naming the first. */
 int engine_params_check(engine_call *c);
 /* `limit`: 1..100, 20 when absent. */
@@ -186,6 +193,10 @@ int engine_load(engine_call *c, const res_def *r, const char *id, const char *pa
 res_row engine_new_row(engine_call *c, const res_def *r, bool **set);
 res_row engine_copy_row(engine_call *c, const res_def *r, const res_row *old, bool **set);
 void engine_set(res_row *row, bool *set, int field, store_val v);
+/* An FT_LIST field's elements (a new reference: json_decref it), or an
+ * empty array when null; and setting one from elements. */
+json_t *engine_items(const res_row *row, int field);
+void engine_set_items(engine_call *c, res_row *row, bool *set, int field, json_t *items);
 /* A field's value: text (NULL when null) or integer (dflt when null). */
 const char *engine_text(const res_row *row, int field);
 int64_t engine_int(const res_row *row, int field, int64_t dflt);

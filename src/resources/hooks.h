@@ -7,6 +7,7 @@
 
 struct engine_call;
 struct store_conn;
+struct res_row;
 
 typedef int (*engine_action_fn)(struct engine_call *c);
 /* A family's work in a whole workspace, run as the "system" actor inside
@@ -29,6 +30,10 @@ extern const res_hooks ticket_hooks;         /* support.c */
 extern const res_hooks ticket_message_hooks; /* support.c */
 extern const res_hooks ticket_comment_hooks; /* support.c */
 extern const res_hooks article_hooks;        /* support.c */
+extern const res_hooks invoice_hooks;        /* billing.c */
+extern const res_hooks payment_hooks;        /* billing.c */
+extern const res_hooks account_hooks;        /* accounting.c */
+extern const res_hooks entry_hooks;          /* accounting.c */
 
 int lead_convert(struct engine_call *c);      /* leads.c */
 int lead_stage(struct engine_call *c);        /* leads.c */
@@ -37,6 +42,32 @@ int deal_stages_list(struct engine_call *c);  /* pipelines.c */
 int deal_stage_create(struct engine_call *c); /* pipelines.c */
 int deal_move(struct engine_call *c);         /* pipelines.c */
 int dashboard_get(struct engine_call *c);     /* dashboard.c */
+int invoice_send(struct engine_call *c);      /* billing.c */
+int invoice_void(struct engine_call *c);      /* billing.c */
+int payment_refund(struct engine_call *c);    /* billing.c */
+int entry_reverse(struct engine_call *c);     /* accounting.c */
+int account_balance(struct engine_call *c);   /* accounting.c */
+int trial_balance(struct engine_call *c);     /* accounting.c */
+
+/* accounting.c: postings of other families, in the caller's transaction.
+ * A line debits (or credits) `amount` cents to the default chart's
+ * account playing `role` (cash, receivable, revenue, tax, refunds) in the
+ * entry's currency; lines of 0 are left out. */
+typedef struct ledger_line {
+    const char *role;
+    bool debit;
+    int64_t amount;
+} ledger_line;
+/* Posts an entry of `source` (invoice, payment, refund) on `day`. */
+int ledger_post(struct engine_call *c, const char *source, const char *source_id,
+                const char *currency, const char *day, const char *memo, const ledger_line *lines,
+                int n, struct res_row *out);
+/* Posts the mirror of posted entry `entry_id` (once: a second is 409), on
+ * `day` (NULL: today), linked both ways. */
+int ledger_reverse(struct engine_call *c, const char *entry_id, const char *source, const char *day,
+                   const char *memo, struct res_row *out);
+/* The UTC day (YYYY-MM-DD) of a time, from the call's arena. */
+const char *ledger_day(struct engine_call *c, int64_t ms);
 
 /* What a new workspace starts with, one hook per family that has some
  * (engine_workspace_created runs them); each is idempotent. NULL-ended. */
@@ -44,12 +75,15 @@ extern const engine_system_fn engine_workspace_hooks[];
 
 /* pipelines.c: the default pipeline */
 int sales_workspace_init(struct engine_call *c, int64_t now_ms);
+/* accounting.c: the default chart of accounts */
+int accounting_workspace_init(struct engine_call *c, int64_t now_ms);
 
 /* What falls due with time, one hook per family that has some
  * (engine_timers runs them on a writer about once a second). NULL-ended. */
 extern const engine_system_fn engine_timer_hooks[];
 
 int support_timers(struct engine_call *c, int64_t now_ms); /* support.c: SLA clocks */
+int billing_timers(struct engine_call *c, int64_t now_ms); /* billing.c: overdue invoices */
 
 /* GET and PATCH /v1/workspace (workspace.c). */
 int engine_workspace_get(struct engine_call *c);

@@ -409,7 +409,7 @@ int pipeline_board(engine_call *c)
     store_agg_row *tot;
     int nt;
     store_err e;
-    int rc = store_rollup_list(c->conn, c->a, d, c->ws, NULL, &tot, &nt, &e);
+    int rc = store_rollup_list(c->conn, c->a, d, c->ws, NULL, NULL, &tot, &nt, &e);
     if (rc) return engine_store_fail(c, rc, &e);
     jw *w = engine_answer(c);
     jw_obj_open(w);

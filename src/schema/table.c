@@ -189,6 +189,16 @@ static bool check_fields(const char *owner, const res_field *fs, int n, char *er
                 if (!res_find_singular(*v))
                     return FAIL("%s.%s: %s names no resource", owner, fs[t].name, *v);
         }
+        if (f->type == FT_LIST && f->items && f->nitems > 0 &&
+            !check_fields(f->name, f->items, f->nitems, err, cap))
+            return false;
+        if (f->type == FT_LIST && (!f->items || f->nitems < 1 || f->max_len < 1 ||
+                                   (f->flags & (RF_FILTER | RF_SEARCH | RF_SORT | RF_RANGE))))
+            return FAIL("%s.%s: a list needs items and max_len, and cannot be filtered, searched "
+                        "or sorted",
+                        owner, f->name);
+        if (f->type != FT_LIST && f->items)
+            return FAIL("%s.%s: only a list has items", owner, f->name);
         if (f->dflt && f->type == FT_ENUM) {
             bool ok = false;
             for (const char *const *v = f->enum_vals; *v && !ok; v++)
@@ -263,7 +273,9 @@ bool res_check(const res_def *defs, int ndefs, const res_sublist *subs, int nsub
         if (a->id != i || !a->method || !a->path || !res_find(a->res))
             return FAIL("action %d (%s): id, method, path and a known resource are required", i,
                         a->path ? a->path : "?");
-        if (!check_fields(a->path, a->body, a->nbody, err, cap)) return false;
+        if (!check_fields(a->path, a->body, a->nbody, err, cap) ||
+            !check_fields(a->path, a->query, a->nquery, err, cap))
+            return false;
     }
     return true;
 }

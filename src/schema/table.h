@@ -32,6 +32,9 @@ typedef enum res_ftype {
                     resource whose singular name field `ref_by` holds) in the
                     same workspace */
     FT_RANK,     /* server-made ordering key: compared byte-wise, never by case */
+    FT_LIST,     /* an array of objects whose members are the fields `items`
+                    (line items): each checked as a field is, stored as JSON
+                    text in declaration order, at most max_len elements */
 } res_ftype;
 
 /* Field flags. */
@@ -50,12 +53,15 @@ typedef struct res_field {
     const char *name;
     res_ftype type;
     unsigned flags;
-    int max_len;                  /* strings: max bytes; 0 = type default */
-    const char *const *enum_vals; /* FT_ENUM: NULL-terminated */
-    const char *ref;              /* FT_REF: target resource name */
-    const char *ref_by;           /* FT_REF: the FT_ENUM field naming the target's singular */
-    const char *dflt;             /* default on create: enum literal, "true"/"false", integer */
-    int64_t min, max;             /* FT_INT: bounds when min < max */
+    int max_len;                   /* strings: max bytes; 0 = type default */
+    const char *const *enum_vals;  /* FT_ENUM: NULL-terminated */
+    const char *ref;               /* FT_REF: target resource name */
+    const char *ref_by;            /* FT_REF: the FT_ENUM field naming the target's singular */
+    const char *dflt;              /* default on create: enum literal, "true"/"false", integer */
+    int64_t min, max;              /* FT_INT: bounds when min < max */
+    const struct res_field *items; /* FT_LIST: the members of an element ... */
+    int nitems;                    /* ... and how many */
+    const char *example;           /* a valid value as JSON, for the OpenAPI document */
     const char *doc;
 } res_field;
 
@@ -159,6 +165,8 @@ typedef struct res_def {
     bool timeline;              /* GET /{id}/timeline */
     bool batch;                 /* POST /batch */
     res_rollup rollup;          /* maintained by the engine on every write */
+    bool read_only;             /* written only by hooks (a ledger's lines): list and get
+                                   routes, and no events of its own (its owner's tell) */
 } res_def;
 
 /* A route with behaviour of its own (lead conversion, deal moves, the
@@ -173,6 +181,8 @@ typedef struct res_action {
     const char *scope;     /* NULL: the resource's read or write scope */
     const res_field *body; /* accepted body fields, validated by the engine */
     int nbody;
+    const res_field *query; /* accepted query parameters (engine_parse_query_fields) */
+    int nquery;
     const char *response; /* OpenAPI schema of `data`; NULL: the resource's */
     bool list;            /* answers a list page */
     bool creates;         /* makes a record of `res` and answers it (201) */

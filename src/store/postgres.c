@@ -1645,11 +1645,12 @@ static int pg_rollup_move(pg_conn *c, const res_def *r, const char *ws, const st
 }
 
 static int pg_rollup_list(pg_conn *c, arena *a, const res_def *r, const char *ws,
-                          const char *const *match, store_agg_row **rows, int *n, store_err *e)
+                          const char *const *match, const char *upto, store_agg_row **rows, int *n,
+                          store_err *e)
 {
     *n = 0;
     *rows = NULL;
-    sql_rollup_list(stmt(c), r, ws, match);
+    sql_rollup_list(stmt(c), r, ws, match, upto);
     PGresult *res;
     int rc = run_q(c, &res, e);
     if (rc) return rc;

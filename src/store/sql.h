@@ -225,7 +225,8 @@ void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_v
 int sql_rollup_move(sql_stmt *q, const res_def *r, const char *ws, const store_val *from_keys,
                     int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e);
 /* Columns: k1, k2, k3 ('' for none), n, total. */
-void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *const *match);
+void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *const *match,
+                     const char *upto);
 /* Recounting from the table: clear the resource's groups, then fill. */
 void sql_rollup_clear(sql_stmt *q, const res_def *r);
 /* false (no statement) when r has no rollup. */

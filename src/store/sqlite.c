@@ -1403,10 +1403,11 @@ static void read_rollup(sqlite3_stmt *st, void *ud)
 }
 
 static int sq_rollup_list(sq_conn *c, arena *a, const res_def *r, const char *ws,
-                          const char *const *match, store_agg_row **rows, int *n, store_err *e)
+                          const char *const *match, const char *upto, store_agg_row **rows, int *n,
+                          store_err *e)
 {
     agg_page p = {.a = a, .nkeys = 3};
-    sql_rollup_list(stmt(c), r, ws, match);
+    sql_rollup_list(stmt(c), r, ws, match, upto);
     int rc = rows_q(c, read_rollup, &p, 0, NULL, e);
     if (rc == STORE_OK && p.range) rc = store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
     *rows = p.rows;

@@ -153,8 +153,12 @@ def test_ticket_bad_input_changes_nothing():
 
 def test_ticket_filters_and_search():
     contact = A.create("/v1/contacts", {"name": "Filter Person"})
+    inv = A.create("/v1/invoices", {"line_items": []})
+    for bad in ("inv_1", B.create("/v1/invoices", {"line_items": []})["id"]):
+        r = expect(A.post("/v1/support/tickets", {"subject": "s", "invoice_id": bad}), 404)
+        eq(r["error"]["param"], "invoice_id", "an invoice_id of no invoice of this workspace")
     t1 = _ticket(subject="Zebra printer jams", priority="low", source="email", contact_id=contact["id"],
-                 assignee_id="usr_1", invoice_id="inv_1")
+                 assignee_id="usr_1", invoice_id=inv["id"])
     t2 = _ticket(subject="Zebra scanner broken", priority="high", source="chat", queue_id=Q["id"])
     eq(ids(expect(A.get("/v1/support/tickets", params={"query": "zebra"}), 200)["data"]),
        [t2["id"], t1["id"]], "?query=zebra, newest first")
@@ -162,7 +166,7 @@ def test_ticket_filters_and_search():
                          ({"source": "chat", "query": "zebra"}, [t2["id"]]),
                          ({"contact_id": contact["id"]}, [t1["id"]]),
                          ({"assignee_id": "usr_1"}, [t1["id"]]),
-                         ({"invoice_id": "inv_1"}, [t1["id"]]),
+                         ({"invoice_id": inv["id"]}, [t1["id"]]),
                          ({"queue_id": Q["id"], "query": "zebra"}, [t2["id"]])]:
         eq(ids(expect(A.get("/v1/support/tickets", params=params), 200)["data"]), want, "tickets %r" % params)
     r = expect(A.get("/v1/support/tickets", params={"status": "stuck"}), 400)
@@ -272,7 +276,7 @@ def test_dashboard_tickets_section():
     for status in ("new", "open", "open", "pending", "resolved", "closed"):
         w.create("/v1/support/tickets", {"subject": "Dash %s" % status, "status": status})
     d = expect(w.get("/v1/dashboard"), 200)["data"]
-    eq(d.get("tickets"), {"open": 4, "by_status": {"new": 1, "open": 2, "pending": 1, "resolved": 1,
+    eq(d.get("tickets"), {"open": 4, "breached": 0, "by_status": {"new": 1, "open": 2, "pending": 1, "resolved": 1,
                                                     "closed": 1}},
        "dashboard tickets")
     ok("tickets" not in expect(CRM.get("/v1/dashboard"), 200)["data"],

@@ -219,6 +219,8 @@ def fill(path, ids):
 def value_for(name, s, ws, i, props, seen_refs):
     """A plausible value for one property in workspace ws (record number i), or None."""
     s = M.resolve(s) or {}
+    if s.get("examples"):  # a value the document gives (a list of line items)
+        return json.loads(json.dumps(s["examples"][0]))
     ref = M.ref_of(s, props)
     if ref:
         kind, what = ref
@@ -317,6 +319,23 @@ def patch_body(schema, ws):
     return {}
 
 
+def ready(ws, rid):
+    """A create refused (409) for the state of the record `rid` it references
+    (a payment of a draft invoice): the record's first POST action without a
+    required body (sending it) is tried. True when one succeeded."""
+    for path, ops in DOC["paths"].items():
+        m = re.match(r"^(.*)/\{[^}]+\}/[a-z-]+$", path)
+        op = ops.get("post")
+        if not m or not op or "x-required-scopes" not in op or (M.body_schema(op) or {}).get("required"):
+            continue
+        r = M.by_collection.get(m.group(1))
+        if r is None or rid not in ws.ids_of(r.singular):
+            continue
+        if ws.c.post(fill(path, (rid,)), {}).status in (200, 201):
+            return True
+    return False
+
+
 def create_record(ws, r, i):
     """Create record i of resource r in ws; drops fields the server refuses by name."""
     parents = M.param_resources(r.collection)
@@ -335,6 +354,8 @@ def create_record(ws, r, i):
             ws.recs.setdefault(r.singular, []).append((rec, ids + (rec["id"],)))
             return
         param = resp.error.get("param")
+        if resp.status == 409 and param in body and ready(ws, body[param]):
+            continue
         if resp.status in (400, 422) and param in body and param not in required:
             skip.add(param)
             ws.dropped.setdefault(r.singular, set()).add(param)
@@ -411,6 +432,13 @@ def setup_module():
         for i in range(2):
             for ws in W.values():
                 create_record(ws, r, i)
+    # Resources no route creates (a ledger's lines) get their records from
+    # the writes above (a payment posts); the first two listed stand in.
+    for r in M.res.values():
+        if r.create is None and "/{" not in r.collection:
+            for ws in W.values():
+                for rec in list_all(ws.c, r.collection)[:2]:
+                    ws.recs.setdefault(r.singular, []).append((rec, (rec["id"],)))
     BEFORE = {k: dump(ws) for k, ws in W.items()}
 
 

@@ -439,9 +439,10 @@ TEST(store_rollup_real_total_is_range)
               "real");
     store_agg_row *rows;
     int n = -1;
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_old", NULL, &rows, &n, &e), STORE_RANGE);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_old", NULL, NULL, &rows, &n, &e),
+                 STORE_RANGE);
     CHECK(strstr(e.msg, "64-bit") != NULL);
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, NULL, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 1);
     db_close(&d);
 }

@@ -963,6 +963,8 @@ static store_val sample_val(arena *a, const res_field *f, int variant)
         return (store_val){.kind = SV_TEXT, .s = arena_printf(a, "%s %s", tag, f->name)};
     case FT_TEXT:
         return (store_val){.kind = SV_TEXT, .s = arena_printf(a, "%s text for %s", tag, f->name)};
+    case FT_LIST:
+        return (store_val){.kind = SV_TEXT, .s = arena_printf(a, "[{\"n\":%d}]", variant)};
     case FT_EMAIL:
         return (store_val){.kind = SV_TEXT,
                            .s = arena_printf(a, "%s.%s@example.com", tag, f->name)};
@@ -1988,7 +1990,7 @@ STORE_TEST(store_rollups)
     CHECK_EQ_INT(store_rollup_add(d.c, r, d.ws2, k2, 1, 1, &e), STORE_OK);
     store_agg_row *rows;
     int n;
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, NULL, NULL, &rows, &n, &e), STORE_OK);
     if (CHECK_EQ_INT(n, 2)) {
         CHECK_STR(rows[0].key[0].s, "open");
         CHECK(rows[0].key[2].kind == SV_NULL); /* a NULL key comes back NULL */
@@ -1997,10 +1999,10 @@ STORE_TEST(store_rollups)
         CHECK_STR(rows[1].key[2].s, "USD");
     }
     const char *won[3] = {"won", NULL, NULL};
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, won, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, won, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(store_rollup_add(d.c, r, d.ws, k2, -1, -7, &e), STORE_OK);
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, won, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, won, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 0);
 
     /* Rows written below the engine: a rebuild counts them, per workspace. */
@@ -2015,14 +2017,14 @@ STORE_TEST(store_rollups)
     }
     CHECK_EQ_INT(store_rollup_rebuild(d.c, r, &e), STORE_OK);
     const char *open[3] = {"open", "stage_a", "EUR"};
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, open, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, open, NULL, &rows, &n, &e), STORE_OK);
     if (CHECK_EQ_INT(n, 1)) {
         CHECK_EQ_INT(rows[0].count, 2);
         CHECK_EQ_INT(rows[0].sum, 50);
     }
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws, NULL, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 2); /* the increments without rows are gone */
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws2, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, d.ws2, NULL, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 0);
 
     /* Amounts by group with a NULL key, in a workspace of their own; a
@@ -2032,7 +2034,7 @@ STORE_TEST(store_rollups)
     CHECK_EQ_INT(store_rollup_add(d.c, r, "wrk_r", k3, 2, 50, &e), STORE_OK);
     CHECK_EQ_INT(store_rollup_add(d.c, r, "wrk_other", k3, 1, 1, &e), STORE_OK);
     const char *m[3] = {"open", "stage_a", NULL};
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_r", m, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_r", m, NULL, &rows, &n, &e), STORE_OK);
     if (CHECK_EQ_INT(n, 1)) {
         CHECK_EQ_INT(rows[0].count, 3);
         CHECK_EQ_INT(rows[0].sum, 150);
@@ -2047,13 +2049,13 @@ STORE_TEST(store_rollups)
         insert_row(&d, r, "wrk_r", &row);
     }
     CHECK_EQ_INT(store_rollup_rebuild(d.c, r, &e), STORE_OK);
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_r", NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_r", NULL, NULL, &rows, &n, &e), STORE_OK);
     if (CHECK_EQ_INT(n, 1)) {
         CHECK_STR(rows[0].key[0].s, "won");
         CHECK_EQ_INT(rows[0].count, 2);
         CHECK_EQ_INT(rows[0].sum, 0); /* no amounts: NULLs sum to 0 */
     }
-    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_other", NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_other", NULL, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 0);
     db_close(&d);
 }
@@ -2065,7 +2067,8 @@ static const char *group_of(db *d, const char *ws, const store_val *keys)
     int n = 0;
     store_err e = {{0}};
     const char *m[3] = {keys[0].s, keys[1].s, keys[2].s};
-    if (!CHECK_EQ_INT(store_rollup_list(d->c, &d->a, R("deals"), ws, m, &rows, &n, &e), STORE_OK)) {
+    if (!CHECK_EQ_INT(store_rollup_list(d->c, &d->a, R("deals"), ws, m, NULL, &rows, &n, &e),
+                      STORE_OK)) {
         printf("  %s\n", e.msg);
         return "?";
     }
