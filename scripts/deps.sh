@@ -4,7 +4,8 @@
 # nothing by hand. Usage: scripts/deps.sh [build|test|bench|fuzz]
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make pkg-config libh2o-evloop-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev)
+# tzdata: the zoneinfo files business hours are read in (src/core/tz.c).
+pkgs=(gcc make pkg-config libh2o-evloop-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev tzdata)
 # The fuzzers (tests/fuzz) need clang and its libFuzzer and sanitizer
 # runtimes, which Debian ships apart from the compiler.
 fuzz=(clang libclang-rt-14-dev)

@@ -13,6 +13,7 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_DEAL] = &deal_hooks,
     [RES_TASK] = &task_hooks,
     [RES_ACTIVITY] = &activity_hooks,
+    [RES_QUEUE] = &queue_hooks,
     [RES_TICKET] = &ticket_hooks,
     [RES_TMSG] = &ticket_message_hooks,
     [RES_TCOMMENT] = &ticket_comment_hooks,

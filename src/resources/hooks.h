@@ -26,6 +26,7 @@ extern const res_hooks stage_hooks;          /* pipelines.c */
 extern const res_hooks deal_hooks;           /* pipelines.c */
 extern const res_hooks task_hooks;           /* tasks.c */
 extern const res_hooks activity_hooks;       /* tasks.c */
+extern const res_hooks queue_hooks;          /* support.c */
 extern const res_hooks ticket_hooks;         /* support.c */
 extern const res_hooks ticket_message_hooks; /* support.c */
 extern const res_hooks ticket_comment_hooks; /* support.c */

@@ -948,7 +948,9 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
     put(q, "SELECT k1, k2, k3, n, total FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
            "AND (CAST(?3 AS TEXT) IS NULL OR k1 = ?3) AND (CAST(?4 AS TEXT) IS NULL OR k2 = ?4) "
            "AND (CAST(?5 AS TEXT) IS NULL OR k3 = ?5) AND n <> 0");
-    buf_printf(&q->text, " AND (CAST(?6 AS TEXT) IS NULL OR k%d%s <= ?6)", last + 1, by);
+    put(q, " AND (CAST(?6 AS TEXT) IS NULL OR ");
+    buf_printf(&q->text, "k%d%s", last + 1, by);
+    put(q, " <= ?6)");
     buf_printf(&q->text, " ORDER BY k1%1$s, k2%1$s, k3%1$s", by);
     text_param(q, ws);
     text_param(q, r->name);

@@ -412,3 +412,97 @@ def test_sla_clocks_and_the_breach_timer():
     eq(resumed["sla_paused_at"], None, "the clock runs again")
     moved = _ms(resumed["resolution_due_at"]) - _ms(waiting["resolution_due_at"])
     ok(moved >= 55000, "resolution_due_at moved on by the pause (%d ms)" % moved)
+
+
+# ---------------------------------------------------------------- business hours
+
+def _open_after(created_ms, minutes, zone, windows):
+    """Where `minutes` of open time after created_ms end, walking the
+    queue's local windows day by day (Python's own zoneinfo as the oracle)."""
+    import datetime
+    import zoneinfo
+    tz = zoneinfo.ZoneInfo(zone)
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    t = datetime.datetime.fromtimestamp(created_ms / 1000, tz=datetime.timezone.utc)
+    left = minutes * 60000
+    day = t.astimezone(tz).date() - datetime.timedelta(days=1)
+    for _ in range(30):
+        for d, start, end in sorted(windows, key=lambda w: (days.index(w[0]), w[1])):
+            if days.index(d) != day.weekday():
+                continue
+            def at(hm):
+                h, m = map(int, hm.split(":"))
+                local = datetime.datetime.combine(day, datetime.time(0, 0)) + datetime.timedelta(hours=h, minutes=m)
+                return int(local.replace(tzinfo=tz).timestamp() * 1000)
+            s, e = max(at(start), created_ms), at(end)
+            if s >= e:
+                continue
+            if left <= e - s:
+                return s + left
+            left -= e - s
+        day += datetime.timedelta(days=1)
+    raise AssertionError("no open time within 30 days")
+
+
+def test_business_hours_count_only_open_time():
+    wins = [("mon", "09:00", "12:30"), ("mon", "13:30", "17:00"), ("tue", "09:00", "17:00"),
+            ("wed", "09:00", "17:00"), ("thu", "09:00", "17:00"), ("fri", "09:00", "16:00")]
+    q = A.create("/v1/support/queues", {
+        "key": "office", "name": "Office hours", "time_zone": "Europe/Paris",
+        "first_response_target_minutes": 90, "resolution_target_minutes": 2400,
+        "business_hours": [{"day": d, "start": s, "end": e} for d, s, e in wins]})
+    eq(q["business_hours"][1], {"day": "mon", "start": "13:30", "end": "17:00"}, "windows kept as given")
+    t = _ticket(queue_id=q["id"])
+    created = _ms(t["created_at"])
+    eq(_ms(t["first_response_due_at"]), _open_after(created, 90, "Europe/Paris", wins),
+       "first response due after 90 open minutes")
+    eq(_ms(t["resolution_due_at"]), _open_after(created, 2400, "Europe/Paris", wins),
+       "resolution due after 40 open hours")
+    # A queue in another zone: the same windows fall elsewhere on the UTC timeline.
+    ny = A.create("/v1/support/queues", {"key": "ny", "name": "New York", "time_zone": "America/New_York",
+                                         "first_response_target_minutes": 90,
+                                         "business_hours": [{"day": d, "start": s, "end": e} for d, s, e in wins]})
+    t2 = _ticket(queue_id=ny["id"])
+    eq(_ms(t2["first_response_due_at"]), _open_after(_ms(t2["created_at"]), 90, "America/New_York", wins),
+       "the zone places the windows")
+    # Without business hours the clock runs around the clock.
+    flat = A.create("/v1/support/queues", {"key": "flat", "name": "Flat", "first_response_target_minutes": 90})
+    t3 = _ticket(queue_id=flat["id"])
+    eq(_ms(t3["first_response_due_at"]) - _ms(t3["created_at"]), 90 * 60000, "no hours: wall time")
+
+
+def test_business_hours_bad_input():
+    n = len(list_all(A, "/v1/support/queues"))
+    good = [{"day": "mon", "start": "09:00", "end": "17:00"}]
+    for extra, param in [({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
+                         ({"time_zone": "../../etc/passwd"}, "time_zone"),
+                         ({"time_zone": "Europe/Paris\u0000"}, None),
+                         ({"business_hours": [{"day": "funday", "start": "09:00", "end": "17:00"}]},
+                          "business_hours[0].day"),
+                         ({"business_hours": [{"day": "mon", "start": "9:00", "end": "17:00"}]},
+                          "business_hours[0].start"),
+                         ({"business_hours": [{"day": "mon", "start": "24:00", "end": "24:00"}]},
+                          "business_hours[0].start"),
+                         ({"business_hours": [{"day": "mon", "start": "10:00", "end": "09:59"}]},
+                          "business_hours[0].end"),
+                         ({"business_hours": [{"day": "mon", "start": "10:00", "end": "25:00"}]},
+                          "business_hours[0].end"),
+                         ({"business_hours": [{"day": "mon", "start": "10:00"}]}, "business_hours[0].end"),
+                         ({"business_hours": good + [{"day": "mon", "start": "16:00", "end": "18:00"}]},
+                          "business_hours"),
+                         ({"business_hours": good * 29}, "business_hours"),
+                         ({"business_hours": "mon-fri"}, "business_hours")]:
+        body = {"key": uniq("bh"), "name": "Bad hours"}
+        body.update(extra)
+        r = A.post("/v1/support/queues", body)
+        if param is None:
+            ok(r.status == 400, "a control byte in time_zone: %d" % r.status)
+            continue
+        r = expect(r, 400)
+        eq(r["error"]["param"], param, "queue %r names" % extra)
+    q = A.create("/v1/support/queues", {"key": uniq("bh"), "name": "Hours later"})
+    r = expect(A.patch("/v1/support/queues/" + q["id"], {"time_zone": "Nowhere/Town"}), 400)
+    eq(r["error"]["param"], "time_zone", "PATCH time_zone")
+    q2 = expect(A.patch("/v1/support/queues/" + q["id"], {"time_zone": "UTC", "business_hours": good}), 200)["data"]
+    eq(q2["time_zone"], "UTC", "time_zone set by PATCH")
+    eq(len(list_all(A, "/v1/support/queues")), n + 1, "queues after refused creates")

@@ -82,6 +82,7 @@ void fz_check_result(const engine_result *out, const char *what)
     case EK_FORBIDDEN:
     case EK_NOT_FOUND:
     case EK_CONFLICT:
+    case EK_UNPROCESSABLE:
         if (!out->message[0]) FZ_FAIL("%s: kind %d without a message", what, (int)out->kind);
         if (out->data.len) FZ_FAIL("%s: kind %d with data", what, (int)out->kind);
         return;
@@ -359,6 +360,7 @@ static json_t *seed_value(const res_def *r, const res_field *f, int i)
     case FT_DATE: snprintf(s, sizeof s, "2026-0%d-15", i + 1); return json_string(s);
     case FT_CURRENCY: return json_string(i % 2 ? "EUR" : "USD");
     case FT_RANK: return NULL;
+    case FT_LIST: return f->example ? json_loads(f->example, 0, NULL) : NULL;
     case FT_REF: {
         const res_def *t = NULL;
         if (f->ref_by) {

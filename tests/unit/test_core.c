@@ -15,6 +15,7 @@
 #include "core/jw.h"
 #include "core/rank.h"
 #include "core/timeutil.h"
+#include "core/tz.h"
 #include "test.h"
 
 /* ------------------------------------------------------------------ arena */
@@ -803,4 +804,30 @@ TEST(rank_between_always_fits)
     char *next = rank_after(&a, longk);
     CHECK(strcmp(next, longk) > 0 && strlen(next) <= 4 && rank_ok(next));
     arena_release(&a);
+}
+
+/* Zones from the system's TZif files: offsets on both sides of a change,
+ * local times placed back on the UTC timeline, names that are no zone. */
+TEST(tz_offsets_from_zoneinfo)
+{
+    const tz_zone *paris = tz_find("Europe/Paris"), *utc = tz_find("UTC");
+    if (!CHECK(paris && utc)) return;
+    CHECK(tz_find("Europe/Paris") == paris); /* loaded once */
+    int64_t winter = 1767225600;             /* 2026-01-01T00:00:00Z */
+    int64_t summer = 1782864000;             /* 2026-07-01T00:00:00Z */
+    CHECK_EQ_INT(tz_offset(paris, winter), 3600);
+    CHECK_EQ_INT(tz_offset(paris, summer), 7200);
+    CHECK_EQ_INT(tz_offset(utc, summer), 0);
+    /* 2026-03-29 01:00:00Z is when Paris goes from +1 to +2. */
+    CHECK_EQ_INT(tz_offset(paris, 1774746000 - 1), 3600);
+    CHECK_EQ_INT(tz_offset(paris, 1774746000), 7200);
+    /* 09:00 local on 2026-07-01 is 07:00Z; on 2026-01-01, 08:00Z. */
+    CHECK_EQ_INT(tz_to_utc(paris, summer + 9 * 3600), summer + 7 * 3600);
+    CHECK_EQ_INT(tz_to_utc(paris, winter + 9 * 3600), winter + 8 * 3600);
+    CHECK_EQ_INT(tz_offset(tz_find("America/New_York"), winter), -5 * 3600);
+    CHECK(tz_find("Mars/Olympus_Mons") == NULL);
+    CHECK(tz_find("../../etc/passwd") == NULL);
+    CHECK(tz_find("/etc/passwd") == NULL);
+    CHECK(tz_find("") == NULL);
+    CHECK(tz_find("Europe") == NULL); /* a directory, not a zone */
 }

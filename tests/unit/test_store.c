@@ -2057,6 +2057,28 @@ STORE_TEST(store_rollups)
     }
     CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_other", NULL, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 0);
+
+    /* upto: groups whose last key (a day) is at most it, byte-wise. */
+    const res_def *jl = R("journal-lines");
+    const char *days[] = {"2025-01-31", "2025-02-01", "2025-02-28", "2025-10-01"};
+    for (int i = 0; i < 4; i++) {
+        store_val k[3] = {{.kind = SV_TEXT, .s = "acct_1"},
+                          {.kind = SV_TEXT, .s = i % 2 ? "credit" : "debit"},
+                          {.kind = SV_TEXT, .s = days[i]}};
+        CHECK_EQ_INT(store_rollup_add(d.c, jl, d.ws, k, 1, 100 << i, &e), STORE_OK);
+    }
+    const char *acct[3] = {"acct_1", NULL, NULL};
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, d.ws, acct, "2025-02-28", &rows, &n, &e),
+                 STORE_OK);
+    if (CHECK_EQ_INT(n, 3)) CHECK_EQ_INT(rows[0].sum + rows[1].sum + rows[2].sum, 700);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, d.ws, NULL, "2025-01-31", &rows, &n, &e),
+                 STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) CHECK_STR(rows[0].key[2].s, "2025-01-31");
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, d.ws, NULL, "2024-12-31", &rows, &n, &e),
+                 STORE_OK);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, d.ws, acct, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 4);
     db_close(&d);
 }
 
