@@ -246,6 +246,7 @@ static int authenticate(api_req *q)
         s->valid = rc == STORE_OK && k.revoked_ms == 0;
         if (s->valid) {
             s->info.disabled_modules = engine_modules_disabled(ws.disabled_modules);
+            memcpy(s->info.currency, ws.currency[0] ? ws.currency : "USD", 4);
             memcpy(s->info.id, k.id, sizeof k.id);
             memcpy(s->info.workspace_id, k.workspace_id, sizeof k.workspace_id);
             memcpy(s->info.scopes, k.scopes, sizeof k.scopes);
@@ -360,6 +361,7 @@ static void make_call(api_req *q, engine_call *c, engine_result *out)
                        .actor = q->key.id,
                        .scopes = q->key.scopes,
                        .disabled = q->key.disabled_modules,
+                       .currency = q->key.currency,
                        .trace = q->request_id,
                        .conn = q->conn,
                        .a = &q->a,

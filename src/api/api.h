@@ -42,6 +42,7 @@ typedef struct api_key_info {
     bool super_admin;
     int max_concurrent, rate;
     uint32_t disabled_modules; /* of its workspace: 1 << res_module */
+    char currency[4];          /* of its workspace */
 } api_key_info;
 
 struct api_route;

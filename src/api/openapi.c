@@ -363,11 +363,14 @@ static void fixed_schemas(json_t *s)
                                        str_schema(), "deleted", "type", "boolean", "const", 1)));
     json_object_set_new(
         s, "Workspace",
-        object_of(pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:{s:s, s:{s:s, s:O}}, s:{s:s, s:s}}",
+        object_of(pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:{s:s, s:{s:s, s:O}}, s:{s:s, s:s, "
+                       "s:s}, s:{s:s, s:s}}",
                        "id", "type", "string", "pattern", "^wrk_" ID_TAIL, "object", "type",
                        "string", "const", "workspace", "name", str_schema(), "enabled_modules",
-                       "type", "array", "items", "type", "string", "enum", mods, "created_at",
-                       "type", "string", "format", "date-time")));
+                       "type", "array", "items", "type", "string", "enum", mods, "currency", "type",
+                       "string", "pattern", "^[A-Z]{3}$", "description",
+                       "What money defaults to in the workspace (invoices, the ledger's chart)",
+                       "created_at", "type", "string", "format", "date-time")));
     json_object_set_new(
         s, "BatchRequest",
         pack("{s:s, s:b, s:[s], s:{s:{s:s, s:I, s:I, s:{s:s, s:s, s:{s:{s:s}, s:{s:s}, "
@@ -913,8 +916,9 @@ static char *describe(const api_route *rt, char *d, size_t cap)
     if (workspace_route(rt)) {
         snprintf(d, cap, "%s",
                  rt->write ? "Sets the modules the workspace uses (enabled_modules, the whole "
-                             "list; the others are switched off). A route of a switched-off "
-                             "module answers 403 module_disabled. Needs workspace:admin."
+                             "list; the others are switched off) and its currency. A route of a "
+                             "switched-off module answers 403 module_disabled. Needs "
+                             "workspace:admin."
                            : "The id, name and enabled modules of the key's workspace; any "
                              "valid key may read it.");
         return d;
@@ -996,11 +1000,14 @@ static json_t *request_body(const api_route *rt)
         json_t *mods = json_array();
         for (int m = 0; m < MOD__COUNT; m++)
             json_array_append_new(mods, json_string(res_module_names[m]));
-        schema = pack("{s:s, s:b, s:[s], s:{s:{s:s, s:s, s:{s:s, s:o}}}}", "type", "object",
-                      "additionalProperties", 0, "required", "enabled_modules", "properties",
-                      "enabled_modules", "type", "array", "description",
+        schema = pack("{s:s, s:b, s:I, s:{s:{s:s, s:s, s:{s:s, s:o}}, s:{s:s, s:s, s:s}}}", "type",
+                      "object", "additionalProperties", 0, "minProperties", (json_int_t)1,
+                      "properties", "enabled_modules", "type", "array", "description",
                       "Every module the workspace uses; the others are switched off", "items",
-                      "type", "string", "enum", mods);
+                      "type", "string", "enum", mods, "currency", "type", "string", "pattern",
+                      "^[A-Z]{3}$", "description",
+                      "ISO 4217: what money defaults to from now on (existing records keep "
+                      "theirs)");
     } else if (a) {
         schema = fields_schema(a->body, a->nbody, AS_CREATE, action_creates(a) && r->custom_fields);
         required = json_object_get(schema, "required") != NULL;

@@ -41,8 +41,7 @@ static const struct {
     {"revenue", "4000", "Revenue", "revenue"},
     {"refunds", "4900", "Refunds and allowances", "expense"},
 };
-#define NCHART          ((int)(sizeof chart / sizeof chart[0]))
-#define LEDGER_CURRENCY "USD"
+#define NCHART ((int)(sizeof chart / sizeof chart[0]))
 
 static const char *normal_side(const char *type)
 {
@@ -56,7 +55,7 @@ static int account_before(res_write *w)
         engine_set(row, w->set, ACCOUNT_normal_side,
                    sv_text(normal_side(engine_text(row, ACCOUNT_type))));
         if (row->vals[ACCOUNT_currency].kind == SV_NULL)
-            engine_set(row, w->set, ACCOUNT_currency, sv_text(LEDGER_CURRENCY));
+            engine_set(row, w->set, ACCOUNT_currency, sv_text(engine_currency(w->c)));
     }
     if (!w->set[ACCOUNT_parent_id] || !engine_text(row, ACCOUNT_parent_id)) return 0;
     /* A parent chain never loops back to the account. */
@@ -130,7 +129,7 @@ static int role_account(engine_call *c, const char *role, const char *currency, 
     *out = engine_new_row(c, a, &set);
     engine_set(out, set, ACCOUNT_code, sv_text(code));
     engine_set(out, set, ACCOUNT_name,
-               sv_text(is(currency, LEDGER_CURRENCY)
+               sv_text(is(currency, engine_currency(c))
                            ? chart[k].name
                            : arena_printf(c->a, "%s (%s)", chart[k].name, currency)));
     engine_set(out, set, ACCOUNT_type, sv_text(chart[k].type));
@@ -147,7 +146,7 @@ int accounting_workspace_init(engine_call *c, int64_t now_ms)
     if (rc) return engine_store_fail(c, rc, &e);
     for (int k = 0; k < NCHART; k++) {
         res_row acct;
-        if (role_account(c, chart[k].role, LEDGER_CURRENCY, &acct)) return -1;
+        if (role_account(c, chart[k].role, engine_currency(c), &acct)) return -1;
     }
     return 0;
 }

@@ -15,8 +15,7 @@
 #include "resources/engine.h"
 #include "resources/hooks.h"
 
-#define DAY_MS           INT64_C(86400000)
-#define DEFAULT_CURRENCY "USD"
+#define DAY_MS INT64_C(86400000)
 
 static bool is(const char *s, const char *v)
 {
@@ -167,7 +166,7 @@ static int invoice_before(res_write *w)
         }
         engine_set(row, w->set, INVOICE_sequence, sv_int(seq));
         if (!engine_text(row, INVOICE_currency))
-            engine_set(row, w->set, INVOICE_currency, sv_text(DEFAULT_CURRENCY));
+            engine_set(row, w->set, INVOICE_currency, sv_text(engine_currency(c)));
         engine_set(row, w->set, INVOICE_amount_paid_cents, sv_int(0));
     }
     if (w->is_create || w->set[INVOICE_line_items])

@@ -36,11 +36,23 @@ bool engine_check(char *err, size_t cap)
 static int run_system(store_conn *conn, const char *ws, const char *trace, const char *what,
                       const engine_system_fn *hooks, int64_t now_ms, store_err *e)
 {
+    /* The workspace's currency: what a new workspace's chart is kept in. */
+    store_workspace w = {{0}};
+    if (hooks == engine_workspace_hooks) {
+        int rc = store_workspace_find(conn, ws, &w, e);
+        if (rc) return rc;
+    }
     arena a;
     arena_init(&a);
     engine_result r;
     engine_result_init(&r);
-    engine_call c = {.ws = ws, .actor = "system", .trace = trace, .conn = conn, .a = &a, .out = &r};
+    engine_call c = {.ws = ws,
+                     .actor = "system",
+                     .currency = w.currency,
+                     .trace = trace,
+                     .conn = conn,
+                     .a = &a,
+                     .out = &r};
     int rc = STORE_OK;
     for (int i = 0; hooks[i] && rc == STORE_OK; i++)
         if (hooks[i](&c, now_ms)) {
@@ -58,6 +70,11 @@ int engine_workspace_created(store_conn *conn, const char *ws, store_err *e)
 {
     return run_system(conn, ws, "workspace", "setting up workspace", engine_workspace_hooks,
                       (int64_t)time_now_ms(), e);
+}
+
+const char *engine_currency(const engine_call *c)
+{
+    return c->currency && c->currency[0] ? c->currency : "USD";
 }
 
 int engine_timers(store_conn *conn, const char *ws, int64_t now_ms, store_err *e)
@@ -1660,6 +1677,7 @@ int engine_find_by(engine_call *c, const res_def *r, int field, const char *valu
     int rc = store_rec_find_by(c->conn, c->a, r, c->ws, field, value, out, &e);
     if (rc == STORE_NOTFOUND) return 0;
     if (rc) return engine_store_fail(c, rc, &e);
+    memo_put(c, r, out); /* a reference to it is checked without asking again */
     return 1;
 }
 

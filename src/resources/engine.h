@@ -89,11 +89,12 @@ typedef struct engine_call {
     bool dry_run; /* a write runs in a savepoint rolled back at the end */
     /* Who asks, and where. */
     const char *ws;
-    const char *actor;  /* the key's id: events and activities name it */
-    const char *scopes; /* space-separated */
-    uint32_t disabled;  /* 1 << module for each module the workspace switched off */
-    const char *trace;  /* the request id, for logs */
-    store_conn *conn;   /* a write transaction is open for writes */
+    const char *actor;    /* the key's id: events and activities name it */
+    const char *scopes;   /* space-separated */
+    uint32_t disabled;    /* 1 << module for each module the workspace switched off */
+    const char *currency; /* the workspace's, what money defaults to (NULL: USD) */
+    const char *trace;    /* the request id, for logs */
+    store_conn *conn;     /* a write transaction is open for writes */
     arena *a;
     engine_result *out;
     struct engine_memo *memo; /* the engine's own: records this call has read or
@@ -134,6 +135,9 @@ void engine_set_secret(const unsigned char *secret, size_t n);
 
 void engine_result_init(engine_result *r);
 void engine_result_release(engine_result *r);
+
+/* The currency money defaults to in the call's workspace. */
+const char *engine_currency(const engine_call *c);
 
 /* The modules a workspace has switched off, from their stored names
  * (space-separated), as 1 << res_module bits. */

@@ -1,5 +1,6 @@
 /* workspace.c - the key's workspace as the engine answers it: GET and
- * PATCH /v1/workspace, its name and the modules it has switched on. The
+ * PATCH /v1/workspace, its name, the modules it has switched on and the
+ * currency money defaults to in it (USD unless set). The
  * store keeps the modules switched off, so a module a later version adds
  * is on for every workspace that exists (nothing breaks for its clients;
  * admins switch off what they don't use). */
@@ -25,7 +26,8 @@ uint32_t engine_modules_disabled(const char *names)
     return mask;
 }
 
-static int answer(engine_call *c, const store_workspace *ws, uint32_t disabled)
+static int answer(engine_call *c, const store_workspace *ws, uint32_t disabled,
+                  const char *currency)
 {
     jw *w = engine_answer(c);
     jw_obj_open(w);
@@ -37,6 +39,7 @@ static int answer(engine_call *c, const store_workspace *ws, uint32_t disabled)
     for (int m = 0; m < MOD__COUNT; m++)
         if (!(disabled & (1u << m))) jw_str(w, res_module_names[m]);
     jw_arr_close(w);
+    jw_kstr(w, "currency", currency[0] ? currency : "USD");
     char t[TIME_STR];
     time_format_ms((uint64_t)ws->created_ms, t);
     jw_kstr(w, "created_at", t);
@@ -57,27 +60,25 @@ int engine_workspace_get(engine_call *c)
 {
     store_workspace ws;
     if (engine_params_check(c) || load(c, &ws)) return -1;
-    return answer(c, &ws, engine_modules_disabled(ws.disabled_modules));
+    return answer(c, &ws, engine_modules_disabled(ws.disabled_modules), ws.currency);
 }
 
-/* PATCH /v1/workspace {"enabled_modules": [...]}: the whole list of the
- * modules it uses; the others are switched off. */
-int engine_workspace_update(engine_call *c)
+static bool iso_currency(const char *s)
 {
-    if (engine_params_check(c)) return -1;
-    const char *k;
-    json_t *v;
-    json_object_foreach(c->body, k, v)
-    {
-        if (strcmp(k, "enabled_modules") != 0)
-            return engine_fail(c, EK_INVALID, k, "unknown field '%s'", k);
-    }
-    json_t *list = json_object_get(c->body, "enabled_modules");
+    return s && strlen(s) == 3 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' &&
+           s[2] >= 'A' && s[2] <= 'Z';
+}
+
+/* The modules of `list` (the whole list a workspace uses) as the names
+ * of those switched off, into off; -1 with the error set. */
+static int modules_off(engine_call *c, json_t *list, uint32_t *on, char off[256])
+{
     if (!json_is_array(list))
         return engine_fail(c, EK_INVALID, "enabled_modules",
                            "enabled_modules must be an array of module names");
-    uint32_t on = 0;
+    *on = 0;
     size_t i;
+    json_t *v;
     json_array_foreach(list, i, v)
     {
         int m = json_is_string(v) ? res_module_find(json_string_value(v)) : -1;
@@ -89,17 +90,49 @@ int engine_workspace_update(engine_call *c)
             return engine_fail(c, EK_INVALID, "enabled_modules",
                                "enabled_modules[%zu] is not a module; modules are: %s", i, names);
         }
-        on |= 1u << m;
+        *on |= 1u << m;
     }
-    char off[256] = "";
+    off[0] = '\0';
     for (int m = 0; m < MOD__COUNT; m++)
-        if (!(on & (1u << m)))
-            snprintf(off + strlen(off), sizeof off - strlen(off), "%s%s", off[0] ? " " : "",
+        if (!(*on & (1u << m)))
+            snprintf(off + strlen(off), 256 - strlen(off), "%s%s", off[0] ? " " : "",
                      res_module_names[m]);
+    return 0;
+}
+
+/* PATCH /v1/workspace {"enabled_modules": [...], "currency": "EUR"}: the
+ * whole list of the modules it uses (the others are switched off), and
+ * the currency money defaults to (existing records keep theirs; the
+ * ledger's chart gets accounts in it at its first posting). */
+int engine_workspace_update(engine_call *c)
+{
+    if (engine_params_check(c)) return -1;
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->body, k, v)
+    {
+        if (strcmp(k, "enabled_modules") != 0 && strcmp(k, "currency") != 0)
+            return engine_fail(c, EK_INVALID, k, "unknown field '%s'", k);
+    }
+    json_t *list = json_object_get(c->body, "enabled_modules");
+    json_t *cur = json_object_get(c->body, "currency");
+    if (!list && !cur)
+        return engine_fail(c, EK_INVALID, "enabled_modules",
+                           "give enabled_modules, currency or both");
+    uint32_t on = 0;
+    char off[256];
+    if (list && modules_off(c, list, &on, off)) return -1;
+    if (cur && !iso_currency(json_string_value(cur)))
+        return engine_fail(c, EK_INVALID, "currency",
+                           "currency must be an ISO 4217 code such as USD");
     store_workspace ws;
     if (load(c, &ws)) return -1;
     store_err e;
-    int rc = store_workspace_set_modules(c->conn, c->ws, off, &e);
+    int rc = list ? store_workspace_set_modules(c->conn, c->ws, off, &e) : STORE_OK;
+    if (rc == STORE_OK && cur) {
+        rc = store_workspace_set_currency(c->conn, c->ws, json_string_value(cur), &e);
+        snprintf(ws.currency, sizeof ws.currency, "%s", json_string_value(cur));
+    }
     if (rc) return engine_store_fail(c, rc, &e);
-    return answer(c, &ws, ~on);
+    return answer(c, &ws, list ? ~on : engine_modules_disabled(ws.disabled_modules), ws.currency);
 }

@@ -1122,6 +1122,7 @@ static void read_workspace(PGresult *r, int row, store_workspace *w)
     copy_col(w->name, sizeof w->name, r, row, 1);
     w->created_ms = get_int(r, row, 2);
     copy_col(w->disabled_modules, sizeof w->disabled_modules, r, row, 3);
+    copy_col(w->currency, sizeof w->currency, r, row, 4);
 }
 
 static int pg_workspace_create(pg_conn *c, const char *name, store_workspace *out, store_err *e)
@@ -1130,6 +1131,7 @@ static int pg_workspace_create(pg_conn *c, const char *name, store_workspace *ou
     snprintf(out->name, sizeof out->name, "%s", name);
     out->created_ms = (int64_t)time_now_ms();
     out->disabled_modules[0] = '\0';
+    memcpy(out->currency, "USD", 4);
     sql_workspace_create(stmt(c), out);
     return run_q_done(c, e);
 }
@@ -1148,18 +1150,30 @@ static int pg_workspace_find(pg_conn *c, const char *name_or_id, store_workspace
     return rc;
 }
 
-static int pg_workspace_set_modules(pg_conn *c, const char *id, const char *disabled, store_err *e)
+/* Runs a workspace's update: STORE_NOTFOUND when no row changed. */
+static int workspace_changed(pg_conn *c, const char *id, store_err *e)
 {
-    if (strlen(disabled) >= sizeof((store_workspace *)0)->disabled_modules)
-        return store_fail(e, STORE_ERROR, "disabled modules: more than %zu bytes",
-                          sizeof((store_workspace *)0)->disabled_modules - 1);
-    sql_workspace_set_modules(stmt(c), id, disabled);
     PGresult *res;
     int rc = run_q(c, &res, e);
     if (rc) return rc;
     if (affected(res) == 0) rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", id);
     PQclear(res);
     return rc;
+}
+
+static int pg_workspace_set_modules(pg_conn *c, const char *id, const char *disabled, store_err *e)
+{
+    if (strlen(disabled) >= sizeof((store_workspace *)0)->disabled_modules)
+        return store_fail(e, STORE_ERROR, "disabled modules: more than %zu bytes",
+                          sizeof((store_workspace *)0)->disabled_modules - 1);
+    sql_workspace_set_modules(stmt(c), id, disabled);
+    return workspace_changed(c, id, e);
+}
+
+static int pg_workspace_set_currency(pg_conn *c, const char *id, const char *currency, store_err *e)
+{
+    sql_workspace_set_currency(stmt(c), id, currency);
+    return workspace_changed(c, id, e);
 }
 
 static int pg_workspace_count(pg_conn *c, int64_t *n, store_err *e)

@@ -195,6 +195,8 @@ static const char *const migrations[] = {
      * SQLite keeps its key in a file beside the database and leaves this
      * table empty): one row, its 32 bytes in hex */
     "CREATE TABLE server_secret (id INTEGER PRIMARY KEY, secret TEXT NOT NULL);",
+    /* 7: the currency money defaults to in each workspace */
+    "ALTER TABLE workspaces ADD COLUMN currency TEXT NOT NULL DEFAULT 'USD';",
 };
 
 static void expand(const sql_dialect *d, const char *s, buf *out)
@@ -1131,16 +1133,17 @@ void sql_idem_expire(sql_stmt *q, int64_t cutoff_ms)
 
 /* ------------------------------------------------------ workspaces, keys */
 
-#define WORKSPACE_COLS "id, name, created_at, disabled_modules"
+#define WORKSPACE_COLS "id, name, created_at, disabled_modules, currency"
 
 void sql_workspace_create(sql_stmt *q, const store_workspace *w)
 {
-    put(q, "INSERT INTO workspaces (id, name, created_at, disabled_modules) "
-           "VALUES (?1, ?2, ?3, ?4)");
+    put(q, "INSERT INTO workspaces (id, name, created_at, disabled_modules, currency) "
+           "VALUES (?1, ?2, ?3, ?4, ?5)");
     text_param(q, w->id);
     text_param(q, w->name);
     int_param(q, w->created_ms);
     text_param(q, w->disabled_modules);
+    text_param(q, w->currency);
 }
 
 void sql_workspace_find(sql_stmt *q, const char *name_or_id)
@@ -1163,6 +1166,13 @@ void sql_workspace_set_modules(sql_stmt *q, const char *id, const char *disabled
 {
     put(q, "UPDATE workspaces SET disabled_modules = ?1 WHERE id = ?2");
     text_param(q, disabled);
+    text_param(q, id);
+}
+
+void sql_workspace_set_currency(sql_stmt *q, const char *id, const char *currency)
+{
+    put(q, "UPDATE workspaces SET currency = ?1 WHERE id = ?2");
+    text_param(q, currency);
     text_param(q, id);
 }
 

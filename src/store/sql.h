@@ -275,6 +275,7 @@ void sql_workspace_find(sql_stmt *q, const char *name_or_id);
 void sql_workspace_count(sql_stmt *q);
 void sql_workspace_each(sql_stmt *q);
 void sql_workspace_set_modules(sql_stmt *q, const char *id, const char *disabled);
+void sql_workspace_set_currency(sql_stmt *q, const char *id, const char *currency);
 /* Columns: id, workspace_id, name, scopes, super_admin, max_concurrent,
  * rate, created_at, revoked_at. */
 void sql_key_create(sql_stmt *q, const store_key *k, const char *token_hash);

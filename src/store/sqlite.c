@@ -883,6 +883,7 @@ static void read_workspace(sqlite3_stmt *st, void *ud)
     copy_col(w->name, sizeof w->name, st, 1);
     w->created_ms = sqlite3_column_int64(st, 2);
     copy_col(w->disabled_modules, sizeof w->disabled_modules, st, 3);
+    copy_col(w->currency, sizeof w->currency, st, 4);
 }
 
 static int sq_workspace_create(sq_conn *c, const char *name, store_workspace *out, store_err *e)
@@ -891,6 +892,7 @@ static int sq_workspace_create(sq_conn *c, const char *name, store_workspace *ou
     snprintf(out->name, sizeof out->name, "%s", name);
     out->created_ms = (int64_t)time_now_ms();
     out->disabled_modules[0] = '\0';
+    memcpy(out->currency, "USD", 4);
     sql_workspace_create(stmt(c), out);
     return run_q(c, e);
 }
@@ -904,16 +906,28 @@ static int sq_workspace_find(sq_conn *c, const char *name_or_id, store_workspace
     return rc;
 }
 
+/* Runs a workspace's update: STORE_NOTFOUND when no row changed. */
+static int workspace_changed(sq_conn *c, const char *id, store_err *e)
+{
+    int rc = run_q(c, e);
+    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
+        rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", id);
+    return rc;
+}
+
 static int sq_workspace_set_modules(sq_conn *c, const char *id, const char *disabled, store_err *e)
 {
     if (strlen(disabled) >= sizeof((store_workspace *)0)->disabled_modules)
         return store_fail(e, STORE_ERROR, "disabled modules: more than %zu bytes",
                           sizeof((store_workspace *)0)->disabled_modules - 1);
     sql_workspace_set_modules(stmt(c), id, disabled);
-    int rc = run_q(c, e);
-    if (rc == STORE_OK && sqlite3_changes(c->db) == 0)
-        rc = store_fail(e, STORE_NOTFOUND, "no workspace '%s'", id);
-    return rc;
+    return workspace_changed(c, id, e);
+}
+
+static int sq_workspace_set_currency(sq_conn *c, const char *id, const char *currency, store_err *e)
+{
+    sql_workspace_set_currency(stmt(c), id, currency);
+    return workspace_changed(c, id, e);
 }
 
 static int sq_workspace_count(sq_conn *c, int64_t *n, store_err *e)

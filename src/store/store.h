@@ -128,6 +128,7 @@ typedef struct store_workspace {
     char name[128];
     int64_t created_ms;
     char disabled_modules[256]; /* space-separated modules switched off; "" = all enabled */
+    char currency[4];           /* ISO 4217: what money defaults to; USD unless set */
 } store_workspace;
 
 typedef struct store_key {
@@ -152,6 +153,8 @@ int store_workspace_each(store_conn *c, store_workspace_cb cb, void *ud, store_e
  * enables every module; at most 255 bytes, else STORE_ERROR);
  * STORE_NOTFOUND for an unknown id. */
 int store_workspace_set_modules(store_conn *c, const char *id, const char *disabled, store_err *e);
+/* Sets the workspace's currency (three letters, checked by the caller). */
+int store_workspace_set_currency(store_conn *c, const char *id, const char *currency, store_err *e);
 
 /* k->id, workspace_id, scopes, ... filled by the caller; hash is the token's. */
 int store_key_create(store_conn *c, const store_key *k, const char *token_hash, store_err *e);

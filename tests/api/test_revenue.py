@@ -12,18 +12,19 @@ import random
 
 from harness import Server, eq, expect, ids, list_all, ok
 
-S = A = B = C = RO = SUP = None
+S = A = B = C = E = RO = SUP = None
 CHART = {}
 
 
 def setup_module():
-    global S, A, B, C, RO, SUP
+    global S, A, B, C, E, RO, SUP
     S = Server(name="revenue")
     A = S.key("rev-a")
     B = S.key("rev-b")
     RO = S.key("rev-a", "crm:read")
     SUP = S.key("rev-a", "support:read,support:write")
     C = S.key("rev-prop")
+    E = S.key("rev-eur")
     S.start()
     for acct in list_all(A, "/v1/accounting/accounts"):
         if acct["role"]:
@@ -592,3 +593,32 @@ def test_dashboard_revenue():
     _invoice()  # a draft bills nothing
     eq(usd(), after, "a draft changes no revenue")
     expect(SUP.get("/v1/dashboard"), 403)
+
+
+def test_workspace_currency():
+    d = expect(E.get("/v1/workspace"), 200)["data"]
+    eq(d["currency"], "USD", "a workspace's currency is USD unless set")
+    for bad in ("eur", "EURO", 5, None):
+        r = expect(E.patch("/v1/workspace", {"currency": bad}), 400)
+        eq(r["error"]["param"], "currency", "currency %r" % (bad,))
+    expect(E.patch("/v1/workspace", {}), 400)
+    eq(expect(E.get("/v1/workspace"), 200)["data"]["currency"], "USD", "unchanged after refused writes")
+    d = expect(E.patch("/v1/workspace", {"currency": "EUR"}), 200)["data"]
+    eq(d["currency"], "EUR", "currency set")
+    eq(len(d["enabled_modules"]), len(expect(A.get("/v1/workspace"), 200)["data"]["enabled_modules"]),
+       "modules untouched by a currency change")
+    inv = E.create("/v1/invoices", {"line_items": [{"name": "x", "unit_amount_cents": 1000, "tax_rate_bps": 1000}]})
+    eq(inv["currency"], "EUR", "an invoice defaults to the workspace's currency")
+    eq(E.create("/v1/accounting/accounts", {"code": "7000", "name": "Travel", "type": "expense"})["currency"],
+       "EUR", "an account too")
+    expect(E.post("/v1/invoices/%s/send" % inv["id"]), 200)
+    E.create("/v1/payments", {"invoice_id": inv["id"], "amount_cents": 600})
+    eur = [a for a in list_all(E, "/v1/accounting/accounts", params={"currency": "EUR"}) if a["role"]]
+    eq(sorted(a["role"] for a in eur), ["cash", "receivable", "revenue", "tax"],
+       "the chart's accounts in EUR, made by the first postings")
+    tb = _trial(E, currency="EUR")
+    eq(tb["totals"], [{"currency": "EUR", "debit_cents": 1100 + 600, "credit_cents": 1100 + 600,
+                       "balanced": True}], "the EUR books")
+    ar = [a for a in tb["accounts"] if a["account_id"] == [x for x in eur if x["role"] == "receivable"][0]["id"]][0]
+    eq(ar["balance_cents"], 500, "EUR receivable = the invoice's amount due")
+    expect(E.patch("/v1/workspace", {"currency": "USD"}), 200)

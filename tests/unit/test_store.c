@@ -194,6 +194,17 @@ STORE_TEST(store_workspace_modules)
                  STORE_NOTFOUND);
     CHECK(e.msg[0] != '\0');
     CHECK_EQ_INT(store_workspace_set_modules(d.c, "A", "cms", &e), STORE_NOTFOUND); /* a name */
+    /* The currency: USD until set, kept apart from the modules. */
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.currency, "USD");
+    CHECK_EQ_INT(store_workspace_set_currency(d.c, d.ws, "EUR", &e), STORE_OK);
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws, &w, &e), STORE_OK);
+    CHECK_STR(w.currency, "EUR");
+    CHECK_STR(w.disabled_modules, "");
+    CHECK_EQ_INT(store_workspace_find(d.c, d.ws2, &w, &e), STORE_OK);
+    CHECK_STR(w.currency, "USD");
+    CHECK_EQ_INT(store_workspace_set_currency(d.c, "wrk_01ARZ3NDEKTSV4RRFFQ69G5FAV", "EUR", &e),
+                 STORE_NOTFOUND);
     char big[300];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
@@ -215,7 +226,8 @@ STORE_TEST(store_workspace_modules_migrate)
     CHECK(version >= 5);
     CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws, "billing", &e), STORE_OK);
     CHECK(raw_exec(&d, "ALTER TABLE workspaces DROP COLUMN disabled_modules"));
-    CHECK(raw_exec(&d, "DROP TABLE server_secret")); /* version 6's */
+    CHECK(raw_exec(&d, "DROP TABLE server_secret"));                    /* version 6's */
+    CHECK(raw_exec(&d, "ALTER TABLE workspaces DROP COLUMN currency")); /* version 7's */
     CHECK(raw_exec(&d, "DELETE FROM schema_migrations WHERE version >= 5"));
     CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
     CHECK_EQ_INT(applied, version - 4);
@@ -226,6 +238,7 @@ STORE_TEST(store_workspace_modules_migrate)
     if (CHECK_EQ_INT(store_workspace_find(d.c, "A", &w, &e), STORE_OK)) {
         CHECK_STR(w.id, d.ws);
         CHECK_STR(w.disabled_modules, "");
+        CHECK_STR(w.currency, "USD"); /* version 7 gives existing workspaces USD */
     }
     CHECK_EQ_INT(store_workspace_set_modules(d.c, d.ws2, "crm", &e), STORE_OK);
     CHECK_EQ_INT(store_workspace_find(d.c, "B", &w, &e), STORE_OK);
@@ -2286,6 +2299,7 @@ STORE_TEST(store_secret_shared)
     CHECK_EQ_INT(store_schema_version(old.c, &version, &e), STORE_OK);
     CHECK(version >= 6);
     CHECK(raw_exec(&old, "DROP TABLE server_secret"));
+    CHECK(raw_exec(&old, "ALTER TABLE workspaces DROP COLUMN currency")); /* version 7's */
     CHECK(raw_exec(&old, "DELETE FROM schema_migrations WHERE version >= 6"));
     if (!CHECK_EQ_INT(store_migrate(old.c, &applied, &e), STORE_OK)) printf("  %s\n", e.msg);
     CHECK_EQ_INT(applied, version - 5);
