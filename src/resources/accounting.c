@@ -370,6 +370,8 @@ int ledger_reverse(engine_call *c, const char *entry_id, const char *source, con
     json_t *l;
     json_array_foreach(lines, i, l)
     {
+        /* By id alone: the account's code may have changed since. */
+        json_object_del(l, "account_code");
         json_t *d = json_incref(json_object_get(l, "debit_cents"));
         json_object_set(l, "debit_cents", json_object_get(l, "credit_cents"));
         json_object_set_new(l, "credit_cents", d);

@@ -622,3 +622,13 @@ def test_workspace_currency():
     ar = [a for a in tb["accounts"] if a["account_id"] == [x for x in eur if x["role"] == "receivable"][0]["id"]][0]
     eq(ar["balance_cents"], 500, "EUR receivable = the invoice's amount due")
     expect(E.patch("/v1/workspace", {"currency": "USD"}), 200)
+
+
+def test_reversal_follows_a_renamed_account():
+    x = A.create("/v1/accounting/accounts", {"code": "3000", "name": "Owner equity", "type": "equity"})
+    je = expect(_entry([{"account_code": "1000", "debit_cents": 40}, {"account_code": "3000", "credit_cents": 40}]),
+                201)["data"]
+    expect(A.patch("/v1/accounting/accounts/%s" % x["id"], {"code": "3001"}), 200)
+    rev = expect(A.post("/v1/accounting/journal-entries/%s/reverse" % je["id"]), 201)["data"]
+    eq(rev["lines"][1]["account_code"], "3001", "the reversal names the account's code of now")
+    eq(_get("/v1/accounting/accounts/%s/balance" % x["id"])["balance_cents"], 0, "equity back to 0")
