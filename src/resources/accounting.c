@@ -414,6 +414,13 @@ int entry_reverse(engine_call *c)
 
 /* ---------------------------------------------------------------- balances */
 
+/* The last day a balance counts (every day when as_of is absent): the
+ * rollup folds its days up to it into one row per account and side. */
+static const char *upto(const char *as_of)
+{
+    return as_of ? as_of : "9999-12-31";
+}
+
 /* An account's debits and credits up to a day, from the rollup. */
 typedef struct totals {
     int64_t debit, credit, lines;
@@ -462,8 +469,8 @@ int account_balance(engine_call *c)
     store_agg_row *rows;
     int n;
     store_err e;
-    int rc =
-        store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, match, q[ASOF_as_of].s, &rows, &n, &e);
+    int rc = store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, match, upto(q[ASOF_as_of].s),
+                               &rows, &n, &e);
     if (rc) return engine_store_fail(c, rc, &e);
     totals t = {0};
     for (int i = 0; i < n; i++)
@@ -527,8 +534,8 @@ int trial_balance(engine_call *c)
     store_agg_row *rows;
     int n;
     store_err e;
-    int rc =
-        store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, NULL, q[TBQ_as_of].s, &rows, &n, &e);
+    int rc = store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, NULL, upto(q[TBQ_as_of].s), &rows,
+                               &n, &e);
     if (rc) return engine_store_fail(c, rc, &e);
     totals *t = arena_zalloc(c->a, sizeof *t * (size_t)(na + 1));
     /* Groups come in account id order; accounts in code order. */

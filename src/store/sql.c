@@ -947,18 +947,36 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
     int last = 0;
     while (last < 2 && r->rollup.group[last + 1])
         last++;
-    put(q, "SELECT k1, k2, k3, n, total FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
+    buf *b = &q->text;
+    if (!upto) {
+        put(q, "SELECT k1, k2, k3, n, total");
+    } else {
+        /* Folded over the last key: the sums of every group up to it,
+         * exact or an overflow error (a STORE_RANGE) on both backends. */
+        buf_puts(b, "SELECT ");
+        for (int g = 0; g < 3; g++)
+            buf_printf(b, g == last ? "'', " : "k%d, ", g + 1);
+        buf_printf(b, "CAST(sum(n) AS %1$s), CAST(sum(total) AS %1$s)", q->d->int64);
+    }
+    put(q, " FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
            "AND (CAST(?3 AS TEXT) IS NULL OR k1 = ?3) AND (CAST(?4 AS TEXT) IS NULL OR k2 = ?4) "
            "AND (CAST(?5 AS TEXT) IS NULL OR k3 = ?5) AND n <> 0");
-    put(q, " AND (CAST(?6 AS TEXT) IS NULL OR ");
-    buf_printf(&q->text, "k%d%s", last + 1, by);
-    put(q, " <= ?6)");
-    buf_printf(&q->text, " ORDER BY k1%1$s, k2%1$s, k3%1$s", by);
+    if (upto) {
+        buf_printf(b, " AND k%d%s <= ", last + 1, by);
+        put(q, "?6 GROUP BY ");
+        for (int g = 0, k = 0; g < 3; g++)
+            if (g != last) buf_printf(b, "%sk%d", k++ ? ", " : "", g + 1);
+        buf_puts(b, " HAVING sum(n) <> 0 ORDER BY ");
+        for (int g = 0, k = 0; g < 3; g++)
+            if (g != last) buf_printf(b, "%sk%d%s", k++ ? ", " : "", g + 1, by);
+    } else {
+        buf_printf(b, " ORDER BY k1%1$s, k2%1$s, k3%1$s", by);
+    }
     text_param(q, ws);
     text_param(q, r->name);
     for (int g = 0; g < 3; g++)
         text_param(q, match ? match[g] : NULL);
-    text_param(q, upto);
+    if (upto) text_param(q, upto);
 }
 
 void sql_rollup_clear(sql_stmt *q, const res_def *r)

@@ -292,9 +292,10 @@ int store_rollup_add(store_conn *c, const res_def *r, const char *ws, const stor
  * transaction is to be rolled back as after any failed statement. */
 int store_rollup_move(store_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
                       int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e);
-/* Groups whose keys equal `match` where given (NULL: any) and, with
- * `upto`, whose last key (the third, or the last one used) is at most it
- * byte-wise (a day: every day up to it), non-empty only.
+/* Groups whose keys equal `match` where given (NULL: any), non-empty
+ * only. With `upto`, folded over the last key used (a day): one row per
+ * value of the other keys, its last key NULL, summing the groups whose
+ * last key is at most `upto` byte-wise (every day up to it).
  * STORE_RANGE for a group whose count or total is not an exact 64-bit
  * integer (one written before the guard above, on SQLite a REAL). */
 int store_rollup_list(store_conn *c, arena *a, const res_def *r, const char *ws,
