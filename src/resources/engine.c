@@ -839,6 +839,7 @@ static const char *changes_json(engine_call *c, const res_def *r, const res_row 
 static int emit(engine_call *c, const res_def *r, const char *action, const res_row *row,
                 const res_row *old, bool answer, engine_kind kind)
 {
+    if (r->read_only && !answer) return 0; /* its owner's event tells */
     buf tmp;
     buf_init(&tmp, ENGINE_MAX_DATA);
     buf *b = answer ? &c->out->data : &tmp;
@@ -850,7 +851,7 @@ static int emit(engine_call *c, const res_def *r, const char *action, const res_
     snprintf(type, sizeof type, "%s.%s", r->singular, action);
     const char *data = arena_strndup(c->a, b->data, b->len);
     buf_free(&tmp);
-    if (r->read_only) { /* its owner's event tells */
+    if (r->read_only) {
         if (answer) c->out->kind = kind;
         return 0;
     }
