@@ -203,7 +203,13 @@ int billing_timers(engine_call *c, int64_t now)
     const res_def *r = RES(INVOICE);
     store_filter f[2] = {{.field = INVOICE_overdue, .v = sv_int(0)},
                          {.field = INVOICE_overdue_at, .op = SF_LT, .v = sv_int(now + 1)}};
-    store_query q = {.filters = f, .nfilters = 2, .limit = 100, .link_field = -1};
+    /* In the order of the (overdue, overdue_at) index: a range of it. */
+    store_query q = {.filters = f,
+                     .nfilters = 2,
+                     .sort_by = &r->fields[INVOICE_overdue_at],
+                     .ascending = true,
+                     .limit = 100,
+                     .link_field = -1};
     res_row *rows;
     int n;
     bool more;

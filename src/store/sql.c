@@ -327,7 +327,12 @@ void sql_create_indexes(const sql_dialect *d, const res_def *r, buf *out)
         field_expr(d->fold, f, "", out);
         buf_printf(out, "%s);", d->index_rid);
     }
-    for (int k = 0; k < 4 && r->indexes[k]; k++) {
+    for (int k = 0; k < 4; k++) {
+        /* A slot no longer declared goes: every index costs each write. */
+        if (!r->indexes[k]) {
+            buf_printf(out, "DROP INDEX IF EXISTS %s_ix%d;", r->table, k);
+            continue;
+        }
         buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ix%2$d ON %1$s(workspace_id", r->table, k);
         index_cols(d, r, r->indexes[k], out);
         buf_puts(out, ");");
