@@ -19,19 +19,35 @@
  * the dashboard's: they load one workspace from 32 connections, more than
  * K keys carry under the server's default per-key concurrency limit.
  *
+ * Revenue and support data go to workspaces of their own (as far as
+ * there are: with fewer, they share one). The second workspace's ledger:
+ * the default chart (the accounting workspace hook's) plus the accounts a
+ * small company adds, and J journal lines in balanced posted entries of
+ * two to four lines (sales, invoices, payments, bills, payroll, expenses,
+ * ...) spread evenly over the last 365 days, each entry with its `lines`
+ * as the server keeps them; the journal lines' rollup (per account, side
+ * and day, which balances and the trial balance read) is recounted from
+ * them, as for the deals. The third workspace's support desk: four queues
+ * with their SLA targets and T tickets created evenly over the last 365
+ * days, most answered and resolved (some late), the recent ones still in
+ * the works, their SLA clocks and status computed as the server's would
+ * be at generation time.
+ *
  * Besides the database it writes what the wrk scripts need: a Lua file
  * (tokens, the workspace of each token, a few hundred contact ids per
  * workspace sampled uniformly over the whole table, search queries, the
  * board pipeline with its keys, stages, pinned anchor deals and movable
- * deals, the dashboard's workspace) and a shell file with the ids and
- * tokens of run.sh's curl checks.
+ * deals, the dashboard's, ledger's and tickets' workspaces) and a shell
+ * file with the ids and tokens of run.sh's curl checks.
  *
  * usage: bench-gen --db PATH --lua PATH --sh PATH [--contacts N] [--deals D]
  *                  [--board-deals B] [--tasks T] [--leads L] [--workspaces W]
- *                  [--companies C] [--keys K] [--seed S]
+ *                  [--companies C] [--keys K] [--journal-lines J] [--tickets T]
+ *                  [--seed S]
  *        bench-gen --version */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +60,7 @@
 #include "store/store.h"
 
 /* Bump when the generated data changes shape: run.sh regenerates then. */
-#define GEN_VERSION 6
+#define GEN_VERSION 7
 #define BATCH       10000
 #define SAMPLE_IDS  300
 #define MAX_WS      64
@@ -363,6 +379,7 @@ typedef struct board {
 typedef struct params {
     const char *db, *lua, *sh;
     long contacts, workspaces, companies, keys, deals, board_deals, tasks, leads;
+    long journal_lines, tickets;
     uint64_t seed;
 } params;
 
@@ -370,7 +387,8 @@ static void usage(void)
 {
     fputs("usage: bench-gen --db PATH --lua PATH --sh PATH [--contacts N] [--deals D]\n"
           "                 [--board-deals B] [--tasks T] [--leads L] [--workspaces W]\n"
-          "                 [--companies C] [--keys K] [--seed S]\n"
+          "                 [--companies C] [--keys K] [--journal-lines J] [--tickets T]\n"
+          "                 [--seed S]\n"
           "       bench-gen --version\n"
           "  --contacts    contacts, round-robin over the workspaces (default 1000000)\n"
           "  --deals       deals in the first workspace's default pipeline (default 200000)\n"
@@ -379,7 +397,10 @@ static void usage(void)
           "  --leads       leads per workspace (default 2000)\n"
           "  --companies   companies per workspace (default: contacts per workspace / 10,\n"
           "                at most 10000)\n"
-          "  --keys        API keys per workspace (default 4)\n",
+          "  --keys        API keys per workspace (default 4)\n"
+          "  --journal-lines  journal lines in the ledger workspace (the second; default\n"
+          "                1000000)\n"
+          "  --tickets     tickets in the support workspace (the third; default 1000000)\n",
           stderr);
 }
 
@@ -405,6 +426,8 @@ static void parse_args(int argc, char **argv, params *p)
                   .board_deals = 10000,
                   .tasks = 3000,
                   .leads = 2000,
+                  .journal_lines = 1000000,
+                  .tickets = 1000000,
                   .seed = 42};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -437,6 +460,10 @@ static void parse_args(int argc, char **argv, params *p)
             p->tasks = num_arg(a, v, 0, 10000000);
         else if (!strcmp(a, "--leads"))
             p->leads = num_arg(a, v, 0, 10000000);
+        else if (!strcmp(a, "--journal-lines"))
+            p->journal_lines = num_arg(a, v, 0, 100000000);
+        else if (!strcmp(a, "--tickets"))
+            p->tickets = num_arg(a, v, 0, 100000000);
         else if (!strcmp(a, "--workspaces"))
             p->workspaces = num_arg(a, v, 1, MAX_WS);
         else if (!strcmp(a, "--companies"))
@@ -452,6 +479,10 @@ static void parse_args(int argc, char **argv, params *p)
     }
     if (!p->db || !p->lua || !p->sh) {
         usage();
+        exit(2);
+    }
+    if (p->journal_lines == 1) {
+        fprintf(stderr, "bench-gen: --journal-lines wants 0 or at least 2 (an entry has two)\n");
         exit(2);
     }
     if (p->companies < 0) {
@@ -471,7 +502,7 @@ static void make_keys(store_conn *c, const char *ws, const char *name, long nkey
         id_new(key.id, "key");
         snprintf(key.workspace_id, sizeof key.workspace_id, "%s", ws);
         snprintf(key.name, sizeof key.name, "%s-%ld", name, k);
-        snprintf(key.scopes, sizeof key.scopes, "crm:read crm:write tasks:read");
+        snprintf(key.scopes, sizeof key.scopes, "crm:read crm:write tasks:read support:read");
         key.max_concurrent = -1; /* the server's defaults apply, as for any key */
         key.rate = -1;
         key.created_ms = (int64_t)time_now_ms();
@@ -826,6 +857,582 @@ static void progress(const char *what, long done, long total, double t0)
     fflush(stdout);
 }
 
+/* ------------------------------------------------------------- the ledger */
+
+/* The ledger workspace's chart: the default chart, which the accounting
+ * workspace hook made (found by code), and what a small company adds. */
+static const struct {
+    const char *code, *name, *type;
+    bool seeded;
+} chart_defs[] = {
+    {"1000", "Cash", "asset", true},
+    {"1010", "Operating bank account", "asset", false},
+    {"1020", "Payroll bank account", "asset", false},
+    {"1030", "Savings account", "asset", false},
+    {"1100", "Accounts receivable", "asset", true},
+    {"1200", "Inventory", "asset", false},
+    {"1300", "Prepaid expenses", "asset", false},
+    {"1500", "Equipment", "asset", false},
+    {"1510", "Accumulated depreciation", "asset", false},
+    {"2000", "Accounts payable", "liability", false},
+    {"2100", "Tax payable", "liability", true},
+    {"2200", "Accrued liabilities", "liability", false},
+    {"2300", "Payroll liabilities", "liability", false},
+    {"2400", "Deferred revenue", "liability", false},
+    {"2700", "Bank loan", "liability", false},
+    {"3000", "Share capital", "equity", false},
+    {"3100", "Retained earnings", "equity", false},
+    {"4000", "Revenue", "revenue", true},
+    {"4100", "Services revenue", "revenue", false},
+    {"4200", "Subscription revenue", "revenue", false},
+    {"4800", "Interest income", "revenue", false},
+    {"4900", "Refunds and allowances", "expense", true},
+    {"5000", "Cost of goods sold", "expense", false},
+    {"5100", "Hosting and infrastructure", "expense", false},
+    {"6000", "Salaries and wages", "expense", false},
+    {"6100", "Payroll taxes", "expense", false},
+    {"6200", "Rent", "expense", false},
+    {"6300", "Utilities", "expense", false},
+    {"6400", "Software subscriptions", "expense", false},
+    {"6500", "Marketing", "expense", false},
+    {"6600", "Travel", "expense", false},
+    {"6700", "Professional fees", "expense", false},
+    {"6800", "Depreciation", "expense", false},
+    {"6900", "Bank fees", "expense", false},
+    {"7000", "Interest expense", "expense", false},
+    {"7100", "Insurance", "expense", false},
+    {"7200", "Office supplies", "expense", false},
+};
+#define NCHART      NELEM(chart_defs)
+#define LEDGER_DAYS 365 /* entry dates: the last 365 days, today included */
+#define ENTRY_LINES 4   /* lines of an entry at most */
+
+/* The kinds of entries the ledger holds: the memo (followed by a
+ * company's name when `party`), how often each comes, its total's range in
+ * dollars (drawn log-uniformly), the prefix of its reference (a serial
+ * follows; NULL: none) and its lines, comma-separated: D (debit) or C
+ * (credit), the account's code, or several separated by '|' of which each
+ * entry draws one, then optionally ':' and its percentage of the entry's
+ * total on that side (the side's last line takes the rest; a single line
+ * takes all) and '=' and the line's description. The first kind is the
+ * opening entry, made once, on the first day. */
+static const struct entry_def {
+    const char *memo;
+    unsigned weight;
+    int64_t lo, hi;
+    bool party;
+    const char *ref, *lines;
+} entry_defs[] = {
+    {"Opening balance", 0, 500000, 500000, false, NULL, "D1010,C3000"},
+    {"Cash sale", 10, 20, 2000, false, NULL, "D1000,C4000:83,C2100=Sales tax"},
+    {"Invoice to", 14, 200, 50000, true, "INV", "D1100,C4100:83,C2100=Sales tax"},
+    {"Subscription invoice to", 10, 50, 5000, true, "SUB", "D1100,C4200:83,C2100=Sales tax"},
+    {"Payment received from", 16, 50, 50000, true, "PMT", "D1010,C1100"},
+    {"Bill from", 8, 100, 20000, true, "BILL", "D5000|5100|6700,C2000"},
+    {"Payment to", 7, 100, 20000, true, "PAY", "D2000,C1010"},
+    {"Card expense", 10, 5, 2000, false, NULL, "D6400|6500|6600|6900|7200,C1010"},
+    {"Expense report", 4, 50, 3000, false, NULL,
+     "D6600:50=Travel,D6500:30=Client meals,D7200=Supplies,C1010"},
+    {"Payroll", 3, 20000, 200000, false, "PR", "D6000:85,D6100,C1020:70=Net pay,C2300=Withholding"},
+    {"Payroll funding", 2, 20000, 200000, false, NULL, "D1020,C1010"},
+    {"Payroll taxes paid", 2, 5000, 60000, false, NULL, "D2300,C1010"},
+    {"Office rent", 1, 5000, 15000, false, NULL, "D6200,C1010"},
+    {"Utilities bill from", 1, 200, 2000, true, NULL, "D6300,C2000"},
+    {"Inventory purchase from", 4, 500, 50000, true, "PO", "D1200,C2000"},
+    {"Cost of goods sold", 3, 200, 20000, false, NULL, "D5000,C1200"},
+    {"Depreciation", 1, 1000, 5000, false, NULL, "D6800,C1510"},
+    {"Refund to", 2, 20, 2000, true, NULL, "D4900,C1000"},
+    {"Sales tax remittance", 1, 1000, 50000, false, NULL, "D2100,C1010"},
+    {"Insurance premium", 1, 1000, 20000, false, NULL, "D1300,C1010"},
+    {"Insurance expense", 1, 100, 2000, false, NULL, "D7100,C1300"},
+    {"Loan repayment", 1, 2000, 10000, false, NULL, "D2700:80=Principal,D7000=Interest,C1010"},
+    {"Interest received", 1, 10, 500, false, NULL, "D1030,C4800"},
+    {"Revenue recognised", 2, 500, 10000, false, NULL, "D2400,C4200"},
+    {"Annual plan prepaid by", 1, 1000, 30000, true, NULL, "D1010,C2400"},
+    {"Cash deposited", 2, 500, 10000, false, NULL, "D1010,C1000"},
+    {"Transfer to savings", 1, 1000, 50000, false, NULL, "D1030,C1010"},
+    {"Equipment from", 1, 1000, 20000, true, NULL, "D1500,C2000"},
+    {"Accrued expenses", 1, 500, 10000, false, NULL, "D6700|5100,C2200"},
+};
+#define NENTRY_DEFS NELEM(entry_defs)
+
+#define MAX_CHOICES 8
+
+/* A line of an entry kind, parsed. */
+typedef struct entry_line {
+    bool debit;
+    unsigned share;                   /* 0: the rest of its side */
+    char desc[64];                    /* "" for none */
+    int nchoice, choice[MAX_CHOICES]; /* chart_defs indexes */
+} entry_line;
+
+/* The ledger's accounts (ids in chart_defs order) and each entry kind's
+ * lines. */
+typedef struct ledger {
+    char id[NCHART][ID_MAX];
+    int nlines[NENTRY_DEFS];
+    entry_line lines[NENTRY_DEFS][ENTRY_LINES];
+} ledger;
+
+static int chart_index(const char *code, size_t n)
+{
+    for (size_t k = 0; k < NCHART; k++)
+        if (strlen(chart_defs[k].code) == n && strncmp(chart_defs[k].code, code, n) == 0)
+            return (int)k;
+    fprintf(stderr, "bench-gen: no account %.*s in the chart\n", (int)n, code);
+    exit(1);
+}
+
+/* Parses entry_defs[d].lines into l (a mistake there is the generator's
+ * bug: it says so and exits). */
+static void parse_lines(size_t d, ledger *l)
+{
+    const char *p = entry_defs[d].lines;
+    int n = 0;
+    bool sides[2] = {false, false};
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        if (n == ENTRY_LINES || (*p != 'D' && *p != 'C')) break;
+        entry_line *el = &l->lines[d][n++];
+        el->debit = *p == 'D';
+        sides[el->debit] = true;
+        const char *q = p + 1, *end = p + len;
+        while (q < end && *q != ':' && *q != '=') {
+            size_t clen = strcspn(q, "|:=,");
+            if (el->nchoice == MAX_CHOICES) break;
+            el->choice[el->nchoice++] = chart_index(q, clen);
+            q += clen;
+            if (*q == '|') q++;
+        }
+        if (*q == ':') el->share = (unsigned)strtoul(q + 1, (char **)&q, 10);
+        if (*q == '=') snprintf(el->desc, sizeof el->desc, "%.*s", (int)(end - q - 1), q + 1);
+        p = *end ? end + 1 : end;
+    }
+    l->nlines[d] = n;
+    if (*p || n < 2 || !sides[0] || !sides[1]) {
+        fprintf(stderr, "bench-gen: entry kind '%s' has bad lines: %s\n", entry_defs[d].memo,
+                entry_defs[d].lines);
+        exit(1);
+    }
+}
+
+/* Adds the accounts the hook did not make and finds every account's id. */
+static void make_chart(store_conn *c, const char *ws, ledger *l)
+{
+    const res_def *ra = res_find("accounting-accounts");
+    store_val v[32];
+    if (ra->nfields > 32) abort();
+    int f_code = field(ra, "code"), f_name = field(ra, "name"), f_type = field(ra, "type"),
+        f_side = field(ra, "normal_side"), f_cur = field(ra, "currency"),
+        f_status = field(ra, "status");
+    store_err e;
+    int64_t now = (int64_t)time_now_ms();
+    for (size_t k = 0; k < NCHART; k++) {
+        if (chart_defs[k].seeded) {
+            arena a;
+            arena_init(&a);
+            res_row row;
+            int rc = store_rec_find_by(c, &a, ra, ws, f_code, chart_defs[k].code, &row, &e);
+            if (rc == STORE_NOTFOUND) {
+                fprintf(stderr, "bench-gen: the default chart has no account %s\n",
+                        chart_defs[k].code);
+                exit(1);
+            }
+            check(rc, &e, "account find");
+            memcpy(l->id[k], row.id, ID_MAX);
+            arena_release(&a);
+            continue;
+        }
+        const char *type = chart_defs[k].type;
+        for (int i = 0; i < ra->nfields; i++)
+            v[i] = (store_val){.kind = SV_NULL};
+        v[f_code] = text(chart_defs[k].code);
+        v[f_name] = text(chart_defs[k].name);
+        v[f_type] = text(type);
+        v[f_side] =
+            text(strcmp(type, "asset") == 0 || strcmp(type, "expense") == 0 ? "debit" : "credit");
+        v[f_cur] = text("USD");
+        v[f_status] = text("active");
+        res_row row = {.vals = v};
+        id_new(row.id, ra->prefix);
+        row.created_ms = row.updated_ms = now - (LEDGER_DAYS + 1) * DAY_MS;
+        check(store_rec_insert(c, ra, ws, &row, &e), &e, "account insert");
+        memcpy(l->id[k], row.id, ID_MAX);
+    }
+    for (size_t d = 0; d < NENTRY_DEFS; d++)
+        parse_lines(d, l);
+}
+
+/* A whole number of dollars from lo to hi, log-uniformly, in cents. */
+static int64_t log_dollars(int64_t lo, int64_t hi)
+{
+    double u = (double)below(1000000) / 1e6;
+    return (int64_t)((double)lo * pow((double)hi / (double)lo, u)) * 100 + (int64_t)below(100);
+}
+
+/* An entry kind whose lines fit in `left` without leaving 1 behind. */
+static size_t pick_entry(const ledger *l, long left)
+{
+    for (;;) {
+        unsigned total = 0;
+        for (size_t d = 0; d < NENTRY_DEFS; d++)
+            total += entry_defs[d].weight;
+        uint64_t x = below(total);
+        size_t d = 0;
+        while (x >= entry_defs[d].weight)
+            x -= entry_defs[d++].weight;
+        long n = l->nlines[d];
+        if (n == left || n + 1 < left) return d;
+    }
+}
+
+/* Posts `nlines` journal lines in workspace w, as POST
+ * /v1/accounting/journal-entries writes them: balanced posted entries over
+ * LEDGER_DAYS days, in date order, each with its lines (the entry's
+ * `lines` as the server keeps them, and one journal line per debit and
+ * credit). The journal lines' rollup is rebuilt afterwards. */
+static void gen_ledger(store_conn *c, wspace *w, const ledger *l, long nlines, long ncompanies,
+                       int64_t now_ms)
+{
+    const res_def *rje = res_find("journal-entries"), *rjl = res_find("journal-lines");
+    static int f_date = -1, f_memo, f_ref, f_status, f_cur, f_lines, f_total, f_posted, f_source,
+               l_entry, l_acct, l_side, l_amount, l_cur, l_date, l_desc;
+    if (f_date < 0) {
+        f_date = field(rje, "entry_date"), f_memo = field(rje, "memo");
+        f_ref = field(rje, "reference"), f_status = field(rje, "status");
+        f_cur = field(rje, "currency"), f_lines = field(rje, "lines");
+        f_total = field(rje, "total_cents"), f_posted = field(rje, "posted_at");
+        f_source = field(rje, "source");
+        l_entry = field(rjl, "entry_id"), l_acct = field(rjl, "account_id");
+        l_side = field(rjl, "side"), l_amount = field(rjl, "amount_cents");
+        l_cur = field(rjl, "currency"), l_date = field(rjl, "entry_date");
+        l_desc = field(rjl, "description");
+    }
+    store_val ev[32], lv[32];
+    if (rje->nfields > 32 || rjl->nfields > 32) abort();
+    char json[4096], memo[256], ref[64], date[16];
+    int64_t today = now_ms - now_ms % DAY_MS;
+    store_err e;
+    double t0 = now_s();
+    long done = 0, entries = 0, step = nlines >= 1000000 ? 100000 : 10000, next = step;
+    bool open = false;
+    while (done < nlines) {
+        if (!open) check(store_begin(c, true, &e), &e, "begin");
+        open = true;
+        size_t d = entries == 0 && nlines - done >= 2 ? 0 : pick_entry(l, nlines - done);
+        const struct entry_def *def = &entry_defs[d];
+        const entry_line *el = l->lines[d];
+        int nl = l->nlines[d];
+        /* Dates follow the lines posted so far: about as many each day. */
+        int64_t day = today - (LEDGER_DAYS - 1 - (int64_t)(done * LEDGER_DAYS / nlines)) * DAY_MS;
+        int64_t at = day + 8 * 3600000 + (int64_t)below(10 * 3600000);
+        if (at > now_ms) at = day + (int64_t)below((uint64_t)(now_ms - day) + 1);
+        date_of(day, date);
+        int64_t total = log_dollars(def->lo, def->hi);
+        int64_t amount[ENTRY_LINES];
+        int acct[ENTRY_LINES];
+        /* Each side's lines take their share; its last one the rest. */
+        for (int side = 0; side < 2; side++) {
+            int64_t left = total;
+            int last = -1;
+            for (int i = 0; i < nl; i++) {
+                if (el[i].debit != (side == 0)) continue;
+                amount[i] = total * el[i].share / 100;
+                left -= amount[i];
+                last = i;
+            }
+            amount[last] += left;
+        }
+        size_t len = 0;
+        json[len++] = '[';
+        for (int i = 0; i < nl; i++) {
+            if (amount[i] <= 0) {
+                fprintf(stderr, "bench-gen: entry kind '%s' made a line of %" PRId64 "\n",
+                        def->memo, amount[i]);
+                exit(1);
+            }
+            acct[i] = el[i].choice[below((uint64_t)el[i].nchoice)];
+            char desc[80] = "null";
+            if (el[i].desc[0]) snprintf(desc, sizeof desc, "\"%s\"", el[i].desc);
+            len += (size_t)snprintf(json + len, sizeof json - len,
+                                    "%s{\"account_id\":\"%s\",\"account_code\":\"%s\","
+                                    "\"debit_cents\":%" PRId64 ",\"credit_cents\":%" PRId64
+                                    ",\"description\":%s}",
+                                    i ? "," : "", l->id[acct[i]], chart_defs[acct[i]].code,
+                                    el[i].debit ? amount[i] : 0, el[i].debit ? 0 : amount[i], desc);
+        }
+        snprintf(json + len, sizeof json - len, "]");
+        if (def->party)
+            snprintf(memo, sizeof memo, "%s %s", def->memo,
+                     w->companies[below((uint64_t)ncompanies)].name);
+        else
+            snprintf(memo, sizeof memo, "%s", def->memo);
+        if (def->ref) snprintf(ref, sizeof ref, "%s-%07ld", def->ref, entries + 1);
+        for (int i = 0; i < rje->nfields; i++)
+            ev[i] = (store_val){.kind = SV_NULL};
+        ev[f_date] = text(date);
+        ev[f_memo] = text(memo);
+        ev[f_ref] = text(def->ref ? ref : NULL);
+        ev[f_status] = text("posted");
+        ev[f_cur] = text("USD");
+        ev[f_lines] = text(json);
+        ev[f_total] = integer(total);
+        ev[f_posted] = integer(at);
+        ev[f_source] = text("manual");
+        res_row row = {.vals = ev};
+        id_new(row.id, rje->prefix);
+        row.created_ms = row.updated_ms = at;
+        check(store_rec_insert(c, rje, w->ws.id, &row, &e), &e, "journal entry insert");
+        for (int i = 0; i < nl; i++) {
+            for (int k = 0; k < rjl->nfields; k++)
+                lv[k] = (store_val){.kind = SV_NULL};
+            lv[l_entry] = text(row.id);
+            lv[l_acct] = text(l->id[acct[i]]);
+            lv[l_side] = text(el[i].debit ? "debit" : "credit");
+            lv[l_amount] = integer(amount[i]);
+            lv[l_cur] = text("USD");
+            lv[l_date] = text(date);
+            lv[l_desc] = text(el[i].desc[0] ? el[i].desc : NULL);
+            res_row line = {.vals = lv};
+            id_new(line.id, rjl->prefix);
+            line.created_ms = line.updated_ms = at;
+            check(store_rec_insert(c, rjl, w->ws.id, &line, &e), &e, "journal line insert");
+        }
+        done += nl;
+        entries++;
+        if (entries % BATCH == 0 || done == nlines) {
+            check(store_commit(c, &e), &e, "commit");
+            open = false;
+        }
+        if (done >= next || done == nlines) {
+            progress("jlines", done, nlines, t0);
+            next += step;
+        }
+    }
+    printf("  %ld journal entries of %ld lines, %zu accounts, %d days\n", entries, done, NCHART,
+           LEDGER_DAYS);
+}
+
+/* ---------------------------------------------------------------- support */
+
+/* The support workspace's queues and their targets in minutes. */
+#define NQUEUES 4
+static const struct {
+    const char *key, *name;
+    int64_t first, resolution;
+} queue_defs[NQUEUES] = {
+    {"general", "General Support", 240, 2880},
+    {"priority", "Priority Support", 60, 480},
+    {"billing", "Billing", 480, 4320},
+    {"enterprise", "Enterprise", 30, 240},
+};
+enum { Q_GENERAL, Q_PRIORITY, Q_BILLING, Q_ENTERPRISE };
+
+static const char *const ticket_categories[] = {"billing", "bug",         "how-to",
+                                                "account", "integration", "feature-request",
+                                                "outage",  "onboarding"};
+static const unsigned ticket_category_w[] = {18, 22, 20, 12, 10, 8, 3, 7};
+static const char *const ticket_subjects[][4] = {
+    {"Charged twice this month", "Invoice shows the wrong VAT number", "Refund request",
+     "Cannot update the credit card"},
+    {"Export to CSV fails", "Dashboard does not load", "Error 500 when saving a deal",
+     "Search misses recent contacts"},
+    {"How do I merge two contacts?", "Setting up pipelines for two teams",
+     "Where do I find the API keys?", "Importing contacts from a spreadsheet"},
+    {"Locked out after password reset", "Add a seat for a new hire", "Change the account owner",
+     "Close our account"},
+    {"Webhook deliveries stopped", "Calendar sync duplicates meetings",
+     "Email integration disconnected", "Zapier trigger not firing"},
+    {"Custom fields on tasks", "Bulk edit deal owners", "Dark mode",
+     "Report on win rate by source"},
+    {"The app is down for our whole team", "API answering 503", "Very slow since this morning",
+     "Login page does not load"},
+    {"Kick-off call for our rollout", "Training for the sales team", "Migration from our old CRM",
+     "Help configuring SSO"},
+};
+static const char *const ticket_bodies[] = {
+    "Hi, since yesterday this happens every time we try. Screenshots attached. Thanks!",
+    "We need this solved before our board meeting on Friday, please advise.",
+    "Several people on the team see the same thing; clearing the cache did not help.",
+    "Could you tell us what we are doing wrong? The documentation was not clear to us.",
+    "Following up on my earlier email, which got no answer yet.",
+};
+static const char *const ticket_source[] = {"manual", "email", "chat",  "phone", "web",
+                                            "api",    "mcp",   "slack", "other"};
+static const unsigned ticket_source_w[] = {4, 40, 16, 10, 18, 5, 1, 4, 2};
+static const unsigned ticket_open_status_w[] = {45, 20, 35};
+
+typedef struct support {
+    char queue[NQUEUES][ID_MAX];
+    long by_sla[5]; /* on_track, at_risk, breached, met, none */
+    long by_status[6];
+} support;
+
+static void make_queues(store_conn *c, const char *ws, support *s, int64_t now_ms)
+{
+    const res_def *rq = res_find("support-queues");
+    store_val v[32];
+    if (rq->nfields > 32) abort();
+    store_err e;
+    for (int k = 0; k < NQUEUES; k++) {
+        for (int i = 0; i < rq->nfields; i++)
+            v[i] = (store_val){.kind = SV_NULL};
+        v[field(rq, "key")] = text(queue_defs[k].key);
+        v[field(rq, "name")] = text(queue_defs[k].name);
+        v[field(rq, "status")] = text("active");
+        v[field(rq, "first_response_target_minutes")] = integer(queue_defs[k].first);
+        v[field(rq, "resolution_target_minutes")] = integer(queue_defs[k].resolution);
+        res_row row = {.vals = v};
+        id_new(row.id, rq->prefix);
+        row.created_ms = row.updated_ms = now_ms - (LEDGER_DAYS + 1) * DAY_MS;
+        check(store_rec_insert(c, rq, ws, &row, &e), &e, "queue insert");
+        memcpy(s->queue[k], row.id, ID_MAX);
+    }
+}
+
+static store_val ms_or_null(int64_t ms)
+{
+    return ms ? integer(ms) : (store_val){.kind = SV_NULL};
+}
+
+/* A ticket's SLA status and when it next changes (0: never), at `now`:
+ * support.c's sla_update, for clocks that never paused before. Returns
+ * an index into the sla_states values (4: none, no clock). */
+static int ticket_sla(int64_t created, int64_t now, const int64_t due[2], const int64_t stop[2],
+                      int64_t paused, int64_t *next)
+{
+    bool any = false, breached = false, running = false, at_risk = false;
+    *next = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!due[i]) continue;
+        any = true;
+        if (stop[i]) {
+            breached |= stop[i] > due[i];
+            continue;
+        }
+        running = true;
+        int64_t p = i == 1 ? paused : 0, at = p ? p : now;
+        if (at >= due[i]) {
+            breached = true;
+            continue;
+        }
+        int64_t risk = due[i] - (due[i] - created) / 4;
+        if (at >= risk) at_risk = true;
+        if (p) continue;
+        int64_t change = at < risk ? risk : due[i];
+        if (!*next || change < *next) *next = change;
+    }
+    if (breached) *next = 0;
+    return !any ? 4 : breached ? 2 : !running ? 3 : at_risk ? 1 : 0;
+}
+
+/* Fills v for the serial-th of n tickets of workspace w, created over the
+ * last LEDGER_DAYS days in serial order, with its status, clocks and SLA
+ * status as the server would have them now: agents answer within 2% to
+ * 104% of the queue's first response target and resolve within 5% to 108%
+ * of the resolution target (so about one in ten breaches); tickets still
+ * in the works are the recent ones and 1% of older ones; resolved ones
+ * close 2 to 7 days later. Returns the ticket's created and updated
+ * times. */
+static void gen_ticket(const res_def *r, store_val *v, const wspace *w, support *s, long ncompanies,
+                       long serial, long n, int64_t now, int64_t *created_out, int64_t *updated_out)
+{
+    static int f_subject = -1, f_desc, f_status, f_prio, f_source, f_cat, f_queue, f_assignee,
+               f_contact, f_company, f_first_at, f_resolved, f_closed, f_first_due, f_res_due,
+               f_sla, f_paused, f_next;
+    if (f_subject < 0) {
+        f_subject = field(r, "subject"), f_desc = field(r, "description");
+        f_status = field(r, "status"), f_prio = field(r, "priority");
+        f_source = field(r, "source"), f_cat = field(r, "category");
+        f_queue = field(r, "queue_id"), f_assignee = field(r, "assignee_id");
+        f_contact = field(r, "contact_id"), f_company = field(r, "company_id");
+        f_first_at = field(r, "first_response_at"), f_resolved = field(r, "resolved_at");
+        f_closed = field(r, "closed_at"), f_first_due = field(r, "first_response_due_at");
+        f_res_due = field(r, "resolution_due_at"), f_sla = field(r, "sla_status");
+        f_paused = field(r, "sla_paused_at"), f_next = field(r, "sla_next_change_at");
+    }
+    static const char *const sla_names[] = {"on_track", "at_risk", "breached", "met", NULL};
+    static const char *const statuses[] = {"new",      "open",  "pending", "waiting_on_customer",
+                                           "resolved", "closed"};
+    const int64_t span = LEDGER_DAYS * DAY_MS, slot = span / n > 0 ? span / n : 1;
+    int64_t created = now - span + span / n * serial + (int64_t)below((uint64_t)slot);
+    if (created >= now) created = now - 1;
+    size_t cat = weighted(ticket_category_w, NELEM(ticket_category_w));
+    size_t prio = weighted(task_priority_w, NELEM(task_priority_w));
+    int q = -1;
+    if (below(100) >= 8) {
+        if (strcmp(ticket_categories[cat], "billing") == 0)
+            q = Q_BILLING;
+        else if (prio == 3 || strcmp(ticket_categories[cat], "outage") == 0)
+            q = below(10) < 6 ? Q_ENTERPRISE : Q_PRIORITY;
+        else if (prio == 2)
+            q = below(2) ? Q_PRIORITY : Q_GENERAL;
+        else
+            q = Q_GENERAL;
+    }
+    /* Targets in ms; a ticket without a queue has no clocks but is worked
+     * at the general queue's pace. */
+    int64_t tf = queue_defs[q < 0 ? Q_GENERAL : q].first * 60000,
+            tr = queue_defs[q < 0 ? Q_GENERAL : q].resolution * 60000;
+    int64_t df = tf * (20 + (int64_t)below(1020)) / 1000;
+    int64_t dr = tr * (50 + (int64_t)below(1030)) / 1000;
+    if (dr <= df) dr = df + 60000 + (int64_t)below((uint64_t)tr / 10);
+    int64_t age = now - created, first_at = 0, resolved = 0, closed = 0, paused = 0;
+    int st;
+    if (df > age) {
+        st = below(5) ? 0 : 1; /* new, or open and nobody answered yet */
+    } else {
+        first_at = created + df;
+        if (dr <= age && below(100) != 0) {
+            if (below(100) < 4) {
+                closed = created + dr; /* closed without a resolution: spam, duplicates */
+                st = 5;
+            } else {
+                resolved = created + dr;
+                int64_t close_at = resolved + 2 * DAY_MS + (int64_t)below(5 * DAY_MS);
+                if (close_at <= now) closed = close_at;
+                st = closed ? 5 : 4;
+            }
+        } else {
+            st = 1 + (int)weighted(ticket_open_status_w, NELEM(ticket_open_status_w));
+            if (st == 3) paused = first_at + (int64_t)below((uint64_t)(now - first_at) + 1);
+        }
+    }
+    int64_t due[2] = {q < 0 ? 0 : created + tf, q < 0 ? 0 : created + tr};
+    int64_t stop[2] = {first_at, resolved ? resolved : closed}, next;
+    int sla = ticket_sla(created, now, due, stop, paused, &next);
+    s->by_sla[sla]++;
+    s->by_status[st]++;
+    const company *co = below(100) < 60 ? &w->companies[below((uint64_t)ncompanies)] : NULL;
+    int64_t nc = w->seen < SAMPLE_IDS ? w->seen : SAMPLE_IDS;
+    for (int i = 0; i < r->nfields; i++)
+        v[i] = (store_val){.kind = SV_NULL};
+    v[f_subject] = text(ticket_subjects[cat][below(4)]);
+    v[f_desc] = text(below(100) < 60 ? PICK(ticket_bodies) : NULL);
+    v[f_status] = text(statuses[st]);
+    v[f_prio] = text(task_priority[prio]);
+    v[f_source] = text(ticket_source[weighted(ticket_source_w, NELEM(ticket_source_w))]);
+    v[f_cat] = text(ticket_categories[cat]);
+    v[f_queue] = text(q < 0 ? NULL : s->queue[q]);
+    v[f_assignee] = text(st == 0 ? NULL : PICK(owners));
+    v[f_contact] = text(nc && below(100) < 70 ? w->sample[below((uint64_t)nc)] : NULL);
+    v[f_company] = text(co ? co->id : NULL);
+    v[f_first_at] = ms_or_null(first_at);
+    v[f_resolved] = ms_or_null(resolved);
+    v[f_closed] = ms_or_null(closed);
+    v[f_first_due] = ms_or_null(due[0]);
+    v[f_res_due] = ms_or_null(due[1]);
+    v[f_sla] = text(sla_names[sla]);
+    v[f_paused] = ms_or_null(paused);
+    v[f_next] = ms_or_null(next);
+    int64_t updated = created;
+    const int64_t times[] = {first_at, resolved, closed, paused};
+    for (size_t i = 0; i < NELEM(times); i++)
+        if (times[i] > updated) updated = times[i];
+    *created_out = created;
+    *updated_out = updated;
+}
+
 /* Search queries that find rows in every workspace: name prefixes of two
  * and three letters (the FTS prefix index), whole names, a first and last
  * name together, an email fragment and company words. */
@@ -893,6 +1500,17 @@ static void write_board(FILE *f, const board *b, long dashboard_ws)
     fprintf(f, "},\n  },\n  dashboard_ws = %ld,\n", dashboard_ws + 1);
 }
 
+/* The workspaces of the ledger and of the tickets: the second and the
+ * third, as far as there are workspaces. */
+static long ledger_ws(const params *p)
+{
+    return 1 % p->workspaces;
+}
+static long tickets_ws(const params *p)
+{
+    return 2 % p->workspaces;
+}
+
 /* The workspace with the most deals (the first holds the board's too). */
 static long busiest(const params *p, const wspace *ws)
 {
@@ -907,8 +1525,9 @@ static void write_lua(const params *p, const wspace *ws, int nsample, const boar
     FILE *f = open_out(p->lua);
     fprintf(f,
             "-- generated by bench-gen %d: %ld contacts, %ld deals (+%ld on the board) in %ld "
-            "workspaces\nreturn {\n",
-            GEN_VERSION, p->contacts, p->deals, p->board_deals, p->workspaces);
+            "workspaces, %ld journal lines, %ld tickets\nreturn {\n",
+            GEN_VERSION, p->contacts, p->deals, p->board_deals, p->workspaces, p->journal_lines,
+            p->tickets);
     fputs("  tokens = {\n", f);
     for (long w = 0; w < p->workspaces; w++)
         for (long k = 0; k < p->keys; k++)
@@ -930,6 +1549,7 @@ static void write_lua(const params *p, const wspace *ws, int nsample, const boar
         fprintf(f, "    \"%s\",\n", queries[i]);
     fputs("  },\n", f);
     write_board(f, b, busiest(p, ws));
+    fprintf(f, "  ledger_ws = %ld,\n  tickets_ws = %ld,\n", ledger_ws(p) + 1, tickets_ws(p) + 1);
     fputs("}\n", f);
     if (fclose(f) != 0) {
         fprintf(stderr, "bench-gen: cannot write %s\n", p->lua);
@@ -960,6 +1580,8 @@ static void write_sh(const params *p, const wspace *ws, const board *b)
     long dws = busiest(p, ws);
     fprintf(f, "BENCH_BOARD_TOKEN='%s'\n", b->tokens[0]);
     fprintf(f, "BENCH_DASHBOARD_TOKEN='%s'\n", dws == 0 ? b->tokens[0] : ws[dws].tokens[0]);
+    fprintf(f, "BENCH_LEDGER_TOKEN='%s'\n", ws[ledger_ws(p)].tokens[0]);
+    fprintf(f, "BENCH_TICKETS_TOKEN='%s'\n", ws[tickets_ws(p)].tokens[0]);
     if (fclose(f) != 0) {
         fprintf(stderr, "bench-gen: cannot write %s\n", p->sh);
         exit(1);
@@ -977,10 +1599,13 @@ int main(int argc, char **argv)
     }
     const res_def *rcon = res_find("contacts"), *rcom = res_find("companies"),
                   *rdeal = res_find("deals"), *rtask = res_find("tasks"),
-                  *rlead = res_find("leads");
-    if (!rcon || !rcom || !rdeal || !rtask || !rlead) {
-        fprintf(stderr, "bench-gen: the registry lacks contacts, companies, deals, tasks or "
-                        "leads\n");
+                  *rlead = res_find("leads"), *rjl = res_find("journal-lines"),
+                  *rticket = res_find("tickets");
+    if (!rcon || !rcom || !rdeal || !rtask || !rlead || !rjl || !rticket ||
+        !res_find("journal-entries") || !res_find("accounting-accounts") ||
+        !res_find("support-queues")) {
+        fprintf(stderr, "bench-gen: the registry lacks contacts, companies, deals, tasks, leads, "
+                        "the ledger's or the tickets' resources\n");
         return 1;
     }
     store *db = NULL;
@@ -993,9 +1618,9 @@ int main(int argc, char **argv)
     check(store_migrate(c, &applied, &e), &e, "migrate");
 
     printf("bench-gen: %ld contacts, %ld deals (+%ld on the board), %ld workspaces x (%ld "
-           "companies, %ld keys, %ld tasks, %ld leads) into %s\n",
+           "companies, %ld keys, %ld tasks, %ld leads), %ld journal lines, %ld tickets into %s\n",
            p.contacts, p.deals, p.board_deals, p.workspaces, p.companies, p.keys, p.tasks, p.leads,
-           p.db);
+           p.journal_lines, p.tickets, p.db);
     double t_start = now_s();
     wspace *ws = calloc((size_t)p.workspaces, sizeof *ws);
     if (!ws) abort();
@@ -1023,7 +1648,7 @@ int main(int argc, char **argv)
     check(store_commit(c, &e), &e, "commit");
 
     int nfields = 0;
-    const res_def *all[] = {rcon, rcom, rdeal, rtask, rlead};
+    const res_def *all[] = {rcon, rcom, rdeal, rtask, rlead, rticket};
     for (size_t i = 0; i < NELEM(all); i++)
         nfields = all[i]->nfields > nfields ? all[i]->nfields : nfields;
     store_val *vals = calloc((size_t)nfields, sizeof *vals);
@@ -1130,6 +1755,49 @@ int main(int argc, char **argv)
     }
     double t_other = now_s() - t0;
 
+    /* The ledger, then the tickets, each in a workspace of its own. */
+    t0 = now_s();
+    wspace *lw = &ws[ledger_ws(&p)], *tw = &ws[tickets_ws(&p)];
+    ledger *led = calloc(1, sizeof *led);
+    if (!led) abort();
+    check(store_begin(c, true, &e), &e, "begin");
+    make_chart(c, lw->ws.id, led);
+    check(store_commit(c, &e), &e, "commit");
+    if (p.journal_lines > 0)
+        gen_ledger(c, lw, led, p.journal_lines, p.companies, (int64_t)time_now_ms());
+    free(led);
+    /* Posted below the engine too: balances read the rollup. */
+    check(store_begin(c, true, &e), &e, "begin");
+    check(store_rollup_rebuild(c, rjl, &e), &e, "rollup rebuild");
+    check(store_commit(c, &e), &e, "commit");
+    double t_ledger = now_s() - t0;
+
+    t0 = now_s();
+    support sup = {0};
+    int64_t tnow = (int64_t)time_now_ms();
+    check(store_begin(c, true, &e), &e, "begin");
+    make_queues(c, tw->ws.id, &sup, tnow);
+    check(store_commit(c, &e), &e, "commit");
+    step = p.tickets >= 1000000 ? 100000 : 10000;
+    for (long i = 0; i < p.tickets; i++) {
+        if (i % BATCH == 0) check(store_begin(c, true, &e), &e, "begin");
+        res_row row = {.vals = vals, .custom = NULL};
+        gen_ticket(rticket, vals, tw, &sup, p.companies, i, p.tickets, tnow, &row.created_ms,
+                   &row.updated_ms);
+        id_new(row.id, rticket->prefix);
+        check(store_rec_insert(c, rticket, tw->ws.id, &row, &e), &e, "ticket insert");
+        if ((i + 1) % BATCH == 0 || i + 1 == p.tickets) check(store_commit(c, &e), &e, "commit");
+        if ((i + 1) % step == 0 || i + 1 == p.tickets) progress("tickets", i + 1, p.tickets, t0);
+    }
+    if (p.tickets)
+        printf("  tickets by status: %ld new, %ld open, %ld pending, %ld waiting_on_customer, %ld "
+               "resolved, %ld closed\n  by sla_status: %ld on_track, %ld at_risk, %ld breached, "
+               "%ld met, %ld without a queue\n",
+               sup.by_status[0], sup.by_status[1], sup.by_status[2], sup.by_status[3],
+               sup.by_status[4], sup.by_status[5], sup.by_sla[0], sup.by_sla[1], sup.by_sla[2],
+               sup.by_sla[3], sup.by_sla[4]);
+    double t_tickets = now_s() - t0;
+
     /* The upkeep a serving Cairn does while idle (the writer thread runs
      * store_maintain), done to the end here, so the search scenario meets
      * the index a server in service has rather than a bulk load's. */
@@ -1143,9 +1811,10 @@ int main(int argc, char **argv)
     write_lua(&p, ws, SAMPLE_IDS, &b);
     write_sh(&p, ws, &b);
     printf("bench-gen: done in %.1f s (companies %.1f s, contacts %.1f s = %.0f rows/s, deals "
-           "%.1f s, tasks and leads %.1f s, upkeep %.1f s)\n",
+           "%.1f s, tasks and leads %.1f s, ledger %.1f s, tickets %.1f s, upkeep %.1f s)\n",
            now_s() - t_start, t_companies, t_contacts,
-           t_contacts > 0 ? (double)p.contacts / t_contacts : 0.0, t_deals, t_other, t_upkeep);
+           t_contacts > 0 ? (double)p.contacts / t_contacts : 0.0, t_deals, t_other, t_ledger,
+           t_tickets, t_upkeep);
     for (long w = 0; w < p.workspaces; w++) {
         free(ws[w].companies);
         free(ws[w].sample);

@@ -2,7 +2,7 @@
 # run.sh - the load benchmark behind `make bench`.
 #
 # 1. Generates build/bench/bench.db (contacts, companies, keys, pipelines,
-#    deals, tasks, leads) with
+#    deals, tasks, leads, a ledger's journal entries, support tickets) with
 #    build/bench-gen, or reuses it when build/bench/bench.params says it was
 #    made with the same parameters; generation is the slow part.
 # 2. Copies it to build/bench/run.db (so the POST scenario's rows never leak
@@ -17,10 +17,12 @@
 #   BENCH_CONTACTS      contacts to generate            (default 1000000)
 #   BENCH_DEALS         deals in the default pipelines  (default 200000; the
 #                       Board pipeline has 10000 more)
+#   BENCH_JOURNAL_LINES journal lines of the ledger workspace (default 1000000)
+#   BENCH_TICKETS       tickets of the support workspace (default 1000000)
 #   BENCH_DURATION      wrk run per scenario            (default 10s)
 #   BENCH_CONNECTIONS   wrk connections                 (default 32)
 #   BENCH_LATENCY_CONNECTIONS  connections of the scenarios whose target is
-#                       a latency (board, dashboard)    (default 4)
+#                       a latency (board, dashboard, trial, tickets) (default 4)
 #   BENCH_THREADS       wrk threads                     (default 2)
 #   BENCH_WARMUP        warm-up run before each one     (default 2s, 0 = none)
 #   BENCH_WORKSPACES    workspaces                      (default 10)
@@ -45,6 +47,8 @@ case $backend in
 esac
 contacts=${BENCH_CONTACTS:-1000000}
 deals=${BENCH_DEALS:-200000}
+journal_lines=${BENCH_JOURNAL_LINES:-1000000}
+tickets=${BENCH_TICKETS:-1000000}
 duration=${BENCH_DURATION:-10s}
 conns=${BENCH_CONNECTIONS:-32}
 lat_conns=${BENCH_LATENCY_CONNECTIONS:-4}
@@ -52,7 +56,7 @@ threads=${BENCH_THREADS:-2}
 warmup=${BENCH_WARMUP:-2s}
 workspaces=${BENCH_WORKSPACES:-10}
 keys=${BENCH_KEYS:-4}
-scenarios=${BENCH_SCENARIOS:-get list cursor search create board move dashboard}
+scenarios=${BENCH_SCENARIOS:-get list cursor search create board move dashboard invoice journal trial tickets}
 server_args=${BENCH_SERVER_ARGS:-}
 
 out=build/bench
@@ -84,7 +88,7 @@ mkdir -p "$out"
 
 # ---------------------------------------------------------------- data
 params="gen=$("$gen" --version) contacts=$contacts deals=$deals workspaces=$workspaces"
-params+=" keys=$keys seed=42"
+params+=" keys=$keys journal_lines=$journal_lines tickets=$tickets seed=42"
 gen_secs=reused
 if [[ $backend == postgres ]]; then
   # The cluster lives for this run only: always generate.
@@ -92,10 +96,13 @@ if [[ $backend == postgres ]]; then
   echo "bench: generating $db ($params)"
   t0=$(date +%s.%N)
   "$gen" --db "$db" --lua "$data_lua" --sh "$data_sh" --contacts "$contacts" \
-    --deals "$deals" --workspaces "$workspaces" --keys "$keys" --seed 42
+    --deals "$deals" --workspaces "$workspaces" --keys "$keys" \
+    --journal-lines "$journal_lines" --tickets "$tickets" --seed 42
   # A bulk load leaves no statistics and no visibility map; a server in
   # service has both from autovacuum, and index-only scans need the map.
-  "$CAIRN_TEST_PG_BIN/psql" -qX "$db" -c 'VACUUM ANALYZE' >/dev/null
+  # The checkpoint writes the load's dirty pages out now rather than
+  # during the first scenarios.
+  "$CAIRN_TEST_PG_BIN/psql" -qX "$db" -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
   gen_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')
 elif [[ -f $db && -f $data_lua && -f $data_sh && -f $out/bench.params &&
   "$(cat "$out/bench.params")" == "$params" ]]; then
@@ -105,7 +112,8 @@ else
   echo "bench: generating $db ($params)"
   t0=$(date +%s.%N)
   "$gen" --db "$db" --lua "$data_lua" --sh "$data_sh" --contacts "$contacts" \
-    --deals "$deals" --workspaces "$workspaces" --keys "$keys" --seed 42
+    --deals "$deals" --workspaces "$workspaces" --keys "$keys" \
+    --journal-lines "$journal_lines" --tickets "$tickets" --seed 42
   gen_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')
   echo "$params" >"$out/bench.params"
 fi
@@ -150,6 +158,22 @@ SMOKE_TOKEN=$BENCH_BOARD_TOKEN smoke GET "/v1/pipelines/$BENCH_BOARD_PIPELINE/bo
 SMOKE_TOKEN=$BENCH_BOARD_TOKEN smoke POST "/v1/deals/$BENCH_MOVE_DEAL/move" \
   "{\"stage_id\":\"$BENCH_MOVE_STAGE\",\"above_id\":\"$BENCH_MOVE_ANCHOR\"}"
 SMOKE_TOKEN=$BENCH_DASHBOARD_TOKEN smoke GET /v1/dashboard
+# The generated ledger must balance, and its rollup count every line (read
+# before the journal entry below, which may land in the same workspace).
+SMOKE_TOKEN=$BENCH_LEDGER_TOKEN smoke GET /v1/accounting/trial-balance
+if ! grep -q '"balanced":true' "$out/smoke.body" || grep -q '"balanced":false' "$out/smoke.body"; then
+  die "the generated ledger does not balance: $(head -c 500 "$out/smoke.body")"
+fi
+counted=$(grep -o '"line_count":[0-9]*' "$out/smoke.body" | awk -F: '{ n += $2 } END { print n + 0 }')
+((counted == journal_lines)) ||
+  die "the trial balance counts $counted journal lines, the generator wrote $journal_lines"
+smoke POST /v1/invoices \
+  '{"line_items":[{"kind":"service","name":"Smoke","quantity":2,"unit_amount_cents":1500,"tax_rate_bps":2000}]}'
+smoke POST /v1/accounting/journal-entries \
+  '{"status":"posted","lines":[{"account_code":"1000","debit_cents":100},{"account_code":"1100","credit_cents":100}]}'
+SMOKE_TOKEN=$BENCH_TICKETS_TOKEN smoke GET "/v1/support/tickets?sla_status=breached&limit=20"
+((tickets == 0)) || grep -q '"sla_status":"breached"' "$out/smoke.body" ||
+  die "no breached ticket among the $tickets generated: $(head -c 500 "$out/smoke.body")"
 
 # ----------------------------------------------------------- scenarios
 declare -A label=(
@@ -161,10 +185,17 @@ declare -A label=(
   [board]="board, 10,000 deals"
   [move]="POST /v1/deals/{id}/move"
   [dashboard]="GET /v1/dashboard"
+  [invoice]="POST /v1/invoices, 10 lines"
+  [journal]="POST journal entry, 2 lines"
+  [trial]="GET trial-balance"
+  [tickets]="tickets, breached, 1st page"
 )
 declare -A target_rps=([get]=60000 [list]=25000 [cursor]=15000 [search]=10000 [create]=8000
-  [move]=3000)
-declare -A target_p99=([search]=10 [board]=5 [dashboard]=50)
+  [move]=3000 [invoice]=3000 [journal]=5000)
+declare -A target_p99=([search]=10 [board]=5 [dashboard]=50 [trial]=20 [tickets]=5)
+# PostgreSQL's targets where they differ: a posted entry is five rows and
+# two rollup upserts, each a round trip.
+if [[ $backend == postgres ]]; then target_rps[journal]=2000; fi
 
 rows=()
 failed=0
@@ -217,7 +248,7 @@ server_errors=$(grep -c '"level":"error"' "$out/server.err" || true)
 {
   echo "Cairn load benchmark ($backend), $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "data: $contacts contacts, $deals deals (+10000 on the board) in $workspaces workspaces," \
-    "$keys keys each; generation: $gen_secs"
+    "$keys keys each; $journal_lines journal lines, $tickets tickets; generation: $gen_secs"
   echo "load: wrk -t$threads -c$conns -d$duration per scenario (-c$lat_conns for latency targets;" \
     "after a $warmup warm-up), $(nproc) cores shared by client and server${server_args:+; serve $server_args}"
   echo
