@@ -302,6 +302,13 @@ static json_t *nullable_str(void)
     return pack("{s:[s,s]}", "type", "string", "null");
 }
 
+/* Adds the members of `more` to o, and lets go of `more`. */
+static void merge_into(json_t *o, json_t *more)
+{
+    json_object_update(o, more);
+    json_decref(more);
+}
+
 static json_t *object_of(json_t *props)
 {
     json_t *req = json_array();
@@ -461,16 +468,15 @@ static void fixed_schemas(json_t *s)
                            int_schema(), "balance_cents", int_schema(), "line_count", int_schema());
     json_t *side = pack("{s:s, s:[s,s]}", "type", "string", "enum", "debit", "credit");
     json_t *bal = json_deep_copy(amounts);
-    json_object_update(bal, pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:O, s:{s:[s,s], s:s}}", "object",
-                                 "type", "string", "const", "account_balance", "account_id",
-                                 str_schema(), "code", str_schema(), "currency", str_schema(),
-                                 "normal_side", side, "as_of", "type", "string", "null", "format",
-                                 "date"));
+    merge_into(bal, pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:O, s:{s:[s,s], s:s}}", "object", "type",
+                         "string", "const", "account_balance", "account_id", str_schema(), "code",
+                         str_schema(), "currency", str_schema(), "normal_side", side, "as_of",
+                         "type", "string", "null", "format", "date"));
     json_object_set_new(s, "AccountBalance", object_of(bal));
     json_t *row = amounts;
-    json_object_update(row, pack("{s:o, s:o, s:o, s:o, s:o, s:O}", "account_id", str_schema(),
-                                 "code", str_schema(), "name", str_schema(), "type", str_schema(),
-                                 "currency", str_schema(), "normal_side", side));
+    merge_into(row, pack("{s:o, s:o, s:o, s:o, s:o, s:O}", "account_id", str_schema(), "code",
+                         str_schema(), "name", str_schema(), "type", str_schema(), "currency",
+                         str_schema(), "normal_side", side));
     json_decref(side);
     json_t *total = pack("{s:o, s:o, s:o, s:{s:s}}", "currency", str_schema(), "debit_cents",
                          int_schema(), "credit_cents", int_schema(), "balanced", "type", "boolean");
