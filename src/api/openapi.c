@@ -170,7 +170,10 @@ static json_t *field_schema(const res_field *f, use use)
         snprintf(desc + strlen(desc), sizeof desc - strlen(desc),
                  "%sset on create; an update may only repeat it", desc[0] ? "; " : "");
     if (desc[0]) json_object_set_new(s, "description", json_string(desc));
-    json_t *ex = f->example && use != AS_FILTER ? json_loads(f->example, 0, NULL) : NULL;
+    /* An example is a body's value: answers carry the computed members too. */
+    json_t *ex = f->example && (use == AS_CREATE || use == AS_UPDATE)
+                     ? json_loads(f->example, 0, NULL)
+                     : NULL;
     if (ex) json_object_set_new(s, "examples", pack("[o]", ex));
     if (use == AS_CREATE && f->dflt) {
         json_t *d = f->type == FT_BOOL ? json_boolean(strcmp(f->dflt, "true") == 0)
