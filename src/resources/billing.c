@@ -203,25 +203,7 @@ int billing_timers(engine_call *c, int64_t now)
     const res_def *r = RES(INVOICE);
     store_filter f[2] = {{.field = INVOICE_overdue, .v = sv_int(0)},
                          {.field = INVOICE_overdue_at, .op = SF_LT, .v = sv_int(now + 1)}};
-    /* In the order of the (overdue, overdue_at) index: a range of it. */
-    store_query q = {.filters = f,
-                     .nfilters = 2,
-                     .sort_by = &r->fields[INVOICE_overdue_at],
-                     .ascending = true,
-                     .limit = 100,
-                     .link_field = -1};
-    res_row *rows;
-    int n;
-    bool more;
-    store_err e;
-    int rc = store_rec_list(c->conn, c->a, r, c->ws, &q, &rows, &n, &more, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
-    for (int i = 0; i < n; i++) {
-        bool *set;
-        res_row row = engine_copy_row(c, r, &rows[i], &set);
-        if (engine_update_row(c, r, &rows[i], &row, set, NULL)) return -1;
-    }
-    return 0;
+    return engine_update_due(c, r, f, 2, INVOICE_overdue_at);
 }
 
 /* ------------------------------------------------------------- actions */

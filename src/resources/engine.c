@@ -1613,6 +1613,30 @@ static int engine_sublist_create(engine_call *c)
                                arena_strdup(c->a, owner.id), o->singular);
 }
 
+int engine_update_due(engine_call *c, const res_def *r, const store_filter *f, int nf, int due)
+{
+    /* Newest first, PostgreSQL's generic plan walked every row of the
+     * workspace backwards; in the field's order it reads the range. */
+    store_query q = {.filters = f,
+                     .nfilters = nf,
+                     .sort_by = &r->fields[due],
+                     .ascending = true,
+                     .limit = 100,
+                     .link_field = -1};
+    res_row *rows;
+    int n;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(c->conn, c->a, r, c->ws, &q, &rows, &n, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    for (int i = 0; i < n; i++) {
+        bool *set;
+        res_row row = engine_copy_row(c, r, &rows[i], &set);
+        if (update_row(c, r, &rows[i], &row, set, false, NULL, false)) return -1;
+    }
+    return 0;
+}
+
 int engine_list_where(engine_call *c, const res_def *r, int field, const char *value)
 {
     store_query sq;

@@ -237,6 +237,10 @@ int engine_aggregate(engine_call *c, const res_def *r, const store_filter *f, in
  * would give it (NULL on the last page). */
 int engine_page(engine_call *c, const res_def *r, store_query *sq, const char *sort, res_row **rows,
                 int *n, const char **next);
+/* Runs an update without changes (its hooks re-derive the row) on the
+ * first 100 rows of r matching f, in the order of the time field `due`
+ * that f bounds: timers' due rows are a range of that field's index. */
+int engine_update_due(engine_call *c, const res_def *r, const store_filter *f, int nf, int due);
 /* Lists r with one extra condition field = value (hooks' own list routes). */
 int engine_list_where(engine_call *c, const res_def *r, int field, const char *value);
 /* Creates r from the body with field = value (the path's); a typed

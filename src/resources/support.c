@@ -345,26 +345,7 @@ int support_timers(engine_call *c, int64_t now)
 {
     const res_def *t = RES(TICKET);
     store_filter f = {.field = TICKET_sla_next_change_at, .op = SF_LT, .v = sv_int(now + 1)};
-    /* In the order of the field's index: the due ones are a range of it
-     * (newest first, PostgreSQL's generic plan walked every ticket). */
-    store_query q = {.filters = &f,
-                     .nfilters = 1,
-                     .sort_by = &t->fields[TICKET_sla_next_change_at],
-                     .ascending = true,
-                     .limit = 100,
-                     .link_field = -1};
-    res_row *rows;
-    int n;
-    bool more;
-    store_err e;
-    int rc = store_rec_list(c->conn, c->a, t, c->ws, &q, &rows, &n, &more, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
-    for (int i = 0; i < n; i++) {
-        bool *set;
-        res_row row = engine_copy_row(c, t, &rows[i], &set);
-        if (engine_update_row(c, t, &rows[i], &row, set, NULL)) return -1;
-    }
-    return 0;
+    return engine_update_due(c, t, &f, 1, TICKET_sla_next_change_at);
 }
 
 const res_hooks ticket_hooks = {.before_write = ticket_before, .after_write = ticket_after};
