@@ -1,10 +1,11 @@
 /* openapi.c - the OpenAPI 3.1 document served at GET /v1/openapi.json,
  * generated from the route table and the resource table so that it says
- * what the server does: a field's type, limits and nullability come from its
- * declaration and the engine's input rules; an operation's parameters, body,
- * statuses (errors included) and answers come from its route's kind. Only
- * what hook code builds (the board, the dashboard, timeline items) and the
- * fixed routes are described by hand, here. The contract check in
+ * what the server does: the schemas of records, bodies and list parameters
+ * come from the resource table (schema/schemas.c, which the agent tools read
+ * too); an operation's parameters, body, statuses (errors included) and
+ * answers come from its route's kind. Only what hook code builds (the board,
+ * the dashboard, timeline items) and the fixed routes are described by hand,
+ * here. The contract check in
  * tests/contract/ lints the document and sends the API suite through a
  * validating proxy, so a drift between the two fails `make test`.
  *
@@ -16,13 +17,11 @@
 #include <string.h>
 
 #include "api/routes.h"
+#include "schema/schemas.h"
 
 static char *doc;
 static size_t doc_len;
 static pthread_once_t doc_once = PTHREAD_ONCE_INIT;
-
-/* Crockford base32, as ids.c writes the random part of every id. */
-#define ID_TAIL "[0-9A-HJKMNP-TV-Z]{26}$"
 
 /* json_pack that cannot fail but for a bad format string here: a bug. */
 static json_t *pack(const char *fmt, ...)
@@ -44,229 +43,6 @@ static json_t *schema_ref(const char *name)
     char s[400];
     snprintf(s, sizeof s, "#/components/schemas/%s", name);
     return pack("{s:s}", "$ref", s);
-}
-
-/* Lets a schema also hold null: null joins its type and its enum. */
-static json_t *or_null(json_t *s)
-{
-    json_t *t = json_object_get(s, "type");
-    if (json_is_string(t))
-        json_object_set_new(s, "type", pack("[s,s]", json_string_value(t), "null"));
-    json_t *e = json_object_get(s, "enum");
-    if (e) json_array_append_new(e, json_null());
-    return s;
-}
-
-/* ---------------------------------------------------------------- fields */
-
-/* What a field's schema describes: a value the server answers with, one a
- * create or an update body may carry, or a list filter's query value. */
-typedef enum use { AS_OUT, AS_CREATE, AS_UPDATE, AS_FILTER } use;
-
-/* What engine.c's valid_email() accepts: one '@' after a non-empty local
- * part, a domain with a dot that neither starts nor ends it and no "..",
- * and none of the bytes it refuses (controls, space, ,<>();"). */
-#define EMAIL_CH   "[^@\\x00-\\x20,<>();\"]"
-#define EMAIL_LAST "[^@.\\x00-\\x20,<>();\"]"
-static const char email_pattern[] =
-    "^" EMAIL_CH "+@(?!\\.)(?!.*\\.\\.)" EMAIL_CH "*\\." EMAIL_CH "*" EMAIL_LAST "$";
-/* What valid_url() accepts: http(s)://, a host, no control or space. */
-static const char url_pattern[] = "^https?://[^/\\x00-\\x20][^\\x00-\\x20]*$";
-
-static json_t *fields_schema(const res_field *f, int n, use use, bool custom);
-
-/* One element of an FT_LIST field: in answers every member is present; in
- * bodies the writable ones, as in a create (a list is written whole). */
-static json_t *list_item_schema(const res_field *f, use use)
-{
-    res_field m[f->nitems];
-    int n = 0;
-    for (int i = 0; i < f->nitems; i++)
-        if (use == AS_OUT || !(f->items[i].flags & RF_READONLY)) m[n++] = f->items[i];
-    json_t *s = fields_schema(m, n, use == AS_OUT ? AS_OUT : AS_CREATE, false);
-    if (use == AS_OUT) {
-        json_t *req = json_array();
-        for (int i = 0; i < n; i++)
-            json_array_append_new(req, json_string(m[i].name));
-        json_object_set_new(s, "required", req);
-    }
-    return s;
-}
-
-static json_t *field_schema(const res_field *f, use use)
-{
-    json_t *s = json_object();
-    bool in = use != AS_OUT; /* limits are what the server checks on input */
-    switch (f->type) {
-    case FT_LIST:
-        json_object_set_new(s, "type", json_string("array"));
-        if (in) json_object_set_new(s, "maxItems", json_integer(f->max_len));
-        if (in && (f->flags & RF_REQUIRED)) json_object_set_new(s, "minItems", json_integer(1));
-        json_object_set_new(s, "items", list_item_schema(f, use));
-        break;
-    case FT_INT:
-    case FT_MONEY: {
-        json_object_set_new(s, "type", json_string("integer"));
-        json_object_set_new(s, "format", json_string("int64"));
-        int64_t lo = f->min, hi = f->max;
-        if (f->type == FT_MONEY && lo >= hi) lo = -RES_MONEY_MAX, hi = RES_MONEY_MAX;
-        /* Money is bounded in answers too: every stored amount came in
-         * through this check. Other integers may be set past their input
-         * range by hooks (Won and Lost stages sit at 1000000 and up). */
-        if ((in || f->type == FT_MONEY) && lo < hi) {
-            json_object_set_new(s, "minimum", json_integer(lo));
-            json_object_set_new(s, "maximum", json_integer(hi));
-        }
-        break;
-    }
-    case FT_NUMBER: json_object_set_new(s, "type", json_string("number")); break;
-    case FT_BOOL: json_object_set_new(s, "type", json_string("boolean")); break;
-    default:
-        json_object_set_new(s, "type", json_string("string"));
-        if (in) json_object_set_new(s, "maxLength", json_integer(res_field_max(f)));
-    }
-    switch (f->type) {
-    case FT_EMAIL:
-        if (use == AS_CREATE || use == AS_UPDATE)
-            json_object_set_new(s, "pattern", json_string(email_pattern));
-        break;
-    case FT_URL:
-        if (use == AS_CREATE || use == AS_UPDATE)
-            json_object_set_new(s, "pattern", json_string(url_pattern));
-        break;
-    case FT_REF:
-        if (in) json_object_set_new(s, "minLength", json_integer(1));
-        break;
-    case FT_DATETIME: json_object_set_new(s, "format", json_string("date-time")); break;
-    case FT_DATE: json_object_set_new(s, "format", json_string("date")); break;
-    case FT_CURRENCY: json_object_set_new(s, "pattern", json_string("^[A-Z]{3}$")); break;
-    case FT_ENUM: {
-        json_t *e = json_array();
-        for (const char *const *v = f->enum_vals; *v; v++)
-            json_array_append_new(e, json_string(*v));
-        json_object_set_new(s, "enum", e);
-        break;
-    }
-    default: break;
-    }
-    char desc[400];
-    const char *doc = f->doc ? f->doc : "", *sep = f->doc ? "; " : "";
-    if (f->type == FT_REF && f->ref_by)
-        snprintf(desc, sizeof desc,
-                 "%s%sid of a record, of the type %s names, in the same workspace", doc, sep,
-                 f->ref_by);
-    else if (f->type == FT_REF)
-        snprintf(desc, sizeof desc, "%s%sid of a %s in the same workspace", doc, sep,
-                 res_find(f->ref)->singular);
-    else if (f->type == FT_MONEY)
-        snprintf(desc, sizeof desc, "%s%sinteger cents", doc, sep);
-    else if (f->type == FT_EMAIL)
-        snprintf(desc, sizeof desc, "%s%san email address, compared case-insensitively", doc, sep);
-    else if (f->type == FT_URL)
-        snprintf(desc, sizeof desc, "%s%san http(s) URL", doc, sep);
-    else
-        snprintf(desc, sizeof desc, "%s", doc);
-    if (use == AS_UPDATE && (f->flags & RF_CREATEONLY))
-        snprintf(desc + strlen(desc), sizeof desc - strlen(desc),
-                 "%sset on create; an update may only repeat it", desc[0] ? "; " : "");
-    if (desc[0]) json_object_set_new(s, "description", json_string(desc));
-    /* An example is a body's value: answers carry the computed members too. */
-    json_t *ex = f->example && (use == AS_CREATE || use == AS_UPDATE)
-                     ? json_loads(f->example, 0, NULL)
-                     : NULL;
-    if (ex) json_object_set_new(s, "examples", pack("[o]", ex));
-    if (use == AS_CREATE && f->dflt) {
-        json_t *d = f->type == FT_BOOL ? json_boolean(strcmp(f->dflt, "true") == 0)
-                    : f->type == FT_INT || f->type == FT_MONEY
-                        ? json_integer(strtoll(f->dflt, NULL, 10))
-                        : json_string(f->dflt);
-        json_object_set_new(s, "default", d);
-    }
-    /* A field that is not required may be null, in answers and in bodies
-     * (null clears it); a required one never is. */
-    if (use != AS_FILTER && !(f->flags & RF_REQUIRED)) or_null(s);
-    return s;
-}
-
-/* custom_fields: a flat object; in a body a null value removes a key. */
-static json_t *custom_schema(bool in)
-{
-    json_t *v = pack("{s:[s,s,s]}", "type", "string", "number", "boolean");
-    if (!in)
-        return pack("{s:s, s:o, s:s}", "type", "object", "additionalProperties", v, "description",
-                    "Your own keys and values");
-    json_array_append_new(json_object_get(v, "type"), json_string("null"));
-    json_object_set_new(v, "maxLength", json_integer(10000));
-    return pack("{s:s, s:I, s:{s:s}, s:o, s:s}", "type", "object", "maxProperties", (json_int_t)100,
-                "propertyNames", "pattern", "^[A-Za-z0-9_.-]{1,100}$", "additionalProperties", v,
-                "description",
-                "Keys to set (merged into the stored ones); a null value removes its key");
-}
-
-/* A record as the server answers it: every member is always present. */
-static json_t *record_schema(const res_def *r)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "^%s_" ID_TAIL, r->prefix);
-    json_t *p = pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "id", "type", "string", "pattern", pat,
-                     "object", "type", "string", "const", r->singular);
-    for (int i = 0; i < r->nfields; i++)
-        json_object_set_new(p, r->fields[i].name, field_schema(&r->fields[i], AS_OUT));
-    if (r->custom_fields) json_object_set_new(p, "custom_fields", custom_schema(false));
-    json_object_set_new(p, "created_at",
-                        pack("{s:s, s:s}", "type", "string", "format", "date-time"));
-    json_object_set_new(p, "updated_at",
-                        pack("{s:s, s:s}", "type", "string", "format", "date-time"));
-    json_t *req = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach(p, k, v) json_array_append_new(req, json_string(k));
-    return pack("{s:s, s:s*, s:o, s:o}", "type", "object", "description", r->doc, "properties", p,
-                "required", req);
-}
-
-/* An inline object schema of declared body fields: an action's input, or a
- * resource's create (fields of r, `custom` adding custom_fields). */
-static json_t *fields_schema(const res_field *f, int n, use use, bool custom)
-{
-    json_t *p = json_object(), *req = json_array();
-    for (int i = 0; i < n; i++) {
-        json_object_set_new(p, f[i].name, field_schema(&f[i], use));
-        if (use == AS_CREATE && (f[i].flags & RF_REQUIRED))
-            json_array_append_new(req, json_string(f[i].name));
-    }
-    if (custom) json_object_set_new(p, "custom_fields", custom_schema(true));
-    json_t *s =
-        pack("{s:s, s:b, s:o}", "type", "object", "additionalProperties", 0, "properties", p);
-    if (json_array_size(req))
-        json_object_set_new(s, "required", req);
-    else
-        json_decref(req);
-    return s;
-}
-
-/* A create or update body of r: its writable fields. `skip` (may be NULL)
- * leaves out a sub-list's link field and its type field, which come from
- * the path. */
-static json_t *body_schema_of(const res_def *r, use use, const res_sublist *skip)
-{
-    int s1 = skip ? res_field_index(r, skip->field) : -1;
-    int s2 = s1 >= 0 && r->fields[s1].ref_by ? res_field_index(r, r->fields[s1].ref_by) : -1;
-    res_field f[r->nfields > 0 ? r->nfields : 1];
-    int n = 0;
-    for (int i = 0; i < r->nfields; i++)
-        if (!(r->fields[i].flags & (RF_READONLY | RF_PARENT)) && i != s1 && i != s2)
-            f[n++] = r->fields[i];
-    json_t *s = fields_schema(f, n, use, r->custom_fields);
-    if (use == AS_CREATE && r->require_one_of[0]) {
-        /* The engine wants one of these non-null; presence is what a schema
-         * can say, the message of the 400 says the rest. */
-        json_t *any = json_array();
-        for (int k = 0; r->require_one_of[k]; k++)
-            json_array_append_new(any, pack("{s:[s]}", "required", r->require_one_of[k]));
-        json_object_set_new(s, "anyOf", any);
-    }
-    return s;
 }
 
 /* ------------------------------------------------------- fixed schemas */
@@ -351,8 +127,9 @@ static void fixed_schemas(json_t *s)
     for (int i = 0; i < MOD__COUNT; i++)
         json_array_append_new(mods, json_string(res_module_names[i]));
     json_object_set_new(s, "RequestId",
-                        pack("{s:s, s:s, s:s}", "type", "string", "pattern", "^req_" ID_TAIL,
-                             "description", "Also sent as the X-Request-Id header"));
+                        pack("{s:s, s:s, s:s}", "type", "string", "pattern",
+                             "^req_" RES_SCHEMA_ID_TAIL, "description",
+                             "Also sent as the X-Request-Id header"));
     json_object_set_new(
         s, "ErrorDetail",
         pack("{s:s, s:[s,s,s], s:{s:{s:s, s:o}, s:{s:s}, s:{s:[s,s], s:s}, s:{s:s, s:s}, "
@@ -375,10 +152,10 @@ static void fixed_schemas(json_t *s)
         s, "Workspace",
         object_of(pack("{s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:{s:s, s:{s:s, s:O}}, s:{s:s, s:s, "
                        "s:s}, s:{s:s, s:s}}",
-                       "id", "type", "string", "pattern", "^wrk_" ID_TAIL, "object", "type",
-                       "string", "const", "workspace", "name", str_schema(), "enabled_modules",
-                       "type", "array", "items", "type", "string", "enum", mods, "currency", "type",
-                       "string", "pattern", "^[A-Z]{3}$", "description",
+                       "id", "type", "string", "pattern", "^wrk_" RES_SCHEMA_ID_TAIL, "object",
+                       "type", "string", "const", "workspace", "name", str_schema(),
+                       "enabled_modules", "type", "array", "items", "type", "string", "enum", mods,
+                       "currency", "type", "string", "pattern", "^[A-Z]{3}$", "description",
                        "What money defaults to in the workspace (invoices, the ledger's chart)",
                        "created_at", "type", "string", "format", "date-time")));
     json_object_set_new(
@@ -706,12 +483,12 @@ static void list_params(json_t *ps, const res_def *r)
         loose.doc = NULL;
         if (loose.type == FT_EMAIL || loose.type == FT_URL || loose.type == FT_REF)
             loose.type = FT_STRING, loose.ref = loose.ref_by = NULL;
-        json_t *s = field_schema(&loose, AS_FILTER);
+        json_t *s = res_schema_field(&loose, RS_FILTER);
         if (r->fields[i].type == FT_REF) {
             /* What the id names, as the field's own schema says it. */
             res_field ref = r->fields[i];
             ref.doc = NULL;
-            json_t *full = field_schema(&ref, AS_FILTER);
+            json_t *full = res_schema_field(&ref, RS_FILTER);
             json_object_set(s, "description", json_object_get(full, "description"));
             json_decref(full);
         }
@@ -1018,14 +795,15 @@ static json_t *request_body(const api_route *rt)
                       "ISO 4217: what money defaults to from now on (existing records keep "
                       "theirs)");
     } else if (a) {
-        schema = fields_schema(a->body, a->nbody, AS_CREATE, action_creates(a) && r->custom_fields);
+        schema =
+            res_schema_fields(a->body, a->nbody, RS_CREATE, action_creates(a) && r->custom_fields);
         required = json_object_get(schema, "required") != NULL;
     } else if (is(rt, "batch")) {
         schema = schema_ref("BatchRequest");
     } else if (is(rt, "merge")) {
         schema = schema_ref("MergeRequest");
     } else if (is(rt, "subcreate")) {
-        schema = body_schema_of(r, AS_CREATE, rt->sub);
+        schema = res_schema_body(r, RS_CREATE, rt->sub);
     } else if (is(rt, "create") && r->upsert_keys[0]) {
         /* With upsert_on a body may be an update of the record the key
          * matches: the create's required fields are needed only when none
@@ -1090,7 +868,7 @@ static json_t *operation(const api_route *rt)
     if (lists(rt)) list_params(ps, r);
     for (int i = 0; rt->action && i < rt->action->nquery; i++) {
         const res_field *f = &rt->action->query[i];
-        json_t *fs = field_schema(f, AS_FILTER);
+        json_t *fs = res_schema_field(f, RS_FILTER);
         json_object_del(fs, "description");
         json_array_append_new(ps,
                               param(f->name, "query", (f->flags & RF_REQUIRED) != 0, fs, f->doc));
@@ -1124,12 +902,12 @@ static json_t *components(void)
     for (int i = 0; i < res_count; i++) {
         const res_def *r = res_table[i];
         char n[160];
-        json_object_set_new(s, r->schema, record_schema(r));
+        json_object_set_new(s, r->schema, res_schema_record(r));
         if (r->read_only) continue;
         snprintf(n, sizeof n, "%sCreate", r->schema);
-        json_object_set_new(s, n, body_schema_of(r, AS_CREATE, NULL));
+        json_object_set_new(s, n, res_schema_body(r, RS_CREATE, NULL));
         snprintf(n, sizeof n, "%sUpdate", r->schema);
-        json_object_set_new(s, n, body_schema_of(r, AS_UPDATE, NULL));
+        json_object_set_new(s, n, res_schema_body(r, RS_UPDATE, NULL));
         if (!r->batch) continue;
         snprintf(n, sizeof n, "%sBatchResult", r->schema);
         json_t *item = pack("{s:s, s:[s,s], s:{s:o, s:o, s:o, s:o}}", "type", "object", "required",

@@ -1,0 +1,40 @@
+/* schemas.h - the JSON Schemas the resource table yields.
+ *
+ * Owns: the schema of a field for each use (an answer, a create or update
+ * body, a list filter), of a record, of a create or update body and of an
+ * action's body.
+ *
+ * Every transport that describes its input or output reads them here: the
+ * OpenAPI document (src/api/openapi.c) and the agent tools, which must not
+ * reach into src/api/. So they live on the table's floor and, like it,
+ * include nothing of the engine, store or API.
+ *
+ * Every function returns a new reference and cannot fail but for a bug in
+ * a format written here, on which it aborts. */
+#ifndef CAIRN_SCHEMAS_H
+#define CAIRN_SCHEMAS_H
+
+#include <jansson.h>
+
+#include "schema/table.h"
+
+/* Crockford base32, as ids.c writes the random part of every id: the tail
+ * of an id's pattern after "^<prefix>_". */
+#define RES_SCHEMA_ID_TAIL "[0-9A-HJKMNP-TV-Z]{26}$"
+
+/* What a field's schema describes: a value the server answers with, one a
+ * create or an update body may carry, or a list filter's query value. */
+typedef enum res_schema_use { RS_OUT, RS_CREATE, RS_UPDATE, RS_FILTER } res_schema_use;
+
+/* One field's schema for a use (answers, create body, update body, list filter). New reference. */
+json_t *res_schema_field(const res_field *f, res_schema_use use);
+/* Inline object schema of declared fields (an action's body, a create), `custom` adds
+ * custom_fields. */
+json_t *res_schema_fields(const res_field *f, int n, res_schema_use use, bool custom);
+/* A record as the server answers it (every member present). */
+json_t *res_schema_record(const res_def *r);
+/* A create or update body of r (writable fields); skip (may be NULL) leaves out a sub-list's link
+ * field and its type field. */
+json_t *res_schema_body(const res_def *r, res_schema_use use, const res_sublist *skip);
+
+#endif
