@@ -414,17 +414,35 @@ static json_t *param(const char *name, const char *in, bool required, json_t *sc
                 "description", desc, "schema", schema);
 }
 
+/* A query parameter of a property of res_schema_list_input(): its
+ * description goes to the parameter, the rest is the schema. */
+static json_t *list_param(const char *name, json_t *prop)
+{
+    json_t *s = json_copy(prop);
+    json_t *d = json_incref(json_object_get(s, "description"));
+    json_object_del(s, "description");
+    json_t *p = param(name, "query", false, s, json_string_value(d));
+    json_decref(d);
+    return p;
+}
+
+static bool page_param(const char *name)
+{
+    return !strcmp(name, "limit") || !strcmp(name, "cursor");
+}
+
 static void shared_parameters(json_t *p)
 {
-    json_object_set_new(
-        p, "limit",
-        param("limit", "query", false,
-              pack("{s:s, s:I, s:I, s:I}", "type", "integer", "minimum", (json_int_t)1, "maximum",
-                   (json_int_t)100, "default", (json_int_t)20),
-              "Page size"));
-    json_object_set_new(p, "cursor",
-                        param("cursor", "query", false, str_schema(),
-                              "next_cursor of the previous page (same list, same sort)"));
+    /* Every list pages alike (and the board and timelines page as lists
+     * do): any resource's list gives the page parameters. */
+    json_t *in = res_schema_list_input(res_table[0]);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(in, "properties"), k, v)
+    {
+        if (page_param(k)) json_object_set_new(p, k, list_param(k, v));
+    }
+    json_decref(in);
     json_object_set_new(
         p, "dry_run",
         param("dry_run", "query", false, pack("{s:s}", "type", "boolean"),
@@ -444,100 +462,33 @@ static json_t *param_ref(const char *name)
     return shared(params, name);
 }
 
-/* Every list's parameters: page, order, search, one per filterable field,
- * time ranges, filters through a reference, custom fields (engine.c's
- * parse_query reads exactly these). */
+/* Every list's parameters, as res_schema_list_input() has them; the page
+ * ones shared. */
 static void list_params(json_t *ps, const res_def *r)
 {
-    json_array_append_new(ps, param_ref("limit"));
-    json_array_append_new(ps, param_ref("cursor"));
-    json_t *sorts = pack("[s,s]", "created_at", "-created_at");
-    for (int i = 0; i < r->nfields; i++) {
-        if (!(r->fields[i].flags & RF_SORT)) continue;
-        char d[80];
-        snprintf(d, sizeof d, "-%s", r->fields[i].name);
-        json_array_append_new(sorts, json_string(r->fields[i].name));
-        json_array_append_new(sorts, json_string(d));
-    }
-    char d[200];
-    snprintf(d, sizeof d, "Order; '-' for descending. Default %s%s. Not combinable with query",
-             r->default_sort ? "" : "-created_at", r->default_sort ? r->default_sort : "");
-    json_array_append_new(
-        ps, param("sort", "query", false, pack("{s:s, s:o}", "type", "string", "enum", sorts), d));
-    if (res_has_search(r)) {
-        char q[512] = "Full-text prefix search (newest first) across";
-        for (int i = 0, n = 0; i < r->nfields; i++)
-            if (r->fields[i].flags & RF_SEARCH)
-                snprintf(q + strlen(q), sizeof q - strlen(q), "%s %s", n++ ? "," : "",
-                         r->fields[i].name);
-        json_array_append_new(
-            ps, param("query", "query", false,
-                      pack("{s:s, s:I}", "type", "string", "maxLength", (json_int_t)200), q));
-    }
-    for (int i = 0; i < r->nfields; i++) {
-        if (!(r->fields[i].flags & RF_FILTER)) continue;
-        /* Filters take what writes take, minus the format checks an exact
-         * match needs no help from (as parse_query does). */
-        res_field loose = r->fields[i];
-        loose.flags &= ~(unsigned)RF_REQUIRED;
-        loose.doc = NULL;
-        if (loose.type == FT_EMAIL || loose.type == FT_URL || loose.type == FT_REF)
-            loose.type = FT_STRING, loose.ref = loose.ref_by = NULL;
-        json_t *s = res_schema_field(&loose, RS_FILTER);
-        if (r->fields[i].type == FT_REF) {
+    json_t *in = res_schema_list_input(r);
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(in, "properties"), k, v)
+    {
+        if (page_param(k)) {
+            json_array_append_new(ps, param_ref(k));
+            continue;
+        }
+        json_t *p = list_param(k, v);
+        int i = res_field_index(r, k);
+        if (i >= 0 && r->fields[i].type == FT_REF && (r->fields[i].flags & RF_FILTER)) {
             /* What the id names, as the field's own schema says it. */
             res_field ref = r->fields[i];
             ref.doc = NULL;
             json_t *full = res_schema_field(&ref, RS_FILTER);
-            json_object_set(s, "description", json_object_get(full, "description"));
+            json_object_set(json_object_get(p, "schema"), "description",
+                            json_object_get(full, "description"));
             json_decref(full);
         }
-        json_array_append_new(
-            ps, param(loose.name, "query", false, s, "Exact match (case-insensitive for text)"));
+        json_array_append_new(ps, p);
     }
-    for (int i = 0; i < r->nfields; i++) {
-        const res_field *f = &r->fields[i];
-        if (!(f->flags & RF_RANGE)) continue;
-        size_t n = strlen(f->name);
-        if (n > 3 && strcmp(f->name + n - 3, "_at") == 0) n -= 3;
-        for (int k = 0; k < 2; k++) {
-            char name[128], desc[160];
-            snprintf(name, sizeof name, "%.*s_%s", (int)n, f->name, k ? "after" : "before");
-            snprintf(desc, sizeof desc, "Only records whose %s is %s this time", f->name,
-                     k ? "at or after" : "before");
-            json_array_append_new(
-                ps, param(name, "query", false,
-                          pack("{s:s, s:s}", "type", "string", "format", "date-time"), desc));
-        }
-    }
-    for (int i = 0; i < r->nfields; i++) {
-        const res_field *f = &r->fields[i];
-        size_t n = strlen(f->name);
-        if (f->type != FT_REF || !f->ref || n < 4 || strcmp(f->name + n - 3, "_id") != 0) continue;
-        const res_def *t = res_find(f->ref);
-        for (int k = 0; k < t->nfields; k++) {
-            if (!(t->fields[k].flags & RF_FILTER)) continue;
-            char name[160], desc[200];
-            snprintf(name, sizeof name, "%.*s.%s", (int)(n - 3), f->name, t->fields[k].name);
-            snprintf(desc, sizeof desc, "Records whose %s has this %s", t->singular,
-                     t->fields[k].name);
-            json_array_append_new(ps, param(name, "query", false, str_schema(), desc));
-        }
-    }
-    if (r->parent) {
-        const char *name = r->fields[res_parent_field(r)].name;
-        json_array_append_new(
-            ps, param(name, "query", false, str_schema(),
-                      "The id in the path, repeated (any other is refused with a 400)"));
-    }
-    if (r->custom_fields) {
-        json_array_append_new(
-            ps, param("custom_field_key", "query", false,
-                      pack("{s:s, s:s}", "type", "string", "pattern", "^[A-Za-z0-9_.-]{1,100}$"),
-                      "Custom field to match; goes with custom_field_value"));
-        json_array_append_new(ps, param("custom_field_value", "query", false, str_schema(),
-                                        "Value the custom field must equal (string form)"));
-    }
+    json_decref(in);
 }
 
 /* --------------------------------------------------------- operations */

@@ -236,3 +236,107 @@ json_t *res_schema_body(const res_def *r, res_schema_use use, const res_sublist 
     }
     return s;
 }
+
+/* ------------------------------------------------------ list parameters */
+
+/* Adds parameter `name` to the properties p: its schema s (stolen) with the
+ * parameter's description. */
+static void param(json_t *p, const char *name, json_t *s, const char *desc)
+{
+    if (json_object_get(p, name)) {
+        /* A table whose names collide (a filter and a range, say): one
+         * would hide the other from clients. */
+        fprintf(stderr, "schemas: list parameter %s twice\n", name);
+        abort();
+    }
+    json_object_set_new(s, "description", json_string(desc));
+    json_object_set_new(p, name, s);
+}
+
+static json_t *str_schema(void)
+{
+    return pack("{s:s}", "type", "string");
+}
+
+/* Every list's parameters: page, order, search, one per filterable field,
+ * time ranges, filters through a reference, custom fields (engine.c's
+ * parse_query reads exactly these). */
+json_t *res_schema_list_input(const res_def *r)
+{
+    json_t *p = json_object();
+    param(p, "limit",
+          pack("{s:s, s:I, s:I, s:I}", "type", "integer", "minimum", (json_int_t)1, "maximum",
+               (json_int_t)100, "default", (json_int_t)20),
+          "Page size");
+    param(p, "cursor", str_schema(), "next_cursor of the previous page (same list, same sort)");
+    json_t *sorts = pack("[s,s]", "created_at", "-created_at");
+    for (int i = 0; i < r->nfields; i++) {
+        if (!(r->fields[i].flags & RF_SORT)) continue;
+        char d[80];
+        snprintf(d, sizeof d, "-%s", r->fields[i].name);
+        json_array_append_new(sorts, json_string(r->fields[i].name));
+        json_array_append_new(sorts, json_string(d));
+    }
+    char d[200];
+    snprintf(d, sizeof d, "Order; '-' for descending. Default %s%s. Not combinable with query",
+             r->default_sort ? "" : "-created_at", r->default_sort ? r->default_sort : "");
+    param(p, "sort", pack("{s:s, s:o}", "type", "string", "enum", sorts), d);
+    if (res_has_search(r)) {
+        char q[512] = "Full-text prefix search (newest first) across";
+        for (int i = 0, n = 0; i < r->nfields; i++)
+            if (r->fields[i].flags & RF_SEARCH)
+                snprintf(q + strlen(q), sizeof q - strlen(q), "%s %s", n++ ? "," : "",
+                         r->fields[i].name);
+        param(p, "query", pack("{s:s, s:I}", "type", "string", "maxLength", (json_int_t)200), q);
+    }
+    for (int i = 0; i < r->nfields; i++) {
+        if (!(r->fields[i].flags & RF_FILTER)) continue;
+        /* Filters take what writes take, minus the format checks an exact
+         * match needs no help from (as parse_query does). */
+        res_field loose = r->fields[i];
+        loose.flags &= ~(unsigned)RF_REQUIRED;
+        loose.doc = NULL;
+        if (loose.type == FT_EMAIL || loose.type == FT_URL || loose.type == FT_REF)
+            loose.type = FT_STRING, loose.ref = loose.ref_by = NULL;
+        param(p, loose.name, res_schema_field(&loose, RS_FILTER),
+              "Exact match (case-insensitive for text)");
+    }
+    for (int i = 0; i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        if (!(f->flags & RF_RANGE)) continue;
+        size_t n = strlen(f->name);
+        if (n > 3 && strcmp(f->name + n - 3, "_at") == 0) n -= 3;
+        for (int k = 0; k < 2; k++) {
+            char name[128], desc[160];
+            snprintf(name, sizeof name, "%.*s_%s", (int)n, f->name, k ? "after" : "before");
+            snprintf(desc, sizeof desc, "Only records whose %s is %s this time", f->name,
+                     k ? "at or after" : "before");
+            param(p, name, pack("{s:s, s:s}", "type", "string", "format", "date-time"), desc);
+        }
+    }
+    for (int i = 0; i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        size_t n = strlen(f->name);
+        if (f->type != FT_REF || !f->ref || n < 4 || strcmp(f->name + n - 3, "_id") != 0) continue;
+        const res_def *t = res_find(f->ref);
+        for (int k = 0; k < t->nfields; k++) {
+            if (!(t->fields[k].flags & RF_FILTER)) continue;
+            char name[160], desc[200];
+            snprintf(name, sizeof name, "%.*s.%s", (int)(n - 3), f->name, t->fields[k].name);
+            snprintf(desc, sizeof desc, "Records whose %s has this %s", t->singular,
+                     t->fields[k].name);
+            param(p, name, str_schema(), desc);
+        }
+    }
+    if (r->parent)
+        param(p, r->fields[res_parent_field(r)].name, str_schema(),
+              "The id in the path, repeated (any other is refused with a 400)");
+    if (r->custom_fields) {
+        param(p, "custom_field_key",
+              pack("{s:s, s:s}", "type", "string", "pattern", "^[A-Za-z0-9_.-]{1,100}$"),
+              "Custom field to match; goes with custom_field_value");
+        param(p, "custom_field_value", str_schema(),
+              "Value the custom field must equal (string form)");
+    }
+    return pack("{s:s, s:b, s:o}", "type", "object", "additionalProperties", 0, "properties", p);
+}

@@ -1,8 +1,8 @@
 /* schemas.h - the JSON Schemas the resource table yields.
  *
  * Owns: the schema of a field for each use (an answer, a create or update
- * body, a list filter), of a record, of a create or update body and of an
- * action's body.
+ * body, a list filter), of a record, of a create or update body, of an
+ * action's body, and of a list's query parameters taken as one object.
  *
  * Every transport that describes its input or output reads them here: the
  * OpenAPI document (src/api/openapi.c) and the agent tools, which must not
@@ -36,5 +36,11 @@ json_t *res_schema_record(const res_def *r);
 /* A create or update body of r (writable fields); skip (may be NULL) leaves out a sub-list's link
  * field and its type field. */
 json_t *res_schema_body(const res_def *r, res_schema_use use, const res_sublist *skip);
+/* Every list query parameter of r as ONE object schema:
+ * {"type":"object","additionalProperties":false,"properties":{...}}: limit, cursor, sort, query
+ * (when r has search), each filterable field, the _before/_after ranges, the `ref.field` filters
+ * through references, the parent field of a nested resource, custom_field_key/value. Each
+ * property carries the description the OpenAPI parameter has, in the OpenAPI parameter order. */
+json_t *res_schema_list_input(const res_def *r);
 
 #endif
