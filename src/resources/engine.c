@@ -90,6 +90,22 @@ void engine_result_init(engine_result *r)
     buf_init(&r->data, ENGINE_MAX_DATA);
 }
 
+const char *engine_result_code(const engine_result *r)
+{
+    static const char *const codes[] = {
+        [EK_INVALID] = "validation_failed",
+        [EK_FORBIDDEN] = "forbidden",
+        [EK_NOT_FOUND] = "not_found",
+        [EK_CONFLICT] = "conflict",
+        [EK_UNPROCESSABLE] = "validation_failed",
+        [EK_UNAVAILABLE] = "store_unavailable",
+        [EK_STORAGE_FULL] = "insufficient_storage",
+        [EK_INTERNAL] = "internal",
+    };
+    if (r->kind == EK_OK || r->kind == EK_CREATED) return NULL;
+    return r->code ? r->code : codes[r->kind];
+}
+
 void engine_result_release(engine_result *r)
 {
     for (int i = 0; i < r->nitems; i++)

@@ -134,6 +134,9 @@ int engine_timers(store_conn *c, const char *ws, int64_t now_ms, store_err *e);
 void engine_set_secret(const unsigned char *secret, size_t n);
 
 void engine_result_init(engine_result *r);
+/* The failure's code word: r->code, or its kind's usual one
+ * ("validation_failed", "not_found", ...); NULL for a success. */
+const char *engine_result_code(const engine_result *r);
 void engine_result_release(engine_result *r);
 
 /* The currency money defaults to in the call's workspace. */

@@ -5,20 +5,25 @@
  * answers; the list parameters are what engine.c's parse_query reads. */
 #include "schema/schemas.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Every format here is written here: json_pack failing is a bug in one. */
-static json_t *must(json_t *j, const char *fmt)
+json_t *res_schema_pack(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    json_error_t e;
+    json_t *j = json_vpack_ex(&e, 0, fmt, ap);
+    va_end(ap);
     if (!j) {
-        fprintf(stderr, "schemas: json_pack refused \"%s\"\n", fmt);
+        fprintf(stderr, "schemas: %s in \"%s\"\n", e.text, fmt);
         abort();
     }
     return j;
 }
-#define pack(fmt, ...) must(json_pack(fmt, __VA_ARGS__), fmt)
+#define pack res_schema_pack
 
 /* Lets a schema also hold null: null joins its type and its enum. */
 static json_t *or_null(json_t *s)

@@ -24,6 +24,10 @@
 
 /* What a field's schema describes: a value the server answers with, one a
  * create or an update body may carry, or a list filter's query value. */
+/* json_pack for formats written in the code: a format json_pack refuses
+ * is a bug, so it aborts with the reason instead of returning NULL. */
+json_t *res_schema_pack(const char *fmt, ...);
+
 typedef enum res_schema_use { RS_OUT, RS_CREATE, RS_UPDATE, RS_FILTER } res_schema_use;
 
 /* One field's schema for a use (answers, create body, update body, list filter). New reference. */

@@ -1,0 +1,528 @@
+/* tools.c - the agent tool catalogue derived from the resource table; see
+ * tools.h. */
+#include "agent/tools.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jsv.h"
+#include "core/jw.h"
+#include "schema/schemas.h"
+
+#define MAX_TOOLS 512
+
+const char *const tool_risk_names[3] = {"read", "write", "destructive"};
+
+static tool_def tools[MAX_TOOLS];
+static int ntools;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* ------------------------------------------------------------ tool sets */
+
+/* Tasks and the activity log are part of working a CRM's records: one
+ * set with contacts and deals, not three. */
+static res_module set_of(res_module m)
+{
+    return m == MOD_TASKS || m == MOD_ACTIVITY_LOG ? MOD_CRM : m;
+}
+
+/* A set's name is its module's; NULL for the modules folded into crm. */
+static const char *set_name(int m)
+{
+    return (int)set_of((res_module)m) == m ? res_module_names[m] : NULL;
+}
+
+uint32_t tools_default_sets(void)
+{
+    return 1u << MOD_CRM | 1u << MOD_OUTBOUND;
+}
+
+bool tools_parse_sets(const char *csv, uint32_t *mask, char *err, size_t cap)
+{
+    *mask = 0;
+    const char *p = csv;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        while (n && *p == ' ')
+            p++, n--;
+        size_t m = n;
+        while (m && p[m - 1] == ' ')
+            m--;
+        if (m == 0) {
+            snprintf(err, cap, "an empty tool set name in '%.100s'", csv);
+            return false;
+        }
+        bool found = m == 3 && strncmp(p, "all", 3) == 0;
+        if (found) *mask = TOOLSET_ALL;
+        for (int i = 0; i < MOD__COUNT && !found; i++)
+            if (set_name(i) && strlen(set_name(i)) == m && strncmp(p, set_name(i), m) == 0) {
+                *mask |= 1u << i;
+                found = true;
+            }
+        if (!found) {
+            snprintf(err, cap, "unknown tool set '%.*s' (all, crm, support, billing, ...)",
+                     (int)(m > 60 ? 60 : m), p);
+            return false;
+        }
+        p += n;
+        if (*p == ',' && !*++p) {
+            snprintf(err, cap, "an empty tool set name in '%.100s'", csv);
+            return false;
+        }
+    }
+    if (!*mask) {
+        snprintf(err, cap, "no tool set named");
+        return false;
+    }
+    return true;
+}
+
+/* --------------------------------------------------------------- schemas */
+
+#define pack res_schema_pack /* aborts on a bad format: a bug here */
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    if (!p) abort();
+    return p;
+}
+
+static void add_prop(json_t *s, const char *name, json_t *schema, bool required)
+{
+    json_t *props = json_object_get(s, "properties");
+    if (!props) {
+        props = json_object();
+        json_object_set_new(s, "properties", props);
+    }
+    json_object_set_new(props, name, schema);
+    if (!required) return;
+    json_t *req = json_object_get(s, "required");
+    if (!req) {
+        req = json_array();
+        json_object_set_new(s, "required", req);
+    }
+    json_array_append_new(req, json_string(name));
+}
+
+static json_t *id_schema(const res_def *r)
+{
+    char d[160];
+    snprintf(d, sizeof d, "id of the %s (%s_...)", r->singular, r->prefix);
+    return pack("{s:s, s:I, s:I, s:s}", "type", "string", "minLength", (json_int_t)1, "maxLength",
+                (json_int_t)64, "description", d);
+}
+
+static json_t *object_schema(void)
+{
+    return pack("{s:s, s:b, s:{}}", "type", "object", "additionalProperties", 0, "properties");
+}
+
+/* What every write tool accepts beside its own input. */
+static void write_flags(json_t *s, bool destructive)
+{
+    add_prop(s, "dryRun",
+             pack("{s:s, s:b, s:s}", "type", "boolean", "default", 0, "description",
+                  "Validate and answer what would be written, storing nothing"),
+             false);
+    if (destructive)
+        add_prop(s, "confirm",
+                 pack("{s:s, s:b, s:s}", "type", "boolean", "default", 0, "description",
+                      "Must be true to apply it (not needed with dryRun: true)"),
+                 false);
+}
+
+static json_t *page_schema(json_t *item)
+{
+    return pack("{s:s, s:{s:{s:s, s:o}, s:{s:[s,s], s:s}}, s:[s,s]}", "type", "object",
+                "properties", "data", "type", "array", "items", item, "next_cursor", "type",
+                "string", "null", "description",
+                "Pass as cursor for the next page; null on the last page", "required", "data",
+                "next_cursor");
+}
+
+/* ----------------------------------------------------------------- names */
+
+/* moveDeal -> move_deal; "company-memberships" -> company_memberships. */
+static void snake(char *out, size_t cap, const char *in)
+{
+    size_t n = 0;
+    for (const char *p = in; *p && n + 2 < cap; p++) {
+        char ch = *p;
+        if (ch == '-' || ch == '/') ch = '_';
+        if (ch >= 'A' && ch <= 'Z') {
+            if (n && out[n - 1] != '_') out[n++] = '_';
+            ch = (char)(ch - 'A' + 'a');
+        }
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+}
+
+/* ------------------------------------------------------------ catalogue */
+
+static tool_def *add_tool(const char *name, const char *title, const char *desc, tool_risk risk,
+                          engine_op op, const res_def *r, const res_action *a)
+{
+    if (ntools == MAX_TOOLS) abort();
+    for (int i = 0; i < ntools; i++)
+        if (strcmp(tools[i].name, name) == 0) {
+            fprintf(stderr, "tools: two tools named %s\n", name);
+            abort();
+        }
+    tool_def *t = &tools[ntools++];
+    *t = (tool_def){.name = xstrdup(name),
+                    .title = xstrdup(title),
+                    .description = xstrdup(desc),
+                    .risk = risk,
+                    .idempotent = risk == TOOL_READ || op == OP_UPDATE || op == OP_DELETE,
+                    .toolsets = 1u << set_of(r->module),
+                    .op = op,
+                    .res = r,
+                    .action = a,
+                    .parent_field = r->parent && !a ? res_parent_field(r) : -1};
+    return t;
+}
+
+/* The parent's id of a nested resource's tools: a required input member
+ * named as the field that holds it. */
+static void parent_prop(tool_def *t, json_t *s)
+{
+    if (t->parent_field < 0) return;
+    const res_def *p = res_find(t->res->parent);
+    add_prop(s, t->res->fields[t->parent_field].name, id_schema(p), true);
+}
+
+static const char *describe(char *d, size_t cap, const char *summary, const res_def *r,
+                            const char *more)
+{
+    snprintf(d, cap, "%s.%s%s%s%s", summary, r->doc ? " " : "", r->doc ? r->doc : "",
+             more[0] ? " " : "", more);
+    return d;
+}
+
+static void add_resource_tools(const res_def *r)
+{
+    char name[160], title[200], d[2048];
+    tool_def *t;
+    json_t *s;
+
+    snprintf(name, sizeof name, "list_%s", r->name);
+    snake(name, sizeof name, name);
+    snprintf(title, sizeof title, "List %s", r->name);
+    t = add_tool(name, title,
+                 describe(d, sizeof d, title, r,
+                          "Filters match exactly; `query` searches text. A page holds up to "
+                          "`limit` records; pass `next_cursor` as `cursor` for the next."),
+                 TOOL_READ, OP_LIST, r, NULL);
+    s = res_schema_list_input(r);
+    parent_prop(t, s);
+    t->input_schema = s;
+    t->output_schema = page_schema(res_schema_record(r));
+
+    snprintf(name, sizeof name, "get_%s", r->singular);
+    snprintf(title, sizeof title, "Get a %s", r->singular);
+    t = add_tool(name, title, describe(d, sizeof d, title, r, "By id."), TOOL_READ, OP_GET, r,
+                 NULL);
+    s = object_schema();
+    parent_prop(t, s);
+    add_prop(s, "id", id_schema(r), true);
+    t->id_field = "id";
+    t->input_schema = s;
+    t->output_schema = res_schema_record(r);
+
+    if (r->read_only) return;
+
+    snprintf(name, sizeof name, "create_%s", r->singular);
+    snprintf(title, sizeof title, "Create a %s", r->singular);
+    t = add_tool(name, title,
+                 describe(d, sizeof d, title, r,
+                          "Answers the record as stored; dryRun: true answers it without "
+                          "storing it."),
+                 TOOL_WRITE, OP_CREATE, r, NULL);
+    s = res_schema_body(r, RS_CREATE, NULL);
+    parent_prop(t, s);
+    write_flags(s, false);
+    t->input_schema = s;
+    t->output_schema = res_schema_record(r);
+
+    snprintf(name, sizeof name, "update_%s", r->singular);
+    snprintf(title, sizeof title, "Update a %s (partial)", r->singular);
+    t = add_tool(name, title,
+                 describe(d, sizeof d, title, r,
+                          "Only the members given change; null clears a field. dryRun: true "
+                          "answers the result without storing it."),
+                 TOOL_WRITE, OP_UPDATE, r, NULL);
+    s = res_schema_body(r, RS_UPDATE, NULL);
+    parent_prop(t, s);
+    add_prop(s, "id", id_schema(r), true);
+    t->id_field = "id";
+    write_flags(s, false);
+    t->input_schema = s;
+    t->output_schema = res_schema_record(r);
+
+    snprintf(name, sizeof name, "delete_%s", r->singular);
+    snprintf(title, sizeof title, "Delete a %s", r->singular);
+    t = add_tool(name, title,
+                 describe(d, sizeof d, title, r,
+                          "Irreversible: needs confirm: true; dryRun: true answers the record "
+                          "that would go."),
+                 TOOL_DESTRUCTIVE, OP_DELETE, r, NULL);
+    s = object_schema();
+    parent_prop(t, s);
+    add_prop(s, "id", id_schema(r), true);
+    t->id_field = "id";
+    write_flags(s, true);
+    t->input_schema = s;
+    t->output_schema = res_schema_record(r);
+
+    if (r->mergeable) {
+        snprintf(name, sizeof name, "merge_%s", r->name);
+        snprintf(title, sizeof title, "Merge other %s into this one", r->name);
+        t = add_tool(name, title,
+                     describe(d, sizeof d, title, r,
+                              "References, tasks, activities and history move to the survivor "
+                              "`id`; the merged records are gone. Needs confirm: true."),
+                     TOOL_DESTRUCTIVE, OP_MERGE, r, NULL);
+        s = object_schema();
+        add_prop(s, "id", id_schema(r), true);
+        add_prop(s, "from_ids",
+                 pack("{s:s, s:I, s:I, s:o}", "type", "array", "minItems", (json_int_t)1,
+                      "maxItems", (json_int_t)100, "items", id_schema(r)),
+                 true);
+        t->id_field = "id";
+        write_flags(s, true);
+        t->input_schema = s;
+        t->output_schema = res_schema_record(r);
+    }
+    if (r->timeline) {
+        snprintf(name, sizeof name, "get_%s_timeline", r->singular);
+        snprintf(title, sizeof title, "A %s's history, related tasks and activities", r->singular);
+        t = add_tool(name, title, describe(d, sizeof d, title, r, "Newest first."), TOOL_READ,
+                     OP_TIMELINE, r, NULL);
+        s = res_schema_list_input(RES(ACTIVITY));
+        /* The timeline takes a page, not the activity list's filters. */
+        json_t *props = json_object_get(s, "properties");
+        json_t *keep = json_object();
+        json_object_set(keep, "limit", json_object_get(props, "limit"));
+        json_object_set(keep, "cursor", json_object_get(props, "cursor"));
+        json_object_set_new(s, "properties", keep);
+        add_prop(s, "id", id_schema(r), true);
+        t->id_field = "id";
+        t->input_schema = s;
+        t->output_schema = page_schema(pack("{s:s}", "type", "object"));
+    }
+}
+
+static void add_action_tool(const res_action *a)
+{
+    const res_def *r = res_find(a->res);
+    char name[160], d[2048];
+    snake(name, sizeof name, a->op_id);
+    bool destructive = a->id == ACT_INVOICE_VOID || a->id == ACT_JE_REVERSE;
+    tool_risk risk = !a->write ? TOOL_READ : destructive ? TOOL_DESTRUCTIVE : TOOL_WRITE;
+    tool_def *t = add_tool(name, a->summary,
+                           describe(d, sizeof d, a->summary, r,
+                                    risk == TOOL_DESTRUCTIVE ? "Irreversible: needs confirm: true."
+                                    : a->write ? "dryRun: true answers without storing."
+                                               : ""),
+                           risk, OP_ACTION, r, a);
+    json_t *s = res_schema_fields(a->body, a->nbody, RS_CREATE, a->creates && r->custom_fields);
+    for (int i = 0; i < a->nquery; i++)
+        add_prop(s, a->query[i].name, res_schema_field(&a->query[i], RS_FILTER), false);
+    if (strstr(a->path, "{id}")) {
+        add_prop(s, "id", id_schema(r), true);
+        t->id_field = "id";
+    }
+    if (a->write) write_flags(s, destructive);
+    t->input_schema = s;
+    json_t *rec = res_schema_record(r);
+    t->output_schema = a->list       ? page_schema(rec)
+                       : a->response ? (json_decref(rec), pack("{s:s}", "type", "object"))
+                                     : rec;
+}
+
+/* The tool as MCP's tools/list shows it, rendered once. */
+static void render(tool_def *t)
+{
+    json_t *j =
+        pack("{s:s, s:s, s:s, s:O, s:O, s:{s:s, s:b, s:b, s:b, s:b}}", "name", t->name, "title",
+             t->title, "description", t->description, "inputSchema", t->input_schema,
+             "outputSchema", t->output_schema, "annotations", "title", t->title, "readOnlyHint",
+             t->risk == TOOL_READ, "destructiveHint", t->risk == TOOL_DESTRUCTIVE, "idempotentHint",
+             t->idempotent, "openWorldHint", 0);
+    t->json = json_dumps(j, JSON_COMPACT);
+    if (!t->json) abort();
+    t->json_len = strlen(t->json);
+    json_decref(j);
+}
+
+static void build(void)
+{
+    for (int i = 0; i < res_action_count; i++)
+        add_action_tool(&res_actions[i]);
+    for (int i = 0; i < res_count; i++)
+        add_resource_tools(res_table[i]);
+    for (int i = 0; i < ntools; i++)
+        render(&tools[i]);
+}
+
+void tools_init(void)
+{
+    pthread_once(&once, build);
+}
+
+int tools_count(void)
+{
+    tools_init();
+    return ntools;
+}
+
+const tool_def *tools_at(int i)
+{
+    tools_init();
+    return i >= 0 && i < ntools ? &tools[i] : NULL;
+}
+
+const tool_def *tools_find(const char *name)
+{
+    tools_init();
+    for (int i = 0; i < ntools; i++)
+        if (strcmp(tools[i].name, name) == 0) return &tools[i];
+    return NULL;
+}
+
+bool tools_writes(const tool_def *t)
+{
+    return engine_writes(t->op, t->action);
+}
+
+static engine_call caller_call(const tool_def *t, const tool_caller *who)
+{
+    return (engine_call){.op = t->op,
+                         .res = t->res,
+                         .action = t->action,
+                         .ws = who->ws,
+                         .actor = who->actor,
+                         .scopes = who->scopes,
+                         .disabled = who->disabled,
+                         .currency = who->currency,
+                         .trace = who->trace};
+}
+
+bool tools_allowed(const tool_def *t, const tool_caller *who)
+{
+    if (who->disabled & (1u << t->res->module)) return false;
+    const char *scope = engine_scope(t->op, t->res, t->action);
+    engine_call c = caller_call(t, who);
+    return !scope || engine_has_scope(&c, scope);
+}
+
+/* ----------------------------------------------------------------- calls */
+
+/* A query parameter's text from a checked input value. */
+static const char *param_text(arena *a, json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING: return json_string_value(v);
+    case JSON_INTEGER: return arena_printf(a, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    case JSON_REAL: return arena_printf(a, "%.17g", json_real_value(v));
+    case JSON_TRUE: return "true";
+    case JSON_FALSE: return "false";
+    default: return NULL;
+    }
+}
+
+static bool is_flag(const char *k)
+{
+    return strcmp(k, "dryRun") == 0 || strcmp(k, "confirm") == 0;
+}
+
+static bool is_query(const res_action *a, const char *k)
+{
+    for (int i = 0; a && i < a->nquery; i++)
+        if (strcmp(a->query[i].name, k) == 0) return true;
+    return false;
+}
+
+void tools_call(const tool_def *t, const tool_caller *who, json_t *input, store_conn *conn,
+                arena *a, engine_result *out)
+{
+    json_t *owned = input ? NULL : json_object();
+    if (!input) input = owned;
+    engine_call c = caller_call(t, who);
+    c.conn = conn;
+    c.a = a;
+    c.out = out;
+    out->kind = EK_OK;
+
+    char path[256], msg[400];
+    if (!jsv_validate(t->input_schema, input, path, sizeof path, msg, sizeof msg)) {
+        engine_fail(&c, EK_INVALID, path[0] ? arena_strdup(a, path) : NULL, "%s%s%s", path,
+                    path[0] ? " " : "input ", msg);
+        json_decref(owned);
+        return;
+    }
+    bool dry = json_is_true(json_object_get(input, "dryRun"));
+    if (t->risk == TOOL_DESTRUCTIVE && !dry && !json_is_true(json_object_get(input, "confirm"))) {
+        engine_fail(&c, EK_INVALID, "confirm",
+                    "%s cannot be undone: call it again with confirm: true, or with dryRun: "
+                    "true to see what it would do",
+                    t->name);
+        json_decref(owned);
+        return;
+    }
+    c.dry_run = dry && tools_writes(t);
+
+    int nid = 0;
+    const char *parent_name = t->parent_field >= 0 ? t->res->fields[t->parent_field].name : NULL;
+    if (parent_name) c.ids[nid++] = json_string_value(json_object_get(input, parent_name));
+    if (t->id_field) c.ids[nid++] = json_string_value(json_object_get(input, t->id_field));
+
+    size_t n = json_object_size(input);
+    c.params = arena_alloc(a, sizeof *c.params * (n ? n : 1));
+    json_t *body = NULL;
+    bool takes_body = t->op == OP_CREATE || t->op == OP_UPDATE || t->op == OP_MERGE ||
+                      (t->op == OP_ACTION && t->action->write);
+    if (takes_body) body = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(input, k, v)
+    {
+        if (is_flag(k) || (t->id_field && strcmp(k, t->id_field) == 0) ||
+            (parent_name && strcmp(k, parent_name) == 0))
+            continue;
+        if (t->op == OP_LIST || t->op == OP_TIMELINE || is_query(t->action, k) ||
+            (t->op == OP_ACTION && !t->action->write)) {
+            const char *s = param_text(a, v);
+            if (s) c.params[c.nparams++] = (engine_param){.k = k, .v = s};
+        } else if (body) {
+            json_object_set(body, k, v);
+        }
+    }
+    c.body = body;
+    engine_run(&c);
+    json_decref(body);
+    json_decref(owned);
+}
+
+void tools_write_result(buf *b, const engine_result *r)
+{
+    const char *d = r->data.data ? r->data.data : "null";
+    size_t n = r->data.data ? r->data.len : 4;
+    if (!r->list) {
+        buf_append(b, d, n);
+        return;
+    }
+    buf_puts(b, "{\"data\":");
+    buf_append(b, d, n);
+    buf_puts(b, ",\"next_cursor\":");
+    if (r->next_cursor)
+        jw_escape(b, r->next_cursor, strlen(r->next_cursor));
+    else
+        buf_puts(b, "null");
+    buf_putc(b, '}');
+}
