@@ -1,4 +1,4 @@
-/* main.c - the `cairn` command line: serve, key, workspace, migrate.
+/* main.c - the `cairn` command line: serve, key, workspace, migrate, mcp.
  *
  * Owns: argument parsing, environment fallbacks (CAIRN_*), first-run setup
  * (default workspace + admin key on an empty database) and exit codes. The
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/mcp.h"
 #include "api/api.h"
 #include "api/writer.h"
 #include "core/jw.h"
@@ -24,13 +25,14 @@ static const char usage_main[] = "usage: cairn <command> [options]\n"
                                  "  key         create, list and revoke API keys\n"
                                  "  workspace   create and list workspaces\n"
                                  "  migrate     apply database migrations and exit\n"
+                                 "  mcp         serve the agent tools over MCP on stdin/stdout\n"
                                  "\n"
                                  "Run 'cairn <command> --help' for a command's options.\n";
 
 static const char usage_serve[] =
     "usage: cairn serve [--listen HOST:PORT] [--db PATH] [--threads N] [--writers N]\n"
     "                   [--key-concurrency N] [--key-rate N] [--access-log PATH|-|off]\n"
-    "                   [--metrics-listen HOST:PORT]\n"
+    "                   [--metrics-listen HOST:PORT] [--mcp-origins O1,O2]\n"
     "\n"
     "  --listen            address to serve on (env CAIRN_LISTEN, default 127.0.0.1:8080;\n"
     "                      port 0 picks a free port)\n"
@@ -45,6 +47,8 @@ static const char usage_serve[] =
     "  --metrics-listen    a second address serving only GET /metrics, to anyone who can\n"
     "                      reach it (env CAIRN_METRICS_LISTEN, default off; on --listen,\n"
     "                      /metrics needs a key with the workspace:admin scope)\n"
+    "  --mcp-origins       browser origins (scheme://host[:port]) allowed at /mcp beside\n"
+    "                      loopback ones (env CAIRN_MCP_ORIGINS; default none)\n"
     "\n"
     "On an empty database, creates a default workspace and an admin key with\n"
     "every scope, and prints its token once.\n";
@@ -67,6 +71,15 @@ static const char usage_workspace[] =
     "'modules' switches modules on and off (as PATCH /v1/workspace does) and\n"
     "prints the workspace with its enabled modules; without --enable or\n"
     "--disable it only prints.\n";
+
+static const char usage_mcp[] =
+    "usage: cairn mcp --token TOKEN [--db PATH] [--toolsets all|crm,support,...]\n"
+    "\n"
+    "Serves the agent tools over the Model Context Protocol on stdin and stdout\n"
+    "(one JSON-RPC message per line; logs go to stderr), as the key TOKEN\n"
+    "(env CAIRN_TOKEN) in its workspace and scopes. Tool sets are named after\n"
+    "modules (crm, support, billing, accounting, knowledge, outbound, ...);\n"
+    "the default is crm,outbound.\n";
 
 static const char usage_migrate[] = "usage: cairn migrate [--db PATH]\n"
                                     "Applies pending migrations and exits.\n";
@@ -91,6 +104,7 @@ static int store_die(const store_err *e)
 
 typedef struct opts {
     const char *db, *listen, *workspace, *scopes, *name, *access_log, *metrics_listen;
+    const char *mcp_origins, *token, *toolsets;
     const char *enable, *disable; /* workspace modules: comma-separated module names */
     int threads, writers, key_conc, key_rate, max_conc, rate;
     bool super_admin, help;
@@ -141,6 +155,12 @@ static int parse(int argc, char **argv, opts *o)
             str = &o->disable;
         else if (!strcmp(a, "--metrics-listen"))
             str = &o->metrics_listen;
+        else if (!strcmp(a, "--mcp-origins"))
+            str = &o->mcp_origins;
+        else if (!strcmp(a, "--token"))
+            str = &o->token;
+        else if (!strcmp(a, "--toolsets"))
+            str = &o->toolsets;
         else if (!strcmp(a, "--threads"))
             num = &o->threads;
         else if (!strcmp(a, "--writers"))
@@ -587,6 +607,7 @@ static int cmd_serve(opts *o)
     if (o->npos) return die("unexpected argument '%s'", o->pos[0]);
     if (!o->listen) o->listen = getenv("CAIRN_LISTEN") ? getenv("CAIRN_LISTEN") : "127.0.0.1:8080";
     if (!o->metrics_listen) o->metrics_listen = getenv("CAIRN_METRICS_LISTEN");
+    if (!o->mcp_origins) o->mcp_origins = getenv("CAIRN_MCP_ORIGINS");
     if (!o->threads && getenv("CAIRN_THREADS") && !parse_int(getenv("CAIRN_THREADS"), &o->threads))
         return die("CAIRN_THREADS wants a number%s", "");
     if (!o->threads) o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -628,7 +649,8 @@ static int cmd_serve(opts *o)
         }
         close_log = true;
     }
-    api_config ac = {.key_concurrency = o->key_conc, .key_rate = o->key_rate};
+    api_config ac = {
+        .key_concurrency = o->key_conc, .key_rate = o->key_rate, .mcp_origins = o->mcp_origins};
     api_init(&ac);
     server_config sc = {.listen = o->listen,
                         .metrics_listen = o->metrics_listen,
@@ -638,6 +660,55 @@ static int cmd_serve(opts *o)
                         .access_log = log};
     ret = server_run(&sc);
     if (close_log) fclose(log);
+    store_close(db);
+    return ret;
+}
+
+/* `cairn mcp`: the key's workspace and scopes, as the HTTP API would
+ * authenticate it, then MCP over stdio until stdin ends. */
+static int cmd_mcp(opts *o)
+{
+    if (o->help) {
+        fputs(usage_mcp, stdout);
+        return 0;
+    }
+    if (o->npos) return die("unexpected argument '%s'", o->pos[0]);
+    if (!o->token) o->token = getenv("CAIRN_TOKEN");
+    if (!o->token || !o->token[0])
+        return die("a key is needed: --token TOKEN or CAIRN_TOKEN%s", "");
+    uint32_t sets = tools_default_sets();
+    char err[200];
+    if (o->toolsets && !tools_parse_sets(o->toolsets, &sets, err, sizeof err))
+        return die("--toolsets: %s", err);
+    store_conn *c = NULL;
+    store *db = open_db(o, &c);
+    if (!db) return 1;
+    unsigned char secret[STORE_SECRET_LEN];
+    store_key k;
+    store_workspace ws = {{0}};
+    store_err e;
+    char hash[TOKEN_HASH_HEX];
+    sha256_hex(o->token, strlen(o->token), hash);
+    int ret = 0, rc = store_secret(c, secret, &e);
+    if (rc == STORE_OK) rc = store_key_by_hash(c, hash, &k, &e);
+    if (rc == STORE_OK && k.revoked_ms == 0) rc = store_workspace_find(c, k.workspace_id, &ws, &e);
+    if (rc == STORE_NOTFOUND || (rc == STORE_OK && k.revoked_ms != 0))
+        ret = die("the token is not valid%s", "");
+    else if (rc != STORE_OK)
+        ret = store_die(&e);
+    if (!ret) {
+        engine_set_secret(secret, sizeof secret);
+        mcp_ctx ctx = {.who = {.ws = k.workspace_id,
+                               .actor = k.id,
+                               .scopes = k.scopes,
+                               .disabled = engine_modules_disabled(ws.disabled_modules),
+                               .currency = ws.currency[0] ? ws.currency : "USD",
+                               .trace = "mcp-stdio"},
+                       .toolsets = sets,
+                       .conn = c};
+        ret = mcp_serve_stdio(&ctx, stdin, stdout);
+    }
+    store_disconnect(c);
     store_close(db);
     return ret;
 }
@@ -662,5 +733,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "key")) return cmd_key(&o);
     if (!strcmp(cmd, "workspace")) return cmd_workspace(&o);
     if (!strcmp(cmd, "migrate")) return cmd_migrate(&o);
+    if (!strcmp(cmd, "mcp")) return cmd_mcp(&o);
     return die("unknown command '%s' (see cairn --help)", cmd);
 }

@@ -25,6 +25,7 @@ static api_config config;
 void api_init(const api_config *cfg)
 {
     config = *cfg;
+    mcp_http_init(cfg->mcp_origins);
     routes_build();
 }
 
@@ -287,9 +288,14 @@ static int apply_limits(api_req *q)
     return 0;
 }
 
+int api_auth(api_req *q)
+{
+    return authenticate(q) || apply_limits(q) ? -1 : 0;
+}
+
 /* ------------------------------------------------------------- lifecycle */
 
-static bool is_json_type(const char *ct)
+bool api_is_json(const char *ct)
 {
     if (!ct) return false;
     while (*ct == ' ')
@@ -312,7 +318,7 @@ static int parse_body(api_req *q)
         }
         return api_error(q, 400, "validation_failed", NULL, "a JSON object body is required");
     }
-    if (!is_json_type(q->content_type))
+    if (!api_is_json(q->content_type))
         return api_error(q, 415, "unsupported_media_type", NULL,
                          "the body must be sent as Content-Type: application/json");
     json_error_t je;
@@ -329,19 +335,18 @@ static int parse_body(api_req *q)
 
 static const struct {
     int status;
-    const char *code;
     int retry_after; /* seconds; 0: no Retry-After */
 } kinds[] = {
-    [EK_OK] = {200, NULL},
-    [EK_CREATED] = {201, NULL},
-    [EK_INVALID] = {400, "validation_failed"},
-    [EK_FORBIDDEN] = {403, "forbidden"},
-    [EK_NOT_FOUND] = {404, "not_found"},
-    [EK_CONFLICT] = {409, "conflict"},
-    [EK_UNPROCESSABLE] = {422, "validation_failed"},
-    [EK_UNAVAILABLE] = {503, "store_unavailable", 1},
-    [EK_STORAGE_FULL] = {507, "insufficient_storage", FULL_RETRY_S},
-    [EK_INTERNAL] = {500, "internal"},
+    [EK_OK] = {200},
+    [EK_CREATED] = {201},
+    [EK_INVALID] = {400},
+    [EK_FORBIDDEN] = {403},
+    [EK_NOT_FOUND] = {404},
+    [EK_CONFLICT] = {409},
+    [EK_UNPROCESSABLE] = {422},
+    [EK_UNAVAILABLE] = {503, 1},
+    [EK_STORAGE_FULL] = {507, FULL_RETRY_S},
+    [EK_INTERNAL] = {500},
 };
 
 /* The engine call a request for a resource makes. */
@@ -380,7 +385,7 @@ static void render_item(api_req *q, jw *w, int index, const engine_result *r)
     } else {
         jw_key(w, "error");
         jw_obj_open(w);
-        jw_kstr(w, "code", r->code ? r->code : kinds[r->kind].code);
+        jw_kstr(w, "code", engine_result_code(r));
         jw_kstr(w, "message", r->message);
         jw_kstr(w, "param", r->param);
         if (r->extra_key) jw_kstr(w, r->extra_key, r->extra_val);
@@ -398,8 +403,8 @@ static void render(api_req *q, const engine_result *r)
         if (r->store_failed) api_metrics_store_error();
         if (kinds[r->kind].retry_after) q->retry_after = kinds[r->kind].retry_after;
         q->storage_full |= r->kind == EK_STORAGE_FULL;
-        write_error(q, kinds[r->kind].status, r->code ? r->code : kinds[r->kind].code, r->param,
-                    r->message, r->extra_key, r->extra_val);
+        write_error(q, kinds[r->kind].status, engine_result_code(r), r->param, r->message,
+                    r->extra_key, r->extra_val);
         return;
     }
     jw *w = api_data(q, kinds[r->kind].status);
@@ -552,6 +557,7 @@ static void request_hash(const api_req *q, char out[TOKEN_HASH_HEX])
 bool api_run_write(api_req *q, store_conn *writer_conn)
 {
     q->conn = writer_conn;
+    if (q->route->on_writer) return q->route->on_writer(q) == 0;
     /* A dry run stores nothing, so it neither replays nor records. */
     const char *key = q->dry_run ? NULL : q->idem_key;
     char hash[TOKEN_HASH_HEX] = "";

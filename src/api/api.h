@@ -54,6 +54,7 @@ typedef struct api_req {
     api_param params[API_MAX_PARAMS];
     int nparams;
     const char *authorization, *content_type, *idem_key; /* NULL when absent */
+    const char *origin, *host, *mcp_version;             /* the same (MCP's checks) */
     const char *body;
     size_t body_len;
     store_conn *conn; /* this thread's connection; the writer's during writes */
@@ -88,7 +89,10 @@ typedef struct api_route {
     const char *pattern; /* OpenAPI path, e.g. "/v1/contacts/{id}" */
     const char *segs[API_MAX_SEGS];
     int nsegs;
-    api_handler handler; /* the fixed routes; NULL: an engine operation */
+    api_handler handler;   /* the fixed routes; NULL: an engine operation */
+    api_handler on_writer; /* a fixed route's second half, on the writer when the
+                              handler set q->deferred; -1 undoes its writes */
+    bool hidden;           /* not a REST route: left out of the OpenAPI document */
     engine_op op;
     const res_def *res;
     const res_sublist *sub;
@@ -103,8 +107,9 @@ typedef struct api_route {
 } api_route;
 
 typedef struct api_config {
-    int key_concurrency; /* default per-key concurrent requests; 0 = unlimited */
-    int key_rate;        /* default per-key requests/second; 0 = unlimited */
+    int key_concurrency;     /* default per-key concurrent requests; 0 = unlimited */
+    int key_rate;            /* default per-key requests/second; 0 = unlimited */
+    const char *mcp_origins; /* browser origins allowed at /mcp beside loopback ones */
 } api_config;
 
 void api_init(const api_config *cfg);
@@ -129,6 +134,11 @@ void api_settings_changed(void);
  * begin or commit): rc and e say what the store reported. */
 void api_fail_store(api_req *q, int rc, const store_err *e);
 
+/* Authenticates the request's key and takes its limit slot, for a public
+ * route that checks something else first (MCP's Origin): 0, or -1 with
+ * the error answered. */
+int api_auth(api_req *q);
+
 /* Writes the error body; returns -1 so handlers can `return api_error(...)`. */
 int api_error(api_req *q, int status, const char *code, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -139,6 +149,9 @@ int api_store_error(api_req *q, int rc, const store_err *e);
 jw *api_data(api_req *q, int status);
 void api_finish(api_req *q);
 void api_finish_list(api_req *q, const char *next_cursor);
+
+/* Whether a Content-Type is application/json (parameters allowed). */
+bool api_is_json(const char *ct);
 
 /* Query parameters: returns the value and marks it used, or NULL. */
 const char *api_param_get(api_req *q, const char *k);

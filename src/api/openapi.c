@@ -23,20 +23,7 @@ static char *doc;
 static size_t doc_len;
 static pthread_once_t doc_once = PTHREAD_ONCE_INIT;
 
-/* json_pack that cannot fail but for a bad format string here: a bug. */
-static json_t *pack(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    json_error_t e;
-    json_t *j = json_vpack_ex(&e, 0, fmt, ap);
-    va_end(ap);
-    if (!j) {
-        fprintf(stderr, "openapi: %s in \"%s\"\n", e.text, fmt);
-        abort();
-    }
-    return j;
-}
+#define pack res_schema_pack /* aborts on a bad format: a bug here */
 
 static json_t *schema_ref(const char *name)
 {
@@ -903,6 +890,7 @@ static void build(void)
     shared_responses(errors);
     json_t *paths = json_object();
     for (int i = 0; i < n; i++) {
+        if (rts[i].hidden) continue; /* /mcp: JSON-RPC, MCP's specification says it all */
         json_t *item = json_object_get(paths, rts[i].pattern);
         if (!item) json_object_set_new(paths, rts[i].pattern, item = json_object());
         json_object_set_new(item, mlower(rts[i].method), operation(&rts[i]));

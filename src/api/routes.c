@@ -161,6 +161,11 @@ void routes_build(void)
     add_meta("/metrics", meta_metrics, "workspace:admin", false, "metrics", "Prometheus metrics");
     add_meta("/v1/openapi.json", meta_openapi, NULL, true, "getOpenapi",
              "This API's OpenAPI 3.1 document");
+    api_route *mcp = add_route(M_POST, "/mcp", NULL, "mcp", "Model Context Protocol");
+    mcp->handler = api_mcp;
+    mcp->on_writer = api_mcp_write;
+    mcp->public = true; /* it checks Origin before the key */
+    mcp->hidden = true;
     add(M_GET, "/v1/workspace", OP_WORKSPACE_GET, NULL, NULL, NULL, "workspace", "getWorkspace",
         "Get workspace summary");
     add(M_PATCH, "/v1/workspace", OP_WORKSPACE_UPDATE, NULL, NULL, NULL, "workspace",

@@ -19,4 +19,10 @@ int meta_readyz(api_req *q);
 int meta_metrics(api_req *q);
 int meta_openapi(api_req *q);
 
+/* MCP's Streamable HTTP transport (api/mcp_http.c): POST /mcp, and its
+ * tool calls that write, on the writer. */
+void mcp_http_init(const char *origins);
+int api_mcp(api_req *q);
+int api_mcp_write(api_req *q);
+
 #endif

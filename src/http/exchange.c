@@ -204,6 +204,12 @@ void exchange_header(http_exchange *x, const char *name, size_t nlen, const char
         dst = &x->q.content_type;
     else if (h2o_lcstris(name, nlen, H2O_STRLIT("idempotency-key")))
         dst = &x->q.idem_key;
+    else if (h2o_lcstris(name, nlen, H2O_STRLIT("origin")))
+        dst = &x->q.origin;
+    else if (h2o_lcstris(name, nlen, H2O_STRLIT("host")))
+        dst = &x->q.host;
+    else if (h2o_lcstris(name, nlen, H2O_STRLIT("mcp-protocol-version")))
+        dst = &x->q.mcp_version;
     if (dst) *dst = arena_strndup(&x->q.a, value, vlen);
 }
 
@@ -292,6 +298,8 @@ int exchange_headers(http_exchange *x, http_header *h)
     }
     if (q->replayed) h[n++] = (http_header){"idempotent-replayed", "true"};
     if (q->allow) h[n++] = (http_header){"allow", q->allow};
+    /* RFC 9110 11.6.1: a 401 says how to authenticate. */
+    if (q->status == 401) h[n++] = (http_header){"www-authenticate", "Bearer realm=\"cairn\""};
     return n;
 }
 

@@ -560,11 +560,13 @@ class Server:
 
     # -- HTTP
     def request(self, method, path, body=None, raw=None, token=None, headers=None,
-                ctype="application/json", params=None, timeout=None):
+                ctype="application/json", params=None, timeout=None, direct=False):
         """One request on a fresh connection.
 
         body: a Python value sent as JSON; raw: bytes sent as is; ctype: the
-        Content-Type sent with a body (None: no header); params: query dict.
+        Content-Type sent with a body (None: no header); params: query dict;
+        direct: never through the contract proxy (routes the OpenAPI
+        document leaves to another specification, such as MCP's /mcp).
         """
         path = _qs(path, params)
         hdrs = {}
@@ -580,7 +582,7 @@ class Server:
         hdrs.update(headers or {})
         port = self.port
         ct = next((v for k, v in hdrs.items() if k.lower() == "content-type"), None)
-        if proxy_hook and proxy_hook.proxyable(data, ct):
+        if proxy_hook and not direct and proxy_hook.proxyable(data, ct):
             hdrs[proxy_hook.UPSTREAM_HEADER] = str(self.port)
             port = proxy_hook.PORT
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout or HTTP_TIMEOUT)
