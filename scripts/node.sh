@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# node.sh - runs one of the contract check's Node tools (prism, redocly,
-# spectral, node) on Node 22, installing them first when needed.
+# node.sh - runs one of the Node tools of the contract check (prism,
+# redocly, spectral) or of the MCP conformance run (conformance), or node
+# itself, on Node 22, installing them first when needed.
 #
 #   scripts/node.sh TOOL [ARGS...]
 #
@@ -15,7 +16,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${CAIRN_NODE_DIR:-$root/build/contract}
 lock=$root/tests/contract/package-lock.json
-tool=${1:?usage: scripts/node.sh prism|redocly|spectral|node [ARGS...]}
+tool=${1:?usage: scripts/node.sh prism|redocly|spectral|conformance|node [ARGS...]}
 shift
 
 # Nothing here is worth a telemetry call, and there is no network for one.
@@ -45,6 +46,6 @@ bin=$dir/node_modules/.bin
 # node_modules/.bin/node is Node 22: the tools' `#!/usr/bin/env node` find it first.
 export PATH=$bin:$PATH
 case "$tool" in
-  node | prism | redocly | spectral) exec "$bin/$tool" "$@" ;;
-  *) echo "node.sh: unknown tool '$tool' (prism, redocly, spectral, node)" >&2; exit 2 ;;
+  node | prism | redocly | spectral | conformance) exec "$bin/$tool" "$@" ;;
+  *) echo "node.sh: unknown tool '$tool' (prism, redocly, spectral, conformance, node)" >&2; exit 2 ;;
 esac
