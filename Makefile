@@ -3,7 +3,8 @@
 #   make run      build and serve on ./cairn.db
 #   make test     unit + black-box API tests, release and ASan/UBSan builds,
 #                 on SQLite and on a throwaway PostgreSQL 15 cluster, the
-#                 fuzzers (30 s each) and the OpenAPI contract check
+#                 fuzzers (30 s each), the OpenAPI contract check and the
+#                 MCP conformance suite
 #   make bench    load benchmark (see bench/)
 #   make soak     memory soak: 10 min at half capacity, heap flat (see bench/)
 #   make fuzz     libFuzzer targets, 30 s each (see tests/fuzz/fuzz.mk)
@@ -28,7 +29,7 @@ ASAN_OBJS := $(SRCS:%.c=$(BUILD)/asan/obj/%.o)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 
-.PHONY: all deps run test test-unit test-api test-contract bench clean format check-format
+.PHONY: all deps run test test-unit test-api test-contract test-mcp bench clean format check-format
 all: $(BUILD)/cairn
 
 # Installs the packages the build needs that are missing. Everything that
@@ -71,7 +72,7 @@ test:
 	$(MAKE) --no-print-directory check-format
 	$(MAKE) --no-print-directory $(BUILD)/cairn $(BUILD)/asan/cairn $(BUILD)/unit $(BUILD)/asan/unit
 	$(MAKE) --no-print-directory fuzz
-	$(MAKE) --no-print-directory test-unit test-api test-contract
+	$(MAKE) --no-print-directory test-unit test-api test-contract test-mcp
 
 test-unit:
 	$(BUILD)/unit
@@ -92,6 +93,12 @@ test-api:
 # scripts/node.sh installs Node 22 and the pinned tools into build/contract.
 test-contract: $(BUILD)/cairn
 	CAIRN_BIN=$(BUILD)/cairn $(PYTHON) tests/contract/check.py
+
+# The official MCP conformance suite (pinned in tests/contract/package.json,
+# installed by scripts/node.sh) against the release build's POST /mcp: every
+# scenario it lists but those in tests/mcp/not-applicable.txt.
+test-mcp: $(BUILD)/cairn
+	CAIRN_BIN=$(BUILD)/cairn $(PYTHON) tests/mcp/conformance.py
 
 # bench/bench.mk defines the `bench` target and its generator's build.
 -include bench/bench.mk
