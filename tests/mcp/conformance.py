@@ -55,6 +55,10 @@ NOT_APPLICABLE = os.path.join(HERE, "not-applicable.txt")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+class SetupError(Exception):
+    """The run could not start: the suite, its list or not-applicable.txt."""
+
+
 def say(*a):
     print("mcp:", *a, flush=True)
 
@@ -85,11 +89,11 @@ def suite_scenarios(timeout):
     """The server scenarios the pinned suite lists (installs it on first use)."""
     rc, out = run([NODE, "conformance", "list", "--server"], timeout)
     if rc != 0:
-        raise SystemExit("mcp: `conformance list --server` %s: %s" % (
+        raise SetupError("`conformance list --server` %s: %s" % (
             "timed out" if rc is None else "exited %d" % rc, one_line(out[-2000:])))
     names = re.findall(r"^\s+- (\S+)", out, re.M)
     if not names:
-        raise SystemExit("mcp: `conformance list --server` listed no scenario: " + one_line(out))
+        raise SetupError("`conformance list --server` listed no scenario: " + one_line(out))
     return names
 
 
@@ -103,7 +107,7 @@ def not_applicable():
                 continue
             name, sep, reason = line.partition(":")
             if not sep or not name.strip() or not reason.strip():
-                raise SystemExit("mcp: %s:%d: not `name: reason`: %r" % (NOT_APPLICABLE, n, line))
+                raise SetupError("%s:%d: not `name: reason`: %r" % (NOT_APPLICABLE, n, line))
             na[name.strip()] = reason.strip()
     return na
 
@@ -152,6 +156,15 @@ def run_scenario(url, name, token, outdir, timeout):
 
 
 def main():
+    try:
+        return run_all()
+    except (SetupError, harness.HarnessError, AssertionError) as e:
+        say("FAIL " + one_line(e, 3000))
+        print("0 passed, 1 failed", flush=True)
+        return 1
+
+
+def run_all():
     ap = argparse.ArgumentParser(description="MCP conformance suite against cairn's /mcp")
     ap.add_argument("--bin", help="cairn binary (default $CAIRN_BIN or build/cairn)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print each check, and why scenarios are not run")
@@ -175,7 +188,7 @@ def main():
     if a.scenarios:
         unknown = [s for s in a.scenarios if s not in listed]
         if unknown:
-            raise SystemExit("mcp: the suite has no scenario %s" % ", ".join(unknown))
+            raise SetupError("the suite has no scenario %s" % ", ".join(unknown))
         todo = [s for s in listed if s in a.scenarios]
     else:
         todo = [s for s in listed if s not in na]
