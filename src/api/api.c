@@ -349,6 +349,11 @@ static const struct {
     [EK_INTERNAL] = {500},
 };
 
+int api_status(engine_kind k)
+{
+    return kinds[k].status;
+}
+
 /* The engine call a request for a resource makes. */
 static void make_call(api_req *q, engine_call *c, engine_result *out)
 {
@@ -524,9 +529,14 @@ void api_handle(api_req *q)
  * and its header matches its body. */
 static void adopt_request_id(api_req *q, const char *body)
 {
-    const char *p = strstr(body, "\"request_id\":\"");
+    /* The envelope's member comes last (/v1's request_id, 002's
+     * meta.requestId): a record's own members come before it. */
+    const char *p = NULL;
+    for (const char *k = body; (k = strstr(k, "\"request_id\":\"")) != NULL; k++)
+        p = k + 14;
+    for (const char *k = p ? p : body; (k = strstr(k, "\"requestId\":\"")) != NULL; k++)
+        p = k + 13;
     if (!p) return;
-    p += 14;
     size_t n = strcspn(p, "\"");
     if (n > 0 && n < sizeof q->request_id) {
         memcpy(q->request_id, p, n);
@@ -557,7 +567,6 @@ static void request_hash(const api_req *q, char out[TOKEN_HASH_HEX])
 bool api_run_write(api_req *q, store_conn *writer_conn)
 {
     q->conn = writer_conn;
-    if (q->route->on_writer) return q->route->on_writer(q) == 0;
     /* A dry run stores nothing, so it neither replays nor records. */
     const char *key = q->dry_run ? NULL : q->idem_key;
     char hash[TOKEN_HASH_HEX] = "";
@@ -584,8 +593,12 @@ bool api_run_write(api_req *q, store_conn *writer_conn)
             return false;
         }
     }
-    run_call(q);
-    if (q->status >= 400) return false;
+    if (q->route->on_writer) {
+        if (q->route->on_writer(q)) return false;
+    } else {
+        run_call(q);
+        if (q->status >= 400) return false;
+    }
     q->settings_changed = q->route->op == OP_WORKSPACE_UPDATE && !q->dry_run;
     if (key) {
         int rc = store_idem_put(q->conn, q->ws, key, hash, q->status, q->out.data, q->out.len, &e);

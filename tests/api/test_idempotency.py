@@ -116,3 +116,15 @@ def test_without_key_creates_twice():
     b = A.create("/v1/contacts", body)
     ok(a["id"] != b["id"], "two POSTs without a key returned the same id")
     eq(count(A, "/v1/contacts"), n + 2, "contact count")
+
+
+def test_replay_header_is_the_envelopes_request_id():
+    # A record's own member named request_id comes before the envelope's:
+    # the replay's X-Request-Id must be the envelope's.
+    k = uniq("idem-rid")
+    body = {"name": "Rid", "custom_fields": {"request_id": "req_not_this_one"}}
+    r1 = A.post("/v1/contacts", body, headers={"Idempotency-Key": k})
+    expect(r1, 201)
+    r2 = A.post("/v1/contacts", body, headers={"Idempotency-Key": k})
+    expect(r2, 201)
+    eq(r2.headers.get("x-request-id"), r1.json["request_id"], "replay: X-Request-Id is the first answer's")
