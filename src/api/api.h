@@ -91,7 +91,8 @@ typedef struct api_route {
     int nsegs;
     api_handler handler;   /* the fixed routes; NULL: an engine operation */
     api_handler on_writer; /* a fixed route's second half, on the writer when the
-                              handler set q->deferred; -1 undoes its writes */
+                              handler set q->deferred (after an Idempotency-Key replay
+                              check, like any write); -1 undoes its writes */
     bool hidden;           /* not a REST route: left out of the OpenAPI document */
     engine_op op;
     const res_def *res;
@@ -149,6 +150,9 @@ int api_store_error(api_req *q, int rc, const store_err *e);
 jw *api_data(api_req *q, int status);
 void api_finish(api_req *q);
 void api_finish_list(api_req *q, const char *next_cursor);
+
+/* The HTTP status of an engine result's kind. */
+int api_status(engine_kind k);
 
 /* Whether a Content-Type is application/json (parameters allowed). */
 bool api_is_json(const char *ct);

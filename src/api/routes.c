@@ -166,6 +166,17 @@ void routes_build(void)
     mcp->on_writer = api_mcp_write;
     mcp->public = true; /* it checks Origin before the key */
     mcp->hidden = true;
+    /* 002's own envelope, even for a refused key: they authenticate
+     * themselves, and 002 is their contract, not the OpenAPI document. */
+    api_route *caps = add_route(M_GET, "/crm/agent/capabilities", NULL, "agentCapabilities",
+                                "CRM Agent API: the tool catalogue");
+    caps->handler = api_agent_capabilities;
+    caps->public = caps->hidden = true;
+    api_route *tool = add_route(M_POST, "/crm/agent/tools/{toolName}", NULL, "agentTool",
+                                "CRM Agent API: run one tool");
+    tool->handler = api_agent_tool;
+    tool->on_writer = api_agent_tool_write;
+    tool->public = tool->hidden = true;
     add(M_GET, "/v1/workspace", OP_WORKSPACE_GET, NULL, NULL, NULL, "workspace", "getWorkspace",
         "Get workspace summary");
     add(M_PATCH, "/v1/workspace", OP_WORKSPACE_UPDATE, NULL, NULL, NULL, "workspace",

@@ -25,4 +25,9 @@ void mcp_http_init(const char *origins);
 int api_mcp(api_req *q);
 int api_mcp_write(api_req *q);
 
+/* 002's CRM Agent API (api/agent_http.c). */
+int api_agent_capabilities(api_req *q);
+int api_agent_tool(api_req *q);
+int api_agent_tool_write(api_req *q);
+
 #endif
