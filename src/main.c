@@ -703,7 +703,9 @@ static int cmd_mcp(opts *o)
                                .scopes = k.scopes,
                                .disabled = engine_modules_disabled(ws.disabled_modules),
                                .currency = ws.currency[0] ? ws.currency : "USD",
-                               .trace = "mcp-stdio"},
+                               .trace = "mcp-stdio",
+                               .channel = "stdio",
+                               .route = "stdio tools/call"},
                        .toolsets = sets,
                        .conn = c};
         ret = mcp_serve_stdio(&ctx, stdin, stdout);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ids.h"
 #include "core/jsv.h"
 #include "core/jw.h"
 #include "core/timeutil.h"
@@ -288,7 +289,11 @@ engine_kind agent_prepare(const agent_req *r, agent_plan *p, buf *out)
                            .scopes = all_scopes,
                            .disabled = engine_modules_disabled(p->ws.disabled_modules),
                            .currency = p->ws.currency[0] ? p->ws.currency : "USD",
-                           .trace = r->request_id};
+                           .trace = r->request_id,
+                           .channel = "agent",
+                           .route = "POST /crm/agent/tools/{toolName}",
+                           .reason = json_string_value(reason),
+                           .request_id = json_string_value(rid)};
     p->writes = tools_writes(p->tool);
     p->dry_run = p->writes && json_is_true(json_object_get(p->input, "dryRun"));
     return EK_OK;
@@ -397,14 +402,34 @@ static void summarize(const agent_plan *p, json_t *data, bool list, char *s, siz
                  p->dry_run ? " (dry run: nothing stored)" : "");
 }
 
-engine_kind agent_run(const agent_req *r, agent_plan *p, buf *out, bool *rollback)
+engine_kind agent_run(const agent_req *r, agent_plan *p, buf *out, bool *rollback,
+                      engine_audit *audit, const char **audit_ws)
 {
     uint64_t start = time_mono_ns();
     *rollback = false;
-    if (!p->tool) return run_resolve(r, p, out, start);
+    if (!p->tool) {
+        int64_t at = (int64_t)time_now_ms();
+        engine_kind k = run_resolve(r, p, out, start);
+        const char *rid = json_string_value(json_object_get(r->body, "requestId"));
+        *audit = (engine_audit){.channel = "agent",
+                                .key_id = r->key_id,
+                                .tool = RESOLVE,
+                                .route = "POST /crm/agent/tools/{toolName}",
+                                .reason = json_string_value(json_object_get(r->body, "reason")),
+                                .request_id = rid ? rid : r->request_id,
+                                .outcome = k == EK_OK ? "ok" : "validation_failed",
+                                .at_ms = at,
+                                .duration_ms = (double)(time_mono_ns() - start) / 1e6};
+        char *text = json_dumps(p->input, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        sha256_hex(text ? text : "", text ? strlen(text) : 0, audit->input_hash);
+        free(text);
+        *audit_ws = r->key_ws;
+        return k;
+    }
+    *audit_ws = p->org;
     engine_result res;
     engine_result_init(&res);
-    tools_call(p->tool, &p->who, p->input, r->conn, r->a, &res);
+    tools_call(p->tool, &p->who, p->input, r->conn, r->a, &res, audit);
     engine_kind kind = res.kind;
     if (kind != EK_OK && kind != EK_CREATED) {
         *rollback = p->writes;

@@ -32,6 +32,7 @@ typedef struct agent_req {
     const char *tool; /* the path's toolName */
     json_t *body;     /* the call body (borrowed) */
     const char *key_id;
+    const char *key_ws; /* the key's own workspace: where crm_resolve_workspace is audited */
     bool super_admin;
     const char *request_id; /* the transport's, for meta.requestId */
     store_conn *conn;
@@ -56,7 +57,9 @@ engine_kind agent_capabilities(const agent_req *r, const char *org, buf *out);
  * the error answer is in out. */
 engine_kind agent_prepare(const agent_req *r, agent_plan *plan, buf *out);
 /* Runs a prepared call. *rollback is set when a write failed (the caller
- * undoes it). */
-engine_kind agent_run(const agent_req *r, agent_plan *plan, buf *out, bool *rollback);
+ * undoes it). *audit is the call's audit entry, for the caller to append
+ * to workspace *audit_ws (after undoing a failed write). */
+engine_kind agent_run(const agent_req *r, agent_plan *plan, buf *out, bool *rollback,
+                      engine_audit *audit, const char **audit_ws);
 
 #endif

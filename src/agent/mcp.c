@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ids.h"
 #include "core/jw.h"
 
 #define PAGE_TOOLS     100
@@ -200,7 +201,8 @@ static void list_tools(mcp_ctx *ctx, const json_t *id, const json_t *params, buf
     result_end(b);
 }
 
-static void call_tool(mcp_ctx *ctx, const json_t *id, const json_t *params, buf *b, bool *rollback)
+static void call_tool(mcp_ctx *ctx, const json_t *id, const json_t *params, buf *b, bool *rollback,
+                      engine_audit *audit)
 {
     json_t *name = json_object_get(params, "name");
     if (!json_is_string(name)) {
@@ -216,7 +218,7 @@ static void call_tool(mcp_ctx *ctx, const json_t *id, const json_t *params, buf 
     }
     engine_result r;
     engine_result_init(&r);
-    tools_call(t, &ctx->who, json_object_get(params, "arguments"), ctx->conn, ctx->a, &r);
+    tools_call(t, &ctx->who, json_object_get(params, "arguments"), ctx->conn, ctx->a, &r, audit);
     bool ok = r.kind == EK_OK || r.kind == EK_CREATED;
     *rollback = !ok && tools_writes(t);
     buf text;
@@ -255,9 +257,10 @@ static void call_tool(mcp_ctx *ctx, const json_t *id, const json_t *params, buf 
     engine_result_release(&r);
 }
 
-void mcp_answer(mcp_ctx *ctx, const json_t *msg, buf *reply, bool *rollback)
+void mcp_answer(mcp_ctx *ctx, const json_t *msg, buf *reply, bool *rollback, engine_audit *audit)
 {
     *rollback = false;
+    audit->tool = NULL;
     const json_t *id = json_object_get(msg, "id");
     const json_t *params = json_object_get(msg, "params");
     const char *m = method_of(msg);
@@ -270,7 +273,7 @@ void mcp_answer(mcp_ctx *ctx, const json_t *msg, buf *reply, bool *rollback)
     } else if (strcmp(m, "tools/list") == 0) {
         list_tools(ctx, id, params, reply);
     } else if (strcmp(m, "tools/call") == 0) {
-        call_tool(ctx, id, params, reply, rollback);
+        call_tool(ctx, id, params, reply, rollback, audit);
     } else {
         char e[300];
         snprintf(e, sizeof e, "Method not found: %.200s", m);
@@ -280,30 +283,36 @@ void mcp_answer(mcp_ctx *ctx, const json_t *msg, buf *reply, bool *rollback)
 
 /* --------------------------------------------------------------- stdio */
 
-/* Answers one request, in a write transaction of its own when it writes.
+/* Answers one request: a tool call in a write transaction of its own,
+ * which holds its audit entry too (after a failed write is undone).
  * Returns false when the store failed on begin or commit. */
 static bool answer_one(mcp_ctx *ctx, const json_t *msg, buf *reply)
 {
     bool rollback = false;
-    if (!mcp_writes(msg)) {
-        mcp_answer(ctx, msg, reply, &rollback);
+    engine_audit audit;
+    const char *m = method_of(msg);
+    if (strcmp(m, "tools/call") != 0) {
+        mcp_answer(ctx, msg, reply, &rollback, &audit);
         return true;
     }
     store_err e;
     int rc = store_begin(ctx->conn, true, &e);
+    if (rc == STORE_OK) rc = store_savepoint(ctx->conn, &e);
     if (rc == STORE_OK) {
-        mcp_answer(ctx, msg, reply, &rollback);
-        if (rollback) {
-            store_rollback(ctx->conn);
-            return true;
-        }
-        rc = store_commit(ctx->conn, &e);
-        if (rc == STORE_OK) return true;
+        mcp_answer(ctx, msg, reply, &rollback, &audit);
+        if (rollback)
+            store_rollback_to(ctx->conn);
+        else
+            rc = store_release(ctx->conn, &e);
     }
+    if (rc == STORE_OK && audit.tool) rc = engine_audit_append(ctx->conn, ctx->who.ws, &audit, &e);
+    if (rc == STORE_OK) rc = store_commit(ctx->conn, &e);
+    if (rc == STORE_OK) return true;
+    store_rollback(ctx->conn);
     fprintf(stderr, "{\"level\":\"error\",\"msg\":\"mcp write failed\",\"store\":\"%s\"}\n", e.msg);
-    char m[400];
-    snprintf(m, sizeof m, "the database could not write: %.300s", e.msg);
-    rpc_error(reply, json_object_get(msg, "id"), RPC_INTERNAL, m);
+    char text[400];
+    snprintf(text, sizeof text, "the database could not write: %.300s", e.msg);
+    rpc_error(reply, json_object_get(msg, "id"), RPC_INTERNAL, text);
     return rc != STORE_UNAVAILABLE;
 }
 
@@ -315,6 +324,7 @@ int mcp_serve_stdio(mcp_ctx *ctx, FILE *in, FILE *out)
     buf reply;
     buf_init(&reply, ENGINE_MAX_DATA + (1u << 20));
     int ret = 0;
+    char rid[ID_MAX]; /* each message is a request of its own, in logs and the audit log */
     while ((n = getline(&line, &cap, in)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             n--;
@@ -322,6 +332,8 @@ int mcp_serve_stdio(mcp_ctx *ctx, FILE *in, FILE *out)
         arena a;
         arena_init(&a);
         ctx->a = &a;
+        id_new(rid, "req");
+        ctx->who.trace = ctx->who.request_id = rid;
         json_t *msg;
         buf_reset(&reply);
         mcp_kind k = mcp_read(line, (size_t)n, &msg, &reply);

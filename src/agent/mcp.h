@@ -52,11 +52,14 @@ mcp_kind mcp_read(const char *text, size_t len, json_t **out, buf *reply);
 /* A request needs a write transaction: a tools/call of a tool that writes. */
 bool mcp_writes(const json_t *msg);
 /* Answers the request msg into reply. *rollback is set when a write it
- * ran failed (the caller undoes it). */
-void mcp_answer(mcp_ctx *ctx, const json_t *msg, buf *reply, bool *rollback);
+ * ran failed (the caller undoes it). When the request called a tool,
+ * audit->tool is set and *audit is the call's audit entry, for the
+ * caller to append (after undoing a failed write); NULL otherwise. */
+void mcp_answer(mcp_ctx *ctx, const json_t *msg, buf *reply, bool *rollback, engine_audit *audit);
 
 /* Serves newline-delimited messages from in, answers to out, until end of
- * input; writes run each in their own transaction on ctx->conn. Logs go
+ * input; writes run each in their own transaction on ctx->conn, with
+ * their audit entry (a read's entry in a transaction of its own). Logs go
  * to stderr. Returns 0, or 1 when the store failed for good. */
 int mcp_serve_stdio(mcp_ctx *ctx, FILE *in, FILE *out);
 

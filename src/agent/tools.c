@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ids.h"
 #include "core/jsv.h"
 #include "core/jw.h"
+#include "core/timeutil.h"
 #include "schema/schemas.h"
 
 #define MAX_TOOLS 512
@@ -415,7 +417,7 @@ static engine_call caller_call(const tool_def *t, const tool_caller *who)
 
 bool tools_allowed(const tool_def *t, const tool_caller *who)
 {
-    if (who->disabled & (1u << t->res->module)) return false;
+    if (!t->res->core && (who->disabled & (1u << t->res->module))) return false;
     const char *scope = engine_scope(t->op, t->res, t->action);
     engine_call c = caller_call(t, who);
     return !scope || engine_has_scope(&c, scope);
@@ -448,7 +450,34 @@ static bool is_query(const res_action *a, const char *k)
     return false;
 }
 
+static void run(const tool_def *t, const tool_caller *who, json_t *input, store_conn *conn,
+                arena *a, engine_result *out);
+
 void tools_call(const tool_def *t, const tool_caller *who, json_t *input, store_conn *conn,
+                arena *a, engine_result *out, engine_audit *audit)
+{
+    uint64_t start = time_mono_ns();
+    int64_t at = (int64_t)time_now_ms();
+    run(t, who, input, conn, a, out);
+    if (!audit) return;
+    *audit = (engine_audit){.channel = who->channel,
+                            .key_id = who->actor,
+                            .tool = t->name,
+                            .route = who->route,
+                            .resource = t->res->name,
+                            .reason = who->reason,
+                            .request_id = who->request_id ? who->request_id : who->trace,
+                            .dry_run = input && json_is_true(json_object_get(input, "dryRun")) &&
+                                       tools_writes(t),
+                            .at_ms = at,
+                            .duration_ms = (double)(time_mono_ns() - start) / 1e6};
+    char *text = input ? json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    sha256_hex(text ? text : "{}", text ? strlen(text) : 2, audit->input_hash);
+    free(text);
+    engine_audit_result(audit, out);
+}
+
+static void run(const tool_def *t, const tool_caller *who, json_t *input, store_conn *conn,
                 arena *a, engine_result *out)
 {
     json_t *owned = input ? NULL : json_object();

@@ -55,6 +55,11 @@ typedef struct tool_caller {
     uint32_t disabled;  /* the workspace's switched-off modules, 1 << res_module */
     const char *currency;
     const char *trace; /* the request id, for logs */
+    /* For the audit log: how the call came, and what the caller said. */
+    const char *channel;    /* "mcp", "stdio", "agent" */
+    const char *route;      /* "POST /mcp tools/call", ... */
+    const char *reason;     /* may be NULL */
+    const char *request_id; /* the caller's, else the request's */
 } tool_caller;
 
 /* Tool sets, so a model's context holds only what it needs: one per
@@ -78,9 +83,10 @@ bool tools_writes(const tool_def *t);
 /* Runs one call of t with input (an object; NULL counts as {}): checks it
  * against the input schema, then runs the engine call on conn (inside a
  * write transaction when the tool writes; a failed write leaves undoing
- * to the caller's savepoint). out holds the engine's result. */
+ * to the caller's savepoint). out holds the engine's result; audit (may
+ * be NULL) gets the call's audit entry, for the transport to append. */
 void tools_call(const tool_def *t, const tool_caller *who, json_t *input, store_conn *conn,
-                arena *a, engine_result *out);
+                arena *a, engine_result *out, engine_audit *audit);
 
 /* The structured answer of a successful call as one JSON object: the
  * record, or {"data": [...], "next_cursor": ...} for a page. */

@@ -11,6 +11,7 @@
 #include "agent/agent.h"
 #include "api/api.h"
 #include "api/routes.h"
+#include "api/writer.h"
 
 /* A refusal api.c wrote in /v1's envelope (the key, limits), rewritten in
  * 002's with the same status and message. */
@@ -35,6 +36,7 @@ static agent_req request_of(api_req *q)
     return (agent_req){.tool = q->pv[0],
                        .body = q->json,
                        .key_id = q->key.id,
+                       .key_ws = q->key.workspace_id,
                        .super_admin = q->key.super_admin,
                        .request_id = q->request_id,
                        .conn = q->conn,
@@ -93,7 +95,10 @@ int api_agent_tool(api_req *q)
         return 0;
     }
     bool rollback;
-    q->status = api_status(agent_run(&r, &p, &q->out, &rollback));
+    engine_audit audit;
+    const char *ws;
+    q->status = api_status(agent_run(&r, &p, &q->out, &rollback, &audit, &ws));
+    writer_audit(ws, &audit); /* a read: the writer appends it */
     return 0;
 }
 
@@ -103,7 +108,10 @@ int api_agent_tool_write(api_req *q)
     agent_plan p;
     bool rollback = false;
     engine_kind k = agent_prepare(&r, &p, &q->out);
-    if (k == EK_OK) k = agent_run(&r, &p, &q->out, &rollback);
+    if (k == EK_OK) {
+        k = agent_run(&r, &p, &q->out, &rollback, &q->audit, &q->audit_ws);
+        q->audited = true;
+    }
     q->status = api_status(k);
     return k == EK_OK || k == EK_CREATED ? 0 : -1;
 }

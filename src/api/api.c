@@ -437,15 +437,21 @@ static void render(api_req *q, const engine_result *r)
         api_finish(q);
 }
 
-/* Runs the request's engine call on q->conn and answers with its result. */
-static void run_call(api_req *q)
+/* Runs the request's engine call on q->conn and answers with its result
+ * (kept in r, which the caller releases). */
+static void run_call_into(api_req *q, engine_result *r)
 {
     engine_call c;
-    engine_result r;
-    engine_result_init(&r);
-    make_call(q, &c, &r);
+    engine_result_init(r);
+    make_call(q, &c, r);
     engine_run(&c);
-    render(q, &r);
+    render(q, r);
+}
+
+static void run_call(api_req *q)
+{
+    engine_result r;
+    run_call_into(q, &r);
     engine_result_release(&r);
 }
 
@@ -593,12 +599,57 @@ bool api_run_write(api_req *q, store_conn *writer_conn)
             return false;
         }
     }
-    if (q->route->on_writer) {
-        if (q->route->on_writer(q)) return false;
-    } else {
-        run_call(q);
-        if (q->status >= 400) return false;
+    /* The call runs in a savepoint of its own, so a failed one is undone
+     * while its audit entry, written after, stays. */
+    uint64_t start = time_mono_ns();
+    int64_t at = (int64_t)time_now_ms();
+    int rc = store_savepoint(q->conn, &e);
+    if (rc != STORE_OK) {
+        api_store_error(q, rc, &e);
+        return false;
     }
+    engine_audit au = {0};
+    const char *au_ws = q->ws;
+    bool failed, audited = true;
+    if (q->route->on_writer) {
+        failed = q->route->on_writer(q) != 0;
+        audited = q->audited;
+        if (audited) au = q->audit, au_ws = q->audit_ws;
+    } else {
+        engine_result r;
+        run_call_into(q, &r);
+        failed = q->status >= 400;
+        static const char *const verbs[] = {"GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "?"};
+        au = (engine_audit){.channel = "api",
+                            .key_id = q->key.id,
+                            .route =
+                                arena_printf(&q->a, "%s %s", verbs[q->method], q->route->pattern),
+                            .resource = q->route->res ? q->route->res->name : NULL,
+                            .request_id = q->request_id,
+                            .dry_run = q->dry_run,
+                            .at_ms = at};
+        if (hash[0])
+            memcpy(au.input_hash, hash, sizeof hash);
+        else
+            request_hash(q, au.input_hash);
+        engine_audit_result(&au, &r);
+        engine_result_release(&r);
+    }
+    if (failed)
+        store_rollback_to(q->conn);
+    else if ((rc = store_release(q->conn, &e)) != STORE_OK) {
+        api_store_error(q, rc, &e);
+        return false;
+    }
+    if (audited) {
+        au.duration_ms = (double)(time_mono_ns() - start) / 1e6;
+        rc = engine_audit_append(q->conn, au_ws, &au, &e);
+        if (rc != STORE_OK) {
+            if (!failed) api_store_error(q, rc, &e);
+            return false;
+        }
+    }
+    if (failed) return true; /* undone; its audit entry commits with the batch */
     q->settings_changed = q->route->op == OP_WORKSPACE_UPDATE && !q->dry_run;
     if (key) {
         int rc = store_idem_put(q->conn, q->ws, key, hash, q->status, q->out.data, q->out.len, &e);

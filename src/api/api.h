@@ -79,6 +79,9 @@ typedef struct api_req {
     bool dry_run;             /* ?dry_run=true on a write: nothing is stored */
     bool settings_changed;    /* a write of the workspace's settings succeeded */
     bool storage_full;        /* the store had no room for it (or a batch item) */
+    engine_audit audit;       /* a fixed route's write: its audit entry ... */
+    const char *audit_ws;     /* ... for this workspace ... */
+    bool audited;             /* ... when set by its on_writer half */
     uint64_t start_ns;
 } api_req;
 

@@ -12,6 +12,7 @@
 #include "agent/mcp.h"
 #include "api/api.h"
 #include "api/routes.h"
+#include "api/writer.h"
 
 static const char *allowed_origins; /* --mcp-origins: more origins, comma-separated */
 
@@ -76,7 +77,10 @@ static int context(api_req *q, mcp_ctx *ctx)
                              .scopes = q->key.scopes,
                              .disabled = q->key.disabled_modules,
                              .currency = q->key.currency,
-                             .trace = q->request_id},
+                             .trace = q->request_id,
+                             .channel = "mcp",
+                             .route = "POST /mcp tools/call",
+                             .request_id = q->request_id},
                      .toolsets = tools_default_sets(),
                      .conn = q->conn,
                      .a = &q->a};
@@ -127,8 +131,10 @@ int api_mcp(api_req *q)
         return 0;
     }
     bool rollback;
+    engine_audit audit;
     q->status = 200;
-    mcp_answer(&ctx, msg, &q->out, &rollback);
+    mcp_answer(&ctx, msg, &q->out, &rollback, &audit);
+    if (audit.tool) writer_audit(q->ws, &audit); /* a read: the writer appends it */
     json_decref(msg);
     return 0;
 }
@@ -139,6 +145,8 @@ int api_mcp_write(api_req *q)
     if (context(q, &ctx)) return -1;
     bool rollback;
     q->status = 200;
-    mcp_answer(&ctx, q->json, &q->out, &rollback);
+    mcp_answer(&ctx, q->json, &q->out, &rollback, &q->audit);
+    q->audited = q->audit.tool != NULL;
+    q->audit_ws = q->ws;
     return rollback ? -1 : 0;
 }

@@ -779,6 +779,9 @@ static json_t *operation(const api_route *rt)
         json_object_set_new(op, "x-required-scopes",
                             rt->scope ? pack("[s]", rt->scope) : json_array());
     }
+    /* A log grows with every call, a refused one too: what it held
+     * before never changes, but it is never the same twice. */
+    if (rt->res && rt->res->log) json_object_set_new(op, "x-append-only", json_true());
     json_t *ps = json_array();
     /* Path variables, named as the pattern names them: {id}, {..._id}. */
     for (const char *p = strchr(rt->pattern, '{'); p; p = strchr(p + 1, '{')) {

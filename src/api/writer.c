@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/timeutil.h"
@@ -52,10 +53,24 @@ static void queue_stop(job_queue *jq)
     pthread_mutex_unlock(&jq->mu);
 }
 
+/* An audit entry of a call that wrote nothing, with its strings. */
+typedef struct audit_node {
+    struct audit_node *next;
+    char ws[ID_MAX];
+    engine_audit a;
+    char strings[]; /* every string of a, one after the other */
+} audit_node;
+
+/* Entries waiting past this many are dropped (and said so once): a
+ * writer that cannot keep up must not take the memory with it. */
+#define AUDIT_QUEUE_MAX 100000
+
 /* One writer: its connection, the requests routed to it and its batches
  * committed but not yet durable, each with the thread that drains it. */
 typedef struct writer {
     job_queue in, committed;
+    audit_node *audits, *audits_tail; /* under in.mu */
+    int naudits;
     pthread_t thread, sync_thread;
     store_conn *conn;
     int index;
@@ -165,7 +180,33 @@ static bool upkeep_step(writer *w)
     return more;
 }
 
-static void run_batch(store_conn *conn, writer_job *batch)
+/* Appends queued audit entries inside the open transaction, each in a
+ * savepoint (PostgreSQL aborts a transaction at its first failed
+ * statement); one that fails is logged and dropped. Frees the list. */
+static void append_audits(store_conn *conn, audit_node *list)
+{
+    for (audit_node *n = list, *next; n; n = next) {
+        next = n->next;
+        store_err e;
+        int rc = store_savepoint(conn, &e);
+        if (rc == STORE_OK) {
+            rc = engine_audit_append(conn, n->ws, &n->a, &e);
+            if (rc == STORE_OK)
+                rc = store_release(conn, &e);
+            else
+                store_rollback_to(conn);
+        }
+        if (rc != STORE_OK) {
+            fprintf(stderr,
+                    "{\"level\":\"error\",\"msg\":\"audit entry dropped\",\"store\":\"%s\"}\n",
+                    e.msg);
+            note_failure(rc, &e);
+        }
+        free(n);
+    }
+}
+
+static void run_batch(store_conn *conn, writer_job *batch, audit_node *audits)
 {
     store_err e;
     int rc = store_begin(conn, true, &e);
@@ -175,6 +216,10 @@ static void run_batch(store_conn *conn, writer_job *batch)
         note_failure(rc, &e);
         for (writer_job *j = batch; j; j = j->next)
             api_fail_store(j->q, rc, &e);
+        for (audit_node *n = audits, *next; n; n = next) {
+            next = n->next;
+            free(n);
+        }
         return;
     }
     for (writer_job *j = batch; j; j = j->next) {
@@ -189,6 +234,7 @@ static void run_batch(store_conn *conn, writer_job *batch)
         if (j->q->storage_full)
             note_failure(STORE_FULL, &(store_err){"a request found no room to write"});
     }
+    append_audits(conn, audits);
     if ((rc = store_commit(conn, &e)) == STORE_OK) {
         /* Visible to other connections now: caches may refetch. */
         for (writer_job *j = batch; j; j = j->next)
@@ -283,7 +329,7 @@ static void *loop(void *arg)
     uint64_t last_sweep = time_now_ms();
     for (;;) {
         pthread_mutex_lock(&in->mu);
-        while (!in->head && !in->stopping) {
+        while (!in->head && !w->audits && !in->stopping) {
             /* Full: nothing but the probe, as upkeep and timers write too. */
             bool full = atomic_load(&storage_full);
             uint64_t now = time_now_ms();
@@ -313,27 +359,38 @@ static void *loop(void *arg)
                 pthread_mutex_lock(&in->mu);
             }
         }
-        if (!in->head && in->stopping) {
+        if (!in->head && !w->audits && in->stopping) {
             pthread_mutex_unlock(&in->mu);
             break;
         }
+        audit_node *audits = w->audits;
+        w->audits = w->audits_tail = NULL;
+        w->naudits = 0;
         writer_job *batch = in->head, *last = in->head;
-        int n = 1;
-        while (last->next && n < BATCH_MAX) {
+        int n = batch ? 1 : 0;
+        while (last && last->next && n < BATCH_MAX) {
             last = last->next;
             n++;
         }
-        in->head = last->next;
-        if (!in->head) in->tail = NULL;
-        last->next = NULL;
+        if (last) {
+            in->head = last->next;
+            if (!in->head) in->tail = NULL;
+            last->next = NULL;
+        }
         pthread_mutex_unlock(&in->mu);
+        if (!batch) {
+            /* Only reads' audit entries: a transaction of their own, made
+             * durable by the next batch's sync. */
+            run_batch(w->conn, NULL, audits);
+            continue;
+        }
 
         /* Before every batch while full: space that comes back goes first
          * to the checkpoint the probe makes, which the batch's writes would
          * otherwise take, leaving the log to grow rather than start over.
          * Where the disk is still full, the probe fails on its first page. */
         if (atomic_load(&storage_full)) probe(w);
-        run_batch(w->conn, batch);
+        run_batch(w->conn, batch, audits);
         if (!atomic_load(&storage_full) && time_now_ms() - w->timers_ms >= TIMER_MS) run_timers(w);
         w->upkeep_due = w->index == 0;
         queue_push(&w->committed, batch, last);
@@ -441,6 +498,60 @@ void writer_submit(writer_job *j)
     j->next = NULL;
     writer *w = route(j->q->ws);
     queue_push(&w->in, j, j);
+}
+
+void writer_audit(const char *ws, const engine_audit *a)
+{
+    if (!nwriters) return;
+    const char *strs[8 + ENGINE_MAX_WRITTEN] = {a->channel,  a->key_id, a->tool,       a->route,
+                                                a->resource, a->reason, a->request_id, a->outcome};
+    int ns = 8;
+    for (int i = 0; i < a->nids; i++)
+        strs[ns++] = a->ids[i];
+    size_t total = 0;
+    for (int i = 0; i < ns; i++)
+        total += strs[i] ? strlen(strs[i]) + 1 : 0;
+    audit_node *n = malloc(sizeof *n + total);
+    if (!n) return;
+    n->next = NULL;
+    snprintf(n->ws, sizeof n->ws, "%s", ws);
+    n->a = *a;
+    const char **dst[8] = {&n->a.channel,  &n->a.key_id, &n->a.tool,       &n->a.route,
+                           &n->a.resource, &n->a.reason, &n->a.request_id, &n->a.outcome};
+    char *p = n->strings;
+    for (int i = 0; i < ns; i++) {
+        const char *copy = NULL;
+        if (strs[i]) {
+            size_t len = strlen(strs[i]) + 1;
+            memcpy(p, strs[i], len);
+            copy = p;
+            p += len;
+        }
+        if (i < 8)
+            *dst[i] = copy;
+        else
+            n->a.ids[i - 8] = copy;
+    }
+    writer *w = route(ws);
+    static atomic_bool warned;
+    pthread_mutex_lock(&w->in.mu);
+    bool full = w->naudits >= AUDIT_QUEUE_MAX;
+    if (!full) {
+        if (w->audits_tail)
+            w->audits_tail->next = n;
+        else
+            w->audits = n;
+        w->audits_tail = n;
+        w->naudits++;
+        pthread_cond_signal(&w->in.cv);
+    }
+    pthread_mutex_unlock(&w->in.mu);
+    if (full) {
+        free(n);
+        if (!atomic_exchange(&warned, true))
+            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"audit entries of reads dropped: "
+                            "the writer is behind\"}\n");
+    }
 }
 
 void writer_stop(void)

@@ -37,6 +37,10 @@ typedef struct writer_job {
  * store_writers, and WRITERS_MAX). */
 int writer_start(store *s, int n, store_err *e);
 void writer_submit(writer_job *j);
+/* Queues the audit entry of a call that wrote nothing (a read tool call)
+ * for the writer of workspace ws, which appends it with its next
+ * transaction; nobody waits for it. Copies a. */
+void writer_audit(const char *ws, const engine_audit *a);
 /* Finishes what is queued, then stops the threads. */
 void writer_stop(void);
 /* Whether writes fail for lack of room (STORE_FULL) and no probe has

@@ -72,6 +72,74 @@ int engine_workspace_created(store_conn *conn, const char *ws, store_err *e)
                       (int64_t)time_now_ms(), e);
 }
 
+static size_t utf8_len(const char *s);
+
+/* s cut to at most max characters (a copy when it is cut). */
+static const char *cut(arena *a, const char *s, int max)
+{
+    if (!s || max <= 0 || utf8_len(s) <= (size_t)max) return s;
+    size_t n = 0;
+    for (int k = 0; s[n]; n++)
+        if (((unsigned char)s[n] & 0xc0) != 0x80 && k++ == max) break;
+    return arena_strndup(a, s, n);
+}
+
+void engine_audit_result(engine_audit *a, const engine_result *r)
+{
+    const char *code = engine_result_code(r);
+    a->outcome = code ? code : "ok";
+    a->nids = 0;
+    for (int i = 0; i < r->nwritten && a->nids < ENGINE_MAX_WRITTEN; i++)
+        a->ids[a->nids++] = r->written[i];
+    for (int k = 0; k < r->nitems; k++)
+        for (int i = 0; i < r->items[k].nwritten && a->nids < ENGINE_MAX_WRITTEN; i++)
+            a->ids[a->nids++] = r->items[k].written[i];
+}
+
+int engine_audit_append(store_conn *conn, const char *ws, const engine_audit *au, store_err *e)
+{
+    arena a;
+    arena_init(&a);
+    engine_result r;
+    engine_result_init(&r);
+    engine_call c = {
+        .ws = ws, .actor = au->key_id, .trace = au->request_id, .conn = conn, .a = &a, .out = &r};
+    bool *set;
+    res_row row = engine_new_row(&c, RES(AUDIT), &set);
+    /* Every value is cut to its field's length at a character boundary:
+     * an entry must never fail for what it quotes. */
+#define TEXT(f, v)                                                                                 \
+    engine_set(&row, set, AUDIT_##f, sv_text(cut(&a, v, RES(AUDIT)->fields[AUDIT_##f].max_len)))
+    TEXT(key_id, au->key_id);
+    TEXT(channel, au->channel);
+    TEXT(tool, au->tool);
+    TEXT(route, au->route);
+    TEXT(resource, au->resource);
+    TEXT(reason, au->reason);
+    TEXT(request_id, au->request_id);
+    TEXT(input_hash, au->input_hash[0] ? au->input_hash : NULL);
+    TEXT(outcome, au->outcome);
+#undef TEXT
+    engine_set(&row, set, AUDIT_dry_run, sv_int(au->dry_run));
+    engine_set(&row, set, AUDIT_duration_ms, (store_val){.kind = SV_REAL, .d = au->duration_ms});
+    engine_set(&row, set, AUDIT_occurred_at, sv_int(au->at_ms));
+    json_t *ids = json_array();
+    for (int i = 0; i < au->nids; i++)
+        json_array_append_new(ids, json_pack("{s:s}", "id", au->ids[i]));
+    engine_set_items(&c, &row, set, AUDIT_records, ids);
+    json_decref(ids);
+    int rc = engine_insert(&c, RES(AUDIT), &row, set) ? STORE_ERROR : STORE_OK;
+    if (rc) {
+        rc = r.kind == EK_UNAVAILABLE    ? STORE_UNAVAILABLE
+             : r.kind == EK_STORAGE_FULL ? STORE_FULL
+                                         : STORE_ERROR;
+        snprintf(e->msg, sizeof e->msg, "audit entry: %.200s", r.message);
+    }
+    engine_result_release(&r);
+    arena_release(&a);
+    return rc;
+}
+
 const char *engine_currency(const engine_call *c)
 {
     return c->currency && c->currency[0] ? c->currency : "USD";
@@ -239,7 +307,7 @@ int engine_authorize(engine_call *c)
         return engine_fail(c, EK_FORBIDDEN, NULL, "this key lacks the %s scope", scope);
     /* The workspace's own settings belong to no module: a workspace that
      * switched every module off can still switch one on. */
-    if (c->res && (c->disabled & (1u << c->res->module))) {
+    if (c->res && !c->res->core && (c->disabled & (1u << c->res->module))) {
         const char *m = res_module_names[c->res->module];
         engine_fail(c, EK_FORBIDDEN, NULL, "the %s module is disabled in this workspace", m);
         c->out->code = "module_disabled";
@@ -876,6 +944,12 @@ static int emit(engine_call *c, const res_def *r, const char *action, const res_
     int rc = store_event_append(c->conn, c->ws, type, r->name, row->id, event_subject(r, row), data,
                                 changes, c->actor, &e);
     if (rc) return engine_store_fail(c, rc, &e);
+    if (c->out->nwritten < ENGINE_MAX_WRITTEN) {
+        bool seen = false;
+        for (int i = 0; i < c->out->nwritten && !seen; i++)
+            seen = strcmp(c->out->written[i], row->id) == 0;
+        if (!seen) c->out->written[c->out->nwritten++] = arena_strdup(c->a, row->id);
+    }
     if (answer) c->out->kind = kind;
     return 0;
 }

@@ -25,7 +25,8 @@
 #include "schema/table.h"
 #include "store/store.h"
 
-#define ENGINE_MAX_DATA (64u << 20) /* the largest answer a call may build */
+#define ENGINE_MAX_DATA    (64u << 20) /* the largest answer a call may build */
+#define ENGINE_MAX_WRITTEN 16          /* record ids a result remembers for the audit log */
 
 typedef enum engine_op {
     OP_LIST,
@@ -74,7 +75,27 @@ typedef struct engine_result {
     const char *next_cursor;           /* ... continued by this cursor (NULL: the last page) */
     struct engine_result *items;       /* OP_BATCH: one result per operation */
     int nitems;
+    const char *written[ENGINE_MAX_WRITTEN]; /* records the call wrote (arena), ... */
+    int nwritten;                            /* ... the first ENGINE_MAX_WRITTEN of them */
 } engine_result;
+
+/* One entry of the audit log (resource audit-log): a write through /v1 or
+ * a tool call, as its transport saw it. Strings are borrowed. */
+typedef struct engine_audit {
+    const char *channel; /* "api", "mcp", "stdio", "agent" */
+    const char *key_id;
+    const char *tool;  /* NULL for a /v1 route */
+    const char *route; /* "POST /v1/contacts" */
+    const char *resource;
+    const char *reason, *request_id;
+    char input_hash[65];
+    const char *outcome; /* "ok" or the error's code */
+    const char *ids[ENGINE_MAX_WRITTEN];
+    int nids;
+    bool dry_run;
+    int64_t at_ms;
+    double duration_ms;
+} engine_audit;
 
 typedef struct engine_call {
     /* What to do. */
@@ -138,6 +159,14 @@ void engine_result_init(engine_result *r);
  * ("validation_failed", "not_found", ...); NULL for a success. */
 const char *engine_result_code(const engine_result *r);
 void engine_result_release(engine_result *r);
+
+/* Fills the outcome and the written records of a finished call into a. */
+void engine_audit_result(engine_audit *a, const engine_result *r);
+/* Appends one audit entry to workspace ws inside the caller's write
+ * transaction (a transport knows what a call was and how it ended; a
+ * failed call's entry is written after its savepoint is undone). STORE_OK
+ * or a store status with e->msg set. */
+int engine_audit_append(store_conn *conn, const char *ws, const engine_audit *a, store_err *e);
 
 /* The currency money defaults to in the call's workspace. */
 const char *engine_currency(const engine_call *c);

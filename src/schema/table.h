@@ -167,6 +167,9 @@ typedef struct res_def {
     res_rollup rollup;          /* maintained by the engine on every write */
     bool read_only;             /* written only by hooks (a ledger's lines): list and get
                                    routes, and no events of its own (its owner's tell) */
+    bool core;                  /* of no module: never switched off (the audit log) */
+    bool log;                   /* append-only: every call adds to it, a refused one too, and
+                                   nothing in it ever changes (the audit log) */
 } res_def;
 
 /* A route with behaviour of its own (lead conversion, deal moves, the

@@ -134,7 +134,8 @@ static json_t *send(rig *g, const char *text)
         bool rollback, w = mcp_writes(msg);
         store_err e;
         if (w) CHECK_EQ_INT(store_begin(g->c, true, &e), STORE_OK);
-        mcp_answer(&g->ctx, msg, &g->out, &rollback);
+        engine_audit audit;
+        mcp_answer(&g->ctx, msg, &g->out, &rollback, &audit);
         if (w && rollback) store_rollback(g->c);
         if (w && !rollback) CHECK_EQ_INT(store_commit(g->c, &e), STORE_OK);
     }
