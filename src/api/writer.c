@@ -64,6 +64,12 @@ typedef struct audit_node {
 /* Entries waiting past this many are dropped (and said so once): a
  * writer that cannot keep up must not take the memory with it. */
 #define AUDIT_QUEUE_MAX 100000
+/* Reads' entries gather for this long, or until this many wait, then go
+ * in one transaction (a write batch takes them sooner): a commit per few
+ * entries would rewrite the same pages into the log again and again, and
+ * every reader pays for a long log. */
+#define AUDIT_FLUSH_MS 250
+#define AUDIT_BATCH    4096
 
 /* One writer: its connection, the requests routed to it and its batches
  * committed but not yet durable, each with the thread that drains it. */
@@ -71,6 +77,7 @@ typedef struct writer {
     job_queue in, committed;
     audit_node *audits, *audits_tail; /* under in.mu */
     int naudits;
+    uint64_t audits_since; /* when the first of them came */
     pthread_t thread, sync_thread;
     store_conn *conn;
     int index;
@@ -180,28 +187,45 @@ static bool upkeep_step(writer *w)
     return more;
 }
 
-/* Appends queued audit entries inside the open transaction, each in a
- * savepoint (PostgreSQL aborts a transaction at its first failed
- * statement); one that fails is logged and dropped. Frees the list. */
+/* Appends one entry in a savepoint of its own; a failure is logged and
+ * the entry dropped. */
+static void append_one(store_conn *conn, const audit_node *n)
+{
+    store_err e;
+    int rc = store_savepoint(conn, &e);
+    if (rc == STORE_OK) {
+        rc = engine_audit_append(conn, n->ws, &n->a, &e);
+        if (rc == STORE_OK)
+            rc = store_release(conn, &e);
+        else
+            store_rollback_to(conn);
+    }
+    if (rc != STORE_OK) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"audit entry dropped\",\"store\":\"%s\"}\n",
+                e.msg);
+        note_failure(rc, &e);
+    }
+}
+
+/* Appends queued audit entries inside the open transaction: all in one
+ * savepoint, and only when that fails (PostgreSQL aborts a transaction at
+ * its first failed statement) one savepoint each, so one bad entry costs
+ * only itself. Frees the list. */
 static void append_audits(store_conn *conn, audit_node *list)
 {
+    store_err e;
+    bool open = list && store_savepoint(conn, &e) == STORE_OK;
+    int rc = open ? STORE_OK : STORE_ERROR;
+    for (const audit_node *n = list; n && rc == STORE_OK; n = n->next)
+        rc = engine_audit_append(conn, n->ws, &n->a, &e);
+    if (open && rc == STORE_OK) rc = store_release(conn, &e);
+    if (list && rc != STORE_OK) {
+        if (open) store_rollback_to(conn);
+        for (const audit_node *n = list; n; n = n->next)
+            append_one(conn, n);
+    }
     for (audit_node *n = list, *next; n; n = next) {
         next = n->next;
-        store_err e;
-        int rc = store_savepoint(conn, &e);
-        if (rc == STORE_OK) {
-            rc = engine_audit_append(conn, n->ws, &n->a, &e);
-            if (rc == STORE_OK)
-                rc = store_release(conn, &e);
-            else
-                store_rollback_to(conn);
-        }
-        if (rc != STORE_OK) {
-            fprintf(stderr,
-                    "{\"level\":\"error\",\"msg\":\"audit entry dropped\",\"store\":\"%s\"}\n",
-                    e.msg);
-            note_failure(rc, &e);
-        }
         free(n);
     }
 }
@@ -322,6 +346,13 @@ static void run_timers(writer *w)
     }
 }
 
+/* Reads' audit entries are due: enough of them, or the first waited long
+ * enough. Under in.mu. */
+static bool audits_due(const writer *w, uint64_t now)
+{
+    return w->audits && (w->naudits >= AUDIT_BATCH || now - w->audits_since >= AUDIT_FLUSH_MS);
+}
+
 static void *loop(void *arg)
 {
     writer *w = arg;
@@ -329,7 +360,7 @@ static void *loop(void *arg)
     uint64_t last_sweep = time_now_ms();
     for (;;) {
         pthread_mutex_lock(&in->mu);
-        while (!in->head && !w->audits && !in->stopping) {
+        while (!in->head && !audits_due(w, time_now_ms()) && !in->stopping) {
             /* Full: nothing but the probe, as upkeep and timers write too. */
             bool full = atomic_load(&storage_full);
             uint64_t now = time_now_ms();
@@ -340,6 +371,8 @@ static void *loop(void *arg)
                 continue;
             }
             uint64_t timer_in = TIMER_MS - (now - w->timers_ms);
+            if (w->audits && AUDIT_FLUSH_MS - (now - w->audits_since) < timer_in)
+                timer_in = AUDIT_FLUSH_MS - (now - w->audits_since);
             if (!full && !w->upkeep_due) {
                 timed_wait(in, (long)timer_in);
                 continue;
@@ -353,7 +386,7 @@ static void *loop(void *arg)
                 pthread_mutex_lock(&in->mu);
                 continue;
             }
-            while (w->upkeep_due && !in->head && !in->stopping) {
+            while (w->upkeep_due && !in->head && !audits_due(w, time_now_ms()) && !in->stopping) {
                 pthread_mutex_unlock(&in->mu);
                 w->upkeep_due = upkeep_step(w);
                 pthread_mutex_lock(&in->mu);
@@ -537,13 +570,15 @@ void writer_audit(const char *ws, const engine_audit *a)
     pthread_mutex_lock(&w->in.mu);
     bool full = w->naudits >= AUDIT_QUEUE_MAX;
     if (!full) {
-        if (w->audits_tail)
+        if (w->audits_tail) {
             w->audits_tail->next = n;
-        else
+        } else {
             w->audits = n;
+            w->audits_since = time_now_ms();
+        }
         w->audits_tail = n;
-        w->naudits++;
-        pthread_cond_signal(&w->in.cv);
+        /* The writer wakes by itself when they are due by time. */
+        if (++w->naudits == AUDIT_BATCH) pthread_cond_signal(&w->in.cv);
     }
     pthread_mutex_unlock(&w->in.mu);
     if (full) {

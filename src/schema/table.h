@@ -47,6 +47,9 @@ enum {
     RF_PARENT = 1 << 5,     /* the parent id of a nested resource, from the path */
     RF_CREATEONLY = 1 << 6, /* set on create, rejected in updates */
     RF_RANGE = 1 << 7,      /* FT_DATETIME: list params `<x>_before`/`<x>_after` (x_at) */
+    RF_NOINDEX = 1 << 8,    /* RF_FILTER without an index: a list scans in its order for
+                               matches (a log's filters, where each index would cost
+                               every write more than the rare filtered read saves) */
 };
 
 typedef struct res_field {

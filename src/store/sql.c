@@ -140,6 +140,7 @@ bool sql_nocase(const res_field *f)
 
 bool sql_indexed(const res_field *f)
 {
+    if (f->flags & RF_NOINDEX) return false;
     return (f->flags & (RF_FILTER | RF_PARENT | RF_SORT)) || f->type == FT_REF;
 }
 

@@ -175,3 +175,13 @@ def test_readable_with_every_module_off():
     W = S.key(uniq("audit-mods"))
     expect(W.patch("/v1/workspace", {"enabled_modules": []}), 200)
     ok(isinstance(expect(W.get("/v1/audit-log"), 200)["data"], list), "the log is of no module")
+
+
+def test_zz_a_clean_stop_writes_the_reads_entries():
+    # Reads' entries wait up to a moment for the writer; SIGTERM must not
+    # lose them.
+    c = expect(A.post("/v1/contacts", {"name": "Read Before Stop"}), 201)["data"]
+    _, rid = mcp(A, "get_contact", {"id": c["id"]})
+    S.stop_ok()
+    S.start()
+    eq([e["tool"] for e in entries(request_id=rid)], ["get_contact"], "the read's entry after a restart")
