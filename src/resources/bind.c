@@ -22,6 +22,7 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_PAYMENT] = &payment_hooks,
     [RES_ACCOUNT] = &account_hooks,
     [RES_JE] = &entry_hooks,
+    [RES_MEMBER] = &member_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
