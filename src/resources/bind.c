@@ -23,6 +23,7 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_ACCOUNT] = &account_hooks,
     [RES_JE] = &entry_hooks,
     [RES_MEMBER] = &member_hooks,
+    [RES_SCRIPT] = &script_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {

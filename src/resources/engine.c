@@ -482,10 +482,15 @@ static int field_default(engine_call *c, const res_field *f, store_val *out)
 /* An FT_LIST value: an array of at most max_len objects whose members are
  * converted as their item fields (a failure names `field[i].member`), kept
  * as JSON with every member in declaration order, defaults filled in and
- * read-only members null until a hook computes them. */
+ * read-only members null until a hook computes them. With RF_SCALARS each
+ * element is a value converted as the one item field (a failure names
+ * `field[i]`). */
 static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val *out)
 {
-    if (!json_is_array(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
+    bool scalars = f->flags & RF_SCALARS;
+    if (!json_is_array(j))
+        return bad(c, f->name, "%s must be %s",
+                   scalars ? "an array of values" : type_name(f->type));
     size_t n = json_array_size(j);
     if (n > (size_t)f->max_len) {
         char lim[32];
@@ -502,6 +507,14 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *e = json_array_get(j, i);
+        if (scalars) {
+            res_field m = f->items[0];
+            m.name = arena_printf(c->a, "%s[%zu]", f->name, i);
+            m.flags |= RF_REQUIRED; /* an element is a value, never null */
+            if ((rc = convert(c, &m, e, &vals[0]))) break;
+            write_val(&w, &m, &vals[0]);
+            continue;
+        }
         if (!json_is_object(e)) {
             rc = engine_fail(c, EK_INVALID, arena_printf(c->a, "%s[%zu]", f->name, i),
                              "%s[%zu] must be an object", f->name, i);

@@ -1,6 +1,12 @@
 /* outbound.c - what members and the outbound-operations family do beyond
  * the generic engine: a member's email is unique in the workspace whatever
- * its case (the table's unique index compares bytes). */
+ * its case (the table's unique index compares bytes); a script template's
+ * nodes form a call path an agent can follow (keys unique, yesno branches
+ * Oui and Non, select branches among the options, no branch into nothing),
+ * its first node the start. Errors name the element at fault
+ * (nodes[2].branches[1].label) and the node's key, so a tool or a person
+ * finds it in a long script. */
+#include <jansson.h>
 #include <string.h>
 
 #include "resources/engine.h"
@@ -22,3 +28,152 @@ static int member_before(res_write *w)
 }
 
 const res_hooks member_hooks = {.before_write = member_before};
+
+/* -------------------------------------------------------- script templates */
+
+static bool is(const char *s, const char *v)
+{
+    return s && strcmp(s, v) == 0;
+}
+
+static const char *member_str(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* The index of the node keyed `key` in nodes, or -1. */
+static int node_index(json_t *nodes, const char *key)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(nodes, i, n)
+    {
+        if (is(member_str(n, "key"), key)) return (int)i;
+    }
+    return -1;
+}
+
+/* Options are distinct; only a select has them and it needs some. */
+static int check_options(engine_call *c, size_t i, const char *key, const char *type, json_t *opts)
+{
+    size_t n = json_array_size(opts);
+    if (!is(type, "select") && n)
+        return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].options", i),
+                           "nodes[%zu].options: node '%s' is a %s; only a select has options", i,
+                           key, type);
+    if (is(type, "select") && !n)
+        return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].options", i),
+                           "nodes[%zu].options: select node '%s' needs at least one option", i,
+                           key);
+    for (size_t k = 1; k < n; k++)
+        for (size_t m = 0; m < k; m++)
+            if (is(json_string_value(json_array_get(opts, k)),
+                   json_string_value(json_array_get(opts, m))))
+                return engine_fail(c, EK_INVALID,
+                                   arena_printf(c->a, "nodes[%zu].options[%zu]", i, k),
+                                   "nodes[%zu].options[%zu]: node '%s' lists option '%s' twice", i,
+                                   k, key, json_string_value(json_array_get(opts, k)));
+    return 0;
+}
+
+/* A node's branches fit its type and lead to nodes of the template. */
+static int check_branches(engine_call *c, json_t *nodes, size_t i, const char *key,
+                          const char *type, json_t *opts, json_t *branches)
+{
+    bool yesno = is(type, "yesno"), select = is(type, "select");
+    size_t n = json_array_size(branches), k;
+    json_t *b;
+    if (!yesno && !select && n > 1)
+        return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].branches[1]", i),
+                           "nodes[%zu].branches[1]: %s node '%s' has at most one next node", i,
+                           type, key);
+    json_array_foreach(branches, k, b)
+    {
+        const char *label = member_str(b, "label"), *next = member_str(b, "next");
+        const char *lp = arena_printf(c->a, "nodes[%zu].branches[%zu].label", i, k);
+        if (!yesno && !select && label)
+            return engine_fail(c, EK_INVALID, lp,
+                               "%s: %s node '%s' goes on unconditionally; its branch has no "
+                               "label (got '%s')",
+                               lp, type, key, label);
+        if (yesno && !is(label, "Oui") && !is(label, "Non"))
+            return engine_fail(c, EK_INVALID, lp,
+                               "%s: yesno node '%s' branches are labelled Oui and Non, not '%s'",
+                               lp, key, label ? label : "(none)");
+        if (select) {
+            bool found = false;
+            size_t m;
+            json_t *o;
+            json_array_foreach(opts, m, o)
+            {
+                found = found || is(json_string_value(o), label);
+            }
+            if (!found)
+                return engine_fail(c, EK_INVALID, lp,
+                                   "%s: select node '%s' has no option '%s'; a branch label is one "
+                                   "of its options",
+                                   lp, key, label ? label : "(none)");
+        }
+        for (size_t m = 0; (yesno || select) && m < k; m++)
+            if (is(member_str(json_array_get(branches, m), "label"), label))
+                return engine_fail(c, EK_INVALID, lp, "%s: node '%s' has two branches '%s'", lp,
+                                   key, label);
+        if (node_index(nodes, next) < 0) {
+            const char *np = arena_printf(c->a, "nodes[%zu].branches[%zu].next", i, k);
+            return engine_fail(c, EK_INVALID, np,
+                               "%s: branch %s%s%sof node '%s' leads to '%s', which is no node of "
+                               "the template",
+                               np, label ? "'" : "", label ? label : "", label ? "' " : "", key,
+                               next);
+        }
+    }
+    if (yesno && n != 2)
+        return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].branches", i),
+                           "nodes[%zu].branches: yesno node '%s' needs two branches, Oui and Non "
+                           "(it has %zu)",
+                           i, key, n);
+    return 0;
+}
+
+/* Keys first: a branch's next is only meaningful once they are known. */
+static int check_nodes(engine_call *c, json_t *nodes)
+{
+    size_t i;
+    json_t *node;
+    json_array_foreach(nodes, i, node)
+    {
+        const char *key = member_str(node, "key");
+        int first = node_index(nodes, key);
+        if (first != (int)i)
+            return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].key", i),
+                               "nodes[%zu].key: '%s' is already the key of nodes[%d]", i, key,
+                               first);
+    }
+    json_array_foreach(nodes, i, node)
+    {
+        const char *key = member_str(node, "key"), *type = member_str(node, "type");
+        json_t *opts = json_object_get(node, "options"),
+               *branches = json_object_get(node, "branches");
+        if (check_options(c, i, key, type, opts) ||
+            check_branches(c, nodes, i, key, type, opts, branches))
+            return -1;
+    }
+    return 0;
+}
+
+static int script_before(res_write *w)
+{
+    if (!w->is_create && !w->set[SCRIPT_nodes] && !w->set[SCRIPT_status]) return 0;
+    json_t *nodes = engine_items(w->row, SCRIPT_nodes);
+    int rc = check_nodes(w->c, nodes);
+    if (rc == 0 && is(engine_text(w->row, SCRIPT_status), "active") && !json_array_size(nodes))
+        rc = engine_fail(w->c, EK_INVALID, "nodes", "an active script template needs nodes");
+    const char *start = json_array_size(nodes) ? member_str(json_array_get(nodes, 0), "key") : NULL;
+    if (rc == 0)
+        engine_set(w->row, w->set, SCRIPT_start_node_key,
+                   start ? sv_text(arena_strdup(w->c->a, start)) : (store_val){.kind = SV_NULL});
+    json_decref(nodes);
+    return rc;
+}
+
+const res_hooks script_hooks = {.before_write = script_before};

@@ -52,6 +52,8 @@ static const char url_pattern[] = "^https?://[^/\\x00-\\x20][^\\x00-\\x20]*$";
  * bodies the writable ones, as in a create (a list is written whole). */
 static json_t *list_item_schema(const res_field *f, res_schema_use use)
 {
+    if (f->flags & RF_SCALARS)
+        return res_schema_field(&f->items[0], use == RS_OUT ? RS_OUT : RS_CREATE);
     res_field m[f->nitems];
     int n = 0;
     for (int i = 0; i < f->nitems; i++)

@@ -199,6 +199,9 @@ static bool check_fields(const char *owner, const res_field *fs, int n, char *er
                         owner, f->name);
         if (f->type != FT_LIST && f->items)
             return FAIL("%s.%s: only a list has items", owner, f->name);
+        if ((f->flags & RF_SCALARS) &&
+            (f->type != FT_LIST || f->nitems != 1 || f->items[0].type == FT_LIST))
+            return FAIL("%s.%s: a list of scalars has one item field, not a list", owner, f->name);
         if (f->dflt && f->type == FT_ENUM) {
             bool ok = false;
             for (const char *const *v = f->enum_vals; *v && !ok; v++)

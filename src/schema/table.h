@@ -34,7 +34,10 @@ typedef enum res_ftype {
     FT_RANK,     /* server-made ordering key: compared byte-wise, never by case */
     FT_LIST,     /* an array of objects whose members are the fields `items`
                     (line items): each checked as a field is, stored as JSON
-                    text in declaration order, at most max_len elements */
+                    text in declaration order, at most max_len elements; a
+                    member may be a list itself (a script's nodes hold their
+                    branches), and with RF_SCALARS the elements are plain
+                    values of the one item field (a select's options) */
 } res_ftype;
 
 /* Field flags. */
@@ -47,6 +50,7 @@ enum {
     RF_PARENT = 1 << 5,     /* the parent id of a nested resource, from the path */
     RF_CREATEONLY = 1 << 6, /* set on create, rejected in updates */
     RF_RANGE = 1 << 7,      /* FT_DATETIME: list params `<x>_before`/`<x>_after` (x_at) */
+    RF_SCALARS = 1 << 8,    /* FT_LIST: elements are values of its one item field, not objects */
 };
 
 typedef struct res_field {

@@ -170,3 +170,139 @@ def test_deleting_a_member_unassigns_what_they_owned():
     eq(expect(A.get("/v1/contacts/" + other["id"]), 200)["data"]["owner_id"], keep["id"], "other owners kept")
     events = expect(A.get("/v1/contacts/%s/timeline" % made[1][2]["id"], params={"limit": 100}), 200)["data"]
     ok(any(e["type"] == "contact.updated" for e in events), "the unassignment is in the contact's timeline")
+
+
+# ---------------------------------------------------------------- script templates
+
+SCRIPTS = "/v1/outbound/script-templates"
+
+
+def _path():
+    """A valid call path: intro, a yes/no, a select, a question, the end."""
+    return [
+        {"key": "intro", "type": "instruction", "text": "Introduce yourself", "branches": [{"next": "interested"}]},
+        {"key": "interested", "type": "yesno", "text": "Interested?",
+         "branches": [{"label": "Oui", "next": "size"}, {"label": "Non", "next": "end"}]},
+        {"key": "size", "type": "select", "text": "Company size?", "options": ["1-10", "11-50", "51+"],
+         "branches": [{"label": "1-10", "next": "end"}, {"label": "51+", "next": "budget"}]},
+        {"key": "budget", "type": "question", "text": "What budget?", "branches": [{"next": "end"}]},
+        {"key": "end", "type": "instruction", "text": "Thank them"},
+    ]
+
+
+def test_script_template_create_and_get():
+    t = A.create(SCRIPTS, {"name": "Cold call", "description": "First contact", "nodes": _path()})
+    ok(t["id"].startswith("stpl_"), "script template id prefix: %s" % t["id"])
+    eq((t["object"], t["status"], t["start_node_key"]), ("script_template", "draft", "intro"), "defaults, start")
+    eq([n["key"] for n in t["nodes"]], ["intro", "interested", "size", "budget", "end"], "nodes in order")
+    eq(t["nodes"][2]["options"], ["1-10", "11-50", "51+"], "a select's options")
+    eq(t["nodes"][1]["branches"], [{"label": "Oui", "next": "size"}, {"label": "Non", "next": "end"}], "branches")
+    eq(t["nodes"][0]["branches"], [{"label": None, "next": "interested"}], "an unlabelled branch")
+    eq((t["nodes"][4]["options"], t["nodes"][4]["branches"]), (None, None), "absent members are null")
+    eq(expect(A.get("%s/%s" % (SCRIPTS, t["id"])), 200)["data"], t, "GET it back")
+    eq(ids(list_all(A, SCRIPTS, {"name": "Cold call"})), [t["id"]], "?name=")
+    eq(ids(list_all(A, SCRIPTS, {"query": "cold"})), [t["id"]], "?query=")
+    u = expect(A.patch("%s/%s" % (SCRIPTS, t["id"]), {"nodes": _path()[3:], "status": "active"}), 200)["data"]
+    eq((u["start_node_key"], u["status"], len(u["nodes"])), ("budget", "active", 2), "nodes replaced whole")
+    empty = A.create(SCRIPTS, {"name": "Empty draft"})
+    eq((empty["nodes"], empty["start_node_key"]), (None, None), "a draft without nodes")
+
+
+def _with(i, **kw):
+    nodes = _path()
+    for k, v in kw.items():
+        if v is None:
+            nodes[i].pop(k, None)
+        else:
+            nodes[i][k] = v
+    return nodes
+
+
+SCRIPT_INVALID = [
+    # (label, nodes, param, fragments of the message)
+    ("yesno_label", _with(1, branches=[{"label": "Oui", "next": "end"}, {"label": "Peut-etre", "next": "end"}]),
+     "nodes[1].branches[1].label", ("interested", "Peut-etre", "Oui", "Non")),
+    ("yesno_yes", _with(1, branches=[{"label": "Yes", "next": "end"}, {"label": "Non", "next": "end"}]),
+     "nodes[1].branches[0].label", ("interested", "Yes")),
+    ("yesno_one_branch", _with(1, branches=[{"label": "Oui", "next": "end"}]),
+     "nodes[1].branches", ("interested", "Oui and Non")),
+    ("yesno_twice_oui", _with(1, branches=[{"label": "Oui", "next": "end"}, {"label": "Oui", "next": "size"}]),
+     "nodes[1].branches[1].label", ("interested", "Oui")),
+    ("yesno_unlabelled", _with(1, branches=[{"next": "end"}, {"label": "Non", "next": "end"}]),
+     "nodes[1].branches[0].label", ("interested",)),
+    ("select_label_not_option", _with(2, branches=[{"label": "1-10", "next": "end"}, {"label": "huge", "next": "end"}]),
+     "nodes[2].branches[1].label", ("size", "huge")),
+    ("select_without_options", _with(2, options=None), "nodes[2].options", ("size",)),
+    ("select_empty_options", _with(2, options=[]), "nodes[2].options", ("size",)),
+    ("select_options_twice", _with(2, options=["a", "b", "a"], branches=[]), "nodes[2].options[2]", ("size", "a")),
+    ("options_on_yesno", _with(1, options=["Oui", "Non"]), "nodes[1].options", ("interested", "yesno")),
+    ("option_not_string", _with(2, options=["a", 5]), "nodes[2].options[1]", ()),
+    ("option_too_long", _with(2, options=["a", "o" * 201]), "nodes[2].options[1]", ()),
+    ("options_not_array", _with(2, options="a,b"), "nodes[2].options", ()),
+    ("instruction_labelled", _with(0, branches=[{"label": "Oui", "next": "interested"}]),
+     "nodes[0].branches[0].label", ("intro", "Oui")),
+    ("question_two_nexts", _with(3, branches=[{"next": "end"}, {"next": "intro"}]), "nodes[3].branches[1]", ("budget",)),
+    ("dangling_next", _with(3, branches=[{"next": "nowhere"}]), "nodes[3].branches[0].next", ("budget", "nowhere")),
+    ("dangling_labelled", _with(1, branches=[{"label": "Oui", "next": "size"}, {"label": "Non", "next": "gone"}]),
+     "nodes[1].branches[1].next", ("interested", "Non", "gone")),
+    ("branch_without_next", _with(3, branches=[{}]), "nodes[3].branches[0].next", ()),
+    ("branch_unknown_member", _with(3, branches=[{"next": "end", "goto": "x"}]), "nodes[3].branches[0].goto", ()),
+    ("duplicate_key", _with(4, key="intro"), "nodes[4].key", ("intro", "nodes[0]")),
+    ("missing_key", _with(4, key=None), "nodes[4].key", ()),
+    ("bad_type", _with(4, type="menu"), "nodes[4].type", ("instruction", "select")),
+    ("node_not_object", _path()[:4] + ["end"], "nodes[4]", ()),
+    ("text_too_long", _with(4, text="t" * 10001), "nodes[4].text", ()),
+    ("too_many_nodes", [{"key": "n%d" % i, "type": "instruction"} for i in range(201)], "nodes", ("200",)),
+    ("nodes_not_array", {"key": "a"}, "nodes", ()),
+]
+
+
+def _make_script_invalid(label, nodes, param, frags):
+    def t():
+        n = count(A, SCRIPTS)
+        r = expect(A.post(SCRIPTS, {"name": "Bad " + label, "nodes": nodes}), 400, "validation_failed", param)
+        for f in frags:
+            ok(f in r["error"]["message"], "message names %r: %r" % (f, r["error"]["message"]))
+        eq(count(A, SCRIPTS), n, "script templates after a refused create")
+    return t
+
+
+for _label, _nodes, _param, _frags in SCRIPT_INVALID:
+    globals()["test_script_invalid_%s" % _label] = _make_script_invalid(_label, _nodes, _param, _frags)
+
+
+def test_script_template_refused_updates_change_nothing():
+    t = A.create(SCRIPTS, {"name": "Keep me", "nodes": _path()})
+    path = "%s/%s" % (SCRIPTS, t["id"])
+    expect(A.patch(path, {"nodes": _with(1, branches=[{"label": "Si", "next": "end"}])}), 400,
+           "validation_failed", "nodes[1].branches[0].label")
+    expect(A.patch(path, {"status": "published"}), 400, "validation_failed", "status")
+    expect(A.patch(path, {"start_node_key": "end"}), 400, "validation_failed", "start_node_key")
+    _unchanged(path, t)
+    d = A.create(SCRIPTS, {"name": "Draft only"})
+    expect(A.patch("%s/%s" % (SCRIPTS, d["id"]), {"status": "active"}), 400, "validation_failed", "nodes")
+    expect(A.post(SCRIPTS, {"name": "Active empty", "status": "active", "nodes": []}), 400,
+           "validation_failed", "nodes")
+
+
+def test_script_template_name_unique_scopes_module_dry_run():
+    A.create(SCRIPTS, {"name": "Unique script"})
+    n = count(A, SCRIPTS)
+    r = expect(A.post(SCRIPTS, {"name": "Unique script"}), 409, "conflict", "name")
+    ok("name" in r["error"]["message"], "409 names name: %r" % r["error"]["message"])
+    B.create(SCRIPTS, {"name": "Unique script"})  # another workspace has its own names
+    expect(A.post(SCRIPTS, {"description": "no name"}), 400, "validation_failed", "name")
+    expect(A.post(SCRIPTS, {"name": 5}), 400, "validation_failed", "name")
+    expect(RO.post(SCRIPTS, {"name": "Read only"}), 403, "forbidden")
+    expect(RO.get(SCRIPTS), 200)
+    d = expect(A.post(SCRIPTS + "?dry_run=true", {"name": "Dry script", "nodes": _path()}), 200)["data"]
+    eq(d["start_node_key"], "intro", "a dry run answers the template")
+    expect(A.get("%s/%s" % (SCRIPTS, d["id"])), 404)
+    eq(count(A, SCRIPTS), n, "refusals and dry runs store nothing")
+    expect(A.patch("/v1/workspace", {"enabled_modules": [m for m in ALL_MODULES if m != "outbound"]}), 200)
+    try:
+        r = expect(A.get(SCRIPTS), 403, "module_disabled")
+        expect(A.post(SCRIPTS, {"name": "Off"}), 403, "module_disabled")
+    finally:
+        expect(A.patch("/v1/workspace", {"enabled_modules": ALL_MODULES}), 200)
+    eq(count(A, SCRIPTS), n, "nothing made while the module was off")

@@ -255,6 +255,54 @@ TEST(engine_dry_runs_store_nothing)
     eng_close(&g);
 }
 
+TEST(engine_lists_nest_and_hold_scalars)
+{
+    eng g;
+    if (!eng_open(&g, "engine_lists.db")) return;
+    g.scopes = "crm:read crm:write";
+    engine_result res;
+    json_t *d;
+    /* a list member that is a list (branches), and a list of values (options) */
+    const char *ok = "{\"name\": \"Nested\", \"nodes\": [{\"key\": \"pick\", \"type\": \"select\", "
+                     "\"options\": [\"a\", \"b\"], \"branches\": [{\"label\": \"b\", \"next\": "
+                     "\"pick\"}]}]}";
+    CHECK_EQ_INT(call(&g, OP_CREATE, RES(SCRIPT), NULL, NULL, NULL, ok, false, &res, &d),
+                 EK_CREATED);
+    json_t *node = json_array_get(json_object_get(d, "nodes"), 0);
+    CHECK_STR(json_string_value(json_array_get(json_object_get(node, "options"), 1)), "b");
+    json_t *br = json_array_get(json_object_get(node, "branches"), 0);
+    CHECK_STR(str(br, "next"), "pick");
+    CHECK_STR(str(br, "label"), "b");
+    CHECK(json_is_null(json_object_get(node, "text"))); /* every member, declared order */
+    json_decref(d);
+    engine_result_release(&res);
+
+    /* a failure deep down names its path */
+    static const struct {
+        const char *nodes, *param;
+    } bad[] = {
+        {"[{\"key\": \"k\", \"type\": \"select\", \"options\": [\"a\", 5]}]",
+         "nodes[0].options[1]"},
+        {"[{\"key\": \"k\", \"type\": \"select\", \"options\": [\"a\", null]}]",
+         "nodes[0].options[1]"},
+        {"[{\"key\": \"k\", \"type\": \"select\", \"options\": {\"a\": 1}}]", "nodes[0].options"},
+        {"[{\"key\": \"k\", \"type\": \"yesno\", \"branches\": [{\"next\": \"k\", \"to\": 1}]}]",
+         "nodes[0].branches[0].to"},
+        {"[{\"key\": \"k\", \"type\": \"yesno\", \"branches\": [{\"label\": \"Oui\"}]}]",
+         "nodes[0].branches[0].next"},
+        {"[{\"key\": \"k\", \"type\": \"yesno\", \"branches\": [7]}]", "nodes[0].branches[0]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[512];
+        snprintf(body, sizeof body, "{\"name\": \"Bad %zu\", \"nodes\": %s}", i, bad[i].nodes);
+        CHECK_EQ_INT(call(&g, OP_CREATE, RES(SCRIPT), NULL, NULL, NULL, body, false, &res, NULL),
+                     EK_INVALID);
+        if (!CHECK_STR(res.param, bad[i].param)) printf("  case %zu: %s\n", i, res.message);
+        engine_result_release(&res);
+    }
+    eng_close(&g);
+}
+
 TEST(engine_action_merge_and_refusals)
 {
     eng g;
