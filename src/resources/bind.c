@@ -24,6 +24,7 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_JE] = &entry_hooks,
     [RES_MEMBER] = &member_hooks,
     [RES_SCRIPT] = &script_hooks,
+    [RES_QUALT] = &qualt_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {

@@ -5,7 +5,8 @@
  * Oui and Non, select branches among the options, no branch into nothing),
  * its first node the start. Errors name the element at fault
  * (nodes[2].branches[1].label) and the node's key, so a tool or a person
- * finds it in a long script. */
+ * finds it in a long script. A qualification template's fields have
+ * distinct keys that answers can name. */
 #include <jansson.h>
 #include <string.h>
 
@@ -53,26 +54,27 @@ static int node_index(json_t *nodes, const char *key)
     return -1;
 }
 
-/* Options are distinct; only a select has them and it needs some. */
-static int check_options(engine_call *c, size_t i, const char *key, const char *type, json_t *opts)
+/* Options are distinct; only a select has them and it needs some.
+ * `list` and `what` say where: "nodes" and "node", "fields" and "field". */
+static int check_options(engine_call *c, const char *list, const char *what, size_t i,
+                         const char *key, const char *type, json_t *opts)
 {
     size_t n = json_array_size(opts);
+    const char *p = arena_printf(c->a, "%s[%zu].options", list, i);
     if (!is(type, "select") && n)
-        return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].options", i),
-                           "nodes[%zu].options: node '%s' is a %s; only a select has options", i,
-                           key, type);
+        return engine_fail(c, EK_INVALID, p, "%s: %s '%s' is a %s; only a select has options", p,
+                           what, key, type);
     if (is(type, "select") && !n)
-        return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].options", i),
-                           "nodes[%zu].options: select node '%s' needs at least one option", i,
-                           key);
+        return engine_fail(c, EK_INVALID, p, "%s: select %s '%s' needs at least one option", p,
+                           what, key);
     for (size_t k = 1; k < n; k++)
         for (size_t m = 0; m < k; m++)
             if (is(json_string_value(json_array_get(opts, k)),
-                   json_string_value(json_array_get(opts, m))))
-                return engine_fail(c, EK_INVALID,
-                                   arena_printf(c->a, "nodes[%zu].options[%zu]", i, k),
-                                   "nodes[%zu].options[%zu]: node '%s' lists option '%s' twice", i,
-                                   k, key, json_string_value(json_array_get(opts, k)));
+                   json_string_value(json_array_get(opts, m)))) {
+                const char *pk = arena_printf(c->a, "%s[%zu]", p, k);
+                return engine_fail(c, EK_INVALID, pk, "%s: %s '%s' lists option '%s' twice", pk,
+                                   what, key, json_string_value(json_array_get(opts, k)));
+            }
     return 0;
 }
 
@@ -154,7 +156,7 @@ static int check_nodes(engine_call *c, json_t *nodes)
         const char *key = member_str(node, "key"), *type = member_str(node, "type");
         json_t *opts = json_object_get(node, "options"),
                *branches = json_object_get(node, "branches");
-        if (check_options(c, i, key, type, opts) ||
+        if (check_options(c, "nodes", "node", i, key, type, opts) ||
             check_branches(c, nodes, i, key, type, opts, branches))
             return -1;
     }
@@ -177,3 +179,51 @@ static int script_before(res_write *w)
 }
 
 const res_hooks script_hooks = {.before_write = script_before};
+
+/* ------------------------------------------------- qualification templates */
+
+/* Keys become answer paths (answers.<key>): plain names only. */
+static bool plain_key(const char *k)
+{
+    if (!k || !*k) return false;
+    for (; *k; k++)
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+              *k == '_' || *k == '-'))
+            return false;
+    return true;
+}
+
+static int check_qfields(engine_call *c, json_t *fields)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        const char *key = member_str(f, "key"), *type = member_str(f, "type");
+        const char *p = arena_printf(c->a, "fields[%zu].key", i);
+        if (!plain_key(key))
+            return engine_fail(c, EK_INVALID, p, "%s: '%s' may hold only letters, digits, _ and -",
+                               p, key);
+        for (size_t k = 0; k < i; k++)
+            if (is(member_str(json_array_get(fields, k), "key"), key))
+                return engine_fail(c, EK_INVALID, p, "%s: '%s' is already the key of fields[%zu]",
+                                   p, key, k);
+        if (check_options(c, "fields", "field", i, key, type, json_object_get(f, "options")))
+            return -1;
+    }
+    return 0;
+}
+
+static int qualt_before(res_write *w)
+{
+    if (!w->is_create && !w->set[QUALT_fields] && !w->set[QUALT_status]) return 0;
+    json_t *fields = engine_items(w->row, QUALT_fields);
+    int rc = check_qfields(w->c, fields);
+    if (rc == 0 && is(engine_text(w->row, QUALT_status), "active") && !json_array_size(fields))
+        rc = engine_fail(w->c, EK_INVALID, "fields",
+                         "an active qualification template needs fields");
+    json_decref(fields);
+    return rc;
+}
+
+const res_hooks qualt_hooks = {.before_write = qualt_before};

@@ -31,7 +31,7 @@ const char *const res_scopes[] = {
 
 /* Pass 1: value lists and field arrays. */
 #define VALUES(name, ...)       static const char *const name[] = {__VA_ARGS__, NULL};
-#define FIELDS(P)               static const res_field P##_fields[] = {
+#define FIELDS(P)               static const res_field P##__fields[] = {
 #define FIELD(P, n, t, fl, ...) {.name = #n, .type = (t), .flags = (fl), __VA_ARGS__},
 #define END_FIELDS(P)                                                                              \
     }                                                                                              \
@@ -52,7 +52,7 @@ const char *const res_scopes[] = {
 /* Pass 2: the resource rows. */
 #undef RESOURCE
 #define RESOURCE(P, ...)                                                                           \
-    [RES_##P] = {.id = RES_##P, .fields = P##_fields, .nfields = P##__COUNT, __VA_ARGS__},
+    [RES_##P] = {.id = RES_##P, .fields = P##__fields, .nfields = P##__COUNT, __VA_ARGS__},
 const res_def res_defs[RES__COUNT] = {
 #include "schema/resources.def"
 };

@@ -306,3 +306,88 @@ def test_script_template_name_unique_scopes_module_dry_run():
     finally:
         expect(A.patch("/v1/workspace", {"enabled_modules": ALL_MODULES}), 200)
     eq(count(A, SCRIPTS), n, "nothing made while the module was off")
+
+
+# ---------------------------------------------------------------- qualification templates
+
+QUALS = "/v1/outbound/qualification-templates"
+
+
+def _qfields():
+    return [{"key": "budget", "label": "Budget", "type": "number", "required": True},
+            {"key": "timing", "label": "When", "type": "select", "options": ["now", "later"]},
+            {"key": "decision_maker", "label": "Decides?", "type": "boolean"},
+            {"key": "next-call", "label": "Next call", "type": "date"},
+            {"key": "notes", "label": "Notes", "type": "text"}]
+
+
+def test_qualification_template_create_and_get():
+    t = A.create(QUALS, {"name": "BANT", "description": "Budget, authority, need, timing", "fields": _qfields(),
+                         "status": "active"})
+    ok(t["id"].startswith("qtpl_"), "qualification template id prefix: %s" % t["id"])
+    eq((t["object"], t["status"]), ("qualification_template", "active"), "object, status")
+    eq(t["fields"][0], {"key": "budget", "label": "Budget", "type": "number", "required": True, "options": None},
+       "a field with every member")
+    eq(t["fields"][2]["required"], False, "required defaults to false")
+    eq(t["fields"][1]["options"], ["now", "later"], "a select's options")
+    eq(expect(A.get("%s/%s" % (QUALS, t["id"])), 200)["data"], t, "GET it back")
+    eq(ids(list_all(A, QUALS, {"status": "active", "name": "BANT"})), [t["id"]], "?status=&name=")
+
+
+def _qwith(i, **kw):
+    fields = _qfields()
+    for k, v in kw.items():
+        if v is None:
+            fields[i].pop(k, None)
+        else:
+            fields[i][k] = v
+    return fields
+
+
+QUAL_INVALID = [
+    ("duplicate_key", _qwith(4, key="budget"), "fields[4].key", ("budget", "fields[0]")),
+    ("key_with_dot", _qwith(4, key="a.b"), "fields[4].key", ("a.b",)),
+    ("key_empty", _qwith(4, key=""), "fields[4].key", ()),
+    ("key_missing", _qwith(4, key=None), "fields[4].key", ()),
+    ("label_missing", _qwith(4, label=None), "fields[4].label", ()),
+    ("type_enum", _qwith(4, type="email"), "fields[4].type", ("text", "select")),
+    ("required_string", _qwith(4, required="yes"), "fields[4].required", ()),
+    ("select_without_options", _qwith(1, options=None), "fields[1].options", ("timing",)),
+    ("select_options_twice", _qwith(1, options=["now", "now"]), "fields[1].options[1]", ("timing", "now")),
+    ("options_on_text", _qwith(4, options=["a"]), "fields[4].options", ("notes", "text")),
+    ("option_number", _qwith(1, options=["now", 3]), "fields[1].options[1]", ()),
+    ("unknown_member", _qwith(4, placeholder="x"), "fields[4].placeholder", ()),
+    ("too_many", [{"key": "k%d" % i, "label": "L", "type": "text"} for i in range(201)], "fields", ()),
+]
+
+
+def _make_qual_invalid(label, fields, param, frags):
+    def t():
+        n = count(A, QUALS)
+        r = expect(A.post(QUALS, {"name": "Bad " + label, "fields": fields}), 400, "validation_failed", param)
+        for f in frags:
+            ok(f in r["error"]["message"], "message names %r: %r" % (f, r["error"]["message"]))
+        eq(count(A, QUALS), n, "qualification templates after a refused create")
+    return t
+
+
+for _label, _fields, _param, _frags in QUAL_INVALID:
+    globals()["test_qualification_invalid_%s" % _label] = _make_qual_invalid(_label, _fields, _param, _frags)
+
+
+def test_qualification_template_unique_scopes_module_dry_run():
+    t = A.create(QUALS, {"name": "Unique qual"})
+    n = count(A, QUALS)
+    expect(A.post(QUALS, {"name": "Unique qual"}), 409, "conflict", "name")
+    expect(A.patch("%s/%s" % (QUALS, t["id"]), {"status": "active"}), 400, "validation_failed", "fields")
+    expect(A.patch("%s/%s" % (QUALS, t["id"]), {"fields": _qwith(4, key="budget")}), 400, "validation_failed",
+           "fields[4].key")
+    _unchanged("%s/%s" % (QUALS, t["id"]), t)
+    expect(RO.post(QUALS, {"name": "Read only"}), 403, "forbidden")
+    expect(A.post(QUALS + "?dry_run=true", {"name": "Dry qual", "fields": _qfields()}), 200)
+    eq(count(A, QUALS), n, "refusals and dry runs store nothing")
+    expect(A.patch("/v1/workspace", {"enabled_modules": [m for m in ALL_MODULES if m != "outbound"]}), 200)
+    try:
+        expect(A.get(QUALS), 403, "module_disabled")
+    finally:
+        expect(A.patch("/v1/workspace", {"enabled_modules": ALL_MODULES}), 200)
