@@ -25,6 +25,7 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_MEMBER] = &member_hooks,
     [RES_SCRIPT] = &script_hooks,
     [RES_QUALT] = &qualt_hooks,
+    [RES_CAMPAIGN] = &campaign_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {

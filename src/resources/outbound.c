@@ -6,7 +6,7 @@
  * its first node the start. Errors name the element at fault
  * (nodes[2].branches[1].label) and the node's key, so a tool or a person
  * finds it in a long script. A qualification template's fields have
- * distinct keys that answers can name. */
+ * distinct keys that answers can name; a campaign ends after it starts. */
 #include <jansson.h>
 #include <string.h>
 
@@ -178,7 +178,10 @@ static int script_before(res_write *w)
     return rc;
 }
 
-const res_hooks script_hooks = {.before_write = script_before};
+static int script_before_delete(res_write *w);
+
+const res_hooks script_hooks = {.before_write = script_before,
+                                .before_delete = script_before_delete};
 
 /* ------------------------------------------------- qualification templates */
 
@@ -226,4 +229,41 @@ static int qualt_before(res_write *w)
     return rc;
 }
 
-const res_hooks qualt_hooks = {.before_write = qualt_before};
+static int qualt_before_delete(res_write *w);
+
+const res_hooks qualt_hooks = {.before_write = qualt_before, .before_delete = qualt_before_delete};
+
+/* ------------------------------------------------------------- campaigns */
+
+static int campaign_before(res_write *w)
+{
+    const store_val *s = &w->row->vals[CAMPAIGN_starts_at], *e = &w->row->vals[CAMPAIGN_ends_at];
+    if ((w->set[CAMPAIGN_starts_at] || w->set[CAMPAIGN_ends_at]) && s->kind == SV_INT &&
+        e->kind == SV_INT && e->i <= s->i)
+        return engine_fail(w->c, EK_INVALID, w->set[CAMPAIGN_ends_at] ? "ends_at" : "starts_at",
+                           "ends_at must be after starts_at");
+    return 0;
+}
+
+const res_hooks campaign_hooks = {.before_write = campaign_before};
+
+/* A template a campaign uses stays: archive it instead. */
+static int template_in_use(res_write *w, int field)
+{
+    res_row camp;
+    int found = engine_find_by(w->c, RES(CAMPAIGN), field, w->old->id, &camp);
+    if (found <= 0) return found;
+    return engine_fail(w->c, EK_CONFLICT, NULL,
+                       "%s %s is used by campaign %s: archive it instead, or detach it first",
+                       w->r->singular, w->old->id, camp.id);
+}
+
+static int script_before_delete(res_write *w)
+{
+    return template_in_use(w, CAMPAIGN_script_template_id);
+}
+
+static int qualt_before_delete(res_write *w)
+{
+    return template_in_use(w, CAMPAIGN_qualification_template_id);
+}

@@ -391,3 +391,84 @@ def test_qualification_template_unique_scopes_module_dry_run():
         expect(A.get(QUALS), 403, "module_disabled")
     finally:
         expect(A.patch("/v1/workspace", {"enabled_modules": ALL_MODULES}), 200)
+
+
+# ---------------------------------------------------------------- campaigns
+
+CAMPAIGNS = "/v1/outbound/campaigns"
+
+
+def test_campaign_create_and_filters():
+    st = A.create(SCRIPTS, {"name": "Campaign script", "nodes": _path()})
+    qt = A.create(QUALS, {"name": "Campaign qual", "fields": _qfields()})
+    agent = A.create("/v1/members", {"name": "Campaign Agent", "role": "agent"})
+    c = A.create(CAMPAIGNS, {"name": "Q3 outreach", "description": "Mid-market", "script_template_id": st["id"],
+                             "qualification_template_id": qt["id"], "default_assignee_id": agent["id"],
+                             "starts_at": "2030-07-01T08:00:00Z", "ends_at": "2030-09-30T18:00:00Z",
+                             "custom_fields": {"region": "emea"}})
+    ok(c["id"].startswith("ocmp_"), "campaign id prefix: %s" % c["id"])
+    eq((c["object"], c["status"], c["starts_at"], c["ends_at"], c["custom_fields"]),
+       ("outbound_campaign", "draft", "2030-07-01T08:00:00.000Z", "2030-09-30T18:00:00.000Z", {"region": "emea"}),
+       "campaign fields")
+    eq(expect(A.get("%s/%s" % (CAMPAIGNS, c["id"])), 200)["data"], c, "GET it back")
+    other = A.create(CAMPAIGNS, {"name": "Other outreach", "status": "active"})
+    for params, want in [({"script_template_id": st["id"]}, [c]), ({"qualification_template_id": qt["id"]}, [c]),
+                         ({"default_assignee_id": agent["id"]}, [c]), ({"status": "active"}, [other]),
+                         ({"starts_after": "2030-01-01T00:00:00Z"}, [c]), ({"query": "outreach"}, [other, c])]:
+        got = [i for i in ids(list_all(A, CAMPAIGNS, params)) if i in (c["id"], other["id"])]
+        eq(got, ids(want), "campaigns %r" % params)
+    u = expect(A.patch("%s/%s" % (CAMPAIGNS, c["id"]), {"status": "active", "script_template_id": None}), 200)["data"]
+    eq((u["status"], u["script_template_id"]), ("active", None), "template detached")
+
+
+def test_campaign_refusals_change_nothing():
+    c = A.create(CAMPAIGNS, {"name": "Refusals", "starts_at": "2030-01-01T00:00:00Z"})
+    path = "%s/%s" % (CAMPAIGNS, c["id"])
+    bst = B.create(SCRIPTS, {"name": "B script"})
+    bm = B.create("/v1/members", {"name": "B agent"})
+    n = count(A, CAMPAIGNS)
+    for body, status, param in [
+            ({"description": "no name"}, 400, "name"),
+            ({"name": "x" * 201}, 400, "name"),
+            ({"name": "x", "status": "running"}, 400, "status"),
+            ({"name": "x", "starts_at": "tomorrow"}, 400, "starts_at"),
+            ({"name": "x", "starts_at": "2030-02-01T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z"}, 400, "ends_at"),
+            ({"name": "x", "starts_at": "2030-02-01T00:00:00Z", "ends_at": "2030-02-01T00:00:00Z"}, 400, "ends_at"),
+            ({"name": "x", "script_template_id": bst["id"]}, 404, "script_template_id"),
+            ({"name": "x", "qualification_template_id": bst["id"]}, 404, "qualification_template_id"),
+            ({"name": "x", "default_assignee_id": bm["id"]}, 404, "default_assignee_id"),
+            ({"name": "x", "default_assignee_id": 12}, 400, "default_assignee_id"),
+            ({"name": "x", "custom_fields": {"a": {"b": 1}}}, 400, "custom_fields")]:
+        expect(A.post(CAMPAIGNS, body), status, param=param)
+    expect(A.patch(path, {"ends_at": "2029-12-31T23:59:59Z"}), 400, "validation_failed", "ends_at")
+    expect(A.patch(path, {"default_assignee_id": bm["id"]}), 404, "not_found", "default_assignee_id")
+    _unchanged(path, c)
+    expect(RO.post(CAMPAIGNS, {"name": "Read only"}), 403, "forbidden")
+    expect(RO.patch(path, {"name": "Read only"}), 403, "forbidden")
+    d = expect(A.post(CAMPAIGNS + "?dry_run=true", {"name": "Dry campaign"}), 200)["data"]
+    expect(A.get("%s/%s" % (CAMPAIGNS, d["id"])), 404)
+    eq(count(A, CAMPAIGNS), n, "refusals and dry runs store nothing")
+    expect(A.patch("/v1/workspace", {"enabled_modules": [m for m in ALL_MODULES if m != "outbound"]}), 200)
+    try:
+        expect(A.get(path), 403, "module_disabled")
+        expect(A.patch(path, {"name": "Off"}), 403, "module_disabled")
+    finally:
+        expect(A.patch("/v1/workspace", {"enabled_modules": ALL_MODULES}), 200)
+    _unchanged(path, c)
+
+
+def test_templates_in_use_stay_and_members_go():
+    st = A.create(SCRIPTS, {"name": "Used script"})
+    qt = A.create(QUALS, {"name": "Used qual"})
+    m = A.create("/v1/members", {"name": "Default Agent"})
+    c = A.create(CAMPAIGNS, {"name": "Uses them", "script_template_id": st["id"],
+                             "qualification_template_id": qt["id"], "default_assignee_id": m["id"]})
+    for path, t in ((SCRIPTS, st), (QUALS, qt)):
+        r = expect(A.delete("%s/%s" % (path, t["id"])), 409, "conflict")
+        ok(c["id"] in r["error"]["message"], "409 names the campaign: %r" % r["error"]["message"])
+        expect(A.patch("%s/%s" % (path, t["id"]), {"status": "archived"}), 200)
+    expect(A.delete("/v1/members/" + m["id"]), 200)
+    eq(expect(A.get("%s/%s" % (CAMPAIGNS, c["id"])), 200)["data"]["default_assignee_id"], None,
+       "a deleted member is no campaign's default assignee")
+    expect(A.patch("%s/%s" % (CAMPAIGNS, c["id"]), {"script_template_id": None}), 200)
+    expect(A.delete("%s/%s" % (SCRIPTS, st["id"])), 200)
