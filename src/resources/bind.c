@@ -26,6 +26,8 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_SCRIPT] = &script_hooks,
     [RES_QUALT] = &qualt_hooks,
     [RES_CAMPAIGN] = &campaign_hooks,
+    [RES_CCONTACT] = &ccontact_hooks,
+    [RES_CALLLOG] = &calllog_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {

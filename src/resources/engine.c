@@ -970,7 +970,7 @@ static int rollup_fail(engine_call *c, const res_def *r, int rc, const store_err
                        r->rollup.sum ? r->rollup.sum : "the record", r->singular);
 }
 
-static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, int sign)
+static int rollup_apply_one(engine_call *c, const res_def *r, const res_row *row, int sign)
 {
     if (!r->rollup.group[0]) return 0;
     store_val keys[3];
@@ -987,7 +987,7 @@ static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, in
 }
 
 /* Moves an updated row between rollup groups when its keys or sum changed. */
-static int rollup_move(engine_call *c, const res_def *r, const res_row *old, const res_row *row)
+static int rollup_move_one(engine_call *c, const res_def *r, const res_row *old, const res_row *row)
 {
     if (!r->rollup.group[0]) return 0;
     bool same = true;
@@ -1006,6 +1006,19 @@ static int rollup_move(engine_call *c, const res_def *r, const res_row *old, con
     store_err e;
     int rc = store_rollup_move(c->conn, r, c->ws, from, from_sum, to, to_sum, &e);
     return rc ? rollup_fail(c, r, rc, &e) : 0;
+}
+
+/* Both rollups of r: its own, and the second as the store sees it. */
+static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, int sign)
+{
+    res_def two = res_rollup2_def(r);
+    return rollup_apply_one(c, r, row, sign) || rollup_apply_one(c, &two, row, sign) ? -1 : 0;
+}
+
+static int rollup_move(engine_call *c, const res_def *r, const res_row *old, const res_row *row)
+{
+    res_def two = res_rollup2_def(r);
+    return rollup_move_one(c, r, old, row) || rollup_move_one(c, &two, old, row) ? -1 : 0;
 }
 
 /* ----------------------------------------------------------------- writes */

@@ -6,9 +6,16 @@
  * its first node the start. Errors name the element at fault
  * (nodes[2].branches[1].label) and the node's key, so a tool or a person
  * finds it in a long script. A qualification template's fields have
- * distinct keys that answers can name; a campaign ends after it starts. */
+ * distinct keys that answers can name; a campaign ends after it starts.
+ * A campaign contact goes to the campaign's default assignee unless told
+ * otherwise, and while open counts against its assignee's capacity (read
+ * from the rollup per assignee and status, one row per status); a call log
+ * belongs to a campaign contact of its campaign and contact, and counts as
+ * one of its attempts. */
 #include <jansson.h>
 #include <string.h>
+
+#include "core/timeutil.h"
 
 #include "resources/engine.h"
 #include "resources/hooks.h"
@@ -267,3 +274,130 @@ static int qualt_before_delete(res_write *w)
 {
     return template_in_use(w, CAMPAIGN_qualification_template_id);
 }
+
+/* ------------------------------------------------------ campaign contacts */
+
+static bool open_status(const char *s)
+{
+    return is(s, "pending") || is(s, "in_progress") || is(s, "follow_up");
+}
+
+/* How many open campaign contacts member `id` holds, from the rollup. */
+static int open_load(engine_call *c, const char *id, int64_t *out)
+{
+    res_def two = res_rollup2_def(RES(CCONTACT));
+    const char *match[3] = {id, NULL, NULL};
+    store_agg_row *rows;
+    int n;
+    store_err e;
+    int rc = store_rollup_list(c->conn, c->a, &two, c->ws, match, NULL, &rows, &n, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    *out = 0;
+    for (int i = 0; i < n; i++)
+        if (rows[i].key[1].kind == SV_TEXT && open_status(rows[i].key[1].s)) *out += rows[i].count;
+    return 0;
+}
+
+static int check_capacity(res_write *w)
+{
+    const char *who = engine_text(w->row, CCONTACT_assignee_id);
+    bool now_open = open_status(engine_text(w->row, CCONTACT_status));
+    const char *was = w->old ? engine_text(w->old, CCONTACT_assignee_id) : NULL;
+    bool was_open = w->old && open_status(engine_text(w->old, CCONTACT_status));
+    if (!who || !now_open || (is(was, who) && was_open))
+        return 0; /* it holds no more than before */
+    res_row m;
+    int64_t held = 0;
+    if (engine_load(w->c, RES(MEMBER), who, "assignee_id", &m)) return -1;
+    if (is(engine_text(&m, MEMBER_status), "inactive"))
+        return engine_fail(w->c, EK_CONFLICT, "assignee_id",
+                           "member %s is inactive: assign the contact to an active member", who);
+    if (open_load(w->c, who, &held)) return -1;
+    int64_t cap = engine_int(&m, MEMBER_capacity, 0);
+    if (held + 1 > cap)
+        return engine_fail(w->c, EK_CONFLICT, "assignee_id",
+                           "member %s already holds %lld open campaign contacts, their capacity",
+                           who, (long long)held);
+    return 0;
+}
+
+static int ccontact_before(res_write *w)
+{
+    if (w->is_create && !engine_text(w->row, CCONTACT_assignee_id)) {
+        res_row camp;
+        if (engine_load(w->c, RES(CAMPAIGN), engine_text(w->row, CCONTACT_campaign_id), NULL,
+                        &camp))
+            return -1;
+        const char *dflt = engine_text(&camp, CAMPAIGN_default_assignee_id);
+        if (dflt) engine_set(w->row, w->set, CCONTACT_assignee_id, sv_text(dflt));
+    }
+    if (!w->is_create && !w->set[CCONTACT_assignee_id] && !w->set[CCONTACT_status]) return 0;
+    return check_capacity(w);
+}
+
+const res_hooks ccontact_hooks = {.before_write = ccontact_before};
+
+/* -------------------------------------------------------------- call logs */
+
+/* The campaign contact of the log's campaign and contact: 1 found, 0 none. */
+static int find_ccontact(engine_call *c, const char *campaign, const char *contact, res_row *out)
+{
+    store_filter f[2] = {{.field = CCONTACT_campaign_id, .v = sv_text(campaign)},
+                         {.field = CCONTACT_contact_id, .v = sv_text(contact)}};
+    store_query q = {.filters = f, .nfilters = 2, .limit = 1, .link_field = -1};
+    res_row *rows;
+    int n;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(c->conn, c->a, RES(CCONTACT), c->ws, &q, &rows, &n, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    if (n) *out = rows[0];
+    return n > 0;
+}
+
+static int calllog_before(res_write *w)
+{
+    res_row *row = w->row;
+    if (w->is_create && row->vals[CALLLOG_called_at].kind == SV_NULL)
+        engine_set(row, w->set, CALLLOG_called_at, sv_int((int64_t)time_now_ms()));
+    const char *camp = engine_text(row, CALLLOG_campaign_id),
+               *con = engine_text(row, CALLLOG_contact_id),
+               *cc = engine_text(row, CALLLOG_campaign_contact_id);
+    res_row ccr;
+    if (w->is_create && !cc && !w->set[CALLLOG_campaign_contact_id]) {
+        int found = find_ccontact(w->c, camp, con, &ccr);
+        if (found < 0) return -1;
+        if (found)
+            engine_set(row, w->set, CALLLOG_campaign_contact_id,
+                       sv_text(arena_strdup(w->c->a, ccr.id)));
+        return 0;
+    }
+    if (!cc || !w->set[CALLLOG_campaign_contact_id]) return 0;
+    if (engine_load(w->c, RES(CCONTACT), cc, "campaign_contact_id", &ccr)) return -1;
+    if (!is(engine_text(&ccr, CCONTACT_campaign_id), camp) ||
+        !is(engine_text(&ccr, CCONTACT_contact_id), con))
+        return engine_fail(w->c, EK_INVALID, "campaign_contact_id",
+                           "campaign contact %s is contact %s in campaign %s, not contact %s in "
+                           "campaign %s",
+                           cc, engine_text(&ccr, CCONTACT_contact_id),
+                           engine_text(&ccr, CCONTACT_campaign_id), con, camp);
+    return 0;
+}
+
+/* A new call is one more attempt of its campaign contact. */
+static int calllog_after(res_write *w)
+{
+    const char *cc = engine_text(w->row, CALLLOG_campaign_contact_id);
+    if (!w->is_create || !cc) return 0;
+    res_row old;
+    if (engine_load(w->c, RES(CCONTACT), cc, "campaign_contact_id", &old)) return -1;
+    bool *set;
+    res_row row = engine_copy_row(w->c, RES(CCONTACT), &old, &set);
+    int64_t at = engine_int(w->row, CALLLOG_called_at, 0);
+    engine_set(&row, set, CCONTACT_attempts, sv_int(engine_int(&old, CCONTACT_attempts, 0) + 1));
+    if (at > engine_int(&old, CCONTACT_last_called_at, INT64_MIN))
+        engine_set(&row, set, CCONTACT_last_called_at, sv_int(at));
+    return engine_save(w->c, RES(CCONTACT), &row, &old, set);
+}
+
+const res_hooks calllog_hooks = {.before_write = calllog_before, .after_write = calllog_after};

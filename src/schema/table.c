@@ -136,6 +136,15 @@ bool res_has_search(const res_def *r)
     return false;
 }
 
+res_def res_rollup2_def(const res_def *r)
+{
+    res_def v = *r;
+    v.rollup = r->rollup2;
+    v.rollup2 = (res_rollup){0};
+    if (r->rollup2.group[0]) v.name = r->rollup2.as;
+    return v;
+}
+
 int res_module_find(const char *name)
 {
     for (int i = 0; i < MOD__COUNT; i++)
@@ -261,6 +270,23 @@ bool res_check(const res_def *defs, int ndefs, const res_sublist *subs, int nsub
             if (s < 0 || (r->fields[s].type != FT_MONEY && r->fields[s].type != FT_INT))
                 return FAIL("%s: rollup sum %s is not an integer field", r->name, r->rollup.sum);
         }
+        const res_rollup *r2 = &r->rollup2;
+        for (int g = 0; g < 4 && r2->group[g]; g++)
+            if (g == 3 || !has_field(r, r2->group[g]))
+                return FAIL("%s: rollup2 group %s is not a field (at most 3)", r->name,
+                            r2->group[g]);
+        if (r2->sum && (res_field_index(r, r2->sum) < 0 ||
+                        (r->fields[res_field_index(r, r2->sum)].type != FT_MONEY &&
+                         r->fields[res_field_index(r, r2->sum)].type != FT_INT)))
+            return FAIL("%s: rollup2 sum %s is not an integer field", r->name, r2->sum);
+        if (r->rollup.as || (r2->group[0] && (!r->rollup.group[0] || !r2->as)) ||
+            (!r2->group[0] && (r2->as || r2->sum)))
+            return FAIL("%s: a second rollup comes after the first and is named by `as` (only it)",
+                        r->name);
+        for (int k = 0; r2->as && k < ndefs; k++)
+            if (!strcmp(defs[k].name, r2->as) ||
+                (k < i && defs[k].rollup2.as && !strcmp(defs[k].rollup2.as, r2->as)))
+                return FAIL("%s: rollup2 name %s is taken", r->name, r2->as);
     }
     for (int i = 0; i < nsubs; i++) {
         const res_sublist *s = &subs[i];

@@ -141,6 +141,7 @@ typedef struct res_sublist {
 typedef struct res_rollup {
     const char *group[4]; /* text fields (enum, ref, currency), NULL-ended, at most 3 */
     const char *sum;      /* integer field summed, or NULL */
+    const char *as;       /* rollup2 only: the name its groups are kept under */
 } res_rollup;
 
 typedef struct res_def {
@@ -169,6 +170,8 @@ typedef struct res_def {
     bool timeline;              /* GET /{id}/timeline */
     bool batch;                 /* POST /batch */
     res_rollup rollup;          /* maintained by the engine on every write */
+    res_rollup rollup2;         /* a second one, over other groups, named by its `as`
+                                   (a campaign's contacts per status, and per assignee) */
     bool read_only;             /* written only by hooks (a ledger's lines): list and get
                                    routes, and no events of its own (its owner's tell) */
 } res_def;
@@ -261,6 +264,12 @@ bool res_has_search(const res_def *r);
 const res_def *res_find_singular(const char *singular);
 /* The module named `name`, or -1. */
 int res_module_find(const char *name);
+
+/* The resource as the store sees its second rollup: a copy named
+ * rollup2.as whose rollup is rollup2 (the store keeps, lists and rebuilds
+ * a rollup's groups under the resource's name), or with no rollup when
+ * r has no second one. */
+res_def res_rollup2_def(const res_def *r);
 
 /* Checks the table once at start-up: every reference, parent, sub-list,
  * rollup, index, unique tuple, upsert key, sort and action resolves, and

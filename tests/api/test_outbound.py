@@ -472,3 +472,176 @@ def test_templates_in_use_stay_and_members_go():
        "a deleted member is no campaign's default assignee")
     expect(A.patch("%s/%s" % (CAMPAIGNS, c["id"]), {"script_template_id": None}), 200)
     expect(A.delete("%s/%s" % (SCRIPTS, st["id"])), 200)
+
+
+# ---------------------------------------------------------------- campaign contacts and call logs
+
+CALLS = "/v1/outbound/call-logs"
+
+
+def _contacts_of(campaign):
+    return "%s/%s/contacts" % (CAMPAIGNS, campaign["id"])
+
+
+def test_campaign_contacts_defaults_filters_and_uniqueness():
+    agent = A.create("/v1/members", {"name": "CC Agent", "role": "agent"})
+    other = A.create("/v1/members", {"name": "CC Other", "role": "agent"})
+    camp = A.create(CAMPAIGNS, {"name": "CC campaign", "default_assignee_id": agent["id"]})
+    con1 = A.create("/v1/contacts", {"name": "CC One"})
+    con2 = A.create("/v1/contacts", {"name": "CC Two"})
+    base = _contacts_of(camp)
+    cc1 = A.create(base, {"contact_id": con1["id"]})
+    ok(cc1["id"].startswith("occ_"), "campaign contact id prefix: %s" % cc1["id"])
+    eq((cc1["object"], cc1["campaign_id"], cc1["assignee_id"], cc1["status"], cc1["follow_up_status"],
+        cc1["attempts"], cc1["source"]),
+       ("campaign_contact", camp["id"], agent["id"], "pending", "none", 0, "manual"),
+       "defaults: the campaign's default assignee")
+    cc2 = A.create(base, {"contact_id": con2["id"], "assignee_id": other["id"], "status": "follow_up",
+                          "next_follow_up_at": "2031-01-10T09:00:00Z", "follow_up_status": "pending",
+                          "source": "import", "import_folder": "fair-2030"})
+    eq(expect(A.get("%s/%s" % (base, cc2["id"])), 200)["data"], cc2, "GET it back")
+    for params, want in [({"assignee_id": other["id"]}, [cc2]), ({"status": "pending"}, [cc1]),
+                         ({"contact_id": con1["id"]}, [cc1]), ({"import_folder": "fair-2030"}, [cc2]),
+                         ({"next_follow_up_before": "2031-02-01T00:00:00Z"}, [cc2]),
+                         ({"next_follow_up_after": "2031-02-01T00:00:00Z"}, []),
+                         ({"follow_up_status": "pending", "source": "import"}, [cc2])]:
+        eq(ids(list_all(A, base, params)), ids(want), "campaign contacts %r" % params)
+    n = count(A, base)
+    r = expect(A.post(base, {"contact_id": con1["id"]}), 409, "conflict", "contact_id")
+    ok("contact_id" in r["error"]["message"], "409 names contact_id: %r" % r["error"]["message"])
+    # The same contact in another campaign is another campaign contact.
+    camp2 = A.create(CAMPAIGNS, {"name": "CC campaign 2"})
+    eq(A.create(_contacts_of(camp2), {"contact_id": con1["id"]})["assignee_id"], None, "no default assignee")
+    eq(count(A, base), n, "no duplicate")
+
+
+def test_campaign_contacts_refusals():
+    camp = A.create(CAMPAIGNS, {"name": "CC refusals"})
+    base = _contacts_of(camp)
+    con = A.create("/v1/contacts", {"name": "CC Refused"})
+    bcon = B.create("/v1/contacts", {"name": "CC in B"})
+    bm = B.create("/v1/members", {"name": "CC B member"})
+    cc = A.create(base, {"contact_id": con["id"]})
+    n = count(A, base)
+    for body, status, param in [
+            ({}, 400, "contact_id"),
+            ({"contact_id": None}, 400, "contact_id"),
+            ({"contact_id": bcon["id"]}, 404, "contact_id"),
+            ({"contact_id": camp["id"]}, 404, "contact_id"),
+            ({"contact_id": con["id"], "campaign_id": camp["id"]}, 400, "campaign_id"),
+            ({"contact_id": con["id"], "assignee_id": bm["id"]}, 404, "assignee_id"),
+            ({"contact_id": con["id"], "status": "won"}, 400, "status"),
+            ({"contact_id": con["id"], "attempts": -1}, 400, "attempts"),
+            ({"contact_id": con["id"], "attempts": 10 ** 7}, 400, "attempts"),
+            ({"contact_id": con["id"], "next_follow_up_at": "soon"}, 400, "next_follow_up_at"),
+            ({"contact_id": con["id"], "import_folder": "f" * 201}, 400, "import_folder")]:
+        expect(A.post(base, body), status, param=param)
+    path = "%s/%s" % (base, cc["id"])
+    expect(A.patch(path, {"contact_id": A.create("/v1/contacts", {"name": "Other"})["id"]}), 400,
+           "validation_failed", "contact_id")
+    _unchanged(path, cc)
+    eq(count(A, base), n, "nothing added by refusals")
+    expect(A.get("%s/%s/contacts" % (CAMPAIGNS, "ocmp_00000000000000000000000000")), 404)
+    other = A.create(CAMPAIGNS, {"name": "CC elsewhere"})
+    expect(A.get("%s/%s" % (_contacts_of(other), cc["id"])), 404)  # not under this campaign
+    expect(RO.post(base, {"contact_id": con["id"]}), 403, "forbidden")
+    expect(A.post(base + "?dry_run=true", {"contact_id": A.create("/v1/contacts", {"name": "Dry"})["id"]}), 200)
+    eq(count(A, base), n, "a dry run stores nothing")
+    expect(A.patch("/v1/workspace", {"enabled_modules": [m for m in ALL_MODULES if m != "outbound"]}), 200)
+    try:
+        expect(A.get(base), 403, "module_disabled")
+    finally:
+        expect(A.patch("/v1/workspace", {"enabled_modules": ALL_MODULES}), 200)
+
+
+def test_capacity_counts_open_campaign_contacts():
+    w = S.key(uniq("outbound-cap"))
+    small = w.create("/v1/members", {"name": "Small", "capacity": 2})
+    idle = w.create("/v1/members", {"name": "Idle", "status": "inactive"})
+    camp = w.create(CAMPAIGNS, {"name": "Capacity"})
+    base = _contacts_of(camp)
+    cons = [w.create("/v1/contacts", {"name": "Cap %d" % i})["id"] for i in range(4)]
+    a = w.create(base, {"contact_id": cons[0], "assignee_id": small["id"]})
+    w.create(base, {"contact_id": cons[1], "assignee_id": small["id"], "status": "in_progress"})
+    r = expect(w.post(base, {"contact_id": cons[2], "assignee_id": small["id"]}), 409, "conflict", "assignee_id")
+    ok("capacity" in r["error"]["message"], "409 says capacity: %r" % r["error"]["message"])
+    # A closed one holds no place; closing one frees a place.
+    w.create(base, {"contact_id": cons[2], "assignee_id": small["id"], "status": "completed"})
+    expect(w.post(base, {"contact_id": cons[3], "assignee_id": small["id"]}), 409, "conflict", "assignee_id")
+    expect(w.patch("%s/%s" % (base, a["id"]), {"status": "qualified"}), 200)
+    w.create(base, {"contact_id": cons[3], "assignee_id": small["id"]})
+    expect(w.patch("%s/%s" % (base, a["id"]), {"status": "follow_up"}), 409, "conflict", "assignee_id")
+    expect(w.patch("/v1/members/" + small["id"], {"capacity": 3}), 200)
+    expect(w.patch("%s/%s" % (base, a["id"]), {"status": "follow_up"}), 200)
+    other = w.create("/v1/contacts", {"name": "Idle's"})
+    r = expect(w.post(base, {"contact_id": other["id"], "assignee_id": idle["id"]}), 409, "conflict", "assignee_id")
+    ok("inactive" in r["error"]["message"], "409 says inactive: %r" % r["error"]["message"])
+
+
+def test_call_logs_follow_their_campaign_contact():
+    m = A.create("/v1/members", {"name": "Caller"})
+    camp = A.create(CAMPAIGNS, {"name": "Calls"})
+    con = A.create("/v1/contacts", {"name": "Called"})
+    cc = A.create(_contacts_of(camp), {"contact_id": con["id"]})
+    log = A.create(CALLS, {"campaign_id": camp["id"], "contact_id": con["id"], "member_id": m["id"],
+                           "outcome": "no_answer", "duration_seconds": 12, "notes": "rang out",
+                           "called_at": "2030-03-01T10:00:00Z"})
+    ok(log["id"].startswith("call_"), "call log id prefix: %s" % log["id"])
+    eq((log["object"], log["campaign_contact_id"], log["outcome"], log["called_at"]),
+       ("call_log", cc["id"], "no_answer", "2030-03-01T10:00:00.000Z"), "linked to its campaign contact")
+    got = expect(A.get("%s/%s" % (_contacts_of(camp), cc["id"])), 200)["data"]
+    eq((got["attempts"], got["last_called_at"]), (1, "2030-03-01T10:00:00.000Z"), "an attempt counted")
+    log2 = A.create(CALLS, {"campaign_id": camp["id"], "contact_id": con["id"], "outcome": "connected",
+                            "campaign_contact_id": cc["id"]})
+    ok(log2["called_at"], "called_at defaults to now")
+    eq(expect(A.get("%s/%s" % (_contacts_of(camp), cc["id"])), 200)["data"]["attempts"], 2, "two attempts")
+    eq(ids(list_all(A, CALLS, {"campaign_contact_id": cc["id"]})), [log2["id"], log["id"]], "?campaign_contact_id=")
+    eq(ids(list_all(A, CALLS, {"outcome": "no_answer", "campaign_id": camp["id"]})), [log["id"]], "?outcome=")
+    # Without a campaign contact: a call to someone not (or no longer) in the campaign.
+    stranger = A.create("/v1/contacts", {"name": "Stranger"})
+    lone = A.create(CALLS, {"campaign_id": camp["id"], "contact_id": stranger["id"], "outcome": "busy"})
+    eq(lone["campaign_contact_id"], None, "no campaign contact to link")
+    # Removing the campaign contact keeps the calls, detached.
+    expect(A.delete("%s/%s" % (_contacts_of(camp), cc["id"])), 200)
+    for l in (log, log2):
+        eq(expect(A.get("%s/%s" % (CALLS, l["id"])), 200)["data"]["campaign_contact_id"], None,
+           "the call stays, detached")
+
+
+def test_call_log_refusals():
+    camp = A.create(CAMPAIGNS, {"name": "Call refusals"})
+    other = A.create(CAMPAIGNS, {"name": "Call refusals 2"})
+    con = A.create("/v1/contacts", {"name": "Refused callee"})
+    cc_other = A.create(_contacts_of(other), {"contact_id": con["id"]})
+    bcamp = B.create(CAMPAIGNS, {"name": "B calls"})
+    good = {"campaign_id": camp["id"], "contact_id": con["id"], "outcome": "busy"}
+    n = count(A, CALLS)
+    for change, status, param in [
+            ({"outcome": None}, 400, "outcome"),
+            ({"outcome": "hung_up"}, 400, "outcome"),
+            ({"campaign_id": None}, 400, "campaign_id"),
+            ({"campaign_id": bcamp["id"]}, 404, "campaign_id"),
+            ({"contact_id": "con_00000000000000000000000000"}, 404, "contact_id"),
+            ({"campaign_contact_id": cc_other["id"]}, 400, "campaign_contact_id"),
+            ({"campaign_contact_id": "occ_00000000000000000000000000"}, 404, "campaign_contact_id"),
+            ({"duration_seconds": -5}, 400, "duration_seconds"),
+            ({"duration_seconds": 86401}, 400, "duration_seconds"),
+            ({"duration_seconds": "60"}, 400, "duration_seconds"),
+            ({"notes": "n" * 10001}, 400, "notes"),
+            ({"called_at": "yesterday"}, 400, "called_at")]:
+        body = dict(good)
+        for k, v in change.items():
+            if v is None:
+                body.pop(k)
+            else:
+                body[k] = v
+        expect(A.post(CALLS, body), status, param=param)
+    expect(RO.post(CALLS, good), 403, "forbidden")
+    expect(A.post(CALLS + "?dry_run=true", good), 200)
+    eq(count(A, CALLS), n, "refusals and dry runs store nothing")
+    expect(A.patch("/v1/workspace", {"enabled_modules": [m for m in ALL_MODULES if m != "outbound"]}), 200)
+    try:
+        expect(A.post(CALLS, good), 403, "module_disabled")
+    finally:
+        expect(A.patch("/v1/workspace", {"enabled_modules": ALL_MODULES}), 200)
+    eq(count(A, CALLS), n, "nothing made while the module was off")

@@ -398,7 +398,7 @@ TEST(registry_startup_check)
     static res_action acts[ACT__COUNT];
     static res_sublist subs[16];
     CHECK(res_sublist_count <= 16 && RES(DEAL)->nfields <= 64);
-    for (int c = 0; c < 12; c++) {
+    for (int c = 0; c < 14; c++) {
         memcpy(defs, res_defs, sizeof defs);
         memcpy(acts, res_actions, sizeof acts);
         memcpy(subs, res_sublists, sizeof(res_sublist) * (size_t)res_sublist_count);
@@ -418,6 +418,11 @@ TEST(registry_startup_check)
         case 9: fields[DEAL_status].dflt = "closed", want = "default closed"; break;
         case 10: defs[RES_DEAL].default_sort = "notes", want = "default sort"; break;
         case 11: fields[DEAL_name].flags |= RF_SCALARS, want = "list of scalars"; break;
+        case 12: defs[RES_DEAL].rollup2.group[0] = "status", want = "second rollup"; break;
+        case 13:
+            defs[RES_DEAL].rollup2 = (res_rollup){.group = {"status"}, .as = "contacts"};
+            want = "is taken";
+            break;
         }
         err[0] = '\0';
         bool ok =
