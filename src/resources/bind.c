@@ -28,6 +28,8 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_CAMPAIGN] = &campaign_hooks,
     [RES_CCONTACT] = &ccontact_hooks,
     [RES_CALLLOG] = &calllog_hooks,
+    [RES_SEXEC] = &sexec_hooks,
+    [RES_QUAL] = &qual_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {

@@ -41,6 +41,8 @@ extern const res_hooks qualt_hooks;          /* outbound.c */
 extern const res_hooks campaign_hooks;       /* outbound.c */
 extern const res_hooks ccontact_hooks;       /* outbound.c */
 extern const res_hooks calllog_hooks;        /* outbound.c */
+extern const res_hooks sexec_hooks;          /* outbound.c */
+extern const res_hooks qual_hooks;           /* outbound.c */
 
 int lead_convert(struct engine_call *c);      /* leads.c */
 int lead_stage(struct engine_call *c);        /* leads.c */

@@ -11,7 +11,10 @@
  * otherwise, and while open counts against its assignee's capacity (read
  * from the rollup per assignee and status, one row per status); a call log
  * belongs to a campaign contact of its campaign and contact, and counts as
- * one of its attempts. */
+ * one of its attempts. A script execution's responses and a
+ * qualification's answers are checked against the campaign's templates
+ * (kept on the record: later answers are checked against the same one),
+ * each refusal naming the response or answer at fault. */
 #include <jansson.h>
 #include <string.h>
 
@@ -401,3 +404,169 @@ static int calllog_after(res_write *w)
 }
 
 const res_hooks calllog_hooks = {.before_write = calllog_before, .after_write = calllog_after};
+
+/* ----------------------------------------- script executions, qualifications */
+
+/* The template a record of campaign `camp` is checked against: the one it
+ * was (field `own` of row), else the campaign's (field `of_campaign`),
+ * loaded into *t; 0 with *t untouched when there is none. */
+static int campaign_template(res_write *w, int own, int camp_field, int of_campaign,
+                             const res_def *tr, res_row *t, bool *found)
+{
+    *found = false;
+    const char *id = engine_text(w->row, own);
+    if (!id) {
+        res_row camp;
+        if (engine_load(w->c, RES(CAMPAIGN), engine_text(w->row, camp_field), "campaign_id", &camp))
+            return -1;
+        id = engine_text(&camp, of_campaign);
+        if (!id) return 0;
+        engine_set(w->row, w->set, own, sv_text(id));
+    }
+    if (engine_load(w->c, tr, id, w->r->fields[own].name, t)) return -1;
+    *found = true;
+    return 0;
+}
+
+static int check_response(engine_call *c, json_t *nodes, json_t *resps, size_t i, const char *tid)
+{
+    json_t *r = json_array_get(resps, i);
+    const char *key = member_str(r, "node_key"), *answer = member_str(r, "answer");
+    const char *kp = arena_printf(c->a, "responses[%zu].node_key", i),
+               *ap = arena_printf(c->a, "responses[%zu].answer", i);
+    int n = node_index(nodes, key);
+    if (n < 0)
+        return engine_fail(c, EK_INVALID, kp, "%s: '%s' is no node of script template %s", kp, key,
+                           tid);
+    for (size_t k = 0; k < i; k++)
+        if (is(member_str(json_array_get(resps, k), "node_key"), key))
+            return engine_fail(c, EK_INVALID, kp, "%s: node '%s' is answered twice", kp, key);
+    json_t *node = json_array_get(nodes, (size_t)n);
+    const char *type = member_str(node, "type");
+    if (is(type, "instruction") && answer)
+        return engine_fail(c, EK_INVALID, ap, "%s: node '%s' is an instruction: it takes no answer",
+                           ap, key);
+    if (is(type, "yesno") && answer && !is(answer, "Oui") && !is(answer, "Non"))
+        return engine_fail(c, EK_INVALID, ap, "%s: node '%s' is answered Oui or Non, not '%s'", ap,
+                           key, answer);
+    if (is(type, "select") && answer) {
+        bool found = false;
+        size_t m;
+        json_t *o;
+        json_array_foreach(json_object_get(node, "options"), m, o)
+        {
+            found = found || is(json_string_value(o), answer);
+        }
+        if (!found)
+            return engine_fail(c, EK_INVALID, ap, "%s: '%s' is no option of node '%s'", ap, answer,
+                               key);
+    }
+    return 0;
+}
+
+static int sexec_before(res_write *w)
+{
+    if (!w->is_create && !w->set[SEXEC_responses]) return 0;
+    json_t *resps = engine_items(w->row, SEXEC_responses);
+    res_row t;
+    bool found;
+    int rc = campaign_template(w, SEXEC_script_template_id, SEXEC_campaign_id,
+                               CAMPAIGN_script_template_id, RES(SCRIPT), &t, &found);
+    if (rc == 0 && !found && json_array_size(resps))
+        rc = engine_fail(w->c, EK_CONFLICT, "campaign_id",
+                         "campaign %s has no script template to check the responses against",
+                         engine_text(w->row, SEXEC_campaign_id));
+    if (rc == 0 && found) {
+        json_t *nodes = engine_items(&t, SCRIPT_nodes);
+        for (size_t i = 0; rc == 0 && i < json_array_size(resps); i++)
+            rc = check_response(w->c, nodes, resps, i, t.id);
+        json_decref(nodes);
+    }
+    json_decref(resps);
+    return rc;
+}
+
+const res_hooks sexec_hooks = {.before_write = sexec_before};
+
+/* One answer against its field: 0, or -1 naming answers.<key>. */
+static int check_answer(engine_call *c, json_t *field, json_t *v)
+{
+    const char *key = member_str(field, "key"), *type = member_str(field, "type");
+    const char *p = arena_printf(c->a, "answers.%s", key);
+    if (!v) {
+        if (!json_is_true(json_object_get(field, "required"))) return 0;
+        return engine_fail(c, EK_INVALID, p, "%s is required (field '%s')", p,
+                           member_str(field, "label"));
+    }
+    bool ok = is(type, "number")    ? json_is_number(v)
+              : is(type, "boolean") ? json_is_boolean(v)
+                                    : json_is_string(v);
+    if (ok && is(type, "date")) ok = time_parse_date(json_string_value(v));
+    if (!ok)
+        return engine_fail(c, EK_INVALID, p, "%s must be %s", p,
+                           is(type, "number")    ? "a number"
+                           : is(type, "boolean") ? "a boolean"
+                           : is(type, "date")    ? "a date (YYYY-MM-DD)"
+                                                 : "a string");
+    if (is(type, "select")) {
+        bool found = false;
+        size_t m;
+        json_t *o;
+        json_array_foreach(json_object_get(field, "options"), m, o)
+        {
+            found = found || is(json_string_value(o), json_string_value(v));
+        }
+        if (!found)
+            return engine_fail(c, EK_INVALID, p, "%s: '%s' is not one of the field's options", p,
+                               json_string_value(v));
+    }
+    return 0;
+}
+
+static int qual_before(res_write *w)
+{
+    if (!w->is_create && !w->set[QUAL_answers]) return 0;
+    res_row t;
+    bool found;
+    if (campaign_template(w, QUAL_qualification_template_id, QUAL_campaign_id,
+                          CAMPAIGN_qualification_template_id, RES(QUALT), &t, &found))
+        return -1;
+    if (!found)
+        return engine_fail(w->c, EK_CONFLICT, "campaign_id",
+                           "campaign %s has no qualification template to check the answers "
+                           "against",
+                           engine_text(w->row, QUAL_campaign_id));
+    json_t *answers = json_loads(engine_text(w->row, QUAL_answers), 0, NULL);
+    json_t *fields = engine_items(&t, QUALT_fields);
+    int rc = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(answers, k, v)
+    {
+        size_t i;
+        json_t *f;
+        bool known = false;
+        json_array_foreach(fields, i, f)
+        {
+            known = known || is(member_str(f, "key"), k);
+        }
+        if (!known) {
+            const char *p = arena_printf(w->c->a, "answers.%s", k);
+            rc = engine_fail(w->c, EK_INVALID, p, "%s: qualification template %s has no field '%s'",
+                             p, t.id, k);
+            break;
+        }
+    }
+    size_t i;
+    json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        if (rc) break;
+        rc = check_answer(w->c, f, json_object_get(answers, member_str(f, "key")));
+    }
+    json_decref(fields);
+    json_decref(answers);
+    return rc;
+}
+
+const res_hooks qual_hooks = {.before_write = qual_before};

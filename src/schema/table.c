@@ -206,6 +206,11 @@ static bool check_fields(const char *owner, const res_field *fs, int n, char *er
             return FAIL("%s.%s: a list needs items and max_len, and cannot be filtered, searched "
                         "or sorted",
                         owner, f->name);
+        if (f->type == FT_OBJECT &&
+            (f->max_len < 1 || (f->flags & (RF_FILTER | RF_SEARCH | RF_SORT | RF_RANGE))))
+            return FAIL("%s.%s: an object needs max_len, and cannot be filtered, searched or "
+                        "sorted",
+                        owner, f->name);
         if (f->type != FT_LIST && f->items)
             return FAIL("%s.%s: only a list has items", owner, f->name);
         if ((f->flags & RF_SCALARS) &&

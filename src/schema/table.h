@@ -38,6 +38,10 @@ typedef enum res_ftype {
                     member may be a list itself (a script's nodes hold their
                     branches), and with RF_SCALARS the elements are plain
                     values of the one item field (a select's options) */
+    FT_OBJECT,   /* a flat object of strings, numbers and booleans whose keys
+                    and values a hook checks (qualification answers): keys
+                    as custom_fields', at most max_len; stored as JSON text,
+                    replaced whole, a null value leaves its key out */
 } res_ftype;
 
 /* Field flags. */

@@ -645,3 +645,127 @@ def test_call_log_refusals():
     finally:
         expect(A.patch("/v1/workspace", {"enabled_modules": ALL_MODULES}), 200)
     eq(count(A, CALLS), n, "nothing made while the module was off")
+
+
+# ---------------------------------------------------------------- script executions and qualifications
+
+EXECS = "/v1/outbound/script-executions"
+QUALIFS = "/v1/outbound/qualifications"
+
+
+def _scripted_campaign(client=None):
+    c = client or A
+    st = c.create(SCRIPTS, {"name": uniq("Exec script"), "nodes": _path()})
+    qt = c.create(QUALS, {"name": uniq("Exec qual"), "fields": _qfields()})
+    camp = c.create(CAMPAIGNS, {"name": "Scripted", "script_template_id": st["id"],
+                                "qualification_template_id": qt["id"]})
+    return camp, st, qt, c.create("/v1/contacts", {"name": uniq("Exec contact")})
+
+
+def test_script_execution_checked_against_the_campaign_script():
+    camp, st, _, con = _scripted_campaign()
+    m = A.create("/v1/members", {"name": "Exec Agent"})
+    e = A.create(EXECS, {"campaign_id": camp["id"], "contact_id": con["id"], "member_id": m["id"],
+                         "responses": [{"node_key": "intro"}, {"node_key": "interested", "answer": "Oui"},
+                                       {"node_key": "size", "answer": "51+"},
+                                       {"node_key": "budget", "answer": "about 10k"}]})
+    ok(e["id"].startswith("sexe_"), "script execution id prefix: %s" % e["id"])
+    eq((e["object"], e["status"], e["script_template_id"], len(e["responses"])),
+       ("script_execution", "in_progress", st["id"], 4), "execution")
+    eq(e["responses"][0], {"node_key": "intro", "answer": None}, "an instruction's response")
+    eq(expect(A.get("%s/%s" % (EXECS, e["id"])), 200)["data"], e, "GET it back")
+    eq(ids(list_all(A, EXECS, {"campaign_id": camp["id"], "status": "in_progress"})), [e["id"]], "?campaign_id=")
+    u = expect(A.patch("%s/%s" % (EXECS, e["id"]), {"status": "completed",
+                                                    "responses": e["responses"] + [{"node_key": "end"}]}), 200)
+    eq(len(u["data"]["responses"]), 5, "responses replaced whole")
+    n = count(A, EXECS)
+    expect(A.post(EXECS, {"campaign_id": camp["id"], "contact_id": con["id"]}), 409, "conflict", "contact_id")
+    for resps, param, frags in [
+            ([{"node_key": "nope", "answer": "x"}], "responses[0].node_key", ("nope", st["id"])),
+            ([{"node_key": "intro"}, {"node_key": "intro"}], "responses[1].node_key", ("intro", "twice")),
+            ([{"node_key": "interested", "answer": "Yes"}], "responses[0].answer", ("interested", "Yes")),
+            ([{"node_key": "size", "answer": "huge"}], "responses[0].answer", ("size", "huge")),
+            ([{"node_key": "intro", "answer": "hello"}], "responses[0].answer", ("intro",)),
+            ([{"answer": "Oui"}], "responses[0].node_key", ()),
+            ([{"node_key": "intro", "extra": 1}], "responses[0].extra", ()),
+            ([{"node_key": 5}], "responses[0].node_key", ()),
+            ("Oui", "responses", ())]:
+        other = A.create("/v1/contacts", {"name": "Exec refused"})
+        r = expect(A.post(EXECS, {"campaign_id": camp["id"], "contact_id": other["id"], "responses": resps}),
+                   400, "validation_failed", param)
+        for f in frags:
+            ok(f in r["error"]["message"], "message names %r: %r" % (f, r["error"]["message"]))
+        expect(A.patch("%s/%s" % (EXECS, e["id"]), {"responses": resps}), 400, "validation_failed", param)
+    _unchanged("%s/%s" % (EXECS, e["id"]), u["data"])
+    eq(count(A, EXECS), n, "nothing made by refusals")
+    bare = A.create(CAMPAIGNS, {"name": "No script"})
+    expect(A.post(EXECS, {"campaign_id": bare["id"], "contact_id": con["id"],
+                          "responses": [{"node_key": "intro"}]}), 409, "conflict", "campaign_id")
+    eq(A.create(EXECS, {"campaign_id": bare["id"], "contact_id": con["id"]})["script_template_id"], None,
+       "an execution without responses needs no script")
+    bcamp, _, _, bcon = _scripted_campaign(B)
+    expect(A.post(EXECS, {"campaign_id": bcamp["id"], "contact_id": con["id"]}), 404, "not_found", "campaign_id")
+    expect(RO.post(EXECS, {"campaign_id": camp["id"], "contact_id": con["id"]}), 403, "forbidden")
+    d = A.create("/v1/contacts", {"name": "Exec dry"})
+    expect(A.post(EXECS + "?dry_run=true", {"campaign_id": camp["id"], "contact_id": d["id"]}), 200)
+    eq(count(A, EXECS), n + 1, "a dry run stores nothing")
+
+
+def test_qualification_checked_against_the_campaign_template():
+    camp, _, qt, con = _scripted_campaign()
+    good = {"budget": 5000, "timing": "now", "decision_maker": True, "next-call": "2030-05-01", "notes": "warm"}
+    q = A.create(QUALIFS, {"campaign_id": camp["id"], "contact_id": con["id"], "answers": good,
+                           "notes": "call back in May", "custom_fields": {"src": "fair"}})
+    ok(q["id"].startswith("qual_"), "qualification id prefix: %s" % q["id"])
+    eq((q["object"], q["answers"], q["qualification_template_id"]), ("qualification", good, qt["id"]),
+       "qualification")
+    eq(expect(A.get("%s/%s" % (QUALIFS, q["id"])), 200)["data"], q, "GET it back")
+    only = A.create(QUALIFS, {"campaign_id": camp["id"], "contact_id": A.create("/v1/contacts", {"name": "Q2"})["id"],
+                              "answers": {"budget": 1.5}})
+    eq(only["answers"], {"budget": 1.5}, "only the required field")
+    eq(ids(list_all(A, QUALIFS, {"campaign_id": camp["id"], "query": "May"})), [q["id"]], "?query=")
+    n = count(A, QUALIFS)
+    expect(A.post(QUALIFS, {"campaign_id": camp["id"], "contact_id": con["id"], "answers": good}), 409,
+           "conflict", "contact_id")
+    for answers, param, frags in [
+            ({"timing": "now"}, "answers.budget", ("budget", "required")),
+            ({"budget": None}, "answers.budget", ("required",)),
+            ({"budget": "5000"}, "answers.budget", ("number",)),
+            ({"budget": 1, "timing": "someday"}, "answers.timing", ("someday",)),
+            ({"budget": 1, "timing": 3}, "answers.timing", ("string",)),
+            ({"budget": 1, "decision_maker": "yes"}, "answers.decision_maker", ("boolean",)),
+            ({"budget": 1, "next-call": "May 1st"}, "answers.next-call", ("date",)),
+            ({"budget": 1, "notes": 5}, "answers.notes", ()),
+            ({"budget": 1, "colour": "red"}, "answers.colour", ("colour", qt["id"])),
+            ({"budget": {"min": 1}}, "answers.budget", ()),
+            ({"budget": "x" * 10001}, "answers.budget", ()),
+            ({"bad key!": 1}, "answers", ()),
+            ([1], "answers", ()),
+            (None, "answers", ())]:
+        other = A.create("/v1/contacts", {"name": "Qual refused"})
+        r = expect(A.post(QUALIFS, {"campaign_id": camp["id"], "contact_id": other["id"], "answers": answers}),
+                   400, "validation_failed", param)
+        for f in frags:
+            ok(f in r["error"]["message"], "message names %r: %r" % (f, r["error"]["message"]))
+    expect(A.patch("%s/%s" % (QUALIFS, q["id"]), {"answers": {"timing": "now"}}), 400, "validation_failed",
+           "answers.budget")
+    _unchanged("%s/%s" % (QUALIFS, q["id"]), q)
+    u = expect(A.patch("%s/%s" % (QUALIFS, q["id"]), {"answers": {"budget": 7}}), 200)["data"]
+    eq(u["answers"], {"budget": 7}, "answers replaced whole")
+    expect(A.post(QUALIFS, {"campaign_id": camp["id"], "contact_id": con["id"]}), 400, "validation_failed",
+           "answers")
+    bare = A.create(CAMPAIGNS, {"name": "No qualification"})
+    expect(A.post(QUALIFS, {"campaign_id": bare["id"], "contact_id": con["id"], "answers": {}}), 409, "conflict",
+           "campaign_id")
+    expect(RO.post(QUALIFS, {"campaign_id": camp["id"], "contact_id": con["id"], "answers": good}), 403,
+           "forbidden")
+    d = A.create("/v1/contacts", {"name": "Qual dry"})
+    expect(A.post(QUALIFS + "?dry_run=true", {"campaign_id": camp["id"], "contact_id": d["id"], "answers": good}),
+           200)
+    eq(count(A, QUALIFS), n, "refusals and dry runs store nothing")
+    expect(A.patch("/v1/workspace", {"enabled_modules": [m for m in ALL_MODULES if m != "outbound"]}), 200)
+    try:
+        expect(A.get(QUALIFS), 403, "module_disabled")
+        expect(A.get(EXECS), 403, "module_disabled")
+    finally:
+        expect(A.patch("/v1/workspace", {"enabled_modules": ALL_MODULES}), 200)

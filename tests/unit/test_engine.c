@@ -309,6 +309,39 @@ TEST(engine_lists_nest_and_hold_scalars)
         if (!CHECK_STR(res.param, bad[i].param)) printf("  case %zu: %s\n", i, res.message);
         engine_result_release(&res);
     }
+
+    /* an object field: flat, a null value left out, a bad value named by its key */
+    const char *qt = create(&g, RES(QUALT),
+                            "{\"name\": \"Q\", \"fields\": [{\"key\": \"k\", \"label\": "
+                            "\"K\", \"type\": \"text\"}]}");
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\": \"C\", \"qualification_template_id\": \"%s\"}", qt);
+    const char *camp = create(&g, RES(CAMPAIGN), body);
+    const char *con = create(&g, RES(CONTACT), "{\"name\": \"P\"}");
+    static const struct {
+        const char *answers, *param;
+    } objs[] = {{"{\"k\": {\"a\": 1}}", "answers.k"},
+                {"{\"k\": [1]}", "answers.k"},
+                {"\"k=v\"", "answers"},
+                {"{\"k k\": 1}", "answers"},
+                {"{\"k\": \"v\", \"gone\": null}", NULL}};
+    for (size_t i = 0; qt && camp && con && i < sizeof objs / sizeof objs[0]; i++) {
+        snprintf(body, sizeof body,
+                 "{\"campaign_id\": \"%s\", \"contact_id\": \"%s\", \"answers\": %s}", camp, con,
+                 objs[i].answers);
+        CHECK_EQ_INT(call(&g, OP_CREATE, RES(QUAL), NULL, NULL, NULL, body, false, &res, &d),
+                     objs[i].param ? EK_INVALID : EK_CREATED);
+        if (objs[i].param && !CHECK_STR(res.param, objs[i].param))
+            printf("  object case %zu: %s\n", i, res.message);
+        if (!objs[i].param) {
+            json_t *a = json_object_get(d, "answers");
+            CHECK(json_object_size(a) == 1);
+            CHECK_STR(json_string_value(json_object_get(a, "k")), "v");
+        }
+        json_decref(d);
+        d = NULL;
+        engine_result_release(&res);
+    }
     eng_close(&g);
 }
 
