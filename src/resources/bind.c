@@ -22,6 +22,14 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_PAYMENT] = &payment_hooks,
     [RES_ACCOUNT] = &account_hooks,
     [RES_JE] = &entry_hooks,
+    [RES_MEMBER] = &member_hooks,
+    [RES_SCRIPT] = &script_hooks,
+    [RES_QUALT] = &qualt_hooks,
+    [RES_CAMPAIGN] = &campaign_hooks,
+    [RES_CCONTACT] = &ccontact_hooks,
+    [RES_CALLLOG] = &calllog_hooks,
+    [RES_SEXEC] = &sexec_hooks,
+    [RES_QUAL] = &qual_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {

@@ -337,7 +337,8 @@ static void write_val(jw *w, const res_field *f, const store_val *v)
         jw_str(w, t);
         break;
     }
-    case FT_LIST: jw_raw(w, v->s, strlen(v->s)); break;
+    case FT_LIST:
+    case FT_OBJECT: jw_raw(w, v->s, strlen(v->s)); break;
     default: jw_str(w, v->s ? v->s : "");
     }
 }
@@ -434,6 +435,7 @@ static const char *type_name(res_ftype t)
     case FT_NUMBER: return "a number";
     case FT_BOOL: return "a boolean";
     case FT_LIST: return "an array of objects";
+    case FT_OBJECT: return "an object";
     default: return "a string";
     }
 }
@@ -446,6 +448,7 @@ static int bad(engine_call *c, const char *field, const char *fmt, const char *a
 }
 
 static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val *out);
+static int convert_object(engine_call *c, const res_field *f, json_t *j, store_val *out);
 
 /* Converts one JSON value into a stored value, enforcing the field's type
  * and constraints. References are checked separately (they need the store). */
@@ -458,6 +461,7 @@ static int convert(engine_call *c, const res_field *f, json_t *j, store_val *out
     }
     switch (f->type) {
     case FT_LIST: return convert_list(c, f, j, out);
+    case FT_OBJECT: return convert_object(c, f, j, out);
     case FT_BOOL:
         if (!json_is_boolean(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
         *out = (store_val){.kind = SV_INT, .i = json_is_true(j)};
@@ -550,10 +554,15 @@ static int field_default(engine_call *c, const res_field *f, store_val *out)
 /* An FT_LIST value: an array of at most max_len objects whose members are
  * converted as their item fields (a failure names `field[i].member`), kept
  * as JSON with every member in declaration order, defaults filled in and
- * read-only members null until a hook computes them. */
+ * read-only members null until a hook computes them. With RF_SCALARS each
+ * element is a value converted as the one item field (a failure names
+ * `field[i]`). */
 static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val *out)
 {
-    if (!json_is_array(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
+    bool scalars = f->flags & RF_SCALARS;
+    if (!json_is_array(j))
+        return bad(c, f->name, "%s must be %s",
+                   scalars ? "an array of values" : type_name(f->type));
     size_t n = json_array_size(j);
     if (n > (size_t)f->max_len) {
         char lim[32];
@@ -570,6 +579,14 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *e = json_array_get(j, i);
+        if (scalars) {
+            res_field m = f->items[0];
+            m.name = arena_printf(c->a, "%s[%zu]", f->name, i);
+            m.flags |= RF_REQUIRED; /* an element is a value, never null */
+            if ((rc = convert(c, &m, e, &vals[0]))) break;
+            write_val(&w, &m, &vals[0]);
+            continue;
+        }
         if (!json_is_object(e)) {
             rc = engine_fail(c, EK_INVALID, arena_printf(c->a, "%s[%zu]", f->name, i),
                              "%s[%zu] must be an object", f->name, i);
@@ -665,42 +682,66 @@ static bool valid_cf_key(const char *k)
     return true;
 }
 
-/* custom_fields: a flat object of string/number/bool values. PATCH merges
- * keys into the stored object; a null value removes a key. */
-static int convert_custom(engine_call *c, json_t *j, const char *old, const char **out)
+/* A flat object of string/number/bool values (custom_fields, FT_OBJECT)
+ * set into `into`: a null value removes its key. A bad value is named by
+ * `name` alone, or with `key_param` by name.key. */
+static int flat_object(engine_call *c, const char *name, bool key_param, json_t *j, int max_keys,
+                       json_t *into)
 {
-    if (!json_is_object(j)) return bad(c, "custom_fields", "%s must be an object", "");
-    if (json_object_size(j) > 100)
-        return bad(c, "custom_fields", "%s may hold at most 100 keys", "");
-    json_t *merged = NULL;
-    if (old) merged = json_loads(old, 0, NULL);
-    if (!merged) merged = json_object();
+    if (!json_is_object(j)) return bad(c, name, "%s must be an object", "");
+    if (json_object_size(j) > (size_t)max_keys) {
+        char lim[32];
+        snprintf(lim, sizeof lim, "%d", max_keys);
+        return bad(c, name, "%s may hold at most %s keys", lim);
+    }
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v)
     {
-        if (!valid_cf_key(k)) {
-            json_decref(merged);
-            return bad(c, "custom_fields", "%s keys must be 1-100 characters of [A-Za-z0-9_.-]",
-                       "");
-        }
+        if (!valid_cf_key(k))
+            return bad(c, name, "%s keys must be 1-100 characters of [A-Za-z0-9_.-]", "");
+        const char *p = key_param ? arena_printf(c->a, "%s.%s", name, k) : name;
         if (json_is_null(v)) {
-            json_object_del(merged, k);
+            json_object_del(into, k);
             continue;
         }
-        if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v)) {
-            json_decref(merged);
-            return bad(c, "custom_fields", "%s values must be strings, numbers or booleans", "");
-        }
-        if (json_is_string(v) && utf8_len(json_string_value(v)) > 10000) {
-            json_decref(merged);
-            return bad(c, "custom_fields", "%s string values must be at most 10000 characters", "");
-        }
-        json_object_set(merged, k, v);
+        if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v))
+            return bad(c, p, "%s values must be strings, numbers or booleans", "");
+        if (json_is_string(v) && utf8_len(json_string_value(v)) > 10000)
+            return bad(c, p, "%s string values must be at most 10000 characters", "");
+        json_object_set(into, k, v);
+    }
+    return 0;
+}
+
+/* custom_fields: PATCH merges keys into the stored object. */
+static int convert_custom(engine_call *c, json_t *j, const char *old, const char **out)
+{
+    json_t *merged = NULL;
+    if (old) merged = json_loads(old, 0, NULL);
+    if (!merged) merged = json_object();
+    if (flat_object(c, "custom_fields", false, j, 100, merged)) {
+        json_decref(merged);
+        return -1;
     }
     char *s = json_dumps(merged, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(merged);
     *out = arena_strdup(c->a, s);
+    free(s);
+    return 0;
+}
+
+/* An FT_OBJECT value, written whole. */
+static int convert_object(engine_call *c, const res_field *f, json_t *j, store_val *out)
+{
+    json_t *o = json_object();
+    if (flat_object(c, f->name, true, j, f->max_len, o)) {
+        json_decref(o);
+        return -1;
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    *out = (store_val){.kind = SV_TEXT, .s = arena_strdup(c->a, s)};
     free(s);
     return 0;
 }
@@ -1031,7 +1072,7 @@ static int rollup_fail(engine_call *c, const res_def *r, int rc, const store_err
                        r->rollup.sum ? r->rollup.sum : "the record", r->singular);
 }
 
-static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, int sign)
+static int rollup_apply_one(engine_call *c, const res_def *r, const res_row *row, int sign)
 {
     if (!r->rollup.group[0]) return 0;
     store_val keys[3];
@@ -1048,7 +1089,7 @@ static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, in
 }
 
 /* Moves an updated row between rollup groups when its keys or sum changed. */
-static int rollup_move(engine_call *c, const res_def *r, const res_row *old, const res_row *row)
+static int rollup_move_one(engine_call *c, const res_def *r, const res_row *old, const res_row *row)
 {
     if (!r->rollup.group[0]) return 0;
     bool same = true;
@@ -1067,6 +1108,19 @@ static int rollup_move(engine_call *c, const res_def *r, const res_row *old, con
     store_err e;
     int rc = store_rollup_move(c->conn, r, c->ws, from, from_sum, to, to_sum, &e);
     return rc ? rollup_fail(c, r, rc, &e) : 0;
+}
+
+/* Both rollups of r: its own, and the second as the store sees it. */
+static int rollup_apply(engine_call *c, const res_def *r, const res_row *row, int sign)
+{
+    res_def two = res_rollup2_def(r);
+    return rollup_apply_one(c, r, row, sign) || rollup_apply_one(c, &two, row, sign) ? -1 : 0;
+}
+
+static int rollup_move(engine_call *c, const res_def *r, const res_row *old, const res_row *row)
+{
+    res_def two = res_rollup2_def(r);
+    return rollup_move_one(c, r, old, row) || rollup_move_one(c, &two, old, row) ? -1 : 0;
 }
 
 /* ----------------------------------------------------------------- writes */

@@ -35,6 +35,14 @@ extern const res_hooks invoice_hooks;        /* billing.c */
 extern const res_hooks payment_hooks;        /* billing.c */
 extern const res_hooks account_hooks;        /* accounting.c */
 extern const res_hooks entry_hooks;          /* accounting.c */
+extern const res_hooks member_hooks;         /* outbound.c */
+extern const res_hooks script_hooks;         /* outbound.c */
+extern const res_hooks qualt_hooks;          /* outbound.c */
+extern const res_hooks campaign_hooks;       /* outbound.c */
+extern const res_hooks ccontact_hooks;       /* outbound.c */
+extern const res_hooks calllog_hooks;        /* outbound.c */
+extern const res_hooks sexec_hooks;          /* outbound.c */
+extern const res_hooks qual_hooks;           /* outbound.c */
 
 int lead_convert(struct engine_call *c);      /* leads.c */
 int lead_stage(struct engine_call *c);        /* leads.c */

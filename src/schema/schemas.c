@@ -52,6 +52,8 @@ static const char url_pattern[] = "^https?://[^/\\x00-\\x20][^\\x00-\\x20]*$";
  * bodies the writable ones, as in a create (a list is written whole). */
 static json_t *list_item_schema(const res_field *f, res_schema_use use)
 {
+    if (f->flags & RF_SCALARS)
+        return res_schema_field(&f->items[0], use == RS_OUT ? RS_OUT : RS_CREATE);
     res_field m[f->nitems];
     int n = 0;
     for (int i = 0; i < f->nitems; i++)
@@ -77,6 +79,19 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
         if (in && (f->flags & RF_REQUIRED)) json_object_set_new(s, "minItems", json_integer(1));
         json_object_set_new(s, "items", list_item_schema(f, use));
         break;
+    case FT_OBJECT: {
+        json_t *v = pack("{s:[s,s,s]}", "type", "string", "number", "boolean");
+        if (in) {
+            json_array_append_new(json_object_get(v, "type"), json_string("null"));
+            json_object_set_new(v, "maxLength", json_integer(10000));
+            json_object_set_new(s, "maxProperties", json_integer(f->max_len));
+            json_object_set_new(s, "propertyNames",
+                                pack("{s:s}", "pattern", "^[A-Za-z0-9_.-]{1,100}$"));
+        }
+        json_object_set_new(s, "type", json_string("object"));
+        json_object_set_new(s, "additionalProperties", v);
+        break;
+    }
     case FT_INT:
     case FT_MONEY: {
         json_object_set_new(s, "type", json_string("integer"));

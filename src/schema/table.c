@@ -31,7 +31,7 @@ const char *const res_scopes[] = {
 
 /* Pass 1: value lists and field arrays. */
 #define VALUES(name, ...)       static const char *const name[] = {__VA_ARGS__, NULL};
-#define FIELDS(P)               static const res_field P##_fields[] = {
+#define FIELDS(P)               static const res_field P##__fields[] = {
 #define FIELD(P, n, t, fl, ...) {.name = #n, .type = (t), .flags = (fl), __VA_ARGS__},
 #define END_FIELDS(P)                                                                              \
     }                                                                                              \
@@ -52,7 +52,7 @@ const char *const res_scopes[] = {
 /* Pass 2: the resource rows. */
 #undef RESOURCE
 #define RESOURCE(P, ...)                                                                           \
-    [RES_##P] = {.id = RES_##P, .fields = P##_fields, .nfields = P##__COUNT, __VA_ARGS__},
+    [RES_##P] = {.id = RES_##P, .fields = P##__fields, .nfields = P##__COUNT, __VA_ARGS__},
 const res_def res_defs[RES__COUNT] = {
 #include "schema/resources.def"
 };
@@ -136,6 +136,15 @@ bool res_has_search(const res_def *r)
     return false;
 }
 
+res_def res_rollup2_def(const res_def *r)
+{
+    res_def v = *r;
+    v.rollup = r->rollup2;
+    v.rollup2 = (res_rollup){0};
+    if (r->rollup2.group[0]) v.name = r->rollup2.as;
+    return v;
+}
+
 int res_module_find(const char *name)
 {
     for (int i = 0; i < MOD__COUNT; i++)
@@ -197,8 +206,16 @@ static bool check_fields(const char *owner, const res_field *fs, int n, char *er
             return FAIL("%s.%s: a list needs items and max_len, and cannot be filtered, searched "
                         "or sorted",
                         owner, f->name);
+        if (f->type == FT_OBJECT &&
+            (f->max_len < 1 || (f->flags & (RF_FILTER | RF_SEARCH | RF_SORT | RF_RANGE))))
+            return FAIL("%s.%s: an object needs max_len, and cannot be filtered, searched or "
+                        "sorted",
+                        owner, f->name);
         if (f->type != FT_LIST && f->items)
             return FAIL("%s.%s: only a list has items", owner, f->name);
+        if ((f->flags & RF_SCALARS) &&
+            (f->type != FT_LIST || f->nitems != 1 || f->items[0].type == FT_LIST))
+            return FAIL("%s.%s: a list of scalars has one item field, not a list", owner, f->name);
         if (f->dflt && f->type == FT_ENUM) {
             bool ok = false;
             for (const char *const *v = f->enum_vals; *v && !ok; v++)
@@ -258,6 +275,23 @@ bool res_check(const res_def *defs, int ndefs, const res_sublist *subs, int nsub
             if (s < 0 || (r->fields[s].type != FT_MONEY && r->fields[s].type != FT_INT))
                 return FAIL("%s: rollup sum %s is not an integer field", r->name, r->rollup.sum);
         }
+        const res_rollup *r2 = &r->rollup2;
+        for (int g = 0; g < 4 && r2->group[g]; g++)
+            if (g == 3 || !has_field(r, r2->group[g]))
+                return FAIL("%s: rollup2 group %s is not a field (at most 3)", r->name,
+                            r2->group[g]);
+        if (r2->sum && (res_field_index(r, r2->sum) < 0 ||
+                        (r->fields[res_field_index(r, r2->sum)].type != FT_MONEY &&
+                         r->fields[res_field_index(r, r2->sum)].type != FT_INT)))
+            return FAIL("%s: rollup2 sum %s is not an integer field", r->name, r2->sum);
+        if (r->rollup.as || (r2->group[0] && (!r->rollup.group[0] || !r2->as)) ||
+            (!r2->group[0] && (r2->as || r2->sum)))
+            return FAIL("%s: a second rollup comes after the first and is named by `as` (only it)",
+                        r->name);
+        for (int k = 0; r2->as && k < ndefs; k++)
+            if (!strcmp(defs[k].name, r2->as) ||
+                (k < i && defs[k].rollup2.as && !strcmp(defs[k].rollup2.as, r2->as)))
+                return FAIL("%s: rollup2 name %s is taken", r->name, r2->as);
     }
     for (int i = 0; i < nsubs; i++) {
         const res_sublist *s = &subs[i];

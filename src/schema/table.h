@@ -34,7 +34,14 @@ typedef enum res_ftype {
     FT_RANK,     /* server-made ordering key: compared byte-wise, never by case */
     FT_LIST,     /* an array of objects whose members are the fields `items`
                     (line items): each checked as a field is, stored as JSON
-                    text in declaration order, at most max_len elements */
+                    text in declaration order, at most max_len elements; a
+                    member may be a list itself (a script's nodes hold their
+                    branches), and with RF_SCALARS the elements are plain
+                    values of the one item field (a select's options) */
+    FT_OBJECT,   /* a flat object of strings, numbers and booleans whose keys
+                    and values a hook checks (qualification answers): keys
+                    as custom_fields', at most max_len; stored as JSON text,
+                    replaced whole, a null value leaves its key out */
 } res_ftype;
 
 /* Field flags. */
@@ -47,7 +54,8 @@ enum {
     RF_PARENT = 1 << 5,     /* the parent id of a nested resource, from the path */
     RF_CREATEONLY = 1 << 6, /* set on create, rejected in updates */
     RF_RANGE = 1 << 7,      /* FT_DATETIME: list params `<x>_before`/`<x>_after` (x_at) */
-    RF_NOINDEX = 1 << 8,    /* RF_FILTER without an index: a list scans in its order for
+    RF_SCALARS = 1 << 8,    /* FT_LIST: elements are values of its one item field, not objects */
+    RF_NOINDEX = 1 << 9,    /* RF_FILTER without an index: a list scans in its order for
                                matches (a log's filters, where each index would cost
                                every write more than the rare filtered read saves) */
 };
@@ -140,6 +148,7 @@ typedef struct res_sublist {
 typedef struct res_rollup {
     const char *group[4]; /* text fields (enum, ref, currency), NULL-ended, at most 3 */
     const char *sum;      /* integer field summed, or NULL */
+    const char *as;       /* rollup2 only: the name its groups are kept under */
 } res_rollup;
 
 typedef struct res_def {
@@ -168,6 +177,8 @@ typedef struct res_def {
     bool timeline;              /* GET /{id}/timeline */
     bool batch;                 /* POST /batch */
     res_rollup rollup;          /* maintained by the engine on every write */
+    res_rollup rollup2;         /* a second one, over other groups, named by its `as`
+                                   (a campaign's contacts per status, and per assignee) */
     bool read_only;             /* written only by hooks (a ledger's lines): list and get
                                    routes, and no events of its own (its owner's tell) */
     bool core;                  /* of no module: never switched off (the audit log) */
@@ -263,6 +274,12 @@ bool res_has_search(const res_def *r);
 const res_def *res_find_singular(const char *singular);
 /* The module named `name`, or -1. */
 int res_module_find(const char *name);
+
+/* The resource as the store sees its second rollup: a copy named
+ * rollup2.as whose rollup is rollup2 (the store keeps, lists and rebuilds
+ * a rollup's groups under the resource's name), or with no rollup when
+ * r has no second one. */
+res_def res_rollup2_def(const res_def *r);
 
 /* Checks the table once at start-up: every reference, parent, sub-list,
  * rollup, index, unique tuple, upsert key, sort and action resolves, and

@@ -976,8 +976,11 @@ static int pg_migrate(pg_conn *c, int *applied, store_err *e)
     buf_free(&b);
     for (int i = 0; rc == STORE_OK && i < res_count; i++)
         rc = sync_resource(c, res_table[i], e);
-    for (int i = 0; rc == STORE_OK && i < res_count; i++)
+    for (int i = 0; rc == STORE_OK && i < res_count; i++) {
+        res_def two = res_rollup2_def(res_table[i]); /* kept under its own name */
         rc = sync_rollup(c, res_table[i], e);
+        if (rc == STORE_OK && two.rollup.group[0]) rc = sync_rollup(c, &two, e);
+    }
     if (rc) {
         pg_rollback(c);
         return rc;

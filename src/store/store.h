@@ -301,8 +301,8 @@ int store_rollup_move(store_conn *c, const res_def *r, const char *ws, const sto
 int store_rollup_list(store_conn *c, arena *a, const res_def *r, const char *ws,
                       const char *const *match, const char *upto, store_agg_row **rows, int *n,
                       store_err *e);
-/* Recounts r's rollup from its table (rows written below the engine, as
- * the bench generator does). Migrations run it when the declaration changes. */
+/* Recounts r's rollup (its second: res_rollup2_def(r)) from its table (rows written below the
+ * engine, as the bench generator does). Migrations run it when the declaration changes. */
 int store_rollup_rebuild(store_conn *c, const res_def *r, store_err *e);
 
 /* ---- upkeep ---- */

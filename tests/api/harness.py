@@ -770,6 +770,18 @@ def ids(items):
     return [x.get("id") for x in items]
 
 
+_MEMBERS = {}
+
+
+def member(client, label="Owner"):
+    """The id of the member named `label` in client's workspace, made on
+    first use: every owner_id and assignee_id names a member."""
+    k = (client.server.db, client.workspace_id, label)
+    if k not in _MEMBERS:
+        _MEMBERS[k] = client.create("/v1/members", {"name": label})["id"]
+    return _MEMBERS[k]
+
+
 # ---------------------------------------------------------------- cleanup
 
 def _kill_all():

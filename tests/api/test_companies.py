@@ -3,7 +3,7 @@ contract, each checked to leave stored data unchanged."""
 
 import time
 
-from harness import Server, check_record, count, eq, expect, ok
+from harness import Server, check_record, count, eq, expect, member, ok
 
 S = A = None
 TARGET = None
@@ -25,7 +25,7 @@ def teardown_module():
 def test_create_full_company_and_get_it_back():
     body = {"name": "Globex Corporation", "domain": "globex.com", "website": "https://www.globex.com/about",
             "industry": "Manufacturing", "phone": "+1 555 0100", "employee_count": 0,
-            "annual_revenue_cents": 123456789012, "currency": "USD", "owner_id": "usr_7",
+            "annual_revenue_cents": 123456789012, "currency": "USD", "owner_id": member(A, "usr_7"),
             "status": "inactive", "city": "Springfield", "country": "US", "notes": "Big account.",
             "custom_fields": {"segment": "enterprise", "rank": 1, "partner": False}}
     d = expect(A.post("/v1/companies", body), 201)["data"]

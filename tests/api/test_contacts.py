@@ -3,7 +3,7 @@ rule of the contract, each checked to leave stored data unchanged."""
 
 import time
 
-from harness import Server, check_record, count, eq, expect, ok
+from harness import Server, check_record, count, eq, expect, member, ok
 
 S = A = None
 COMPANY = None
@@ -29,7 +29,7 @@ def teardown_module():
 
 def test_create_full_contact_and_get_it_back():
     body = {"first_name": "Jane", "last_name": "Doe", "email": "jane@acme.com", "phone": "+1 555 0199",
-            "title": "VP Sales", "company_id": COMPANY["id"], "owner_id": "usr_42", "status": "inactive",
+            "title": "VP Sales", "company_id": COMPANY["id"], "owner_id": member(A, "usr_42"), "status": "inactive",
             "lifecycle_stage": "customer", "city": "Berlin", "country": "DE", "notes": "Met at a fair.",
             "custom_fields": {"tier": "gold", "seats": 12, "vip": True, "score": 2.5}}
     r = A.post("/v1/contacts", body)
@@ -75,7 +75,7 @@ def test_explicit_company_name_wins_over_company_id():
 
 def test_boundary_lengths_accepted():
     body = {"first_name": "f" * 100, "last_name": "l" * 100, "name": "n" * 200, "phone": "1" * 50,
-            "title": "t" * 200, "company_name": "c" * 200, "owner_id": "o" * 100, "city": "y" * 100,
+            "title": "t" * 200, "company_name": "c" * 200, "city": "y" * 100,
             "country": "k" * 100, "notes": "z" * 10000, "email": "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 61}
     ok(len(body["email"]) == 254, "test bug: email length %d" % len(body["email"]))
     d = A.create("/v1/contacts", body)
@@ -173,7 +173,9 @@ INVALID_CREATE = [
     ("phone_51", {"name": "x", "phone": "1" * 51}, 400, "validation_failed", "phone", ()),
     ("title_201", {"name": "x", "title": _long(201)}, 400, "validation_failed", "title", ()),
     ("company_name_201", {"name": "x", "company_name": _long(201)}, 400, "validation_failed", "company_name", ()),
-    ("owner_id_101", {"name": "x", "owner_id": _long(101)}, 400, "validation_failed", "owner_id", ()),
+    ("owner_id_unknown", {"name": "x", "owner_id": "mem_00000000000000000000000000"}, 404, "not_found", "owner_id", ()),
+    ("owner_id_is_contact", {"name": "x", "owner_id": "TARGET"}, 404, "not_found", "owner_id", ()),
+    ("owner_id_65", {"name": "x", "owner_id": _long(65)}, 400, "validation_failed", "owner_id", ()),
     ("city_101", {"name": "x", "city": _long(101)}, 400, "validation_failed", "city", ()),
     ("country_101", {"name": "x", "country": _long(101)}, 400, "validation_failed", "country", ()),
     ("notes_10001", {"name": "x", "notes": _long(10001)}, 400, "validation_failed", "notes", ()),

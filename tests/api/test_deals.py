@@ -4,7 +4,7 @@ above_id/below_id (visible on the board and via sort=position), closing and
 reopening, PATCH stage moves, and filters through a reference
 (company.name, company.domain). Every rejected write changes nothing."""
 
-from harness import Server, TIME_RE, check_record, count, eq, expect, ids, list_all, ok
+from harness import Server, TIME_RE, check_record, count, eq, expect, ids, list_all, member, ok
 
 S = A = B = None
 DEFAULT = P2 = None
@@ -93,7 +93,7 @@ def test_create_full():
     lead = A.create("/v1/leads", {"name": "Deal Lead"})
     body = {"name": "Full Deal", "company_id": ACME["id"], "contact_id": con["id"], "lead_id": lead["id"],
             "pipeline_id": P2["id"], "stage_id": P2ST[1]["id"], "amount_cents": 123456, "currency": "EUR",
-            "close_date": "2031-06-30", "owner_id": "usr_9", "notes": "big one", "custom_fields": {"src": "fair"}}
+            "close_date": "2031-06-30", "owner_id": member(A, "usr_9"), "notes": "big one", "custom_fields": {"src": "fair"}}
     d = A.create("/v1/deals", body)
     for k, v in body.items():
         eq(d.get(k), v, "created deal field %s" % k)
@@ -342,8 +342,9 @@ for _c in PATCH_ERRORS:
 # ------------------------------------------------------------ filters
 
 def test_filters_pipeline_stage_status():
-    d = A.create("/v1/deals", {"name": "Filter Me", "pipeline_id": P2["id"], "stage": "negotiation", "owner_id": "usr_filter"})
-    got = ids(list_all(A, "/v1/deals", {"owner_id": "usr_filter"}))
+    d = A.create("/v1/deals", {"name": "Filter Me", "pipeline_id": P2["id"], "stage": "negotiation",
+                               "owner_id": member(A, "usr_filter")})
+    got = ids(list_all(A, "/v1/deals", {"owner_id": member(A, "usr_filter")}))
     eq(got, [d["id"]], "?owner_id=")
     ok(d["id"] in ids(list_all(A, "/v1/deals", {"pipeline_id": P2["id"], "stage": "negotiation"})), "?pipeline_id&stage=")
     ok(d["id"] not in ids(list_all(A, "/v1/deals", {"pipeline_id": DEFAULT["id"]})), "P2 deal under ?pipeline_id=default")

@@ -4,7 +4,7 @@ search. Every rejected write is checked to leave stored data unchanged."""
 
 import time
 
-from harness import Server, TIME_RE, check_record, count, eq, expect, ids, list_all, ok
+from harness import Server, TIME_RE, check_record, count, eq, expect, ids, list_all, member, ok
 
 S = A = B = LF = None
 DEFAULT = P2 = None
@@ -53,6 +53,8 @@ def setup_module():
         b = dict(body)
         if "company_id" in b:
             b["company_id"] = LFL[b["company_id"]]["id"]
+        if "owner_id" in b:
+            b["owner_id"] = member(LF, b["owner_id"])
         LFL[label] = LF.create("/v1/leads", b)
 
 
@@ -87,7 +89,7 @@ def _counts():
 def test_create_full_lead_and_get_it_back():
     body = {"name": "Lena Lead", "email": "lena@lead.test", "phone": "+49 30 1234", "company_name": "Lena GmbH",
             "company_id": COMPANY["id"], "contact_id": CONTACT["id"], "title": "Head of Ops", "status": "qualified",
-            "source": "referral", "owner_id": "usr_3", "stage": "demo", "value_cents": 99900, "currency": "EUR",
+            "source": "referral", "owner_id": member(A, "usr_3"), "stage": "demo", "value_cents": 99900, "currency": "EUR",
             "notes": "warm intro", "custom_fields": {"size": 50, "vip": True}}
     d = expect(A.post("/v1/leads", body), 201)["data"]
     check_record(d, "lead_", "created lead")
@@ -544,7 +546,8 @@ def _labels(items):
 
 def _make_filter(params, want):
     def t():
-        p = {k: (LFL[v]["id"] if v in ("CO1", "CO2") else v) for k, v in params.items()}
+        p = {k: (LFL[v]["id"] if v in ("CO1", "CO2") else member(LF, v) if k == "owner_id" else v)
+             for k, v in params.items()}
         eq(_labels(list_all(LF, "/v1/leads", p)), sorted(want), "GET /v1/leads?%s" % params)
     return t
 

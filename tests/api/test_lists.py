@@ -2,7 +2,7 @@
 pagination, and validation of list parameters. Each concern uses its own
 workspace so result sets can be asserted exactly."""
 
-from harness import Server, count, eq, expect, ids, list_all, ok
+from harness import Server, count, eq, expect, ids, list_all, member, ok
 
 S = SR = PG = PC = SW = None
 C = {}   # search workspace contacts by label
@@ -19,19 +19,19 @@ def setup_module():
     PC = S.key("lists-paging-companies")
     S.start()
     CO["globex"] = SR.create("/v1/companies", {"name": "Globex Corporation", "domain": "globex.com",
-                                                "industry": "Manufacturing", "country": "US", "owner_id": "usr_1"})
+                                                "industry": "Manufacturing", "country": "US", "owner_id": member(SR, "usr_1")})
     CO["initech"] = SR.create("/v1/companies", {"name": "Initech", "domain": "initech.io", "industry": "Software",
                                                  "notes": "makers of tps reports", "country": "US", "status": "inactive"})
     CO["piper"] = SR.create("/v1/companies", {"name": "Pied Piper", "domain": "piedpiper.com",
                                                "website": "https://www.middleout.example", "industry": "Software",
-                                               "country": "DE", "owner_id": "usr_2",
+                                               "country": "DE", "owner_id": member(SR, "usr_2"),
                                                "custom_fields": {"segment": "startup"}})
     mk = [
         ("jane", {"first_name": "Jane", "last_name": "Doe", "email": "jane@acme.com", "company_name": "Acme Corp",
-                  "country": "DE", "status": "active", "lifecycle_stage": "customer", "owner_id": "usr_1",
+                  "country": "DE", "status": "active", "lifecycle_stage": "customer", "owner_id": member(SR, "usr_1"),
                   "custom_fields": {"tier": "gold"}}),
         ("janet", {"first_name": "Janet", "last_name": "Jackson", "email": "janet@initech.io", "country": "US",
-                   "lifecycle_stage": "lead", "owner_id": "usr_2", "custom_fields": {"tier": "silver"}}),
+                   "lifecycle_stage": "lead", "owner_id": member(SR, "usr_2"), "custom_fields": {"tier": "silver"}}),
         ("john", {"first_name": "John", "last_name": "Smith", "email": "jsmith@zenithmail.net", "country": "DE",
                   "status": "inactive", "lifecycle_stage": "lead", "custom_fields": {"tier": "gold"}}),
         ("bob", {"first_name": "Bob", "last_name": "Builder", "email": "bob@example.org",
@@ -211,7 +211,8 @@ COMPANY_FILTERS = [
 
 
 def _resolve(params):
-    return {k: (CO["globex"]["id"] if v == "GLOBEX" else v) for k, v in params.items()}
+    return {k: (CO["globex"]["id"] if v == "GLOBEX" else member(SR, v) if k == "owner_id" else v)
+            for k, v in params.items()}
 
 
 def _make_filter_test(path, table, params, want):

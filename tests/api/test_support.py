@@ -7,7 +7,7 @@ ticket_id query parameter). Every refused write is checked to change
 nothing: forbidden transitions, another workspace's ids, wrong types,
 missing fields, a duplicate queue key, missing scopes, a disabled module."""
 
-from harness import Server, eq, expect, ids, list_all, ok, uniq
+from harness import Server, eq, expect, ids, list_all, member, ok, uniq
 
 S = A = B = RO = CRM = None
 Q = None
@@ -158,14 +158,14 @@ def test_ticket_filters_and_search():
         r = expect(A.post("/v1/support/tickets", {"subject": "s", "invoice_id": bad}), 404)
         eq(r["error"]["param"], "invoice_id", "an invoice_id of no invoice of this workspace")
     t1 = _ticket(subject="Zebra printer jams", priority="low", source="email", contact_id=contact["id"],
-                 assignee_id="usr_1", invoice_id=inv["id"])
+                 assignee_id=member(A, "usr_1"), invoice_id=inv["id"])
     t2 = _ticket(subject="Zebra scanner broken", priority="high", source="chat", queue_id=Q["id"])
     eq(ids(expect(A.get("/v1/support/tickets", params={"query": "zebra"}), 200)["data"]),
        [t2["id"], t1["id"]], "?query=zebra, newest first")
     for params, want in [({"priority": "low", "query": "zebra"}, [t1["id"]]),
                          ({"source": "chat", "query": "zebra"}, [t2["id"]]),
                          ({"contact_id": contact["id"]}, [t1["id"]]),
-                         ({"assignee_id": "usr_1"}, [t1["id"]]),
+                         ({"assignee_id": member(A, "usr_1")}, [t1["id"]]),
                          ({"invoice_id": inv["id"]}, [t1["id"]]),
                          ({"queue_id": Q["id"], "query": "zebra"}, [t2["id"]])]:
         eq(ids(expect(A.get("/v1/support/tickets", params=params), 200)["data"]), want, "tickets %r" % params)

@@ -66,10 +66,19 @@ static engine_kind call(eng *g, engine_op op, const res_def *r, const res_action
     }
     json_t *j = body ? json_loads(body, 0, NULL) : NULL;
     engine_result_init(out);
+    /* "parent/id" names a nested record */
+    const char *id2 = NULL;
+    if (id && strchr(id, '/')) {
+        char *copy = arena_strdup(&g->a, id);
+        char *slash = strchr(copy, '/');
+        *slash = '\0';
+        id2 = slash + 1;
+        id = copy;
+    }
     engine_call c = {.op = op,
                      .res = r,
                      .action = act,
-                     .ids = {id},
+                     .ids = {id, id2},
                      .params = ps,
                      .nparams = np,
                      .body = j,
@@ -252,6 +261,177 @@ TEST(engine_dry_runs_store_nothing)
     CHECK_STR(res.param, "email");
     engine_result_release(&res);
     CHECK_EQ_INT(events(&g), before);
+    eng_close(&g);
+}
+
+TEST(engine_lists_nest_and_hold_scalars)
+{
+    eng g;
+    if (!eng_open(&g, "engine_lists.db")) return;
+    g.scopes = "crm:read crm:write";
+    engine_result res;
+    json_t *d;
+    /* a list member that is a list (branches), and a list of values (options) */
+    const char *ok = "{\"name\": \"Nested\", \"nodes\": [{\"key\": \"pick\", \"type\": \"select\", "
+                     "\"options\": [\"a\", \"b\"], \"branches\": [{\"label\": \"b\", \"next\": "
+                     "\"pick\"}]}]}";
+    CHECK_EQ_INT(call(&g, OP_CREATE, RES(SCRIPT), NULL, NULL, NULL, ok, false, &res, &d),
+                 EK_CREATED);
+    json_t *node = json_array_get(json_object_get(d, "nodes"), 0);
+    CHECK_STR(json_string_value(json_array_get(json_object_get(node, "options"), 1)), "b");
+    json_t *br = json_array_get(json_object_get(node, "branches"), 0);
+    CHECK_STR(str(br, "next"), "pick");
+    CHECK_STR(str(br, "label"), "b");
+    CHECK(json_is_null(json_object_get(node, "text"))); /* every member, declared order */
+    json_decref(d);
+    engine_result_release(&res);
+
+    /* a failure deep down names its path */
+    static const struct {
+        const char *nodes, *param;
+    } bad[] = {
+        {"[{\"key\": \"k\", \"type\": \"select\", \"options\": [\"a\", 5]}]",
+         "nodes[0].options[1]"},
+        {"[{\"key\": \"k\", \"type\": \"select\", \"options\": [\"a\", null]}]",
+         "nodes[0].options[1]"},
+        {"[{\"key\": \"k\", \"type\": \"select\", \"options\": {\"a\": 1}}]", "nodes[0].options"},
+        {"[{\"key\": \"k\", \"type\": \"yesno\", \"branches\": [{\"next\": \"k\", \"to\": 1}]}]",
+         "nodes[0].branches[0].to"},
+        {"[{\"key\": \"k\", \"type\": \"yesno\", \"branches\": [{\"label\": \"Oui\"}]}]",
+         "nodes[0].branches[0].next"},
+        {"[{\"key\": \"k\", \"type\": \"yesno\", \"branches\": [7]}]", "nodes[0].branches[0]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[512];
+        snprintf(body, sizeof body, "{\"name\": \"Bad %zu\", \"nodes\": %s}", i, bad[i].nodes);
+        CHECK_EQ_INT(call(&g, OP_CREATE, RES(SCRIPT), NULL, NULL, NULL, body, false, &res, NULL),
+                     EK_INVALID);
+        if (!CHECK_STR(res.param, bad[i].param)) printf("  case %zu: %s\n", i, res.message);
+        engine_result_release(&res);
+    }
+
+    /* an object field: flat, a null value left out, a bad value named by its key */
+    const char *qt = create(&g, RES(QUALT),
+                            "{\"name\": \"Q\", \"fields\": [{\"key\": \"k\", \"label\": "
+                            "\"K\", \"type\": \"text\"}]}");
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\": \"C\", \"qualification_template_id\": \"%s\"}", qt);
+    const char *camp = create(&g, RES(CAMPAIGN), body);
+    const char *con = create(&g, RES(CONTACT), "{\"name\": \"P\"}");
+    static const struct {
+        const char *answers, *param;
+    } objs[] = {{"{\"k\": {\"a\": 1}}", "answers.k"},
+                {"{\"k\": [1]}", "answers.k"},
+                {"\"k=v\"", "answers"},
+                {"{\"k k\": 1}", "answers"},
+                {"{\"k\": \"v\", \"gone\": null}", NULL}};
+    for (size_t i = 0; qt && camp && con && i < sizeof objs / sizeof objs[0]; i++) {
+        snprintf(body, sizeof body,
+                 "{\"campaign_id\": \"%s\", \"contact_id\": \"%s\", \"answers\": %s}", camp, con,
+                 objs[i].answers);
+        CHECK_EQ_INT(call(&g, OP_CREATE, RES(QUAL), NULL, NULL, NULL, body, false, &res, &d),
+                     objs[i].param ? EK_INVALID : EK_CREATED);
+        if (objs[i].param && !CHECK_STR(res.param, objs[i].param))
+            printf("  object case %zu: %s\n", i, res.message);
+        if (!objs[i].param) {
+            json_t *a = json_object_get(d, "answers");
+            CHECK(json_object_size(a) == 1);
+            CHECK_STR(json_string_value(json_object_get(a, "k")), "v");
+        }
+        json_decref(d);
+        d = NULL;
+        engine_result_release(&res);
+    }
+    eng_close(&g);
+}
+
+/* Whether r's rollup holds exactly the groups "k1/k2=n" given (any order). */
+static bool groups_are(eng *g, const res_def *r, const char *const *want, int nwant)
+{
+    store_agg_row *rows;
+    int n;
+    store_err e;
+    if (!CHECK_EQ_INT(store_rollup_list(g->c, &g->a, r, g->ws, NULL, NULL, &rows, &n, &e),
+                      STORE_OK))
+        return false;
+    bool ok = n == nwant;
+    for (int i = 0; i < n; i++) {
+        const char *got = arena_printf(
+            &g->a, "%s/%s=%lld", rows[i].key[0].kind == SV_TEXT ? rows[i].key[0].s : "",
+            rows[i].key[1].kind == SV_TEXT ? rows[i].key[1].s : "", (long long)rows[i].count);
+        bool found = false;
+        for (int k = 0; k < nwant && !found; k++)
+            found = strcmp(want[k], got) == 0;
+        if (!found) printf("  %s: unexpected group %s\n", r->name, got);
+        ok = ok && found;
+    }
+    if (n != nwant) printf("  %s: %d groups, want %d\n", r->name, n, nwant);
+    return ok;
+}
+
+#define GROUPS(g, r, ...)                                                                          \
+    CHECK(groups_are((g), (r), (const char *const[]){__VA_ARGS__},                                 \
+                     (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))))
+
+/* Campaign contacts keep two rollups: per campaign and status, and per
+ * assignee and status (under its own name); every write moves both. */
+TEST(engine_second_rollup_follows_writes)
+{
+    eng g;
+    if (!eng_open(&g, "engine_rollup2.db")) return;
+    g.scopes = "crm:read crm:write";
+    res_def two = res_rollup2_def(RES(CCONTACT));
+    CHECK_STR(two.name, "campaign-contacts:assignee");
+    CHECK(res_rollup2_def(RES(DEAL)).rollup.group[0] == NULL);
+    const char *m1 = create(&g, RES(MEMBER), "{\"name\": \"M1\"}");
+    const char *m2 = create(&g, RES(MEMBER), "{\"name\": \"M2\"}");
+    const char *camp = create(&g, RES(CAMPAIGN), "{\"name\": \"C\"}");
+    if (!m1 || !m2 || !camp) goto out;
+    const char *cc[3];
+    char body[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof body, "{\"name\": \"K%d\"}", i);
+        const char *con = create(&g, RES(CONTACT), body);
+        snprintf(body, sizeof body, "{\"contact_id\": \"%s\", \"assignee_id\": \"%s\"%s}", con,
+                 i == 2 ? m2 : m1, i == 1 ? ", \"status\": \"in_progress\"" : "");
+        engine_result res;
+        json_t *d = NULL;
+        CHECK_EQ_INT(call(&g, OP_CREATE, RES(CCONTACT), NULL, camp, NULL, body, false, &res, &d),
+                     EK_CREATED);
+        cc[i] = d ? arena_strdup(&g.a, str(d, "id")) : "";
+        json_decref(d);
+        engine_result_release(&res);
+    }
+    GROUPS(&g, RES(CCONTACT), arena_printf(&g.a, "%s/pending=2", camp),
+           arena_printf(&g.a, "%s/in_progress=1", camp));
+    GROUPS(&g, &two, arena_printf(&g.a, "%s/pending=1", m1),
+           arena_printf(&g.a, "%s/in_progress=1", m1), arena_printf(&g.a, "%s/pending=1", m2));
+
+    /* moving one to m2 and closing it moves both rollups */
+    engine_result res;
+    snprintf(body, sizeof body, "{\"assignee_id\": \"%s\", \"status\": \"completed\"}", m2);
+    CHECK_EQ_INT(call(&g, OP_UPDATE, RES(CCONTACT), NULL, arena_printf(&g.a, "%s/%s", camp, cc[1]),
+                      NULL, body, false, &res, NULL),
+                 EK_OK);
+    engine_result_release(&res);
+    GROUPS(&g, RES(CCONTACT), arena_printf(&g.a, "%s/pending=2", camp),
+           arena_printf(&g.a, "%s/completed=1", camp));
+    GROUPS(&g, &two, arena_printf(&g.a, "%s/pending=1", m1), arena_printf(&g.a, "%s/pending=1", m2),
+           arena_printf(&g.a, "%s/completed=1", m2));
+
+    /* deleting the member clears the assignee: its groups move to none */
+    CHECK_EQ_INT(call(&g, OP_DELETE, RES(MEMBER), NULL, m1, NULL, NULL, false, &res, NULL), EK_OK);
+    engine_result_release(&res);
+    GROUPS(&g, &two, "/pending=1", arena_printf(&g.a, "%s/pending=1", m2),
+           arena_printf(&g.a, "%s/completed=1", m2));
+
+    /* deleting the campaign takes its contacts and both rollups' counts */
+    CHECK_EQ_INT(call(&g, OP_DELETE, RES(CAMPAIGN), NULL, camp, NULL, NULL, false, &res, NULL),
+                 EK_OK);
+    engine_result_release(&res);
+    CHECK(groups_are(&g, RES(CCONTACT), NULL, 0));
+    CHECK(groups_are(&g, &two, NULL, 0));
+out:
     eng_close(&g);
 }
 

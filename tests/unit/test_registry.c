@@ -124,7 +124,7 @@ TEST(registry_fields)
             for (int m = k + 1; m < r->nfields; m++)
                 F_CHECK(strcmp(f->name, r->fields[m].name) != 0, r, f);
             F_CHECK(res_field_index(r, f->name) == k, r, f);
-            F_CHECK(f->type >= FT_STRING && f->type <= FT_LIST, r, f);
+            F_CHECK(f->type >= FT_STRING && f->type <= FT_OBJECT, r, f);
             F_CHECK(f->max_len >= 0, r, f);
             F_CHECK(res_field_max(f) > 0, r, f);
             /* A read-only field cannot be required of the client, unless it
@@ -398,7 +398,7 @@ TEST(registry_startup_check)
     static res_action acts[ACT__COUNT];
     static res_sublist subs[16];
     CHECK(res_sublist_count <= 16 && RES(DEAL)->nfields <= 64);
-    for (int c = 0; c < 11; c++) {
+    for (int c = 0; c < 14; c++) {
         memcpy(defs, res_defs, sizeof defs);
         memcpy(acts, res_actions, sizeof acts);
         memcpy(subs, res_sublists, sizeof(res_sublist) * (size_t)res_sublist_count);
@@ -417,6 +417,12 @@ TEST(registry_startup_check)
         case 8: acts[ACT_DEAL_MOVE].res = "deal", want = "known resource"; break;
         case 9: fields[DEAL_status].dflt = "closed", want = "default closed"; break;
         case 10: defs[RES_DEAL].default_sort = "notes", want = "default sort"; break;
+        case 11: fields[DEAL_name].flags |= RF_SCALARS, want = "list of scalars"; break;
+        case 12: defs[RES_DEAL].rollup2.group[0] = "status", want = "second rollup"; break;
+        case 13:
+            defs[RES_DEAL].rollup2 = (res_rollup){.group = {"status"}, .as = "contacts"};
+            want = "is taken";
+            break;
         }
         err[0] = '\0';
         bool ok =

@@ -978,6 +978,8 @@ static store_val sample_val(arena *a, const res_field *f, int variant)
         return (store_val){.kind = SV_TEXT, .s = arena_printf(a, "%s text for %s", tag, f->name)};
     case FT_LIST:
         return (store_val){.kind = SV_TEXT, .s = arena_printf(a, "[{\"n\":%d}]", variant)};
+    case FT_OBJECT:
+        return (store_val){.kind = SV_TEXT, .s = arena_printf(a, "{\"n\":%d}", variant)};
     case FT_EMAIL:
         return (store_val){.kind = SV_TEXT,
                            .s = arena_printf(a, "%s.%s@example.com", tag, f->name)};

@@ -1,0 +1,572 @@
+/* outbound.c - what members and the outbound-operations family do beyond
+ * the generic engine: a member's email is unique in the workspace whatever
+ * its case (the table's unique index compares bytes); a script template's
+ * nodes form a call path an agent can follow (keys unique, yesno branches
+ * Oui and Non, select branches among the options, no branch into nothing),
+ * its first node the start. Errors name the element at fault
+ * (nodes[2].branches[1].label) and the node's key, so a tool or a person
+ * finds it in a long script. A qualification template's fields have
+ * distinct keys that answers can name; a campaign ends after it starts.
+ * A campaign contact goes to the campaign's default assignee unless told
+ * otherwise, and while open counts against its assignee's capacity (read
+ * from the rollup per assignee and status, one row per status); a call log
+ * belongs to a campaign contact of its campaign and contact, and counts as
+ * one of its attempts. A script execution's responses and a
+ * qualification's answers are checked against the campaign's templates
+ * (kept on the record: later answers are checked against the same one),
+ * each refusal naming the response or answer at fault. */
+#include <jansson.h>
+#include <string.h>
+
+#include "core/timeutil.h"
+
+#include "resources/engine.h"
+#include "resources/hooks.h"
+
+/* ---------------------------------------------------------------- members */
+
+static int member_before(res_write *w)
+{
+    const char *email = engine_text(w->row, MEMBER_email);
+    if (!email || !w->set[MEMBER_email]) return 0;
+    res_row other;
+    int found = engine_find_by(w->c, w->r, MEMBER_email, email, &other);
+    if (found < 0) return -1;
+    if (found && strcmp(other.id, w->row->id) != 0)
+        return engine_fail(w->c, EK_CONFLICT, "email", "member %s already has the email %s",
+                           other.id, engine_text(&other, MEMBER_email));
+    return 0;
+}
+
+const res_hooks member_hooks = {.before_write = member_before};
+
+/* -------------------------------------------------------- script templates */
+
+static bool is(const char *s, const char *v)
+{
+    return s && strcmp(s, v) == 0;
+}
+
+static const char *member_str(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* The index of the node keyed `key` in nodes, or -1. */
+static int node_index(json_t *nodes, const char *key)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(nodes, i, n)
+    {
+        if (is(member_str(n, "key"), key)) return (int)i;
+    }
+    return -1;
+}
+
+/* Options are distinct; only a select has them and it needs some.
+ * `list` and `what` say where: "nodes" and "node", "fields" and "field". */
+static int check_options(engine_call *c, const char *list, const char *what, size_t i,
+                         const char *key, const char *type, json_t *opts)
+{
+    size_t n = json_array_size(opts);
+    const char *p = arena_printf(c->a, "%s[%zu].options", list, i);
+    if (!is(type, "select") && n)
+        return engine_fail(c, EK_INVALID, p, "%s: %s '%s' is a %s; only a select has options", p,
+                           what, key, type);
+    if (is(type, "select") && !n)
+        return engine_fail(c, EK_INVALID, p, "%s: select %s '%s' needs at least one option", p,
+                           what, key);
+    for (size_t k = 1; k < n; k++)
+        for (size_t m = 0; m < k; m++)
+            if (is(json_string_value(json_array_get(opts, k)),
+                   json_string_value(json_array_get(opts, m)))) {
+                const char *pk = arena_printf(c->a, "%s[%zu]", p, k);
+                return engine_fail(c, EK_INVALID, pk, "%s: %s '%s' lists option '%s' twice", pk,
+                                   what, key, json_string_value(json_array_get(opts, k)));
+            }
+    return 0;
+}
+
+/* A node's branches fit its type and lead to nodes of the template. */
+static int check_branches(engine_call *c, json_t *nodes, size_t i, const char *key,
+                          const char *type, json_t *opts, json_t *branches)
+{
+    bool yesno = is(type, "yesno"), select = is(type, "select");
+    size_t n = json_array_size(branches), k;
+    json_t *b;
+    if (!yesno && !select && n > 1)
+        return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].branches[1]", i),
+                           "nodes[%zu].branches[1]: %s node '%s' has at most one next node", i,
+                           type, key);
+    json_array_foreach(branches, k, b)
+    {
+        const char *label = member_str(b, "label"), *next = member_str(b, "next");
+        const char *lp = arena_printf(c->a, "nodes[%zu].branches[%zu].label", i, k);
+        if (!yesno && !select && label)
+            return engine_fail(c, EK_INVALID, lp,
+                               "%s: %s node '%s' goes on unconditionally; its branch has no "
+                               "label (got '%s')",
+                               lp, type, key, label);
+        if (yesno && !is(label, "Oui") && !is(label, "Non"))
+            return engine_fail(c, EK_INVALID, lp,
+                               "%s: yesno node '%s' branches are labelled Oui and Non, not '%s'",
+                               lp, key, label ? label : "(none)");
+        if (select) {
+            bool found = false;
+            size_t m;
+            json_t *o;
+            json_array_foreach(opts, m, o)
+            {
+                found = found || is(json_string_value(o), label);
+            }
+            if (!found)
+                return engine_fail(c, EK_INVALID, lp,
+                                   "%s: select node '%s' has no option '%s'; a branch label is one "
+                                   "of its options",
+                                   lp, key, label ? label : "(none)");
+        }
+        for (size_t m = 0; (yesno || select) && m < k; m++)
+            if (is(member_str(json_array_get(branches, m), "label"), label))
+                return engine_fail(c, EK_INVALID, lp, "%s: node '%s' has two branches '%s'", lp,
+                                   key, label);
+        if (node_index(nodes, next) < 0) {
+            const char *np = arena_printf(c->a, "nodes[%zu].branches[%zu].next", i, k);
+            return engine_fail(c, EK_INVALID, np,
+                               "%s: branch %s%s%sof node '%s' leads to '%s', which is no node of "
+                               "the template",
+                               np, label ? "'" : "", label ? label : "", label ? "' " : "", key,
+                               next);
+        }
+    }
+    if (yesno && n != 2)
+        return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].branches", i),
+                           "nodes[%zu].branches: yesno node '%s' needs two branches, Oui and Non "
+                           "(it has %zu)",
+                           i, key, n);
+    return 0;
+}
+
+/* Keys first: a branch's next is only meaningful once they are known. */
+static int check_nodes(engine_call *c, json_t *nodes)
+{
+    size_t i;
+    json_t *node;
+    json_array_foreach(nodes, i, node)
+    {
+        const char *key = member_str(node, "key");
+        int first = node_index(nodes, key);
+        if (first != (int)i)
+            return engine_fail(c, EK_INVALID, arena_printf(c->a, "nodes[%zu].key", i),
+                               "nodes[%zu].key: '%s' is already the key of nodes[%d]", i, key,
+                               first);
+    }
+    json_array_foreach(nodes, i, node)
+    {
+        const char *key = member_str(node, "key"), *type = member_str(node, "type");
+        json_t *opts = json_object_get(node, "options"),
+               *branches = json_object_get(node, "branches");
+        if (check_options(c, "nodes", "node", i, key, type, opts) ||
+            check_branches(c, nodes, i, key, type, opts, branches))
+            return -1;
+    }
+    return 0;
+}
+
+static int script_before(res_write *w)
+{
+    if (!w->is_create && !w->set[SCRIPT_nodes] && !w->set[SCRIPT_status]) return 0;
+    json_t *nodes = engine_items(w->row, SCRIPT_nodes);
+    int rc = check_nodes(w->c, nodes);
+    if (rc == 0 && is(engine_text(w->row, SCRIPT_status), "active") && !json_array_size(nodes))
+        rc = engine_fail(w->c, EK_INVALID, "nodes", "an active script template needs nodes");
+    const char *start = json_array_size(nodes) ? member_str(json_array_get(nodes, 0), "key") : NULL;
+    if (rc == 0)
+        engine_set(w->row, w->set, SCRIPT_start_node_key,
+                   start ? sv_text(arena_strdup(w->c->a, start)) : (store_val){.kind = SV_NULL});
+    json_decref(nodes);
+    return rc;
+}
+
+static int script_before_delete(res_write *w);
+
+const res_hooks script_hooks = {.before_write = script_before,
+                                .before_delete = script_before_delete};
+
+/* ------------------------------------------------- qualification templates */
+
+/* Keys become answer paths (answers.<key>): plain names only. */
+static bool plain_key(const char *k)
+{
+    if (!k || !*k) return false;
+    for (; *k; k++)
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+              *k == '_' || *k == '-'))
+            return false;
+    return true;
+}
+
+static int check_qfields(engine_call *c, json_t *fields)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        const char *key = member_str(f, "key"), *type = member_str(f, "type");
+        const char *p = arena_printf(c->a, "fields[%zu].key", i);
+        if (!plain_key(key))
+            return engine_fail(c, EK_INVALID, p, "%s: '%s' may hold only letters, digits, _ and -",
+                               p, key);
+        for (size_t k = 0; k < i; k++)
+            if (is(member_str(json_array_get(fields, k), "key"), key))
+                return engine_fail(c, EK_INVALID, p, "%s: '%s' is already the key of fields[%zu]",
+                                   p, key, k);
+        if (check_options(c, "fields", "field", i, key, type, json_object_get(f, "options")))
+            return -1;
+    }
+    return 0;
+}
+
+static int qualt_before(res_write *w)
+{
+    if (!w->is_create && !w->set[QUALT_fields] && !w->set[QUALT_status]) return 0;
+    json_t *fields = engine_items(w->row, QUALT_fields);
+    int rc = check_qfields(w->c, fields);
+    if (rc == 0 && is(engine_text(w->row, QUALT_status), "active") && !json_array_size(fields))
+        rc = engine_fail(w->c, EK_INVALID, "fields",
+                         "an active qualification template needs fields");
+    json_decref(fields);
+    return rc;
+}
+
+static int qualt_before_delete(res_write *w);
+
+const res_hooks qualt_hooks = {.before_write = qualt_before, .before_delete = qualt_before_delete};
+
+/* ------------------------------------------------------------- campaigns */
+
+static int campaign_before(res_write *w)
+{
+    const store_val *s = &w->row->vals[CAMPAIGN_starts_at], *e = &w->row->vals[CAMPAIGN_ends_at];
+    if ((w->set[CAMPAIGN_starts_at] || w->set[CAMPAIGN_ends_at]) && s->kind == SV_INT &&
+        e->kind == SV_INT && e->i <= s->i)
+        return engine_fail(w->c, EK_INVALID, w->set[CAMPAIGN_ends_at] ? "ends_at" : "starts_at",
+                           "ends_at must be after starts_at");
+    return 0;
+}
+
+const res_hooks campaign_hooks = {.before_write = campaign_before};
+
+/* A template a campaign uses stays: archive it instead. */
+static int template_in_use(res_write *w, int field)
+{
+    res_row camp;
+    int found = engine_find_by(w->c, RES(CAMPAIGN), field, w->old->id, &camp);
+    if (found <= 0) return found;
+    return engine_fail(w->c, EK_CONFLICT, NULL,
+                       "%s %s is used by campaign %s: archive it instead, or detach it first",
+                       w->r->singular, w->old->id, camp.id);
+}
+
+static int script_before_delete(res_write *w)
+{
+    return template_in_use(w, CAMPAIGN_script_template_id);
+}
+
+static int qualt_before_delete(res_write *w)
+{
+    return template_in_use(w, CAMPAIGN_qualification_template_id);
+}
+
+/* ------------------------------------------------------ campaign contacts */
+
+static bool open_status(const char *s)
+{
+    return is(s, "pending") || is(s, "in_progress") || is(s, "follow_up");
+}
+
+/* How many open campaign contacts member `id` holds, from the rollup. */
+static int open_load(engine_call *c, const char *id, int64_t *out)
+{
+    res_def two = res_rollup2_def(RES(CCONTACT));
+    const char *match[3] = {id, NULL, NULL};
+    store_agg_row *rows;
+    int n;
+    store_err e;
+    int rc = store_rollup_list(c->conn, c->a, &two, c->ws, match, NULL, &rows, &n, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    *out = 0;
+    for (int i = 0; i < n; i++)
+        if (rows[i].key[1].kind == SV_TEXT && open_status(rows[i].key[1].s)) *out += rows[i].count;
+    return 0;
+}
+
+static int check_capacity(res_write *w)
+{
+    const char *who = engine_text(w->row, CCONTACT_assignee_id);
+    bool now_open = open_status(engine_text(w->row, CCONTACT_status));
+    const char *was = w->old ? engine_text(w->old, CCONTACT_assignee_id) : NULL;
+    bool was_open = w->old && open_status(engine_text(w->old, CCONTACT_status));
+    if (!who || !now_open || (is(was, who) && was_open))
+        return 0; /* it holds no more than before */
+    res_row m;
+    int64_t held = 0;
+    if (engine_load(w->c, RES(MEMBER), who, "assignee_id", &m)) return -1;
+    if (is(engine_text(&m, MEMBER_status), "inactive"))
+        return engine_fail(w->c, EK_CONFLICT, "assignee_id",
+                           "member %s is inactive: assign the contact to an active member", who);
+    if (open_load(w->c, who, &held)) return -1;
+    int64_t cap = engine_int(&m, MEMBER_capacity, 0);
+    if (held + 1 > cap)
+        return engine_fail(w->c, EK_CONFLICT, "assignee_id",
+                           "member %s already holds %lld open campaign contacts, their capacity",
+                           who, (long long)held);
+    return 0;
+}
+
+static int ccontact_before(res_write *w)
+{
+    if (w->is_create && !engine_text(w->row, CCONTACT_assignee_id)) {
+        res_row camp;
+        if (engine_load(w->c, RES(CAMPAIGN), engine_text(w->row, CCONTACT_campaign_id), NULL,
+                        &camp))
+            return -1;
+        const char *dflt = engine_text(&camp, CAMPAIGN_default_assignee_id);
+        if (dflt) engine_set(w->row, w->set, CCONTACT_assignee_id, sv_text(dflt));
+    }
+    if (!w->is_create && !w->set[CCONTACT_assignee_id] && !w->set[CCONTACT_status]) return 0;
+    return check_capacity(w);
+}
+
+const res_hooks ccontact_hooks = {.before_write = ccontact_before};
+
+/* -------------------------------------------------------------- call logs */
+
+/* The campaign contact of the log's campaign and contact: 1 found, 0 none. */
+static int find_ccontact(engine_call *c, const char *campaign, const char *contact, res_row *out)
+{
+    store_filter f[2] = {{.field = CCONTACT_campaign_id, .v = sv_text(campaign)},
+                         {.field = CCONTACT_contact_id, .v = sv_text(contact)}};
+    store_query q = {.filters = f, .nfilters = 2, .limit = 1, .link_field = -1};
+    res_row *rows;
+    int n;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(c->conn, c->a, RES(CCONTACT), c->ws, &q, &rows, &n, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    if (n) *out = rows[0];
+    return n > 0;
+}
+
+static int calllog_before(res_write *w)
+{
+    res_row *row = w->row;
+    if (w->is_create && row->vals[CALLLOG_called_at].kind == SV_NULL)
+        engine_set(row, w->set, CALLLOG_called_at, sv_int((int64_t)time_now_ms()));
+    const char *camp = engine_text(row, CALLLOG_campaign_id),
+               *con = engine_text(row, CALLLOG_contact_id),
+               *cc = engine_text(row, CALLLOG_campaign_contact_id);
+    res_row ccr;
+    if (w->is_create && !cc && !w->set[CALLLOG_campaign_contact_id]) {
+        int found = find_ccontact(w->c, camp, con, &ccr);
+        if (found < 0) return -1;
+        if (found)
+            engine_set(row, w->set, CALLLOG_campaign_contact_id,
+                       sv_text(arena_strdup(w->c->a, ccr.id)));
+        return 0;
+    }
+    if (!cc || !w->set[CALLLOG_campaign_contact_id]) return 0;
+    if (engine_load(w->c, RES(CCONTACT), cc, "campaign_contact_id", &ccr)) return -1;
+    if (!is(engine_text(&ccr, CCONTACT_campaign_id), camp) ||
+        !is(engine_text(&ccr, CCONTACT_contact_id), con))
+        return engine_fail(w->c, EK_INVALID, "campaign_contact_id",
+                           "campaign contact %s is contact %s in campaign %s, not contact %s in "
+                           "campaign %s",
+                           cc, engine_text(&ccr, CCONTACT_contact_id),
+                           engine_text(&ccr, CCONTACT_campaign_id), con, camp);
+    return 0;
+}
+
+/* A new call is one more attempt of its campaign contact. */
+static int calllog_after(res_write *w)
+{
+    const char *cc = engine_text(w->row, CALLLOG_campaign_contact_id);
+    if (!w->is_create || !cc) return 0;
+    res_row old;
+    if (engine_load(w->c, RES(CCONTACT), cc, "campaign_contact_id", &old)) return -1;
+    bool *set;
+    res_row row = engine_copy_row(w->c, RES(CCONTACT), &old, &set);
+    int64_t at = engine_int(w->row, CALLLOG_called_at, 0);
+    engine_set(&row, set, CCONTACT_attempts, sv_int(engine_int(&old, CCONTACT_attempts, 0) + 1));
+    if (at > engine_int(&old, CCONTACT_last_called_at, INT64_MIN))
+        engine_set(&row, set, CCONTACT_last_called_at, sv_int(at));
+    return engine_save(w->c, RES(CCONTACT), &row, &old, set);
+}
+
+const res_hooks calllog_hooks = {.before_write = calllog_before, .after_write = calllog_after};
+
+/* ----------------------------------------- script executions, qualifications */
+
+/* The template a record of campaign `camp` is checked against: the one it
+ * was (field `own` of row), else the campaign's (field `of_campaign`),
+ * loaded into *t; 0 with *t untouched when there is none. */
+static int campaign_template(res_write *w, int own, int camp_field, int of_campaign,
+                             const res_def *tr, res_row *t, bool *found)
+{
+    *found = false;
+    const char *id = engine_text(w->row, own);
+    if (!id) {
+        res_row camp;
+        if (engine_load(w->c, RES(CAMPAIGN), engine_text(w->row, camp_field), "campaign_id", &camp))
+            return -1;
+        id = engine_text(&camp, of_campaign);
+        if (!id) return 0;
+        engine_set(w->row, w->set, own, sv_text(id));
+    }
+    if (engine_load(w->c, tr, id, w->r->fields[own].name, t)) return -1;
+    *found = true;
+    return 0;
+}
+
+static int check_response(engine_call *c, json_t *nodes, json_t *resps, size_t i, const char *tid)
+{
+    json_t *r = json_array_get(resps, i);
+    const char *key = member_str(r, "node_key"), *answer = member_str(r, "answer");
+    const char *kp = arena_printf(c->a, "responses[%zu].node_key", i),
+               *ap = arena_printf(c->a, "responses[%zu].answer", i);
+    int n = node_index(nodes, key);
+    if (n < 0)
+        return engine_fail(c, EK_INVALID, kp, "%s: '%s' is no node of script template %s", kp, key,
+                           tid);
+    for (size_t k = 0; k < i; k++)
+        if (is(member_str(json_array_get(resps, k), "node_key"), key))
+            return engine_fail(c, EK_INVALID, kp, "%s: node '%s' is answered twice", kp, key);
+    json_t *node = json_array_get(nodes, (size_t)n);
+    const char *type = member_str(node, "type");
+    if (is(type, "instruction") && answer)
+        return engine_fail(c, EK_INVALID, ap, "%s: node '%s' is an instruction: it takes no answer",
+                           ap, key);
+    if (is(type, "yesno") && answer && !is(answer, "Oui") && !is(answer, "Non"))
+        return engine_fail(c, EK_INVALID, ap, "%s: node '%s' is answered Oui or Non, not '%s'", ap,
+                           key, answer);
+    if (is(type, "select") && answer) {
+        bool found = false;
+        size_t m;
+        json_t *o;
+        json_array_foreach(json_object_get(node, "options"), m, o)
+        {
+            found = found || is(json_string_value(o), answer);
+        }
+        if (!found)
+            return engine_fail(c, EK_INVALID, ap, "%s: '%s' is no option of node '%s'", ap, answer,
+                               key);
+    }
+    return 0;
+}
+
+static int sexec_before(res_write *w)
+{
+    if (!w->is_create && !w->set[SEXEC_responses]) return 0;
+    json_t *resps = engine_items(w->row, SEXEC_responses);
+    res_row t;
+    bool found;
+    int rc = campaign_template(w, SEXEC_script_template_id, SEXEC_campaign_id,
+                               CAMPAIGN_script_template_id, RES(SCRIPT), &t, &found);
+    if (rc == 0 && !found && json_array_size(resps))
+        rc = engine_fail(w->c, EK_CONFLICT, "campaign_id",
+                         "campaign %s has no script template to check the responses against",
+                         engine_text(w->row, SEXEC_campaign_id));
+    if (rc == 0 && found) {
+        json_t *nodes = engine_items(&t, SCRIPT_nodes);
+        for (size_t i = 0; rc == 0 && i < json_array_size(resps); i++)
+            rc = check_response(w->c, nodes, resps, i, t.id);
+        json_decref(nodes);
+    }
+    json_decref(resps);
+    return rc;
+}
+
+const res_hooks sexec_hooks = {.before_write = sexec_before};
+
+/* One answer against its field: 0, or -1 naming answers.<key>. */
+static int check_answer(engine_call *c, json_t *field, json_t *v)
+{
+    const char *key = member_str(field, "key"), *type = member_str(field, "type");
+    const char *p = arena_printf(c->a, "answers.%s", key);
+    if (!v) {
+        if (!json_is_true(json_object_get(field, "required"))) return 0;
+        return engine_fail(c, EK_INVALID, p, "%s is required (field '%s')", p,
+                           member_str(field, "label"));
+    }
+    bool ok = is(type, "number")    ? json_is_number(v)
+              : is(type, "boolean") ? json_is_boolean(v)
+                                    : json_is_string(v);
+    if (ok && is(type, "date")) ok = time_parse_date(json_string_value(v));
+    if (!ok)
+        return engine_fail(c, EK_INVALID, p, "%s must be %s", p,
+                           is(type, "number")    ? "a number"
+                           : is(type, "boolean") ? "a boolean"
+                           : is(type, "date")    ? "a date (YYYY-MM-DD)"
+                                                 : "a string");
+    if (is(type, "select")) {
+        bool found = false;
+        size_t m;
+        json_t *o;
+        json_array_foreach(json_object_get(field, "options"), m, o)
+        {
+            found = found || is(json_string_value(o), json_string_value(v));
+        }
+        if (!found)
+            return engine_fail(c, EK_INVALID, p, "%s: '%s' is not one of the field's options", p,
+                               json_string_value(v));
+    }
+    return 0;
+}
+
+static int qual_before(res_write *w)
+{
+    if (!w->is_create && !w->set[QUAL_answers]) return 0;
+    res_row t;
+    bool found;
+    if (campaign_template(w, QUAL_qualification_template_id, QUAL_campaign_id,
+                          CAMPAIGN_qualification_template_id, RES(QUALT), &t, &found))
+        return -1;
+    if (!found)
+        return engine_fail(w->c, EK_CONFLICT, "campaign_id",
+                           "campaign %s has no qualification template to check the answers "
+                           "against",
+                           engine_text(w->row, QUAL_campaign_id));
+    json_t *answers = json_loads(engine_text(w->row, QUAL_answers), 0, NULL);
+    json_t *fields = engine_items(&t, QUALT_fields);
+    int rc = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(answers, k, v)
+    {
+        size_t i;
+        json_t *f;
+        bool known = false;
+        json_array_foreach(fields, i, f)
+        {
+            known = known || is(member_str(f, "key"), k);
+        }
+        if (!known) {
+            const char *p = arena_printf(w->c->a, "answers.%s", k);
+            rc = engine_fail(w->c, EK_INVALID, p, "%s: qualification template %s has no field '%s'",
+                             p, t.id, k);
+            break;
+        }
+    }
+    size_t i;
+    json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        if (rc) break;
+        rc = check_answer(w->c, f, json_object_get(answers, member_str(f, "key")));
+    }
+    json_decref(fields);
+    json_decref(answers);
+    return rc;
+}
+
+const res_hooks qual_hooks = {.before_write = qual_before};
