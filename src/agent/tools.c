@@ -324,7 +324,7 @@ static void add_action_tool(const res_action *a)
     const res_def *r = res_find(a->res);
     char name[160], d[2048];
     snake(name, sizeof name, a->op_id);
-    bool destructive = a->id == ACT_INVOICE_VOID || a->id == ACT_JE_REVERSE;
+    bool destructive = a->destructive;
     tool_risk risk = !a->write ? TOOL_READ : destructive ? TOOL_DESTRUCTIVE : TOOL_WRITE;
     tool_def *t = add_tool(name, a->summary,
                            describe(d, sizeof d, a->summary, r,

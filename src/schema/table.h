@@ -203,6 +203,8 @@ typedef struct res_action {
     const char *response; /* OpenAPI schema of `data`; NULL: the resource's */
     bool list;            /* answers a list page */
     bool creates;         /* makes a record of `res` and answers it (201) */
+    bool destructive;     /* cannot be undone (a void, a bulk removal): agent tools ask for
+                             confirm: true unless it is a dry run */
     const char *op_id, *summary;
 } res_action;
 
