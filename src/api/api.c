@@ -525,6 +525,9 @@ void api_handle(api_req *q)
         q->deferred = true;
         return;
     }
+    /* A read that takes a body (a list of ids does not fit a query
+     * string) reads it here; it runs where reads run. */
+    if (q->method == M_POST && q->route->action && parse_body(q)) return;
     if (q->route->handler)
         q->route->handler(q);
     else

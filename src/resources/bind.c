@@ -46,6 +46,18 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_JE_REVERSE] = entry_reverse,
     [ACT_ACCOUNT_BALANCE] = account_balance,
     [ACT_TRIAL_BALANCE] = trial_balance,
+    [ACT_OUT_OVERVIEW] = outbound_overview,
+    [ACT_OUT_AGENTS] = outbound_agents,
+    [ACT_OUT_WORKLOADS] = outbound_workloads,
+    [ACT_OUT_CAMPAIGNS] = outbound_campaigns,
+    [ACT_OUT_CAMPAIGN] = outbound_campaign,
+    [ACT_OUT_CC_COUNTS] = outbound_cc_counts,
+    [ACT_OUT_MULTI] = outbound_multi,
+    [ACT_OUT_OVERLAP] = outbound_overlap,
+    [ACT_OUT_CONTACTS] = outbound_contacts,
+    [ACT_OUT_SCRIPT_EXPORT] = outbound_script_export,
+    [ACT_OUT_QUALT_EXPORT] = outbound_qualt_export,
+    [ACT_OUT_ATTACH] = outbound_attach,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

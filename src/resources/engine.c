@@ -1597,6 +1597,11 @@ static bool utf8_valid(const char *s)
  * letter or digit), so the page is empty whatever else it asks. */
 static int parse_query(engine_call *c, const res_def *r, store_query *sq, bool *none)
 {
+    return engine_parse_query(c, r, sq, none);
+}
+
+int engine_parse_query(engine_call *c, const res_def *r, store_query *sq, bool *none)
+{
     *none = false;
     memset(sq, 0, sizeof *sq);
     sq->link_field = -1;

@@ -205,6 +205,10 @@ int engine_parse_query_fields(engine_call *c, const res_field *fields, int n, st
                               bool *set);
 /* Refuses parameters nobody read: 400 naming the first. */
 int engine_params_check(engine_call *c);
+/* What GET /v1/{r} reads from the parameters (limit, sort, cursor, query,
+ * filters, custom-field filters) as a store query for r; *none when the
+ * query can match nothing. A hook's own list routes page with it. */
+int engine_parse_query(engine_call *c, const res_def *r, store_query *sq, bool *none);
 /* `limit`: 1..100, 20 when absent. */
 int engine_parse_limit(engine_call *c, int *limit);
 

@@ -14,7 +14,13 @@
  * one of its attempts. A script execution's responses and a
  * qualification's answers are checked against the campaign's templates
  * (kept on the record: later answers are checked against the same one),
- * each refusal naming the response or answer at fault. */
+ * each refusal naming the response or answer at fault.
+ *
+ * Below the hooks, 002's outbound tools (table actions, so REST, MCP and
+ * the agent API share them): the workspace's counts, agents and their
+ * workloads, campaigns with their contact counts, overlaps between
+ * campaigns, a campaign's contacts with their names, template exports,
+ * and attaching templates. */
 #include <jansson.h>
 #include <string.h>
 
@@ -570,3 +576,563 @@ static int qual_before(res_write *w)
 }
 
 const res_hooks qual_hooks = {.before_write = qual_before};
+
+/* ==================================================================== tools
+ * 002's outbound tools, one table action each (schema/resources.def). Counts
+ * come from the campaign contacts' two rollups (per campaign and status, per
+ * assignee and status: one row per status whatever the number of contacts)
+ * or from one grouped query; lists page as GET /v1/... lists do. */
+
+/* Counts per status, in cc_status's order, and their total. */
+typedef struct status_counts {
+    int64_t n[8];
+    int64_t total, open;
+} status_counts;
+
+static const char *const *cc_statuses(void)
+{
+    return RES(CCONTACT)->fields[CCONTACT_status].enum_vals;
+}
+
+static void count_status(status_counts *sc, const store_val *status, int64_t n)
+{
+    const char *const *v = cc_statuses();
+    for (int i = 0; v[i] && i < 8; i++)
+        if (status->kind == SV_TEXT && is(status->s, v[i])) sc->n[i] += n;
+    sc->total += n;
+    if (status->kind == SV_TEXT && open_status(status->s)) sc->open += n;
+}
+
+/* The rollup groups of r whose first key is `id` (every group when NULL),
+ * folded by their second key, the status. */
+static int rollup_counts(engine_call *c, const res_def *r, const char *id, status_counts *sc)
+{
+    const char *match[3] = {id, NULL, NULL};
+    store_agg_row *rows;
+    int n;
+    store_err e;
+    int rc = store_rollup_list(c->conn, c->a, r, c->ws, id ? match : NULL, NULL, &rows, &n, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    *sc = (status_counts){0};
+    for (int i = 0; i < n; i++)
+        count_status(sc, &rows[i].key[1], rows[i].count);
+    return 0;
+}
+
+static int campaign_counts(engine_call *c, const char *campaign, status_counts *sc)
+{
+    return rollup_counts(c, RES(CCONTACT), campaign, sc);
+}
+
+static int member_counts(engine_call *c, const char *member, status_counts *sc)
+{
+    res_def two = res_rollup2_def(RES(CCONTACT));
+    return rollup_counts(c, &two, member, sc);
+}
+
+static void write_counts(jw *w, const char *key, const status_counts *sc)
+{
+    jw_key(w, key);
+    jw_obj_open(w);
+    jw_kint(w, "total", sc->total);
+    jw_kint(w, "open", sc->open);
+    jw_key(w, "by_status");
+    jw_obj_open(w);
+    const char *const *v = cc_statuses();
+    for (int i = 0; v[i] && i < 8; i++)
+        jw_kint(w, v[i], sc->n[i]);
+    jw_obj_close(w);
+    jw_obj_close(w);
+}
+
+/* Count of r's records, and per value of `field` when field >= 0. */
+static int write_tally(engine_call *c, jw *w, const char *key, const res_def *r, int field)
+{
+    store_agg_row *rows;
+    int n;
+    if (engine_aggregate(c, r, NULL, 0, field, -1, -1, &rows, &n)) return -1;
+    int64_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += rows[i].count;
+    if (field < 0) {
+        jw_kint(w, key, total);
+        return 0;
+    }
+    jw_key(w, key);
+    jw_obj_open(w);
+    jw_kint(w, "total", total);
+    jw_key(w, arena_printf(c->a, "by_%s", r->fields[field].name));
+    jw_obj_open(w);
+    for (const char *const *v = r->fields[field].enum_vals; *v; v++) {
+        int64_t k = 0;
+        for (int i = 0; i < n; i++)
+            if (rows[i].key[0].kind == SV_TEXT && is(rows[i].key[0].s, *v)) k = rows[i].count;
+        jw_kint(w, *v, k);
+    }
+    jw_obj_close(w);
+    jw_obj_close(w);
+    return 0;
+}
+
+int outbound_overview(engine_call *c)
+{
+    if (engine_params_check(c)) return -1;
+    status_counts cc;
+    if (campaign_counts(c, NULL, &cc)) return -1;
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "crm_workspace_overview");
+    if (write_tally(c, w, "contacts", RES(CONTACT), -1) ||
+        write_tally(c, w, "companies", RES(COMPANY), -1) ||
+        write_tally(c, w, "members", RES(MEMBER), MEMBER_role) ||
+        write_tally(c, w, "campaigns", RES(CAMPAIGN), CAMPAIGN_status))
+        return -1;
+    write_counts(w, "campaign_contacts", &cc);
+    if (write_tally(c, w, "script_templates", RES(SCRIPT), SCRIPT_status) ||
+        write_tally(c, w, "qualification_templates", RES(QUALT), QUALT_status) ||
+        write_tally(c, w, "call_logs", RES(CALLLOG), -1))
+        return -1;
+    jw_obj_close(w);
+    return 0;
+}
+
+/* A page of r for the call's parameters (limit, cursor, filters), limited
+ * to field = value when field >= 0. */
+static int tool_page(engine_call *c, const res_def *r, int field, const char *value, res_row **rows,
+                     int *n, const char **next)
+{
+    store_query sq;
+    bool none;
+    if (engine_parse_query(c, r, &sq, &none) || engine_params_check(c)) return -1;
+    *rows = NULL, *n = 0, *next = NULL;
+    if (field >= 0) {
+        sq.link_field = field;
+        sq.link_value = value;
+    }
+    return none ? 0 : engine_page(c, r, &sq, NULL, rows, n, next);
+}
+
+static void end_page(engine_call *c, jw *w, const char *next)
+{
+    jw_arr_close(w);
+    c->out->list = true;
+    c->out->next_cursor = next;
+}
+
+static void write_agent(jw *w, const res_row *m, const status_counts *sc)
+{
+    jw_obj_open(w);
+    engine_write_members(w, RES(MEMBER), m);
+    int64_t cap = engine_int(m, MEMBER_capacity, 0);
+    jw_kint(w, "open_contacts", sc->open);
+    jw_kint(w, "available_capacity", cap > sc->open ? cap - sc->open : 0);
+    write_counts(w, "contact_counts", sc);
+    jw_obj_close(w);
+}
+
+int outbound_agents(engine_call *c)
+{
+    res_row *rows;
+    int n;
+    const char *next;
+    if (tool_page(c, RES(MEMBER), MEMBER_role, "agent", &rows, &n, &next)) return -1;
+    status_counts *sc = arena_zalloc(c->a, sizeof *sc * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++)
+        if (member_counts(c, rows[i].id, &sc[i])) return -1;
+    jw *w = engine_answer(c);
+    jw_arr_open(w);
+    for (int i = 0; i < n; i++)
+        write_agent(w, &rows[i], &sc[i]);
+    end_page(c, w, next);
+    return 0;
+}
+
+/* The ids of an id-list body field (validated by engine_parse_fields),
+ * without repeats, each a record of r in the workspace (404 naming
+ * `name[i]` otherwise), loaded into rows in one round trip. */
+static int load_ids(engine_call *c, const res_def *r, const char *name, const store_val *v, int min,
+                    const char ***ids, res_row **rows, int *n)
+{
+    json_t *arr = v->kind == SV_TEXT ? json_loads(v->s, 0, NULL) : NULL;
+    size_t len = json_array_size(arr);
+    *ids = arena_alloc(c->a, sizeof **ids * (len ? len : 1));
+    int *at = arena_alloc(c->a, sizeof *at * (len ? len : 1));
+    *n = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *id = json_string_value(json_array_get(arr, i));
+        bool seen = false;
+        for (int k = 0; k < *n && !seen; k++)
+            seen = is((*ids)[k], id);
+        if (seen) continue;
+        at[*n] = (int)i;
+        (*ids)[(*n)++] = arena_strdup(c->a, id);
+    }
+    json_decref(arr);
+    if (*n < min)
+        return engine_fail(c, EK_INVALID, name, "%s needs at least %d different ids", name, min);
+    store_read *reads = arena_zalloc(c->a, sizeof *reads * (size_t)*n);
+    for (int i = 0; i < *n; i++)
+        reads[i] = (store_read){.r = r, .id = (*ids)[i]};
+    if (engine_prefetch(c, reads, *n)) return -1;
+    *rows = arena_alloc(c->a, sizeof **rows * (size_t)*n);
+    for (int i = 0; i < *n; i++) {
+        if (reads[i].rc != STORE_OK) {
+            const char *p = arena_printf(c->a, "%s[%d]", name, at[i]);
+            return engine_fail(c, EK_NOT_FOUND, p, "%s: no %s '%s' in this workspace", p,
+                               r->singular, (*ids)[i]);
+        }
+        (*rows)[i] = reads[i].row;
+    }
+    return 0;
+}
+
+int outbound_workloads(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[WORKLOAD__COUNT];
+    bool given[WORKLOAD__COUNT];
+    const char **ids;
+    res_row *rows;
+    int n;
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given) ||
+        load_ids(c, RES(MEMBER), "member_ids", &v[WORKLOAD_member_ids], 1, &ids, &rows, &n))
+        return -1;
+    status_counts *sc = arena_zalloc(c->a, sizeof *sc * (size_t)n);
+    for (int i = 0; i < n; i++)
+        if (member_counts(c, ids[i], &sc[i])) return -1;
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "agent_workloads");
+    jw_key(w, "workloads");
+    jw_arr_open(w);
+    for (int i = 0; i < n; i++) {
+        jw_obj_open(w);
+        jw_kstr(w, "member_id", ids[i]);
+        jw_kstr(w, "name", engine_text(&rows[i], MEMBER_name));
+        jw_kstr(w, "role", engine_text(&rows[i], MEMBER_role));
+        jw_kstr(w, "status", engine_text(&rows[i], MEMBER_status));
+        int64_t cap = engine_int(&rows[i], MEMBER_capacity, 0);
+        jw_kint(w, "capacity", cap);
+        jw_kint(w, "available_capacity", cap > sc[i].open ? cap - sc[i].open : 0);
+        write_counts(w, "contact_counts", &sc[i]);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
+    jw_obj_close(w);
+    return 0;
+}
+
+static void write_summary(jw *w, const res_row *camp, const status_counts *sc)
+{
+    jw_obj_open(w);
+    engine_write_members(w, RES(CAMPAIGN), camp);
+    write_counts(w, "contact_counts", sc);
+    jw_obj_close(w);
+}
+
+int outbound_campaigns(engine_call *c)
+{
+    res_row *rows;
+    int n;
+    const char *next;
+    if (tool_page(c, RES(CAMPAIGN), -1, NULL, &rows, &n, &next)) return -1;
+    status_counts *sc = arena_zalloc(c->a, sizeof *sc * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++)
+        if (campaign_counts(c, rows[i].id, &sc[i])) return -1;
+    jw *w = engine_answer(c);
+    jw_arr_open(w);
+    for (int i = 0; i < n; i++)
+        write_summary(w, &rows[i], &sc[i]);
+    end_page(c, w, next);
+    return 0;
+}
+
+int outbound_campaign(engine_call *c)
+{
+    res_row camp;
+    status_counts sc;
+    if (engine_params_check(c) || engine_load(c, RES(CAMPAIGN), c->ids[0], NULL, &camp) ||
+        campaign_counts(c, camp.id, &sc))
+        return -1;
+    write_summary(engine_answer(c), &camp, &sc);
+    return 0;
+}
+
+int outbound_cc_counts(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[CCOUNTS__COUNT];
+    bool given[CCOUNTS__COUNT];
+    const char **ids;
+    res_row *rows;
+    int n;
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given) ||
+        load_ids(c, RES(CAMPAIGN), "campaign_ids", &v[CCOUNTS_campaign_ids], 1, &ids, &rows, &n))
+        return -1;
+    status_counts *sc = arena_zalloc(c->a, sizeof *sc * (size_t)n);
+    for (int i = 0; i < n; i++)
+        if (campaign_counts(c, ids[i], &sc[i])) return -1;
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "campaign_contact_counts");
+    jw_key(w, "campaigns");
+    jw_arr_open(w);
+    for (int i = 0; i < n; i++) {
+        jw_obj_open(w);
+        jw_kstr(w, "campaign_id", ids[i]);
+        jw_kstr(w, "name", engine_text(&rows[i], CAMPAIGN_name));
+        jw_kstr(w, "status", engine_text(&rows[i], CAMPAIGN_status));
+        write_counts(w, "contact_counts", &sc[i]);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
+    jw_obj_close(w);
+    return 0;
+}
+
+/* Which of the n campaigns each contact of any of them is in: one query
+ * grouped by (contact, campaign), in contact order. */
+static int memberships(engine_call *c, const char **ids, int n, store_agg_row **rows, int *nrows)
+{
+    store_val *in = arena_alloc(c->a, sizeof *in * (size_t)n);
+    for (int i = 0; i < n; i++)
+        in[i] = sv_text(ids[i]);
+    store_filter f = {.field = CCONTACT_campaign_id, .op = SF_IN, .in = in, .nin = n};
+    return engine_aggregate(c, RES(CCONTACT), &f, 1, CCONTACT_contact_id, CCONTACT_campaign_id, -1,
+                            rows, nrows);
+}
+
+static int index_of(const char **ids, int n, const char *id)
+{
+    for (int i = 0; i < n; i++)
+        if (is(ids[i], id)) return i;
+    return -1;
+}
+
+int outbound_multi(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[MULTI__COUNT];
+    bool given[MULTI__COUNT];
+    const char **ids;
+    res_row *camps;
+    int n, nrows;
+    store_agg_row *rows;
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given) ||
+        load_ids(c, RES(CAMPAIGN), "campaign_ids", &v[MULTI_campaign_ids], 2, &ids, &camps, &n))
+        return -1;
+    int64_t min = given[MULTI_min_campaigns] && v[MULTI_min_campaigns].kind == SV_INT
+                      ? v[MULTI_min_campaigns].i
+                      : 2;
+    int64_t limit = given[MULTI_limit] && v[MULTI_limit].kind == SV_INT ? v[MULTI_limit].i : 100;
+    if (min > n)
+        return engine_fail(c, EK_INVALID, "min_campaigns",
+                           "min_campaigns (%lld) is more than the %d campaigns given",
+                           (long long)min, n);
+    if (memberships(c, ids, n, &rows, &nrows)) return -1;
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "contacts_in_campaigns");
+    jw_kint(w, "min_campaigns", min);
+    jw_key(w, "contacts");
+    jw_arr_open(w);
+    int64_t matching = 0, listed = 0;
+    for (int i = 0; i < nrows;) {
+        int k = i;
+        while (k < nrows && rows[k].key[0].kind == SV_TEXT && rows[i].key[0].kind == SV_TEXT &&
+               is(rows[k].key[0].s, rows[i].key[0].s))
+            k++;
+        if (k == i) k = i + 1; /* a null contact: never, the field is required */
+        if (k - i >= min && rows[i].key[0].kind == SV_TEXT) {
+            matching++;
+            if (listed < limit) {
+                listed++;
+                jw_obj_open(w);
+                jw_kstr(w, "contact_id", rows[i].key[0].s);
+                jw_kint(w, "campaign_count", k - i);
+                jw_key(w, "campaign_ids");
+                jw_arr_open(w);
+                for (int m = i; m < k; m++)
+                    jw_str(w, rows[m].key[1].s);
+                jw_arr_close(w);
+                jw_obj_close(w);
+            }
+        }
+        i = k;
+    }
+    jw_arr_close(w);
+    jw_kint(w, "total_matching", matching);
+    jw_kbool(w, "truncated", matching > listed);
+    jw_obj_close(w);
+    return 0;
+}
+
+int outbound_overlap(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[OVERLAP__COUNT];
+    bool given[OVERLAP__COUNT];
+    const char **ids;
+    res_row *camps;
+    int n, nrows;
+    store_agg_row *rows;
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given) ||
+        load_ids(c, RES(CAMPAIGN), "campaign_ids", &v[OVERLAP_campaign_ids], 2, &ids, &camps, &n) ||
+        memberships(c, ids, n, &rows, &nrows))
+        return -1;
+    int64_t *size = arena_zalloc(c->a, sizeof *size * (size_t)n);
+    int64_t *pair = arena_zalloc(c->a, sizeof *pair * (size_t)(n * n));
+    int64_t in_all = 0, in_several = 0;
+    int *at = arena_alloc(c->a, sizeof *at * (size_t)n);
+    for (int i = 0; i < nrows;) {
+        int k = i, m = 0;
+        while (k < nrows && rows[k].key[0].kind == SV_TEXT && rows[i].key[0].kind == SV_TEXT &&
+               is(rows[k].key[0].s, rows[i].key[0].s)) {
+            int x = rows[k].key[1].kind == SV_TEXT ? index_of(ids, n, rows[k].key[1].s) : -1;
+            if (x >= 0) at[m++] = x, size[x]++;
+            k++;
+        }
+        if (k == i) k = i + 1;
+        for (int p = 0; p < m; p++)
+            for (int q = p + 1; q < m; q++)
+                pair[at[p] * n + at[q]]++, pair[at[q] * n + at[p]]++;
+        in_all += m == n;
+        in_several += m >= 2;
+        i = k;
+    }
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "campaign_overlap");
+    jw_key(w, "campaigns");
+    jw_arr_open(w);
+    for (int i = 0; i < n; i++) {
+        jw_obj_open(w);
+        jw_kstr(w, "campaign_id", ids[i]);
+        jw_kstr(w, "name", engine_text(&camps[i], CAMPAIGN_name));
+        jw_kint(w, "contacts", size[i]);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
+    jw_key(w, "pairs");
+    jw_arr_open(w);
+    for (int i = 0; i < n; i++)
+        for (int k = i + 1; k < n; k++) {
+            jw_obj_open(w);
+            jw_kstr(w, "campaign_a", ids[i]);
+            jw_kstr(w, "campaign_b", ids[k]);
+            jw_kint(w, "overlap", pair[i * n + k]);
+            jw_obj_close(w);
+        }
+    jw_arr_close(w);
+    jw_kint(w, "in_all", in_all);
+    jw_kint(w, "in_several", in_several);
+    jw_obj_close(w);
+    return 0;
+}
+
+int outbound_contacts(engine_call *c)
+{
+    res_row camp, *rows;
+    int n;
+    const char *next;
+    if (engine_load(c, RES(CAMPAIGN), c->ids[0], NULL, &camp) ||
+        tool_page(c, RES(CCONTACT), CCONTACT_campaign_id, camp.id, &rows, &n, &next))
+        return -1;
+    /* The page's contacts in one round trip. */
+    store_read *reads = arena_zalloc(c->a, sizeof *reads * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++)
+        reads[i] =
+            (store_read){.r = RES(CONTACT), .id = engine_text(&rows[i], CCONTACT_contact_id)};
+    if (n && engine_prefetch(c, reads, n)) return -1;
+    jw *w = engine_answer(c);
+    jw_arr_open(w);
+    for (int i = 0; i < n; i++) {
+        jw_obj_open(w);
+        engine_write_members(w, RES(CCONTACT), &rows[i]);
+        jw_key(w, "contact");
+        if (reads[i].rc != STORE_OK) {
+            jw_null(w);
+        } else {
+            const res_row *k = &reads[i].row;
+            jw_obj_open(w);
+            jw_kstr(w, "id", k->id);
+            jw_kstr(w, "name", engine_text(k, CONTACT_name));
+            jw_kstr(w, "email", engine_text(k, CONTACT_email));
+            jw_kstr(w, "phone", engine_text(k, CONTACT_phone));
+            jw_kstr(w, "company_name", engine_text(k, CONTACT_company_name));
+            jw_kstr(w, "status", engine_text(k, CONTACT_status));
+            jw_obj_close(w);
+        }
+        jw_obj_close(w);
+    }
+    end_page(c, w, next);
+    return 0;
+}
+
+/* A template as import takes it: its writable fields, no id, no times. */
+static int export_template(engine_call *c, const res_def *r, const char *object)
+{
+    res_row t;
+    if (engine_params_check(c) || engine_load(c, r, c->ids[0], NULL, &t)) return -1;
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", object);
+    jw_key(w, "template");
+    jw_obj_open(w);
+    for (int i = 0; i < r->nfields; i++) {
+        const res_field *f = &r->fields[i];
+        if (f->flags & RF_READONLY) continue;
+        const store_val *v = &t.vals[i];
+        jw_key(w, f->name);
+        if (v->kind == SV_NULL)
+            jw_null(w);
+        else if (f->type == FT_LIST)
+            jw_raw(w, v->s, strlen(v->s));
+        else
+            jw_str(w, v->s);
+    }
+    jw_obj_close(w);
+    jw_obj_close(w);
+    return 0;
+}
+
+int outbound_script_export(engine_call *c)
+{
+    return export_template(c, RES(SCRIPT), "script_template_export");
+}
+
+int outbound_qualt_export(engine_call *c)
+{
+    return export_template(c, RES(QUALT), "qualification_template_export");
+}
+
+int outbound_attach(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[ATTACH__COUNT];
+    bool given[ATTACH__COUNT];
+    res_row old, t;
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given) ||
+        engine_load(c, RES(CAMPAIGN), c->ids[0], NULL, &old))
+        return -1;
+    if (given[ATTACH_script_template_id] && v[ATTACH_script_template_id].kind == SV_TEXT &&
+        engine_load(c, RES(SCRIPT), v[ATTACH_script_template_id].s, "script_template_id", &t))
+        return -1;
+    if (given[ATTACH_qualification_template_id] &&
+        v[ATTACH_qualification_template_id].kind == SV_TEXT &&
+        engine_load(c, RES(QUALT), v[ATTACH_qualification_template_id].s,
+                    "qualification_template_id", &t))
+        return -1;
+    /* Named with null: detached; not named: kept. */
+    bool named[2] = {json_object_get(c->body, "script_template_id") != NULL,
+                     json_object_get(c->body, "qualification_template_id") != NULL};
+    bool *set;
+    res_row row = engine_copy_row(c, RES(CAMPAIGN), &old, &set);
+    if (named[0]) engine_set(&row, set, CAMPAIGN_script_template_id, v[ATTACH_script_template_id]);
+    if (named[1])
+        engine_set(&row, set, CAMPAIGN_qualification_template_id,
+                   v[ATTACH_qualification_template_id]);
+    if ((named[0] || named[1]) && engine_update_row(c, RES(CAMPAIGN), &old, &row, set, NULL))
+        return -1;
+    return engine_respond(c, RES(CAMPAIGN), &row, EK_OK);
+}

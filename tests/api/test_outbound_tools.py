@@ -1,0 +1,332 @@
+"""002's outbound tools, each a table action: the REST route under
+/v1/outbound/..., the same tool over MCP (POST /mcp?toolsets=outbound) and
+through the CRM Agent API (POST /crm/agent/tools/{name}, super-admin).
+Counts come from the campaign contacts' rollups or one grouped query; the
+unhappy paths (wrong types, another workspace's ids, too many ids,
+confirm, dry runs) change nothing."""
+
+import json
+
+from harness import Server, eq, expect, ok, uniq
+
+S = A = B = SA = RO = None
+SEQ = [0]
+W = {}  # the fixture: members, campaigns, contacts of workspace A
+
+
+def setup_module():
+    global S, A, B, SA, RO
+    S = Server(name="outbound-tools")
+    A = S.key("tools-a")
+    B = S.key("tools-b")
+    RO = S.key("tools-a", "crm:read")
+    SA = S.key("tools-home", super_admin=True)
+    S.start()
+    _fixture()
+
+
+def teardown_module():
+    S.stop_ok()
+
+
+# ------------------------------------------------------------- transports
+
+def mcp(name, args, key=None):
+    """tools/call over MCP with the outbound tool set: (isError, payload)."""
+    SEQ[0] += 1
+    msg = {"jsonrpc": "2.0", "id": SEQ[0], "method": "tools/call",
+           "params": {"name": name, "arguments": args}}
+    r = S.request("POST", "/mcp", body=msg, token=(key or A).token, params={"toolsets": "outbound"},
+                  direct=True)
+    eq(r.status, 200, "MCP %s: status (%s)" % (name, r.body[:300]))
+    res = json.loads(r.body)["result"]
+    text = json.loads(res["content"][0]["text"])
+    if res["isError"]:
+        return True, text["error"]
+    eq(text, res["structuredContent"], "text equals structuredContent")
+    return False, text
+
+
+def agent(name, input, org=None):
+    """POST /crm/agent/tools/{name} with a super-admin key: the parsed envelope."""
+    body = {"organizationId": org or A.workspace_id, "input": input}
+    r = S.request("POST", "/crm/agent/tools/" + name, body=body, token=SA.token, direct=True)
+    j = json.loads(r.body)
+    j["_status"] = r.status
+    return j
+
+
+def mcp_ok(name, args, key=None):
+    err, data = mcp(name, args, key)
+    ok(not err, "MCP %s %s: %s" % (name, args, data))
+    return data
+
+
+def mcp_bad(name, args, code, param=None, key=None):
+    err, data = mcp(name, args, key)
+    ok(err, "MCP %s %s: expected an error, got %s" % (name, args, str(data)[:300]))
+    eq(data["code"], code, "MCP %s: code" % name)
+    if param is not None:
+        eq(data["param"], param, "MCP %s: param" % name)
+    return data
+
+
+def agent_ok(name, input):
+    j = agent(name, input)
+    eq((j["_status"], j["success"]), (200, True), "agent %s: %s" % (name, json.dumps(j)[:400]))
+    eq(j["data"]["toolName"], name, "toolName")
+    return j["data"]["data"]
+
+
+def agent_bad(name, input, status, param=None):
+    j = agent(name, input)
+    eq((j["_status"], j["success"]), (status, False), "agent %s: %s" % (name, json.dumps(j)[:400]))
+    if param is not None:
+        eq(j["data"]["data"]["param"], param, "agent %s: param" % name)
+    return j
+
+
+def same_three(name, rest, args):
+    """The tool answers what the REST route answered, over MCP and the agent
+    API (a page: the same records, and a next cursor when REST has one)."""
+    def norm(x):
+        if isinstance(x, dict) and "next_cursor" in x:
+            return {"data": x["data"], "more": x["next_cursor"] is not None}
+        return x
+    eq(norm(mcp_ok(name, args)), norm(rest), "MCP %s equals REST" % name)
+    eq(norm(agent_ok(name, args)), norm(rest), "agent %s equals REST" % name)
+
+
+# ---------------------------------------------------------------- fixture
+
+def _fixture():
+    tag = uniq("tf")
+    W["agents"] = [A.create("/v1/members", {"name": "Agent %d" % i, "role": "agent", "capacity": 10 + i})
+                   for i in range(3)]
+    W["admin"] = A.create("/v1/members", {"name": "Boss", "role": "admin"})
+    W["contacts"] = [A.create("/v1/contacts", {"name": "C%d %s" % (i, tag), "email": "c%d-%s@t.test" % (i, tag)})
+                     for i in range(6)]
+    W["camps"] = [A.create("/v1/outbound/campaigns", {"name": "Camp %d" % i}) for i in range(3)]
+    c0, c1, c2 = [c["id"] for c in W["camps"]]
+    k = [c["id"] for c in W["contacts"]]
+    ag = [m["id"] for m in W["agents"]]
+    # camp 0: contacts 0-3; camp 1: contacts 2-4; camp 2: contacts 3, 5.
+    plan = [(c0, k[0], ag[0], "pending"), (c0, k[1], ag[0], "qualified"), (c0, k[2], ag[1], "in_progress"),
+            (c0, k[3], None, "pending"), (c1, k[2], ag[1], "pending"), (c1, k[3], ag[1], "completed"),
+            (c1, k[4], None, "follow_up"), (c2, k[3], ag[2], "pending"), (c2, k[5], None, "pending")]
+    for camp, con, who, status in plan:
+        body = {"contact_id": con, "status": status}
+        if who:
+            body["assignee_id"] = who
+        A.create("/v1/outbound/campaigns/%s/contacts" % camp, body)
+    W["b_camp"] = B.create("/v1/outbound/campaigns", {"name": "B camp"})
+    W["b_member"] = B.create("/v1/members", {"name": "B agent", "role": "agent"})
+    W["b_contact"] = B.create("/v1/contacts", {"name": "B contact"})
+
+
+def _counts(total, open_, **by):
+    statuses = ["pending", "in_progress", "follow_up", "qualified", "disqualified", "completed"]
+    return {"total": total, "open": open_, "by_status": {s: by.get(s, 0) for s in statuses}}
+
+
+# ------------------------------------------------------------------ reads
+
+def test_workspace_overview():
+    d = expect(A.get("/v1/outbound/overview"), 200)["data"]
+    eq(d["object"], "crm_workspace_overview", "object")
+    eq(d["campaign_contacts"], _counts(9, 7, pending=5, in_progress=1, follow_up=1, qualified=1, completed=1),
+       "campaign contacts by status")
+    eq(d["members"]["by_role"], {"admin": 1, "member": 0, "agent": 3}, "members by role")
+    eq(d["campaigns"]["by_status"]["draft"], 3, "campaigns by status")
+    ok(d["contacts"] >= 6 and d["companies"] == 0, "contacts and companies: %s" % d)
+    eq((d["script_templates"]["total"], d["qualification_templates"]["total"]), (0, 0), "templates")
+    same_three("get_crm_workspace_overview", d, {})
+    b = expect(B.get("/v1/outbound/overview"), 200)["data"]
+    eq((b["campaign_contacts"]["total"], b["members"]["total"], b["campaigns"]["total"]), (0, 1, 1),
+       "B's overview counts B's records only")
+    expect(A.get("/v1/outbound/overview", params={"x": "1"}), 400, "validation_failed", "x")
+
+
+def test_list_outbound_agents():
+    page = expect(A.get("/v1/outbound/agents", params={"limit": 2}), 200)
+    eq(len(page["data"]), 2, "a page of 2")
+    ok(page["next_cursor"], "a next cursor")
+    rest = page["data"] + expect(A.get("/v1/outbound/agents", params={"cursor": page["next_cursor"]}), 200)["data"]
+    eq(sorted(m["id"] for m in rest), sorted(m["id"] for m in W["agents"]), "every agent, no admin")
+    by = {m["id"]: m for m in rest}
+    a0, a1 = W["agents"][0]["id"], W["agents"][1]["id"]
+    eq((by[a0]["open_contacts"], by[a0]["capacity"], by[a0]["available_capacity"]), (1, 10, 9), "agent 0 load")
+    eq(by[a1]["contact_counts"], _counts(3, 2, pending=1, in_progress=1, completed=1), "agent 1 counts")
+    same_three("list_outbound_agents", page, {"limit": 2})
+    eq(expect(A.get("/v1/outbound/agents", params={"status": "inactive"}), 200)["data"], [], "no inactive agent")
+    expect(A.get("/v1/outbound/agents", params={"limit": 101}), 400, "validation_failed", "limit")
+    expect(A.get("/v1/outbound/agents", params={"status": "gone"}), 400, "validation_failed", "status")
+    expect(A.get("/v1/outbound/agents", params={"cursor": "nope"}), 400, "invalid_cursor", "cursor")
+    mcp_bad("list_outbound_agents", {"limit": "2"}, "validation_failed", "limit")
+    eq([m["id"] for m in expect(B.get("/v1/outbound/agents"), 200)["data"]], [W["b_member"]["id"]], "B's agents")
+
+
+def test_bulk_get_agent_workloads():
+    ids = [m["id"] for m in W["agents"]] + [W["admin"]["id"]]
+    d = expect(A.post("/v1/outbound/agent-workloads", {"member_ids": ids}), 200)["data"]
+    eq([x["member_id"] for x in d["workloads"]], ids, "in the order given")
+    eq(d["workloads"][1]["contact_counts"], _counts(3, 2, pending=1, in_progress=1, completed=1), "agent 1")
+    eq(d["workloads"][3]["contact_counts"], _counts(0, 0), "the admin holds none")
+    same_three("bulk_get_agent_workloads", d, {"member_ids": ids})
+    # Repeats answer once; reads need only crm:read.
+    eq(expect(RO.post("/v1/outbound/agent-workloads", {"member_ids": ids[:1] * 3}), 200)["data"]["workloads"],
+       d["workloads"][:1], "a repeated id answers once")
+    expect(A.post("/v1/outbound/agent-workloads", {"member_ids": [ids[0], W["b_member"]["id"]]}), 404,
+           "not_found", "member_ids[1]")
+    mcp_bad("bulk_get_agent_workloads", {"member_ids": [W["b_member"]["id"]]}, "not_found", "member_ids[0]")
+    expect(A.post("/v1/outbound/agent-workloads", {"member_ids": ["mem_x"] * 101}), 400, "validation_failed",
+           "member_ids")
+    mcp_bad("bulk_get_agent_workloads", {"member_ids": ["mem_x"] * 101}, "validation_failed", "member_ids")
+    expect(A.post("/v1/outbound/agent-workloads", {"member_ids": []}), 400, "validation_failed", "member_ids")
+    expect(A.post("/v1/outbound/agent-workloads", {"member_ids": "mem_x"}), 400, "validation_failed", "member_ids")
+    expect(A.post("/v1/outbound/agent-workloads", {"member_ids": [7]}), 400, "validation_failed", "member_ids[0]")
+    expect(A.post("/v1/outbound/agent-workloads", {}), 400, "validation_failed", "member_ids")
+    expect(A.post("/v1/outbound/agent-workloads", {"member_ids": ids, "more": 1}), 400, "validation_failed", "more")
+    agent_bad("bulk_get_agent_workloads", {"member_ids": "x"}, 400, "member_ids")
+
+
+def test_campaigns_with_counts():
+    c0 = W["camps"][0]["id"]
+    one = expect(A.get("/v1/outbound/campaigns/%s/summary" % c0), 200)["data"]
+    eq(one["contact_counts"], _counts(4, 3, pending=2, in_progress=1, qualified=1), "campaign 0 counts")
+    eq({k: v for k, v in one.items() if k != "contact_counts"},
+       expect(A.get("/v1/outbound/campaigns/" + c0), 200)["data"], "the campaign's own members")
+    same_three("get_campaign", one, {"id": c0})
+    page = expect(A.get("/v1/outbound/campaign-summaries"), 200)
+    eq([c["id"] for c in page["data"]], [c["id"] for c in reversed(W["camps"])], "newest first")
+    eq(page["data"][-1], one, "the list's item is the summary")
+    same_three("list_campaigns", page, {})
+    eq(expect(A.get("/v1/outbound/campaign-summaries", params={"status": "active"}), 200)["data"], [],
+       "filtered by status")
+    expect(A.get("/v1/outbound/campaigns/%s/summary" % W["b_camp"]["id"]), 404, "not_found")
+    mcp_bad("get_campaign", {"id": W["b_camp"]["id"]}, "not_found")
+    agent_bad("get_campaign", {"id": W["b_camp"]["id"]}, 404)
+
+
+def test_bulk_get_campaign_contact_counts():
+    ids = [c["id"] for c in W["camps"]]
+    d = expect(A.post("/v1/outbound/campaign-contact-counts", {"campaign_ids": ids}), 200)["data"]
+    eq([x["contact_counts"]["total"] for x in d["campaigns"]], [4, 3, 2], "totals per campaign")
+    eq(d["campaigns"][1]["contact_counts"], _counts(3, 2, pending=1, completed=1, follow_up=1), "campaign 1")
+    same_three("bulk_get_campaign_contact_counts", d, {"campaign_ids": ids})
+    expect(A.post("/v1/outbound/campaign-contact-counts", {"campaign_ids": ids + [W["b_camp"]["id"]]}), 404,
+           "not_found", "campaign_ids[3]")
+    expect(A.post("/v1/outbound/campaign-contact-counts", {"campaign_ids": ids * 34}), 400, "validation_failed",
+           "campaign_ids")
+    mcp_bad("bulk_get_campaign_contact_counts", {"campaign_ids": [True]}, "validation_failed")
+    agent_bad("bulk_get_campaign_contact_counts", {"campaign_ids": [W["b_camp"]["id"]]}, 404, "campaign_ids[0]")
+
+
+def test_contacts_in_multiple_campaigns_and_overlap():
+    ids = [c["id"] for c in W["camps"]]
+    k = [c["id"] for c in W["contacts"]]
+    d = expect(A.post("/v1/outbound/contacts-in-multiple-campaigns", {"campaign_ids": ids}), 200)["data"]
+    got = {x["contact_id"]: sorted(x["campaign_ids"]) for x in d["contacts"]}
+    eq(got, {k[2]: sorted(ids[:2]), k[3]: sorted(ids)}, "contacts in 2 or more")
+    eq((d["total_matching"], d["truncated"]), (2, False), "totals")
+    same_three("find_contacts_in_multiple_campaigns", d, {"campaign_ids": ids})
+    d3 = expect(A.post("/v1/outbound/contacts-in-multiple-campaigns", {"campaign_ids": ids, "min_campaigns": 3}),
+                200)["data"]
+    eq([x["contact_id"] for x in d3["contacts"]], [k[3]], "in all three")
+    d1 = expect(A.post("/v1/outbound/contacts-in-multiple-campaigns", {"campaign_ids": ids, "limit": 1}),
+                200)["data"]
+    eq((len(d1["contacts"]), d1["total_matching"], d1["truncated"]), (1, 2, True), "limited")
+    expect(A.post("/v1/outbound/contacts-in-multiple-campaigns", {"campaign_ids": ids[:2], "min_campaigns": 3}),
+           400, "validation_failed", "min_campaigns")
+    expect(A.post("/v1/outbound/contacts-in-multiple-campaigns", {"campaign_ids": ids[:1]}), 400,
+           "validation_failed", "campaign_ids")
+    expect(A.post("/v1/outbound/contacts-in-multiple-campaigns", {"campaign_ids": [ids[0], W["b_camp"]["id"]]}),
+           404, "not_found", "campaign_ids[1]")
+
+    o = expect(A.post("/v1/outbound/campaign-overlap", {"campaign_ids": ids}), 200)["data"]
+    eq([x["contacts"] for x in o["campaigns"]], [4, 3, 2], "sizes")
+    eq({(p["campaign_a"], p["campaign_b"]): p["overlap"] for p in o["pairs"]},
+       {(ids[0], ids[1]): 2, (ids[0], ids[2]): 1, (ids[1], ids[2]): 1}, "pairwise overlap")
+    eq((o["in_all"], o["in_several"]), (1, 2), "in all, in several")
+    same_three("get_campaign_contact_overlap", o, {"campaign_ids": ids})
+    expect(A.post("/v1/outbound/campaign-overlap", {"campaign_ids": ids * 7}), 400, "validation_failed",
+           "campaign_ids")
+    mcp_bad("get_campaign_contact_overlap", {"campaign_ids": [ids[0], W["b_camp"]["id"]]}, "not_found",
+            "campaign_ids[1]")
+
+
+def test_list_outbound_contacts():
+    c0 = W["camps"][0]["id"]
+    k = W["contacts"]
+    page = expect(A.get("/v1/outbound/campaigns/%s/outbound-contacts" % c0), 200)
+    eq([x["contact_id"] for x in page["data"]], [c["id"] for c in reversed(k[:4])], "newest first")
+    eq(page["data"][-1]["contact"]["email"], k[0]["email"], "joined with the contact")
+    eq(page["data"][-1]["contact"]["name"], k[0]["name"], "its name")
+    same_three("list_outbound_contacts", page, {"id": c0})
+    a1 = W["agents"][1]["id"]
+    f = expect(A.get("/v1/outbound/campaigns/%s/outbound-contacts" % c0,
+                     params={"assignee_id": a1, "status": "in_progress"}), 200)["data"]
+    eq([x["contact_id"] for x in f], [k[2]["id"]], "filtered by assignee and status")
+    p1 = expect(A.get("/v1/outbound/campaigns/%s/outbound-contacts" % c0, params={"limit": 3}), 200)
+    p2 = expect(A.get("/v1/outbound/campaigns/%s/outbound-contacts" % c0,
+                      params={"limit": 3, "cursor": p1["next_cursor"]}), 200)
+    eq([x["id"] for x in p1["data"] + p2["data"]], [x["id"] for x in page["data"]], "pages by cursor")
+    eq(p2["next_cursor"], None, "the last page")
+    eq(expect(A.get("/v1/outbound/campaigns/%s/outbound-contacts" % c0,
+                    params={"assignee_id": W["b_member"]["id"]}), 200)["data"], [], "B's member: nothing")
+    expect(A.get("/v1/outbound/campaigns/%s/outbound-contacts" % W["b_camp"]["id"]), 404, "not_found")
+    mcp_bad("list_outbound_contacts", {"id": c0, "status": "nope"}, "validation_failed", "status")
+
+
+def test_export_templates():
+    s = A.create("/v1/outbound/script-templates", {
+        "name": uniq("Export script"), "status": "active",
+        "nodes": [{"key": "q", "type": "yesno", "text": "Ok?", "branches": [{"label": "Oui", "next": "end"},
+                                                                          {"label": "Non", "next": "end"}]},
+                  {"key": "end", "type": "instruction", "text": "Bye"}]})
+    d = expect(A.get("/v1/outbound/script-templates/%s/export" % s["id"]), 200)["data"]
+    eq(d["object"], "script_template_export", "object")
+    eq(d["template"], {"name": s["name"], "description": None, "status": "active", "nodes": s["nodes"]},
+       "the writable fields, no ids")
+    ok(s["id"] not in json.dumps(d), "no id")
+    same_three("export_script_template", d, {"id": s["id"]})
+    q = A.create("/v1/outbound/qualification-templates", {
+        "name": uniq("Export qual"), "fields": [{"key": "budget", "label": "Budget", "type": "number"}]})
+    d = expect(A.get("/v1/outbound/qualification-templates/%s/export" % q["id"]), 200)["data"]
+    eq(d["template"], {"name": q["name"], "description": None, "status": "draft", "fields": q["fields"]},
+       "qualification template export")
+    same_three("export_qualification_template", d, {"id": q["id"]})
+    # The export is a create's body.
+    copy = dict(d["template"], name=uniq("copy"))
+    expect(A.post("/v1/outbound/qualification-templates", copy), 201)
+    bs = B.create("/v1/outbound/script-templates", {"name": "B script"})
+    expect(A.get("/v1/outbound/script-templates/%s/export" % bs["id"]), 404, "not_found")
+    mcp_bad("export_script_template", {"id": bs["id"]}, "not_found")
+
+
+# ----------------------------------------------------------------- writes
+
+def test_attach_campaign_templates():
+    camp = A.create("/v1/outbound/campaigns", {"name": "Attach"})
+    s = A.create("/v1/outbound/script-templates", {"name": uniq("Attach script")})
+    q = A.create("/v1/outbound/qualification-templates", {"name": uniq("Attach qual")})
+    path = "/v1/outbound/campaigns/%s/attach-templates" % camp["id"]
+    d = expect(A.post(path, {"script_template_id": s["id"]}, params={"dry_run": "true"}), 200)["data"]
+    eq(d["script_template_id"], s["id"], "the dry run answers the result")
+    eq(expect(A.get("/v1/outbound/campaigns/" + camp["id"]), 200)["data"], camp, "a dry run stores nothing")
+    d = expect(A.post(path, {"script_template_id": s["id"]}), 200)["data"]
+    eq((d["script_template_id"], d["qualification_template_id"]), (s["id"], None), "script attached")
+    d = mcp_ok("attach_campaign_templates", {"id": camp["id"], "qualification_template_id": q["id"]})
+    eq((d["script_template_id"], d["qualification_template_id"]), (s["id"], q["id"]), "the other stays")
+    d = agent_ok("attach_campaign_templates", {"id": camp["id"], "script_template_id": None})
+    eq((d["script_template_id"], d["qualification_template_id"]), (None, q["id"]), "null detaches")
+    stored = expect(A.get("/v1/outbound/campaigns/" + camp["id"]), 200)["data"]
+    bq = B.create("/v1/outbound/qualification-templates", {"name": "B qual"})
+    expect(A.post(path, {"qualification_template_id": bq["id"]}), 404, "not_found", "qualification_template_id")
+    expect(A.post(path, {"script_template_id": 5}), 400, "validation_failed", "script_template_id")
+    expect(RO.post(path, {"script_template_id": s["id"]}), 403, "forbidden")
+    mcp_bad("attach_campaign_templates", {"id": camp["id"], "script_template_id": bq["id"]}, "not_found",
+            "script_template_id")
+    expect(A.post("/v1/outbound/campaigns/%s/attach-templates" % W["b_camp"]["id"], {"script_template_id": s["id"]}),
+           404, "not_found")
+    eq(expect(A.get("/v1/outbound/campaigns/" + camp["id"]), 200)["data"], stored, "refused calls change nothing")
