@@ -179,6 +179,12 @@ static void outbound_schemas(json_t *s)
                                  nullable_str(), "email", nullable_str(), "phone", nullable_str(),
                                  "company_name", nullable_str(), "status", nullable_str())))));
     json_object_set_new(
+        s, "BulkAddResult",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:{s:s}}", "object", "type", "string",
+                       "const", "campaign_bulk_add", "campaign_id", str_schema(), "matched",
+                       int_schema(), "added", int_schema(), "skipped", int_schema(), "dry_run",
+                       "type", "boolean")));
+    json_object_set_new(
         s, "ScriptTemplateExport",
         object_of(pack("{s:{s:s, s:s}, s:{s:s}}", "object", "type", "string", "const",
                        "script_template_export", "template", "type", "object")));

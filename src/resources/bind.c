@@ -58,6 +58,7 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_OUT_SCRIPT_EXPORT] = outbound_script_export,
     [ACT_OUT_QUALT_EXPORT] = outbound_qualt_export,
     [ACT_OUT_ATTACH] = outbound_attach,
+    [ACT_OUT_BULK_ADD] = outbound_bulk_add,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

@@ -1136,3 +1136,169 @@ int outbound_attach(engine_call *c)
         return -1;
     return engine_respond(c, RES(CAMPAIGN), &row, EK_OK);
 }
+
+/* ---------------------------------------------------- bulk add by filter */
+
+#define BULK_ADD_MAX 50000 /* contacts one call may add: a bigger filter is split */
+
+/* The filter's members as GET /v1/contacts's parameters, read by the
+ * engine's own list parser into sq: the same filters, the same checks. */
+static int contact_filter(engine_call *c, const char *filter_json, store_query *sq, bool *none)
+{
+    static const char *const allowed[] = {
+        "status", "company_id", "owner_id",         "lifecycle_stage",    "country",
+        "email",  "query",      "custom_field_key", "custom_field_value", NULL};
+    json_t *f = filter_json ? json_loads(filter_json, 0, NULL) : json_object();
+    size_t n = json_object_size(f);
+    engine_param *ps = arena_zalloc(c->a, sizeof *ps * (n ? n : 1));
+    int np = 0, rc = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(f, k, v)
+    {
+        const char *p = arena_printf(c->a, "filter.%s", k);
+        bool known = false;
+        for (int i = 0; allowed[i] && !known; i++)
+            known = is(allowed[i], k);
+        if (!known) {
+            rc = engine_fail(c, EK_INVALID, p,
+                             "%s: contacts cannot be filtered by '%s' (status, company_id, "
+                             "owner_id, lifecycle_stage, country, email, query, custom_field_key, "
+                             "custom_field_value)",
+                             p, k);
+            break;
+        }
+        if (!json_is_string(v)) {
+            rc = engine_fail(c, EK_INVALID, p, "%s must be a string", p);
+            break;
+        }
+        ps[np++] = (engine_param){.k = arena_strdup(c->a, k),
+                                  .v = arena_strdup(c->a, json_string_value(v))};
+    }
+    json_decref(f);
+    if (rc) return -1;
+    engine_param *saved = c->params;
+    int nsaved = c->nparams;
+    c->params = ps, c->nparams = np;
+    rc = engine_parse_query(c, RES(CONTACT), sq, none);
+    c->params = saved, c->nparams = nsaved;
+    if (rc && c->out->param) c->out->param = arena_printf(c->a, "filter.%s", c->out->param);
+    return rc;
+}
+
+/* Appends the ids of a page of rows (or aggregate groups) to a growing list. */
+typedef struct id_list {
+    const char **v;
+    int n, cap;
+} id_list;
+
+static void id_push(engine_call *c, id_list *l, const char *id)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 1024;
+        const char **grown = arena_alloc(c->a, sizeof *grown * (size_t)l->cap);
+        if (l->n) memcpy(grown, l->v, sizeof *grown * (size_t)l->n);
+        l->v = grown;
+    }
+    l->v[l->n++] = id;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The contacts the filter selects, in pages of 1000 (no more than max+1). */
+static int filter_contacts(engine_call *c, const char *filter_json, id_list *out, int max)
+{
+    store_query sq;
+    bool none;
+    if (contact_filter(c, filter_json, &sq, &none)) return -1;
+    if (none) return 0;
+    sq.limit = 1000;
+    sq.after_rid = 0;
+    for (;;) {
+        res_row *rows;
+        int n;
+        bool more;
+        store_err e;
+        int rc = store_rec_list(c->conn, c->a, RES(CONTACT), c->ws, &sq, &rows, &n, &more, &e);
+        if (rc) return engine_store_fail(c, rc, &e);
+        for (int i = 0; i < n; i++)
+            id_push(c, out, arena_strdup(c->a, rows[i].id));
+        if (!more || n == 0 || out->n > max) return 0;
+        sq.after_rid = rows[n - 1].rid;
+    }
+}
+
+/* Contact ids of the campaign contacts whose field equals value, one
+ * grouped query, in id order. */
+static int ccontact_ids(engine_call *c, int field, const char *value, id_list *out)
+{
+    store_filter f = {.field = field, .v = sv_text(value)};
+    store_agg_row *rows;
+    int n;
+    if (engine_aggregate(c, RES(CCONTACT), &f, 1, CCONTACT_contact_id, -1, -1, &rows, &n))
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (rows[i].key[0].kind == SV_TEXT) id_push(c, out, rows[i].key[0].s);
+    return 0;
+}
+
+int outbound_bulk_add(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[BULKADD__COUNT];
+    bool given[BULKADD__COUNT];
+    res_row camp, m;
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given) ||
+        engine_load(c, RES(CAMPAIGN), c->ids[0], NULL, &camp))
+        return -1;
+    if (given[BULKADD_filter] && given[BULKADD_import_folder])
+        return engine_fail(c, EK_INVALID, "import_folder",
+                           "give filter or import_folder, not both");
+    const char *who = given[BULKADD_assignee_id] ? v[BULKADD_assignee_id].s
+                                                 : engine_text(&camp, CAMPAIGN_default_assignee_id);
+    if (who && engine_load(c, RES(MEMBER), who, "assignee_id", &m)) return -1;
+
+    id_list cand = {0}, in = {0};
+    const char *folder = given[BULKADD_import_folder] ? v[BULKADD_import_folder].s : NULL;
+    if (folder ? ccontact_ids(c, CCONTACT_import_folder, folder, &cand)
+               : filter_contacts(c, given[BULKADD_filter] ? v[BULKADD_filter].s : NULL, &cand,
+                                 BULK_ADD_MAX + 1000000))
+        return -1;
+    if (ccontact_ids(c, CCONTACT_campaign_id, camp.id, &in)) return -1;
+    /* Already in the campaign: skipped. `in` is in id order. */
+    id_list add = {0};
+    for (int i = 0; i < cand.n; i++)
+        if (!in.n || !bsearch(&cand.v[i], in.v, (size_t)in.n, sizeof *in.v, by_id))
+            id_push(c, &add, cand.v[i]);
+    if (add.n > BULK_ADD_MAX)
+        return engine_fail(c, EK_INVALID, folder ? "import_folder" : "filter",
+                           "%d contacts would be added, more than %d in one call: narrow the "
+                           "filter and call again (contacts already in the campaign are skipped)",
+                           add.n, BULK_ADD_MAX);
+    if (!c->dry_run) {
+        /* Oldest first, as they were created. */
+        for (int i = add.n - 1; i >= 0; i--) {
+            bool *set;
+            res_row row = engine_new_row(c, RES(CCONTACT), &set);
+            engine_set(&row, set, CCONTACT_campaign_id, sv_text(camp.id));
+            engine_set(&row, set, CCONTACT_contact_id, sv_text(add.v[i]));
+            engine_set(&row, set, CCONTACT_source, sv_text(folder ? "import" : "filter"));
+            if (folder) engine_set(&row, set, CCONTACT_import_folder, sv_text(folder));
+            if (who) engine_set(&row, set, CCONTACT_assignee_id, sv_text(who));
+            if (engine_insert(c, RES(CCONTACT), &row, set)) return -1;
+        }
+    }
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "campaign_bulk_add");
+    jw_kstr(w, "campaign_id", camp.id);
+    jw_kint(w, "matched", cand.n);
+    jw_kint(w, "added", add.n);
+    jw_kint(w, "skipped", cand.n - add.n);
+    jw_kbool(w, "dry_run", c->dry_run);
+    jw_obj_close(w);
+    return 0;
+}
