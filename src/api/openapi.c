@@ -185,6 +185,24 @@ static void outbound_schemas(json_t *s)
                        int_schema(), "added", int_schema(), "skipped", int_schema(), "dry_run",
                        "type", "boolean")));
     json_object_set_new(
+        s, "BulkRemoveResult",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s}}", "object",
+                       "type", "string", "const", "campaign_bulk_remove", "campaign_id",
+                       str_schema(), "matched", int_schema(), "removed", int_schema(),
+                       "kept_with_follow_up", int_schema(), "not_matched", int_schema(),
+                       "script_executions_deleted", int_schema(), "call_logs_deleted", int_schema(),
+                       "dry_run", "type", "boolean")));
+    json_object_set_new(
+        s, "BulkAssignResult",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s}}", "object", "type",
+                       "string", "const", "campaign_bulk_assign", "campaign_id", str_schema(),
+                       "strategy", str_schema(), "considered", int_schema(), "assigned",
+                       int_schema(), "left_unassigned", int_schema(), "members",
+                       array_of(object_of(pack("{s:o, s:o, s:o, s:o}", "member_id", str_schema(),
+                                               "assigned", int_schema(), "open_contacts",
+                                               int_schema(), "capacity", int_schema()))),
+                       "dry_run", "type", "boolean")));
+    json_object_set_new(
         s, "ScriptTemplateExport",
         object_of(pack("{s:{s:s, s:s}, s:{s:s}}", "object", "type", "string", "const",
                        "script_template_export", "template", "type", "object")));

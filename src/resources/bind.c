@@ -59,6 +59,8 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_OUT_QUALT_EXPORT] = outbound_qualt_export,
     [ACT_OUT_ATTACH] = outbound_attach,
     [ACT_OUT_BULK_ADD] = outbound_bulk_add,
+    [ACT_OUT_BULK_REMOVE] = outbound_bulk_remove,
+    [ACT_OUT_BULK_ASSIGN] = outbound_bulk_assign,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

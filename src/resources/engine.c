@@ -1421,6 +1421,11 @@ static int delete_row(engine_call *c, const res_def *r, const res_row *gone, boo
     return engine_event(c, r, "deleted", gone, NULL);
 }
 
+int engine_delete_row(engine_call *c, const res_def *r, const res_row *gone)
+{
+    return delete_row(c, r, gone, false);
+}
+
 static int engine_delete(engine_call *c)
 {
     const res_def *r = c->res;

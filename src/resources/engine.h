@@ -251,6 +251,9 @@ int engine_update_row(engine_call *c, const res_def *r, const res_row *old, res_
  * where r keeps no rollup) gives its changes. */
 int engine_save(engine_call *c, const res_def *r, res_row *row, const res_row *old,
                 const bool *set);
+/* A full delete of a loaded record (hooks, dependants followed or
+ * unlinked, rollups, event), as DELETE /v1/{r}/{id} does it. */
+int engine_delete_row(engine_call *c, const res_def *r, const res_row *gone);
 /* store_rec_repoint for hooks (a rename followed into the rows that carry
  * it): what the call remembered of r's records is forgotten. */
 int engine_repoint(engine_call *c, const res_def *r, int field, const char *from, const char *to,

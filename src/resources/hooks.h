@@ -71,6 +71,8 @@ int outbound_script_export(struct engine_call *c);
 int outbound_qualt_export(struct engine_call *c);
 int outbound_attach(struct engine_call *c);
 int outbound_bulk_add(struct engine_call *c);
+int outbound_bulk_remove(struct engine_call *c);
+int outbound_bulk_assign(struct engine_call *c);
 
 /* accounting.c: postings of other families, in the caller's transaction.
  * A line debits (or credits) `amount` cents to the default chart's

@@ -1302,3 +1302,235 @@ int outbound_bulk_add(engine_call *c)
     jw_obj_close(w);
     return 0;
 }
+
+/* ------------------------------------------------------- bulk remove, assign */
+
+#define BULK_ROWS_MAX 10000 /* campaign contacts one remove or assign call may change */
+
+/* The campaign's contacts matching f (nf filters), oldest first, at most
+ * max + 1 of them (the caller refuses more than max). */
+static int campaign_rows(engine_call *c, const char *camp, const store_filter *f, int nf, int max,
+                         res_row **out, int *nout)
+{
+    store_query sq = {.filters = f,
+                      .nfilters = nf,
+                      .ascending = true,
+                      .limit = 1000,
+                      .link_field = CCONTACT_campaign_id,
+                      .link_value = camp};
+    int cap = 0;
+    *out = NULL, *nout = 0;
+    for (;;) {
+        res_row *rows;
+        int n;
+        bool more;
+        store_err e;
+        int rc = store_rec_list(c->conn, c->a, RES(CCONTACT), c->ws, &sq, &rows, &n, &more, &e);
+        if (rc) return engine_store_fail(c, rc, &e);
+        if (*nout + n > cap) {
+            cap = (*nout + n) * 2;
+            res_row *grown = arena_alloc(c->a, sizeof *grown * (size_t)cap);
+            if (*nout) memcpy(grown, *out, sizeof *grown * (size_t)*nout);
+            *out = grown;
+        }
+        memcpy(*out + *nout, rows, sizeof *rows * (size_t)n);
+        *nout += n;
+        if (!more || n == 0 || *nout > max) return 0;
+        sq.after_rid = rows[n - 1].rid;
+    }
+}
+
+/* Deletes every record of r for this campaign and contact (through the
+ * engine): how many went, or -1. */
+static int64_t delete_of(engine_call *c, const res_def *r, int camp_field, int con_field,
+                         const char *camp, const char *con)
+{
+    store_filter f[2] = {{.field = camp_field, .v = sv_text(camp)},
+                         {.field = con_field, .v = sv_text(con)}};
+    store_query sq = {.filters = f, .nfilters = 2, .limit = 100, .link_field = -1};
+    int64_t gone = 0;
+    for (;;) {
+        res_row *rows;
+        int n;
+        bool more;
+        store_err e;
+        int rc = store_rec_list(c->conn, c->a, r, c->ws, &sq, &rows, &n, &more, &e);
+        if (rc) return engine_store_fail(c, rc, &e);
+        for (int i = 0; i < n; i++)
+            if (engine_delete_row(c, r, &rows[i])) return -1;
+        gone += n;
+        if (!more || n == 0) return gone;
+    }
+}
+
+int outbound_bulk_remove(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[BULKRM__COUNT];
+    bool given[BULKRM__COUNT];
+    res_row camp, *cons = NULL, *rows;
+    const char **ids = NULL;
+    int nids = 0, n;
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given) ||
+        engine_load(c, RES(CAMPAIGN), c->ids[0], NULL, &camp))
+        return -1;
+    /* Naming none removes none (never "all"). */
+    bool none = !given[BULKRM_contact_ids] && !given[BULKRM_status];
+    if (given[BULKRM_contact_ids] &&
+        load_ids(c, RES(CONTACT), "contact_ids", &v[BULKRM_contact_ids], 1, &ids, &cons, &nids))
+        return -1;
+    store_filter f[2];
+    int nf = 0;
+    if (given[BULKRM_status])
+        f[nf++] = (store_filter){.field = CCONTACT_status, .v = v[BULKRM_status]};
+    if (nids) {
+        store_val *in = arena_alloc(c->a, sizeof *in * (size_t)nids);
+        for (int i = 0; i < nids; i++)
+            in[i] = sv_text(ids[i]);
+        f[nf++] = (store_filter){.field = CCONTACT_contact_id, .op = SF_IN, .in = in, .nin = nids};
+    }
+    rows = NULL, n = 0;
+    if (!none && campaign_rows(c, camp.id, f, nf, BULK_ROWS_MAX, &rows, &n)) return -1;
+    if (n > BULK_ROWS_MAX)
+        return engine_fail(c, EK_INVALID, "status",
+                           "more than %d campaign contacts match: remove them in several calls",
+                           BULK_ROWS_MAX);
+    bool cancel = v[BULKRM_cancel_follow_ups].i != 0, detach = v[BULKRM_detach_call_logs].i != 0;
+    int64_t removed = 0, kept = 0, execs = 0, calls = 0;
+    for (int i = 0; i < n; i++) {
+        const char *con = engine_text(&rows[i], CCONTACT_contact_id);
+        if (!cancel && is(engine_text(&rows[i], CCONTACT_follow_up_status), "pending")) {
+            kept++;
+            continue;
+        }
+        int64_t k;
+        if (detach) {
+            if ((k = delete_of(c, RES(CALLLOG), CALLLOG_campaign_id, CALLLOG_contact_id, camp.id,
+                               con)) < 0)
+                return -1;
+            calls += k;
+        }
+        if ((k = delete_of(c, RES(SEXEC), SEXEC_campaign_id, SEXEC_contact_id, camp.id, con)) < 0)
+            return -1;
+        execs += k;
+        if (engine_delete_row(c, RES(CCONTACT), &rows[i])) return -1;
+        removed++;
+    }
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "campaign_bulk_remove");
+    jw_kstr(w, "campaign_id", camp.id);
+    jw_kint(w, "matched", n);
+    jw_kint(w, "removed", removed);
+    jw_kint(w, "kept_with_follow_up", kept);
+    jw_kint(w, "not_matched", nids ? nids - n : 0);
+    jw_kint(w, "script_executions_deleted", execs);
+    jw_kint(w, "call_logs_deleted", calls);
+    jw_kbool(w, "dry_run", c->dry_run);
+    jw_obj_close(w);
+    return 0;
+}
+
+typedef struct assignee {
+    const char *id;
+    int64_t open, cap, assigned;
+} assignee;
+
+/* The member who takes the next contact: in turn from *turn, or the one
+ * with the most room; -1 when nobody has room. */
+static int pick(assignee *m, int n, bool by_capacity, int *turn)
+{
+    int best = -1;
+    for (int k = 0; k < n; k++) {
+        int i = by_capacity ? k : (*turn + k) % n;
+        if (m[i].open >= m[i].cap) continue;
+        if (!by_capacity) {
+            *turn = (i + 1) % n;
+            return i;
+        }
+        if (best < 0 || m[i].cap - m[i].open > m[best].cap - m[best].open) best = i;
+    }
+    return best;
+}
+
+int outbound_bulk_assign(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[BULKASSIGN__COUNT];
+    bool given[BULKASSIGN__COUNT];
+    res_row camp, *mrows, *rows;
+    const char **ids;
+    int nm, n;
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given) ||
+        engine_load(c, RES(CAMPAIGN), c->ids[0], NULL, &camp) ||
+        load_ids(c, RES(MEMBER), "member_ids", &v[BULKASSIGN_member_ids], 1, &ids, &mrows, &nm))
+        return -1;
+    bool by_capacity = given[BULKASSIGN_strategy] && is(v[BULKASSIGN_strategy].s, "capacity");
+    bool reassign = v[BULKASSIGN_reassign].i != 0;
+    assignee *m = arena_zalloc(c->a, sizeof *m * (size_t)nm);
+    for (int i = 0; i < nm; i++) {
+        if (is(engine_text(&mrows[i], MEMBER_status), "inactive"))
+            return engine_fail(c, EK_CONFLICT, arena_printf(c->a, "member_ids[%d]", i),
+                               "member %s is inactive: name active members", ids[i]);
+        status_counts sc;
+        if (member_counts(c, ids[i], &sc)) return -1;
+        m[i] = (assignee){
+            .id = ids[i], .open = sc.open, .cap = engine_int(&mrows[i], MEMBER_capacity, 0)};
+    }
+    /* The open contacts, oldest first: unassigned ones, or all with reassign. */
+    const char *const open[] = {"pending", "in_progress", "follow_up"};
+    int64_t considered = 0, assigned = 0, left = 0;
+    int turn = 0;
+    for (int s = 0; s < 3; s++) {
+        store_filter f[2] = {{.field = CCONTACT_status, .v = sv_text(open[s])},
+                             {.field = CCONTACT_assignee_id, .v = {.kind = SV_NULL}}};
+        /* Unassigned: the list's equality cannot say IS NULL; filtered below. */
+        if (campaign_rows(c, camp.id, f, 1, BULK_ROWS_MAX, &rows, &n)) return -1;
+        for (int i = 0; i < n; i++) {
+            const char *was = engine_text(&rows[i], CCONTACT_assignee_id);
+            if (was && !reassign) continue;
+            if (++considered > BULK_ROWS_MAX)
+                return engine_fail(c, EK_INVALID, NULL,
+                                   "more than %d open contacts to assign: split the campaign",
+                                   BULK_ROWS_MAX);
+            int from = was ? index_of(ids, nm, was) : -1;
+            if (from >= 0) m[from].open--; /* its own contact is room it may keep */
+            int to = pick(m, nm, by_capacity, &turn);
+            if (to < 0) {
+                if (from >= 0) m[from].open++;
+                left++;
+                continue;
+            }
+            m[to].open++;
+            if (is(was, m[to].id)) continue; /* stays where it is */
+            bool *set;
+            res_row row = engine_copy_row(c, RES(CCONTACT), &rows[i], &set);
+            engine_set(&row, set, CCONTACT_assignee_id, sv_text(m[to].id));
+            if (engine_update_row(c, RES(CCONTACT), &rows[i], &row, set, NULL)) return -1;
+            m[to].assigned++;
+            assigned++;
+        }
+    }
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "campaign_bulk_assign");
+    jw_kstr(w, "campaign_id", camp.id);
+    jw_kstr(w, "strategy", by_capacity ? "capacity" : "round_robin");
+    jw_kint(w, "considered", considered);
+    jw_kint(w, "assigned", assigned);
+    jw_kint(w, "left_unassigned", left);
+    jw_key(w, "members");
+    jw_arr_open(w);
+    for (int i = 0; i < nm; i++) {
+        jw_obj_open(w);
+        jw_kstr(w, "member_id", m[i].id);
+        jw_kint(w, "assigned", m[i].assigned);
+        jw_kint(w, "open_contacts", m[i].open);
+        jw_kint(w, "capacity", m[i].cap);
+        jw_obj_close(w);
+    }
+    jw_arr_close(w);
+    jw_kbool(w, "dry_run", c->dry_run);
+    jw_obj_close(w);
+    return 0;
+}

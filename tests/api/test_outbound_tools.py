@@ -434,3 +434,116 @@ def test_bulk_add_ten_thousand_contacts_in_under_a_second():
     plain = not os.environ.get("CAIRN_TEST_PG") and float(os.environ.get("CAIRN_TIMEOUT_SCALE", "1")) <= 1
     if plain:
         ok(took is not None and took < 1000, "10,000 contacts took %s ms (want < 1000)" % took)
+
+
+def _campaign_with(w, n, **cc):
+    camp = w.create("/v1/outbound/campaigns", {"name": uniq("camp")})
+    cons = [w.create("/v1/contacts", {"name": uniq("k")}) for _ in range(n)]
+    ccs = [w.create("/v1/outbound/campaigns/%s/contacts" % camp["id"], dict(cc, contact_id=k["id"])) for k in cons]
+    return camp, cons, ccs
+
+
+def test_bulk_remove_contacts_from_campaign():
+    w = S.key(uniq("tools-rm"))
+    camp, cons, ccs = _campaign_with(w, 5)
+    other, _, _ = _campaign_with(w, 0)
+    k = [c["id"] for c in cons]
+    w.create("/v1/outbound/campaigns/%s/contacts" % other["id"], {"contact_id": k[0]})  # also elsewhere
+    w.patch("/v1/outbound/campaigns/%s/contacts/%s" % (camp["id"], ccs[1]["id"]),
+            {"follow_up_status": "pending", "next_follow_up_at": "2031-01-01T09:00:00.000Z"})
+    w.patch("/v1/outbound/campaigns/%s/contacts/%s" % (camp["id"], ccs[4]["id"]), {"status": "completed"})
+    call = w.create("/v1/outbound/call-logs", {"campaign_id": camp["id"], "contact_id": k[0], "outcome": "connected"})
+    path = "/v1/outbound/campaigns/%s/bulk-remove-contacts" % camp["id"]
+    summary = "/v1/outbound/campaigns/%s/summary" % camp["id"]
+    before = expect(w.get(summary), 200)["data"]
+    # The tool asks for confirm (and says how), a dry run previews.
+    err = mcp_bad("bulk_remove_contacts_from_campaign", {"id": camp["id"], "contact_ids": k[:2]},
+                  "validation_failed", "confirm", key=w)
+    ok("confirm" in err["message"], "the error says what to do")
+    j = agent("bulk_remove_contacts_from_campaign", {"id": camp["id"], "contact_ids": k[:2]}, org=w.workspace_id)
+    eq(j["_status"], 400, "agent without confirm: %s" % j)
+    nxt = j["data"]["nextActions"][0]
+    eq((nxt["toolName"], nxt["suggestedInput"].get("confirm")), ("bulk_remove_contacts_from_campaign", True),
+       "the next action is the confirmed call")
+    d = mcp_ok("bulk_remove_contacts_from_campaign", {"id": camp["id"], "contact_ids": k[:2], "dryRun": True},
+               key=w)
+    eq((d["removed"], d["dry_run"]), (2, True), "dry run")
+    eq(expect(w.get(summary), 200)["data"], before, "a dry run removes nothing")
+    # Live: keep the one with a follow-up when asked to.
+    d = expect(w.post(path, {"contact_ids": k[:2], "cancel_follow_ups": False}), 200)["data"]
+    eq((d["matched"], d["removed"], d["kept_with_follow_up"], d["call_logs_deleted"]), (2, 1, 1, 0), "removed")
+    left = [x["contact_id"] for x in expect(w.get("/v1/outbound/campaigns/%s/contacts" % camp["id"]), 200)["data"]]
+    eq(sorted(left), sorted(k[1:]), "contact 0 gone, 1 kept")
+    eq(expect(w.get("/v1/outbound/call-logs/" + call["id"]), 200)["data"]["campaign_contact_id"], None,
+       "the call stays, unlinked")
+    eq(len(expect(w.get("/v1/outbound/campaigns/%s/contacts" % other["id"]), 200)["data"]), 1,
+       "the other campaign keeps contact 0")
+    # By status, through the agent API with confirm; detach calls.
+    w.create("/v1/outbound/call-logs", {"campaign_id": camp["id"], "contact_id": k[4], "outcome": "busy"})
+    d = agent_ok_in(w, "bulk_remove_contacts_from_campaign",
+                    {"id": camp["id"], "status": "completed", "detach_call_logs": True, "confirm": True})
+    eq((d["removed"], d["call_logs_deleted"]), (1, 1), "by status, calls detached")
+    eq(expect(w.get("/v1/outbound/call-logs", params={"contact_id": k[4]}), 200)["data"], [], "its call went")
+    counts = expect(w.get(summary), 200)["data"]["contact_counts"]
+    eq((counts["total"], counts["by_status"]["completed"]), (3, 0), "the rollup follows")
+    # Refused: nothing named, foreign ids, too many, wrong types.
+    mid = expect(w.get(summary), 200)["data"]
+    eq(expect(w.post(path, {}), 200)["data"]["matched"], 0, "naming nothing removes nothing")
+    for body, status, param in [({"contact_ids": [W["b_contact"]["id"]]}, 404,
+                                                              "contact_ids[0]"),
+                                ({"contact_ids": ["con_x"] * 101}, 400, "contact_ids"),
+                                ({"status": "gone"}, 400, "status"), ({"contact_ids": k[2]}, 400, "contact_ids"),
+                                ({"status": "pending", "detach_call_logs": "yes"}, 400, "detach_call_logs")]:
+        expect(w.post(path, body), status, param=param)
+    expect(w.post("/v1/outbound/campaigns/%s/bulk-remove-contacts" % W["b_camp"]["id"], {"status": "pending"}),
+           404, "not_found")
+    eq(expect(w.get(summary), 200)["data"], mid, "refused calls remove nothing")
+
+
+def agent_ok_in(w, name, input):
+    j = agent(name, input, org=w.workspace_id)
+    eq((j["_status"], j["success"]), (200, True), "agent %s: %s" % (name, json.dumps(j)[:400]))
+    return j["data"]["data"]
+
+
+def test_bulk_assign_campaign_contacts():
+    w = S.key(uniq("tools-as"))
+    camp, cons, ccs = _campaign_with(w, 7)
+    m = [w.create("/v1/members", {"name": "M%d" % i, "role": "agent", "capacity": cap})
+         for i, cap in enumerate((2, 10, 1))]
+    ids = [x["id"] for x in m]
+    path = "/v1/outbound/campaigns/%s/bulk-assign-contacts" % camp["id"]
+    w.patch("/v1/outbound/campaigns/%s/contacts/%s" % (camp["id"], ccs[6]["id"]), {"status": "qualified"})
+    mcp_bad("bulk_assign_campaign_contacts", {"id": camp["id"], "member_ids": ids}, "validation_failed",
+            "confirm", key=w)
+    d = mcp_ok("bulk_assign_campaign_contacts", {"id": camp["id"], "member_ids": ids, "dryRun": True}, key=w)
+    eq((d["considered"], d["assigned"], d["dry_run"]), (6, 6, True), "dry run")
+    eq([x["assignee_id"] for x in expect(w.get("/v1/outbound/campaigns/%s/contacts" % camp["id"]), 200)["data"]],
+       [None] * 7, "a dry run assigns nothing")
+    d = expect(w.post(path, {"member_ids": ids}), 200)["data"]
+    eq([x["assigned"] for x in d["members"]], [2, 3, 1], "in turn, nobody past capacity")
+    eq((d["considered"], d["assigned"], d["left_unassigned"]), (6, 6, 0), "every open one")
+    got = {x["contact_id"]: x["assignee_id"] for x in
+           expect(w.get("/v1/outbound/campaigns/%s/contacts" % camp["id"]), 200)["data"]}
+    eq(got[cons[6]["id"]], None, "a qualified contact is left alone")
+    eq([got[c["id"]] for c in cons[:3]], ids, "oldest first, in the order given")
+    wl = expect(w.post("/v1/outbound/agent-workloads", {"member_ids": ids}), 200)["data"]["workloads"]
+    eq([x["contact_counts"]["open"] for x in wl], [2, 3, 1], "the workloads follow")
+    d = expect(w.post(path, {"member_ids": ids}), 200)["data"]
+    eq((d["considered"], d["assigned"]), (0, 0), "only unassigned ones by default")
+    # Reassign by capacity: all to where the room is.
+    d = agent_ok_in(w, "bulk_assign_campaign_contacts",
+                    {"id": camp["id"], "member_ids": ids[1:], "strategy": "capacity", "reassign": True,
+                     "confirm": True})
+    eq((d["considered"], d["left_unassigned"]), (6, 0), "reassigned")
+    eq([x["open_contacts"] for x in d["members"]], [6, 0], "M1 has the most room each time: it takes all six")
+    # Refused.
+    inactive = w.create("/v1/members", {"name": "Off", "status": "inactive"})
+    for body, status, param in [({"member_ids": [inactive["id"]]}, 409, "member_ids[0]"),
+                                ({"member_ids": [W["b_member"]["id"]]}, 404, "member_ids[0]"),
+                                ({"member_ids": ids, "strategy": "random"}, 400, "strategy"),
+                                ({"member_ids": ["mem_x"] * 101}, 400, "member_ids"),
+                                ({}, 400, "member_ids"), ({"member_ids": ids, "reassign": 1}, 400, "reassign")]:
+        expect(w.post(path, body), status, param=param)
+    expect(w.post("/v1/outbound/campaigns/%s/bulk-assign-contacts" % W["b_camp"]["id"], {"member_ids": ids}),
+           404, "not_found")
