@@ -203,6 +203,11 @@ static void outbound_schemas(json_t *s)
                                                int_schema(), "capacity", int_schema()))),
                        "dry_run", "type", "boolean")));
     json_object_set_new(
+        s, "TemplateImportResult",
+        object_of(pack("{s:{s:s, s:[s,s]}, s:o, s:o}", "object", "type", "string", "enum",
+                       "script_template_import", "qualification_template_import", "imported",
+                       int_schema(), "templates", array_of(pack("{s:s}", "type", "object")))));
+    json_object_set_new(
         s, "ScriptTemplateExport",
         object_of(pack("{s:{s:s, s:s}, s:{s:s}}", "object", "type", "string", "const",
                        "script_template_export", "template", "type", "object")));

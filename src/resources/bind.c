@@ -61,6 +61,9 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_OUT_BULK_ADD] = outbound_bulk_add,
     [ACT_OUT_BULK_REMOVE] = outbound_bulk_remove,
     [ACT_OUT_BULK_ASSIGN] = outbound_bulk_assign,
+    [ACT_OUT_SCRIPT_IMPORT] = outbound_script_import,
+    [ACT_OUT_QUALT_IMPORT] = outbound_qualt_import,
+    [ACT_OUT_SEXEC_UPSERT] = outbound_sexec_upsert,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

@@ -22,6 +22,8 @@
  * campaigns, a campaign's contacts with their names, template exports,
  * and attaching templates. */
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/timeutil.h"
@@ -1533,4 +1535,110 @@ int outbound_bulk_assign(engine_call *c)
     jw_kbool(w, "dry_run", c->dry_run);
     jw_obj_close(w);
     return 0;
+}
+
+/* ------------------------------------------------ template imports, upsert */
+
+/* Creates r's records from the converted list (JSON text of objects whose
+ * members are r's first fields): each a full create, all in the call's
+ * transaction; a refusal names templates[i] before the field. */
+static int import_templates(engine_call *c, const res_def *r, const char *list, const char *object)
+{
+    json_t *items = json_loads(list, 0, NULL);
+    size_t n = json_array_size(items);
+    res_row *made = arena_alloc(c->a, sizeof *made * (n ? n : 1));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        json_t *t = json_array_get(items, i);
+        bool *set;
+        res_row row = engine_new_row(c, r, &set);
+        for (int k = 0; k < r->nfields; k++) {
+            json_t *v = json_object_get(t, r->fields[k].name);
+            if (!v || json_is_null(v) || (r->fields[k].flags & RF_READONLY)) continue;
+            if (json_is_string(v)) {
+                engine_set(&row, set, k, sv_text(arena_strdup(c->a, json_string_value(v))));
+            } else {
+                char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                engine_set(&row, set, k, sv_text(arena_strdup(c->a, s ? s : "[]")));
+                free(s);
+            }
+        }
+        rc = engine_insert(c, r, &row, set);
+        if (rc) {
+            const char *p = c->out->param;
+            c->out->param = arena_printf(c->a, "templates[%zu]%s%s", i, p ? "." : "", p ? p : "");
+            char msg[sizeof c->out->message];
+            snprintf(msg, sizeof msg, "templates[%zu]: %.480s", i, c->out->message);
+            memcpy(c->out->message, msg, sizeof msg);
+        }
+        made[i] = row;
+    }
+    json_decref(items);
+    if (rc) return -1;
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", object);
+    jw_kint(w, "imported", (int64_t)n);
+    jw_key(w, "templates");
+    jw_arr_open(w);
+    for (size_t i = 0; i < n; i++)
+        engine_write_row(w, r, &made[i]);
+    jw_arr_close(w);
+    jw_obj_close(w);
+    return 0;
+}
+
+int outbound_script_import(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[SIMPORT__COUNT];
+    bool given[SIMPORT__COUNT];
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given))
+        return -1;
+    return import_templates(c, RES(SCRIPT), v[SIMPORT_templates].s, "script_template_import");
+}
+
+int outbound_qualt_import(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[QIMPORT__COUNT];
+    bool given[QIMPORT__COUNT];
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given))
+        return -1;
+    return import_templates(c, RES(QUALT), v[QIMPORT_templates].s, "qualification_template_import");
+}
+
+int outbound_sexec_upsert(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[SEXEC__COUNT];
+    bool given[SEXEC__COUNT];
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given))
+        return -1;
+    const char *camp = v[SEXEC_campaign_id].s, *con = v[SEXEC_contact_id].s;
+    res_row k;
+    if (engine_load(c, RES(CAMPAIGN), camp, "campaign_id", &k) ||
+        engine_load(c, RES(CONTACT), con, "contact_id", &k))
+        return -1;
+    store_filter f[2] = {{.field = SEXEC_campaign_id, .v = sv_text(camp)},
+                         {.field = SEXEC_contact_id, .v = sv_text(con)}};
+    store_query sq = {.filters = f, .nfilters = 2, .limit = 1, .link_field = -1};
+    res_row *found;
+    int n;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(c->conn, c->a, RES(SEXEC), c->ws, &sq, &found, &n, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    bool *set;
+    res_row row =
+        n ? engine_copy_row(c, RES(SEXEC), &found[0], &set) : engine_new_row(c, RES(SEXEC), &set);
+    /* The fields the body names change (null clears); the others stay. */
+    for (int i = 0; i < a->nbody; i++)
+        if (json_object_get(c->body, a->body[i].name) &&
+            (!n || !(a->body[i].flags & RF_CREATEONLY)))
+            engine_set(&row, set, i, v[i]);
+    if (n ? engine_update_row(c, RES(SEXEC), &found[0], &row, set, NULL)
+          : engine_insert(c, RES(SEXEC), &row, set))
+        return -1;
+    return engine_respond(c, RES(SEXEC), &row, EK_OK);
 }

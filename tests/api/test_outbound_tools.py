@@ -547,3 +547,89 @@ def test_bulk_assign_campaign_contacts():
         expect(w.post(path, body), status, param=param)
     expect(w.post("/v1/outbound/campaigns/%s/bulk-assign-contacts" % W["b_camp"]["id"], {"member_ids": ids}),
            404, "not_found")
+
+
+SCRIPT_NODES = [{"key": "q", "type": "yesno", "text": "Ok?",
+                 "branches": [{"label": "Oui", "next": "end"}, {"label": "Non", "next": "end"}]},
+                {"key": "end", "type": "instruction", "text": "Bye"}]
+
+
+def test_import_templates():
+    w = S.key(uniq("tools-imp"))
+    src = w.create("/v1/outbound/script-templates", {"name": "Source", "status": "active", "nodes": SCRIPT_NODES})
+    exported = expect(w.get("/v1/outbound/script-templates/%s/export" % src["id"]), 200)["data"]["template"]
+    one = dict(exported, name="Imported one")
+    two = dict(exported, name="Imported two", status="draft")
+    path = "/v1/outbound/script-templates/import"
+    d = expect(w.post(path, {"templates": [one, two]}, params={"dry_run": "true"}), 200)["data"]
+    eq((d["object"], d["imported"], [t["name"] for t in d["templates"]]),
+       ("script_template_import", 2, ["Imported one", "Imported two"]), "dry run")
+    eq(len(expect(w.get("/v1/outbound/script-templates"), 200)["data"]), 1, "a dry run creates nothing")
+    d = expect(w.post(path, {"templates": [one, two]}), 200)["data"]
+    got = expect(w.get("/v1/outbound/script-templates/" + d["templates"][0]["id"]), 200)["data"]
+    eq((got["nodes"], got["status"], got["start_node_key"]), (src["nodes"], "active", "q"), "as exported")
+    d = mcp_ok("import_script_templates", {"templates": [dict(exported, name="Via MCP")]}, key=w)
+    eq(d["imported"], 1, "MCP import")
+    # Each validated as a create; all or none; errors name templates[i].
+    bad_node = dict(exported, name="Bad", nodes=[dict(SCRIPT_NODES[0], branches=[{"label": "Yes", "next": "end"}]),
+                                                 SCRIPT_NODES[1]])
+    count = len(expect(w.get("/v1/outbound/script-templates", params={"limit": 100}), 200)["data"])
+    for body, status, param in [
+            ({"templates": [dict(exported, name="Fine"), bad_node]}, 400, "templates[1].nodes[0].branches[0].label"),
+            ({"templates": [dict(exported, name="Source")]}, 409, "templates[0].name"),
+            ({"templates": [dict(exported, name=None)]}, 400, "templates[0].name"),
+            ({"templates": [dict(exported, name="X", id="stpl_1")]}, 400, "templates[0].id"),
+            ({"templates": [dict(exported, name="X", start_node_key="q")]}, 400, "templates[0].start_node_key"),
+            ({"templates": [dict(exported, name="X", nodes=[{"key": "a", "type": "nope"}])]}, 400,
+             "templates[0].nodes[0].type"),
+            ({"templates": []}, 400, "templates"),
+            ({"templates": [dict(exported, name="n%d" % i) for i in range(51)]}, 400, "templates"),
+            ({"templates": "x"}, 400, "templates")]:
+        r = expect(w.post(path, body), status, param=param)
+        ok(param.split(".")[0] in r["error"]["message"],
+           "the message names the template: %s" % r["error"]["message"])
+    eq(len(expect(w.get("/v1/outbound/script-templates", params={"limit": 100}), 200)["data"]), count,
+       "refused imports create nothing")
+    err = mcp_bad("import_script_templates", {"templates": [bad_node]}, "validation_failed", key=w)
+    ok("templates[0]" in err["message"], "MCP names the template: %s" % err["message"])
+    # Qualification templates, through the agent API.
+    q = w.create("/v1/outbound/qualification-templates", {
+        "name": "QSource", "fields": [{"key": "budget", "label": "Budget", "type": "number", "required": True}]})
+    qe = expect(w.get("/v1/outbound/qualification-templates/%s/export" % q["id"]), 200)["data"]["template"]
+    d = agent_ok_in(w, "import_qualification_templates", {"templates": [dict(qe, name="QCopy")]})
+    eq((d["object"], d["templates"][0]["fields"]), ("qualification_template_import", q["fields"]), "qual import")
+    expect(w.post("/v1/outbound/qualification-templates/import",
+                  {"templates": [dict(qe, name="QBad", fields=[{"key": "a b", "label": "x", "type": "text"}])]}),
+           400, param="templates[0].fields[0].key")
+
+
+def test_upsert_script_execution():
+    w = S.key(uniq("tools-up"))
+    s = w.create("/v1/outbound/script-templates", {"name": "S", "status": "active", "nodes": SCRIPT_NODES})
+    camp = w.create("/v1/outbound/campaigns", {"name": "Up", "script_template_id": s["id"]})
+    con = w.create("/v1/contacts", {"name": "Up contact"})
+    path = "/v1/outbound/script-executions/upsert"
+    key = {"campaign_id": camp["id"], "contact_id": con["id"]}
+    d = expect(w.post(path, dict(key, responses=[{"node_key": "q", "answer": "Oui"}]), params={"dry_run": "true"}),
+               200)["data"]
+    eq(d["responses"], [{"node_key": "q", "answer": "Oui"}], "dry run answers the record")
+    eq(expect(w.get("/v1/outbound/script-executions"), 200)["data"], [], "a dry run stores nothing")
+    first = expect(w.post(path, dict(key, responses=[{"node_key": "q", "answer": "Oui"}])), 200)["data"]
+    eq((first["status"], first["script_template_id"]), ("in_progress", s["id"]), "created")
+    again = mcp_ok("upsert_script_execution", dict(key, status="completed"), key=w)
+    eq((again["id"], again["status"], again["responses"]), (first["id"], "completed", first["responses"]),
+       "updated, the responses kept")
+    third = agent_ok_in(w, "upsert_script_execution", dict(key, responses=[{"node_key": "end"}]))
+    eq((third["id"], third["responses"]), (first["id"], [{"node_key": "end", "answer": None}]), "agent upsert")
+    eq(len(expect(w.get("/v1/outbound/script-executions"), 200)["data"]), 1, "one per campaign and contact")
+    for body, status, param in [
+            (dict(key, responses=[{"node_key": "q", "answer": "Maybe"}]), 400, "responses[0].answer"),
+            ({"campaign_id": camp["id"]}, 400, "contact_id"),
+            (dict(key, campaign_id=W["b_camp"]["id"]), 404, "campaign_id"),
+            (dict(key, contact_id=W["b_contact"]["id"]), 404, "contact_id"),
+            (dict(key, member_id=W["b_member"]["id"]), 404, "member_id"),
+            (dict(key, status="done"), 400, "status"),
+            (dict(key, script_template_id=s["id"]), 400, "script_template_id")]:
+        expect(w.post(path, body), status, param=param)
+    eq(expect(w.get("/v1/outbound/script-executions/" + first["id"]), 200)["data"]["responses"],
+       [{"node_key": "end", "answer": None}], "refused upserts change nothing")
