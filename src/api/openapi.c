@@ -208,6 +208,15 @@ static void outbound_schemas(json_t *s)
                        "script_template_import", "qualification_template_import", "imported",
                        int_schema(), "templates", array_of(pack("{s:s}", "type", "object")))));
     json_object_set_new(
+        s, "ImportDeduplication",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "object", "type",
+                       "string", "const", "import_deduplication", "import_folder", str_schema(),
+                       "rows", int_schema(), "contacts", int_schema(), "without_email",
+                       int_schema(), "duplicate_email", int_schema(), "unique_email", int_schema(),
+                       "examples",
+                       array_of(object_of(pack("{s:o, s:o, s:o}", "contact_id", str_schema(),
+                                               "email", str_schema(), "others", int_schema()))))));
+    json_object_set_new(
         s, "ScriptTemplateExport",
         object_of(pack("{s:{s:s, s:s}, s:{s:s}}", "object", "type", "string", "const",
                        "script_template_export", "template", "type", "object")));

@@ -64,6 +64,7 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_OUT_SCRIPT_IMPORT] = outbound_script_import,
     [ACT_OUT_QUALT_IMPORT] = outbound_qualt_import,
     [ACT_OUT_SEXEC_UPSERT] = outbound_sexec_upsert,
+    [ACT_OUT_DEDUP] = outbound_dedup,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

@@ -1642,3 +1642,119 @@ int outbound_sexec_upsert(engine_call *c)
         return -1;
     return engine_respond(c, RES(SEXEC), &row, EK_OK);
 }
+
+/* ------------------------------------------------ import deduplication */
+
+#define DEDUP_MAX 10000 /* contacts of one folder analysed */
+
+typedef struct email_count {
+    const char *email; /* lower-cased */
+    int64_t n;
+} email_count;
+
+static int by_email(const void *a, const void *b)
+{
+    return strcmp(((const email_count *)a)->email, ((const email_count *)b)->email);
+}
+
+static const char *lower(arena *a, const char *s)
+{
+    char *l = arena_strdup(a, s);
+    for (char *p = l; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    return l;
+}
+
+int outbound_dedup(engine_call *c)
+{
+    const res_action *a = c->action;
+    store_val v[DEDUP__COUNT];
+    bool given[DEDUP__COUNT];
+    if (engine_params_check(c) || engine_parse_fields(c, a->body, a->nbody, c->body, v, given))
+        return -1;
+    const char *folder = v[DEDUP_import_folder].s;
+    int64_t limit = given[DEDUP_limit] ? v[DEDUP_limit].i : 20;
+    /* The folder's rows per contact: one grouped query. */
+    store_filter f = {.field = CCONTACT_import_folder, .v = sv_text(folder)};
+    store_agg_row *in;
+    int nin;
+    if (engine_aggregate(c, RES(CCONTACT), &f, 1, CCONTACT_contact_id, -1, -1, &in, &nin))
+        return -1;
+    if (nin > DEDUP_MAX)
+        return engine_fail(c, EK_INVALID, "import_folder",
+                           "%d contacts were imported under '%s': at most %d can be analysed", nin,
+                           folder, DEDUP_MAX);
+    /* Every email of the workspace with its count: one grouped query,
+     * folded to lower case. */
+    store_agg_row *all;
+    int nall;
+    if (engine_aggregate(c, RES(CONTACT), NULL, 0, CONTACT_email, -1, -1, &all, &nall)) return -1;
+    email_count *ec = arena_alloc(c->a, sizeof *ec * (size_t)(nall ? nall : 1));
+    int nec = 0;
+    for (int i = 0; i < nall; i++)
+        if (all[i].key[0].kind == SV_TEXT)
+            ec[nec++] = (email_count){lower(c->a, all[i].key[0].s), all[i].count};
+    qsort(ec, (size_t)nec, sizeof *ec, by_email);
+    int w = 0;
+    for (int i = 0; i < nec; i++) {
+        if (w && strcmp(ec[w - 1].email, ec[i].email) == 0)
+            ec[w - 1].n += ec[i].n;
+        else
+            ec[w++] = ec[i];
+    }
+    nec = w;
+    /* The folder's contacts' emails, 100 a round trip. */
+    int64_t rows = 0, none = 0, dup = 0, listed = 0;
+    jw *out = NULL;
+    buf ex;
+    buf_init(&ex, ENGINE_MAX_DATA);
+    jw exw;
+    jw_init(&exw, &ex);
+    jw_arr_open(&exw);
+    for (int i = 0; i < nin; i += 100) {
+        int n = nin - i < 100 ? nin - i : 100;
+        store_read reads[100];
+        for (int k = 0; k < n; k++) {
+            rows += in[i + k].count;
+            reads[k] = (store_read){.r = RES(CONTACT), .id = in[i + k].key[0].s};
+        }
+        if (engine_prefetch(c, reads, n)) {
+            buf_free(&ex);
+            return -1;
+        }
+        for (int k = 0; k < n; k++) {
+            const char *email =
+                reads[k].rc == STORE_OK ? engine_text(&reads[k].row, CONTACT_email) : NULL;
+            if (!email) {
+                none++;
+                continue;
+            }
+            email_count key = {lower(c->a, email), 0};
+            email_count *hit = bsearch(&key, ec, (size_t)nec, sizeof *ec, by_email);
+            if (!hit || hit->n < 2) continue;
+            dup++;
+            if (listed++ < limit) {
+                jw_obj_open(&exw);
+                jw_kstr(&exw, "contact_id", reads[k].row.id);
+                jw_kstr(&exw, "email", email);
+                jw_kint(&exw, "others", hit->n - 1);
+                jw_obj_close(&exw);
+            }
+        }
+    }
+    jw_arr_close(&exw);
+    out = engine_answer(c);
+    jw_obj_open(out);
+    jw_kstr(out, "object", "import_deduplication");
+    jw_kstr(out, "import_folder", folder);
+    jw_kint(out, "rows", rows);
+    jw_kint(out, "contacts", nin);
+    jw_kint(out, "without_email", none);
+    jw_kint(out, "duplicate_email", dup);
+    jw_kint(out, "unique_email", nin - none - dup);
+    jw_key(out, "examples");
+    jw_raw(out, ex.data, ex.len);
+    jw_obj_close(out);
+    buf_free(&ex);
+    return 0;
+}

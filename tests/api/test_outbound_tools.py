@@ -633,3 +633,35 @@ def test_upsert_script_execution():
         expect(w.post(path, body), status, param=param)
     eq(expect(w.get("/v1/outbound/script-executions/" + first["id"]), 200)["data"]["responses"],
        [{"node_key": "end", "answer": None}], "refused upserts change nothing")
+
+
+def test_analyze_import_contact_deduplication():
+    w = S.key(uniq("tools-dd"))
+    old = w.create("/v1/contacts", {"name": "Already here", "email": "ann@dup.test"})
+    imported = [w.create("/v1/contacts", {"name": "Ann again", "email": "ANN@dup.test"}),
+                w.create("/v1/contacts", {"name": "New", "email": "new@dup.test"}),
+                w.create("/v1/contacts", {"name": "No email"})]
+    c1 = w.create("/v1/outbound/campaigns", {"name": "I1"})
+    c2 = w.create("/v1/outbound/campaigns", {"name": "I2"})
+    for camp in (c1, c2):
+        for k in imported[:2]:
+            w.create("/v1/outbound/campaigns/%s/contacts" % camp["id"],
+                     {"contact_id": k["id"], "source": "import", "import_folder": "may.csv"})
+    w.create("/v1/outbound/campaigns/%s/contacts" % c1["id"],
+             {"contact_id": imported[2]["id"], "source": "import", "import_folder": "may.csv"})
+    w.create("/v1/outbound/campaigns/%s/contacts" % c2["id"], {"contact_id": old["id"]})
+    d = expect(w.post("/v1/outbound/import-deduplication", {"import_folder": "may.csv"}), 200)["data"]
+    eq((d["rows"], d["contacts"], d["without_email"], d["duplicate_email"], d["unique_email"]), (5, 3, 1, 1, 1),
+       "counts")
+    eq(d["examples"], [{"contact_id": imported[0]["id"], "email": "ANN@dup.test", "others": 1}], "the duplicate")
+    same_in = mcp_ok("analyze_import_contact_deduplication", {"import_folder": "may.csv"}, key=w)
+    eq(same_in, d, "MCP")
+    eq(agent_ok_in(w, "analyze_import_contact_deduplication", {"import_folder": "may.csv"}), d, "agent API")
+    e = expect(w.post("/v1/outbound/import-deduplication", {"import_folder": "none.csv"}), 200)["data"]
+    eq((e["rows"], e["contacts"], e["examples"]), (0, 0, []), "an unknown folder")
+    expect(w.post("/v1/outbound/import-deduplication", {}), 400, param="import_folder")
+    expect(w.post("/v1/outbound/import-deduplication", {"import_folder": 5}), 400, param="import_folder")
+    expect(w.post("/v1/outbound/import-deduplication", {"import_folder": "x", "limit": 101}), 400, param="limit")
+    # Another workspace's folder of the same name is its own.
+    eq(expect(B.post("/v1/outbound/import-deduplication", {"import_folder": "may.csv"}), 200)["data"]["rows"], 0,
+       "B sees none of it")
