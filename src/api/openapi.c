@@ -938,6 +938,8 @@ static json_t *operation(const api_route *rt)
     if (rt->write) {
         json_array_append_new(ps, param_ref("Idempotency-Key"));
         json_array_append_new(ps, param_ref("dry_run"));
+    } else if (rt->action && rt->method == M_POST) {
+        json_array_append_new(ps, param_ref("dry_run")); /* a read: nothing to store anyway */
     }
     json_object_set_new(op, "parameters", ps);
     if ((rt->write && !is(rt, "delete")) || (rt->action && rt->method == M_POST))

@@ -1568,7 +1568,7 @@ static int import_templates(engine_call *c, const res_def *r, const char *list, 
             const char *p = c->out->param;
             c->out->param = arena_printf(c->a, "templates[%zu]%s%s", i, p ? "." : "", p ? p : "");
             char msg[sizeof c->out->message];
-            snprintf(msg, sizeof msg, "templates[%zu]: %.480s", i, c->out->message);
+            snprintf(msg, sizeof msg, "templates[%d]: %.460s", (int)i, c->out->message);
             memcpy(c->out->message, msg, sizeof msg);
         }
         made[i] = row;

@@ -665,3 +665,18 @@ def test_analyze_import_contact_deduplication():
     # Another workspace's folder of the same name is its own.
     eq(expect(B.post("/v1/outbound/import-deduplication", {"import_folder": "may.csv"}), 200)["data"]["rows"], 0,
        "B sees none of it")
+
+
+def test_reads_that_post_take_dry_run_and_store_nothing():
+    ids = [c["id"] for c in W["camps"]]
+    plain = expect(A.post("/v1/outbound/campaign-contact-counts", {"campaign_ids": ids}), 200)["data"]
+    eq(expect(A.post("/v1/outbound/campaign-contact-counts", {"campaign_ids": ids}, params={"dry_run": "true"}),
+              200)["data"], plain, "dry_run on a read answers the read")
+    expect(A.post("/v1/outbound/campaign-contact-counts", {"campaign_ids": ids}, params={"dry_run": "maybe"}),
+           400, "validation_failed", "dry_run")
+    expect(A.post("/v1/outbound/campaign-contact-counts", raw=b"{nope"), 400, "validation_failed")
+    expect(A.post("/v1/outbound/campaign-contact-counts", raw=b"[]"), 400, "validation_failed")
+    expect(A.post("/v1/outbound/campaign-contact-counts", body={"campaign_ids": ids}, ctype="text/plain"), 415)
+    # Reads are not in the audit log (writes and tool calls are).
+    log = expect(A.get("/v1/audit-log", params={"limit": 100}), 200)["data"]
+    ok(not [e for e in log if "campaign-contact-counts" in (e.get("route") or "")], "no audit entry for a read")
