@@ -1335,7 +1335,7 @@ static int campaign_rows(engine_call *c, const char *camp, const store_filter *f
             if (*nout) memcpy(grown, *out, sizeof *grown * (size_t)*nout);
             *out = grown;
         }
-        memcpy(*out + *nout, rows, sizeof *rows * (size_t)n);
+        if (n) memcpy(*out + *nout, rows, sizeof *rows * (size_t)n);
         *nout += n;
         if (!more || n == 0 || *nout > max) return 0;
         sq.after_rid = rows[n - 1].rid;
