@@ -19,8 +19,12 @@
  * Below the hooks, 002's outbound tools (table actions, so REST, MCP and
  * the agent API share them): the workspace's counts, agents and their
  * workloads, campaigns with their contact counts, overlaps between
- * campaigns, a campaign's contacts with their names, template exports,
- * and attaching templates. */
+ * campaigns, a campaign's contacts with their names, template exports and
+ * imports, attaching templates, adding the contacts a filter selects,
+ * removing and assigning campaign contacts in bulk, upserting a script
+ * execution, and the duplicates an import folder brought. Counts come
+ * from rollups or grouped queries; every write goes through the engine's
+ * own insert, update and delete, so hooks, rollups and events hold. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
