@@ -342,9 +342,11 @@ static void add_action_tool(const res_action *a)
     if (a->write) write_flags(s, destructive);
     t->input_schema = s;
     json_t *rec = res_schema_record(r);
-    t->output_schema = a->list       ? page_schema(rec)
-                       : a->response ? (json_decref(rec), pack("{s:s}", "type", "object"))
-                                     : rec;
+    if (a->response) {
+        json_decref(rec);
+        rec = pack("{s:s}", "type", "object");
+    }
+    t->output_schema = a->list ? page_schema(rec) : rec;
 }
 
 /* The tool as MCP's tools/list shows it, rendered once. */
@@ -514,8 +516,9 @@ static void run(const tool_def *t, const tool_caller *who, json_t *input, store_
     size_t n = json_object_size(input);
     c.params = arena_alloc(a, sizeof *c.params * (n ? n : 1));
     json_t *body = NULL;
-    bool takes_body = t->op == OP_CREATE || t->op == OP_UPDATE || t->op == OP_MERGE ||
-                      (t->op == OP_ACTION && t->action->write);
+    /* A read action with body fields (lists of ids) takes them as a body. */
+    bool body_action = t->op == OP_ACTION && (t->action->write || t->action->nbody);
+    bool takes_body = t->op == OP_CREATE || t->op == OP_UPDATE || t->op == OP_MERGE || body_action;
     if (takes_body) body = json_object();
     const char *k;
     json_t *v;
@@ -525,7 +528,7 @@ static void run(const tool_def *t, const tool_caller *who, json_t *input, store_
             (parent_name && strcmp(k, parent_name) == 0))
             continue;
         if (t->op == OP_LIST || t->op == OP_TIMELINE || is_query(t->action, k) ||
-            (t->op == OP_ACTION && !t->action->write)) {
+            (t->op == OP_ACTION && !body_action)) {
             const char *s = param_text(a, v);
             if (s) c.params[c.nparams++] = (engine_param){.k = k, .v = s};
         } else if (body) {

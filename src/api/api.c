@@ -525,6 +525,10 @@ void api_handle(api_req *q)
         q->deferred = true;
         return;
     }
+    /* A read that takes a body (a list of ids does not fit a query
+     * string) reads it here and runs where reads run; dry_run, accepted on
+     * every POST, changes nothing for it. */
+    if (q->method == M_POST && q->route->action && (parse_dry_run(q) || parse_body(q))) return;
     if (q->route->handler)
         q->route->handler(q);
     else

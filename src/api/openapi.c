@@ -106,6 +106,126 @@ static const char *const error_codes[] = {"validation_failed",
                                           "insufficient_storage",
                                           NULL};
 
+/* outbound.c's tools (002): counts of campaign contacts by status, and
+ * the views built on them. */
+static void outbound_schemas(json_t *s)
+{
+    json_t *by =
+        pack("{s:s, s:{s:s}}", "type", "object", "additionalProperties", "type", "integer");
+    json_object_set_new(s, "ContactCounts",
+                        object_of(pack("{s:o, s:o, s:O}", "total", int_schema(), "open",
+                                       int_schema(), "by_status", by)));
+    json_t *tally = object_of(pack("{s:o}", "total", int_schema()));
+    /* by_role, by_status: the counts per value of a field. */
+    json_object_set_new(tally, "additionalProperties", json_deep_copy(by));
+    json_decref(by);
+    json_object_set_new(
+        s, "OutboundOverview",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:O, s:O, s:o, s:O, s:O, s:o}", "object", "type",
+                       "string", "const", "crm_workspace_overview", "contacts", int_schema(),
+                       "companies", int_schema(), "members", tally, "campaigns", tally,
+                       "campaign_contacts", schema_ref("ContactCounts"), "script_templates", tally,
+                       "qualification_templates", tally, "call_logs", int_schema())));
+    json_decref(tally);
+    json_object_set_new(
+        s, "OutboundAgent",
+        pack("{s:[o, o]}", "allOf", schema_ref("Member"),
+             object_of(pack("{s:o, s:o, s:o}", "open_contacts", int_schema(), "available_capacity",
+                            int_schema(), "contact_counts", schema_ref("ContactCounts")))));
+    json_object_set_new(
+        s, "AgentWorkloads",
+        object_of(pack("{s:{s:s, s:s}, s:o}", "object", "type", "string", "const",
+                       "agent_workloads", "workloads",
+                       array_of(object_of(pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "member_id",
+                                               str_schema(), "name", str_schema(), "role",
+                                               str_schema(), "status", str_schema(), "capacity",
+                                               int_schema(), "available_capacity", int_schema(),
+                                               "contact_counts", schema_ref("ContactCounts")))))));
+    json_object_set_new(
+        s, "CampaignSummary",
+        pack("{s:[o, o]}", "allOf", schema_ref("OutboundCampaign"),
+             object_of(pack("{s:o}", "contact_counts", schema_ref("ContactCounts")))));
+    json_object_set_new(
+        s, "CampaignContactCounts",
+        object_of(pack("{s:{s:s, s:s}, s:o}", "object", "type", "string", "const",
+                       "campaign_contact_counts", "campaigns",
+                       array_of(object_of(pack("{s:o, s:o, s:o, s:o}", "campaign_id", str_schema(),
+                                               "name", str_schema(), "status", str_schema(),
+                                               "contact_counts", schema_ref("ContactCounts")))))));
+    json_object_set_new(
+        s, "ContactsInCampaigns",
+        object_of(pack(
+            "{s:{s:s, s:s}, s:o, s:o, s:o, s:{s:s}}", "object", "type", "string", "const",
+            "contacts_in_campaigns", "min_campaigns", int_schema(), "contacts",
+            array_of(object_of(pack("{s:o, s:o, s:o}", "contact_id", str_schema(), "campaign_count",
+                                    int_schema(), "campaign_ids", array_of(str_schema())))),
+            "total_matching", int_schema(), "truncated", "type", "boolean")));
+    json_object_set_new(
+        s, "CampaignOverlap",
+        object_of(
+            pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o}", "object", "type", "string", "const",
+                 "campaign_overlap", "campaigns",
+                 array_of(object_of(pack("{s:o, s:o, s:o}", "campaign_id", str_schema(), "name",
+                                         str_schema(), "contacts", int_schema()))),
+                 "pairs",
+                 array_of(object_of(pack("{s:o, s:o, s:o}", "campaign_a", str_schema(),
+                                         "campaign_b", str_schema(), "overlap", int_schema()))),
+                 "in_all", int_schema(), "in_several", int_schema())));
+    json_object_set_new(
+        s, "OutboundContact",
+        pack("{s:[o, o]}", "allOf", schema_ref("CampaignContact"),
+             object_of(pack("{s:{s:[s,s], s:o}}", "contact", "type", "object", "null", "properties",
+                            pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "id", str_schema(), "name",
+                                 nullable_str(), "email", nullable_str(), "phone", nullable_str(),
+                                 "company_name", nullable_str(), "status", nullable_str())))));
+    json_object_set_new(
+        s, "BulkAddResult",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:{s:s}}", "object", "type", "string",
+                       "const", "campaign_bulk_add", "campaign_id", str_schema(), "matched",
+                       int_schema(), "added", int_schema(), "skipped", int_schema(), "dry_run",
+                       "type", "boolean")));
+    json_object_set_new(
+        s, "BulkRemoveResult",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s}}", "object",
+                       "type", "string", "const", "campaign_bulk_remove", "campaign_id",
+                       str_schema(), "matched", int_schema(), "removed", int_schema(),
+                       "kept_with_follow_up", int_schema(), "not_matched", int_schema(),
+                       "script_executions_deleted", int_schema(), "call_logs_deleted", int_schema(),
+                       "dry_run", "type", "boolean")));
+    json_object_set_new(
+        s, "BulkAssignResult",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:s}}", "object", "type",
+                       "string", "const", "campaign_bulk_assign", "campaign_id", str_schema(),
+                       "strategy", str_schema(), "considered", int_schema(), "assigned",
+                       int_schema(), "left_unassigned", int_schema(), "members",
+                       array_of(object_of(pack("{s:o, s:o, s:o, s:o}", "member_id", str_schema(),
+                                               "assigned", int_schema(), "open_contacts",
+                                               int_schema(), "capacity", int_schema()))),
+                       "dry_run", "type", "boolean")));
+    json_object_set_new(
+        s, "TemplateImportResult",
+        object_of(pack("{s:{s:s, s:[s,s]}, s:o, s:o}", "object", "type", "string", "enum",
+                       "script_template_import", "qualification_template_import", "imported",
+                       int_schema(), "templates", array_of(pack("{s:s}", "type", "object")))));
+    json_object_set_new(
+        s, "ImportDeduplication",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "object", "type",
+                       "string", "const", "import_deduplication", "import_folder", str_schema(),
+                       "rows", int_schema(), "contacts", int_schema(), "without_email",
+                       int_schema(), "duplicate_email", int_schema(), "unique_email", int_schema(),
+                       "examples",
+                       array_of(object_of(pack("{s:o, s:o, s:o}", "contact_id", str_schema(),
+                                               "email", str_schema(), "others", int_schema()))))));
+    json_object_set_new(
+        s, "ScriptTemplateExport",
+        object_of(pack("{s:{s:s, s:s}, s:{s:s}}", "object", "type", "string", "const",
+                       "script_template_export", "template", "type", "object")));
+    json_object_set_new(
+        s, "QualificationTemplateExport",
+        object_of(pack("{s:{s:s, s:s}, s:{s:s}}", "object", "type", "string", "const",
+                       "qualification_template_export", "template", "type", "object")));
+}
+
 static void fixed_schemas(json_t *s)
 {
     json_t *codes = json_array(), *mods = json_array();
@@ -253,6 +373,7 @@ static void fixed_schemas(json_t *s)
                        "string", "const", "trial_balance", "as_of", "type", "string", "null",
                        "format", "date", "accounts", array_of(object_of(row)), "totals",
                        array_of(object_of(total)), "balanced", "type", "boolean")));
+    outbound_schemas(s);
 }
 
 /* -------------------------------------------------- shared responses */
@@ -505,8 +626,7 @@ static bool creates(const api_route *rt)
 
 static bool lists(const api_route *rt)
 {
-    return is(rt, "list") || is(rt, "sublist") ||
-           (rt->action && rt->action->list && !rt->action->response);
+    return is(rt, "list") || is(rt, "sublist") || (rt->action && rt->action->list);
 }
 
 /* Whether a route can answer an error status, from what the HTTP adapter,
@@ -529,9 +649,9 @@ static bool can_fail(const api_route *rt, int status)
     case 404:
         return !rt->public && (strchr(rt->pattern, '{') || rt->action || workspace_route(rt) ||
                                (rt->write && !is(rt, "batch")));
-    case 409:
     case 413:
-    case 415:
+    case 415: return rt->write || (rt->action && rt->method == M_POST); /* a read with a body */
+    case 409:
     case 422: return rt->write;
     }
     return false;
@@ -806,7 +926,8 @@ static json_t *operation(const api_route *rt)
                                         "Natural key: update the record whose field matches "
                                         "(case-insensitive) and answer 200, else create, 201"));
     }
-    if (lists(rt)) list_params(ps, r);
+    /* A list action answering its own items declares its parameters. */
+    if (lists(rt) && !(rt->action && rt->action->response)) list_params(ps, r);
     for (int i = 0; rt->action && i < rt->action->nquery; i++) {
         const res_field *f = &rt->action->query[i];
         json_t *fs = res_schema_field(f, RS_FILTER);
@@ -817,9 +938,12 @@ static json_t *operation(const api_route *rt)
     if (rt->write) {
         json_array_append_new(ps, param_ref("Idempotency-Key"));
         json_array_append_new(ps, param_ref("dry_run"));
+    } else if (rt->action && rt->method == M_POST) {
+        json_array_append_new(ps, param_ref("dry_run")); /* a read: nothing to store anyway */
     }
     json_object_set_new(op, "parameters", ps);
-    if (rt->write && !is(rt, "delete")) json_object_set_new(op, "requestBody", request_body(rt));
+    if ((rt->write && !is(rt, "delete")) || (rt->action && rt->method == M_POST))
+        json_object_set_new(op, "requestBody", request_body(rt));
     json_t *resp = json_object();
     if (rt->handler)
         meta_responses(resp, rt);

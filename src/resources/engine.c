@@ -1421,6 +1421,11 @@ static int delete_row(engine_call *c, const res_def *r, const res_row *gone, boo
     return engine_event(c, r, "deleted", gone, NULL);
 }
 
+int engine_delete_row(engine_call *c, const res_def *r, const res_row *gone)
+{
+    return delete_row(c, r, gone, false);
+}
+
 static int engine_delete(engine_call *c)
 {
     const res_def *r = c->res;
@@ -1596,6 +1601,11 @@ static bool utf8_valid(const char *s)
  * filters. *none: the query can match no record (a search word without a
  * letter or digit), so the page is empty whatever else it asks. */
 static int parse_query(engine_call *c, const res_def *r, store_query *sq, bool *none)
+{
+    return engine_parse_query(c, r, sq, none);
+}
+
+int engine_parse_query(engine_call *c, const res_def *r, store_query *sq, bool *none)
 {
     *none = false;
     memset(sq, 0, sizeof *sq);

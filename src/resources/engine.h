@@ -205,6 +205,10 @@ int engine_parse_query_fields(engine_call *c, const res_field *fields, int n, st
                               bool *set);
 /* Refuses parameters nobody read: 400 naming the first. */
 int engine_params_check(engine_call *c);
+/* What GET /v1/{r} reads from the parameters (limit, sort, cursor, query,
+ * filters, custom-field filters) as a store query for r; *none when the
+ * query can match nothing. A hook's own list routes page with it. */
+int engine_parse_query(engine_call *c, const res_def *r, store_query *sq, bool *none);
 /* `limit`: 1..100, 20 when absent. */
 int engine_parse_limit(engine_call *c, int *limit);
 
@@ -247,6 +251,9 @@ int engine_update_row(engine_call *c, const res_def *r, const res_row *old, res_
  * where r keeps no rollup) gives its changes. */
 int engine_save(engine_call *c, const res_def *r, res_row *row, const res_row *old,
                 const bool *set);
+/* A full delete of a loaded record (hooks, dependants followed or
+ * unlinked, rollups, event), as DELETE /v1/{r}/{id} does it. */
+int engine_delete_row(engine_call *c, const res_def *r, const res_row *gone);
 /* store_rec_repoint for hooks (a rename followed into the rows that carry
  * it): what the call remembered of r's records is forgotten. */
 int engine_repoint(engine_call *c, const res_def *r, int field, const char *from, const char *to,

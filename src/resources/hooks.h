@@ -57,6 +57,26 @@ int payment_refund(struct engine_call *c);    /* billing.c */
 int entry_reverse(struct engine_call *c);     /* accounting.c */
 int account_balance(struct engine_call *c);   /* accounting.c */
 int trial_balance(struct engine_call *c);     /* accounting.c */
+/* outbound.c: 002's outbound tools */
+int outbound_overview(struct engine_call *c);
+int outbound_agents(struct engine_call *c);
+int outbound_workloads(struct engine_call *c);
+int outbound_campaigns(struct engine_call *c);
+int outbound_campaign(struct engine_call *c);
+int outbound_cc_counts(struct engine_call *c);
+int outbound_multi(struct engine_call *c);
+int outbound_overlap(struct engine_call *c);
+int outbound_contacts(struct engine_call *c);
+int outbound_script_export(struct engine_call *c);
+int outbound_qualt_export(struct engine_call *c);
+int outbound_attach(struct engine_call *c);
+int outbound_bulk_add(struct engine_call *c);
+int outbound_bulk_remove(struct engine_call *c);
+int outbound_bulk_assign(struct engine_call *c);
+int outbound_script_import(struct engine_call *c);
+int outbound_qualt_import(struct engine_call *c);
+int outbound_sexec_upsert(struct engine_call *c);
+int outbound_dedup(struct engine_call *c);
 
 /* accounting.c: postings of other families, in the caller's transaction.
  * A line debits (or credits) `amount` cents to the default chart's

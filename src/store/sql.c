@@ -585,6 +585,17 @@ static void filter_sql(sql_stmt *q, buf *b, const res_def *r, const store_filter
         buf_putc(b, ')');
         break;
     }
+    case SF_IN:
+        /* Exact values (ids): compared as stored, so an index serves it. */
+        buf_puts(b, alias);
+        buf_puts(b, f->name);
+        buf_puts(b, " IN (");
+        for (int k = 0; k < fl->nin; k++) {
+            if (k) buf_puts(b, ", ");
+            sql_param(q, b, fl->in[k]);
+        }
+        buf_putc(b, ')');
+        break;
     default:
         field_expr(d->fold_col, f, alias, b);
         buf_puts(b, " = ");

@@ -185,14 +185,17 @@ typedef enum store_op {
     SF_LT,     /* field < v */
     SF_GE,     /* field >= v */
     SF_REL,    /* field references a `rel` record whose `rel_field` = v */
+    SF_IN,     /* field is one of in[0..nin) (1 to 100 values: a statement binds at most 128) */
 } store_op;
 
 typedef struct store_filter {
     int field; /* index into r->fields */
     store_val v;
     store_op op;
-    const res_def *rel; /* SF_REL: the referenced resource ... */
-    int rel_field;      /* ... and its field compared with v */
+    const res_def *rel;  /* SF_REL: the referenced resource ... */
+    int rel_field;       /* ... and its field compared with v */
+    const store_val *in; /* SF_IN: the values ... */
+    int nin;             /* ... and how many */
 } store_filter;
 
 typedef struct store_query {

@@ -225,9 +225,10 @@ def test_tools_list_default_sets():
         for k, v in t["inputSchema"].get("properties", {}).items():
             ok(isinstance(v, dict), "%s.%s is a schema object" % (t["name"], k))
         a = t["annotations"]
-        read = t["name"].startswith(("list_", "get_"))
+        read = t["name"].startswith(("list_", "get_", "bulk_get_", "find_", "export_", "analyze_"))
         eq(a["readOnlyHint"], read, "%s readOnlyHint" % t["name"])
-        eq(a["destructiveHint"], t["name"].startswith(("delete_", "merge_")), "%s destructiveHint" % t["name"])
+        eq(a["destructiveHint"], t["name"].startswith(("delete_", "merge_", "bulk_remove_", "bulk_assign_")),
+           "%s destructiveHint" % t["name"])
     by = {t["name"]: t for t in tools}
     eq(by["get_contact"]["inputSchema"]["required"], ["id"], "get_contact requires id")
     ok("confirm" in by["delete_contact"]["inputSchema"]["properties"], "delete takes confirm")

@@ -14,8 +14,9 @@ Nothing here names a resource. From GET /v1/openapi.json the test derives:
     the path up to that parameter;
   - references: a property described as "id of a <singular> in the same
     workspace" (or "of the type <field> names": a typed reference, the
-    field being an enum of singulars), and arrays of strings, which name
-    records of the route's own resource (merge's from_ids).
+    field being an enum of singulars), arrays of such ids (their items so
+    described), and other arrays of strings, which name records of the
+    route's own resource (merge's from_ids).
 Both workspaces get two records of every resource, created in dependency
 order with every field the schemas let us fill (required fields, enum
 defaults, formats, references to the workspace's own records); a field the
@@ -162,6 +163,9 @@ class Model:
             return ("typed", m.group(1))
         items = self.resolve(prop.get("items")) or {}
         if prop.get("type") == "array" and items.get("type") == "string" and "enum" not in items:
+            m = REF_RE.search(items.get("description") or "")
+            if m and m.group(1) in self.res:
+                return ("refs", m.group(1))  # an array of ids its items' schema names
             return ("ids", None)
         return None
 
@@ -230,6 +234,8 @@ def value_for(name, s, ws, i, props, seen_refs):
         kind, what = ref
         if kind == "ref":
             return ws.rid(what, i)
+        if kind == "refs":  # two records where it has two (a comparison needs them)
+            return [x for x in dict.fromkeys([ws.rid(what, i), ws.rid(what, i + 1)]) if x]
         if kind == "typed":
             for t in M.typed_choices(props, what):
                 if ws.rid(t, i):
@@ -677,6 +683,7 @@ def _body_ref_cases():
     """(method, path template, field, url, body) for every body field that
     references a record, set to B's record, in an otherwise valid body."""
     a, b = W["A"], W["B"]
+    a_ids = {rec["id"] for lst in a.recs.values() for rec, _ in lst}
     for path, method, op, schema in _write_ops():
         props = schema["properties"]
         own = _id_sets(path)[1] if PARAM_RE.search(path) else ()
@@ -695,8 +702,13 @@ def _body_ref_cases():
                 cases += [{ref[1]: t, name: b.rid(t)} for t in M.typed_choices(props, ref[1])]
             elif ref and ref[0] == "ids" and own:
                 cases.append({name: [b.rid(M.param_resources(path)[-1][1].singular, 1)]})
+            elif ref and ref[0] == "refs":
+                # B's record among A's, and alone.
+                cases.append({name: [a.rid(ref[1]), b.rid(ref[1])]})
+                cases.append({name: [b.rid(ref[1])]})
             for change in cases:
                 b_ids = change[name] if isinstance(change[name], list) else [change[name]]
+                b_ids = [i for i in b_ids if i not in a_ids]  # an array may hold A's ids too
                 yield method.upper(), path, name, url, dict(base, **change), b_ids
 
 
