@@ -224,6 +224,12 @@ static void outbound_schemas(json_t *s)
         s, "QualificationTemplateExport",
         object_of(pack("{s:{s:s, s:s}, s:{s:s}}", "object", "type", "string", "const",
                        "qualification_template_export", "template", "type", "object")));
+    merge_into(s, pack("{s:o}", "QualificationSchema",
+                       object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:{s:s, s:s}}", "object", "type",
+                                      "string", "const", "qualification_schema", "campaign_id",
+                                      str_schema(), "qualification_template_id", str_schema(),
+                                      "schema", "type", "object", "description",
+                                      "A JSON Schema (2020-12) of the answers"))));
 }
 
 static void fixed_schemas(json_t *s)

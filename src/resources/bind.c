@@ -57,6 +57,7 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_OUT_CONTACTS] = outbound_contacts,
     [ACT_OUT_SCRIPT_EXPORT] = outbound_script_export,
     [ACT_OUT_QUALT_EXPORT] = outbound_qualt_export,
+    [ACT_OUT_QUAL_SCHEMA] = outbound_qual_schema,
     [ACT_OUT_ATTACH] = outbound_attach,
     [ACT_OUT_BULK_ADD] = outbound_bulk_add,
     [ACT_OUT_BULK_REMOVE] = outbound_bulk_remove,

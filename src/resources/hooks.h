@@ -69,6 +69,7 @@ int outbound_overlap(struct engine_call *c);
 int outbound_contacts(struct engine_call *c);
 int outbound_script_export(struct engine_call *c);
 int outbound_qualt_export(struct engine_call *c);
+int outbound_qual_schema(struct engine_call *c);
 int outbound_attach(struct engine_call *c);
 int outbound_bulk_add(struct engine_call *c);
 int outbound_bulk_remove(struct engine_call *c);

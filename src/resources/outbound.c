@@ -1112,6 +1112,77 @@ int outbound_qualt_export(engine_call *c)
     return export_template(c, RES(QUALT), "qualification_template_export");
 }
 
+/* One answer's schema, as qual_before checks it (check_answer). */
+static void answer_schema(jw *w, json_t *field)
+{
+    const char *type = json_string_value(json_object_get(field, "type"));
+    jw_obj_open(w);
+    const char *label = json_string_value(json_object_get(field, "label"));
+    if (label) jw_kstr(w, "title", label);
+    if (!strcmp(type, "number")) {
+        jw_kstr(w, "type", "number");
+    } else if (!strcmp(type, "boolean")) {
+        jw_kstr(w, "type", "boolean");
+    } else if (!strcmp(type, "select")) {
+        jw_kstr(w, "type", "string");
+        jw_key(w, "enum");
+        jw_arr_open(w);
+        size_t i;
+        json_t *o;
+        json_array_foreach(json_object_get(field, "options"), i, o) jw_str(w, json_string_value(o));
+        jw_arr_close(w);
+    } else if (!strcmp(type, "date")) {
+        jw_kstr(w, "type", "string");
+        jw_kstr(w, "format", "date");
+    } else {
+        jw_kstr(w, "type", "string");
+    }
+    jw_obj_close(w);
+}
+
+int outbound_qual_schema(engine_call *c)
+{
+    res_row camp, t;
+    if (engine_params_check(c) || engine_load(c, RES(CAMPAIGN), c->ids[0], NULL, &camp)) return -1;
+    const char *tid = engine_text(&camp, CAMPAIGN_qualification_template_id);
+    if (!tid)
+        return engine_fail(c, EK_CONFLICT, "qualification_template_id",
+                           "campaign %s has no qualification template: attach one first "
+                           "(attach_campaign_templates)",
+                           camp.id);
+    if (engine_load(c, RES(QUALT), tid, "qualification_template_id", &t)) return -1;
+    json_t *fields = engine_items(&t, QUALT_fields);
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    jw_kstr(w, "object", "qualification_schema");
+    jw_kstr(w, "campaign_id", camp.id);
+    jw_kstr(w, "qualification_template_id", tid);
+    jw_key(w, "schema");
+    jw_obj_open(w);
+    jw_kstr(w, "$schema", "https://json-schema.org/draft/2020-12/schema");
+    jw_kstr(w, "type", "object");
+    jw_kbool(w, "additionalProperties", false);
+    jw_key(w, "properties");
+    jw_obj_open(w);
+    size_t i;
+    json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        jw_key(w, json_string_value(json_object_get(f, "key")));
+        answer_schema(w, f);
+    }
+    jw_obj_close(w);
+    jw_key(w, "required");
+    jw_arr_open(w);
+    json_array_foreach(fields, i, f) if (json_is_true(json_object_get(f, "required")))
+        jw_str(w, json_string_value(json_object_get(f, "key")));
+    jw_arr_close(w);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    json_decref(fields);
+    return 0;
+}
+
 int outbound_attach(engine_call *c)
 {
     const res_action *a = c->action;

@@ -304,6 +304,39 @@ def test_export_templates():
     mcp_bad("export_script_template", {"id": bs["id"]}, "not_found")
 
 
+def test_get_qualification_schema():
+    q = A.create("/v1/outbound/qualification-templates", {
+        "name": uniq("Schema qual"),
+        "fields": [{"key": "budget", "label": "Budget", "type": "number", "required": True},
+                   {"key": "plan", "label": "Plan", "type": "select", "options": ["basic", "pro"]},
+                   {"key": "decided", "label": "Decided", "type": "boolean"},
+                   {"key": "when", "label": "When", "type": "date"},
+                   {"key": "notes", "label": "Notes", "type": "text"}]})
+    camp = A.create("/v1/outbound/campaigns", {"name": "Schema", "qualification_template_id": q["id"]})
+    d = expect(A.get("/v1/outbound/campaigns/%s/qualification-schema" % camp["id"]), 200)["data"]
+    eq((d["object"], d["campaign_id"], d["qualification_template_id"]),
+       ("qualification_schema", camp["id"], q["id"]), "what it is")
+    sch = d["schema"]
+    eq((sch["type"], sch["additionalProperties"], sch["required"]), ("object", False, ["budget"]), "the shape")
+    eq(sch["properties"]["plan"], {"title": "Plan", "type": "string", "enum": ["basic", "pro"]}, "a select")
+    eq(sch["properties"]["budget"]["type"], "number", "a number")
+    eq(sch["properties"]["when"], {"title": "When", "type": "string", "format": "date"}, "a date")
+    same_three("get_qualification_schema", d, {"id": camp["id"]})
+    # What the schema says is what a qualification takes.
+    con = A.create("/v1/contacts", {"name": uniq("Schema contact")})
+    expect(A.post("/v1/outbound/qualifications", {"campaign_id": camp["id"], "contact_id": con["id"],
+                                                   "answers": {"plan": "pro"}}), 400, "validation_failed")
+    expect(A.post("/v1/outbound/qualifications", {"campaign_id": camp["id"], "contact_id": con["id"],
+                                                   "answers": {"budget": 10, "plan": "pro"}}), 201)
+    bare = A.create("/v1/outbound/campaigns", {"name": "No template"})
+    expect(A.get("/v1/outbound/campaigns/%s/qualification-schema" % bare["id"]), 409, "conflict",
+           "qualification_template_id")
+    mcp_bad("get_qualification_schema", {"id": bare["id"]}, "conflict", "qualification_template_id")
+    expect(A.get("/v1/outbound/campaigns/%s/qualification-schema" % W["b_camp"]["id"]), 404, "not_found")
+    mcp_bad("get_qualification_schema", {"id": W["b_camp"]["id"]}, "not_found")
+    expect(A.get("/v1/outbound/campaigns/%s/qualification-schema" % camp["id"], params={"x": "1"}), 400)
+
+
 # ----------------------------------------------------------------- writes
 
 def test_attach_campaign_templates():
