@@ -436,11 +436,11 @@ def test_bulk_add_contacts_by_filter():
     ok(r, "refused")
 
 
-def test_bulk_add_ten_thousand_contacts_in_under_a_second():
+def test_bulk_add_ten_thousand_contacts():
     """10,000 contacts (made through the batch route), added to a campaign by
-    one filter: the server's own duration for the call is measured (its
-    request log) and must stay under a second on SQLite without sanitizers."""
-    import os
+    one filter, all of them, counted by the rollup. The server's own
+    duration (its request log) is printed, not asserted: speed is the
+    benchmarks' business, and the machines are shared."""
     import time
     w = S.key(uniq("tools-10k"))
     tag = uniq("big")
@@ -464,9 +464,6 @@ def test_bulk_add_ten_thousand_contacts_in_under_a_second():
     print("bulk add of 10,000 contacts: %.1f ms in the server, %.3f s wall" % (took or -1, wall))
     counts = expect(w.get("/v1/outbound/campaigns/%s/summary" % camp["id"]), 200)["data"]["contact_counts"]
     eq(counts["by_status"]["pending"], 10000, "the rollup counts them")
-    plain = not os.environ.get("CAIRN_TEST_PG") and float(os.environ.get("CAIRN_TIMEOUT_SCALE", "1")) <= 1
-    if plain:
-        ok(took is not None and took < 1000, "10,000 contacts took %s ms (want < 1000)" % took)
 
 
 def _campaign_with(w, n, **cc):
