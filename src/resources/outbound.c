@@ -1146,7 +1146,7 @@ int outbound_qual_schema(engine_call *c)
     if (engine_params_check(c) || engine_load(c, RES(CAMPAIGN), c->ids[0], NULL, &camp)) return -1;
     const char *tid = engine_text(&camp, CAMPAIGN_qualification_template_id);
     if (!tid)
-        return engine_fail(c, EK_CONFLICT, "qualification_template_id",
+        return engine_fail(c, EK_NOT_FOUND, "qualification_template_id",
                            "campaign %s has no qualification template: attach one first "
                            "(attach_campaign_templates)",
                            camp.id);

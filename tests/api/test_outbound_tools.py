@@ -329,9 +329,9 @@ def test_get_qualification_schema():
     expect(A.post("/v1/outbound/qualifications", {"campaign_id": camp["id"], "contact_id": con["id"],
                                                    "answers": {"budget": 10, "plan": "pro"}}), 201)
     bare = A.create("/v1/outbound/campaigns", {"name": "No template"})
-    expect(A.get("/v1/outbound/campaigns/%s/qualification-schema" % bare["id"]), 409, "conflict",
+    expect(A.get("/v1/outbound/campaigns/%s/qualification-schema" % bare["id"]), 404, "not_found",
            "qualification_template_id")
-    mcp_bad("get_qualification_schema", {"id": bare["id"]}, "conflict", "qualification_template_id")
+    mcp_bad("get_qualification_schema", {"id": bare["id"]}, "not_found", "qualification_template_id")
     expect(A.get("/v1/outbound/campaigns/%s/qualification-schema" % W["b_camp"]["id"]), 404, "not_found")
     mcp_bad("get_qualification_schema", {"id": W["b_camp"]["id"]}, "not_found")
     expect(A.get("/v1/outbound/campaigns/%s/qualification-schema" % camp["id"], params={"x": "1"}), 400)
