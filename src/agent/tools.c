@@ -206,80 +206,60 @@ static const char *describe(char *d, size_t cap, const char *summary, const res_
     return d;
 }
 
+/* The five generic operations, as api/routes.c derives their routes. */
+static const struct {
+    engine_op op;
+    const char *name, *title; /* formats of the noun: the plural for a list */
+    tool_risk risk;
+    const char *more;
+} generic_ops[] = {
+    {OP_LIST, "list_%s", "List %s", TOOL_READ,
+     "Filters match exactly; `query` searches text. A page holds up to `limit` records; pass "
+     "`next_cursor` as `cursor` for the next."},
+    {OP_GET, "get_%s", "Get a %s", TOOL_READ, "By id."},
+    {OP_CREATE, "create_%s", "Create a %s", TOOL_WRITE,
+     "Answers the record as stored; dryRun: true answers it without storing it."},
+    {OP_UPDATE, "update_%s", "Update a %s (partial)", TOOL_WRITE,
+     "Only the members given change; null clears a field. dryRun: true answers the result "
+     "without storing it."},
+    {OP_DELETE, "delete_%s", "Delete a %s", TOOL_DESTRUCTIVE,
+     "Irreversible: needs confirm: true; dryRun: true answers the record that would go."},
+};
+
+static void add_generic_tool(const res_def *r, size_t k)
+{
+    char name[160], title[200], d[2048];
+    engine_op op = generic_ops[k].op;
+    const char *noun = op == OP_LIST ? r->name : r->singular;
+    snprintf(name, sizeof name, generic_ops[k].name, noun);
+    snake(name, sizeof name, name);
+    snprintf(title, sizeof title, generic_ops[k].title, noun);
+    tool_def *t = add_tool(name, title, describe(d, sizeof d, title, r, generic_ops[k].more),
+                           generic_ops[k].risk, op, r, NULL);
+    json_t *s = op == OP_LIST     ? res_schema_list_input(r)
+                : op == OP_CREATE ? res_schema_body(r, RS_CREATE, NULL)
+                : op == OP_UPDATE ? res_schema_body(r, RS_UPDATE, NULL)
+                                  : object_schema();
+    parent_prop(t, s);
+    if (op != OP_LIST && op != OP_CREATE) {
+        add_prop(s, "id", id_schema(r), true);
+        t->id_field = "id";
+    }
+    if (op != OP_LIST && op != OP_GET) write_flags(s, op == OP_DELETE);
+    t->input_schema = s;
+    t->output_schema = op == OP_LIST ? page_schema(res_schema_record(r)) : res_schema_record(r);
+}
+
 static void add_resource_tools(const res_def *r)
 {
     char name[160], title[200], d[2048];
     tool_def *t;
     json_t *s;
 
-    snprintf(name, sizeof name, "list_%s", r->name);
-    snake(name, sizeof name, name);
-    snprintf(title, sizeof title, "List %s", r->name);
-    t = add_tool(name, title,
-                 describe(d, sizeof d, title, r,
-                          "Filters match exactly; `query` searches text. A page holds up to "
-                          "`limit` records; pass `next_cursor` as `cursor` for the next."),
-                 TOOL_READ, OP_LIST, r, NULL);
-    s = res_schema_list_input(r);
-    parent_prop(t, s);
-    t->input_schema = s;
-    t->output_schema = page_schema(res_schema_record(r));
-
-    snprintf(name, sizeof name, "get_%s", r->singular);
-    snprintf(title, sizeof title, "Get a %s", r->singular);
-    t = add_tool(name, title, describe(d, sizeof d, title, r, "By id."), TOOL_READ, OP_GET, r,
-                 NULL);
-    s = object_schema();
-    parent_prop(t, s);
-    add_prop(s, "id", id_schema(r), true);
-    t->id_field = "id";
-    t->input_schema = s;
-    t->output_schema = res_schema_record(r);
-
+    for (size_t k = 0; k < sizeof generic_ops / sizeof generic_ops[0]; k++)
+        if (!r->read_only || generic_ops[k].op == OP_LIST || generic_ops[k].op == OP_GET)
+            add_generic_tool(r, k);
     if (r->read_only) return;
-
-    snprintf(name, sizeof name, "create_%s", r->singular);
-    snprintf(title, sizeof title, "Create a %s", r->singular);
-    t = add_tool(name, title,
-                 describe(d, sizeof d, title, r,
-                          "Answers the record as stored; dryRun: true answers it without "
-                          "storing it."),
-                 TOOL_WRITE, OP_CREATE, r, NULL);
-    s = res_schema_body(r, RS_CREATE, NULL);
-    parent_prop(t, s);
-    write_flags(s, false);
-    t->input_schema = s;
-    t->output_schema = res_schema_record(r);
-
-    snprintf(name, sizeof name, "update_%s", r->singular);
-    snprintf(title, sizeof title, "Update a %s (partial)", r->singular);
-    t = add_tool(name, title,
-                 describe(d, sizeof d, title, r,
-                          "Only the members given change; null clears a field. dryRun: true "
-                          "answers the result without storing it."),
-                 TOOL_WRITE, OP_UPDATE, r, NULL);
-    s = res_schema_body(r, RS_UPDATE, NULL);
-    parent_prop(t, s);
-    add_prop(s, "id", id_schema(r), true);
-    t->id_field = "id";
-    write_flags(s, false);
-    t->input_schema = s;
-    t->output_schema = res_schema_record(r);
-
-    snprintf(name, sizeof name, "delete_%s", r->singular);
-    snprintf(title, sizeof title, "Delete a %s", r->singular);
-    t = add_tool(name, title,
-                 describe(d, sizeof d, title, r,
-                          "Irreversible: needs confirm: true; dryRun: true answers the record "
-                          "that would go."),
-                 TOOL_DESTRUCTIVE, OP_DELETE, r, NULL);
-    s = object_schema();
-    parent_prop(t, s);
-    add_prop(s, "id", id_schema(r), true);
-    t->id_field = "id";
-    write_flags(s, true);
-    t->input_schema = s;
-    t->output_schema = res_schema_record(r);
 
     if (r->mergeable) {
         snprintf(name, sizeof name, "merge_%s", r->name);
