@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/ids.h"
 #include "core/jsv.h"
 #include "core/jw.h"
 #include "core/timeutil.h"
@@ -417,12 +416,12 @@ engine_kind agent_run(const agent_req *r, agent_plan *p, buf *out, bool *rollbac
                                 .route = "POST /crm/agent/tools/{toolName}",
                                 .reason = json_string_value(json_object_get(r->body, "reason")),
                                 .request_id = rid ? rid : r->request_id,
-                                .outcome = k == EK_OK ? "ok" : "validation_failed",
                                 .at_ms = at,
                                 .duration_ms = (double)(time_mono_ns() - start) / 1e6};
-        char *text = json_dumps(p->input, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        sha256_hex(text ? text : "", text ? strlen(text) : 0, audit->input_hash);
-        free(text);
+        engine_result kind = {.kind = k};
+        const char *code = engine_result_code(&kind);
+        audit->outcome = code ? code : "ok";
+        tools_input_hash(p->input, audit->input_hash);
         *audit_ws = r->key_ws;
         return k;
     }

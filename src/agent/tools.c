@@ -453,10 +453,15 @@ void tools_call(const tool_def *t, const tool_caller *who, json_t *input, store_
                                        tools_writes(t),
                             .at_ms = at,
                             .duration_ms = (double)(time_mono_ns() - start) / 1e6};
-    char *text = input ? json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-    sha256_hex(text ? text : "{}", text ? strlen(text) : 2, audit->input_hash);
-    free(text);
+    tools_input_hash(input, audit->input_hash);
     engine_audit_result(audit, out);
+}
+
+void tools_input_hash(const json_t *input, char *out)
+{
+    char *text = input ? json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    sha256_hex(text ? text : "{}", text ? strlen(text) : 2, out);
+    free(text);
 }
 
 static void run(const tool_def *t, const tool_caller *who, json_t *input, store_conn *conn,

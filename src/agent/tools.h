@@ -88,6 +88,10 @@ bool tools_writes(const tool_def *t);
 void tools_call(const tool_def *t, const tool_caller *who, json_t *input, store_conn *conn,
                 arena *a, engine_result *out, engine_audit *audit);
 
+/* The audit log's hash of an input: SHA-256 (hex, out holds 65 bytes) of
+ * its compact JSON with sorted keys; NULL hashes as {}. */
+void tools_input_hash(const json_t *input, char *out);
+
 /* The structured answer of a successful call as one JSON object: the
  * record, or {"data": [...], "next_cursor": ...} for a page. */
 void tools_write_result(buf *b, const engine_result *r);
