@@ -701,6 +701,7 @@ static int cmd_mcp(opts *o)
         mcp_ctx ctx = {.who = {.ws = k.workspace_id,
                                .actor = k.id,
                                .scopes = k.scopes,
+                               .super_admin = k.super_admin,
                                .disabled = engine_modules_disabled(ws.disabled_modules),
                                .currency = ws.currency[0] ? ws.currency : "USD",
                                .trace = "mcp-stdio",

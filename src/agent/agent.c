@@ -286,6 +286,7 @@ engine_kind agent_prepare(const agent_req *r, agent_plan *p, buf *out)
     p->who = (tool_caller){.ws = p->ws.id,
                            .actor = r->key_id,
                            .scopes = all_scopes,
+                           .super_admin = true,
                            .disabled = engine_modules_disabled(p->ws.disabled_modules),
                            .currency = p->ws.currency[0] ? p->ws.currency : "USD",
                            .trace = r->request_id,

@@ -329,6 +329,63 @@ static void add_action_tool(const res_action *a)
     t->output_schema = a->list ? page_schema(rec) : rec;
 }
 
+/* 002's tools (its CrmAgentToolName enum but crm_resolve_workspace, which
+ * only /crm/agent serves): they keep 002's rule, super-admin keys only, on
+ * every transport. */
+static const char *const agent_api_names[] = {
+    "get_crm_workspace_overview",
+    "list_outbound_agents",
+    "bulk_get_agent_workloads",
+    "list_campaigns",
+    "get_campaign",
+    "create_outbound_campaign",
+    "update_outbound_campaign",
+    "attach_campaign_templates",
+    "bulk_add_contacts_to_campaign_by_filter",
+    "bulk_remove_contacts_from_campaign",
+    "find_contacts_in_multiple_campaigns",
+    "get_campaign_contact_overlap",
+    "bulk_get_campaign_contact_counts",
+    "analyze_import_contact_deduplication",
+    "bulk_assign_campaign_contacts",
+    "list_outbound_contacts",
+    "list_script_templates",
+    "get_script_template",
+    "create_script_template",
+    "update_script_template",
+    "delete_script_template",
+    "import_script_templates",
+    "export_script_template",
+    "list_qualification_templates",
+    "get_qualification_template",
+    "create_qualification_template",
+    "update_qualification_template",
+    "import_qualification_templates",
+    "export_qualification_template",
+    "get_script_execution",
+    "upsert_script_execution",
+    "get_qualification_schema",
+    "get_qualification",
+    "create_qualification",
+    "update_qualification",
+    "list_qualifications",
+};
+
+static void mark_agent_api(void)
+{
+    for (size_t i = 0; i < sizeof agent_api_names / sizeof agent_api_names[0]; i++) {
+        tool_def *t = NULL;
+        for (int k = 0; k < ntools && !t; k++)
+            if (strcmp(tools[k].name, agent_api_names[i]) == 0) t = &tools[k];
+        if (!t) {
+            fprintf(stderr, "tools: 002's tool %s is missing from the catalogue\n",
+                    agent_api_names[i]);
+            abort();
+        }
+        t->agent_api = true;
+    }
+}
+
 /* The tool as MCP's tools/list shows it, rendered once. */
 static void render(tool_def *t)
 {
@@ -350,6 +407,7 @@ static void build(void)
         add_action_tool(&res_actions[i]);
     for (int i = 0; i < res_count; i++)
         add_resource_tools(res_table[i]);
+    mark_agent_api();
     for (int i = 0; i < ntools; i++)
         render(&tools[i]);
 }
@@ -399,6 +457,7 @@ static engine_call caller_call(const tool_def *t, const tool_caller *who)
 
 bool tools_allowed(const tool_def *t, const tool_caller *who)
 {
+    if (t->agent_api && !who->super_admin) return false;
     if (!t->res->core && (who->disabled & (1u << t->res->module))) return false;
     const char *scope = engine_scope(t->op, t->res, t->action);
     engine_call c = caller_call(t, who);
@@ -475,6 +534,15 @@ static void run(const tool_def *t, const tool_caller *who, json_t *input, store_
     c.out = out;
     out->kind = EK_OK;
 
+    if (t->agent_api && !who->super_admin) {
+        engine_fail(&c, EK_FORBIDDEN, NULL,
+                    "%s is one of the CRM Agent API's tools, for super-admin keys only (cairn "
+                    "key create --super-admin); the generic tools (list_contacts, ...) take "
+                    "this key",
+                    t->name);
+        json_decref(owned);
+        return;
+    }
     char path[256], msg[400];
     if (!jsv_validate(t->input_schema, input, path, sizeof path, msg, sizeof msg)) {
         engine_fail(&c, EK_INVALID, path[0] ? arena_strdup(a, path) : NULL, "%s%s%s", path,

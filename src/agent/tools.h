@@ -39,6 +39,7 @@ typedef struct tool_def {
     engine_op op;
     const res_def *res;
     const res_action *action;
+    bool agent_api;       /* one of 002's tools: super-admin keys only */
     const char *id_field; /* the input member holding the record's id, or NULL */
     int parent_field;     /* nested resources: the field holding the parent's id, else -1 */
     json_t *input_schema, *output_schema;
@@ -52,6 +53,7 @@ typedef struct tool_caller {
     const char *ws;
     const char *actor;  /* the key's id */
     const char *scopes; /* space-separated */
+    bool super_admin;   /* 002's tools take only these keys */
     uint32_t disabled;  /* the workspace's switched-off modules, 1 << res_module */
     const char *currency;
     const char *trace; /* the request id, for logs */

@@ -75,6 +75,7 @@ static int context(api_req *q, mcp_ctx *ctx)
     *ctx = (mcp_ctx){.who = {.ws = q->ws,
                              .actor = q->key.id,
                              .scopes = q->key.scopes,
+                             .super_admin = q->key.super_admin,
                              .disabled = q->key.disabled_modules,
                              .currency = q->key.currency,
                              .trace = q->request_id,

@@ -17,8 +17,10 @@ W = {}  # the fixture: members, campaigns, contacts of workspace A
 def setup_module():
     global S, A, B, SA, RO
     S = Server(name="outbound-tools")
-    A = S.key("tools-a")
-    B = S.key("tools-b")
+    # 002's tools take super-admin keys on every transport; over MCP such a
+    # key works in its own workspace.
+    A = S.key("tools-a", super_admin=True)
+    B = S.key("tools-b", super_admin=True)
     RO = S.key("tools-a", "crm:read")
     SA = S.key("tools-home", super_admin=True)
     S.start()
@@ -69,6 +71,25 @@ def mcp_bad(name, args, code, param=None, key=None):
     if param is not None:
         eq(data["param"], param, "MCP %s: param" % name)
     return data
+
+
+def test_mcp_takes_super_admin_keys_for_002s_tools():
+    """002's rule holds over MCP too: another key sees and runs the generic
+    tools of its workspace, not 002's (listed nowhere, refused when called)."""
+    plain = S.key("tools-a")
+    msg = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    names = []
+    for key in (plain, A):
+        r = S.request("POST", "/mcp", body=msg, token=key.token, params={"toolsets": "outbound"},
+                      direct=True)
+        names.append({t["name"] for t in json.loads(r.body)["result"]["tools"]})
+    ok("list_campaigns" in names[1] and "get_qualification_schema" in names[1], "super-admin sees 002's")
+    ok("list_campaigns" not in names[0] and "get_qualification_schema" not in names[0],
+       "another key does not: %s" % sorted(names[0])[:10])
+    ok("list_call_logs" in names[0], "the generic outbound tools stay: %s" % sorted(names[0])[:10])
+    data = mcp_bad("list_campaigns", {}, "forbidden", key=plain)
+    ok("super-admin" in data["message"], data["message"])
+    mcp_ok("list_call_logs", {}, key=plain)
 
 
 def agent_ok(name, input):
@@ -366,7 +387,7 @@ def test_attach_campaign_templates():
 
 
 def test_bulk_add_contacts_by_filter():
-    w = S.key(uniq("tools-add"))
+    w = S.key(uniq("tools-add"), super_admin=True)
     tag = uniq("lot")
     com = w.create("/v1/companies", {"name": "Add Co"})
     made = [w.create("/v1/contacts", {"name": "Add %d" % i, "company_id": com["id"] if i % 2 else None,
@@ -442,7 +463,7 @@ def test_bulk_add_ten_thousand_contacts():
     duration (its request log) is printed, not asserted: speed is the
     benchmarks' business, and the machines are shared."""
     import time
-    w = S.key(uniq("tools-10k"))
+    w = S.key(uniq("tools-10k"), super_admin=True)
     tag = uniq("big")
     for b in range(100):
         ops = [{"action": "create", "data": {"name": "Big %d-%d" % (b, i), "custom_fields": {"lot": tag}}}
@@ -474,7 +495,7 @@ def _campaign_with(w, n, **cc):
 
 
 def test_bulk_remove_contacts_from_campaign():
-    w = S.key(uniq("tools-rm"))
+    w = S.key(uniq("tools-rm"), super_admin=True)
     camp, cons, ccs = _campaign_with(w, 5)
     other, _, _ = _campaign_with(w, 0)
     k = [c["id"] for c in cons]
@@ -537,7 +558,7 @@ def agent_ok_in(w, name, input):
 
 
 def test_bulk_assign_campaign_contacts():
-    w = S.key(uniq("tools-as"))
+    w = S.key(uniq("tools-as"), super_admin=True)
     camp, cons, ccs = _campaign_with(w, 7)
     m = [w.create("/v1/members", {"name": "M%d" % i, "role": "agent", "capacity": cap})
          for i, cap in enumerate((2, 10, 1))]
@@ -585,7 +606,7 @@ SCRIPT_NODES = [{"key": "q", "type": "yesno", "text": "Ok?",
 
 
 def test_import_templates():
-    w = S.key(uniq("tools-imp"))
+    w = S.key(uniq("tools-imp"), super_admin=True)
     src = w.create("/v1/outbound/script-templates", {"name": "Source", "status": "active", "nodes": SCRIPT_NODES})
     exported = expect(w.get("/v1/outbound/script-templates/%s/export" % src["id"]), 200)["data"]["template"]
     one = dict(exported, name="Imported one")
@@ -634,7 +655,7 @@ def test_import_templates():
 
 
 def test_upsert_script_execution():
-    w = S.key(uniq("tools-up"))
+    w = S.key(uniq("tools-up"), super_admin=True)
     s = w.create("/v1/outbound/script-templates", {"name": "S", "status": "active", "nodes": SCRIPT_NODES})
     camp = w.create("/v1/outbound/campaigns", {"name": "Up", "script_template_id": s["id"]})
     con = w.create("/v1/contacts", {"name": "Up contact"})
@@ -666,7 +687,7 @@ def test_upsert_script_execution():
 
 
 def test_analyze_import_contact_deduplication():
-    w = S.key(uniq("tools-dd"))
+    w = S.key(uniq("tools-dd"), super_admin=True)
     old = w.create("/v1/contacts", {"name": "Already here", "email": "ann@dup.test"})
     imported = [w.create("/v1/contacts", {"name": "Ann again", "email": "ANN@dup.test"}),
                 w.create("/v1/contacts", {"name": "New", "email": "new@dup.test"}),
