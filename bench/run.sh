@@ -29,6 +29,8 @@
 #   BENCH_KEYS          API keys per workspace          (default 4)
 #   BENCH_SCENARIOS     which to run, space-separated   (default: all)
 #   BENCH_SERVER_ARGS   extra `cairn serve` flags, e.g. "--threads 1"
+#   BENCH_BIN           the server binary               (default build/cairn;
+#                       another build compares two commits on one database)
 # Exit status: 0 when every scenario ran clean (targets missed are reported,
 # not failures), 1 when one had too many errors or the server misbehaved.
 set -euo pipefail
@@ -61,7 +63,7 @@ server_args=${BENCH_SERVER_ARGS:-}
 
 out=build/bench
 gen=build/bench-gen
-cairn=build/cairn
+cairn=${BENCH_BIN:-build/cairn}
 db=$out/bench.db
 rundb=$out/run.db
 data_lua=$out/data.lua
