@@ -268,6 +268,18 @@ int engine_parse_fields(engine_call *c, const res_field *fields, int n, json_t *
 /* The record whose `field` equals value case-insensitively (a natural
  * key): 1 found (in *out), 0 none, -1 failed. */
 int engine_find_by(engine_call *c, const res_def *r, int field, const char *value, res_row *out);
+/* The same, first locking the key to the end of the transaction, as
+ * ?upsert_on= does: a create of the same key on another node waits. */
+int engine_find_key(engine_call *c, const res_def *r, int field, const char *value, res_row *out);
+/* A create as POST /v1/{r} makes it from a JSON body (unknown and
+ * read-only members refused, custom_fields, defaults, hooks, references,
+ * event), answering nothing; *out (may be NULL) gets the record. Not for
+ * nested resources. */
+int engine_create_from(engine_call *c, const res_def *r, json_t *body, res_row *out);
+/* An update as PATCH makes it of the loaded record old: only the body's
+ * members change. */
+int engine_update_from(engine_call *c, const res_def *r, const res_row *old, json_t *body,
+                       res_row *out);
 /* Counts (and sums field `sum`) of r's rows matching f, grouped by up to
  * two fields (-1: unused). */
 int engine_aggregate(engine_call *c, const res_def *r, const store_filter *f, int nf, int g0,
