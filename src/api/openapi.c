@@ -416,7 +416,8 @@ static const struct err_resp {
     {414, "UriTooLong", "uri_too_long: the URL is over 8 KiB", {"uri_too_long"}},
     {415,
      "UnsupportedMediaType",
-     "unsupported_media_type: a body not sent as Content-Type: application/json",
+     "unsupported_media_type: a body not sent as Content-Type: application/json (or as the "
+     "other media type the operation's request body names)",
      {"unsupported_media_type"}},
     {422,
      "Unprocessable",
@@ -862,6 +863,23 @@ static json_t *request_body(const api_route *rt)
         schema =
             res_schema_fields(a->body, a->nbody, RS_CREATE, action_creates(a) && r->custom_fields);
         required = json_object_get(schema, "required") != NULL;
+        if (a->media_type) {
+            /* The same body as text of its own type: the text is the
+             * media field, query parameters give the others. */
+            const res_field *f = NULL;
+            for (int i = 0; i < a->nbody; i++)
+                if (!strcmp(a->body[i].name, a->media_field)) f = &a->body[i];
+            char d[300];
+            snprintf(d, sizeof d,
+                     "The %s of the JSON form, as the whole body; the query "
+                     "parameters give its other fields",
+                     a->media_field);
+            json_t *content = json_body(schema);
+            json_object_set_new(content, a->media_type,
+                                pack("{s:{s:s, s:I, s:s}}", "schema", "type", "string", "maxLength",
+                                     (json_int_t)res_field_max(f), "description", d));
+            return pack("{s:b, s:o}", "required", true, "content", content);
+        }
     } else if (is(rt, "batch")) {
         schema = schema_ref("BatchRequest");
     } else if (is(rt, "merge")) {
@@ -940,6 +958,19 @@ static json_t *operation(const api_route *rt)
         json_object_del(fs, "description");
         json_array_append_new(ps,
                               param(f->name, "query", (f->flags & RF_REQUIRED) != 0, fs, f->doc));
+    }
+    /* A body of the action's own media type takes its other fields here. */
+    for (int i = 0; rt->action && rt->action->media_type && i < rt->action->nbody; i++) {
+        const res_field *f = &rt->action->body[i];
+        if (!strcmp(f->name, rt->action->media_field) ||
+            (f->type != FT_STRING && f->type != FT_TEXT && f->type != FT_ENUM))
+            continue;
+        json_t *fs = res_schema_field(f, RS_FILTER);
+        json_object_del(fs, "description");
+        char d[600];
+        snprintf(d, sizeof d, "With a %s body only%s: %s", rt->action->media_type,
+                 (f->flags & RF_REQUIRED) ? ", and then required" : "", f->doc ? f->doc : f->name);
+        json_array_append_new(ps, param(f->name, "query", false, fs, d));
     }
     if (rt->write) {
         json_array_append_new(ps, param_ref("Idempotency-Key"));

@@ -80,6 +80,15 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
         json_object_set_new(s, "items", list_item_schema(f, use));
         break;
     case FT_OBJECT: {
+        if (f->items) { /* read-only, its members named */
+            json_t *m = res_schema_fields(f->items, f->nitems, RS_OUT, false), *req = json_array();
+            for (int i = 0; i < f->nitems; i++)
+                json_array_append_new(req, json_string(f->items[i].name));
+            json_object_set_new(m, "required", req);
+            json_decref(s);
+            s = m;
+            break;
+        }
         json_t *v = pack("{s:[s,s,s]}", "type", "string", "number", "boolean");
         if (in) {
             json_array_append_new(json_object_get(v, "type"), json_string("null"));
