@@ -207,15 +207,29 @@ static void outbound_schemas(json_t *s)
         object_of(pack("{s:{s:s, s:[s,s]}, s:o, s:o}", "object", "type", "string", "enum",
                        "script_template_import", "qualification_template_import", "imported",
                        int_schema(), "templates", array_of(pack("{s:s}", "type", "object")))));
-    json_object_set_new(
-        s, "ImportDeduplication",
-        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "object", "type",
-                       "string", "const", "import_deduplication", "import_folder", str_schema(),
-                       "rows", int_schema(), "contacts", int_schema(), "without_email",
-                       int_schema(), "duplicate_email", int_schema(), "unique_email", int_schema(),
-                       "examples",
-                       array_of(object_of(pack("{s:o, s:o, s:o}", "contact_id", str_schema(),
-                                               "email", str_schema(), "others", int_schema()))))));
+    json_t *dd = object_of(
+        pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "object", "type",
+             "string", "const", "import_deduplication", "import_folder", str_schema(), "imports",
+             int_schema(), "import_rows",
+             object_of(pack("{s:o, s:o, s:o, s:o}", "created", int_schema(), "updated",
+                            int_schema(), "duplicate", int_schema(), "invalid", int_schema())),
+             "rows", int_schema(), "contacts", int_schema(), "without_email", int_schema(),
+             "duplicate_email", int_schema(), "unique_email", int_schema(), "examples",
+             array_of(object_of(pack("{s:o, s:o, s:o}", "contact_id", str_schema(), "email",
+                                     str_schema(), "others", int_schema())))));
+    json_t *ddp = json_object_get(dd, "properties");
+    static const char *const dd_docs[][2] = {
+        {"imports", "Contact imports (POST /v1/imports) into the folder"},
+        {"import_rows", "Their rows by outcome"},
+        {"rows", "Campaign contacts of any campaign carrying the folder as import_folder"},
+        {"contacts", "The folder's contacts: created or updated by its imports, or carried by "
+                     "those campaign contacts"},
+        {"duplicate_email", "Of them, those sharing their email with another contact"},
+    };
+    for (size_t i = 0; i < sizeof dd_docs / sizeof dd_docs[0]; i++)
+        json_object_set_new(json_object_get(ddp, dd_docs[i][0]), "description",
+                            json_string(dd_docs[i][1]));
+    json_object_set_new(s, "ImportDeduplication", dd);
     json_object_set_new(
         s, "ScriptTemplateExport",
         object_of(pack("{s:{s:s, s:s}, s:{s:s}}", "object", "type", "string", "const",
