@@ -1256,14 +1256,24 @@ int engine_save(engine_call *c, const res_def *r, res_row *row, const res_row *o
     return engine_event(c, r, "updated", row, old);
 }
 
-int engine_find_key(engine_call *c, const res_def *r, int field, const char *value, res_row *out)
+int engine_key_lock_of(const char *value)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = value; *p; p++)
+        h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 16777619u;
+    return (int)(h % ENGINE_KEY_LOCKS);
+}
+
+int engine_lock_key(engine_call *c, const res_def *r, int lock)
 {
     store_err e;
-    char *lock = arena_printf(c->a, "%s:%s", r->name, value);
-    for (char *p = lock; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    int rc = store_lock(c->conn, c->ws, lock, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
+    int rc = store_lock(c->conn, c->ws, arena_printf(c->a, "%s#%d", r->name, lock), &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
+}
+
+int engine_find_key(engine_call *c, const res_def *r, int field, const char *value, res_row *out)
+{
+    if (engine_lock_key(c, r, engine_key_lock_of(value))) return -1;
     return engine_find_by(c, r, field, value, out);
 }
 

@@ -271,6 +271,16 @@ int engine_find_by(engine_call *c, const res_def *r, int field, const char *valu
 /* The same, first locking the key to the end of the transaction, as
  * ?upsert_on= does: a create of the same key on another node waits. */
 int engine_find_key(engine_call *c, const res_def *r, int field, const char *value, res_row *out);
+/* A natural key's lock is one of ENGINE_KEY_LOCKS per resource and
+ * workspace (keys compared case-insensitively share theirs): PostgreSQL
+ * keeps a transaction's advisory locks in a table every transaction
+ * shares (max_locks_per_transaction x connections, 6,400 by default), so
+ * an import looking up 10,000 keys takes each of the few locks once
+ * (engine_lock_key) rather than one per key. Taken outside a savepoint
+ * that may be rolled back, which would release it. */
+#define ENGINE_KEY_LOCKS 256
+int engine_key_lock_of(const char *value);
+int engine_lock_key(engine_call *c, const res_def *r, int lock);
 /* A create as POST /v1/{r} makes it from a JSON body (unknown and
  * read-only members refused, custom_fields, defaults, hooks, references,
  * event), answering nothing; *out (may be NULL) gets the record. Not for

@@ -29,6 +29,7 @@
  * released after it, so 10,000 rows cost what one does. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,8 @@ typedef struct importer {
     int64_t counts[4];
     json_t *issues;
     key_slot *keys;
-    size_t nkeys_cap; /* a power of two, at least twice the rows */
+    size_t nkeys_cap;                       /* a power of two, at least twice the rows */
+    uint64_t locked[ENGINE_KEY_LOCKS / 64]; /* key locks taken (engine_lock_key) */
 } importer;
 
 /* ------------------------------------------------------------ helpers */
@@ -226,12 +228,17 @@ static int import_row(importer *im, int row, int line, json_t *body, const char 
     } else {
         store_err e;
         res_row old, made;
-        int found = 0;
+        int found = 0, lock = key ? engine_key_lock_of(key) : 0;
+        /* The key's lock first, once an import, outside the row's savepoint. */
+        if (key && !(im->locked[lock / 64] & (UINT64_C(1) << (lock % 64)))) {
+            if ((rc = engine_lock_key(c, im->r, lock)) != 0) goto out;
+            im->locked[lock / 64] |= UINT64_C(1) << (lock % 64);
+        }
         if ((rc = store_savepoint(c->conn, &e)) != 0) {
             engine_store_fail(c, rc, &e);
             goto out;
         }
-        if (key) found = engine_find_key(&sc, im->r, im->key, key, &old);
+        if (key) found = engine_find_by(&sc, im->r, im->key, key, &old);
         if (found < 0) {
             rc = -1;
         } else if (found && im->skip) {
