@@ -216,6 +216,7 @@ static int import_row(importer *im, int row, int line, json_t *body, const char 
 
     int outcome = O_INVALID, rc = 0;
     const char *id = NULL, *field = bad_field, *msg = bad_msg;
+    res_row old, made; /* id points into one of them */
     json_t *kv = body ? json_object_get(body, im->r->fields[im->key].name) : NULL;
     const char *key = json_is_string(kv) && *json_string_value(kv) ? json_string_value(kv) : NULL;
     key_slot *seen = key ? key_find(im, lower(&a, key)) : NULL;
@@ -227,7 +228,6 @@ static int import_row(importer *im, int row, int line, json_t *body, const char 
         msg = arena_printf(&a, "row %d has the same %s", seen->row, im->r->fields[im->key].name);
     } else {
         store_err e;
-        res_row old, made;
         int found = 0, lock = key ? engine_key_lock_of(key) : 0;
         /* The key's lock first, once an import, outside the row's savepoint. */
         if (key && !(im->locked[lock / 64] & (UINT64_C(1) << (lock % 64)))) {
