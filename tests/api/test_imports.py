@@ -273,7 +273,8 @@ def test_wrong_types_and_int64_overflow_in_cells():
     eq(got[(4, "employee_count")], "employee_count is out of the 64-bit integer range", "past INT64_MIN")
     ok("between" in got[(5, "annual_revenue_cents")], "money bounds: %s" % got[(5, "annual_revenue_cents")])
     eq(got[(8, None)], "the row has 4 cells, the header 3", "too many cells")
-    eq(expect(w.get("/v1/companies", params={"name": "Max"}), 200)["data"][0]["employee_count"],
+    # Read past the contract proxy: JavaScript (Prism) has no integer that large.
+    eq(expect(w.get("/v1/companies", params={"name": "Max"}, direct=True), 200)["data"][0]["employee_count"],
        9223372036854775807, "INT64_MAX itself fits")
 
 
