@@ -673,7 +673,7 @@ int engine_parse_query_fields(engine_call *c, const res_field *fields, int n, st
     return 0;
 }
 
-static bool valid_cf_key(const char *k)
+bool engine_custom_key_ok(const char *k)
 {
     size_t n = strlen(k);
     if (n == 0 || n > 100) return false;
@@ -698,7 +698,7 @@ static int flat_object(engine_call *c, const char *name, bool key_param, json_t 
     json_t *v;
     json_object_foreach(j, k, v)
     {
-        if (!valid_cf_key(k))
+        if (!engine_custom_key_ok(k))
             return bad(c, name, "%s keys must be 1-100 characters of [A-Za-z0-9_.-]", "");
         const char *p = key_param ? arena_printf(c->a, "%s.%s", name, k) : name;
         if (json_is_null(v)) {
@@ -1719,7 +1719,7 @@ int engine_parse_query(engine_call *c, const res_def *r, store_query *sq, bool *
                            "custom_field_key and custom_field_value go together");
     if (ck && !r->custom_fields)
         return engine_fail(c, EK_INVALID, "custom_field_key", "%s have no custom fields", r->name);
-    if (ck && !valid_cf_key(ck))
+    if (ck && !engine_custom_key_ok(ck))
         return engine_fail(c, EK_INVALID, "custom_field_key",
                            "custom_field_key must be 1-100 characters of [A-Za-z0-9_.-]");
     sq->cf_key = ck;

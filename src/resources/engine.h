@@ -261,6 +261,8 @@ int engine_repoint(engine_call *c, const res_def *r, int field, const char *from
 /* Appends `<singular>.<action>` with the row's JSON (changes against old). */
 int engine_event(engine_call *c, const res_def *r, const char *action, const res_row *row,
                  const res_row *old);
+/* Whether k may name a custom field: 1 to 100 of [A-Za-z0-9_.-]. */
+bool engine_custom_key_ok(const char *k);
 /* Validates a body against declared fields (an action's input): vals and
  * set get one slot per field. Unknown keys are refused. */
 int engine_parse_fields(engine_call *c, const res_field *fields, int n, json_t *body,

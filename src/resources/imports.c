@@ -94,17 +94,6 @@ static const char *trim(arena *a, const char *s)
     return arena_strndup(a, s, n);
 }
 
-static bool custom_key_ok(const char *k)
-{
-    size_t n = strlen(k);
-    if (n == 0 || n > 100) return false;
-    for (; *k; k++)
-        if (!(*k >= 'a' && *k <= 'z') && !(*k >= 'A' && *k <= 'Z') && !(*k >= '0' && *k <= '9') &&
-            *k != '_' && *k != '-' && *k != '.')
-            return false;
-    return true;
-}
-
 /* The fields a row may give, for messages: "email, first_name, ...". */
 static const char *writable_names(engine_call *c, const res_def *r)
 {
@@ -335,7 +324,7 @@ static int read_header(engine_call *c, const res_def *r, const csv_record *h, co
         if (!*name) return bad_data(c, "column %d of the header has no name", j + 1);
         if (strncasecmp(name, "custom_fields.", 14) == 0 && r->custom_fields) {
             const char *k = name + 14;
-            if (!custom_key_ok(k))
+            if (!engine_custom_key_ok(k))
                 return bad_data(c,
                                 "column %d ('%s'): a custom field's key is 1 to 100 characters of "
                                 "A-Z, a-z, 0-9, _, - and .",
@@ -524,7 +513,7 @@ static int check_rows(engine_call *c, const res_def *r, json_t *rows)
         {
             const char *p = arena_printf(c->a, "rows[%zu].%s", i, k), *why;
             if (!strncmp(k, "custom_fields.", 14) && r->custom_fields) {
-                if (!custom_key_ok(k + 14))
+                if (!engine_custom_key_ok(k + 14))
                     return engine_fail(c, EK_INVALID, p,
                                        "%s: a custom field's key is 1 to 100 characters of A-Z, "
                                        "a-z, 0-9, _, - and .",
