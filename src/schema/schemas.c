@@ -169,7 +169,7 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
     if (desc[0]) json_object_set_new(s, "description", json_string(desc));
     /* An example is a body's value: answers carry the computed members too. */
     json_t *ex = f->example && (use == RS_CREATE || use == RS_UPDATE)
-                     ? json_loads(f->example, 0, NULL)
+                     ? json_loads(f->example, JSON_DECODE_ANY, NULL)
                      : NULL;
     if (ex) json_object_set_new(s, "examples", pack("[o]", ex));
     if (use == RS_CREATE && f->dflt) {
