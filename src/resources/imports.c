@@ -616,8 +616,9 @@ int import_create(engine_call *c)
     if (engine_insert(c, RES(IMPORT), &im.imp, set)) return -1;
     written(c, im.imp.id);
     im.issues = json_array();
-    for (im.nkeys_cap = 16; im.nkeys_cap < (size_t)nrows * 2; im.nkeys_cap *= 2) {
-    }
+    im.nkeys_cap = 16;
+    while (im.nkeys_cap < (size_t)nrows * 2)
+        im.nkeys_cap *= 2;
     im.keys = arena_zalloc(c->a, sizeof *im.keys * im.nkeys_cap);
     int rc = 0;
     for (int i = 0; i < nrows && rc == 0; i++) {
