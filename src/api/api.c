@@ -307,8 +307,67 @@ bool api_is_json(const char *ct)
     return *rest == '\0' || *rest == ';';
 }
 
+/* Whether Content-Type ct is the media type mt (parameters aside; a
+ * charset, when given, is UTF-8). */
+static bool is_media(const char *ct, const char *mt)
+{
+    if (!ct) return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen(mt);
+    if (strncasecmp(ct, mt, n) != 0) return false;
+    const char *rest = ct + n;
+    while (*rest == ' ')
+        rest++;
+    if (*rest != '\0' && *rest != ';') return false;
+    const char *cs = strcasestr(rest, "charset=");
+    if (!cs) return true;
+    cs += 8;
+    if (*cs == '"') cs++;
+    return strncasecmp(cs, "utf-8", 5) == 0 || strncasecmp(cs, "utf8", 4) == 0;
+}
+
+/* A body of an action's own media type (text/csv) becomes the body the
+ * JSON form would have sent: the text is field `media_field`, and query
+ * parameters named as the other text fields give those. The text must be
+ * what a JSON string can hold (UTF-8, no NUL); the engine checks the rest. */
+static int media_body(api_req *q, const res_action *a)
+{
+    const char *field = a->media_field;
+    for (size_t i = 0, line = 1; i < q->body_len;) {
+        unsigned char ch = (unsigned char)q->body[i];
+        int k = ch < 0x80 ? 1 : jw_utf8_seq(q->body + i, q->body_len - i);
+        if (ch == 0 || k < 0)
+            return api_error(q, 400, "validation_failed", field,
+                             "%s: line %zu of the %s body %s (byte 0x%02X)", field, line,
+                             a->media_type, ch ? "is not valid UTF-8" : "holds a NUL byte", ch);
+        line += ch == '\n';
+        i += (size_t)k;
+    }
+    q->json = json_object();
+    json_object_set_new(q->json, field, json_stringn(q->body, q->body_len));
+    for (int i = 0; i < q->nparams; i++)
+        for (int k = 0; k < a->nbody; k++) {
+            const res_field *f = &a->body[k];
+            if (strcmp(f->name, q->params[i].k) != 0 || strcmp(f->name, field) == 0) continue;
+            if (f->type != FT_STRING && f->type != FT_TEXT && f->type != FT_ENUM) continue;
+            if (json_object_get(q->json, f->name))
+                return api_error(q, 400, "validation_failed", f->name,
+                                 "query parameter '%s' is given more than once", f->name);
+            json_t *v = json_string(q->params[i].v);
+            if (!v)
+                return api_error(q, 400, "validation_failed", f->name, "%s is not valid UTF-8",
+                                 f->name);
+            json_object_set_new(q->json, f->name, v);
+            q->params[i].used = true;
+        }
+    return 0;
+}
+
 static int parse_body(api_req *q)
 {
+    const res_action *a = q->route->action;
+    if (a && a->media_type && is_media(q->content_type, a->media_type)) return media_body(q, a);
     if (q->body_len == 0) {
         if (q->method != M_POST && q->method != M_PATCH) return 0; /* DELETE needs none */
         if (q->route->action) {
@@ -320,7 +379,8 @@ static int parse_body(api_req *q)
     }
     if (!api_is_json(q->content_type))
         return api_error(q, 415, "unsupported_media_type", NULL,
-                         "the body must be sent as Content-Type: application/json");
+                         "the body must be sent as Content-Type: application/json%s%s",
+                         a && a->media_type ? " or " : "", a && a->media_type ? a->media_type : "");
     json_error_t je;
     q->json = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!q->json)

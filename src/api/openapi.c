@@ -207,15 +207,29 @@ static void outbound_schemas(json_t *s)
         object_of(pack("{s:{s:s, s:[s,s]}, s:o, s:o}", "object", "type", "string", "enum",
                        "script_template_import", "qualification_template_import", "imported",
                        int_schema(), "templates", array_of(pack("{s:s}", "type", "object")))));
-    json_object_set_new(
-        s, "ImportDeduplication",
-        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "object", "type",
-                       "string", "const", "import_deduplication", "import_folder", str_schema(),
-                       "rows", int_schema(), "contacts", int_schema(), "without_email",
-                       int_schema(), "duplicate_email", int_schema(), "unique_email", int_schema(),
-                       "examples",
-                       array_of(object_of(pack("{s:o, s:o, s:o}", "contact_id", str_schema(),
-                                               "email", str_schema(), "others", int_schema()))))));
+    json_t *dd = object_of(
+        pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "object", "type",
+             "string", "const", "import_deduplication", "import_folder", str_schema(), "imports",
+             int_schema(), "import_rows",
+             object_of(pack("{s:o, s:o, s:o, s:o}", "created", int_schema(), "updated",
+                            int_schema(), "duplicate", int_schema(), "invalid", int_schema())),
+             "rows", int_schema(), "contacts", int_schema(), "without_email", int_schema(),
+             "duplicate_email", int_schema(), "unique_email", int_schema(), "examples",
+             array_of(object_of(pack("{s:o, s:o, s:o}", "contact_id", str_schema(), "email",
+                                     str_schema(), "others", int_schema())))));
+    json_t *ddp = json_object_get(dd, "properties");
+    static const char *const dd_docs[][2] = {
+        {"imports", "Contact imports (POST /v1/imports) into the folder"},
+        {"import_rows", "Their rows by outcome"},
+        {"rows", "Campaign contacts of any campaign carrying the folder as import_folder"},
+        {"contacts", "The folder's contacts: created or updated by its imports, or carried by "
+                     "those campaign contacts"},
+        {"duplicate_email", "Of them, those sharing their email with another contact"},
+    };
+    for (size_t i = 0; i < sizeof dd_docs / sizeof dd_docs[0]; i++)
+        json_object_set_new(json_object_get(ddp, dd_docs[i][0]), "description",
+                            json_string(dd_docs[i][1]));
+    json_object_set_new(s, "ImportDeduplication", dd);
     json_object_set_new(
         s, "ScriptTemplateExport",
         object_of(pack("{s:{s:s, s:s}, s:{s:s}}", "object", "type", "string", "const",
@@ -416,7 +430,8 @@ static const struct err_resp {
     {414, "UriTooLong", "uri_too_long: the URL is over 8 KiB", {"uri_too_long"}},
     {415,
      "UnsupportedMediaType",
-     "unsupported_media_type: a body not sent as Content-Type: application/json",
+     "unsupported_media_type: a body not sent as Content-Type: application/json (or as the "
+     "other media type the operation's request body names)",
      {"unsupported_media_type"}},
     {422,
      "Unprocessable",
@@ -862,6 +877,23 @@ static json_t *request_body(const api_route *rt)
         schema =
             res_schema_fields(a->body, a->nbody, RS_CREATE, action_creates(a) && r->custom_fields);
         required = json_object_get(schema, "required") != NULL;
+        if (a->media_type) {
+            /* The same body as text of its own type: the text is the
+             * media field, query parameters give the others. */
+            const res_field *f = NULL;
+            for (int i = 0; i < a->nbody; i++)
+                if (!strcmp(a->body[i].name, a->media_field)) f = &a->body[i];
+            char d[300];
+            snprintf(d, sizeof d,
+                     "The %s of the JSON form, as the whole body; the query "
+                     "parameters give its other fields",
+                     a->media_field);
+            json_t *content = json_body(schema);
+            json_object_set_new(content, a->media_type,
+                                pack("{s:{s:s, s:I, s:s}}", "schema", "type", "string", "maxLength",
+                                     (json_int_t)res_field_max(f), "description", d));
+            return pack("{s:b, s:o}", "required", true, "content", content);
+        }
     } else if (is(rt, "batch")) {
         schema = schema_ref("BatchRequest");
     } else if (is(rt, "merge")) {
@@ -940,6 +972,19 @@ static json_t *operation(const api_route *rt)
         json_object_del(fs, "description");
         json_array_append_new(ps,
                               param(f->name, "query", (f->flags & RF_REQUIRED) != 0, fs, f->doc));
+    }
+    /* A body of the action's own media type takes its other fields here. */
+    for (int i = 0; rt->action && rt->action->media_type && i < rt->action->nbody; i++) {
+        const res_field *f = &rt->action->body[i];
+        if (!strcmp(f->name, rt->action->media_field) ||
+            (f->type != FT_STRING && f->type != FT_TEXT && f->type != FT_ENUM))
+            continue;
+        json_t *fs = res_schema_field(f, RS_FILTER);
+        json_object_del(fs, "description");
+        char d[600];
+        snprintf(d, sizeof d, "With a %s body only%s: %s", rt->action->media_type,
+                 (f->flags & RF_REQUIRED) ? ", and then required" : "", f->doc ? f->doc : f->name);
+        json_array_append_new(ps, param(f->name, "query", false, fs, d));
     }
     if (rt->write) {
         json_array_append_new(ps, param_ref("Idempotency-Key"));

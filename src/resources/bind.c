@@ -66,6 +66,7 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_OUT_QUALT_IMPORT] = outbound_qualt_import,
     [ACT_OUT_SEXEC_UPSERT] = outbound_sexec_upsert,
     [ACT_OUT_DEDUP] = outbound_dedup,
+    [ACT_IMPORT_CREATE] = import_create,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

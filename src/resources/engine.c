@@ -673,7 +673,7 @@ int engine_parse_query_fields(engine_call *c, const res_field *fields, int n, st
     return 0;
 }
 
-static bool valid_cf_key(const char *k)
+bool engine_custom_key_ok(const char *k)
 {
     size_t n = strlen(k);
     if (n == 0 || n > 100) return false;
@@ -698,7 +698,7 @@ static int flat_object(engine_call *c, const char *name, bool key_param, json_t 
     json_t *v;
     json_object_foreach(j, k, v)
     {
-        if (!valid_cf_key(k))
+        if (!engine_custom_key_ok(k))
             return bad(c, name, "%s keys must be 1-100 characters of [A-Za-z0-9_.-]", "");
         const char *p = key_param ? arena_printf(c->a, "%s.%s", name, k) : name;
         if (json_is_null(v)) {
@@ -1256,6 +1256,27 @@ int engine_save(engine_call *c, const res_def *r, res_row *row, const res_row *o
     return engine_event(c, r, "updated", row, old);
 }
 
+int engine_key_lock_of(const char *value)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = value; *p; p++)
+        h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 16777619u;
+    return (int)(h % ENGINE_KEY_LOCKS);
+}
+
+int engine_lock_key(engine_call *c, const res_def *r, int lock)
+{
+    store_err e;
+    int rc = store_lock(c->conn, c->ws, arena_printf(c->a, "%s#%d", r->name, lock), &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
+}
+
+int engine_find_key(engine_call *c, const res_def *r, int field, const char *value, res_row *out)
+{
+    if (engine_lock_key(c, r, engine_key_lock_of(value))) return -1;
+    return engine_find_by(c, r, field, value, out);
+}
+
 /* The record `upsert_on` matches, case-insensitively: 1 found (in *old), 0
  * none, -1 failed. */
 static int upsert_match(engine_call *c, const res_def *r, json_t *body, const char *on,
@@ -1273,13 +1294,50 @@ static int upsert_match(engine_call *c, const res_def *r, json_t *body, const ch
     if (!json_is_string(v) || !*json_string_value(v))
         return engine_fail(c, EK_INVALID, "upsert_on",
                            "upsert_on=%s needs a non-empty %s in the body", on, on);
-    store_err e;
-    char *lock = arena_printf(c->a, "%s:%s", r->name, json_string_value(v));
-    for (char *p = lock; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    int rc = store_lock(c->conn, c->ws, lock, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
-    return engine_find_by(c, r, res_field_index(r, on), json_string_value(v), old);
+    return engine_find_key(c, r, res_field_index(r, on), json_string_value(v), old);
+}
+
+/* PATCH's update of old from a body (only the fields it names change);
+ * with `answer` the record becomes the call's answer. */
+static int update_body(engine_call *c, const res_def *r, const res_row *old, json_t *body,
+                       bool answer, res_row *out)
+{
+    if (!json_is_object(body)) return engine_fail(c, EK_INVALID, "data", "data must be an object");
+    bool *set, set_custom = false;
+    res_row row = engine_copy_row(c, r, old, &set);
+    if (apply_body(c, r, body, &row, set, &set_custom, old->custom) ||
+        update_row(c, r, old, &row, set, set_custom, NULL, answer))
+        return -1;
+    if (out) *out = row;
+    return 0;
+}
+
+/* POST's create from a body, under the path's parent for a nested r;
+ * with `answer` the record becomes the call's answer. */
+static int create_body(engine_call *c, const res_def *r, json_t *body, bool answer, res_row *out)
+{
+    if (!json_is_object(body)) return engine_fail(c, EK_INVALID, "data", "data must be an object");
+    bool *set, set_custom = false;
+    res_row row = engine_new_row(c, r, &set);
+    if (apply_body(c, r, body, &row, set, &set_custom, NULL)) return -1;
+    int pf = res_parent_field(r);
+    if (pf >= 0) engine_set(&row, set, pf, sv_text(parent_id(c)));
+    if (insert_row(c, r, &row, set, answer)) return -1;
+    if (out) *out = row;
+    return 0;
+}
+
+int engine_create_from(engine_call *c, const res_def *r, json_t *body, res_row *out)
+{
+    if (r->parent)
+        return engine_fail(c, EK_INTERNAL, NULL, "%s are created under their parent", r->name);
+    return create_body(c, r, body, false, out);
+}
+
+int engine_update_from(engine_call *c, const res_def *r, const res_row *old, json_t *body,
+                       res_row *out)
+{
+    return update_body(c, r, old, body, false, out);
 }
 
 /* Create (created), or with `upsert_on` an update of the matching record
@@ -1291,19 +1349,9 @@ static int create_or_upsert(engine_call *c, const res_def *r, json_t *body, cons
         res_row old;
         int found = upsert_match(c, r, body, upsert_on, &old);
         if (found < 0) return -1;
-        if (found) {
-            bool *set, set_custom = false;
-            res_row row = engine_copy_row(c, r, &old, &set);
-            if (apply_body(c, r, body, &row, set, &set_custom, old.custom)) return -1;
-            return update_row(c, r, &old, &row, set, set_custom, NULL, true);
-        }
+        if (found) return update_body(c, r, &old, body, true, NULL);
     }
-    bool *set, set_custom = false;
-    res_row row = engine_new_row(c, r, &set);
-    if (apply_body(c, r, body, &row, set, &set_custom, NULL)) return -1;
-    int pf = res_parent_field(r);
-    if (pf >= 0) engine_set(&row, set, pf, sv_text(parent_id(c)));
-    return insert_row(c, r, &row, set, true);
+    return create_body(c, r, body, true, NULL);
 }
 
 static int engine_create(engine_call *c)
@@ -1321,21 +1369,12 @@ static int engine_get(engine_call *c)
     return engine_respond(c, c->res, &row, EK_OK);
 }
 
-static int update_by_id(engine_call *c, const res_def *r, const res_row *old, json_t *body)
-{
-    if (!json_is_object(body)) return engine_fail(c, EK_INVALID, "data", "data must be an object");
-    bool *set, set_custom = false;
-    res_row row = engine_copy_row(c, r, old, &set);
-    if (apply_body(c, r, body, &row, set, &set_custom, old->custom)) return -1;
-    return update_row(c, r, old, &row, set, set_custom, NULL, true);
-}
-
 static int engine_update(engine_call *c)
 {
     if (engine_params_check(c)) return -1;
     res_row old;
     if (load_item(c, c->res, &old)) return -1;
-    return update_by_id(c, c->res, &old, c->body);
+    return update_body(c, c->res, &old, c->body, true, NULL);
 }
 
 /* --------------------------------------------------------------- deletes */
@@ -1680,7 +1719,7 @@ int engine_parse_query(engine_call *c, const res_def *r, store_query *sq, bool *
                            "custom_field_key and custom_field_value go together");
     if (ck && !r->custom_fields)
         return engine_fail(c, EK_INVALID, "custom_field_key", "%s have no custom fields", r->name);
-    if (ck && !valid_cf_key(ck))
+    if (ck && !engine_custom_key_ok(ck))
         return engine_fail(c, EK_INVALID, "custom_field_key",
                            "custom_field_key must be 1-100 characters of [A-Za-z0-9_.-]");
     sq->cf_key = ck;
@@ -2087,7 +2126,7 @@ static void batch_item(engine_call *c, json_t *op, engine_result *out)
         if (!id)
             engine_fail(&ic, EK_INVALID, "id", "update needs the record's id");
         else if (engine_load(&ic, c->res, id, "id", &old) == 0)
-            rc = update_by_id(&ic, c->res, &old, data);
+            rc = update_body(&ic, c->res, &old, data, true, NULL);
     } else {
         const char *on = json_string_value(json_object_get(op, "upsert_on"));
         if (strcmp(action, "upsert") == 0 && !on)

@@ -261,6 +261,8 @@ int engine_repoint(engine_call *c, const res_def *r, int field, const char *from
 /* Appends `<singular>.<action>` with the row's JSON (changes against old). */
 int engine_event(engine_call *c, const res_def *r, const char *action, const res_row *row,
                  const res_row *old);
+/* Whether k may name a custom field: 1 to 100 of [A-Za-z0-9_.-]. */
+bool engine_custom_key_ok(const char *k);
 /* Validates a body against declared fields (an action's input): vals and
  * set get one slot per field. Unknown keys are refused. */
 int engine_parse_fields(engine_call *c, const res_field *fields, int n, json_t *body,
@@ -268,6 +270,28 @@ int engine_parse_fields(engine_call *c, const res_field *fields, int n, json_t *
 /* The record whose `field` equals value case-insensitively (a natural
  * key): 1 found (in *out), 0 none, -1 failed. */
 int engine_find_by(engine_call *c, const res_def *r, int field, const char *value, res_row *out);
+/* The same, first locking the key to the end of the transaction, as
+ * ?upsert_on= does: a create of the same key on another node waits. */
+int engine_find_key(engine_call *c, const res_def *r, int field, const char *value, res_row *out);
+/* A natural key's lock is one of ENGINE_KEY_LOCKS per resource and
+ * workspace (keys compared case-insensitively share theirs): PostgreSQL
+ * keeps a transaction's advisory locks in a table every transaction
+ * shares (max_locks_per_transaction x connections, 6,400 by default), so
+ * an import looking up 10,000 keys takes each of the few locks once
+ * (engine_lock_key) rather than one per key. Taken outside a savepoint
+ * that may be rolled back, which would release it. */
+#define ENGINE_KEY_LOCKS 256
+int engine_key_lock_of(const char *value);
+int engine_lock_key(engine_call *c, const res_def *r, int lock);
+/* A create as POST /v1/{r} makes it from a JSON body (unknown and
+ * read-only members refused, custom_fields, defaults, hooks, references,
+ * event), answering nothing; *out (may be NULL) gets the record. Not for
+ * nested resources. */
+int engine_create_from(engine_call *c, const res_def *r, json_t *body, res_row *out);
+/* An update as PATCH makes it of the loaded record old: only the body's
+ * members change. */
+int engine_update_from(engine_call *c, const res_def *r, const res_row *old, json_t *body,
+                       res_row *out);
 /* Counts (and sums field `sum`) of r's rows matching f, grouped by up to
  * two fields (-1: unused). */
 int engine_aggregate(engine_call *c, const res_def *r, const store_filter *f, int nf, int g0,

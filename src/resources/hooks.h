@@ -78,6 +78,7 @@ int outbound_script_import(struct engine_call *c);
 int outbound_qualt_import(struct engine_call *c);
 int outbound_sexec_upsert(struct engine_call *c);
 int outbound_dedup(struct engine_call *c);
+int import_create(struct engine_call *c); /* imports.c: POST /v1/imports */
 
 /* accounting.c: postings of other families, in the caller's transaction.
  * A line debits (or credits) `amount` cents to the default chart's

@@ -1322,6 +1322,41 @@ static int ccontact_ids(engine_call *c, int field, const char *value, id_list *o
     return 0;
 }
 
+/* Contact ids the imports into `folder` created or updated (their rows'
+ * record_id), one grouped query. */
+static int imported_ids(engine_call *c, const char *folder, id_list *out)
+{
+    store_val wrote[2] = {sv_text("created"), sv_text("updated")};
+    store_filter f[3] = {{.field = IMPROW_import_id,
+                          .op = SF_REL,
+                          .rel = RES(IMPORT),
+                          .rel_field = IMPORT_folder,
+                          .v = sv_text(folder)},
+                         {.field = IMPROW_record_type, .v = sv_text("contact")},
+                         {.field = IMPROW_outcome, .op = SF_IN, .in = wrote, .nin = 2}};
+    store_agg_row *rows;
+    int n;
+    if (engine_aggregate(c, RES(IMPROW), f, 3, IMPROW_record_id, -1, -1, &rows, &n)) return -1;
+    for (int i = 0; i < n; i++)
+        if (rows[i].key[0].kind == SV_TEXT) id_push(c, out, rows[i].key[0].s);
+    return 0;
+}
+
+/* The contacts of an import folder, in id order, once each: those its
+ * imports (POST /v1/imports) created or updated, and those campaign
+ * contacts of any campaign carry with it as their import_folder. */
+static int folder_contacts(engine_call *c, const char *folder, id_list *out)
+{
+    if (ccontact_ids(c, CCONTACT_import_folder, folder, out) || imported_ids(c, folder, out))
+        return -1;
+    if (out->n) qsort(out->v, (size_t)out->n, sizeof *out->v, by_id);
+    int w = 0;
+    for (int i = 0; i < out->n; i++)
+        if (!w || strcmp(out->v[w - 1], out->v[i]) != 0) out->v[w++] = out->v[i];
+    out->n = w;
+    return 0;
+}
+
 int outbound_bulk_add(engine_call *c)
 {
     const res_action *a = c->action;
@@ -1340,7 +1375,7 @@ int outbound_bulk_add(engine_call *c)
 
     id_list cand = {0}, in = {0};
     const char *folder = given[BULKADD_import_folder] ? v[BULKADD_import_folder].s : NULL;
-    if (folder ? ccontact_ids(c, CCONTACT_import_folder, folder, &cand)
+    if (folder ? folder_contacts(c, folder, &cand)
                : filter_contacts(c, given[BULKADD_filter] ? v[BULKADD_filter].s : NULL, &cand,
                                  BULK_ADD_MAX + 1000000))
         return -1;
@@ -1720,7 +1755,7 @@ int outbound_sexec_upsert(engine_call *c)
 
 /* ------------------------------------------------ import deduplication */
 
-#define DEDUP_MAX 10000 /* contacts of one folder analysed */
+#define DEDUP_MAX 50000 /* contacts of one folder analysed: five full imports */
 
 typedef struct email_count {
     const char *email; /* lower-cased */
@@ -1749,12 +1784,37 @@ int outbound_dedup(engine_call *c)
         return -1;
     const char *folder = v[DEDUP_import_folder].s;
     int64_t limit = given[DEDUP_limit] ? v[DEDUP_limit].i : 20;
-    /* The folder's rows per contact: one grouped query. */
+    /* The campaign contacts tagged with the folder: one grouped query. */
     store_filter f = {.field = CCONTACT_import_folder, .v = sv_text(folder)};
-    store_agg_row *in;
-    int nin;
-    if (engine_aggregate(c, RES(CCONTACT), &f, 1, CCONTACT_contact_id, -1, -1, &in, &nin))
+    store_agg_row *tagged;
+    int ntagged;
+    if (engine_aggregate(c, RES(CCONTACT), &f, 1, CCONTACT_contact_id, -1, -1, &tagged, &ntagged))
         return -1;
+    int64_t rows = 0;
+    for (int i = 0; i < ntagged; i++)
+        rows += tagged[i].count;
+    /* The folder's contact imports and their rows by outcome. */
+    store_filter fi[2] = {{.field = IMPORT_folder, .v = sv_text(folder)},
+                          {.field = IMPORT_object_type, .v = sv_text("contacts")}};
+    store_filter fr[2] = {{.field = IMPROW_import_id,
+                           .op = SF_REL,
+                           .rel = RES(IMPORT),
+                           .rel_field = IMPORT_folder,
+                           .v = sv_text(folder)},
+                          {.field = IMPROW_import_id,
+                           .op = SF_REL,
+                           .rel = RES(IMPORT),
+                           .rel_field = IMPORT_object_type,
+                           .v = sv_text("contacts")}};
+    store_agg_row *imps, *outcomes;
+    int nimps, noutcomes;
+    if (engine_aggregate(c, RES(IMPORT), fi, 2, -1, -1, -1, &imps, &nimps) ||
+        engine_aggregate(c, RES(IMPROW), fr, 2, IMPROW_outcome, -1, -1, &outcomes, &noutcomes))
+        return -1;
+    /* The folder's contacts: imported, or tagged. */
+    id_list ids = {0};
+    if (folder_contacts(c, folder, &ids)) return -1;
+    int nin = ids.n;
     if (nin > DEDUP_MAX)
         return engine_fail(c, EK_INVALID, "import_folder",
                            "%d contacts were imported under '%s': at most %d can be analysed", nin,
@@ -1779,7 +1839,7 @@ int outbound_dedup(engine_call *c)
     }
     nec = w;
     /* The folder's contacts' emails, 100 a round trip. */
-    int64_t rows = 0, none = 0, dup = 0, listed = 0;
+    int64_t none = 0, dup = 0, listed = 0;
     jw *out = NULL;
     buf ex;
     buf_init(&ex, ENGINE_MAX_DATA);
@@ -1789,10 +1849,8 @@ int outbound_dedup(engine_call *c)
     for (int i = 0; i < nin; i += 100) {
         int n = nin - i < 100 ? nin - i : 100;
         store_read reads[100];
-        for (int k = 0; k < n; k++) {
-            rows += in[i + k].count;
-            reads[k] = (store_read){.r = RES(CONTACT), .id = in[i + k].key[0].s};
-        }
+        for (int k = 0; k < n; k++)
+            reads[k] = (store_read){.r = RES(CONTACT), .id = ids.v[i + k]};
         if (engine_prefetch(c, reads, n)) {
             buf_free(&ex);
             return -1;
@@ -1822,6 +1880,18 @@ int outbound_dedup(engine_call *c)
     jw_obj_open(out);
     jw_kstr(out, "object", "import_deduplication");
     jw_kstr(out, "import_folder", folder);
+    jw_kint(out, "imports", nimps ? imps[0].count : 0);
+    jw_key(out, "import_rows");
+    jw_obj_open(out);
+    static const char *const names[] = {"created", "updated", "duplicate", "invalid"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        int64_t n = 0;
+        for (int i = 0; i < noutcomes; i++)
+            if (outcomes[i].key[0].kind == SV_TEXT && !strcmp(outcomes[i].key[0].s, names[k]))
+                n = outcomes[i].count;
+        jw_kint(out, names[k], n);
+    }
+    jw_obj_close(out);
     jw_kint(out, "rows", rows);
     jw_kint(out, "contacts", nin);
     jw_kint(out, "without_email", none);

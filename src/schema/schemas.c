@@ -80,6 +80,15 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
         json_object_set_new(s, "items", list_item_schema(f, use));
         break;
     case FT_OBJECT: {
+        if (f->items) { /* read-only, its members named */
+            json_t *m = res_schema_fields(f->items, f->nitems, RS_OUT, false), *req = json_array();
+            for (int i = 0; i < f->nitems; i++)
+                json_array_append_new(req, json_string(f->items[i].name));
+            json_object_set_new(m, "required", req);
+            json_decref(s);
+            s = m;
+            break;
+        }
         json_t *v = pack("{s:[s,s,s]}", "type", "string", "number", "boolean");
         if (in) {
             json_array_append_new(json_object_get(v, "type"), json_string("null"));
@@ -160,7 +169,7 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
     if (desc[0]) json_object_set_new(s, "description", json_string(desc));
     /* An example is a body's value: answers carry the computed members too. */
     json_t *ex = f->example && (use == RS_CREATE || use == RS_UPDATE)
-                     ? json_loads(f->example, 0, NULL)
+                     ? json_loads(f->example, JSON_DECODE_ANY, NULL)
                      : NULL;
     if (ex) json_object_set_new(s, "examples", pack("[o]", ex));
     if (use == RS_CREATE && f->dflt) {

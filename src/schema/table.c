@@ -211,8 +211,17 @@ static bool check_fields(const char *owner, const res_field *fs, int n, char *er
             return FAIL("%s.%s: an object needs max_len, and cannot be filtered, searched or "
                         "sorted",
                         owner, f->name);
-        if (f->type != FT_LIST && f->items)
-            return FAIL("%s.%s: only a list has items", owner, f->name);
+        if (f->type == FT_OBJECT && f->items) {
+            if (!(f->flags & RF_READONLY) || f->nitems < 1)
+                return FAIL("%s.%s: an object's items name the members of a read-only one", owner,
+                            f->name);
+            for (int k = 0; k < f->nitems; k++)
+                if (f->items[k].type == FT_LIST || f->items[k].type == FT_OBJECT)
+                    return FAIL("%s.%s: an object's members are plain values", owner, f->name);
+            if (!check_fields(f->name, f->items, f->nitems, err, cap)) return false;
+        }
+        if (f->type != FT_LIST && f->type != FT_OBJECT && f->items)
+            return FAIL("%s.%s: only a list or an object has items", owner, f->name);
         if ((f->flags & RF_SCALARS) &&
             (f->type != FT_LIST || f->nitems != 1 || f->items[0].type == FT_LIST))
             return FAIL("%s.%s: a list of scalars has one item field, not a list", owner, f->name);
@@ -310,6 +319,13 @@ bool res_check(const res_def *defs, int ndefs, const res_sublist *subs, int nsub
         if (!check_fields(a->path, a->body, a->nbody, err, cap) ||
             !check_fields(a->path, a->query, a->nquery, err, cap))
             return false;
+        if (!a->media_type != !a->media_field || (a->media_field && !a->write))
+            return FAIL("action %s: a media type goes with a body field, on a write", a->path);
+        bool found = false;
+        for (int k = 0; a->media_field && k < a->nbody; k++)
+            found = found || strcmp(a->body[k].name, a->media_field) == 0;
+        if (a->media_field && !found)
+            return FAIL("action %s: media field %s is not a body field", a->path, a->media_field);
     }
     return true;
 }

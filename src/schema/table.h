@@ -41,7 +41,9 @@ typedef enum res_ftype {
     FT_OBJECT,   /* a flat object of strings, numbers and booleans whose keys
                     and values a hook checks (qualification answers): keys
                     as custom_fields', at most max_len; stored as JSON text,
-                    replaced whole, a null value leaves its key out */
+                    replaced whole, a null value leaves its key out. A
+                    read-only one may name its members in `items` (an
+                    import's counts): answers then always hold those */
 } res_ftype;
 
 /* Field flags. */
@@ -70,7 +72,8 @@ typedef struct res_field {
     const char *ref_by;            /* FT_REF: the FT_ENUM field naming the target's singular */
     const char *dflt;              /* default on create: enum literal, "true"/"false", integer */
     int64_t min, max;              /* FT_INT: bounds when min < max */
-    const struct res_field *items; /* FT_LIST: the members of an element ... */
+    const struct res_field *items; /* FT_LIST: the members of an element (FT_OBJECT:
+                                      of the object) ... */
     int nitems;                    /* ... and how many */
     const char *example;           /* a valid value as JSON, for the OpenAPI document */
     const char *doc;
@@ -101,6 +104,11 @@ typedef enum res_module {
  * currency); a value outside is refused with a 400 naming the field, so
  * no stored amount is near the 64-bit edge (sums are still checked). */
 #define RES_MONEY_MAX INT64_C(1000000000000000)
+
+/* An import (POST /v1/imports) holds at most this many rows, in a CSV of
+ * at most this many characters (what a request body of 1 MiB holds). */
+#define RES_IMPORT_MAX_ROWS 10000
+#define RES_IMPORT_MAX_DATA (1 << 20)
 
 extern const char *const res_module_names[MOD__COUNT];
 /* Every scope a key can hold, NULL-terminated (DESIGN.md section 2). */
@@ -206,6 +214,11 @@ typedef struct res_action {
     bool destructive;     /* cannot be undone (a void, a bulk removal): agent tools ask for
                              confirm: true unless it is a dry run */
     const char *op_id, *summary;
+    /* A body sent as this media type ("text/csv") instead of JSON is the
+     * value of the body field `media_field`, and query parameters named as
+     * the other body fields give them: the transport builds the same body
+     * (the engine sees no difference). NULL: JSON only. */
+    const char *media_type, *media_field;
 } res_action;
 
 /* ---- the enums resources.def yields ---- */

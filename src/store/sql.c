@@ -553,6 +553,12 @@ void sql_rec_find_by(sql_stmt *q, const res_def *r, const char *ws, int field, c
     buf_printf(b, " AND %s%s%s = ", d->fold_col[0], r->fields[field].name, d->fold_col[1]);
     folded_param(q, b, d->fold_val, true, sv_text(value));
     buf_puts(b, " ORDER BY rid LIMIT 1");
+    /* A generic plan made while the table was empty (a new database's
+     * first import) walks the workspace in rid order for the first match,
+     * so each key not there reads every row: 63 s for an import of 10,000
+     * new contacts on PostgreSQL. Planned per call, it takes the key's
+     * index as soon as the table has rows. */
+    q->plan_per_call = true;
 }
 
 /* One filter's condition; ws_param is the workspace's parameter. */

@@ -451,13 +451,20 @@ def setup_module():
         for i in range(2):
             for ws in W.values():
                 create_record(ws, r, i)
-    # Resources no route creates (a ledger's lines) get their records from
-    # the writes above (a payment posts); the first two listed stand in.
-    for r in M.res.values():
-        if r.create is None and "/{" not in r.collection:
-            for ws in W.values():
-                for rec in list_all(ws.c, r.collection)[:2]:
-                    ws.recs.setdefault(r.singular, []).append((rec, (rec["id"],)))
+    # Resources no route creates (a ledger's lines, an import's rows) get
+    # their records from the writes above (a payment posts, an import has
+    # rows); the first two listed stand in, under each parent record in
+    # turn for a nested one, outermost resources first.
+    for r in sorted(M.res.values(), key=lambda r: r.collection.count("/{")):
+        if r.create is not None:
+            continue
+        parents = M.param_resources(r.collection)
+        for ws in W.values():
+            under = [ids for _, ids in ws.recs.get(parents[-1][1].singular, [])] if parents else [()]
+            for ids in under:
+                for rec in list_all(ws.c, fill(r.collection, ids)):
+                    if len(ws.recs.get(r.singular, [])) < 2:
+                        ws.recs.setdefault(r.singular, []).append((rec, ids + (rec["id"],)))
     BEFORE = {k: dump(ws) for k, ws in W.items()}
 
 

@@ -6,7 +6,9 @@ Owns two decisions, so the harness keeps only a few lines:
     parses a JSON body and sends its own serialisation upstream, so a body
     it cannot parse (hostile JSON: invalid UTF-8, deep nesting), or one
     that would not come out the same (duplicate keys, integers past 2^53),
-    goes straight to the server, as raw-socket tests do;
+    goes straight to the server, as raw-socket tests do; so does any other
+    body that is not UTF-8 (a text/csv import's bad bytes), which Prism
+    would pass on as U+FFFD;
   - observe(): records every proxied exchange that carries Prism's
     sl-violations header (or that Prism answered itself) as one JSON line
     in CAIRN_TEST_CONTRACT_LOG, with the test that made it. check.py
@@ -61,9 +63,22 @@ def _survives_prism(data):
         return False
 
 
+def _utf8(data):
+    try:
+        data.decode("utf-8", "strict")
+        return True
+    except ValueError:
+        return False
+
+
 def proxyable(data, ctype):
     """data: the body bytes or None; ctype: the Content-Type sent or None."""
-    ok = data is None or not (ctype or "").lower().startswith("application/json") or _survives_prism(data)
+    if data is not None and not (ctype or "").lower().startswith("application/json"):
+        # Prism reads any other body as UTF-8 text: ill-formed bytes would
+        # reach the server as U+FFFD.
+        ok = _utf8(data)
+    else:
+        ok = data is None or _survives_prism(data)
     with _lock:
         _counts["proxied" if ok else "direct"] += 1
     return ok

@@ -45,5 +45,5 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-deps
 	$(MAKE) --no-print-directory fuzz-build
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 FUZZ_BUILD=$(BUILD) \
 		tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)

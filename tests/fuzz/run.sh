@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - runs the fuzz targets (`make fuzz` calls it after building them).
-# Usage: tests/fuzz/run.sh SECONDS TARGET...
+# Usage: [FUZZ_BUILD=DIR] tests/fuzz/run.sh SECONDS TARGET...
+# (DIR: the build folder the targets are in, `make BUILD=`'s; build by default)
 #
 # For each target, one at a time (the machine has two cores, shared):
 #  1. every committed input under tests/fuzz/TARGET/regressions/ once: each
@@ -17,6 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:?seconds}
 shift
+b=${FUZZ_BUILD:-build}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # Per target: longest input, and what else it needs. An HTTP head may be
@@ -34,9 +36,9 @@ opts_for() {
 
 failed=()
 for t in "$@"; do
-  bin=build/fuzz/$t
+  bin=$b/fuzz/$t
   src=tests/fuzz/$t
-  work=build/fuzz/run/$t
+  work=$b/fuzz/run/$t
   mkdir -p "$work/corpus" "$work/artifacts"
   # -timeout: one input taking 20 s is a hang (they take milliseconds);
   # -rss_limit_mb: the store, the corpus and ASan's shadow fit well within.
@@ -50,7 +52,7 @@ for t in "$@"; do
   mapfile -t regs < <(find "$src/regressions" -type f ! -name 'README*' 2>/dev/null | sort)
   if [ ${#regs[@]} -gt 0 ]; then
     if ! "$bin" "${opts[@]}" "${regs[@]}" >"$work/regressions.log" 2>&1; then
-      echo "fuzz $t: a regression input fails again (build/fuzz/run/$t/regressions.log):" >&2
+      echo "fuzz $t: a regression input fails again ($work/regressions.log):" >&2
       grep -E '^Running:|ERROR|SUMMARY|fuzz' "$work/regressions.log" | tail -20 >&2
       failed+=("$t")
       continue

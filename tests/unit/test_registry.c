@@ -398,7 +398,9 @@ TEST(registry_startup_check)
     static res_action acts[ACT__COUNT];
     static res_sublist subs[16];
     CHECK(res_sublist_count <= 16 && RES(DEAL)->nfields <= 64);
-    for (int c = 0; c < 14; c++) {
+    static res_field counts[8];
+    memcpy(counts, RES(IMPORT)->fields, sizeof(res_field) * IMPORT__COUNT);
+    for (int c = 0; c < 18; c++) {
         memcpy(defs, res_defs, sizeof defs);
         memcpy(acts, res_actions, sizeof acts);
         memcpy(subs, res_sublists, sizeof(res_sublist) * (size_t)res_sublist_count);
@@ -422,6 +424,19 @@ TEST(registry_startup_check)
         case 13:
             defs[RES_DEAL].rollup2 = (res_rollup){.group = {"status"}, .as = "contacts"};
             want = "is taken";
+            break;
+        case 14: acts[ACT_IMPORT_CREATE].media_field = "csv", want = "media field csv"; break;
+        case 15: acts[ACT_IMPORT_CREATE].media_type = NULL, want = "media type"; break;
+        case 16:
+            /* An object's members describe answers: a writable one is refused. */
+            defs[RES_IMPORT].fields = counts;
+            counts[IMPORT_counts].flags = 0;
+            want = "read-only one";
+            break;
+        case 17:
+            fields[DEAL_name].items = RES(IMPORT)->fields[IMPORT_counts].items;
+            fields[DEAL_name].nitems = 1;
+            want = "only a list or an object has items";
             break;
         }
         err[0] = '\0';
