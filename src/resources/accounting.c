@@ -3,8 +3,9 @@
  * archived, never deleted; a journal entry names each line's account by
  * id or code, has a debit or a credit per line, one currency and at least
  * two lines, and balances; posting it (on create, or a draft's update)
- * writes one journal line per debit and credit, whose rollup per account,
- * side and day answers balances and the trial balance; a posted entry
+ * writes one journal line per debit and credit, whose rollups per account
+ * and side (every day) and per account, side and day (as of a day)
+ * answer balances and the trial balance; a posted entry
  * never changes or goes, and is undone by its reversal, once. Invoices and
  * payments (billing.c) post through ledger_post() in their write's
  * transaction, to the accounts of the default chart, which every workspace
@@ -71,19 +72,29 @@ static int account_before(res_write *w)
     return 0;
 }
 
+/* An account's debits and credits, per side, up to a day (every day
+ * without one): the rollup per account and side, or the one per day
+ * folded up to it (NULL account: every account). */
+static int ledger_groups(engine_call *c, const char *account, const char *as_of,
+                         store_agg_row **rows, int *n)
+{
+    const char *match[3] = {account, NULL, NULL};
+    res_def total = res_rollup2_def(RES(JLINE));
+    store_err e;
+    int rc = store_rollup_list(c->conn, c->a, as_of ? RES(JLINE) : &total, c->ws,
+                               account ? match : NULL, as_of, rows, n, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
+}
+
 /* Whether the account has postings: a group of its rollup. */
 static int has_postings(engine_call *c, const char *account, bool *any)
 {
-    const char *match[3] = {account, NULL, NULL};
     store_agg_row *rows;
     int n;
-    store_err e;
-    int rc = store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, match, NULL, &rows, &n, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
+    if (ledger_groups(c, account, NULL, &rows, &n)) return -1;
     *any = n > 0;
     return 0;
 }
-
 static int account_before_delete(res_write *w)
 {
     bool any;
@@ -414,13 +425,6 @@ int entry_reverse(engine_call *c)
 
 /* ---------------------------------------------------------------- balances */
 
-/* The last day a balance counts (every day when as_of is absent): the
- * rollup folds its days up to it into one row per account and side. */
-static const char *upto(const char *as_of)
-{
-    return as_of ? as_of : "9999-12-31";
-}
-
 /* An account's debits and credits up to a day, from the rollup. */
 typedef struct totals {
     int64_t debit, credit, lines;
@@ -465,13 +469,9 @@ int account_balance(engine_call *c)
         return -1;
     res_row acct;
     if (engine_load(c, RES(ACCOUNT), c->ids[0], NULL, &acct)) return -1;
-    const char *match[3] = {acct.id, NULL, NULL};
     store_agg_row *rows;
     int n;
-    store_err e;
-    int rc = store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, match, upto(q[ASOF_as_of].s),
-                               &rows, &n, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
+    if (ledger_groups(c, acct.id, q[ASOF_as_of].s, &rows, &n)) return -1;
     totals t = {0};
     for (int i = 0; i < n; i++)
         if (!add_group(&t, &rows[i])) return range_fail(c, "the account's total");
@@ -533,10 +533,7 @@ int trial_balance(engine_call *c)
     if (load_accounts(c, &accts, &na)) return -1;
     store_agg_row *rows;
     int n;
-    store_err e;
-    int rc = store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, NULL, upto(q[TBQ_as_of].s), &rows,
-                               &n, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
+    if (ledger_groups(c, NULL, q[TBQ_as_of].s, &rows, &n)) return -1;
     totals *t = arena_zalloc(c->a, sizeof *t * (size_t)(na + 1));
     /* Groups come in account id order; accounts in code order. */
     for (int i = 0, k = -1; i < n; i++) {

@@ -957,6 +957,57 @@ int sql_rollup_move(sql_stmt *q, const res_def *r, const char *ws, const store_v
     return 1;
 }
 
+/* The collation comparing a rollup's last key with a day: days order
+ * alike under every collation (fixed-width digits), and compared in the
+ * column's own the comparison can use the key's index. */
+static const char *last_key_by(const sql_stmt *q, const res_def *r, int last)
+{
+    int f = res_field_index(r, r->rollup.group[last]);
+    return f >= 0 && r->fields[f].type == FT_DATE ? "" : q->d->bytewise;
+}
+
+/* Folded up to `upto` from the second rollup (the same groups without the
+ * last key: every day), less the groups after upto: one range of the
+ * primary key per group, where folding the groups up to it reads them
+ * all. Differences are exact or out of range: a REAL on SQLite, an
+ * overflow error on PostgreSQL, never a cast that saturates. */
+static void rollup_list_less_after(sql_stmt *q, const res_def *r, int last)
+{
+    const char *by = q->d->bytewise, *i64 = q->d->int64;
+    buf *b = &q->text;
+    buf_puts(b, "SELECT ");
+    for (int g = 0; g < 3; g++)
+        buf_printf(b, g < last ? "t.k%d, " : "'', ", g + 1);
+    buf_printf(b,
+               "t.n - CAST(coalesce(sum(d.n), 0) AS %1$s), "
+               "t.total - CAST(coalesce(sum(d.total), 0) AS %1$s) "
+               "FROM rollups t LEFT JOIN rollups d ON d.workspace_id = t.workspace_id",
+               i64);
+    put(q, " AND d.resource = ?2");
+    for (int g = 0; g < last; g++)
+        buf_printf(b, " AND d.k%1$d = t.k%1$d", g + 1);
+    buf_printf(b, " AND d.k%d%s > ", last + 1, last_key_by(q, r, last));
+    put(q, "?6 AND d.n <> 0 WHERE t.workspace_id = ?1 AND t.resource = ?7");
+    /* Every parameter appears (PostgreSQL types each from its use); from
+     * the last key on they are NULL (see the caller). */
+    for (int g = 0; g < 3; g++) {
+        buf_puts(b, " AND (CAST(");
+        sql_ref(q, b, 3 + g);
+        buf_puts(b, " AS TEXT) IS NULL");
+        if (g < last) {
+            buf_printf(b, " OR t.k%d = ", g + 1);
+            sql_ref(q, b, 3 + g);
+        }
+        buf_putc(b, ')');
+    }
+    buf_puts(b, " AND t.n <> 0 GROUP BY ");
+    for (int g = 0; g < last; g++)
+        buf_printf(b, "t.k%d, ", g + 1);
+    buf_puts(b, "t.n, t.total HAVING t.n - coalesce(sum(d.n), 0) <> 0 ORDER BY ");
+    for (int g = 0; g < last; g++)
+        buf_printf(b, "%st.k%d%s", g ? ", " : "", g + 1, by);
+}
+
 void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *const *match,
                      const char *upto)
 {
@@ -964,8 +1015,13 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
     int last = 0;
     while (last < 2 && r->rollup.group[last + 1])
         last++;
+    bool less_after = upto && res_rollup2_folds(r);
+    for (int g = last; g < 3 && less_after && match; g++)
+        less_after = !match[g];
     buf *b = &q->text;
-    if (!upto) {
+    if (less_after) {
+        rollup_list_less_after(q, r, last);
+    } else if (!upto) {
         put(q, "SELECT k1, k2, k3, n, total");
     } else {
         /* Folded over the last key: the sums of every group up to it,
@@ -975,11 +1031,14 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
             buf_printf(b, g == last ? "'', " : "k%d, ", g + 1);
         buf_printf(b, "CAST(sum(n) AS %1$s), CAST(sum(total) AS %1$s)", q->d->int64);
     }
-    put(q, " FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
-           "AND (CAST(?3 AS TEXT) IS NULL OR k1 = ?3) AND (CAST(?4 AS TEXT) IS NULL OR k2 = ?4) "
-           "AND (CAST(?5 AS TEXT) IS NULL OR k3 = ?5) AND n <> 0");
-    if (upto) {
-        buf_printf(b, " AND k%d%s <= ", last + 1, by);
+    if (less_after) {
+        /* built whole above */
+    } else if (upto) {
+        put(q,
+            " FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
+            "AND (CAST(?3 AS TEXT) IS NULL OR k1 = ?3) AND (CAST(?4 AS TEXT) IS NULL OR k2 = ?4) "
+            "AND (CAST(?5 AS TEXT) IS NULL OR k3 = ?5) AND n <> 0");
+        buf_printf(b, " AND k%d%s <= ", last + 1, last_key_by(q, r, last));
         put(q, "?6 GROUP BY ");
         for (int g = 0, k = 0; g < 3; g++)
             if (g != last) buf_printf(b, "%sk%d", k++ ? ", " : "", g + 1);
@@ -987,6 +1046,10 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
         for (int g = 0, k = 0; g < 3; g++)
             if (g != last) buf_printf(b, "%sk%d%s", k++ ? ", " : "", g + 1, by);
     } else {
+        put(q,
+            " FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
+            "AND (CAST(?3 AS TEXT) IS NULL OR k1 = ?3) AND (CAST(?4 AS TEXT) IS NULL OR k2 = ?4) "
+            "AND (CAST(?5 AS TEXT) IS NULL OR k3 = ?5) AND n <> 0");
         buf_printf(b, " ORDER BY k1%1$s, k2%1$s, k3%1$s", by);
     }
     text_param(q, ws);
@@ -994,6 +1057,7 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
     for (int g = 0; g < 3; g++)
         text_param(q, match ? match[g] : NULL);
     if (upto) text_param(q, upto);
+    if (less_after) text_param(q, r->rollup2.as);
 }
 
 void sql_rollup_clear(sql_stmt *q, const res_def *r)
