@@ -289,7 +289,9 @@ static int entry_before(res_write *w)
     return 0;
 }
 
-/* Posting: one journal line per debit and credit (the rollup follows). */
+/* Posting: one journal line per debit and credit; the rollups follow, in
+ * one statement for every line (two groups per account and side: its day,
+ * and every day). */
 static int entry_after(res_write *w)
 {
     engine_call *c = w->c;
@@ -299,6 +301,7 @@ static int entry_after(res_write *w)
     size_t i;
     json_t *l;
     int rc = 0;
+    engine_rollups_defer(c);
     json_array_foreach(lines, i, l)
     {
         bool *set;
@@ -317,7 +320,7 @@ static int entry_after(res_write *w)
         if ((rc = engine_insert(c, RES(JLINE), &jl, set))) break;
     }
     json_decref(lines);
-    if (rc) return -1;
+    if (engine_rollups_end(c, rc)) return -1;
     return engine_event(c, w->r, "posted", row, NULL);
 }
 

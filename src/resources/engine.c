@@ -1072,6 +1072,83 @@ static int rollup_fail(engine_call *c, const res_def *r, int rc, const store_err
                        r->rollup.sum ? r->rollup.sum : "the record", r->singular);
 }
 
+/* Rollup changes held back (engine_rollups_defer), one per group. */
+typedef struct engine_rollups {
+    bool on;
+    int n;
+    store_rollup_delta d[STORE_ROLLUP_MANY];
+    res_def two[STORE_ROLLUP_MANY]; /* second rollups' defs, which d[i].r may point at */
+} engine_rollups;
+
+void engine_rollups_defer(engine_call *c)
+{
+    if (!c->rollups) c->rollups = arena_zalloc(c->a, sizeof *c->rollups);
+    c->rollups->on = true;
+    c->rollups->n = 0;
+}
+
+static int rollups_write(engine_call *c)
+{
+    engine_rollups *p = c->rollups;
+    int n = p->n;
+    p->n = 0;
+    if (n == 0) return 0;
+    store_err e;
+    int rc = store_rollup_add_many(c->conn, c->ws, p->d, n, &e);
+    /* All or none: any group's sum field names the amount at fault. */
+    return rc ? rollup_fail(c, p->d[0].r, rc, &e) : 0;
+}
+
+int engine_rollups_end(engine_call *c, int rc)
+{
+    if (!c->rollups || !c->rollups->on) return rc;
+    c->rollups->on = false;
+    if (rc == 0) return rollups_write(c);
+    c->rollups->n = 0;
+    return rc;
+}
+
+static bool same_group(const res_def *r, const store_val *a, const store_val *b)
+{
+    for (int g = 0; g < 3 && r->rollup.group[g]; g++) {
+        bool an = a[g].kind != SV_TEXT, bn = b[g].kind != SV_TEXT;
+        if (an != bn || (!an && strcmp(a[g].s, b[g].s) != 0)) return false;
+    }
+    return true;
+}
+
+/* Adds a change to those held back: to its group's when there is one
+ * and the sums stay in 64 bits, otherwise as a new one (after writing
+ * the others when there is no room, or when its group is among them). */
+static int rollup_hold(engine_call *c, const res_def *r, const store_val *keys, int64_t dcount,
+                       int64_t dsum)
+{
+    engine_rollups *p = c->rollups;
+    for (int i = 0; i < p->n; i++) {
+        store_rollup_delta *d = &p->d[i];
+        if (strcmp(d->r->name, r->name) != 0 || !same_group(r, d->keys, keys)) continue;
+        int64_t nc, ns;
+        if (!__builtin_add_overflow(d->dcount, dcount, &nc) &&
+            !__builtin_add_overflow(d->dsum, dsum, &ns)) {
+            d->dcount = nc;
+            d->dsum = ns;
+            return 0;
+        }
+        if (rollups_write(c)) return -1;
+        break;
+    }
+    if (p->n == STORE_ROLLUP_MANY && rollups_write(c)) return -1;
+    int i = p->n++;
+    const res_def *own = r;
+    if (r != &res_defs[r->id]) { /* a second rollup's def, the caller's copy */
+        p->two[i] = *r;
+        own = &p->two[i];
+    }
+    p->d[i] = (store_rollup_delta){.r = own, .dcount = dcount, .dsum = dsum};
+    memcpy(p->d[i].keys, keys, sizeof p->d[i].keys);
+    return 0;
+}
+
 static int rollup_apply_one(engine_call *c, const res_def *r, const res_row *row, int sign)
 {
     if (!r->rollup.group[0]) return 0;
@@ -1083,6 +1160,7 @@ static int rollup_apply_one(engine_call *c, const res_def *r, const res_row *row
     if (__builtin_mul_overflow(sum, sign, &delta))
         return engine_fail(c, EK_INVALID, r->rollup.sum, "%s %" PRId64 " is out of range",
                            r->rollup.sum, sum);
+    if (c->rollups && c->rollups->on) return rollup_hold(c, r, keys, sign, delta);
     store_err e;
     int rc = store_rollup_add(c->conn, r, c->ws, keys, sign, delta, &e);
     return rc ? rollup_fail(c, r, rc, &e) : 0;
@@ -1102,6 +1180,8 @@ static int rollup_move_one(engine_call *c, const res_def *r, const res_row *old,
         same = same && same_val(&old->vals[i], &row->vals[i]);
     }
     if (same) return 0;
+    /* Adds held back go first: a move checks the groups as they are. */
+    if (c->rollups && c->rollups->on && rollups_write(c)) return -1;
     /* One statement for both groups (one round trip on PostgreSQL). */
     store_val from[3], to[3];
     int64_t from_sum = rollup_share(r, old, from), to_sum = rollup_share(r, row, to);

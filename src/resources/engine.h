@@ -118,8 +118,10 @@ typedef struct engine_call {
     store_conn *conn;     /* a write transaction is open for writes */
     arena *a;
     engine_result *out;
-    struct engine_memo *memo; /* the engine's own: records this call has read or
-                                 written (callers leave it NULL) */
+    struct engine_memo *memo;       /* the engine's own: records this call has read or
+                                       written (callers leave it NULL) */
+    struct engine_rollups *rollups; /* the engine's own: rollup changes held back
+                                       (engine_rollups_defer; callers leave it NULL) */
 } engine_call;
 
 typedef struct res_write {
@@ -242,6 +244,15 @@ const char *engine_text(const res_row *row, int field);
 int64_t engine_int(const res_row *row, int field, int64_t dflt);
 /* A full create (defaults, hooks, references, event); row->id is set. */
 int engine_insert(engine_call *c, const res_def *r, res_row *row, bool *set);
+/* From here to engine_rollups_end, the rollup counts of the records
+ * engine_insert creates are held back and merged per group, then written
+ * in as few statements as STORE_ROLLUP_MANY allows (a posting's lines:
+ * one statement, where each line and rollup was one). In between, nothing
+ * may read a rollup or update or delete a record that has one. */
+void engine_rollups_defer(engine_call *c);
+/* Writes what was held back when rc is 0 (-1, the call's error set, when
+ * a group would leave 64 bits), drops it otherwise; returns rc or that. */
+int engine_rollups_end(engine_call *c, int rc);
 /* A full update with hooks and an event named `action` ("updated" when
  * NULL); old is the row before. */
 int engine_update_row(engine_call *c, const res_def *r, const res_row *old, res_row *row, bool *set,

@@ -882,6 +882,69 @@ static void cast_ref(sql_stmt *q, buf *b, int k, const char *type)
     buf_printf(b, " AS %s)", type);
 }
 
+/* Appends "NOT (o.n + ?n fits AND o.total + ?total fits)" for the
+ * parameters n and n + 1. */
+static void group_leaves_range(sql_stmt *q, buf *b, int n)
+{
+    buf cn, ct;
+    buf_init(&cn, 64);
+    buf_init(&ct, 64);
+    cast_ref(q, &cn, n, q->d->int64);
+    cast_ref(q, &ct, n + 1, q->d->int64);
+    buf_puts(b, "NOT (");
+    sum_fits(b, "o.n", buf_cstr(&cn));
+    buf_puts(b, " AND ");
+    sum_fits(b, "o.total", buf_cstr(&ct));
+    buf_putc(b, ')');
+    buf_free(&cn);
+    buf_free(&ct);
+}
+
+/* n groups in one upsert of n rows, inserted only when NOT EXISTS finds
+ * none of them that would leave 64 bits (as sql_rollup_move's two). Each
+ * group's condition names the whole primary key, so each is one probe of
+ * it. */
+void sql_rollup_add_many(sql_stmt *q, const char *ws, const store_rollup_delta *d, int n)
+{
+    const char *i64 = q->d->int64;
+    buf *b = &q->text;
+    put(q, "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
+           "SELECT ?1, v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 "
+           "FROM (VALUES ");
+    text_param(q, ws);
+    /* Parameters of row i: resource, keys, count and sum from 2 + 6i. */
+    for (int i = 0; i < n; i++) {
+        buf_puts(b, i ? ", (" : "(");
+        for (int g = 0; g < 6; g++) {
+            if (g) buf_puts(b, ", ");
+            cast_ref(q, b, 2 + 6 * i + g, g < 4 ? "TEXT" : i64);
+        }
+        buf_putc(b, ')');
+        text_param(q, d[i].r->name);
+        for (int g = 0; g < 3; g++)
+            text_param(q, rollup_key(d[i].r, d[i].keys, g));
+        int_param(q, d[i].dcount);
+        int_param(q, d[i].dsum);
+    }
+    buf_puts(b, ") AS v WHERE NOT EXISTS (SELECT 1 FROM rollups o WHERE ");
+    for (int i = 0; i < n; i++) {
+        int k = 2 + 6 * i;
+        buf_puts(b, i ? " OR (o.workspace_id = " : "(o.workspace_id = ");
+        sql_ref(q, b, 1);
+        static const char *const col[] = {
+            " AND o.resource = ", " AND o.k1 = ", " AND o.k2 = ", " AND o.k3 = "};
+        for (int g = 0; g < 4; g++) {
+            buf_puts(b, col[g]);
+            sql_ref(q, b, k + g);
+        }
+        buf_puts(b, " AND ");
+        group_leaves_range(q, b, k + 4);
+        buf_putc(b, ')');
+    }
+    put(q, ") ON CONFLICT (workspace_id, resource, k1, k2, k3) "
+           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total");
+}
+
 /* Two groups in one upsert of two rows: the row leaving (-1, -from_sum)
  * and the row arriving (+1, +to_sum). Both change or neither: the rows
  * are inserted only when NOT EXISTS finds no group of the two that would

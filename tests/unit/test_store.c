@@ -2231,6 +2231,66 @@ static const char *group_of(db *d, const char *ws, const store_val *keys)
              : "-";
 }
 
+/* Several groups of several rollups in one statement: each gets its own
+ * change, new groups appear, and when one group would leave 64 bits none
+ * changes (STORE_RANGE) and the transaction goes on. */
+STORE_TEST(store_rollups_add_many)
+{
+    db d;
+    if (!db_open(&d, "rollupmany.db")) return;
+    const res_def *r = R("deals"), *jl = R("journal-lines");
+    res_def total = res_rollup2_def(jl);
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    store_val a[3] = {sv_text("open"), sv_text("stage_a"), sv_text("USD")};
+    store_val hi[3] = {sv_text("open"), sv_text("stage_hi"), sv_text("USD")};
+    store_val day[3] = {sv_text("acct_1"), sv_text("debit"), sv_text("2025-03-01")};
+    store_val all[3] = {sv_text("acct_1"), sv_text("debit"), {0}};
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, a, 1, 100, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, INT64_MAX - 10, &e), STORE_OK);
+    store_rollup_delta ds[4] = {{.r = r, .dcount = 2, .dsum = 50},
+                                {.r = jl, .dcount = 1, .dsum = 700},
+                                {.r = &total, .dcount = 1, .dsum = 700},
+                                {.r = r, .dcount = 1, .dsum = 10}};
+    memcpy(ds[0].keys, a, sizeof a);
+    memcpy(ds[1].keys, day, sizeof day);
+    memcpy(ds[2].keys, all, sizeof all);
+    memcpy(ds[3].keys, hi, sizeof hi);
+    if (!CHECK_EQ_INT(store_rollup_add_many(c, d.ws, ds, 4, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK_STR(group_of(&d, d.ws, a), "3:150");
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775807");
+    store_agg_row *rows;
+    int n = -1;
+    CHECK_EQ_INT(store_rollup_list(c, &d.a, &total, d.ws, NULL, NULL, &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) {
+        CHECK_EQ_INT(rows[0].count, 1);
+        CHECK_EQ_INT(rows[0].sum, 700);
+        CHECK(rows[0].key[2].kind == SV_NULL);
+    }
+    CHECK_EQ_INT(store_rollup_list(c, &d.a, jl, d.ws, NULL, "2025-03-01", &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) CHECK_EQ_INT(rows[0].sum, 700);
+    CHECK_EQ_INT(store_rollup_list(c, &d.a, r, d.ws2, NULL, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 0); /* another workspace's groups are its own */
+
+    /* One group past the bound: nothing changes, the transaction goes on. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    ds[3].dsum = 1;
+    CHECK_EQ_INT(store_rollup_add_many(c, d.ws, ds, 4, &e), STORE_RANGE);
+    CHECK(strstr(e.msg, "64-bit") != NULL);
+    ds[3].dsum = -7;
+    ds[3].dcount = -1;
+    CHECK_EQ_INT(store_rollup_add_many(c, d.ws, ds, 4, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, a), "5:200");
+    CHECK_STR(group_of(&d, d.ws, hi), "1:9223372036854775800");
+    CHECK_EQ_INT(store_rollup_list(c, &d.a, &total, d.ws, NULL, NULL, &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) CHECK_EQ_INT(rows[0].sum, 1400);
+    /* One is store_rollup_add. */
+    CHECK_EQ_INT(store_rollup_add_many(c, d.ws, ds, 1, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, a), "7:250");
+    db_close(&d);
+}
+
 /* Totals never leave 64 bits: a rollup change that would is refused
  * whole (STORE_RANGE, nothing changed, the transaction goes on), an
  * aggregate or recount that would is STORE_RANGE, and one that ends at
