@@ -170,6 +170,18 @@ static int64_t line_money(json_t *line, const char *k)
     return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+/* An entry's lines as checked, for its posting (res_write.hook_data): the
+ * posting need not read them back from their JSON. */
+typedef struct checked_line {
+    const char *account_id, *description;
+    int64_t debit, credit;
+} checked_line;
+
+typedef struct checked_lines {
+    int n;
+    checked_line *l;
+} checked_lines;
+
 /* Checks an entry's lines and completes them (both account_id and
  * account_code, 0 for the unused side), its currency and total. */
 static int check_lines(res_write *w)
@@ -182,6 +194,9 @@ static int check_lines(res_write *w)
     bool manual = is(engine_text(row, JE_source), "manual");
     int64_t debits = 0, credits = 0;
     int rc = 0;
+    checked_lines *out = arena_alloc(c->a, sizeof *out);
+    out->n = 0;
+    out->l = arena_alloc(c->a, sizeof *out->l * (n ? n : 1));
     if (n < 2) rc = engine_fail(c, EK_INVALID, "lines", "an entry needs at least two lines");
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *l = json_array_get(lines, i);
@@ -246,6 +261,11 @@ static int check_lines(res_write *w)
         json_object_set_new(l, "account_code", json_string(engine_text(&acct, ACCOUNT_code)));
         json_object_set_new(l, "debit_cents", json_integer(d));
         json_object_set_new(l, "credit_cents", json_integer(k));
+        const char *desc = json_string_value(json_object_get(l, "description"));
+        out->l[out->n++] = (checked_line){.account_id = arena_strdup(c->a, acct.id),
+                                          .description = desc ? arena_strdup(c->a, desc) : NULL,
+                                          .debit = d,
+                                          .credit = k};
     }
     if (rc == 0 && debits != credits)
         rc = engine_fail(c, EK_UNPROCESSABLE, "lines",
@@ -260,6 +280,7 @@ static int check_lines(res_write *w)
         engine_set_items(c, row, w->set, JE_lines, lines);
         engine_set(row, w->set, JE_currency, sv_text(currency));
         engine_set(row, w->set, JE_total_cents, sv_int(debits));
+        w->hook_data = out;
     }
     json_decref(lines);
     return rc;
@@ -297,29 +318,24 @@ static int entry_after(res_write *w)
     engine_call *c = w->c;
     const res_row *row = w->row;
     if (!is(engine_text(row, JE_status), "posted")) return 0;
-    json_t *lines = engine_items(row, JE_lines);
-    size_t i;
-    json_t *l;
+    const checked_lines *lines = w->hook_data; /* check_lines' */
+    if (!lines) return engine_fail(c, EK_INTERNAL, NULL, "posting unchecked lines");
+    const char *entry_id = arena_strdup(c->a, row->id);
     int rc = 0;
     engine_rollups_defer(c);
-    json_array_foreach(lines, i, l)
-    {
+    for (int i = 0; i < lines->n && rc == 0; i++) {
+        const checked_line *l = &lines->l[i];
         bool *set;
         res_row jl = engine_new_row(c, RES(JLINE), &set);
-        int64_t d = line_money(l, "debit_cents");
-        const char *desc = json_string_value(json_object_get(l, "description"));
-        engine_set(&jl, set, JLINE_entry_id, sv_text(arena_strdup(c->a, row->id)));
-        engine_set(
-            &jl, set, JLINE_account_id,
-            sv_text(arena_strdup(c->a, json_string_value(json_object_get(l, "account_id")))));
-        engine_set(&jl, set, JLINE_side, sv_text(d > 0 ? "debit" : "credit"));
-        engine_set(&jl, set, JLINE_amount_cents, sv_int(d > 0 ? d : line_money(l, "credit_cents")));
+        engine_set(&jl, set, JLINE_entry_id, sv_text(entry_id));
+        engine_set(&jl, set, JLINE_account_id, sv_text(l->account_id));
+        engine_set(&jl, set, JLINE_side, sv_text(l->debit > 0 ? "debit" : "credit"));
+        engine_set(&jl, set, JLINE_amount_cents, sv_int(l->debit > 0 ? l->debit : l->credit));
         engine_set(&jl, set, JLINE_currency, row->vals[JE_currency]);
         engine_set(&jl, set, JLINE_entry_date, row->vals[JE_entry_date]);
-        engine_set(&jl, set, JLINE_description, sv_text(desc ? arena_strdup(c->a, desc) : NULL));
-        if ((rc = engine_insert(c, RES(JLINE), &jl, set))) break;
+        engine_set(&jl, set, JLINE_description, sv_text(l->description));
+        rc = engine_insert(c, RES(JLINE), &jl, set);
     }
-    json_decref(lines);
     if (engine_rollups_end(c, rc)) return -1;
     return engine_event(c, w->r, "posted", row, NULL);
 }

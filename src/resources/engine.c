@@ -557,6 +557,34 @@ static int field_default(engine_call *c, const res_field *f, store_val *out)
  * read-only members null until a hook computes them. With RF_SCALARS each
  * element is a value converted as the one item field (a failure names
  * `field[i]`). */
+
+/* "list[i]" or "list[i].key", in the arena: a list member's name, which
+ * every member of every element gets (its errors name it), so made
+ * without printf's cost. */
+static const char *member_name(engine_call *c, const char *list, size_t i, const char *key)
+{
+    char digits[24];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    size_t nl = strlen(list), nk = key ? strlen(key) + 1 : 0;
+    char *out = arena_alloc(c->a, nl + nd + 2 + nk + 1), *p = out;
+    memcpy(p, list, nl);
+    p += nl;
+    *p++ = '[';
+    while (nd)
+        *p++ = digits[--nd];
+    *p++ = ']';
+    if (key) {
+        *p++ = '.';
+        memcpy(p, key, nk - 1);
+        p += nk - 1;
+    }
+    *p = 0;
+    return out;
+}
 static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val *out)
 {
     bool scalars = f->flags & RF_SCALARS;
@@ -581,7 +609,7 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
         json_t *e = json_array_get(j, i);
         if (scalars) {
             res_field m = f->items[0];
-            m.name = arena_printf(c->a, "%s[%zu]", f->name, i);
+            m.name = member_name(c, f->name, i, NULL);
             m.flags |= RF_REQUIRED; /* an element is a value, never null */
             if ((rc = convert(c, &m, e, &vals[0]))) break;
             write_val(&w, &m, &vals[0]);
@@ -601,7 +629,7 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
             int k = 0;
             while (k < f->nitems && strcmp(f->items[k].name, key) != 0)
                 k++;
-            const char *name = arena_printf(c->a, "%s[%zu].%s", f->name, i, key);
+            const char *name = member_name(c, f->name, i, key);
             if (k == f->nitems) {
                 rc = engine_fail(c, EK_INVALID, name, "unknown field '%s'", name);
                 break;
@@ -616,7 +644,8 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
         }
         for (int k = 0; k < f->nitems && rc == 0; k++) {
             res_field m = f->items[k];
-            m.name = arena_printf(c->a, "%s[%zu].%s", f->name, i, m.name);
+            if (vals[k].kind != SV_NULL || !(m.dflt || (m.flags & RF_REQUIRED))) continue;
+            m.name = member_name(c, f->name, i, m.name);
             if (vals[k].kind == SV_NULL && m.dflt) rc = field_default(c, &m, &vals[k]);
             if (rc == 0 && vals[k].kind == SV_NULL && (m.flags & RF_REQUIRED))
                 rc = engine_fail(c, EK_INVALID, m.name, "%s is required", m.name);

@@ -132,6 +132,8 @@ typedef struct res_write {
     const res_row *old; /* update: the record before */
     bool *set;          /* fields present in this write */
     bool cascade;       /* delete: it goes because the record it belongs to goes */
+    void *hook_data;    /* the hooks' own, from before_write to after_write (arena memory):
+                           what one worked out, so the other need not again */
 } res_write;
 
 /* Checks once, at start-up, that the table is consistent

@@ -848,6 +848,12 @@ static void sum_fits(buf *b, const char *a, const char *d)
                a, d);
 }
 
+/* sum_fits(a, d) as a literal, for constant statements: the hottest of
+ * them (every rollup change) is then built without printf. */
+#define SUM_FITS(a, d)                                                                             \
+    "CASE WHEN " d " >= 0 THEN " a " <= 9223372036854775807 - " d " ELSE " a                       \
+    " >= -9223372036854775807 - 1 - " d " END"
+
 /* The text a group key is kept as: '' for NULL or a level not used. */
 static const char *rollup_key(const res_def *r, const store_val *keys, int g)
 {
@@ -862,10 +868,8 @@ void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_v
 {
     put(q, "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace_id, resource, k1, k2, k3) "
-           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total WHERE ");
-    sum_fits(&q->text, "r.n", "excluded.n");
-    buf_puts(&q->text, " AND ");
-    sum_fits(&q->text, "r.total", "excluded.total");
+           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total "
+           "WHERE " SUM_FITS("r.n", "excluded.n") " AND " SUM_FITS("r.total", "excluded.total"));
     text_param(q, ws);
     text_param(q, r->name);
     for (int g = 0; g < 3; g++)
