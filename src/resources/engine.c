@@ -2,6 +2,7 @@
  * nothing here knows a status code or an envelope. */
 #include "resources/engine.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -551,6 +552,16 @@ static int field_default(engine_call *c, const res_field *f, store_val *out)
     return rc;
 }
 
+/* The last list convert_list made (engine_call.list): its text, and its
+ * elements' values, which engine_list_vals hands out instead of parsing
+ * the text again. */
+typedef struct engine_listed {
+    const char *text;
+    const res_field *f;
+    store_val *vals; /* n x f->nitems */
+    size_t n;
+} engine_listed;
+
 /* An FT_LIST value: an array of at most max_len objects whose members are
  * converted as their item fields (a failure names `field[i].member`), kept
  * as JSON with every member in declaration order, defaults filled in and
@@ -598,7 +609,9 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
         return bad(c, f->name, "%s may hold at most %s elements", lim);
     }
     if ((f->flags & RF_REQUIRED) && n == 0) return bad(c, f->name, "%s cannot be empty", "");
-    store_val *vals = arena_alloc(c->a, sizeof *vals * (size_t)f->nitems);
+    /* Every element's values, kept for engine_list_vals. */
+    store_val *all = arena_alloc(c->a, sizeof *all * (size_t)f->nitems * (n ? n : 1));
+    store_val *vals = all;
     buf b;
     buf_init(&b, ENGINE_MAX_DATA);
     jw w;
@@ -615,6 +628,7 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
             write_val(&w, &m, &vals[0]);
             continue;
         }
+        vals = all + i * (size_t)f->nitems;
         if (!json_is_object(e)) {
             rc = engine_fail(c, EK_INVALID, arena_printf(c->a, "%s[%zu]", f->name, i),
                              "%s[%zu] must be an object", f->name, i);
@@ -660,7 +674,70 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
     jw_arr_close(&w);
     if (rc == 0) *out = (store_val){.kind = SV_TEXT, .s = arena_strndup(c->a, b.data, b.len)};
     buf_free(&b);
+    if (rc == 0 && !scalars) {
+        if (!c->list) c->list = arena_alloc(c->a, sizeof *c->list);
+        *c->list = (engine_listed){.text = out->s, .f = f, .vals = all, .n = n};
+    }
     return rc;
+}
+
+int engine_list_vals(engine_call *c, const res_def *r, const res_row *row, int field,
+                     store_val **vals, size_t *n)
+{
+    const res_field *f = &r->fields[field];
+    assert(f->type == FT_LIST && !(f->flags & RF_SCALARS));
+    size_t ni = (size_t)f->nitems;
+    *vals = NULL;
+    *n = 0;
+    const store_val *v = &row->vals[field];
+    if (v->kind != SV_TEXT) return 0;
+    const engine_listed *l = c->list;
+    if (l && l->text == v->s && l->f->items == f->items) {
+        *vals = arena_alloc(c->a, sizeof **vals * ni * (l->n ? l->n : 1));
+        memcpy(*vals, l->vals, sizeof **vals * ni * l->n);
+        *n = l->n;
+        return 0;
+    }
+    json_t *j = json_loads(v->s, 0, NULL);
+    size_t len = json_array_size(j);
+    store_val *out = arena_alloc(c->a, sizeof *out * ni * (len ? len : 1));
+    int rc =
+        json_is_array(j) ? 0 : engine_fail(c, EK_INTERNAL, f->name, "%s is not a list", f->name);
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        json_t *e = json_array_get(j, i);
+        for (size_t k = 0; k < ni && rc == 0; k++) {
+            json_t *m = json_object_get(e, f->items[k].name);
+            out[i * ni + k] = (store_val){.kind = SV_NULL};
+            if (m && !json_is_null(m)) rc = convert(c, &f->items[k], m, &out[i * ni + k]);
+        }
+    }
+    json_decref(j);
+    if (rc) return -1;
+    *vals = out;
+    *n = len;
+    return 0;
+}
+
+void engine_set_list_vals(engine_call *c, const res_def *r, res_row *row, bool *set, int field,
+                          const store_val *vals, size_t n)
+{
+    const res_field *f = &r->fields[field];
+    buf b;
+    buf_init(&b, ENGINE_MAX_DATA);
+    jw w;
+    jw_init(&w, &b);
+    jw_arr_open(&w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj_open(&w);
+        for (int k = 0; k < f->nitems; k++) {
+            jw_key(&w, f->items[k].name);
+            write_val(&w, &f->items[k], &vals[i * (size_t)f->nitems + (size_t)k]);
+        }
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    engine_set(row, set, field, sv_text(arena_strndup(c->a, b.data, b.len)));
+    buf_free(&b);
 }
 
 json_t *engine_items(const res_row *row, int field)
@@ -2167,6 +2244,8 @@ static void batch_item(engine_call *c, json_t *op, engine_result *out)
     ic.nparams = 0;
     ic.dry_run = false; /* the batch as a whole is rolled back for a dry run */
     ic.memo = NULL;     /* what a failed item wrote is rolled back: remember nothing */
+    ic.rollups = NULL;
+    ic.list = NULL;
     store_err e;
     int rc = store_savepoint(c->conn, &e);
     if (rc) {

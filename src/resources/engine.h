@@ -122,6 +122,8 @@ typedef struct engine_call {
                                        written (callers leave it NULL) */
     struct engine_rollups *rollups; /* the engine's own: rollup changes held back
                                        (engine_rollups_defer; callers leave it NULL) */
+    struct engine_listed *list;     /* the engine's own: the last list it converted, with its
+                                     values (engine_list_vals; callers leave it NULL) */
 } engine_call;
 
 typedef struct res_write {
@@ -241,6 +243,19 @@ void engine_set(res_row *row, bool *set, int field, store_val v);
  * empty array when null; and setting one from elements. */
 json_t *engine_items(const res_row *row, int field);
 void engine_set_items(engine_call *c, res_row *row, bool *set, int field, json_t *items);
+/* The elements of r's list field `field` in row (not RF_SCALARS) as *n
+ * rows of its item fields' values: (*vals)[i * nitems + k], SV_NULL where
+ * null, in the arena, the caller's to change. A list this call converted
+ * from a body comes as converted, without parsing its text again (an
+ * invoice's 10 lines cost 300 K instructions through json_loads); another
+ * is parsed and converted. -1 (the call's error set) when the text does
+ * not convert. */
+int engine_list_vals(engine_call *c, const res_def *r, const res_row *row, int field,
+                     store_val **vals, size_t *n);
+/* Sets list field `field` from such values, written as a converted list
+ * is (every member in declaration order). */
+void engine_set_list_vals(engine_call *c, const res_def *r, res_row *row, bool *set, int field,
+                          const store_val *vals, size_t n);
 /* A field's value: text (NULL when null) or integer (dflt when null). */
 const char *engine_text(const res_row *row, int field);
 int64_t engine_int(const res_row *row, int field, int64_t dflt);
