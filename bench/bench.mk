@@ -9,7 +9,7 @@ BENCH_GEN := $(BUILD)/bench-gen
 
 bench: all $(BENCH_GEN)
 	@scripts/deps.sh bench
-	bench/run.sh
+	BUILD=$(BUILD) bench/run.sh
 
 $(BENCH_GEN): bench/gen.c $(LIB_OBJS) $(HDRS) | deps
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ bench/gen.c $(LIB_OBJS) $(LDLIBS)

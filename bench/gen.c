@@ -25,9 +25,9 @@
  * small company adds, and J journal lines in balanced posted entries of
  * two to four lines (sales, invoices, payments, bills, payroll, expenses,
  * ...) spread evenly over the last 365 days, each entry with its `lines`
- * as the server keeps them; the journal lines' rollup (per account, side
- * and day, which balances and the trial balance read) is recounted from
- * them, as for the deals. The third workspace's support desk: four queues
+ * as the server keeps them; the journal lines' rollups (per account, side
+ * and day, and per account and side, which balances and the trial balance
+ * read) are recounted from them, as for the deals. The third workspace's support desk: four queues
  * with their SLA targets and T tickets created evenly over the last 365
  * days, most answered and resolved (some late), the recent ones still in
  * the works, their SLA clocks and status computed as the server's would
@@ -1090,7 +1090,7 @@ static size_t pick_entry(const ledger *l, long left)
  * /v1/accounting/journal-entries writes them: balanced posted entries over
  * LEDGER_DAYS days, in date order, each with its lines (the entry's
  * `lines` as the server keeps them, and one journal line per debit and
- * credit). The journal lines' rollup is rebuilt afterwards. */
+ * credit). The journal lines' rollups are rebuilt afterwards. */
 static void gen_ledger(store_conn *c, wspace *w, const ledger *l, long nlines, long ncompanies,
                        int64_t now_ms)
 {
@@ -1766,9 +1766,12 @@ int main(int argc, char **argv)
     if (p.journal_lines > 0)
         gen_ledger(c, lw, led, p.journal_lines, p.companies, (int64_t)time_now_ms());
     free(led);
-    /* Posted below the engine too: balances read the rollup. */
+    /* Posted below the engine too: balances read the rollups (per
+     * account, side and day; and per account and side). */
+    res_def rjl_total = res_rollup2_def(rjl);
     check(store_begin(c, true, &e), &e, "begin");
     check(store_rollup_rebuild(c, rjl, &e), &e, "rollup rebuild");
+    check(store_rollup_rebuild(c, &rjl_total, &e), &e, "rollup rebuild");
     check(store_commit(c, &e), &e, "commit");
     double t_ledger = now_s() - t0;
 

@@ -29,7 +29,9 @@
 #   BENCH_KEYS          API keys per workspace          (default 4)
 #   BENCH_SCENARIOS     which to run, space-separated   (default: all)
 #   BENCH_SERVER_ARGS   extra `cairn serve` flags, e.g. "--threads 1"
-#   BENCH_BIN           the server binary               (default build/cairn;
+#   BUILD               the build folder holding cairn and bench-gen, where
+#                       bench/ is kept too (default build, as the Makefile's)
+#   BENCH_BIN           the server binary               (default $BUILD/cairn;
 #                       another build compares two commits on one database)
 # Exit status: 0 when every scenario ran clean (targets missed are reported,
 # not failures), 1 when one had too many errors or the server misbehaved.
@@ -61,9 +63,10 @@ keys=${BENCH_KEYS:-4}
 scenarios=${BENCH_SCENARIOS:-get mcp_get list cursor search create board move dashboard invoice journal trial tickets mcp_tools}
 server_args=${BENCH_SERVER_ARGS:-}
 
-out=build/bench
-gen=build/bench-gen
-cairn=${BENCH_BIN:-build/cairn}
+build=${BUILD:-build}
+out=$build/bench
+gen=$build/bench-gen
+cairn=${BENCH_BIN:-$build/cairn}
 db=$out/bench.db
 rundb=$out/run.db
 data_lua=$out/data.lua

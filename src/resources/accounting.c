@@ -3,8 +3,9 @@
  * archived, never deleted; a journal entry names each line's account by
  * id or code, has a debit or a credit per line, one currency and at least
  * two lines, and balances; posting it (on create, or a draft's update)
- * writes one journal line per debit and credit, whose rollup per account,
- * side and day answers balances and the trial balance; a posted entry
+ * writes one journal line per debit and credit, whose rollups per account
+ * and side (every day) and per account, side and day (as of a day)
+ * answer balances and the trial balance; a posted entry
  * never changes or goes, and is undone by its reversal, once. Invoices and
  * payments (billing.c) post through ledger_post() in their write's
  * transaction, to the accounts of the default chart, which every workspace
@@ -71,19 +72,29 @@ static int account_before(res_write *w)
     return 0;
 }
 
+/* An account's debits and credits, per side, up to a day (every day
+ * without one): the rollup per account and side, or the one per day
+ * folded up to it (NULL account: every account). */
+static int ledger_groups(engine_call *c, const char *account, const char *as_of,
+                         store_agg_row **rows, int *n)
+{
+    const char *match[3] = {account, NULL, NULL};
+    res_def total = res_rollup2_def(RES(JLINE));
+    store_err e;
+    int rc = store_rollup_list(c->conn, c->a, as_of ? RES(JLINE) : &total, c->ws,
+                               account ? match : NULL, as_of, rows, n, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
+}
+
 /* Whether the account has postings: a group of its rollup. */
 static int has_postings(engine_call *c, const char *account, bool *any)
 {
-    const char *match[3] = {account, NULL, NULL};
     store_agg_row *rows;
     int n;
-    store_err e;
-    int rc = store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, match, NULL, &rows, &n, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
+    if (ledger_groups(c, account, NULL, &rows, &n)) return -1;
     *any = n > 0;
     return 0;
 }
-
 static int account_before_delete(res_write *w)
 {
     bool any;
@@ -159,6 +170,18 @@ static int64_t line_money(json_t *line, const char *k)
     return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+/* An entry's lines as checked, for its posting (res_write.hook_data): the
+ * posting need not read them back from their JSON. */
+typedef struct checked_line {
+    const char *account_id, *description;
+    int64_t debit, credit;
+} checked_line;
+
+typedef struct checked_lines {
+    int n;
+    checked_line *l;
+} checked_lines;
+
 /* Checks an entry's lines and completes them (both account_id and
  * account_code, 0 for the unused side), its currency and total. */
 static int check_lines(res_write *w)
@@ -171,6 +194,9 @@ static int check_lines(res_write *w)
     bool manual = is(engine_text(row, JE_source), "manual");
     int64_t debits = 0, credits = 0;
     int rc = 0;
+    checked_lines *out = arena_alloc(c->a, sizeof *out);
+    out->n = 0;
+    out->l = arena_alloc(c->a, sizeof *out->l * (n ? n : 1));
     if (n < 2) rc = engine_fail(c, EK_INVALID, "lines", "an entry needs at least two lines");
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *l = json_array_get(lines, i);
@@ -235,6 +261,11 @@ static int check_lines(res_write *w)
         json_object_set_new(l, "account_code", json_string(engine_text(&acct, ACCOUNT_code)));
         json_object_set_new(l, "debit_cents", json_integer(d));
         json_object_set_new(l, "credit_cents", json_integer(k));
+        const char *desc = json_string_value(json_object_get(l, "description"));
+        out->l[out->n++] = (checked_line){.account_id = arena_strdup(c->a, acct.id),
+                                          .description = desc ? arena_strdup(c->a, desc) : NULL,
+                                          .debit = d,
+                                          .credit = k};
     }
     if (rc == 0 && debits != credits)
         rc = engine_fail(c, EK_UNPROCESSABLE, "lines",
@@ -249,6 +280,7 @@ static int check_lines(res_write *w)
         engine_set_items(c, row, w->set, JE_lines, lines);
         engine_set(row, w->set, JE_currency, sv_text(currency));
         engine_set(row, w->set, JE_total_cents, sv_int(debits));
+        w->hook_data = out;
     }
     json_decref(lines);
     return rc;
@@ -278,35 +310,33 @@ static int entry_before(res_write *w)
     return 0;
 }
 
-/* Posting: one journal line per debit and credit (the rollup follows). */
+/* Posting: one journal line per debit and credit; the rollups follow, in
+ * one statement for every line (two groups per account and side: its day,
+ * and every day). */
 static int entry_after(res_write *w)
 {
     engine_call *c = w->c;
     const res_row *row = w->row;
     if (!is(engine_text(row, JE_status), "posted")) return 0;
-    json_t *lines = engine_items(row, JE_lines);
-    size_t i;
-    json_t *l;
+    const checked_lines *lines = w->hook_data; /* check_lines' */
+    if (!lines) return engine_fail(c, EK_INTERNAL, NULL, "posting unchecked lines");
+    const char *entry_id = arena_strdup(c->a, row->id);
     int rc = 0;
-    json_array_foreach(lines, i, l)
-    {
+    engine_rollups_defer(c);
+    for (int i = 0; i < lines->n && rc == 0; i++) {
+        const checked_line *l = &lines->l[i];
         bool *set;
         res_row jl = engine_new_row(c, RES(JLINE), &set);
-        int64_t d = line_money(l, "debit_cents");
-        const char *desc = json_string_value(json_object_get(l, "description"));
-        engine_set(&jl, set, JLINE_entry_id, sv_text(arena_strdup(c->a, row->id)));
-        engine_set(
-            &jl, set, JLINE_account_id,
-            sv_text(arena_strdup(c->a, json_string_value(json_object_get(l, "account_id")))));
-        engine_set(&jl, set, JLINE_side, sv_text(d > 0 ? "debit" : "credit"));
-        engine_set(&jl, set, JLINE_amount_cents, sv_int(d > 0 ? d : line_money(l, "credit_cents")));
+        engine_set(&jl, set, JLINE_entry_id, sv_text(entry_id));
+        engine_set(&jl, set, JLINE_account_id, sv_text(l->account_id));
+        engine_set(&jl, set, JLINE_side, sv_text(l->debit > 0 ? "debit" : "credit"));
+        engine_set(&jl, set, JLINE_amount_cents, sv_int(l->debit > 0 ? l->debit : l->credit));
         engine_set(&jl, set, JLINE_currency, row->vals[JE_currency]);
         engine_set(&jl, set, JLINE_entry_date, row->vals[JE_entry_date]);
-        engine_set(&jl, set, JLINE_description, sv_text(desc ? arena_strdup(c->a, desc) : NULL));
-        if ((rc = engine_insert(c, RES(JLINE), &jl, set))) break;
+        engine_set(&jl, set, JLINE_description, sv_text(l->description));
+        rc = engine_insert(c, RES(JLINE), &jl, set);
     }
-    json_decref(lines);
-    if (rc) return -1;
+    if (engine_rollups_end(c, rc)) return -1;
     return engine_event(c, w->r, "posted", row, NULL);
 }
 
@@ -414,13 +444,6 @@ int entry_reverse(engine_call *c)
 
 /* ---------------------------------------------------------------- balances */
 
-/* The last day a balance counts (every day when as_of is absent): the
- * rollup folds its days up to it into one row per account and side. */
-static const char *upto(const char *as_of)
-{
-    return as_of ? as_of : "9999-12-31";
-}
-
 /* An account's debits and credits up to a day, from the rollup. */
 typedef struct totals {
     int64_t debit, credit, lines;
@@ -465,13 +488,9 @@ int account_balance(engine_call *c)
         return -1;
     res_row acct;
     if (engine_load(c, RES(ACCOUNT), c->ids[0], NULL, &acct)) return -1;
-    const char *match[3] = {acct.id, NULL, NULL};
     store_agg_row *rows;
     int n;
-    store_err e;
-    int rc = store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, match, upto(q[ASOF_as_of].s),
-                               &rows, &n, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
+    if (ledger_groups(c, acct.id, q[ASOF_as_of].s, &rows, &n)) return -1;
     totals t = {0};
     for (int i = 0; i < n; i++)
         if (!add_group(&t, &rows[i])) return range_fail(c, "the account's total");
@@ -533,10 +552,7 @@ int trial_balance(engine_call *c)
     if (load_accounts(c, &accts, &na)) return -1;
     store_agg_row *rows;
     int n;
-    store_err e;
-    int rc = store_rollup_list(c->conn, c->a, RES(JLINE), c->ws, NULL, upto(q[TBQ_as_of].s), &rows,
-                               &n, &e);
-    if (rc) return engine_store_fail(c, rc, &e);
+    if (ledger_groups(c, NULL, q[TBQ_as_of].s, &rows, &n)) return -1;
     totals *t = arena_zalloc(c->a, sizeof *t * (size_t)(na + 1));
     /* Groups come in account id order; accounts in code order. */
     for (int i = 0, k = -1; i < n; i++) {

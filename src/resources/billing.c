@@ -47,16 +47,17 @@ static bool in_bound(int64_t v)
 static int compute_lines(res_write *w)
 {
     engine_call *c = w->c;
-    json_t *lines = engine_items(w->row, INVOICE_line_items);
+    store_val *lines;
+    size_t n;
+    if (engine_list_vals(c, w->r, w->row, INVOICE_line_items, &lines, &n)) return -1;
     int64_t sub = 0, tax = 0;
-    size_t i;
-    json_t *l;
     int rc = 0;
-    json_array_foreach(lines, i, l)
-    {
-        int64_t qty = json_integer_value(json_object_get(l, "quantity"));
-        int64_t unit = json_integer_value(json_object_get(l, "unit_amount_cents"));
-        int64_t bps = json_integer_value(json_object_get(l, "tax_rate_bps"));
+    for (size_t i = 0; i < n; i++) {
+        store_val *l = &lines[i * INVLINE__COUNT];
+        int64_t qty = l[INVLINE_quantity].kind == SV_INT ? l[INVLINE_quantity].i : 0;
+        int64_t unit =
+            l[INVLINE_unit_amount_cents].kind == SV_INT ? l[INVLINE_unit_amount_cents].i : 0;
+        int64_t bps = l[INVLINE_tax_rate_bps].kind == SV_INT ? l[INVLINE_tax_rate_bps].i : 0;
         int64_t amount, t;
         if (__builtin_mul_overflow(qty, unit, &amount) || !in_bound(amount)) {
             const char *p = arena_printf(c->a, "line_items[%zu].quantity", i);
@@ -72,8 +73,8 @@ static int compute_lines(res_write *w)
                              RES_MONEY_MAX);
             break;
         }
-        json_object_set_new(l, "amount_cents", json_integer(amount));
-        json_object_set_new(l, "tax_cents", json_integer(t));
+        l[INVLINE_amount_cents] = sv_int(amount);
+        l[INVLINE_tax_cents] = sv_int(t);
     }
     int64_t total = 0;
     if (rc == 0 && (sub < 0 || tax < 0))
@@ -85,12 +86,11 @@ static int compute_lines(res_write *w)
                          "the invoice's total is out of range (<= %" PRId64 ")", RES_MONEY_MAX);
     if (rc == 0) {
         if (w->row->vals[INVOICE_line_items].kind != SV_NULL)
-            engine_set_items(c, w->row, w->set, INVOICE_line_items, lines);
+            engine_set_list_vals(c, w->r, w->row, w->set, INVOICE_line_items, lines, n);
         engine_set(w->row, w->set, INVOICE_subtotal_cents, sv_int(sub));
         engine_set(w->row, w->set, INVOICE_tax_cents, sv_int(tax));
         engine_set(w->row, w->set, INVOICE_total_cents, sv_int(total));
     }
-    json_decref(lines);
     return rc;
 }
 

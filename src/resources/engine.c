@@ -2,6 +2,7 @@
  * nothing here knows a status code or an envelope. */
 #include "resources/engine.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -551,12 +552,50 @@ static int field_default(engine_call *c, const res_field *f, store_val *out)
     return rc;
 }
 
+/* The last list convert_list made (engine_call.list): its text, and its
+ * elements' values, which engine_list_vals hands out instead of parsing
+ * the text again. */
+typedef struct engine_listed {
+    const char *text;
+    const res_field *f;
+    store_val *vals; /* n x f->nitems */
+    size_t n;
+} engine_listed;
+
 /* An FT_LIST value: an array of at most max_len objects whose members are
  * converted as their item fields (a failure names `field[i].member`), kept
  * as JSON with every member in declaration order, defaults filled in and
  * read-only members null until a hook computes them. With RF_SCALARS each
  * element is a value converted as the one item field (a failure names
  * `field[i]`). */
+
+/* "list[i]" or "list[i].key", in the arena: a list member's name, which
+ * every member of every element gets (its errors name it), so made
+ * without printf's cost. */
+static const char *member_name(engine_call *c, const char *list, size_t i, const char *key)
+{
+    char digits[24];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    size_t nl = strlen(list), nk = key ? strlen(key) + 1 : 0;
+    char *out = arena_alloc(c->a, nl + nd + 2 + nk + 1), *p = out;
+    memcpy(p, list, nl);
+    p += nl;
+    *p++ = '[';
+    while (nd)
+        *p++ = digits[--nd];
+    *p++ = ']';
+    if (key) {
+        *p++ = '.';
+        memcpy(p, key, nk - 1);
+        p += nk - 1;
+    }
+    *p = 0;
+    return out;
+}
 static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val *out)
 {
     bool scalars = f->flags & RF_SCALARS;
@@ -570,7 +609,9 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
         return bad(c, f->name, "%s may hold at most %s elements", lim);
     }
     if ((f->flags & RF_REQUIRED) && n == 0) return bad(c, f->name, "%s cannot be empty", "");
-    store_val *vals = arena_alloc(c->a, sizeof *vals * (size_t)f->nitems);
+    /* Every element's values, kept for engine_list_vals. */
+    store_val *all = arena_alloc(c->a, sizeof *all * (size_t)f->nitems * (n ? n : 1));
+    store_val *vals = all;
     buf b;
     buf_init(&b, ENGINE_MAX_DATA);
     jw w;
@@ -581,12 +622,13 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
         json_t *e = json_array_get(j, i);
         if (scalars) {
             res_field m = f->items[0];
-            m.name = arena_printf(c->a, "%s[%zu]", f->name, i);
+            m.name = member_name(c, f->name, i, NULL);
             m.flags |= RF_REQUIRED; /* an element is a value, never null */
             if ((rc = convert(c, &m, e, &vals[0]))) break;
             write_val(&w, &m, &vals[0]);
             continue;
         }
+        vals = all + i * (size_t)f->nitems;
         if (!json_is_object(e)) {
             rc = engine_fail(c, EK_INVALID, arena_printf(c->a, "%s[%zu]", f->name, i),
                              "%s[%zu] must be an object", f->name, i);
@@ -601,7 +643,7 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
             int k = 0;
             while (k < f->nitems && strcmp(f->items[k].name, key) != 0)
                 k++;
-            const char *name = arena_printf(c->a, "%s[%zu].%s", f->name, i, key);
+            const char *name = member_name(c, f->name, i, key);
             if (k == f->nitems) {
                 rc = engine_fail(c, EK_INVALID, name, "unknown field '%s'", name);
                 break;
@@ -616,7 +658,8 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
         }
         for (int k = 0; k < f->nitems && rc == 0; k++) {
             res_field m = f->items[k];
-            m.name = arena_printf(c->a, "%s[%zu].%s", f->name, i, m.name);
+            if (vals[k].kind != SV_NULL || !(m.dflt || (m.flags & RF_REQUIRED))) continue;
+            m.name = member_name(c, f->name, i, m.name);
             if (vals[k].kind == SV_NULL && m.dflt) rc = field_default(c, &m, &vals[k]);
             if (rc == 0 && vals[k].kind == SV_NULL && (m.flags & RF_REQUIRED))
                 rc = engine_fail(c, EK_INVALID, m.name, "%s is required", m.name);
@@ -631,7 +674,70 @@ static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val
     jw_arr_close(&w);
     if (rc == 0) *out = (store_val){.kind = SV_TEXT, .s = arena_strndup(c->a, b.data, b.len)};
     buf_free(&b);
+    if (rc == 0 && !scalars) {
+        if (!c->list) c->list = arena_alloc(c->a, sizeof *c->list);
+        *c->list = (engine_listed){.text = out->s, .f = f, .vals = all, .n = n};
+    }
     return rc;
+}
+
+int engine_list_vals(engine_call *c, const res_def *r, const res_row *row, int field,
+                     store_val **vals, size_t *n)
+{
+    const res_field *f = &r->fields[field];
+    assert(f->type == FT_LIST && !(f->flags & RF_SCALARS));
+    size_t ni = (size_t)f->nitems;
+    *vals = NULL;
+    *n = 0;
+    const store_val *v = &row->vals[field];
+    if (v->kind != SV_TEXT) return 0;
+    const engine_listed *l = c->list;
+    if (l && l->text == v->s && l->f->items == f->items) {
+        *vals = arena_alloc(c->a, sizeof **vals * ni * (l->n ? l->n : 1));
+        memcpy(*vals, l->vals, sizeof **vals * ni * l->n);
+        *n = l->n;
+        return 0;
+    }
+    json_t *j = json_loads(v->s, 0, NULL);
+    size_t len = json_array_size(j);
+    store_val *out = arena_alloc(c->a, sizeof *out * ni * (len ? len : 1));
+    int rc =
+        json_is_array(j) ? 0 : engine_fail(c, EK_INTERNAL, f->name, "%s is not a list", f->name);
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        json_t *e = json_array_get(j, i);
+        for (size_t k = 0; k < ni && rc == 0; k++) {
+            json_t *m = json_object_get(e, f->items[k].name);
+            out[i * ni + k] = (store_val){.kind = SV_NULL};
+            if (m && !json_is_null(m)) rc = convert(c, &f->items[k], m, &out[i * ni + k]);
+        }
+    }
+    json_decref(j);
+    if (rc) return -1;
+    *vals = out;
+    *n = len;
+    return 0;
+}
+
+void engine_set_list_vals(engine_call *c, const res_def *r, res_row *row, bool *set, int field,
+                          const store_val *vals, size_t n)
+{
+    const res_field *f = &r->fields[field];
+    buf b;
+    buf_init(&b, ENGINE_MAX_DATA);
+    jw w;
+    jw_init(&w, &b);
+    jw_arr_open(&w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj_open(&w);
+        for (int k = 0; k < f->nitems; k++) {
+            jw_key(&w, f->items[k].name);
+            write_val(&w, &f->items[k], &vals[i * (size_t)f->nitems + (size_t)k]);
+        }
+        jw_obj_close(&w);
+    }
+    jw_arr_close(&w);
+    engine_set(row, set, field, sv_text(arena_strndup(c->a, b.data, b.len)));
+    buf_free(&b);
 }
 
 json_t *engine_items(const res_row *row, int field)
@@ -1072,6 +1178,83 @@ static int rollup_fail(engine_call *c, const res_def *r, int rc, const store_err
                        r->rollup.sum ? r->rollup.sum : "the record", r->singular);
 }
 
+/* Rollup changes held back (engine_rollups_defer), one per group. */
+typedef struct engine_rollups {
+    bool on;
+    int n;
+    store_rollup_delta d[STORE_ROLLUP_MANY];
+    res_def two[STORE_ROLLUP_MANY]; /* second rollups' defs, which d[i].r may point at */
+} engine_rollups;
+
+void engine_rollups_defer(engine_call *c)
+{
+    if (!c->rollups) c->rollups = arena_zalloc(c->a, sizeof *c->rollups);
+    c->rollups->on = true;
+    c->rollups->n = 0;
+}
+
+static int rollups_write(engine_call *c)
+{
+    engine_rollups *p = c->rollups;
+    int n = p->n;
+    p->n = 0;
+    if (n == 0) return 0;
+    store_err e;
+    int rc = store_rollup_add_many(c->conn, c->ws, p->d, n, &e);
+    /* All or none: any group's sum field names the amount at fault. */
+    return rc ? rollup_fail(c, p->d[0].r, rc, &e) : 0;
+}
+
+int engine_rollups_end(engine_call *c, int rc)
+{
+    if (!c->rollups || !c->rollups->on) return rc;
+    c->rollups->on = false;
+    if (rc == 0) return rollups_write(c);
+    c->rollups->n = 0;
+    return rc;
+}
+
+static bool same_group(const res_def *r, const store_val *a, const store_val *b)
+{
+    for (int g = 0; g < 3 && r->rollup.group[g]; g++) {
+        bool an = a[g].kind != SV_TEXT, bn = b[g].kind != SV_TEXT;
+        if (an != bn || (!an && strcmp(a[g].s, b[g].s) != 0)) return false;
+    }
+    return true;
+}
+
+/* Adds a change to those held back: to its group's when there is one
+ * and the sums stay in 64 bits, otherwise as a new one (after writing
+ * the others when there is no room, or when its group is among them). */
+static int rollup_hold(engine_call *c, const res_def *r, const store_val *keys, int64_t dcount,
+                       int64_t dsum)
+{
+    engine_rollups *p = c->rollups;
+    for (int i = 0; i < p->n; i++) {
+        store_rollup_delta *d = &p->d[i];
+        if (strcmp(d->r->name, r->name) != 0 || !same_group(r, d->keys, keys)) continue;
+        int64_t nc, ns;
+        if (!__builtin_add_overflow(d->dcount, dcount, &nc) &&
+            !__builtin_add_overflow(d->dsum, dsum, &ns)) {
+            d->dcount = nc;
+            d->dsum = ns;
+            return 0;
+        }
+        if (rollups_write(c)) return -1;
+        break;
+    }
+    if (p->n == STORE_ROLLUP_MANY && rollups_write(c)) return -1;
+    int i = p->n++;
+    const res_def *own = r;
+    if (r != &res_defs[r->id]) { /* a second rollup's def, the caller's copy */
+        p->two[i] = *r;
+        own = &p->two[i];
+    }
+    p->d[i] = (store_rollup_delta){.r = own, .dcount = dcount, .dsum = dsum};
+    memcpy(p->d[i].keys, keys, sizeof p->d[i].keys);
+    return 0;
+}
+
 static int rollup_apply_one(engine_call *c, const res_def *r, const res_row *row, int sign)
 {
     if (!r->rollup.group[0]) return 0;
@@ -1083,6 +1266,7 @@ static int rollup_apply_one(engine_call *c, const res_def *r, const res_row *row
     if (__builtin_mul_overflow(sum, sign, &delta))
         return engine_fail(c, EK_INVALID, r->rollup.sum, "%s %" PRId64 " is out of range",
                            r->rollup.sum, sum);
+    if (c->rollups && c->rollups->on) return rollup_hold(c, r, keys, sign, delta);
     store_err e;
     int rc = store_rollup_add(c->conn, r, c->ws, keys, sign, delta, &e);
     return rc ? rollup_fail(c, r, rc, &e) : 0;
@@ -1102,6 +1286,8 @@ static int rollup_move_one(engine_call *c, const res_def *r, const res_row *old,
         same = same && same_val(&old->vals[i], &row->vals[i]);
     }
     if (same) return 0;
+    /* Adds held back go first: a move checks the groups as they are. */
+    if (c->rollups && c->rollups->on && rollups_write(c)) return -1;
     /* One statement for both groups (one round trip on PostgreSQL). */
     store_val from[3], to[3];
     int64_t from_sum = rollup_share(r, old, from), to_sum = rollup_share(r, row, to);
@@ -2097,6 +2283,8 @@ static void batch_item(engine_call *c, json_t *op, engine_result *out)
     ic.nparams = 0;
     ic.dry_run = false; /* the batch as a whole is rolled back for a dry run */
     ic.memo = NULL;     /* what a failed item wrote is rolled back: remember nothing */
+    ic.rollups = NULL;
+    ic.list = NULL;
     store_err e;
     int rc = store_savepoint(c->conn, &e);
     if (rc) {

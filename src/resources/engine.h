@@ -118,8 +118,12 @@ typedef struct engine_call {
     store_conn *conn;     /* a write transaction is open for writes */
     arena *a;
     engine_result *out;
-    struct engine_memo *memo; /* the engine's own: records this call has read or
-                                 written (callers leave it NULL) */
+    struct engine_memo *memo;       /* the engine's own: records this call has read or
+                                       written (callers leave it NULL) */
+    struct engine_rollups *rollups; /* the engine's own: rollup changes held back
+                                       (engine_rollups_defer; callers leave it NULL) */
+    struct engine_listed *list;     /* the engine's own: the last list it converted, with its
+                                     values (engine_list_vals; callers leave it NULL) */
 } engine_call;
 
 typedef struct res_write {
@@ -130,6 +134,8 @@ typedef struct res_write {
     const res_row *old; /* update: the record before */
     bool *set;          /* fields present in this write */
     bool cascade;       /* delete: it goes because the record it belongs to goes */
+    void *hook_data;    /* the hooks' own, from before_write to after_write (arena memory):
+                           what one worked out, so the other need not again */
 } res_write;
 
 /* Checks once, at start-up, that the table is consistent
@@ -237,11 +243,33 @@ void engine_set(res_row *row, bool *set, int field, store_val v);
  * empty array when null; and setting one from elements. */
 json_t *engine_items(const res_row *row, int field);
 void engine_set_items(engine_call *c, res_row *row, bool *set, int field, json_t *items);
+/* The elements of r's list field `field` in row (not RF_SCALARS) as *n
+ * rows of its item fields' values: (*vals)[i * nitems + k], SV_NULL where
+ * null, in the arena, the caller's to change. A list this call converted
+ * from a body comes as converted, without parsing its text again (an
+ * invoice's 10 lines cost 300 K instructions through json_loads); another
+ * is parsed and converted. -1 (the call's error set) when the text does
+ * not convert. */
+int engine_list_vals(engine_call *c, const res_def *r, const res_row *row, int field,
+                     store_val **vals, size_t *n);
+/* Sets list field `field` from such values, written as a converted list
+ * is (every member in declaration order). */
+void engine_set_list_vals(engine_call *c, const res_def *r, res_row *row, bool *set, int field,
+                          const store_val *vals, size_t n);
 /* A field's value: text (NULL when null) or integer (dflt when null). */
 const char *engine_text(const res_row *row, int field);
 int64_t engine_int(const res_row *row, int field, int64_t dflt);
 /* A full create (defaults, hooks, references, event); row->id is set. */
 int engine_insert(engine_call *c, const res_def *r, res_row *row, bool *set);
+/* From here to engine_rollups_end, the rollup counts of the records
+ * engine_insert creates are held back and merged per group, then written
+ * in as few statements as STORE_ROLLUP_MANY allows (a posting's lines:
+ * one statement, where each line and rollup was one). In between, nothing
+ * may read a rollup or update or delete a record that has one. */
+void engine_rollups_defer(engine_call *c);
+/* Writes what was held back when rc is 0 (-1, the call's error set, when
+ * a group would leave 64 bits), drops it otherwise; returns rc or that. */
+int engine_rollups_end(engine_call *c, int rc);
 /* A full update with hooks and an event named `action` ("updated" when
  * NULL); old is the row before. */
 int engine_update_row(engine_call *c, const res_def *r, const res_row *old, res_row *row, bool *set,

@@ -145,6 +145,24 @@ res_def res_rollup2_def(const res_def *r)
     return v;
 }
 
+static bool same_name(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool res_rollup2_folds(const res_def *r)
+{
+    int last = 0;
+    while (last < 2 && r->rollup.group[last + 1])
+        last++;
+    if (last == 0 || !r->rollup2.group[0] || r->rollup2.group[last] ||
+        !same_name(r->rollup.sum, r->rollup2.sum))
+        return false;
+    for (int g = 0; g < last; g++)
+        if (!same_name(r->rollup.group[g], r->rollup2.group[g])) return false;
+    return true;
+}
+
 int res_module_find(const char *name)
 {
     for (int i = 0; i < MOD__COUNT; i++)

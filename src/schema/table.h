@@ -295,6 +295,10 @@ int res_module_find(const char *name);
  * a rollup's groups under the resource's name), or with no rollup when
  * r has no second one. */
 res_def res_rollup2_def(const res_def *r);
+/* Whether r's second rollup is its first without the last group (a day)
+ * and with the same sum: the totals over every day, which a fold up to a
+ * day reads less the days after it (store_rollup_list). */
+bool res_rollup2_folds(const res_def *r);
 
 /* Checks the table once at start-up: every reference, parent, sub-list,
  * rollup, index, unique tuple, upsert key, sort and action resolves, and

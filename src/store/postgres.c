@@ -1654,6 +1654,15 @@ static int pg_rollup_add(pg_conn *c, const res_def *r, const char *ws, const sto
     return rollup_change(c, r, e);
 }
 
+static int pg_rollup_add_many(pg_conn *c, const char *ws, const store_rollup_delta *d, int n,
+                              store_err *e)
+{
+    assert(n >= 1 && n <= STORE_ROLLUP_MANY);
+    if (n == 1) return pg_rollup_add(c, d->r, ws, d->keys, d->dcount, d->dsum, e);
+    sql_rollup_add_many(stmt(c), ws, d, n);
+    return rollup_change(c, d->r, e);
+}
+
 static int pg_rollup_move(pg_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
                           int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e)
 {

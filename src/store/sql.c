@@ -854,6 +854,12 @@ static void sum_fits(buf *b, const char *a, const char *d)
                a, d);
 }
 
+/* sum_fits(a, d) as a literal, for constant statements: the hottest of
+ * them (every rollup change) is then built without printf. */
+#define SUM_FITS(a, d)                                                                             \
+    "CASE WHEN " d " >= 0 THEN " a " <= 9223372036854775807 - " d " ELSE " a                       \
+    " >= -9223372036854775807 - 1 - " d " END"
+
 /* The text a group key is kept as: '' for NULL or a level not used. */
 static const char *rollup_key(const res_def *r, const store_val *keys, int g)
 {
@@ -868,10 +874,8 @@ void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_v
 {
     put(q, "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (workspace_id, resource, k1, k2, k3) "
-           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total WHERE ");
-    sum_fits(&q->text, "r.n", "excluded.n");
-    buf_puts(&q->text, " AND ");
-    sum_fits(&q->text, "r.total", "excluded.total");
+           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total "
+           "WHERE " SUM_FITS("r.n", "excluded.n") " AND " SUM_FITS("r.total", "excluded.total"));
     text_param(q, ws);
     text_param(q, r->name);
     for (int g = 0; g < 3; g++)
@@ -886,6 +890,69 @@ static void cast_ref(sql_stmt *q, buf *b, int k, const char *type)
     buf_puts(b, "CAST(");
     sql_ref(q, b, k);
     buf_printf(b, " AS %s)", type);
+}
+
+/* Appends "NOT (o.n + ?n fits AND o.total + ?total fits)" for the
+ * parameters n and n + 1. */
+static void group_leaves_range(sql_stmt *q, buf *b, int n)
+{
+    buf cn, ct;
+    buf_init(&cn, 64);
+    buf_init(&ct, 64);
+    cast_ref(q, &cn, n, q->d->int64);
+    cast_ref(q, &ct, n + 1, q->d->int64);
+    buf_puts(b, "NOT (");
+    sum_fits(b, "o.n", buf_cstr(&cn));
+    buf_puts(b, " AND ");
+    sum_fits(b, "o.total", buf_cstr(&ct));
+    buf_putc(b, ')');
+    buf_free(&cn);
+    buf_free(&ct);
+}
+
+/* n groups in one upsert of n rows, inserted only when NOT EXISTS finds
+ * none of them that would leave 64 bits (as sql_rollup_move's two). Each
+ * group's condition names the whole primary key, so each is one probe of
+ * it. */
+void sql_rollup_add_many(sql_stmt *q, const char *ws, const store_rollup_delta *d, int n)
+{
+    const char *i64 = q->d->int64;
+    buf *b = &q->text;
+    put(q, "INSERT INTO rollups AS r (workspace_id, resource, k1, k2, k3, n, total) "
+           "SELECT ?1, v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 "
+           "FROM (VALUES ");
+    text_param(q, ws);
+    /* Parameters of row i: resource, keys, count and sum from 2 + 6i. */
+    for (int i = 0; i < n; i++) {
+        buf_puts(b, i ? ", (" : "(");
+        for (int g = 0; g < 6; g++) {
+            if (g) buf_puts(b, ", ");
+            cast_ref(q, b, 2 + 6 * i + g, g < 4 ? "TEXT" : i64);
+        }
+        buf_putc(b, ')');
+        text_param(q, d[i].r->name);
+        for (int g = 0; g < 3; g++)
+            text_param(q, rollup_key(d[i].r, d[i].keys, g));
+        int_param(q, d[i].dcount);
+        int_param(q, d[i].dsum);
+    }
+    buf_puts(b, ") AS v WHERE NOT EXISTS (SELECT 1 FROM rollups o WHERE ");
+    for (int i = 0; i < n; i++) {
+        int k = 2 + 6 * i;
+        buf_puts(b, i ? " OR (o.workspace_id = " : "(o.workspace_id = ");
+        sql_ref(q, b, 1);
+        static const char *const col[] = {
+            " AND o.resource = ", " AND o.k1 = ", " AND o.k2 = ", " AND o.k3 = "};
+        for (int g = 0; g < 4; g++) {
+            buf_puts(b, col[g]);
+            sql_ref(q, b, k + g);
+        }
+        buf_puts(b, " AND ");
+        group_leaves_range(q, b, k + 4);
+        buf_putc(b, ')');
+    }
+    put(q, ") ON CONFLICT (workspace_id, resource, k1, k2, k3) "
+           "DO UPDATE SET n = r.n + excluded.n, total = r.total + excluded.total");
 }
 
 /* Two groups in one upsert of two rows: the row leaving (-1, -from_sum)
@@ -963,6 +1030,57 @@ int sql_rollup_move(sql_stmt *q, const res_def *r, const char *ws, const store_v
     return 1;
 }
 
+/* The collation comparing a rollup's last key with a day: days order
+ * alike under every collation (fixed-width digits), and compared in the
+ * column's own the comparison can use the key's index. */
+static const char *last_key_by(const sql_stmt *q, const res_def *r, int last)
+{
+    int f = res_field_index(r, r->rollup.group[last]);
+    return f >= 0 && r->fields[f].type == FT_DATE ? "" : q->d->bytewise;
+}
+
+/* Folded up to `upto` from the second rollup (the same groups without the
+ * last key: every day), less the groups after upto: one range of the
+ * primary key per group, where folding the groups up to it reads them
+ * all. Differences are exact or out of range: a REAL on SQLite, an
+ * overflow error on PostgreSQL, never a cast that saturates. */
+static void rollup_list_less_after(sql_stmt *q, const res_def *r, int last)
+{
+    const char *by = q->d->bytewise, *i64 = q->d->int64;
+    buf *b = &q->text;
+    buf_puts(b, "SELECT ");
+    for (int g = 0; g < 3; g++)
+        buf_printf(b, g < last ? "t.k%d, " : "'', ", g + 1);
+    buf_printf(b,
+               "t.n - CAST(coalesce(sum(d.n), 0) AS %1$s), "
+               "t.total - CAST(coalesce(sum(d.total), 0) AS %1$s) "
+               "FROM rollups t LEFT JOIN rollups d ON d.workspace_id = t.workspace_id",
+               i64);
+    put(q, " AND d.resource = ?2");
+    for (int g = 0; g < last; g++)
+        buf_printf(b, " AND d.k%1$d = t.k%1$d", g + 1);
+    buf_printf(b, " AND d.k%d%s > ", last + 1, last_key_by(q, r, last));
+    put(q, "?6 AND d.n <> 0 WHERE t.workspace_id = ?1 AND t.resource = ?7");
+    /* Every parameter appears (PostgreSQL types each from its use); from
+     * the last key on they are NULL (see the caller). */
+    for (int g = 0; g < 3; g++) {
+        buf_puts(b, " AND (CAST(");
+        sql_ref(q, b, 3 + g);
+        buf_puts(b, " AS TEXT) IS NULL");
+        if (g < last) {
+            buf_printf(b, " OR t.k%d = ", g + 1);
+            sql_ref(q, b, 3 + g);
+        }
+        buf_putc(b, ')');
+    }
+    buf_puts(b, " AND t.n <> 0 GROUP BY ");
+    for (int g = 0; g < last; g++)
+        buf_printf(b, "t.k%d, ", g + 1);
+    buf_puts(b, "t.n, t.total HAVING t.n - coalesce(sum(d.n), 0) <> 0 ORDER BY ");
+    for (int g = 0; g < last; g++)
+        buf_printf(b, "%st.k%d%s", g ? ", " : "", g + 1, by);
+}
+
 void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *const *match,
                      const char *upto)
 {
@@ -970,8 +1088,13 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
     int last = 0;
     while (last < 2 && r->rollup.group[last + 1])
         last++;
+    bool less_after = upto && res_rollup2_folds(r);
+    for (int g = last; g < 3 && less_after && match; g++)
+        less_after = !match[g];
     buf *b = &q->text;
-    if (!upto) {
+    if (less_after) {
+        rollup_list_less_after(q, r, last);
+    } else if (!upto) {
         put(q, "SELECT k1, k2, k3, n, total");
     } else {
         /* Folded over the last key: the sums of every group up to it,
@@ -981,11 +1104,14 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
             buf_printf(b, g == last ? "'', " : "k%d, ", g + 1);
         buf_printf(b, "CAST(sum(n) AS %1$s), CAST(sum(total) AS %1$s)", q->d->int64);
     }
-    put(q, " FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
-           "AND (CAST(?3 AS TEXT) IS NULL OR k1 = ?3) AND (CAST(?4 AS TEXT) IS NULL OR k2 = ?4) "
-           "AND (CAST(?5 AS TEXT) IS NULL OR k3 = ?5) AND n <> 0");
-    if (upto) {
-        buf_printf(b, " AND k%d%s <= ", last + 1, by);
+    if (less_after) {
+        /* built whole above */
+    } else if (upto) {
+        put(q,
+            " FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
+            "AND (CAST(?3 AS TEXT) IS NULL OR k1 = ?3) AND (CAST(?4 AS TEXT) IS NULL OR k2 = ?4) "
+            "AND (CAST(?5 AS TEXT) IS NULL OR k3 = ?5) AND n <> 0");
+        buf_printf(b, " AND k%d%s <= ", last + 1, last_key_by(q, r, last));
         put(q, "?6 GROUP BY ");
         for (int g = 0, k = 0; g < 3; g++)
             if (g != last) buf_printf(b, "%sk%d", k++ ? ", " : "", g + 1);
@@ -993,6 +1119,10 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
         for (int g = 0, k = 0; g < 3; g++)
             if (g != last) buf_printf(b, "%sk%d%s", k++ ? ", " : "", g + 1, by);
     } else {
+        put(q,
+            " FROM rollups WHERE workspace_id = ?1 AND resource = ?2 "
+            "AND (CAST(?3 AS TEXT) IS NULL OR k1 = ?3) AND (CAST(?4 AS TEXT) IS NULL OR k2 = ?4) "
+            "AND (CAST(?5 AS TEXT) IS NULL OR k3 = ?5) AND n <> 0");
         buf_printf(b, " ORDER BY k1%1$s, k2%1$s, k3%1$s", by);
     }
     text_param(q, ws);
@@ -1000,6 +1130,7 @@ void sql_rollup_list(sql_stmt *q, const res_def *r, const char *ws, const char *
     for (int g = 0; g < 3; g++)
         text_param(q, match ? match[g] : NULL);
     if (upto) text_param(q, upto);
+    if (less_after) text_param(q, r->rollup2.as);
 }
 
 void sql_rollup_clear(sql_stmt *q, const res_def *r)

@@ -217,6 +217,9 @@ void sql_repoint(sql_stmt *q, const res_def *r, int field, const char *ws, const
 /* Changes no row when the group's count or total would leave 64 bits. */
 void sql_rollup_add(sql_stmt *q, const res_def *r, const char *ws, const store_val *keys,
                     int64_t dcount, int64_t dsum);
+/* store_rollup_add_many's statement (n > 1), which changes no row when a
+ * group would leave 64 bits. */
+void sql_rollup_add_many(sql_stmt *q, const char *ws, const store_rollup_delta *d, int n);
 /* store_rollup_move's statement, which changes no row when a group would
  * leave 64 bits: 1 when built; 0, with no statement, when there is
  * nothing to change (the same group and sum); STORE_RANGE (e filled) when

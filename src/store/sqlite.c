@@ -1396,6 +1396,30 @@ static int sq_rollup_add(sq_conn *c, const res_def *r, const char *ws, const sto
     return rollup_change(c, r, e);
 }
 
+/* One guarded upsert per group: in process a statement costs no round
+ * trip, and the many-row one costs more to build and to run (its guard
+ * probes every group once more) than the upserts it replaces. All or
+ * none still: a group that would leave the range takes back the changes
+ * before it, each of which restores a total that was there (one writer:
+ * nothing came between). */
+static int sq_rollup_add_many(sq_conn *c, const char *ws, const store_rollup_delta *d, int n,
+                              store_err *e)
+{
+    assert(n >= 1 && n <= STORE_ROLLUP_MANY);
+    for (int i = 0; i < n; i++) {
+        int rc = sq_rollup_add(c, d[i].r, ws, d[i].keys, d[i].dcount, d[i].dsum, e);
+        if (rc == STORE_OK) continue;
+        for (int k = i - 1; k >= 0 && rc == STORE_RANGE; k--) {
+            store_err undo;
+            if (d[k].dcount == INT64_MIN || d[k].dsum == INT64_MIN ||
+                sq_rollup_add(c, d[k].r, ws, d[k].keys, -d[k].dcount, -d[k].dsum, &undo))
+                return store_fail(e, STORE_ERROR, "sqlite: a rollup change could not be undone");
+        }
+        return rc;
+    }
+    return STORE_OK;
+}
+
 static int sq_rollup_move(sq_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
                           int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e)
 {

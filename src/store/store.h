@@ -285,6 +285,23 @@ int store_rec_aggregate(store_conn *c, arena *a, const res_def *r, const char *w
  * total would leave 64 bits. */
 int store_rollup_add(store_conn *c, const res_def *r, const char *ws, const store_val *keys,
                      int64_t dcount, int64_t dsum, store_err *e);
+/* One change of store_rollup_add_many: dcount and dsum to the group `keys`
+ * of r's rollup (r: any resource, or a second rollup's res_rollup2_def). */
+typedef struct store_rollup_delta {
+    const res_def *r;
+    store_val keys[3];
+    int64_t dcount, dsum;
+} store_rollup_delta;
+/* The most groups store_rollup_add_many changes in one statement. */
+#define STORE_ROLLUP_MANY 16
+/* store_rollup_add of n (1..STORE_ROLLUP_MANY) groups, of any rollups, in
+ * one statement (one round trip): all or none, STORE_RANGE with nothing
+ * changed and the transaction usable when one group would leave 64 bits.
+ * No two of d may be one group (merge them first). Should another node
+ * change a group between the check and the update (PostgreSQL), the
+ * statement fails whole: STORE_RANGE, as for store_rollup_move. */
+int store_rollup_add_many(store_conn *c, const char *ws, const store_rollup_delta *d, int n,
+                          store_err *e);
 /* Moves one row's share of r's rollup: -1 and -from_sum to the group
  * from_keys, +1 and +to_sum to the group to_keys, in one statement (when
  * both are one group, its sum moves by the difference). STORE_RANGE, with

@@ -2073,15 +2073,20 @@ STORE_TEST(store_rollups)
     CHECK_EQ_INT(store_rollup_list(d.c, &d.a, r, "wrk_other", NULL, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 0);
 
-    /* upto: groups whose last key (a day) is at most it, byte-wise,
-     * folded into one row per account and side. */
+    /* upto: groups whose last key (a day) is at most it, folded into one
+     * row per account and side; read from the second rollup (every day,
+     * kept beside the first as the engine keeps it) less the days after. */
     const res_def *jl = R("journal-lines");
+    res_def total = res_rollup2_def(jl);
+    CHECK(res_rollup2_folds(jl));
+    CHECK(!res_rollup2_folds(r) && !res_rollup2_folds(R("campaign-contacts")));
     const char *days[] = {"2025-01-31", "2025-02-01", "2025-02-28", "2025-10-01"};
     for (int i = 0; i < 4; i++) {
         store_val k[3] = {{.kind = SV_TEXT, .s = "acct_1"},
                           {.kind = SV_TEXT, .s = i % 2 ? "credit" : "debit"},
                           {.kind = SV_TEXT, .s = days[i]}};
         CHECK_EQ_INT(store_rollup_add(d.c, jl, d.ws, k, 1, 100 << i, &e), STORE_OK);
+        CHECK_EQ_INT(store_rollup_add(d.c, &total, d.ws, k, 1, 100 << i, &e), STORE_OK);
     }
     const char *acct[3] = {"acct_1", NULL, NULL};
     CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, d.ws, acct, "2025-02-28", &rows, &n, &e),
@@ -2099,8 +2104,114 @@ STORE_TEST(store_rollups)
     CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, d.ws, NULL, "2024-12-31", &rows, &n, &e),
                  STORE_OK);
     CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, d.ws, acct, "2025-12-31", &rows, &n, &e),
+                 STORE_OK);
+    if (CHECK_EQ_INT(n, 2)) {
+        CHECK_EQ_INT(rows[0].sum, 200 + 800);
+        CHECK_EQ_INT(rows[1].sum, 100 + 400);
+    }
+    /* a day of the match is folded the old way (no group after it) */
+    const char *on_day[3] = {"acct_1", "debit", "2025-01-31"};
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, d.ws, on_day, "2025-12-31", &rows, &n, &e),
+                 STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) CHECK_EQ_INT(rows[0].sum, 100);
     CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, d.ws, acct, NULL, &rows, &n, &e), STORE_OK);
     CHECK_EQ_INT(n, 4);
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, &total, d.ws, acct, NULL, &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 2)) {
+        CHECK_STR(rows[1].key[1].s, "debit");
+        CHECK_EQ_INT(rows[1].count, 2);
+        CHECK_EQ_INT(rows[1].sum, 500);
+        CHECK(rows[1].key[2].kind == SV_NULL);
+    }
+    db_close(&d);
+}
+
+/* A database from before the journal lines' second rollup (per account
+ * and side) gets it from the lines at the next migration, and balances as
+ * of any day read from it come out as the per-day groups folded. */
+STORE_TEST(store_ledger_rollup2_migrates)
+{
+    db d;
+    if (!db_open(&d, "ledger_rollup2.db")) return;
+    const res_def *jl = R("journal-lines");
+    res_def total = res_rollup2_def(jl);
+    store_err e = {{0}};
+    const char *accts[] = {"acct_cash", "acct_ar", "acct_rev"};
+    const char *days[] = {"2025-01-01", "2025-01-15", "2025-02-01", "2025-03-31"};
+    int64_t want[2][3][2] = {{{0}}}; /* [ws][account][credit, debit] */
+    for (int i = 0; i < 40; i++) {
+        const char *ws = i % 5 == 4 ? d.ws2 : d.ws;
+        res_row l = new_row(&d, jl);
+        int a = i % 3, side = (i / 3) % 2;
+        int64_t amount = 1000 + 37 * i;
+        set_s(jl, &l, "entry_id", "je_x");
+        set_s(jl, &l, "account_id", accts[a]);
+        set_s(jl, &l, "side", side ? "debit" : "credit");
+        set_i(jl, &l, "amount_cents", amount);
+        set_s(jl, &l, "currency", "USD");
+        set_s(jl, &l, "entry_date", days[i % 4]);
+        if (!insert_row(&d, jl, ws, &l)) goto out;
+        want[ws == d.ws2][a][side] += amount;
+    }
+    /* As a database of before: the per-day rollup kept, the other unknown. */
+    CHECK_EQ_INT(store_rollup_rebuild(d.c, jl, &e), STORE_OK);
+    CHECK(raw_exec(&d, "DELETE FROM rollups WHERE resource = 'journal-lines:account'"));
+    CHECK(raw_exec(&d, "DELETE FROM rollup_specs WHERE resource = 'journal-lines:account'"));
+    store_agg_row *rows;
+    int n = -1, applied = -1;
+    CHECK_EQ_INT(store_rollup_list(d.c, &d.a, &total, d.ws, NULL, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 0);
+    if (!CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK_EQ_INT(applied, 0); /* no schema step: the rollup follows its declaration */
+    CHECK_STR(
+        raw_text(&d, "SELECT spec FROM rollup_specs WHERE resource = 'journal-lines:account'"),
+        "account_id,side:amount_cents");
+    for (int w = 0; w < 2; w++) {
+        const char *ws = w ? d.ws2 : d.ws;
+        CHECK_EQ_INT(store_rollup_list(d.c, &d.a, &total, ws, NULL, NULL, &rows, &n, &e), STORE_OK);
+        int64_t sum = 0, count = 0;
+        for (int i = 0; i < n; i++) {
+            int a = -1;
+            for (int k = 0; k < 3; k++)
+                if (!strcmp(rows[i].key[0].s, accts[k])) a = k;
+            bool debit = !strcmp(rows[i].key[1].s, "debit");
+            if (CHECK(a >= 0)) CHECK_EQ_INT(rows[i].sum, want[w][a][debit]);
+            sum += rows[i].sum;
+            count += rows[i].count;
+        }
+        CHECK_EQ_INT(count, w ? 8 : 32);
+        int64_t all = 0;
+        for (int a = 0; a < 3; a++)
+            all += want[w][a][0] + want[w][a][1];
+        CHECK_EQ_INT(sum, all);
+        /* as of each day (and before the first, after the last): the same
+         * as summing the per-day groups up to it */
+        const char *asof[] = {"2024-12-31", "2025-01-01", "2025-01-20",
+                              "2025-02-01", "2025-03-31", "2026-01-01"};
+        for (int k = 0; k < 6; k++) {
+            store_agg_row *all_days;
+            int nd;
+            CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, ws, NULL, NULL, &all_days, &nd, &e),
+                         STORE_OK);
+            CHECK_EQ_INT(store_rollup_list(d.c, &d.a, jl, ws, NULL, asof[k], &rows, &n, &e),
+                         STORE_OK);
+            int64_t got = 0, exp = 0, got_n = 0, exp_n = 0;
+            for (int i = 0; i < n; i++) {
+                got += rows[i].sum;
+                got_n += rows[i].count;
+            }
+            for (int i = 0; i < nd; i++)
+                if (strcmp(all_days[i].key[2].s, asof[k]) <= 0) {
+                    exp += all_days[i].sum;
+                    exp_n += all_days[i].count;
+                }
+            CHECK_EQ_INT(got, exp);
+            CHECK_EQ_INT(got_n, exp_n);
+            if (k == 0) CHECK_EQ_INT(n, 0);
+        }
+    }
+out:
     db_close(&d);
 }
 
@@ -2118,6 +2229,66 @@ static const char *group_of(db *d, const char *ws, const store_val *keys)
     }
     return n ? arena_printf(&d->a, "%lld:%lld", (long long)rows[0].count, (long long)rows[0].sum)
              : "-";
+}
+
+/* Several groups of several rollups in one statement: each gets its own
+ * change, new groups appear, and when one group would leave 64 bits none
+ * changes (STORE_RANGE) and the transaction goes on. */
+STORE_TEST(store_rollups_add_many)
+{
+    db d;
+    if (!db_open(&d, "rollupmany.db")) return;
+    const res_def *r = R("deals"), *jl = R("journal-lines");
+    res_def total = res_rollup2_def(jl);
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    store_val a[3] = {sv_text("open"), sv_text("stage_a"), sv_text("USD")};
+    store_val hi[3] = {sv_text("open"), sv_text("stage_hi"), sv_text("USD")};
+    store_val day[3] = {sv_text("acct_1"), sv_text("debit"), sv_text("2025-03-01")};
+    store_val all[3] = {sv_text("acct_1"), sv_text("debit"), {0}};
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, a, 1, 100, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, INT64_MAX - 10, &e), STORE_OK);
+    store_rollup_delta ds[4] = {{.r = r, .dcount = 2, .dsum = 50},
+                                {.r = jl, .dcount = 1, .dsum = 700},
+                                {.r = &total, .dcount = 1, .dsum = 700},
+                                {.r = r, .dcount = 1, .dsum = 10}};
+    memcpy(ds[0].keys, a, sizeof a);
+    memcpy(ds[1].keys, day, sizeof day);
+    memcpy(ds[2].keys, all, sizeof all);
+    memcpy(ds[3].keys, hi, sizeof hi);
+    if (!CHECK_EQ_INT(store_rollup_add_many(c, d.ws, ds, 4, &e), STORE_OK)) printf("  %s\n", e.msg);
+    CHECK_STR(group_of(&d, d.ws, a), "3:150");
+    CHECK_STR(group_of(&d, d.ws, hi), "2:9223372036854775807");
+    store_agg_row *rows;
+    int n = -1;
+    CHECK_EQ_INT(store_rollup_list(c, &d.a, &total, d.ws, NULL, NULL, &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) {
+        CHECK_EQ_INT(rows[0].count, 1);
+        CHECK_EQ_INT(rows[0].sum, 700);
+        CHECK(rows[0].key[2].kind == SV_NULL);
+    }
+    CHECK_EQ_INT(store_rollup_list(c, &d.a, jl, d.ws, NULL, "2025-03-01", &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) CHECK_EQ_INT(rows[0].sum, 700);
+    CHECK_EQ_INT(store_rollup_list(c, &d.a, r, d.ws2, NULL, NULL, &rows, &n, &e), STORE_OK);
+    CHECK_EQ_INT(n, 0); /* another workspace's groups are its own */
+
+    /* One group past the bound: nothing changes, the transaction goes on. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    ds[3].dsum = 1;
+    CHECK_EQ_INT(store_rollup_add_many(c, d.ws, ds, 4, &e), STORE_RANGE);
+    CHECK(strstr(e.msg, "64-bit") != NULL);
+    ds[3].dsum = -7;
+    ds[3].dcount = -1;
+    CHECK_EQ_INT(store_rollup_add_many(c, d.ws, ds, 4, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, a), "5:200");
+    CHECK_STR(group_of(&d, d.ws, hi), "1:9223372036854775800");
+    CHECK_EQ_INT(store_rollup_list(c, &d.a, &total, d.ws, NULL, NULL, &rows, &n, &e), STORE_OK);
+    if (CHECK_EQ_INT(n, 1)) CHECK_EQ_INT(rows[0].sum, 1400);
+    /* One is store_rollup_add. */
+    CHECK_EQ_INT(store_rollup_add_many(c, d.ws, ds, 1, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, a), "7:250");
+    db_close(&d);
 }
 
 /* Totals never leave 64 bits: a rollup change that would is refused
