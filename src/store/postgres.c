@@ -4,9 +4,9 @@
  * reconnecting after the server went away, transactions and savepoints
  * (sent in one pipeline with the first statement inside them), batches of
  * reads in one pipeline (store_read_many), reading rows, and what only
- * PostgreSQL has: the search postings, events buffered in a transaction
- * and inserted in one statement, advisory locks, and the server's secret
- * in a row every node reads. Every statement of the generic store comes
+ * PostgreSQL has: the search postings, events and audit-log rows held in a
+ * transaction and sent together at its commit, advisory locks, and the
+ * server's secret in a row every node reads. Every statement of the generic store comes
  * from sql.c, in the dialect below.
  *
  * Several Cairn processes may share one database: migrations take an
@@ -54,12 +54,16 @@ typedef struct pg_stmt {
 
 #define SP_DEPTH 8 /* savepoints open at once */
 
-/* An event appended in the open transaction: its column values (NULL =
- * SQL NULL), all in one allocation. */
-typedef struct pg_event {
+/* A write held in the open transaction until its commit (or until a
+ * statement must see it): an event, or a row of an append-only table (the
+ * audit log, res_def.log). Its values (NULL = SQL NULL), and a row's
+ * INSERT, all in one allocation. */
+typedef struct pg_held {
     char *mem;
-    const char *v[SQL_EVENT_NCOLS];
-} pg_event;
+    const char *sql; /* a row's INSERT; NULL: an event (SQL_EVENT_COLS) */
+    int n;           /* values in v */
+    const char **v;
+} pg_held;
 
 /* Statements are prepared once per connection and run generic plans;
  * those whose best plan depends on the values run unnamed under custom
@@ -89,22 +93,25 @@ typedef struct pg_conn {
      * first sp_sent of them on the server, which also still holds
      * release_due released ones above those. */
     int sp_depth, sp_sent, release_due;
-    /* Events appended in the open transaction, inserted in one statement at
-     * commit (or earlier, when a statement must see them: events_flush).
-     * The first ev_flushed are in the table already. For each open
-     * savepoint: how many events there were (sp_ev) and how many were in
-     * the table (sp_flushed) when it began. */
-    pg_event *ev;
-    int nev, ev_cap, ev_flushed;
-    int sp_ev[SP_DEPTH], sp_flushed[SP_DEPTH];
+    /* Events and append-only rows written in the open transaction, sent in
+     * one round trip at commit (or earlier, when a statement must see them:
+     * held_flush): the events in one statement, the rows in one pipeline.
+     * The first held_flushed are in their tables already. For each open
+     * savepoint: how many were held (sp_held) and how many were in their
+     * tables (sp_flushed) when it began. */
+    pg_held *held;
+    int nheld, held_cap, held_flushed;
+    int sp_held[SP_DEPTH], sp_flushed[SP_DEPTH];
     sql_stmt q; /* the statement being built (stmt()) */
 } pg_conn;
 
 static const sql_dialect pg_dialect;
 
-static void events_reset(pg_conn *c);
-static void events_truncate(pg_conn *c, int n);
-static int events_flush(pg_conn *c, store_err *e);
+static void held_reset(pg_conn *c);
+static void held_truncate(pg_conn *c, int n);
+static int held_flush(pg_conn *c, store_err *e);
+static void hold(pg_conn *c, const char *sql, const char *const *v, int n);
+static int see(pg_conn *c, const res_def *r, store_err *e);
 
 /* Parameters of one statement, as text. */
 typedef struct pg_params {
@@ -223,8 +230,8 @@ static int pg_connect(store *bs, store_conn **out, store_err *e)
 
 static void pg_disconnect(pg_conn *c)
 {
-    events_reset(c);
-    free(c->ev);
+    held_reset(c);
+    free(c->held);
     if (c->db) PQfinish(c->db);
     forget_statements(c);
     sql_free(&c->q);
@@ -995,12 +1002,12 @@ static int pg_ping(pg_conn *c, store_err *e)
 
 /* ---------------------------------------------------------- transactions */
 
-/* Forgets the transaction's savepoints and buffered events. */
+/* Forgets the transaction's savepoints and held writes. */
 static void tx_reset(pg_conn *c)
 {
     c->sp_depth = c->sp_sent = c->release_due = 0;
     c->plans_moved = false;
-    events_reset(c);
+    held_reset(c);
 }
 
 static int pg_begin(pg_conn *c, bool write, store_err *e)
@@ -1021,7 +1028,7 @@ static int pg_commit(pg_conn *c, store_err *e)
         pg_rollback(c);
         return store_fail(e, STORE_UNAVAILABLE, "postgres: the transaction was lost");
     }
-    int rc = events_flush(c, e);
+    int rc = held_flush(c, e);
     if (rc) {
         pg_rollback(c);
         return rc;
@@ -1046,13 +1053,13 @@ static void pg_rollback(pg_conn *c)
 
 /* The writer wraps every request of a batch in a savepoint, and a batch
  * request each of its items in one more. Opening one only marks where its
- * events begin; run() sends it. */
+ * held writes begin; run() sends it. */
 static int pg_savepoint(pg_conn *c, store_err *e)
 {
     if (c->sp_depth == SP_DEPTH)
         return store_fail(e, STORE_ERROR, "postgres: more than %d nested savepoints", SP_DEPTH);
-    c->sp_ev[c->sp_depth] = c->nev;
-    c->sp_flushed[c->sp_depth] = c->ev_flushed;
+    c->sp_held[c->sp_depth] = c->nheld;
+    c->sp_flushed[c->sp_depth] = c->held_flushed;
     c->sp_depth++;
     return STORE_OK;
 }
@@ -1087,10 +1094,10 @@ static void pg_rollback_to(pg_conn *c)
         if (c->plans_moved) c->plans = PLANS_UNKNOWN;
     }
     /* The server dropped what was inserted since the savepoint began, also
-     * events of enclosing scopes flushed inside it: those go back to the
-     * buffer's unflushed part. */
-    events_truncate(c, c->sp_ev[c->sp_depth]);
-    c->ev_flushed = c->sp_flushed[c->sp_depth];
+     * held writes of enclosing scopes flushed inside it: those go back to
+     * the unflushed part. */
+    held_truncate(c, c->sp_held[c->sp_depth]);
+    c->held_flushed = c->sp_flushed[c->sp_depth];
 }
 
 /* A commit here is durable when the server answers it. */
@@ -1341,19 +1348,33 @@ static int on_record(pg_conn *c, const res_def *r, store_err *e)
 static int pg_rec_get(pg_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
                       res_row *out, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_get(stmt(c), r, ws, id);
     return one_row(c, a, r, out, e);
 }
 
 static int pg_rec_exists(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_exists(stmt(c), r, ws, id);
     return on_record(c, r, e);
 }
 
+/* A row of an append-only table (the audit log) is held until the commit
+ * when a transaction is open: nobody reads its rid. */
 static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
 {
     sql_rec_insert(stmt(c), r, ws, row);
+    if (r->log && c->in_tx) {
+        if (sql_failed(&c->q)) return store_fail(e, STORE_ERROR, "postgres: statement too large");
+        pg_params p;
+        params_of(&c->q, &p);
+        hold(c, sql_text(&c->q), p.v, p.n);
+        row->rid = 0;
+        return STORE_OK;
+    }
     PGresult *res;
     int rc = run_q(c, &res, e);
     if (rc == STORE_OK) {
@@ -1366,12 +1387,16 @@ static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *
 static int pg_rec_update(pg_conn *c, const res_def *r, const char *ws, const res_row *row,
                          const bool *set, bool set_custom, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_update(stmt(c), r, ws, row, set, set_custom);
     return on_record(c, r, e);
 }
 
 static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_delete(stmt(c), r, ws, id);
     return on_record(c, r, e);
 }
@@ -1379,6 +1404,8 @@ static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const cha
 static int pg_rec_find_by(pg_conn *c, arena *a, const res_def *r, const char *ws, int field,
                           const char *value, res_row *out, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_find_by(stmt(c), r, ws, field, value);
     return one_row(c, a, r, out, e);
 }
@@ -1514,9 +1541,11 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     *n = 0;
     *more = false;
     *rows = NULL;
+    int rc = see(c, r, e);
+    if (rc) return rc;
     if (!sql_list(stmt(c), r, ws, q)) return STORE_OK; /* punctuation searched: no match */
     PGresult *res;
-    int rc = run_q(c, &res, e);
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     read_page(a, r, res, q->limit, rows, n, more);
     PQclear(res);
@@ -1535,6 +1564,10 @@ static int pg_read_many(pg_conn *c, arena *a, const char *ws, store_read *reads,
                         store_err *e)
 {
     if (n <= 0) return STORE_OK;
+    for (int i = 0; i < n; i++) {
+        int rc = see(c, reads[i].r, e);
+        if (rc) return rc;
+    }
     pg_read *rd = calloc((size_t)n, sizeof *rd);
     pg_cmd *cmds = calloc((size_t)n, sizeof *cmds);
     int *which = calloc((size_t)n, sizeof *which); /* the read of each command */
@@ -1580,7 +1613,8 @@ static int pg_read_many(pg_conn *c, arena *a, const char *ws, store_read *reads,
 static int pg_rec_repoint(pg_conn *c, const res_def *r, int field, const char *ws, const char *from,
                           const char *to, int type_field, const char *type_value, store_err *e)
 {
-    int rc = STORE_OK;
+    int rc = see(c, r, e);
+    if (rc) return rc;
     if (to && sql_repoint_dupes(stmt(c), r, field, ws, from, to, type_field, type_value))
         rc = run_q_done(c, e);
     if (rc) return rc;
@@ -1614,9 +1648,11 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
 {
     *n = 0;
     *rows = NULL;
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_aggregate(stmt(c), r, ws, q);
     PGresult *res;
-    int rc = run_q(c, &res, e);
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     int k = PQntuples(res);
     store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
@@ -1813,51 +1849,116 @@ static void array_elem(buf *b, const char *v)
     buf_putc(b, '"');
 }
 
-/* Forgets events from the n-th on. */
-static void events_truncate(pg_conn *c, int n)
+/* Forgets held writes from the n-th on. */
+static void held_truncate(pg_conn *c, int n)
 {
-    for (int k = n; k < c->nev; k++)
-        free(c->ev[k].mem);
-    if (n < c->nev) c->nev = n;
-    if (c->ev_flushed > c->nev) c->ev_flushed = c->nev;
+    for (int k = n; k < c->nheld; k++)
+        free(c->held[k].mem);
+    if (n < c->nheld) c->nheld = n;
+    if (c->held_flushed > c->nheld) c->held_flushed = c->nheld;
 }
 
-static void events_reset(pg_conn *c)
+static void held_reset(pg_conn *c)
 {
-    events_truncate(c, 0);
-    c->ev_flushed = 0;
+    held_truncate(c, 0);
+    c->held_flushed = 0;
 }
 
-/* Inserts the events not in the table yet with one statement: a round trip
- * per batch instead of one per write. They stay buffered (flushed) until
- * the transaction ends: rolling back to a savepoint that began before this
- * flush drops them from the table, also those of enclosing scopes, which
- * must then be inserted again (pg_rollback_to). */
-static int events_flush(pg_conn *c, store_err *e)
+/* Holds a write: sql (NULL for an event) with n values, copied. */
+static void hold(pg_conn *c, const char *sql, const char *const *v, int n)
 {
-    if (c->ev_flushed == c->nev) return STORE_OK;
-    buf col[SQL_EVENT_NCOLS];
-    pg_params p = {0};
-    bool overflow = false;
-    for (int i = 0; i < SQL_EVENT_NCOLS; i++) {
-        buf_init(&col[i], 1u << 30);
-        for (int k = c->ev_flushed; k < c->nev; k++)
-            array_elem(&col[i], c->ev[k].v[i]);
-        buf_putc(&col[i], '}');
-        overflow |= col[i].overflow;
-        p_text(&p, buf_cstr(&col[i]));
+    assert(n <= SQL_MAX_PARAMS);
+    if (c->nheld == c->held_cap) {
+        c->held_cap = c->held_cap ? c->held_cap * 2 : 64;
+        c->held = realloc(c->held, sizeof(pg_held) * (size_t)c->held_cap);
+        if (!c->held) abort();
     }
-    int rc = overflow ? store_fail(e, STORE_ERROR, "postgres: too many events in a transaction")
-                      : run_done(c,
-                                 "INSERT INTO events (" SQL_EVENT_COLS
-                                 ") SELECT * FROM unnest($1::text[], $2::text[], "
-                                 "$3::text[], $4::text[], $5::text[], $6::text[], "
-                                 "$7::text[], $8::text[], $9::text[], $10::bigint[])",
-                                 &p, e);
-    for (int i = 0; i < SQL_EVENT_NCOLS; i++)
-        buf_free(&col[i]);
-    if (rc == STORE_OK) c->ev_flushed = c->nev;
+    size_t len[SQL_MAX_PARAMS], total = sizeof(char *) * (size_t)n + (sql ? strlen(sql) + 1 : 0);
+    for (int i = 0; i < n; i++)
+        total += len[i] = v[i] ? strlen(v[i]) + 1 : 0;
+    pg_held *h = &c->held[c->nheld++];
+    h->mem = malloc(total);
+    if (!h->mem) abort();
+    h->v = (const char **)(void *)h->mem;
+    char *m = h->mem + sizeof(char *) * (size_t)n;
+    for (int i = 0; i < n; i++) {
+        h->v[i] = v[i] ? memcpy(m, v[i], len[i]) : NULL;
+        m += len[i];
+    }
+    h->sql = sql ? memcpy(m, sql, strlen(sql) + 1) : NULL;
+    h->n = n;
+}
+
+/* Statements of one pipeline of held rows, at most: their results are
+ * read only after the last is sent, and must fit the socket's buffers. */
+#define HELD_PIPELINE 256
+
+/* Sends the held writes not in their tables yet, in one round trip for up
+ * to HELD_PIPELINE rows: the events in one statement (a round trip per
+ * batch instead of one per write), the rows one statement each. They stay
+ * held (flushed) until the transaction ends: rolling back to a savepoint
+ * that began before this flush drops them from their tables, also those
+ * of enclosing scopes, which must then be sent again (pg_rollback_to). */
+static int held_flush(pg_conn *c, store_err *e)
+{
+    int rc = STORE_OK;
+    while (rc == STORE_OK && c->held_flushed < c->nheld) {
+        int from = c->held_flushed, upto = from, nrows = 0, nev = 0;
+        for (; upto < c->nheld && nrows < HELD_PIPELINE; upto++) {
+            if (c->held[upto].sql)
+                nrows++;
+            else
+                nev++;
+        }
+        pg_cmd *cmds = calloc((size_t)(nrows + 1), sizeof *cmds);
+        pg_params *p = calloc((size_t)(nrows + 1), sizeof *p);
+        if (!cmds || !p) abort();
+        int m = 0;
+        buf col[SQL_EVENT_NCOLS];
+        bool overflow = false;
+        if (nev) {
+            for (int i = 0; i < SQL_EVENT_NCOLS; i++) {
+                buf_init(&col[i], 1u << 30);
+                for (int k = from; k < upto; k++)
+                    if (!c->held[k].sql) array_elem(&col[i], c->held[k].v[i]);
+                buf_putc(&col[i], '}');
+                overflow |= col[i].overflow;
+                p_text(&p[m], buf_cstr(&col[i]));
+            }
+            cmds[m] = (pg_cmd){.sql = "INSERT INTO events (" SQL_EVENT_COLS
+                                      ") SELECT * FROM unnest($1::text[], $2::text[], "
+                                      "$3::text[], $4::text[], $5::text[], $6::text[], "
+                                      "$7::text[], $8::text[], $9::text[], $10::bigint[])",
+                               .p = &p[m]};
+            m++;
+        }
+        for (int k = from; k < upto; k++) {
+            const pg_held *h = &c->held[k];
+            if (!h->sql) continue;
+            memcpy(p[m].v, h->v, sizeof(char *) * (size_t)h->n);
+            p[m].n = h->n;
+            cmds[m] = (pg_cmd){.sql = h->sql, .p = &p[m]};
+            m++;
+        }
+        rc = overflow ? store_fail(e, STORE_ERROR, "postgres: too many events in a transaction")
+                      : run_cmds(c, cmds, m, e);
+        for (int k = 0; k < m; k++)
+            PQclear(cmds[k].res);
+        if (nev)
+            for (int i = 0; i < SQL_EVENT_NCOLS; i++)
+                buf_free(&col[i]);
+        free(cmds);
+        free(p);
+        if (rc == STORE_OK) c->held_flushed = upto;
+    }
     return rc;
+}
+
+/* Before a statement on r: rows of an append-only table held in this
+ * transaction go to their table first, so that it sees them. */
+static int see(pg_conn *c, const res_def *r, store_err *e)
+{
+    return r->log && c->held_flushed < c->nheld ? held_flush(c, e) : STORE_OK;
 }
 
 static int pg_event_append(pg_conn *c, const char *ws, const char *type, const char *res_type,
@@ -1874,23 +1975,7 @@ static int pg_event_append(pg_conn *c, const char *ws, const char *type, const c
         sql_event_insert(stmt(c), v, now);
         return run_q_done(c, e);
     }
-    if (c->nev == c->ev_cap) {
-        c->ev_cap = c->ev_cap ? c->ev_cap * 2 : 64;
-        c->ev = realloc(c->ev, sizeof(pg_event) * (size_t)c->ev_cap);
-        if (!c->ev) abort();
-    }
-    size_t len[SQL_EVENT_NCOLS], total = 0;
-    for (int i = 0; i < SQL_EVENT_NCOLS; i++)
-        total += len[i] = v[i] ? strlen(v[i]) + 1 : 0;
-    pg_event *ev = &c->ev[c->nev];
-    ev->mem = malloc(total ? total : 1);
-    if (!ev->mem) abort();
-    char *m = ev->mem;
-    for (int i = 0; i < SQL_EVENT_NCOLS; i++) {
-        ev->v[i] = v[i] ? memcpy(m, v[i], len[i]) : NULL;
-        m += len[i];
-    }
-    c->nev++;
+    hold(c, NULL, v, SQL_EVENT_NCOLS);
     return STORE_OK;
 }
 
@@ -1902,7 +1987,7 @@ static int pg_event_list(pg_conn *c, arena *a, const char *ws, const char *id, i
     *out = NULL;
     /* The transaction's own events too, as SQLite (which writes them at
      * once) would list them. */
-    int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
+    int rc = c->in_tx ? held_flush(c, e) : STORE_OK;
     if (rc) return rc;
     sql_event_list(stmt(c), ws, id, before_rid, limit);
     PGresult *res;
@@ -1936,7 +2021,7 @@ static int pg_event_resubject(pg_conn *c, const char *ws, const char *from, cons
 {
     /* The transaction's own events are re-subjected too (a merge's own
      * updates before it): they go to the table first. */
-    int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
+    int rc = c->in_tx ? held_flush(c, e) : STORE_OK;
     if (rc) return rc;
     sql_event_resubject(stmt(c), ws, from, to);
     return run_q_done(c, e);

@@ -478,6 +478,34 @@ TEST(pg_read_batch_one_round_trip)
     db_close(&d);
 }
 
+/* Audit-log rows written in a transaction wait for its commit: no round
+ * trip of their own; the commit sends them with the events. */
+TEST(pg_log_rows_wait_for_commit)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_log_rows_wait_for_commit")) return;
+    const res_def *r = RES(AUDIT);
+    store_err e;
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    trips(&d);
+    for (int i = 0; i < 3; i++) {
+        res_row row = {0};
+        row.vals = arena_zalloc(&d.a, sizeof(store_val) * AUDIT__COUNT);
+        id_new(row.id, r->prefix);
+        row.vals[AUDIT_outcome] = sv_text("ok");
+        CHECK_EQ_INT(store_savepoint(d.c, &e), STORE_OK);
+        CHECK_EQ_INT(store_rec_insert(d.c, r, d.ws, &row, &e), STORE_OK);
+        CHECK_EQ_INT(store_release(d.c, &e), STORE_OK);
+        CHECK_EQ_INT(store_event_append(d.c, d.ws, "x.y", "x", "x_1", NULL, "{}", NULL, NULL, &e),
+                     STORE_OK);
+    }
+    CHECK_STR(trips(&d), "0/0/0");
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK_EQ_INT(round_trips, 2); /* the rows with the events, then COMMIT */
+    CHECK_EQ_INT(raw_int(&d, "SELECT count(*) FROM audit_log WHERE outcome = 'ok'"), 3);
+    db_close(&d);
+}
+
 /* A rollup move is one statement: one round trip, prepared or not. */
 TEST(pg_rollup_move_one_round_trip)
 {

@@ -2271,6 +2271,59 @@ STORE_TEST(store_rollup_moves)
     db_close(&d);
 }
 
+/* Rows of an append-only table (the audit log) written in a transaction:
+ * seen by the transaction's own reads of that table, gone with a savepoint
+ * rolled back to (also when a read sent them before it), kept by a commit
+ * (PostgreSQL holds them until it, store_rec_insert). */
+STORE_TEST(store_log_rows_in_transactions)
+{
+    db d;
+    if (!db_open(&d, "logrows.db")) return;
+    const res_def *r = R("audit-log");
+    if (!CHECK(r && r->log)) return;
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    const char *kept[3];
+    for (int i = 0; i < 3; i++) {
+        res_row row = new_row(&d, r);
+        set_s(r, &row, "route", "POST /v1/contacts");
+        set_s(r, &row, "outcome", i == 1 ? "gone" : "ok");
+        if (i == 0) CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+        CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+        CHECK_EQ_INT(store_rec_insert(c, r, d.ws, &row, &e), STORE_OK);
+        kept[i] = arena_strdup(&d.a, row.id);
+        res_row *rows;
+        bool more;
+        store_query q = q_all(10);
+        if (i == 1) { /* read inside the savepoint, which is then undone */
+            CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 2);
+            store_rollback_to(c);
+            CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 1);
+            continue;
+        }
+        CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    }
+    res_row got;
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, kept[2], &got, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    res_row *rows;
+    bool more;
+    store_query q = q_all(10);
+    CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 2);
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, kept[0], &got, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, kept[1], &got, &e), STORE_NOTFOUND);
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, kept[2], &got, &e), STORE_OK);
+    CHECK_STR(get_s(r, &got, "outcome"), "ok");
+    /* A rolled-back transaction leaves none. */
+    res_row row = new_row(&d, r);
+    set_s(r, &row, "outcome", "rolled back");
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_insert(c, r, d.ws, &row, &e), STORE_OK);
+    store_rollback(c);
+    CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 2);
+    db_close(&d);
+}
+
 /* ------------------------------------------------------- server secret */
 
 /* The server's secret: made once, the same on every call, connection and
