@@ -3,8 +3,9 @@
  * Owns: one libpq connection per store_conn with its prepared statements,
  * reconnecting after the server went away, transactions and savepoints
  * (sent in one pipeline with the first statement inside them), batches of
- * reads in one pipeline (store_read_many), reading rows, and what only
- * PostgreSQL has: the search postings, events and audit-log rows held in a
+ * reads in one pipeline (store_read_many), and of an update and its
+ * rollup moves (store_write_many), reading rows, and what only PostgreSQL
+ * has: the search postings, events and audit-log rows held in a
  * transaction and sent together at its commit, advisory locks, and the
  * server's secret in a row every node reads. Every statement of the generic store comes
  * from sql.c, in the dialect below.
@@ -292,6 +293,7 @@ typedef struct pg_cmd {
     int slot;      /* its prepared statement in the cache; -1: sent unnamed */
     bool parse;    /* the slot is new: the statement is prepared in the same trip */
     PGresult *res; /* out, when every statement succeeded */
+    bool failed;   /* out: the server refused this one */
 } pg_cmd;
 
 static void stmt_name(const pg_conn *c, int slot, char name[16])
@@ -364,6 +366,7 @@ static int run_alone(pg_conn *c, pg_cmd *m, store_err *e)
         m->res = res;
         return STORE_OK;
     }
+    m->failed = true;
     int rc = result_fail(c, res, e);
     PQclear(res);
     return rc;
@@ -463,7 +466,10 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
         bool good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
         if (sent[i].cmd == SENT_OWED) owed_done = owed_done && good;
         if (sent[i].parse && good) cmds[sent[i].cmd].parse = false; /* prepared */
-        if (!good && rc == STORE_OK) rc = result_fail(c, sent[i].res, e);
+        if (!good && rc == STORE_OK) {
+            rc = result_fail(c, sent[i].res, e);
+            if (sent[i].cmd >= 0) cmds[sent[i].cmd].failed = true;
+        }
     }
     /* A prepared statement outlives a failed transaction; one that was
      * not prepared leaves the cache. */
@@ -514,6 +520,7 @@ static int run_cmds(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
         for (int i = 0; i < n; i++) {
             cmds[i].res = NULL;
             cmds[i].parse = false;
+            cmds[i].failed = false;
             cmds[i].slot = cmds[i].planned ? -1 : slot_for(c, cmds[i].sql, cmds, i, &cmds[i].parse);
         }
         bool owed = c->release_due || c->sp_sent < c->sp_depth;
@@ -1603,6 +1610,72 @@ static int pg_read_many(pg_conn *c, arena *a, const char *ws, store_read *reads,
     for (int i = 0; i < n; i++)
         sql_free(&rd[i].q);
     free(rd);
+    free(cmds);
+    free(which);
+    return rc;
+}
+
+/* The writes' statements go in one pipeline too: an update and the rollup
+ * moves it makes cost one round trip where each alone costs one. A
+ * statement refused by the server ends the pipeline (the rest are not
+ * run); an update that found no row or a rollup move out of range is no
+ * error to the server, and the statements after it run. */
+static int pg_write_many(pg_conn *c, const char *ws, store_write *w, int n, int *failed,
+                         store_err *e)
+{
+    *failed = -1;
+    if (n <= 0) return STORE_OK;
+    for (int i = 0; i < n; i++) {
+        int rc = see(c, w[i].r, e);
+        if (rc) return rc;
+    }
+    sql_stmt *q = calloc((size_t)n, sizeof *q);
+    pg_params *p = calloc((size_t)n, sizeof *p);
+    pg_cmd *cmds = calloc((size_t)n, sizeof *cmds);
+    int *which = calloc((size_t)n, sizeof *which); /* the write of each command */
+    if (!q || !p || !cmds || !which) abort();
+    int m = 0, rc = STORE_OK;
+    for (int i = 0; i < n && rc == STORE_OK; i++) {
+        const store_write *x = &w[i];
+        sql_init(&q[i], &pg_dialect);
+        if (x->row) {
+            sql_rec_update(&q[i], x->r, ws, x->row, x->set, x->set_custom);
+        } else {
+            int built = sql_rollup_move(&q[i], x->r, ws, x->from_keys, x->from_sum, x->to_keys,
+                                        x->to_sum, e);
+            if (built < 0) rc = built;
+            if (built <= 0) {
+                if (rc) *failed = i;
+                continue; /* nothing to change */
+            }
+        }
+        if (sql_failed(&q[i])) {
+            rc = store_fail(e, STORE_ERROR, "postgres: statement too large");
+            *failed = i;
+            break;
+        }
+        params_of(&q[i], &p[i]);
+        cmds[m] = (pg_cmd){.sql = sql_text(&q[i]), .p = &p[i], .planned = q[i].plan_per_call};
+        which[m++] = i;
+    }
+    if (rc == STORE_OK && m > 0) {
+        rc = run_cmds(c, cmds, m, e);
+        for (int k = 0; k < m && rc != STORE_OK && *failed < 0; k++)
+            if (cmds[k].failed) *failed = which[k];
+    }
+    for (int k = 0; k < m && rc == STORE_OK; k++) {
+        if (affected(cmds[k].res) > 0) continue;
+        const store_write *x = &w[which[k]];
+        rc = x->row ? store_fail(e, STORE_NOTFOUND, "no such %s", x->r->singular)
+                    : store_fail(e, STORE_RANGE, STORE_RANGE_FMT, x->r->name);
+        *failed = which[k];
+    }
+    for (int k = 0; k < m; k++)
+        PQclear(cmds[k].res);
+    for (int i = 0; i < n; i++)
+        sql_free(&q[i]);
+    free(q);
+    free(p);
     free(cmds);
     free(which);
     return rc;
