@@ -83,6 +83,10 @@ typedef struct pg_conn {
     pg_stmt cache[STMT_CACHE];
     unsigned next_id;
     bool in_tx;
+    /* BEGIN not sent yet: it goes in one pipeline with the transaction's
+     * first statement (run_pipeline), so nothing of the transaction is on
+     * the server and a dead connection may still be replaced. */
+    bool begin_due;
     bool broken_tx;   /* the connection failed inside the current transaction */
     pg_plans plans;   /* the server's plan_cache_mode for this connection */
     bool plans_moved; /* a SET of it ran in the open transaction */
@@ -110,7 +114,7 @@ static const sql_dialect pg_dialect;
 
 static void held_reset(pg_conn *c);
 static void held_truncate(pg_conn *c, int n);
-static int held_flush(pg_conn *c, store_err *e);
+static int held_flush(pg_conn *c, const char *then, store_err *e);
 static void hold(pg_conn *c, const char *sql, const char *const *v, int n);
 static int see(pg_conn *c, const res_def *r, store_err *e);
 
@@ -278,7 +282,7 @@ static int result_fail(pg_conn *c, PGresult *res, store_err *e)
 static int relink(pg_conn *c, store_err *e)
 {
     if (!conn_lost(c)) return STORE_OK;
-    if (c->in_tx) {
+    if (c->in_tx && !c->begin_due) {
         c->broken_tx = true;
         return store_fail(e, STORE_UNAVAILABLE, "postgres: connection lost in a transaction");
     }
@@ -292,6 +296,7 @@ typedef struct pg_cmd {
     bool planned;  /* planned for its values on every call: sent unnamed */
     int slot;      /* its prepared statement in the cache; -1: sent unnamed */
     bool parse;    /* the slot is new: the statement is prepared in the same trip */
+    bool plain;    /* sent as it is, after the others, whatever the plan mode (COMMIT) */
     PGresult *res; /* out, when every statement succeeded */
     bool failed;   /* out: the server refused this one */
 } pg_cmd;
@@ -373,10 +378,12 @@ static int run_alone(pg_conn *c, pg_cmd *m, store_err *e)
 }
 
 /* What a pipeline sent, in order: statement `cmd` (parse: its
- * preparation), or a savepoint owed (SENT_OWED) or a plan mode change
- * (SENT_MODE); with the result that came back for it. */
-#define SENT_OWED (-1)
-#define SENT_MODE (-2)
+ * preparation), or a savepoint owed (SENT_OWED), a plan mode change
+ * (SENT_MODE) or the transaction's BEGIN (SENT_BEGIN); with the result
+ * that came back for it. */
+#define SENT_OWED  (-1)
+#define SENT_MODE  (-2)
+#define SENT_BEGIN (-3)
 
 typedef struct pg_sent {
     int cmd;
@@ -389,22 +396,27 @@ static bool send_plain(pg_conn *c, const char *sql)
     return PQsendQueryParams(c->db, sql, 0, NULL, NULL, NULL, NULL, 0);
 }
 
-/* Sends in one libpq pipeline, so in one round trip: what the server owes
- * of the savepoint stack (releases, then one SAVEPOINT per level opened
- * since), then the statements, each prepared first when its slot is new:
- * the named ones under generic plans and those planned per call under
- * custom plans, each group's mode set before it when the connection is
- * not in it. Results come command by command, each closed by a NULL, then
- * the sync; a failed command turns the rest into PIPELINE_ABORTED. */
+/* Sends in one libpq pipeline, so in one round trip: the transaction's
+ * BEGIN when due, what the server owes of the savepoint stack (releases,
+ * then one SAVEPOINT per level opened since), then the statements, each
+ * prepared first when its slot is new: the named ones under generic plans
+ * and those planned per call under custom plans, each group's mode set
+ * before it when the connection is not in it; the plain ones last, in
+ * order. Results come command by command, each closed by a NULL, then the
+ * sync; a failed command turns the rest into PIPELINE_ABORTED. */
 static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
 {
-    int owed = c->release_due + (c->sp_depth - c->sp_sent);
+    int owed = c->begin_due + c->release_due + (c->sp_depth - c->sp_sent);
     pg_sent *sent = calloc((size_t)(owed + 2 * n + 2), sizeof *sent);
     if (!sent) abort();
     int k = 0;
     pg_plans mode = c->plans;
     bool set_mode = false;
     bool ok = PQenterPipelineMode(c->db);
+    if (ok && c->begin_due) {
+        ok = send_plain(c, "BEGIN");
+        sent[k++].cmd = SENT_BEGIN;
+    }
     for (int i = 0; ok && i < c->release_due; i++) {
         ok = send_plain(c, "RELEASE SAVEPOINT sp");
         sent[k++].cmd = SENT_OWED;
@@ -420,7 +432,7 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
         pg_plans want = planned ? PLANS_CUSTOM : PLANS_GENERIC;
         for (int i = 0; ok && i < n; i++) {
             pg_cmd *m = &cmds[i];
-            if (m->planned != planned) continue;
+            if (m->planned != planned || m->plain) continue;
             if (mode != want) {
                 ok = send_plain(c, planned ? SET_CUSTOM : SET_GENERIC);
                 sent[k++].cmd = SENT_MODE;
@@ -443,6 +455,11 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
             sent[k++] = (pg_sent){.cmd = i};
         }
     }
+    for (int i = 0; ok && i < n; i++) {
+        if (!cmds[i].plain) continue;
+        ok = send_plain(c, cmds[i].sql);
+        sent[k++] = (pg_sent){.cmd = i};
+    }
     ok = ok && PQpipelineSync(c->db);
     int got = 0;
     while (ok && got < k) {
@@ -464,7 +481,8 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
     for (int i = 0; i < got; i++) {
         ExecStatusType st = PQresultStatus(sent[i].res);
         bool good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-        if (sent[i].cmd == SENT_OWED) owed_done = owed_done && good;
+        if (sent[i].cmd == SENT_OWED || sent[i].cmd == SENT_BEGIN) owed_done = owed_done && good;
+        if (sent[i].cmd == SENT_BEGIN && good) c->begin_due = false;
         if (sent[i].parse && good) cmds[sent[i].cmd].parse = false; /* prepared */
         if (!good && rc == STORE_OK) {
             rc = result_fail(c, sent[i].res, e);
@@ -479,7 +497,7 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
     if (owed_done) {
         c->release_due = 0;
         c->sp_sent = c->sp_depth;
-    } else if (c->in_tx) {
+    } else if (c->in_tx && !c->begin_due) {
         c->broken_tx = true; /* the savepoint stack is not what we think */
     }
     /* A SET is undone with a transaction that fails, also the implicit one
@@ -499,7 +517,7 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
     if (!PQexitPipelineMode(c->db)) {
         if (rc == STORE_OK) store_fail(e, 0, "postgres: a pipeline was left unfinished");
         rc = STORE_UNAVAILABLE;
-        if (c->in_tx) c->broken_tx = true;
+        if (c->in_tx && !c->begin_due) c->broken_tx = true;
         PQfinish(c->db);
         c->db = NULL;
     }
@@ -521,16 +539,18 @@ static int run_cmds(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
             cmds[i].res = NULL;
             cmds[i].parse = false;
             cmds[i].failed = false;
-            cmds[i].slot = cmds[i].planned ? -1 : slot_for(c, cmds[i].sql, cmds, i, &cmds[i].parse);
+            cmds[i].slot = cmds[i].planned || cmds[i].plain
+                               ? -1
+                               : slot_for(c, cmds[i].sql, cmds, i, &cmds[i].parse);
         }
-        bool owed = c->release_due || c->sp_sent < c->sp_depth;
+        bool owed = c->begin_due || c->release_due || c->sp_sent < c->sp_depth;
         pg_plans want = cmds[0].planned ? PLANS_CUSTOM : PLANS_GENERIC;
         if (n == 1 && !owed && !cmds[0].parse && c->plans == want)
             rc = run_alone(c, &cmds[0], e);
         else
             rc = run_pipeline(c, cmds, n, e);
         if (rc != STORE_UNAVAILABLE) return rc;
-        if (c->in_tx) {
+        if (c->in_tx && !c->begin_due) {
             c->broken_tx = true;
             return rc;
         }
@@ -567,6 +587,14 @@ static int exec_sql(pg_conn *c, const char *sql, store_err *e)
     int rc = STORE_UNAVAILABLE;
     for (int attempt = 0; attempt < 2; attempt++) {
         if ((rc = relink(c, e))) return rc;
+        if (c->begin_due) {
+            PGresult *res = PQexec(c->db, "BEGIN");
+            rc = PQresultStatus(res) == PGRES_COMMAND_OK ? STORE_OK : result_fail(c, res, e);
+            PQclear(res);
+            if (rc == STORE_OK) c->begin_due = false;
+            if (rc == STORE_UNAVAILABLE) continue;
+            if (rc) break;
+        }
         PGresult *res = PQexec(c->db, sql);
         ExecStatusType st = PQresultStatus(res);
         rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STORE_OK : result_fail(c, res, e);
@@ -1012,36 +1040,39 @@ static int pg_ping(pg_conn *c, store_err *e)
 /* Forgets the transaction's savepoints and held writes. */
 static void tx_reset(pg_conn *c)
 {
+    c->begin_due = false;
     c->sp_depth = c->sp_sent = c->release_due = 0;
     c->plans_moved = false;
     held_reset(c);
 }
 
+/* Sends nothing: BEGIN goes with the transaction's first statement. */
 static int pg_begin(pg_conn *c, bool write, store_err *e)
 {
     (void)write; /* row locks and the idempotency lock do what SQLite's write lock does */
+    (void)e;
     tx_reset(c);
-    int rc = exec_sql(c, "BEGIN", e);
-    if (rc == STORE_OK) {
-        c->in_tx = true;
-        c->broken_tx = false;
-    }
-    return rc;
+    c->in_tx = true;
+    c->begin_due = true;
+    c->broken_tx = false;
+    return STORE_OK;
 }
 
+/* The held writes and the COMMIT go in one round trip; a transaction that
+ * sent nothing has nothing to commit. */
 static int pg_commit(pg_conn *c, store_err *e)
 {
     if (c->broken_tx) {
         pg_rollback(c);
         return store_fail(e, STORE_UNAVAILABLE, "postgres: the transaction was lost");
     }
-    int rc = held_flush(c, e);
-    if (rc) {
-        pg_rollback(c);
-        return rc;
+    int rc = STORE_OK;
+    if (c->held_flushed < c->nheld) {
+        rc = held_flush(c, "COMMIT", e);
+    } else if (!c->begin_due) {
+        c->sp_depth = c->sp_sent = c->release_due = 0; /* COMMIT releases every savepoint */
+        rc = exec_sql(c, "COMMIT", e);
     }
-    c->sp_depth = c->sp_sent = c->release_due = 0; /* COMMIT releases every savepoint */
-    rc = exec_sql(c, "COMMIT", e);
     c->in_tx = false;
     tx_reset(c);
     if (rc) pg_rollback(c);
@@ -1968,11 +1999,12 @@ static void hold(pg_conn *c, const char *sql, const char *const *v, int n)
 
 /* Sends the held writes not in their tables yet, in one round trip for up
  * to HELD_PIPELINE rows: the events in one statement (a round trip per
- * batch instead of one per write), the rows one statement each. They stay
- * held (flushed) until the transaction ends: rolling back to a savepoint
- * that began before this flush drops them from their tables, also those
- * of enclosing scopes, which must then be sent again (pg_rollback_to). */
-static int held_flush(pg_conn *c, store_err *e)
+ * batch instead of one per write), the rows one statement each, and
+ * `then` (plain SQL: the COMMIT) after the last of them. They stay held
+ * (flushed) until the transaction ends: rolling back to a savepoint that
+ * began before this flush drops them from their tables, also those of
+ * enclosing scopes, which must then be sent again (pg_rollback_to). */
+static int held_flush(pg_conn *c, const char *then, store_err *e)
 {
     int rc = STORE_OK;
     while (rc == STORE_OK && c->held_flushed < c->nheld) {
@@ -1983,7 +2015,7 @@ static int held_flush(pg_conn *c, store_err *e)
             else
                 nev++;
         }
-        pg_cmd *cmds = calloc((size_t)(nrows + 1), sizeof *cmds);
+        pg_cmd *cmds = calloc((size_t)(nrows + 2), sizeof *cmds);
         pg_params *p = calloc((size_t)(nrows + 1), sizeof *p);
         if (!cmds || !p) abort();
         int m = 0;
@@ -2013,6 +2045,7 @@ static int held_flush(pg_conn *c, store_err *e)
             cmds[m] = (pg_cmd){.sql = h->sql, .p = &p[m]};
             m++;
         }
+        if (then && upto == c->nheld) cmds[m++] = (pg_cmd){.sql = then, .plain = true};
         rc = overflow ? store_fail(e, STORE_ERROR, "postgres: too many events in a transaction")
                       : run_cmds(c, cmds, m, e);
         for (int k = 0; k < m; k++)
@@ -2031,7 +2064,7 @@ static int held_flush(pg_conn *c, store_err *e)
  * transaction go to their table first, so that it sees them. */
 static int see(pg_conn *c, const res_def *r, store_err *e)
 {
-    return r->log && c->held_flushed < c->nheld ? held_flush(c, e) : STORE_OK;
+    return r->log && c->held_flushed < c->nheld ? held_flush(c, NULL, e) : STORE_OK;
 }
 
 static int pg_event_append(pg_conn *c, const char *ws, const char *type, const char *res_type,
@@ -2060,7 +2093,7 @@ static int pg_event_list(pg_conn *c, arena *a, const char *ws, const char *id, i
     *out = NULL;
     /* The transaction's own events too, as SQLite (which writes them at
      * once) would list them. */
-    int rc = c->in_tx ? held_flush(c, e) : STORE_OK;
+    int rc = c->in_tx ? held_flush(c, NULL, e) : STORE_OK;
     if (rc) return rc;
     sql_event_list(stmt(c), ws, id, before_rid, limit);
     PGresult *res;
@@ -2094,7 +2127,7 @@ static int pg_event_resubject(pg_conn *c, const char *ws, const char *from, cons
 {
     /* The transaction's own events are re-subjected too (a merge's own
      * updates before it): they go to the table first. */
-    int rc = c->in_tx ? held_flush(c, e) : STORE_OK;
+    int rc = c->in_tx ? held_flush(c, NULL, e) : STORE_OK;
     if (rc) return rc;
     sql_event_resubject(stmt(c), ws, from, to);
     return run_q_done(c, e);

@@ -457,7 +457,7 @@ TEST(pg_read_batch_one_round_trip)
     CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
     trips(&d);
     CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 2, &e), STORE_OK);
-    CHECK_STR(trips(&d), "1/3/1"); /* the savepoint and the two reads */
+    CHECK_STR(trips(&d), "1/4/1"); /* BEGIN, the savepoint and the two reads */
     CHECK_EQ_INT(rd[0].rc, STORE_OK);
     CHECK_EQ_INT(store_read_many(c, &d.a, d.ws, rd, 2, &e), STORE_OK);
     CHECK_STR(trips(&d), "1/2/0");
@@ -486,8 +486,8 @@ TEST(pg_log_rows_wait_for_commit)
     if (!db_open_on(&d, TB_POSTGRES, "pg_log_rows_wait_for_commit")) return;
     const res_def *r = RES(AUDIT);
     store_err e;
-    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
     trips(&d);
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
     for (int i = 0; i < 3; i++) {
         res_row row = {0};
         row.vals = arena_zalloc(&d.a, sizeof(store_val) * AUDIT__COUNT);
@@ -499,10 +499,60 @@ TEST(pg_log_rows_wait_for_commit)
         CHECK_EQ_INT(store_event_append(d.c, d.ws, "x.y", "x", "x_1", NULL, "{}", NULL, NULL, &e),
                      STORE_OK);
     }
-    CHECK_STR(trips(&d), "0/0/0");
+    CHECK_STR(trips(&d), "0/0/0"); /* BEGIN too waits for a statement */
     CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
-    CHECK_EQ_INT(round_trips, 2); /* the rows with the events, then COMMIT */
+    /* BEGIN, the events, the rows and COMMIT (the savepoints saw no
+     * statement: never sent) */
+    CHECK_STR(trips(&d), "1/6/0");
     CHECK_EQ_INT(raw_int(&d, "SELECT count(*) FROM audit_log WHERE outcome = 'ok'"), 3);
+    db_close(&d);
+}
+
+/* Terminates the store's backends on this database and waits until they
+ * are gone (the server ends them a moment after it is asked). */
+static bool kill_store_backends(db *d)
+{
+    const char *who = "FROM pg_stat_activity WHERE application_name = 'cairn' "
+                      "AND datname = current_database()";
+    if (raw_int(d, arena_printf(&d->a, "SELECT count(pg_terminate_backend(pid))::int %s", who)) < 1)
+        return false;
+    for (int i = 0; i < 500; i++) {
+        if (raw_int(d, arena_printf(&d->a, "SELECT count(*)::int %s", who)) == 0) return true;
+        usleep(10 * 1000);
+    }
+    return false;
+}
+
+/* BEGIN waits for the transaction's first statement: a transaction that
+ * sends nothing costs nothing, and a connection found dead at its first
+ * statement is replaced (nothing of the transaction was on it). */
+TEST(pg_begin_goes_with_the_first_statement)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_begin_goes_with_the_first_statement")) return;
+    const res_def *con = res_find("contacts");
+    char a[ID_MAX];
+    add1(&d, "contacts", d.ws, "name", "Ann", a);
+    store_err e;
+    trips(&d);
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    store_rollback(d.c);
+    CHECK_STR(trips(&d), "0/0/0");
+
+    CHECK(kill_store_backends(&d));
+    res_row row;
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    if (!CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws, a, &row, &e), STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_EQ_INT(store_commit(d.c, &e), STORE_OK);
+    /* Once a statement went, a dead connection loses the transaction. */
+    CHECK_EQ_INT(store_begin(d.c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws, a, &row, &e), STORE_OK);
+    CHECK(kill_store_backends(&d));
+    CHECK_EQ_INT(store_rec_get(d.c, &d.a, con, d.ws, a, &row, &e), STORE_UNAVAILABLE);
+    CHECK(store_commit(d.c, &e) != STORE_OK);
     db_close(&d);
 }
 
