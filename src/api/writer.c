@@ -208,9 +208,10 @@ static void append_one(store_conn *conn, const audit_node *n)
 }
 
 /* Appends queued audit entries inside the open transaction: all in one
- * savepoint, and only when that fails (PostgreSQL aborts a transaction at
- * its first failed statement) one savepoint each, so one bad entry costs
- * only itself. Frees the list. */
+ * savepoint, and only when that fails one savepoint each, so one bad entry
+ * costs only itself (an entry refused by SQLite; PostgreSQL holds them all
+ * until the commit, store_rec_insert, and sends them in one round trip).
+ * Frees the list. */
 static void append_audits(store_conn *conn, audit_node *list)
 {
     store_err e;

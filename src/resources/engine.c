@@ -1272,10 +1272,13 @@ static int rollup_apply_one(engine_call *c, const res_def *r, const res_row *row
     return rc ? rollup_fail(c, r, rc, &e) : 0;
 }
 
-/* Moves an updated row between rollup groups when its keys or sum changed. */
-static int rollup_move_one(engine_call *c, const res_def *r, const res_row *old, const res_row *row)
+/* The move of an updated row between r's rollup groups, when its keys or
+ * its sum changed: into *w, with the groups' keys in keys[0] (from) and
+ * keys[1] (to); whether there is one. */
+static bool rollup_write(const res_def *r, const res_row *old, const res_row *row,
+                         store_val keys[2][3], store_write *w)
 {
-    if (!r->rollup.group[0]) return 0;
+    if (!r->rollup.group[0]) return false;
     bool same = true;
     for (int g = 0; g < 3 && r->rollup.group[g]; g++) {
         int i = res_field_index(r, r->rollup.group[g]);
@@ -1285,14 +1288,24 @@ static int rollup_move_one(engine_call *c, const res_def *r, const res_row *old,
         int i = res_field_index(r, r->rollup.sum);
         same = same && same_val(&old->vals[i], &row->vals[i]);
     }
-    if (same) return 0;
+    if (same) return false;
+    *w = (store_write){.r = r, .from_keys = keys[0], .to_keys = keys[1]};
+    w->from_sum = rollup_share(r, old, keys[0]);
+    w->to_sum = rollup_share(r, row, keys[1]);
+    return true;
+}
+
+/* Moves an updated row between rollup groups when its keys or sum changed:
+ * one statement for both groups (one round trip on PostgreSQL). */
+static int rollup_move_one(engine_call *c, const res_def *r, const res_row *old, const res_row *row)
+{
+    store_val keys[2][3];
+    store_write w;
+    if (!rollup_write(r, old, row, keys, &w)) return 0;
     /* Adds held back go first: a move checks the groups as they are. */
     if (c->rollups && c->rollups->on && rollups_write(c)) return -1;
-    /* One statement for both groups (one round trip on PostgreSQL). */
-    store_val from[3], to[3];
-    int64_t from_sum = rollup_share(r, old, from), to_sum = rollup_share(r, row, to);
     store_err e;
-    int rc = store_rollup_move(c->conn, r, c->ws, from, from_sum, to, to_sum, &e);
+    int rc = store_rollup_move(c->conn, r, c->ws, w.from_keys, w.from_sum, w.to_keys, w.to_sum, &e);
     return rc ? rollup_fail(c, r, rc, &e) : 0;
 }
 
@@ -1372,12 +1385,23 @@ static int update_row(engine_call *c, const res_def *r, const res_row *old, res_
     res_write w = {.c = c, .r = r, .is_create = false, .row = row, .old = old, .set = set};
     if (run_hook(&w, HOOK(r, before_write))) return -1;
     if (check_refs(c, r, row, set)) return -1;
+    /* The update and the rollup moves it makes, together (one round trip
+     * on PostgreSQL). */
+    res_def two = res_rollup2_def(r);
+    store_val keys[2][2][3];
+    store_write sw[3] = {{.r = r, .row = row, .set = set, .set_custom = set_custom}};
+    int n = 1;
+    n += rollup_write(r, old, row, keys[0], &sw[n]);
+    n += rollup_write(&two, old, row, keys[1], &sw[n]);
+    /* Adds held back go first: a move checks the groups as they are. */
+    if (n > 1 && c->rollups && c->rollups->on && rollups_write(c)) return -1;
     store_err e;
-    int rc = store_rec_update(c->conn, r, c->ws, row, set, set_custom, &e);
+    int failed;
+    int rc = store_write_many(c->conn, c->ws, sw, n, &failed, &e);
+    if (rc && failed > 0) return rollup_fail(c, sw[failed].r, rc, &e);
     if (rc == STORE_CONFLICT) return conflict(c, r);
     if (rc) return engine_store_fail(c, rc, &e);
     memo_put(c, r, row);
-    if (rollup_move(c, r, old, row)) return -1;
     if (run_hook(&w, HOOK(r, after_write))) return -1;
     return emit(c, r, action ? action : "updated", row, old, answer, EK_OK);
 }

@@ -3,10 +3,11 @@
  * Owns: one libpq connection per store_conn with its prepared statements,
  * reconnecting after the server went away, transactions and savepoints
  * (sent in one pipeline with the first statement inside them), batches of
- * reads in one pipeline (store_read_many), reading rows, and what only
- * PostgreSQL has: the search postings, events buffered in a transaction
- * and inserted in one statement, advisory locks, and the server's secret
- * in a row every node reads. Every statement of the generic store comes
+ * reads in one pipeline (store_read_many), and of an update and its
+ * rollup moves (store_write_many), reading rows, and what only PostgreSQL
+ * has: the search postings, events and audit-log rows held in a
+ * transaction and sent together at its commit, advisory locks, and the
+ * server's secret in a row every node reads. Every statement of the generic store comes
  * from sql.c, in the dialect below.
  *
  * Several Cairn processes may share one database: migrations take an
@@ -54,12 +55,16 @@ typedef struct pg_stmt {
 
 #define SP_DEPTH 8 /* savepoints open at once */
 
-/* An event appended in the open transaction: its column values (NULL =
- * SQL NULL), all in one allocation. */
-typedef struct pg_event {
+/* A write held in the open transaction until its commit (or until a
+ * statement must see it): an event, or a row of an append-only table (the
+ * audit log, res_def.log). Its values (NULL = SQL NULL), and a row's
+ * INSERT, all in one allocation. */
+typedef struct pg_held {
     char *mem;
-    const char *v[SQL_EVENT_NCOLS];
-} pg_event;
+    const char *sql; /* a row's INSERT; NULL: an event (SQL_EVENT_COLS) */
+    int n;           /* values in v */
+    const char **v;
+} pg_held;
 
 /* Statements are prepared once per connection and run generic plans;
  * those whose best plan depends on the values run unnamed under custom
@@ -78,6 +83,10 @@ typedef struct pg_conn {
     pg_stmt cache[STMT_CACHE];
     unsigned next_id;
     bool in_tx;
+    /* BEGIN not sent yet: it goes in one pipeline with the transaction's
+     * first statement (run_pipeline), so nothing of the transaction is on
+     * the server and a dead connection may still be replaced. */
+    bool begin_due;
     bool broken_tx;   /* the connection failed inside the current transaction */
     pg_plans plans;   /* the server's plan_cache_mode for this connection */
     bool plans_moved; /* a SET of it ran in the open transaction */
@@ -89,22 +98,25 @@ typedef struct pg_conn {
      * first sp_sent of them on the server, which also still holds
      * release_due released ones above those. */
     int sp_depth, sp_sent, release_due;
-    /* Events appended in the open transaction, inserted in one statement at
-     * commit (or earlier, when a statement must see them: events_flush).
-     * The first ev_flushed are in the table already. For each open
-     * savepoint: how many events there were (sp_ev) and how many were in
-     * the table (sp_flushed) when it began. */
-    pg_event *ev;
-    int nev, ev_cap, ev_flushed;
-    int sp_ev[SP_DEPTH], sp_flushed[SP_DEPTH];
+    /* Events and append-only rows written in the open transaction, sent in
+     * one round trip at commit (or earlier, when a statement must see them:
+     * held_flush): the events in one statement, the rows in one pipeline.
+     * The first held_flushed are in their tables already. For each open
+     * savepoint: how many were held (sp_held) and how many were in their
+     * tables (sp_flushed) when it began. */
+    pg_held *held;
+    int nheld, held_cap, held_flushed;
+    int sp_held[SP_DEPTH], sp_flushed[SP_DEPTH];
     sql_stmt q; /* the statement being built (stmt()) */
 } pg_conn;
 
 static const sql_dialect pg_dialect;
 
-static void events_reset(pg_conn *c);
-static void events_truncate(pg_conn *c, int n);
-static int events_flush(pg_conn *c, store_err *e);
+static void held_reset(pg_conn *c);
+static void held_truncate(pg_conn *c, int n);
+static int held_flush(pg_conn *c, const char *then, store_err *e);
+static void hold(pg_conn *c, const char *sql, const char *const *v, int n);
+static int see(pg_conn *c, const res_def *r, store_err *e);
 
 /* Parameters of one statement, as text. */
 typedef struct pg_params {
@@ -223,8 +235,8 @@ static int pg_connect(store *bs, store_conn **out, store_err *e)
 
 static void pg_disconnect(pg_conn *c)
 {
-    events_reset(c);
-    free(c->ev);
+    held_reset(c);
+    free(c->held);
     if (c->db) PQfinish(c->db);
     forget_statements(c);
     sql_free(&c->q);
@@ -270,7 +282,7 @@ static int result_fail(pg_conn *c, PGresult *res, store_err *e)
 static int relink(pg_conn *c, store_err *e)
 {
     if (!conn_lost(c)) return STORE_OK;
-    if (c->in_tx) {
+    if (c->in_tx && !c->begin_due) {
         c->broken_tx = true;
         return store_fail(e, STORE_UNAVAILABLE, "postgres: connection lost in a transaction");
     }
@@ -284,7 +296,9 @@ typedef struct pg_cmd {
     bool planned;  /* planned for its values on every call: sent unnamed */
     int slot;      /* its prepared statement in the cache; -1: sent unnamed */
     bool parse;    /* the slot is new: the statement is prepared in the same trip */
+    bool plain;    /* sent as it is, after the others, whatever the plan mode (COMMIT) */
     PGresult *res; /* out, when every statement succeeded */
+    bool failed;   /* out: the server refused this one */
 } pg_cmd;
 
 static void stmt_name(const pg_conn *c, int slot, char name[16])
@@ -357,16 +371,19 @@ static int run_alone(pg_conn *c, pg_cmd *m, store_err *e)
         m->res = res;
         return STORE_OK;
     }
+    m->failed = true;
     int rc = result_fail(c, res, e);
     PQclear(res);
     return rc;
 }
 
 /* What a pipeline sent, in order: statement `cmd` (parse: its
- * preparation), or a savepoint owed (SENT_OWED) or a plan mode change
- * (SENT_MODE); with the result that came back for it. */
-#define SENT_OWED (-1)
-#define SENT_MODE (-2)
+ * preparation), or a savepoint owed (SENT_OWED), a plan mode change
+ * (SENT_MODE) or the transaction's BEGIN (SENT_BEGIN); with the result
+ * that came back for it. */
+#define SENT_OWED  (-1)
+#define SENT_MODE  (-2)
+#define SENT_BEGIN (-3)
 
 typedef struct pg_sent {
     int cmd;
@@ -379,22 +396,27 @@ static bool send_plain(pg_conn *c, const char *sql)
     return PQsendQueryParams(c->db, sql, 0, NULL, NULL, NULL, NULL, 0);
 }
 
-/* Sends in one libpq pipeline, so in one round trip: what the server owes
- * of the savepoint stack (releases, then one SAVEPOINT per level opened
- * since), then the statements, each prepared first when its slot is new:
- * the named ones under generic plans and those planned per call under
- * custom plans, each group's mode set before it when the connection is
- * not in it. Results come command by command, each closed by a NULL, then
- * the sync; a failed command turns the rest into PIPELINE_ABORTED. */
+/* Sends in one libpq pipeline, so in one round trip: the transaction's
+ * BEGIN when due, what the server owes of the savepoint stack (releases,
+ * then one SAVEPOINT per level opened since), then the statements, each
+ * prepared first when its slot is new: the named ones under generic plans
+ * and those planned per call under custom plans, each group's mode set
+ * before it when the connection is not in it; the plain ones last, in
+ * order. Results come command by command, each closed by a NULL, then the
+ * sync; a failed command turns the rest into PIPELINE_ABORTED. */
 static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
 {
-    int owed = c->release_due + (c->sp_depth - c->sp_sent);
+    int owed = c->begin_due + c->release_due + (c->sp_depth - c->sp_sent);
     pg_sent *sent = calloc((size_t)(owed + 2 * n + 2), sizeof *sent);
     if (!sent) abort();
     int k = 0;
     pg_plans mode = c->plans;
     bool set_mode = false;
     bool ok = PQenterPipelineMode(c->db);
+    if (ok && c->begin_due) {
+        ok = send_plain(c, "BEGIN");
+        sent[k++].cmd = SENT_BEGIN;
+    }
     for (int i = 0; ok && i < c->release_due; i++) {
         ok = send_plain(c, "RELEASE SAVEPOINT sp");
         sent[k++].cmd = SENT_OWED;
@@ -410,7 +432,7 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
         pg_plans want = planned ? PLANS_CUSTOM : PLANS_GENERIC;
         for (int i = 0; ok && i < n; i++) {
             pg_cmd *m = &cmds[i];
-            if (m->planned != planned) continue;
+            if (m->planned != planned || m->plain) continue;
             if (mode != want) {
                 ok = send_plain(c, planned ? SET_CUSTOM : SET_GENERIC);
                 sent[k++].cmd = SENT_MODE;
@@ -433,6 +455,11 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
             sent[k++] = (pg_sent){.cmd = i};
         }
     }
+    for (int i = 0; ok && i < n; i++) {
+        if (!cmds[i].plain) continue;
+        ok = send_plain(c, cmds[i].sql);
+        sent[k++] = (pg_sent){.cmd = i};
+    }
     ok = ok && PQpipelineSync(c->db);
     int got = 0;
     while (ok && got < k) {
@@ -454,9 +481,13 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
     for (int i = 0; i < got; i++) {
         ExecStatusType st = PQresultStatus(sent[i].res);
         bool good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-        if (sent[i].cmd == SENT_OWED) owed_done = owed_done && good;
+        if (sent[i].cmd == SENT_OWED || sent[i].cmd == SENT_BEGIN) owed_done = owed_done && good;
+        if (sent[i].cmd == SENT_BEGIN && good) c->begin_due = false;
         if (sent[i].parse && good) cmds[sent[i].cmd].parse = false; /* prepared */
-        if (!good && rc == STORE_OK) rc = result_fail(c, sent[i].res, e);
+        if (!good && rc == STORE_OK) {
+            rc = result_fail(c, sent[i].res, e);
+            if (sent[i].cmd >= 0) cmds[sent[i].cmd].failed = true;
+        }
     }
     /* A prepared statement outlives a failed transaction; one that was
      * not prepared leaves the cache. */
@@ -466,7 +497,7 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
     if (owed_done) {
         c->release_due = 0;
         c->sp_sent = c->sp_depth;
-    } else if (c->in_tx) {
+    } else if (c->in_tx && !c->begin_due) {
         c->broken_tx = true; /* the savepoint stack is not what we think */
     }
     /* A SET is undone with a transaction that fails, also the implicit one
@@ -486,7 +517,7 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
     if (!PQexitPipelineMode(c->db)) {
         if (rc == STORE_OK) store_fail(e, 0, "postgres: a pipeline was left unfinished");
         rc = STORE_UNAVAILABLE;
-        if (c->in_tx) c->broken_tx = true;
+        if (c->in_tx && !c->begin_due) c->broken_tx = true;
         PQfinish(c->db);
         c->db = NULL;
     }
@@ -507,16 +538,19 @@ static int run_cmds(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
         for (int i = 0; i < n; i++) {
             cmds[i].res = NULL;
             cmds[i].parse = false;
-            cmds[i].slot = cmds[i].planned ? -1 : slot_for(c, cmds[i].sql, cmds, i, &cmds[i].parse);
+            cmds[i].failed = false;
+            cmds[i].slot = cmds[i].planned || cmds[i].plain
+                               ? -1
+                               : slot_for(c, cmds[i].sql, cmds, i, &cmds[i].parse);
         }
-        bool owed = c->release_due || c->sp_sent < c->sp_depth;
+        bool owed = c->begin_due || c->release_due || c->sp_sent < c->sp_depth;
         pg_plans want = cmds[0].planned ? PLANS_CUSTOM : PLANS_GENERIC;
         if (n == 1 && !owed && !cmds[0].parse && c->plans == want)
             rc = run_alone(c, &cmds[0], e);
         else
             rc = run_pipeline(c, cmds, n, e);
         if (rc != STORE_UNAVAILABLE) return rc;
-        if (c->in_tx) {
+        if (c->in_tx && !c->begin_due) {
             c->broken_tx = true;
             return rc;
         }
@@ -553,6 +587,14 @@ static int exec_sql(pg_conn *c, const char *sql, store_err *e)
     int rc = STORE_UNAVAILABLE;
     for (int attempt = 0; attempt < 2; attempt++) {
         if ((rc = relink(c, e))) return rc;
+        if (c->begin_due) {
+            PGresult *res = PQexec(c->db, "BEGIN");
+            rc = PQresultStatus(res) == PGRES_COMMAND_OK ? STORE_OK : result_fail(c, res, e);
+            PQclear(res);
+            if (rc == STORE_OK) c->begin_due = false;
+            if (rc == STORE_UNAVAILABLE) continue;
+            if (rc) break;
+        }
         PGresult *res = PQexec(c->db, sql);
         ExecStatusType st = PQresultStatus(res);
         rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? STORE_OK : result_fail(c, res, e);
@@ -995,39 +1037,42 @@ static int pg_ping(pg_conn *c, store_err *e)
 
 /* ---------------------------------------------------------- transactions */
 
-/* Forgets the transaction's savepoints and buffered events. */
+/* Forgets the transaction's savepoints and held writes. */
 static void tx_reset(pg_conn *c)
 {
+    c->begin_due = false;
     c->sp_depth = c->sp_sent = c->release_due = 0;
     c->plans_moved = false;
-    events_reset(c);
+    held_reset(c);
 }
 
+/* Sends nothing: BEGIN goes with the transaction's first statement. */
 static int pg_begin(pg_conn *c, bool write, store_err *e)
 {
     (void)write; /* row locks and the idempotency lock do what SQLite's write lock does */
+    (void)e;
     tx_reset(c);
-    int rc = exec_sql(c, "BEGIN", e);
-    if (rc == STORE_OK) {
-        c->in_tx = true;
-        c->broken_tx = false;
-    }
-    return rc;
+    c->in_tx = true;
+    c->begin_due = true;
+    c->broken_tx = false;
+    return STORE_OK;
 }
 
+/* The held writes and the COMMIT go in one round trip; a transaction that
+ * sent nothing has nothing to commit. */
 static int pg_commit(pg_conn *c, store_err *e)
 {
     if (c->broken_tx) {
         pg_rollback(c);
         return store_fail(e, STORE_UNAVAILABLE, "postgres: the transaction was lost");
     }
-    int rc = events_flush(c, e);
-    if (rc) {
-        pg_rollback(c);
-        return rc;
+    int rc = STORE_OK;
+    if (c->held_flushed < c->nheld) {
+        rc = held_flush(c, "COMMIT", e);
+    } else if (!c->begin_due) {
+        c->sp_depth = c->sp_sent = c->release_due = 0; /* COMMIT releases every savepoint */
+        rc = exec_sql(c, "COMMIT", e);
     }
-    c->sp_depth = c->sp_sent = c->release_due = 0; /* COMMIT releases every savepoint */
-    rc = exec_sql(c, "COMMIT", e);
     c->in_tx = false;
     tx_reset(c);
     if (rc) pg_rollback(c);
@@ -1046,13 +1091,13 @@ static void pg_rollback(pg_conn *c)
 
 /* The writer wraps every request of a batch in a savepoint, and a batch
  * request each of its items in one more. Opening one only marks where its
- * events begin; run() sends it. */
+ * held writes begin; run() sends it. */
 static int pg_savepoint(pg_conn *c, store_err *e)
 {
     if (c->sp_depth == SP_DEPTH)
         return store_fail(e, STORE_ERROR, "postgres: more than %d nested savepoints", SP_DEPTH);
-    c->sp_ev[c->sp_depth] = c->nev;
-    c->sp_flushed[c->sp_depth] = c->ev_flushed;
+    c->sp_held[c->sp_depth] = c->nheld;
+    c->sp_flushed[c->sp_depth] = c->held_flushed;
     c->sp_depth++;
     return STORE_OK;
 }
@@ -1087,10 +1132,10 @@ static void pg_rollback_to(pg_conn *c)
         if (c->plans_moved) c->plans = PLANS_UNKNOWN;
     }
     /* The server dropped what was inserted since the savepoint began, also
-     * events of enclosing scopes flushed inside it: those go back to the
-     * buffer's unflushed part. */
-    events_truncate(c, c->sp_ev[c->sp_depth]);
-    c->ev_flushed = c->sp_flushed[c->sp_depth];
+     * held writes of enclosing scopes flushed inside it: those go back to
+     * the unflushed part. */
+    held_truncate(c, c->sp_held[c->sp_depth]);
+    c->held_flushed = c->sp_flushed[c->sp_depth];
 }
 
 /* A commit here is durable when the server answers it. */
@@ -1341,19 +1386,33 @@ static int on_record(pg_conn *c, const res_def *r, store_err *e)
 static int pg_rec_get(pg_conn *c, arena *a, const res_def *r, const char *ws, const char *id,
                       res_row *out, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_get(stmt(c), r, ws, id);
     return one_row(c, a, r, out, e);
 }
 
 static int pg_rec_exists(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_exists(stmt(c), r, ws, id);
     return on_record(c, r, e);
 }
 
+/* A row of an append-only table (the audit log) is held until the commit
+ * when a transaction is open: nobody reads its rid. */
 static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
 {
     sql_rec_insert(stmt(c), r, ws, row);
+    if (r->log && c->in_tx) {
+        if (sql_failed(&c->q)) return store_fail(e, STORE_ERROR, "postgres: statement too large");
+        pg_params p;
+        params_of(&c->q, &p);
+        hold(c, sql_text(&c->q), p.v, p.n);
+        row->rid = 0;
+        return STORE_OK;
+    }
     PGresult *res;
     int rc = run_q(c, &res, e);
     if (rc == STORE_OK) {
@@ -1366,12 +1425,16 @@ static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *
 static int pg_rec_update(pg_conn *c, const res_def *r, const char *ws, const res_row *row,
                          const bool *set, bool set_custom, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_update(stmt(c), r, ws, row, set, set_custom);
     return on_record(c, r, e);
 }
 
 static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const char *id, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_delete(stmt(c), r, ws, id);
     return on_record(c, r, e);
 }
@@ -1379,6 +1442,8 @@ static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const cha
 static int pg_rec_find_by(pg_conn *c, arena *a, const res_def *r, const char *ws, int field,
                           const char *value, res_row *out, store_err *e)
 {
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_rec_find_by(stmt(c), r, ws, field, value);
     return one_row(c, a, r, out, e);
 }
@@ -1514,9 +1579,11 @@ static int pg_rec_list(pg_conn *c, arena *a, const res_def *r, const char *ws, c
     *n = 0;
     *more = false;
     *rows = NULL;
+    int rc = see(c, r, e);
+    if (rc) return rc;
     if (!sql_list(stmt(c), r, ws, q)) return STORE_OK; /* punctuation searched: no match */
     PGresult *res;
-    int rc = run_q(c, &res, e);
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     read_page(a, r, res, q->limit, rows, n, more);
     PQclear(res);
@@ -1535,6 +1602,10 @@ static int pg_read_many(pg_conn *c, arena *a, const char *ws, store_read *reads,
                         store_err *e)
 {
     if (n <= 0) return STORE_OK;
+    for (int i = 0; i < n; i++) {
+        int rc = see(c, reads[i].r, e);
+        if (rc) return rc;
+    }
     pg_read *rd = calloc((size_t)n, sizeof *rd);
     pg_cmd *cmds = calloc((size_t)n, sizeof *cmds);
     int *which = calloc((size_t)n, sizeof *which); /* the read of each command */
@@ -1575,12 +1646,79 @@ static int pg_read_many(pg_conn *c, arena *a, const char *ws, store_read *reads,
     return rc;
 }
 
+/* The writes' statements go in one pipeline too: an update and the rollup
+ * moves it makes cost one round trip where each alone costs one. A
+ * statement refused by the server ends the pipeline (the rest are not
+ * run); an update that found no row or a rollup move out of range is no
+ * error to the server, and the statements after it run. */
+static int pg_write_many(pg_conn *c, const char *ws, store_write *w, int n, int *failed,
+                         store_err *e)
+{
+    *failed = -1;
+    if (n <= 0) return STORE_OK;
+    for (int i = 0; i < n; i++) {
+        int rc = see(c, w[i].r, e);
+        if (rc) return rc;
+    }
+    sql_stmt *q = calloc((size_t)n, sizeof *q);
+    pg_params *p = calloc((size_t)n, sizeof *p);
+    pg_cmd *cmds = calloc((size_t)n, sizeof *cmds);
+    int *which = calloc((size_t)n, sizeof *which); /* the write of each command */
+    if (!q || !p || !cmds || !which) abort();
+    int m = 0, rc = STORE_OK;
+    for (int i = 0; i < n && rc == STORE_OK; i++) {
+        const store_write *x = &w[i];
+        sql_init(&q[i], &pg_dialect);
+        if (x->row) {
+            sql_rec_update(&q[i], x->r, ws, x->row, x->set, x->set_custom);
+        } else {
+            int built = sql_rollup_move(&q[i], x->r, ws, x->from_keys, x->from_sum, x->to_keys,
+                                        x->to_sum, e);
+            if (built < 0) rc = built;
+            if (built <= 0) {
+                if (rc) *failed = i;
+                continue; /* nothing to change */
+            }
+        }
+        if (sql_failed(&q[i])) {
+            rc = store_fail(e, STORE_ERROR, "postgres: statement too large");
+            *failed = i;
+            break;
+        }
+        params_of(&q[i], &p[i]);
+        cmds[m] = (pg_cmd){.sql = sql_text(&q[i]), .p = &p[i], .planned = q[i].plan_per_call};
+        which[m++] = i;
+    }
+    if (rc == STORE_OK && m > 0) {
+        rc = run_cmds(c, cmds, m, e);
+        for (int k = 0; k < m && rc != STORE_OK && *failed < 0; k++)
+            if (cmds[k].failed) *failed = which[k];
+    }
+    for (int k = 0; k < m && rc == STORE_OK; k++) {
+        if (affected(cmds[k].res) > 0) continue;
+        const store_write *x = &w[which[k]];
+        rc = x->row ? store_fail(e, STORE_NOTFOUND, "no such %s", x->r->singular)
+                    : store_fail(e, STORE_RANGE, STORE_RANGE_FMT, x->r->name);
+        *failed = which[k];
+    }
+    for (int k = 0; k < m; k++)
+        PQclear(cmds[k].res);
+    for (int i = 0; i < n; i++)
+        sql_free(&q[i]);
+    free(q);
+    free(p);
+    free(cmds);
+    free(which);
+    return rc;
+}
+
 /* ------------------------------------------------- merges, aggregates */
 
 static int pg_rec_repoint(pg_conn *c, const res_def *r, int field, const char *ws, const char *from,
                           const char *to, int type_field, const char *type_value, store_err *e)
 {
-    int rc = STORE_OK;
+    int rc = see(c, r, e);
+    if (rc) return rc;
     if (to && sql_repoint_dupes(stmt(c), r, field, ws, from, to, type_field, type_value))
         rc = run_q_done(c, e);
     if (rc) return rc;
@@ -1614,9 +1752,11 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
 {
     *n = 0;
     *rows = NULL;
+    int rc = see(c, r, e);
+    if (rc) return rc;
     sql_aggregate(stmt(c), r, ws, q);
     PGresult *res;
-    int rc = run_q(c, &res, e);
+    rc = run_q(c, &res, e);
     if (rc) return rc;
     int k = PQntuples(res);
     store_agg_row *out = arena_alloc(a, sizeof(store_agg_row) * (size_t)(k ? k : 1));
@@ -1822,51 +1962,118 @@ static void array_elem(buf *b, const char *v)
     buf_putc(b, '"');
 }
 
-/* Forgets events from the n-th on. */
-static void events_truncate(pg_conn *c, int n)
+/* Forgets held writes from the n-th on. */
+static void held_truncate(pg_conn *c, int n)
 {
-    for (int k = n; k < c->nev; k++)
-        free(c->ev[k].mem);
-    if (n < c->nev) c->nev = n;
-    if (c->ev_flushed > c->nev) c->ev_flushed = c->nev;
+    for (int k = n; k < c->nheld; k++)
+        free(c->held[k].mem);
+    if (n < c->nheld) c->nheld = n;
+    if (c->held_flushed > c->nheld) c->held_flushed = c->nheld;
 }
 
-static void events_reset(pg_conn *c)
+static void held_reset(pg_conn *c)
 {
-    events_truncate(c, 0);
-    c->ev_flushed = 0;
+    held_truncate(c, 0);
+    c->held_flushed = 0;
 }
 
-/* Inserts the events not in the table yet with one statement: a round trip
- * per batch instead of one per write. They stay buffered (flushed) until
- * the transaction ends: rolling back to a savepoint that began before this
- * flush drops them from the table, also those of enclosing scopes, which
- * must then be inserted again (pg_rollback_to). */
-static int events_flush(pg_conn *c, store_err *e)
+/* Holds a write: sql (NULL for an event) with n values, copied. */
+static void hold(pg_conn *c, const char *sql, const char *const *v, int n)
 {
-    if (c->ev_flushed == c->nev) return STORE_OK;
-    buf col[SQL_EVENT_NCOLS];
-    pg_params p = {0};
-    bool overflow = false;
-    for (int i = 0; i < SQL_EVENT_NCOLS; i++) {
-        buf_init(&col[i], 1u << 30);
-        for (int k = c->ev_flushed; k < c->nev; k++)
-            array_elem(&col[i], c->ev[k].v[i]);
-        buf_putc(&col[i], '}');
-        overflow |= col[i].overflow;
-        p_text(&p, buf_cstr(&col[i]));
+    assert(n <= SQL_MAX_PARAMS);
+    if (c->nheld == c->held_cap) {
+        c->held_cap = c->held_cap ? c->held_cap * 2 : 64;
+        c->held = realloc(c->held, sizeof(pg_held) * (size_t)c->held_cap);
+        if (!c->held) abort();
     }
-    int rc = overflow ? store_fail(e, STORE_ERROR, "postgres: too many events in a transaction")
-                      : run_done(c,
-                                 "INSERT INTO events (" SQL_EVENT_COLS
-                                 ") SELECT * FROM unnest($1::text[], $2::text[], "
-                                 "$3::text[], $4::text[], $5::text[], $6::text[], "
-                                 "$7::text[], $8::text[], $9::text[], $10::bigint[])",
-                                 &p, e);
-    for (int i = 0; i < SQL_EVENT_NCOLS; i++)
-        buf_free(&col[i]);
-    if (rc == STORE_OK) c->ev_flushed = c->nev;
+    size_t len[SQL_MAX_PARAMS], total = sizeof(char *) * (size_t)n + (sql ? strlen(sql) + 1 : 0);
+    for (int i = 0; i < n; i++)
+        total += len[i] = v[i] ? strlen(v[i]) + 1 : 0;
+    pg_held *h = &c->held[c->nheld++];
+    h->mem = malloc(total);
+    if (!h->mem) abort();
+    h->v = (const char **)(void *)h->mem;
+    char *m = h->mem + sizeof(char *) * (size_t)n;
+    for (int i = 0; i < n; i++) {
+        h->v[i] = v[i] ? memcpy(m, v[i], len[i]) : NULL;
+        m += len[i];
+    }
+    h->sql = sql ? memcpy(m, sql, strlen(sql) + 1) : NULL;
+    h->n = n;
+}
+
+/* Statements of one pipeline of held rows, at most: their results are
+ * read only after the last is sent, and must fit the socket's buffers. */
+#define HELD_PIPELINE 256
+
+/* Sends the held writes not in their tables yet, in one round trip for up
+ * to HELD_PIPELINE rows: the events in one statement (a round trip per
+ * batch instead of one per write), the rows one statement each, and
+ * `then` (plain SQL: the COMMIT) after the last of them. They stay held
+ * (flushed) until the transaction ends: rolling back to a savepoint that
+ * began before this flush drops them from their tables, also those of
+ * enclosing scopes, which must then be sent again (pg_rollback_to). */
+static int held_flush(pg_conn *c, const char *then, store_err *e)
+{
+    int rc = STORE_OK;
+    while (rc == STORE_OK && c->held_flushed < c->nheld) {
+        int from = c->held_flushed, upto = from, nrows = 0, nev = 0;
+        for (; upto < c->nheld && nrows < HELD_PIPELINE; upto++) {
+            if (c->held[upto].sql)
+                nrows++;
+            else
+                nev++;
+        }
+        pg_cmd *cmds = calloc((size_t)(nrows + 2), sizeof *cmds);
+        pg_params *p = calloc((size_t)(nrows + 1), sizeof *p);
+        if (!cmds || !p) abort();
+        int m = 0;
+        buf col[SQL_EVENT_NCOLS];
+        bool overflow = false;
+        if (nev) {
+            for (int i = 0; i < SQL_EVENT_NCOLS; i++) {
+                buf_init(&col[i], 1u << 30);
+                for (int k = from; k < upto; k++)
+                    if (!c->held[k].sql) array_elem(&col[i], c->held[k].v[i]);
+                buf_putc(&col[i], '}');
+                overflow |= col[i].overflow;
+                p_text(&p[m], buf_cstr(&col[i]));
+            }
+            cmds[m] = (pg_cmd){.sql = "INSERT INTO events (" SQL_EVENT_COLS
+                                      ") SELECT * FROM unnest($1::text[], $2::text[], "
+                                      "$3::text[], $4::text[], $5::text[], $6::text[], "
+                                      "$7::text[], $8::text[], $9::text[], $10::bigint[])",
+                               .p = &p[m]};
+            m++;
+        }
+        for (int k = from; k < upto; k++) {
+            const pg_held *h = &c->held[k];
+            if (!h->sql) continue;
+            memcpy(p[m].v, h->v, sizeof(char *) * (size_t)h->n);
+            p[m].n = h->n;
+            cmds[m] = (pg_cmd){.sql = h->sql, .p = &p[m]};
+            m++;
+        }
+        if (then && upto == c->nheld) cmds[m++] = (pg_cmd){.sql = then, .plain = true};
+        rc = overflow ? store_fail(e, STORE_ERROR, "postgres: too many events in a transaction")
+                      : run_cmds(c, cmds, m, e);
+        for (int k = 0; k < m; k++)
+            PQclear(cmds[k].res);
+        if (nev)
+            for (int i = 0; i < SQL_EVENT_NCOLS; i++)
+                buf_free(&col[i]);
+        free(cmds);
+        free(p);
+        if (rc == STORE_OK) c->held_flushed = upto;
+    }
     return rc;
+}
+
+/* Before a statement on r: rows of an append-only table held in this
+ * transaction go to their table first, so that it sees them. */
+static int see(pg_conn *c, const res_def *r, store_err *e)
+{
+    return r->log && c->held_flushed < c->nheld ? held_flush(c, NULL, e) : STORE_OK;
 }
 
 static int pg_event_append(pg_conn *c, const char *ws, const char *type, const char *res_type,
@@ -1883,23 +2090,7 @@ static int pg_event_append(pg_conn *c, const char *ws, const char *type, const c
         sql_event_insert(stmt(c), v, now);
         return run_q_done(c, e);
     }
-    if (c->nev == c->ev_cap) {
-        c->ev_cap = c->ev_cap ? c->ev_cap * 2 : 64;
-        c->ev = realloc(c->ev, sizeof(pg_event) * (size_t)c->ev_cap);
-        if (!c->ev) abort();
-    }
-    size_t len[SQL_EVENT_NCOLS], total = 0;
-    for (int i = 0; i < SQL_EVENT_NCOLS; i++)
-        total += len[i] = v[i] ? strlen(v[i]) + 1 : 0;
-    pg_event *ev = &c->ev[c->nev];
-    ev->mem = malloc(total ? total : 1);
-    if (!ev->mem) abort();
-    char *m = ev->mem;
-    for (int i = 0; i < SQL_EVENT_NCOLS; i++) {
-        ev->v[i] = v[i] ? memcpy(m, v[i], len[i]) : NULL;
-        m += len[i];
-    }
-    c->nev++;
+    hold(c, NULL, v, SQL_EVENT_NCOLS);
     return STORE_OK;
 }
 
@@ -1911,7 +2102,7 @@ static int pg_event_list(pg_conn *c, arena *a, const char *ws, const char *id, i
     *out = NULL;
     /* The transaction's own events too, as SQLite (which writes them at
      * once) would list them. */
-    int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
+    int rc = c->in_tx ? held_flush(c, NULL, e) : STORE_OK;
     if (rc) return rc;
     sql_event_list(stmt(c), ws, id, before_rid, limit);
     PGresult *res;
@@ -1945,7 +2136,7 @@ static int pg_event_resubject(pg_conn *c, const char *ws, const char *from, cons
 {
     /* The transaction's own events are re-subjected too (a merge's own
      * updates before it): they go to the table first. */
-    int rc = c->in_tx ? events_flush(c, e) : STORE_OK;
+    int rc = c->in_tx ? held_flush(c, NULL, e) : STORE_OK;
     if (rc) return rc;
     sql_event_resubject(stmt(c), ws, from, to);
     return run_q_done(c, e);

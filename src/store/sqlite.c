@@ -1249,6 +1249,27 @@ static int sq_read_many(sq_conn *c, arena *a, const char *ws, store_read *reads,
     return STORE_OK;
 }
 
+static int sq_rollup_move(sq_conn *c, const res_def *r, const char *ws, const store_val *from_keys,
+                          int64_t from_sum, const store_val *to_keys, int64_t to_sum, store_err *e);
+
+/* The writes of a batch too run one after another, as the calls they
+ * stand for. */
+static int sq_write_many(sq_conn *c, const char *ws, store_write *w, int n, int *failed,
+                         store_err *e)
+{
+    *failed = -1;
+    for (int i = 0; i < n; i++) {
+        int rc = w[i].row ? sq_rec_update(c, w[i].r, ws, w[i].row, w[i].set, w[i].set_custom, e)
+                          : sq_rollup_move(c, w[i].r, ws, w[i].from_keys, w[i].from_sum,
+                                           w[i].to_keys, w[i].to_sum, e);
+        if (rc) {
+            *failed = i;
+            return rc;
+        }
+    }
+    return STORE_OK;
+}
+
 /* ---------------------------------------------------------------- events */
 
 static int sq_event_append(sq_conn *c, const char *ws, const char *type, const char *res_type,

@@ -253,6 +253,29 @@ typedef struct store_read {
 int store_read_many(store_conn *c, arena *a, const char *ws, store_read *reads, int n,
                     store_err *e);
 
+/* One write of a batch (store_write_many): an update of a record, as
+ * store_rec_update (`row` set), or a move of its share between r's rollup
+ * groups, as store_rollup_move (`row` NULL). */
+typedef struct store_write {
+    const res_def *r;
+    const res_row *row; /* an update: the row, its set fields, and custom */
+    const bool *set;
+    bool set_custom;
+    const store_val *from_keys, *to_keys; /* a rollup move */
+    int64_t from_sum, to_sum;
+} store_write;
+
+/* Runs writes of workspace ws that need nothing of each other's results
+ * (an update and the rollup moves it makes): on PostgreSQL in one pipeline
+ * (one round trip), on SQLite one after another. Each fails as the call it
+ * stands for would (an update STORE_NOTFOUND or STORE_CONFLICT, a rollup
+ * move STORE_RANGE). Returns STORE_OK when all succeeded, else the first
+ * failure, with its index in *failed (-1 when no one write is at fault);
+ * writes after it may have run, so the caller rolls back to its savepoint
+ * as after any failed write. */
+int store_write_many(store_conn *c, const char *ws, store_write *w, int n, int *failed,
+                     store_err *e);
+
 /* Re-points every `r` row whose `field` holds `from` to `to` (merges), or
  * clears it when `to` is NULL (deletes: `type_field`, when >= 0, is cleared
  * with it). `type_field` >= 0 restricts to rows whose type_field equals

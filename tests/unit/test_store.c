@@ -2442,6 +2442,136 @@ STORE_TEST(store_rollup_moves)
     db_close(&d);
 }
 
+/* An update and its rollup move written together (store_write_many): both
+ * land; a failure names the write at fault (a rollup move out of range, an
+ * update of no row), and rolling back to the savepoint undoes the rest. */
+STORE_TEST(store_write_batches)
+{
+    db d;
+    if (!db_open(&d, "writemany.db")) return;
+    const res_def *r = R("deals");
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    store_val a[3] = {sv_text("open"), sv_text("stage_a"), sv_text("USD")};
+    store_val b[3] = {sv_text("open"), sv_text("stage_b"), sv_text("USD")};
+    store_val hi[3] = {sv_text("won"), sv_text("stage_w"), sv_text("USD")};
+    res_row row = new_row(&d, r);
+    set_s(r, &row, "name", "Deal");
+    set_s(r, &row, "stage_id", "stage_a");
+    set_s(r, &row, "status", "open");
+    set_i(r, &row, "amount_cents", 100);
+    set_s(r, &row, "currency", "USD");
+    if (!CHECK(insert_row(&d, r, d.ws, &row))) return;
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, a, 1, 100, &e), STORE_OK);
+    CHECK_EQ_INT(store_rollup_add(c, r, d.ws, hi, 1, INT64_MAX - 10, &e), STORE_OK);
+    bool *set = arena_zalloc(&d.a, sizeof(bool) * (size_t)r->nfields);
+    set[FI(r, "stage_id")] = true;
+
+    /* Into stage_b: the row and both groups. */
+    set_s(r, &row, "stage_id", "stage_b");
+    store_write w[2] = {{.r = r, .row = &row, .set = set},
+                        {.r = r, .from_keys = a, .from_sum = 100, .to_keys = b, .to_sum = 100}};
+    int failed = 7;
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    if (!CHECK_EQ_INT(store_write_many(c, d.ws, w, 2, &failed, &e), STORE_OK))
+        printf("  %s\n", e.msg);
+    CHECK_EQ_INT(failed, -1);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    res_row got = {0};
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, row.id, &got, &e), STORE_OK);
+    CHECK_STR(get_s(r, &got, "stage_id"), "stage_b");
+    CHECK_STR(group_of(&d, d.ws, a), "-");
+    CHECK_STR(group_of(&d, d.ws, b), "1:100");
+
+    /* Into the won stage, whose total would leave 64 bits: the move is at
+     * fault; the savepoint undoes the update that ran with it. */
+    set_s(r, &row, "stage_id", "stage_w");
+    w[1] = (store_write){.r = r, .from_keys = b, .from_sum = 100, .to_keys = hi, .to_sum = 100};
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_write_many(c, d.ws, w, 2, &failed, &e), STORE_RANGE);
+    CHECK_EQ_INT(failed, 1);
+    CHECK(strstr(e.msg, "64-bit") != NULL);
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, row.id, &got, &e), STORE_OK);
+    CHECK_STR(get_s(r, &got, "stage_id"), "stage_b");
+    CHECK_STR(group_of(&d, d.ws, b), "1:100");
+    CHECK_STR(group_of(&d, d.ws, hi), "1:9223372036854775797");
+
+    /* An update of a row of another workspace finds none: it is at fault,
+     * though the move after it ran (and is undone with the savepoint). */
+    w[1] = (store_write){.r = r, .from_keys = b, .from_sum = 100, .to_keys = a, .to_sum = 100};
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_write_many(c, d.ws2, w, 2, &failed, &e), STORE_NOTFOUND);
+    CHECK_EQ_INT(failed, 0);
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_STR(group_of(&d, d.ws, b), "1:100");
+    CHECK_STR(group_of(&d, d.ws2, a), "-");
+
+    /* Nothing to write is no failure. */
+    CHECK_EQ_INT(store_write_many(c, d.ws, w, 0, &failed, &e), STORE_OK);
+    CHECK_EQ_INT(failed, -1);
+    db_close(&d);
+}
+
+/* Rows of an append-only table (the audit log) written in a transaction:
+ * seen by the transaction's own reads of that table, gone with a savepoint
+ * rolled back to (also when a read sent them before it), kept by a commit
+ * (PostgreSQL holds them until it, store_rec_insert). */
+STORE_TEST(store_log_rows_in_transactions)
+{
+    db d;
+    if (!db_open(&d, "logrows.db")) return;
+    const res_def *r = R("audit-log");
+    if (!CHECK(r && r->log)) return;
+    store_conn *c = d.c;
+    store_err e = {{0}};
+    const char *kept[3];
+    for (int i = 0; i < 3; i++) {
+        res_row row = new_row(&d, r);
+        set_s(r, &row, "route", "POST /v1/contacts");
+        set_s(r, &row, "outcome", i == 1 ? "gone" : "ok");
+        if (i == 0) CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+        CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+        CHECK_EQ_INT(store_rec_insert(c, r, d.ws, &row, &e), STORE_OK);
+        kept[i] = arena_strdup(&d.a, row.id);
+        res_row *rows;
+        bool more;
+        store_query q = q_all(10);
+        if (i == 1) { /* read inside the savepoint, which is then undone */
+            CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 2);
+            store_rollback_to(c);
+            CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 1);
+            continue;
+        }
+        CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    }
+    res_row got;
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, kept[2], &got, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    res_row *rows;
+    bool more;
+    store_query q = q_all(10);
+    CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 2);
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, kept[0], &got, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, kept[1], &got, &e), STORE_NOTFOUND);
+    CHECK_EQ_INT(store_rec_get(c, &d.a, r, d.ws, kept[2], &got, &e), STORE_OK);
+    CHECK_STR(get_s(r, &got, "outcome"), "ok");
+    /* A rolled-back transaction leaves none. */
+    res_row row = new_row(&d, r);
+    set_s(r, &row, "outcome", "rolled back");
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_insert(c, r, d.ws, &row, &e), STORE_OK);
+    store_rollback(c);
+    CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, &more), 2);
+    db_close(&d);
+}
+
 /* ------------------------------------------------------- server secret */
 
 /* The server's secret: made once, the same on every call, connection and
