@@ -15,7 +15,7 @@ CPPFLAGS := -Isrc -I/usr/include/postgresql -D_GNU_SOURCE -DH2O_USE_EPOLL=1
 WARN := -Wall -Wextra -Werror -Wno-missing-field-initializers
 CFLAGS := -std=c17 -O2 -g $(WARN) -pthread
 SANFLAGS := -std=c17 -O1 -g $(WARN) -pthread -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDLIBS := -lh2o-evloop -lssl -lcrypto -lz -ljansson -lsqlite3 -lpq -lm -pthread
+LDLIBS := -lh2o-evloop -lcurl -lssl -lcrypto -lz -ljansson -lsqlite3 -lpq -lm -pthread
 
 SRCS := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))

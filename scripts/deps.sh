@@ -5,7 +5,8 @@
 set -euo pipefail
 what=${1:-build}
 # tzdata: the zoneinfo files business hours are read in (src/core/tz.c).
-pkgs=(gcc make pkg-config libh2o-evloop-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev tzdata)
+# libcurl: webhook deliveries over HTTP and outbound email over SMTP.
+pkgs=(gcc make pkg-config libh2o-evloop-dev libjansson-dev libsqlite3-dev libssl-dev zlib1g-dev libpq-dev libcurl4-openssl-dev tzdata)
 # The fuzzers (tests/fuzz) need clang and its libFuzzer and sanitizer
 # runtimes, which Debian ships apart from the compiler.
 fuzz=(clang libclang-rt-14-dev)
