@@ -12,6 +12,7 @@
 #include "agent/mcp.h"
 #include "api/api.h"
 #include "api/writer.h"
+#include "core/crypto.h"
 #include "core/jw.h"
 #include "core/timeutil.h"
 #include "http/server.h"
@@ -631,7 +632,10 @@ static int cmd_serve(opts *o)
     store_err e;
     int ret = first_run(c);
     if (!ret && store_secret(c, secret, &e)) ret = die("%s", e.msg);
-    if (!ret) engine_set_secret(secret, sizeof secret);
+    if (!ret) {
+        engine_set_secret(secret, sizeof secret);
+        crypto_set_secret(secret, sizeof secret);
+    }
     store_disconnect(c);
     if (ret) {
         store_close(db);
@@ -698,6 +702,7 @@ static int cmd_mcp(opts *o)
         ret = store_die(&e);
     if (!ret) {
         engine_set_secret(secret, sizeof secret);
+        crypto_set_secret(secret, sizeof secret);
         mcp_ctx ctx = {.who = {.ws = k.workspace_id,
                                .actor = k.id,
                                .scopes = k.scopes,

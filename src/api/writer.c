@@ -131,6 +131,16 @@ static void probe(writer *w)
     }
 }
 
+/* A store failure the job's answer must show: a request's 503/507, or a
+ * run job's rc. Errors a request already has stand. */
+static void job_fail(writer_job *j, int rc, const store_err *e)
+{
+    if (!j->q)
+        j->rc = rc;
+    else if (j->q->status < 400)
+        api_fail_store(j->q, rc, e);
+}
+
 static void finish(writer_job *batch)
 {
     for (writer_job *j = batch, *next; j; j = next) {
@@ -164,7 +174,7 @@ static void *sync_loop(void *arg)
                     "{\"level\":\"error\",\"msg\":\"writer sync failed\",\"store\":\"%s\"}\n",
                     e.msg);
             for (writer_job *j = batch; j; j = j->next)
-                if (j->q->status < 400) api_fail_store(j->q, rc, &e);
+                job_fail(j, rc, &e);
         }
         finish(batch);
     }
@@ -240,7 +250,7 @@ static void run_batch(store_conn *conn, writer_job *batch, audit_node *audits)
                 e.msg);
         note_failure(rc, &e);
         for (writer_job *j = batch; j; j = j->next)
-            api_fail_store(j->q, rc, &e);
+            job_fail(j, rc, &e);
         for (audit_node *n = audits, *next; n; n = next) {
             next = n->next;
             free(n);
@@ -249,7 +259,14 @@ static void run_batch(store_conn *conn, writer_job *batch, audit_node *audits)
     }
     for (writer_job *j = batch; j; j = j->next) {
         if ((rc = store_savepoint(conn, &e)) != STORE_OK) {
-            api_fail_store(j->q, rc, &e);
+            job_fail(j, rc, &e);
+            continue;
+        }
+        if (!j->q) {
+            if ((j->rc = j->run(j, conn)) == STORE_OK)
+                store_release(conn, &e);
+            else
+                store_rollback_to(conn);
             continue;
         }
         if (api_run_write(j->q, conn))
@@ -263,7 +280,7 @@ static void run_batch(store_conn *conn, writer_job *batch, audit_node *audits)
     if ((rc = store_commit(conn, &e)) == STORE_OK) {
         /* Visible to other connections now: caches may refetch. */
         for (writer_job *j = batch; j; j = j->next)
-            if (j->q->settings_changed) api_settings_changed();
+            if (j->q && j->q->settings_changed) api_settings_changed();
     } else {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"writer commit failed\",\"store\":\"%s\"}\n",
                 e.msg);
@@ -272,7 +289,7 @@ static void run_batch(store_conn *conn, writer_job *batch, audit_node *audits)
          * when the disk is full); errors stand as they are, since they
          * changed nothing either way. */
         for (writer_job *j = batch; j; j = j->next)
-            if (j->q->status < 400) api_fail_store(j->q, rc, &e);
+            job_fail(j, rc, &e);
     }
 }
 
@@ -530,7 +547,7 @@ static writer *route(const char *ws)
 void writer_submit(writer_job *j)
 {
     j->next = NULL;
-    writer *w = route(j->q->ws);
+    writer *w = route(j->q ? j->q->ws : j->ws);
     queue_push(&w->in, j, j);
 }
 

@@ -26,7 +26,14 @@
 #include "api/api.h"
 
 typedef struct writer_job {
-    api_req *q;
+    api_req *q; /* a request's write, or NULL for a job that brings run */
+    /* A write nobody's request makes (a worker's results: deliveries,
+     * emails sent), for workspace ws: runs in its own savepoint of the
+     * batch; a non-zero store code rolls it back and is kept in rc, as is
+     * a failed commit or sync, so done() can tell. */
+    int (*run)(struct writer_job *j, store_conn *c);
+    const char *ws;
+    int rc;
     void (*done)(struct writer_job *j); /* called on the sync thread */
     struct writer_job *next;
 } writer_job;
