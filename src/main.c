@@ -34,6 +34,7 @@ static const char usage_serve[] =
     "usage: cairn serve [--listen HOST:PORT] [--db PATH] [--threads N] [--writers N]\n"
     "                   [--key-concurrency N] [--key-rate N] [--access-log PATH|-|off]\n"
     "                   [--metrics-listen HOST:PORT] [--mcp-origins O1,O2]\n"
+    "                   [--webhook-allow-private]\n"
     "\n"
     "  --listen            address to serve on (env CAIRN_LISTEN, default 127.0.0.1:8080;\n"
     "                      port 0 picks a free port)\n"
@@ -50,6 +51,10 @@ static const char usage_serve[] =
     "                      /metrics needs a key with the workspace:admin scope)\n"
     "  --mcp-origins       browser origins (scheme://host[:port]) allowed at /mcp beside\n"
     "                      loopback ones (env CAIRN_MCP_ORIGINS; default none)\n"
+    "  --webhook-allow-private\n"
+    "                      webhooks may point to loopback, private and link-local\n"
+    "                      addresses (env CAIRN_WEBHOOK_ALLOW_PRIVATE=1; for tests and\n"
+    "                      closed networks)\n"
     "\n"
     "On an empty database, creates a default workspace and an admin key with\n"
     "every scope, and prints its token once.\n";
@@ -108,7 +113,7 @@ typedef struct opts {
     const char *mcp_origins, *token, *toolsets;
     const char *enable, *disable; /* workspace modules: comma-separated module names */
     int threads, writers, key_conc, key_rate, max_conc, rate;
-    bool super_admin, help;
+    bool super_admin, help, webhook_allow_private;
     const char *pos[4];
     int npos;
 } opts;
@@ -136,6 +141,10 @@ static int parse(int argc, char **argv, opts *o)
         }
         if (!strcmp(a, "--super-admin")) {
             o->super_admin = true;
+            continue;
+        }
+        if (!strcmp(a, "--webhook-allow-private")) {
+            o->webhook_allow_private = true;
             continue;
         }
         if (!strcmp(a, "--db"))
@@ -609,6 +618,10 @@ static int cmd_serve(opts *o)
     if (!o->listen) o->listen = getenv("CAIRN_LISTEN") ? getenv("CAIRN_LISTEN") : "127.0.0.1:8080";
     if (!o->metrics_listen) o->metrics_listen = getenv("CAIRN_METRICS_LISTEN");
     if (!o->mcp_origins) o->mcp_origins = getenv("CAIRN_MCP_ORIGINS");
+    if (getenv("CAIRN_WEBHOOK_ALLOW_PRIVATE") &&
+        !strcmp(getenv("CAIRN_WEBHOOK_ALLOW_PRIVATE"), "1"))
+        o->webhook_allow_private = true;
+    engine_allow_private_urls(o->webhook_allow_private);
     if (!o->threads && getenv("CAIRN_THREADS") && !parse_int(getenv("CAIRN_THREADS"), &o->threads))
         return die("CAIRN_THREADS wants a number%s", "");
     if (!o->threads) o->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);

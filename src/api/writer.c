@@ -241,6 +241,34 @@ static void append_audits(store_conn *conn, audit_node *list)
     }
 }
 
+/* Queues the webhook deliveries of the batch's events, once per
+ * workspace, inside its transaction (engine_dispatch): in a savepoint, so
+ * a failure costs the deliveries only, which the timers' dispatch queues
+ * a second later. */
+static void dispatch(store_conn *conn, writer_job *batch)
+{
+    const char *done[64];
+    int n = 0;
+    for (writer_job *j = batch; j; j = j->next) {
+        const char *ws = j->q ? j->q->ws : j->ws;
+        bool seen = !ws;
+        for (int i = 0; i < n && !seen; i++)
+            seen = strcmp(done[i], ws) == 0;
+        if (seen) continue;
+        if (n < 64) done[n++] = ws;
+        store_err e;
+        if (store_savepoint(conn, &e) != STORE_OK) return;
+        int rc = engine_dispatch(conn, ws, &e);
+        if (rc == STORE_OK) rc = store_release(conn, &e);
+        if (rc != STORE_OK) {
+            store_rollback_to(conn);
+            fprintf(stderr,
+                    "{\"level\":\"error\",\"msg\":\"webhook dispatch failed\",\"store\":\"%s\"}\n",
+                    e.msg);
+        }
+    }
+}
+
 static void run_batch(store_conn *conn, writer_job *batch, audit_node *audits)
 {
     store_err e;
@@ -277,8 +305,11 @@ static void run_batch(store_conn *conn, writer_job *batch, audit_node *audits)
             note_failure(STORE_FULL, &(store_err){"a request found no room to write"});
     }
     append_audits(conn, audits);
+    dispatch(conn, batch);
     if ((rc = store_commit(conn, &e)) == STORE_OK) {
-        /* Visible to other connections now: caches may refetch. */
+        /* Visible to other connections now: caches may refetch, and the
+         * delivery worker may send what the batch queued. */
+        integrations_poke();
         for (writer_job *j = batch; j; j = j->next)
             if (j->q && j->q->settings_changed) api_settings_changed();
     } else {
@@ -351,10 +382,12 @@ static void run_timers(writer *w)
                 note_failure(trc, &te);
             }
         }
-        if (rc == STORE_OK)
+        if (rc == STORE_OK) {
             rc = store_commit(w->conn, &e);
-        else
+            if (rc == STORE_OK) integrations_poke();
+        } else {
             store_rollback(w->conn);
+        }
     }
     free(l.id);
     if (rc != STORE_OK) {

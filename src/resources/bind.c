@@ -30,6 +30,8 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_CALLLOG] = &calllog_hooks,
     [RES_SEXEC] = &sexec_hooks,
     [RES_QUAL] = &qual_hooks,
+    [RES_EVTYPE] = &evtype_hooks,
+    [RES_WEBHOOK] = &webhook_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -67,6 +69,12 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_OUT_SEXEC_UPSERT] = outbound_sexec_upsert,
     [ACT_OUT_DEDUP] = outbound_dedup,
     [ACT_IMPORT_CREATE] = import_create,
+    [ACT_EVTYPES_LIST] = evtypes_list,
+    [ACT_EVENTS_FEED] = events_feed,
+    [ACT_WEBHOOK_ROTATE] = webhook_rotate,
+    [ACT_WEBHOOK_TEST] = webhook_test,
+    [ACT_WEBHOOK_REPLAY] = webhook_replay,
+    [ACT_DELIVERY_RETRY] = delivery_retry,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {
@@ -78,5 +86,6 @@ const engine_system_fn engine_workspace_hooks[] = {
 const engine_system_fn engine_timer_hooks[] = {
     support_timers,
     billing_timers,
+    integrations_dispatch,
     NULL,
 };

@@ -146,6 +146,14 @@ const char *engine_currency(const engine_call *c)
     return c->currency && c->currency[0] ? c->currency : "USD";
 }
 
+int engine_dispatch(store_conn *conn, const char *ws, store_err *e)
+{
+    static const engine_system_fn hooks[] = {integrations_dispatch, NULL};
+    if (!integrations_has_webhooks(ws)) return STORE_OK;
+    return run_system(conn, ws, "dispatch", "webhook dispatch of workspace", hooks,
+                      (int64_t)time_now_ms(), e);
+}
+
 int engine_timers(store_conn *conn, const char *ws, int64_t now_ms, store_err *e)
 {
     return run_system(conn, ws, "timer", "timers of workspace", engine_timer_hooks, now_ms, e);
@@ -357,6 +365,7 @@ void engine_write_members(jw *w, const res_def *r, const res_row *row)
     jw_kstr(w, "id", row->id);
     jw_kstr(w, "object", r->singular);
     for (int i = 0; i < r->nfields; i++) {
+        if (r->fields[i].flags & RF_HIDDEN) continue;
         jw_key(w, r->fields[i].name);
         write_val(w, &r->fields[i], &row->vals[i]);
     }
@@ -788,11 +797,26 @@ bool engine_custom_key_ok(const char *k)
     return true;
 }
 
-/* A flat object of string/number/bool values (custom_fields, FT_OBJECT)
- * set into `into`: a null value removes its key. A bad value is named by
- * `name` alone, or with `key_param` by name.key. */
-static int flat_object(engine_call *c, const char *name, bool key_param, json_t *j, int max_keys,
-                       json_t *into)
+/* A list of up to 100 names of up to 100 characters: an FT_OBJECT
+ * RF_SCALARS value (a webhook's fields per record type). */
+static bool name_list(json_t *v)
+{
+    if (!json_is_array(v) || json_array_size(v) > 100) return false;
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x)
+    {
+        if (!json_is_string(x) || !engine_custom_key_ok(json_string_value(x))) return false;
+    }
+    return true;
+}
+
+/* A flat object of string/number/bool values (custom_fields, FT_OBJECT;
+ * with `lists`, lists of names instead) set into `into`: a null value
+ * removes its key. A bad value is named by `name` alone, or with
+ * `key_param` by name.key. */
+static int flat_object(engine_call *c, const char *name, bool key_param, bool lists, json_t *j,
+                       int max_keys, json_t *into)
 {
     if (!json_is_object(j)) return bad(c, name, "%s must be an object", "");
     if (json_object_size(j) > (size_t)max_keys) {
@@ -811,6 +835,13 @@ static int flat_object(engine_call *c, const char *name, bool key_param, json_t 
             json_object_del(into, k);
             continue;
         }
+        if (lists) {
+            if (!name_list(v))
+                return bad(c, p, "%s values must be lists of at most 100 names of [A-Za-z0-9_.-]",
+                           "");
+            json_object_set(into, k, v);
+            continue;
+        }
         if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v))
             return bad(c, p, "%s values must be strings, numbers or booleans", "");
         if (json_is_string(v) && utf8_len(json_string_value(v)) > 10000)
@@ -826,7 +857,7 @@ static int convert_custom(engine_call *c, json_t *j, const char *old, const char
     json_t *merged = NULL;
     if (old) merged = json_loads(old, 0, NULL);
     if (!merged) merged = json_object();
-    if (flat_object(c, "custom_fields", false, j, 100, merged)) {
+    if (flat_object(c, "custom_fields", false, false, j, 100, merged)) {
         json_decref(merged);
         return -1;
     }
@@ -841,7 +872,7 @@ static int convert_custom(engine_call *c, json_t *j, const char *old, const char
 static int convert_object(engine_call *c, const res_field *f, json_t *j, store_val *out)
 {
     json_t *o = json_object();
-    if (flat_object(c, f->name, true, j, f->max_len, o)) {
+    if (flat_object(c, f->name, true, (f->flags & RF_SCALARS) != 0, j, f->max_len, o)) {
         json_decref(o);
         return -1;
     }
@@ -1038,7 +1069,7 @@ static const char *changes_json(engine_call *c, const res_def *r, const res_row 
     jw_obj_open(&w);
     int n = 0;
     for (int i = 0; i < r->nfields; i++) {
-        if (same_val(&old->vals[i], &row->vals[i])) continue;
+        if ((r->fields[i].flags & RF_HIDDEN) || same_val(&old->vals[i], &row->vals[i])) continue;
         jw_key(&w, r->fields[i].name);
         jw_obj_open(&w);
         jw_key(&w, "from");
@@ -1082,6 +1113,14 @@ static int emit(engine_call *c, const res_def *r, const char *action, const res_
     snprintf(type, sizeof type, "%s.%s", r->singular, action);
     const char *data = arena_strndup(c->a, b->data, b->len);
     buf_free(&tmp);
+    if (answer && c->out->reveal_key && b->len && b->data[b->len - 1] == '}') {
+        b->len--;
+        buf_putc(b, ',');
+        jw_escape(b, c->out->reveal_key, strlen(c->out->reveal_key));
+        buf_putc(b, ':');
+        jw_escape(b, c->out->reveal_val, strlen(c->out->reveal_val));
+        buf_putc(b, '}');
+    }
     if (r->read_only) {
         if (answer) c->out->kind = kind;
         return 0;

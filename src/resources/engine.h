@@ -73,7 +73,10 @@ typedef struct engine_result {
     buf data;                          /* the answer: one JSON value */
     bool list;                         /* data is an array of one page ... */
     const char *next_cursor;           /* ... continued by this cursor (NULL: the last page) */
-    struct engine_result *items;       /* OP_BATCH: one result per operation */
+    /* One member a success's answer alone carries, never its event: a
+     * secret shown once (a webhook's signing_secret at create). */
+    const char *reveal_key, *reveal_val;
+    struct engine_result *items; /* OP_BATCH: one result per operation */
     int nitems;
     const char *written[ENGINE_MAX_WRITTEN]; /* records the call wrote (arena), ... */
     int nwritten;                            /* ... the first ENGINE_MAX_WRITTEN of them */
@@ -154,6 +157,29 @@ int engine_workspace_created(store_conn *c, const char *ws, store_err *e);
  * write transaction, as the "system" actor. STORE_OK, or a store status
  * with e->msg set. */
 int engine_timers(store_conn *c, const char *ws, int64_t now_ms, store_err *e);
+
+/* Queues the webhook deliveries of the events workspace ws appended,
+ * inside the caller's write transaction (the writer, at the end of each
+ * batch): STORE_OK, or a store status with e->msg set. Costs nothing for
+ * a workspace without webhooks. */
+int engine_dispatch(store_conn *c, const char *ws, store_err *e);
+
+/* Webhook URLs may point to loopback and private addresses (`serve
+ * --webhook-allow-private`, for tests and closed networks). */
+void engine_allow_private_urls(bool on);
+
+/* The delivery worker's wake-up (integrations.c). Writes that queue
+ * deliveries note their workspace (integrations_notify); the writer pokes
+ * the worker after its commit (integrations_poke); integrations_wake
+ * wakes it anyway (to stop). integrations_wait waits up to ms for a poke
+ * and copies the workspaces noted (up to cap; *all when some did not fit:
+ * look at every workspace). integrations_has_webhooks: whether ws may
+ * have endpoints (looked up at most once a second). */
+void integrations_notify(const char *ws);
+void integrations_poke(void);
+void integrations_wake(void);
+int integrations_wait(int ms, char (*ws)[ID_MAX], int cap, bool *all);
+bool integrations_has_webhooks(const char *ws);
 
 /* The server's secret (from the store, the same on every node): list
  * cursors are sealed with a key derived from it. Without it they are

@@ -43,6 +43,8 @@ extern const res_hooks ccontact_hooks;       /* outbound.c */
 extern const res_hooks calllog_hooks;        /* outbound.c */
 extern const res_hooks sexec_hooks;          /* outbound.c */
 extern const res_hooks qual_hooks;           /* outbound.c */
+extern const res_hooks evtype_hooks;         /* integrations.c */
+extern const res_hooks webhook_hooks;        /* integrations.c */
 
 int lead_convert(struct engine_call *c);      /* leads.c */
 int lead_stage(struct engine_call *c);        /* leads.c */
@@ -79,6 +81,13 @@ int outbound_qualt_import(struct engine_call *c);
 int outbound_sexec_upsert(struct engine_call *c);
 int outbound_dedup(struct engine_call *c);
 int import_create(struct engine_call *c); /* imports.c: POST /v1/imports */
+/* integrations.c: event types, the change feed, webhooks */
+int evtypes_list(struct engine_call *c);
+int events_feed(struct engine_call *c);
+int webhook_rotate(struct engine_call *c);
+int webhook_test(struct engine_call *c);
+int webhook_replay(struct engine_call *c);
+int delivery_retry(struct engine_call *c);
 
 /* accounting.c: postings of other families, in the caller's transaction.
  * A line debits (or credits) `amount` cents to the default chart's
@@ -115,6 +124,9 @@ extern const engine_system_fn engine_timer_hooks[];
 
 int support_timers(struct engine_call *c, int64_t now_ms); /* support.c: SLA clocks */
 int billing_timers(struct engine_call *c, int64_t now_ms); /* billing.c: overdue invoices */
+/* integrations.c: queues the deliveries of the events past each webhook's
+ * cursor (also at the end of every writer batch: engine_dispatch) */
+int integrations_dispatch(struct engine_call *c, int64_t now_ms);
 
 /* GET and PATCH /v1/workspace (workspace.c). */
 int engine_workspace_get(struct engine_call *c);

@@ -90,7 +90,12 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
             break;
         }
         json_t *v = pack("{s:[s,s,s]}", "type", "string", "number", "boolean");
-        if (in) {
+        if (f->flags & RF_SCALARS) { /* lists of names */
+            json_decref(v);
+            v = pack("{s:s, s:{s:s, s:I}, s:I}", "type", "array", "items", "type", "string",
+                     "maxLength", (json_int_t)100, "maxItems", (json_int_t)100);
+            if (in) json_object_set_new(v, "type", pack("[s,s]", "array", "null"));
+        } else if (in) {
             json_array_append_new(json_object_get(v, "type"), json_string("null"));
             json_object_set_new(v, "maxLength", json_integer(10000));
             json_object_set_new(s, "maxProperties", json_integer(f->max_len));
@@ -208,7 +213,8 @@ json_t *res_schema_record(const res_def *r)
     json_t *p = pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "id", "type", "string", "pattern", pat,
                      "object", "type", "string", "const", r->singular);
     for (int i = 0; i < r->nfields; i++)
-        json_object_set_new(p, r->fields[i].name, res_schema_field(&r->fields[i], RS_OUT));
+        if (!(r->fields[i].flags & RF_HIDDEN))
+            json_object_set_new(p, r->fields[i].name, res_schema_field(&r->fields[i], RS_OUT));
     if (r->custom_fields) json_object_set_new(p, "custom_fields", custom_schema(false));
     json_object_set_new(p, "created_at",
                         pack("{s:s, s:s}", "type", "string", "format", "date-time"));

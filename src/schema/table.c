@@ -240,7 +240,10 @@ static bool check_fields(const char *owner, const res_field *fs, int n, char *er
         }
         if (f->type != FT_LIST && f->type != FT_OBJECT && f->items)
             return FAIL("%s.%s: only a list or an object has items", owner, f->name);
-        if ((f->flags & RF_SCALARS) &&
+        /* An object's RF_SCALARS: its values are lists of names. */
+        if ((f->flags & RF_SCALARS) && f->type == FT_OBJECT && f->items)
+            return FAIL("%s.%s: an object of lists names no members", owner, f->name);
+        if ((f->flags & RF_SCALARS) && f->type != FT_OBJECT &&
             (f->type != FT_LIST || f->nitems != 1 || f->items[0].type == FT_LIST))
             return FAIL("%s.%s: a list of scalars has one item field, not a list", owner, f->name);
         if (f->dflt && f->type == FT_ENUM) {

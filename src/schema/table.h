@@ -56,10 +56,13 @@ enum {
     RF_PARENT = 1 << 5,     /* the parent id of a nested resource, from the path */
     RF_CREATEONLY = 1 << 6, /* set on create, rejected in updates */
     RF_RANGE = 1 << 7,      /* FT_DATETIME: list params `<x>_before`/`<x>_after` (x_at) */
-    RF_SCALARS = 1 << 8,    /* FT_LIST: elements are values of its one item field, not objects */
+    RF_SCALARS = 1 << 8,    /* FT_LIST: elements are values of its one item field, not objects;
+                               FT_OBJECT: values are lists of names (a webhook's fields) */
     RF_NOINDEX = 1 << 9,    /* RF_FILTER without an index: a list scans in its order for
                                matches (a log's filters, where each index would cost
                                every write more than the rare filtered read saves) */
+    RF_HIDDEN = 1 << 10,    /* with RF_READONLY: kept by hooks and never answered, in events
+                               or in schemas (a sealed secret, a worker's cursor) */
 };
 
 typedef struct res_field {
@@ -192,6 +195,9 @@ typedef struct res_def {
     bool core;                  /* of no module: never switched off (the audit log) */
     bool log;                   /* append-only: every call adds to it, a refused one too, and
                                    nothing in it ever changes (the audit log) */
+    const char *events[8];      /* what its hooks append beside created, updated and deleted
+                                   ("stage_changed" is deal.stage_changed), NULL-ended: the
+                                   catalogue of event types lists them */
 } res_def;
 
 /* A route with behaviour of its own (lead conversion, deal moves, the

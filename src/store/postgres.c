@@ -2039,11 +2039,27 @@ static int held_flush(pg_conn *c, const char *then, store_err *e)
                 overflow |= col[i].overflow;
                 p_text(&p[m], buf_cstr(&col[i]));
             }
-            cmds[m] = (pg_cmd){.sql = "INSERT INTO events (" SQL_EVENT_COLS
-                                      ") SELECT * FROM unnest($1::text[], $2::text[], "
-                                      "$3::text[], $4::text[], $5::text[], $6::text[], "
-                                      "$7::text[], $8::text[], $9::text[], $10::bigint[])",
-                               .p = &p[m]};
+            /* Each event's sequence is the next of its workspace's
+             * (sql_event_insert says why), the counters
+             * locked in workspace order against deadlocks. */
+            cmds[m] = (pg_cmd){
+                .sql = "WITH ev AS (SELECT t.*, row_number() OVER (PARTITION BY t.workspace_id "
+                       "ORDER BY t.ord) AS rn FROM unnest($1::text[], $2::text[], $3::text[], "
+                       "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
+                       "$10::bigint[]) WITH ORDINALITY AS t(id, workspace_id, type, "
+                       "resource_type, resource_id, subject_id, data, changes, actor_key_id, "
+                       "created_at, ord)), "
+                       "n AS (SELECT workspace_id, count(*) AS c FROM ev GROUP BY workspace_id), "
+                       "s AS (INSERT INTO event_sequences (workspace_id, last) SELECT "
+                       "workspace_id, c FROM n ORDER BY workspace_id ON CONFLICT (workspace_id) "
+                       "DO UPDATE SET last = event_sequences.last + excluded.last RETURNING "
+                       "workspace_id, last) "
+                       "INSERT INTO events (" SQL_EVENT_COLS ", sequence) SELECT ev.id, "
+                       "ev.workspace_id, ev.type, ev.resource_type, ev.resource_id, "
+                       "ev.subject_id, ev.data, ev.changes, ev.actor_key_id, ev.created_at, "
+                       "s.last - n.c + ev.rn FROM ev JOIN n USING (workspace_id) JOIN s USING "
+                       "(workspace_id) ORDER BY ev.ord",
+                .p = &p[m]};
             m++;
         }
         for (int k = from; k < upto; k++) {
@@ -2081,7 +2097,7 @@ static int pg_event_append(pg_conn *c, const char *ws, const char *type, const c
                            const char *changes_json, const char *actor_key, store_err *e)
 {
     char id[ID_MAX], ms[32];
-    id_new(id, "evt");
+    id_new(id, "ev");
     int64_t now = (int64_t)time_now_ms();
     snprintf(ms, sizeof ms, "%" PRId64, now);
     const char *v[SQL_EVENT_NCOLS] = {id,         ws,        type,         res_type,  res_id,
@@ -2091,6 +2107,43 @@ static int pg_event_append(pg_conn *c, const char *ws, const char *type, const c
         return run_q_done(c, e);
     }
     hold(c, NULL, v, SQL_EVENT_NCOLS);
+    return STORE_OK;
+}
+
+/* Events of a result into the arena: its first `limit` rows. */
+static store_event *read_events(arena *a, PGresult *res, int k)
+{
+    store_event *ev = arena_alloc(a, sizeof(store_event) * (size_t)(k ? k : 1));
+    for (int i = 0; i < k; i++) {
+        store_event *v = &ev[i];
+        v->rid = get_int(res, i, 0);
+        copy_col(v->id, sizeof v->id, res, i, 1);
+        v->type = get_text(a, res, i, 2);
+        v->res_type = get_text(a, res, i, 3);
+        v->res_id = get_text(a, res, i, 4);
+        v->subject_id = get_text(a, res, i, 5);
+        v->data = get_text(a, res, i, 6);
+        v->changes = get_text(a, res, i, 7);
+        v->actor = get_text(a, res, i, 8);
+        v->created_ms = get_int(res, i, 9);
+        v->seq = get_int(res, i, 10);
+    }
+    return ev;
+}
+
+/* Runs the statement built (an event page of limit + 1 rows at most). */
+static int event_page(pg_conn *c, arena *a, int limit, store_event **out, int *n, bool *more,
+                      store_err *e)
+{
+    PGresult *res;
+    int rc = run_q(c, &res, e);
+    if (rc) return rc;
+    int total = PQntuples(res);
+    int k = total > limit ? limit : total;
+    *out = read_events(a, res, k);
+    *n = k;
+    *more = total > limit;
+    PQclear(res);
     return STORE_OK;
 }
 
@@ -2105,30 +2158,33 @@ static int pg_event_list(pg_conn *c, arena *a, const char *ws, const char *id, i
     int rc = c->in_tx ? held_flush(c, NULL, e) : STORE_OK;
     if (rc) return rc;
     sql_event_list(stmt(c), ws, id, before_rid, limit);
-    PGresult *res;
-    rc = run_q(c, &res, e);
+    return event_page(c, a, limit, out, n, more, e);
+}
+
+static int pg_event_feed(pg_conn *c, arena *a, const char *ws, const store_feed_query *fq,
+                         store_event **out, int *n, bool *more, store_err *e)
+{
+    *n = 0;
+    *more = false;
+    *out = NULL;
+    int rc = c->in_tx ? held_flush(c, NULL, e) : STORE_OK;
     if (rc) return rc;
-    int total = PQntuples(res);
-    int k = total > limit ? limit : total;
-    store_event *ev = arena_alloc(a, sizeof(store_event) * (size_t)(k ? k : 1));
-    for (int i = 0; i < k; i++) {
-        store_event *v = &ev[i];
-        v->rid = get_int(res, i, 0);
-        copy_col(v->id, sizeof v->id, res, i, 1);
-        v->type = get_text(a, res, i, 2);
-        v->res_type = get_text(a, res, i, 3);
-        v->res_id = get_text(a, res, i, 4);
-        v->subject_id = get_text(a, res, i, 5);
-        v->data = get_text(a, res, i, 6);
-        v->changes = get_text(a, res, i, 7);
-        v->actor = get_text(a, res, i, 8);
-        v->created_ms = get_int(res, i, 9);
-    }
+    sql_event_feed(stmt(c), ws, fq);
+    return event_page(c, a, fq->limit, out, n, more, e);
+}
+
+static int pg_event_seq(pg_conn *c, const char *ws, const char *id, int64_t *seq, store_err *e)
+{
+    *seq = 0;
+    int rc = c->in_tx ? held_flush(c, NULL, e) : STORE_OK;
+    if (rc) return rc;
+    sql_event_seq(stmt(c), ws, id);
+    PGresult *res;
+    if ((rc = run_q(c, &res, e))) return rc;
+    bool found = PQntuples(res) > 0;
+    if (found) *seq = get_int(res, 0, 0);
     PQclear(res);
-    *out = ev;
-    *n = k;
-    *more = total > limit;
-    return STORE_OK;
+    return id && !found ? STORE_NOTFOUND : STORE_OK;
 }
 
 static int pg_event_resubject(pg_conn *c, const char *ws, const char *from, const char *to,

@@ -198,6 +198,18 @@ static const char *const migrations[] = {
     "CREATE TABLE server_secret (id INTEGER PRIMARY KEY, secret TEXT NOT NULL);",
     /* 7: the currency money defaults to in each workspace */
     "ALTER TABLE workspaces ADD COLUMN currency TEXT NOT NULL DEFAULT 'USD';",
+    /* 8: the change feed: every event's place in its workspace's log, in
+     * commit order (sql_event_insert), numbered from 1 for those already
+     * stored; PostgreSQL's writers count in event_sequences. The index in
+     * sequence order serves what events_ws did. */
+    "ALTER TABLE events ADD COLUMN sequence %I;"
+    "UPDATE events SET sequence = s.seq FROM (SELECT rid AS r, row_number() OVER "
+    "  (PARTITION BY workspace_id ORDER BY rid) AS seq FROM events) AS s WHERE events.rid = s.r;"
+    "CREATE UNIQUE INDEX events_ws_sequence ON events(workspace_id, sequence);"
+    "DROP INDEX events_ws;"
+    "CREATE TABLE event_sequences (workspace_id TEXT PRIMARY KEY, last %I NOT NULL)%W;"
+    "INSERT INTO event_sequences (workspace_id, last) "
+    "  SELECT workspace_id, max(sequence) FROM events GROUP BY workspace_id;",
 };
 
 static void expand(const sql_dialect *d, const char *s, buf *out)
@@ -1213,10 +1225,24 @@ void sql_merged_get(sql_stmt *q, const char *ws, const char *res_type, const cha
 
 /* ---------------------------------------------------------------- events */
 
+/* An event's sequence is the next of its workspace's, taken as the
+ * event is inserted, so that sequences run in commit order: where one
+ * writer holds the whole database (no `lock`), one more than the last;
+ * elsewhere from the workspace's row of event_sequences, whose lock the
+ * transaction holds until it commits, so that a writer on another node
+ * numbers after it, and only once it is visible. */
 void sql_event_insert(sql_stmt *q, const char *const *v, int64_t created_ms)
 {
-    put(q, "INSERT INTO events (" SQL_EVENT_COLS ") "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!q->d->lock)
+        put(q, "INSERT INTO events (" SQL_EVENT_COLS ", sequence) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, (SELECT coalesce(max(sequence), "
+               "0) + 1 FROM events WHERE workspace_id = ?2))");
+    else
+        put(q, "WITH s AS (INSERT INTO event_sequences (workspace_id, last) VALUES (?2, 1) "
+               "ON CONFLICT (workspace_id) DO UPDATE SET last = event_sequences.last + 1 "
+               "RETURNING last) "
+               "INSERT INTO events (" SQL_EVENT_COLS ", sequence) "
+               "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, s.last FROM s");
     for (int i = 0; i < SQL_EVENT_NCOLS - 1; i++)
         text_param(q, v[i]);
     int_param(q, created_ms);
@@ -1244,10 +1270,13 @@ static void record_events(sql_stmt *q, bool below)
     buf_putc(&q->text, ')');
 }
 
+#define EVENT_SELECT                                                                               \
+    "SELECT rid, id, type, resource_type, resource_id, subject_id, data, changes, "                \
+    "actor_key_id, created_at, sequence FROM events WHERE "
+
 void sql_event_list(sql_stmt *q, const char *ws, const char *id, int64_t before_rid, int limit)
 {
-    put(q, "SELECT rid, id, type, resource_type, resource_id, subject_id, data, changes, "
-           "actor_key_id, created_at FROM events WHERE ");
+    put(q, EVENT_SELECT);
     record_events(q, true);
     put(q, " ORDER BY rid DESC LIMIT ?4");
     text_param(q, ws);
@@ -1263,6 +1292,61 @@ void sql_event_resubject(sql_stmt *q, const char *ws, const char *from, const ch
     text_param(q, ws);
     text_param(q, from);
     text_param(q, to);
+}
+
+/* A type pattern as LIKE reads it: "deal.*" is "deal.%", and the
+ * pattern's own % and _ are literal. */
+static const char *type_like(sql_stmt *q, const char *pattern)
+{
+    char *out = arena_alloc(&q->mem, 2 * strlen(pattern) + 1), *o = out;
+    for (const char *p = pattern; *p; p++) {
+        if (*p == '*') {
+            *o++ = '%';
+            continue;
+        }
+        if (*p == '%' || *p == '_' || *p == '\\') *o++ = '\\';
+        *o++ = *p;
+    }
+    *o = '\0';
+    return out;
+}
+
+void sql_event_feed(sql_stmt *q, const char *ws, const store_feed_query *fq)
+{
+    put(q, EVENT_SELECT "workspace_id = ?1 AND sequence > ?2");
+    text_param(q, ws);
+    int_param(q, fq->after);
+    buf *b = &q->text;
+    if (fq->resource_id) {
+        buf_puts(b, " AND resource_id = ");
+        sql_param(q, b, sv_text(fq->resource_id));
+    }
+    for (int i = 0; i < fq->ntypes; i++) {
+        buf_puts(b, i ? " OR " : " AND (");
+        if (strchr(fq->types[i], '*')) {
+            buf_puts(b, "type LIKE ");
+            sql_param(q, b, sv_text(type_like(q, fq->types[i])));
+            buf_puts(b, " ESCAPE '\\'");
+        } else {
+            buf_puts(b, "type = ");
+            sql_param(q, b, sv_text(fq->types[i]));
+        }
+    }
+    if (fq->ntypes) buf_putc(b, ')');
+    buf_puts(b, " ORDER BY sequence LIMIT ");
+    sql_param(q, b, sv_int(fq->limit + 1));
+}
+
+void sql_event_seq(sql_stmt *q, const char *ws, const char *id)
+{
+    if (id) {
+        put(q, "SELECT sequence FROM events WHERE workspace_id = ?1 AND id = ?2");
+        text_param(q, ws);
+        text_param(q, id);
+    } else {
+        put(q, "SELECT coalesce(max(sequence), 0) FROM events WHERE workspace_id = ?1");
+        text_param(q, ws);
+    }
 }
 
 void sql_event_count(sql_stmt *q, const char *ws)

@@ -259,10 +259,16 @@ void sql_merged_get(sql_stmt *q, const char *ws, const char *res_type, const cha
  * last; NULL = SQL NULL). */
 void sql_event_insert(sql_stmt *q, const char *const *v, int64_t created_ms);
 /* Columns: rid, id, type, resource_type, resource_id, subject_id, data,
- * changes, actor_key_id, created_at. */
+ * changes, actor_key_id, created_at, sequence. */
 void sql_event_list(sql_stmt *q, const char *ws, const char *id, int64_t before_rid, int limit);
 void sql_event_resubject(sql_stmt *q, const char *ws, const char *from, const char *to);
 void sql_event_count(sql_stmt *q, const char *ws);
+/* The change feed's page (store_event_feed), columns as sql_event_list's,
+ * limit + 1 rows. */
+void sql_event_feed(sql_stmt *q, const char *ws, const store_feed_query *fq);
+/* Column: the sequence of event `id`, or the workspace's last (id NULL,
+ * 0 when it has none). */
+void sql_event_seq(sql_stmt *q, const char *ws, const char *id);
 
 /* ---- idempotency ---- */
 /* Columns: request_hash, status, body, created_at. */

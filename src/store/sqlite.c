@@ -1277,7 +1277,7 @@ static int sq_event_append(sq_conn *c, const char *ws, const char *type, const c
                            const char *changes_json, const char *actor_key, store_err *e)
 {
     char id[ID_MAX];
-    id_new(id, "evt");
+    id_new(id, "ev");
     const char *v[] = {id,         ws,        type,         res_type, res_id,
                        subject_id, data_json, changes_json, actor_key};
     sql_event_insert(stmt(c), v, (int64_t)time_now_ms());
@@ -1310,6 +1310,7 @@ static void read_event(sqlite3_stmt *st, void *ud)
     v->changes = col_text(p->a, st, 7);
     v->actor = col_text(p->a, st, 8);
     v->created_ms = sqlite3_column_int64(st, 9);
+    v->seq = sqlite3_column_int64(st, 10);
 }
 
 static int sq_event_list(sq_conn *c, arena *a, const char *ws, const char *id, int64_t before_rid,
@@ -1329,6 +1330,29 @@ static int sq_event_resubject(sq_conn *c, const char *ws, const char *from, cons
 {
     sql_event_resubject(stmt(c), ws, from, to);
     return run_q(c, e);
+}
+
+static int sq_event_feed(sq_conn *c, arena *a, const char *ws, const store_feed_query *fq,
+                         store_event **out, int *n, bool *more, store_err *e)
+{
+    event_page p = {a, arena_alloc(a, sizeof(store_event) * (size_t)(fq->limit + 1)), 0, fq->limit,
+                    false};
+    sql_event_feed(stmt(c), ws, fq);
+    int rc = rows_q(c, read_event, &p, fq->limit + 1, NULL, e);
+    *out = p.ev;
+    *n = p.n;
+    *more = p.more;
+    return rc;
+}
+
+static int sq_event_seq(sq_conn *c, const char *ws, const char *id, int64_t *seq, store_err *e)
+{
+    int found = 0;
+    *seq = 0;
+    sql_event_seq(stmt(c), ws, id);
+    int rc = rows_q(c, read_int, seq, 1, &found, e);
+    if (rc == STORE_OK && id && !found) return STORE_NOTFOUND;
+    return rc;
 }
 
 static int sq_event_count(sq_conn *c, const char *ws, int64_t *n, store_err *e)

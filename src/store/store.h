@@ -385,6 +385,7 @@ int store_secret(store_conn *c, unsigned char out[STORE_SECRET_LEN], store_err *
 /* ---- events (outbox) ---- */
 typedef struct store_event {
     int64_t rid;
+    int64_t seq; /* its place in the workspace's log, from 1, in commit order */
     char id[ID_MAX];
     const char *type, *res_type, *res_id, *subject_id, *data, *changes, *actor; /* arena */
     int64_t created_ms;
@@ -400,6 +401,24 @@ int store_event_count(store_conn *c, const char *ws, int64_t *n, store_err *e);
  * newest first, after the event with rid `before_rid` (0 = from the newest). */
 int store_event_list(store_conn *c, arena *a, const char *ws, const char *id, int64_t before_rid,
                      int limit, store_event **out, int *n, bool *more, store_err *e);
+/* The change feed: events of ws whose sequence is above fq->after, in
+ * sequence order, at most fq->limit (*more when there are more), of any
+ * of fq->types (exact types or patterns with '*', e.g. "deal.*"; none:
+ * all) and of record fq->resource_id (NULL: any). Sequences are taken in
+ * commit order, so a reader that goes on after the last one it saw sees
+ * every committed event once. */
+typedef struct store_feed_query {
+    int64_t after;
+    const char *const *types;
+    int ntypes;
+    const char *resource_id;
+    int limit;
+} store_feed_query;
+int store_event_feed(store_conn *c, arena *a, const char *ws, const store_feed_query *fq,
+                     store_event **out, int *n, bool *more, store_err *e);
+/* The sequence of event `id` of ws (STORE_NOTFOUND when none), or with
+ * id NULL the workspace's last (0 when it has none). */
+int store_event_seq(store_conn *c, const char *ws, const char *id, int64_t *seq, store_err *e);
 /* Makes `from`'s events (its own and those it is the subject of) concern
  * `to` as well: a merged record's history joins the survivor's timeline. */
 int store_event_resubject(store_conn *c, const char *ws, const char *from, const char *to,

@@ -51,7 +51,7 @@ def _timeline(kind, rid, c=None, limit=100):
 
 def _check_items(items, what):
     for it in items:
-        ok(str(it.get("id", "")).startswith("evt_"), "%s: item id %r is not evt_..." % (what, it.get("id")))
+        ok(str(it.get("id", "")).startswith("ev_"), "%s: item id %r is not ev_..." % (what, it.get("id")))
         eq(it.get("object"), "timeline_item", "%s: item object" % what)
         ok(isinstance(it.get("type"), str) and "." in it["type"], "%s: item type %r" % (what, it.get("type")))
         ok(TIME_RE.match(str(it.get("occurred_at"))), "%s: occurred_at %r" % (what, it.get("occurred_at")))
