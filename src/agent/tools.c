@@ -256,9 +256,11 @@ static void add_resource_tools(const res_def *r)
     tool_def *t;
     json_t *s;
 
-    for (size_t k = 0; k < sizeof generic_ops / sizeof generic_ops[0]; k++)
+    for (size_t k = 0; k < sizeof generic_ops / sizeof generic_ops[0]; k++) {
+        if (generic_ops[k].op == OP_LIST && res_list_action(r)) continue; /* the action's tool */
         if (!r->read_only || generic_ops[k].op == OP_LIST || generic_ops[k].op == OP_GET)
             add_generic_tool(r, k);
+    }
     if (r->read_only) return;
 
     if (r->mergeable) {

@@ -85,16 +85,6 @@ static void camel(char *out, size_t cap, const char *verb, const char *name)
     out[n] = '\0';
 }
 
-/* Whether an action already answers this method and path: it replaces
- * the generic route (the event types' list merges Cairn's own). */
-static bool taken(api_method m, const char *pattern)
-{
-    for (int i = 0; i < nroutes; i++)
-        if (routes[i].method == m && routes[i].action && strcmp(routes[i].pattern, pattern) == 0)
-            return true;
-    return false;
-}
-
 static void add_resource(const res_def *r)
 {
     char base[200], item[300], op[128], sum[256];
@@ -121,7 +111,7 @@ static void add_resource(const res_def *r)
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (r->read_only && ops[i].op != OP_LIST && ops[i].op != OP_GET) continue;
-        if (taken(ops[i].m, ops[i].item ? item : base)) continue;
+        if (ops[i].op == OP_LIST && res_list_action(r)) continue; /* it answers instead */
         const char *noun = ops[i].op == OP_LIST ? r->name : r->singular;
         camel(op, sizeof op, ops[i].kind, noun);
         snprintf(sum, sizeof sum, ops[i].summary, noun);

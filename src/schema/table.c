@@ -350,3 +350,12 @@ bool res_check(const res_def *defs, int ndefs, const res_sublist *subs, int nsub
     }
     return true;
 }
+
+const res_action *res_list_action(const res_def *r)
+{
+    if (r->parent) return NULL;
+    for (int i = 0; i < res_action_count; i++)
+        if (strcmp(res_actions[i].method, "GET") == 0 && strcmp(res_actions[i].path, r->path) == 0)
+            return &res_actions[i];
+    return NULL;
+}

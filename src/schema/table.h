@@ -293,6 +293,9 @@ int res_field_max(const res_field *f);
 bool res_has_search(const res_def *r);
 /* The resource whose singular name is `singular`, or NULL. */
 const res_def *res_find_singular(const char *singular);
+/* The action that answers GET /v1/{r's path} instead of the generic
+ * list (the event types' list, which merges Cairn's own), or NULL. */
+const res_action *res_list_action(const res_def *r);
 /* The module named `name`, or -1. */
 int res_module_find(const char *name);
 

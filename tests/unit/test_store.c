@@ -228,6 +228,10 @@ STORE_TEST(store_workspace_modules_migrate)
     CHECK(raw_exec(&d, "ALTER TABLE workspaces DROP COLUMN disabled_modules"));
     CHECK(raw_exec(&d, "DROP TABLE server_secret"));                    /* version 6's */
     CHECK(raw_exec(&d, "ALTER TABLE workspaces DROP COLUMN currency")); /* version 7's */
+    CHECK(raw_exec(&d, "DROP INDEX events_ws_sequence"));               /* version 8's */
+    CHECK(raw_exec(&d, "ALTER TABLE events DROP COLUMN sequence"));
+    CHECK(raw_exec(&d, "CREATE INDEX events_ws ON events(workspace_id)"));
+    CHECK(raw_exec(&d, "DROP TABLE event_sequences"));
     CHECK(raw_exec(&d, "DELETE FROM schema_migrations WHERE version >= 5"));
     CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
     CHECK_EQ_INT(applied, version - 4);
@@ -2610,6 +2614,10 @@ STORE_TEST(store_secret_shared)
     CHECK(version >= 6);
     CHECK(raw_exec(&old, "DROP TABLE server_secret"));
     CHECK(raw_exec(&old, "ALTER TABLE workspaces DROP COLUMN currency")); /* version 7's */
+    CHECK(raw_exec(&old, "DROP INDEX events_ws_sequence"));               /* version 8's */
+    CHECK(raw_exec(&old, "ALTER TABLE events DROP COLUMN sequence"));
+    CHECK(raw_exec(&old, "CREATE INDEX events_ws ON events(workspace_id)"));
+    CHECK(raw_exec(&old, "DROP TABLE event_sequences"));
     CHECK(raw_exec(&old, "DELETE FROM schema_migrations WHERE version >= 6"));
     if (!CHECK_EQ_INT(store_migrate(old.c, &applied, &e), STORE_OK)) printf("  %s\n", e.msg);
     CHECK_EQ_INT(applied, version - 5);
