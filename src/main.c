@@ -15,6 +15,7 @@
 #include "core/crypto.h"
 #include "core/jw.h"
 #include "core/timeutil.h"
+#include "events/http_out.h"
 #include "http/server.h"
 #include "resources/engine.h"
 #include "store/store.h"
@@ -669,12 +670,14 @@ static int cmd_serve(opts *o)
     api_config ac = {
         .key_concurrency = o->key_conc, .key_rate = o->key_rate, .mcp_origins = o->mcp_origins};
     api_init(&ac);
+    http_out_global_init(); /* curl_global_init, before any thread starts */
     server_config sc = {.listen = o->listen,
                         .metrics_listen = o->metrics_listen,
                         .threads = o->threads,
                         .writers = o->writers,
                         .db = db,
-                        .access_log = log};
+                        .access_log = log,
+                        .webhook_allow_private = o->webhook_allow_private};
     ret = server_run(&sc);
     if (close_log) fclose(log);
     store_close(db);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/timeutil.h"
+#include "events/webhooks.h"
 #include "http/internal.h"
 
 #define MAX_THREADS     64
@@ -306,6 +307,13 @@ int server_run(const server_config *cfg)
         if (metrics_fd >= 0) close(metrics_fd);
         return 1;
     }
+    if (webhooks_start(cfg->db, cfg->webhook_allow_private, &e) != STORE_OK) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        writer_stop();
+        close(listen_fd);
+        if (metrics_fd >= 0) close(metrics_fd);
+        return 1;
+    }
 
     nworkers = cfg->threads < 1 ? 1 : cfg->threads > MAX_THREADS ? MAX_THREADS : cfg->threads;
     int started = 0;
@@ -338,6 +346,7 @@ int server_run(const server_config *cfg)
     atomic_store(&stopping, true);
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].tid, NULL);
+    webhooks_stop(); /* its attempts are recorded by the writers */
     writer_stop();
     /* The h2o contexts are left to process exit: idle keep-alive
      * connections still hold timers, which h2o_context_dispose asserts

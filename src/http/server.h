@@ -9,6 +9,7 @@
 #ifndef CAIRN_SERVER_H
 #define CAIRN_SERVER_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "api/api.h"
@@ -20,7 +21,8 @@ typedef struct server_config {
     int threads;
     int writers; /* writer threads, each with its connection (api/writer.h) */
     store *db;
-    FILE *access_log; /* NULL: off */
+    FILE *access_log;           /* NULL: off */
+    bool webhook_allow_private; /* the delivery worker may call private addresses */
 } server_config;
 
 /* Serves until SIGTERM/SIGINT, then drains and returns 0; non-zero when it

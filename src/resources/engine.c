@@ -67,6 +67,24 @@ static int run_system(store_conn *conn, const char *ws, const char *trace, const
     return rc;
 }
 
+int engine_as_system(store_conn *conn, arena *a, const char *ws,
+                     int (*fn)(engine_call *c, void *ud), void *ud, store_err *e)
+{
+    engine_result r;
+    engine_result_init(&r);
+    engine_call c = {
+        .ws = ws, .actor = "system", .trace = "worker", .conn = conn, .a = a, .out = &r};
+    int rc = STORE_OK;
+    if (fn(&c, ud)) {
+        snprintf(e->msg, sizeof e->msg, "%.200s", r.message);
+        rc = r.kind == EK_UNAVAILABLE    ? STORE_UNAVAILABLE
+             : r.kind == EK_STORAGE_FULL ? STORE_FULL
+                                         : STORE_ERROR;
+    }
+    engine_result_release(&r);
+    return rc;
+}
+
 int engine_workspace_created(store_conn *conn, const char *ws, store_err *e)
 {
     return run_system(conn, ws, "workspace", "setting up workspace", engine_workspace_hooks,

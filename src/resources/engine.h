@@ -170,16 +170,56 @@ void engine_allow_private_urls(bool on);
 
 /* The delivery worker's wake-up (integrations.c). Writes that queue
  * deliveries note their workspace (integrations_notify); the writer pokes
- * the worker after its commit (integrations_poke); integrations_wake
- * wakes it anyway (to stop). integrations_wait waits up to ms for a poke
- * and copies the workspaces noted (up to cap; *all when some did not fit:
- * look at every workspace). integrations_has_webhooks: whether ws may
- * have endpoints (looked up at most once a second). */
+ * after its commit (integrations_poke), which calls the waker the worker
+ * set (or NULL: none). integrations_wait waits up to ms for a poke (0: a
+ * look) and copies the workspaces noted (up to cap; *all when some did
+ * not fit: look at every workspace). integrations_has_webhooks: whether
+ * ws may have endpoints (looked up at most once a second). */
 void integrations_notify(const char *ws);
 void integrations_poke(void);
-void integrations_wake(void);
+void integrations_set_waker(void (*fn)(void *ud), void *ud);
 int integrations_wait(int ms, char (*ws)[ID_MAX], int cap, bool *all);
 bool integrations_has_webhooks(const char *ws);
+
+/* Runs fn as the "system" actor of workspace ws on conn (a worker's own
+ * work: the due deliveries, an attempt's record), its memory from a:
+ * STORE_OK, or the store status of its failure with e->msg set. */
+int engine_as_system(store_conn *conn, arena *a, const char *ws,
+                     int (*fn)(struct engine_call *c, void *ud), void *ud, store_err *e);
+
+/* A delivery due to go out (integrations_due), its strings in the call's
+ * arena. secrets: the endpoint's whsec_ secrets, the current one and,
+ * during a rotation, the previous one (else NULL): each signs. */
+typedef struct engine_delivery {
+    const char *id, *webhook_id, *url, *body;
+    const char *secrets[2];
+    int64_t sequence;
+} engine_delivery;
+/* Whether the worker has delivery `id` out already, or with id NULL any
+ * of endpoint webhook_id's. */
+typedef bool (*engine_delivery_skip)(const char *id, const char *webhook_id, void *ud);
+/* Up to max deliveries of the call's workspace due at now, active
+ * endpoints only: a parallel endpoint's by due time, an ordered one's
+ * first undelivered (by sequence) alone, and only when due and nothing of
+ * its is out. 0, or -1 with the call's error set. */
+int integrations_due(struct engine_call *c, int64_t now, int max, engine_delivery_skip skip,
+                     void *ud, engine_delivery **out, int *n);
+/* How an attempt went, for integrations_record. */
+typedef struct engine_attempt {
+    const char *delivery_id;
+    int64_t at_ms;
+    int status;          /* HTTP status; 0 when none came */
+    const char *error;   /* why it failed, or NULL */
+    const char *excerpt; /* the response body's first 1 KiB, or NULL */
+    int64_t duration_ms;
+    long retry_after_s; /* -1: none */
+} engine_attempt;
+/* Records an attempt on its delivery (inside the caller's write
+ * transaction): succeeded; or retrying after the schedule's next delay
+ * (Retry-After of a 429 or 503 when longer), with jitter; or failed after
+ * the last retry or on a 410, which also disables the endpoint (as do 5
+ * days of failures), with its webhook.disabled event. */
+int integrations_record(struct engine_call *c, const engine_attempt *at);
 
 /* The server's secret (from the store, the same on every node): list
  * cursors are sealed with a key derived from it. Without it they are

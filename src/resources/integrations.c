@@ -435,22 +435,29 @@ void integrations_notify(const char *ws)
     pthread_mutex_unlock(&pending.mu);
 }
 
-void integrations_poke(void)
+static void (*waker)(void *ud);
+static void *waker_ud;
+
+void integrations_set_waker(void (*fn)(void *ud), void *ud)
 {
     pthread_mutex_lock(&pending.mu);
-    if (pending.n || pending.overflow) {
-        pending.poked = true;
-        pthread_cond_signal(&pending.cv);
-    }
+    waker = fn;
+    waker_ud = ud;
     pthread_mutex_unlock(&pending.mu);
 }
 
-void integrations_wake(void)
+void integrations_poke(void)
 {
     pthread_mutex_lock(&pending.mu);
-    pending.poked = true;
-    pthread_cond_signal(&pending.cv);
+    bool wake = pending.n || pending.overflow;
+    if (wake) {
+        pending.poked = true;
+        pthread_cond_signal(&pending.cv);
+    }
+    void (*fn)(void *) = wake ? waker : NULL;
+    void *ud = waker_ud;
     pthread_mutex_unlock(&pending.mu);
+    if (fn) fn(ud);
 }
 
 int integrations_wait(int ms, char (*ws)[ID_MAX], int cap, bool *all)
@@ -1024,5 +1031,202 @@ int webhook_replay(engine_call *c)
         jw_null(w);
     jw_kbool(w, "truncated", truncated);
     jw_obj_close(w);
+    return 0;
+}
+
+/* ------------------------------------------------------------ the worker's side */
+
+/* Retries after a failed attempt k (1-based): the issue's schedule, then
+ * failed; tests shorten it (CAIRN_WEBHOOK_RETRY_SCHEDULE_MS, comma-
+ * separated milliseconds) and the 5 days that disable an endpoint
+ * (CAIRN_WEBHOOK_DISABLE_AFTER_MS). */
+#define SCHEDULE_MAX 16
+static int64_t schedule[SCHEDULE_MAX] = {
+    0,           5000,         5 * 60000,    30 * 60000,   2 * 3600000,
+    5 * 3600000, 10 * 3600000, 14 * 3600000, 20 * 3600000, 24 * 3600000};
+static int nschedule = 10;
+static int64_t disable_after_ms = 5ll * 24 * 3600000;
+static pthread_once_t schedule_once = PTHREAD_ONCE_INIT;
+
+static void schedule_init(void)
+{
+    const char *s = getenv("CAIRN_WEBHOOK_RETRY_SCHEDULE_MS");
+    if (s && *s) {
+        nschedule = 0;
+        for (char *end; *s && nschedule < SCHEDULE_MAX; s = *end ? end + 1 : end) {
+            long long v = strtoll(s, &end, 10);
+            if (end == s || v < 0) break;
+            schedule[nschedule++] = v;
+        }
+    }
+    s = getenv("CAIRN_WEBHOOK_DISABLE_AFTER_MS");
+    if (s && *s) disable_after_ms = strtoll(s, NULL, 10);
+}
+
+/* An endpoint with its opened secrets, for the due list. */
+typedef struct open_endpoint {
+    res_row row;
+    const char *secrets[2];
+} open_endpoint;
+
+static void open_secrets(engine_call *c, const res_row *wh, int64_t now, const char **out)
+{
+    out[0] = crypto_open(c->a, engine_text(wh, WEBHOOK_secret));
+    out[1] = NULL;
+    if (engine_text(wh, WEBHOOK_previous_secret) &&
+        engine_int(wh, WEBHOOK_previous_secret_until, 0) > now)
+        out[1] = crypto_open(c->a, engine_text(wh, WEBHOOK_previous_secret));
+}
+
+static void add_due(engine_call *c, engine_delivery **out, int *n, int *cap, const res_row *d,
+                    const res_row *wh, const char *const *secrets)
+{
+    if (*n == *cap) {
+        int ncap = *cap ? *cap * 2 : 64;
+        engine_delivery *m = arena_alloc(c->a, sizeof *m * (size_t)ncap);
+        if (*n) memcpy(m, *out, sizeof *m * (size_t)*n);
+        *out = m;
+        *cap = ncap;
+    }
+    (*out)[(*n)++] = (engine_delivery){.id = arena_strdup(c->a, d->id),
+                                       .webhook_id = arena_strdup(c->a, wh->id),
+                                       .url = engine_text(wh, WEBHOOK_url),
+                                       .body = engine_text(d, WHD_payload),
+                                       .secrets = {secrets[0], secrets[1]},
+                                       .sequence = engine_int(d, WHD_sequence, 0)};
+}
+
+int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip skip, void *ud,
+                     engine_delivery **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    int cap = 0;
+    store_filter f = {.field = WEBHOOK_status, .v = sv_text("active")};
+    store_query sq = {.filters = &f, .nfilters = 1, .limit = 100, .link_field = -1};
+    res_row *whs;
+    int nwh;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(c->conn, c->a, RES(WEBHOOK), c->ws, &sq, &whs, &nwh, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    store_val open[2] = {sv_text("pending"), sv_text("retrying")};
+    for (int i = 0; i < nwh && *n < max; i++) {
+        const res_row *wh = &whs[i];
+        bool parallel = engine_int(wh, WEBHOOK_parallel, 0) != 0;
+        /* In order: the endpoint's first undelivered event, and nothing
+         * while one of its deliveries is out. */
+        if (!parallel && skip(NULL, wh->id, ud)) continue;
+        store_filter df[3] = {
+            {.field = WHD_webhook_id, .v = sv_text(wh->id)},
+            {.field = WHD_status, .op = SF_IN, .in = open, .nin = 2},
+            {.field = WHD_next_attempt_at, .op = SF_LT, .v = sv_int(now + 1)},
+        };
+        store_query dq = {.filters = df,
+                          .nfilters = parallel ? 3 : 2,
+                          .sort_by =
+                              &RES(WHD)->fields[parallel ? WHD_next_attempt_at : WHD_sequence],
+                          .ascending = true,
+                          .limit = parallel ? max - *n : 1,
+                          .link_field = -1};
+        res_row *ds;
+        int nd;
+        if ((rc = store_rec_list(c->conn, c->a, RES(WHD), c->ws, &dq, &ds, &nd, &more, &e)))
+            return engine_store_fail(c, rc, &e);
+        const char *secrets[2] = {NULL, NULL};
+        for (int k = 0; k < nd && *n < max; k++) {
+            if (engine_int(&ds[k], WHD_next_attempt_at, 0) > now) continue; /* in order: not yet */
+            if (skip(ds[k].id, wh->id, ud)) continue;
+            if (!secrets[0]) open_secrets(c, wh, now, secrets);
+            if (!secrets[0]) continue; /* sealed under another key: nothing can sign it */
+            add_due(c, out, n, &cap, &ds[k], wh, secrets);
+        }
+    }
+    return 0;
+}
+
+/* The endpoint goes to disabled, with its webhook.disabled event. */
+static int disable(engine_call *c, const res_row *wh, const char *why)
+{
+    bool *set;
+    res_row row = engine_copy_row(c, RES(WEBHOOK), wh, &set);
+    engine_set(&row, set, WEBHOOK_status, sv_text("disabled"));
+    engine_set(&row, set, WEBHOOK_disabled_reason, sv_text(why));
+    ws_forget(c->ws);
+    return engine_update_row(c, RES(WEBHOOK), wh, &row, set, "disabled");
+}
+
+/* Sets the endpoint's failing_since (no event: its own bookkeeping). */
+static int set_failing(engine_call *c, const res_row *wh, store_val v)
+{
+    bool set[WEBHOOK__COUNT] = {false};
+    set[WEBHOOK_failing_since] = true;
+    res_row row = *wh;
+    row.vals = arena_alloc(c->a, sizeof *row.vals * WEBHOOK__COUNT);
+    memcpy(row.vals, wh->vals, sizeof *row.vals * WEBHOOK__COUNT);
+    row.vals[WEBHOOK_failing_since] = v;
+    store_err e;
+    int rc = store_rec_update(c->conn, RES(WEBHOOK), c->ws, &row, set, false, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
+}
+
+int integrations_record(engine_call *c, const engine_attempt *at)
+{
+    pthread_once(&schedule_once, schedule_init);
+    res_row d, wh;
+    store_err e;
+    int rc = store_rec_get(c->conn, c->a, RES(WHD), c->ws, at->delivery_id, &d, &e);
+    if (rc == STORE_NOTFOUND) return 0; /* its endpoint was deleted meanwhile */
+    if (rc) return engine_store_fail(c, rc, &e);
+    rc =
+        store_rec_get(c->conn, c->a, RES(WEBHOOK), c->ws, engine_text(&d, WHD_webhook_id), &wh, &e);
+    if (rc == STORE_NOTFOUND) return 0;
+    if (rc) return engine_store_fail(c, rc, &e);
+    bool *set;
+    res_row row = engine_copy_row(c, RES(WHD), &d, &set);
+    int attempts = (int)engine_int(&d, WHD_attempt_count, 0) + 1;
+    bool ok = at->status >= 200 && at->status < 300;
+    engine_set(&row, set, WHD_attempt_count, sv_int(attempts));
+    engine_set(&row, set, WHD_last_attempt_at, sv_int(at->at_ms));
+    engine_set(&row, set, WHD_last_status_code, at->status ? sv_int(at->status) : (store_val){0});
+    engine_set(&row, set, WHD_last_error, sv_text(ok ? NULL : at->error));
+    engine_set(&row, set, WHD_response_excerpt, sv_text(at->excerpt));
+    engine_set(&row, set, WHD_duration_ms, sv_int(at->duration_ms));
+    const char *status;
+    int64_t next = 0;
+    if (ok) {
+        status = "succeeded";
+        engine_set(&row, set, WHD_delivered_at, sv_int(at->at_ms));
+    } else if (at->status == 410 || attempts > nschedule) {
+        status = "failed";
+    } else {
+        status = "retrying";
+        int64_t delay = schedule[attempts - 1];
+        if ((at->status == 429 || at->status == 503) && at->retry_after_s >= 0)
+            delay = (int64_t)at->retry_after_s * 1000 > delay ? (int64_t)at->retry_after_s * 1000
+                                                              : delay;
+        if (delay > 24ll * 3600000) delay = 24ll * 3600000;
+        /* Jitter of up to a tenth, so that endpoints failing together do
+         * not retry together. */
+        if (delay >= 10) {
+            uint32_t r;
+            rand_bytes(&r, sizeof r);
+            delay += (int64_t)(r % (uint32_t)(delay / 10 + 1));
+        }
+        next = at->at_ms + delay;
+    }
+    engine_set(&row, set, WHD_status, sv_text(status));
+    engine_set(&row, set, WHD_next_attempt_at, next ? sv_int(next) : (store_val){0});
+    row.updated_ms = (int64_t)time_now_ms();
+    if ((rc = store_rec_update(c->conn, RES(WHD), c->ws, &row, set, false, &e)))
+        return engine_store_fail(c, rc, &e);
+    if (ok)
+        return engine_int(&wh, WEBHOOK_failing_since, 0) ? set_failing(c, &wh, (store_val){0}) : 0;
+    if (at->status == 410 && !has_status(&wh, "disabled"))
+        return disable(c, &wh, "the endpoint answered 410 Gone");
+    int64_t since = engine_int(&wh, WEBHOOK_failing_since, 0);
+    if (!since) return set_failing(c, &wh, sv_int(at->at_ms));
+    if (at->at_ms - since >= disable_after_ms && !has_status(&wh, "disabled"))
+        return disable(c, &wh, "every attempt failed for 5 days");
     return 0;
 }

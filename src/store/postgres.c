@@ -1860,6 +1860,22 @@ static int pg_lock(pg_conn *c, const char *ws, const char *key, store_err *e)
     return lock_key(c, ws, key, 1, e);
 }
 
+static int pg_try_hold(pg_conn *c, const char *key, bool *held, store_err *e)
+{
+    /* A connection re-established (relink) lost it: callers ask again
+     * before each round of the work, and a lock asked for twice by one
+     * session is simply held twice. */
+    sql_stmt *q = stmt(c);
+    sql_put(q, &q->text, "SELECT pg_try_advisory_lock(hashtextextended(?1, 7))");
+    sql_add(q, sv_text(key));
+    PGresult *res;
+    int rc = run_q(c, &res, e);
+    if (rc) return rc;
+    *held = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return STORE_OK;
+}
+
 static int pg_merged_put(pg_conn *c, const char *ws, const char *res_type, const char *id,
                          const char *into, const char *snapshot, store_err *e)
 {

@@ -361,6 +361,11 @@ int store_maintain(store_conn *c, int budget, bool *more, store_err *e);
  * (upserts): held until the transaction ends. A no-op where one writer
  * already holds the database (SQLite). */
 int store_lock(store_conn *c, const char *ws, const char *key, store_err *e);
+/* Takes lock `key` for as long as the connection lives, when no other
+ * connection of the database holds it (*held tells): one node's worker of
+ * several does a job that must not run twice at once (webhook deliveries
+ * in order). On SQLite, whose database one process serves, always held. */
+int store_try_hold(store_conn *c, const char *key, bool *held, store_err *e);
 
 /* ---- merged records: what a merged-away id became ---- */
 int store_merged_put(store_conn *c, const char *ws, const char *res_type, const char *id,

@@ -1,0 +1,384 @@
+/* webhooks.c - the webhook delivery worker; see webhooks.h. */
+#include "events/webhooks.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/writer.h"
+#include "core/crypto.h"
+#include "core/timeutil.h"
+#include "events/http_out.h"
+#include "resources/engine.h"
+
+#define MAX_OUT     256  /* deliveries out at once: sending, or their attempt being recorded */
+#define POLL_MS     250  /* a look at every workspace with webhooks this often */
+#define HOLD_MS     2000 /* how often the store's lock is asked for (several nodes) */
+#define POLL_WS     64   /* workspaces noted between two looks */
+#define HOLD_KEY    "cairn webhook deliveries"
+#define WS_DUE_MAX  128 /* deliveries one workspace's look takes */
+#define STOP_WAIT_S 10  /* how long a stop waits for attempts being recorded */
+
+/* A delivery out: being sent (state 1), or its attempt being recorded by
+ * the writer (state 2). */
+typedef struct slot {
+    int state;
+    char id[ID_MAX], webhook_id[ID_MAX], ws[ID_MAX];
+} slot;
+
+/* An attempt on its way through the writer. */
+typedef struct record_job {
+    writer_job j;
+    engine_attempt at;
+    int slot;
+    char ws[ID_MAX], id[ID_MAX], error[HTTP_OUT_MESSAGE_MAX + 32];
+    char excerpt[HTTP_OUT_EXCERPT_MAX + 1];
+} record_job;
+
+static struct {
+    store *db;
+    bool allow_private;
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;
+    int timeout_ms;
+    slot slots[MAX_OUT];
+    /* Under mu: the http_out to wake (NULL once stopping), the slots whose
+     * attempts are recorded, and how many records are still out. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    http_out *h;
+    int finished[MAX_OUT], nfinished, recording;
+} W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void wake(void *ud)
+{
+    (void)ud;
+    pthread_mutex_lock(&W.mu);
+    if (W.h) http_out_wakeup(W.h);
+    pthread_mutex_unlock(&W.mu);
+}
+
+/* ------------------------------------------------------------ recording */
+
+static int record_fn(engine_call *c, void *ud)
+{
+    return integrations_record(c, ud);
+}
+
+static int record_run(writer_job *j, store_conn *conn)
+{
+    record_job *r = (record_job *)j;
+    arena a;
+    arena_init(&a);
+    store_err e;
+    int rc = engine_as_system(conn, &a, r->ws, record_fn, &r->at, &e);
+    if (rc)
+        fprintf(stderr,
+                "{\"level\":\"error\",\"msg\":\"webhook attempt not recorded\",\"delivery\":\"%s\","
+                "\"store\":\"%s\"}\n",
+                r->id, e.msg);
+    arena_release(&a);
+    return rc;
+}
+
+/* On the writer's sync thread: the attempt is stored (or not: the
+ * delivery is still pending, and goes again). */
+static void record_done(writer_job *j)
+{
+    record_job *r = (record_job *)j;
+    pthread_mutex_lock(&W.mu);
+    W.finished[W.nfinished++] = r->slot;
+    W.recording--;
+    if (W.h) http_out_wakeup(W.h);
+    pthread_cond_broadcast(&W.cv);
+    pthread_mutex_unlock(&W.mu);
+    free(r);
+}
+
+static void sent(void *ud, const http_out_result *res)
+{
+    int i = (int)(intptr_t)ud;
+    slot *s = &W.slots[i];
+    if (res->error == HTTP_OUT_ABORTED) { /* stopping: it goes again after a start */
+        s->state = 0;
+        return;
+    }
+    record_job *r = calloc(1, sizeof *r);
+    if (!r) {
+        s->state = 0;
+        return;
+    }
+    r->slot = i;
+    snprintf(r->ws, sizeof r->ws, "%s", s->ws);
+    snprintf(r->id, sizeof r->id, "%s", s->id);
+    bool ok = res->status >= 200 && res->status < 300 && res->error == HTTP_OUT_OK;
+    if (!ok) {
+        if (res->error == HTTP_OUT_OK)
+            snprintf(r->error, sizeof r->error, "the endpoint answered %d", res->status);
+        else
+            snprintf(r->error, sizeof r->error, "%s: %s", http_out_error_name(res->error),
+                     res->message);
+    }
+    snprintf(r->excerpt, sizeof r->excerpt, "%s", res->excerpt);
+    r->at = (engine_attempt){
+        .delivery_id = r->id,
+        .at_ms = (int64_t)time_now_ms() - res->duration_ms,
+        .status = res->error == HTTP_OUT_OK || res->error == HTTP_OUT_REDIRECT ? res->status : 0,
+        .error = ok ? NULL : r->error,
+        .excerpt = r->excerpt[0] ? r->excerpt : NULL,
+        .duration_ms = res->duration_ms,
+        .retry_after_s = res->retry_after_s};
+    /* A 2xx with a transport error after it (a cut body) is no success. */
+    if (!ok && r->at.status >= 200 && r->at.status < 300) r->at.status = 0;
+    s->state = 2;
+    r->j = (writer_job){.run = record_run, .ws = r->ws, .done = record_done};
+    pthread_mutex_lock(&W.mu);
+    W.recording++;
+    pthread_mutex_unlock(&W.mu);
+    writer_submit(&r->j);
+}
+
+/* ------------------------------------------------------------ sending */
+
+static bool out_already(const char *id, const char *webhook_id, void *ud)
+{
+    (void)ud;
+    for (int i = 0; i < MAX_OUT; i++) {
+        const slot *s = &W.slots[i];
+        if (!s->state) continue;
+        if (id ? strcmp(s->id, id) == 0 : strcmp(s->webhook_id, webhook_id) == 0) return true;
+    }
+    return false;
+}
+
+/* "v1,<base64 HMAC-SHA256 of id.timestamp.body>" under a whsec_ secret. */
+static bool sign(const char *secret, const char *id, const char *ts, const char *body, char *out,
+                 size_t cap)
+{
+    if (strncmp(secret, "whsec_", 6) != 0) return false;
+    const char *k = secret + 6;
+    unsigned char key[128];
+    size_t klen = 0;
+    if (strlen(k) > 160 || !b64_decode(k, strlen(k), key, &klen)) return false;
+    size_t idn = strlen(id), tsn = strlen(ts), bn = strlen(body);
+    char *msg = malloc(idn + tsn + bn + 3);
+    if (!msg) return false;
+    memcpy(msg, id, idn);
+    msg[idn] = '.';
+    memcpy(msg + idn + 1, ts, tsn);
+    msg[idn + 1 + tsn] = '.';
+    memcpy(msg + idn + tsn + 2, body, bn);
+    unsigned char mac[HMAC_SHA256_LEN];
+    hmac_sha256(key, klen, msg, idn + tsn + bn + 2, mac);
+    free(msg);
+    char b64[B64_LEN(HMAC_SHA256_LEN) + 1];
+    b64_encode(mac, sizeof mac, b64);
+    snprintf(out, cap, "v1,%s", b64);
+    return true;
+}
+
+static void send_one(http_out *h, const char *ws, const engine_delivery *d)
+{
+    int i = 0;
+    while (i < MAX_OUT && W.slots[i].state)
+        i++;
+    if (i == MAX_OUT) return;
+    char ts[24], sigs[2][80], sig_header[200];
+    snprintf(ts, sizeof ts, "%" PRId64, (int64_t)time_now_ms() / 1000);
+    int n = 0;
+    for (int k = 0; k < 2; k++)
+        if (d->secrets[k] && sign(d->secrets[k], d->id, ts, d->body, sigs[n], sizeof sigs[n])) n++;
+    if (!n) return;
+    snprintf(sig_header, sizeof sig_header, "webhook-signature: %s%s%s", sigs[0], n > 1 ? " " : "",
+             n > 1 ? sigs[1] : "");
+    char id_header[ID_MAX + 16], ts_header[48];
+    snprintf(id_header, sizeof id_header, "webhook-id: %s", d->id);
+    snprintf(ts_header, sizeof ts_header, "webhook-timestamp: %s", ts);
+    const char *headers[] = {id_header, ts_header, sig_header};
+    slot *s = &W.slots[i];
+    snprintf(s->id, sizeof s->id, "%s", d->id);
+    snprintf(s->webhook_id, sizeof s->webhook_id, "%s", d->webhook_id);
+    snprintf(s->ws, sizeof s->ws, "%s", ws);
+    s->state = 1;
+    if (!http_out_post(h, d->url, headers, 3, d->body, strlen(d->body), W.timeout_ms, sent,
+                       (void *)(intptr_t)i))
+        s->state = 0;
+}
+
+typedef struct due_ctx {
+    int64_t now;
+    int max;
+    engine_delivery *d;
+    int n;
+} due_ctx;
+
+static int due_fn(engine_call *c, void *ud)
+{
+    due_ctx *x = ud;
+    return integrations_due(c, x->now, x->max, out_already, NULL, &x->d, &x->n);
+}
+
+static int out_count(void)
+{
+    int n = 0;
+    for (int i = 0; i < MAX_OUT; i++)
+        n += W.slots[i].state != 0;
+    return n;
+}
+
+/* Sends what is due in workspace ws. */
+static void look(store_conn *conn, http_out *h, const char *ws)
+{
+    int room = MAX_OUT - out_count();
+    if (room <= 0) return;
+    arena a;
+    arena_init(&a);
+    due_ctx x = {.now = (int64_t)time_now_ms(), .max = room < WS_DUE_MAX ? room : WS_DUE_MAX};
+    store_err e;
+    int rc = engine_as_system(conn, &a, ws, due_fn, &x, &e);
+    if (rc)
+        fprintf(stderr,
+                "{\"level\":\"error\",\"msg\":\"webhook deliveries not read\",\"store\":\"%s\"}\n",
+                e.msg);
+    for (int i = 0; i < x.n; i++)
+        send_one(h, ws, &x.d[i]);
+    arena_release(&a);
+}
+
+typedef struct ws_list {
+    char (*id)[ID_MAX];
+    int n, cap;
+} ws_list;
+
+static void add_ws(ws_list *l, const char *ws)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->id[i], ws) == 0) return;
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 64;
+        void *p = realloc(l->id, sizeof *l->id * (size_t)cap);
+        if (!p) return;
+        l->id = p;
+        l->cap = cap;
+    }
+    snprintf(l->id[l->n++], ID_MAX, "%s", ws);
+}
+
+static void each_ws(const store_workspace *w, void *ud)
+{
+    if (integrations_has_webhooks(w->id)) add_ws(ud, w->id);
+}
+
+static void *loop(void *arg)
+{
+    (void)arg;
+    store_conn *conn = NULL;
+    store_err e;
+    if (store_connect(W.db, &conn, &e) != STORE_OK) {
+        fprintf(stderr,
+                "{\"level\":\"error\",\"msg\":\"webhook worker has no connection\","
+                "\"store\":\"%s\"}\n",
+                e.msg);
+        return NULL;
+    }
+    http_out *h = W.h;
+    uint64_t last_full = 0, last_hold = 0;
+    bool held = false;
+    ws_list todo = {0};
+    while (!atomic_load(&W.stop)) {
+        uint64_t now = time_now_ms();
+        if (now - last_hold >= HOLD_MS) {
+            last_hold = now;
+            if (store_try_hold(conn, HOLD_KEY, &held, &e) != STORE_OK) held = false;
+        }
+        char noted[POLL_WS][ID_MAX];
+        bool all = false;
+        int n = integrations_wait(0, noted, POLL_WS, &all);
+        todo.n = 0;
+        for (int i = 0; i < n; i++)
+            add_ws(&todo, noted[i]);
+        pthread_mutex_lock(&W.mu);
+        for (int i = 0; i < W.nfinished; i++) {
+            slot *s = &W.slots[W.finished[i]];
+            add_ws(&todo, s->ws); /* its endpoint's next may go now */
+            s->state = 0;
+        }
+        W.nfinished = 0;
+        pthread_mutex_unlock(&W.mu);
+        if (all || now - last_full >= POLL_MS) {
+            last_full = now;
+            if (store_workspace_each(conn, each_ws, &todo, &e) != STORE_OK)
+                fprintf(stderr,
+                        "{\"level\":\"error\",\"msg\":\"webhook worker: no workspaces\","
+                        "\"store\":\"%s\"}\n",
+                        e.msg);
+        }
+        if (held)
+            for (int i = 0; i < todo.n && !atomic_load(&W.stop); i++)
+                look(conn, h, todo.id[i]);
+        uint64_t since = time_now_ms() - last_full;
+        http_out_run(h, since >= POLL_MS ? 0 : (int)(POLL_MS - since));
+    }
+    free(todo.id);
+    store_disconnect(conn);
+    return NULL;
+}
+
+int webhooks_start(store *db, bool allow_private, store_err *e)
+{
+    http_out_global_init();
+    W.db = db;
+    W.allow_private = allow_private;
+    const char *t = getenv("CAIRN_WEBHOOK_TIMEOUT_MS"); /* tests: a quick timeout */
+    W.timeout_ms = t && atoi(t) > 0 ? atoi(t) : HTTP_OUT_TIMEOUT_MS;
+    memset(W.slots, 0, sizeof W.slots);
+    W.nfinished = W.recording = 0;
+    atomic_store(&W.stop, false);
+    http_out *h = http_out_new(allow_private, MAX_OUT);
+    if (!h) {
+        snprintf(e->msg, sizeof e->msg, "no memory for the webhook client");
+        return STORE_ERROR;
+    }
+    pthread_mutex_lock(&W.mu);
+    W.h = h;
+    pthread_mutex_unlock(&W.mu);
+    integrations_set_waker(wake, NULL);
+    if (pthread_create(&W.thread, NULL, loop, NULL) != 0) {
+        integrations_set_waker(NULL, NULL);
+        pthread_mutex_lock(&W.mu);
+        W.h = NULL;
+        pthread_mutex_unlock(&W.mu);
+        http_out_free(h);
+        snprintf(e->msg, sizeof e->msg, "cannot start the webhook worker");
+        return STORE_ERROR;
+    }
+    W.started = true;
+    return STORE_OK;
+}
+
+void webhooks_stop(void)
+{
+    if (!W.started) return;
+    atomic_store(&W.stop, true);
+    wake(NULL);
+    pthread_join(W.thread, NULL);
+    integrations_set_waker(NULL, NULL);
+    /* Attempts on their way through the writer come back before the
+     * client they name goes (the writers still run). */
+    pthread_mutex_lock(&W.mu);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STOP_WAIT_S;
+    while (W.recording > 0)
+        if (pthread_cond_timedwait(&W.cv, &W.mu, &until)) break;
+    http_out *h = W.h;
+    W.h = NULL;
+    pthread_mutex_unlock(&W.mu);
+    http_out_free(h);
+    W.started = false;
+}
