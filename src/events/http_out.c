@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -204,7 +205,10 @@ typedef struct xfer {
     size_t kept;
     bool body_capped; /* we stopped reading at HTTP_OUT_BODY_READ_MAX */
     bool refused;     /* the guard refused an address */
+    bool opened;      /* ... and let another through */
     char refused_addr[INET6_ADDRSTRLEN];
+    char addr[INET6_ADDRSTRLEN]; /* the last address tried, and its port */
+    int port;
     char raw[HTTP_OUT_EXCERPT_MAX];
     char errbuf[CURL_ERROR_SIZE];
 } xfer;
@@ -264,23 +268,24 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 {
     xfer *x = clientp;
     if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
-    if (!x->h->allow_private) {
-        /* a->addr is declared a struct sockaddr but holds addrlen bytes
-         * (libcurl's storage is a union big enough for sockaddr_in6). */
-        struct sockaddr_storage ss;
-        memset(&ss, 0, sizeof ss);
-        size_t n = a->addrlen < sizeof ss ? a->addrlen : sizeof ss;
-        memcpy(&ss, (const char *)a + offsetof(struct curl_sockaddr, addr), n);
-        if (n < sizeof(struct sockaddr_in) || http_out_addr_refused((struct sockaddr *)&ss)) {
-            x->refused = true;
-            const void *ip = ss.ss_family == AF_INET6
-                                 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-                                 : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-            if (!inet_ntop(ss.ss_family, ip, x->refused_addr, sizeof x->refused_addr))
-                snprintf(x->refused_addr, sizeof x->refused_addr, "?");
-            return CURL_SOCKET_BAD;
-        }
+    /* a->addr is declared a struct sockaddr but holds addrlen bytes
+     * (libcurl's storage is a union big enough for sockaddr_in6). */
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    size_t n = a->addrlen < sizeof ss ? a->addrlen : sizeof ss;
+    memcpy(&ss, (const char *)a + offsetof(struct curl_sockaddr, addr), n);
+    const void *ip = &((struct sockaddr_in *)&ss)->sin_addr;
+    x->port = ntohs(((struct sockaddr_in *)&ss)->sin_port); /* same offset in both */
+    if (ss.ss_family == AF_INET6) ip = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (!inet_ntop(ss.ss_family, ip, x->addr, sizeof x->addr))
+        snprintf(x->addr, sizeof x->addr, "?");
+    if (!x->h->allow_private &&
+        (n < sizeof(struct sockaddr_in) || http_out_addr_refused((struct sockaddr *)&ss))) {
+        x->refused = true;
+        memcpy(x->refused_addr, x->addr, sizeof x->addr);
+        return CURL_SOCKET_BAD;
     }
+    x->opened = true;
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
@@ -295,7 +300,7 @@ static void parse_retry_after(xfer *x, const char *v, size_t n)
     size_t digits = 0;
     long s = 0;
     while (digits < n && v[digits] >= '0' && v[digits] <= '9') {
-        if (s < 1000000000L) s = s * 10 + (v[digits] - '0'); /* caps at ~31 years */
+        s = s >= 100000000L ? 1000000000L : s * 10 + (v[digits] - '0'); /* ~31 years at most */
         digits++;
     }
     if (digits == n) {
@@ -406,6 +411,23 @@ static void fail(http_out_result *r, int error, const char *a, const char *b, co
     r->message[o] = '\0';
 }
 
+/* "connection refused (203.0.113.5 port 443)": the system's reason says
+ * more than libcurl's "Couldn't connect to server". */
+static void connect_failed(xfer *x, http_out_result *r, const char *detail)
+{
+    long os_errno = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
+    if (!os_errno || !x->addr[0]) {
+        fail(r, HTTP_OUT_CONNECT, detail, NULL, NULL);
+        return;
+    }
+    char tmp[128], why[128], where[96];
+    snprintf(why, sizeof why, "%s", strerror_r((int)os_errno, tmp, sizeof tmp));
+    why[0] = (char)tolower((unsigned char)why[0]);
+    snprintf(where, sizeof where, " (%s port %d)", x->addr, x->port);
+    fail(r, HTTP_OUT_CONNECT, why, where, NULL);
+}
+
 static void classify(xfer *x, CURLcode rc, http_out_result *r)
 {
     long status = 0;
@@ -431,11 +453,11 @@ static void classify(xfer *x, CURLcode rc, http_out_result *r)
         fail(r, HTTP_OUT_TIMEOUT, "timed out after ", num, " ms");
         break;
     case CURLE_COULDNT_CONNECT:
-        if (x->refused)
+        if (x->refused && !x->opened)
             fail(r, HTTP_OUT_REFUSED_ADDRESS, "refused to connect to ", x->refused_addr,
                  ": a private, loopback or link-local address");
         else
-            fail(r, HTTP_OUT_CONNECT, detail, NULL, NULL);
+            connect_failed(x, r, detail);
         break;
     case CURLE_COULDNT_RESOLVE_HOST: fail(r, HTTP_OUT_DNS, detail, NULL, NULL); break;
     case CURLE_GOT_NOTHING:
@@ -565,8 +587,9 @@ static int collect(http_out *h)
     CURLMsg *m;
     while ((m = curl_multi_info_read(h->multi, &left))) {
         if (m->msg != CURLMSG_DONE) continue;
-        xfer *x = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        xfer *x = (xfer *)priv;
         CURLcode rc = m->data.result;
         http_out_result r = {0};
         classify(x, rc, &r);

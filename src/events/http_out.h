@@ -36,7 +36,8 @@
 #define HTTP_OUT_USER_AGENT    "Cairn-Webhooks/1"
 #define HTTP_OUT_MESSAGE_MAX   256
 
-/* What went wrong on the way, when a usable status did not come back. */
+/* What went wrong on the way. Any status but a 3xx is HTTP_OUT_OK: the
+ * caller judges 2xx, 410, 429 and the rest. */
 enum {
     HTTP_OUT_OK = 0,
     HTTP_OUT_TIMEOUT,         /* the overall timeout passed */
@@ -109,7 +110,9 @@ typedef void (*http_out_done)(void *ud, const http_out_result *r);
 /* Queues a POST of body[0..body_len) with Content-Type: application/json,
  * User-Agent HTTP_OUT_USER_AGENT and headers ("Name: value" strings) to url,
  * with timeout_ms for the whole exchange (<= 0: HTTP_OUT_TIMEOUT_MS). url,
- * headers and body are copied. done(ud, r) is called exactly once, from
+ * headers and body are copied. A Content-Type among headers replaces the
+ * default; no header may hold CR or LF (asserted: Cairn builds them, a
+ * client's text never goes here raw). done(ud, r) is called exactly once, from
  * http_out_run (or http_out_free) on h's thread; r is valid during the
  * call. done may call http_out_post. Returns false, and never calls done,
  * when max_in_flight POSTs are already in flight or memory ran out. The URL
