@@ -508,11 +508,53 @@ static void run_call_into(api_req *q, engine_result *r)
     render(q, r);
 }
 
+static atomic_uint_fast64_t commits;
+
+void api_committed(void)
+{
+    atomic_fetch_add(&commits, 1);
+}
+
+uint64_t api_commits(void)
+{
+    return atomic_load(&commits);
+}
+
+/* GET /v1/events?wait=N with an empty page: parked until something comes
+ * or N seconds pass (the engine checked wait: 0 to 30). */
+static void long_poll(api_req *q, const engine_result *r)
+{
+    q->parked = false;
+    if (!q->route->action || q->route->action->id != ACT_EVENTS_FEED || r->kind != EK_OK ||
+        r->data.len != 2 || memcmp(r->data.data, "[]", 2) != 0)
+        return;
+    const char *wait = NULL;
+    for (int i = 0; i < q->nparams; i++)
+        if (strcmp(q->params[i].k, "wait") == 0) wait = q->params[i].v;
+    int secs = wait ? atoi(wait) : 0;
+    if (secs <= 0) return;
+    uint64_t now = time_now_ms();
+    if (!q->poll_until_ms) q->poll_until_ms = now + (uint64_t)secs * 1000;
+    q->polled_ms = now;
+    q->parked = now < q->poll_until_ms;
+}
+
 static void run_call(api_req *q)
 {
     engine_result r;
+    q->polled_commits = api_commits();
     run_call_into(q, &r);
+    long_poll(q, &r);
     engine_result_release(&r);
+}
+
+void api_poll(api_req *q)
+{
+    buf_reset(&q->out);
+    q->status = 500;
+    for (int i = 0; i < q->nparams; i++)
+        q->params[i].used = false;
+    run_call(q);
 }
 
 /* `dry_run=true|false` on a write route. */

@@ -83,6 +83,11 @@ typedef struct api_req {
     const char *audit_ws;     /* ... for this workspace ... */
     bool audited;             /* ... when set by its on_writer half */
     uint64_t start_ns;
+    /* A long poll (GET /v1/events?wait=N) whose page came back empty: the
+     * transport keeps the request and runs it again (api_poll) when
+     * something committed, until this time, then answers what it has. */
+    bool parked;
+    uint64_t poll_until_ms, polled_ms, polled_commits;
 } api_req;
 
 typedef int (*api_handler)(api_req *q);
@@ -137,6 +142,14 @@ void api_settings_changed(void);
 /* Replaces the response with a store failure (a batch that could not
  * begin or commit): rc and e say what the store reported. */
 void api_fail_store(api_req *q, int rc, const store_err *e);
+
+/* A parked request (q->parked) runs its read again: parked again while
+ * its page is still empty and its time not up. */
+void api_poll(api_req *q);
+/* Writers count their commits, so a parked request runs again only when
+ * something may have changed (or now and then: another node's writes). */
+void api_committed(void);
+uint64_t api_commits(void);
 
 /* Authenticates the request's key and takes its limit slot, for a public
  * route that checks something else first (MCP's Origin): 0, or -1 with

@@ -317,6 +317,35 @@ static void fixed_schemas(json_t *s)
                        "description", "An update's changed fields: {field: {from, to}}", "data",
                        "type", "object", "description", "The record as it was after the event")));
     json_object_set_new(
+        s, "Event",
+        object_of(pack(
+            "{s:o, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:o, s:o, s:{s:s, s:s}, "
+            "s:{s:[s,s], s:{s:s, s:{s:{}, s:{}}}, s:s}, s:{s:[s,s]}, s:{s:s, s:s}}",
+            "id", str_schema(), "object", "type", "string", "const", "event", "sequence", "type",
+            "integer", "format", "int64", "description",
+            "Its place in the workspace's log: from 1, in commit order, never reused", "type",
+            "type", "string", "description", "<record>.<what>, e.g. deal.stage_changed",
+            "resource_type", str_schema(), "resource_id", str_schema(), "data", "type", "object",
+            "description", "The record as the API answered it after the event", "changes", "type",
+            "object", "null", "additionalProperties", "type", "object", "properties", "from", "to",
+            "description", "An update's changed fields: {field: {from, to}}", "actor_key_id",
+            "type", "string", "null", "occurred_at", "type", "string", "format", "date-time")));
+    json_object_set_new(
+        s, "WebhookSecret",
+        object_of(pack("{s:o, s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:{s:s, s:s}}", "id", str_schema(),
+                       "object", "type", "string", "const", "webhook_secret", "signing_secret",
+                       "type", "string", "description",
+                       "whsec_ + base64 of 32 random bytes: shown this once",
+                       "signing_secret_preview", str_schema(), "previous_secret_expires_at", "type",
+                       "string", "format", "date-time")));
+    json_object_set_new(
+        s, "WebhookReplay",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:{s:[s,s]}, s:{s:[s,s]}, s:{s:s}}", "object",
+                       "type", "string", "const", "webhook_replay", "webhook_id", str_schema(),
+                       "queued", int_schema(), "first_sequence", "type", "integer", "null",
+                       "last_sequence", "type", "integer", "null", "truncated", "type",
+                       "boolean")));
+    json_object_set_new(
         s, "BoardStage",
         pack("{s:[o, o]}", "allOf", schema_ref("PipelineStage"),
              object_of(pack("{s:o, s:o, s:o, s:{s:[s,s], s:s}}", "deal_count", int_schema(),

@@ -256,6 +256,10 @@ void exchange_run(http_exchange *x)
         return;
     }
     api_handle(q);
+    if (q->parked) {
+        h2o_linklist_insert(&x->w->parked, &x->park_link);
+        return;
+    }
     if (!q->deferred) {
         exchange_send(x);
         return;
@@ -265,6 +269,30 @@ void exchange_run(http_exchange *x)
     x->wj.q = q;
     x->wj.done = on_writer_done;
     writer_submit(&x->wj);
+}
+
+/* A parked poll runs again at least this often: another node's commits
+ * do not count here. */
+#define POLL_AGAIN_MS 500
+
+void exchange_poll(http_worker *w, bool all)
+{
+    uint64_t now = time_now_ms(), commits = api_commits();
+    h2o_linklist_t *n = w->parked.next;
+    while (n != &w->parked) {
+        http_exchange *x = H2O_STRUCT_FROM_MEMBER(http_exchange, park_link, n);
+        n = n->next;
+        api_req *q = &x->q;
+        bool due = now >= q->poll_until_ms;
+        if (!all && !due && q->polled_commits == commits && now - q->polled_ms < POLL_AGAIN_MS)
+            continue;
+        if (!all) api_poll(q);
+        if (all || due || !q->parked) {
+            q->parked = false;
+            h2o_linklist_unlink(&x->park_link);
+            exchange_send(x);
+        }
+    }
 }
 
 void exchange_send(http_exchange *x)

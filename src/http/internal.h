@@ -40,6 +40,7 @@ typedef struct http_worker {
     int inflight;                 /* exchanges not yet finished */
     bool draining;                /* SIGTERM: every answer closes its connection */
     h2o_linklist_t h1conns;       /* every HTTP/1 connection of this thread */
+    h2o_linklist_t parked;        /* long polls waiting for events (exchange_poll) */
     h2o_timeout_t io_timeout;     /* HTTP_IO_TIMEOUT_MS */
     h2o_timeout_t linger_timeout; /* how long a closing connection is read */
     time_t date_at;               /* second the Date header below is for */
@@ -54,6 +55,7 @@ typedef enum http_transport { HTTP_T_H1, HTTP_T_H2O } http_transport;
  * client has gone, and the answer is then only logged. */
 typedef struct http_exchange {
     writer_job wj;
+    h2o_linklist_t park_link; /* in w->parked while q.parked */
     h2o_multithread_message_t msg;
     http_worker *w;
     http_transport t;
@@ -96,6 +98,10 @@ void exchange_header(http_exchange *x, const char *name, size_t nlen, const char
 /* Runs an accepted request: answers at once through exchange_send, or
  * hands it to the writer and answers when it is done. */
 void exchange_run(http_exchange *x);
+/* Runs the parked long polls again when something committed (or every
+ * POLL_AGAIN_MS: another node's writes), answering those that found
+ * events or whose time is up; with `all`, answers every one now (drain). */
+void exchange_poll(http_worker *w, bool all);
 /* Sends whatever x->q holds (an answer or an error) on its transport. */
 void exchange_send(http_exchange *x);
 /* The headers every response carries; returns how many. */

@@ -180,6 +180,7 @@ static void drain(http_worker *w)
             busy |= atomic_load(&draining_busy[i]);
         if (now >= start + DRAIN_MS || (!busy && now >= start + DRAIN_GRACE_MS)) break;
         h2o_evloop_run(w->ctx.loop, 10);
+        exchange_poll(w, true); /* a long poll that came meanwhile answers at once */
     }
     atomic_store(&draining_busy[w->index], false); /* past DRAIN_MS: stop waiting for it */
     http1_close_idle(w);
@@ -197,6 +198,7 @@ static void *worker_main(void *arg)
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = globalconf.hosts;
     h2o_linklist_init_anchor(&w->h1conns);
+    h2o_linklist_init_anchor(&w->parked);
     h2o_timeout_init(w->ctx.loop, &w->io_timeout, HTTP_IO_TIMEOUT_MS);
     h2o_timeout_init(w->ctx.loop, &w->linger_timeout, HTTP_LINGER_MS);
     w->queue = h2o_multithread_create_queue(w->ctx.loop);
@@ -204,8 +206,12 @@ static void *worker_main(void *arg)
     w->listener = listen_on(w, listen_fd);
     if (metrics_fd >= 0) w->metrics_listener = listen_on(w, metrics_fd);
 
-    while (!atomic_load(&stopping))
-        h2o_evloop_run(w->ctx.loop, 100);
+    while (!atomic_load(&stopping)) {
+        /* Long polls look again for events every few milliseconds. */
+        h2o_evloop_run(w->ctx.loop, h2o_linklist_is_empty(&w->parked) ? 100 : 10);
+        exchange_poll(w, false);
+    }
+    exchange_poll(w, true);
     drain(w);
     return NULL;
 }

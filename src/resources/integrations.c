@@ -225,7 +225,7 @@ int evtypes_list(engine_call *c)
     int limit;
     if (engine_parse_query_fields(c, c->action->query, c->action->nquery, q, set)) return -1;
     if (engine_parse_limit(c, &limit)) return -1;
-    const char *cursor = engine_param_get(c, "cursor");
+    const char *cursor = set[EVTQ_cursor] ? q[EVTQ_cursor].s : NULL;
     if (engine_params_check(c)) return -1;
     if (cursor && (strncmp(cursor, "k.", 2) != 0 || strlen(cursor) > 130))
         return engine_fail(c, EK_INVALID, "cursor", "cursor is not one this list gave");
@@ -369,7 +369,7 @@ int events_feed(engine_call *c)
     int limit;
     if (engine_parse_query_fields(c, c->action->query, c->action->nquery, q, set)) return -1;
     if (engine_parse_limit(c, &limit)) return -1;
-    const char *cursor = engine_param_get(c, "cursor");
+    const char *cursor = set[FEEDQ_cursor] ? q[FEEDQ_cursor].s : NULL;
     if (engine_params_check(c)) return -1;
     store_feed_query fq = {.limit = limit};
     if (cursor && !parse_seq(cursor, &fq.after))
