@@ -166,6 +166,8 @@ class Model:
             m = REF_RE.search(items.get("description") or "")
             if m and m.group(1) in self.res:
                 return ("refs", m.group(1))  # an array of ids its items' schema names
+            if prop.get("examples"):
+                return None  # names the document shows (a webhook's event types), not ids
             return ("ids", None)
         return None
 
@@ -228,7 +230,10 @@ def value_for(name, s, ws, i, props, seen_refs):
     """A plausible value for one property in workspace ws (record number i), or None."""
     s = M.resolve(s) or {}
     if s.get("examples"):  # a value the document gives (a list of line items)
-        return json.loads(json.dumps(s["examples"][0]))
+        v = json.loads(json.dumps(s["examples"][0]))
+        if name == "key" and isinstance(v, str):  # a natural key (an event type's): one each
+            v = "%s.%s_%d" % (v, ws.mark.lower(), i)
+        return v
     ref = M.ref_of(s, props)
     if ref:
         kind, what = ref
