@@ -118,9 +118,9 @@ static void calendar_schemas(json_t *s)
         s, "CalendarAvailability",
         object_of(pack("{s:{s:s, s:s}, s:o, s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:o}", "object",
                        "type", "string", "const", "calendar_availability", "member_id",
-                       str_schema(), "from", "type", "string", "format", "date-time", "to", "type",
-                       "string", "format", "date-time", "busy", array_of(object_of(busy)), "free",
-                       array_of(object_of(span)))));
+                       nullable_str(), "from", "type", "string", "format", "date-time", "to",
+                       "type", "string", "format", "date-time", "busy", array_of(object_of(busy)),
+                       "free", array_of(object_of(span)))));
 }
 
 /* outbound.c's tools (002): counts of campaign contacts by status, and

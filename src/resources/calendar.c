@@ -114,21 +114,21 @@ static bool same(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-/* The busy spans of `member` meeting [lo, hi), in start order, each tagged
- * with its index in *ids (the events'). More than SPANS_MAX is a 400
- * naming `param` (the range's end). */
+/* The busy spans meeting [lo, hi) of `member` (NULL: of every member), in
+ * start order, each tagged with its index in *ids (the events', each
+ * once). More than SPANS_MAX is a 400 naming `param` (the range's end). */
 static int member_busy(engine_call *c, const char *member, int64_t lo, int64_t hi,
                        const char *param, cal_span **spans, const char ***ids, int *n)
 {
     const res_def *r = RES(CATT);
     store_filter f[4] = {
-        {.field = CATT_member_id, .v = sv_text(member)},
         {.field = CATT_busy, .v = sv_int(1)},
         {.field = CATT_starts_at, .v = sv_int(hi), .op = SF_LT},
         {.field = CATT_ends_at, .v = sv_int(lo + 1), .op = SF_GE},
+        {.field = CATT_member_id, .v = sv_text(member)},
     };
     store_query q = {.filters = f,
-                     .nfilters = 4,
+                     .nfilters = member ? 4 : 3,
                      .sort_by = &r->fields[CATT_starts_at],
                      .ascending = true,
                      .limit = 100,
@@ -144,24 +144,30 @@ static int member_busy(engine_call *c, const char *member, int64_t lo, int64_t h
         store_err e;
         int rc = store_rec_list(c->conn, c->a, r, c->ws, &q, &rows, &got, &more, &e);
         if (rc) return engine_store_fail(c, rc, &e);
-        if (*n + got > SPANS_MAX)
-            return engine_fail(c, EK_INVALID, param,
-                               "member %s has more than %d events in the range: narrow it", member,
-                               SPANS_MAX);
         if (*n + got > cap) {
             while (cap < *n + got)
                 cap *= 2;
-            cal_span *s = arena_alloc(c->a, sizeof *s * (size_t)cap);
+            cal_span *sp = arena_alloc(c->a, sizeof *sp * (size_t)cap);
             const char **d = arena_alloc(c->a, sizeof *d * (size_t)cap);
-            memcpy(s, *spans, sizeof *s * (size_t)*n);
+            memcpy(sp, *spans, sizeof *sp * (size_t)*n);
             memcpy(d, *ids, sizeof *d * (size_t)*n);
-            *spans = s, *ids = d;
+            *spans = sp, *ids = d;
         }
         for (int i = 0; i < got; i++) {
-            (*ids)[*n] = engine_text(&rows[i], CATT_event_id);
-            (*spans)[*n] = (cal_span){.start = engine_int(&rows[i], CATT_starts_at, 0),
-                                      .end = engine_int(&rows[i], CATT_ends_at, 0),
-                                      .tag = *n};
+            const char *ev = engine_text(&rows[i], CATT_event_id);
+            int64_t s = engine_int(&rows[i], CATT_starts_at, 0);
+            /* An event's rows (one per member) share its start: a team's
+             * event is listed once. */
+            bool seen = false;
+            for (int k = *n - 1; k >= 0 && (*spans)[k].start == s && !seen; k--)
+                seen = same((*ids)[k], ev);
+            if (seen) continue;
+            if (*n == SPANS_MAX)
+                return engine_fail(c, EK_INVALID, param,
+                                   "more than %d events in the range: narrow it", SPANS_MAX);
+            (*ids)[*n] = ev;
+            (*spans)[*n] =
+                (cal_span){.start = s, .end = engine_int(&rows[i], CATT_ends_at, 0), .tag = *n};
             (*n)++;
         }
         if (!more || got == 0) return 0;
@@ -355,19 +361,21 @@ int calendar_availability(engine_call *c)
     bool given[AVAILQ__COUNT];
     if (engine_parse_query_fields(c, a->query, a->nquery, v, given) || engine_params_check(c))
         return -1;
-    for (int i = 0; i < AVAILQ__COUNT; i++)
-        if (!given[i])
-            return engine_fail(c, EK_INVALID, a->query[i].name, "%s is required", a->query[i].name);
-    int64_t lo = v[AVAILQ_from].i, hi = v[AVAILQ_to].i;
+    int64_t now = (int64_t)time_now_ms();
+    int64_t lo = given[AVAILQ_from] ? v[AVAILQ_from].i : now - (now % DAY_MS + DAY_MS) % DAY_MS;
+    int64_t hi = given[AVAILQ_to] ? v[AVAILQ_to].i : lo + 7 * DAY_MS;
     if (hi <= lo) return engine_fail(c, EK_INVALID, "to", "to must be after from");
     if (hi - lo > RANGE_MAX_MS)
         return engine_fail(c, EK_INVALID, "to", "to must be at most 90 days after from");
-    res_row mem;
-    if (engine_load(c, RES(MEMBER), v[AVAILQ_member_id].s, "member_id", &mem)) return -1;
+    res_row mem = {0};
+    if (given[AVAILQ_member_id] &&
+        engine_load(c, RES(MEMBER), v[AVAILQ_member_id].s, "member_id", &mem))
+        return -1;
+    const char *who = given[AVAILQ_member_id] ? mem.id : NULL;
     cal_span *spans;
     const char **ids;
     int n;
-    if (member_busy(c, mem.id, lo, hi, "to", &spans, &ids, &n)) return -1;
+    if (member_busy(c, who, lo, hi, "to", &spans, &ids, &n)) return -1;
     cal_span *busy = arena_alloc(c->a, sizeof *busy * (size_t)(n ? n : 1));
     cal_span *free_ = arena_alloc(c->a, sizeof *free_ * (size_t)(n + 1));
     int nb = cal_merge(spans, n, lo, hi, busy);
@@ -375,7 +383,7 @@ int calendar_availability(engine_call *c)
     jw *w = engine_answer(c);
     jw_obj_open(w);
     jw_kstr(w, "object", "calendar_availability");
-    jw_kstr(w, "member_id", mem.id);
+    jw_kstr(w, "member_id", who);
     jw_kstr(w, "from", iso(c, lo));
     jw_kstr(w, "to", iso(c, hi));
     jw_key(w, "busy");
