@@ -71,7 +71,8 @@ int cal_gaps(const cal_span *busy, int n, int64_t lo, int64_t hi, cal_span *out)
     int m = 0;
     int64_t at = lo;
     for (int i = 0; i < n; i++) {
-        if (busy[i].start > at) out[m++] = (cal_span){.start = at, .end = busy[i].start, .tag = -1};
+        int64_t s = busy[i].start < hi ? busy[i].start : hi;
+        if (s > at) out[m++] = (cal_span){.start = at, .end = s, .tag = -1};
         if (busy[i].end > at) at = busy[i].end;
     }
     if (at < hi) out[m++] = (cal_span){.start = at, .end = hi, .tag = -1};

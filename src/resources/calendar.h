@@ -17,7 +17,9 @@ typedef struct cal_span {
 } cal_span;
 
 /* Sorts s[0..n) by start, clips each to [lo, hi) and merges overlapping
- * or touching ones into out (room for n); returns how many. */
+ * or touching ones into out (room for n); returns how many. A merged
+ * span's run of sorted input is exact when every input span meets
+ * [lo, hi), as the ones a range query read do. */
 int cal_merge(cal_span *s, int n, int64_t lo, int64_t hi, cal_span *out);
 /* The gaps between merged spans busy[0..n) within [lo, hi) into out (room
  * for n + 1); returns how many. */

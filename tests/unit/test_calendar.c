@@ -70,6 +70,12 @@ TEST(calendar_gaps_tile_the_range)
     CHECK_EQ_INT(out[0].end, H(9));
     cal_span all[] = {{H(0), H(9)}};
     CHECK_EQ_INT(cal_gaps(all, 1, H(0), H(9), out), 0);
+    /* Spans reaching past the range leave no gap outside it. */
+    cal_span wide[] = {{H(-2), H(1)}, {H(12), H(14)}};
+    n = cal_gaps(wide, 2, H(0), H(9), out);
+    if (!CHECK_EQ_INT(n, 1)) return;
+    CHECK_EQ_INT(out[0].start, H(1));
+    CHECK_EQ_INT(out[0].end, H(9));
 }
 
 TEST(calendar_first_slot_for_two_members)
