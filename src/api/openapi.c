@@ -106,6 +106,23 @@ static const char *const error_codes[] = {"validation_failed",
                                           "insufficient_storage",
                                           NULL};
 
+/* calendar.c's availability: a member's merged busy time and the free
+ * gaps between it, which together cover [from, to). */
+static void calendar_schemas(json_t *s)
+{
+    json_t *span = pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "starts_at", "type", "string", "format",
+                        "date-time", "ends_at", "type", "string", "format", "date-time");
+    json_t *busy = json_deep_copy(span);
+    json_object_set_new(busy, "event_ids", array_of(str_schema()));
+    json_object_set_new(
+        s, "CalendarAvailability",
+        object_of(pack("{s:{s:s, s:s}, s:o, s:{s:s, s:s}, s:{s:s, s:s}, s:o, s:o}", "object",
+                       "type", "string", "const", "calendar_availability", "member_id",
+                       nullable_str(), "from", "type", "string", "format", "date-time", "to",
+                       "type", "string", "format", "date-time", "busy", array_of(object_of(busy)),
+                       "free", array_of(object_of(span)))));
+}
+
 /* outbound.c's tools (002): counts of campaign contacts by status, and
  * the views built on them. */
 static void outbound_schemas(json_t *s)
@@ -423,6 +440,7 @@ static void fixed_schemas(json_t *s)
                        "format", "date", "accounts", array_of(object_of(row)), "totals",
                        array_of(object_of(total)), "balanced", "type", "boolean")));
     outbound_schemas(s);
+    calendar_schemas(s);
 }
 
 /* -------------------------------------------------- shared responses */

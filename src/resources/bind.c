@@ -32,6 +32,7 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_QUAL] = &qual_hooks,
     [RES_EVTYPE] = &evtype_hooks,
     [RES_WEBHOOK] = &webhook_hooks,
+    [RES_CEVENT] = &calendar_event_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -75,6 +76,8 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_WEBHOOK_TEST] = webhook_test,
     [ACT_WEBHOOK_REPLAY] = webhook_replay,
     [ACT_DELIVERY_RETRY] = delivery_retry,
+    [ACT_CAL_AVAILABILITY] = calendar_availability,
+    [ACT_CAL_SCHEDULE] = calendar_schedule,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

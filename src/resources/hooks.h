@@ -132,4 +132,8 @@ int integrations_dispatch(struct engine_call *c, int64_t now_ms);
 int engine_workspace_get(struct engine_call *c);
 int engine_workspace_update(struct engine_call *c);
 
+int calendar_availability(struct engine_call *c); /* calendar.c */
+int calendar_schedule(struct engine_call *c);     /* calendar.c */
+extern const res_hooks calendar_event_hooks;      /* calendar.c */
+
 #endif
