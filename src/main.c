@@ -35,7 +35,7 @@ static const char usage_serve[] =
     "usage: cairn serve [--listen HOST:PORT] [--db PATH] [--threads N] [--writers N]\n"
     "                   [--key-concurrency N] [--key-rate N] [--access-log PATH|-|off]\n"
     "                   [--metrics-listen HOST:PORT] [--mcp-origins O1,O2]\n"
-    "                   [--webhook-allow-private]\n"
+    "                   [--secret-key-file PATH] [--webhook-allow-private]\n"
     "\n"
     "  --listen            address to serve on (env CAIRN_LISTEN, default 127.0.0.1:8080;\n"
     "                      port 0 picks a free port)\n"
@@ -52,6 +52,11 @@ static const char usage_serve[] =
     "                      /metrics needs a key with the workspace:admin scope)\n"
     "  --mcp-origins       browser origins (scheme://host[:port]) allowed at /mcp beside\n"
     "                      loopback ones (env CAIRN_MCP_ORIGINS; default none)\n"
+    "  --secret-key-file   seal stored secrets (webhook signing secrets, SMTP passwords)\n"
+    "                      with the 32-byte key in this file, made with mode 0600 when\n"
+    "                      absent (env CAIRN_SECRET_KEY_FILE; default: the database's\n"
+    "                      secret, <db>.key beside a SQLite file); give every node and\n"
+    "                      `cairn mcp` the same file\n"
     "  --webhook-allow-private\n"
     "                      webhooks may point to loopback, private and link-local\n"
     "                      addresses (env CAIRN_WEBHOOK_ALLOW_PRIVATE=1; for tests and\n"
@@ -111,7 +116,7 @@ static int store_die(const store_err *e)
 
 typedef struct opts {
     const char *db, *listen, *workspace, *scopes, *name, *access_log, *metrics_listen;
-    const char *mcp_origins, *token, *toolsets;
+    const char *mcp_origins, *token, *toolsets, *secret_key_file;
     const char *enable, *disable; /* workspace modules: comma-separated module names */
     int threads, writers, key_conc, key_rate, max_conc, rate;
     bool super_admin, help, webhook_allow_private;
@@ -130,6 +135,24 @@ static bool parse_int(const char *s, int *out)
 }
 
 /* Parses flags shared by all commands; unknown flags are errors. */
+/* Stored secrets (webhook signing secrets, SMTP passwords) are sealed
+ * with the --secret-key-file key when one is given (made 0600 when
+ * absent: keep it apart from the database's backups), else with the
+ * database's own secret. */
+static int set_sealing_key(const opts *o, const unsigned char *secret, size_t n)
+{
+    const char *path = o->secret_key_file ? o->secret_key_file : getenv("CAIRN_SECRET_KEY_FILE");
+    if (!path || !*path) {
+        crypto_set_secret(secret, n);
+        return 0;
+    }
+    unsigned char key[STORE_SECRET_LEN];
+    store_err e;
+    if (store_key_file(path, key, &e) != STORE_OK) return die("--secret-key-file: %s", e.msg);
+    crypto_set_secret(key, sizeof key);
+    return 0;
+}
+
 static int parse(int argc, char **argv, opts *o)
 {
     for (int i = 0; i < argc; i++) {
@@ -168,6 +191,8 @@ static int parse(int argc, char **argv, opts *o)
             str = &o->metrics_listen;
         else if (!strcmp(a, "--mcp-origins"))
             str = &o->mcp_origins;
+        else if (!strcmp(a, "--secret-key-file"))
+            str = &o->secret_key_file;
         else if (!strcmp(a, "--token"))
             str = &o->token;
         else if (!strcmp(a, "--toolsets"))
@@ -648,7 +673,7 @@ static int cmd_serve(opts *o)
     if (!ret && store_secret(c, secret, &e)) ret = die("%s", e.msg);
     if (!ret) {
         engine_set_secret(secret, sizeof secret);
-        crypto_set_secret(secret, sizeof secret);
+        ret = set_sealing_key(o, secret, sizeof secret);
     }
     store_disconnect(c);
     if (ret) {
@@ -718,7 +743,9 @@ static int cmd_mcp(opts *o)
         ret = store_die(&e);
     if (!ret) {
         engine_set_secret(secret, sizeof secret);
-        crypto_set_secret(secret, sizeof secret);
+        ret = set_sealing_key(o, secret, sizeof secret);
+    }
+    if (!ret) {
         mcp_ctx ctx = {.who = {.ws = k.workspace_id,
                                .actor = k.id,
                                .scopes = k.scopes,

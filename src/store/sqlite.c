@@ -1723,6 +1723,15 @@ static int secret_write(const char *path, unsigned char *key, store_err *e)
     return rc == STORE_OK ? sync_dir(path, e) : rc;
 }
 
+int store_key_file(const char *path, unsigned char out[STORE_SECRET_LEN], store_err *e)
+{
+    int rc = secret_read(path, out, e);
+    if (rc == STORE_NOTFOUND) rc = secret_write(path, out, e);
+    if (rc == STORE_CONFLICT) rc = secret_read(path, out, e);
+    if (rc == STORE_NOTFOUND) rc = store_fail(e, STORE_ERROR, "%s vanished as it was made", path);
+    return rc;
+}
+
 static int secret_find(void *ctx, unsigned char *key, store_err *e)
 {
     const sq_store *s = ctx;
@@ -1730,11 +1739,7 @@ static int secret_find(void *ctx, unsigned char *key, store_err *e)
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s.key", s->path) >= (int)sizeof path)
         return store_fail(e, STORE_ERROR, "key file path too long: %s.key", s->path);
-    int rc = secret_read(path, key, e);
-    if (rc == STORE_NOTFOUND) rc = secret_write(path, key, e);
-    if (rc == STORE_CONFLICT) rc = secret_read(path, key, e);
-    if (rc == STORE_NOTFOUND) rc = store_fail(e, STORE_ERROR, "%s vanished as it was made", path);
-    return rc;
+    return store_key_file(path, key, e);
 }
 
 static int sq_secret(sq_conn *c, unsigned char *out, store_err *e)

@@ -386,6 +386,10 @@ int store_merged_get(store_conn *c, const char *ws, const char *res_type, const 
  * (":memory:", or "" for a temporary one) keeps its secret in the
  * process. */
 int store_secret(store_conn *c, unsigned char out[STORE_SECRET_LEN], store_err *e);
+/* A 32-byte key kept in file `path` (read, or made with mode 0600 when
+ * absent), under the same rules as SQLite's secret: `serve
+ * --secret-key-file`, the key stored secrets are sealed with. */
+int store_key_file(const char *path, unsigned char out[STORE_SECRET_LEN], store_err *e);
 
 /* ---- events (outbox) ---- */
 typedef struct store_event {
