@@ -27,6 +27,7 @@
  * the writer (state 2). */
 typedef struct slot {
     int state;
+    bool ok; /* state 2: it was answered 2xx */
     char id[ID_MAX], webhook_id[ID_MAX], ws[ID_MAX];
 } slot;
 
@@ -47,6 +48,8 @@ static struct {
     atomic_bool stop;
     int timeout_ms;
     slot slots[MAX_OUT];
+    char repoll[MAX_OUT][ID_MAX]; /* workspaces with an answered delivery: look again */
+    int nrepoll;
     /* Under mu: the http_out to wake (NULL once stopping), the slots whose
      * attempts are recorded, and how many records are still out. */
     pthread_mutex_t mu;
@@ -136,6 +139,9 @@ static void sent(void *ud, const http_out_result *res)
     /* A 2xx with a transport error after it (a cut body) is no success. */
     if (!ok && r->at.status >= 200 && r->at.status < 300) r->at.status = 0;
     s->state = 2;
+    s->ok = ok;
+    /* An ordered endpoint's next may go now, before this is recorded. */
+    if (ok && W.nrepoll < MAX_OUT) memcpy(W.repoll[W.nrepoll++], s->ws, ID_MAX);
     r->j = (writer_job){.run = record_run, .ws = r->ws, .done = record_done};
     pthread_mutex_lock(&W.mu);
     W.recording++;
@@ -145,15 +151,21 @@ static void sent(void *ud, const http_out_result *res)
 
 /* ------------------------------------------------------------ sending */
 
-static bool out_already(const char *id, const char *webhook_id, void *ud)
+static int out_already(const char *id, const char *webhook_id, void *ud)
 {
     (void)ud;
+    int worst = ENGINE_OUT_NO;
     for (int i = 0; i < MAX_OUT; i++) {
         const slot *s = &W.slots[i];
         if (!s->state) continue;
-        if (id ? strcmp(s->id, id) == 0 : strcmp(s->webhook_id, webhook_id) == 0) return true;
+        int out = s->state == 2 && s->ok ? ENGINE_OUT_PASSED : ENGINE_OUT_BUSY;
+        if (id) {
+            if (strcmp(s->id, id) == 0) return out;
+        } else if (strcmp(s->webhook_id, webhook_id) == 0 && out > worst) {
+            worst = out;
+        }
     }
-    return false;
+    return worst == ENGINE_OUT_PASSED ? ENGINE_OUT_NO : worst;
 }
 
 /* "v1,<base64 HMAC-SHA256 of id.timestamp.body>" under a whsec_ secret. */
@@ -205,6 +217,7 @@ static void send_one(http_out *h, const char *ws, const engine_delivery *d)
     snprintf(s->webhook_id, sizeof s->webhook_id, "%s", d->webhook_id);
     snprintf(s->ws, sizeof s->ws, "%s", ws);
     s->state = 1;
+    s->ok = false;
     if (!http_out_post(h, d->url, headers, 3, d->body, strlen(d->body), W.timeout_ms, sent,
                        (void *)(intptr_t)i))
         s->state = 0;
@@ -310,6 +323,9 @@ static void *loop(void *arg)
         }
         W.nfinished = 0;
         pthread_mutex_unlock(&W.mu);
+        for (int i = 0; i < W.nrepoll; i++)
+            add_ws(&todo, W.repoll[i]);
+        W.nrepoll = 0;
         if (all || now - last_full >= POLL_MS) {
             last_full = now;
             if (store_workspace_each(conn, each_ws, &todo, &e) != STORE_OK)

@@ -195,13 +195,16 @@ typedef struct engine_delivery {
     const char *secrets[2];
     int64_t sequence;
 } engine_delivery;
-/* Whether the worker has delivery `id` out already, or with id NULL any
- * of endpoint webhook_id's. */
-typedef bool (*engine_delivery_skip)(const char *id, const char *webhook_id, void *ud);
+/* Where the worker has delivery `id` (or with id NULL, endpoint
+ * webhook_id: its worst): not out; out, going or failed and not yet
+ * recorded (busy); or answered 2xx and not yet recorded (passed: an
+ * ordered endpoint's next may go). */
+enum { ENGINE_OUT_NO, ENGINE_OUT_BUSY, ENGINE_OUT_PASSED };
+typedef int (*engine_delivery_skip)(const char *id, const char *webhook_id, void *ud);
 /* Up to max deliveries of the call's workspace due at now, active
  * endpoints only: a parallel endpoint's by due time, an ordered one's
- * first undelivered (by sequence) alone, and only when due and nothing of
- * its is out. 0, or -1 with the call's error set. */
+ * first undelivered (by sequence, past those passed) alone, and only when
+ * due and nothing of its is busy. 0, or -1 with the call's error set. */
 int integrations_due(struct engine_call *c, int64_t now, int max, engine_delivery_skip skip,
                      void *ud, engine_delivery **out, int *n);
 /* How an attempt went, for integrations_record. */

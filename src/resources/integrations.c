@@ -1096,10 +1096,14 @@ static void add_due(engine_call *c, engine_delivery **out, int *n, int *cap, con
                                        .sequence = engine_int(d, WHD_sequence, 0)};
 }
 
+/* An ordered endpoint's deliveries looked at in one go: those answered
+ * and not yet recorded come first. */
+#define ORDERED_AHEAD 32
+
 int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip skip, void *ud,
-                     engine_delivery **out, int *n)
+                     engine_delivery **out_, int *n)
 {
-    *out = NULL;
+    *out_ = NULL;
     *n = 0;
     int cap = 0;
     store_filter f = {.field = WEBHOOK_status, .v = sv_text("active")};
@@ -1114,9 +1118,8 @@ int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip 
     for (int i = 0; i < nwh && *n < max; i++) {
         const res_row *wh = &whs[i];
         bool parallel = engine_int(wh, WEBHOOK_parallel, 0) != 0;
-        /* In order: the endpoint's first undelivered event, and nothing
-         * while one of its deliveries is out. */
-        if (!parallel && skip(NULL, wh->id, ud)) continue;
+        /* In order: nothing while one of the endpoint's is busy. */
+        if (!parallel && skip(NULL, wh->id, ud) == ENGINE_OUT_BUSY) continue;
         store_filter df[3] = {
             {.field = WHD_webhook_id, .v = sv_text(wh->id)},
             {.field = WHD_status, .op = SF_IN, .in = open, .nin = 2},
@@ -1127,7 +1130,7 @@ int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip 
                           .sort_by =
                               &RES(WHD)->fields[parallel ? WHD_next_attempt_at : WHD_sequence],
                           .ascending = true,
-                          .limit = parallel ? max - *n : 1,
+                          .limit = parallel ? max - *n : ORDERED_AHEAD,
                           .link_field = -1};
         res_row *ds;
         int nd;
@@ -1135,11 +1138,19 @@ int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip 
             return engine_store_fail(c, rc, &e);
         const char *secrets[2] = {NULL, NULL};
         for (int k = 0; k < nd && *n < max; k++) {
-            if (engine_int(&ds[k], WHD_next_attempt_at, 0) > now) continue; /* in order: not yet */
-            if (skip(ds[k].id, wh->id, ud)) continue;
+            int out = skip(ds[k].id, wh->id, ud);
+            if (out != ENGINE_OUT_NO) {
+                if (!parallel && out == ENGINE_OUT_BUSY) break;
+                continue; /* out already; an ordered endpoint's next may follow a passed one */
+            }
+            if (engine_int(&ds[k], WHD_next_attempt_at, 0) > now) {
+                if (!parallel) break; /* in order: not yet */
+                continue;
+            }
             if (!secrets[0]) open_secrets(c, wh, now, secrets);
-            if (!secrets[0]) continue; /* sealed under another key: nothing can sign it */
-            add_due(c, out, n, &cap, &ds[k], wh, secrets);
+            if (!secrets[0]) break; /* sealed under another key: nothing can sign it */
+            add_due(c, out_, n, &cap, &ds[k], wh, secrets);
+            if (!parallel) break; /* one at a time */
         }
     }
     return 0;
