@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/timeutil.h"
+#include "events/mail.h"
 #include "http/internal.h"
 
 #define MAX_THREADS     64
@@ -306,6 +307,14 @@ int server_run(const server_config *cfg)
         if (metrics_fd >= 0) close(metrics_fd);
         return 1;
     }
+    /* Sends queued emails, writing its results through the writers. */
+    if (mail_start(cfg->db, &e) != STORE_OK) {
+        fprintf(stderr, "cairn: %s\n", e.msg);
+        writer_stop();
+        close(listen_fd);
+        if (metrics_fd >= 0) close(metrics_fd);
+        return 1;
+    }
 
     nworkers = cfg->threads < 1 ? 1 : cfg->threads > MAX_THREADS ? MAX_THREADS : cfg->threads;
     int started = 0;
@@ -338,6 +347,7 @@ int server_run(const server_config *cfg)
     atomic_store(&stopping, true);
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].tid, NULL);
+    mail_stop();
     writer_stop();
     /* The h2o contexts are left to process exit: idle keep-alive
      * connections still hold timers, which h2o_context_dispose asserts

@@ -30,6 +30,7 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_CALLLOG] = &calllog_hooks,
     [RES_SEXEC] = &sexec_hooks,
     [RES_QUAL] = &qual_hooks,
+    [RES_EMAILCONN] = &email_conn_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -67,6 +68,8 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_OUT_SEXEC_UPSERT] = outbound_sexec_upsert,
     [ACT_OUT_DEDUP] = outbound_dedup,
     [ACT_IMPORT_CREATE] = import_create,
+    [ACT_EMAIL_SEND] = email_send,
+    [ACT_EMC_VERIFY] = email_conn_verify,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

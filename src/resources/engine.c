@@ -357,6 +357,7 @@ void engine_write_members(jw *w, const res_def *r, const res_row *row)
     jw_kstr(w, "id", row->id);
     jw_kstr(w, "object", r->singular);
     for (int i = 0; i < r->nfields; i++) {
+        if (r->fields[i].flags & RF_WRITEONLY) continue;
         jw_key(w, r->fields[i].name);
         write_val(w, &r->fields[i], &row->vals[i]);
     }
@@ -1039,6 +1040,7 @@ static const char *changes_json(engine_call *c, const res_def *r, const res_row 
     int n = 0;
     for (int i = 0; i < r->nfields; i++) {
         if (same_val(&old->vals[i], &row->vals[i])) continue;
+        if (r->fields[i].flags & RF_WRITEONLY) continue;
         jw_key(&w, r->fields[i].name);
         jw_obj_open(&w);
         jw_key(&w, "from");

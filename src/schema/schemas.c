@@ -167,6 +167,7 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
         snprintf(desc + strlen(desc), sizeof desc - strlen(desc),
                  "%sset on create; an update may only repeat it", desc[0] ? "; " : "");
     if (desc[0]) json_object_set_new(s, "description", json_string(desc));
+    if (f->flags & RF_WRITEONLY) json_object_set_new(s, "writeOnly", json_true());
     /* An example is a body's value: answers carry the computed members too. */
     json_t *ex = f->example && (use == RS_CREATE || use == RS_UPDATE)
                      ? json_loads(f->example, JSON_DECODE_ANY, NULL)
@@ -208,7 +209,8 @@ json_t *res_schema_record(const res_def *r)
     json_t *p = pack("{s:{s:s, s:s}, s:{s:s, s:s}}", "id", "type", "string", "pattern", pat,
                      "object", "type", "string", "const", r->singular);
     for (int i = 0; i < r->nfields; i++)
-        json_object_set_new(p, r->fields[i].name, res_schema_field(&r->fields[i], RS_OUT));
+        if (!(r->fields[i].flags & RF_WRITEONLY))
+            json_object_set_new(p, r->fields[i].name, res_schema_field(&r->fields[i], RS_OUT));
     if (r->custom_fields) json_object_set_new(p, "custom_fields", custom_schema(false));
     json_object_set_new(p, "created_at",
                         pack("{s:s, s:s}", "type", "string", "format", "date-time"));

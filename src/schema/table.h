@@ -60,6 +60,8 @@ enum {
     RF_NOINDEX = 1 << 9,    /* RF_FILTER without an index: a list scans in its order for
                                matches (a log's filters, where each index would cost
                                every write more than the rare filtered read saves) */
+    RF_WRITEONLY = 1 << 10, /* taken in bodies, never answered: left out of every record's JSON
+                               (answers, lists, events, changes); a secret a hook stores sealed */
 };
 
 typedef struct res_field {
