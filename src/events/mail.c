@@ -510,6 +510,12 @@ static const char *domain_of(const char *address)
     return at ? at + 1 : "localhost";
 }
 
+/* A text value, NULL when null (a null value's s is not defined). */
+static const char *txt(const store_val *v)
+{
+    return v->kind == SV_TEXT ? v->s : NULL;
+}
+
 /* The connection an email goes through, as SMTP needs it; false with the
  * reason in o when it cannot be used. */
 static bool load_server(arena *a, const char *ws, const char *conn_id, mail_server *s,
@@ -529,11 +535,11 @@ static bool load_server(arena *a, const char *ws, const char *conn_id, mail_serv
         return false;
     }
     const store_val *v = r.vals;
-    *s = (mail_server){.host = v[EMAILCONN_host].s,
+    *s = (mail_server){.host = txt(&v[EMAILCONN_host]),
                        .port = (int)v[EMAILCONN_port].i,
-                       .tls = v[EMAILCONN_tls].s,
-                       .username = v[EMAILCONN_username].s,
-                       .helo = domain_of(v[EMAILCONN_from_address].s)};
+                       .tls = txt(&v[EMAILCONN_tls]),
+                       .username = txt(&v[EMAILCONN_username]),
+                       .helo = domain_of(txt(&v[EMAILCONN_from_address]))};
     if (v[EMAILCONN_password].kind == SV_TEXT) {
         s->password = crypto_open(a, v[EMAILCONN_password].s);
         if (!s->password) {
@@ -543,8 +549,8 @@ static bool load_server(arena *a, const char *ws, const char *conn_id, mail_serv
             return false;
         }
     }
-    *from = v[EMAILCONN_from_address].s;
-    *from_name = v[EMAILCONN_from_name].s;
+    *from = txt(&v[EMAILCONN_from_address]);
+    *from_name = txt(&v[EMAILCONN_from_name]);
     return true;
 }
 
@@ -559,14 +565,14 @@ static void deliver(const char *ws, const res_row *em)
     mail_server s;
     const char *from, *from_name;
     const store_val *v = em->vals;
-    if (load_server(&a, ws, v[EMAIL_connection_id].s, &s, &from, &from_name, &o)) {
+    if (load_server(&a, ws, txt(&v[EMAIL_connection_id]), &s, &from, &from_name, &o)) {
         mail_message m = {.from_address = from,
                           .from_name = from_name,
-                          .to = v[EMAIL_to_address].s,
-                          .subject = v[EMAIL_subject].s ? v[EMAIL_subject].s : "",
-                          .text = v[EMAIL_text].s,
-                          .html = v[EMAIL_html].s,
-                          .message_id = v[EMAIL_message_id].s,
+                          .to = txt(&v[EMAIL_to_address]),
+                          .subject = txt(&v[EMAIL_subject]) ? v[EMAIL_subject].s : "",
+                          .text = txt(&v[EMAIL_text]),
+                          .html = txt(&v[EMAIL_html]),
+                          .message_id = txt(&v[EMAIL_message_id]),
                           .date_ms = (int64_t)time_now_ms()};
         buf msg;
         buf_init(&msg, MESSAGE_MAX);

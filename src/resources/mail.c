@@ -75,7 +75,7 @@ static const char *cut(arena *a, const char *s, size_t max)
 
 static bool host_ok(const char *h)
 {
-    if (!*h || *h == '-' || *h == '.') return false;
+    if (!h || !*h || *h == '-' || *h == '.') return false;
     for (const char *p = h; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '.' || *p == '-' || *p == ':'))
@@ -95,7 +95,7 @@ static int conn_before(res_write *w)
     engine_call *c = w->c;
     res_row *row = w->row;
     store_val *v = row->vals;
-    if (w->set[EMAILCONN_host] && !host_ok(v[EMAILCONN_host].s))
+    if (w->set[EMAILCONN_host] && !host_ok(engine_text(row, EMAILCONN_host)))
         return engine_fail(c, EK_INVALID, "host",
                            "host must be a host name or an IP address (letters, digits, '.', '-', "
                            "':')");
@@ -113,7 +113,7 @@ static int conn_before(res_write *w)
                                                    : 587));
     }
     if (w->set[EMAILCONN_password]) {
-        const char *pw = v[EMAILCONN_password].s;
+        const char *pw = engine_text(row, EMAILCONN_password);
         if (pw && !mail_header_safe(pw))
             return engine_fail(c, EK_INVALID, "password",
                                "password cannot hold a line break or another control character");
@@ -176,11 +176,11 @@ int email_conn_verify(engine_call *c)
     res_row conn;
     if (engine_load(c, RES(EMAILCONN), c->ids[0], NULL, &conn)) return -1;
     const store_val *v = conn.vals;
-    mail_server s = {.host = v[EMAILCONN_host].s,
-                     .port = (int)v[EMAILCONN_port].i,
-                     .tls = v[EMAILCONN_tls].s,
-                     .username = v[EMAILCONN_username].s,
-                     .helo = domain_of(v[EMAILCONN_from_address].s)};
+    mail_server s = {.host = engine_text(&conn, EMAILCONN_host),
+                     .port = (int)engine_int(&conn, EMAILCONN_port, 25),
+                     .tls = engine_text(&conn, EMAILCONN_tls),
+                     .username = engine_text(&conn, EMAILCONN_username),
+                     .helo = domain_of(engine_text(&conn, EMAILCONN_from_address))};
     mail_outcome o = {0};
     if (v[EMAILCONN_password].kind == SV_TEXT &&
         !(s.password = crypto_open(c->a, v[EMAILCONN_password].s))) {

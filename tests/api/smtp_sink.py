@@ -35,12 +35,14 @@ class Message:
         return self.msg[name]
 
     def parts(self):
-        """(content type, decoded text) of each leaf part."""
+        """(content type, decoded text) of each leaf part, LF line ends, without
+        the line end that closes the part."""
         out = []
         for p in self.msg.walk():
             if p.is_multipart():
                 continue
-            out.append((p.get_content_type(), p.get_content()))
+            text = p.get_content().replace("\r\n", "\n")
+            out.append((p.get_content_type(), text[:-1] if text.endswith("\n") else text))
         return out
 
     def body(self, ctype):
@@ -56,7 +58,7 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class Sink:
-    def __init__(self, users=None):
+    def __init__(self, users=None, port=0):
         self.users = dict(users or {})  # user -> password accepted by AUTH
         self.messages = []
         self.sessions = 0
@@ -71,7 +73,7 @@ class Sink:
             def handle(self):
                 sink._session(self)
 
-        self._srv = _Server(("127.0.0.1", 0), Handler)
+        self._srv = _Server(("127.0.0.1", port), Handler)
         self.port = self._srv.server_address[1]
         self._thread = threading.Thread(target=self._srv.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
