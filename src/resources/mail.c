@@ -418,7 +418,7 @@ static int log_activity(engine_call *c, res_row *email, bool *eset, int64_t now)
     engine_set(&act, set, ACTIVITY_related_resource_id, sv_text(contact ? contact : lead));
     engine_set(&act, set, ACTIVITY_actor, sv_text(email->id));
     if (engine_insert(c, RES(ACTIVITY), &act, set)) return -1;
-    engine_set(email, eset, EMAIL_activity_id, sv_text(act.id));
+    engine_set(email, eset, EMAIL_activity_id, sv_text(arena_strdup(c->a, act.id)));
     return 0;
 }
 
