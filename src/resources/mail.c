@@ -175,6 +175,7 @@ int email_conn_verify(engine_call *c)
                            "verify takes no body");
     res_row conn;
     if (engine_load(c, RES(EMAILCONN), c->ids[0], NULL, &conn)) return -1;
+    if (c->dry_run) return engine_respond(c, RES(EMAILCONN), &conn, EK_OK);
     const store_val *v = conn.vals;
     mail_server s = {.host = engine_text(&conn, EMAILCONN_host),
                      .port = (int)engine_int(&conn, EMAILCONN_port, 25),

@@ -215,6 +215,9 @@ typedef struct res_action {
     bool creates;         /* makes a record of `res` and answers it (201) */
     bool destructive;     /* cannot be undone (a void, a bulk removal): agent tools ask for
                              confirm: true unless it is a dry run */
+    bool effects;         /* not run on the writer (it talks to another server on the
+                             request's thread: an SMTP verify), yet not read-only: tools
+                             do not call it so */
     const char *op_id, *summary;
     /* A body sent as this media type ("text/csv") instead of JSON is the
      * value of the body field `media_field`, and query parameters named as

@@ -148,6 +148,8 @@ def test_password_not_stored_in_clear():
 def test_verify_ok_and_wrong_password():
     c = new_conn()
     before = len(SINK.auth_attempts)
+    dry = expect(A.post("/v1/outbound/email-connections/%s/verify" % c["id"], params={"dry_run": "true"}), 200)
+    eq((dry["data"], len(SINK.auth_attempts)), (c, before), "a dry run contacts nothing and records nothing")
     v = expect(A.post("/v1/outbound/email-connections/%s/verify" % c["id"]), 200)["data"]
     eq((v["id"], v["status"], v["last_error"]), (c["id"], "verified", None), "verify answers the verified connection")
     ok(v["last_verified_at"] is not None, "last_verified_at set")
