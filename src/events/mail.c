@@ -504,7 +504,7 @@ static int record_fn(store_conn *c, const char *ws, void *ud)
     return mail_record(c, ws, r->id, r->o, r->now, r->retry_ms);
 }
 
-static const char *domain_of(const char *address)
+const char *mail_domain(const char *address)
 {
     const char *at = address ? strrchr(address, '@') : NULL;
     return at ? at + 1 : "localhost";
@@ -539,7 +539,7 @@ static bool load_server(arena *a, const char *ws, const char *conn_id, mail_serv
                        .port = (int)v[EMAILCONN_port].i,
                        .tls = txt(&v[EMAILCONN_tls]),
                        .username = txt(&v[EMAILCONN_username]),
-                       .helo = domain_of(txt(&v[EMAILCONN_from_address]))};
+                       .helo = mail_domain(txt(&v[EMAILCONN_from_address]))};
     if (v[EMAILCONN_password].kind == SV_TEXT) {
         s->password = crypto_open(a, v[EMAILCONN_password].s);
         if (!s->password) {

@@ -74,6 +74,10 @@ bool mail_build(const mail_message *m, buf *out);
  * name vars lacks in missing (cap bytes). */
 int mail_render(const char *tmpl, json_t *vars, bool html, buf *out, char *missing, size_t cap);
 
+/* The domain of an address (what EHLO and Message-ID name), "localhost"
+ * when it has none. */
+const char *mail_domain(const char *address);
+
 /* Whether s is fit for a header: no control character but TAB. */
 bool mail_header_safe(const char *s);
 

@@ -136,12 +136,6 @@ static int conn_before(res_write *w)
 
 const res_hooks email_conn_hooks = {.before_write = conn_before};
 
-static const char *domain_of(const char *address)
-{
-    const char *at = address ? strrchr(address, '@') : NULL;
-    return at ? at + 1 : "localhost";
-}
-
 typedef struct verified {
     const char *id;
     const mail_outcome *o;
@@ -181,7 +175,7 @@ int email_conn_verify(engine_call *c)
                      .port = (int)engine_int(&conn, EMAILCONN_port, 25),
                      .tls = engine_text(&conn, EMAILCONN_tls),
                      .username = engine_text(&conn, EMAILCONN_username),
-                     .helo = domain_of(engine_text(&conn, EMAILCONN_from_address))};
+                     .helo = mail_domain(engine_text(&conn, EMAILCONN_from_address))};
     mail_outcome o = {0};
     if (v[EMAILCONN_password].kind == SV_TEXT &&
         !(s.password = crypto_open(c->a, v[EMAILCONN_password].s))) {
@@ -345,7 +339,7 @@ int email_send(engine_call *c)
     engine_set(&row, set, EMAIL_next_attempt_at, sv_int(now));
     engine_set(&row, set, EMAIL_message_id,
                sv_text(arena_printf(c->a, "<%s@%s>", row.id,
-                                    domain_of(engine_text(&conn, EMAILCONN_from_address)))));
+                                    mail_domain(engine_text(&conn, EMAILCONN_from_address)))));
     if (engine_insert(c, RES(EMAIL), &row, set) || email_event(c, &row, "queued")) return -1;
     if (!c->dry_run) mail_wake();
     return engine_respond(c, RES(EMAIL), &row, EK_CREATED);
