@@ -307,7 +307,9 @@ static void add_action_tool(const res_action *a)
     char name[160], d[2048];
     snake(name, sizeof name, a->op_id);
     bool destructive = a->destructive;
-    tool_risk risk = !a->write ? TOOL_READ : destructive ? TOOL_DESTRUCTIVE : TOOL_WRITE;
+    tool_risk risk = !a->write && !a->effects ? TOOL_READ
+                     : destructive            ? TOOL_DESTRUCTIVE
+                                              : TOOL_WRITE;
     tool_def *t = add_tool(name, a->summary,
                            describe(d, sizeof d, a->summary, r,
                                     risk == TOOL_DESTRUCTIVE ? "Irreversible: needs confirm: true."

@@ -483,8 +483,9 @@ static const struct err_resp {
     {422,
      "Unprocessable",
      "validation_failed: the request is well-formed but its amounts do not add up (an "
-     "overpayment, a refund over what is left, an entry whose debits and credits differ); "
-     "error.param names the field",
+     "overpayment, a refund over what is left, an entry whose debits and credits differ), or "
+     "another server refused it (an SMTP verify: the message quotes its reply); error.param "
+     "names the field",
      {"validation_failed"}},
     {429,
      "RateLimited",
@@ -719,8 +720,8 @@ static bool can_fail(const api_route *rt, int status)
                                (rt->write && !is(rt, "batch")));
     case 413:
     case 415: return rt->write || (rt->action && rt->method == M_POST); /* a read with a body */
-    case 409:
-    case 422: return rt->write;
+    case 409: return rt->write;
+    case 422: return rt->write || (rt->action && rt->action->effects); /* an SMTP refusal */
     }
     return false;
 }

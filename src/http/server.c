@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/timeutil.h"
+#include "events/mail.h"
 #include "events/webhooks.h"
 #include "http/internal.h"
 
@@ -313,8 +314,12 @@ int server_run(const server_config *cfg)
         if (metrics_fd >= 0) close(metrics_fd);
         return 1;
     }
-    if (webhooks_start(cfg->db, cfg->webhook_allow_private, &e) != STORE_OK) {
+    /* The workers that send webhook deliveries and queued emails, writing
+     * their results through the writers. */
+    bool mail = mail_start(cfg->db, &e) == STORE_OK;
+    if (!mail || webhooks_start(cfg->db, cfg->webhook_allow_private, &e) != STORE_OK) {
         fprintf(stderr, "cairn: %s\n", e.msg);
+        if (mail) mail_stop();
         writer_stop();
         close(listen_fd);
         if (metrics_fd >= 0) close(metrics_fd);
@@ -352,7 +357,8 @@ int server_run(const server_config *cfg)
     atomic_store(&stopping, true);
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].tid, NULL);
-    webhooks_stop(); /* its attempts are recorded by the writers */
+    webhooks_stop(); /* their attempts are recorded by the writers */
+    mail_stop();
     writer_stop();
     /* The h2o contexts are left to process exit: idle keep-alive
      * connections still hold timers, which h2o_context_dispose asserts

@@ -33,6 +33,7 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_EVTYPE] = &evtype_hooks,
     [RES_WEBHOOK] = &webhook_hooks,
     [RES_CEVENT] = &calendar_event_hooks,
+    [RES_EMAILCONN] = &email_conn_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -78,6 +79,8 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_DELIVERY_RETRY] = delivery_retry,
     [ACT_CAL_AVAILABILITY] = calendar_availability,
     [ACT_CAL_SCHEDULE] = calendar_schedule,
+    [ACT_EMAIL_SEND] = email_send,
+    [ACT_EMC_VERIFY] = email_conn_verify,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

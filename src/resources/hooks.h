@@ -45,6 +45,7 @@ extern const res_hooks sexec_hooks;          /* outbound.c */
 extern const res_hooks qual_hooks;           /* outbound.c */
 extern const res_hooks evtype_hooks;         /* integrations.c */
 extern const res_hooks webhook_hooks;        /* integrations.c */
+extern const res_hooks email_conn_hooks;     /* mail.c */
 
 int lead_convert(struct engine_call *c);      /* leads.c */
 int lead_stage(struct engine_call *c);        /* leads.c */
@@ -88,6 +89,21 @@ int webhook_rotate(struct engine_call *c);
 int webhook_test(struct engine_call *c);
 int webhook_replay(struct engine_call *c);
 int delivery_retry(struct engine_call *c);
+int import_create(struct engine_call *c);     /* imports.c: POST /v1/imports */
+int email_send(struct engine_call *c);        /* mail.c: POST /v1/outbound/emails */
+int email_conn_verify(struct engine_call *c); /* mail.c: POST .../email-connections/{id}/verify */
+
+/* mail.c: what the mail worker's results do to the records, each inside
+ * the writer's savepoint (events/mail.c calls them through the writer).
+ * A store status. Claims queued email `id` when it is due at now: one
+ * more attempt, its next one pushed lease_ms ahead, *claimed set. */
+struct mail_outcome;
+int mail_claim(struct store_conn *c, const char *ws, const char *id, int64_t now, int64_t lease_ms,
+               bool *claimed);
+/* Records an attempt's outcome: sent (and its email activity), retried
+ * after a backoff of retry_ms times 1, 5, 30, 120, 360, or failed. */
+int mail_record(struct store_conn *c, const char *ws, const char *id, const struct mail_outcome *o,
+                int64_t now, int64_t retry_ms);
 
 /* accounting.c: postings of other families, in the caller's transaction.
  * A line debits (or credits) `amount` cents to the default chart's

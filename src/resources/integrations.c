@@ -84,10 +84,11 @@ static void build_catalogue(void)
     static const char *const generic[] = {"created", "updated", "deleted"};
     for (int i = 0; i < res_count; i++) {
         const res_def *r = res_table[i];
-        if (r->read_only || r->log) continue; /* they append no events of their own */
+        if (r->log) continue;
         char schema[160];
         snprintf(schema, sizeof schema, "/v1/openapi.json#/components/schemas/%s", r->schema);
-        for (int k = 0; k < 3; k++)
+        /* A read-only resource has only the events its hooks append. */
+        for (int k = 0; k < 3 && !r->read_only; k++)
             add_builtin(&cap, r->singular, generic[k], res_module_names[r->module], schema);
         for (int k = 0; k < 8 && r->events[k]; k++)
             add_builtin(&cap, r->singular, r->events[k], res_module_names[r->module], schema);
@@ -606,7 +607,7 @@ static int check_fields(engine_call *c, const res_row *row)
     json_object_foreach(o, k, v)
     {
         const res_def *r = res_find_singular(k);
-        if (!r || r->read_only || r->log) {
+        if (!r || r->log) {
             rc = engine_fail(c, EK_INVALID, arena_printf(c->a, "fields.%s", k),
                              "fields.%s: no record type of that name (contact, deal, ...)", k);
             break;

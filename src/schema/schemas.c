@@ -172,6 +172,8 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
         snprintf(desc + strlen(desc), sizeof desc - strlen(desc),
                  "%sset on create; an update may only repeat it", desc[0] ? "; " : "");
     if (desc[0]) json_object_set_new(s, "description", json_string(desc));
+    if ((f->flags & RF_HIDDEN) && !(f->flags & RF_READONLY))
+        json_object_set_new(s, "writeOnly", json_true());
     /* An example is a body's value: answers carry the computed members too. */
     json_t *ex = f->example && (use == RS_CREATE || use == RS_UPDATE)
                      ? json_loads(f->example, JSON_DECODE_ANY, NULL)

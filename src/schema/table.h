@@ -61,8 +61,10 @@ enum {
     RF_NOINDEX = 1 << 9,    /* RF_FILTER without an index: a list scans in its order for
                                matches (a log's filters, where each index would cost
                                every write more than the rare filtered read saves) */
-    RF_HIDDEN = 1 << 10,    /* with RF_READONLY: kept by hooks and never answered, in events
-                               or in schemas (a sealed secret, a worker's cursor) */
+    RF_HIDDEN = 1 << 10,    /* never answered: left out of every record's JSON (answers,
+                               lists, events, changes) and answer schemas; taken in bodies
+                               (a password a hook stores sealed) unless RF_READONLY too
+                               (a sealed secret or a worker's cursor hooks keep) */
 };
 
 typedef struct res_field {
@@ -219,6 +221,9 @@ typedef struct res_action {
     bool creates;         /* makes a record of `res` and answers it (201) */
     bool destructive;     /* cannot be undone (a void, a bulk removal): agent tools ask for
                              confirm: true unless it is a dry run */
+    bool effects;         /* not run on the writer (it talks to another server on the
+                             request's thread: an SMTP verify), yet not read-only: tools
+                             do not call it so */
     const char *op_id, *summary;
     /* A body sent as this media type ("text/csv") instead of JSON is the
      * value of the body field `media_field`, and query parameters named as

@@ -149,7 +149,8 @@ TEST(schemas_body_sublist_skips_link)
     }
 }
 
-/* An answer has every member, id and timestamps included. */
+/* An answer has every member, id and timestamps included, but those only
+ * written (a password). */
 TEST(schemas_record_every_resource)
 {
     for (int i = 0; i < res_count; i++) {
