@@ -28,17 +28,35 @@
 typedef struct slot {
     int state;
     bool ok; /* state 2: it was answered 2xx */
+    int attempts;
+    bool failing;
     char id[ID_MAX], webhook_id[ID_MAX], ws[ID_MAX];
 } slot;
 
-/* An attempt on its way through the writer. */
-typedef struct record_job {
-    writer_job j;
+/* An attempt; its error and excerpt are its own (malloc), NULL when none. */
+typedef struct attempt {
     engine_attempt at;
     int slot;
-    char ws[ID_MAX], id[ID_MAX], error[HTTP_OUT_MESSAGE_MAX + 32];
-    char excerpt[HTTP_OUT_EXCERPT_MAX + 1];
+    char ws[ID_MAX], id[ID_MAX];
+} attempt;
+
+/* Attempts on their way through the writer: those of one round of the
+ * worker's loop go in one job, each in a savepoint of its own. */
+#define RECORD_MAX 128
+typedef struct record_job {
+    writer_job j;
+    int n;
+    attempt a[RECORD_MAX];
 } record_job;
+
+static void record_free(record_job *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        free((char *)r->a[i].at.error);
+        free((char *)r->a[i].at.excerpt);
+    }
+    free(r);
+}
 
 static struct {
     store *db;
@@ -56,6 +74,7 @@ static struct {
     pthread_cond_t cv;
     http_out *h;
     int finished[MAX_OUT], nfinished, recording;
+    record_job *pending; /* the worker's: attempts of this round, not yet submitted */
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void wake(void *ud)
@@ -78,29 +97,53 @@ static int record_run(writer_job *j, store_conn *conn)
     record_job *r = (record_job *)j;
     arena a;
     arena_init(&a);
-    store_err e;
-    int rc = engine_as_system(conn, &a, r->ws, record_fn, &r->at, &e);
-    if (rc)
-        fprintf(stderr,
-                "{\"level\":\"error\",\"msg\":\"webhook attempt not recorded\",\"delivery\":\"%s\","
-                "\"store\":\"%s\"}\n",
-                r->id, e.msg);
+    for (int i = 0; i < r->n; i++) {
+        attempt *t = &r->a[i];
+        store_err e;
+        int rc = store_savepoint(conn, &e);
+        if (rc == STORE_OK) {
+            rc = engine_as_system(conn, &a, t->ws, record_fn, &t->at, &e);
+            if (rc == STORE_OK)
+                rc = store_release(conn, &e);
+            else
+                store_rollback_to(conn);
+        }
+        if (rc)
+            fprintf(stderr,
+                    "{\"level\":\"error\",\"msg\":\"webhook attempt not recorded\","
+                    "\"delivery\":\"%s\",\"store\":\"%s\"}\n",
+                    t->id, e.msg);
+    }
     arena_release(&a);
-    return rc;
+    return STORE_OK; /* each attempt stands or falls alone */
 }
 
-/* On the writer's sync thread: the attempt is stored (or not: the
- * delivery is still pending, and goes again). */
+/* On the writer's sync thread: the attempts are stored (or not: their
+ * deliveries are still pending, and go again). */
 static void record_done(writer_job *j)
 {
     record_job *r = (record_job *)j;
     pthread_mutex_lock(&W.mu);
-    W.finished[W.nfinished++] = r->slot;
+    for (int i = 0; i < r->n; i++)
+        W.finished[W.nfinished++] = r->a[i].slot;
     W.recording--;
     if (W.h) http_out_wakeup(W.h);
     pthread_cond_broadcast(&W.cv);
     pthread_mutex_unlock(&W.mu);
-    free(r);
+    record_free(r);
+}
+
+/* Hands this round's attempts to the writer. */
+static void record_submit(void)
+{
+    record_job *r = W.pending;
+    if (!r) return;
+    W.pending = NULL;
+    r->j = (writer_job){.run = record_run, .ws = r->a[0].ws, .done = record_done};
+    pthread_mutex_lock(&W.mu);
+    W.recording++;
+    pthread_mutex_unlock(&W.mu);
+    writer_submit(&r->j);
 }
 
 static void sent(void *ud, const http_out_result *res)
@@ -111,29 +154,32 @@ static void sent(void *ud, const http_out_result *res)
         s->state = 0;
         return;
     }
-    record_job *r = calloc(1, sizeof *r);
-    if (!r) {
-        s->state = 0;
-        return;
+    if (W.pending && W.pending->n == RECORD_MAX) record_submit();
+    if (!W.pending) {
+        if (!(W.pending = malloc(sizeof *W.pending))) {
+            s->state = 0;
+            return;
+        }
+        W.pending->n = 0;
     }
+    attempt *r = &W.pending->a[W.pending->n++];
     r->slot = i;
-    snprintf(r->ws, sizeof r->ws, "%s", s->ws);
-    snprintf(r->id, sizeof r->id, "%s", s->id);
+    memcpy(r->ws, s->ws, ID_MAX);
+    memcpy(r->id, s->id, ID_MAX);
     bool ok = res->status >= 200 && res->status < 300 && res->error == HTTP_OUT_OK;
-    if (!ok) {
-        if (res->error == HTTP_OUT_OK)
-            snprintf(r->error, sizeof r->error, "the endpoint answered %d", res->status);
-        else
-            snprintf(r->error, sizeof r->error, "%s: %s", http_out_error_name(res->error),
-                     res->message);
-    }
-    snprintf(r->excerpt, sizeof r->excerpt, "%s", res->excerpt);
+    char error[HTTP_OUT_MESSAGE_MAX + 64] = "";
+    if (!ok && res->error == HTTP_OUT_OK)
+        snprintf(error, sizeof error, "the endpoint answered %d", res->status);
+    else if (!ok)
+        snprintf(error, sizeof error, "%s: %s", http_out_error_name(res->error), res->message);
     r->at = (engine_attempt){
         .delivery_id = r->id,
+        .attempts = s->attempts,
+        .failing = s->failing,
         .at_ms = (int64_t)time_now_ms() - res->duration_ms,
         .status = res->error == HTTP_OUT_OK || res->error == HTTP_OUT_REDIRECT ? res->status : 0,
-        .error = ok ? NULL : r->error,
-        .excerpt = r->excerpt[0] ? r->excerpt : NULL,
+        .error = ok ? NULL : strdup(error),
+        .excerpt = res->excerpt[0] ? strdup(res->excerpt) : NULL,
         .duration_ms = res->duration_ms,
         .retry_after_s = res->retry_after_s};
     /* A 2xx with a transport error after it (a cut body) is no success. */
@@ -142,11 +188,6 @@ static void sent(void *ud, const http_out_result *res)
     s->ok = ok;
     /* An ordered endpoint's next may go now, before this is recorded. */
     if (ok && W.nrepoll < MAX_OUT) memcpy(W.repoll[W.nrepoll++], s->ws, ID_MAX);
-    r->j = (writer_job){.run = record_run, .ws = r->ws, .done = record_done};
-    pthread_mutex_lock(&W.mu);
-    W.recording++;
-    pthread_mutex_unlock(&W.mu);
-    writer_submit(&r->j);
 }
 
 /* ------------------------------------------------------------ sending */
@@ -218,6 +259,8 @@ static void send_one(http_out *h, const char *ws, const engine_delivery *d)
     snprintf(s->ws, sizeof s->ws, "%s", ws);
     s->state = 1;
     s->ok = false;
+    s->attempts = d->attempts;
+    s->failing = d->failing;
     if (!http_out_post(h, d->url, headers, 3, d->body, strlen(d->body), W.timeout_ms, sent,
                        (void *)(intptr_t)i))
         s->state = 0;
@@ -339,7 +382,9 @@ static void *loop(void *arg)
                 look(conn, h, todo.id[i]);
         uint64_t since = time_now_ms() - last_full;
         http_out_run(h, since >= POLL_MS ? 0 : (int)(POLL_MS - since));
+        record_submit();
     }
+    record_submit();
     free(todo.id);
     store_disconnect(conn);
     return NULL;

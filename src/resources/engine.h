@@ -194,6 +194,8 @@ typedef struct engine_delivery {
     const char *id, *webhook_id, *url, *body;
     const char *secrets[2];
     int64_t sequence;
+    int attempts; /* made before this one */
+    bool failing; /* the endpoint's failing_since is set */
 } engine_delivery;
 /* Where the worker has delivery `id` (or with id NULL, endpoint
  * webhook_id: its worst): not out; out, going or failed and not yet
@@ -210,6 +212,8 @@ int integrations_due(struct engine_call *c, int64_t now, int max, engine_deliver
 /* How an attempt went, for integrations_record. */
 typedef struct engine_attempt {
     const char *delivery_id;
+    int attempts; /* engine_delivery's: a success of an endpoint not */
+    bool failing; /* failing is recorded without reading anything */
     int64_t at_ms;
     int status;          /* HTTP status; 0 when none came */
     const char *error;   /* why it failed, or NULL */

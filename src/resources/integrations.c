@@ -1094,7 +1094,9 @@ static void add_due(engine_call *c, engine_delivery **out, int *n, int *cap, con
                                        .url = engine_text(wh, WEBHOOK_url),
                                        .body = engine_text(d, WHD_payload),
                                        .secrets = {secrets[0], secrets[1]},
-                                       .sequence = engine_int(d, WHD_sequence, 0)};
+                                       .sequence = engine_int(d, WHD_sequence, 0),
+                                       .attempts = (int)engine_int(d, WHD_attempt_count, 0),
+                                       .failing = engine_int(wh, WEBHOOK_failing_since, 0) != 0};
 }
 
 /* An ordered endpoint's deliveries looked at in one go: those answered
@@ -1182,9 +1184,35 @@ static int set_failing(engine_call *c, const res_row *wh, store_val v)
     return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
+/* A success of an endpoint not failing, the usual case: one UPDATE of the
+ * delivery's attempt fields, from what the worker knew. */
+static int record_success(engine_call *c, const engine_attempt *at)
+{
+    store_val vals[WHD__COUNT];
+    bool set[WHD__COUNT] = {false};
+    memset(vals, 0, sizeof vals);
+    res_row row = {.vals = vals, .updated_ms = (int64_t)time_now_ms()};
+    snprintf(row.id, sizeof row.id, "%s", at->delivery_id);
+#define SET(f, v) (vals[WHD_##f] = (v), set[WHD_##f] = true)
+    SET(attempt_count, sv_int(at->attempts + 1));
+    SET(last_attempt_at, sv_int(at->at_ms));
+    SET(last_status_code, sv_int(at->status));
+    SET(last_error, (store_val){0});
+    SET(response_excerpt, sv_text(at->excerpt));
+    SET(duration_ms, sv_int(at->duration_ms));
+    SET(status, sv_text("succeeded"));
+    SET(delivered_at, sv_int(at->at_ms));
+    SET(next_attempt_at, (store_val){0});
+#undef SET
+    store_err e;
+    int rc = store_rec_update(c->conn, RES(WHD), c->ws, &row, set, false, &e);
+    return rc && rc != STORE_NOTFOUND ? engine_store_fail(c, rc, &e) : 0;
+}
+
 int integrations_record(engine_call *c, const engine_attempt *at)
 {
     pthread_once(&schedule_once, schedule_init);
+    if (at->status >= 200 && at->status < 300 && !at->failing) return record_success(c, at);
     res_row d, wh;
     store_err e;
     int rc = store_rec_get(c->conn, c->a, RES(WHD), c->ws, at->delivery_id, &d, &e);
