@@ -73,6 +73,7 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_IMPORT_CREATE] = import_create,
     [ACT_EVTYPES_LIST] = evtypes_list,
     [ACT_EVENTS_FEED] = events_feed,
+    [ACT_WEBHOOKS_LIST] = webhooks_list,
     [ACT_WEBHOOK_ROTATE] = webhook_rotate,
     [ACT_WEBHOOK_TEST] = webhook_test,
     [ACT_WEBHOOK_REPLAY] = webhook_replay,

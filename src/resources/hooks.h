@@ -85,6 +85,7 @@ int import_create(struct engine_call *c); /* imports.c: POST /v1/imports */
 /* integrations.c: event types, the change feed, webhooks */
 int evtypes_list(struct engine_call *c);
 int events_feed(struct engine_call *c);
+int webhooks_list(struct engine_call *c);
 int webhook_rotate(struct engine_call *c);
 int webhook_test(struct engine_call *c);
 int webhook_replay(struct engine_call *c);

@@ -676,6 +676,69 @@ const res_hooks webhook_hooks = {.before_write = webhook_before_write,
                                  .after_write = webhook_after_write,
                                  .after_delete = webhook_after_delete};
 
+/* GET /v1/webhooks: 004's filters, event_type matched as deliveries
+ * match it (an endpoint of deal.* has deal.stage_changed). The
+ * workspace's endpoints are read in pages of 100, newest first, and
+ * filtered here; the cursor is the last id answered. */
+int webhooks_list(engine_call *c)
+{
+    store_val q[WHQ__COUNT];
+    bool set[WHQ__COUNT];
+    int limit;
+    if (engine_parse_query_fields(c, c->action->query, c->action->nquery, q, set) ||
+        engine_parse_limit(c, &limit) || engine_params_check(c))
+        return -1;
+    const char *cursor = set[WHQ_cursor] ? q[WHQ_cursor].s : NULL;
+    if (cursor && !id_valid(cursor, RES(WEBHOOK)->prefix))
+        return engine_fail(c, EK_INVALID, "cursor", "cursor is not one this list gave");
+    const char *type = set[WHQ_event_type] ? q[WHQ_event_type].s : NULL;
+    if (type && !key_ok(type))
+        return engine_fail(c, EK_INVALID, "event_type", "event_type is not an event type key");
+    store_filter f[1];
+    int nf = 0;
+    if (set[WHQ_status]) f[nf++] = (store_filter){.field = WEBHOOK_status, .v = q[WHQ_status]};
+    store_query sq = {.filters = f, .nfilters = nf, .limit = 100, .link_field = -1};
+    if (set[WHQ_query]) sq.fts = q[WHQ_query].s;
+    res_row *rows;
+    int n, shown = 0;
+    bool more = true, past = !cursor, full = false; /* past: below the cursor */
+    const char *last = NULL;
+    jw *w = engine_answer(c);
+    jw_arr_open(w);
+    while (more && !full) {
+        store_err e;
+        int rc = store_rec_list(c->conn, c->a, RES(WEBHOOK), c->ws, &sq, &rows, &n, &more, &e);
+        if (rc) return engine_store_fail(c, rc, &e);
+        for (int i = 0; i < n; i++) {
+            /* Ids grow with time, as rids do: the page goes on below the
+             * cursor's, also when that endpoint is gone meanwhile. */
+            if (!past && strcmp(rows[i].id, cursor) >= 0) continue;
+            past = true;
+            if (type) {
+                json_t *types = engine_items(&rows[i], WEBHOOK_event_types);
+                bool hit = false;
+                size_t k;
+                json_t *t;
+                json_array_foreach(types, k, t) hit |= type_matches(json_string_value(t), type);
+                json_decref(types);
+                if (!hit) continue;
+            }
+            if (shown == limit) {
+                full = true;
+                break;
+            }
+            engine_write_row(w, RES(WEBHOOK), &rows[i]);
+            last = rows[i].id;
+            shown++;
+        }
+        if (n) sq.after_rid = rows[n - 1].rid;
+    }
+    jw_arr_close(w);
+    c->out->list = true;
+    c->out->next_cursor = full ? arena_strdup(c->a, last) : NULL;
+    return 0;
+}
+
 /* POST /v1/webhooks/{id}/rotate-secret */
 int webhook_rotate(engine_call *c)
 {
