@@ -749,11 +749,11 @@ static void engine_responses(json_t *resp, const api_route *rt)
     char s[160];
     if (creates(rt)) {
         json_object_set_new(resp, "201",
-                            success("Created", envelope(schema_ref(r->schema), false), true));
+                            success("Created", envelope(schema_ref(data), false), true));
         snprintf(s, sizeof s, "dry_run=true: the %s that would have been created%s", r->singular,
                  is(rt, "create") && r->upsert_keys[0] ? "; or upsert_on matched a record, updated"
                                                        : "");
-        json_object_set_new(resp, "200", success(s, envelope(schema_ref(r->schema), false), true));
+        json_object_set_new(resp, "200", success(s, envelope(schema_ref(data), false), true));
     } else if (is(rt, "delete")) {
         snprintf(s, sizeof s, "Deleted; with dry_run=true, the %s that would go", r->singular);
         json_t *d = pack("{s:[o,o]}", "anyOf", schema_ref("Deleted"), schema_ref(r->schema));

@@ -53,6 +53,7 @@ typedef struct evtype {
     char key[128];
     const char *category;
     char schema[160];
+    char id[ID_MAX]; /* iet_ + 26 characters of its key's hash: the same everywhere */
 } evtype;
 
 static evtype *builtins;
@@ -74,6 +75,13 @@ static void add_builtin(int *cap, const char *singular, const char *what, const 
     }
     evtype *t = &builtins[nbuiltins++];
     snprintf(t->key, sizeof t->key, "%s.%s", singular, what);
+    static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    char hex[TOKEN_HASH_HEX];
+    sha256_hex(t->key, strlen(t->key), hex);
+    char *o = t->id + snprintf(t->id, sizeof t->id, "%s_", RES(EVTYPE)->prefix);
+    for (int i = 0; i < ID_BODY_LEN; i++)
+        *o++ = crockford[(hex[i] >= 'a' ? hex[i] - 'a' + 10 : hex[i] - '0') & 31];
+    *o = '\0';
     t->category = category;
     snprintf(t->schema, sizeof t->schema, "%s", schema);
 }
@@ -199,7 +207,7 @@ const res_hooks evtype_hooks = {.before_write = evtype_before_write};
 
 /* An item of the merged list: a built-in or a registered row. */
 typedef struct listed {
-    const char *key, *category, *description, *schema;
+    const char *key, *category, *description, *schema, *id;
     const res_row *row; /* registered */
 } listed;
 
@@ -240,11 +248,14 @@ int evtypes_list(engine_call *c)
     listed *items = arena_alloc(c->a, sizeof *items * (size_t)(nb + nrows + 1));
     int n = 0;
     for (int i = 0; i < nb; i++)
-        items[n++] = (listed){all[i].key, all[i].category, NULL, all[i].schema, NULL};
+        items[n++] = (listed){all[i].key, all[i].category, NULL, all[i].schema, all[i].id, NULL};
     for (int i = 0; i < nrows; i++)
-        items[n++] =
-            (listed){engine_text(&rows[i], EVTYPE_key), engine_text(&rows[i], EVTYPE_category),
-                     engine_text(&rows[i], EVTYPE_description), NULL, &rows[i]};
+        items[n++] = (listed){engine_text(&rows[i], EVTYPE_key),
+                              engine_text(&rows[i], EVTYPE_category),
+                              engine_text(&rows[i], EVTYPE_description),
+                              NULL,
+                              NULL,
+                              &rows[i]};
     qsort(items, (size_t)n, sizeof *items, listed_cmp);
     jw *w = engine_answer(c);
     jw_arr_open(w);
@@ -263,16 +274,17 @@ int evtypes_list(engine_call *c)
         if (it->row) {
             engine_write_row(w, RES(EVTYPE), it->row);
         } else {
+            /* Cairn's own have no record: a stable id and the epoch. */
             jw_obj_open(w);
-            jw_kstr(w, "id", NULL);
+            jw_kstr(w, "id", it->id);
             jw_kstr(w, "object", RES(EVTYPE)->singular);
             jw_kstr(w, "key", it->key);
             jw_kstr(w, "category", it->category);
             jw_kstr(w, "description", NULL);
             jw_kbool(w, "built_in", true);
             jw_kstr(w, "payload_schema", it->schema[0] ? it->schema : NULL);
-            jw_kstr(w, "created_at", NULL);
-            jw_kstr(w, "updated_at", NULL);
+            jw_kstr(w, "created_at", "1970-01-01T00:00:00.000Z");
+            jw_kstr(w, "updated_at", "1970-01-01T00:00:00.000Z");
             jw_obj_close(w);
         }
         last = it->key;
