@@ -272,6 +272,38 @@ def test_wait_zero_and_a_page_waiting_answer_at_once():
     eq(expect(r, 200)["data"], evs, "%s: events already there are answered (no wait)" % r.request_line())
 
 
+def test_sequences_survive_kill9():
+    K = Server(name="events-kill")
+    k = K.key(uniq("kill"))
+    K.start()
+    try:
+        made = [contact(k)["id"] for _ in range(10)]
+        out, errs = [], []
+
+        def writer():
+            try:
+                for _ in range(200):
+                    out.append(contact(k)["id"])
+            except Exception as e:  # noqa: BLE001 - the kill cuts it off
+                errs.append(e)
+        t = threading.Thread(target=writer)
+        t.start()
+        time.sleep(0.5)
+        K.kill9()
+        t.join(60 * SCALE)
+        K.start()
+        made += out
+        made += [contact(k)["id"] for _ in range(5)]
+        evs = feed(k)
+        check_contiguous(evs, "after kill -9 and a restart")
+        created = [e["resource_id"] for e in evs if e["type"] == "contact.created"]
+        eq(len(created), len(set(created)), "no create twice")
+        ok(set(made) <= set(created), "every acknowledged create has its event: missing %s" % (
+            sorted(set(made) - set(created))[:3]))
+    finally:
+        K.stop()
+
+
 # ------------------------------------------------------------ racing writers
 
 def _race(nodes, client_for, writers=4, per_writer=75):
@@ -354,5 +386,18 @@ def test_reader_racing_writers_two_nodes_postgres():
         _check_race(seen, final, made, "two nodes, 4 writers")
         # Both nodes answer the same feed.
         eq(list_all(clients[S2], "/v1/events"), final, "node 2's full read is node 1's")
+        # A long poll on one node is answered by a write on the other.
+        out = {}
+        last = final[-1]["sequence"]
+
+        def reader():
+            out["r"] = clients[S].get("/v1/events", params={"after": str(last), "wait": "20"}, timeout=60 * SCALE)
+        t = threading.Thread(target=reader)
+        t.start()
+        time.sleep(0.5)
+        c = clients[S2].create("/v1/contacts", {"first_name": "Other node"})
+        t.join(60 * SCALE)
+        d = expect(out["r"], 200)["data"]
+        ok(d and d[0]["resource_id"] == c["id"], "%s: answered node 2's event, got %r" % (out["r"].request_line(), d))
     finally:
         S2.stop_ok()

@@ -29,8 +29,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import (SCALE, TIME_RE, Client, Server, _short, expect, eq, id_re, list_all, ok,
-                     uniq)
+from harness import (SCALE, TIME_RE, Client, Server, _short, backend, expect, eq, id_re, list_all, ok,
+                     skip, uniq)
 
 S = NOPRIV = R = None
 A = B = None                     # two workspaces on S (other-workspace checks)
@@ -377,6 +377,14 @@ def test_rotate_secret_signs_with_both():
     eq(len(sigs), 2, "two signatures during rotation (%r)" % req["headers"]["webhook-signature"])
     eq(len(verify(new, req["headers"], req["body"])), 1, "one signature verifies under the new secret")
     eq(len(verify(old, req["headers"], req["body"])), 1, "one signature verifies under the old secret")
+    # A second rotation: the newest and the one before sign; the first no longer does.
+    newer = expect(w.post("/v1/webhooks/%s/rotate-secret" % wh["id"]), 200)["data"]["signing_secret"]
+    contact(w)
+    req = R.wait(p, 2, "delivery after the second rotation")[1]
+    eq(len(req["headers"]["webhook-signature"].split(" ")), 2, "two signatures after a second rotation")
+    eq(len(verify(newer, req["headers"], req["body"])), 1, "verifies under the newest secret")
+    eq(len(verify(new, req["headers"], req["body"])), 1, "verifies under the previous secret")
+    eq(verify(old, req["headers"], req["body"]), [], "the first secret no longer signs")
 
 
 # ------------------------------------------------------------ bad input
@@ -562,6 +570,15 @@ def test_410_disables_the_endpoint():
     eq(len(deliveries(w, wh["id"])), 1, "a disabled endpoint queues nothing")
     eq(len(R.requests(p)), 1, "the receiver got one request")
     expect(w.post("/v1/webhooks/%s/replay" % wh["id"], {"since": "0"}), 409)
+    # Enabled again: what happened while disabled is not queued, what
+    # follows is.
+    R.script(p, 200)
+    e = expect(w.patch("/v1/webhooks/" + wh["id"], {"status": "active"}), 200)["data"]
+    eq((e["status"], e["disabled_reason"], e["failing_since"]), ("active", None, None), "re-enabled")
+    c = contact(w)
+    got = R.wait(p, 2, "the event after re-enabling")
+    eq([body_of(g)["data"]["id"] for g in got[1:]], [c["id"]], "only the event after re-enabling")
+    eq(len(deliveries(w, wh["id"])), 2, "one new delivery")
 
 
 def _retry_after(status):
@@ -607,6 +624,13 @@ def test_redirect_is_a_failure_and_never_followed():
     eq(d["next_attempt_at"], None, "a failed delivery has no next attempt")
     ok(expect(w.get("/v1/webhooks/" + wh["id"]), 200)["data"]["failing_since"] is not None,
        "failing_since set while failing")
+    # A failed delivery retried by hand once the receiver is fixed.
+    R.script(p, 200)
+    d = expect(w.post("/v1/webhook-deliveries/%s/retry" % whd), 200)["data"]
+    eq(d["status"], "pending", "a failed delivery is pending again after retry")
+    d = wait_delivery(w, whd, lambda d: d["status"] == "succeeded", "the retried failed delivery succeeds")
+    eq((d["attempt_count"], d["last_status_code"], d["last_error"]), (ATTEMPTS + 1, 200, None), "after the retry")
+    eq(expect(w.get("/v1/webhooks/" + wh["id"]), 200)["data"]["failing_since"], None, "a success clears failing_since")
 
 
 def test_timeout_is_a_failure():
@@ -643,6 +667,22 @@ def test_closed_connection_is_a_failure():
     got = R.requests(p)
     ok(len(got) >= ATTEMPTS, "at least one request per attempt: %d" % len(got))
     eq({g["headers"]["webhook-id"] for g in got}, {whd}, "every request is the one delivery")
+
+
+def test_list_filters_query_status_event_type():
+    w = ws()
+    a = endpoint(w, path(), ["contact.created"], name="Alpha hook")
+    b = endpoint(w, path(), ["deal.*"], name="Beta hook", status="paused")
+    eq([x["id"] for x in list_all(w, "/v1/webhooks", {"query": "alpha"})], [a["id"]], "query=")
+    eq([x["id"] for x in list_all(w, "/v1/webhooks", {"status": "paused"})], [b["id"]], "status=")
+    expect(w.get("/v1/webhooks", params={"status": "asleep"}), 400, "validation_failed", "status")
+    # 004's event_type filter: the endpoints subscribed to a type.
+    r = w.get("/v1/webhooks", params={"event_type": "contact.created"})
+    got = [x["id"] for x in expect(r, 200)["data"]]
+    ok(a["id"] in got and b["id"] not in got, "%s: want %s, not %s: got %s" % (r.request_line(), a["id"], b["id"], got))
+    r = w.get("/v1/webhooks", params={"event_type": "deal.stage_changed"})
+    got = [x["id"] for x in expect(r, 200)["data"]]
+    ok(b["id"] in got and a["id"] not in got, "%s: the deal.* endpoint: got %s" % (r.request_line(), got))
 
 
 # ------------------------------------------------------------ subscriptions and order
@@ -884,6 +924,29 @@ def test_failing_for_the_disable_window_disables():
         eq((e["status"], e["disabled_reason"], e["failing_since"]), ("active", None, None), "re-enabled")
     finally:
         D.stop()
+
+
+def test_two_nodes_send_each_event_once_postgres():
+    if backend() != "postgres":
+        skip("needs PostgreSQL (two nodes on one database; run under scripts/with-postgres.sh)")
+    N2 = Server(name="webhooks-node2", db=S.db, extra_args=["--webhook-allow-private"], env=ENV)
+    w = ws("nodes")
+    N2.start()
+    try:
+        w2 = Client(N2, w.key)
+        p = path("nodes")
+        endpoint(w, p, ["contact.created"])
+        made = [contact(w if i % 2 else w2, first_name="N%d" % i)["id"] for i in range(20)]
+        got = R.wait(p, 20, "twenty events written on two nodes")
+        wh = list_all(w, "/v1/webhooks")[0]["id"]
+        wait_deliveries(w, wh, 20, "all succeeded", status="succeeded")
+        got = R.requests(p)
+        eq(sorted(body_of(g)["data"]["id"] for g in got), sorted(made), "each event sent once, by one node")
+        seqs = [body_of(g)["sequence"] for g in got]
+        ok(all(a < b for a, b in zip(seqs, seqs[1:])), "in sequence order across nodes: %r" % seqs)
+        eq(len(deliveries(w, wh)), 20, "each event queued once")
+    finally:
+        N2.stop_ok()
 
 
 # ------------------------------------------------------------ event types
