@@ -423,14 +423,16 @@ class Server:
 
     The database is new_db(): DIR/cairn.db on SQLite, a fresh PostgreSQL
     database when CAIRN_TEST_PG is set. db=OTHER.db makes a second node on
-    the same database (PostgreSQL).
+    the same database (PostgreSQL). env: variables added to the server's
+    environment at each start (e.g. the webhook worker's CAIRN_WEBHOOK_*).
     """
 
     instances = []
     _live = set()
 
-    def __init__(self, threads=2, extra_args=(), db_dir=None, name="srv", db=None):
+    def __init__(self, threads=2, extra_args=(), db_dir=None, name="srv", db=None, env=None):
         self.dir = db_dir or tmpdir(name)
+        self.env = dict(env or {})  # added to the test's environment at each start
         self.db = db or new_db(name, self.dir)
         self.threads = threads
         self.extra_args = list(extra_args)
@@ -459,9 +461,10 @@ class Server:
         errf = open(self.stderr_path, "wb")
         args = [b, "serve", "--listen", "127.0.0.1:0", "--db", self.db,
                 "--threads", str(self.threads)] + self.extra_args
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen(args, cwd=self.dir, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=errf,
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
         errf.close()
         Server._live.add(self)
         self._pump_thread = threading.Thread(target=self._pump, args=(self.proc,), daemon=True)
