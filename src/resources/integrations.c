@@ -624,6 +624,11 @@ static int check_fields(engine_call *c, const res_row *row)
                              "fields.%s: no record type of that name (contact, deal, ...)", k);
             break;
         }
+        if (json_array_size(v) == 0) {
+            rc = engine_fail(c, EK_INVALID, arena_printf(c->a, "fields.%s", k),
+                             "fields.%s lists no field: leave %s out to have every update", k, k);
+            break;
+        }
         size_t i;
         json_t *f;
         json_array_foreach(v, i, f)

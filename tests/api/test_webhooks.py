@@ -449,6 +449,7 @@ INVALID_CREATE = [
     ("fields_list", {"fields": ["email"]}, "fields"),
     ("fields_unknown_record_type", {"fields": {"spaceship": ["email"]}}, "fields.spaceship"),
     ("fields_unknown_field", {"fields": {"contact": ["shoe_size"]}}, "fields.contact"),
+    ("fields_empty_list", {"fields": {"contact": []}}, "fields.contact"),
     ("unknown_field", {"colour": "red"}, "colour"),
 ]
 for _c in INVALID_CREATE:
