@@ -457,15 +457,19 @@ class Server:
         self.stderr_path = os.path.join(self.dir, "stderr.%d.log" % self.starts)
         self.stdout_path = os.path.join(self.dir, "stdout.%d.log" % self.starts)
         self.stdout_lines = []
-        self._eof = False
         errf = open(self.stderr_path, "wb")
         args = [b, "serve", "--listen", "127.0.0.1:0", "--db", self.db,
                 "--threads", str(self.threads)] + self.extra_args
         env = dict(os.environ, **self.env) if self.env else None
-        self.proc = subprocess.Popen(args, cwd=self.dir, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=errf,
-                                     start_new_session=True, env=env)
+        proc = subprocess.Popen(args, cwd=self.dir, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=errf,
+                                start_new_session=True, env=env)
         errf.close()
+        # Both under the lock: the pump of a process killed just before
+        # may end now, and it marks the end of output only for self.proc.
+        with self._cv:
+            self.proc = proc
+            self._eof = False
         Server._live.add(self)
         self._pump_thread = threading.Thread(target=self._pump, args=(self.proc,), daemon=True)
         self._pump_thread.start()
