@@ -75,6 +75,14 @@ static struct {
     http_out *h;
     int finished[MAX_OUT], nfinished, recording;
     record_job *pending; /* the worker's: attempts of this round, not yet submitted */
+    /* The worker's: an ordered endpoint's next deliveries, each sent when
+     * the one before it was answered 2xx (a failure drops the rest, which
+     * the store still has as pending). */
+    struct queued {
+        bool used;
+        char ws[ID_MAX];
+        engine_delivery d; /* its strings its own (malloc) */
+    } queue[MAX_OUT];
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void wake(void *ud)
@@ -84,6 +92,60 @@ static void wake(void *ud)
     if (W.h) http_out_wakeup(W.h);
     pthread_mutex_unlock(&W.mu);
 }
+
+/* ------------------------------------------------------------ the queue */
+
+static void unqueue(struct queued *q)
+{
+    free((char *)q->d.id);
+    free((char *)q->d.webhook_id);
+    free((char *)q->d.url);
+    free((char *)q->d.body);
+    free((char *)q->d.secrets[0]);
+    free((char *)q->d.secrets[1]);
+    q->used = false;
+}
+
+static void enqueue(const char *ws, const engine_delivery *d)
+{
+    for (int i = 0; i < MAX_OUT; i++) {
+        struct queued *q = &W.queue[i];
+        if (q->used) continue;
+        q->d = *d;
+        q->d.id = strdup(d->id);
+        q->d.webhook_id = strdup(d->webhook_id);
+        q->d.url = strdup(d->url);
+        q->d.body = strdup(d->body);
+        q->d.secrets[0] = d->secrets[0] ? strdup(d->secrets[0]) : NULL;
+        q->d.secrets[1] = d->secrets[1] ? strdup(d->secrets[1]) : NULL;
+        memcpy(q->ws, ws, ID_MAX);
+        q->used = true;
+        if (!q->d.id || !q->d.webhook_id || !q->d.url || !q->d.body) unqueue(q);
+        return;
+    }
+}
+
+/* The endpoint's next queued delivery (lowest sequence), or NULL. */
+static struct queued *next_queued(const char *webhook_id)
+{
+    struct queued *best = NULL;
+    for (int i = 0; i < MAX_OUT; i++) {
+        struct queued *q = &W.queue[i];
+        if (q->used && strcmp(q->d.webhook_id, webhook_id) == 0 &&
+            (!best || q->d.sequence < best->d.sequence))
+            best = q;
+    }
+    return best;
+}
+
+static void drop_queued(const char *webhook_id)
+{
+    for (int i = 0; i < MAX_OUT; i++)
+        if (W.queue[i].used && strcmp(W.queue[i].d.webhook_id, webhook_id) == 0)
+            unqueue(&W.queue[i]);
+}
+
+static void send_one(http_out *h, const char *ws, const engine_delivery *d);
 
 /* ------------------------------------------------------------ recording */
 
@@ -186,8 +248,18 @@ static void sent(void *ud, const http_out_result *res)
     if (!ok && r->at.status >= 200 && r->at.status < 300) r->at.status = 0;
     s->state = 2;
     s->ok = ok;
-    /* An ordered endpoint's next may go now, before this is recorded. */
-    if (ok && W.nrepoll < MAX_OUT) memcpy(W.repoll[W.nrepoll++], s->ws, ID_MAX);
+    if (!ok) {
+        drop_queued(s->webhook_id);
+        return;
+    }
+    /* An ordered endpoint's next goes now, before this is recorded. */
+    struct queued *q = next_queued(s->webhook_id);
+    if (q) {
+        send_one(W.h, q->ws, &q->d);
+        unqueue(q);
+    } else if (W.nrepoll < MAX_OUT) {
+        memcpy(W.repoll[W.nrepoll++], s->ws, ID_MAX);
+    }
 }
 
 /* ------------------------------------------------------------ sending */
@@ -301,8 +373,22 @@ static void look(store_conn *conn, http_out *h, const char *ws)
         fprintf(stderr,
                 "{\"level\":\"error\",\"msg\":\"webhook deliveries not read\",\"store\":\"%s\"}\n",
                 e.msg);
-    for (int i = 0; i < x.n; i++)
-        send_one(h, ws, &x.d[i]);
+    /* An ordered endpoint's first goes now, the rest in turn. It came
+     * only because nothing of its is out: what was queued for it before
+     * is older news. */
+    const char *sent_to = NULL;
+    for (int i = 0; i < x.n; i++) {
+        const engine_delivery *d = &x.d[i];
+        if (!d->ordered) {
+            send_one(h, ws, d);
+        } else if (!sent_to || strcmp(sent_to, d->webhook_id) != 0) {
+            drop_queued(d->webhook_id);
+            send_one(h, ws, d);
+            sent_to = d->webhook_id;
+        } else {
+            enqueue(ws, d);
+        }
+    }
     arena_release(&a);
 }
 
@@ -385,6 +471,8 @@ static void *loop(void *arg)
         record_submit();
     }
     record_submit();
+    for (int i = 0; i < MAX_OUT; i++)
+        if (W.queue[i].used) unqueue(&W.queue[i]);
     free(todo.id);
     store_disconnect(conn);
     return NULL;

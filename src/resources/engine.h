@@ -196,6 +196,7 @@ typedef struct engine_delivery {
     int64_t sequence;
     int attempts; /* made before this one */
     bool failing; /* the endpoint's failing_since is set */
+    bool ordered; /* its endpoint takes its deliveries one at a time, in order */
 } engine_delivery;
 /* Where the worker has delivery `id` (or with id NULL, endpoint
  * webhook_id: its worst): not out; out, going or failed and not yet
@@ -204,9 +205,10 @@ typedef struct engine_delivery {
 enum { ENGINE_OUT_NO, ENGINE_OUT_BUSY, ENGINE_OUT_PASSED };
 typedef int (*engine_delivery_skip)(const char *id, const char *webhook_id, void *ud);
 /* Up to max deliveries of the call's workspace due at now, active
- * endpoints only: a parallel endpoint's by due time, an ordered one's
- * first undelivered (by sequence, past those passed) alone, and only when
- * due and nothing of its is busy. 0, or -1 with the call's error set. */
+ * endpoints only: a parallel endpoint's by due time; an ordered one's
+ * first undelivered ones (by sequence, past those passed), as many as are
+ * due in a row, and none while one of its is busy: the worker sends them
+ * one after another. 0, or -1 with the call's error set. */
 int integrations_due(struct engine_call *c, int64_t now, int max, engine_delivery_skip skip,
                      void *ud, engine_delivery **out, int *n);
 /* How an attempt went, for integrations_record. */

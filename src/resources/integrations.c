@@ -1180,7 +1180,7 @@ static void add_due(engine_call *c, engine_delivery **out, int *n, int *cap, con
 }
 
 /* An ordered endpoint's deliveries looked at in one go: those answered
- * and not yet recorded come first. */
+ * and not yet recorded come first, then those the worker sends in turn. */
 #define ORDERED_AHEAD 32
 
 int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip skip, void *ud,
@@ -1233,7 +1233,7 @@ int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip 
             if (!secrets[0]) open_secrets(c, wh, now, secrets);
             if (!secrets[0]) break; /* sealed under another key: nothing can sign it */
             add_due(c, out_, n, &cap, &ds[k], wh, secrets);
-            if (!parallel) break; /* one at a time */
+            (*out_)[*n - 1].ordered = !parallel;
         }
     }
     return 0;
