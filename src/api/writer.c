@@ -336,24 +336,6 @@ static bool timed_wait(job_queue *q, long ms)
     return pthread_cond_timedwait(&q->cv, &q->mu, &until) == ETIMEDOUT;
 }
 
-typedef struct ws_ids {
-    char (*id)[ID_MAX];
-    int n, cap;
-} ws_ids;
-
-static void collect_ws(const store_workspace *ws, void *ud)
-{
-    ws_ids *l = ud;
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 64;
-        void *p = realloc(l->id, sizeof *l->id * (size_t)cap);
-        if (!p) return; /* this round misses the rest; the next one retries */
-        l->id = p;
-        l->cap = cap;
-    }
-    snprintf(l->id[l->n++], ID_MAX, "%s", ws->id);
-}
-
 static writer *route(const char *ws);
 
 /* What falls due with time (engine_timers) in this writer's workspaces,
@@ -362,9 +344,9 @@ static writer *route(const char *ws);
 static void run_timers(writer *w)
 {
     w->timers_ms = time_now_ms();
-    ws_ids l = {0};
+    store_ws_list l = {0};
     store_err e;
-    int rc = store_workspace_each(w->conn, collect_ws, &l, &e);
+    int rc = store_workspace_ids(w->conn, &l, &e);
     if (rc == STORE_OK) rc = store_begin(w->conn, true, &e);
     if (rc == STORE_OK) {
         for (int i = 0; i < l.n && rc == STORE_OK; i++) {
@@ -390,7 +372,7 @@ static void run_timers(writer *w)
             store_rollback(w->conn);
         }
     }
-    free(l.id);
+    store_ws_free(&l);
     if (rc != STORE_OK) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"timers failed\",\"store\":\"%s\"}\n",
                 e.msg);

@@ -596,33 +596,15 @@ static void deliver(const char *ws, const res_row *em)
     arena_release(&a);
 }
 
-typedef struct ws_list {
-    char (*id)[ID_MAX];
-    int n, cap;
-} ws_list;
-
-static void collect_ws(const store_workspace *w, void *ud)
-{
-    ws_list *l = ud;
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 64;
-        void *p = realloc(l->id, sizeof *l->id * (size_t)cap);
-        if (!p) return; /* this round misses the rest; the next one retries */
-        l->id = p;
-        l->cap = cap;
-    }
-    snprintf(l->id[l->n++], ID_MAX, "%s", w->id);
-}
-
 /* Sends what is due in every workspace; how many it tried. */
 static int scan(void)
 {
-    ws_list l = {0};
+    store_ws_list l = {0};
     store_err e;
     int tried = 0;
-    if (store_workspace_each(W.conn, collect_ws, &l, &e) != STORE_OK) {
+    if (store_workspace_ids(W.conn, &l, &e) != STORE_OK) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"mail worker: %s\"}\n", e.msg);
-        free(l.id);
+        store_ws_free(&l);
         return 0;
     }
     for (int i = 0; i < l.n && !atomic_load(&stopping); i++) {
@@ -643,7 +625,7 @@ static int scan(void)
             deliver(l.id[i], &rows[k]);
         arena_release(&a);
     }
-    free(l.id);
+    store_ws_free(&l);
     return tried;
 }
 

@@ -392,30 +392,6 @@ static void look(store_conn *conn, http_out *h, const char *ws)
     arena_release(&a);
 }
 
-typedef struct ws_list {
-    char (*id)[ID_MAX];
-    int n, cap;
-} ws_list;
-
-static void add_ws(ws_list *l, const char *ws)
-{
-    for (int i = 0; i < l->n; i++)
-        if (strcmp(l->id[i], ws) == 0) return;
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 64;
-        void *p = realloc(l->id, sizeof *l->id * (size_t)cap);
-        if (!p) return;
-        l->id = p;
-        l->cap = cap;
-    }
-    snprintf(l->id[l->n++], ID_MAX, "%s", ws);
-}
-
-static void each_ws(const store_workspace *w, void *ud)
-{
-    if (integrations_has_webhooks(w->id)) add_ws(ud, w->id);
-}
-
 static void *loop(void *arg)
 {
     (void)arg;
@@ -431,7 +407,7 @@ static void *loop(void *arg)
     http_out *h = W.h;
     uint64_t last_full = 0, last_hold = 0;
     bool held = false;
-    ws_list todo = {0};
+    store_ws_list todo = {0}, all_ws = {0};
     while (!atomic_load(&W.stop)) {
         uint64_t now = time_now_ms();
         if (now - last_hold >= HOLD_MS) {
@@ -443,25 +419,29 @@ static void *loop(void *arg)
         int n = integrations_wait(0, noted, POLL_WS, &all);
         todo.n = 0;
         for (int i = 0; i < n; i++)
-            add_ws(&todo, noted[i]);
+            store_ws_add(&todo, noted[i], true);
         pthread_mutex_lock(&W.mu);
         for (int i = 0; i < W.nfinished; i++) {
             slot *s = &W.slots[W.finished[i]];
-            add_ws(&todo, s->ws); /* its endpoint's next may go now */
+            store_ws_add(&todo, s->ws, true); /* its endpoint's next may go now */
             s->state = 0;
         }
         W.nfinished = 0;
         pthread_mutex_unlock(&W.mu);
         for (int i = 0; i < W.nrepoll; i++)
-            add_ws(&todo, W.repoll[i]);
+            store_ws_add(&todo, W.repoll[i], true);
         W.nrepoll = 0;
         if (all || now - last_full >= POLL_MS) {
             last_full = now;
-            if (store_workspace_each(conn, each_ws, &todo, &e) != STORE_OK)
+            all_ws.n = 0;
+            if (store_workspace_ids(conn, &all_ws, &e) != STORE_OK)
                 fprintf(stderr,
                         "{\"level\":\"error\",\"msg\":\"webhook worker: no workspaces\","
                         "\"store\":\"%s\"}\n",
                         e.msg);
+            for (int i = 0; i < all_ws.n; i++)
+                if (integrations_has_webhooks(all_ws.id[i]))
+                    store_ws_add(&todo, all_ws.id[i], true);
         }
         if (held)
             for (int i = 0; i < todo.n && !atomic_load(&W.stop); i++)
@@ -473,7 +453,8 @@ static void *loop(void *arg)
     record_submit();
     for (int i = 0; i < MAX_OUT; i++)
         if (W.queue[i].used) unqueue(&W.queue[i]);
-    free(todo.id);
+    store_ws_free(&todo);
+    store_ws_free(&all_ws);
     store_disconnect(conn);
     return NULL;
 }

@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/impl.h"
@@ -49,6 +50,36 @@ int store_secret_make(unsigned char *key, store_err *e)
     if (RAND_bytes(key, STORE_SECRET_LEN) != 1)
         return store_fail(e, STORE_ERROR, "no random bytes for the server's secret");
     return STORE_OK;
+}
+
+void store_ws_add(store_ws_list *l, const char *ws, bool unique)
+{
+    for (int i = 0; unique && i < l->n; i++)
+        if (strcmp(l->id[i], ws) == 0) return;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        void *p = realloc(l->id, sizeof *l->id * (size_t)cap);
+        if (!p) return;
+        l->id = p;
+        l->cap = cap;
+    }
+    snprintf(l->id[l->n++], ID_MAX, "%s", ws);
+}
+
+static void add_each(const store_workspace *w, void *ud)
+{
+    store_ws_add(ud, w->id, false);
+}
+
+int store_workspace_ids(store_conn *c, store_ws_list *l, store_err *e)
+{
+    return store_workspace_each(c, add_each, l, e);
+}
+
+void store_ws_free(store_ws_list *l)
+{
+    free(l->id);
+    *l = (store_ws_list){0};
 }
 
 int store_open(store **out, const char *url, const store_opts *opts, store_err *e)

@@ -149,6 +149,17 @@ int store_workspace_find(store_conn *c, const char *name_or_id, store_workspace 
 int store_workspace_count(store_conn *c, int64_t *n, store_err *e);
 typedef void (*store_workspace_cb)(const store_workspace *w, void *ud);
 int store_workspace_each(store_conn *c, store_workspace_cb cb, void *ud, store_err *e);
+/* A list of workspace ids that grows (malloc; a worker's round over the
+ * workspaces): store_ws_add appends ws (when `unique`, unless there);
+ * store_workspace_ids appends every workspace's. Out of memory, an add is
+ * dropped: the round misses it, the next one retries. */
+typedef struct store_ws_list {
+    char (*id)[ID_MAX];
+    int n, cap;
+} store_ws_list;
+void store_ws_add(store_ws_list *l, const char *ws, bool unique);
+int store_workspace_ids(store_conn *c, store_ws_list *l, store_err *e);
+void store_ws_free(store_ws_list *l);
 /* Replaces the workspace's disabled modules (space-separated names, ""
  * enables every module; at most 255 bytes, else STORE_ERROR);
  * STORE_NOTFOUND for an unknown id. */
