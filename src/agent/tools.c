@@ -257,7 +257,10 @@ static void add_resource_tools(const res_def *r)
     json_t *s;
 
     for (size_t k = 0; k < sizeof generic_ops / sizeof generic_ops[0]; k++) {
-        if (generic_ops[k].op == OP_LIST && res_list_action(r)) continue; /* the action's tool */
+        /* An action answering instead has its own tool. */
+        if ((generic_ops[k].op == OP_LIST || generic_ops[k].op == OP_GET) &&
+            res_get_action(r, generic_ops[k].op == OP_GET))
+            continue;
         if (!r->read_only || generic_ops[k].op == OP_LIST || generic_ops[k].op == OP_GET)
             add_generic_tool(r, k);
     }

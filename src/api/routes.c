@@ -111,7 +111,8 @@ static void add_resource(const res_def *r)
     };
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (r->read_only && ops[i].op != OP_LIST && ops[i].op != OP_GET) continue;
-        if (ops[i].op == OP_LIST && res_list_action(r)) continue; /* it answers instead */
+        if ((ops[i].op == OP_LIST || ops[i].op == OP_GET) && res_get_action(r, ops[i].item))
+            continue; /* it answers instead */
         const char *noun = ops[i].op == OP_LIST ? r->name : r->singular;
         camel(op, sizeof op, ops[i].kind, noun);
         snprintf(sum, sizeof sum, ops[i].summary, noun);

@@ -72,6 +72,7 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_OUT_DEDUP] = outbound_dedup,
     [ACT_IMPORT_CREATE] = import_create,
     [ACT_EVTYPES_LIST] = evtypes_list,
+    [ACT_EVTYPE_GET] = evtype_get,
     [ACT_EVENTS_FEED] = events_feed,
     [ACT_WEBHOOKS_LIST] = webhooks_list,
     [ACT_WEBHOOK_ROTATE] = webhook_rotate,

@@ -84,6 +84,7 @@ int outbound_dedup(struct engine_call *c);
 int import_create(struct engine_call *c); /* imports.c: POST /v1/imports */
 /* integrations.c: event types, the change feed, webhooks */
 int evtypes_list(struct engine_call *c);
+int evtype_get(struct engine_call *c);
 int events_feed(struct engine_call *c);
 int webhooks_list(struct engine_call *c);
 int webhook_rotate(struct engine_call *c);

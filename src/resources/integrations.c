@@ -53,8 +53,21 @@ typedef struct evtype {
     char key[128];
     const char *category;
     char schema[160];
-    char id[ID_MAX]; /* iet_ + 26 characters of its key's hash: the same everywhere */
 } evtype;
+
+/* A built-in's id in workspace ws: iet_ + 26 characters of a hash of
+ * both, the same on every call and never another workspace's. */
+static void builtin_id(const char *ws, const evtype *t, char out[ID_MAX])
+{
+    static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    char in[ID_MAX + 130], hex[TOKEN_HASH_HEX];
+    int n = snprintf(in, sizeof in, "%s|%s", ws, t->key);
+    sha256_hex(in, (size_t)n, hex);
+    char *o = out + snprintf(out, ID_MAX, "%s_", RES(EVTYPE)->prefix);
+    for (int i = 0; i < ID_BODY_LEN; i++)
+        *o++ = crockford[(hex[i] >= 'a' ? hex[i] - 'a' + 10 : hex[i] - '0') & 31];
+    *o = '\0';
+}
 
 static evtype *builtins;
 static int nbuiltins;
@@ -75,13 +88,6 @@ static void add_builtin(int *cap, const char *singular, const char *what, const 
     }
     evtype *t = &builtins[nbuiltins++];
     snprintf(t->key, sizeof t->key, "%s.%s", singular, what);
-    static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    char hex[TOKEN_HASH_HEX];
-    sha256_hex(t->key, strlen(t->key), hex);
-    char *o = t->id + snprintf(t->id, sizeof t->id, "%s_", RES(EVTYPE)->prefix);
-    for (int i = 0; i < ID_BODY_LEN; i++)
-        *o++ = crockford[(hex[i] >= 'a' ? hex[i] - 'a' + 10 : hex[i] - '0') & 31];
-    *o = '\0';
     t->category = category;
     snprintf(t->schema, sizeof t->schema, "%s", schema);
 }
@@ -207,7 +213,8 @@ const res_hooks evtype_hooks = {.before_write = evtype_before_write};
 
 /* An item of the merged list: a built-in or a registered row. */
 typedef struct listed {
-    const char *key, *category, *description, *schema, *id;
+    const char *key, *category, *description;
+    const evtype *builtin;
     const res_row *row; /* registered */
 } listed;
 
@@ -223,6 +230,25 @@ static bool contains_ci(const char *hay, const char *needle)
     for (const char *p = hay; *p; p++)
         if (strncasecmp(p, needle, n) == 0) return true;
     return false;
+}
+
+/* A built-in as the list answers it. */
+static void write_builtin(jw *w, const char *ws, const evtype *t)
+{
+    /* Cairn's own have no record: an id of their own and the epoch. */
+    char id[ID_MAX];
+    builtin_id(ws, t, id);
+    jw_obj_open(w);
+    jw_kstr(w, "id", id);
+    jw_kstr(w, "object", RES(EVTYPE)->singular);
+    jw_kstr(w, "category", t->category);
+    jw_kstr(w, "key", t->key);
+    jw_kstr(w, "description", NULL);
+    jw_kbool(w, "built_in", true);
+    jw_kstr(w, "payload_schema", t->schema[0] ? t->schema : NULL);
+    jw_kstr(w, "created_at", "1970-01-01T00:00:00.000Z");
+    jw_kstr(w, "updated_at", "1970-01-01T00:00:00.000Z");
+    jw_obj_close(w);
 }
 
 /* GET /v1/integrations/events: built-in and registered types by key; the
@@ -248,14 +274,11 @@ int evtypes_list(engine_call *c)
     listed *items = arena_alloc(c->a, sizeof *items * (size_t)(nb + nrows + 1));
     int n = 0;
     for (int i = 0; i < nb; i++)
-        items[n++] = (listed){all[i].key, all[i].category, NULL, all[i].schema, all[i].id, NULL};
+        items[n++] = (listed){all[i].key, all[i].category, NULL, &all[i], NULL};
     for (int i = 0; i < nrows; i++)
-        items[n++] = (listed){engine_text(&rows[i], EVTYPE_key),
-                              engine_text(&rows[i], EVTYPE_category),
-                              engine_text(&rows[i], EVTYPE_description),
-                              NULL,
-                              NULL,
-                              &rows[i]};
+        items[n++] =
+            (listed){engine_text(&rows[i], EVTYPE_key), engine_text(&rows[i], EVTYPE_category),
+                     engine_text(&rows[i], EVTYPE_description), NULL, &rows[i]};
     qsort(items, (size_t)n, sizeof *items, listed_cmp);
     jw *w = engine_answer(c);
     jw_arr_open(w);
@@ -271,22 +294,10 @@ int evtypes_list(engine_call *c)
             more = true;
             break;
         }
-        if (it->row) {
+        if (it->row)
             engine_write_row(w, RES(EVTYPE), it->row);
-        } else {
-            /* Cairn's own have no record: a stable id and the epoch. */
-            jw_obj_open(w);
-            jw_kstr(w, "id", it->id);
-            jw_kstr(w, "object", RES(EVTYPE)->singular);
-            jw_kstr(w, "key", it->key);
-            jw_kstr(w, "category", it->category);
-            jw_kstr(w, "description", NULL);
-            jw_kbool(w, "built_in", true);
-            jw_kstr(w, "payload_schema", it->schema[0] ? it->schema : NULL);
-            jw_kstr(w, "created_at", "1970-01-01T00:00:00.000Z");
-            jw_kstr(w, "updated_at", "1970-01-01T00:00:00.000Z");
-            jw_obj_close(w);
-        }
+        else
+            write_builtin(w, c->ws, it->builtin);
         last = it->key;
         shown++;
     }
@@ -294,6 +305,26 @@ int evtypes_list(engine_call *c)
     c->out->list = true;
     c->out->next_cursor = more ? arena_printf(c->a, "k.%s", last) : NULL;
     return 0;
+}
+
+/* GET /v1/integrations/events/{id}: a built-in by its id, or a
+ * registered one. */
+int evtype_get(engine_call *c)
+{
+    if (engine_params_check(c)) return -1;
+    int n;
+    const evtype *all = catalogue(&n);
+    for (int i = 0; i < n; i++) {
+        char id[ID_MAX];
+        builtin_id(c->ws, &all[i], id);
+        if (strcmp(id, c->ids[0]) == 0) {
+            write_builtin(engine_answer(c), c->ws, &all[i]);
+            return 0;
+        }
+    }
+    res_row row;
+    if (engine_load(c, RES(EVTYPE), c->ids[0], NULL, &row)) return -1;
+    return engine_respond(c, RES(EVTYPE), &row, EK_OK);
 }
 
 /* Whether a pattern matches a built-in or a registered type. */

@@ -351,11 +351,15 @@ bool res_check(const res_def *defs, int ndefs, const res_sublist *subs, int nsub
     return true;
 }
 
-const res_action *res_list_action(const res_def *r)
+const res_action *res_get_action(const res_def *r, bool item)
 {
     if (r->parent) return NULL;
-    for (int i = 0; i < res_action_count; i++)
-        if (strcmp(res_actions[i].method, "GET") == 0 && strcmp(res_actions[i].path, r->path) == 0)
+    size_t n = strlen(r->path);
+    for (int i = 0; i < res_action_count; i++) {
+        const char *p = res_actions[i].path;
+        if (strcmp(res_actions[i].method, "GET") == 0 && strncmp(p, r->path, n) == 0 &&
+            strcmp(p + n, item ? "/{id}" : "") == 0)
             return &res_actions[i];
+    }
     return NULL;
 }

@@ -298,9 +298,10 @@ int res_field_max(const res_field *f);
 bool res_has_search(const res_def *r);
 /* The resource whose singular name is `singular`, or NULL. */
 const res_def *res_find_singular(const char *singular);
-/* The action that answers GET /v1/{r's path} instead of the generic
- * list (the event types' list, which merges Cairn's own), or NULL. */
-const res_action *res_list_action(const res_def *r);
+/* The action that answers GET /v1/{r's path} (or, with `item`, GET
+ * /v1/{r's path}/{id}) instead of the generic list or get (the event
+ * types', which answer Cairn's own beside the workspace's), or NULL. */
+const res_action *res_get_action(const res_def *r, bool item);
 /* The module named `name`, or -1. */
 int res_module_find(const char *name);
 
