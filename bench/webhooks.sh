@@ -17,6 +17,7 @@
 # Every process it starts stops by itself (the receiver after 120 s at
 # most) or at exit.
 set -euo pipefail
+trap 'echo "webhooks: failed at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 backend=${BACKEND:-sqlite}
 if [[ $backend == postgres && -z ${CAIRN_TEST_PG:-} ]]; then
@@ -113,8 +114,9 @@ thr=$(receiver_stop "$out/port2")
 
 # 3. Change feed pages.
 # The PATCH above came after every contact: its event's sequence is near the last.
-last=$(api GET "/v1/events?types=webhook.updated&limit=100" | grep -o '"sequence":[0-9]*' |
+last=$(api GET "/v1/events?types=webhook.updated&limit=100" | { grep -o '"sequence":[0-9]*' || true; } |
   tail -1 | cut -d: -f2)
+[[ -n $last ]] || die "no webhook.updated event to find the last sequence by"
 feed=$(run_wrk feed -t2 -c"$conns" -d"$duration" -s bench/feed.lua "$url" -- "$token" "$last")
 
 # 4b. The create rate with the webhook subscribed (a receiver answering).
