@@ -271,9 +271,11 @@ void exchange_run(http_exchange *x)
     writer_submit(&x->wj);
 }
 
-/* A parked poll runs again at least this often: another node's commits
- * do not count here. */
+/* A parked poll runs again at least this often (another node's commits do
+ * not count here), and at most this often however much commits: each run
+ * takes a little of its request's memory. */
 #define POLL_AGAIN_MS 500
+#define POLL_MIN_MS   50
 
 void exchange_poll(http_worker *w, bool all)
 {
@@ -284,8 +286,8 @@ void exchange_poll(http_worker *w, bool all)
         n = n->next;
         api_req *q = &x->q;
         bool due = now >= q->poll_until_ms;
-        if (!all && !due && q->polled_commits == commits && now - q->polled_ms < POLL_AGAIN_MS)
-            continue;
+        bool changed = q->polled_commits != commits && now - q->polled_ms >= POLL_MIN_MS;
+        if (!all && !due && !changed && now - q->polled_ms < POLL_AGAIN_MS) continue;
         if (!all) api_poll(q);
         if (all || due || !q->parked) {
             q->parked = false;
