@@ -416,7 +416,7 @@ static void *loop(void *arg)
         }
         char noted[POLL_WS][ID_MAX];
         bool all = false;
-        int n = integrations_wait(0, noted, POLL_WS, &all);
+        int n = integrations_take(noted, POLL_WS, &all);
         todo.n = 0;
         for (int i = 0; i < n; i++)
             store_ws_add(&todo, noted[i], true);

@@ -171,14 +171,14 @@ void engine_allow_private_urls(bool on);
 /* The delivery worker's wake-up (integrations.c). Writes that queue
  * deliveries note their workspace (integrations_notify); the writer pokes
  * after its commit (integrations_poke), which calls the waker the worker
- * set (or NULL: none). integrations_wait waits up to ms for a poke (0: a
- * look) and copies the workspaces noted (up to cap; *all when some did
- * not fit: look at every workspace). integrations_has_webhooks: whether
- * ws may have endpoints (looked up at most once a second). */
+ * set (or NULL: none). integrations_take copies the workspaces noted
+ * before the last poke (up to cap; *all when some did not fit: look at
+ * every workspace). integrations_has_webhooks: whether ws may have
+ * endpoints (looked up at most once a second). */
 void integrations_notify(const char *ws);
 void integrations_poke(void);
 void integrations_set_waker(void (*fn)(void *ud), void *ud);
-int integrations_wait(int ms, char (*ws)[ID_MAX], int cap, bool *all);
+int integrations_take(char (*ws)[ID_MAX], int cap, bool *all);
 bool integrations_has_webhooks(const char *ws);
 
 /* Runs fn as the "system" actor of workspace ws on conn (a worker's own

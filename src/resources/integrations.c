@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "core/crypto.h"
 #include "core/ids.h"
@@ -38,6 +37,7 @@
 #define REGISTERED_MAX  1000  /* event types a workspace may register */
 #define DISPATCH_EVENTS 1000  /* events one dispatch reads; the next goes on */
 #define REPLAY_MAX      10000 /* deliveries one replay queues */
+#define WEBHOOKS_MAX    100   /* endpoints of a workspace (dispatch reads them in one page) */
 #define ROTATION_MS     (24ll * 3600 * 1000)
 
 static bool allow_private;
@@ -458,11 +458,10 @@ int events_feed(engine_call *c)
 #define PENDING_MAX 256
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     char ws[PENDING_MAX][ID_MAX];
     int n;
     bool overflow, poked;
-} pending = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+} pending = {PTHREAD_MUTEX_INITIALIZER};
 
 void integrations_notify(const char *ws)
 {
@@ -494,27 +493,16 @@ void integrations_poke(void)
 {
     pthread_mutex_lock(&pending.mu);
     bool wake = pending.n || pending.overflow;
-    if (wake) {
-        pending.poked = true;
-        pthread_cond_signal(&pending.cv);
-    }
+    pending.poked |= wake;
     void (*fn)(void *) = wake ? waker : NULL;
     void *ud = waker_ud;
     pthread_mutex_unlock(&pending.mu);
     if (fn) fn(ud);
 }
 
-int integrations_wait(int ms, char (*ws)[ID_MAX], int cap, bool *all)
+int integrations_take(char (*ws)[ID_MAX], int cap, bool *all)
 {
     pthread_mutex_lock(&pending.mu);
-    if (!pending.poked && ms > 0) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)ms * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&pending.cv, &pending.mu, &until);
-    }
     int n = 0;
     *all = pending.overflow;
     if (pending.poked) {
@@ -690,6 +678,17 @@ static int webhook_before_write(res_write *w)
     if (w->set[WEBHOOK_fields] && check_fields(c, w->row)) return -1;
     int64_t seq;
     if (w->is_create) {
+        store_query sq = {.limit = WEBHOOKS_MAX, .link_field = -1};
+        res_row *rows;
+        int n;
+        bool more;
+        store_err e;
+        int rc = store_rec_list(c->conn, c->a, RES(WEBHOOK), c->ws, &sq, &rows, &n, &more, &e);
+        if (rc) return engine_store_fail(c, rc, &e);
+        if (n >= WEBHOOKS_MAX)
+            return engine_fail(c, EK_CONFLICT, NULL,
+                               "a workspace has at most %d webhook endpoints: delete one first",
+                               WEBHOOKS_MAX);
         const char *secret = new_secret(c->a);
         engine_set(w->row, w->set, WEBHOOK_secret, sv_text(crypto_seal(c->a, secret)));
         engine_set(w->row, w->set, WEBHOOK_signing_secret_preview, sv_text(preview(c->a, secret)));
@@ -1221,7 +1220,7 @@ int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip 
     *n = 0;
     int cap = 0;
     store_filter f = {.field = WEBHOOK_status, .v = sv_text("active")};
-    store_query sq = {.filters = &f, .nfilters = 1, .limit = 100, .link_field = -1};
+    store_query sq = {.filters = &f, .nfilters = 1, .limit = WEBHOOKS_MAX, .link_field = -1};
     res_row *whs;
     int nwh;
     bool more;

@@ -1018,3 +1018,17 @@ def test_event_types_register():
     expect(w.delete("/v1/integrations/events/" + t["id"]), 200)
     expect(w.get("/v1/integrations/events/" + t["id"]), 404, "not_found")
     ok(key not in [x["key"] for x in list_all(w, "/v1/integrations/events")], "gone from the list")
+
+
+def test_a_workspace_has_at_most_100_endpoints():
+    w = ws("cap")
+    for i in range(100):
+        expect(w.post("/v1/webhooks", {"name": "cap %d" % i, "url": "https://example.com/cap/%d" % i,
+                                       "event_types": ["contact.created"]}), 201)
+    expect(w.post("/v1/webhooks", {"name": "one too many", "url": "https://example.com/cap/x",
+                                   "event_types": ["contact.created"]}), 409, "conflict")
+    first = list_all(w, "/v1/webhooks")
+    eq(len(first), 100, "endpoints listed")
+    expect(w.delete("/v1/webhooks/" + first[0]["id"]), 200)
+    expect(w.post("/v1/webhooks", {"name": "room again", "url": "https://example.com/cap/y",
+                                   "event_types": ["contact.created"]}), 201)
