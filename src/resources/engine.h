@@ -174,7 +174,7 @@ void engine_allow_private_urls(bool on);
  * set (or NULL: none). integrations_take copies the workspaces noted
  * before the last poke (up to cap; *all when some did not fit: look at
  * every workspace). integrations_has_webhooks: whether ws may have
- * endpoints (looked up at most once a second). */
+ * endpoints (looked up again after 1 s, or 10 s when it had none). */
 void integrations_notify(const char *ws);
 void integrations_poke(void);
 void integrations_set_waker(void (*fn)(void *ud), void *ud);

@@ -519,9 +519,10 @@ int integrations_take(char (*ws)[ID_MAX], int cap, bool *all)
 /* ------------------------------------------------------------ webhooks */
 
 /* Which workspaces have endpoints to dispatch to: looked up at most once
- * a second per workspace, and again at once after this process changed
- * one. Another node's new endpoint is seen within a second; its cursor
- * starts where it was created, so nothing in between is lost. */
+ * a second per workspace that has some and every 10 s for one that has
+ * none, and again at once after this process changed one. Another node's
+ * new endpoint is seen within 10 s; its cursor starts where it was
+ * created, so nothing in between is lost, only late. */
 #define WS_CACHE 1024
 static struct {
     char ws[ID_MAX];
@@ -547,8 +548,11 @@ static int ws_known(const char *ws, int64_t now)
 {
     pthread_mutex_lock(&ws_cache_mu);
     unsigned i = ws_slot(ws);
-    int v = strcmp(ws_cache[i].ws, ws) == 0 && now - ws_cache[i].checked_ms < 1000 ? ws_cache[i].has
-                                                                                   : -1;
+    /* A workspace without endpoints is asked again after 10 s, one with
+     * them after 1 s: writes on this node forget the answer at once. */
+    int64_t ttl = ws_cache[i].has ? 1000 : 10000;
+    int v = strcmp(ws_cache[i].ws, ws) == 0 && now - ws_cache[i].checked_ms < ttl ? ws_cache[i].has
+                                                                                  : -1;
     pthread_mutex_unlock(&ws_cache_mu);
     return v;
 }
@@ -1048,16 +1052,20 @@ int integrations_dispatch(engine_call *c, int64_t now_ms)
 {
     int known = ws_known(c->ws, now_ms);
     if (known == 0) return 0;
-    /* Two nodes dispatching one workspace would queue its events twice:
-     * the second waits for the first's commit, then finds the cursors
-     * moved. */
-    store_err e;
-    int rc = store_lock(c->conn, c->ws, "webhooks#dispatch", &e);
-    if (rc) return engine_store_fail(c, rc, &e);
     endpoint *eps = NULL;
     int n;
     if (endpoints(c, &eps, &n)) return -1;
     ws_note(c->ws, n > 0, now_ms);
+    if (!n) return 0; /* no lock taken: the timers come by every workspace */
+    for (int i = 0; i < n; i++)
+        endpoint_free(&eps[i]);
+    /* Two nodes dispatching one workspace would queue its events twice:
+     * the second waits for the first's commit, then reads the cursors it
+     * moved. */
+    store_err e;
+    int rc = store_lock(c->conn, c->ws, "webhooks#dispatch", &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    if (endpoints(c, &eps, &n)) return -1;
     bool more = n > 0;
     for (int round = 0; more && round < 10 && !rc; round++)
         rc = dispatch_once(c, eps, n, now_ms, &more);
