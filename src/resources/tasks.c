@@ -13,7 +13,8 @@ static int task_before(res_write *w)
     if (!w->is_create && !w->set[TASK_status]) return 0;
     const char *now = engine_text(w->row, TASK_status);
     const char *was = w->old ? engine_text(w->old, TASK_status) : NULL;
-    if (strcmp(now, "completed") == 0) {
+    /* PATCH {"status": null} clears it: a task not completed. */
+    if (now && strcmp(now, "completed") == 0) {
         if (!was || strcmp(was, "completed") != 0)
             engine_set(w->row, w->set, TASK_completed_at, sv_int((int64_t)time_now_ms()));
     } else if (was && strcmp(was, "completed") == 0) {
