@@ -134,7 +134,6 @@ static bool parse_int(const char *s, int *out)
     return true;
 }
 
-/* Parses flags shared by all commands; unknown flags are errors. */
 /* Stored secrets (webhook signing secrets, SMTP passwords) are sealed
  * with the --secret-key-file key when one is given (made 0600 when
  * absent: keep it apart from the database's backups), else with the
@@ -153,6 +152,7 @@ static int set_sealing_key(const opts *o, const unsigned char *secret, size_t n)
     return 0;
 }
 
+/* Parses flags shared by all commands; unknown flags are errors. */
 static int parse(int argc, char **argv, opts *o)
 {
     for (int i = 0; i < argc; i++) {
