@@ -204,13 +204,18 @@ typedef struct engine_delivery {
  * ordered endpoint's next may go). */
 enum { ENGINE_OUT_NO, ENGINE_OUT_BUSY, ENGINE_OUT_PASSED };
 typedef int (*engine_delivery_skip)(const char *id, const char *webhook_id, void *ud);
+/* The sequence after which an ordered endpoint's deliveries are still to
+ * be read: those up to it the worker has (sent or queued), so a look
+ * need not read them again. 0: read from the first. */
+typedef int64_t (*engine_delivery_after)(const char *webhook_id, void *ud);
 /* Up to max deliveries of the call's workspace due at now, active
  * endpoints only: a parallel endpoint's by due time; an ordered one's
- * first undelivered ones (by sequence, past those passed), as many as are
- * due in a row, and none while one of its is busy: the worker sends them
- * one after another. 0, or -1 with the call's error set. */
+ * first undelivered ones (by sequence, past those passed and after
+ * after()'s), as many as are due in a row, and none while one of its is
+ * busy: the worker sends them one after another. 0, or -1 with the
+ * call's error set. */
 int integrations_due(struct engine_call *c, int64_t now, int max, engine_delivery_skip skip,
-                     void *ud, engine_delivery **out, int *n);
+                     engine_delivery_after after, void *ud, engine_delivery **out, int *n);
 /* How an attempt went, for integrations_record. */
 typedef struct engine_attempt {
     const char *delivery_id;

@@ -1221,8 +1221,8 @@ static void add_due(engine_call *c, engine_delivery **out, int *n, int *cap, con
  * and not yet recorded come first, then those the worker sends in turn. */
 #define ORDERED_AHEAD 32
 
-int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip skip, void *ud,
-                     engine_delivery **out_, int *n)
+int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip skip,
+                     engine_delivery_after after, void *ud, engine_delivery **out_, int *n)
 {
     *out_ = NULL;
     *n = 0;
@@ -1241,13 +1241,16 @@ int integrations_due(engine_call *c, int64_t now, int max, engine_delivery_skip 
         bool parallel = engine_int(wh, WEBHOOK_parallel, 0) != 0;
         /* In order: nothing while one of the endpoint's is busy. */
         if (!parallel && skip(NULL, wh->id, ud) == ENGINE_OUT_BUSY) continue;
+        int64_t from = parallel || !after ? 0 : after(wh->id, ud);
         store_filter df[3] = {
             {.field = WHD_webhook_id, .v = sv_text(wh->id)},
             {.field = WHD_status, .op = SF_IN, .in = open, .nin = 2},
-            {.field = WHD_next_attempt_at, .op = SF_LT, .v = sv_int(now + 1)},
+            parallel
+                ? (store_filter){.field = WHD_next_attempt_at, .op = SF_LT, .v = sv_int(now + 1)}
+                : (store_filter){.field = WHD_sequence, .op = SF_GE, .v = sv_int(from + 1)},
         };
         store_query dq = {.filters = df,
-                          .nfilters = parallel ? 3 : 2,
+                          .nfilters = parallel || from > 0 ? 3 : 2,
                           .sort_by =
                               &RES(WHD)->fields[parallel ? WHD_next_attempt_at : WHD_sequence],
                           .ascending = true,
