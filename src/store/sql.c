@@ -852,14 +852,19 @@ static void bi_filter(sql_stmt *q, buf *b, const res_def *r, const store_bi_filt
     case BQ_LT: bi_cmp(q, b, r, f, " < "); break;
     case BQ_LTE: bi_cmp(q, b, r, f, " <= "); break;
     case BQ_IN: {
+        /* Folded values as equalities: SQLite's IN compares by the left
+         * side's collation only. */
         bool fold = bi_nocase(r, f->field);
-        if (fold) buf_puts(b, d->fold_col[0]);
-        buf_puts(b, col);
-        if (fold) buf_puts(b, d->fold_col[1]);
-        buf_puts(b, " IN (");
+        buf_puts(b, fold ? "(" : col);
+        if (!fold) buf_puts(b, " IN (");
         for (int k = 0; k < f->nin; k++) {
-            if (k) buf_puts(b, ", ");
-            folded_param(q, b, d->fold_val, fold, f->in[k]);
+            store_bi_filter one = *f;
+            one.v = f->in[k];
+            if (k) buf_puts(b, fold ? " OR " : ", ");
+            if (fold)
+                bi_cmp(q, b, r, &one, " = ");
+            else
+                sql_param(q, b, f->in[k]);
         }
         buf_putc(b, ')');
         break;
