@@ -369,7 +369,7 @@ def test_schedules_and_next_run():
     ok(TIME_RE.match(nxt), "next_run_at: %r" % nxt)
     # 08:30 in Paris is 07:30 UTC in winter, 06:30 in summer.
     ok(nxt[11:16] in ("07:30", "06:30"), "08:30 Paris in UTC: %s" % nxt)
-    u = A.create(P, {"dataset_id": ds["id"], "schedule": "*/15 * * * *"})
+    u = A.create(P, {"name": "Quarterly", "dataset_id": ds["id"], "schedule": "*/15 * * * *"})
     eq(u["timezone"], "UTC", "UTC by default")
     ok(u["next_run_at"][14:16] in ("00", "15", "30", "45"), "quarter hours: %s" % u["next_run_at"])
     p = expect(A.patch(P + "/" + u["id"], {"status": "paused"}), 200)["data"]
@@ -379,14 +379,15 @@ def test_schedules_and_next_run():
     ok(p["next_run_at"].endswith("-01-01T00:00:00.000Z"), "yearly: %s" % p["next_run_at"])
     before = len(list_all(A, P))
     for body, param in (
-            ({"dataset_id": ds["id"], "schedule": "61 * * * *"}, "schedule"),
-            ({"dataset_id": ds["id"], "schedule": "* * * *"}, "schedule"),
-            ({"dataset_id": ds["id"], "schedule": "every day"}, "schedule"),
-            ({"dataset_id": ds["id"], "schedule": "5-1 * * * *"}, "schedule"),
-            ({"dataset_id": ds["id"], "schedule": "*/0 * * * *"}, "schedule"),
-            ({"dataset_id": ds["id"], "schedule": "0 8 * * *", "timezone": "Mars/Base"}, "timezone"),
-            ({"schedule": "0 8 * * *"}, "report_id"),
-            ({"dataset_id": ds["id"], "schedule": "0 8 * * *", "format": "xml"}, "format")):
+            ({"name": "S", "dataset_id": ds["id"], "schedule": "61 * * * *"}, "schedule"),
+            ({"name": "S", "dataset_id": ds["id"], "schedule": "* * * *"}, "schedule"),
+            ({"name": "S", "dataset_id": ds["id"], "schedule": "every day"}, "schedule"),
+            ({"name": "S", "dataset_id": ds["id"], "schedule": "5-1 * * * *"}, "schedule"),
+            ({"name": "S", "dataset_id": ds["id"], "schedule": "*/0 * * * *"}, "schedule"),
+            ({"name": "S", "dataset_id": ds["id"], "schedule": "0 8 * * *", "timezone": "Mars/Base"}, "timezone"),
+            ({"name": "S", "schedule": "0 8 * * *"}, "report_id"),
+            ({"dataset_id": ds["id"], "schedule": "0 8 * * *"}, "name"),
+            ({"name": "S", "dataset_id": ds["id"], "schedule": "0 8 * * *", "format": "xml"}, "format")):
         expect(A.post(P, body), 400, code="validation_failed", param=param)
     eq(len(list_all(A, P)), before, "nothing stored")
     expect(A.patch(P + "/" + u["id"], {"schedule": "bad"}), 400, param="schedule")
