@@ -104,6 +104,7 @@ static const char *const error_codes[] = {"validation_failed",
                                           "internal",
                                           "store_unavailable",
                                           "insufficient_storage",
+                                          "query_timeout",
                                           NULL};
 
 /* calendar.c's availability: a member's merged busy time and the free
@@ -261,6 +262,23 @@ static void outbound_schemas(json_t *s)
                                       str_schema(), "qualification_template_id", str_schema(),
                                       "schema", "type", "object", "description",
                                       "A JSON Schema (2020-12) of the answers"))));
+}
+
+/* bi.c's query answer: columns named and typed, rows as arrays of cells
+ * in the columns' order. */
+static void bi_schemas(json_t *s)
+{
+    json_t *cell =
+        pack("{s:[s,s,s,s,s]}", "type", "string", "integer", "number", "boolean", "null");
+    json_object_set_new(
+        s, "BiQueryResult",
+        object_of(pack(
+            "{s:{s:s, s:s}, s:o, s:o, s:{s:s, s:o}, s:{s:s}}", "object", "type", "string", "const",
+            "bi_query_result", "source", str_schema(), "columns",
+            array_of(object_of(pack("{s:o, s:{s:s, s:[s,s,s,s,s]}}", "name", str_schema(), "type",
+                                    "type", "string", "enum", "string", "integer", "number",
+                                    "boolean", "datetime"))),
+            "rows", "type", "array", "items", array_of(cell), "truncated", "type", "boolean")));
 }
 
 static void fixed_schemas(json_t *s)
@@ -441,6 +459,7 @@ static void fixed_schemas(json_t *s)
                        array_of(object_of(total)), "balanced", "type", "boolean")));
     outbound_schemas(s);
     calendar_schemas(s);
+    bi_schemas(s);
 }
 
 /* -------------------------------------------------- shared responses */
@@ -485,8 +504,8 @@ static const struct err_resp {
      "validation_failed: the request is well-formed but its amounts do not add up (an "
      "overpayment, a refund over what is left, an entry whose debits and credits differ), or "
      "another server refused it (an SMTP verify: the message quotes its reply); error.param "
-     "names the field",
-     {"validation_failed"}},
+     "names the field; query_timeout: a BI query ran past its timeout_ms (error.param)",
+     {"validation_failed", "query_timeout"}},
     {429,
      "RateLimited",
      "rate_limited: the key's request rate or concurrent requests are over its limit",
@@ -721,7 +740,8 @@ static bool can_fail(const api_route *rt, int status)
     case 413:
     case 415: return rt->write || (rt->action && rt->method == M_POST); /* a read with a body */
     case 409: return rt->write;
-    case 422: return rt->write || (rt->action && rt->action->effects); /* an SMTP refusal */
+    case 422: /* an SMTP refusal; a BI query past its time */
+        return rt->write || (rt->action && (rt->action->effects || rt->method == M_POST));
     }
     return false;
 }

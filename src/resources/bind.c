@@ -34,6 +34,11 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_WEBHOOK] = &webhook_hooks,
     [RES_CEVENT] = &calendar_event_hooks,
     [RES_EMAILCONN] = &email_conn_hooks,
+    [RES_BIDS] = &bi_dataset_hooks,
+    [RES_BIMET] = &bi_metric_hooks,
+    [RES_BIREP] = &bi_report_hooks,
+    [RES_BIDASH] = &bi_dashboard_hooks,
+    [RES_BISCHED] = &bi_schedule_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -83,6 +88,7 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_CAL_SCHEDULE] = calendar_schedule,
     [ACT_EMAIL_SEND] = email_send,
     [ACT_EMC_VERIFY] = email_conn_verify,
+    [ACT_BI_QUERY_RUN] = bi_query_run,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

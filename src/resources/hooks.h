@@ -154,4 +154,13 @@ int calendar_availability(struct engine_call *c); /* calendar.c */
 int calendar_schedule(struct engine_call *c);     /* calendar.c */
 extern const res_hooks calendar_event_hooks;      /* calendar.c */
 
+/* bi.c: BI datasets, metrics, reports, dashboards, scheduled artifacts,
+ * and POST /v1/bi/queries/run */
+extern const res_hooks bi_dataset_hooks;
+extern const res_hooks bi_metric_hooks;
+extern const res_hooks bi_report_hooks;
+extern const res_hooks bi_dashboard_hooks;
+extern const res_hooks bi_schedule_hooks;
+int bi_query_run(struct engine_call *c);
+
 #endif

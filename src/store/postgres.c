@@ -678,6 +678,7 @@ static const sql_dialect pg_dialect = {
      * big table's search postings takes minutes, and so does the wait. */
     .migrate_lock = "SET LOCAL statement_timeout = 0;"
                     "SELECT pg_advisory_xact_lock(7244106917133461332);",
+    .instr = "strpos",
     .custom_eq = pg_custom_eq,
     .search = pg_search,
 };
@@ -1772,6 +1773,65 @@ static int pg_rec_aggregate(pg_conn *c, arena *a, const res_def *r, const char *
     if (!fits) return store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
     *rows = out;
     *n = k;
+    return STORE_OK;
+}
+
+/* ---------------------------------------------------------- BI queries */
+
+/* A BI query runs under a statement_timeout of its own, set for it and
+ * reset (to the connection's 30 s) after, whatever became of it. */
+static int pg_bi_run(pg_conn *c, arena *a, const res_def *r, const char *ws,
+                     const store_bi_query *q, store_val **cells, int *n, bool *more, store_err *e)
+{
+    *cells = NULL;
+    *n = 0;
+    *more = false;
+    int rc = see(c, r, e);
+    if (rc) return rc;
+    pg_params tp = {.n = 0};
+    char ms[24];
+    snprintf(ms, sizeof ms, "%d", q->timeout_ms);
+    p_text(&tp, ms);
+    rc = run_done(c, "SELECT set_config('statement_timeout', $1, false)", &tp, e);
+    if (rc) return rc;
+    sql_bi_query(stmt(c), r, ws, q);
+    PGresult *res;
+    rc = run_q(c, &res, e);
+    store_err reset_e;
+    int reset = exec_sql(c, "RESET statement_timeout", &reset_e);
+    if (rc == STORE_BUSY && strstr(e->msg, "statement timeout"))
+        return store_fail(e, STORE_TIMEOUT, "the query ran past its %d ms", q->timeout_ms);
+    if (rc) return rc;
+    if (reset) {
+        PQclear(res);
+        *e = reset_e;
+        return reset;
+    }
+    int k = PQntuples(res), nc = q->ncols;
+    int rows = k > q->limit ? q->limit : k;
+    store_val *out = arena_alloc(a, sizeof(store_val) * (size_t)(rows ? rows : 1) * (size_t)nc);
+    bool fits = true;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < nc; j++) {
+            store_val *v = &out[(size_t)i * (size_t)nc + (size_t)j];
+            *v = (store_val){.kind = SV_NULL};
+            if (PQgetisnull(res, i, j)) continue;
+            switch (q->cols[j].kind) {
+            case SV_INT:
+                v->kind = SV_INT;
+                fits = get_int64(res, i, j, &v->i) && fits;
+                break;
+            case SV_REAL:
+                *v = (store_val){.kind = SV_REAL, .d = strtod(PQgetvalue(res, i, j), NULL)};
+                break;
+            default: *v = sv_text(get_text(a, res, i, j));
+            }
+        }
+    PQclear(res);
+    if (!fits) return store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
+    *cells = out;
+    *n = rows;
+    *more = k > q->limit;
     return STORE_OK;
 }
 

@@ -798,6 +798,175 @@ void sql_aggregate(sql_stmt *q, const res_def *r, const char *ws, const store_ag
     q->plan_per_call = true;
 }
 
+/* ------------------------------------------------------------ BI queries */
+
+/* A BI column's SQL name: a declared field's, or the record's own. */
+static const char *bi_column(const res_def *r, int field)
+{
+    switch (field) {
+    case STORE_BI_ID: return "id";
+    case STORE_BI_CREATED: return "created_at";
+    case STORE_BI_UPDATED: return "updated_at";
+    default: assert(field >= 0 && field < r->nfields); return r->fields[field].name;
+    }
+}
+
+/* Whether a BI column's text is folded where it is compared (names,
+ * emails: as list filters compare them). */
+static bool bi_nocase(const res_def *r, int field)
+{
+    return field >= 0 && sql_nocase(&r->fields[field]);
+}
+
+/* Text ordered byte by byte on every backend. */
+static bool bi_bytewise(const res_def *r, int field)
+{
+    return field == STORE_BI_ID || (field >= 0 && bytewise_key(&r->fields[field]));
+}
+
+static void bi_cmp(sql_stmt *q, buf *b, const res_def *r, const store_bi_filter *f, const char *op)
+{
+    const sql_dialect *d = q->d;
+    bool fold = bi_nocase(r, f->field);
+    if (fold) buf_puts(b, d->fold_col[0]);
+    buf_puts(b, bi_column(r, f->field));
+    if (fold) buf_puts(b, d->fold_col[1]);
+    buf_puts(b, op);
+    folded_param(q, b, d->fold_val, fold, f->v);
+}
+
+static void bi_filter(sql_stmt *q, buf *b, const res_def *r, const store_bi_filter *f)
+{
+    const sql_dialect *d = q->d;
+    const char *col = bi_column(r, f->field);
+    buf_puts(b, " AND ");
+    switch (f->op) {
+    case BQ_EQ: bi_cmp(q, b, r, f, " = "); break;
+    case BQ_NEQ:
+        buf_printf(b, "(%s IS NULL OR ", col);
+        bi_cmp(q, b, r, f, " <> ");
+        buf_putc(b, ')');
+        break;
+    case BQ_GT: bi_cmp(q, b, r, f, " > "); break;
+    case BQ_GTE: bi_cmp(q, b, r, f, " >= "); break;
+    case BQ_LT: bi_cmp(q, b, r, f, " < "); break;
+    case BQ_LTE: bi_cmp(q, b, r, f, " <= "); break;
+    case BQ_IN: {
+        /* Folded values as equalities: SQLite's IN compares by the left
+         * side's collation only. */
+        bool fold = bi_nocase(r, f->field);
+        buf_puts(b, fold ? "(" : col);
+        if (!fold) buf_puts(b, " IN (");
+        for (int k = 0; k < f->nin; k++) {
+            store_bi_filter one = *f;
+            one.v = f->in[k];
+            if (k) buf_puts(b, fold ? " OR " : ", ");
+            if (fold)
+                bi_cmp(q, b, r, &one, " = ");
+            else
+                sql_param(q, b, f->in[k]);
+        }
+        buf_putc(b, ')');
+        break;
+    }
+    case BQ_CONTAINS:
+        /* lower() on both sides: the same folding on both backends
+         * (SQLite's folds ASCII only, as its NOCASE does). */
+        buf_printf(b, "%s(lower(%s), lower(", d->instr, col);
+        sql_param(q, b, f->v);
+        buf_puts(b, ")) > 0");
+        break;
+    case BQ_IS_NULL: buf_printf(b, "%s IS NULL", col); break;
+    case BQ_NOT_NULL: buf_printf(b, "%s IS NOT NULL", col); break;
+    }
+}
+
+static void bi_select(sql_stmt *q, buf *b, const res_def *r, const store_bi_col *c)
+{
+    const sql_dialect *d = q->d;
+    if (c->fn == BA_COUNT && c->field == STORE_BI_COUNT) {
+        buf_puts(b, "count(*)");
+        return;
+    }
+    const char *col = bi_column(r, c->field);
+    switch (c->fn) {
+    case BA_NONE: buf_puts(b, col); break;
+    case BA_COUNT: buf_printf(b, "count(%s)", col); break;
+    /* An empty group sums to 0, as the dashboard's totals do. */
+    case BA_SUM: buf_printf(b, "coalesce(sum(%s), 0)", col); break;
+    case BA_AVG:
+        if (c->round)
+            buf_printf(b, "CAST(round(avg(%s)) AS %s)", col, d->int64);
+        else
+            buf_printf(b, "CAST(avg(%s) AS %s)", col, d->real);
+        break;
+    case BA_MIN: buf_printf(b, "min(%s)", col); break;
+    case BA_MAX: buf_printf(b, "max(%s)", col); break;
+    }
+}
+
+/* One ORDER BY term for column k: an aggregate by its alias, a field by
+ * itself, text byte by byte, NULLs lowest. */
+static void bi_order(sql_stmt *q, buf *b, const res_def *r, const store_bi_query *bq, int k,
+                     bool desc)
+{
+    const sql_dialect *d = q->d;
+    const store_bi_col *c = &bq->cols[k];
+    if (c->fn != BA_NONE) {
+        buf_printf(b, "c%d", k);
+    } else {
+        buf_puts(b, bi_column(r, c->field));
+        if (bi_bytewise(r, c->field)) buf_puts(b, d->bytewise);
+    }
+    buf_puts(b, desc ? " DESC" : " ASC");
+    buf_puts(b, d->nulls_low[desc ? 1 : 0]);
+}
+
+void sql_bi_query(sql_stmt *q, const res_def *r, const char *ws, const store_bi_query *bq)
+{
+    buf *b = &q->text;
+    buf_puts(b, "SELECT ");
+    for (int k = 0; k < bq->ncols; k++) {
+        if (k) buf_puts(b, ", ");
+        bi_select(q, b, r, &bq->cols[k]);
+        buf_printf(b, " AS c%d", k);
+    }
+    buf_printf(b, " FROM %s WHERE workspace_id = ", r->table);
+    sql_param(q, b, sv_text(ws));
+    for (int i = 0; i < bq->nfilters; i++)
+        bi_filter(q, b, r, &bq->filters[i]);
+    bool keys = false;
+    if (bq->grouped)
+        for (int k = 0; k < bq->ncols; k++) {
+            if (bq->cols[k].fn != BA_NONE) continue;
+            buf_puts(b, keys ? ", " : " GROUP BY ");
+            buf_puts(b, bi_column(r, bq->cols[k].field));
+            keys = true;
+        }
+    bool any = false;
+    for (int i = 0; i < bq->nsort; i++) {
+        buf_puts(b, any ? ", " : " ORDER BY ");
+        bi_order(q, b, r, bq, bq->sort[i], bq->desc[i]);
+        any = true;
+    }
+    /* Ties (and no sort) in a stable order: by the group keys, or by
+     * insertion. */
+    if (bq->grouped) {
+        for (int k = 0; k < bq->ncols; k++) {
+            if (bq->cols[k].fn != BA_NONE) continue;
+            buf_puts(b, any ? ", " : " ORDER BY ");
+            bi_order(q, b, r, bq, k, false);
+            any = true;
+        }
+    } else {
+        buf_puts(b, any ? ", rid" : " ORDER BY rid");
+    }
+    buf_puts(b, " LIMIT ");
+    sql_param(q, b, sv_int(bq->limit + 1));
+    /* Filters' selectivity decides the plan. */
+    q->plan_per_call = true;
+}
+
 static bool in_unique(const res_def *r, const char *f)
 {
     for (int i = 0; r->unique[i]; i++)

@@ -91,6 +91,10 @@ typedef struct sql_dialect {
      * (nodes that start together serialise on them), or NULL. */
     const char *migrate_lock;
 
+    /* The function giving where text b starts in text a, from 1, or 0
+     * (BI's contains): instr(a, b) or strpos(a, b). */
+    const char *instr;
+
     /* Appends " AND <custom field key> = <value>" (JSON access differs).
      * `alias` prefixes the column. */
     void (*custom_eq)(sql_stmt *q, buf *b, const char *alias, const char *key, const char *value);
@@ -204,6 +208,10 @@ bool sql_read(sql_stmt *q, const char *ws, const store_read *rd);
 
 /* Columns: the two group keys (NULL when unused), count, sum. */
 void sql_aggregate(sql_stmt *q, const res_def *r, const char *ws, const store_agg *agg);
+
+/* A BI query (store_bi_query): columns c0, c1, ... as q->cols says, at
+ * most q->limit + 1 rows. */
+void sql_bi_query(sql_stmt *q, const res_def *r, const char *ws, const store_bi_query *bq);
 
 /* store_rec_repoint: first the rows the move would make duplicates of
  * the unique tuple go (false, no statement, when `field` is not in it),

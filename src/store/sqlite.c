@@ -301,6 +301,7 @@ static const sql_dialect sq_dialect = {
     .nulls_low = {"", ""},
     .bytewise = "",
     .or_as_union = true,
+    .instr = "instr",
     .custom_eq = sq_custom_eq,
     .search = sq_search,
 };
@@ -1421,6 +1422,72 @@ static int sq_rec_aggregate(sq_conn *c, arena *a, const res_def *r, const char *
     int rc = rows_q(c, read_agg, &p, 0, NULL, e);
     *rows = p.rows;
     *n = rc == STORE_OK ? p.n : 0;
+    return rc;
+}
+
+/* ---------------------------------------------------------- BI queries */
+
+/* A BI query's rows read into the arena, and its deadline: the progress
+ * handler interrupts the statement past it. */
+typedef struct bi_page {
+    arena *a;
+    const store_bi_query *q;
+    store_val *cells;
+    int n, cap;
+    uint64_t deadline_ns;
+    bool fired;
+} bi_page;
+
+static int bi_deadline(void *ud)
+{
+    bi_page *p = ud;
+    if (time_mono_ns() < p->deadline_ns) return 0;
+    p->fired = true;
+    return 1;
+}
+
+/* Cells as the query's columns say: an integer column's value read as an
+ * integer, a real one's as a double, text as text; NULL stays NULL. */
+static void read_bi(sqlite3_stmt *st, void *ud)
+{
+    bi_page *p = ud;
+    int nc = p->q->ncols;
+    if (p->n == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 64;
+        store_val *bigger = arena_alloc(p->a, sizeof(store_val) * (size_t)cap * (size_t)nc);
+        if (p->cap) memcpy(bigger, p->cells, sizeof(store_val) * (size_t)p->cap * (size_t)nc);
+        p->cells = bigger;
+        p->cap = cap;
+    }
+    store_val *row = &p->cells[(size_t)p->n++ * (size_t)nc];
+    for (int k = 0; k < nc; k++) {
+        row[k] = (store_val){.kind = SV_NULL};
+        if (sqlite3_column_type(st, k) == SQLITE_NULL) continue;
+        switch (p->q->cols[k].kind) {
+        case SV_INT: row[k] = sv_int(sqlite3_column_int64(st, k)); break;
+        case SV_REAL:
+            row[k] = (store_val){.kind = SV_REAL, .d = sqlite3_column_double(st, k)};
+            break;
+        default: row[k] = sv_text(col_text(p->a, st, k));
+        }
+    }
+}
+
+static int sq_bi_run(sq_conn *c, arena *a, const res_def *r, const char *ws,
+                     const store_bi_query *q, store_val **cells, int *n, bool *more, store_err *e)
+{
+    bi_page p = {.a = a, .q = q};
+    sql_bi_query(stmt(c), r, ws, q);
+    p.deadline_ns = time_mono_ns() + (uint64_t)q->timeout_ms * 1000000u;
+    /* Every 1,000 virtual machine steps: well under a millisecond. */
+    sqlite3_progress_handler(c->db, 1000, bi_deadline, &p);
+    int rc = rows_q(c, read_bi, &p, 0, NULL, e);
+    sqlite3_progress_handler(c->db, 0, NULL, NULL);
+    if (rc != STORE_OK && p.fired)
+        rc = store_fail(e, STORE_TIMEOUT, "the query ran past its %d ms", q->timeout_ms);
+    *more = rc == STORE_OK && p.n > q->limit;
+    *n = rc == STORE_OK ? (p.n > q->limit ? q->limit : p.n) : 0;
+    *cells = p.cells;
     return rc;
 }
 

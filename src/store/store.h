@@ -29,6 +29,7 @@ typedef enum store_status {
     STORE_UNAVAILABLE = -5, /* the database server cannot be reached */
     STORE_RANGE = -6,       /* a total would leave the 64-bit range */
     STORE_FULL = -7,        /* no room to write: the disk (or quota) is full */
+    STORE_TIMEOUT = -8,     /* a statement ran past the time budget its caller gave */
 } store_status;
 
 /* What a caller tells its own caller of STORE_FULL (an API answer, the
@@ -458,5 +459,63 @@ int store_idem_put(store_conn *c, const char *ws, const char *key, const char *r
                    const char *body, size_t body_len, store_err *e);
 /* Drops keys older than `cutoff_ms`. */
 int store_idem_expire(store_conn *c, int64_t cutoff_ms, store_err *e);
+
+/* ---- BI queries: described as data, compiled by sql.c ----
+ * Columns name a field of the resource by its index, or one of the
+ * record's own columns below; nothing else reaches SQL text. */
+#define STORE_BI_ID      (-2) /* the record's id */
+#define STORE_BI_CREATED (-3) /* created_at (epoch ms) */
+#define STORE_BI_UPDATED (-4) /* updated_at (epoch ms) */
+#define STORE_BI_COUNT   (-1) /* count(*): an aggregate over no field */
+
+typedef enum store_bi_op {
+    BQ_EQ,       /* = v (case-insensitive for sql_nocase fields, as list filters) */
+    BQ_NEQ,      /* differs from v; null differs from every value */
+    BQ_GT,       /* > v */
+    BQ_GTE,      /* >= v */
+    BQ_LT,       /* < v */
+    BQ_LTE,      /* <= v */
+    BQ_IN,       /* one of in[0..nin), 1 to 100 values */
+    BQ_CONTAINS, /* text holding v, ignoring case */
+    BQ_IS_NULL,  /* null */
+    BQ_NOT_NULL, /* not null */
+} store_bi_op;
+
+typedef struct store_bi_filter {
+    int field; /* a field index or STORE_BI_ID/CREATED/UPDATED */
+    store_bi_op op;
+    store_val v;
+    const store_val *in;
+    int nin;
+} store_bi_filter;
+
+typedef enum store_bi_fn { BA_NONE, BA_COUNT, BA_SUM, BA_AVG, BA_MIN, BA_MAX } store_bi_fn;
+
+typedef struct store_bi_col {
+    int field;      /* a field index, STORE_BI_ID/CREATED/UPDATED, or STORE_BI_COUNT */
+    store_bi_fn fn; /* BA_NONE: a group key (grouped) or a plain column */
+    bool round;     /* BA_AVG: rounded to an integer (money: cents stay whole) */
+    sv_kind kind;   /* what its cells hold: SV_INT, SV_REAL or SV_TEXT (or SV_NULL) */
+} store_bi_col;
+
+typedef struct store_bi_query {
+    const store_bi_filter *filters; /* at most 20 */
+    int nfilters;
+    const store_bi_col *cols; /* answered in this order, at most 32 */
+    int ncols;
+    bool grouped;     /* the BA_NONE columns are GROUP BY keys; else rows are records */
+    const int *sort;  /* columns (indexes into cols) to order by, first first ... */
+    const bool *desc; /* ... each descending or not; then group keys (records: insertion order) */
+    int nsort;
+    int limit;      /* rows wanted; one more is read to tell there are more */
+    int timeout_ms; /* the statement is interrupted past it */
+} store_bi_query;
+
+/* Runs q over r's rows in ws: *n rows of q->ncols cells each, row-major in
+ * *cells (arena); *more when more than q->limit matched. STORE_TIMEOUT
+ * when it ran past q->timeout_ms (interrupted; it wrote nothing),
+ * STORE_RANGE when a sum leaves 64 bits. Meant for reader connections. */
+int store_bi_run(store_conn *c, arena *a, const res_def *r, const char *ws, const store_bi_query *q,
+                 store_val **cells, int *n, bool *more, store_err *e);
 
 #endif

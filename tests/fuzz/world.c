@@ -361,7 +361,8 @@ static json_t *seed_value(const res_def *r, const res_field *f, int i)
     case FT_CURRENCY: return json_string(i % 2 ? "EUR" : "USD");
     case FT_RANK: return NULL;
     case FT_LIST:
-    case FT_OBJECT: return f->example ? json_loads(f->example, 0, NULL) : NULL;
+    case FT_OBJECT:
+    case FT_JSON: return f->example ? json_loads(f->example, 0, NULL) : NULL;
     case FT_REF: {
         const res_def *t = NULL;
         if (f->ref_by) {

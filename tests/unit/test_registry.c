@@ -124,7 +124,7 @@ TEST(registry_fields)
             for (int m = k + 1; m < r->nfields; m++)
                 F_CHECK(strcmp(f->name, r->fields[m].name) != 0, r, f);
             F_CHECK(res_field_index(r, f->name) == k, r, f);
-            F_CHECK(f->type >= FT_STRING && f->type <= FT_OBJECT, r, f);
+            F_CHECK(f->type >= FT_STRING && f->type <= FT_JSON, r, f);
             F_CHECK(f->max_len >= 0, r, f);
             F_CHECK(res_field_max(f) > 0, r, f);
             /* A read-only field cannot be required of the client, unless it
