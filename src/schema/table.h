@@ -41,9 +41,11 @@ typedef enum res_ftype {
     FT_OBJECT,   /* a flat object of strings, numbers and booleans whose keys
                     and values a hook checks (qualification answers): keys
                     as custom_fields', at most max_len; stored as JSON text,
-                    replaced whole, a null value leaves its key out. A
-                    read-only one may name its members in `items` (an
-                    import's counts): answers then always hold those */
+                    replaced whole, a null value leaves its key out. One
+                    may name its members in `items` instead (an import's
+                    counts, a collection's schema): each is checked as a
+                    field is (a writable one's may be a list), and answers
+                    always hold every one */
 } res_ftype;
 
 /* Field flags. */
