@@ -154,4 +154,15 @@ int calendar_availability(struct engine_call *c); /* calendar.c */
 int calendar_schedule(struct engine_call *c);     /* calendar.c */
 extern const res_hooks calendar_event_hooks;      /* calendar.c */
 
+/* cms.c: collections' schemas, entries' fields, revisions and search */
+extern const res_hooks cms_collection_hooks;
+extern const res_hooks cms_entry_hooks;
+int cms_search(struct engine_call *c);
+/* marketing.c: campaigns, posts, list members */
+extern const res_hooks mkt_campaign_hooks;
+extern const res_hooks mkt_post_hooks;
+extern const res_hooks mkt_member_hooks;
+int mkt_list_add(struct engine_call *c);
+int mkt_list_remove(struct engine_call *c);
+
 #endif
