@@ -683,6 +683,7 @@ int cms_search(engine_call *c)
     if (engine_parse_query_fields(c, c->action->query, c->action->nquery, q, set) ||
         engine_parse_limit(c, &limit) || engine_params_check(c))
         return -1;
+    if (!set[CMSSQ_query]) return engine_fail(c, EK_INVALID, "query", "query is required");
     static const char *const phases[] = {"search:title", "search:text"};
     store_filter f[5];
     int nf = 0;
