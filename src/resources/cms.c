@@ -41,14 +41,11 @@ static bool is(const char *s, const char *v)
     return s && strcmp(s, v) == 0;
 }
 
-/* A collection's or a schema field's key: letters, digits, _ and -. */
+/* A collection's or a schema field's key: what an object's keys may be
+ * (an entry's fields are one), 1-100 of [A-Za-z0-9_.-]. */
 static bool key_ok(const char *k)
 {
-    size_t n = strlen(k);
-    if (n == 0 || n > 100) return false;
-    for (const char *p = k; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') return false;
-    return true;
+    return k && engine_custom_key_ok(k);
 }
 
 /* The resource a reference field's `to` names: its table name, its
@@ -136,7 +133,7 @@ static int schema_check(engine_call *c, const char *text, const char **out)
         const char *at = arena_printf(c->a, "schema.fields[%zu]", i);
         if (!key_ok(key)) {
             rc = engine_fail(c, EK_INVALID, arena_printf(c->a, "%s.key", at),
-                             "%s.key must be 1-100 letters, digits, _ or -", at);
+                             "%s.key must be 1-100 letters, digits, _, . or -", at);
             break;
         }
         for (size_t k = 0; k < i && rc == 0; k++)
@@ -413,7 +410,7 @@ static int collection_before(res_write *w)
     engine_call *c = w->c;
     const char *key = engine_text(w->row, CMSCOL_key);
     if ((w->is_create || w->set[CMSCOL_key]) && !key_ok(key))
-        return engine_fail(c, EK_INVALID, "key", "key must be 1-100 letters, digits, _ or -");
+        return engine_fail(c, EK_INVALID, "key", "key must be 1-100 letters, digits, _, . or -");
     if (!w->is_create && !w->set[CMSCOL_schema]) return 0;
     const char *text = engine_text(w->row, CMSCOL_schema), *canon;
     if (schema_check(c, text ? text : "{\"fields\":[]}", &canon)) return -1;
@@ -520,7 +517,21 @@ static int entry_before(res_write *w)
     schema_read(c, engine_text(&col, CMSCOL_schema), &s);
     json_t *fs = merged_fields(w);
     const char *title = engine_text(w->row, CMSENTRY_title);
-    int rc = fields_check(c, &s, fs, title);
+    /* A missing site or campaign is named before a taken unique value. */
+    static const struct {
+        int field;
+        int res;
+        const char *name;
+    } refs[] = {{CMSENTRY_site_id, RES_CMSSITE, "site_id"},
+                {CMSENTRY_campaign_id, RES_MCAMP, "campaign_id"}};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0] && rc == 0; i++) {
+        const char *id = engine_text(w->row, refs[i].field);
+        res_row ref;
+        if (id && w->set[refs[i].field])
+            rc = engine_load(c, res_table[refs[i].res], id, refs[i].name, &ref);
+    }
+    if (rc == 0) rc = fields_check(c, &s, fs, title);
     if (rc == 0) rc = unique_check(c, &s, fs, col.id, w->row->id);
     if (rc == 0) {
         char *text = json_dumps(fs, JSON_COMPACT | JSON_SORT_KEYS);
@@ -622,7 +633,8 @@ static bool title_hit(const qwords *q, const char *title)
 
 /* Up to 160 characters of the first text field holding a query word,
  * around it, cut at character boundaries (… marks a cut); the title when
- * no text field holds one (a title hit). */
+ * no text field holds one (a title hit); without a query, the first text
+ * field's start. */
 static const char *snippet(engine_call *c, const qwords *q, const schema *s, const res_row *row)
 {
     const char *text = engine_text(row, CMSENTRY_fields);
@@ -633,7 +645,7 @@ static const char *snippet(engine_call *c, const qwords *q, const schema *s, con
         if (!text_type(s->f[i].type) || !json_is_string(v)) continue;
         scan sc = {.q = q};
         search_words(json_string_value(v), scan_word, &sc);
-        if (sc.first) src = json_string_value(v), at = sc.first;
+        if (sc.first || (!q->n && !src)) src = json_string_value(v), at = sc.first;
     }
     if (!src) src = engine_text(row, CMSENTRY_title);
     if (!src) src = "";
@@ -672,8 +684,9 @@ static const schema *schema_of(engine_call *c, schemas *ss, const char *id)
 }
 
 /* GET /v1/cms/entries/search: title hits first, then the entries whose
- * text fields match (not their title), each newest first. A cursor holds
- * the phase (as the list it continues) and the last row. */
+ * text fields match (not their title), each newest first; without a query,
+ * every entry the filters select. A cursor holds the phase (as the list it
+ * continues) and the last row. */
 int cms_search(engine_call *c)
 {
     const res_def *r = RES(CMSENTRY);
@@ -683,8 +696,8 @@ int cms_search(engine_call *c)
     if (engine_parse_query_fields(c, c->action->query, c->action->nquery, q, set) ||
         engine_parse_limit(c, &limit) || engine_params_check(c))
         return -1;
-    if (!set[CMSSQ_query]) return engine_fail(c, EK_INVALID, "query", "query is required");
-    static const char *const phases[] = {"search:title", "search:text"};
+    /* Without a query, the entries the filters select, newest first. */
+    static const char *const phases[] = {"search:title", "search:text", "search:all"};
     store_filter f[5];
     int nf = 0;
     static const struct {
@@ -698,11 +711,11 @@ int cms_search(engine_call *c)
         if (set[filters[i].in])
             f[nf++] = (store_filter){.field = filters[i].field, .v = q[filters[i].in]};
     store_query sq = {.filters = f, .nfilters = nf, .limit = limit + 1, .link_field = -1};
-    int phase = 0;
+    int phase = set[CMSSQ_query] ? 0 : 2, end = set[CMSSQ_query] ? 2 : 3;
     if (set[CMSSQ_cursor]) {
-        while (phase < 2 && !cursor_decode(c->a, c->ws, r, phases[phase], q[CMSSQ_cursor].s, &sq))
+        while (phase < end && !cursor_decode(c->a, c->ws, r, phases[phase], q[CMSSQ_cursor].s, &sq))
             phase++;
-        if (phase == 2) {
+        if (phase == end) {
             engine_fail(c, EK_INVALID, "cursor", "cursor is not one this search gave");
             c->out->code = "invalid_cursor";
             return -1;
@@ -711,13 +724,13 @@ int cms_search(engine_call *c)
     buf marked;
     buf_init(&marked, 1 << 16);
     qwords qw = {.a = c->a, .marked = &marked};
-    search_words(q[CMSSQ_query].s, query_word, &qw);
-    const char *texts[2] = {arena_strdup(c->a, buf_cstr(&marked)), q[CMSSQ_query].s};
+    if (set[CMSSQ_query]) search_words(q[CMSSQ_query].s, query_word, &qw);
+    const char *texts[3] = {arena_strdup(c->a, buf_cstr(&marked)), q[CMSSQ_query].s, NULL};
     buf_free(&marked);
 
     res_row *hits = arena_alloc(c->a, sizeof *hits * (size_t)(limit + 1));
     int hphase[PAGE + 1], nh = 0;
-    while (qw.n > 0 && phase < 2 && nh <= limit) {
+    while ((qw.n > 0 || !set[CMSSQ_query]) && phase < end && nh <= limit) {
         sq.fts = texts[phase];
         res_row *rows;
         int n;

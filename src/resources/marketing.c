@@ -125,8 +125,6 @@ static int members_body(engine_call *c, res_row *list, ids *kinds)
         return engine_fail(c, EK_INVALID, kinds[1].n ? "company_ids" : "contact_ids",
                            "at most %d ids in all may be given in one call, not %d", MEMBERS_MAX,
                            kinds[0].n + kinds[1].n);
-    if (kinds[0].n + kinds[1].n == 0)
-        return engine_fail(c, EK_INVALID, "contact_ids", "give contact_ids, company_ids or both");
     return 0;
 }
 

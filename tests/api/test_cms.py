@@ -412,7 +412,10 @@ def test_query_and_search_title_hits_first_with_snippet():
        [body_new["id"]], "new words found")
     # Non-text fields are not searched; punctuation finds nothing.
     eq(expect(A.get("/v1/cms/entries/search", params={"query": "!!"}), 200)["data"], [], "punctuation")
-    expect(A.get("/v1/cms/entries/search"), 400, "validation_failed", "query")
+    everything = expect(A.get("/v1/cms/entries/search", params={"collection_id": col["id"]}), 200)["data"]
+    eq(len(everything), 4, "without a query: every entry the filters select")
+    eq(everything[0]["title"], "Unrelated", "newest first")
+    eq(everything[0]["snippet"], "nothing", "snippet: the first text field's start")
     expect(A.get("/v1/cms/entries/search", params={"query": word, "cursor": "nope"}), 400, None, "cursor")
     expect(A.get("/v1/cms/entries/search", params={"query": word, "limit": 0}), 400, "validation_failed", "limit")
     expect(A.get("/v1/cms/entries/search", params={"query": word, "colour": "red"}), 400, "validation_failed")
