@@ -41,11 +41,9 @@ typedef enum res_ftype {
     FT_OBJECT,   /* a flat object of strings, numbers and booleans whose keys
                     and values a hook checks (qualification answers): keys
                     as custom_fields', at most max_len; stored as JSON text,
-                    replaced whole, a null value leaves its key out. One
-                    may name its members in `items` instead (an import's
-                    counts, a collection's schema): each is checked as a
-                    field is (a writable one's may be a list), and answers
-                    always hold every one */
+                    replaced whole, a null value leaves its key out. A
+                    read-only one may name its members in `items` (an
+                    import's counts): answers then always hold those */
 } res_ftype;
 
 /* Field flags. */
@@ -80,7 +78,8 @@ typedef struct res_field {
     const char *dflt;              /* default on create: enum literal, "true"/"false", integer */
     int64_t min, max;              /* FT_INT: bounds when min < max */
     const struct res_field *items; /* FT_LIST: the members of an element (FT_OBJECT:
-                                      of the object) ... */
+                                      of the object, each checked as a field is; in a
+                                      writable one a list too: a collection's schema) ... */
     int nitems;                    /* ... and how many */
     const char *example;           /* a valid value as JSON, for the OpenAPI document */
     const char *doc;
