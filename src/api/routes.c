@@ -115,7 +115,8 @@ static void add_resource(const res_def *r)
             continue; /* it answers instead */
         const char *noun = ops[i].op == OP_LIST ? r->name : r->singular;
         camel(op, sizeof op, ops[i].kind, noun);
-        snprintf(sum, sizeof sum, ops[i].summary, noun);
+        snprintf(sum, sizeof sum,
+                 ops[i].op == OP_DELETE && r->archive ? "Archive a %s" : ops[i].summary, noun);
         add(ops[i].m, ops[i].item ? item : base, ops[i].op, r, NULL, NULL, ops[i].kind, op, sum);
     }
 }

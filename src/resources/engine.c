@@ -365,7 +365,8 @@ static void write_val(jw *w, const res_field *f, const store_val *v)
         break;
     }
     case FT_LIST:
-    case FT_OBJECT: jw_raw(w, v->s, strlen(v->s)); break;
+    case FT_OBJECT:
+    case FT_JSON: jw_raw(w, v->s, strlen(v->s)); break;
     default: jw_str(w, v->s ? v->s : "");
     }
 }
@@ -463,7 +464,8 @@ static const char *type_name(res_ftype t)
     case FT_NUMBER: return "a number";
     case FT_BOOL: return "a boolean";
     case FT_LIST: return "an array of objects";
-    case FT_OBJECT: return "an object";
+    case FT_OBJECT:
+    case FT_JSON: return "an object";
     default: return "a string";
     }
 }
@@ -478,6 +480,25 @@ static int bad(engine_call *c, const char *field, const char *fmt, const char *a
 static int convert_list(engine_call *c, const res_field *f, json_t *j, store_val *out);
 static int convert_object(engine_call *c, const res_field *f, json_t *j, store_val *out);
 
+/* An FT_JSON value: any object, kept as compact text within max_len bytes
+ * (its members are the hook's to check). */
+static int convert_json(engine_call *c, const res_field *f, json_t *j, store_val *out)
+{
+    if (!json_is_object(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!s) return engine_fail(c, EK_INTERNAL, NULL, "out of memory");
+    size_t n = strlen(s);
+    if (n > (size_t)f->max_len) {
+        free(s);
+        char lim[32];
+        snprintf(lim, sizeof lim, "%d", f->max_len);
+        return bad(c, f->name, "%s must be at most %s bytes of JSON", lim);
+    }
+    *out = (store_val){.kind = SV_TEXT, .s = arena_strdup(c->a, s)};
+    free(s);
+    return 0;
+}
+
 /* Converts one JSON value into a stored value, enforcing the field's type
  * and constraints. References are checked separately (they need the store). */
 static int convert(engine_call *c, const res_field *f, json_t *j, store_val *out)
@@ -490,6 +511,7 @@ static int convert(engine_call *c, const res_field *f, json_t *j, store_val *out
     switch (f->type) {
     case FT_LIST: return convert_list(c, f, j, out);
     case FT_OBJECT: return convert_object(c, f, j, out);
+    case FT_JSON: return convert_json(c, f, j, out);
     case FT_BOOL:
         if (!json_is_boolean(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
         *out = (store_val){.kind = SV_INT, .i = json_is_true(j)};
@@ -1787,6 +1809,17 @@ static int engine_delete(engine_call *c)
     if (c->body && json_object_size(c->body) > 0)
         return engine_fail(c, EK_INVALID, NULL, "DELETE takes no body");
     res_row row;
+    if (r->archive) {
+        /* The record stays, archived: what refers to it still resolves. */
+        int sf = res_field_index(r, "status");
+        assert(sf >= 0);
+        if (load_item(c, r, &row)) return -1;
+        bool *set;
+        res_row next = engine_copy_row(c, r, &row, &set);
+        engine_set(&next, set, sf, sv_text("archived"));
+        if (engine_update_row(c, r, &row, &next, set, NULL)) return -1;
+        return engine_respond(c, r, &next, EK_OK);
+    }
     if (load_item(c, r, &row) || delete_row(c, r, &row, false)) return -1;
     /* A dry run shows the record that would go. */
     if (c->dry_run) return engine_respond(c, r, &row, EK_OK);

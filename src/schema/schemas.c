@@ -131,6 +131,7 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
         break;
     }
     case FT_NUMBER: json_object_set_new(s, "type", json_string("number")); break;
+    case FT_JSON: json_object_set_new(s, "type", json_string("object")); break;
     case FT_BOOL: json_object_set_new(s, "type", json_string("boolean")); break;
     default:
         json_object_set_new(s, "type", json_string("string"));

@@ -229,6 +229,11 @@ static bool check_fields(const char *owner, const res_field *fs, int n, char *er
             return FAIL("%s.%s: an object needs max_len, and cannot be filtered, searched or "
                         "sorted",
                         owner, f->name);
+        if (f->type == FT_JSON && (f->max_len < 1 || f->items ||
+                                   (f->flags & (RF_FILTER | RF_SEARCH | RF_SORT | RF_RANGE))))
+            return FAIL("%s.%s: a JSON field needs max_len, has no items, and cannot be filtered, "
+                        "searched or sorted",
+                        owner, f->name);
         if (f->type == FT_OBJECT && f->items) {
             if (f->nitems < 1)
                 return FAIL("%s.%s: an object's items name its members", owner, f->name);
@@ -294,6 +299,14 @@ bool res_check(const res_def *defs, int ndefs, const res_sublist *subs, int nsub
         for (int k = 0; k < 3 && r->upsert_keys[k]; k++)
             if (!has_field(r, r->upsert_keys[k]))
                 return FAIL("%s: upsert key %s is not a field", r->name, r->upsert_keys[k]);
+        if (r->archive) {
+            int sf = res_field_index(r, "status");
+            bool ok = false;
+            if (sf >= 0 && r->fields[sf].type == FT_ENUM)
+                for (const char *const *v = r->fields[sf].enum_vals; *v; v++)
+                    ok = ok || strcmp(*v, "archived") == 0;
+            if (!ok) return FAIL("%s: archive needs a status enum holding archived", r->name);
+        }
         if (r->default_sort && (!has_field(r, r->default_sort) ||
                                 !(r->fields[res_field_index(r, r->default_sort)].flags & RF_SORT)))
             return FAIL("%s: default sort %s is not a sortable field", r->name, r->default_sort);

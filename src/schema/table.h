@@ -44,6 +44,9 @@ typedef enum res_ftype {
                     replaced whole, a null value leaves its key out. A
                     read-only one may name its members in `items` (an
                     import's counts): answers then always hold those */
+    FT_JSON,     /* a JSON object, nested as it likes, whose shape a hook checks (a
+                    BI query): stored as compact JSON text of at most max_len
+                    bytes, answered as stored, replaced whole */
 } res_ftype;
 
 /* Field flags. */
@@ -201,6 +204,9 @@ typedef struct res_def {
     const char *events[8];      /* what its hooks append beside created, updated and deleted
                                    ("stage_changed" is deal.stage_changed), NULL-ended: the
                                    catalogue of event types lists them */
+    bool archive;               /* DELETE archives: its `status` (an enum holding "archived")
+                                   becomes archived, the record stays (listed under
+                                   status=archived) and the answer is the record */
 } res_def;
 
 /* A route with behaviour of its own (lead conversion, deal moves, the
