@@ -427,22 +427,26 @@ static int collection_before(res_write *w)
     return rc;
 }
 
-static int has_entry(engine_call *c, const res_row *row, void *ud)
+static int live_entry(engine_call *c, const res_row *row, void *ud)
 {
     (void)c;
+    if (is(engine_text(row, CMSENTRY_status), "archived")) return 0;
     *(const char **)ud = row->id;
     return -1; /* one is enough */
 }
 
+/* A collection goes with its archived entries (the engine follows their
+ * required reference), never with one that is not archived. */
 static int collection_before_delete(res_write *w)
 {
     const char *entry = NULL;
     engine_call *c = w->c;
-    int rc = each_entry(c, w->old->id, has_entry, &entry);
+    int rc = each_entry(c, w->old->id, live_entry, &entry);
     if (entry)
         return engine_fail(c, EK_CONFLICT, NULL,
-                           "collection %s has entries (%s, ...): delete them first", w->old->id,
-                           entry);
+                           "collection %s has entries not archived (%s, ...): archive them first "
+                           "(DELETE /v1/cms/entries/{id})",
+                           w->old->id, entry);
     return rc;
 }
 

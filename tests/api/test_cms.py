@@ -150,9 +150,11 @@ def test_collection_patch_and_delete():
     r = expect(A.delete("/v1/cms/collections/" + col["id"]), 409, "conflict")
     ok(e["id"] in r["error"]["message"], "409 names an entry: %s" % r["error"]["message"])
     expect(A.get("/v1/cms/collections/" + col["id"]), 200)
-    expect(A.delete("/v1/cms/entries/" + e["id"]), 200)
+    archived = expect(A.delete("/v1/cms/entries/" + e["id"]), 200)["data"]
+    eq((archived["id"], archived["status"]), (e["id"], "archived"), "DELETE archives an entry")
     expect(A.delete("/v1/cms/collections/" + col["id"]), 200)
     expect(A.get("/v1/cms/collections/" + col["id"]), 404)
+    expect(A.get("/v1/cms/entries/" + e["id"]), 404)
 
 
 # ---------------------------------------------------------------- schema changes
@@ -343,8 +345,12 @@ def test_patch_merges_fields_and_appends_revisions():
        "a revision by id")
     expect(B.get("/v1/cms/entries/%s/revisions" % e["id"]), 404)
     expect(A.post("/v1/cms/entries/%s/revisions" % e["id"], {"title": "x"}), 405)
-    expect(A.delete("/v1/cms/entries/" + e["id"]), 200)
-    expect(A.get("/v1/cms/entries/%s/revisions" % e["id"]), 404)
+    got = expect(A.delete("/v1/cms/entries/" + e["id"]), 200)["data"]
+    eq((got["status"], got["revision"]), ("archived", 4), "DELETE archives, as a change")
+    eq(expect(A.get("/v1/cms/entries/" + e["id"]), 200)["data"], got, "the archived entry stays")
+    eq([r["status"] for r in list_all(A, "/v1/cms/entries/%s/revisions" % e["id"])][-1], "archived",
+       "its last revision")
+    ok(e["id"] in ids(list_all(A, "/v1/cms/entries", {"status": "archived"})), "listed under status=archived")
 
 
 def test_entry_list_filters():

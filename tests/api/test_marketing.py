@@ -88,8 +88,11 @@ def test_campaign_filters_and_refusals():
         _camp(channel=ch)
     got = expect(A.patch("/v1/marketing/campaigns/" + a["id"], {"status": "paused"}), 200)["data"]
     eq(got["status"], "paused", "PATCH status")
-    expect(A.delete("/v1/marketing/campaigns/" + b["id"]), 200)
-    expect(A.get("/v1/marketing/campaigns/" + b["id"]), 404)
+    gone = expect(A.delete("/v1/marketing/campaigns/" + b["id"]), 200)["data"]
+    eq((gone["id"], gone["status"]), (b["id"], "archived"), "DELETE archives")
+    eq(expect(A.get("/v1/marketing/campaigns/" + b["id"]), 200)["data"], gone, "the archived campaign stays")
+    ok(b["id"] in ids(list_all(A, "/v1/marketing/campaigns", {"status": "archived"})), "status=archived")
+    expect(B.delete("/v1/marketing/campaigns/" + a["id"]), 404)
 
 
 # ---------------------------------------------------------------- posts
@@ -134,11 +137,12 @@ def test_post_refusals_store_nothing():
     expect(A.patch("/v1/marketing/posts/" + p["id"], {"scheduled_at": None}), 400, "validation_failed",
            "scheduled_at")
     _unchanged("/v1/marketing/posts/" + p["id"], p)
-    # Deleting a campaign leaves its posts, without it.
+    # DELETE archives a post; an archived campaign keeps its posts.
     camp = _camp()
     q = A.create("/v1/marketing/posts", {"channel": "email", "campaign_id": camp["id"]})
     expect(A.delete("/v1/marketing/campaigns/" + camp["id"]), 200)
-    eq(expect(A.get("/v1/marketing/posts/" + q["id"]), 200)["data"]["campaign_id"], None, "campaign cleared")
+    eq(expect(A.get("/v1/marketing/posts/" + q["id"]), 200)["data"]["campaign_id"], camp["id"], "campaign kept")
+    eq(expect(A.delete("/v1/marketing/posts/" + q["id"]), 200)["data"]["status"], "archived", "post archived")
 
 
 # ---------------------------------------------------------------- lists
