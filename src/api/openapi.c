@@ -458,9 +458,9 @@ static void fixed_schemas(json_t *s)
                        "string", "const", "trial_balance", "as_of", "type", "string", "null",
                        "format", "date", "accounts", array_of(object_of(row)), "totals",
                        array_of(object_of(total)), "balanced", "type", "boolean")));
+    cms_schemas(s);
     outbound_schemas(s);
     calendar_schemas(s);
-    cms_schemas(s);
 }
 
 /* -------------------------------------------------- shared responses */
