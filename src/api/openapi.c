@@ -107,6 +107,25 @@ static const char *const error_codes[] = {"validation_failed",
                                           "query_timeout",
                                           NULL};
 
+/* cms.c's search hits (an entry and its snippet) and marketing.c's list
+ * member changes. */
+static void cms_schemas(json_t *s)
+{
+    json_object_set_new(
+        s, "CmsEntrySearchHit",
+        pack("{s:[o, o]}", "allOf", schema_ref("CmsEntry"),
+             object_of(pack("{s:{s:s, s:s}}", "snippet", "type", "string", "description",
+                            "Up to 160 characters of the text field that matched, around the "
+                            "first match (the title when no text field holds one)"))));
+    json_object_set_new(
+        s, "MarketingListMembersResult",
+        pack("{s:s, s:o, s:[s,s,s,s], s:b}", "type", "object", "properties",
+             pack("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:{s:s}}", "object", "type", "string",
+                  "const", "marketing_list_members", "list_id", str_schema(), "added", int_schema(),
+                  "removed", int_schema(), "skipped", int_schema(), "dry_run", "type", "boolean"),
+             "required", "object", "list_id", "skipped", "dry_run", "additionalProperties", 0));
+}
+
 /* calendar.c's availability: a member's merged busy time and the free
  * gaps between it, which together cover [from, to). */
 static void calendar_schemas(json_t *s)
@@ -457,6 +476,7 @@ static void fixed_schemas(json_t *s)
                        "string", "const", "trial_balance", "as_of", "type", "string", "null",
                        "format", "date", "accounts", array_of(object_of(row)), "totals",
                        array_of(object_of(total)), "balanced", "type", "boolean")));
+    cms_schemas(s);
     outbound_schemas(s);
     calendar_schemas(s);
     bi_schemas(s);

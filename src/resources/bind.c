@@ -39,6 +39,11 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_BIREP] = &bi_report_hooks,
     [RES_BIDASH] = &bi_dashboard_hooks,
     [RES_BISCHED] = &bi_schedule_hooks,
+    [RES_CMSCOL] = &cms_collection_hooks,
+    [RES_CMSENTRY] = &cms_entry_hooks,
+    [RES_MCAMP] = &mkt_campaign_hooks,
+    [RES_MPOST] = &mkt_post_hooks,
+    [RES_MLMEMBER] = &mkt_member_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -89,6 +94,9 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_EMAIL_SEND] = email_send,
     [ACT_EMC_VERIFY] = email_conn_verify,
     [ACT_BI_QUERY_RUN] = bi_query_run,
+    [ACT_CMS_SEARCH] = cms_search,
+    [ACT_MLIST_ADD] = mkt_list_add,
+    [ACT_MLIST_REMOVE] = mkt_list_remove,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

@@ -908,9 +908,57 @@ static int convert_custom(engine_call *c, json_t *j, const char *old, const char
     return 0;
 }
 
+/* An FT_OBJECT value whose members are declared (`items`): each member
+ * converted as its field is (a failure names `object.member`, or deeper
+ * for a list member), kept with every member in declaration order. */
+static int convert_members(engine_call *c, const res_field *f, json_t *j, store_val *out)
+{
+    if (!json_is_object(j)) return bad(c, f->name, "%s must be %s", type_name(f->type));
+    store_val *vals = arena_alloc(c->a, sizeof *vals * (size_t)f->nitems);
+    for (int k = 0; k < f->nitems; k++)
+        vals[k] = (store_val){.kind = SV_NULL};
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v)
+    {
+        int k = 0;
+        while (k < f->nitems && strcmp(f->items[k].name, key) != 0)
+            k++;
+        const char *name = arena_printf(c->a, "%s.%s", f->name, key);
+        if (k == f->nitems) return engine_fail(c, EK_INVALID, name, "unknown field '%s'", name);
+        if (f->items[k].flags & RF_READONLY)
+            return engine_fail(c, EK_INVALID, name, "%s is read-only", name);
+        res_field m = f->items[k];
+        m.name = name;
+        if (convert(c, &m, v, &vals[k])) return -1;
+    }
+    for (int k = 0; k < f->nitems; k++) {
+        res_field m = f->items[k];
+        if (vals[k].kind != SV_NULL) continue;
+        m.name = arena_printf(c->a, "%s.%s", f->name, m.name);
+        if (m.dflt && field_default(c, &m, &vals[k])) return -1;
+        if (vals[k].kind == SV_NULL && (m.flags & RF_REQUIRED))
+            return engine_fail(c, EK_INVALID, m.name, "%s is required", m.name);
+    }
+    buf b;
+    buf_init(&b, ENGINE_MAX_DATA);
+    jw w;
+    jw_init(&w, &b);
+    jw_obj_open(&w);
+    for (int k = 0; k < f->nitems; k++) {
+        jw_key(&w, f->items[k].name);
+        write_val(&w, &f->items[k], &vals[k]);
+    }
+    jw_obj_close(&w);
+    *out = (store_val){.kind = SV_TEXT, .s = arena_strndup(c->a, b.data, b.len)};
+    buf_free(&b);
+    return 0;
+}
+
 /* An FT_OBJECT value, written whole. */
 static int convert_object(engine_call *c, const res_field *f, json_t *j, store_val *out)
 {
+    if (f->items) return convert_members(c, f, j, out);
     json_t *o = json_object();
     if (flat_object(c, f->name, true, (f->flags & RF_SCALARS) != 0, j, f->max_len, o)) {
         json_decref(o);

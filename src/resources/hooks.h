@@ -162,5 +162,15 @@ extern const res_hooks bi_report_hooks;
 extern const res_hooks bi_dashboard_hooks;
 extern const res_hooks bi_schedule_hooks;
 int bi_query_run(struct engine_call *c);
+/* cms.c: collections' schemas, entries' fields, revisions and search */
+extern const res_hooks cms_collection_hooks;
+extern const res_hooks cms_entry_hooks;
+int cms_search(struct engine_call *c);
+/* marketing.c: campaigns, posts, list members */
+extern const res_hooks mkt_campaign_hooks;
+extern const res_hooks mkt_post_hooks;
+extern const res_hooks mkt_member_hooks;
+int mkt_list_add(struct engine_call *c);
+int mkt_list_remove(struct engine_call *c);
 
 #endif

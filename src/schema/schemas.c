@@ -80,7 +80,16 @@ json_t *res_schema_field(const res_field *f, res_schema_use use)
         json_object_set_new(s, "items", list_item_schema(f, use));
         break;
     case FT_OBJECT: {
-        if (f->items) { /* read-only, its members named */
+        if (f->items && in) { /* its members named: a body gives the writable ones */
+            res_field m[f->nitems];
+            int n = 0;
+            for (int i = 0; i < f->nitems; i++)
+                if (!(f->items[i].flags & RF_READONLY)) m[n++] = f->items[i];
+            json_decref(s);
+            s = res_schema_fields(m, n, RS_CREATE, false);
+            break;
+        }
+        if (f->items) { /* its members named: answers hold every one */
             json_t *m = res_schema_fields(f->items, f->nitems, RS_OUT, false), *req = json_array();
             for (int i = 0; i < f->nitems; i++)
                 json_array_append_new(req, json_string(f->items[i].name));

@@ -235,11 +235,12 @@ static bool check_fields(const char *owner, const res_field *fs, int n, char *er
                         "searched or sorted",
                         owner, f->name);
         if (f->type == FT_OBJECT && f->items) {
-            if (!(f->flags & RF_READONLY) || f->nitems < 1)
-                return FAIL("%s.%s: an object's items name the members of a read-only one", owner,
-                            f->name);
+            if (f->nitems < 1)
+                return FAIL("%s.%s: an object's items name its members", owner, f->name);
+            /* A writable one may hold a list (a collection's schema.fields). */
             for (int k = 0; k < f->nitems; k++)
-                if (f->items[k].type == FT_LIST || f->items[k].type == FT_OBJECT)
+                if (f->items[k].type == FT_OBJECT ||
+                    (f->items[k].type == FT_LIST && (f->flags & RF_READONLY)))
                     return FAIL("%s.%s: an object's members are plain values", owner, f->name);
             if (!check_fields(f->name, f->items, f->nitems, err, cap)) return false;
         }

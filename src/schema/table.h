@@ -81,7 +81,8 @@ typedef struct res_field {
     const char *dflt;              /* default on create: enum literal, "true"/"false", integer */
     int64_t min, max;              /* FT_INT: bounds when min < max */
     const struct res_field *items; /* FT_LIST: the members of an element (FT_OBJECT:
-                                      of the object) ... */
+                                      of the object, each checked as a field is; in a
+                                      writable one a list too: a collection's schema) ... */
     int nitems;                    /* ... and how many */
     const char *example;           /* a valid value as JSON, for the OpenAPI document */
     const char *doc;

@@ -373,6 +373,14 @@ def create_record(ws, r, i):
             rec = resp.json["data"]
             ws.recs.setdefault(r.singular, []).append((rec, ids + (rec["id"],)))
             return
+        if resp.status == 200 and (resp.json["data"] or {}).get("object") != r.singular:
+            # A POST that adds records without answering one (a marketing
+            # list's members): the new record is the one the list gained.
+            known = set(rec["id"] for rec, _ in ws.recs.get(r.singular, []))
+            new = [x for x in list_all(ws.c, fill(r.collection, ids)) if x["id"] not in known]
+            ok(len(new) == 1, "creating a %s: %s added %d records" % (r.singular, resp.describe(), len(new)))
+            ws.recs.setdefault(r.singular, []).append((new[0], ids + (new[0]["id"],)))
+            return
         param = resp.error.get("param")
         if resp.status == 409 and param in body and ready(ws, body[param]):
             continue

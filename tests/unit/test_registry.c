@@ -399,7 +399,6 @@ TEST(registry_startup_check)
     static res_sublist subs[16];
     CHECK(res_sublist_count <= 16 && RES(DEAL)->nfields <= 64);
     static res_field counts[8];
-    memcpy(counts, RES(IMPORT)->fields, sizeof(res_field) * IMPORT__COUNT);
     for (int c = 0; c < 18; c++) {
         memcpy(defs, res_defs, sizeof defs);
         memcpy(acts, res_actions, sizeof acts);
@@ -428,10 +427,12 @@ TEST(registry_startup_check)
         case 14: acts[ACT_IMPORT_CREATE].media_field = "csv", want = "media field csv"; break;
         case 15: acts[ACT_IMPORT_CREATE].media_type = NULL, want = "media type"; break;
         case 16:
-            /* An object's members describe answers: a writable one is refused. */
-            defs[RES_IMPORT].fields = counts;
-            counts[IMPORT_counts].flags = 0;
-            want = "read-only one";
+            /* A writable object's members may hold a list (a collection's
+             * schema.fields); a read-only one's are plain values. */
+            memcpy(counts, RES(CMSCOL)->fields, sizeof(res_field) * CMSCOL__COUNT);
+            defs[RES_CMSCOL].fields = counts;
+            counts[CMSCOL_schema].flags |= RF_READONLY;
+            want = "plain values";
             break;
         case 17:
             fields[DEAL_name].items = RES(IMPORT)->fields[IMPORT_counts].items;
