@@ -34,6 +34,9 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_WEBHOOK] = &webhook_hooks,
     [RES_CEVENT] = &calendar_event_hooks,
     [RES_EMAILCONN] = &email_conn_hooks,
+    [RES_ASSET] = &asset_hooks,
+    [RES_APROP] = &aprop_hooks,
+    [RES_AEVENT] = &aevent_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -83,6 +86,10 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_CAL_SCHEDULE] = calendar_schedule,
     [ACT_EMAIL_SEND] = email_send,
     [ACT_EMC_VERIFY] = email_conn_verify,
+    [ACT_ASSET_GET] = asset_get,
+    [ACT_ASSET_ARCHIVE] = asset_archive,
+    [ACT_ASSET_COMPLETE] = asset_complete,
+    [ACT_AEVENT_VALIDATE] = aevent_validate,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {
