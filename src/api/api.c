@@ -371,6 +371,32 @@ static int media_body(api_req *q, const res_action *a)
     return 0;
 }
 
+/* Whether v (a string, or an array or object of them, at any depth)
+ * holds a NUL. */
+static bool has_nul(json_t *v)
+{
+    if (json_is_string(v)) return strlen(json_string_value(v)) != json_string_length(v);
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_array(v)) json_array_foreach(v, i, x) if (has_nul(x)) return true;
+    if (json_is_object(v)) json_object_foreach(v, k, x) if (has_nul(x)) return true;
+    return false;
+}
+
+/* The top-level member of the body whose value holds a NUL, or NULL. */
+static const char *nul_member(api_req *q)
+{
+    json_error_t je;
+    json_t *j = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    const char *k, *at = NULL;
+    json_t *v;
+    if (json_is_object(j))
+        json_object_foreach(j, k, v) if (!at && has_nul(v)) at = arena_strdup(&q->a, k);
+    json_decref(j);
+    return at;
+}
+
 static int parse_body(api_req *q)
 {
     const res_action *a = q->route->action;
@@ -390,6 +416,13 @@ static int parse_body(api_req *q)
                          a && a->media_type ? " or " : "", a && a->media_type ? a->media_type : "");
     json_error_t je;
     q->json = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!q->json && strstr(je.text, "JSON_ALLOW_NUL")) {
+        /* A \u0000 in a string: well-formed JSON that no field takes (the
+         * engine's strings are C strings). Name the field it is in. */
+        const char *at = nul_member(q);
+        if (at)
+            return api_error(q, 400, "validation_failed", at, "%s cannot hold a NUL character", at);
+    }
     if (!q->json)
         return api_error(q, 400, "validation_failed", NULL,
                          "the body is not valid JSON: %s (at %d:%d)", je.text, je.line, je.column);
