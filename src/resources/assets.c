@@ -193,7 +193,7 @@ int asset_complete(engine_call *c)
         return engine_fail(c, EK_CONFLICT, NULL, "the asset is already complete");
     }
     if (o[ASSET_received_size].kind != SV_INT)
-        return engine_fail(c, EK_UNPROCESSABLE, "byte_size",
+        return engine_fail(c, EK_CONFLICT, NULL,
                            "no upload has arrived yet: PUT the bytes to upload_url first");
     if (o[ASSET_received_size].i != size)
         return engine_fail(c, EK_UNPROCESSABLE, "byte_size",
