@@ -48,6 +48,8 @@
 /* A file answer (an asset's download) goes out this much at a time, so a
  * 100 MiB one neither sits in memory nor holds the event loop. */
 #define FILE_CHUNK (256u << 10)
+/* An upload's body is written to disk once this much has come (or all). */
+#define UPLOAD_BATCH (256u << 10)
 
 typedef enum h1state { H1_HEAD, H1_BODY, H1_CONTINUE, H1_BUSY, H1_WRITE, H1_LINGER } h1state;
 
@@ -779,8 +781,10 @@ static void read_upload(h1conn *c)
 {
     api_req *q = &c->x->q;
     size_t n = c->sock->input->size < c->upload_left ? c->sock->input->size : c->upload_left;
+    if (n) set_timer(c, &c->w->io_timeout); /* a stall times out, not a long upload */
+    /* Socket reads are small; the disk takes fewer, larger writes. */
+    if (n < c->upload_left && n < UPLOAD_BATCH) return;
     if (n) {
-        set_timer(c, &c->w->io_timeout); /* a stall times out, not a long upload */
         int rc = upload_write(q, c->sock->input->bytes, n);
         h2o_buffer_consume(&c->sock->input, n);
         c->upload_left -= n;
