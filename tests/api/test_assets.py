@@ -20,7 +20,7 @@ import time
 import urllib.parse
 
 from harness import (HTTP_TIMEOUT, Server, check_record, count, eq, expect, list_all, ok,
-                     tmpdir)
+                     raw_exchange, tmpdir)
 
 S = A = B = RO = NOSCOPE = None
 CON = DEAL = BCON = None
@@ -309,6 +309,24 @@ def test_upload_after_complete_or_archive_is_409():
     expect(A.delete("%s/%s" % (ASSETS, b["id"])), 200)
     expect(put(b["upload_url"], b"late"), 409, "conflict")
     expect(complete(b["id"], 4, sha(b"late")), 409, "conflict")
+
+
+def test_refused_on_the_head_before_the_body():
+    """A chunked upload is 411; a too large one with Expect: 100-continue is
+    413 at once, without 100 Continue, and no byte of the body is needed."""
+    a = intent(byte_size=100)
+    u = urllib.parse.urlsplit(a["upload_url"])
+    head = "PUT %s?%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n" % (u.path, u.query)
+    st, _, body = raw_exchange(S.port, (head + "Transfer-Encoding: chunked\r\n\r\n"
+                                        "5\r\nhello\r\n0\r\n\r\n").encode())
+    err = json.loads(body)["error"]
+    eq((st, err["code"], err["param"]), (411, "length_required", "Content-Length"), "chunked")
+    st, _, body = raw_exchange(S.port, (head + "Content-Length: 101\r\nExpect: 100-continue\r\n\r\n")
+                               .encode())
+    err = json.loads(body)["error"]
+    eq((st, err["code"], err["param"]), (413, "payload_too_large", "byte_size"), "too large")
+    eq(blobs()["tmp"], [], "nothing begun")
+    eq(get(a["id"])["status"], "upload_pending", "still pending")
 
 
 def test_completed_asset_refuses_other_facts():
