@@ -18,6 +18,7 @@
 #include "events/http_out.h"
 #include "http/server.h"
 #include "resources/engine.h"
+#include "store/blob.h"
 #include "store/store.h"
 
 static const char usage_main[] = "usage: cairn <command> [options]\n"
@@ -36,6 +37,7 @@ static const char usage_serve[] =
     "                   [--key-concurrency N] [--key-rate N] [--access-log PATH|-|off]\n"
     "                   [--metrics-listen HOST:PORT] [--mcp-origins O1,O2]\n"
     "                   [--secret-key-file PATH] [--webhook-allow-private]\n"
+    "                   [--data-dir PATH] [--public-url URL] [--asset-max-bytes N]\n"
     "\n"
     "  --listen            address to serve on (env CAIRN_LISTEN, default 127.0.0.1:8080;\n"
     "                      port 0 picks a free port)\n"
@@ -61,6 +63,13 @@ static const char usage_serve[] =
     "                      webhooks may point to loopback, private and link-local\n"
     "                      addresses (env CAIRN_WEBHOOK_ALLOW_PRIVATE=1; for tests and\n"
     "                      closed networks)\n"
+    "  --data-dir          where asset bytes are kept (env CAIRN_DATA_DIR; default\n"
+    "                      <db>.data beside a SQLite file, ./cairn-data with PostgreSQL;\n"
+    "                      nodes of one PostgreSQL database need one shared directory)\n"
+    "  --public-url        scheme://host[:port] that signed asset links start with (env\n"
+    "                      CAIRN_PUBLIC_URL; default http:// and the request's Host)\n"
+    "  --asset-max-bytes   the largest asset upload in bytes (env CAIRN_ASSET_MAX_BYTES,\n"
+    "                      default 104857600 = 100 MiB)\n"
     "\n"
     "On an empty database, creates a default workspace and an admin key with\n"
     "every scope, and prints its token once.\n";
@@ -117,6 +126,7 @@ static int store_die(const store_err *e)
 typedef struct opts {
     const char *db, *listen, *workspace, *scopes, *name, *access_log, *metrics_listen;
     const char *mcp_origins, *token, *toolsets, *secret_key_file;
+    const char *data_dir, *public_url, *asset_max_bytes;
     const char *enable, *disable; /* workspace modules: comma-separated module names */
     int threads, writers, key_conc, key_rate, max_conc, rate;
     bool super_admin, help, webhook_allow_private;
@@ -193,6 +203,12 @@ static int parse(int argc, char **argv, opts *o)
             str = &o->mcp_origins;
         else if (!strcmp(a, "--secret-key-file"))
             str = &o->secret_key_file;
+        else if (!strcmp(a, "--data-dir"))
+            str = &o->data_dir;
+        else if (!strcmp(a, "--public-url"))
+            str = &o->public_url;
+        else if (!strcmp(a, "--asset-max-bytes"))
+            str = &o->asset_max_bytes;
         else if (!strcmp(a, "--token"))
             str = &o->token;
         else if (!strcmp(a, "--toolsets"))
@@ -634,6 +650,50 @@ static int first_run(store_conn *c)
     return 0;
 }
 
+/* Asset storage: the blob store's directory (made, and cleared of what
+ * a crash left half-written), the links' base and the upload cap. */
+static int asset_flags(opts *o, int64_t *max)
+{
+    if (!o->data_dir) o->data_dir = getenv("CAIRN_DATA_DIR");
+    if (!o->public_url) o->public_url = getenv("CAIRN_PUBLIC_URL");
+    if (!o->asset_max_bytes) o->asset_max_bytes = getenv("CAIRN_ASSET_MAX_BYTES");
+    static char dflt[4096];
+    if (!o->data_dir || !*o->data_dir) {
+        bool pg = !strncmp(o->db, "postgres://", 11) || !strncmp(o->db, "postgresql://", 13);
+        snprintf(dflt, sizeof dflt, "%s%s", pg ? "./cairn-data" : o->db, pg ? "" : ".data");
+        o->data_dir = dflt;
+    }
+    if (o->public_url) {
+        size_t n = strlen(o->public_url);
+        if ((strncmp(o->public_url, "http://", 7) && strncmp(o->public_url, "https://", 8)) ||
+            strchr(o->public_url, '?') || strchr(o->public_url, '#') || n > 200)
+            return die("--public-url wants http(s)://host[:port][/path] (%s)", o->public_url);
+        while (n > 8 && o->public_url[n - 1] == '/')
+            n--;
+        char *u = strndup(o->public_url, n);
+        if (!u) return die("out of memory%s", "");
+        o->public_url = u; /* for the process */
+    }
+    *max = 0;
+    if (o->asset_max_bytes) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(o->asset_max_bytes, &end, 10);
+        if (errno || end == o->asset_max_bytes || *end || v < 1)
+            return die("--asset-max-bytes wants a positive number of bytes (%s)",
+                       o->asset_max_bytes);
+        *max = v;
+    }
+    char err[BLOB_ERR];
+    int removed = 0;
+    if (blob_init(o->data_dir, &removed, err)) return die("--data-dir: %s", err);
+    if (removed)
+        fprintf(stderr,
+                "{\"level\":\"info\",\"msg\":\"removed %d unfinished upload(s) from %s/tmp\"}\n",
+                removed, o->data_dir);
+    return 0;
+}
+
 static int cmd_serve(opts *o)
 {
     if (o->help) {
@@ -692,8 +752,18 @@ static int cmd_serve(opts *o)
         }
         close_log = true;
     }
-    api_config ac = {
-        .key_concurrency = o->key_conc, .key_rate = o->key_rate, .mcp_origins = o->mcp_origins};
+    int64_t asset_max = 0;
+    if (!ret) ret = asset_flags(o, &asset_max);
+    if (ret) {
+        if (close_log) fclose(log);
+        store_close(db);
+        return ret;
+    }
+    api_config ac = {.key_concurrency = o->key_conc,
+                     .key_rate = o->key_rate,
+                     .mcp_origins = o->mcp_origins,
+                     .public_url = o->public_url,
+                     .asset_max_bytes = asset_max};
     api_init(&ac);
     http_out_global_init(); /* curl_global_init, before any thread starts */
     server_config sc = {.listen = o->listen,

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/limits.h"
 #include "api/routes.h"
+#include "api/upload.h"
 #include "core/timeutil.h"
 
 #define KEY_CACHE_SLOTS  1024
@@ -26,6 +28,7 @@ void api_init(const api_config *cfg)
 {
     config = *cfg;
     mcp_http_init(cfg->mcp_origins);
+    upload_set_max(cfg->asset_max_bytes);
     routes_build();
 }
 
@@ -38,12 +41,16 @@ void api_req_init(api_req *q)
     id_new(q->request_id, "req");
     q->status = 500;
     q->out_type = "application/json";
+    q->file_fd = -1;
 }
 
 void api_req_release(api_req *q)
 {
     if (q->limited) limits_leave(q->key.id);
     q->limited = false;
+    upload_abort(q);
+    if (q->file_fd >= 0) close(q->file_fd);
+    q->file_fd = -1;
     if (q->json) json_decref(q->json);
     q->json = NULL;
     buf_free(&q->out);
@@ -364,6 +371,32 @@ static int media_body(api_req *q, const res_action *a)
     return 0;
 }
 
+/* Whether v (a string, or an array or object of them, at any depth)
+ * holds a NUL. */
+static bool has_nul(json_t *v)
+{
+    if (json_is_string(v)) return strlen(json_string_value(v)) != json_string_length(v);
+    size_t i;
+    const char *k;
+    json_t *x;
+    if (json_is_array(v)) json_array_foreach(v, i, x) if (has_nul(x)) return true;
+    if (json_is_object(v)) json_object_foreach(v, k, x) if (has_nul(x)) return true;
+    return false;
+}
+
+/* The top-level member of the body whose value holds a NUL, or NULL. */
+static const char *nul_member(api_req *q)
+{
+    json_error_t je;
+    json_t *j = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    const char *k, *at = NULL;
+    json_t *v;
+    if (json_is_object(j))
+        json_object_foreach(j, k, v) if (!at && has_nul(v)) at = arena_strdup(&q->a, k);
+    json_decref(j);
+    return at;
+}
+
 static int parse_body(api_req *q)
 {
     const res_action *a = q->route->action;
@@ -383,6 +416,13 @@ static int parse_body(api_req *q)
                          a && a->media_type ? " or " : "", a && a->media_type ? a->media_type : "");
     json_error_t je;
     q->json = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!q->json && strstr(je.text, "JSON_ALLOW_NUL")) {
+        /* A \u0000 in a string: well-formed JSON that no field takes (the
+         * engine's strings are C strings). Name the field it is in. */
+        const char *at = nul_member(q);
+        if (at)
+            return api_error(q, 400, "validation_failed", at, "%s cannot hold a NUL character", at);
+    }
     if (!q->json)
         return api_error(q, 400, "validation_failed", NULL,
                          "the body is not valid JSON: %s (at %d:%d)", je.text, je.line, je.column);
@@ -414,6 +454,20 @@ int api_status(engine_kind k)
     return kinds[k].status;
 }
 
+/* Where links in answers point: --public-url, else this server as the
+ * request reached it (its Host, when it is a plain host[:port]). */
+static const char *base_url(api_req *q)
+{
+    if (config.public_url) return config.public_url;
+    const char *h = q->host;
+    if (!h || !*h || strlen(h) > 255) return NULL;
+    for (const char *p = h; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              strchr(".-:[]", *p)))
+            return NULL;
+    return arena_printf(&q->a, "http://%s", h);
+}
+
 /* The engine call a request for a resource makes. */
 static void make_call(api_req *q, engine_call *c, engine_result *out)
 {
@@ -433,6 +487,7 @@ static void make_call(api_req *q, engine_call *c, engine_result *out)
                        .disabled = q->key.disabled_modules,
                        .currency = q->key.currency,
                        .trace = q->request_id,
+                       .base_url = base_url(q),
                        .conn = q->conn,
                        .a = &q->a,
                        .out = out};
@@ -578,9 +633,10 @@ void api_handle(api_req *q)
             static const char *const names[] = {[M_GET] = "GET, HEAD",
                                                 [M_POST] = "POST",
                                                 [M_PATCH] = "PATCH",
-                                                [M_DELETE] = "DELETE"};
+                                                [M_DELETE] = "DELETE",
+                                                [M_PUT] = "PUT"};
             char list[64] = "";
-            for (int m = M_GET; m <= M_DELETE; m++)
+            for (int m = M_GET; m <= M_PUT; m++)
                 if (allowed & (1 << m))
                     snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
                              list[0] ? ", " : "", names[m]);

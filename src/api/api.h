@@ -88,6 +88,14 @@ typedef struct api_req {
      * something committed, until this time, then answers what it has. */
     bool parked;
     uint64_t poll_until_ms, polled_ms, polled_commits;
+    /* Signed asset transfers (api/upload.h): an upload the transport
+     * streams into the blob store before the handler runs, and a
+     * download whose body is a file the transport streams (file_fd, -1:
+     * the body is `out`; it owns the fd once it sends). */
+    struct api_upload *upload;
+    int file_fd;
+    uint64_t file_size;
+    const char *disposition; /* Content-Disposition of a file's answer */
 } api_req;
 
 typedef int (*api_handler)(api_req *q);
@@ -119,6 +127,9 @@ typedef struct api_config {
     int key_concurrency;     /* default per-key concurrent requests; 0 = unlimited */
     int key_rate;            /* default per-key requests/second; 0 = unlimited */
     const char *mcp_origins; /* browser origins allowed at /mcp beside loopback ones */
+    const char *public_url;  /* scheme://host[:port] links in answers start with; NULL:
+                                http:// and the request's Host */
+    int64_t asset_max_bytes; /* the largest asset upload; 0: 100 MiB */
 } api_config;
 
 void api_init(const api_config *cfg);

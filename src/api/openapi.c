@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "api/routes.h"
+#include "api/upload.h"
 #include "schema/schemas.h"
 
 static char *doc;
@@ -393,6 +394,15 @@ static void fixed_schemas(json_t *s)
                        "signing_secret_preview", str_schema(), "previous_secret_expires_at", "type",
                        "string", "format", "date-time")));
     json_object_set_new(
+        s, "AnalyticsValidation",
+        object_of(
+            pack("{s:o, s:{s:s, s:o}, s:o}", "valid", pack("{s:s}", "type", "boolean"), "errors",
+                 "type", "array", "items",
+                 object_of(pack("{s:o, s:{s:s, s:[s,s,s]}, s:o}", "param", str_schema(), "code",
+                                "type", "string", "enum", "missing_property", "invalid_type",
+                                "unexpected_property", "message", str_schema())),
+                 "request_id", schema_ref("RequestId"))));
+    json_object_set_new(
         s, "WebhookReplay",
         object_of(pack("{s:{s:s, s:s}, s:o, s:o, s:{s:[s,s]}, s:{s:[s,s]}, s:{s:s}}", "object",
                        "type", "string", "const", "webhook_replay", "webhook_id", str_schema(),
@@ -739,8 +749,30 @@ static bool lists(const api_route *rt)
 
 /* Whether a route can answer an error status, from what the HTTP adapter,
  * api.c and the engine check. */
+static bool transfer(const api_route *rt)
+{
+    return rt->handler == upload_put || rt->handler == upload_get;
+}
+
 static bool can_fail(const api_route *rt, int status)
 {
+    if (transfer(rt)) {
+        /* The link authorizes (403 naming signature or expires); the
+         * asset may be gone or not in the state the transfer needs. */
+        switch (status) {
+        case 400:
+        case 414:
+        case 431:
+        case 403:
+        case 404:
+        case 500:
+        case 503: return true;
+        case 409:
+        case 413:
+        case 415: return rt->handler == upload_put;
+        }
+        return false;
+    }
     switch (status) {
     case 400: /* the HTTP adapter checks these before routing */
     case 414:
@@ -835,6 +867,22 @@ static void meta_responses(json_t *resp, const api_route *rt)
                             pack("{s:s, s:o, s:{s:{s:{s:s}}}}", "description",
                                  "Prometheus text exposition format 0.0.4", "headers", h, "content",
                                  "text/plain", "schema", "type", "string"));
+    } else if (rt->handler == upload_put) {
+        json_object_set_new(
+            resp, "200",
+            pack("{s:s, s:o, s:o}", "description",
+                 "Stored: the asset (still upload_pending until complete)", "headers", h, "content",
+                 json_body(object_of(pack("{s:o, s:o}", "data", schema_ref("Asset"), "request_id",
+                                          schema_ref("RequestId"))))));
+    } else if (rt->handler == upload_get) {
+        json_object_set_new(h, "Content-Disposition",
+                            pack("{s:s, s:{s:s}}", "description",
+                                 "attachment; filename=\"...\" (and filename* when not ASCII)",
+                                 "schema", "type", "string"));
+        json_object_set_new(resp, "200",
+                            pack("{s:s, s:o, s:{s:{s:{s:s, s:s}}}}", "description",
+                                 "The bytes, as the asset's mime_type", "headers", h, "content",
+                                 "*/*", "schema", "type", "string", "format", "binary"));
     } else if (rt->handler == meta_openapi) {
         json_object_set_new(resp, "200",
                             pack("{s:s, s:o, s:o}", "description", "This document", "headers", h,
@@ -860,6 +908,13 @@ static char *describe(const api_route *rt, char *d, size_t cap)
                        "errors, in Prometheus text format; needs no key."},
         {meta_openapi, "This document, generated from the route and resource tables the "
                        "server runs on; needs no key."},
+        {upload_put, "The URL is the asset's upload_url (valid an hour): its signature "
+                     "authorizes, no key is needed. The body is the file, streamed to disk "
+                     "(HTTP/1.1 with Content-Length; over HTTP/2 at most 1 MiB), its "
+                     "Content-Type the asset's mime_type (415), at most the asset's byte_size "
+                     "and the server's --asset-max-bytes (413). Then POST .../complete."},
+        {upload_get, "The URL is the asset's download_url (valid 15 minutes): its signature "
+                     "authorizes, no key is needed. Answers the bytes as an attachment."},
     };
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (rt->handler == fixed[i].handler) {
@@ -1074,6 +1129,18 @@ static json_t *operation(const api_route *rt)
                  (f->flags & RF_REQUIRED) ? ", and then required" : "", f->doc ? f->doc : f->name);
         json_array_append_new(ps, param(f->name, "query", false, fs, d));
     }
+    if (transfer(rt)) {
+        static const char *const link[][2] = {
+            {"workspace_id", "The asset's workspace"},
+            {"expires", "Unix seconds after which the link is refused (403 naming expires)"},
+            {"signature", "Hex HMAC-SHA256 of the server over the method, workspace, asset and "
+                          "expiry (403 naming signature when it does not match)"}};
+        for (size_t i = 0; i < sizeof link / sizeof link[0]; i++)
+            json_array_append_new(
+                ps, param(link[i][0], "query", true,
+                          pack("{s:s, s:I}", "type", "string", "minLength", (json_int_t)1),
+                          link[i][1]));
+    }
     if (rt->write) {
         json_array_append_new(ps, param_ref("Idempotency-Key"));
         json_array_append_new(ps, param_ref("dry_run"));
@@ -1083,6 +1150,24 @@ static json_t *operation(const api_route *rt)
     json_object_set_new(op, "parameters", ps);
     if ((rt->write && !is(rt, "delete")) || (rt->action && rt->method == M_POST))
         json_object_set_new(op, "requestBody", request_body(rt));
+    if (rt->action && rt->action->id == ACT_AEVENT_VALIDATE) {
+        /* A payload's properties are any JSON (objects and arrays too):
+         * the definition's types judge them, not the document. */
+        json_t *b = json_object_get(op, "requestBody");
+        json_t *sch = json_object_get(
+            json_object_get(json_object_get(json_object_get(b, "content"), "application/json"),
+                            "schema"),
+            "properties");
+        json_t *pp = json_object_get(sch, "properties");
+        if (pp) {
+            json_object_set_new(pp, "additionalProperties", json_object());
+            json_object_del(pp, "propertyNames");
+        }
+    }
+    if (rt->handler == upload_put)
+        json_object_set_new(op, "requestBody",
+                            pack("{s:b, s:{s:{s:{s:s, s:s}}}}", "required", 1, "content", "*/*",
+                                 "schema", "type", "string", "format", "binary"));
     json_t *resp = json_object();
     if (rt->handler)
         meta_responses(resp, rt);

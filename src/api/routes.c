@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/upload.h"
 #include "resources/engine.h"
 
 #define MAX_ROUTES 512
@@ -85,6 +86,17 @@ static void camel(char *out, size_t cap, const char *verb, const char *name)
     out[n] = '\0';
 }
 
+/* Whether an action answers method at pattern (an asset's DELETE
+ * archives). */
+static bool action_at(const char *pattern, const char *method)
+{
+    for (int i = 0; i < res_action_count; i++)
+        if (!strcmp(res_actions[i].method, method) && !strncmp(pattern, "/v1/", 4) &&
+            !strcmp(res_actions[i].path, pattern + 4))
+            return true;
+    return false;
+}
+
 static void add_resource(const res_def *r)
 {
     char base[200], item[300], op[128], sum[256];
@@ -112,7 +124,8 @@ static void add_resource(const res_def *r)
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         if (r->read_only && ops[i].op != OP_LIST && ops[i].op != OP_GET) continue;
         if ((ops[i].op == OP_LIST || ops[i].op == OP_GET) && res_get_action(r, ops[i].item))
-            continue; /* it answers instead */
+            continue;                                                      /* it answers instead */
+        if (ops[i].op == OP_DELETE && action_at(item, "DELETE")) continue; /* the same */
         const char *noun = ops[i].op == OP_LIST ? r->name : r->singular;
         camel(op, sizeof op, ops[i].kind, noun);
         snprintf(sum, sizeof sum,
@@ -180,6 +193,17 @@ void routes_build(void)
     tool->handler = api_agent_tool;
     tool->on_writer = api_agent_tool_write;
     tool->public = tool->hidden = true;
+    /* An asset's bytes, in and out: the link's signature authorizes
+     * (api/upload.c), and the transport streams the body. */
+    api_route *put = add_route(M_PUT, "/v1/assets/{id}/content", NULL, "uploadAssetContent",
+                               "Upload an asset's bytes to its signed upload_url");
+    put->handler = upload_put;
+    put->on_writer = upload_put_record;
+    put->public = true;
+    api_route *get = add_route(M_GET, "/v1/assets/{id}/content", NULL, "downloadAssetContent",
+                               "Download an asset's bytes from its signed download_url");
+    get->handler = upload_get;
+    get->public = true;
     add(M_GET, "/v1/workspace", OP_WORKSPACE_GET, NULL, NULL, NULL, "workspace", "getWorkspace",
         "Get workspace summary");
     add(M_PATCH, "/v1/workspace", OP_WORKSPACE_UPDATE, NULL, NULL, NULL, "workspace",

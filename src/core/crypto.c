@@ -75,20 +75,30 @@ void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_le
     if (!HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &len)) abort();
 }
 
-static unsigned char key[32];
+static unsigned char key[32], sign_key[32];
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static bool key_set;
 
 static void key_random(void)
 {
-    if (!key_set && RAND_bytes(key, sizeof key) != 1) abort();
+    if (!key_set &&
+        (RAND_bytes(key, sizeof key) != 1 || RAND_bytes(sign_key, sizeof sign_key) != 1))
+        abort();
 }
 
 void crypto_set_secret(const unsigned char *secret, size_t n)
 {
     static const char label[] = "cairn sealed secrets v1";
+    static const char sign_label[] = "cairn signed urls v1";
     hmac_sha256(secret, n, label, sizeof label - 1, key);
+    hmac_sha256(secret, n, sign_label, sizeof sign_label - 1, sign_key);
     key_set = true;
+}
+
+void crypto_sign(const void *msg, size_t n, unsigned char out[HMAC_SHA256_LEN])
+{
+    pthread_once(&key_once, key_random);
+    hmac_sha256(sign_key, sizeof sign_key, msg, n, out);
 }
 
 char *crypto_seal(arena *a, const char *plain)

@@ -32,6 +32,11 @@ void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_le
 /* Derives the sealing key from the server's secret (main.c, at start).
  * Without it (unit tests, tools) a random key serves the process. */
 void crypto_set_secret(const unsigned char *secret, size_t n);
+/* HMAC-SHA256 of msg under a key derived from the same server secret
+ * (apart from the sealing key): signed URLs (an asset's upload and
+ * download links) that only this server, or a node sharing its secret,
+ * makes and accepts. */
+void crypto_sign(const void *msg, size_t n, unsigned char out[HMAC_SHA256_LEN]);
 /* The sealed form of text `plain`, in a. */
 char *crypto_seal(arena *a, const char *plain);
 /* The text sealed in `sealed`, in a; NULL when it is not a sealed value

@@ -328,6 +328,7 @@ int exchange_headers(http_exchange *x, http_header *h)
     }
     if (q->replayed) h[n++] = (http_header){"idempotent-replayed", "true"};
     if (q->allow) h[n++] = (http_header){"allow", q->allow};
+    if (q->disposition) h[n++] = (http_header){"content-disposition", q->disposition};
     /* RFC 9110 11.6.1: a 401 says how to authenticate. */
     if (q->status == 401) h[n++] = (http_header){"www-authenticate", "Bearer realm=\"cairn\""};
     return n;

@@ -26,6 +26,7 @@
  * the exchange of its current request until that exchange has gone to the
  * writer; then the exchange points back at it (x->peer), and a close
  * clears that pointer so the writer's answer is only logged. */
+#include <errno.h>
 #include <h2o.h>
 #include <h2o/http1.h>
 #include <h2o/http2.h>
@@ -35,13 +36,20 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
+#include "api/upload.h"
 #include "http/internal.h"
 
 /* Longest request line: the longest target plus a method and a version. */
 #define MAX_REQUEST_LINE (HTTP_MAX_URL + 64)
 /* A chunk-size line with its extensions, and a trailer section. */
 #define MAX_CHUNK_LINE 1024
+/* A file answer (an asset's download) goes out this much at a time, so a
+ * 100 MiB one neither sits in memory nor holds the event loop. */
+#define FILE_CHUNK (256u << 10)
+/* An upload's body is written to disk once this much has come (or all). */
+#define UPLOAD_BATCH (256u << 10)
 
 typedef enum h1state { H1_HEAD, H1_BODY, H1_CONTINUE, H1_BUSY, H1_WRITE, H1_LINGER } h1state;
 
@@ -72,10 +80,15 @@ typedef struct h1conn {
     ckstate ck;
     size_t ck_left, ck_line; /* chunk bytes still to come; bytes of the current line */
     buf body;                /* a chunked body, decoded */
+    bool upload;             /* the body streams into an asset upload (api/upload.h) */
+    size_t upload_left;      /* its bytes still to come */
 
     /* The answer being written. */
     buf head;
-    char *out; /* its body, owned until written */
+    char *out;   /* its body, owned until written */
+    int file_fd; /* or a file streamed after the head, FILE_CHUNK at a time; -1: none */
+    uint64_t file_left;
+    char *file_buf;
 } h1conn;
 
 static void on_read(h2o_socket_t *sock, const char *err);
@@ -101,6 +114,15 @@ static void reset_request(h1conn *c)
     c->ck = CK_SIZE;
     c->ck_left = c->ck_line = 0;
     buf_reset(&c->body);
+    c->upload = false;
+    c->upload_left = 0;
+}
+
+static void file_close(h1conn *c)
+{
+    if (c->file_fd >= 0) close(c->file_fd);
+    c->file_fd = -1;
+    c->file_left = 0;
 }
 
 static void conn_close(h1conn *c)
@@ -116,6 +138,8 @@ static void conn_close(h1conn *c)
     buf_free(&c->body);
     buf_free(&c->head);
     free(c->out);
+    file_close(c);
+    free(c->file_buf);
     h2o_socket_close(c->sock);
     free(c);
 }
@@ -137,6 +161,7 @@ void http1_accept(http_worker *w, h2o_socket_t *sock, bool metrics_only)
     c->metrics_only = metrics_only;
     gettimeofday(&c->connected_at, NULL);
     c->timer.cb = on_timeout;
+    c->file_fd = -1;
     buf_init(&c->body, API_MAX_BODY + 1); /* buf keeps a byte for a NUL */
     buf_init(&c->head, 4096);
     sock->data = c;
@@ -171,6 +196,35 @@ static void linger(h1conn *c)
 
 /* ------------------------------------------------------------- answers */
 
+/* The next piece of a file answer, or false when it is all out. */
+static bool file_next(h1conn *c, h2o_socket_cb cb)
+{
+    if (c->file_fd < 0) return false;
+    if (!c->file_left) {
+        file_close(c);
+        return false;
+    }
+    if (!c->file_buf && !(c->file_buf = malloc(FILE_CHUNK))) abort();
+    size_t want = c->file_left < FILE_CHUNK ? (size_t)c->file_left : FILE_CHUNK;
+    ssize_t n;
+    do
+        n = read(c->file_fd, c->file_buf, want);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        /* Shorter than its length said (or unreadable): the length is
+         * already out, so only closing tells the client. */
+        c->keep_alive = false;
+        file_close(c);
+        conn_close(c);
+        return true;
+    }
+    c->file_left -= (uint64_t)n;
+    h2o_iovec_t v = h2o_iovec_init(c->file_buf, (size_t)n);
+    set_timer(c, &c->w->io_timeout);
+    h2o_socket_write(c->sock, &v, 1, cb);
+    return true;
+}
+
 static void on_written(h2o_socket_t *sock, const char *err)
 {
     h1conn *c = sock->data;
@@ -180,6 +234,7 @@ static void on_written(h2o_socket_t *sock, const char *err)
         conn_close(c);
         return;
     }
+    if (file_next(c, on_written)) return;
     if (!c->keep_alive) {
         linger(c);
         return;
@@ -200,8 +255,10 @@ void http1_send(http_exchange *x)
     if (c->w->draining) c->keep_alive = false;
     buf *h = &c->head;
     buf_reset(h);
-    buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n", q->status,
-               http_reason(q->status), http_date(c->w), q->out.len);
+    bool file = q->file_fd >= 0;
+    buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %llu\r\n", q->status,
+               http_reason(q->status), http_date(c->w),
+               (unsigned long long)(file ? q->file_size : q->out.len));
     if (!c->keep_alive)
         buf_puts(h, "Connection: close\r\n");
     else if (c->minor == 0)
@@ -217,7 +274,12 @@ void http1_send(http_exchange *x)
 
     h2o_iovec_t iov[2] = {h2o_iovec_init(h->data, h->len)};
     size_t niov = 1;
-    if (q->method != M_HEAD && q->out.len) {
+    if (file) {
+        /* The file passes to the connection; on_written sends it on. */
+        c->file_fd = q->file_fd;
+        c->file_left = q->method == M_HEAD ? 0 : q->file_size;
+        q->file_fd = -1;
+    } else if (q->method != M_HEAD && q->out.len) {
         /* The body's buffer passes to the connection until written. */
         c->out = q->out.data;
         iov[niov++] = h2o_iovec_init(c->out, q->out.len);
@@ -335,6 +397,8 @@ static void hand_to_h2o(h1conn *c, bool http2)
 
 /* Where the body will come from, once the head is accepted. */
 static void start_body(h1conn *c, bool expect_continue);
+/* The same for an asset's upload, whose body is streamed, not buffered. */
+static void start_upload(h1conn *c, bool expect_continue);
 
 /* The whole head is in the input, head_len bytes: parse and judge it. */
 static void parse_head(h1conn *c, size_t head_len)
@@ -502,6 +566,10 @@ static void parse_head(h1conn *c, size_t head_len)
     c->chunked = te_fields > 0;
     c->content_length = cl;
     h2o_buffer_consume(&c->sock->input, head_len);
+    if (ok && upload_matches(&x->q)) {
+        start_upload(c, expect_continue && c->minor == 1);
+        return;
+    }
     start_body(c, expect_continue && c->minor == 1);
 }
 
@@ -707,8 +775,68 @@ static void read_chunked(h1conn *c)
     dispatch(c);
 }
 
+/* An upload's body: each piece that arrives goes on to the blob store and
+ * leaves the input, so memory holds one socket read, not the body. */
+static void read_upload(h1conn *c)
+{
+    api_req *q = &c->x->q;
+    size_t n = c->sock->input->size < c->upload_left ? c->sock->input->size : c->upload_left;
+    if (n) set_timer(c, &c->w->io_timeout); /* a stall times out, not a long upload */
+    /* Socket reads are small; the disk takes fewer, larger writes. */
+    if (n < c->upload_left && n < UPLOAD_BATCH) return;
+    if (n) {
+        int rc = upload_write(q, c->sock->input->bytes, n);
+        h2o_buffer_consume(&c->sock->input, n);
+        c->upload_left -= n;
+        if (rc) {
+            c->refused = true;
+            c->keep_alive = false; /* the rest of the body is lingered away */
+            dispatch(c);
+            return;
+        }
+    }
+    if (c->upload_left) return;
+    if (upload_end(q)) c->refused = true;
+    dispatch(c);
+}
+
+static void start_upload(h1conn *c, bool expect_continue)
+{
+    api_req *q = &c->x->q;
+    bool refused = c->refused;
+    if (!refused && c->chunked) {
+        refused = true;
+        api_error(q, 411, "length_required", "Content-Length",
+                  "an upload needs Content-Length (chunked uploads are not taken)");
+    } else if (!refused && upload_begin(q, (int64_t)c->content_length)) {
+        refused = true;
+    }
+    if (refused) {
+        /* Judged on the head alone: answered at once, before the body. */
+        c->refused = true;
+        c->keep_alive = false;
+        dispatch(c);
+        return;
+    }
+    c->upload = true;
+    c->upload_left = c->content_length;
+    c->state = H1_BODY;
+    if (expect_continue && c->upload_left && c->sock->input->size == 0) {
+        static const h2o_iovec_t cont = {H2O_STRLIT("HTTP/1.1 100 Continue\r\n\r\n")};
+        c->state = H1_CONTINUE;
+        h2o_socket_read_stop(c->sock);
+        h2o_socket_write(c->sock, (h2o_iovec_t *)&cont, 1, on_continue_sent);
+        return;
+    }
+    handle_input(c);
+}
+
 static void read_body(h1conn *c)
 {
+    if (c->upload) {
+        read_upload(c);
+        return;
+    }
     if (c->chunked) {
         read_chunked(c);
         return;

@@ -58,11 +58,79 @@ static void free_owned(void *p)
     free(*(void **)p);
 }
 
+/* A file answer (an asset's download) over h2o: a piece at a time, each
+ * read when h2o asks for the next (proceed), so neither memory nor the
+ * event loop holds the whole file. Lives in the request's pool. */
+#define FILE_CHUNK (256u << 10)
+typedef struct file_gen {
+    h2o_generator_t super;
+    int fd;
+    uint64_t left;
+    char buf[FILE_CHUNK];
+} file_gen;
+
+static void file_gen_close(file_gen *f)
+{
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
+}
+
+static void file_gen_proceed(h2o_generator_t *g, h2o_req_t *req)
+{
+    file_gen *f = (file_gen *)g;
+    size_t want = f->left < FILE_CHUNK ? (size_t)f->left : FILE_CHUNK;
+    ssize_t n = 0;
+    if (want && f->fd >= 0) do
+            n = read(f->fd, f->buf, want);
+        while (n < 0 && errno == EINTR);
+    if (want && n <= 0) {
+        file_gen_close(f);
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+        return;
+    }
+    f->left -= (uint64_t)n;
+    h2o_iovec_t v = h2o_iovec_init(f->buf, (size_t)n);
+    if (!f->left) file_gen_close(f);
+    h2o_send(req, &v, n ? 1 : 0, f->left ? H2O_SEND_STATE_IN_PROGRESS : H2O_SEND_STATE_FINAL);
+}
+
+static void file_gen_stop(h2o_generator_t *g, h2o_req_t *req)
+{
+    (void)req;
+    file_gen_close((file_gen *)g);
+}
+
+static void file_gen_dispose(void *p)
+{
+    file_gen_close(p);
+}
+
 void server_h2o_send(http_exchange *x)
 {
     static h2o_generator_t generator = {NULL, NULL};
     h2o_req_t *req = x->peer;
     api_req *q = &x->q;
+    if (q->file_fd >= 0) {
+        file_gen *f = h2o_mem_alloc_shared(&req->pool, sizeof *f, file_gen_dispose);
+        *f = (file_gen){.super = {file_gen_proceed, file_gen_stop},
+                        .fd = q->file_fd,
+                        .left = q->method == M_HEAD ? 0 : q->file_size};
+        q->file_fd = -1;
+        if (x->slot) *x->slot = NULL;
+        req->res.status = q->status;
+        req->res.reason = http_reason(q->status);
+        http_header hs[HTTP_MAX_RESP_HEADERS];
+        int n = exchange_headers(x, hs);
+        for (int i = 0; i < n; i++)
+            h2o_add_header_by_str(&req->pool, &req->res.headers, hs[i].name, strlen(hs[i].name), 1,
+                                  NULL, h2o_strdup(&req->pool, hs[i].value, SIZE_MAX).base,
+                                  strlen(hs[i].value));
+        req->res.content_length = q->file_size;
+        exchange_finish(x);
+        h2o_start_response(req, &f->super);
+        file_gen_proceed(&f->super, req);
+        return;
+    }
     if (x->slot) *x->slot = NULL; /* the dispose hook must not touch x any more */
     req->res.status = q->status;
     req->res.reason = http_reason(q->status);

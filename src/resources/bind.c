@@ -44,6 +44,9 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_MCAMP] = &mkt_campaign_hooks,
     [RES_MPOST] = &mkt_post_hooks,
     [RES_MLMEMBER] = &mkt_member_hooks,
+    [RES_ASSET] = &asset_hooks,
+    [RES_APROP] = &aprop_hooks,
+    [RES_AEVENT] = &aevent_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -97,6 +100,10 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_CMS_SEARCH] = cms_search,
     [ACT_MLIST_ADD] = mkt_list_add,
     [ACT_MLIST_REMOVE] = mkt_list_remove,
+    [ACT_ASSET_GET] = asset_get,
+    [ACT_ASSET_ARCHIVE] = asset_archive,
+    [ACT_ASSET_COMPLETE] = asset_complete,
+    [ACT_AEVENT_VALIDATE] = aevent_validate,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {

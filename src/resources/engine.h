@@ -118,6 +118,9 @@ typedef struct engine_call {
     uint32_t disabled;    /* 1 << module for each module the workspace switched off */
     const char *currency; /* the workspace's, what money defaults to (NULL: USD) */
     const char *trace;    /* the request id, for logs */
+    const char *base_url; /* scheme://host[:port] the caller reaches this server at
+                             (--public-url, else the request's Host): absolute links in
+                             answers (an asset's upload_url); NULL: links are relative */
     store_conn *conn;     /* a write transaction is open for writes */
     arena *a;
     engine_result *out;

@@ -172,5 +172,31 @@ extern const res_hooks mkt_post_hooks;
 extern const res_hooks mkt_member_hooks;
 int mkt_list_add(struct engine_call *c);
 int mkt_list_remove(struct engine_call *c);
+/* ---- assets.c and analytics.c ---- */
+extern const res_hooks asset_hooks;
+extern const res_hooks aprop_hooks;
+extern const res_hooks aevent_hooks;
+int asset_get(struct engine_call *c);       /* GET /v1/assets/{id}: with download_url */
+int asset_archive(struct engine_call *c);   /* DELETE /v1/assets/{id} */
+int asset_complete(struct engine_call *c);  /* POST /v1/assets/{id}/complete */
+int aevent_validate(struct engine_call *c); /* POST /v1/analytics/events/validate */
+/* The signed links of assets: upload_url (PUT) lives an hour, download_url
+ * (GET) 15 minutes. The signature is hex HMAC-SHA256 under the server's
+ * signing key (crypto_sign) of "METHOD\nws\nid\nexpires" (Unix seconds). */
+#define ASSET_UPLOAD_TTL_S   3600
+#define ASSET_DOWNLOAD_TTL_S 900
+void assets_sign(const char *method, const char *ws, const char *id, int64_t expires, char hex[65]);
+/* What the transfer routes (api/upload.c) check of asset id before they
+ * move a byte: strings in the call's arena; byte_size -1 when none. */
+typedef struct asset_info {
+    const char *status, *mime_type, *file_name, *blob_key;
+    int64_t byte_size;
+} asset_info;
+int assets_transfer_info(struct engine_call *c, const char *id, asset_info *out);
+/* Records, on the writer, the size and SHA-256 of the bytes an upload
+ * committed to the blob store (asset.uploaded), answering the asset;
+ * 409 once it is no longer upload_pending. */
+int assets_record_upload(struct engine_call *c, const char *id, int64_t size, const char *sha256,
+                         const char *blob_key);
 
 #endif

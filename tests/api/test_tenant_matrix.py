@@ -52,7 +52,8 @@ REF_RE = re.compile(r"\bid of an? ([a-z][a-z0-9_]*) in the same workspace")
 TYPED_REF_RE = re.compile(r"\bid of a record, of the type ([a-z][a-z0-9_]*) names")
 PARAM_RE = re.compile(r"\{([^}]+)\}")
 # Routes that are not data: their answers change with every request.
-NOT_DATA = ("/metrics", "/healthz", "/readyz", "/v1/openapi.json")
+# An asset's bytes are behind a signed link (download_url), not a key.
+NOT_DATA = ("/metrics", "/healthz", "/readyz", "/v1/openapi.json", "/v1/assets/{id}/content")
 # URLs of routes the document marks x-append-only (a log every call adds
 # to, refused calls too): what they held before must be there unchanged,
 # and more may follow.
@@ -65,7 +66,7 @@ MAX_REPORTED = 25
 KNOWN_BUGS = {}
 # Fields whose value is the time of the request, not data; and the
 # server's own bookkeeping of an endpoint it is trying to deliver to.
-VOLATILE = ("generated_at", "failing_since")
+VOLATILE = ("generated_at", "failing_since", "download_url")  # a link signed when asked
 # Records the server works on by itself meanwhile (the webhook worker's
 # attempts on the deliveries the matrix's writes queued): the same ones
 # must be there, their attempt fields may have moved on.
@@ -327,6 +328,9 @@ def make_body(schema, ws, i, only_required=False, skip=()):
 def patch_body(schema, ws):
     """One plain field a PATCH can change: the first unformatted string, else the first enum."""
     props = (schema or {}).get("properties") or {}
+    # Fields set on create take only their own value again.
+    props = {n: p for n, p in props.items()
+             if "set on create" not in ((M.resolve(p) or {}).get("description") or "")}
     for n, p in props.items():
         p = M.resolve(p)
         if p.get("type") == "string" and not (p.get("format") or p.get("pattern") or p.get("enum")
@@ -382,6 +386,8 @@ def create_record(ws, r, i):
             ws.recs.setdefault(r.singular, []).append((new[0], ids + (new[0]["id"],)))
             return
         param = resp.error.get("param")
+        if isinstance(param, str):
+            param = re.sub(r"\[\d+\]$", "", param)  # a list's element (properties[0]): the list
         if resp.status == 409 and param in body and ready(ws, body[param]):
             continue
         if resp.status in (400, 422) and param in body and param not in required:
