@@ -230,7 +230,9 @@ static const char *value_error(engine_call *c, const sfield *f, json_t *v, bool 
     if (!r)
         return is(t, "asset") ? "names an asset, and assets are not available on this server"
                               : "names a resource this server does not have";
-    if (!id_valid(s, r->prefix)) return arena_printf(c->a, "must be the id of a %s", r->singular);
+    if (!id_valid(s, r->prefix))
+        return arena_printf(c->a, "must be the id of %s %s",
+                            strchr("aeiou", r->singular[0]) ? "an" : "a", r->singular);
     store_err e;
     int rc = store_rec_exists(c->conn, r, c->ws, s, &e);
     if (rc == STORE_NOTFOUND)
