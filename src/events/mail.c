@@ -679,6 +679,7 @@ int mail_start(store *db, store_err *e)
         curl_global_cleanup();
         return rc;
     }
+    store_small_reads(W.conn);
     pthread_mutex_init(&W.mu, NULL);
     pthread_cond_init(&W.cv, NULL);
     atomic_store(&stopping, false);

@@ -466,6 +466,7 @@ static void *loop(void *arg)
                 e.msg);
         return NULL;
     }
+    store_small_reads(conn);
     http_out *h = W.h;
     uint64_t last_full = 0, last_hold = 0;
     bool held = false;

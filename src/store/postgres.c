@@ -1146,6 +1146,12 @@ static int pg_sync_defer(pg_conn *c, bool on, store_err *e)
     return STORE_OK;
 }
 
+/* The server's buffers are shared: nothing to tune per connection. */
+static void pg_small_reads(pg_conn *c)
+{
+    (void)c;
+}
+
 static int pg_sync(pg_conn *c, store_err *e)
 {
     (void)c, (void)e;

@@ -752,6 +752,17 @@ static int sq_sync_defer(sq_conn *c, bool on, store_err *e)
     return STORE_OK;
 }
 
+/* A worker reading a few rows at a time maps nothing: a reader whose
+ * database another connection changed unmaps its whole map before its
+ * next read (and faults it in again), which cost the webhook worker more
+ * than its reads while every create was delivered. */
+static void sq_small_reads(sq_conn *c)
+{
+    store_err e;
+    if (exec(c, "PRAGMA mmap_size=0; PRAGMA cache_size=-4096;", &e) != STORE_OK)
+        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"sqlite: small reads: %s\"}\n", e.msg);
+}
+
 static int sq_sync(sq_conn *c, store_err *e)
 {
     if (c->sync_fd >= 0 && sqlite_wal_sync(c->sync_fd) != 0) return sync_fail(e, errno);

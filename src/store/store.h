@@ -109,6 +109,11 @@ void store_rollback_to(store_conn *c);
 int store_sync_defer(store_conn *c, bool on, store_err *e);
 int store_sync(store_conn *c, store_err *e);
 
+/* Tunes c for a background worker's small reads (a few rows at a time),
+ * where the default tuning serves scans: on SQLite, no memory map and a
+ * small page cache. Best effort (a failure is logged). */
+void store_small_reads(store_conn *c);
+
 /* After STORE_FULL, for the connection that writes, outside a
  * transaction: STORE_OK once a small write is durable again, having first
  * given back what the full disk left behind. SQLite commits a one-page
