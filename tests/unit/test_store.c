@@ -983,8 +983,7 @@ static store_val sample_val(arena *a, const res_field *f, int variant)
     case FT_LIST:
         return (store_val){.kind = SV_TEXT, .s = arena_printf(a, "[{\"n\":%d}]", variant)};
     case FT_OBJECT:
-    case FT_JSON:
-        return (store_val){.kind = SV_TEXT, .s = arena_printf(a, "{\"n\":%d}", variant)};
+    case FT_JSON: return (store_val){.kind = SV_TEXT, .s = arena_printf(a, "{\"n\":%d}", variant)};
     case FT_EMAIL:
         return (store_val){.kind = SV_TEXT,
                            .s = arena_printf(a, "%s.%s@example.com", tag, f->name)};
