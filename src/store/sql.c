@@ -881,18 +881,7 @@ static void bi_filter(sql_stmt *q, buf *b, const res_def *r, const store_bi_filt
     }
 }
 
-/* Whether grouped column c is a key of folded text: its group is what a
- * filter on it selects (the same text but for case, as `eq` compares it),
- * so "fr" and "FR" are one group. The group is read in the order of the
- * field's index (SQLite: without sorting a million rows) and shown by its
- * byte-wise least spelling, on every backend the same. */
-static bool bi_folded_key(const res_def *r, const store_bi_query *bq, const store_bi_col *c)
-{
-    return bq->grouped && c->fn == BA_NONE && bi_nocase(r, c->field);
-}
-
-static void bi_select(sql_stmt *q, buf *b, const res_def *r, const store_bi_query *bq,
-                      const store_bi_col *c)
+static void bi_select(sql_stmt *q, buf *b, const res_def *r, const store_bi_col *c)
 {
     const sql_dialect *d = q->d;
     if (c->fn == BA_COUNT && c->field == STORE_BI_COUNT) {
@@ -900,10 +889,6 @@ static void bi_select(sql_stmt *q, buf *b, const res_def *r, const store_bi_quer
         return;
     }
     const char *col = bi_column(r, c->field);
-    if (bi_folded_key(r, bq, c)) {
-        buf_printf(b, "min(%s%s)", col, d->bytewise);
-        return;
-    }
     switch (c->fn) {
     case BA_NONE: buf_puts(b, col); break;
     case BA_COUNT: buf_printf(b, "count(%s)", col); break;
@@ -927,7 +912,7 @@ static void bi_order(sql_stmt *q, buf *b, const res_def *r, const store_bi_query
 {
     const sql_dialect *d = q->d;
     const store_bi_col *c = &bq->cols[k];
-    if (c->fn != BA_NONE || bi_folded_key(r, bq, c)) {
+    if (c->fn != BA_NONE) {
         buf_printf(b, "c%d", k);
     } else {
         buf_puts(b, bi_column(r, c->field));
@@ -943,7 +928,7 @@ void sql_bi_query(sql_stmt *q, const res_def *r, const char *ws, const store_bi_
     buf_puts(b, "SELECT ");
     for (int k = 0; k < bq->ncols; k++) {
         if (k) buf_puts(b, ", ");
-        bi_select(q, b, r, bq, &bq->cols[k]);
+        bi_select(q, b, r, &bq->cols[k]);
         buf_printf(b, " AS c%d", k);
     }
     buf_printf(b, " FROM %s WHERE workspace_id = ", r->table);
@@ -955,10 +940,7 @@ void sql_bi_query(sql_stmt *q, const res_def *r, const char *ws, const store_bi_
         for (int k = 0; k < bq->ncols; k++) {
             if (bq->cols[k].fn != BA_NONE) continue;
             buf_puts(b, keys ? ", " : " GROUP BY ");
-            if (bi_folded_key(r, bq, &bq->cols[k]))
-                field_expr(q->d->fold, &r->fields[bq->cols[k].field], "", b);
-            else
-                buf_puts(b, bi_column(r, bq->cols[k].field));
+            buf_puts(b, bi_column(r, bq->cols[k].field));
             keys = true;
         }
     bool any = false;

@@ -92,23 +92,6 @@ def test_sort_strings_and_ties():
     eq([r["country"] for r in rows_of(j)], ["US", "FR", "DE", None], "descending")
 
 
-def test_group_by_folds_case_as_filters_do():
-    # A group is what a filter on its key selects: "fr" and "Fr" are FR's,
-    # shown by the byte-wise least spelling, sorted by it.
-    for c, name in (("fr", "one"), ("Fr", "two")):
-        B.create("/v1/contacts", {"name": "B folded " + name, "country": c})
-    j = run(q(group_by=["country"], aggregates=[{"fn": "count"}], filters=[
-        {"field": "name", "op": "contains", "value": "B "}]), client=B)
-    eq([(r["country"], r["count"]) for r in rows_of(j)], [("FR", 7)], "one group, FR")
-    j = run(q(aggregates=[{"fn": "count"}], filters=[{"field": "country", "value": "fr"}]),
-            client=B)
-    eq(j["data"]["rows"], [[7]], "the filter selects the same rows")
-    j = run(q(group_by=["country", "name"], aggregates=[{"fn": "count"}], sort=["-country", "name"],
-              filters=[{"field": "name", "op": "contains", "value": "folded"}]), client=B)
-    eq([(r["country"], r["name"]) for r in rows_of(j)],
-       [("fr", "B folded one"), ("Fr", "B folded two")], "two keys, each shown as stored")
-
-
 def test_filters_every_operator():
     def n(*filters):
         j = run(q(filters=list(filters), aggregates=[{"fn": "count"}]))
