@@ -1656,7 +1656,7 @@ static const char *const cms_queries[] = {
 
 static void title_word(const char *w, size_t n, void *ud)
 {
-    buf_printf((buf *)ud, " cmsttl%.*s", (int)n, w); /* cms.c's TITLE_MARK */
+    buf_printf((buf *)ud, " 0%.*s", (int)n, w); /* cms.c's TITLE_MARK */
 }
 
 /* The workspace, its keys, site and collection, then n entries (each with
