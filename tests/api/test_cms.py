@@ -412,6 +412,17 @@ def test_entry_list_filters():
 
 # ---------------------------------------------------------------- search
 
+def test_search_a_text_word_like_a_marked_title_word_is_no_title_hit():
+    # Title words are indexed under a one-character mark ("0"): a text word
+    # that starts with it is not a title hit, nor a hit of the word after it.
+    word = uniq("okapi").replace("_", "")
+    e = _entry(title="Plain title", fields={"slug": uniq("s"), "body": "Code 0%s here" % word})
+    r = expect(A.get("/v1/cms/entries/search", params={"query": word}), 200)
+    ok(e["id"] not in ids(r["data"]), "0%s is not %s" % (word, word))
+    r = expect(A.get("/v1/cms/entries/search", params={"query": "0" + word}), 200)
+    eq(ids(r["data"]), [e["id"]], "found as the text word it is")
+
+
 def test_query_and_search_title_hits_first_with_snippet():
     col = A.create("/v1/cms/collections", {"name": "Search", "key": uniq("search"), "schema": {"fields": [
         {"key": "slug", "type": "string"}, {"key": "body", "type": "markdown"},
