@@ -33,6 +33,15 @@
  * the works, their SLA clocks and status computed as the server's would
  * be at generation time.
  *
+ * Two more workspaces of their own follow. bench-cms: a site, a
+ * collection of articles (title, a unique slug, summary, markdown body,
+ * category, author, reading time) and E entries with titles over topics
+ * drawn Zipf-wise (so searches find from a handful to a fifth of them),
+ * each with its first revision and the search text cms.c keeps. bench-bi:
+ * B contacts, as the others but with ISO country codes skewed as a
+ * US-based company's customers are (40 countries and 3% none), read by
+ * BI's count by country.
+ *
  * Besides the database it writes what the wrk scripts need: a Lua file
  * (tokens, the workspace of each token, a few hundred contact ids per
  * workspace sampled uniformly over the whole table, search queries, the
@@ -43,7 +52,7 @@
  * usage: bench-gen --db PATH --lua PATH --sh PATH [--contacts N] [--deals D]
  *                  [--board-deals B] [--tasks T] [--leads L] [--workspaces W]
  *                  [--companies C] [--keys K] [--journal-lines J] [--tickets T]
- *                  [--seed S]
+ *                  [--cms-entries E] [--bi-contacts B] [--seed S]
  *        bench-gen --version */
 #include <errno.h>
 #include <inttypes.h>
@@ -57,10 +66,11 @@
 #include "core/ids.h"
 #include "core/timeutil.h"
 #include "resources/engine.h"
+#include "store/search.h"
 #include "store/store.h"
 
 /* Bump when the generated data changes shape: run.sh regenerates then. */
-#define GEN_VERSION 7
+#define GEN_VERSION 8
 #define BATCH       10000
 #define SAMPLE_IDS  300
 #define MAX_WS      64
@@ -379,7 +389,7 @@ typedef struct board {
 typedef struct params {
     const char *db, *lua, *sh;
     long contacts, workspaces, companies, keys, deals, board_deals, tasks, leads;
-    long journal_lines, tickets;
+    long journal_lines, tickets, cms_entries, bi_contacts;
     uint64_t seed;
 } params;
 
@@ -388,7 +398,7 @@ static void usage(void)
     fputs("usage: bench-gen --db PATH --lua PATH --sh PATH [--contacts N] [--deals D]\n"
           "                 [--board-deals B] [--tasks T] [--leads L] [--workspaces W]\n"
           "                 [--companies C] [--keys K] [--journal-lines J] [--tickets T]\n"
-          "                 [--seed S]\n"
+          "                 [--cms-entries E] [--bi-contacts B] [--seed S]\n"
           "       bench-gen --version\n"
           "  --contacts    contacts, round-robin over the workspaces (default 1000000)\n"
           "  --deals       deals in the first workspace's default pipeline (default 200000)\n"
@@ -400,7 +410,11 @@ static void usage(void)
           "  --keys        API keys per workspace (default 4)\n"
           "  --journal-lines  journal lines in the ledger workspace (the second; default\n"
           "                1000000)\n"
-          "  --tickets     tickets in the support workspace (the third; default 1000000)\n",
+          "  --tickets     tickets in the support workspace (the third; default 1000000)\n"
+          "  --cms-entries entries of the CMS workspace's collection (bench-cms, a\n"
+          "                workspace of its own; default 100000)\n"
+          "  --bi-contacts contacts of the BI workspace (bench-bi, a workspace of its\n"
+          "                own; default 1000000)\n",
           stderr);
 }
 
@@ -428,6 +442,8 @@ static void parse_args(int argc, char **argv, params *p)
                   .leads = 2000,
                   .journal_lines = 1000000,
                   .tickets = 1000000,
+                  .cms_entries = 100000,
+                  .bi_contacts = 1000000,
                   .seed = 42};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -464,6 +480,10 @@ static void parse_args(int argc, char **argv, params *p)
             p->journal_lines = num_arg(a, v, 0, 100000000);
         else if (!strcmp(a, "--tickets"))
             p->tickets = num_arg(a, v, 0, 100000000);
+        else if (!strcmp(a, "--cms-entries"))
+            p->cms_entries = num_arg(a, v, 1, 100000000);
+        else if (!strcmp(a, "--bi-contacts"))
+            p->bi_contacts = num_arg(a, v, 1, 100000000);
         else if (!strcmp(a, "--workspaces"))
             p->workspaces = num_arg(a, v, 1, MAX_WS);
         else if (!strcmp(a, "--companies"))
@@ -493,16 +513,20 @@ static void parse_args(int argc, char **argv, params *p)
 
 /* ---------------------------------------------------------------- writing */
 
-/* nkeys keys of workspace ws named <name>-<k>; their tokens into tokens. */
-static void make_keys(store_conn *c, const char *ws, const char *name, long nkeys,
-                      char (*tokens)[64])
+#define CRM_SCOPES "crm:read crm:write tasks:read support:read"
+
+/* nkeys keys of workspace ws named <name>-<k> with `scopes`; their tokens
+ * into tokens, the first one's id into first_id (when given). */
+static void make_keys_with(store_conn *c, const char *ws, const char *name, long nkeys,
+                           const char *scopes, char (*tokens)[64], char *first_id)
 {
     for (long k = 0; k < nkeys; k++) {
         store_key key = {0};
         id_new(key.id, "key");
+        if (k == 0 && first_id) memcpy(first_id, key.id, ID_MAX);
         snprintf(key.workspace_id, sizeof key.workspace_id, "%s", ws);
         snprintf(key.name, sizeof key.name, "%s-%ld", name, k);
-        snprintf(key.scopes, sizeof key.scopes, "crm:read crm:write tasks:read support:read");
+        snprintf(key.scopes, sizeof key.scopes, "%s", scopes);
         key.max_concurrent = -1; /* the server's defaults apply, as for any key */
         key.rate = -1;
         key.created_ms = (int64_t)time_now_ms();
@@ -512,6 +536,12 @@ static void make_keys(store_conn *c, const char *ws, const char *name, long nkey
         store_err e;
         check(store_key_create(c, &key, hash, &e), &e, "key create");
     }
+}
+
+static void make_keys(store_conn *c, const char *ws, const char *name, long nkeys,
+                      char (*tokens)[64])
+{
+    make_keys_with(c, ws, name, nkeys, CRM_SCOPES, tokens, NULL);
 }
 
 static void gen_company(const res_def *r, store_val *v, company *co, long k)
@@ -1433,6 +1463,447 @@ static void gen_ticket(const res_def *r, store_val *v, const wspace *w, support 
     *updated_out = updated;
 }
 
+/* ------------------------------------------------------------ CMS and BI */
+
+/* The CMS workspace's collection: articles with a unique slug, as a blog
+ * keeps them. Its schema as the server stores it (cms.c's canonical form:
+ * every member of each field, `to` as the table names it). */
+static const char cms_schema[] =
+    "{\"fields\":["
+    "{\"key\":\"title\",\"type\":\"string\",\"required\":true,\"unique\":false,\"options\":null,"
+    "\"to\":null},"
+    "{\"key\":\"slug\",\"type\":\"string\",\"required\":true,\"unique\":true,\"options\":null,"
+    "\"to\":null},"
+    "{\"key\":\"summary\",\"type\":\"text\",\"required\":false,\"unique\":false,\"options\":null,"
+    "\"to\":null},"
+    "{\"key\":\"body\",\"type\":\"markdown\",\"required\":true,\"unique\":false,\"options\":null,"
+    "\"to\":null},"
+    "{\"key\":\"category\",\"type\":\"enum\",\"required\":true,\"unique\":false,\"options\":["
+    "\"product\",\"engineering\",\"sales\",\"marketing\",\"customer-success\",\"company\"],"
+    "\"to\":null},"
+    "{\"key\":\"author\",\"type\":\"string\",\"required\":false,\"unique\":false,\"options\":null,"
+    "\"to\":null},"
+    "{\"key\":\"reading_minutes\",\"type\":\"integer\",\"required\":false,\"unique\":false,"
+    "\"options\":null,\"to\":null}]}";
+static const char *const cms_categories[] = {"product",   "engineering",      "sales",
+                                             "marketing", "customer-success", "company"};
+
+/* Topics in Zipf order (the n-th drawn in proportion to 1/n): a search
+ * for the first finds a fifth of the entries, for the last one in 200. */
+static const char *const cms_topics[] = {
+    "Sales Pipeline",
+    "Customer Onboarding",
+    "Lead Scoring",
+    "Churn",
+    "Pricing",
+    "Email Deliverability",
+    "Forecasting",
+    "Cold Outreach",
+    "Webhooks",
+    "Data Import",
+    "Account Management",
+    "Retention",
+    "Upselling",
+    "Support SLAs",
+    "Product Launches",
+    "Landing Pages",
+    "Marketing Attribution",
+    "Knowledge Bases",
+    "Referral Programs",
+    "Quarterly Planning",
+    "Invoice Automation",
+    "Territory Planning",
+    "CRM Migration",
+    "A/B Testing",
+    "Webinars",
+    "Event Marketing",
+    "Partner Programs",
+    "Customer Interviews",
+    "Win-Loss Analysis",
+    "Sales Compensation",
+    "Deal Desk",
+    "API Rate Limits",
+    "GDPR Compliance",
+    "Renewals",
+    "Community Building",
+    "Brand Voice",
+    "Content Calendars",
+    "SEO Audits",
+    "Chatbots",
+    "Field Sales",
+    "Procurement",
+    "Net Revenue Retention",
+    "Usage-Based Billing",
+    "Data Hygiene",
+    "Sales Enablement",
+    "Customer Advisory Boards",
+    "Localization",
+    "Carbon Accounting",
+};
+static const char *const cms_audiences[] = {
+    "Startups",         "Sales Teams", "Founders",          "Support Teams",
+    "Marketers",        "Agencies",    "Enterprise Buyers", "Small Businesses",
+    "Account Managers", "Nonprofits",  "Developers",        "Finance Teams",
+};
+static const char *const cms_patterns[] = {
+    "How to improve %s",          "%d ways to fix your %s",       "A practical guide to %s for %s",
+    "%s: lessons from %s",        "Why %s matters in %d",         "The %s checklist for %s",
+    "What %s get wrong about %s", "%s in practice, a case study", "Getting started with %s",
+    "Beyond %s: what comes next", "The %s playbook for %s",       "Ask the expert: %s",
+    "%s benchmarks for %d",
+};
+static const char *const cms_tools[] = {
+    "spreadsheets",   "dashboards",     "webhooks",          "the API",       "email sequences",
+    "a shared inbox", "the mobile app", "quarterly reviews", "custom fields", "saved views",
+};
+/* Codenames a few entries mention in passing (one in a hundred, each of
+ * them one in two thousand): searches that find a handful. */
+static const char *const cms_codenames[] = {
+    "Basalt",  "Zephyr",  "Quokka", "Marigold", "Tundra", "Obsidian", "Kestrel",
+    "Juniper", "Halcyon", "Fennel", "Sorrel",   "Lagoon", "Cobalt",   "Nimbus",
+    "Piccolo", "Vireo",   "Wombat", "Xylo",     "Yarrow", "Zinnia",
+};
+static const char *const cms_sentences[] = {
+    "Most teams start with %s and outgrow them within a year.",
+    "We asked forty customers how they approach %s today.",
+    "The short answer: measure %s weekly and review it with the whole team.",
+    "A common mistake is treating %s as a one-off project instead of a habit.",
+    "Here is the framework we use, with templates you can copy.",
+    "Start small: pick one metric, one owner and one review meeting.",
+    "Automating the boring parts with %s frees hours every week.",
+    "Numbers from our own quarterly data back this up.",
+    "If you only read one section, read the one on %s.",
+    "The best %s we spoke to keep their process boring and predictable.",
+    "Tie every change to a customer outcome, not to activity.",
+    "Document the process so new hires can follow it in their first week.",
+    "Expect the first month to be messy; it settles by the second quarter.",
+    "Connect %s to your CRM so nothing lives in a silo.",
+    "We compared three approaches to %s and kept the simplest one.",
+    "Revisit the plan every quarter and drop what no longer works.",
+    "Small improvements compound: a few percent a month is a lot in a year.",
+    "Share the results openly; it builds trust across teams.",
+};
+#define NSENT (sizeof cms_sentences / sizeof cms_sentences[0])
+
+/* The n-th topic drawn in proportion to 1/(n+1). */
+static size_t zipf_topic(void)
+{
+    static double cum[NELEM(cms_topics)];
+    static double total;
+    if (total == 0)
+        for (size_t i = 0; i < NELEM(cms_topics); i++)
+            cum[i] = total += 1.0 / (double)(i + 1);
+    double x = (double)below(1u << 30) / (double)(1u << 30) * total;
+    for (size_t i = 0; i < NELEM(cms_topics); i++)
+        if (x < cum[i]) return i;
+    return NELEM(cms_topics) - 1;
+}
+
+/* Appends one of the sentences with its %s (if any) filled in. */
+static void sentence(buf *b, size_t topic)
+{
+    const char *s = PICK(cms_sentences);
+    char low[64];
+    const char *arg;
+    switch (below(4)) {
+    case 0: arg = PICK(cms_tools); break;
+    case 1: lower(low, sizeof low, PICK(cms_audiences)), arg = low; break;
+    default: lower(low, sizeof low, cms_topics[topic]), arg = low; break;
+    }
+    if (b->len) buf_putc(b, ' ');
+    buf_printf(b, s, arg);
+}
+
+typedef struct cms_data {
+    store_workspace ws;
+    char tokens[BOARD_KEYS][64]; /* 16: the create scenario's 32 connections */
+    char key_id[ID_MAX];
+    char collection[ID_MAX];
+    char site[ID_MAX];
+    char sample[ID_MAX]; /* an entry run.sh reads back ... */
+    char sample_slug[600];
+    long sample_serial; /* ... and finds by the number its slug ends with */
+    long n;
+} cms_data;
+
+static const char *const cms_queries[] = {
+    "guide",
+    "pipeline",
+    "churn",
+    "onboarding",
+    "pricing",
+    "onb",
+    "pri",
+    "web",
+    "lead scoring",
+    "sales pipeline",
+    "churn startups",
+    "founders",
+    "checklist",
+    "spreadsheets",
+    "quarterly",
+    "templates",
+    "renewals",
+    "localization",
+    "carbon",
+    "basalt",
+    "zephyr quokka",
+    "gdpr",
+    "api rate",
+    "case study",
+    "deliverability",
+};
+
+static void title_word(const char *w, size_t n, void *ud)
+{
+    buf_printf((buf *)ud, " 0%.*s", (int)n, w); /* cms.c's TITLE_MARK */
+}
+
+/* The workspace, its keys, site and collection, then n entries (each with
+ * its first revision, and its search text as cms.c writes it), created
+ * over the last two years in rid order. */
+static void gen_cms(store_conn *c, cms_data *d, long n, long nkeys)
+{
+    const res_def *rcol = res_find("cms-collections"), *rsite = res_find("cms-sites"),
+                  *rent = res_find("cms-entries"), *rrev = res_find("cms-entry-revisions");
+    store_val v[32];
+    if (rcol->nfields > 32 || rsite->nfields > 32 || rent->nfields > 32 || rrev->nfields > 32)
+        abort();
+    store_err e;
+    int64_t now = (int64_t)time_now_ms(), span = 730 * DAY_MS;
+    check(store_begin(c, true, &e), &e, "begin");
+    check(store_workspace_create(c, "bench-cms", &d->ws, &e), &e, "workspace create");
+    make_keys_with(c, d->ws.id, "bench-cms", nkeys, "cms:read cms:write", d->tokens, d->key_id);
+    check(engine_workspace_created(c, d->ws.id, &e), &e, "workspace set-up");
+    for (int i = 0; i < rsite->nfields; i++)
+        v[i] = (store_val){.kind = SV_NULL};
+    v[field(rsite, "key")] = text("bench_blog");
+    v[field(rsite, "name")] = text("Bench blog");
+    v[field(rsite, "primary_domain")] = text("blog.bench.example");
+    res_row row = {.vals = v};
+    id_new(row.id, rsite->prefix);
+    row.created_ms = row.updated_ms = now - span - DAY_MS;
+    check(store_rec_insert(c, rsite, d->ws.id, &row, &e), &e, "site insert");
+    memcpy(d->site, row.id, ID_MAX);
+    for (int i = 0; i < rcol->nfields; i++)
+        v[i] = (store_val){.kind = SV_NULL};
+    v[field(rcol, "name")] = text("Articles");
+    v[field(rcol, "key")] = text("articles");
+    v[field(rcol, "description")] = text("The blog's articles: guides, case studies, news");
+    v[field(rcol, "schema")] = text(cms_schema);
+    id_new(row.id, rcol->prefix);
+    check(store_rec_insert(c, rcol, d->ws.id, &row, &e), &e, "collection insert");
+    memcpy(d->collection, row.id, ID_MAX);
+    check(store_commit(c, &e), &e, "commit");
+
+    const int e_col = field(rent, "collection_id"), e_title = field(rent, "title"),
+              e_status = field(rent, "status"), e_type = field(rent, "content_type"),
+              e_fields = field(rent, "fields"), e_site = field(rent, "site_id"),
+              e_rev = field(rent, "revision"), e_pub = field(rent, "published_at"),
+              e_search = field(rent, "search_text");
+    const int e_ukey = field(rent, "unique_key");
+    const int r_entry = field(rrev, "entry_id"), r_rev = field(rrev, "revision"),
+              r_change = field(rrev, "change"), r_actor = field(rrev, "actor"),
+              r_title = field(rrev, "title"), r_status = field(rrev, "status"),
+              r_type = field(rrev, "content_type"), r_fields = field(rrev, "fields"),
+              r_site = field(rrev, "site_id");
+    static const char *const statuses[] = {"published", "draft", "review", "archived"};
+    static const unsigned status_w[] = {70, 15, 10, 5};
+    static const char *const types[] = {"article",      "blog_post",    "case_study",
+                                        "landing_page", "website_page", "email"};
+    static const unsigned type_w[] = {40, 35, 10, 5, 5, 5};
+    buf body, summary, st, slug;
+    buf_init(&body, 1 << 20);
+    buf_init(&summary, 1 << 20);
+    buf_init(&st, 1 << 20);
+    buf_init(&slug, 1 << 16);
+    store_val rv[32];
+    double t0 = now_s();
+    long step = n >= 100000 ? 20000 : 5000;
+    d->n = n;
+    d->sample_serial = n * 7 / 9 + 1;
+    for (long i = 0; i < n; i++) {
+        if (i % BATCH == 0) check(store_begin(c, true, &e), &e, "begin");
+        long serial = i + 1;
+        size_t t = zipf_topic(), t2 = zipf_topic();
+        char title[300], low[64];
+        const char *pat = PICK(cms_patterns), *aud = PICK(cms_audiences);
+        /* Each pattern's arguments, in its order. */
+        if (strstr(pat, "%d ways"))
+            snprintf(title, sizeof title, pat, 3 + (int)below(10), cms_topics[t]);
+        else if (strstr(pat, "%d"))
+            snprintf(title, sizeof title, pat, cms_topics[t], 2023 + (int)below(4));
+        else if (strstr(pat, "lessons"))
+            snprintf(title, sizeof title, pat, cms_topics[t], PICK(co_adj));
+        else if (strstr(pat, "What %s"))
+            snprintf(title, sizeof title, pat, aud, cms_topics[t]);
+        else if (strstr(pat, "for %s"))
+            snprintf(title, sizeof title, pat, cms_topics[t], aud);
+        else
+            snprintf(title, sizeof title, pat, cms_topics[t]);
+        buf_reset(&slug);
+        for (const char *p = title; *p; p++) {
+            char ch = (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
+            bool word = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+            if (word)
+                buf_putc(&slug, ch);
+            else if (slug.len && slug.data[slug.len - 1] != '-')
+                buf_putc(&slug, '-');
+        }
+        if (slug.len && slug.data[slug.len - 1] != '-') buf_putc(&slug, '-');
+        buf_printf(&slug, "%ld", serial);
+        buf_reset(&summary);
+        lower(low, sizeof low, cms_topics[t]);
+        buf_printf(&summary, "What we learned about %s, and what to do about it.", low);
+        buf_reset(&body);
+        int ns = 4 + (int)below(6);
+        for (int k = 0; k < ns; k++)
+            sentence(&body, k % 2 ? t2 : t);
+        if (below(100) == 0)
+            buf_printf(&body, " Internally we call this project %s.", PICK(cms_codenames));
+        char author[128];
+        snprintf(author, sizeof author, "%s %s", PICK(first_names), PICK(last_names));
+        json_t *fs = json_object();
+        json_object_set_new(fs, "slug", json_string(buf_cstr(&slug)));
+        json_object_set_new(fs, "summary", json_string(buf_cstr(&summary)));
+        json_object_set_new(fs, "body", json_string(buf_cstr(&body)));
+        json_object_set_new(fs, "category", json_string(PICK(cms_categories)));
+        if (below(10)) json_object_set_new(fs, "author", json_string(author));
+        json_object_set_new(fs, "reading_minutes", json_integer(1 + (json_int_t)body.len / 200));
+        char *fields = json_dumps(fs, JSON_COMPACT | JSON_SORT_KEYS);
+        /* search_text: the title's words marked, then the text fields'
+         * values in the schema's order (slug, summary, body, author). */
+        buf_reset(&st);
+        search_words(title, title_word, &st);
+        static const char *const text_keys[] = {"slug", "summary", "body", "author"};
+        for (size_t k = 0; k < NELEM(text_keys); k++) {
+            json_t *tv = json_object_get(fs, text_keys[k]);
+            if (!tv) continue;
+            buf_putc(&st, '\n');
+            buf_puts(&st, json_string_value(tv));
+        }
+        const char *status = statuses[weighted(status_w, NELEM(status_w))];
+        const char *type = types[weighted(type_w, NELEM(type_w))];
+        bool on_site = below(10) != 0;
+        for (int k = 0; k < rent->nfields; k++)
+            v[k] = (store_val){.kind = SV_NULL};
+        v[e_col] = text(d->collection);
+        v[e_title] = text(title);
+        v[e_status] = text(status);
+        v[e_type] = text(type);
+        v[e_fields] = text(fields);
+        v[e_site] = text(on_site ? d->site : NULL);
+        v[e_rev] = integer(1);
+        v[e_search] = text(buf_cstr(&st));
+        /* cms.c's unique_key: the first unique field's key (slug) and the
+         * SHA-256 of its value as compact JSON. */
+        char ukey[16 + TOKEN_HASH_HEX];
+        char *sv = json_dumps(json_object_get(fs, "slug"), JSON_COMPACT | JSON_ENCODE_ANY);
+        memcpy(ukey, "slug\n", 5);
+        sha256_hex(sv, strlen(sv), ukey + 5);
+        free(sv);
+        v[e_ukey] = text(ukey);
+        int64_t created = now - span + span / n * i + (int64_t)below((uint64_t)(span / n) + 1);
+        if (strcmp(status, "published") == 0) v[e_pub] = integer(created);
+        res_row er = {.vals = v};
+        id_new(er.id, rent->prefix);
+        er.created_ms = er.updated_ms = created;
+        check(store_rec_insert(c, rent, d->ws.id, &er, &e), &e, "entry insert");
+        if (serial == d->sample_serial) {
+            memcpy(d->sample, er.id, ID_MAX);
+            snprintf(d->sample_slug, sizeof d->sample_slug, "%s", buf_cstr(&slug));
+        }
+        for (int k = 0; k < rrev->nfields; k++)
+            rv[k] = (store_val){.kind = SV_NULL};
+        rv[r_entry] = text(er.id);
+        rv[r_rev] = integer(1);
+        rv[r_change] = text("created");
+        rv[r_actor] = text(d->key_id);
+        rv[r_title] = text(title);
+        rv[r_status] = text(status);
+        rv[r_type] = text(type);
+        rv[r_fields] = text(fields);
+        rv[r_site] = text(on_site ? d->site : NULL);
+        res_row rr = {.vals = rv};
+        id_new(rr.id, rrev->prefix);
+        rr.created_ms = rr.updated_ms = created;
+        check(store_rec_insert(c, rrev, d->ws.id, &rr, &e), &e, "revision insert");
+        free(fields);
+        json_decref(fs);
+        if ((i + 1) % BATCH == 0 || i + 1 == n) check(store_commit(c, &e), &e, "commit");
+        if ((i + 1) % step == 0 || i + 1 == n) progress("cms entries", i + 1, n, t0);
+    }
+    buf_free(&body);
+    buf_free(&summary);
+    buf_free(&st);
+    buf_free(&slug);
+}
+
+/* Countries of the BI workspace's contacts as ISO codes, skewed as a
+ * US-based company's customers are (weights in tenths of a percent; the
+ * rest, 3%, without one). */
+static const char *const bi_countries[] = {
+    "US", "GB", "DE", "FR", "CA", "IN", "AU", "NL", "ES", "IT", "BR", "SE", "JP", "MX",
+    "PL", "IE", "CH", "BE", "DK", "NO", "FI", "AT", "PT", "SG", "ZA", "AR", "CL", "CO",
+    "NZ", "IL", "AE", "KR", "CZ", "RO", "HU", "GR", "TR", "PH", "NG", "KE",
+};
+static const unsigned bi_country_w[] = {
+    300, 90, 80, 60, 50, 50, 40, 30, 30, 30, 30, 20, 20, 20, 20, 15, 15, 12, 10, 10,
+    8,   8,  7,  7,  6,  5,  4,  4,  4,  4,  3,  3,  3,  3,  2,  2,  2,  2,  1,  1,
+};
+
+typedef struct bi_data {
+    wspace w;
+    long groups[NELEM(bi_countries) + 1]; /* contacts per country, the last without */
+} bi_data;
+
+/* The BI workspace: keys with bi:write and crm:read, companies, and n
+ * contacts as the other workspaces' (gen_contact) with a skewed country. */
+static void gen_bi(store_conn *c, bi_data *d, const res_def *rcon, const res_def *rcom,
+                   store_val *vals, long n, long nkeys)
+{
+    store_err e;
+    wspace *w = &d->w;
+    long ncompanies = 10000;
+    check(store_begin(c, true, &e), &e, "begin");
+    check(store_workspace_create(c, "bench-bi", &w->ws, &e), &e, "workspace create");
+    make_keys_with(c, w->ws.id, "bench-bi", nkeys, "bi:write crm:read", w->tokens, NULL);
+    check(engine_workspace_created(c, w->ws.id, &e), &e, "workspace set-up");
+    w->companies = calloc((size_t)ncompanies, sizeof(company));
+    w->sample = calloc(SAMPLE_IDS, ID_MAX);
+    if (!w->companies || !w->sample) abort();
+    for (long k = 0; k < ncompanies; k++) {
+        gen_company(rcom, vals, &w->companies[k], k);
+        res_row row = {.vals = vals};
+        id_new(row.id, rcom->prefix);
+        row.created_ms = row.updated_ms = (int64_t)time_now_ms();
+        check(store_rec_insert(c, rcom, w->ws.id, &row, &e), &e, "company insert");
+        memcpy(w->companies[k].id, row.id, ID_MAX);
+    }
+    check(store_commit(c, &e), &e, "commit");
+    const int f_country = field(rcon, "country"), f_city = field(rcon, "city");
+    double t0 = now_s();
+    long step = n >= 1000000 ? 200000 : 20000;
+    for (long i = 0; i < n; i++) {
+        if (i % BATCH == 0) check(store_begin(c, true, &e), &e, "begin");
+        const char *custom = NULL;
+        gen_contact(rcon, vals, &custom, w, ncompanies, i + 1);
+        size_t k =
+            below(1000) < 30 ? NELEM(bi_countries) : weighted(bi_country_w, NELEM(bi_country_w));
+        d->groups[k]++;
+        vals[f_country] = text(k < NELEM(bi_countries) ? bi_countries[k] : NULL);
+        if (k == NELEM(bi_countries)) vals[f_city] = text(NULL);
+        res_row row = {.vals = vals, .custom = custom};
+        id_new(row.id, rcon->prefix);
+        row.created_ms = row.updated_ms = (int64_t)time_now_ms();
+        check(store_rec_insert(c, rcon, w->ws.id, &row, &e), &e, "contact insert");
+        if ((i + 1) % BATCH == 0 || i + 1 == n) check(store_commit(c, &e), &e, "commit");
+        if ((i + 1) % step == 0 || i + 1 == n) progress("bi contacts", i + 1, n, t0);
+    }
+    free(w->companies);
+    free(w->sample);
+}
+
 /* Search queries that find rows in every workspace: name prefixes of two
  * and three letters (the FTS prefix index), whole names, a first and last
  * name together, an email fragment and company words. */
@@ -1520,7 +1991,8 @@ static long busiest(const params *p, const wspace *ws)
     return best;
 }
 
-static void write_lua(const params *p, const wspace *ws, int nsample, const board *b)
+static void write_lua(const params *p, const wspace *ws, int nsample, const board *b,
+                      const cms_data *cms, const bi_data *bi)
 {
     FILE *f = open_out(p->lua);
     fprintf(f,
@@ -1550,14 +2022,25 @@ static void write_lua(const params *p, const wspace *ws, int nsample, const boar
     fputs("  },\n", f);
     write_board(f, b, busiest(p, ws));
     fprintf(f, "  ledger_ws = %ld,\n  tickets_ws = %ld,\n", ledger_ws(p) + 1, tickets_ws(p) + 1);
-    fputs("}\n", f);
+    fprintf(f, "  cms = {\n    collection = \"%s\",\n    site = \"%s\",\n    tokens = {",
+            cms->collection, cms->site);
+    for (long k = 0; k < BOARD_KEYS; k++)
+        fprintf(f, "\"%s\",", cms->tokens[k]);
+    fputs("},\n    queries = {", f);
+    for (size_t i = 0; i < NELEM(cms_queries); i++)
+        fprintf(f, "\"%s\",", cms_queries[i]);
+    fputs("},\n  },\n  bi = {\n    tokens = {", f);
+    for (long k = 0; k < p->keys; k++)
+        fprintf(f, "\"%s\",", bi->w.tokens[k]);
+    fputs("},\n  },\n}\n", f);
     if (fclose(f) != 0) {
         fprintf(stderr, "bench-gen: cannot write %s\n", p->lua);
         exit(1);
     }
 }
 
-static void write_sh(const params *p, const wspace *ws, const board *b)
+static void write_sh(const params *p, const wspace *ws, const board *b, const cms_data *cms,
+                     const bi_data *bi)
 {
     FILE *f = open_out(p->sh);
     fprintf(f, "# generated by bench-gen %d; sourced by bench/run.sh\n", GEN_VERSION);
@@ -1582,6 +2065,17 @@ static void write_sh(const params *p, const wspace *ws, const board *b)
     fprintf(f, "BENCH_DASHBOARD_TOKEN='%s'\n", dws == 0 ? b->tokens[0] : ws[dws].tokens[0]);
     fprintf(f, "BENCH_LEDGER_TOKEN='%s'\n", ws[ledger_ws(p)].tokens[0]);
     fprintf(f, "BENCH_TICKETS_TOKEN='%s'\n", ws[tickets_ws(p)].tokens[0]);
+    fprintf(f, "BENCH_CMS_TOKEN='%s'\n", cms->tokens[0]);
+    fprintf(f, "BENCH_CMS_COLLECTION='%s'\n", cms->collection);
+    fprintf(f, "BENCH_CMS_QUERY='%s'\n", cms_queries[0]);
+    fprintf(f, "BENCH_CMS_ENTRY='%s'\n", cms->sample);
+    fprintf(f, "BENCH_CMS_ENTRY_SLUG='%s'\n", cms->sample_slug);
+    fprintf(f, "BENCH_CMS_ENTRY_SERIAL='%ld'\n", cms->sample_serial);
+    fprintf(f, "BENCH_BI_TOKEN='%s'\n", bi->w.tokens[0]);
+    long groups = 0;
+    for (size_t k = 0; k <= NELEM(bi_countries); k++)
+        groups += bi->groups[k] > 0;
+    fprintf(f, "BENCH_BI_GROUPS='%ld'\n", groups);
     if (fclose(f) != 0) {
         fprintf(stderr, "bench-gen: cannot write %s\n", p->sh);
         exit(1);
@@ -1801,6 +2295,23 @@ int main(int argc, char **argv)
                sup.by_sla[3], sup.by_sla[4]);
     double t_tickets = now_s() - t0;
 
+    t0 = now_s();
+    cms_data *cms = calloc(1, sizeof *cms);
+    if (!cms) abort();
+    gen_cms(c, cms, p.cms_entries, BOARD_KEYS);
+    double t_cms = now_s() - t0;
+    t0 = now_s();
+    bi_data *bi = calloc(1, sizeof *bi);
+    if (!bi) abort();
+    gen_bi(c, bi, rcon, rcom, vals, p.bi_contacts, p.keys);
+    double t_bi = now_s() - t0;
+    {
+        size_t nc = NELEM(bi_countries);
+        printf("  bi contacts by country: %s %ld, %s %ld, %s %ld, ... %s %ld, none %ld\n",
+               bi_countries[0], bi->groups[0], bi_countries[1], bi->groups[1], bi_countries[2],
+               bi->groups[2], bi_countries[nc - 1], bi->groups[nc - 1], bi->groups[nc]);
+    }
+
     /* The upkeep a serving Cairn does while idle (the writer thread runs
      * store_maintain), done to the end here, so the search scenario meets
      * the index a server in service has rather than a bulk load's. */
@@ -1811,13 +2322,16 @@ int main(int argc, char **argv)
 
     store_disconnect(c); /* the last connection checkpoints the WAL away */
     store_close(db);
-    write_lua(&p, ws, SAMPLE_IDS, &b);
-    write_sh(&p, ws, &b);
+    write_lua(&p, ws, SAMPLE_IDS, &b, cms, bi);
+    write_sh(&p, ws, &b, cms, bi);
     printf("bench-gen: done in %.1f s (companies %.1f s, contacts %.1f s = %.0f rows/s, deals "
-           "%.1f s, tasks and leads %.1f s, ledger %.1f s, tickets %.1f s, upkeep %.1f s)\n",
+           "%.1f s, tasks and leads %.1f s, ledger %.1f s, tickets %.1f s, cms %.1f s, bi %.1f s, "
+           "upkeep %.1f s)\n",
            now_s() - t_start, t_companies, t_contacts,
            t_contacts > 0 ? (double)p.contacts / t_contacts : 0.0, t_deals, t_other, t_ledger,
-           t_tickets, t_upkeep);
+           t_tickets, t_cms, t_bi, t_upkeep);
+    free(cms);
+    free(bi);
     for (long w = 0; w < p.workspaces; w++) {
         free(ws[w].companies);
         free(ws[w].sample);

@@ -14,9 +14,16 @@
  * ask for title hits alone (GET /v1/cms/entries/search answers those
  * first), then the values of its text fields.
  *
- * A unique field is checked by reading the collection's entries: its cost
- * grows with the collection, paid only by schemas that declare one. */
+ * The schema's first unique field is checked through an index: each entry
+ * keeps that field's key and a hash of its value in unique_key (hidden), so
+ * a write reads only the entries holding the same hash (a value of 1000
+ * characters would not fit PostgreSQL's index entries; the few a hash
+ * finds are compared whole). A schema change rewrites the entries' keys
+ * as it walks them to check them. Further unique fields are checked by
+ * reading the collection's entries: that cost grows with the collection,
+ * paid only by schemas that declare more than one. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +35,13 @@
 #include "store/search.h"
 
 /* The prefix of the title's words in search_text: one search word, so a
- * title word "launch" is also indexed as "cmsttllaunch". */
-#define TITLE_MARK "cmsttl"
+ * title word "launch" is also indexed as "0launch". One character: on
+ * PostgreSQL a search walks the postings of its word's first four
+ * characters, and under a longer mark ("cmsttl") every title word of the
+ * collection shared one posting list (a rare title word walked all of
+ * them: seconds on 100,000 entries). A text word that starts so ("0x")
+ * may match a title query: title hits are checked against the title. */
+#define TITLE_MARK "0"
 /* The longest value of a string field; text and markdown ones may hold
  * what an object member may (engine.c's flat objects: 10000). */
 #define STRING_MAX 1000
@@ -39,6 +51,12 @@
 static bool is(const char *s, const char *v)
 {
     return s && strcmp(s, v) == 0;
+}
+
+/* Two texts alike, NULL like NULL only. */
+static bool same(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) == 0 : a == b;
 }
 
 /* A collection's or a schema field's key: what an object's keys may be
@@ -83,10 +101,45 @@ typedef struct schema {
     int n;
 } schema;
 
+/* Parsed schemas by their text, shared by the writers: every entry write
+ * reads its collection's schema, and parsing it again each time was a
+ * twentieth of a create's time on the writer. Keyed by the text itself, an
+ * entry is never stale; the schemas are only read (jansson counts
+ * references atomically), and the last few stay reachable until exit. */
+#define SCHEMA_CACHE 8
+static pthread_mutex_t schema_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char *text;
+    json_t *json;
+} schema_cache[SCHEMA_CACHE];
+static unsigned schema_next;
+
+static json_t *schema_parse(const char *text)
+{
+    if (!text) return NULL;
+    json_t *j = NULL;
+    pthread_mutex_lock(&schema_mu);
+    for (int i = 0; i < SCHEMA_CACHE && !j; i++)
+        if (same(schema_cache[i].text, text)) j = json_incref(schema_cache[i].json);
+    pthread_mutex_unlock(&schema_mu);
+    if (j) return j;
+    j = json_loads(text, 0, NULL);
+    char *copy = j ? strdup(text) : NULL;
+    if (!copy) return j;
+    pthread_mutex_lock(&schema_mu);
+    unsigned k = schema_next++ % SCHEMA_CACHE;
+    free(schema_cache[k].text);
+    json_decref(schema_cache[k].json);
+    schema_cache[k].text = copy;
+    schema_cache[k].json = json_incref(j);
+    pthread_mutex_unlock(&schema_mu);
+    return j;
+}
+
 /* The collection's stored schema, read into s (its fields in order). */
 static void schema_read(engine_call *c, const char *text, schema *s)
 {
-    s->json = text ? json_loads(text, 0, NULL) : NULL;
+    s->json = schema_parse(text);
     json_t *fields = json_object_get(s->json, "fields");
     size_t n = json_array_size(fields);
     s->f = arena_zalloc(c->a, sizeof *s->f * (n ? n : 1));
@@ -317,14 +370,61 @@ static int dup_one(engine_call *c, const res_row *row, void *ud)
     return 0;
 }
 
+/* The schema's first unique field, or NULL. */
+static const sfield *first_unique(const schema *s)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->f[i].unique) return &s->f[i];
+    return NULL;
+}
+
+/* unique_key of an entry whose fields are fs under schema s: the first
+ * unique field's key and the SHA-256 of its value as compact JSON; NULL
+ * when the schema has none or the entry no value for it. */
+static const char *unique_key(engine_call *c, const schema *s, json_t *fs)
+{
+    const sfield *f = first_unique(s);
+    json_t *v = f ? json_object_get(fs, f->key) : NULL;
+    if (!v) return NULL;
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY), hash[TOKEN_HASH_HEX];
+    if (!text) return NULL;
+    sha256_hex(text, strlen(text), hash);
+    free(text);
+    return arena_printf(c->a, "%s\n%s", f->key, hash);
+}
+
+/* The entries of collection col whose unique_key is key (one hash: read
+ * whole, they are few), each compared as dup_one does. */
+static int dup_indexed(engine_call *c, const char *col, const char *key, dup_find *d)
+{
+    store_filter f[2] = {{.field = CMSENTRY_collection_id, .v = sv_text(col)},
+                         {.field = CMSENTRY_unique_key, .v = sv_text(key)}};
+    store_query sq = {.filters = f, .nfilters = 2, .limit = PAGE, .link_field = -1};
+    for (;;) {
+        res_row *rows;
+        int n;
+        bool more;
+        store_err e;
+        int rc = store_rec_list(c->conn, c->a, RES(CMSENTRY), c->ws, &sq, &rows, &n, &more, &e);
+        if (rc) return engine_store_fail(c, rc, &e);
+        for (int i = 0; i < n; i++)
+            dup_one(c, &rows[i], d);
+        if (!more || n == 0 || d->found) return 0;
+        sq.after_rid = rows[n - 1].rid;
+    }
+}
+
 static int unique_check(engine_call *c, const schema *s, json_t *fs, const char *col,
                         const char *self)
 {
+    const sfield *indexed = first_unique(s);
     for (int i = 0; i < s->n; i++) {
         json_t *v = json_object_get(fs, s->f[i].key);
         if (!s->f[i].unique || !v) continue;
         dup_find d = {.self = self, .key = s->f[i].key, .value = v};
-        if (each_entry(c, col, dup_one, &d)) return -1;
+        if (&s->f[i] == indexed ? dup_indexed(c, col, unique_key(c, s, fs), &d)
+                                : each_entry(c, col, dup_one, &d))
+            return -1;
         if (d.found) {
             const char *p = arena_printf(c->a, "fields.%s", s->f[i].key);
             return engine_fail(c, EK_CONFLICT, p, "%s: entry %s of the collection has this value",
@@ -402,6 +502,21 @@ static int recheck_one(engine_call *c, const res_row *row, void *ud)
         if (f->required && !is(f->key, "title") && !json_object_get(fs, f->key))
             rc = refuse(c, rk, f->key, row->id,
                         arena_printf(c->a, "it has no fields.%s, which is required", f->key));
+    }
+    /* The entry's unique_key under the new schema (its first unique field
+     * may be another now), written without an event: nothing an answer
+     * shows changes. */
+    const char *key = rc == 0 ? unique_key(c, rk->now, fs) : NULL;
+    if (rc == 0 && !same(key, engine_text(row, CMSENTRY_unique_key))) {
+        res_row up = *row;
+        bool set[CMSENTRY__COUNT] = {0};
+        up.vals = arena_alloc(c->a, sizeof *up.vals * CMSENTRY__COUNT);
+        memcpy(up.vals, row->vals, sizeof *up.vals * CMSENTRY__COUNT);
+        up.vals[CMSENTRY_unique_key] = sv_text(key);
+        set[CMSENTRY_unique_key] = true;
+        store_err e;
+        int src = store_rec_update(c->conn, RES(CMSENTRY), c->ws, &up, set, false, &e);
+        if (src) rc = engine_store_fail(c, src, &e);
     }
     json_decref(fs);
     return rc;
@@ -545,6 +660,9 @@ static int entry_before(res_write *w)
             engine_set(w->row, w->set, CMSENTRY_fields, sv_text(arena_strdup(c->a, text)));
         free(text);
         engine_set(w->row, w->set, CMSENTRY_search_text, sv_text(search_text(c, title, &s, fs)));
+        const char *key = unique_key(c, &s, fs);
+        if (!w->old || !same(engine_text(w->old, CMSENTRY_unique_key), key))
+            engine_set(w->row, w->set, CMSENTRY_unique_key, sv_text(key));
         engine_set(w->row, w->set, CMSENTRY_revision,
                    sv_int(w->old ? engine_int(w->old, CMSENTRY_revision, 0) + 1 : 1));
         const char *was = w->old ? engine_text(w->old, CMSENTRY_status) : NULL;
@@ -745,7 +863,8 @@ int cms_search(engine_call *c)
         int rc = store_rec_list(c->conn, c->a, r, c->ws, &sq, &rows, &n, &more, &e);
         if (rc) return engine_store_fail(c, rc, &e);
         for (int i = 0; i < n && nh <= limit; i++) {
-            if (phase == 1 && title_hit(&qw, engine_text(&rows[i], CMSENTRY_title))) continue;
+            if ((phase == 1) == title_hit(&qw, engine_text(&rows[i], CMSENTRY_title)) && phase < 2)
+                continue;
             hphase[nh] = phase;
             hits[nh++] = rows[i];
         }

@@ -186,7 +186,7 @@ static bool fields_of_list(const res_def *r, const char *list, char *bad, size_t
     while (*p) {
         size_t n = strcspn(p, ",");
         snprintf(bad, cap, "%.*s", (int)n, p);
-        if (res_field_index(r, bad) < 0) return false;
+        if (res_field_index(r, bad + (bad[0] == '=')) < 0) return false;
         p += n;
         if (*p) p++;
     }

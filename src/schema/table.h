@@ -187,7 +187,8 @@ typedef struct res_def {
     int nfields;
     bool custom_fields;
     const char *doc;
-    const char *indexes[4];     /* extra composite indexes: "stage_id,position" */
+    const char *indexes[4];     /* extra composite indexes: "stage_id,position"; "=f": f
+                                 * as stored where its filters fold case */
     const char *default_sort;   /* list order when no sort= is given (ascending) */
     const char *upsert_keys[3]; /* fields `?upsert_on=` may name */
     bool mergeable;             /* POST /{id}/merge */

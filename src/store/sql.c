@@ -300,12 +300,14 @@ static void index_cols(const sql_dialect *d, const res_def *r, const char *spec,
         size_t n = strcspn(p, ",");
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)n, p);
-        int i = res_field_index(r, name);
+        /* "=f": the value as stored (GROUP BY f reads it in order). */
+        bool raw = name[0] == '=';
+        int i = res_field_index(r, name + raw);
         buf_puts(b, ", ");
-        if (i >= 0)
+        if (i >= 0 && !raw)
             field_expr(d->fold, &r->fields[i], "", b);
         else
-            buf_puts(b, name);
+            buf_puts(b, name + raw);
         /* Sorted lists put NULLs first going up: an index in that order
          * serves them without a sort. */
         if (i >= 0 && (r->fields[i].flags & RF_SORT)) buf_puts(b, d->nulls_low[0]);

@@ -92,6 +92,17 @@ def test_sort_strings_and_ties():
     eq([r["country"] for r in rows_of(j)], ["US", "FR", "DE", None], "descending")
 
 
+def test_group_by_keeps_each_spelling():
+    # Groups are the values as stored: "fr" and "Fr" are not FR's (a filter
+    # folds case, a group shows what the data holds).
+    for c in ("fr", "Fr"):
+        B.create("/v1/contacts", {"name": "B spelled " + c, "country": c})
+    j = run(q(group_by=["country"], aggregates=[{"fn": "count"}], sort=["country"]), client=B)
+    got = [(r["country"], r["count"]) for r in rows_of(j)]
+    ok(("FR", 5) in got and ("Fr", 1) in got and ("fr", 1) in got, "each spelling: %r" % got)
+    eq([k for k, _ in got if k and k.lower() == "fr"], ["FR", "Fr", "fr"], "byte-wise order")
+
+
 def test_filters_every_operator():
     def n(*filters):
         j = run(q(filters=list(filters), aggregates=[{"fn": "count"}]))

@@ -314,6 +314,48 @@ def test_unique_field_is_409_per_collection():
     _entry(client=B, col=BCOL, fields={"slug": "same-slug", "body": "x"})
 
 
+def test_unique_check_follows_schema_changes():
+    # The first unique field is looked up by an index the entries keep;
+    # a schema change that makes another field the first must re-key them.
+    col = _collection([{"key": "slug", "type": "string", "required": True, "unique": True},
+                       {"key": "code", "type": "string"}, {"key": "rank", "type": "integer"}])
+    path = "/v1/cms/collections/" + col["id"]
+    post = lambda fields: A.post("/v1/cms/entries", {"collection_id": col["id"], "title": "t",
+                                                     "fields": fields})
+    a = _entry(col=col, fields={"slug": "s1", "code": "c1", "rank": 1})
+    b = _entry(col=col, fields={"slug": "s2", "code": "c2", "rank": 2})
+    expect(post({"slug": "s1"}), 409, "conflict", "fields.slug")
+    expect(post({"slug": "S1", "code": "c1"}), 201)  # values compare exactly, case too
+    expect(A.patch(path, {"schema": {"fields": [
+        {"key": "code", "type": "string", "unique": True},
+        {"key": "slug", "type": "string", "required": True, "unique": True},
+        {"key": "rank", "type": "integer"}]}}), 409, "conflict", "schema.fields[0]")
+    expect(A.patch(path, {"schema": {"fields": [
+        {"key": "rank", "type": "integer", "unique": True},
+        {"key": "slug", "type": "string", "required": True, "unique": True},
+        {"key": "code", "type": "string"}]}}), 200)
+    r = expect(post({"slug": "s9", "rank": 2}), 409, "conflict", "fields.rank")
+    ok(b["id"] in r["error"]["message"], "names the entry holding it: %s" % r["error"]["message"])
+    expect(post({"slug": "s2", "rank": 7}), 409, "conflict", "fields.slug")
+    expect(post({"slug": "s8", "rank": 2.5}), 400, "validation_failed", "fields.rank")
+    # An entry's own value is no conflict; a changed one is checked.
+    expect(A.patch("/v1/cms/entries/" + a["id"], {"fields": {"rank": 1, "code": "x"}}), 200)
+    expect(A.patch("/v1/cms/entries/" + a["id"], {"fields": {"rank": 2}}), 409, "conflict",
+           "fields.rank")
+    # Slug no longer unique: a taken one is free again; rank still is not.
+    expect(A.patch(path, {"schema": {"fields": [
+        {"key": "rank", "type": "integer", "unique": True},
+        {"key": "slug", "type": "string", "required": True},
+        {"key": "code", "type": "string"}]}}), 200)
+    expect(post({"slug": "s1", "rank": 3}), 201)
+    expect(post({"slug": "s1", "rank": 1}), 409, "conflict", "fields.rank")
+    # Without a unique field, nothing is refused.
+    expect(A.patch(path, {"schema": {"fields": [
+        {"key": "rank", "type": "integer"}, {"key": "slug", "type": "string", "required": True},
+        {"key": "code", "type": "string"}]}}), 200)
+    expect(post({"slug": "s1", "rank": 1}), 201)
+
+
 def test_patch_merges_fields_and_appends_revisions():
     e = _entry(fields={"slug": uniq("m"), "body": "v1"})
     col = _collection([{"key": "slug", "type": "string", "required": True},
@@ -369,6 +411,17 @@ def test_entry_list_filters():
 
 
 # ---------------------------------------------------------------- search
+
+def test_search_a_text_word_like_a_marked_title_word_is_no_title_hit():
+    # Title words are indexed under a one-character mark ("0"): a text word
+    # that starts with it is not a title hit, nor a hit of the word after it.
+    word = uniq("okapi").replace("_", "")
+    e = _entry(title="Plain title", fields={"slug": uniq("s"), "body": "Code 0%s here" % word})
+    r = expect(A.get("/v1/cms/entries/search", params={"query": word}), 200)
+    ok(e["id"] not in ids(r["data"]), "0%s is not %s" % (word, word))
+    r = expect(A.get("/v1/cms/entries/search", params={"query": "0" + word}), 200)
+    eq(ids(r["data"]), [e["id"]], "found as the text word it is")
+
 
 def test_query_and_search_title_hits_first_with_snippet():
     col = A.create("/v1/cms/collections", {"name": "Search", "key": uniq("search"), "schema": {"fields": [

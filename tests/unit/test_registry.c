@@ -323,7 +323,7 @@ TEST(registry_indexes_sorts_upserts_actions)
             snprintf(spec, sizeof spec, "%s", r->indexes[k]);
             for (char *save = NULL, *f = strtok_r(spec, ",", &save); f;
                  f = strtok_r(NULL, ",", &save))
-                if (!CHECK(res_field_index(r, f) >= 0))
+                if (!CHECK(res_field_index(r, f + (*f == '=')) >= 0)) /* "=f": f as stored */
                     printf("  resource %s index %s field %s\n", r->name, r->indexes[k], f);
         }
         if (r->default_sort) {
