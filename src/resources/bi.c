@@ -1180,8 +1180,13 @@ static int export_before(res_write *w)
     if (!w->is_create) return 0;
     const char *ds_id = engine_text(row, BIEXP_dataset_id),
                *rep_id = engine_text(row, BIEXP_report_id), *query = engine_text(row, BIEXP_query);
-    if ((ds_id != NULL) + (rep_id != NULL) + (query != NULL) != 1)
-        return engine_fail(c, EK_INVALID, ds_id ? "report_id" : "dataset_id",
+    int given = (ds_id != NULL) + (rep_id != NULL) + (query != NULL);
+    /* Two given: the second is the one named, the one to leave out. */
+    if (given != 1)
+        return engine_fail(c, EK_INVALID,
+                           given == 0 ? "dataset_id"
+                           : query    ? "query"
+                                      : "report_id",
                            "give one of dataset_id, report_id or query");
     engine_set(row, w->set, BIEXP_status, sv_text("queued"));
     /* A schedule's export is checked when it runs: a report broken since
@@ -1549,7 +1554,7 @@ int bi_export_record(engine_call *c, const char *id, const bi_export_outcome *o)
         engine_set(&row, set, BIEXP_byte_size, sv_int(o->bytes));
         engine_set(&row, set, BIEXP_blob_key, sv_text(arena_strdup(c->a, o->blob_key)));
     } else {
-        engine_set(&row, set, BIEXP_error, sv_text(arena_strndup(c->a, o->error, 2000)));
+        engine_set(&row, set, BIEXP_error, sv_text(arena_strdup(c->a, o->error)));
     }
     return engine_update_row(c, RES(BIEXP), &old, &row, set, NULL);
 }

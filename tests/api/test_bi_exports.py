@@ -19,12 +19,13 @@ archived and their file removed."""
 import csv
 import io
 import json
+import os
 import random
 import string
 import time
 import urllib.parse
 
-from harness import SCALE, Server, backend, eq, expect, id_re, list_all, ok, skip
+from harness import SCALE, Server, backend, eq, expect, id_re, list_all, ok, skip, tmpdir
 
 S = A = B = BI = None
 EXP = "/v1/bi/exports"
@@ -153,7 +154,7 @@ def test_refusals_name_the_field():
     expect(A.post(EXP, {"format": "csv"}), 400, code="validation_failed", param="dataset_id")
     ds = A.create("/v1/bi/datasets", {"name": "x", "kind": "table", "source": "contacts"})
     expect(A.post(EXP, {"dataset_id": ds["id"], "query": {"source": "contacts"}}), 400,
-           param="report_id")
+           param="query")
     expect(A.post(EXP, {"query": {"source": "contacts", "fields": ["nope"]}}), 400,
            param="query.fields[0]")
     expect(A.post(EXP, {"query": {"source": "contacts"}, "format": "xml"}), 400, param="format")
@@ -244,10 +245,13 @@ def test_two_nodes_make_one_export_postgres():
 
 
 def test_exports_past_their_days_are_archived_with_their_file():
-    R = Server(name="bi-exports-keep", env={"CAIRN_BI_EXPORT_KEEP_MS": "1"})
+    data = os.path.join(tmpdir("keep"), "blobs")
+    R = Server(name="bi-exports-keep", extra_args=["--data-dir", data],
+               env={"CAIRN_BI_EXPORT_KEEP_MS": "1"})
     R.start()
     try:
         c = R.key("keep")
+        c.create("/v1/contacts", {"name": "Kept a moment"})
         j = expect(c.post(EXP, {"query": {"source": "contacts"}}), 201)["data"]
 
         def probe():
@@ -257,5 +261,7 @@ def test_exports_past_their_days_are_archived_with_their_file():
         eq(got[0]["id"], j["id"], "that export")
         ok(got[0]["completed_at"], "it had finished first")
         eq(c.get(EXP + "/" + j["id"]).data["download_url"], None, "no download")
+        files = [f for _, _, fs in os.walk(os.path.join(data, "blobs")) for f in fs]
+        eq(files, [], "its file removed")
     finally:
         R.stop_ok()
