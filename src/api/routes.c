@@ -204,6 +204,11 @@ void routes_build(void)
                                "Download an asset's bytes from its signed download_url");
     get->handler = upload_get;
     get->public = true;
+    api_route *exp =
+        add_route(M_GET, "/v1/bi/exports/{id}/content", NULL, "downloadBiExportContent",
+                  "Download a BI export's file from its signed download_url");
+    exp->handler = upload_get;
+    exp->public = true;
     add(M_GET, "/v1/workspace", OP_WORKSPACE_GET, NULL, NULL, NULL, "workspace", "getWorkspace",
         "Get workspace summary");
     add(M_PATCH, "/v1/workspace", OP_WORKSPACE_UPDATE, NULL, NULL, NULL, "workspace",

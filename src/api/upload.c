@@ -82,7 +82,9 @@ static int load(api_req *q, const char *ws, const char *id, asset_info *info)
                      .conn = q->conn,
                      .a = &q->a,
                      .out = &r};
-    int rc = assets_transfer_info(&c, id, info);
+    /* An export's file is served the same way (its own route). */
+    int rc = strncmp(id, "exp_", 4) == 0 ? bi_export_transfer_info(&c, id, info)
+                                         : assets_transfer_info(&c, id, info);
     if (rc) api_error(q, api_status(r.kind), engine_result_code(&r), NULL, "%s", r.message);
     engine_result_release(&r);
     return rc ? -1 : 0;
@@ -259,8 +261,8 @@ int upload_get(api_req *q)
     asset_info info;
     if (load(q, ws, id, &info)) return -1;
     if (strcmp(info.status, "available") != 0 || !info.blob_key)
-        return api_error(q, 404, "not_found", NULL, "the asset is %s: there is nothing to download",
-                         info.status);
+        return api_error(q, 404, "not_found", NULL, "the %s is %s: there is nothing to download",
+                         strncmp(id, "exp_", 4) == 0 ? "export" : "asset", info.status);
     int fd;
     uint64_t size;
     char err[BLOB_ERR];

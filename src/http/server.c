@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/timeutil.h"
+#include "events/exports.h"
 #include "events/mail.h"
 #include "events/webhooks.h"
 #include "http/internal.h"
@@ -385,8 +386,10 @@ int server_run(const server_config *cfg)
     /* The workers that send webhook deliveries and queued emails, writing
      * their results through the writers. */
     bool mail = mail_start(cfg->db, &e) == STORE_OK;
-    if (!mail || webhooks_start(cfg->db, cfg->webhook_allow_private, &e) != STORE_OK) {
+    bool hooks = mail && webhooks_start(cfg->db, cfg->webhook_allow_private, &e) == STORE_OK;
+    if (!hooks || exports_start(cfg->db, &e) != STORE_OK) {
         fprintf(stderr, "cairn: %s\n", e.msg);
+        if (hooks) webhooks_stop();
         if (mail) mail_stop();
         writer_stop();
         close(listen_fd);
@@ -425,6 +428,7 @@ int server_run(const server_config *cfg)
     atomic_store(&stopping, true);
     for (int i = 0; i < started; i++)
         pthread_join(workers[i].tid, NULL);
+    exports_stop();
     webhooks_stop(); /* their attempts are recorded by the writers */
     mail_stop();
     writer_stop();

@@ -18,17 +18,32 @@
  * Datasets (table, view, semantic, mock), metrics and reports are checked
  * when written and resolved into a query when run. A scheduled artifact's
  * next_run_at is computed from its cron schedule in its time zone
- * whenever the schedule, zone or status changes. Exports and the timer
- * that turns due schedules into exports come with the blob store. */
+ * whenever the schedule, zone or status changes.
+ *
+ * An export is checked when made (as POST run would check its query) and
+ * queued; the worker (events/exports.c) claims it through the writer
+ * (running), streams its rows from its own reader connection straight
+ * into a blob (no row limit unless the query sets one; the query's
+ * timeout_ms, else 10 minutes) and records the outcome through the
+ * writer: succeeded with the file, or failed with why. CSV is RFC 4180
+ * with CRLF and a header row; a text cell starting with = + - @ TAB or CR
+ * gets a leading ' (OWASP's CSV injection rule) so no spreadsheet runs
+ * it. The timer turns due schedules into exports under a lock per
+ * workspace, so two nodes never both do (the second reads what the first
+ * committed), and archives exports 7 days after they finished, removing
+ * their files. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/cron.h"
+#include "core/crypto.h"
 #include "core/timeutil.h"
 #include "core/tz.h"
 #include "resources/engine.h"
 #include "resources/hooks.h"
+#include "store/blob.h"
 
 #define BI_LIMIT_DEFAULT   1000
 #define BI_LIMIT_MAX       10000
@@ -349,9 +364,11 @@ static int int_member(engine_call *c, json_t *q, const char *key, const char *p,
 }
 
 /* The key may read r, and r's module is on. */
+static const char worker_scopes[] = ""; /* the export worker's run: checked at create */
+
 static int may_read(engine_call *c, const res_def *r, const char *p)
 {
-    if (r->scope_read && !engine_has_scope(c, r->scope_read))
+    if (r->scope_read && c->scopes != worker_scopes && !engine_has_scope(c, r->scope_read))
         return engine_fail(c, EK_FORBIDDEN, p, "this key lacks the %s scope %s needs",
                            r->scope_read, r->name);
     if (!r->core && (c->disabled & (1u << r->module))) {
@@ -1077,6 +1094,9 @@ static int schedule_before(res_write *w)
     int64_t next = -1;
     if (is(engine_text(row, BISCHED_status), "active"))
         next = cron_next(&spec, z, (int64_t)time_now_ms());
+    /* Tests: due at once, so the timer's run is seen without waiting for
+     * the schedule's time. */
+    if (next >= 0 && getenv("CAIRN_BI_SCHEDULE_DUE_NOW")) next = (int64_t)time_now_ms();
     engine_set(row, w->set, BISCHED_next_run_at,
                next < 0 ? (store_val){.kind = SV_NULL} : sv_int(next));
     return 0;
@@ -1087,3 +1107,549 @@ const res_hooks bi_metric_hooks = {.before_write = metric_before};
 const res_hooks bi_report_hooks = {.before_write = report_before};
 const res_hooks bi_dashboard_hooks = {.before_write = dashboard_before};
 const res_hooks bi_schedule_hooks = {.before_write = schedule_before};
+
+/* ------------------------------------------------------------- exports */
+
+#define EXPORT_TIMEOUT_MS 600000    /* a query's time when it sets none */
+#define EXPORT_ALL_ROWS   (1 << 30) /* no limit but the query's own */
+#define EXPORT_URL_TTL_S  900
+#define EXPORT_FLUSH      (64 * 1024)
+#define EXPORT_DUE_MAX    100
+
+/* How long an export's file is kept: 7 days (tests shorten it). */
+static int64_t keep_ms(void)
+{
+    const char *t = getenv("CAIRN_BI_EXPORT_KEEP_MS");
+    return t && atoll(t) > 0 ? atoll(t) : 7ll * 24 * 3600 * 1000;
+}
+
+static void (*export_waker)(void);
+
+void bi_exports_set_waker(void (*fn)(void))
+{
+    export_waker = fn;
+}
+
+void bi_exports_poke(void)
+{
+    void (*fn)(void) = export_waker;
+    if (fn) fn();
+}
+
+/* The query export (or schedule) row stands for, checked: pl filled, or
+ * *mock set with ds the mock dataset; -1 with the error set. */
+static int export_plan(engine_call *c, const char *ds_id, const char *rep_id, const char *query,
+                       bi_plan *pl, bool *mock, res_row *ds)
+{
+    json_t *q = NULL;
+    const char *pfx = "query";
+    res_row rep;
+    *mock = false;
+    if (query) {
+        q = json_loads(query, 0, NULL);
+    } else if (ds_id) {
+        if (engine_load(c, RES(BIDS), ds_id, "dataset_id", ds)) return -1;
+        pfx = "dataset_id";
+        if (is(engine_text(ds, BIDS_kind), "mock")) return *mock = true, 0;
+        q = dataset_query(ds);
+    } else {
+        if (engine_load(c, RES(BIREP), rep_id, "report_id", &rep) ||
+            engine_load(c, RES(BIDS), engine_text(&rep, BIREP_dataset_id), "report_id", ds))
+            return -1;
+        pfx = "report_id";
+        if (is(engine_text(ds, BIDS_kind), "mock")) return *mock = true, 0;
+        q = report_query(&rep, ds);
+    }
+    if (!q) return engine_fail(c, EK_INVALID, pfx, "%s: its query cannot be read", pfx);
+    int rc = compile(c, q, is(pfx, "query") ? "query" : "", pl);
+    if (!rc) {
+        /* Every row, unless the query itself says otherwise. */
+        if (!json_object_get(q, "limit")) pl->q.limit = EXPORT_ALL_ROWS;
+        if (!json_object_get(q, "timeout_ms")) pl->q.timeout_ms = EXPORT_TIMEOUT_MS;
+    } else if (!is(pfx, "query")) {
+        c->out->param = pfx;
+    }
+    json_decref(q);
+    return rc;
+}
+
+static int export_before(res_write *w)
+{
+    engine_call *c = w->c;
+    res_row *row = w->row;
+    if (!w->is_create) return 0;
+    const char *ds_id = engine_text(row, BIEXP_dataset_id),
+               *rep_id = engine_text(row, BIEXP_report_id), *query = engine_text(row, BIEXP_query);
+    int given = (ds_id != NULL) + (rep_id != NULL) + (query != NULL);
+    /* Two given: the second is the one named, the one to leave out. */
+    if (given != 1)
+        return engine_fail(c, EK_INVALID,
+                           given == 0 ? "dataset_id"
+                           : query    ? "query"
+                                      : "report_id",
+                           "give one of dataset_id, report_id or query");
+    engine_set(row, w->set, BIEXP_status, sv_text("queued"));
+    /* A schedule's export is checked when it runs: a report broken since
+     * fails that export, not the timer. */
+    if (engine_text(row, BIEXP_scheduled_artifact_id)) return 0;
+    bi_plan *pl = arena_alloc(c->a, sizeof *pl);
+    bool mock;
+    res_row ds;
+    return export_plan(c, ds_id, rep_id, query, pl, &mock, &ds);
+}
+
+static int export_after(res_write *w)
+{
+    if (w->is_create) bi_exports_poke();
+    return 0;
+}
+
+const res_hooks bi_export_hooks = {.before_write = export_before, .after_write = export_after};
+
+static const char *export_url(engine_call *c, const char *id)
+{
+    int64_t expires = (int64_t)(time_now_ms() / 1000) + EXPORT_URL_TTL_S;
+    char sig[65];
+    assets_sign("GET", c->ws, id, expires, sig);
+    return arena_printf(
+        c->a, "%s/v1/bi/exports/%s/content?workspace_id=%s&expires=%" PRId64 "&signature=%s",
+        c->base_url ? c->base_url : "", id, c->ws, expires, sig);
+}
+
+int bi_export_get(engine_call *c)
+{
+    if (engine_params_check(c)) return -1;
+    res_row row;
+    if (engine_load(c, RES(BIEXP), c->ids[0], NULL, &row)) return -1;
+    jw *w = engine_answer(c);
+    jw_obj_open(w);
+    engine_write_members(w, RES(BIEXP), &row);
+    bool ready =
+        is(engine_text(&row, BIEXP_status), "succeeded") && engine_text(&row, BIEXP_blob_key);
+    jw_kstr(w, "download_url", ready ? export_url(c, row.id) : NULL);
+    jw_obj_close(w);
+    return 0;
+}
+
+int bi_export_transfer_info(engine_call *c, const char *id, asset_info *out)
+{
+    res_row row;
+    if (engine_load(c, RES(BIEXP), id, NULL, &row)) return -1;
+    bool csv = is(engine_text(&row, BIEXP_format), "csv");
+    bool ready =
+        is(engine_text(&row, BIEXP_status), "succeeded") && engine_text(&row, BIEXP_blob_key);
+    *out = (asset_info){.status = ready ? "available" : engine_text(&row, BIEXP_status),
+                        .mime_type = csv ? "text/csv" : "application/json",
+                        .file_name = arena_printf(c->a, "%s.%s", id, csv ? "csv" : "json"),
+                        .blob_key = engine_text(&row, BIEXP_blob_key),
+                        .byte_size = engine_int(&row, BIEXP_byte_size, -1)};
+    return 0;
+}
+
+int bi_exports_due(engine_call *c, bool orphans, char (*ids)[ID_MAX], int cap, int *n)
+{
+    store_val st[2] = {sv_text("queued"), sv_text("running")};
+    store_filter f = {.field = BIEXP_status, .op = SF_IN, .in = st, .nin = orphans ? 2 : 1};
+    store_query q = {
+        .filters = &f, .nfilters = 1, .ascending = true, .limit = cap, .link_field = -1};
+    res_row *rows;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(c->conn, c->a, RES(BIEXP), c->ws, &q, &rows, n, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    for (int i = 0; i < *n; i++)
+        snprintf(ids[i], ID_MAX, "%s", rows[i].id);
+    return 0;
+}
+
+int bi_export_claim(engine_call *c, const char *id, bool *taken)
+{
+    res_row old;
+    *taken = false;
+    if (engine_load(c, RES(BIEXP), id, NULL, &old)) return -1;
+    const char *st = engine_text(&old, BIEXP_status);
+    if (!is(st, "queued") && !is(st, "running")) return 0;
+    bool *set;
+    res_row row = engine_copy_row(c, RES(BIEXP), &old, &set);
+    engine_set(&row, set, BIEXP_status, sv_text("running"));
+    engine_set(&row, set, BIEXP_started_at, sv_int((int64_t)time_now_ms()));
+    if (engine_update_row(c, RES(BIEXP), &old, &row, set, NULL)) return -1;
+    *taken = true;
+    return 0;
+}
+
+/* ---- the file: rows streamed into a blob through a small buffer ---- */
+
+typedef struct export_sink {
+    blob_put put;
+    buf b;
+    const bi_plan *pl;
+    bool csv;
+    jw w;
+    int64_t rows;
+    char err[BLOB_ERR];
+    bool failed;
+} export_sink;
+
+static int sink_flush(export_sink *s, bool always)
+{
+    if (s->failed) return -1;
+    if (s->b.overflow) {
+        snprintf(s->err, sizeof s->err, "a row is too large to write");
+        s->failed = true;
+        return -1;
+    }
+    if (s->b.len == 0 || (!always && s->b.len < EXPORT_FLUSH)) return 0;
+    if (blob_put_write(&s->put, s->b.data, s->b.len, s->err)) {
+        s->failed = true;
+        return -1;
+    }
+    buf_reset(&s->b);
+    return 0;
+}
+
+/* An RFC 4180 cell: quoted when it holds a comma, a quote or a line
+ * break; a leading = + - @ TAB or CR gets a ' first (OWASP), inside the
+ * quotes. */
+static void csv_text(buf *b, const char *s)
+{
+    bool formula = s[0] && strchr("=+-@\t\r", s[0]);
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote) buf_putc(b, '"');
+    if (formula) buf_putc(b, '\'');
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') buf_putc(b, '"');
+        buf_putc(b, *p);
+    }
+    if (quote) buf_putc(b, '"');
+}
+
+static void csv_cell(buf *b, const bi_plan *pl, int k, const store_val *v)
+{
+    if (v->kind == SV_NULL) return;
+    const char *t = type_label(pl, k);
+    if (is(t, "datetime")) {
+        char s[TIME_STR];
+        time_format_ms((uint64_t)v->i, s);
+        buf_puts(b, s);
+    } else if (is(t, "boolean")) {
+        buf_puts(b, v->i ? "true" : "false");
+    } else if (v->kind == SV_INT) {
+        buf_printf(b, "%" PRId64, v->i);
+    } else if (v->kind == SV_REAL) {
+        buf_printf(b, "%.17g", v->d);
+    } else {
+        csv_text(b, v->s);
+    }
+}
+
+static int sink_row(void *ud, const store_val *cells)
+{
+    export_sink *s = ud;
+    const bi_plan *pl = s->pl;
+    if (s->csv) {
+        for (int k = 0; k < pl->q.ncols; k++) {
+            if (k) buf_putc(&s->b, ',');
+            csv_cell(&s->b, pl, k, &cells[k]);
+        }
+        buf_puts(&s->b, "\r\n");
+    } else {
+        jw_arr_open(&s->w);
+        for (int k = 0; k < pl->q.ncols; k++)
+            write_cell(&s->w, pl, k, &cells[k]);
+        jw_arr_close(&s->w);
+    }
+    s->rows++;
+    return sink_flush(s, false);
+}
+
+static void sink_head(export_sink *s, const char *const *names, const char *const *types, int n)
+{
+    if (s->csv) {
+        for (int k = 0; k < n; k++) {
+            if (k) buf_putc(&s->b, ',');
+            csv_text(&s->b, names[k]);
+        }
+        buf_puts(&s->b, "\r\n");
+        return;
+    }
+    jw_obj_open(&s->w);
+    jw_key(&s->w, "columns");
+    jw_arr_open(&s->w);
+    for (int k = 0; k < n; k++) {
+        jw_obj_open(&s->w);
+        jw_kstr(&s->w, "name", names[k]);
+        jw_kstr(&s->w, "type", types[k]);
+        jw_obj_close(&s->w);
+    }
+    jw_arr_close(&s->w);
+    jw_key(&s->w, "rows");
+    jw_arr_open(&s->w);
+}
+
+static void sink_tail(export_sink *s)
+{
+    if (s->csv) return;
+    jw_arr_close(&s->w);
+    jw_obj_close(&s->w);
+    buf_putc(&s->b, '\n');
+}
+
+/* A mock dataset's rows: columns are their keys in first-seen order. */
+static void mock_write(engine_call *c, export_sink *s, const res_row *ds)
+{
+    json_t *rows = mock_rows(c, ds), *order = json_array(), *seen = json_object();
+    size_t i, j;
+    json_t *row, *k;
+    json_array_foreach(rows, i, row)
+    {
+        const char *key;
+        json_t *v;
+        json_object_foreach(row, key, v)
+        {
+            if (json_object_get(seen, key) || json_is_null(v)) continue;
+            json_object_set_new(seen, key, json_string(json_label(v)));
+            json_array_append_new(order, json_string(key));
+        }
+    }
+    size_t nc = json_array_size(order);
+    const char **names = arena_alloc(c->a, sizeof *names * (nc + 1));
+    const char **types = arena_alloc(c->a, sizeof *types * (nc + 1));
+    json_array_foreach(order, j, k)
+    {
+        names[j] = json_string_value(k);
+        types[j] = json_string_value(json_object_get(seen, names[j]));
+    }
+    sink_head(s, names, types, (int)nc);
+    json_array_foreach(rows, i, row)
+    {
+        if (!s->csv) jw_arr_open(&s->w);
+        for (j = 0; j < nc; j++) {
+            json_t *v = json_object_get(row, names[j]);
+            if (s->csv && j) buf_putc(&s->b, ',');
+            if (!v || json_is_null(v)) {
+                if (!s->csv) jw_null(&s->w);
+            } else if (json_is_integer(v)) {
+                if (s->csv)
+                    buf_printf(&s->b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+                else
+                    jw_int(&s->w, json_integer_value(v));
+            } else if (json_is_real(v)) {
+                if (s->csv)
+                    buf_printf(&s->b, "%.17g", json_real_value(v));
+                else
+                    jw_double(&s->w, json_real_value(v));
+            } else if (json_is_boolean(v)) {
+                if (s->csv)
+                    buf_puts(&s->b, json_is_true(v) ? "true" : "false");
+                else
+                    jw_bool(&s->w, json_is_true(v));
+            } else {
+                const char *t = json_is_string(v) ? json_string_value(v) : "";
+                if (s->csv)
+                    csv_text(&s->b, t);
+                else
+                    jw_str(&s->w, t);
+            }
+        }
+        if (s->csv)
+            buf_puts(&s->b, "\r\n");
+        else
+            jw_arr_close(&s->w);
+        s->rows++;
+    }
+    json_decref(seen);
+    json_decref(order);
+    json_decref(rows);
+}
+
+static void fail_out(bi_export_outcome *out, const char *msg)
+{
+    out->ok = false;
+    snprintf(out->error, sizeof out->error, "%s", msg);
+}
+
+int bi_export_write(engine_call *c, const char *id, bi_export_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    res_row row, ds;
+    if (engine_load(c, RES(BIEXP), id, NULL, &row)) return -1;
+    bi_plan *pl = arena_alloc(c->a, sizeof *pl);
+    bool mock;
+    c->scopes = worker_scopes;
+    if (export_plan(c, engine_text(&row, BIEXP_dataset_id), engine_text(&row, BIEXP_report_id),
+                    engine_text(&row, BIEXP_query), pl, &mock, &ds)) {
+        if (c->out->kind == EK_UNAVAILABLE) return -1;
+        fail_out(out, c->out->message);
+        return 0;
+    }
+    export_sink *s = calloc(1, sizeof *s);
+    if (!s) return engine_fail(c, EK_INTERNAL, NULL, "no memory for an export");
+    s->pl = pl;
+    s->csv = is(engine_text(&row, BIEXP_format), "csv");
+    buf_init(&s->b, 64u << 20);
+    jw_init(&s->w, &s->b);
+    if (blob_put_begin(&s->put, c->ws, id, s->err)) {
+        fail_out(out, s->err);
+        buf_free(&s->b);
+        free(s);
+        return 0;
+    }
+    int rc = STORE_OK;
+    store_err e = {0};
+    if (mock) {
+        mock_write(c, s, &ds);
+    } else {
+        const char *names[BI_MAX_COLS], *types[BI_MAX_COLS];
+        for (int k = 0; k < pl->q.ncols; k++) {
+            names[k] = pl->names[k];
+            types[k] = type_label(pl, k);
+        }
+        sink_head(s, names, types, pl->q.ncols);
+        rc = store_bi_each(c->conn, pl->r, c->ws, &pl->q, sink_row, s, &e);
+    }
+    sink_tail(s);
+    uint64_t size = 0;
+    char sha[65];
+    if (rc == STORE_TIMEOUT)
+        fail_out(out, arena_printf(c->a,
+                                   "the query ran past its timeout_ms of %d ms and was stopped: "
+                                   "narrow it or give it more time",
+                                   pl->q.timeout_ms));
+    else if (s->failed)
+        fail_out(out, arena_printf(c->a, "the file could not be written: %s", s->err));
+    else if (rc)
+        fail_out(out, arena_printf(c->a, "the query failed: %s", e.msg));
+    else if (sink_flush(s, true) || blob_put_commit(&s->put, &size, sha, s->err))
+        fail_out(out, arena_printf(c->a, "the file could not be written: %s", s->err));
+    else {
+        out->ok = true;
+        out->rows = s->rows;
+        out->bytes = (int64_t)size;
+        snprintf(out->blob_key, sizeof out->blob_key, "%s", s->put.name);
+    }
+    if (!out->ok) blob_put_abort(&s->put);
+    buf_free(&s->b);
+    free(s);
+    return 0;
+}
+
+int bi_export_record(engine_call *c, const char *id, const bi_export_outcome *o)
+{
+    res_row old;
+    if (engine_load(c, RES(BIEXP), id, NULL, &old)) return -1;
+    if (!is(engine_text(&old, BIEXP_status), "running")) {
+        /* Archived meanwhile: its file is not wanted. */
+        if (o->ok) blob_remove(c->ws, o->blob_key);
+        return 0;
+    }
+    bool *set;
+    res_row row = engine_copy_row(c, RES(BIEXP), &old, &set);
+    int64_t now = (int64_t)time_now_ms();
+    engine_set(&row, set, BIEXP_status, sv_text(o->ok ? "succeeded" : "failed"));
+    engine_set(&row, set, BIEXP_completed_at, sv_int(now));
+    engine_set(&row, set, BIEXP_expires_at, sv_int(now + keep_ms()));
+    if (o->ok) {
+        engine_set(&row, set, BIEXP_row_count, sv_int(o->rows));
+        engine_set(&row, set, BIEXP_byte_size, sv_int(o->bytes));
+        engine_set(&row, set, BIEXP_blob_key, sv_text(arena_strdup(c->a, o->blob_key)));
+    } else {
+        engine_set(&row, set, BIEXP_error, sv_text(arena_strdup(c->a, o->error)));
+    }
+    return engine_update_row(c, RES(BIEXP), &old, &row, set, NULL);
+}
+
+/* ---- the timer: due schedules, and exports past their days ---- */
+
+static int due_schedules(engine_call *c, int64_t now, res_row **rows, int *n)
+{
+    store_filter f[2] = {{.field = BISCHED_status, .op = SF_EQ, .v = sv_text("active")},
+                         {.field = BISCHED_next_run_at, .op = SF_LT, .v = sv_int(now + 1)}};
+    store_query q = {.filters = f,
+                     .nfilters = 2,
+                     .sort_by = &RES(BISCHED)->fields[BISCHED_next_run_at],
+                     .ascending = true,
+                     .limit = EXPORT_DUE_MAX,
+                     .link_field = -1};
+    bool more;
+    store_err e;
+    int rc = store_rec_list(c->conn, c->a, RES(BISCHED), c->ws, &q, rows, n, &more, &e);
+    return rc ? engine_store_fail(c, rc, &e) : 0;
+}
+
+static int run_schedule(engine_call *c, const res_row *old, int64_t now)
+{
+    bool *set;
+    res_row ex = engine_new_row(c, RES(BIEXP), &set);
+    engine_set(&ex, set, BIEXP_name, sv_text(engine_text(old, BISCHED_name)));
+    const char *rep = engine_text(old, BISCHED_report_id),
+               *ds = engine_text(old, BISCHED_dataset_id);
+    if (rep) engine_set(&ex, set, BIEXP_report_id, sv_text(rep));
+    if (ds) engine_set(&ex, set, BIEXP_dataset_id, sv_text(ds));
+    const char *fmt = engine_text(old, BISCHED_format);
+    engine_set(&ex, set, BIEXP_format, sv_text(fmt ? fmt : "csv"));
+    engine_set(&ex, set, BIEXP_scheduled_artifact_id, sv_text(old->id));
+    if (engine_insert(c, RES(BIEXP), &ex, set)) return -1;
+    /* Advanced from now: runs missed while the server was down are one. */
+    cron_spec spec;
+    char why[200];
+    const tz_zone *z = tz_find(engine_text(old, BISCHED_timezone));
+    int64_t next = -1;
+    if (cron_parse(engine_text(old, BISCHED_schedule), &spec, why, sizeof why) && z)
+        next = cron_next(&spec, z, now);
+    res_row row = engine_copy_row(c, RES(BISCHED), old, &set);
+    engine_set(&row, set, BISCHED_last_run_at, sv_int(now));
+    engine_set(&row, set, BISCHED_next_run_at,
+               next < 0 ? (store_val){.kind = SV_NULL} : sv_int(next));
+    return engine_save(c, RES(BISCHED), &row, old, set);
+}
+
+static int expire_exports(engine_call *c, int64_t now)
+{
+    store_val st[2] = {sv_text("succeeded"), sv_text("failed")};
+    store_filter f[2] = {{.field = BIEXP_status, .op = SF_IN, .in = st, .nin = 2},
+                         {.field = BIEXP_expires_at, .op = SF_LT, .v = sv_int(now + 1)}};
+    store_query q = {.filters = f,
+                     .nfilters = 2,
+                     .sort_by = &RES(BIEXP)->fields[BIEXP_expires_at],
+                     .ascending = true,
+                     .limit = EXPORT_DUE_MAX,
+                     .link_field = -1};
+    res_row *rows;
+    int n;
+    bool more;
+    store_err e;
+    int rc = store_rec_list(c->conn, c->a, RES(BIEXP), c->ws, &q, &rows, &n, &more, &e);
+    if (rc) return engine_store_fail(c, rc, &e);
+    for (int i = 0; i < n; i++) {
+        bool *set;
+        const char *key = engine_text(&rows[i], BIEXP_blob_key);
+        res_row row = engine_copy_row(c, RES(BIEXP), &rows[i], &set);
+        engine_set(&row, set, BIEXP_status, sv_text("archived"));
+        engine_set(&row, set, BIEXP_blob_key, (store_val){.kind = SV_NULL});
+        if (engine_save(c, RES(BIEXP), &row, &rows[i], set)) return -1;
+        /* Before the commit: a rollback leaves a record whose file is
+         * gone, which answers 404 on download, never another's bytes. */
+        if (key) blob_remove(c->ws, key);
+    }
+    return 0;
+}
+
+int bi_timers(engine_call *c, int64_t now)
+{
+    res_row *rows;
+    int n;
+    if (due_schedules(c, now, &rows, &n)) return -1;
+    if (n > 0) {
+        /* Two nodes' timers: the second waits for the first's commit and
+         * then reads the next_run_at it moved, so a run is made once. */
+        store_err e;
+        int rc = store_lock(c->conn, c->ws, "bi#schedules", &e);
+        if (rc) return engine_store_fail(c, rc, &e);
+        if (due_schedules(c, now, &rows, &n)) return -1;
+        for (int i = 0; i < n; i++)
+            if (run_schedule(c, &rows[i], now)) return -1;
+        if (n) bi_exports_poke();
+    }
+    return expire_exports(c, now);
+}

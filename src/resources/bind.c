@@ -47,6 +47,7 @@ const res_hooks *const engine_hooks[RES__COUNT] = {
     [RES_ASSET] = &asset_hooks,
     [RES_APROP] = &aprop_hooks,
     [RES_AEVENT] = &aevent_hooks,
+    [RES_BIEXP] = &bi_export_hooks,
 };
 
 const engine_action_fn engine_actions[ACT__COUNT] = {
@@ -104,6 +105,7 @@ const engine_action_fn engine_actions[ACT__COUNT] = {
     [ACT_ASSET_ARCHIVE] = asset_archive,
     [ACT_ASSET_COMPLETE] = asset_complete,
     [ACT_AEVENT_VALIDATE] = aevent_validate,
+    [ACT_BI_EXPORT_GET] = bi_export_get,
 };
 
 const engine_system_fn engine_workspace_hooks[] = {
@@ -113,8 +115,5 @@ const engine_system_fn engine_workspace_hooks[] = {
 };
 
 const engine_system_fn engine_timer_hooks[] = {
-    support_timers,
-    billing_timers,
-    integrations_dispatch,
-    NULL,
+    support_timers, billing_timers, integrations_dispatch, bi_timers, NULL,
 };

@@ -3,9 +3,11 @@
 #ifndef CAIRN_HOOKS_H
 #define CAIRN_HOOKS_H
 
+#include "core/ids.h"
 #include "schema/table.h"
 
 struct engine_call;
+struct asset_info;
 struct store_conn;
 struct res_row;
 
@@ -162,6 +164,38 @@ extern const res_hooks bi_report_hooks;
 extern const res_hooks bi_dashboard_hooks;
 extern const res_hooks bi_schedule_hooks;
 int bi_query_run(struct engine_call *c);
+/* BI exports (bi.c; the worker is events/exports.c). */
+extern const res_hooks bi_export_hooks;
+int bi_export_get(struct engine_call *c);
+/* Due schedules become exports (once across nodes), and exports past
+ * their 7 days are archived with their files removed. */
+int bi_timers(struct engine_call *c, int64_t now_ms);
+/* Who is told an export was made (the worker's wake-up), and telling. */
+void bi_exports_set_waker(void (*fn)(void));
+void bi_exports_poke(void);
+/* Up to cap exports of the workspace waiting to run, oldest first: the
+ * queued ones, and with orphans the running ones too (their worker is
+ * gone). Ids in ids[]. */
+int bi_exports_due(struct engine_call *c, bool orphans, char (*ids)[ID_MAX], int cap, int *n);
+/* On the writer: export id becomes running; *taken false when it is no
+ * longer queued or running (archived meanwhile). */
+int bi_export_claim(struct engine_call *c, const char *id, bool *taken);
+/* What running an export came to. */
+typedef struct bi_export_outcome {
+    bool ok;
+    char blob_key[96];
+    int64_t rows, bytes;
+    char error[512];
+} bi_export_outcome;
+/* On the worker's own reader connection: runs export id's query, its
+ * rows streamed into a new blob. Fills out; -1 only when the export
+ * itself cannot be read (store failure). */
+int bi_export_write(struct engine_call *c, const char *id, bi_export_outcome *out);
+/* On the writer: records the outcome (succeeded or failed). */
+int bi_export_record(struct engine_call *c, const char *id, const bi_export_outcome *o);
+/* The file a signed download of export id serves (status "available"
+ * once it succeeded), as assets_transfer_info. */
+int bi_export_transfer_info(struct engine_call *c, const char *id, struct asset_info *out);
 /* cms.c: collections' schemas, entries' fields, revisions and search */
 extern const res_hooks cms_collection_hooks;
 extern const res_hooks cms_entry_hooks;

@@ -1841,6 +1841,81 @@ static int pg_bi_run(pg_conn *c, arena *a, const res_def *r, const char *ws,
     return STORE_OK;
 }
 
+/* Streamed in libpq's single-row mode, so no result holds every row;
+ * under its own statement_timeout as pg_bi_run. Outside a transaction
+ * only: the statement is sent on its own, not through the pipeline. */
+static int pg_bi_each(pg_conn *c, const res_def *r, const char *ws, const store_bi_query *q,
+                      store_bi_row_fn fn, void *ud, store_err *e)
+{
+    if (c->in_tx) return store_fail(e, STORE_ERROR, "postgres: a streamed query in a transaction");
+    int rc = see(c, r, e);
+    if (rc) return rc;
+    pg_params tp = {.n = 0};
+    char ms[24];
+    snprintf(ms, sizeof ms, "%d", q->timeout_ms);
+    p_text(&tp, ms);
+    rc = run_done(c, "SELECT set_config('statement_timeout', $1, false)", &tp, e);
+    if (rc) return rc;
+    sql_bi_query(stmt(c), r, ws, q);
+    pg_params p;
+    params_of(&c->q, &p);
+    if (sql_failed(&c->q)) return store_fail(e, STORE_ERROR, "postgres: statement too large");
+    if (!PQsendQueryParams(c->db, sql_text(&c->q), p.n, NULL, p.v, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(c->db)) {
+        rc = result_fail(c, NULL, e);
+        while (PQgetResult(c->db)) /* drain whatever was sent */
+            ;
+        return rc;
+    }
+    store_val cells[64];
+    int nc = q->ncols < 64 ? q->ncols : 64, n = 0;
+    bool stopped = false, fits = true;
+    PGresult *res;
+    rc = STORE_OK;
+    while ((res = PQgetResult(c->db)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_SINGLE_TUPLE && !stopped && n < q->limit) {
+            for (int j = 0; j < nc; j++) {
+                store_val *v = &cells[j];
+                *v = (store_val){.kind = SV_NULL};
+                if (PQgetisnull(res, 0, j)) continue;
+                switch (q->cols[j].kind) {
+                case SV_INT:
+                    v->kind = SV_INT;
+                    fits = get_int64(res, 0, j, &v->i) && fits;
+                    break;
+                case SV_REAL:
+                    *v = (store_val){.kind = SV_REAL, .d = strtod(PQgetvalue(res, 0, j), NULL)};
+                    break;
+                default: *v = sv_text(PQgetvalue(res, 0, j));
+                }
+            }
+            n++;
+            if (fn(ud, cells)) {
+                stopped = true;
+                /* The rest is not wanted: the server stops sending. */
+                PGcancel *cancel = PQgetCancel(c->db);
+                char buf[256];
+                if (cancel) PQcancel(cancel, buf, sizeof buf);
+                PQfreeCancel(cancel);
+            }
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == STORE_OK &&
+                   !stopped) {
+            rc = result_fail(c, res, e);
+        }
+        PQclear(res);
+    }
+    store_err reset_e;
+    int reset = exec_sql(c, "RESET statement_timeout", &reset_e);
+    if (stopped) return store_fail(e, STORE_ERROR, "stopped");
+    if (rc == STORE_BUSY && strstr(e->msg, "statement timeout"))
+        return store_fail(e, STORE_TIMEOUT, "the query ran past its %d ms", q->timeout_ms);
+    if (rc) return rc;
+    if (!fits) return store_fail(e, STORE_RANGE, STORE_RANGE_FMT, r->name);
+    if (reset) *e = reset_e;
+    return reset;
+}
+
 /* Runs a rollup change built by sql.c, which changes no row when a
  * group would leave the range. */
 static int rollup_change(pg_conn *c, const res_def *r, store_err *e)

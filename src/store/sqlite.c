@@ -1502,6 +1502,47 @@ static int sq_bi_run(sq_conn *c, arena *a, const res_def *r, const char *ws,
     return rc;
 }
 
+/* Each row straight from the statement: text cells point into SQLite's
+ * own buffers, valid until the next step. */
+static int sq_bi_each(sq_conn *c, const res_def *r, const char *ws, const store_bi_query *q,
+                      store_bi_row_fn fn, void *ud, store_err *e)
+{
+    bi_page p = {.q = q};
+    sql_bi_query(stmt(c), r, ws, q);
+    sqlite3_stmt *st = prep_q(c, e);
+    if (!st) return STORE_ERROR;
+    p.deadline_ns = time_mono_ns() + (uint64_t)q->timeout_ms * 1000000u;
+    sqlite3_progress_handler(c->db, 1000, bi_deadline, &p);
+    store_val cells[64];
+    int nc = q->ncols < 64 ? q->ncols : 64, n = 0, src, rc = STORE_OK;
+    bool stopped = false;
+    while (n < q->limit && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int k = 0; k < nc; k++) {
+            cells[k] = (store_val){.kind = SV_NULL};
+            if (sqlite3_column_type(st, k) == SQLITE_NULL) continue;
+            switch (q->cols[k].kind) {
+            case SV_INT: cells[k] = sv_int(sqlite3_column_int64(st, k)); break;
+            case SV_REAL:
+                cells[k] = (store_val){.kind = SV_REAL, .d = sqlite3_column_double(st, k)};
+                break;
+            default: cells[k] = sv_text((const char *)sqlite3_column_text(st, k));
+            }
+        }
+        n++;
+        if (fn(ud, cells)) {
+            stopped = true;
+            break;
+        }
+    }
+    if (!stopped && n < q->limit && src != SQLITE_DONE) rc = sqlfail(c, e, src);
+    done(st);
+    sqlite3_progress_handler(c->db, 0, NULL, NULL);
+    if (rc != STORE_OK && p.fired)
+        rc = store_fail(e, STORE_TIMEOUT, "the query ran past its %d ms", q->timeout_ms);
+    if (stopped) rc = store_fail(e, STORE_ERROR, "stopped");
+    return rc;
+}
+
 /* Runs a rollup change built by sql.c, which changes no row when a
  * group would leave the range. */
 static int rollup_change(sq_conn *c, const res_def *r, store_err *e)

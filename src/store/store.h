@@ -522,5 +522,15 @@ typedef struct store_bi_query {
  * STORE_RANGE when a sum leaves 64 bits. Meant for reader connections. */
 int store_bi_run(store_conn *c, arena *a, const res_def *r, const char *ws, const store_bi_query *q,
                  store_val **cells, int *n, bool *more, store_err *e);
+/* One row of a streamed BI query: q->ncols cells, valid during the call
+ * only. Non-zero stops the query. */
+typedef int (*store_bi_row_fn)(void *ud, const store_val *cells);
+/* Runs q as store_bi_run does but hands each row to fn as it is read,
+ * holding none (an export of a million rows): at most q->limit rows.
+ * STORE_TIMEOUT past q->timeout_ms; STORE_ERROR ("stopped") when fn
+ * stopped it. Meant for a worker's reader connection outside a
+ * transaction. */
+int store_bi_each(store_conn *c, const res_def *r, const char *ws, const store_bi_query *q,
+                  store_bi_row_fn fn, void *ud, store_err *e);
 
 #endif

@@ -52,8 +52,9 @@ REF_RE = re.compile(r"\bid of an? ([a-z][a-z0-9_]*) in the same workspace")
 TYPED_REF_RE = re.compile(r"\bid of a record, of the type ([a-z][a-z0-9_]*) names")
 PARAM_RE = re.compile(r"\{([^}]+)\}")
 # Routes that are not data: their answers change with every request.
-# An asset's bytes are behind a signed link (download_url), not a key.
-NOT_DATA = ("/metrics", "/healthz", "/readyz", "/v1/openapi.json", "/v1/assets/{id}/content")
+# An asset's bytes, and an export's file, are behind a signed link (download_url), not a key.
+NOT_DATA = ("/metrics", "/healthz", "/readyz", "/v1/openapi.json", "/v1/assets/{id}/content",
+            "/v1/bi/exports/{id}/content")
 # URLs of routes the document marks x-append-only (a log every call adds
 # to, refused calls too): what they held before must be there unchanged,
 # and more may follow.
