@@ -279,6 +279,20 @@ def test_entry_failing_its_schema_names_the_path_and_stores_nothing():
     mine = A.create("/v1/contacts", {"name": "Author"})
     got = expect(A.patch("/v1/cms/entries/" + e["id"], {"fields": {"author": mine["id"]}}), 200)["data"]
     eq(got["fields"]["author"], mine["id"], "a reference of the workspace")
+    # So is an asset of the workspace; another workspace's is refused as a missing one.
+    def asset(client, contact):
+        return client.create("/v1/assets", {"asset_type": "image", "file_name": "hero.png",
+                                            "mime_type": "image/png", "related_resource_type": "contact",
+                                            "related_resource_id": contact["id"]})
+    hero = asset(A, mine)
+    got = expect(A.patch("/v1/cms/entries/" + e["id"], {"fields": {"hero": hero["id"]}}), 200)["data"]
+    eq(got["fields"]["hero"], hero["id"], "an asset of the workspace")
+    theirs = asset(B, b_contact)
+    r = expect(A.patch("/v1/cms/entries/" + e["id"], {"fields": {"hero": theirs["id"]}}), 400,
+               "validation_failed")
+    eq(r["error"]["param"], "fields.hero", "another workspace's asset")
+    eq(expect(A.get("/v1/cms/entries/" + e["id"]), 200)["data"]["fields"]["hero"], hero["id"],
+       "the refused PATCH changed nothing")
 
 
 def test_entry_top_level_references_follow_the_engine():
