@@ -183,7 +183,13 @@ static int pg_link(pg_conn *c, store_err *e)
         msg[strcspn(msg, "\n")] = '\0';
         PQfinish(c->db);
         c->db = NULL;
-        return store_fail(e, STORE_UNAVAILABLE, "postgres: %s", msg);
+        /* A new session writes the relation cache file when DDL made the
+         * last one stale; PostgreSQL then fails with no SQLSTATE of its own
+         * when that write fails, most often because its disk is full. */
+        bool init_file = strstr(msg, "could not write init file") != NULL;
+        return store_fail(e, STORE_UNAVAILABLE, "postgres: %s%s",
+                          init_file ? "its disk is probably full (no relation cache file): " : "",
+                          msg);
     }
     PQsetNoticeProcessor(c->db, quiet, NULL);
     /* Statements are prepared once per connection; with the default plan
