@@ -11,6 +11,7 @@
  * transaction, to the accounts of the default chart, which every workspace
  * gets and which a currency's first posting completes. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -514,30 +515,9 @@ int account_balance(engine_call *c)
 static int load_accounts(engine_call *c, res_row **out, int *nout)
 {
     const res_def *r = RES(ACCOUNT);
-    int cap = 0;
-    *nout = 0;
-    *out = NULL;
     store_query q = {
         .sort_by = &r->fields[ACCOUNT_code], .ascending = true, .limit = 100, .link_field = -1};
-    for (;;) {
-        res_row *rows;
-        int n;
-        bool more;
-        store_err e;
-        int rc = store_rec_list(c->conn, c->a, r, c->ws, &q, &rows, &n, &more, &e);
-        if (rc) return engine_store_fail(c, rc, &e);
-        if (*nout + n > cap) {
-            cap = (*nout + n) * 2;
-            res_row *grown = arena_alloc(c->a, sizeof *grown * (size_t)cap);
-            if (*nout) memcpy(grown, *out, sizeof *grown * (size_t)*nout);
-            *out = grown;
-        }
-        memcpy(*out + *nout, rows, sizeof *rows * (size_t)n);
-        *nout += n;
-        if (!more || n == 0) return 0;
-        q.after_rid = rows[n - 1].rid;
-        q.after_val = rows[n - 1].vals[ACCOUNT_code];
-    }
+    return engine_rows(c, r, &q, INT_MAX, out, nout);
 }
 
 int trial_balance(engine_call *c)

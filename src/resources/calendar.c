@@ -115,6 +115,39 @@ static bool same(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
+typedef struct busy_acc {
+    const char *param;
+    cal_span *spans;
+    const char **ids;
+    int n, cap;
+} busy_acc;
+
+static int busy_add(engine_call *c, const res_row *row, void *ud)
+{
+    busy_acc *b = ud;
+    const char *ev = engine_text(row, CATT_event_id);
+    int64_t s = engine_int(row, CATT_starts_at, 0);
+    /* An event's rows (one per member) share its start: a team's event is
+     * listed once. */
+    for (int k = b->n - 1; k >= 0 && b->spans[k].start == s; k--)
+        if (same(b->ids[k], ev)) return 0;
+    if (b->n == SPANS_MAX)
+        return engine_fail(c, EK_INVALID, b->param, "more than %d events in the range: narrow it",
+                           SPANS_MAX);
+    if (b->n == b->cap) {
+        b->cap *= 2;
+        cal_span *sp = arena_alloc(c->a, sizeof *sp * (size_t)b->cap);
+        const char **d = arena_alloc(c->a, sizeof *d * (size_t)b->cap);
+        memcpy(sp, b->spans, sizeof *sp * (size_t)b->n);
+        memcpy(d, b->ids, sizeof *d * (size_t)b->n);
+        b->spans = sp, b->ids = d;
+    }
+    b->ids[b->n] = ev;
+    b->spans[b->n] = (cal_span){.start = s, .end = engine_int(row, CATT_ends_at, 0), .tag = b->n};
+    b->n++;
+    return 0;
+}
+
 /* The busy spans meeting [lo, hi) of `member` (NULL: of every member), in
  * start order, each tagged with its index in *ids (the events', each
  * once). More than SPANS_MAX is a 400 naming `param` (the range's end). */
@@ -134,47 +167,12 @@ static int member_busy(engine_call *c, const char *member, int64_t lo, int64_t h
                      .ascending = true,
                      .limit = 100,
                      .link_field = -1};
-    int cap = 128;
-    *spans = arena_alloc(c->a, sizeof **spans * (size_t)cap);
-    *ids = arena_alloc(c->a, sizeof **ids * (size_t)cap);
-    *n = 0;
-    for (;;) {
-        res_row *rows;
-        int got;
-        bool more;
-        store_err e;
-        int rc = store_rec_list(c->conn, c->a, r, c->ws, &q, &rows, &got, &more, &e);
-        if (rc) return engine_store_fail(c, rc, &e);
-        if (*n + got > cap) {
-            while (cap < *n + got)
-                cap *= 2;
-            cal_span *sp = arena_alloc(c->a, sizeof *sp * (size_t)cap);
-            const char **d = arena_alloc(c->a, sizeof *d * (size_t)cap);
-            memcpy(sp, *spans, sizeof *sp * (size_t)*n);
-            memcpy(d, *ids, sizeof *d * (size_t)*n);
-            *spans = sp, *ids = d;
-        }
-        for (int i = 0; i < got; i++) {
-            const char *ev = engine_text(&rows[i], CATT_event_id);
-            int64_t s = engine_int(&rows[i], CATT_starts_at, 0);
-            /* An event's rows (one per member) share its start: a team's
-             * event is listed once. */
-            bool seen = false;
-            for (int k = *n - 1; k >= 0 && (*spans)[k].start == s && !seen; k--)
-                seen = same((*ids)[k], ev);
-            if (seen) continue;
-            if (*n == SPANS_MAX)
-                return engine_fail(c, EK_INVALID, param,
-                                   "more than %d events in the range: narrow it", SPANS_MAX);
-            (*ids)[*n] = ev;
-            (*spans)[*n] =
-                (cal_span){.start = s, .end = engine_int(&rows[i], CATT_ends_at, 0), .tag = *n};
-            (*n)++;
-        }
-        if (!more || got == 0) return 0;
-        q.after_rid = rows[got - 1].rid;
-        q.after_val = rows[got - 1].vals[CATT_starts_at];
-    }
+    busy_acc acc = {.param = param, .cap = 128};
+    acc.spans = arena_alloc(c->a, sizeof *acc.spans * (size_t)acc.cap);
+    acc.ids = arena_alloc(c->a, sizeof *acc.ids * (size_t)acc.cap);
+    int rc = engine_each_row(c, r, &q, busy_add, &acc);
+    *spans = acc.spans, *ids = acc.ids, *n = acc.n;
+    return rc;
 }
 
 static const char *iso(engine_call *c, int64_t ms)

@@ -331,25 +331,14 @@ static int fields_check(engine_call *c, const schema *s, json_t *fs, const char 
     return 0;
 }
 
-/* Calls fn for every entry of collection `col` (a page of rows at a time):
- * 0, or -1 with the call's error set. */
+/* Calls fn for every entry of collection `col` (a page of rows at a time;
+ * fn as engine_each_row's): 0, or -1 with the call's error set. */
 static int each_entry(engine_call *c, const char *col,
                       int (*fn)(engine_call *c, const res_row *row, void *ud), void *ud)
 {
     store_filter f = {.field = CMSENTRY_collection_id, .v = sv_text(col)};
     store_query sq = {.filters = &f, .nfilters = 1, .limit = PAGE, .link_field = -1};
-    for (;;) {
-        res_row *rows;
-        int n;
-        bool more;
-        store_err e;
-        int rc = store_rec_list(c->conn, c->a, RES(CMSENTRY), c->ws, &sq, &rows, &n, &more, &e);
-        if (rc) return engine_store_fail(c, rc, &e);
-        for (int i = 0; i < n; i++)
-            if (fn(c, &rows[i], ud)) return -1;
-        if (!more || n == 0) return 0;
-        sq.after_rid = rows[n - 1].rid;
-    }
+    return engine_each_row(c, RES(CMSENTRY), &sq, fn, ud);
 }
 
 /* A unique field's value held by another entry of the collection. */
@@ -367,7 +356,7 @@ static int dup_one(engine_call *c, const res_row *row, void *ud)
     json_t *fs = text ? json_loads(text, 0, NULL) : NULL;
     if (json_equal(json_object_get(fs, d->key), d->value)) d->found = arena_strdup(c->a, row->id);
     json_decref(fs);
-    return 0;
+    return d->found != NULL;
 }
 
 /* The schema's first unique field, or NULL. */
@@ -400,18 +389,7 @@ static int dup_indexed(engine_call *c, const char *col, const char *key, dup_fin
     store_filter f[2] = {{.field = CMSENTRY_collection_id, .v = sv_text(col)},
                          {.field = CMSENTRY_unique_key, .v = sv_text(key)}};
     store_query sq = {.filters = f, .nfilters = 2, .limit = PAGE, .link_field = -1};
-    for (;;) {
-        res_row *rows;
-        int n;
-        bool more;
-        store_err e;
-        int rc = store_rec_list(c->conn, c->a, RES(CMSENTRY), c->ws, &sq, &rows, &n, &more, &e);
-        if (rc) return engine_store_fail(c, rc, &e);
-        for (int i = 0; i < n; i++)
-            dup_one(c, &rows[i], d);
-        if (!more || n == 0 || d->found) return 0;
-        sq.after_rid = rows[n - 1].rid;
-    }
+    return engine_each_row(c, RES(CMSENTRY), &sq, dup_one, d);
 }
 
 static int unique_check(engine_call *c, const schema *s, json_t *fs, const char *col,
@@ -549,7 +527,7 @@ static int live_entry(engine_call *c, const res_row *row, void *ud)
     (void)c;
     if (is(engine_text(row, CMSENTRY_status), "archived")) return 0;
     *(const char **)ud = row->id;
-    return -1; /* one is enough */
+    return 1; /* one is enough */
 }
 
 /* A collection goes with its archived entries (the engine follows their

@@ -2256,6 +2256,52 @@ int engine_aggregate(engine_call *c, const res_def *r, const store_filter *f, in
     return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
+int engine_each_row(engine_call *c, const res_def *r, store_query *q,
+                    int (*fn)(engine_call *c, const res_row *row, void *ud), void *ud)
+{
+    for (;;) {
+        res_row *rows;
+        int n;
+        bool more;
+        store_err e;
+        int rc = store_rec_list(c->conn, c->a, r, c->ws, q, &rows, &n, &more, &e);
+        if (rc) return engine_store_fail(c, rc, &e);
+        for (int i = 0; i < n; i++) {
+            int stop = fn(c, &rows[i], ud);
+            if (stop) return stop < 0 ? -1 : 0;
+        }
+        if (!more || n == 0) return 0;
+        q->after_rid = rows[n - 1].rid;
+        if (q->sort_by) q->after_val = rows[n - 1].vals[q->sort_by - r->fields];
+    }
+}
+
+typedef struct rows_acc {
+    res_row *rows;
+    int n, cap, max;
+} rows_acc;
+
+static int rows_add(engine_call *c, const res_row *row, void *ud)
+{
+    rows_acc *acc = ud;
+    if (acc->n == acc->cap) {
+        acc->cap = acc->cap ? acc->cap * 2 : 64;
+        res_row *grown = arena_alloc(c->a, sizeof *grown * (size_t)acc->cap);
+        if (acc->n) memcpy(grown, acc->rows, sizeof *grown * (size_t)acc->n);
+        acc->rows = grown;
+    }
+    acc->rows[acc->n++] = *row;
+    return acc->n > acc->max;
+}
+
+int engine_rows(engine_call *c, const res_def *r, store_query *q, int max, res_row **out, int *n)
+{
+    rows_acc acc = {.max = max};
+    int rc = engine_each_row(c, r, q, rows_add, &acc);
+    *out = acc.rows, *n = acc.n;
+    return rc;
+}
+
 /* ----------------------------------------------------------------- merge */
 
 /* Field i of o pointed at a merged-away record (ud: {from, to}): it now

@@ -407,6 +407,14 @@ int engine_update_from(engine_call *c, const res_def *r, const res_row *old, jso
  * two fields (-1: unused). */
 int engine_aggregate(engine_call *c, const res_def *r, const store_filter *f, int nf, int g0,
                      int g1, int sum, store_agg_row **rows, int *n);
+/* Every row of r that q selects, a page of q->limit at a time (q's cursor
+ * moves along): fn answers 0 to go on, 1 to stop there, -1 with the call's
+ * error set. 0 once done or stopped, -1 on an error. */
+int engine_each_row(engine_call *c, const res_def *r, store_query *q,
+                    int (*fn)(engine_call *c, const res_row *row, void *ud), void *ud);
+/* The rows of r that q selects, in one arena array: all of them, or the
+ * first pages once more than max are read (so *n > max says "too many"). */
+int engine_rows(engine_call *c, const res_def *r, store_query *q, int max, res_row **out, int *n);
 /* One page of r for sq, with the next cursor as GET /v1/{r}?sort=`sort`
  * would give it (NULL on the last page). */
 int engine_page(engine_call *c, const res_def *r, store_query *sq, const char *sort, res_row **rows,

@@ -1294,18 +1294,12 @@ static int filter_contacts(engine_call *c, const char *filter_json, id_list *out
     if (none) return 0;
     sq.limit = 1000;
     sq.after_rid = 0;
-    for (;;) {
-        res_row *rows;
-        int n;
-        bool more;
-        store_err e;
-        int rc = store_rec_list(c->conn, c->a, RES(CONTACT), c->ws, &sq, &rows, &n, &more, &e);
-        if (rc) return engine_store_fail(c, rc, &e);
-        for (int i = 0; i < n; i++)
-            id_push(c, out, arena_strdup(c->a, rows[i].id));
-        if (!more || n == 0 || out->n > max) return 0;
-        sq.after_rid = rows[n - 1].rid;
-    }
+    res_row *rows;
+    int n;
+    if (engine_rows(c, RES(CONTACT), &sq, max, &rows, &n)) return -1;
+    for (int i = 0; i < n; i++)
+        id_push(c, out, arena_strdup(c->a, rows[i].id));
+    return 0;
 }
 
 /* Contact ids of the campaign contacts whose field equals value, one
@@ -1430,26 +1424,7 @@ static int campaign_rows(engine_call *c, const char *camp, const store_filter *f
                       .limit = 1000,
                       .link_field = CCONTACT_campaign_id,
                       .link_value = camp};
-    int cap = 0;
-    *out = NULL, *nout = 0;
-    for (;;) {
-        res_row *rows;
-        int n;
-        bool more;
-        store_err e;
-        int rc = store_rec_list(c->conn, c->a, RES(CCONTACT), c->ws, &sq, &rows, &n, &more, &e);
-        if (rc) return engine_store_fail(c, rc, &e);
-        if (*nout + n > cap) {
-            cap = (*nout + n) * 2;
-            res_row *grown = arena_alloc(c->a, sizeof *grown * (size_t)cap);
-            if (*nout) memcpy(grown, *out, sizeof *grown * (size_t)*nout);
-            *out = grown;
-        }
-        if (n) memcpy(*out + *nout, rows, sizeof *rows * (size_t)n);
-        *nout += n;
-        if (!more || n == 0 || *nout > max) return 0;
-        sq.after_rid = rows[n - 1].rid;
-    }
+    return engine_rows(c, RES(CCONTACT), &sq, max, out, nout);
 }
 
 /* Deletes every record of r for this campaign and contact (through the
