@@ -35,13 +35,13 @@
 #include "store/search.h"
 
 /* The prefix of the title's words in search_text: one search word, so a
- * title word "launch" is also indexed as "0launch". One character: on
- * PostgreSQL a search walks the postings of its word's first four
+ * title word "launch" is also indexed as "0launch". The store's mark
+ * (search.h): on PostgreSQL a search walks the postings of its word's first
  * characters, and under a longer mark ("cmsttl") every title word of the
  * collection shared one posting list (a rare title word walked all of
  * them: seconds on 100,000 entries). A text word that starts so ("0x")
  * may match a title query: title hits are checked against the title. */
-#define TITLE_MARK "0"
+#define TITLE_MARK SEARCH_MARK
 /* The longest value of a string field; text and markdown ones may hold
  * what an object member may (engine.c's flat objects: 10000). */
 #define STRING_MAX 1000

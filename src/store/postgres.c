@@ -781,10 +781,13 @@ static int search_def_record(pg_conn *c, const char *name, const char *def, stor
  * one definition the triggers and the filling share. */
 static void terms_query(buf *b, const char *tsv)
 {
+    /* A marked word's mark (search.h) comes on top of the prefix. */
     buf_printf(b,
-               "SELECT DISTINCT left(l, k.n) FROM unnest(tsvector_to_array(%s)) AS l, "
-               "(VALUES (%d), (%d)) AS k(n) WHERE length(l) > %d",
-               tsv, SEARCH_TAG_LEN + TERM_SHORT, SEARCH_TAG_LEN + TERM_LONG, SEARCH_TAG_LEN);
+               "SELECT DISTINCT left(l, k.n + m.x) FROM unnest(tsvector_to_array(%1$s)) AS l, "
+               "LATERAL (SELECT (substr(l, %2$d, 1) = '%3$s')::int AS x) AS m, "
+               "(VALUES (%4$d), (%5$d)) AS k(n) WHERE length(l) > %6$d + m.x",
+               tsv, SEARCH_TAG_LEN + 1, SEARCH_MARK, SEARCH_TAG_LEN + TERM_SHORT,
+               SEARCH_TAG_LEN + TERM_LONG, SEARCH_TAG_LEN);
 }
 
 /* The postings' table, trigger function and triggers are recorded with
@@ -835,7 +838,8 @@ static int sync_terms(pg_conn *c, const res_def *r, store_err *e)
                    "LATERAL (",
                    r->table);
         terms_query(&b, "search_tsv");
-        buf_puts(&b, ") AS x(t);");
+        /* Planned from what they hold now, not from before the refill. */
+        buf_printf(&b, ") AS x(t); ANALYZE %s_terms;", r->table);
         rc = exec_sql(c, buf_cstr(&b), e);
         buf_free(&b);
         if (rc == STORE_OK) rc = search_def_record(c, name, buf_cstr(&ddl), e);
@@ -1480,7 +1484,8 @@ typedef struct tsq_ctx {
     int nwords; /* words kept below, in the order typed */
     const char *word[TERM_WORDS];
     int len[TERM_WORDS];   /* bytes */
-    int chars[TERM_WORDS]; /* characters, as SQL's left() counts them */
+    int chars[TERM_WORDS]; /* characters, as SQL's left() counts them, less the mark */
+    int mark[TERM_WORDS];  /* 1 when the word carries SEARCH_MARK */
 } tsq_ctx;
 
 static void tsq_word(const char *w, size_t n, void *ud)
@@ -1494,7 +1499,8 @@ static void tsq_word(const char *w, size_t n, void *ud)
         int k = x->nwords++;
         x->word[k] = w;
         x->len[k] = (int)n;
-        x->chars[k] = 0;
+        x->mark[k] = n > 0 && w[0] == SEARCH_MARK[0];
+        x->chars[k] = -x->mark[k];
         for (size_t i = 0; i < n; i++)
             x->chars[k] += ((unsigned char)w[i] & 0xC0) != 0x80;
     }
@@ -1508,7 +1514,8 @@ static void term_expr(sql_stmt *q, buf *b, const tsq_ctx *x, int i)
 {
     buf_puts(b, "left(lower(");
     sql_param(q, b, sv_text(arena_printf(&q->mem, "%s%.*s", x->tag, x->len[i], x->word[i])));
-    buf_printf(b, "), %d)", SEARCH_TAG_LEN + (x->chars[i] >= TERM_LONG ? TERM_LONG : TERM_SHORT));
+    buf_printf(b, "), %d)",
+               SEARCH_TAG_LEN + x->mark[i] + (x->chars[i] >= TERM_LONG ? TERM_LONG : TERM_SHORT));
 }
 
 /* A search page: the tsvector checks every row against the whole query
@@ -1519,7 +1526,7 @@ static bool pg_search(sql_stmt *q, const res_def *r, const char *ws, const store
     search_tag(ws, tag);
     buf tsq;
     buf_init(&tsq, 1 << 16);
-    tsq_ctx x = {&tsq, &q->mem, tag, 0, 0, {0}, {0}, {0}};
+    tsq_ctx x = {&tsq, &q->mem, tag, 0, 0, {0}, {0}, {0}, {0}};
     if (search_words(query->fts, tsq_word, &x) == 0) {
         buf_free(&tsq);
         return false;

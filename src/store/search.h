@@ -16,6 +16,12 @@
 
 #define SEARCH_TAG_LEN 7 /* 'w' + 6 base-36 characters */
 
+/* A word may carry this mark in front, to be told apart from the same word
+ * unmarked (cms.c marks its titles' words so: "0launch"). PostgreSQL's
+ * postings cut words at fixed prefix lengths, and the mark does not count
+ * towards them: a marked word's prefix is as selective as the word's. */
+#define SEARCH_MARK "0"
+
 /* Writes the tag of a workspace id (SEARCH_TAG_LEN chars + NUL). */
 void search_tag(const char *workspace_id, char out[SEARCH_TAG_LEN + 1]);
 
