@@ -164,6 +164,34 @@ def test_validate_reports_every_problem():
        [("properties.workspace_id", "missing_property")], "no properties at all")
 
 
+def test_validate_sees_each_change_at_once():
+    """Validate keeps definitions a moment per thread; a change made on this
+    server is seen by the next validate, never an old copy."""
+    p = A.create(PROPS, {"key": "fresh_prop", "type": "string"})
+    e = A.create(EVENTS, {"name": "fresh_event", "properties": ["fresh_prop"]})
+    body = {"name": "fresh_event", "properties": {"fresh_prop": "text"}}
+    for _ in range(4):  # kept by each worker thread
+        eq(expect(validate(body), 200)["data"]["valid"], True, "valid as defined")
+    expect(A.patch("%s/%s" % (PROPS, p["id"]), {"type": "integer", "required": True}), 200)
+    for _ in range(4):
+        d = expect(validate(body), 200)["data"]
+        eq([(x["param"], x["code"]) for x in d["errors"]],
+           [("properties.fresh_prop", "invalid_type")], "the property's new type")
+        d = expect(validate({"name": "fresh_event"}), 200)["data"]
+        eq([x["code"] for x in d["errors"]], ["missing_property"], "now required")
+    expect(A.patch("%s/%s" % (EVENTS, e["id"]), {"properties": []}), 200)
+    for _ in range(4):
+        d = expect(validate(body), 200)["data"]
+        eq([x["code"] for x in d["errors"]], ["unexpected_property"], "no longer listed")
+    expect(A.delete("%s/%s" % (EVENTS, e["id"])), 200)
+    for _ in range(4):
+        expect(validate(body), 404, "not_found", param="name")
+    A.create(EVENTS, {"name": "fresh_event", "properties": ["fresh_prop"]})
+    for _ in range(4):
+        eq(expect(validate({"name": "fresh_event", "properties": {"fresh_prop": 5}}), 200)
+           ["data"]["valid"], True, "defined again")
+
+
 def test_validate_refusals_and_stores_nothing():
     props, events = count(A, PROPS), count(A, EVENTS)
     expect(validate({"name": "never_defined", "properties": {}}), 404, "not_found", param="name")
