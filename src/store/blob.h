@@ -36,7 +36,8 @@ bool blob_ready(void);
 typedef struct blob_put {
     int fd;
     uint64_t size;
-    void *md; /* EVP_MD_CTX */
+    uint64_t started; /* bytes whose writeback has been started */
+    void *md;         /* EVP_MD_CTX */
     char name[96];
     char tmp[BLOB_PATH], final[BLOB_PATH];
 } blob_put;
