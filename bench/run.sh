@@ -9,7 +9,8 @@
 #    into the cached database; removed at exit) and serves that with
 #    build/cairn on a free loopback port; the server is stopped with SIGTERM
 #    on exit, always.
-# 3. Runs each wrk scenario (bench/<name>.lua) after a short warm-up,
+# 3. Runs each wrk scenario (bench/<name>.lua) after a short warm-up (and
+#    upload and export, timed with curl),
 #    checks that no more than 0.1% of responses are non-2xx or failed, and
 #    prints a table against the targets, also saved to build/bench/results.txt.
 #
@@ -32,6 +33,7 @@
 #   BENCH_WORKSPACES    workspaces                      (default 10)
 #   BENCH_KEYS          API keys per workspace          (default 4)
 #   BENCH_SCENARIOS     which to run, space-separated   (default: all)
+#   BENCH_UPLOADS       10 MiB uploads of `upload`      (default 10)
 #   BENCH_SERVER_ARGS   extra `cairn serve` flags, e.g. "--threads 1"
 #   BUILD               the build folder holding cairn and bench-gen, where
 #                       bench/ is kept too (default build, as the Makefile's)
@@ -66,7 +68,7 @@ threads=${BENCH_THREADS:-2}
 warmup=${BENCH_WARMUP:-2s}
 workspaces=${BENCH_WORKSPACES:-10}
 keys=${BENCH_KEYS:-4}
-scenarios=${BENCH_SCENARIOS:-get mcp_get list cursor search create board move dashboard invoice journal trial tickets mcp_tools cms_search cms_create bi_count}
+scenarios=${BENCH_SCENARIOS:-get mcp_get list cursor search create board move dashboard invoice journal trial tickets mcp_tools cms_search cms_create bi_count validate upload export}
 server_args=${BENCH_SERVER_ARGS:-}
 
 build=${BUILD:-build}
@@ -78,6 +80,7 @@ rundb=$out/run.db
 data_lua=$out/data.lua
 data_sh=$out/data.sh
 results=$out/results.txt
+blobs=$out/blobs
 if [[ $backend == postgres ]]; then
   db=${CAIRN_TEST_PG%/*}/cairn_bench
   rundb=$db
@@ -141,18 +144,42 @@ if [[ $backend == sqlite ]]; then
   sync "$rundb"
 fi
 
+# A workspace of its own for validate and upload, with keys that may
+# write analytics definitions and assets (the generated ones are CRM keys):
+# made with the CLI, as an operator would, before the server starts.
+extra_tokens=()
+for k in $(seq 0 7); do
+  tok=$("$cairn" key create --workspace bench-extra --name "bench-extra-$k" \
+    --scopes crm:read,crm:write,analytics:read,analytics:write,assets:read,assets:write \
+    --db "$rundb" | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
+  [[ -n $tok ]] || die "cairn key create printed no token"
+  extra_tokens+=("$tok")
+done
+
+# The export's key: the generated BI keys may run queries and create
+# exports (bi:write), not read them back (bi:read).
+bi_ws=$("$cairn" key list --db "$rundb" |
+  sed -n 's/.*"workspace_id":"\([^"]*\)","name":"bench-bi-0".*/\1/p')
+[[ -n $bi_ws ]] || die "no key bench-bi-0 in $rundb"
+export_token=$("$cairn" key create --workspace "$bi_ws" --name bench-bi-export \
+  --scopes bi:read,bi:write,crm:read --db "$rundb" | sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p')
+[[ -n $export_token ]] || die "cairn key create printed no token"
+
 # -------------------------------------------------------------- server
 # shellcheck source=bench/server.sh
 source bench/server.sh
 cleanup() {
   stop_server || true
-  [[ $backend == postgres ]] || rm -f "$rundb" "$rundb-wal" "$rundb-shm"
+  # The database and what the server keeps beside it (its key), and the
+  # uploads' bytes.
+  rm -rf "$blobs"
+  [[ $backend == postgres ]] || rm -f "$rundb" "$rundb-wal" "$rundb-shm" "$rundb.key"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # shellcheck disable=SC2086 # server_args is a list of flags
-start_server "$out" "$rundb" $server_args
+start_server "$out" "$rundb" --data-dir "$blobs" $server_args
 echo "bench: server $url (pid $server_pid), $(nproc) cores"
 
 # ---------------------------------------------------------- smoke test
@@ -222,6 +249,88 @@ print(sum(r[1] for r in d["rows"]), len(d["rows"]))' "$out/smoke.body")
 ((bi_sum == bi_contacts && bi_rows == BENCH_BI_GROUPS)) ||
   die "BI counts $bi_sum contacts in $bi_rows countries, the generator wrote $bi_contacts in $BENCH_BI_GROUPS"
 
+# Validate: 004's example definition (first_contact_created with
+# tenant_id and workspace_id), which the example payload passes.
+SMOKE_TOKEN=${extra_tokens[0]} smoke POST /v1/analytics/properties '{"key":"tenant_id","type":"string"}'
+SMOKE_TOKEN=${extra_tokens[0]} smoke POST /v1/analytics/properties \
+  '{"key":"workspace_id","type":"string","required":true}'
+SMOKE_TOKEN=${extra_tokens[0]} smoke POST /v1/analytics/events \
+  '{"name":"first_contact_created","owner":"growth","properties":["tenant_id","workspace_id"]}'
+SMOKE_TOKEN=${extra_tokens[0]} smoke POST /v1/analytics/events/validate \
+  '{"name":"first_contact_created","properties":{"workspace_id":"ws_bench","tenant_id":"tenant_42"}}'
+grep -q '"valid":true' "$out/smoke.body" || die "validate: $(head -c 500 "$out/smoke.body")"
+{
+  echo "return { tokens = {"
+  printf '  "%s",\n' "${extra_tokens[@]}"
+  echo "} }"
+} >"$out/validate-data.lua"
+export BENCH_VALIDATE_DATA=$out/validate-data.lua
+# Upload: assets hang off a record of the workspace.
+SMOKE_TOKEN=${extra_tokens[0]} smoke POST /v1/contacts '{"name":"Asset Owner"}'
+asset_owner=$(sed -n 's/.*"id":"\(con_[^"]*\)".*/\1/p' "$out/smoke.body")
+[[ -n $asset_owner ]] || die "no contact id: $(head -c 500 "$out/smoke.body")"
+
+# upload: BENCH_UPLOADS (10) uploads of 10 MiB, one at a time: the intent
+# (POST /v1/assets), the PUT of the bytes to its upload_url (answered once
+# the file is fsynced and renamed), and complete. The PUT's time makes the
+# figures: req/s is uploads per second, p50 and p99 (the slowest, at 10)
+# the PUT's duration in ms; the target is the median PUT's MB/s.
+upload_bytes=$((10 * 1024 * 1024))
+run_upload() { # sets r[] as a wrk run would
+  local n=${BENCH_UPLOADS:-10} file=$out/upload.bin times=() i code upurl aid t
+  head -c "$upload_bytes" /dev/urandom >"$file"
+  local sum256
+  sum256=$(sha256sum "$file" | cut -d' ' -f1)
+  r[non2xx]=0 r[errors]=0
+  for ((i = 0; i < n; i++)); do
+    SMOKE_TOKEN=${extra_tokens[$((i % 8))]} smoke POST /v1/assets \
+      "{\"asset_type\":\"attachment\",\"file_name\":\"bench-$i.bin\",\"mime_type\":\"application/octet-stream\",\"related_resource_type\":\"contact\",\"related_resource_id\":\"$asset_owner\"}"
+    aid=$(sed -n 's/.*"id":"\(asset_[^"]*\)".*/\1/p' "$out/smoke.body")
+    upurl=$(sed -n 's/.*"upload_url":"\([^"]*\)".*/\1/p' "$out/smoke.body")
+    [[ -n $aid && -n $upurl ]] || die "upload: no asset id or upload_url: $(head -c 500 "$out/smoke.body")"
+    read -r code t < <(curl -sS -o "$out/upload.body" -w '%{http_code} %{time_total}\n' -X PUT \
+      -H 'Content-Type: application/octet-stream' --data-binary "@$file" "$upurl")
+    if [[ $code != 2?? ]]; then
+      r[non2xx]=$((r[non2xx] + 1))
+      echo "bench: upload: PUT answered $code: $(head -c 300 "$out/upload.body")" >&2
+      continue
+    fi
+    times+=("$t")
+    SMOKE_TOKEN=${extra_tokens[$((i % 8))]} smoke POST "/v1/assets/$aid/complete" \
+      "{\"byte_size\":$upload_bytes,\"checksum_sha256\":\"$sum256\"}"
+  done
+  rm -f "$file"
+  ((${#times[@]} > 0)) || die "upload: no upload succeeded"
+  read -r "r[rps]" "r[p50_ms]" "r[p99_ms]" "r[mbps]" < <(printf '%s\n' "${times[@]}" | sort -g | awk -v b="$upload_bytes" '
+    { t[NR] = $1; s += $1 }
+    END { m = t[int((NR + 1) / 2)]; printf "%.2f %.3f %.3f %.0f\n", NR / s, m * 1000, t[NR] * 1000, b / m / 1e6 }')
+  r[requests]=$n
+}
+
+# export: a CSV export of the BI workspace's contacts (BENCH_BI_CONTACTS),
+# from its POST to the poll that sees it succeeded (every 50 ms), and a
+# check that it holds every contact. p50 and p99 are that one duration.
+run_export() {
+  local t0 t1 id status rows
+  t0=$(date +%s.%N)
+  SMOKE_TOKEN=$export_token smoke POST /v1/bi/exports '{"query":{"source":"contacts"},"format":"csv"}'
+  id=$(sed -n 's/.*"id":"\(exp_[^"]*\)".*/\1/p' "$out/smoke.body")
+  [[ -n $id ]] || die "export: no id: $(head -c 500 "$out/smoke.body")"
+  for _ in $(seq 2400); do
+    SMOKE_TOKEN=$export_token smoke GET "/v1/bi/exports/$id"
+    status=$(sed -n 's/.*"status":"\([a-z]*\)".*/\1/p' "$out/smoke.body")
+    [[ $status == queued || $status == running ]] || break
+    sleep 0.05
+  done
+  t1=$(date +%s.%N)
+  [[ $status == succeeded ]] || die "export $id: $status: $(head -c 500 "$out/smoke.body")"
+  rows=$(sed -n 's/.*"row_count":\([0-9]*\).*/\1/p' "$out/smoke.body")
+  ((rows == bi_contacts)) || die "export $id holds $rows rows, the BI workspace $bi_contacts contacts"
+  r[requests]=1 r[non2xx]=0 r[errors]=0
+  read -r "r[rps]" "r[p50_ms]" < <(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f %.1f\n", 1 / (b - a), (b - a) * 1000 }')
+  r[p99_ms]=${r[p50_ms]}
+}
+
 # ----------------------------------------------------------- scenarios
 declare -A label=(
   [get]="GET /v1/contacts/{id}"
@@ -241,9 +350,12 @@ declare -A label=(
   [cms_search]="CMS entry search, 100,000"
   [cms_create]="POST /v1/cms/entries"
   [bi_count]="BI count by country, 1M"
+  [validate]="POST events/validate"
+  [upload]="PUT 10 MiB asset upload"
+  [export]="CSV export, 1M contacts"
 )
 declare -A target_rps=([get]=60000 [list]=25000 [cursor]=15000 [search]=10000 [create]=8000
-  [move]=3000 [invoice]=3000 [journal]=5000 [cms_create]=3000)
+  [move]=3000 [invoice]=3000 [journal]=5000 [cms_create]=3000 [validate]=20000)
 declare -A target_p99=([search]=10 [board]=5 [dashboard]=50 [trial]=20 [tickets]=5 [mcp_tools]=2
   [cms_search]=10 [bi_count]=300)
 # PostgreSQL's targets where they differ: a posted entry is five rows and
@@ -252,6 +364,7 @@ declare -A target_p99=([search]=10 [board]=5 [dashboard]=50 [trial]=20 [tickets]
 # postings; BI's count reads every contact of the workspace.
 if [[ $backend == postgres ]]; then
   target_rps[journal]=2000 target_rps[cms_create]=600 target_p99[bi_count]=500
+  target_rps[validate]=15000
 fi
 # A tool call of a read costs at most 15% more than the same read on /v1:
 # mcp_get's target is get's rate in this run divided by 1.15 (run get
@@ -274,20 +387,28 @@ for s in $scenarios; do
   # (mean latency = connections / throughput), so those scenarios run with
   # a few connections, enough to keep every server thread busy.
   c=$conns t=$threads
-  if [[ -z ${target_rps[$s]:-} ]]; then c=${solo_conns[$s]:-$lat_conns}; (( t <= c )) || t=$c; fi
-  if [[ $warmup != 0 && $warmup != 0s ]]; then
-    wrk -t"$t" -c"$c" -d"$warmup" -s "bench/$s.lua" "$url" -- "$data_lua" >/dev/null
-  fi
-  # The machine may be shared: its load when the run starts goes with
-  # the figures.
-  load=$(cut -d' ' -f1 /proc/loadavg)
-  echo "bench: $s: wrk -t$t -c$c -d$duration --latency -s bench/$s.lua $url (load $load)"
-  wrk -t"$t" -c"$c" -d"$duration" --latency -s "bench/$s.lua" "$url" -- "$data_lua" \
-    >"$out/$s.txt" 2>&1 || die "wrk failed on $s: $(cat "$out/$s.txt")"
-  line=$(grep '^BENCH_RESULT' "$out/$s.txt") || die "no result from wrk on $s: $(cat "$out/$s.txt")"
   declare -A r=()
-  for kv in ${line#BENCH_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
-  grep '^BENCH_NOTE' "$out/$s.txt" | sed "s/^BENCH_NOTE/bench: $s:/" || true
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  if [[ $s == upload || $s == export ]]; then
+    # Not wrk: one at a time, timed by curl or by polling.
+    c=1
+    echo "bench: $s (load $load)"
+    "run_$s"
+  else
+    if [[ -z ${target_rps[$s]:-} ]]; then c=${solo_conns[$s]:-$lat_conns}; (( t <= c )) || t=$c; fi
+    if [[ $warmup != 0 && $warmup != 0s ]]; then
+      wrk -t"$t" -c"$c" -d"$warmup" -s "bench/$s.lua" "$url" -- "$data_lua" >/dev/null
+    fi
+    # The machine may be shared: its load when the run starts goes with
+    # the figures.
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    echo "bench: $s: wrk -t$t -c$c -d$duration --latency -s bench/$s.lua $url (load $load)"
+    wrk -t"$t" -c"$c" -d"$duration" --latency -s "bench/$s.lua" "$url" -- "$data_lua" \
+      >"$out/$s.txt" 2>&1 || die "wrk failed on $s: $(cat "$out/$s.txt")"
+    line=$(grep '^BENCH_RESULT' "$out/$s.txt") || die "no result from wrk on $s: $(cat "$out/$s.txt")"
+    for kv in ${line#BENCH_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
+    grep '^BENCH_NOTE' "$out/$s.txt" | sed "s/^BENCH_NOTE/bench: $s:/" || true
+  fi
   bad=$((r[non2xx] + r[errors]))
   if awk -v b="$bad" -v n="${r[requests]}" 'BEGIN { exit !(n == 0 || b > n * 0.001) }'; then
     failed=1
@@ -307,6 +428,13 @@ for s in $scenarios; do
   if [[ -n ${target_p99[$s]:-} ]]; then
     target+="${target:+, }p99 < ${target_p99[$s]} ms"
     if awk -v v="${r[p99_ms]}" -v t="${target_p99[$s]}" 'BEGIN { exit !(v >= t) }'; then met=NO; fi
+  fi
+  if [[ $s == upload ]]; then
+    target=">= 200 MB/s (p50: ${r[mbps]} MB/s)"
+    ((r[mbps] >= 200)) || met=NO
+  elif [[ $s == export ]]; then
+    target="< 15 s"
+    awk -v v="${r[p50_ms]}" 'BEGIN { exit !(v >= 15000) }' && met=NO
   fi
   (( bad * 1000 > r[requests] )) && met="NO (errors)"
   rows+=("$(printf '%-27s %5d %9.0f %8.2f %8.2f %8d %7d %5s   %-29s %s' "${label[$s]}" "$c" \
