@@ -307,7 +307,10 @@ static bool answer_one(mcp_ctx *ctx, const json_t *msg, buf *reply)
     }
     if (rc == STORE_OK && audit.tool) rc = engine_audit_append(ctx->conn, ctx->who.ws, &audit, &e);
     if (rc == STORE_OK) rc = store_commit(ctx->conn, &e);
-    if (rc == STORE_OK) return true;
+    if (rc == STORE_OK) {
+        engine_committed();
+        return true;
+    }
     store_rollback(ctx->conn);
     fprintf(stderr, "{\"level\":\"error\",\"msg\":\"mcp write failed\",\"store\":\"%s\"}\n", e.msg);
     char text[400];

@@ -314,6 +314,7 @@ static void run_batch(store_conn *conn, writer_job *batch, audit_node *audits)
         /* Visible to other connections now: caches may refetch, and the
          * delivery worker may send what the batch queued. */
         integrations_poke();
+        engine_committed();
         api_committed();
         for (writer_job *j = batch; j; j = j->next)
             if (j->q && j->q->settings_changed) api_settings_changed();

@@ -29,12 +29,23 @@
  * validate reads them all in one statement (SF_IN takes 100). */
 #define AEVENT_MAX_PROPS 100
 
-/* Bumped by every write of a definition or a property on this node:
- * threads' kept definitions older than it are read again. */
+/* Bumped by every write of a definition or a property on this node, as
+ * it starts and again once its transaction committed: threads' kept
+ * definitions older than it are read again. The second bump drops what a
+ * validate read meanwhile, before the write's answer goes out. */
 static atomic_uint_fast64_t defs_gen = 1;
+static _Thread_local bool defs_touched; /* this thread's transaction wrote some */
 
 static void defs_changed(void)
 {
+    atomic_fetch_add(&defs_gen, 1);
+    defs_touched = true;
+}
+
+void analytics_committed(void)
+{
+    if (!defs_touched) return;
+    defs_touched = false;
     atomic_fetch_add(&defs_gen, 1);
 }
 

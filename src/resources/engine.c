@@ -2256,6 +2256,11 @@ int engine_aggregate(engine_call *c, const res_def *r, const store_filter *f, in
     return rc ? engine_store_fail(c, rc, &e) : 0;
 }
 
+void engine_committed(void)
+{
+    analytics_committed();
+}
+
 int engine_each_row(engine_call *c, const res_def *r, store_query *q,
                     int (*fn)(engine_call *c, const res_row *row, void *ud), void *ud)
 {

@@ -161,6 +161,11 @@ int engine_workspace_created(store_conn *c, const char *ws, store_err *e);
  * with e->msg set. */
 int engine_timers(store_conn *c, const char *ws, int64_t now_ms, store_err *e);
 
+/* The writer's transaction committed, on this thread: caches of what it
+ * may have changed are dropped (analytics validate's definitions). Called
+ * after every commit of writes, before their answers go out. */
+void engine_committed(void);
+
 /* Queues the webhook deliveries of the events workspace ws appended,
  * inside the caller's write transaction (the writer, at the end of each
  * batch): STORE_OK, or a store status with e->msg set. Costs nothing for

@@ -214,6 +214,7 @@ int asset_get(struct engine_call *c);       /* GET /v1/assets/{id}: with downloa
 int asset_archive(struct engine_call *c);   /* DELETE /v1/assets/{id} */
 int asset_complete(struct engine_call *c);  /* POST /v1/assets/{id}/complete */
 int aevent_validate(struct engine_call *c); /* POST /v1/analytics/events/validate */
+void analytics_committed(void);             /* engine_committed's part */
 /* The signed links of assets: upload_url (PUT) lives an hour, download_url
  * (GET) 15 minutes. The signature is hex HMAC-SHA256 under the server's
  * signing key (crypto_sign) of "METHOD\nws\nid\nexpires" (Unix seconds). */
