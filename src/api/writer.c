@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "resources/engine.h"
 
@@ -554,15 +555,12 @@ int writer_start(store *s, int n, store_err *e)
     return STORE_OK;
 }
 
-/* FNV-1a of the workspace id: one workspace's writes always take the same
+/* By the workspace id's hash: one workspace's writes always take the same
  * writer, so they commit in the order they came, and two writers never
  * wait for each other's rows. */
 static writer *route(const char *ws)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)(ws ? ws : ""); *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return &writers[h % (uint32_t)nwriters];
+    return &writers[hash_str(ws ? ws : "") % (uint64_t)nwriters];
 }
 
 void writer_submit(writer_job *j)

@@ -94,11 +94,25 @@ void token_new(char out[64])
     *o = '\0'; /* 3 + 44 chars */
 }
 
-uint64_t hash_str(const char *s)
+uint64_t hash_more(uint64_t h, const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+uint64_t hash_str(const char *s)
+{
+    return hash_more(HASH_SEED, s);
+}
+
+uint64_t hash_str_nocase(const char *s)
+{
+    uint64_t h = HASH_SEED;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        h = (h ^ (ch >= 'A' && ch <= 'Z' ? ch + 32u : ch)) * 1099511628211ull;
+    }
     return h;
 }
 

@@ -26,7 +26,14 @@ void rand_bytes(void *buf, size_t n);
 void token_new(char out[64]);
 /* FNV-1a of a string: a fast non-cryptographic hash for table slots and
  * cache keys (never for anything a client could exploit). */
+#define HASH_SEED 14695981039346656037ull /* FNV-1a 64's offset basis */
 uint64_t hash_str(const char *s);
+/* The hash of s continued from h, so that several strings hash as one:
+ * hash_more(hash_str(a), b). */
+uint64_t hash_more(uint64_t h, const char *s);
+/* hash_str of s with ASCII letters folded to lower case, for keys that
+ * compare without case. */
+uint64_t hash_str_nocase(const char *s);
 /* Lower-case hex SHA-256 of s. */
 void sha256_hex(const void *s, size_t n, char out[TOKEN_HASH_HEX]);
 

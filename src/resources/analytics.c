@@ -241,12 +241,7 @@ static defs_cache *defs_mine(void)
 
 static unsigned defs_hash(const char *ws, const char *name)
 {
-    unsigned h = 2166136261u;
-    for (const char *p = ws; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    for (const char *p = name; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return h % DEFS_SLOTS;
+    return (unsigned)(hash_more(hash_str(ws), name) % DEFS_SLOTS);
 }
 
 /* A copy of the definition in one block (freed whole). */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ids.h"
 #include "core/timeutil.h"
 #include "resources/cursor.h"
 #include "resources/hooks.h"
@@ -1595,10 +1596,7 @@ int engine_save(engine_call *c, const res_def *r, res_row *row, const res_row *o
 
 int engine_key_lock_of(const char *value)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = value; *p; p++)
-        h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 16777619u;
-    return (int)(h % ENGINE_KEY_LOCKS);
+    return (int)(hash_str_nocase(value) % ENGINE_KEY_LOCKS);
 }
 
 int engine_lock_key(engine_call *c, const res_def *r, int lock)

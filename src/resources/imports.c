@@ -36,6 +36,7 @@
 #include <strings.h>
 
 #include "core/csv.h"
+#include "core/ids.h"
 #include "resources/engine.h"
 #include "resources/hooks.h"
 
@@ -123,19 +124,11 @@ static int writable(const res_def *r, const char *name, const char **why)
     return -1;
 }
 
-static uint64_t hash(const char *s)
-{
-    uint64_t h = 1469598103934665603u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
 /* The slot of key (lower-case): its entry, or the empty one it would take. */
 static key_slot *key_find(importer *im, const char *key)
 {
     size_t mask = im->nkeys_cap - 1;
-    for (size_t i = hash(key) & mask;; i = (i + 1) & mask)
+    for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask)
         if (!im->keys[i].key || !strcmp(im->keys[i].key, key)) return &im->keys[i];
 }
 

@@ -14,7 +14,10 @@ static int is_word_byte(unsigned char c)
 void search_tag(const char *workspace_id, char out[SEARCH_TAG_LEN + 1])
 {
     static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    uint64_t h = hash_str(workspace_id);
+    /* Tags are stored in every search document, so their hash keeps the
+     * seed they were first cut with (a digit short of FNV's offset basis,
+     * harmless for spreading). */
+    uint64_t h = hash_more(1469598103934665603ull, workspace_id);
     out[0] = 'w';
     for (int i = 1; i < SEARCH_TAG_LEN; i++) {
         out[i] = digits[h % 36];

@@ -609,6 +609,21 @@ TEST(sha256_vectors)
     CHECK_EQ_INT(strlen(h), 64);
 }
 
+TEST(hash_fnv1a_vectors)
+{
+    /* FNV-1a 64's published vectors. */
+    CHECK(hash_str("") == 0xcbf29ce484222325ull);
+    CHECK(hash_str("a") == 0xaf63dc4c8601ec8cull);
+    CHECK(hash_str("foobar") == 0x85944171f73967e8ull);
+    /* Continuing a hash is hashing the concatenation. */
+    CHECK(hash_more(hash_str("foo"), "bar") == hash_str("foobar"));
+    CHECK(hash_more(HASH_SEED, "") == hash_str(""));
+    /* Case folds for ASCII letters only; other bytes hash as they are. */
+    CHECK(hash_str_nocase("Foo-BAR_9") == hash_str("foo-bar_9"));
+    CHECK(hash_str_nocase("\xc3\x89t\xc3\xa9") == hash_str("\xc3\x89t\xc3\xa9"));
+    CHECK(hash_str_nocase("@[`{") == hash_str("@[`{"));
+}
+
 /* --------------------------------------------------------------- timeutil */
 
 TEST(time_format_known)

@@ -821,6 +821,17 @@ STORE_TEST(store_full_text_search)
     db_close(&d);
 }
 
+/* Tags are stored in every search document and posting: a change to how
+ * they are cut would hide every stored row from search. */
+TEST(search_tag_is_stable)
+{
+    char tag[SEARCH_TAG_LEN + 1];
+    search_tag("wrk_f", tag);
+    CHECK_STR(tag, "wq7b3q0");
+    search_tag("ws_01JZ0000000000000000000000", tag);
+    CHECK_STR(tag, "w5jud39");
+}
+
 TEST(search_fold_latin_diacritics)
 {
     const char *in = "Müller José Øvergård ÀÿĀžİı æß ĳ Łódź naïve";
