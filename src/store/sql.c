@@ -290,12 +290,26 @@ void sql_add_column(const sql_dialect *d, const res_def *r, const res_field *f, 
                sql_column_type(d, f));
 }
 
+/* A spec whose every column is "=f" serves GROUP BY only, which needs no
+ * rid: without it equal keys are one entry (PostgreSQL deduplicates them),
+ * so a count by country over 1M contacts reads 7 MB of index instead of
+ * 117 MB, which a busy shared-buffer pool had to read back each time. */
+static bool index_groups(const char *spec)
+{
+    for (const char *p = spec; *p;) {
+        if (*p != '=') return false;
+        p += strcspn(p, ",");
+        if (*p == ',') p++;
+    }
+    return true;
+}
+
 /* Appends ", a, b..." for a composite index spec "a,b": fields as filters
  * and sorts compare them, then rid, so a keyset page over the prefix is
  * an index range scan. */
 static void index_cols(const sql_dialect *d, const res_def *r, const char *spec, buf *b)
 {
-    bool has_rid = false;
+    bool has_rid = index_groups(spec);
     for (const char *p = spec; *p;) {
         size_t n = strcspn(p, ",");
         char name[64];
@@ -343,12 +357,16 @@ void sql_create_indexes(const sql_dialect *d, const res_def *r, buf *out)
         buf_printf(out, "%s);", d->index_rid);
     }
     for (int k = 0; k < 4; k++) {
-        /* A slot no longer declared goes: every index costs each write. */
-        if (!r->indexes[k]) {
-            buf_printf(out, "DROP INDEX IF EXISTS %s_ix%d;", r->table, k);
-            continue;
-        }
-        buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ix%2$d ON %1$s(workspace_id", r->table, k);
+        /* A slot no longer declared goes, and so does one of the other
+         * kind (a grouping index is named apart, as its columns differ):
+         * every index costs each write. */
+        bool groups = r->indexes[k] && index_groups(r->indexes[k]);
+        if (!r->indexes[k] || groups) buf_printf(out, "DROP INDEX IF EXISTS %s_ix%d;", r->table, k);
+        if (!r->indexes[k] || !groups)
+            buf_printf(out, "DROP INDEX IF EXISTS %s_gx%d;", r->table, k);
+        if (!r->indexes[k]) continue;
+        buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_%2$s%3$d ON %1$s(workspace_id", r->table,
+                   groups ? "gx" : "ix", k);
         index_cols(d, r, r->indexes[k], out);
         buf_puts(out, ");");
     }

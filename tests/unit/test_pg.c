@@ -233,6 +233,29 @@ TEST(pg_search_folding_migrates)
     db_close(&d);
 }
 
+/* An index of "=" columns only (contacts' country, for BI's GROUP BY)
+ * carries no rid, so PostgreSQL keeps one entry per value; a database
+ * with the earlier one, which ended with rid, has it replaced. */
+TEST(pg_grouping_index_has_no_rid)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_grouping_index_has_no_rid")) return;
+    const char *def = "SELECT coalesce(string_agg(indexname || ' ' || "
+                      "substr(indexdef, strpos(indexdef, '(')), ';'), '-') "
+                      "FROM pg_indexes WHERE indexname IN ('contacts_ix0', 'contacts_gx0')";
+    CHECK_STR(raw_text(&d, def), "contacts_gx0 (workspace_id, country)");
+    CHECK_EQ_INT(raw_int(&d, "DROP INDEX contacts_gx0; "
+                             "CREATE INDEX contacts_ix0 ON contacts(workspace_id, country, rid); "
+                             "SELECT 1"),
+                 1);
+    CHECK_STR(raw_text(&d, def), "contacts_ix0 (workspace_id, country, rid)");
+    int applied = -1;
+    store_err e;
+    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
+    CHECK_STR(raw_text(&d, def), "contacts_gx0 (workspace_id, country)");
+    db_close(&d);
+}
+
 /* A database from before the tsvector was written with its document: the
  * generated column becomes a plain one with its values, one found missing
  * is added and filled, a sorted field's index in the default order (made
