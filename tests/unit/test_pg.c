@@ -121,13 +121,23 @@ TEST(pg_savepoints_sent_with_statements)
 
 /* ------------------------------------------------------ search postings */
 
-/* The terms posted for the row with this id, sorted, without the tag. */
-static const char *terms_of(db *d, const char *id)
+/* Of the space-separated terms `maybe` (without the workspace tag), the
+ * ones posted for the row with this id, sorted; "+N" follows when the row
+ * has N postings besides them. Terms are stored hashed. */
+static const char *terms_of(db *d, const char *ws, const char *id, const char *maybe)
 {
+    char tag[SEARCH_TAG_LEN + 1];
+    search_tag(ws, tag);
     const char *rid = values_where(d, "contacts", "rid::text", "id", id);
-    char term[32];
-    snprintf(term, sizeof term, "substr(term, %d)", SEARCH_TAG_LEN + 1);
-    return values_where(d, "contacts_terms", term, "doc_rid", rid);
+    const char *sql =
+        arena_printf(&d->a,
+                     "WITH p AS (SELECT term_hash FROM contacts_terms WHERE doc_rid = %1$s), "
+                     "w AS (SELECT w FROM unnest(string_to_array('%2$s', ' ')) AS w "
+                     "WHERE hashtextextended('%3$s' || w, 0) IN (SELECT term_hash FROM p)) "
+                     "SELECT concat_ws(' ', (SELECT string_agg(w, ' ' ORDER BY w) FROM w), "
+                     "nullif('+' || ((SELECT count(*) FROM p) - (SELECT count(*) FROM w)), '+0'))",
+                     rid, maybe, tag);
+    return raw_text(d, sql);
 }
 
 static int search_n(db *d, const char *ws, const char *text)
@@ -145,7 +155,7 @@ static int search_n(db *d, const char *ws, const char *text)
 }
 
 /* Postings follow every write: a row's 2- and 4-character word prefixes
- * on insert, the new ones only after an update, none after a delete. */
+ * (hashed) on insert, the new ones only after an update, none after a delete. */
 TEST(pg_search_postings)
 {
     db d;
@@ -153,9 +163,14 @@ TEST(pg_search_postings)
     store_conn *c = d.c;
     const res_def *r = res_find("contacts");
     char id[ID_MAX], other[ID_MAX];
-    add1(&d, "contacts", "wrk_t", "name", "Alpha Bravo Al", id);
+    add1(&d, "contacts", "wrk_t", "name", "Alpha Bravo Al Ace X", id);
     add1(&d, "contacts", "wrk_t", "name", "Alphonse", other);
-    CHECK_STR(terms_of(&d, id), "al alph br brav");
+    /* Only prefixes a query looks up: none of 1 or 3 characters. */
+    CHECK_STR(terms_of(&d, "wrk_t", id, "a ac ace al alp alph alpha b br bra brav bravo x"),
+              "ac al alph br brav");
+    CHECK_EQ_INT(search_n(&d, "wrk_t", "ace"), 1);
+    CHECK_EQ_INT(search_n(&d, "wrk_t", "x"), 1);
+    CHECK_EQ_INT(search_n(&d, "wrk_t", "alpha x"), 1);
     CHECK_EQ_INT(search_n(&d, "wrk_t", "alph"), 2);
     CHECK_EQ_INT(search_n(&d, "wrk_t", "alpha"), 1); /* the prefix posting, then the check */
     CHECK_EQ_INT(search_n(&d, "wrk_t", "bravo alp"), 1);
@@ -168,7 +183,7 @@ TEST(pg_search_postings)
     set[res_field_index(r, "name")] = true;
     store_err e;
     CHECK_EQ_INT(store_rec_update(c, r, "wrk_t", &row, set, false, &e), STORE_OK);
-    CHECK_STR(terms_of(&d, id), "ch char");
+    CHECK_STR(terms_of(&d, "wrk_t", id, "al alph br brav c ch cha char charl"), "ch char");
     CHECK_EQ_INT(search_n(&d, "wrk_t", "alph"), 1);
     CHECK_EQ_INT(search_n(&d, "wrk_t", "charl"), 1);
 
@@ -196,7 +211,7 @@ TEST(pg_search_postings)
     CHECK_EQ_INT(search_n(&d, "wrk_t", "alph"), 0);
     int applied = -1;
     CHECK_EQ_INT(store_migrate(c, &applied, &e), STORE_OK);
-    CHECK_STR(terms_of(&d, other), "al alph");
+    CHECK_STR(terms_of(&d, "wrk_t", other, "a al alp alph alpho"), "al alph");
     CHECK_EQ_INT(search_n(&d, "wrk_t", "alph"), 1);
     db_close(&d);
 }
