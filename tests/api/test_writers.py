@@ -1,6 +1,6 @@
 """Writers (`cairn serve --writers N`): SQLite takes one, and any other
 count is refused at start with a message; PostgreSQL takes several, each
-workspace's writes going to one of them by a hash of its id (FNV-1a 32, as
+workspace's writes going to one of them by a hash of its id (FNV-1a 64, as
 src/api/writer.c routes). On PostgreSQL a write of workspace A held in the
 database (by the advisory lock its Idempotency-Key takes) keeps A's next
 write waiting, in order, while a workspace on another writer is answered
@@ -18,9 +18,10 @@ WRITERS = 3
 
 
 def _fnv1a(s):
-    h = 2166136261
+    """The writer's choice of writer: FNV-1a 64 of the workspace id (core/ids.c hash_str)."""
+    h = 14695981039346656037
     for b in s.encode():
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return h
 
 
