@@ -2,9 +2,10 @@
  * resource table and a dialect; see sql.h.
  *
  * Lists are keyset-paginated on the integer `rid`: every index on
- * (workspace_id, ...) also orders by rid (SQLite's carry the rowid, the
- * others end with it: index_rid), so "newest first after the cursor" is an
- * index range scan that stops after limit + 1 rows. Builders that run on
+ * (workspace_id, ...) but a grouping one (index_groups) also orders by rid
+ * (SQLite's carry the rowid, the others end with it: index_rid), so
+ * "newest first after the cursor" is an index range scan that stops after
+ * limit + 1 rows. Builders that run on
  * every read (record columns, lists, inserts) avoid printf: its format
  * parsing was 2% of a GET on SQLite, where the text is built on every call
  * to find the statement in the connection's cache. */
