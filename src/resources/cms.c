@@ -608,14 +608,6 @@ static json_t *merged_fields(res_write *w)
 static int entry_before(res_write *w)
 {
     engine_call *c = w->c;
-    res_row col;
-    if (engine_load(c, RES(CMSCOL), engine_text(w->row, CMSENTRY_collection_id), "collection_id",
-                    &col))
-        return -1;
-    schema s;
-    schema_read(c, engine_text(&col, CMSCOL_schema), &s);
-    json_t *fs = merged_fields(w);
-    const char *title = engine_text(w->row, CMSENTRY_title);
     /* A missing site or campaign is named before a taken unique value. */
     static const struct {
         int field;
@@ -623,12 +615,30 @@ static int entry_before(res_write *w)
         const char *name;
     } refs[] = {{CMSENTRY_site_id, RES_CMSSITE, "site_id"},
                 {CMSENTRY_campaign_id, RES_MCAMP, "campaign_id"}};
-    int rc = 0;
-    for (size_t i = 0; i < sizeof refs / sizeof refs[0] && rc == 0; i++) {
+    enum { NREFS = sizeof refs / sizeof refs[0] };
+    /* The collection and the references set, in one round trip on
+     * PostgreSQL: the loads below find them remembered. */
+    const char *col_id = engine_text(w->row, CMSENTRY_collection_id);
+    store_read rd[1 + NREFS] = {{.r = RES(CMSCOL), .id = col_id}};
+    const char *param[1 + NREFS];
+    int nr = 1;
+    for (int i = 0; i < NREFS; i++) {
         const char *id = engine_text(w->row, refs[i].field);
+        if (!id || !w->set[refs[i].field]) continue;
+        param[nr] = refs[i].name;
+        rd[nr++] = (store_read){.r = res_table[refs[i].res], .id = id};
+    }
+    if (engine_prefetch(c, rd, nr)) return -1;
+    res_row col;
+    if (engine_load(c, RES(CMSCOL), col_id, "collection_id", &col)) return -1;
+    schema s;
+    schema_read(c, engine_text(&col, CMSCOL_schema), &s);
+    json_t *fs = merged_fields(w);
+    const char *title = engine_text(w->row, CMSENTRY_title);
+    int rc = 0;
+    for (int i = 1; i < nr && rc == 0; i++) {
         res_row ref;
-        if (id && w->set[refs[i].field])
-            rc = engine_load(c, res_table[refs[i].res], id, refs[i].name, &ref);
+        rc = engine_load(c, rd[i].r, rd[i].id, param[i], &ref);
     }
     if (rc == 0) rc = fields_check(c, &s, fs, title);
     if (rc == 0) rc = unique_check(c, &s, fs, col.id, w->row->id);
