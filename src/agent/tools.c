@@ -20,6 +20,9 @@ const char *const tool_risk_names[3] = {"read", "write", "destructive"};
 
 static tool_def tools[MAX_TOOLS];
 static int ntools;
+/* tools_find's open-addressed table by name (index + 1; 0 is empty): a
+ * scan of a few hundred names was a percent of every tool call. */
+static short by_name[2 * MAX_TOOLS];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /* ------------------------------------------------------------ tool sets */
@@ -442,6 +445,10 @@ static void build(void)
     for (int i = 0; i < ntools; i++) {
         lean(tools[i].output_schema);
         render(&tools[i]);
+        size_t h = hash_str(tools[i].name) % (2 * MAX_TOOLS);
+        while (by_name[h])
+            h = (h + 1) % (2 * MAX_TOOLS);
+        by_name[h] = (short)(i + 1);
     }
 }
 
@@ -465,8 +472,8 @@ const tool_def *tools_at(int i)
 const tool_def *tools_find(const char *name)
 {
     tools_init();
-    for (int i = 0; i < ntools; i++)
-        if (strcmp(tools[i].name, name) == 0) return &tools[i];
+    for (size_t h = hash_str(name) % (2 * MAX_TOOLS); by_name[h]; h = (h + 1) % (2 * MAX_TOOLS))
+        if (strcmp(tools[by_name[h] - 1].name, name) == 0) return &tools[by_name[h] - 1];
     return NULL;
 }
 

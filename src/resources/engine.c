@@ -143,11 +143,15 @@ int engine_audit_append(store_conn *conn, const char *ws, const engine_audit *au
     engine_set(&row, set, AUDIT_dry_run, sv_int(au->dry_run));
     engine_set(&row, set, AUDIT_duration_ms, (store_val){.kind = SV_REAL, .d = au->duration_ms});
     engine_set(&row, set, AUDIT_occurred_at, sv_int(au->at_ms));
-    json_t *ids = json_array();
-    for (int i = 0; i < au->nids; i++)
-        json_array_append_new(ids, json_pack("{s:s}", "id", au->ids[i]));
-    engine_set_items(&c, &row, set, AUDIT_records, ids);
-    json_decref(ids);
+    if (au->nids == 0) { /* a read's: the common case, built for nothing before */
+        engine_set(&row, set, AUDIT_records, sv_text("[]"));
+    } else {
+        json_t *ids = json_array();
+        for (int i = 0; i < au->nids; i++)
+            json_array_append_new(ids, json_pack("{s:s}", "id", au->ids[i]));
+        engine_set_items(&c, &row, set, AUDIT_records, ids);
+        json_decref(ids);
+    }
     int rc = engine_insert(&c, RES(AUDIT), &row, set) ? STORE_ERROR : STORE_OK;
     if (rc) {
         rc = r.kind == EK_UNAVAILABLE    ? STORE_UNAVAILABLE

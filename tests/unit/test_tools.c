@@ -22,6 +22,9 @@ TEST(tools_catalogue_is_derived_from_the_table)
 {
     int n = tools_count();
     CHECK(n > 50);
+    CHECK(tools_find("") == NULL);
+    CHECK(tools_find("get_contacts") == NULL); /* near a name, not one */
+    CHECK(tools_find("GET_CONTACT") == NULL);
     json_t *empty = json_object();
     for (int i = 0; i < n; i++) {
         const tool_def *t = tools_at(i);
