@@ -221,34 +221,43 @@ static void call_tool(mcp_ctx *ctx, const json_t *id, const json_t *params, buf 
     tools_call(t, &ctx->who, json_object_get(params, "arguments"), ctx->conn, ctx->a, &r, audit);
     bool ok = r.kind == EK_OK || r.kind == EK_CREATED;
     *rollback = !ok && tools_writes(t);
+    /* The answer's text: a record's as the engine wrote it (no copy), a
+     * page's with its cursor, or the error as the REST API words it, for
+     * a model to correct. */
     buf text;
     buf_init(&text, ENGINE_MAX_DATA + 4096);
-    if (ok) {
-        tools_write_result(&text, &r);
-    } else {
-        /* The error as the REST API words it, for a model to correct. */
-        jw w;
-        jw_init(&w, &text);
-        jw_obj_open(&w);
-        jw_key(&w, "error");
-        jw_obj_open(&w);
-        jw_kstr(&w, "code", engine_result_code(&r));
-        jw_kstr(&w, "message", r.message);
-        jw_kstr(&w, "param", r.param);
-        if (r.extra_key) jw_kstr(&w, r.extra_key, r.extra_val);
-        jw_obj_close(&w);
-        jw_obj_close(&w);
+    const char *out = r.data.data;
+    size_t n = r.data.len;
+    if (!ok || r.list || !out) {
+        if (ok) {
+            tools_write_result(&text, &r);
+        } else {
+            jw w;
+            jw_init(&w, &text);
+            jw_obj_open(&w);
+            jw_key(&w, "error");
+            jw_obj_open(&w);
+            jw_kstr(&w, "code", engine_result_code(&r));
+            jw_kstr(&w, "message", r.message);
+            jw_kstr(&w, "param", r.param);
+            if (r.extra_key) jw_kstr(&w, r.extra_key, r.extra_val);
+            jw_obj_close(&w);
+            jw_obj_close(&w);
+        }
+        out = text.data ? text.data : "";
+        n = text.len;
     }
     if (text.overflow) {
         rpc_error(b, id, RPC_INTERNAL, "the answer is too large; ask for a smaller page");
     } else {
+        buf_reserve(b, 2 * n + 256); /* escaped and as is: one allocation */
         result_start(b, id);
         buf_puts(b, "{\"content\":[{\"type\":\"text\",\"text\":");
-        jw_escape(b, text.data ? text.data : "", text.len);
+        jw_escape(b, out, n);
         buf_puts(b, "}]");
         if (ok) {
             buf_puts(b, ",\"structuredContent\":");
-            buf_append(b, text.data, text.len);
+            buf_append(b, out, n);
         }
         buf_printf(b, ",\"isError\":%s}", ok ? "false" : "true");
         result_end(b);
