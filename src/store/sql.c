@@ -352,10 +352,19 @@ void sql_create_indexes(const sql_dialect *d, const res_def *r, buf *out)
             buf_printf(out, "DROP INDEX IF EXISTS %s_ws_%s;", r->table, f->name);
             continue;
         }
-        buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ws_%2$s ON %1$s(workspace_id, ", r->table,
-                   f->name);
+        /* An optional field's index leaves its NULLs out: an equality
+         * filter never matches them (it implies IS NOT NULL, so both
+         * planners still use the index), and a row without the value,
+         * most rows for fields such as reversal_of_id, costs no insert in
+         * it. Named apart, so the index of earlier versions goes. */
+        bool sparse = !(f->flags & (RF_REQUIRED | RF_PARENT | RF_SORT)) && !f->dflt;
+        buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_%3$s_%2$s ON %1$s(workspace_id, ",
+                   r->table, f->name, sparse ? "wn" : "ws");
         field_expr(d->fold, f, "", out);
-        buf_printf(out, "%s);", d->index_rid);
+        buf_printf(out, "%s)", d->index_rid);
+        if (sparse) buf_printf(out, " WHERE %s IS NOT NULL", f->name);
+        buf_printf(out, ";DROP INDEX IF EXISTS %1$s_%3$s_%2$s;", r->table, f->name,
+                   sparse ? "ws" : "wn");
     }
     for (int k = 0; k < 4; k++) {
         /* A slot no longer declared goes, and so does one of the other

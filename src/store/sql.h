@@ -142,7 +142,8 @@ void sql_put(sql_stmt *q, buf *b, const char *sql);
 const char *sql_column_type(const sql_dialect *d, const res_field *f);
 /* Human-typed text (names, emails, domains): filters and sorts ignore case. */
 bool sql_nocase(const res_field *f);
-/* Gets a (workspace_id, field) index: filters, references, parents, sorts. */
+/* Gets a (workspace_id, field) index: filters, references, parents, sorts
+ * (an optional field's without its NULLs: sql_create_indexes). */
 bool sql_indexed(const res_field *f);
 /* Appends the search document of a row: every word of its searchable
  * fields, tagged with the workspace and folded (search_fold); for

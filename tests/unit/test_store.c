@@ -491,6 +491,65 @@ STORE_TEST(store_workspace_scoping)
     db_close(&d);
 }
 
+/* An optional field's index leaves its NULLs out, replaces the full index
+ * of earlier versions on start, and still answers its equality filters; a
+ * field with a default keeps its full index. */
+STORE_TEST(optional_field_index_leaves_nulls_out)
+{
+    db d;
+    if (!db_open(&d, "sparse.db")) return;
+    const res_def *r = R("contacts");
+    if (!r) return;
+    bool pg = d.be == TB_POSTGRES;
+    const char *sparse = pg ? "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                              "'contacts_wn_company_id' AND indexdef LIKE "
+                              "'%WHERE (company_id IS NOT NULL)'"
+                            : "SELECT count(*) FROM sqlite_master WHERE name = "
+                              "'contacts_wn_company_id' AND sql LIKE "
+                              "'%WHERE company_id IS NOT NULL'";
+    const char *full = pg ? "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                            "'contacts_ws_company_id'"
+                          : "SELECT count(*) FROM sqlite_master WHERE name = "
+                            "'contacts_ws_company_id'";
+    CHECK_EQ_INT(raw_int(&d, sparse), 1);
+    CHECK_EQ_INT(raw_int(&d, full), 0);
+    CHECK_EQ_INT(raw_int(&d, pg ? "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                  "'contacts_ws_status' AND indexdef NOT LIKE '%WHERE%'"
+                                : "SELECT count(*) FROM sqlite_master WHERE name = "
+                                  "'contacts_ws_status' AND sql NOT LIKE '%WHERE%'"),
+                 1);
+
+    /* A database of an earlier version: the full index goes on start. */
+    CHECK(raw_exec(&d,
+                   "DROP INDEX contacts_wn_company_id;"
+                   "CREATE INDEX contacts_ws_company_id ON contacts(workspace_id, company_id);"));
+    CHECK_EQ_INT(raw_int(&d, full), 1);
+    int applied = -1;
+    store_err e;
+    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
+    CHECK_EQ_INT(raw_int(&d, sparse), 1);
+    CHECK_EQ_INT(raw_int(&d, full), 0);
+
+    /* Rows without the value are listed, rows with it are found by it. */
+    char co[ID_MAX], without[ID_MAX], with[ID_MAX];
+    add1(&d, "companies", d.ws, "name", "Initech", co);
+    add1(&d, "contacts", d.ws, "name", "No Company", without);
+    res_row row = new_row(&d, r);
+    set_s(r, &row, "name", "Peter Gibbons");
+    set_s(r, &row, "company_id", co);
+    CHECK(insert_row(&d, r, d.ws, &row));
+    snprintf(with, sizeof with, "%s", row.id);
+    store_filter f = {.field = FI(r, "company_id"), .v = {.kind = SV_TEXT, .s = co}};
+    store_query q = q_all(100);
+    q.filters = &f;
+    q.nfilters = 1;
+    res_row *rows = NULL;
+    if (CHECK_EQ_INT(list(&d, r, d.ws, &q, &rows, NULL), 1)) CHECK_STR(rows[0].id, with);
+    q = q_all(100);
+    CHECK_EQ_INT(list(&d, r, d.ws, &q, NULL, NULL), 2);
+    db_close(&d);
+}
+
 STORE_TEST(store_list_order_and_keyset_pagination)
 {
     db d;
