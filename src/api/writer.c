@@ -62,6 +62,21 @@ typedef struct audit_node {
     char strings[]; /* every string of a, one after the other */
 } audit_node;
 
+/* Entries are written one after the other into blocks that the writer
+ * hands back once it has appended them, rather than each malloc'd by the
+ * worker that read and freed by the writer: tens of thousands a second
+ * went that way, and the frees took the workers' malloc arenas from under
+ * them (a context switch every other read tool call) while each second's
+ * batch grew and trimmed their heaps again (page faults). */
+#define AUDIT_BLOCK (64 * 1024)
+typedef struct audit_block {
+    struct audit_block *next;
+    size_t size, used; /* of data */
+    _Alignas(max_align_t) char data[];
+} audit_block;
+/* Blocks kept for reuse: a second of entries at the rate of a busy node. */
+#define AUDIT_SPARE_MAX 256
+
 /* Entries waiting past this many are dropped (and said so once): a
  * writer that cannot keep up must not take the memory with it. */
 #define AUDIT_QUEUE_MAX 100000
@@ -80,8 +95,10 @@ typedef struct audit_node {
  * committed but not yet durable, each with the thread that drains it. */
 typedef struct writer {
     job_queue in, committed;
-    audit_node *audits, *audits_tail; /* under in.mu */
-    int naudits;
+    audit_node *audits, *audits_tail;  /* under in.mu */
+    audit_block *blocks, *blocks_tail; /* under in.mu: audits' storage */
+    audit_block *spare;                /* under in.mu: emptied blocks */
+    int naudits, nspare;
     uint64_t audits_since; /* when the first of them came */
     pthread_t thread, sync_thread;
     store_conn *conn;
@@ -225,8 +242,7 @@ static void append_one(store_conn *conn, const audit_node *n)
 /* Appends queued audit entries inside the open transaction: all in one
  * savepoint, and only when that fails one savepoint each, so one bad entry
  * costs only itself (an entry refused by SQLite; PostgreSQL holds them all
- * until the commit, store_rec_insert, and sends them in one round trip).
- * Frees the list. */
+ * until the commit, store_rec_insert, and sends them in one round trip). */
 static void append_audits(store_conn *conn, audit_node *list)
 {
     store_err e;
@@ -239,10 +255,6 @@ static void append_audits(store_conn *conn, audit_node *list)
         if (open) store_rollback_to(conn);
         for (const audit_node *n = list; n; n = n->next)
             append_one(conn, n);
-    }
-    for (audit_node *n = list, *next; n; n = next) {
-        next = n->next;
-        free(n);
     }
 }
 
@@ -284,10 +296,6 @@ static void run_batch(store_conn *conn, writer_job *batch, audit_node *audits)
         note_failure(rc, &e);
         for (writer_job *j = batch; j; j = j->next)
             job_fail(j, rc, &e);
-        for (audit_node *n = audits, *next; n; n = next) {
-            next = n->next;
-            free(n);
-        }
         return;
     }
     for (writer_job *j = batch; j; j = j->next) {
@@ -386,6 +394,63 @@ static void run_timers(writer *w)
     }
 }
 
+/* Keeps emptied blocks for the next entries, up to AUDIT_SPARE_MAX (an
+ * oversized one is freed). */
+static void blocks_return(writer *w, audit_block *list)
+{
+    if (!list) return;
+    pthread_mutex_lock(&w->in.mu);
+    while (list) {
+        audit_block *b = list;
+        list = b->next;
+        if (b->size == AUDIT_BLOCK && w->nspare < AUDIT_SPARE_MAX) {
+            b->next = w->spare;
+            w->spare = b;
+            w->nspare++;
+        } else {
+            free(b);
+        }
+    }
+    pthread_mutex_unlock(&w->in.mu);
+}
+
+static void blocks_free(audit_block *list)
+{
+    for (audit_block *next; list; list = next) {
+        next = list->next;
+        free(list);
+    }
+}
+
+/* Room for n bytes at the end of w's blocks: the last one's, a spare's
+ * or a new block's; NULL when no memory. Under in.mu. */
+static void *block_room(writer *w, size_t n)
+{
+    n = (n + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+    audit_block *b = w->blocks_tail;
+    if (!b || b->size - b->used < n) {
+        if (w->spare && n <= AUDIT_BLOCK) {
+            b = w->spare;
+            w->spare = b->next;
+            w->nspare--;
+        } else {
+            size_t size = n > AUDIT_BLOCK ? n : AUDIT_BLOCK;
+            if (!(b = malloc(sizeof *b + size))) return NULL;
+            b->size = size;
+        }
+        b->next = NULL;
+        b->used = 0;
+        if (w->blocks_tail)
+            w->blocks_tail->next = b;
+        else
+            w->blocks = b;
+        w->blocks_tail = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
 /* Reads' audit entries are due: enough of them, or the first waited long
  * enough. Under in.mu. */
 static bool audits_due(const writer *w, uint64_t now)
@@ -437,7 +502,9 @@ static void *loop(void *arg)
             break;
         }
         audit_node *audits = w->audits;
+        audit_block *blocks = w->blocks;
         w->audits = w->audits_tail = NULL;
+        w->blocks = w->blocks_tail = NULL;
         w->naudits = 0;
         writer_job *batch = in->head, *last = in->head;
         int n = batch ? 1 : 0;
@@ -455,6 +522,7 @@ static void *loop(void *arg)
             /* Only reads' audit entries: a transaction of their own, made
              * durable by the next batch's sync. */
             run_batch(w->conn, NULL, audits);
+            blocks_return(w, blocks);
             continue;
         }
 
@@ -464,6 +532,7 @@ static void *loop(void *arg)
          * Where the disk is still full, the probe fails on its first page. */
         if (atomic_load(&storage_full)) probe(w);
         run_batch(w->conn, batch, audits);
+        blocks_return(w, blocks);
         if (!atomic_load(&storage_full) && time_now_ms() - w->timers_ms >= TIMER_MS) run_timers(w);
         w->upkeep_due = w->index == 0;
         queue_push(&w->committed, batch, last);
@@ -519,6 +588,10 @@ static void destroy(int n)
 {
     for (int i = 0; i < n; i++) {
         writer *w = &writers[i];
+        blocks_free(w->blocks);
+        blocks_free(w->spare);
+        w->blocks = w->blocks_tail = w->spare = NULL;
+        w->nspare = 0;
         pthread_mutex_destroy(&w->in.mu);
         pthread_cond_destroy(&w->in.cv);
         pthread_mutex_destroy(&w->committed.mu);
@@ -575,38 +648,36 @@ void writer_audit(const char *ws, const engine_audit *a)
     if (!nwriters) return;
     const char *strs[8 + ENGINE_MAX_WRITTEN] = {a->channel,  a->key_id, a->tool,       a->route,
                                                 a->resource, a->reason, a->request_id, a->outcome};
+    size_t lens[8 + ENGINE_MAX_WRITTEN];
     int ns = 8;
     for (int i = 0; i < a->nids; i++)
         strs[ns++] = a->ids[i];
     size_t total = 0;
     for (int i = 0; i < ns; i++)
-        total += strs[i] ? strlen(strs[i]) + 1 : 0;
-    audit_node *n = malloc(sizeof *n + total);
-    if (!n) return;
-    n->next = NULL;
-    snprintf(n->ws, sizeof n->ws, "%s", ws);
-    n->a = *a;
-    const char **dst[8] = {&n->a.channel,  &n->a.key_id, &n->a.tool,       &n->a.route,
-                           &n->a.resource, &n->a.reason, &n->a.request_id, &n->a.outcome};
-    char *p = n->strings;
-    for (int i = 0; i < ns; i++) {
-        const char *copy = NULL;
-        if (strs[i]) {
-            size_t len = strlen(strs[i]) + 1;
-            memcpy(p, strs[i], len);
-            copy = p;
-            p += len;
-        }
-        if (i < 8)
-            *dst[i] = copy;
-        else
-            n->a.ids[i - 8] = copy;
-    }
+        total += lens[i] = strs[i] ? strlen(strs[i]) + 1 : 0;
     writer *w = route(ws);
     static atomic_bool warned;
     pthread_mutex_lock(&w->in.mu);
-    bool full = w->naudits >= AUDIT_QUEUE_MAX;
-    if (!full) {
+    audit_node *n = w->naudits < AUDIT_QUEUE_MAX ? block_room(w, sizeof *n + total) : NULL;
+    if (n) {
+        n->next = NULL;
+        snprintf(n->ws, sizeof n->ws, "%s", ws);
+        n->a = *a;
+        const char **dst[8] = {&n->a.channel,  &n->a.key_id, &n->a.tool,       &n->a.route,
+                               &n->a.resource, &n->a.reason, &n->a.request_id, &n->a.outcome};
+        char *p = n->strings;
+        for (int i = 0; i < ns; i++) {
+            const char *copy = NULL;
+            if (strs[i]) {
+                memcpy(p, strs[i], lens[i]);
+                copy = p;
+                p += lens[i];
+            }
+            if (i < 8)
+                *dst[i] = copy;
+            else
+                n->a.ids[i - 8] = copy;
+        }
         if (w->audits_tail) {
             w->audits_tail->next = n;
         } else {
@@ -618,12 +689,9 @@ void writer_audit(const char *ws, const engine_audit *a)
         if (++w->naudits == AUDIT_BATCH) pthread_cond_signal(&w->in.cv);
     }
     pthread_mutex_unlock(&w->in.mu);
-    if (full) {
-        free(n);
-        if (!atomic_exchange(&warned, true))
-            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"audit entries of reads dropped: "
-                            "the writer is behind\"}\n");
-    }
+    if (!n && !atomic_exchange(&warned, true))
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"audit entries of reads dropped: "
+                        "the writer is behind, or no memory\"}\n");
 }
 
 void writer_stop(void)
