@@ -2242,7 +2242,7 @@ int engine_parse_fields(engine_call *c, const res_field *fields, int n, json_t *
 int engine_find_by(engine_call *c, const res_def *r, int field, const char *value, res_row *out)
 {
     store_err e;
-    int rc = store_rec_find_by(c->conn, c->a, r, c->ws, field, value, out, &e);
+    int rc = store_rec_find_by(c->conn, c->a, r, c->ws, field, value, c->bulk, out, &e);
     if (rc == STORE_NOTFOUND) return 0;
     if (rc) return engine_store_fail(c, rc, &e);
     memo_put(c, r, out); /* a reference to it is checked without asking again */

@@ -111,6 +111,8 @@ typedef struct engine_call {
     int nparams;
     json_t *body; /* borrowed; NULL for reads */
     bool dry_run; /* a write runs in a savepoint rolled back at the end */
+    bool bulk;    /* one of many rows written to a resource in one transaction (an
+                     import): its natural-key lookups are planned per call */
     /* Who asks, and where. */
     const char *ws;
     const char *actor;    /* the key's id: events and activities name it */

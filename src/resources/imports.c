@@ -192,6 +192,7 @@ static int import_row(importer *im, int row, int line, json_t *body, const char 
     sc.nparams = 0;
     sc.body = body;
     sc.dry_run = false; /* a dry run's savepoint is the whole import's */
+    sc.bulk = true;
     sc.a = &a;
     sc.out = &out;
     sc.memo = NULL; /* what a refused row wrote is undone: remember nothing of it */

@@ -1471,11 +1471,11 @@ static int pg_rec_delete(pg_conn *c, const res_def *r, const char *ws, const cha
 }
 
 static int pg_rec_find_by(pg_conn *c, arena *a, const res_def *r, const char *ws, int field,
-                          const char *value, res_row *out, store_err *e)
+                          const char *value, bool bulk, res_row *out, store_err *e)
 {
     int rc = see(c, r, e);
     if (rc) return rc;
-    sql_rec_find_by(stmt(c), r, ws, field, value);
+    sql_rec_find_by(stmt(c), r, ws, field, value, bulk);
     return one_row(c, a, r, out, e);
 }
 

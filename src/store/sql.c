@@ -583,7 +583,8 @@ static void folded_param(sql_stmt *q, buf *b, const char *const pair[2], bool fo
     if (fold) buf_puts(b, pair[1]);
 }
 
-void sql_rec_find_by(sql_stmt *q, const res_def *r, const char *ws, int field, const char *value)
+void sql_rec_find_by(sql_stmt *q, const res_def *r, const char *ws, int field, const char *value,
+                     bool bulk)
 {
     const sql_dialect *d = q->d;
     buf *b = &q->text;
@@ -595,12 +596,16 @@ void sql_rec_find_by(sql_stmt *q, const res_def *r, const char *ws, int field, c
     buf_printf(b, " AND %s%s%s = ", d->fold_col[0], r->fields[field].name, d->fold_col[1]);
     folded_param(q, b, d->fold_val, true, sv_text(value));
     buf_puts(b, " ORDER BY rid LIMIT 1");
-    /* A generic plan made while the table was empty (a new database's
-     * first import) walks the workspace in rid order for the first match,
-     * so each key not there reads every row: 63 s for an import of 10,000
-     * new contacts on PostgreSQL. Planned per call, it takes the key's
-     * index as soon as the table has rows. */
-    q->plan_per_call = true;
+    /* A generic plan made while the table was empty or small can walk the
+     * workspace in rid order (its index costs the same as the key's when
+     * nothing is known of the rows), and keeps doing so as the table
+     * grows until an ANALYZE (autovacuum's, every 10% of growth) replans
+     * it. Within one transaction nothing replans it: an import of 10,000
+     * new contacts took 63 s so. An import's lookups are planned for their
+     * values on every call instead; the others keep the generic plan, as
+     * planning each one cost journal entries (two account lookups each)
+     * a third of their rate on PostgreSQL. */
+    q->plan_per_call = bulk;
 }
 
 /* One filter's condition; ws_param is the workspace's parameter. */

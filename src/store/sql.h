@@ -193,7 +193,8 @@ void sql_rec_insert(sql_stmt *q, const res_def *r, const char *ws, const res_row
 void sql_rec_update(sql_stmt *q, const res_def *r, const char *ws, const res_row *row,
                     const bool *set, bool set_custom);
 void sql_rec_delete(sql_stmt *q, const res_def *r, const char *ws, const char *id);
-void sql_rec_find_by(sql_stmt *q, const res_def *r, const char *ws, int field, const char *value);
+void sql_rec_find_by(sql_stmt *q, const res_def *r, const char *ws, int field, const char *value,
+                     bool bulk);
 
 /* A page of a list, limit + 1 rows. Returns false when nothing can match
  * (a search of punctuation only): no statement then. */

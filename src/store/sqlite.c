@@ -1132,9 +1132,9 @@ static int sq_rec_delete(sq_conn *c, const res_def *r, const char *ws, const cha
 }
 
 static int sq_rec_find_by(sq_conn *c, arena *a, const res_def *r, const char *ws, int field,
-                          const char *value, res_row *out, store_err *e)
+                          const char *value, bool bulk, res_row *out, store_err *e)
 {
-    sql_rec_find_by(stmt(c), r, ws, field, value);
+    sql_rec_find_by(stmt(c), r, ws, field, value, bulk);
     return one_row(c, a, r, out, e);
 }
 

@@ -193,9 +193,12 @@ int store_rec_insert(store_conn *c, const res_def *r, const char *ws, res_row *r
 int store_rec_update(store_conn *c, const res_def *r, const char *ws, const res_row *row,
                      const bool *set, bool set_custom, store_err *e);
 int store_rec_delete(store_conn *c, const res_def *r, const char *ws, const char *id, store_err *e);
-/* Finds a record by a field value, case-insensitively (natural keys). */
+/* Finds a record by a field value, case-insensitively (natural keys).
+ * `bulk`: this transaction may be adding many rows to r (an import), so
+ * that a plan made when the table was smaller may no longer fit it (see
+ * sql_rec_find_by). */
 int store_rec_find_by(store_conn *c, arena *a, const res_def *r, const char *ws, int field,
-                      const char *value, res_row *out, store_err *e);
+                      const char *value, bool bulk, res_row *out, store_err *e);
 
 typedef enum store_op {
     SF_EQ = 0, /* field = v (case-insensitive for sql_nocase fields) */
