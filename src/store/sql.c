@@ -381,11 +381,26 @@ void sql_create_indexes(const sql_dialect *d, const res_def *r, buf *out)
         buf_puts(out, ");");
     }
     if (r->unique[0]) {
-        buf_printf(out, "CREATE UNIQUE INDEX IF NOT EXISTS %1$s_unique ON %1$s(workspace_id",
-                   r->table);
+        /* Rows with a NULL in the key never conflict (NULLs are distinct),
+         * so a key with optional columns is kept for the rows that have
+         * them all: a journal entry without a reference costs no insert
+         * in it. Named apart, so the full index of earlier versions goes. */
+        buf where;
+        buf_init(&where, 1024);
+        for (int i = 0; r->unique[i]; i++) {
+            int k = res_field_index(r, r->unique[i]);
+            if (k >= 0 && !(r->fields[k].flags & RF_REQUIRED))
+                buf_printf(&where, "%s%s IS NOT NULL", where.len ? " AND " : " WHERE ",
+                           r->unique[i]);
+        }
+        const char *name = where.len ? "unique_wn" : "unique";
+        buf_printf(out, "CREATE UNIQUE INDEX IF NOT EXISTS %1$s_%2$s ON %1$s(workspace_id",
+                   r->table, name);
         for (int i = 0; r->unique[i]; i++)
             buf_printf(out, ", %s", r->unique[i]);
-        buf_puts(out, ");");
+        buf_printf(out, ")%s;DROP INDEX IF EXISTS %s_%s;", buf_cstr(&where), r->table,
+                   where.len ? "unique" : "unique_wn");
+        buf_free(&where);
     }
 }
 

@@ -557,6 +557,64 @@ STORE_TEST(optional_field_index_leaves_nulls_out)
     db_close(&d);
 }
 
+/* A unique key with an optional column is kept only for the rows that
+ * have it (rows with a NULL never conflict), and replaces the full index
+ * of earlier versions on start. */
+STORE_TEST(optional_unique_key_leaves_nulls_out)
+{
+    db d;
+    if (!db_open(&d, "sparse_unique.db")) return;
+    const res_def *r = R("journal-entries");
+    if (!r) return;
+    bool pg = d.be == TB_POSTGRES;
+    const char *sparse = pg ? "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                              "'journal_entries_unique_wn' AND indexdef LIKE "
+                              "'%UNIQUE%WHERE (reference IS NOT NULL)'"
+                            : "SELECT count(*) FROM sqlite_master WHERE name = "
+                              "'journal_entries_unique_wn' AND sql LIKE "
+                              "'%UNIQUE%WHERE reference IS NOT NULL'";
+    const char *full = pg ? "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                            "'journal_entries_unique'"
+                          : "SELECT count(*) FROM sqlite_master WHERE name = "
+                            "'journal_entries_unique'";
+    CHECK_EQ_INT(raw_int(&d, sparse), 1);
+    CHECK_EQ_INT(raw_int(&d, full), 0);
+    /* A key of required columns keeps its full index. */
+    CHECK_EQ_INT(raw_int(&d, pg ? "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                  "'accounting_accounts_unique' AND indexdef NOT LIKE '%WHERE%'"
+                                : "SELECT count(*) FROM sqlite_master WHERE name = "
+                                  "'accounting_accounts_unique' AND sql NOT LIKE '%WHERE%'"),
+                 1);
+
+    CHECK(raw_exec(&d, "DROP INDEX journal_entries_unique_wn;"
+                       "CREATE UNIQUE INDEX journal_entries_unique ON "
+                       "journal_entries(workspace_id, reference);"));
+    int applied = -1;
+    store_err e;
+    CHECK_EQ_INT(store_migrate(d.c, &applied, &e), STORE_OK);
+    CHECK_EQ_INT(raw_int(&d, sparse), 1);
+    CHECK_EQ_INT(raw_int(&d, full), 0);
+
+    /* Many rows without a reference; a reference taken twice conflicts,
+     * in its workspace only. */
+    for (int i = 0; i < 3; i++) {
+        res_row row = new_row(&d, r);
+        set_s(r, &row, "memo", "no reference");
+        CHECK(insert_row(&d, r, d.ws, &row));
+    }
+    res_row row = new_row(&d, r);
+    set_s(r, &row, "reference", "INV-7");
+    CHECK(insert_row(&d, r, d.ws, &row));
+    row = new_row(&d, r);
+    set_s(r, &row, "reference", "INV-7");
+    CHECK(insert_row(&d, r, d.ws2, &row));
+    row = new_row(&d, r);
+    set_s(r, &row, "reference", "INV-7");
+    CHECK_EQ_INT(store_rec_insert(d.c, r, d.ws, &row, &e), STORE_CONFLICT);
+    CHECK_EQ_INT(raw_int(&d, "SELECT count(*) FROM journal_entries"), 5);
+    db_close(&d);
+}
+
 STORE_TEST(store_list_order_and_keyset_pagination)
 {
     db d;
