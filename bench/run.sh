@@ -102,6 +102,10 @@ settle() {
   "$CAIRN_TEST_PG_BIN/psql" -qX "$db" -c 'VACUUM ANALYZE' -c 'CHECKPOINT' >/dev/null
 }
 
+since() { # t0: seconds from t0 (date +%s.%N) to now, as "12.3 s"
+  awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }'
+}
+
 for tool in wrk curl; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh bench installs it)"
 done
@@ -127,7 +131,7 @@ if [[ $backend == postgres ]]; then
   # The checkpoint writes the load's dirty pages out now rather than
   # during the first scenarios.
   settle
-  gen_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')
+  gen_secs=$(since "$t0")
 elif [[ -f $db && -f $data_lua && -f $data_sh && -f $out/bench.params &&
   "$(cat "$out/bench.params")" == "$params" ]]; then
   echo "bench: reusing $db ($params)"
@@ -139,7 +143,7 @@ else
     --deals "$deals" --workspaces "$workspaces" --keys "$keys" \
     --journal-lines "$journal_lines" --tickets "$tickets" --cms-entries "$cms_entries" \
     --bi-contacts "$bi_contacts" --seed 42
-  gen_secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')
+  gen_secs=$(since "$t0")
   echo "$params" >"$out/bench.params"
 fi
 # shellcheck source=/dev/null
@@ -388,6 +392,7 @@ declare -A solo_conns=([bi_count]=${BENCH_BI_CONNECTIONS:-1})
 
 rows=()
 failed=0
+nrun=0
 for s in $scenarios; do
   [[ -n ${label[$s]:-} ]] || die "unknown scenario '$s' (known: ${!label[*]})"
   # A latency target is a property of a request, not of a queue: at 32
@@ -396,10 +401,11 @@ for s in $scenarios; do
   # a few connections, enough to keep every server thread busy.
   c=$conns t=$threads
   declare -A r=()
-  if [[ $backend == postgres && $s != "${scenarios%% *}" ]]; then
+  # After the first, each starts settled, as the first does after the load.
+  if [[ $backend == postgres ]] && ((nrun++ > 0)); then
     t0=$(date +%s.%N)
     settle
-    echo "bench: $s: settled in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')"
+    echo "bench: $s: settled in $(since "$t0")"
   fi
   load=$(cut -d' ' -f1 /proc/loadavg)
   if [[ $s == upload || $s == export ]]; then
