@@ -1064,7 +1064,7 @@ static void make_chart(store_conn *c, const char *ws, ledger *l)
             arena a;
             arena_init(&a);
             res_row row;
-            int rc = store_rec_find_by(c, &a, ra, ws, f_code, chart_defs[k].code, &row, &e);
+            int rc = store_rec_find_by(c, &a, ra, ws, f_code, chart_defs[k].code, false, &row, &e);
             if (rc == STORE_NOTFOUND) {
                 fprintf(stderr, "bench-gen: the default chart has no account %s\n",
                         chart_defs[k].code);
