@@ -64,10 +64,9 @@ typedef struct audit_node {
 
 /* Entries are written one after the other into blocks that the writer
  * hands back once it has appended them, rather than each malloc'd by the
- * worker that read and freed by the writer: tens of thousands a second
- * went that way, and the frees took the workers' malloc arenas from under
- * them (a context switch every other read tool call) while each second's
- * batch grew and trimmed their heaps again (page faults). */
+ * worker that read and freed by the writer: tens of thousands a second,
+ * each free taking the lock of the worker's malloc arena from another
+ * thread. */
 #define AUDIT_BLOCK (64 * 1024)
 typedef struct audit_block {
     struct audit_block *next;
