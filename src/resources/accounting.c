@@ -196,14 +196,31 @@ static int check_lines(res_write *w)
     out->n = 0;
     out->l = arena_alloc(c->a, sizeof *out->l * (n ? n : 1));
     if (n < 2) rc = engine_fail(c, EK_INVALID, "lines", "an entry needs at least two lines");
+    /* Every line's account in one round trip (PostgreSQL), by id or by
+     * code: read[i] is line i's, when it names one. */
+    store_read *read = arena_zalloc(c->a, sizeof *read * (n ? n : 1));
+    store_read *reads = arena_alloc(c->a, sizeof *reads * (n ? n : 1));
+    int nreads = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
+        const store_val *l = &lines[i * JEL__COUNT];
+        read[i] = (store_read){.r = RES(ACCOUNT)};
+        if (l[JEL_account_id].kind == SV_TEXT)
+            read[i].id = l[JEL_account_id].s;
+        else if (l[JEL_account_code].kind == SV_TEXT)
+            read[i].key_field = ACCOUNT_code, read[i].key = l[JEL_account_code].s;
+        if (read[i].id || read[i].key) reads[nreads++] = read[i];
+    }
+    if (rc == 0 && nreads > 0 && engine_prefetch(c, reads, nreads)) rc = -1;
+    for (size_t i = 0, k = 0; i < n && rc == 0; i++) {
         store_val *l = &lines[i * JEL__COUNT];
         const char *id = l[JEL_account_id].kind == SV_TEXT ? l[JEL_account_id].s : NULL;
         const char *code = l[JEL_account_code].kind == SV_TEXT ? l[JEL_account_code].s : NULL;
+        const store_read *got = read[i].id || read[i].key ? &reads[k++] : NULL;
         char *pid = arena_printf(c->a, "lines[%zu].account_id", i);
         char *pcode = arena_printf(c->a, "lines[%zu].account_code", i);
         res_row acct;
         if (id) {
+            /* Found, it is remembered; missing, engine_load says so. */
             if ((rc = engine_load(c, RES(ACCOUNT), id, pid, &acct))) break;
             if (code && !is(code, engine_text(&acct, ACCOUNT_code))) {
                 rc = engine_fail(c, EK_INVALID, pcode, "%s %s is not the code of account %s", pcode,
@@ -211,14 +228,12 @@ static int check_lines(res_write *w)
                 break;
             }
         } else if (code) {
-            int found = engine_find_by(c, RES(ACCOUNT), ACCOUNT_code, code, &acct);
-            if (found <= 0) {
-                rc = found < 0 ? -1
-                               : engine_fail(c, EK_NOT_FOUND, pcode,
-                                             "%s: no account with code '%s' in this workspace",
-                                             pcode, code);
+            if (got->rc != STORE_OK) {
+                rc = engine_fail(c, EK_NOT_FOUND, pcode,
+                                 "%s: no account with code '%s' in this workspace", pcode, code);
                 break;
             }
+            acct = got->row;
             pid = pcode;
         } else {
             rc = engine_fail(c, EK_INVALID, pid,

@@ -1039,7 +1039,8 @@ int engine_prefetch(engine_call *c, store_read *reads, int n)
     int rc = store_read_many(c->conn, c->a, c->ws, reads, n, &e);
     if (rc) return engine_store_fail(c, rc, &e);
     for (int i = 0; i < n; i++)
-        if (reads[i].id && reads[i].rc == STORE_OK) memo_put(c, reads[i].r, &reads[i].row);
+        if ((reads[i].id || reads[i].key) && reads[i].rc == STORE_OK)
+            memo_put(c, reads[i].r, &reads[i].row);
     return 0;
 }
 

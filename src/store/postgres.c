@@ -1647,7 +1647,7 @@ static int pg_read_many(pg_conn *c, arena *a, const char *ws, store_read *reads,
     int m = 0, rc = STORE_OK;
     for (int i = 0; i < n && rc == STORE_OK; i++) {
         store_read *x = &reads[i];
-        assert(x->r && !x->id != !x->q);
+        assert(x->r && (!!x->id + !!x->q + !!x->key) == 1);
         x->rc = STORE_OK;
         x->rows = NULL;
         x->n = 0;
@@ -1666,7 +1666,7 @@ static int pg_read_many(pg_conn *c, arena *a, const char *ws, store_read *reads,
     if (rc == STORE_OK && m > 0) rc = run_cmds(c, cmds, m, e);
     for (int k = 0; k < m; k++) {
         store_read *x = &reads[which[k]];
-        if (rc == STORE_OK && x->id)
+        if (rc == STORE_OK && (x->id || x->key))
             x->rc = read_one(a, x->r, cmds[k].res, &x->row, NULL);
         else if (rc == STORE_OK)
             read_page(a, x->r, cmds[k].res, x->q->limit, &x->rows, &x->n, &x->more);

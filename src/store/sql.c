@@ -800,6 +800,10 @@ bool sql_read(sql_stmt *q, const char *ws, const store_read *rd)
         sql_rec_get(q, rd->r, ws, rd->id);
         return true;
     }
+    if (rd->key) {
+        sql_rec_find_by(q, rd->r, ws, rd->key_field, rd->key, false);
+        return true;
+    }
     return sql_list(q, rd->r, ws, rd->q);
 }
 

@@ -1249,12 +1249,14 @@ static int sq_read_many(sq_conn *c, arena *a, const char *ws, store_read *reads,
 {
     for (int i = 0; i < n; i++) {
         store_read *rd = &reads[i];
-        assert(rd->r && !rd->id != !rd->q);
+        assert(rd->r && (!!rd->id + !!rd->q + !!rd->key) == 1);
         rd->rows = NULL;
         rd->n = 0;
         rd->more = false;
         int rc = rd->id ? sq_rec_get(c, a, rd->r, ws, rd->id, &rd->row, e)
-                        : sq_rec_list(c, a, rd->r, ws, rd->q, &rd->rows, &rd->n, &rd->more, e);
+                 : rd->key
+                     ? sq_rec_find_by(c, a, rd->r, ws, rd->key_field, rd->key, false, &rd->row, e)
+                     : sq_rec_list(c, a, rd->r, ws, rd->q, &rd->rows, &rd->n, &rd->more, e);
         rd->rc = rc == STORE_NOTFOUND ? rc : STORE_OK;
         if (rc != STORE_OK && rc != STORE_NOTFOUND) return rc;
     }

@@ -255,12 +255,14 @@ int store_rec_list(store_conn *c, arena *a, const res_def *r, const char *ws, co
 typedef struct store_read {
     const res_def *r;
     const char *id;       /* get by id, or NULL ... */
-    const store_query *q; /* ... one page of r for q */
-    res_row row;          /* out, for a get */
+    const store_query *q; /* ... one page of r for q, or NULL ... */
+    int key_field;        /* ... find by natural key: the record whose field */
+    const char *key;      /* key_field is key, as store_rec_find_by (not bulk) */
+    res_row row;          /* out, for a get or a find */
     res_row *rows;        /* out, for a page: n rows, and whether more follow */
     int n;
     bool more;
-    int rc; /* this read's STORE_OK or STORE_NOTFOUND (a get) */
+    int rc; /* this read's STORE_OK or STORE_NOTFOUND (a get or a find) */
 } store_read;
 
 /* Runs independent reads of workspace ws together: on PostgreSQL in one

@@ -2057,10 +2057,16 @@ STORE_TEST(store_read_batches)
     found.fts = "read";
     nothing.fts = "!!";
     store_read rd[] = {
-        {.r = con, .id = a},       {.r = con, .id = "con_01ARZ3NDEKTSV4RRFFQ69G5FAV"},
-        {.r = con, .q = &page},    {.r = con, .id = other}, /* workspace B's */
-        {.r = con, .q = &by_rel},  {.r = con, .q = &found},
+        {.r = con, .id = a},
+        {.r = con, .id = "con_01ARZ3NDEKTSV4RRFFQ69G5FAV"},
+        {.r = con, .q = &page},
+        {.r = con, .id = other}, /* workspace B's */
+        {.r = con, .q = &by_rel},
+        {.r = con, .q = &found},
         {.r = con, .q = &nothing},
+        /* by natural key: case-insensitive, and in this workspace only */
+        {.r = con, .key_field = FI(con, "email"), .key = "ANN@ACME.COM"},
+        {.r = con, .key_field = FI(con, "email"), .key = "dan@else.com"},
     };
     enum { N = sizeof rd / sizeof rd[0] };
     for (int i = 0; i < N; i++)
@@ -2080,6 +2086,9 @@ STORE_TEST(store_read_batches)
     CHECK_EQ_INT(rd[6].rc, STORE_OK);
     CHECK_EQ_INT(rd[6].n, 0);
     CHECK(!rd[6].more);
+    CHECK_EQ_INT(rd[7].rc, STORE_OK);
+    CHECK_STR(rd[7].row.id, a);
+    CHECK_EQ_INT(rd[8].rc, STORE_NOTFOUND);
 
     /* The next page, with the cursor of the first. */
     if (rd[2].n == 1) page.after_rid = rd[2].rows[0].rid;
