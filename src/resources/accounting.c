@@ -196,26 +196,24 @@ static int check_lines(res_write *w)
     out->n = 0;
     out->l = arena_alloc(c->a, sizeof *out->l * (n ? n : 1));
     if (n < 2) rc = engine_fail(c, EK_INVALID, "lines", "an entry needs at least two lines");
-    /* Every line's account in one round trip (PostgreSQL), by id or by
-     * code: read[i] is line i's, when it names one. */
-    store_read *read = arena_zalloc(c->a, sizeof *read * (n ? n : 1));
+    /* Every line's account in one round trip (PostgreSQL), by id or else
+     * by code, in the lines' order (lines naming none have no read). */
     store_read *reads = arena_alloc(c->a, sizeof *reads * (n ? n : 1));
     int nreads = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const store_val *l = &lines[i * JEL__COUNT];
-        read[i] = (store_read){.r = RES(ACCOUNT)};
         if (l[JEL_account_id].kind == SV_TEXT)
-            read[i].id = l[JEL_account_id].s;
+            reads[nreads++] = (store_read){.r = RES(ACCOUNT), .id = l[JEL_account_id].s};
         else if (l[JEL_account_code].kind == SV_TEXT)
-            read[i].key_field = ACCOUNT_code, read[i].key = l[JEL_account_code].s;
-        if (read[i].id || read[i].key) reads[nreads++] = read[i];
+            reads[nreads++] = (store_read){
+                .r = RES(ACCOUNT), .key_field = ACCOUNT_code, .key = l[JEL_account_code].s};
     }
     if (rc == 0 && nreads > 0 && engine_prefetch(c, reads, nreads)) rc = -1;
     for (size_t i = 0, k = 0; i < n && rc == 0; i++) {
         store_val *l = &lines[i * JEL__COUNT];
         const char *id = l[JEL_account_id].kind == SV_TEXT ? l[JEL_account_id].s : NULL;
         const char *code = l[JEL_account_code].kind == SV_TEXT ? l[JEL_account_code].s : NULL;
-        const store_read *got = read[i].id || read[i].key ? &reads[k++] : NULL;
+        const store_read *got = id || code ? &reads[k++] : NULL;
         char *pid = arena_printf(c->a, "lines[%zu].account_id", i);
         char *pcode = arena_printf(c->a, "lines[%zu].account_code", i);
         res_row acct;
