@@ -333,6 +333,13 @@ static void index_cols(const sql_dialect *d, const res_def *r, const char *spec,
     if (!has_rid) buf_puts(b, d->index_rid);
 }
 
+/* A unique key's column that a row may leave NULL. */
+static bool key_optional(const res_def *r, const char *name)
+{
+    int k = res_field_index(r, name);
+    return k >= 0 && !(r->fields[k].flags & RF_REQUIRED);
+}
+
 void sql_create_indexes(const sql_dialect *d, const res_def *r, buf *out)
 {
     buf_printf(out, "CREATE INDEX IF NOT EXISTS %1$s_ws ON %1$s(workspace_id%2$s);", r->table,
@@ -385,22 +392,21 @@ void sql_create_indexes(const sql_dialect *d, const res_def *r, buf *out)
          * so a key with optional columns is kept for the rows that have
          * them all: a journal entry without a reference costs no insert
          * in it. Named apart, so the full index of earlier versions goes. */
-        buf where;
-        buf_init(&where, 1024);
-        for (int i = 0; r->unique[i]; i++) {
-            int k = res_field_index(r, r->unique[i]);
-            if (k >= 0 && !(r->fields[k].flags & RF_REQUIRED))
-                buf_printf(&where, "%s%s IS NOT NULL", where.len ? " AND " : " WHERE ",
-                           r->unique[i]);
-        }
-        const char *name = where.len ? "unique_wn" : "unique";
+        bool partial = false;
+        for (int i = 0; r->unique[i]; i++)
+            partial |= key_optional(r, r->unique[i]);
         buf_printf(out, "CREATE UNIQUE INDEX IF NOT EXISTS %1$s_%2$s ON %1$s(workspace_id",
-                   r->table, name);
+                   r->table, partial ? "unique_wn" : "unique");
         for (int i = 0; r->unique[i]; i++)
             buf_printf(out, ", %s", r->unique[i]);
-        buf_printf(out, ")%s;DROP INDEX IF EXISTS %s_%s;", buf_cstr(&where), r->table,
-                   where.len ? "unique" : "unique_wn");
-        buf_free(&where);
+        buf_putc(out, ')');
+        const char *sep = " WHERE ";
+        for (int i = 0; r->unique[i]; i++)
+            if (key_optional(r, r->unique[i])) {
+                buf_printf(out, "%s%s IS NOT NULL", sep, r->unique[i]);
+                sep = " AND ";
+            }
+        buf_printf(out, ";DROP INDEX IF EXISTS %s_%s;", r->table, partial ? "unique" : "unique_wn");
     }
 }
 
