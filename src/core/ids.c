@@ -103,6 +103,22 @@ uint64_t hash_more(uint64_t h, const char *s)
     return h;
 }
 
+uint64_t hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = HASH_SEED ^ (n * 0x9e3779b97f4a7c15ull);
+    for (; n >= 8; b += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, b, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+}
+
 uint64_t hash_str(const char *s)
 {
     return hash_more(HASH_SEED, s);

@@ -49,6 +49,7 @@ typedef struct pg_store {
 
 typedef struct pg_stmt {
     char *sql;
+    size_t len;
     uint64_t hash;
     unsigned id; /* statement name "c<id>" on this connection */
 } pg_stmt;
@@ -329,13 +330,14 @@ static bool slot_used(const pg_cmd *cmds, int n, int slot)
  * candidates are in use (it is then sent unnamed). */
 static int slot_for(pg_conn *c, const char *sql, const pg_cmd *cmds, int n, bool *parse)
 {
-    uint64_t h = hash_str(sql);
+    size_t len = strlen(sql);
+    uint64_t h = hash_bytes(sql, len);
     int free_slot = -1, victim = -1;
     *parse = false;
     for (int i = 0; i < STMT_PROBE; i++) {
         int k = (int)((h + (uint64_t)i) % STMT_CACHE);
         pg_stmt *s = &c->cache[k];
-        if (s->sql && s->hash == h && strcmp(s->sql, sql) == 0) return k;
+        if (s->sql && s->hash == h && s->len == len && memcmp(s->sql, sql, len) == 0) return k;
         if (!s->sql && free_slot < 0) free_slot = k;
         if (s->sql && victim < 0 && !slot_used(cmds, n, k)) victim = k;
     }
@@ -350,6 +352,7 @@ static int slot_for(pg_conn *c, const char *sql, const pg_cmd *cmds, int n, bool
         free(s->sql);
     }
     s->sql = strdup(sql);
+    s->len = len;
     s->hash = h;
     s->id = c->next_id++;
     *parse = true;

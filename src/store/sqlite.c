@@ -42,6 +42,7 @@ typedef struct sq_store {
 
 typedef struct stmt_slot {
     char *sql;
+    size_t len;
     uint64_t hash;
     sqlite3_stmt *st;
 } stmt_slot;
@@ -224,11 +225,12 @@ static void sq_disconnect(sq_conn *c)
  * statement belongs to the cache; callers only reset it (done()). */
 static sqlite3_stmt *prep(sq_conn *c, const char *sql, store_err *e)
 {
-    uint64_t h = hash_str(sql);
+    size_t len = strlen(sql);
+    uint64_t h = hash_bytes(sql, len);
     stmt_slot *free_slot = NULL;
     for (int i = 0; i < STMT_PROBE; i++) {
         stmt_slot *s = &c->cache[(h + (uint64_t)i) % STMT_CACHE];
-        if (s->st && s->hash == h && strcmp(s->sql, sql) == 0) return s->st;
+        if (s->st && s->hash == h && s->len == len && memcmp(s->sql, sql, len) == 0) return s->st;
         if (!s->st && !free_slot) free_slot = s;
     }
     if (!free_slot) free_slot = &c->cache[h % STMT_CACHE]; /* evict */
@@ -245,6 +247,7 @@ static sqlite3_stmt *prep(sq_conn *c, const char *sql, store_err *e)
         return NULL;
     }
     free_slot->sql = strdup(sql);
+    free_slot->len = len;
     free_slot->hash = h;
     free_slot->st = st;
     return st;

@@ -624,6 +624,29 @@ TEST(hash_fnv1a_vectors)
     CHECK(hash_str_nocase("@[`{") == hash_str("@[`{"));
 }
 
+TEST(hash_bytes_words_and_tails)
+{
+    /* Every byte counts, wherever it falls: in a whole word or in the
+     * tail, and the length too (a run of NULs is not the empty key). */
+    const char *s = "SELECT * FROM contacts WHERE workspace_id = ?1 AND id = ?2";
+    size_t n = strlen(s);
+    char t[128];
+    uint64_t h = hash_bytes(s, n);
+    CHECK(h == hash_bytes(s, n));
+    int distinct = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(t, s, n);
+        t[i] ^= 1;
+        distinct += hash_bytes(t, n) != h;
+    }
+    CHECK_EQ_INT(distinct, (int)n);
+    for (size_t k = 0; k < n; k++)
+        CHECK(hash_bytes(s, k) != hash_bytes(s, k + 1));
+    static const char zeros[16] = {0};
+    CHECK(hash_bytes(zeros, 0) != hash_bytes(zeros, 1));
+    CHECK(hash_bytes(zeros, 8) != hash_bytes(zeros, 16));
+}
+
 /* --------------------------------------------------------------- timeutil */
 
 TEST(time_format_known)
