@@ -145,7 +145,9 @@ void api_req_release(api_req *q);
 void api_handle(api_req *q);
 /* Runs a deferred write on the writer's connection, inside the writer's
  * transaction; the caller wraps it in a savepoint and rolls it back when
- * it returns false (failed request). */
+ * it returns false. A failed call rolls back to that savepoint itself and
+ * opens it again for its audit entry, so the caller's release keeps the
+ * entry (true); false means the write must not stand (a store failure). */
 bool api_run_write(api_req *q, store_conn *writer_conn);
 /* A committed write changed a workspace's settings: cached keys refetch
  * them (the writer calls it after the commit). */
