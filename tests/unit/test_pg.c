@@ -176,6 +176,15 @@ TEST(pg_search_postings)
     CHECK_EQ_INT(search_n(&d, "wrk_t", "bravo alp"), 1);
     CHECK_EQ_INT(search_n(&d, "wrk_x", "alph"), 0); /* another workspace's tag */
 
+    /* A row without searchable text has none (its triggers do not fire),
+     * until an update gives it some. */
+    char bare[ID_MAX];
+    add1(&d, "contacts", "wrk_t", "title", "Director", bare);
+    CHECK_STR(terms_of(&d, "wrk_t", bare, "di dire"), "");
+    CHECK_EQ_INT(raw_int(&d, "SELECT count(*)::int FROM pg_trigger WHERE tgname IN "
+                             "('contacts_terms_i', 'contacts_terms_d') AND tgqual IS NOT NULL"),
+                 2);
+
     res_row row = new_row(&d, r);
     snprintf(row.id, sizeof row.id, "%s", id);
     set_s(r, &row, "name", "Charlie");
@@ -186,6 +195,12 @@ TEST(pg_search_postings)
     CHECK_STR(terms_of(&d, "wrk_t", id, "al alph br brav c ch cha char charl"), "ch char");
     CHECK_EQ_INT(search_n(&d, "wrk_t", "alph"), 1);
     CHECK_EQ_INT(search_n(&d, "wrk_t", "charl"), 1);
+    res_row named = new_row(&d, r);
+    snprintf(named.id, sizeof named.id, "%s", bare);
+    set_s(r, &named, "name", "Delta");
+    CHECK_EQ_INT(store_rec_update(c, r, "wrk_t", &named, set, false, &e), STORE_OK);
+    CHECK_STR(terms_of(&d, "wrk_t", bare, "de del delt delta"), "de delt");
+    CHECK_EQ_INT(search_n(&d, "wrk_t", "delta"), 1);
 
     CHECK_EQ_INT(store_rec_delete(c, r, "wrk_t", id, &e), STORE_OK);
     CHECK_EQ_INT(raw_int(&d, "SELECT count(*)::int FROM contacts_terms t WHERE NOT EXISTS "
