@@ -797,7 +797,10 @@ bool api_run_write(api_req *q, store_conn *writer_conn)
      * a page bitmap more per page written. */
     if (failed) {
         store_rollback_to(q->conn);
-        if ((rc = store_savepoint(q->conn, &e)) != STORE_OK) return true; /* undone: no entry */
+        /* Not opened again (a broken connection): the call stays undone
+         * and unrecorded, and the writer's release finds nothing to
+         * release, which both stores refuse without harm. */
+        if ((rc = store_savepoint(q->conn, &e)) != STORE_OK) return true;
     }
     if (audited) {
         au.duration_ms = (double)(time_mono_ns() - start) / 1e6;
