@@ -498,9 +498,6 @@ STORE_TEST(store_workspace_scoping)
     db_close(&d);
 }
 
-/* An optional field's index leaves its NULLs out, replaces the full index
- * of earlier versions on start, and still answers its equality filters; a
- * field with a default keeps its full index. */
 /* An index's definition as the database keeps it ("" when there is no
  * index of that name). */
 static const char *index_def(db *d, const char *name)
@@ -513,6 +510,9 @@ static const char *index_def(db *d, const char *name)
     return raw_text(d, sql);
 }
 
+/* An optional field's index leaves its NULLs out, replaces the full index
+ * of earlier versions on start, and still answers its equality filters; a
+ * field with a default keeps its full index. */
 STORE_TEST(optional_field_index_leaves_nulls_out)
 {
     db d;
