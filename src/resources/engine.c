@@ -2539,6 +2539,7 @@ static void batch_item(engine_call *c, json_t *op, engine_result *out)
             rc = create_or_upsert(&ic, c->res, data, strcmp(action, "upsert") == 0 ? on : NULL);
     }
 done:
+    if (rc == 0 && (rc = store_flush(c->conn, &e)) != 0) engine_store_fail(&ic, rc, &e);
     if (rc == 0)
         store_release(c->conn, &e);
     else
@@ -2602,6 +2603,16 @@ static int dispatch(engine_call *c)
     return engine_fail(c, EK_INTERNAL, NULL, "unknown operation %d", (int)c->op);
 }
 
+/* A write that succeeded sends what its store let wait (store_flush), so
+ * that a failure there (a full disk) is this call's answer. */
+static void settle(engine_call *c)
+{
+    if (!engine_writes(c->op, c->action) || c->out->kind > EK_CREATED) return;
+    store_err e;
+    int rc = store_flush(c->conn, &e);
+    if (rc) engine_store_fail(c, rc, &e);
+}
+
 void engine_run(engine_call *c)
 {
     c->out->kind = EK_OK;
@@ -2612,6 +2623,7 @@ void engine_run(engine_call *c)
     }
     if (!(c->dry_run && engine_writes(c->op, c->action))) {
         dispatch(c);
+        settle(c);
         return;
     }
     /* A dry run does everything a write does (ids, defaults, hooks,

@@ -108,6 +108,13 @@ typedef struct pg_conn {
     pg_held *held;
     int nheld, held_cap, held_flushed;
     int sp_held[SP_DEPTH], sp_flushed[SP_DEPTH];
+    /* Inserts of rows that no unique key can refuse (pending), sent in one
+     * pipeline with the next statement instead of a round trip each: a
+     * journal entry and its lines go with the entry's rollup upsert. They
+     * never outlive their savepoint: opening, releasing or committing one
+     * sends them first, rolling back forgets them. */
+    pg_held *pend;
+    int npend, pend_cap;
     sql_stmt q; /* the statement being built (stmt()) */
 } pg_conn;
 
@@ -117,7 +124,12 @@ static void held_reset(pg_conn *c);
 static void held_truncate(pg_conn *c, int n);
 static int held_flush(pg_conn *c, const char *then, store_err *e);
 static void hold(pg_conn *c, const char *sql, const char *const *v, int n);
+static void held_add(pg_held **list, int *len_, int *cap, const char *sql, const char *const *v,
+                     int n);
 static int see(pg_conn *c, const res_def *r, store_err *e);
+static void pend_reset(pg_conn *c);
+static int pend_send(pg_conn *c, store_err *e);
+static int pend_flush(pg_conn *c, store_err *e);
 
 /* Parameters of one statement, as text. */
 typedef struct pg_params {
@@ -248,6 +260,8 @@ static void pg_disconnect(pg_conn *c)
 {
     held_reset(c);
     free(c->held);
+    pend_reset(c);
+    free(c->pend);
     if (c->db) PQfinish(c->db);
     forget_statements(c);
     sql_free(&c->q);
@@ -543,7 +557,7 @@ static int run_pipeline(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
  * (the caller PQclear()s it). A connection lost outside a transaction is
  * re-established and the statements retried once; inside one, the
  * transaction is gone and the caller learns so. */
-static int run_cmds(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
+static int run_cmds_now(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
 {
     int rc = STORE_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -569,6 +583,82 @@ static int run_cmds(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
         }
     }
     return rc;
+}
+
+/* The pending inserts as commands, into cmds (and their parameters into
+ * p), in the order they were made. */
+static void pend_cmds(const pg_conn *c, pg_cmd *cmds, pg_params *p)
+{
+    for (int k = 0; k < c->npend; k++) {
+        const pg_held *h = &c->pend[k];
+        memcpy(p[k].v, h->v, sizeof(char *) * (size_t)h->n);
+        p[k].n = h->n;
+        cmds[k] = (pg_cmd){.sql = h->sql, .p = &p[k]};
+    }
+}
+
+/* run_cmds_now with the pending inserts sent first, in the same pipeline.
+ * They never outlive their savepoint, so they are the caller's own, and
+ * one that fails (only a full disk or a broken connection or server
+ * refuses one) fails its statement as if it were one of cmds. A statement
+ * planned for its values goes apart, after them: a pipeline sends those
+ * of the connection's plan mode first. */
+static int run_cmds(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
+{
+    if (!c->npend) return run_cmds_now(c, cmds, n, e);
+    bool planned = false;
+    for (int i = 0; i < n; i++)
+        planned |= cmds[i].planned;
+    if (planned) {
+        int rc = pend_send(c, e);
+        return rc ? rc : run_cmds_now(c, cmds, n, e);
+    }
+    int np = c->npend, total = np + n;
+    pg_cmd *all = calloc((size_t)total, sizeof *all);
+    pg_params *p = calloc((size_t)np, sizeof *p);
+    if (!all || !p) abort();
+    pend_cmds(c, all, p);
+    memcpy(all + np, cmds, sizeof *cmds * (size_t)n);
+    int rc = run_cmds_now(c, all, total, e);
+    for (int k = 0; k < np; k++)
+        PQclear(all[k].res);
+    memcpy(cmds, all + np, sizeof *cmds * (size_t)n);
+    pend_reset(c);
+    free(all);
+    free(p);
+    return rc;
+}
+
+/* Sends the pending inserts, alone; a failure is the caller's. */
+static int pend_send(pg_conn *c, store_err *e)
+{
+    if (!c->npend) return STORE_OK;
+    int np = c->npend;
+    pg_cmd *cmds = calloc((size_t)np, sizeof *cmds);
+    pg_params *p = calloc((size_t)np, sizeof *p);
+    if (!cmds || !p) abort();
+    pend_cmds(c, cmds, p);
+    int rc = run_cmds_now(c, cmds, np, e);
+    for (int k = 0; k < np; k++)
+        PQclear(cmds[k].res);
+    pend_reset(c);
+    free(cmds);
+    free(p);
+    return rc;
+}
+
+/* pend_send where the caller may not undo what failed (a release, a new
+ * savepoint, a commit): the transaction is lost, so its commit fails. */
+static int pend_flush(pg_conn *c, store_err *e)
+{
+    int rc = pend_send(c, e);
+    if (rc && c->in_tx) c->broken_tx = true;
+    return rc;
+}
+
+static int pg_flush(pg_conn *c, store_err *e)
+{
+    return pend_send(c, e);
 }
 
 /* Runs sql (a prepared statement, cached per connection) with p. On
@@ -597,7 +687,9 @@ static int run_done(pg_conn *c, const char *sql, const pg_params *p, store_err *
  * would otherwise fail a whole batch. */
 static int exec_sql(pg_conn *c, const char *sql, store_err *e)
 {
-    int rc = STORE_UNAVAILABLE;
+    int rc = pend_flush(c, e);
+    if (rc) return rc;
+    rc = STORE_UNAVAILABLE;
     for (int attempt = 0; attempt < 2; attempt++) {
         if ((rc = relink(c, e))) return rc;
         if (c->begin_due) {
@@ -1075,6 +1167,7 @@ static void tx_reset(pg_conn *c)
     c->sp_depth = c->sp_sent = c->release_due = 0;
     c->plans_moved = false;
     held_reset(c);
+    pend_reset(c);
 }
 
 /* Sends nothing: BEGIN goes with the transaction's first statement. */
@@ -1099,8 +1192,8 @@ static int pg_commit(pg_conn *c, store_err *e)
     }
     int rc = STORE_OK;
     if (c->held_flushed < c->nheld) {
-        rc = held_flush(c, "COMMIT", e);
-    } else if (!c->begin_due) {
+        rc = held_flush(c, "COMMIT", e); /* the pending inserts go first */
+    } else if ((rc = pend_flush(c, e)) == STORE_OK && !c->begin_due) {
         c->sp_depth = c->sp_sent = c->release_due = 0; /* COMMIT releases every savepoint */
         rc = exec_sql(c, "COMMIT", e);
     }
@@ -1127,6 +1220,8 @@ static int pg_savepoint(pg_conn *c, store_err *e)
 {
     if (c->sp_depth == SP_DEPTH)
         return store_fail(e, STORE_ERROR, "postgres: more than %d nested savepoints", SP_DEPTH);
+    int rc = pend_flush(c, e);
+    if (rc) return rc;
     c->sp_held[c->sp_depth] = c->nheld;
     c->sp_flushed[c->sp_depth] = c->held_flushed;
     c->sp_depth++;
@@ -1136,6 +1231,8 @@ static int pg_savepoint(pg_conn *c, store_err *e)
 static int pg_release(pg_conn *c, store_err *e)
 {
     if (c->sp_depth == 0) return store_fail(e, STORE_ERROR, "postgres: no savepoint to release");
+    int rc = pend_flush(c, e);
+    if (rc) return rc;
     c->sp_depth--;
     if (c->sp_sent > c->sp_depth) { /* on the server: release it with the next statement */
         c->sp_sent--;
@@ -1152,6 +1249,7 @@ static int pg_release(pg_conn *c, store_err *e)
 static void pg_rollback_to(pg_conn *c)
 {
     if (c->sp_depth == 0) return;
+    pend_reset(c); /* all made inside it: opening it sent those before */
     c->sp_depth--;
     if (c->sp_sent > c->sp_depth) {
         char sql[(SP_DEPTH + 1) * 48] = "";
@@ -1437,18 +1535,39 @@ static int pg_rec_exists(pg_conn *c, const res_def *r, const char *ws, const cha
     return on_record(c, r, e);
 }
 
-/* A row of an append-only table (the audit log) is held until the commit
- * when a transaction is open: nobody reads its rid. */
+/* Pending inserts sent at once, at most: a pipeline's results are read
+ * only after its last statement is sent. */
+#define PEND_MAX 64
+
+/* An insert that no unique key of r can refuse: r has none, or the row
+ * leaves one of its columns NULL (NULLs never conflict). The id is new. */
+static bool insert_infallible(const res_def *r, const res_row *row)
+{
+    for (int i = 0; r->unique[i]; i++) {
+        int f = res_field_index(r, r->unique[i]);
+        if (f < 0 || row->vals[f].kind == SV_NULL) return true;
+    }
+    return !r->unique[0];
+}
+
+/* In a transaction, a row of an append-only table (the audit log) is held
+ * until the commit, and one that no unique key can refuse waits for the
+ * next statement (pend): nobody reads their rid. */
 static int pg_rec_insert(pg_conn *c, const res_def *r, const char *ws, res_row *row, store_err *e)
 {
     sql_rec_insert(stmt(c), r, ws, row);
-    if (r->log && c->in_tx) {
+    bool pend = !r->log && c->in_tx && insert_infallible(r, row);
+    if ((r->log || pend) && c->in_tx) {
         if (sql_failed(&c->q)) return store_fail(e, STORE_ERROR, "postgres: statement too large");
         pg_params p;
         params_of(&c->q, &p);
-        hold(c, sql_text(&c->q), p.v, p.n);
         row->rid = 0;
-        return STORE_OK;
+        if (!pend) {
+            hold(c, sql_text(&c->q), p.v, p.n);
+            return STORE_OK;
+        }
+        held_add(&c->pend, &c->npend, &c->pend_cap, sql_text(&c->q), p.v, p.n);
+        return c->npend < PEND_MAX ? STORE_OK : pend_send(c, e);
     }
     PGresult *res;
     int rc = run_q(c, &res, e);
@@ -2175,19 +2294,21 @@ static void held_reset(pg_conn *c)
     c->held_flushed = 0;
 }
 
-/* Holds a write: sql (NULL for an event) with n values, copied. */
-static void hold(pg_conn *c, const char *sql, const char *const *v, int n)
+/* Appends sql (NULL for an event) with n values, copied, to a list of
+ * held writes. */
+static void held_add(pg_held **list, int *len_, int *cap, const char *sql, const char *const *v,
+                     int n)
 {
     assert(n <= SQL_MAX_PARAMS);
-    if (c->nheld == c->held_cap) {
-        c->held_cap = c->held_cap ? c->held_cap * 2 : 64;
-        c->held = realloc(c->held, sizeof(pg_held) * (size_t)c->held_cap);
-        if (!c->held) abort();
+    if (*len_ == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        *list = realloc(*list, sizeof(pg_held) * (size_t)*cap);
+        if (!*list) abort();
     }
     size_t len[SQL_MAX_PARAMS], total = sizeof(char *) * (size_t)n + (sql ? strlen(sql) + 1 : 0);
     for (int i = 0; i < n; i++)
         total += len[i] = v[i] ? strlen(v[i]) + 1 : 0;
-    pg_held *h = &c->held[c->nheld++];
+    pg_held *h = &(*list)[(*len_)++];
     h->mem = malloc(total);
     if (!h->mem) abort();
     h->v = (const char **)(void *)h->mem;
@@ -2198,6 +2319,19 @@ static void hold(pg_conn *c, const char *sql, const char *const *v, int n)
     }
     h->sql = sql ? memcpy(m, sql, strlen(sql) + 1) : NULL;
     h->n = n;
+}
+
+/* Holds a write until commit: sql (NULL for an event) with n values. */
+static void hold(pg_conn *c, const char *sql, const char *const *v, int n)
+{
+    held_add(&c->held, &c->nheld, &c->held_cap, sql, v, n);
+}
+
+static void pend_reset(pg_conn *c)
+{
+    for (int k = 0; k < c->npend; k++)
+        free(c->pend[k].mem);
+    c->npend = 0;
 }
 
 /* Statements of one pipeline of held rows, at most: their results are

@@ -873,6 +873,12 @@ static int sq_release(sq_conn *c, store_err *e)
     return rc;
 }
 
+static int sq_flush(sq_conn *c, store_err *e)
+{
+    (void)c, (void)e;
+    return STORE_OK;
+}
+
 static void sq_rollback_to(sq_conn *c)
 {
     sqlite3_exec(c->db, "ROLLBACK TO sp; RELEASE sp;", NULL, NULL, NULL);

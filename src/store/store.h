@@ -97,6 +97,12 @@ void store_rollback(store_conn *c);
 int store_savepoint(store_conn *c, store_err *e);
 int store_release(store_conn *c, store_err *e);
 void store_rollback_to(store_conn *c);
+/* Sends the writes a backend let wait for the next statement (PostgreSQL:
+ * inserts no unique key can refuse); a failure is the caller's, as if one
+ * of its own statements failed. Opening, releasing or committing a
+ * savepoint sends them too, but a failure there loses the transaction.
+ * Nothing waits on SQLite. */
+int store_flush(store_conn *c, store_err *e);
 
 /* Group commit's last step, for the one connection that writes. With
  * store_sync_defer(c, true), store_commit returns once the transaction is

@@ -104,18 +104,85 @@ TEST(pg_savepoints_sent_with_statements)
     CHECK_EQ_INT(store_rec_exists(c, con, "wrk_p", gone, &e), STORE_NOTFOUND);
     CHECK_EQ_INT(store_rec_exists(c, con, "wrk_p", late, &e), STORE_OK);
     /* A failed statement inside a level sent with it: rolled back, the
-     * transaction carries on. */
+     * transaction carries on. (A row with a unique key set is sent at
+     * once, so its conflict is told at once.) */
+    const res_def *je = res_find("journal-entries");
     CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    res_row first = new_row(&d, je);
+    set_s(je, &first, "reference", "pg-dup");
+    CHECK_EQ_INT(store_rec_insert(c, je, "wrk_p", &first, &e), STORE_OK);
     CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
-    res_row dup = new_row(&d, con);
-    snprintf(dup.id, sizeof dup.id, "%s", kept);
-    CHECK_EQ_INT(store_rec_insert(c, con, "wrk_p", &dup, &e), STORE_CONFLICT);
+    res_row dup = new_row(&d, je);
+    set_s(je, &dup, "reference", "pg-dup");
+    CHECK_EQ_INT(store_rec_insert(c, je, "wrk_p", &dup, &e), STORE_CONFLICT);
     store_rollback_to(c);
     CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
     add1(&d, "contacts", "wrk_p", "name", "After", gone);
     CHECK_EQ_INT(store_release(c, &e), STORE_OK);
     CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
     CHECK_EQ_INT(store_rec_exists(c, con, "wrk_p", gone, &e), STORE_OK);
+    db_close(&d);
+}
+
+/* Inserts no unique key can refuse wait, and go in one pipeline with the
+ * next statement (or savepoint, release or commit); a rollback forgets
+ * those made inside it; one refused all the same (here a repeated id,
+ * which a new id never is) loses the whole transaction, since the call
+ * that made it went on as if it were done. */
+TEST(pg_pending_inserts)
+{
+    db d;
+    if (!db_open_on(&d, TB_POSTGRES, "pg_pending_inserts")) return;
+    store_conn *c = d.c;
+    store_err e;
+    const res_def *con = res_find("contacts");
+    char a[ID_MAX], b[ID_MAX], gone[ID_MAX], only[ID_MAX];
+    /* Seen by the next statement of the transaction. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_q", "name", "A", a);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", a, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_q", "name", "B", b);
+    /* An inner level opened after B: rolling it back keeps B. */
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_q", "name", "Gone", gone);
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", a, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", b, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", gone, &e), STORE_NOTFOUND);
+    /* A transaction whose only statement waits: the commit sends it. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_q", "name", "Only", only);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", only, &e), STORE_OK);
+    /* More than a pipeline's worth in one level: all arrive. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    char many[150][ID_MAX];
+    for (int i = 0; i < 150; i++)
+        add1(&d, "contacts", "wrk_m", "name", "Many", many[i]);
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_m", many[0], &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_m", many[149], &e), STORE_OK);
+    /* Refused when sent: the transaction is lost, nothing of it stays. */
+    char lost[ID_MAX];
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_q", "name", "Lost", lost);
+    res_row dup = new_row(&d, con);
+    snprintf(dup.id, sizeof dup.id, "%s", a);
+    CHECK_EQ_INT(store_rec_insert(c, con, "wrk_q", &dup, &e), STORE_OK); /* waits */
+    CHECK(store_release(c, &e) != STORE_OK);
+    CHECK(store_commit(c, &e) != STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", lost, &e), STORE_NOTFOUND);
+    /* And the connection goes on. */
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_q", "name", "After", lost);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", lost, &e), STORE_OK);
     db_close(&d);
 }
 
