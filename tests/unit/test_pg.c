@@ -183,6 +183,25 @@ TEST(pg_pending_inserts)
     add1(&d, "contacts", "wrk_q", "name", "After", lost);
     CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
     CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", lost, &e), STORE_OK);
+    /* Sent by store_flush, the refusal is the caller's: it rolls back its
+     * savepoint and the transaction goes on. */
+    char kept[ID_MAX];
+    CHECK_EQ_INT(store_begin(c, true, &e), STORE_OK);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_q", "name", "Undone", gone);
+    dup = new_row(&d, con);
+    snprintf(dup.id, sizeof dup.id, "%s", a);
+    CHECK_EQ_INT(store_rec_insert(c, con, "wrk_q", &dup, &e), STORE_OK);
+    CHECK_EQ_INT(store_flush(c, &e), STORE_CONFLICT);
+    store_rollback_to(c);
+    CHECK_EQ_INT(store_savepoint(c, &e), STORE_OK);
+    add1(&d, "contacts", "wrk_q", "name", "Kept", kept);
+    CHECK_EQ_INT(store_flush(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_flush(c, &e), STORE_OK); /* nothing waits */
+    CHECK_EQ_INT(store_release(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_commit(c, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", kept, &e), STORE_OK);
+    CHECK_EQ_INT(store_rec_exists(c, con, "wrk_q", gone, &e), STORE_NOTFOUND);
     db_close(&d);
 }
 
