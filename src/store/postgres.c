@@ -632,19 +632,8 @@ static int run_cmds(pg_conn *c, pg_cmd *cmds, int n, store_err *e)
 /* Sends the pending inserts, alone; a failure is the caller's. */
 static int pend_send(pg_conn *c, store_err *e)
 {
-    if (!c->npend) return STORE_OK;
-    int np = c->npend;
-    pg_cmd *cmds = calloc((size_t)np, sizeof *cmds);
-    pg_params *p = calloc((size_t)np, sizeof *p);
-    if (!cmds || !p) abort();
-    pend_cmds(c, cmds, p);
-    int rc = run_cmds_now(c, cmds, np, e);
-    for (int k = 0; k < np; k++)
-        PQclear(cmds[k].res);
-    pend_reset(c);
-    free(cmds);
-    free(p);
-    return rc;
+    pg_cmd none; /* no statement of the caller's */
+    return c->npend ? run_cmds(c, &none, 0, e) : STORE_OK;
 }
 
 /* pend_send where the caller may not undo what failed (a release, a new
