@@ -1,16 +1,15 @@
-/* crypto.c - base64, HMAC and sealed secrets; see crypto.h. */
+/* crypto.c - base64, SHA-256, HMAC, AES-GCM and sealed secrets; see crypto.h. */
 #include "core/crypto.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NONCE         12
-#define TAG           16
+#include "core/ids.h"
+
 #define SEALED_PREFIX "s1."
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -68,14 +67,89 @@ bool b64_decode(const char *s, size_t n, unsigned char *out, size_t *out_len)
     return true;
 }
 
+/* The algorithms, fetched once: HMAC() and EVP_sha256() or
+ * EVP_aes_256_gcm() passed to an init fetch theirs on every call, under a
+ * lock (1.5 against 0.65 µs an HMAC of 600 bytes here). */
+static EVP_MD *sha256_md;
+static EVP_CIPHER *gcm;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    if (!sha256_md || !gcm) abort();
+}
+
+void sha256(const void *msg, size_t n, unsigned char out[SHA256_LEN])
+{
+    pthread_once(&fetch_once, fetch);
+    if (!EVP_Digest(msg, n, out, NULL, sha256_md, NULL)) abort();
+}
+
+/* RFC 2104 over the fetched digest: H(K ^ opad | H(K ^ ipad | msg)), a
+ * key longer than a block hashed first. */
 void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
                  unsigned char out[HMAC_SHA256_LEN])
 {
-    unsigned int len = HMAC_SHA256_LEN;
-    if (!HMAC(EVP_sha256(), key, (int)key_len, msg, msg_len, out, &len)) abort();
+    enum { BLOCK = 64 };
+    unsigned char k[BLOCK] = {0}, pad[BLOCK], inner[SHA256_LEN];
+    if (key_len > BLOCK)
+        sha256(key, key_len, k);
+    else if (key_len)
+        memcpy(k, key, key_len);
+    pthread_once(&fetch_once, fetch);
+    EVP_MD_CTX *x = EVP_MD_CTX_new();
+    bool ok = x != NULL;
+    for (int round = 0; ok && round < 2; round++) {
+        for (int i = 0; i < BLOCK; i++)
+            pad[i] = k[i] ^ (round ? 0x5c : 0x36);
+        ok = EVP_DigestInit_ex(x, sha256_md, NULL) == 1 && EVP_DigestUpdate(x, pad, BLOCK) == 1 &&
+             EVP_DigestUpdate(x, round ? inner : msg, round ? sizeof inner : msg_len) == 1 &&
+             EVP_DigestFinal_ex(x, round ? out : inner, NULL) == 1;
+    }
+    EVP_MD_CTX_free(x);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+    if (!ok) abort(); /* the crypto library failing here is not a client's problem */
 }
 
-static unsigned char key[32], sign_key[32];
+void crypto_aead_seal(const unsigned char key[CRYPTO_KEY_LEN], const void *ad, size_t adn,
+                      const void *plain, size_t n, unsigned char *out)
+{
+    pthread_once(&fetch_once, fetch);
+    int len = 0;
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    rand_bytes(out, CRYPTO_NONCE_LEN);
+    bool ok = x && EVP_EncryptInit_ex(x, gcm, NULL, key, out) == 1 &&
+              (!adn || EVP_EncryptUpdate(x, NULL, &len, ad, (int)adn) == 1) &&
+              EVP_EncryptUpdate(x, out + CRYPTO_NONCE_LEN, &len, plain, (int)n) == 1 &&
+              EVP_EncryptFinal_ex(x, out + CRYPTO_NONCE_LEN + len, &len) == 1 &&
+              EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, CRYPTO_TAG_LEN,
+                                  out + CRYPTO_NONCE_LEN + n) == 1;
+    EVP_CIPHER_CTX_free(x);
+    if (!ok) abort(); /* as above */
+}
+
+bool crypto_aead_open(const unsigned char key[CRYPTO_KEY_LEN], const void *ad, size_t adn,
+                      const unsigned char *sealed, size_t n, void *plain)
+{
+    if (n < CRYPTO_SEAL_OVERHEAD) return false;
+    pthread_once(&fetch_once, fetch);
+    size_t pn = n - CRYPTO_SEAL_OVERHEAD;
+    int len = 0;
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    bool ok = x && EVP_DecryptInit_ex(x, gcm, NULL, key, sealed) == 1 &&
+              (!adn || EVP_DecryptUpdate(x, NULL, &len, ad, (int)adn) == 1) &&
+              EVP_DecryptUpdate(x, plain, &len, sealed + CRYPTO_NONCE_LEN, (int)pn) == 1 &&
+              EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, CRYPTO_TAG_LEN,
+                                  (void *)(sealed + n - CRYPTO_TAG_LEN)) == 1 &&
+              EVP_DecryptFinal_ex(x, (unsigned char *)plain + len, &len) == 1;
+    EVP_CIPHER_CTX_free(x);
+    return ok;
+}
+
+static unsigned char key[CRYPTO_KEY_LEN], sign_key[HMAC_SHA256_LEN];
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static bool key_set;
 
@@ -104,17 +178,9 @@ void crypto_sign(const void *msg, size_t n, unsigned char out[HMAC_SHA256_LEN])
 char *crypto_seal(arena *a, const char *plain)
 {
     pthread_once(&key_once, key_random);
-    size_t pn = strlen(plain), n = NONCE + pn + TAG;
+    size_t pn = strlen(plain), n = pn + CRYPTO_SEAL_OVERHEAD;
     unsigned char *raw = arena_alloc(a, n);
-    int len = 0;
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    bool ok = x && RAND_bytes(raw, NONCE) == 1 &&
-              EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), NULL, key, raw) == 1 &&
-              EVP_EncryptUpdate(x, raw + NONCE, &len, (const unsigned char *)plain, (int)pn) == 1 &&
-              EVP_EncryptFinal_ex(x, raw + NONCE + len, &len) == 1 &&
-              EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, TAG, raw + n - TAG) == 1;
-    EVP_CIPHER_CTX_free(x);
-    if (!ok) abort(); /* the crypto library failing here is not a client's problem */
+    crypto_aead_seal(key, NULL, 0, plain, pn, raw);
     char *out = arena_alloc(a, sizeof SEALED_PREFIX + B64_LEN(n));
     memcpy(out, SEALED_PREFIX, sizeof SEALED_PREFIX - 1);
     b64_encode(raw, n, out + sizeof SEALED_PREFIX - 1);
@@ -128,17 +194,10 @@ char *crypto_open(arena *a, const char *sealed)
     const char *s = sealed + sizeof SEALED_PREFIX - 1;
     size_t sn = strlen(s), n = 0;
     unsigned char *raw = arena_alloc(a, sn / 4 * 3 + 3);
-    if (!b64_decode(s, sn, raw, &n) || n < NONCE + TAG) return NULL;
-    size_t pn = n - NONCE - TAG;
+    if (!b64_decode(s, sn, raw, &n) || n < CRYPTO_SEAL_OVERHEAD) return NULL;
+    size_t pn = n - CRYPTO_SEAL_OVERHEAD;
     char *plain = arena_alloc(a, pn + 1);
-    int len = 0;
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    bool ok = x && EVP_DecryptInit_ex(x, EVP_aes_256_gcm(), NULL, key, raw) == 1 &&
-              EVP_DecryptUpdate(x, (unsigned char *)plain, &len, raw + NONCE, (int)pn) == 1 &&
-              EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, TAG, raw + n - TAG) == 1 &&
-              EVP_DecryptFinal_ex(x, (unsigned char *)plain + len, &len) == 1;
-    EVP_CIPHER_CTX_free(x);
-    if (!ok || memchr(plain, '\0', pn)) return NULL;
+    if (!crypto_aead_open(key, NULL, 0, raw, n, plain) || memchr(plain, '\0', pn)) return NULL;
     plain[pn] = '\0';
     return plain;
 }

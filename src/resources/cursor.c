@@ -3,8 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,17 +10,16 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/crypto.h"
 #include "resources/engine.h"
 
 /* MAX_CURSOR: characters of a cursor (and bytes of a position), as many as
  * a URL holds. The longest position the table allows, a task title of 500
  * 4-byte characters, makes a cursor of 2,732; at 2,048 such a page's own
  * next cursor was refused. */
-#define NONCE      12
-#define TAG        16
 #define MAX_CURSOR 8192
 
-static unsigned char key[32];
+static unsigned char key[CRYPTO_KEY_LEN];
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static bool key_set;
 
@@ -36,8 +33,7 @@ static void key_random(void)
 void engine_set_secret(const unsigned char *secret, size_t n)
 {
     static const char label[] = "cairn list cursor v1";
-    unsigned int len = sizeof key;
-    HMAC(EVP_sha256(), secret, (int)n, (const unsigned char *)label, sizeof label - 1, key, &len);
+    hmac_sha256(secret, n, label, sizeof label - 1, key);
     key_set = true;
 }
 
@@ -69,21 +65,11 @@ char *cursor_encode(arena *a, const char *ws, const res_def *r, const char *sort
         }
     }
     aad(&ad, ws, r, sort);
-    size_t n = NONCE + pos.len + TAG;
+    size_t n = pos.len + CRYPTO_SEAL_OVERHEAD;
     unsigned char *raw = arena_alloc(a, n);
-    int len = 0;
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    bool ok =
-        x && RAND_bytes(raw, NONCE) == 1 &&
-        EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), NULL, key, raw) == 1 &&
-        EVP_EncryptUpdate(x, NULL, &len, (unsigned char *)ad.data, (int)ad.len) == 1 &&
-        EVP_EncryptUpdate(x, raw + NONCE, &len, (unsigned char *)pos.data, (int)pos.len) == 1 &&
-        EVP_EncryptFinal_ex(x, raw + NONCE + len, &len) == 1 &&
-        EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, TAG, raw + n - TAG) == 1;
-    EVP_CIPHER_CTX_free(x);
+    crypto_aead_seal(key, ad.data, ad.len, pos.data, pos.len, raw);
     buf_free(&pos);
     buf_free(&ad);
-    if (!ok) abort(); /* the crypto library failing at this is not a client's problem */
     char *out = arena_alloc(a, n * 2 + 4), *o = out;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t)raw[i] << 16;
@@ -117,20 +103,13 @@ bool cursor_decode(arena *a, const char *ws, const res_def *r, const char *sort,
             raw[k++] = (unsigned char)((acc >> bits) & 0xff);
         }
     }
-    if (k <= NONCE + TAG) return false;
-    size_t plen = k - NONCE - TAG;
+    if (k <= CRYPTO_SEAL_OVERHEAD) return false;
+    size_t plen = k - CRYPTO_SEAL_OVERHEAD;
     char *pos = arena_alloc(a, plen + 1);
     buf ad;
     buf_init(&ad, 4096);
     aad(&ad, ws, r, sort);
-    int len = 0;
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    bool ok = x && EVP_DecryptInit_ex(x, EVP_aes_256_gcm(), NULL, key, raw) == 1 &&
-              EVP_DecryptUpdate(x, NULL, &len, (unsigned char *)ad.data, (int)ad.len) == 1 &&
-              EVP_DecryptUpdate(x, (unsigned char *)pos, &len, raw + NONCE, (int)plen) == 1 &&
-              EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, TAG, raw + k - TAG) == 1 &&
-              EVP_DecryptFinal_ex(x, (unsigned char *)pos + len, &len) == 1;
-    EVP_CIPHER_CTX_free(x);
+    bool ok = crypto_aead_open(key, ad.data, ad.len, raw, k, pos);
     buf_free(&ad);
     if (!ok) return false;
     pos[plen] = '\0';

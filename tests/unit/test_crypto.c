@@ -1,5 +1,7 @@
-/* test_crypto.c - src/core/crypto: base64, HMAC-SHA256 (with the Standard
- * Webhooks example signature), sealed secrets. */
+/* test_crypto.c - src/core/crypto: base64, SHA-256 and HMAC-SHA256
+ * (standard vectors and the Standard Webhooks example signature), AES-GCM
+ * with associated data, sealed secrets. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -52,6 +54,73 @@ TEST(crypto_hmac_signs_the_standard_webhooks_example)
     char sig[B64_LEN(HMAC_SHA256_LEN) + 1];
     b64_encode(mac, sizeof mac, sig);
     CHECK_STR(sig, "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* FIPS 180-2's "abc", and RFC 4231's test cases 1, 2 and 6: a key shorter
+ * than the message, a short key, and a key of 131 bytes (longer than a
+ * block, so hashed first). */
+TEST(crypto_sha256_and_hmac_match_the_standards)
+{
+    unsigned char d[SHA256_LEN];
+    char h[2 * SHA256_LEN + 1];
+    sha256("abc", 3, d);
+    hex(d, sizeof d, h);
+    CHECK_STR(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    unsigned char k1[20], k6[131];
+    memset(k1, 0x0b, sizeof k1);
+    memset(k6, 0xaa, sizeof k6);
+    static const char m6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+    const struct {
+        const void *key;
+        size_t kn;
+        const char *msg, *mac;
+    } cases[] = {
+        {k1, sizeof k1, "Hi There",
+         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {"Jefe", 4, "what do ya want for nothing?",
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {k6, sizeof k6, m6, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char mac[HMAC_SHA256_LEN];
+        hmac_sha256(cases[i].key, cases[i].kn, cases[i].msg, strlen(cases[i].msg), mac);
+        hex(mac, sizeof mac, h);
+        if (!CHECK_STR(h, cases[i].mac)) test_fail(__FILE__, __LINE__, "case %zu", i);
+    }
+}
+
+/* What list cursors use: the associated data must match too. */
+TEST(crypto_aead_opens_only_with_its_key_and_data)
+{
+    unsigned char key[CRYPTO_KEY_LEN], other[CRYPTO_KEY_LEN];
+    memset(key, 7, sizeof key);
+    memset(other, 8, sizeof other);
+    const char *plain = "42|tAcme";
+    size_t n = strlen(plain) + CRYPTO_SEAL_OVERHEAD;
+    unsigned char sealed[64], again[64];
+    char back[64] = "";
+    crypto_aead_seal(key, "ws|contacts|", 12, plain, strlen(plain), sealed);
+    crypto_aead_seal(key, "ws|contacts|", 12, plain, strlen(plain), again);
+    CHECK(memcmp(sealed, again, n) != 0); /* a fresh nonce each time */
+    CHECK(crypto_aead_open(key, "ws|contacts|", 12, sealed, n, back));
+    CHECK(memcmp(back, plain, strlen(plain)) == 0);
+    CHECK(!crypto_aead_open(key, "ws|companies|", 13, sealed, n, back));
+    CHECK(!crypto_aead_open(key, NULL, 0, sealed, n, back));
+    CHECK(!crypto_aead_open(other, "ws|contacts|", 12, sealed, n, back));
+    CHECK(!crypto_aead_open(key, "ws|contacts|", 12, sealed, n - 1, back));
+    CHECK(!crypto_aead_open(key, "ws|contacts|", 12, sealed, CRYPTO_SEAL_OVERHEAD - 1, back));
+    sealed[CRYPTO_NONCE_LEN] ^= 1;
+    CHECK(!crypto_aead_open(key, "ws|contacts|", 12, sealed, n, back));
+    /* Nothing to hide but the data it is bound to. */
+    crypto_aead_seal(key, "ad", 2, "", 0, sealed);
+    CHECK(crypto_aead_open(key, "ad", 2, sealed, CRYPTO_SEAL_OVERHEAD, back));
+    CHECK(!crypto_aead_open(key, "AD", 2, sealed, CRYPTO_SEAL_OVERHEAD, back));
 }
 
 TEST(crypto_seal_opens_only_what_it_sealed)
