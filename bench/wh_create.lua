@@ -1,6 +1,7 @@
 -- wh_create.lua - webhooks.sh's writes: POST /v1/contacts with the token
 -- given after "--"; a second argument N paces each connection to one
--- request every N ms (10 connections at 10 ms: about 1,000 writes/s).
+-- request N ms after each answer (webhooks.sh: 14 connections at 10 ms,
+-- a little over 1,000 writes/s).
 local token, pace
 local n = 0
 bad = 0
