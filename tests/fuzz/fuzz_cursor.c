@@ -62,16 +62,17 @@ static char *seal(arena *a, const list *l, const uint8_t *plain, size_t n)
     buf ad;
     buf_init(&ad, 4096);
     aad(&ad, WS, l->r, l->sort);
-    size_t rn = NONCE + n + TAG;
+    size_t rn = CRYPTO_NONCE_LEN + n + CRYPTO_TAG_LEN;
     unsigned char *raw = arena_alloc(a, rn);
     int len = 0;
     EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    bool ok = x && RAND_bytes(raw, NONCE) == 1 &&
+    bool ok = x && RAND_bytes(raw, CRYPTO_NONCE_LEN) == 1 &&
               EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), NULL, key, raw) == 1 &&
               EVP_EncryptUpdate(x, NULL, &len, (unsigned char *)ad.data, (int)ad.len) == 1 &&
-              EVP_EncryptUpdate(x, raw + NONCE, &len, plain, (int)n) == 1 &&
-              EVP_EncryptFinal_ex(x, raw + NONCE + len, &len) == 1 &&
-              EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, TAG, raw + rn - TAG) == 1;
+              EVP_EncryptUpdate(x, raw + CRYPTO_NONCE_LEN, &len, plain, (int)n) == 1 &&
+              EVP_EncryptFinal_ex(x, raw + CRYPTO_NONCE_LEN + len, &len) == 1 &&
+              EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, CRYPTO_TAG_LEN,
+                                  raw + rn - CRYPTO_TAG_LEN) == 1;
     EVP_CIPHER_CTX_free(x);
     buf_free(&ad);
     if (!ok) FZ_FAIL("sealing failed");
