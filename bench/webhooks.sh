@@ -76,8 +76,14 @@ receiver() { # portfile: starts one, sets rpid and rport
 }
 receiver_stop() { # portfile: prints its RECEIVER line
   kill -TERM "$rpid"
-  wait "$rpid" || true
+  # Called as $(receiver_stop ...), in a subshell, whose wait does not
+  # wait for the receiver: its line is awaited in its file instead.
+  wait "$rpid" 2>/dev/null || true
   rpid=
+  for _ in $(seq 100); do
+    grep -q '^RECEIVER' "$1.out" && break
+    sleep 0.1
+  done
   grep '^RECEIVER' "$1.out"
 }
 kv() { # key line
