@@ -1,7 +1,6 @@
 /* ids.c - ids, tokens, hashes; see ids.h. */
 #include "core/ids.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
