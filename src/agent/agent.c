@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jr.h"
 #include "core/jsv.h"
 #include "core/jw.h"
 #include "core/timeutil.h"
@@ -452,7 +453,7 @@ engine_kind agent_run(const agent_req *r, agent_plan *p, buf *out, bool *rollbac
     buf b;
     buf_init(&b, ENGINE_MAX_DATA + 4096);
     tools_write_result(&b, &res);
-    json_t *data = json_loadb(b.data ? b.data : "null", b.len, JSON_DECODE_ANY, NULL);
+    json_t *data = jr_load(b.data ? b.data : "null", b.len, JSON_DECODE_ANY, NULL);
     buf_free(&b);
     char summary[400];
     summarize(p, data, res.list, summary, sizeof summary);

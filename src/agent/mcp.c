@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/ids.h"
+#include "core/jr.h"
 #include "core/jw.h"
 
 #define PAGE_TOOLS     100
@@ -84,7 +85,7 @@ mcp_kind mcp_read(const char *text, size_t len, json_t **out, buf *reply)
         return MCP_INVALID;
     }
     json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    json_t *j = jr_load(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!j) {
         char m[300];
         snprintf(m, sizeof m, "parse error: %s (at %d:%d)", je.text, je.line, je.column);

@@ -12,12 +12,13 @@
 #include "api/api.h"
 #include "api/routes.h"
 #include "api/writer.h"
+#include "core/jr.h"
 
 /* A refusal api.c wrote in /v1's envelope (the key, limits), rewritten in
  * 002's with the same status and message. */
 static int rewrap(api_req *q)
 {
-    json_t *j = json_loadb(q->out.data ? q->out.data : "", q->out.len, 0, NULL);
+    json_t *j = jr_load(q->out.data ? q->out.data : "", q->out.len, 0, NULL);
     const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
     json_t *env = json_pack("{s:b, s:n, s:s, s:{s:i, s:i, s:i, s:i, s:s}}", "success", 0, "data",
                             "error", msg ? msg : "refused", "meta", "page", 1, "perPage", 0,
@@ -68,7 +69,7 @@ int api_agent_tool(api_req *q)
         return rewrap(q);
     }
     json_error_t je;
-    q->json = json_loadb(q->body ? q->body : "", q->body_len, JSON_REJECT_DUPLICATES, &je);
+    q->json = jr_load(q->body ? q->body : "", q->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(q->json)) {
         api_error(q, 400, "validation_failed", NULL, "the body must be a JSON object: %s",
                   q->json ? "it is another JSON value" : je.text);

@@ -13,6 +13,7 @@
 #include "api/limits.h"
 #include "api/routes.h"
 #include "api/upload.h"
+#include "core/jr.h"
 #include "core/timeutil.h"
 
 #define KEY_CACHE_SLOTS  1024
@@ -388,7 +389,7 @@ static bool has_nul(json_t *v)
 static const char *nul_member(api_req *q)
 {
     json_error_t je;
-    json_t *j = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    json_t *j = jr_load(q->body, q->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     const char *k, *at = NULL;
     json_t *v;
     if (json_is_object(j))
@@ -415,7 +416,7 @@ static int parse_body(api_req *q)
                          "the body must be sent as Content-Type: application/json%s%s",
                          a && a->media_type ? " or " : "", a && a->media_type ? a->media_type : "");
     json_error_t je;
-    q->json = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
+    q->json = jr_load(q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!q->json && strstr(je.text, "JSON_ALLOW_NUL")) {
         /* A \u0000 in a string: well-formed JSON that no field takes (the
          * engine's strings are C strings). Name the field it is in. */

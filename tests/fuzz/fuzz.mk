@@ -8,7 +8,7 @@
 # and ASan/UBSan, under build/fuzz/ (apart from the release and ASan builds).
 
 FUZZ_CC := clang
-FUZZ_TARGETS ?= http1 body query cursor
+FUZZ_TARGETS ?= http1 body query cursor json
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS := -std=c17 -O1 -g $(WARN) -pthread -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -35,6 +35,10 @@ $(BUILD)/fuzz/http1: tests/fuzz/fuzz_http1.c tests/fuzz/fuzz.h src/http/http1.c 
 # fuzz_cursor.c compiles src/resources/cursor.c into itself, to seal with its key.
 $(BUILD)/fuzz/cursor: tests/fuzz/fuzz_cursor.c tests/fuzz/fuzz.h src/resources/cursor.c $(HDRS) \
 		$(filter-out %/src/resources/cursor.o,$(FUZZ_OBJS)) | fuzz-deps
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(FUZZ_LINK) $(LDLIBS)
+
+# fuzz_json.c needs no store: the parser and Jansson only.
+$(BUILD)/fuzz/json: tests/fuzz/fuzz_json.c tests/fuzz/fuzz.h $(HDRS) $(FUZZ_OBJS) | fuzz-deps
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(FUZZ_LINK) $(LDLIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h tests/fuzz/fuzz.h $(HDRS) $(FUZZ_OBJS) \

@@ -2,7 +2,8 @@
  *
  * Each module's contract as its header states it, with the edge cases that
  * bite in practice: alignment and huge allocations, the buffer cap, JSON
- * commas and escaping, id ordering within a millisecond, RFC 3339 rejects. */
+ * commas and escaping, jr_load answering as json_loadb, id ordering within
+ * a millisecond, RFC 3339 rejects. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/ids.h"
+#include "core/jr.h"
 #include "core/jw.h"
 #include "core/rank.h"
 #include "core/timeutil.h"
@@ -480,6 +482,101 @@ TEST(jw_deep_nesting_within_limit)
     CHECK_EQ_INT(strlen(s), 2 * (JW_MAX_DEPTH - 1) + 3);
     CHECK(strstr(s, "[[1,2]]") != NULL);
     buf_free(&b);
+}
+
+/* --------------------------------------------------------------------- jr */
+
+/* jr_load's answer and json_loadb's for the same text and flags: both
+ * fail with the same error, or both give the same compact dump (values
+ * and key order). Returns jr_load's dump, or "error: ...". */
+static const char *jr_same(const char *text, size_t len, size_t flags, char *out, size_t cap)
+{
+    json_error_t e1, e2;
+    json_t *a = jr_load(text, len, flags, &e1), *b = json_loadb(text, len, flags, &e2);
+    const size_t dump = JSON_COMPACT | JSON_ENCODE_ANY;
+    char *da = a ? json_dumps(a, dump) : NULL, *db = b ? json_dumps(b, dump) : NULL;
+    if (a && b)
+        CHECK_STR(da, db);
+    else if (!a && !b)
+        CHECK_STR(e1.text, e2.text);
+    else
+        test_fail(__FILE__, __LINE__, "jr_load and json_loadb disagree on success");
+    snprintf(out, cap, "%s%s", a ? "" : "error: ", a ? (da ? da : "") : e1.text);
+    free(da);
+    free(db);
+    json_decref(a);
+    json_decref(b);
+    return out;
+}
+
+TEST(jr_load_fast_texts)
+{
+    char o[512];
+    const size_t f = JSON_REJECT_DUPLICATES;
+    const char *t = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
+                    "\"get_contact\",\"arguments\":{\"id\":\"con_1\"}}}";
+    CHECK_STR(jr_same(t, strlen(t), f | JSON_DECODE_ANY, o, sizeof o), t);
+    /* Key order is the text's, whatever the keys. */
+    t = " {\"z\" : [ ] , \"a\":{},\"m\":[true,false,null,-0,0,123456789012345678]}\r\n\t";
+    CHECK_STR(jr_same(t, strlen(t), f, o, sizeof o),
+              "{\"z\":[],\"a\":{},\"m\":[true,false,null,0,0,123456789012345678]}");
+    /* The short escapes, and UTF-8 kept as sent. */
+    t = "[\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\",\"caf\xc3\xa9 \xf0\x9f\x98\x80\"]";
+    CHECK_STR(jr_same(t, strlen(t), f, o, sizeof o),
+              "[\"a\\\"b\\\\c/d\\b\\f\\n\\r\\t\",\"caf\xc3\xa9 \xf0\x9f\x98\x80\"]");
+    /* An escaped key stays itself while its value (escaped too) is read. */
+    t = "{\"k\\n1\":\"v\\t1\",\"k\\n2\":{\"k\\n3\":\"v\\t3\"}}";
+    CHECK_STR(jr_same(t, strlen(t), f, o, sizeof o), t);
+    /* Scalars at the top only with JSON_DECODE_ANY. */
+    CHECK_STR(jr_same("  \"x\" ", 6, JSON_DECODE_ANY, o, sizeof o), "\"x\"");
+    CHECK_STR(jr_same("42", 2, JSON_DECODE_ANY, o, sizeof o), "42");
+    CHECK(strncmp(jr_same("42", 2, 0, o, sizeof o), "error: ", 7) == 0);
+    /* The length bounds the text: what follows is not read. */
+    CHECK_STR(jr_same("{}garbage", 2, 0, o, sizeof o), "{}");
+}
+
+TEST(jr_load_leaves_the_rest_to_jansson)
+{
+    char o[512];
+    /* Values jr_load does not build itself, parsed all the same. */
+    CHECK_STR(jr_same("[1.5,1e3,-2E-2]", 15, 0, o, sizeof o), "[1.5,1000.0,-0.02]");
+    CHECK_STR(jr_same("[1234567890123456789]", 21, 0, o, sizeof o), "[1234567890123456789]");
+    CHECK_STR(jr_same("[\"\\u00e9\\ud83d\\ude00\"]", 22, 0, o, sizeof o),
+              "[\"\xc3\xa9\xf0\x9f\x98\x80\"]");
+    CHECK_STR(jr_same("{\"a\":1,\"a\":2}", 13, 0, o, sizeof o), "{\"a\":2}");
+    char deep[300];
+    for (int i = 0; i < 100; i++)
+        deep[i] = '[', deep[199 - i] = ']';
+    CHECK(strncmp(jr_same(deep, 200, 0, o, sizeof o), "[[[[", 4) == 0);
+    /* And the errors, word for word. */
+    static const char *const bad[] = {
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":01}",
+        "[-]",
+        "[1.]",
+        "[9223372036854775808]",
+        "[\"\\ud800\"]",
+        "[\"\\x\"]",
+        "[\"a\x01\"]",
+        "[\"\xed\xa0\x80\"]",
+        "[\"\xc0\xaf\"]",
+        "[\"ab",
+        "[1,]",
+        "{\"a\" 1}",
+        "[true false]",
+        "[nul]",
+        "[1]x",
+        "\xef\xbb\xbf[]",
+        "",
+        "  ",
+        "{\"a\":\"\\u0000\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(strncmp(jr_same(bad[i], strlen(bad[i]), JSON_REJECT_DUPLICATES, o, sizeof o),
+                      "error: ", 7) == 0);
+    /* A NUL byte in the text, and \u0000 allowed by the flag. */
+    CHECK(strncmp(jr_same("[\"a\0b\"]", 7, 0, o, sizeof o), "error: ", 7) == 0);
+    CHECK_STR(jr_same("[\"a\\u0000b\"]", 12, JSON_ALLOW_NUL, o, sizeof o), "[\"a\\u0000b\"]");
 }
 
 /* -------------------------------------------------------------------- ids */
