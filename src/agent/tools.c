@@ -558,8 +558,18 @@ void tools_call(const tool_def *t, const tool_caller *who, json_t *input, store_
 
 void tools_input_hash(const json_t *input, char *out)
 {
-    char *text = input ? json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-    sha256_hex(text ? text : "{}", text ? strlen(text) : 2, out);
+    /* Most inputs fit the stack: no allocation for the common call. */
+    const size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY;
+    char small[1024], *text = NULL;
+    size_t n = input ? json_dumpb(input, small, sizeof small, flags) : 0;
+    if (n > sizeof small) {
+        text = json_dumps(input, flags);
+        n = text ? strlen(text) : 0;
+    }
+    if (n == 0)
+        sha256_hex("{}", 2, out);
+    else
+        sha256_hex(text ? text : small, n, out);
     free(text);
 }
 

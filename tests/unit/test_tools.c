@@ -3,10 +3,12 @@
  * from the table is well formed, inputs are checked against their schemas
  * before anything runs, and JSON-RPC requests get their answers. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/mcp.h"
 #include "agent/tools.h"
+#include "core/ids.h"
 #include "core/jsv.h"
 #include "test.h"
 
@@ -62,6 +64,34 @@ TEST(tools_catalogue_is_derived_from_the_table)
     CHECK(tools_find("merge_contacts")->risk == TOOL_DESTRUCTIVE);
     CHECK(tools_find("void_invoice")->risk == TOOL_DESTRUCTIVE);
     CHECK(tools_find("nope") == NULL);
+}
+
+TEST(tools_input_hash_of_canonical_text)
+{
+    char got[TOKEN_HASH_HEX], want[TOKEN_HASH_HEX];
+    /* Keys sorted, compact: the same input in any order, the same hash. */
+    json_t *in = json_pack("{s:i,s:s}", "b", 1, "a", "x");
+    tools_input_hash(in, got);
+    sha256_hex("{\"a\":\"x\",\"b\":1}", 15, want);
+    CHECK_STR(got, want);
+    json_decref(in);
+    tools_input_hash(NULL, got);
+    sha256_hex("{}", 2, want);
+    CHECK_STR(got, want);
+    /* Longer than the stack's 1 KiB: the same canonical text. */
+    in = json_object();
+    char k[8];
+    for (int i = 0; i < 300; i++) {
+        snprintf(k, sizeof k, "k%03d", 299 - i);
+        json_object_set_new(in, k, json_integer(i));
+    }
+    char *text = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK(text && strlen(text) > 1024 && strncmp(text, "{\"k000\":299,", 12) == 0);
+    tools_input_hash(in, got);
+    sha256_hex(text, strlen(text), want);
+    CHECK_STR(got, want);
+    free(text);
+    json_decref(in);
 }
 
 TEST(tools_sets_parse)
