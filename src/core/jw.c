@@ -96,46 +96,114 @@ bool jw_utf8_valid(const char *s, size_t n)
     return true;
 }
 
-void jw_escape(buf *b, const char *s, size_t n)
+/* 1 for the bytes a JSON string cannot hold as they are: controls, the
+ * quote, the backslash, and every byte of a UTF-8 sequence (checked). */
+static const unsigned char special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* The end of the run of bytes from i that need no escape. */
+static size_t plain_run(const char *s, size_t i, size_t n)
+{
+    while (i < n && !special[(unsigned char)s[i]])
+        i++;
+    return i;
+}
+
+/* One escaped byte c (below 0x20, a quote or a backslash) at o; returns
+ * the bytes written (2 or 6). */
+static size_t escape_byte(char *o, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
+    o[0] = '\\';
+    switch (c) {
+    case '"': o[1] = '"'; return 2;
+    case '\\': o[1] = '\\'; return 2;
+    case '\n': o[1] = 'n'; return 2;
+    case '\r': o[1] = 'r'; return 2;
+    case '\t': o[1] = 't'; return 2;
+    default:
+        memcpy(o + 1, "u00", 3);
+        o[4] = hex[c >> 4];
+        o[5] = hex[c & 15];
+        return 6;
+    }
+}
+
+/* Escapes up to JW_CHUNK bytes of input a time straight into the buffer,
+ * with room for the worst case (6 bytes out for one in) made first: one
+ * check per chunk instead of an append per run and per escape (a record's
+ * JSON escaped whole, as MCP's text content is, has a quote every few
+ * bytes). */
+#define JW_CHUNK 1024
+
+void jw_escape(buf *b, const char *s, size_t n)
+{
     buf_putc(b, '"');
-    size_t run = 0; /* start of the current run of bytes needing no escape */
-    for (size_t i = 0; i < n;) {
+    size_t i = 0;
+    while (i < n && !b->overflow) {
+        size_t end = n - i > JW_CHUNK ? i + JW_CHUNK : n;
+        buf_reserve(b, 6 * (end - i));
+        if (b->cap - b->len < 6 * (end - i) + 1) break; /* near the cap: the careful way */
+        char *o = b->data + b->len;
+        while (i < end) {
+            while (i < end && !special[(unsigned char)s[i]])
+                *o++ = s[i++];
+            if (i == end) break;
+            unsigned char c = (unsigned char)s[i];
+            if (c < 0x80) {
+                o += escape_byte(o, c);
+                i++;
+                continue;
+            }
+            /* A sequence may run past the chunk: it is read whole (at
+             * most 4 bytes out for 4 in, within the room made). */
+            int k = jw_utf8_seq(s + i, n - i);
+            if (k > 0) {
+                memcpy(o, s + i, (size_t)k);
+                o += k;
+                i += (size_t)k;
+            } else {
+                /* Ill-formed: one U+FFFD for the maximal subpart, so the
+                 * output stays valid JSON whatever a client or a database
+                 * handed us. */
+                memcpy(o, "\xef\xbf\xbd", 3);
+                o += 3;
+                i += (size_t)-k;
+            }
+        }
+        b->len = (size_t)(o - b->data);
+    }
+    /* What is left when the buffer nears its cap, a byte or a run at a
+     * time, so that overflow is set exactly as appends set it. */
+    while (i < n) {
+        size_t j = plain_run(s, i, n);
+        buf_append(b, s + i, j - i);
+        i = j;
+        if (i == n) break;
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        if (c < 0x80) {
+            char e[6];
+            buf_append(b, e, escape_byte(e, c));
             i++;
             continue;
         }
-        if (c >= 0x80) {
-            int k = jw_utf8_seq(s + i, n - i);
-            if (k > 0) {
-                i += (size_t)k;
-                continue;
-            }
-            /* Ill-formed: one U+FFFD for the maximal subpart, so the output
-             * stays valid JSON whatever a client or a database handed us. */
-            buf_append(b, s + run, i - run);
+        int k = jw_utf8_seq(s + i, n - i);
+        if (k > 0) {
+            buf_append(b, s + i, (size_t)k);
+            i += (size_t)k;
+        } else {
             buf_append(b, "\xef\xbf\xbd", 3);
             i += (size_t)-k;
-            run = i;
-            continue;
-        }
-        buf_append(b, s + run, i - run);
-        run = ++i;
-        switch (c) {
-        case '"': buf_append(b, "\\\"", 2); break;
-        case '\\': buf_append(b, "\\\\", 2); break;
-        case '\n': buf_append(b, "\\n", 2); break;
-        case '\r': buf_append(b, "\\r", 2); break;
-        case '\t': buf_append(b, "\\t", 2); break;
-        default: {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            buf_append(b, e, 6);
-        }
         }
     }
-    buf_append(b, s + run, n - run);
     buf_putc(b, '"');
 }
 

@@ -396,6 +396,65 @@ TEST(jw_replaces_ill_formed_utf8)
     buf_free(&b);
 }
 
+/* Long strings are escaped a chunk at a time straight into the buffer;
+ * chunk edges inside a sequence, and a cap reached mid-string, must not
+ * show. The reference: each unit escaped on its own, after `shift` plain
+ * bytes that move every unit across the chunk edges. */
+static void escape_units(buf *in, buf *want, size_t shift)
+{
+    static const char *const units[] = {
+        "plain text ",      "\"q\"", "\\",       "\n\t\x01", "\xc3\xa9", "\xe2\x82\xac",
+        "\xf0\x9f\x98\x80", "\xff",  "\xe2\x82", "x"};
+    const size_t nunits = sizeof units / sizeof units[0];
+    buf one;
+    buf_init(&one, 64);
+    buf_reset(in);
+    buf_reset(want);
+    buf_putc(want, '"');
+    for (size_t k = 0; k < shift; k++) {
+        buf_putc(in, 'p');
+        buf_putc(want, 'p');
+    }
+    for (size_t k = 0; in->len < 5000; k++) {
+        /* "\xe2\x82" then "x" is ill-formed then plain, as on its own. */
+        const char *u = units[(k * 7) % nunits];
+        buf_puts(in, u);
+        buf_reset(&one);
+        jw_escape(&one, u, strlen(u));
+        buf_append(want, one.data + 1, one.len - 2);
+    }
+    buf_putc(want, '"');
+    buf_free(&one);
+}
+
+TEST(jw_escape_long_strings_and_the_cap)
+{
+    buf in, want, b;
+    buf_init(&in, 1 << 20);
+    buf_init(&want, 1 << 20);
+    for (size_t shift = 0; shift < 32; shift++) {
+        escape_units(&in, &want, shift);
+        buf_init(&b, 1 << 20);
+        jw_escape(&b, in.data, in.len);
+        CHECK(!b.overflow);
+        if (!CHECK(b.len == want.len && memcmp(b.data, want.data, b.len) == 0))
+            printf("  shift %zu\n", shift);
+        buf_free(&b);
+    }
+    /* Capped: what fits (with its NUL) is whole; one byte less overflows. */
+    for (size_t limit = want.len - 40; limit <= want.len + 1; limit++) {
+        buf_init(&b, limit);
+        jw_escape(&b, in.data, in.len);
+        if (limit == want.len + 1)
+            CHECK(!b.overflow && b.len == want.len && memcmp(b.data, want.data, b.len) == 0);
+        else
+            CHECK(b.overflow && b.len < limit);
+        buf_free(&b);
+    }
+    buf_free(&in);
+    buf_free(&want);
+}
+
 TEST(jw_utf8_seq_lengths)
 {
     CHECK_EQ_INT(jw_utf8_seq("a", 1), 1);
