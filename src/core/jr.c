@@ -147,7 +147,7 @@ static json_t *object(jr *r)
         const char *k;
         size_t kn;
         if (r->p >= r->end || *r->p != '"' || !string(r, &k, &kn)) break;
-        /* A repeated key: refused or replaced, as the flags say. */
+        /* A repeated key is Jansson's to refuse or replace, as the flags say. */
         if (json_object_getn(o, k, kn)) break;
         skip_ws(r);
         if (r->p >= r->end || *r->p != ':') break;
