@@ -95,15 +95,22 @@ static void fetch(void)
     if (!sha256_md || !gcm || pthread_key_create(&md_ctx_key, md_ctx_free)) abort();
 }
 
-void sha256(const void *msg, size_t n, unsigned char out[SHA256_LEN])
+/* This thread's digest context, made on first use. */
+static EVP_MD_CTX *thread_md_ctx(void)
 {
     pthread_once(&fetch_once, fetch);
     if (!md_ctx) {
         md_ctx = EVP_MD_CTX_new();
         if (!md_ctx || pthread_setspecific(md_ctx_key, md_ctx)) abort();
     }
-    if (!EVP_DigestInit_ex2(md_ctx, sha256_md, NULL) || !EVP_DigestUpdate(md_ctx, msg, n) ||
-        !EVP_DigestFinal_ex(md_ctx, out, NULL))
+    return md_ctx;
+}
+
+void sha256(const void *msg, size_t n, unsigned char out[SHA256_LEN])
+{
+    EVP_MD_CTX *x = thread_md_ctx();
+    if (!EVP_DigestInit_ex2(x, sha256_md, NULL) || !EVP_DigestUpdate(x, msg, n) ||
+        !EVP_DigestFinal_ex(x, out, NULL))
         abort();
 }
 
@@ -118,17 +125,15 @@ void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_le
         sha256(key, key_len, k);
     else if (key_len)
         memcpy(k, key, key_len);
-    pthread_once(&fetch_once, fetch);
-    EVP_MD_CTX *x = EVP_MD_CTX_new();
-    bool ok = x != NULL;
+    EVP_MD_CTX *x = thread_md_ctx();
+    bool ok = true;
     for (int round = 0; ok && round < 2; round++) {
         for (int i = 0; i < BLOCK; i++)
             pad[i] = k[i] ^ (round ? 0x5c : 0x36);
-        ok = EVP_DigestInit_ex(x, sha256_md, NULL) == 1 && EVP_DigestUpdate(x, pad, BLOCK) == 1 &&
+        ok = EVP_DigestInit_ex2(x, sha256_md, NULL) == 1 && EVP_DigestUpdate(x, pad, BLOCK) == 1 &&
              EVP_DigestUpdate(x, round ? inner : msg, round ? sizeof inner : msg_len) == 1 &&
              EVP_DigestFinal_ex(x, round ? out : inner, NULL) == 1;
     }
-    EVP_MD_CTX_free(x);
     OPENSSL_cleanse(k, sizeof k);
     OPENSSL_cleanse(pad, sizeof pad);
     if (!ok) abort(); /* the crypto library failing here is not a client's problem */
