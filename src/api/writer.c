@@ -579,6 +579,11 @@ static int start_one(store *s, writer *w, store_err *e)
         snprintf(e->msg, sizeof e->msg, "cannot start a writer thread");
         return STORE_ERROR;
     }
+    char name[16]; /* for top -H, perf and gdb */
+    snprintf(name, sizeof name, "cairn-writer%d", w->index);
+    pthread_setname_np(w->thread, name);
+    snprintf(name, sizeof name, "cairn-sync%d", w->index);
+    pthread_setname_np(w->sync_thread, name);
     return STORE_OK;
 }
 

@@ -212,6 +212,7 @@ int exports_start(store *db, store_err *e)
         snprintf(e->msg, sizeof e->msg, "cannot start the export worker");
         return STORE_ERROR;
     }
+    pthread_setname_np(X.thread, "cairn-exports");
     X.started = true;
     return STORE_OK;
 }

@@ -693,6 +693,7 @@ int mail_start(store *db, store_err *e)
         snprintf(e->msg, sizeof e->msg, "cannot start the mail worker");
         return STORE_ERROR;
     }
+    pthread_setname_np(W.tid, "cairn-mail");
     return STORE_OK;
 }
 

@@ -552,6 +552,7 @@ int webhooks_start(store *db, bool allow_private, store_err *e)
         snprintf(e->msg, sizeof e->msg, "cannot start the webhook worker");
         return STORE_ERROR;
     }
+    pthread_setname_np(W.thread, "cairn-webhooks");
     W.started = true;
     return STORE_OK;
 }

@@ -411,6 +411,9 @@ int server_run(const server_config *cfg)
             store_disconnect(w->conn);
             break;
         }
+        char name[16]; /* for top -H, perf and gdb */
+        snprintf(name, sizeof name, "cairn-http%d", i);
+        pthread_setname_np(w->tid, name);
         started++;
     }
     if (started == nworkers) {
