@@ -2,6 +2,7 @@
 #   make bench                                  1M contacts, 10 s per scenario
 #   BENCH_CONTACTS=20000 BENCH_DURATION=3s make bench   quick check
 #   make bench-webhooks                         webhooks and the change feed (bench/webhooks.sh)
+#   bench/compare.sh OLD_BIN NEW_BIN get        two builds alternating, CPU per request (bench/README.md)
 #   make soak                                   memory soak, 10 min (bench/soak.sh)
 #   SOAK_DURATION=2m make soak                  a short one
 # See bench/README.md for what they measure and the other BENCH_*/SOAK_* settings.
