@@ -579,10 +579,12 @@ static int start_one(store *s, writer *w, store_err *e)
         snprintf(e->msg, sizeof e->msg, "cannot start a writer thread");
         return STORE_ERROR;
     }
-    char name[16]; /* for top -H, perf and gdb */
+    char name[32]; /* for top -H, perf and gdb: 15 bytes at most */
     snprintf(name, sizeof name, "cairn-writer%d", w->index);
+    name[15] = '\0';
     pthread_setname_np(w->thread, name);
     snprintf(name, sizeof name, "cairn-sync%d", w->index);
+    name[15] = '\0';
     pthread_setname_np(w->sync_thread, name);
     return STORE_OK;
 }

@@ -411,8 +411,9 @@ int server_run(const server_config *cfg)
             store_disconnect(w->conn);
             break;
         }
-        char name[16]; /* for top -H, perf and gdb */
+        char name[32]; /* for top -H, perf and gdb: 15 bytes at most */
         snprintf(name, sizeof name, "cairn-http%d", i);
+        name[15] = '\0';
         pthread_setname_np(w->tid, name);
         started++;
     }
