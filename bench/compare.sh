@@ -3,7 +3,7 @@
 # with the CPU each spends per request, thread by thread.
 #
 #   bench/compare.sh BEFORE_BIN AFTER_BIN [SCENARIO...]     (default: get mcp_get)
-#   BENCH_BIN=build/cairn make bench   first, once: it generates the data
+#   make bench   first, once: it generates the data (BENCH_SCENARIOS=get is enough)
 #
 # Changes worth a few microseconds a request drown in this machine's noise
 # when two `make bench` runs are compared: the same binary's GET rate moved
