@@ -93,6 +93,9 @@ void tools_call(const tool_def *t, const tool_caller *who, json_t *input, store_
 /* The audit log's hash of an input: SHA-256 (hex, out holds 65 bytes) of
  * its compact JSON with sorted keys; NULL hashes as {}. */
 void tools_input_hash(const json_t *input, char *out);
+/* The text that hash is of: into out (cap bytes) when it fits, else into
+ * *big (malloc, the caller frees); its length, 0 for NULL or no memory. */
+size_t tools_input_text(const json_t *input, char *out, size_t cap, char **big);
 
 /* The structured answer of a successful call as one JSON object: the
  * record, or {"data": [...], "next_cursor": ...} for a page. */

@@ -4,10 +4,13 @@
  * bit 2 JSON_ALLOW_NUL, bit 3 JSON_DISABLE_EOF_CHECK, which jr_load leaves
  * to Jansson), then the text. jr_load must answer exactly as json_loadb:
  * both fail with the same error, or both give equal values whose keys come
- * in the same order (their compact dumps are the same bytes). */
+ * in the same order (their compact dumps are the same bytes). A value read
+ * also checks tools_input_text (src/agent/tools.c), the audit log's input
+ * text: the same bytes as Jansson's compact, key-sorted dump. */
 #include <jansson.h>
 #include <string.h>
 
+#include "agent/tools.h"
 #include "core/jr.h"
 #include "fuzz.h"
 
@@ -45,6 +48,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_FAIL("dumps differ: %.200s against %.200s", da ? da : "(none)", db ? db : "(none)");
     free(da);
     free(db);
+    char *sorted = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS), small[256], *big;
+    size_t len = tools_input_text(b, small, sizeof small, &big);
+    const char *got = big ? big : small;
+    if (!sorted || len != strlen(sorted) || memcmp(got, sorted, len) != 0)
+        FZ_FAIL("input text differs: %.*s against %.200s", (int)(len < 200 ? len : 200), got,
+                sorted ? sorted : "(none)");
+    free(sorted);
+    free(big);
     json_decref(a);
     json_decref(b);
     return 0;

@@ -94,6 +94,54 @@ TEST(tools_input_hash_of_canonical_text)
     json_decref(in);
 }
 
+/* The input text is Jansson's compact, key-sorted dump, whichever way it
+ * is written: by the fast path or by Jansson itself (reals, escapes,
+ * UTF-8, deep nesting, many keys, a small buffer). */
+TEST(tools_input_text_as_jansson_dumps)
+{
+    static const char *const inputs[] = {
+        "{}",
+        "[]",
+        "{\"id\":\"con_01HZ\"}",
+        "{\"b\":1,\"a\":[true,false,null,-9223372036854775808,9223372036854775807],\"ab\":{}}",
+        "{\"z\":{\"y\":{\"x\":[{\"b\":2,\"a\":1}]}},\"a\":\"\"}",
+        "{\"price\":1.5,\"n\":1}",
+        "{\"q\":\"line\\nbreak\",\"s\":\"a/b\",\"t\":\"quote\\\"d\"}",
+        "{\"name\":\"Zo\u00eb \u2603\",\"del\":\"\\u007f\"}",
+        "[[[[[[[[[[1]]]]]]]]]]",
+        "\"just a string\"",
+        "42",
+        "{\"B\":1,\"a\":2,\"_\":3,\"A\":4,\"aa\":5,\"a0\":6}",
+    };
+    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+        json_t *in = json_loads(inputs[i], JSON_DECODE_ANY, NULL);
+        CHECK(in != NULL);
+        char *want = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        for (size_t cap = 8; cap <= 1024; cap *= 8) {
+            char small[1024], *big;
+            size_t n = tools_input_text(in, small, cap, &big);
+            const char *got = big ? big : small;
+            CHECK_EQ_INT((int)n, (int)strlen(want));
+            CHECK(memcmp(got, want, n) == 0);
+            free(big);
+        }
+        free(want);
+        json_decref(in);
+    }
+    /* More keys than the fast path sorts: Jansson's order still. */
+    json_t *in = json_object();
+    char k[8];
+    for (int i = 0; i < 40; i++) {
+        snprintf(k, sizeof k, "k%02d", 39 - i);
+        json_object_set_new(in, k, json_integer(i));
+    }
+    char *want = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS), small[1024], *big;
+    size_t n = tools_input_text(in, small, sizeof small, &big);
+    CHECK(!big && n == strlen(want) && memcmp(small, want, n) == 0);
+    free(want);
+    json_decref(in);
+}
+
 TEST(tools_sets_parse)
 {
     uint32_t m;
