@@ -1054,11 +1054,16 @@ int integrations_dispatch(engine_call *c, int64_t now_ms)
     if (known == 0) return 0;
     endpoint *eps = NULL;
     int n;
-    if (endpoints(c, &eps, &n)) return -1;
-    ws_note(c->ws, n > 0, now_ms);
-    if (!n) return 0; /* no lock taken: the timers come by every workspace */
-    for (int i = 0; i < n; i++)
-        endpoint_free(&eps[i]);
+    /* Not known: a look first, without the lock, which the timers would
+     * otherwise take in every workspace. Known to have endpoints (looked
+     * up within the second): only the look under the lock, once a batch. */
+    if (known < 0) {
+        if (endpoints(c, &eps, &n)) return -1;
+        ws_note(c->ws, n > 0, now_ms);
+        if (!n) return 0;
+        for (int i = 0; i < n; i++)
+            endpoint_free(&eps[i]);
+    }
     /* Two nodes dispatching one workspace would queue its events twice:
      * the second waits for the first's commit, then reads the cursors it
      * moved. */
@@ -1066,6 +1071,7 @@ int integrations_dispatch(engine_call *c, int64_t now_ms)
     int rc = store_lock(c->conn, c->ws, "webhooks#dispatch", &e);
     if (rc) return engine_store_fail(c, rc, &e);
     if (endpoints(c, &eps, &n)) return -1;
+    if (known > 0 && !n) ws_note(c->ws, false, now_ms); /* another node removed the last */
     bool more = n > 0;
     for (int round = 0; more && round < 10 && !rc; round++)
         rc = dispatch_once(c, eps, n, now_ms, &more);
