@@ -242,16 +242,25 @@ static void record_done(writer_job *j)
     record_free(r);
 }
 
-/* Hands this round's attempts to the writer. */
-static void record_submit(void)
+/* Hands the attempts gathered so far to the writer. While a job of them
+ * is still on its way (the writer is busy), later attempts wait for it,
+ * up to RECORD_EAGER of them: as group commit does, the load sets the
+ * size of the jobs. An ordered endpoint sent one delivery a round, so
+ * each became a job of one attempt in the writer's batch beside the
+ * creates, its own savepoint, arena and wake-up on the way back. */
+#define RECORD_EAGER 32
+
+static void record_submit(bool force)
 {
     record_job *r = W.pending;
     if (!r) return;
+    pthread_mutex_lock(&W.mu);
+    bool wait = !force && W.recording > 0 && r->n < RECORD_EAGER;
+    if (!wait) W.recording++;
+    pthread_mutex_unlock(&W.mu);
+    if (wait) return; /* record_done wakes the loop, which comes back here */
     W.pending = NULL;
     r->j = (writer_job){.run = record_run, .ws = r->a[0].ws, .done = record_done};
-    pthread_mutex_lock(&W.mu);
-    W.recording++;
-    pthread_mutex_unlock(&W.mu);
     writer_submit(&r->j);
 }
 
@@ -263,7 +272,7 @@ static void sent(void *ud, const http_out_result *res)
         s->state = 0;
         return;
     }
-    if (W.pending && W.pending->n == RECORD_MAX) record_submit();
+    if (W.pending && W.pending->n == RECORD_MAX) record_submit(true);
     if (!W.pending) {
         if (!(W.pending = malloc(sizeof *W.pending))) {
             s->state = 0;
@@ -513,9 +522,9 @@ static void *loop(void *arg)
                 look(conn, h, todo.id[i]);
         uint64_t since = time_now_ms() - last_full;
         http_out_run(h, since >= POLL_MS ? 0 : (int)(POLL_MS - since));
-        record_submit();
+        record_submit(false);
     }
-    record_submit();
+    record_submit(true);
     for (int i = 0; i < MAX_OUT; i++)
         if (W.queue[i].used) unqueue(&W.queue[i]);
     store_ws_free(&todo);
