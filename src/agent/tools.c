@@ -561,8 +561,9 @@ void tools_call(const tool_def *t, const tool_caller *who, json_t *input, store_
  * printable ASCII. Anything else (a real, an escape, a byte past 0x7e,
  * deep nesting, many keys, no room) answers false and goes to Jansson,
  * which stays the reference: tests/fuzz/fuzz_json.c holds the two to the
- * same bytes. Dumping through Jansson took 2.2 us of a 4 us tool call's
- * overhead here (it allocates, sorts through a list, writes by callback). */
+ * same bytes. Jansson's dump of get_contact's input took 0.7 to 1.0 us
+ * here (it allocates, sorts through a list, writes by callback); this
+ * takes 0.2 to 0.3 (300,000 in a loop, SHA-256 apart). */
 #define CANON_DEPTH 8
 #define CANON_KEYS  32
 
